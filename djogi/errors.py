@@ -1,0 +1,112 @@
+"""The djogi error hierarchy: every error djogi raises is a ``DjogiError``.
+
+Errors raised because the server refused a statement keep its SQLSTATE in ``sqlstate``;
+``is_transient`` tells whether re-running the whole transaction may succeed.
+"""
+
+from __future__ import annotations
+
+TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+
+
+class DjogiError(Exception):
+    """Base of every djogi error. ``sqlstate`` is the server's code when it raised the error."""
+
+    sqlstate: str | None = None
+
+    def __init__(self, message: str, *, sqlstate: str | None = None) -> None:
+        super().__init__(message)
+        if sqlstate is not None:
+            self.sqlstate = sqlstate
+
+    @property
+    def is_transient(self) -> bool:
+        """True when retrying the whole transaction may succeed (serialization, deadlock, lock, pool)."""
+        return self.sqlstate in TRANSIENT_SQLSTATES
+
+
+class ConfigError(DjogiError):
+    """Djogi.toml or the environment holds a value djogi cannot use."""
+
+
+class EmbeddedServerError(DjogiError):
+    """The embedded PostgreSQL server could not be initialised, started or stopped."""
+
+
+class ModelDefinitionError(DjogiError, TypeError):
+    """A model class is declared in a way djogi cannot map to a table (raised at class creation)."""
+
+
+class ValidationError(DjogiError, ValueError):
+    """A value or argument was rejected before any SQL was sent."""
+
+
+class NotPortable(DjogiError):
+    """A predicate cannot be evaluated in memory with the same meaning as in PostgreSQL."""
+
+    def __init__(self, node: object, reason: str) -> None:
+        super().__init__(f"{type(node).__name__} is not portable to in-memory evaluation: {reason}")
+        self.node = node
+        self.reason = reason
+
+
+class DecodeError(DjogiError):
+    """A row from the database could not be decoded into the requested type."""
+
+
+class NotFound(DjogiError):
+    """A query that must return one row returned none."""
+
+
+class MultipleObjectsReturned(DjogiError):
+    """A query that must return one row returned more than one."""
+
+
+class DatabaseError(DjogiError):
+    """The server rejected a statement; ``sqlstate`` says why."""
+
+
+class IntegrityError(DatabaseError):
+    """An integrity constraint was violated; ``constraint`` names it when the server said which."""
+
+    constraint: str | None = None
+
+    def __init__(self, message: str, *, sqlstate: str | None = None, constraint: str | None = None) -> None:
+        super().__init__(message, sqlstate=sqlstate)
+        self.constraint = constraint
+
+
+class UniqueViolation(IntegrityError):
+    """SQLSTATE 23505."""
+
+
+class ForeignKeyViolation(IntegrityError):
+    """SQLSTATE 23503."""
+
+
+class CheckViolation(IntegrityError):
+    """SQLSTATE 23514."""
+
+
+class NotNullViolation(IntegrityError):
+    """SQLSTATE 23502."""
+
+
+class LockConflict(DatabaseError):
+    """A lock could not be taken, or a concurrent writer won (serialization failure, deadlock)."""
+
+    @property
+    def is_transient(self) -> bool:
+        return True
+
+
+class StaleObject(LockConflict):
+    """An optimistic-locking update found that the row's version had moved on."""
+
+
+class PoolTimeout(DjogiError):
+    """No connection became free in the pool within the timeout."""
+
+    @property
+    def is_transient(self) -> bool:
+        return True

@@ -1,0 +1,627 @@
+"""Models: frozen msgspec Structs that declare tables, and the descriptors derived from them.
+
+``class Author(Model, table="authors")`` declares a table. At class creation djogi reads the annotations
+once and builds an immutable ``ModelDescriptor`` (the schema contract read by queries, codecs,
+migrations, docs and the CLI) and registers it. Bad declarations raise ``ModelDefinitionError`` naming
+the model and field. At class level ``Author.name`` is a column reference for the algebra; on an
+instance it is the value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import enum
+import inspect
+import types as pytypes
+import typing
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Annotated, Any, ClassVar, Literal, TypeVar, Union, get_args, get_origin
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+from djogi.errors import ModelDefinitionError
+from djogi.identifiers import check_identifier, derived_name, fit_name
+from djogi.types import (
+    HEERANJID_TYPES,
+    HEERID_DESC_PK,
+    INT_RANGES,
+    JsonbMarker,
+    PrimaryKey,
+    RelationSpec,
+    SqlType,
+    resolve_pk,
+)
+
+__all__ = [
+    "FieldDescriptor",
+    "FieldSpec",
+    "Index",
+    "IndexColumn",
+    "Model",
+    "ModelDescriptor",
+    "descriptor",
+    "field",
+    "models",
+    "registry_scope",
+]
+
+M = TypeVar("M", bound="Model")
+
+IndexMethod = Literal["btree", "gin", "gist", "hash", "brin", "spgist"]
+FieldKind = Literal["pk", "framework", "data", "relation"]
+ValueKind = Literal[
+    "str", "int", "float", "bool", "decimal", "date", "datetime", "time", "timedelta", "uuid", "bytes",
+    "json", "jsonb", "enum", "array", "heerid",
+]  # fmt: skip
+
+
+class FieldSpec(msgspec.Struct, frozen=True, kw_only=True):
+    """Column options given with ``Annotated[T, field(...)]``; see ``field`` for each option."""
+
+    unique: bool = False
+    index: bool | IndexMethod = False
+    max_length: int | None = None
+    precision: int | None = None
+    scale: int | None = None
+    db_default: str | None = None
+    check: str | None = None
+    comment: str | None = None
+    renamed_from: str | None = None
+    version: bool = False
+    column: str | None = None
+    sql_type: str | None = None
+
+
+def field(
+    *,
+    unique: bool = False,
+    index: bool | IndexMethod = False,
+    max_length: int | None = None,
+    precision: int | None = None,
+    scale: int | None = None,
+    db_default: str | None = None,
+    check: str | None = None,
+    comment: str | None = None,
+    renamed_from: str | None = None,
+    version: bool = False,
+    column: str | None = None,
+    sql_type: str | None = None,
+) -> FieldSpec:
+    """Column options for ``Annotated[T, field(...)]``.
+
+    ``unique`` adds a UNIQUE constraint; ``index`` an index (``True`` for btree or a method name);
+    ``max_length`` makes a ``str`` a ``VARCHAR(n)`` instead of TEXT; ``precision``/``scale`` make a
+    ``Decimal`` a ``NUMERIC(p, s)``; ``db_default`` is a SQL expression the database fills when the
+    value is omitted; ``check`` a SQL CHECK expression; ``renamed_from`` declares a column rename for
+    migrations; ``version`` marks the optimistic-locking counter; ``column`` names the column explicitly;
+    ``sql_type`` overrides the SQL type.
+    """
+    return FieldSpec(
+        unique=unique, index=index, max_length=max_length, precision=precision, scale=scale,
+        db_default=db_default, check=check, comment=comment, renamed_from=renamed_from,
+        version=version, column=column, sql_type=sql_type,
+    )  # fmt: skip
+
+
+class IndexColumn(msgspec.Struct, frozen=True):
+    """One key of an index: a column (or a SQL expression) with its order, nulls placement and opclass."""
+
+    name: str | None = None
+    expression: str | None = None
+    order: Literal["asc", "desc"] = "asc"
+    nulls: Literal["default", "first", "last"] = "default"
+    opclass: str | None = None
+
+
+class Index(msgspec.Struct, frozen=True, kw_only=True):
+    """A multi-column, partial, covering, expression or non-btree index declared on a model.
+
+    ``columns`` are field names (``"-price"`` for descending) or ``IndexColumn`` values; ``where`` is a
+    SQL predicate making the index partial; ``include`` lists covered fields.
+    """
+
+    columns: tuple[str | IndexColumn, ...]
+    name: str | None = None
+    unique: bool = False
+    method: IndexMethod = "btree"
+    where: str | None = None
+    include: tuple[str, ...] = ()
+    nulls_not_distinct: bool = False
+
+
+class FieldDescriptor(msgspec.Struct, frozen=True, kw_only=True):
+    """One column of a model, as derived from its annotation.
+
+    ``python_type`` is the value type with ``Optional``/``Annotated`` stripped (for arrays, the element
+    type is ``element_type``); ``value_kind`` says which codec handles it. When ``has_default``, the
+    Python default is ``default`` or, for mutable defaults, ``default_factory()``.
+    """
+
+    name: str
+    column: str
+    python_type: Any
+    value_kind: ValueKind
+    sql_type: str
+    nullable: bool
+    kind: FieldKind
+    has_default: bool
+    default: Any = None
+    default_factory: Any = None
+    db_default: str | None = None
+    identity: bool = False
+    unique: bool = False
+    index: IndexMethod | None = None
+    max_length: int | None = None
+    check: str | None = None
+    comment: str | None = None
+    renamed_from: str | None = None
+    version: bool = False
+    element_type: Any = None
+    enum_type: Any = None
+    relation: RelationSpec | None = None
+
+    @property
+    def db_filled(self) -> bool:
+        """True when the database fills the column if the value is left out (``UNSET``)."""
+        return self.kind in ("pk", "framework") or self.db_default is not None
+
+
+class ModelDescriptor(msgspec.Struct, frozen=True, kw_only=True):
+    """The schema contract of one model: table, ordered columns, keys, indexes, relations and enums.
+
+    ``fields`` lists framework columns first (``id``, ``created_at``, ``updated_at``), then the model's
+    own fields in declaration order; that is also the canonical SELECT order.
+    """
+
+    model: Any
+    name: str
+    table: str
+    app: str | None
+    database: str
+    pk: PrimaryKey
+    fields: tuple[FieldDescriptor, ...]
+    indexes: tuple[Index, ...]
+    comment: str | None = None
+    through: tuple[Any, ...] | None = None
+
+    def field(self, name: str) -> FieldDescriptor:
+        """The field called ``name``; ``KeyError`` listing the model's fields when there is none."""
+        for fd in self.fields:
+            if fd.name == name:
+                return fd
+        known = ", ".join(fd.name for fd in self.fields)
+        raise KeyError(f"{self.name} has no field {name!r}; its fields are: {known}")
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Column names in canonical order."""
+        return tuple(fd.column for fd in self.fields)
+
+    @property
+    def pk_field(self) -> FieldDescriptor:
+        """The primary-key field (``id``)."""
+        return self.fields[0]
+
+    @property
+    def version_field(self) -> FieldDescriptor | None:
+        """The optimistic-locking counter, if the model has one."""
+        return next((fd for fd in self.fields if fd.version), None)
+
+    @property
+    def relations(self) -> tuple[FieldDescriptor, ...]:
+        """The to-one relation fields (``ForeignKey`` / ``OneToOne``)."""
+        return tuple(fd for fd in self.fields if fd.relation is not None)
+
+    @property
+    def enums(self) -> tuple[type[enum.Enum], ...]:
+        """The ``djogi.Enum`` types the model's columns use, without repeats."""
+        return tuple(dict.fromkeys(fd.enum_type for fd in self.fields if fd.enum_type is not None))
+
+
+# ---------------------------------------------------------------------------------------------- registry
+
+_registry: dict[type, ModelDescriptor] = {}
+
+
+def models() -> tuple[ModelDescriptor, ...]:
+    """Every registered model's descriptor, in registration order."""
+    return tuple(_registry.values())
+
+
+def descriptor(model: type[Model]) -> ModelDescriptor:
+    """The descriptor of a model class; ``TypeError`` for a class that is not a registered model."""
+    try:
+        return _registry[model]
+    except KeyError:
+        raise TypeError(f"{model!r} is not a djogi model (subclass Model with table=...)") from None
+
+
+@contextmanager
+def registry_scope() -> Iterator[None]:
+    """Register models declared inside the block only until it exits (for tests and generated models)."""
+    saved = dict(_registry)
+    try:
+        yield
+    finally:
+        _registry.clear()
+        _registry.update(saved)
+
+
+def _register(desc: ModelDescriptor) -> None:
+    model = desc.model
+    for other_model, other in list(_registry.items()):
+        same_class = (other_model.__module__, other_model.__qualname__) == (model.__module__, model.__qualname__)
+        if same_class:
+            del _registry[other_model]
+        elif other.database == desc.database and other.table == desc.table:
+            raise ModelDefinitionError(
+                f"{desc.name}: table {desc.table!r} is already declared by {other.name} "
+                f"({other_model.__module__}) in database {desc.database!r}; choose another table name"
+            )
+    _registry[model] = desc
+
+
+# ---------------------------------------------------------------------------------------------- the base
+
+_MODEL_OPTIONS = ("table", "app", "pk", "indexes", "unique_together", "database", "comment", "through")
+
+
+class ModelMeta(msgspec.StructMeta):
+    """Metaclass of ``Model``: takes the model options, builds and registers the descriptor.
+
+    At class level, a field name resolves to a column reference and ``objects`` to ``select(Model)``.
+    """
+
+    def __new__(
+        mcls,
+        name: str,
+        bases: tuple[type, ...],
+        namespace: dict[str, Any],
+        **kwargs: Any,
+    ) -> ModelMeta:
+        options = {key: kwargs.pop(key) for key in _MODEL_OPTIONS if key in kwargs}
+        kwargs.setdefault("kw_only", True)
+        cls = super().__new__(mcls, name, bases, namespace, **kwargs)
+        type.__setattr__(cls, "__djogi_columns__", {})
+        if "table" in options:
+            desc = _build_descriptor(cls, options)
+            _register(desc)
+        elif options:
+            raise ModelDefinitionError(f"{name}: model options {sorted(options)} need table=... as well")
+        return cls
+
+    def __getattribute__(cls, name: str) -> Any:
+        if name[0] != "_":
+            columns = type.__getattribute__(cls, "__djogi_columns__")
+            found = columns.get(name)
+            if found is not None:
+                return found
+            if name == "objects" and cls in _registry:
+                from djogi.algebra.query import select
+
+                return select(cls)
+            if cls in _registry and name in {fd.name for fd in _registry[cls].fields}:
+                from djogi.algebra.expr import column_ref
+
+                ref = column_ref(cls, _registry[cls].field(name))
+                columns[name] = ref
+                return ref
+        return type.__getattribute__(cls, name)
+
+
+class Model(msgspec.Struct, frozen=True, kw_only=True, metaclass=ModelMeta):
+    """Base of every model. Subclass with ``table=`` (and optionally ``app``, ``pk``, ``indexes``,
+    ``unique_together``, ``database``, ``comment``, ``through``).
+
+    ``id``, ``created_at`` and ``updated_at`` are filled by the database and are ``msgspec.UNSET`` on
+    an instance that was never saved.
+    """
+
+    id: Any = UNSET
+    created_at: dt.datetime | UnsetType = UNSET
+    updated_at: dt.datetime | UnsetType = UNSET
+
+    __djogi_columns__: ClassVar[dict[str, Any]]
+
+
+FRAMEWORK_FIELDS = ("id", "created_at", "updated_at")
+
+
+# ---------------------------------------------------------------------------------------------- building
+
+_SCALARS: dict[Any, tuple[ValueKind, str]] = {
+    str: ("str", "TEXT"),
+    int: ("int", "BIGINT"),
+    float: ("float", "DOUBLE PRECISION"),
+    bool: ("bool", "BOOLEAN"),
+    decimal.Decimal: ("decimal", "NUMERIC"),
+    dt.date: ("date", "DATE"),
+    dt.datetime: ("datetime", "TIMESTAMPTZ"),
+    dt.time: ("time", "TIME"),
+    dt.timedelta: ("timedelta", "INTERVAL"),
+    uuid.UUID: ("uuid", "UUID"),
+    bytes: ("bytes", "BYTEA"),
+}
+_JSON_TYPES = (dict, list, Any)
+_ARRAY_ELEMENT_KINDS = ("str", "int", "float", "bool", "decimal", "date", "datetime", "uuid", "enum", "time")
+
+
+class _Shape(msgspec.Struct, kw_only=True):
+    python_type: Any
+    nullable: bool = False
+    spec: FieldSpec = FieldSpec()
+    sql_override: str | None = None
+    jsonb: bool = False
+    relation: RelationSpec | None = None
+
+
+def _fail(model: str, field_name: str, message: str) -> ModelDefinitionError:
+    return ModelDefinitionError(f"{model}.{field_name}: {message}")
+
+
+def _unwrap(tp: Any) -> _Shape:
+    """Strip ``Annotated`` and ``Optional`` layers, collecting djogi metadata on the way."""
+    shape = _Shape(python_type=tp)
+    while True:
+        tp = shape.python_type
+        origin = get_origin(tp)
+        if origin is Annotated:
+            base, *meta = get_args(tp)
+            shape.python_type = base
+            for item in meta:
+                if isinstance(item, FieldSpec):
+                    shape.spec = item
+                elif isinstance(item, SqlType):
+                    shape.sql_override = item.name
+                elif isinstance(item, JsonbMarker):
+                    shape.jsonb = True
+                elif isinstance(item, RelationSpec):
+                    shape.relation = item
+            continue
+        if origin in (Union, pytypes.UnionType):
+            members = [a for a in get_args(tp) if a is not type(None) and a is not UnsetType]
+            if len(members) != len(get_args(tp)):
+                shape.nullable = shape.nullable or type(None) in get_args(tp)
+            if len(members) == 1:
+                shape.python_type = members[0]
+                continue
+        return shape
+
+
+def _classify(tp: Any, where: tuple[str, str]) -> tuple[ValueKind, str, Any, Any]:
+    """Map a value type to (value kind, SQL type, array element type, enum type)."""
+    from djogi.types import Enum as DjogiEnum
+
+    if tp in _SCALARS:
+        kind, sql = _SCALARS[tp]
+        return kind, sql, None, None
+    if isinstance(tp, type) and issubclass(tp, DjogiEnum):
+        check_identifier(tp.pg_name(), f"enum type name of {tp.__name__}")
+        return "enum", tp.pg_name(), None, tp
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        raise _fail(*where, f"{tp.__name__} is a plain enum.Enum; subclass djogi.Enum to map it to a native type")
+    origin = get_origin(tp)
+    if origin is list:
+        (element,) = get_args(tp) or (Any,)
+        element_shape = _unwrap(element)
+        if element_shape.python_type in _JSON_TYPES:
+            return "json", "JSONB", None, None
+        ekind, esql, _, etype = _classify(element_shape.python_type, where)
+        if ekind not in _ARRAY_ELEMENT_KINDS:
+            raise _fail(*where, f"list of {element!r} cannot be a PostgreSQL array; use Jsonb[...] instead")
+        sql = element_shape.sql_override or esql
+        return "array", f"{sql}[]", element_shape.python_type, etype
+    if tp is Any or origin is dict or tp is dict:
+        return "json", "JSONB", None, None
+    if isinstance(tp, type) and issubclass(tp, msgspec.Struct):
+        raise _fail(*where, f"{tp.__name__} is a Struct; declare the field as Jsonb[{tp.__name__}] to store JSONB")
+    raise _fail(
+        *where,
+        f"unsupported annotation {tp!r}; supported: str, int, float, bool, Decimal, date, datetime, time, "
+        "timedelta, UUID, bytes, list[...], dict/Any (JSON), Jsonb[Struct], djogi.Enum, ForeignKey[...]",
+    )
+
+
+def _relation_target(cls: type, pk: PrimaryKey, relation: RelationSpec, where: tuple[str, str]) -> PrimaryKey:
+    """The primary key of a relation's target (the model itself for a self-reference)."""
+    target = relation.target
+    if target is cls or target == cls.__name__:
+        return pk
+    if isinstance(target, str):
+        found = [d for d in _registry.values() if d.name == target]
+        if len(found) != 1:
+            raise _fail(*where, f"relation target {target!r} is not a registered model; declare it first")
+        return found[0].pk
+    if not (isinstance(target, type) and target in _registry):
+        raise _fail(*where, f"relation target {target!r} is not a djogi model")
+    return _registry[target].pk
+
+
+def _data_field(
+    cls: type, pk: PrimaryKey, name: str, hint: Any, default: Any, default_factory: Any
+) -> FieldDescriptor:
+    model_name = cls.__name__
+    where = (model_name, name)
+    shape = _unwrap(hint)
+    spec = shape.spec
+    column = spec.column or name
+    relation = shape.relation
+    kind: FieldKind = "data"
+    element_type = enum_type = None
+    if relation is not None:
+        kind = "relation"
+        column = spec.column or f"{name}_id"
+        target_pk = _relation_target(cls, pk, relation, where)
+        value_kind: ValueKind = _framework_fields(target_pk)[0].value_kind
+        sql_type = target_pk.sql_type
+        python_type: Any = target_pk.python_type
+    elif shape.jsonb:
+        value_kind, sql_type, python_type = "jsonb", "JSONB", shape.python_type
+    else:
+        python_type = shape.python_type
+        value_kind, sql_type, element_type, enum_type = _classify(python_type, where)
+    if shape.sql_override is not None:
+        sql_type = shape.sql_override
+    if spec.sql_type is not None:
+        sql_type = spec.sql_type
+    try:
+        check_identifier(column, "column name")
+    except ValueError as exc:
+        raise _fail(*where, f"{exc}; pass field(column=...) to choose another column name") from None
+    if spec.max_length is not None:
+        if python_type is not str:
+            raise _fail(*where, f"max_length applies to str fields, not {python_type!r}")
+        if spec.max_length < 1:
+            raise _fail(*where, "max_length must be at least 1")
+        sql_type = f"VARCHAR({spec.max_length})"
+    if spec.precision is not None or spec.scale is not None:
+        if python_type is not decimal.Decimal:
+            raise _fail(*where, "precision/scale apply to Decimal fields only")
+        sql_type = f"NUMERIC({spec.precision or 38}, {spec.scale or 0})"
+    if value_kind == "int" and sql_type not in INT_RANGES and spec.sql_type is None:
+        raise _fail(*where, f"int fields are SMALLINT, INTEGER or BIGINT, not {sql_type}")
+    if spec.version and (python_type is not int or shape.nullable):
+        raise _fail(*where, "a version field must be a non-optional int")
+    if isinstance(default, dt.datetime) and default.tzinfo is None:
+        raise _fail(*where, "naive datetime default; use a timezone-aware datetime (e.g. tzinfo=UTC)")
+    index: IndexMethod | None = None
+    if spec.index:
+        index = "btree" if spec.index is True else spec.index
+    return FieldDescriptor(
+        name=name,
+        column=column,
+        python_type=python_type,
+        value_kind=value_kind,
+        sql_type=sql_type,
+        nullable=shape.nullable,
+        kind=kind,
+        has_default=default is not msgspec.NODEFAULT or default_factory is not msgspec.NODEFAULT,
+        default=None if default is msgspec.NODEFAULT else default,
+        default_factory=None if default_factory is msgspec.NODEFAULT else default_factory,
+        db_default=spec.db_default,
+        unique=spec.unique or (relation is not None and relation.kind == "o2o"),
+        index=index,
+        max_length=spec.max_length,
+        check=spec.check,
+        comment=spec.comment,
+        renamed_from=spec.renamed_from,
+        version=spec.version,
+        element_type=element_type,
+        enum_type=enum_type,
+        relation=relation,
+    )
+
+
+def _framework_fields(pk: PrimaryKey) -> tuple[FieldDescriptor, ...]:
+    pk_kind = "heerid" if pk.python_type in HEERANJID_TYPES else _SCALARS[pk.python_type][0]
+    return (
+        FieldDescriptor(
+            name="id", column="id", python_type=pk.python_type, value_kind=pk_kind, sql_type=pk.sql_type,
+            nullable=False, kind="pk", has_default=True, default=UNSET, db_default=pk.default_sql,
+            identity=pk.identity,
+        ),
+        *(
+            FieldDescriptor(
+                name=name, column=name, python_type=dt.datetime, value_kind="datetime",
+                sql_type="TIMESTAMPTZ", nullable=False, kind="framework", has_default=True, default=UNSET,
+                db_default="now()",
+            )
+            for name in ("created_at", "updated_at")
+        ),
+    )  # fmt: skip
+
+
+def _type_hints(cls: type) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(cls, localns={cls.__name__: cls}, include_extras=True)
+    except NameError as exc:
+        raise ModelDefinitionError(
+            f"{cls.__name__}: cannot resolve annotation ({exc}); quote forward references to models "
+            "declared later, e.g. ForeignKey['Author']"
+        ) from None
+
+
+def _build_descriptor(cls: type, options: Mapping[str, Any]) -> ModelDescriptor:
+    name = cls.__name__
+    table = options["table"]
+    try:
+        check_identifier(table, "table name")
+        pk = resolve_pk(options.get("pk", HEERID_DESC_PK))
+    except (ValueError, TypeError) as exc:
+        raise ModelDefinitionError(f"{name}: {exc}") from None
+    hints = _type_hints(cls)
+    info = msgspec.structs.fields(cls)  # type: ignore[arg-type]
+    defaults = {f.name: (f.default, f.default_factory) for f in info}
+    declared = [f.name for f in info if f.name not in FRAMEWORK_FIELDS]
+    own_order = [n for n in _declaration_order(cls) if n in declared]
+    fields = list(_framework_fields(pk))
+    for field_name in own_order:
+        fields.append(_data_field(cls, pk, field_name, hints[field_name], *defaults[field_name]))
+    seen: dict[str, str] = {}
+    for fd in fields:
+        if fd.column in seen:
+            raise _fail(name, fd.name, f"column {fd.column!r} is also used by field {seen[fd.column]!r}")
+        seen[fd.column] = fd.name
+    if sum(fd.version for fd in fields) > 1:
+        raise ModelDefinitionError(f"{name}: at most one field may be marked version=True")
+    indexes = tuple(_normalise_index(name, table, idx, fields) for idx in options.get("indexes", ()))
+    indexes += tuple(
+        _normalise_index(name, table, Index(columns=tuple(cols), unique=True), fields)
+        for cols in options.get("unique_together", ())
+    )
+    through = options.get("through")
+    if through is not None and sum(fd.relation is not None for fd in fields) < 2:
+        raise ModelDefinitionError(f"{name}: a through model needs at least two ForeignKey fields")
+    return ModelDescriptor(
+        model=cls,
+        name=name,
+        table=table,
+        app=options.get("app"),
+        database=options.get("database", "main"),
+        pk=pk,
+        fields=tuple(fields),
+        indexes=indexes,
+        comment=options.get("comment"),
+        through=tuple(through) if through is not None else None,
+    )
+
+
+def _declaration_order(cls: type) -> list[str]:
+    """Field names from the base-most model down, each class in source order."""
+    order: list[str] = []
+    for klass in reversed(cls.__mro__):
+        for attr in inspect.get_annotations(klass):
+            if attr not in order:
+                order.append(attr)
+    return order
+
+
+def _normalise_index(
+    model: str, table: str, idx: Index, fields: list[FieldDescriptor]
+) -> Index:
+    by_name = {fd.name: fd for fd in fields}
+    keys: list[IndexColumn] = []
+    for key in idx.columns:
+        if isinstance(key, str):
+            desc = key.startswith("-")
+            key = IndexColumn(name=key.lstrip("-"), order="desc" if desc else "asc")
+        if key.name is not None:
+            if key.name not in by_name:
+                raise ModelDefinitionError(f"{model}: index refers to unknown field {key.name!r}")
+            key = msgspec.structs.replace(key, name=by_name[key.name].column)
+        elif key.expression is None:
+            raise ModelDefinitionError(f"{model}: an IndexColumn needs a field name or an expression")
+        keys.append(key)
+    for covered in idx.include:
+        if covered not in by_name:
+            raise ModelDefinitionError(f"{model}: index includes unknown field {covered!r}")
+    parts = tuple(k.name or "expr" for k in keys)
+    name = idx.name or derived_name(table, parts, "key" if idx.unique else "idx")
+    check_identifier(fit_name(name), "index name")
+    return msgspec.structs.replace(
+        idx, columns=tuple(keys), name=name, include=tuple(by_name[c].column for c in idx.include)
+    )
