@@ -22,6 +22,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import msgspec
 
@@ -71,8 +72,12 @@ def default_pgdata(start: Path | None = None) -> Path:
 
 @functools.cache
 def binary_version() -> str:
-    """The full version of the bundled server, e.g. ``"18.6"``."""
-    out = subprocess.run([str(POSTGRES_BIN_PATH / "postgres"), "--version"], capture_output=True, text=True)
+    """The full version of the bundled server, e.g. ``"18.6"``; raise EmbeddedServerError if it won't run."""
+    try:
+        out = subprocess.run([str(POSTGRES_BIN_PATH / "postgres"), "--version"], capture_output=True,
+                             text=True, check=True)
+    except (OSError, subprocess.CalledProcessError) as e:
+        raise EmbeddedServerError(f"cannot run the bundled postgres binary: {e}") from e
     return out.stdout.split()[-1]
 
 
@@ -137,7 +142,9 @@ class EmbeddedServer:
         self._pg("initdb", *args, what="initdb")
 
     def start(self) -> ServerStatus:
-        """Initialise if needed, then start the server unless it is already running; wait until ready.
+        """Initialise if needed, then start the server and wait until it is ready.
+
+        A server already running on ``pgdata`` is reused as it is, whatever ``port`` says.
 
         Raises EmbeddedServerError when the port is taken, the data directory is unusable or the
         server does not come up (the message then ends with the tail of the server log).
@@ -162,6 +169,8 @@ class EmbeddedServer:
             self._pg("pg_ctl", "start", "--wait", f"--timeout={START_TIMEOUT_S}", f"--log={log}",
                      f"--options={options}", what="start")
         except EmbeddedServerError as e:
+            with contextlib.suppress(OSError):
+                self.socket_dir.rmdir()
             raise EmbeddedServerError(f"{e}\n--- tail of {log} ---\n{_tail(log)}") from None
         return self.status()
 
@@ -198,7 +207,7 @@ class EmbeddedServer:
         port = self.status().port
         if port is None:
             raise EmbeddedServerError(f"the embedded server in {self.pgdata} is not running")
-        return f"postgresql://{SUPERUSER}@127.0.0.1:{port}/{database}"
+        return f"postgresql://{SUPERUSER}@127.0.0.1:{port}/{quote(database, safe='')}"
 
     # -- helpers ---------------------------------------------------------------------------------
 

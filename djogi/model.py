@@ -554,7 +554,7 @@ def _build_descriptor(cls: type, options: Mapping[str, Any]) -> ModelDescriptor:
     except (ValueError, TypeError) as exc:
         raise ModelDefinitionError(f"{name}: {exc}") from None
     hints = _type_hints(cls)
-    info = msgspec.structs.fields(cls)  # type: ignore[arg-type]
+    info = msgspec.structs.fields(cls)
     defaults = {f.name: (f.default, f.default_factory) for f in info}
     declared = [f.name for f in info if f.name not in FRAMEWORK_FIELDS]
     own_order = [n for n in _declaration_order(cls) if n in declared]

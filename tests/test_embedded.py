@@ -79,5 +79,5 @@ def test_failed_start_reports_the_log_tail(scratch_pgdata: Path) -> None:
     server.init()
     with (scratch_pgdata / "postgresql.conf").open("a") as conf:
         conf.write("\nshared_buffers = 'plenty'\n")
-    with pytest.raises(EmbeddedServerError, match="(?s)start of .* failed.*tail of .*shared_buffers"):
+    with pytest.raises(EmbeddedServerError, match=r"(?s)start of .* failed.*tail of .*shared_buffers"):
         server.start()

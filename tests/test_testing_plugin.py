@@ -9,6 +9,9 @@ import psycopg
 import pytest
 from psycopg.rows import TupleRow
 
+from djogi.errors import ValidationError
+from djogi.heer_sql import bootstrap_sql, node_settings_sql
+
 DJOGI_FUNCTIONS = {
     "heerid_flip_mask", "heerid_to_desc", "heerid_to_asc", "ranjid_to_desc", "ranjid_to_asc",
     "heerid_next", "ranjid_next", "heerid_next_desc", "ranjid_next_desc",
@@ -83,3 +86,23 @@ async def test_book_is_empty_again(pg, anyio_backend):
 ''')
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
+
+
+def test_bootstrap_is_idempotent_and_registers_the_node(pg_sync: psycopg.Connection[TupleRow]) -> None:
+    pg_sync.execute(bootstrap_sql(7).encode())
+    pg_sync.execute(bootstrap_sql(7).encode())
+    nodes = [r[0] for r in pg_sync.execute("SELECT node_id FROM heer_nodes ORDER BY node_id")]
+    assert nodes == [1, 7]
+    row = pg_sync.execute("SELECT generate_id(7)").fetchone()
+    assert row is not None and heeranjid.HeerId(row[0]).node_id == 7
+
+
+def test_node_settings_sql_quotes_and_validates() -> None:
+    assert node_settings_sql("shop", 3) == (
+        "ALTER DATABASE \"shop\" SET heer.node_id = '3';\nALTER DATABASE \"shop\" SET heer.ranj_node_id = '3';\n")
+    with pytest.raises(ValidationError):
+        node_settings_sql('shop"; DROP DATABASE x; --', 1)
+    with pytest.raises(ValidationError):
+        node_settings_sql("shop", 512)
+    with pytest.raises(ValidationError):
+        bootstrap_sql(-1)

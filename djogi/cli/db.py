@@ -16,8 +16,8 @@ from djogi.embedded import EmbeddedServer, default_pgdata
 from djogi.errors import EmbeddedServerError
 
 db_app = typer.Typer(help="Manage the embedded PostgreSQL server.", no_args_is_help=True)
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 PgdataOption = Annotated[
     Path | None,
@@ -52,7 +52,7 @@ def up(
         status = server.start()
         url = server.url()
     out.print(f"PostgreSQL {status.version} is up (pid {status.pid}, data {status.pgdata})", highlight=False)
-    out.print(url, highlight=False, soft_wrap=True)
+    out.print(url, highlight=False)
 
 
 @db_app.command()

@@ -1,0 +1,250 @@
+"""``python -m benchmarks``: start (or reuse) the server, load the data, run every workload for every peer,
+write ``benchmarks/results/latest.{json,md}`` and ``ratios.png``, and print the ratio table.
+
+Workloads run one after another, and within a workload every peer runs back to back, so each ratio
+compares figures taken minutes apart at most. Each cell first runs once untimed and checks the row
+counts it returns; then it is measured (warm-up runs, then timed repetitions).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import importlib
+import inspect
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import psycopg
+
+from benchmarks import schema
+from benchmarks.harness import (
+    Cell,
+    Report,
+    Timing,
+    WorkloadInfo,
+    measure,
+    measure_async,
+    ratio_table,
+    with_ratios,
+    write_results,
+)
+from benchmarks.peers import PEERS, NotAvailable
+
+BASELINE = "psycopg-async"
+PEER_MODULES = (*(f"benchmarks.peers.{p}" for p in PEERS[:3]), "benchmarks.djogi_side",
+                *(f"benchmarks.peers.{p}" for p in PEERS[3:]))
+RESULTS = Path(__file__).resolve().parent / "results"
+CELL_BUDGET_S = 25.0  # timed repetitions are cut (never below 3) when one run is slow
+COMPILE_COLD_N = 200
+COMPILE_CACHED_N = 1_000
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How to run one workload: the peer function, its arguments, the expected count and the repetitions."""
+
+    info: WorkloadInfo
+    fn: str
+    args: tuple[object, ...]
+    expect: int | None
+    warmup: int
+    repeat: int
+    setup: Callable[[], object] | None = None
+    check: Callable[[], int] | None = None  # an extra count taken after a run, compared with ``expect``
+
+
+def plans(admin: psycopg.Connection) -> list[Plan]:
+    s = schema
+    rows = s.item_rows()
+    lo, hi = s.update_range()
+    n_books = s.N_AUTHORS * s.BOOKS_PER_AUTHOR
+    sel = "the filtered select of (c)"
+    return [
+        Plan(WorkloadInfo(key="fetch_1k", title="(a) fetch 1k rows",
+                          description="SELECT 7 columns ORDER BY id LIMIT 1000 into objects"),
+             "fetch", (s.FETCH_SMALL,), s.FETCH_SMALL, 3, 15),
+        Plan(WorkloadInfo(key="fetch_100k", title="(a) fetch 100k rows",
+                          description="the same with LIMIT 100000"),
+             "fetch", (s.N_ITEMS,), s.N_ITEMS, 1, 5),
+        Plan(WorkloadInfo(key="get_pk", title="(b) get by pk ×2,000", ops=s.N_LOOKUPS,
+                          description="2,000 single-row lookups by distinct random primary keys"),
+             "get_by_pk", (s.lookup_ids(),), s.N_LOOKUPS, 1, 5),
+        Plan(WorkloadInfo(key="filtered", title="(c) filter+order+limit ×2,000", ops=s.N_LOOKUPS,
+                          description="WHERE id > $1 AND qty > $2 AND active ORDER BY id LIMIT 10, 2,000 times"),
+             "filtered", (s.filter_params(),), s.N_LOOKUPS * s.FILTER_LIMIT, 1, 5),
+        Plan(WorkloadInfo(key="bulk_insert", title="(d) bulk insert 100k rows",
+                          description="100,000 tuples -> rows, each library's fastest bulk path"),
+             "bulk_insert", (rows,), s.N_ITEMS, 1, 3,
+             setup=lambda: s.reset_insert_table(admin), check=lambda: s.count(admin, s.ITEMS_INSERT)),
+        Plan(WorkloadInfo(key="update", title="(e) update 10k rows by predicate",
+                          description="UPDATE ... SET qty = qty + 1 WHERE id BETWEEN 1 AND 10000"),
+             "update", (lo, hi), hi - lo + 1, 1, 5, setup=lambda: s.vacuum(admin)),
+        Plan(WorkloadInfo(key="prefetch", title="(f) 1k authors + books eager",
+                          description="1,000 authors with their 10,000 books attached (to-many eager load)"),
+             "authors_with_books", (), n_books, 2, 7),
+        Plan(WorkloadInfo(key="compile_cold", title="(g) compile, cold", ops=COMPILE_COLD_N, ratios=False,
+                          description=f"build + compile {sel} with no cache"),
+             "compile_cold", (COMPILE_COLD_N,), None, 2, 7),
+        Plan(WorkloadInfo(key="compile_cached", title="(g) compile, cached", ops=COMPILE_CACHED_N, ratios=False,
+                          description=f"build + compile {sel} hitting the compiled-statement cache"),
+             "compile_cached", (COMPILE_CACHED_N,), None, 2, 7),
+    ]
+
+
+class Peer:
+    """A peer module with its connection state; ``error`` is set when it cannot be imported or connected."""
+
+    def __init__(self, module_name: str) -> None:
+        self.name = module_name.rsplit(".", 1)[-1]
+        self.module: ModuleType | None = None
+        self.state: Any = None
+        self.error: str | None = None
+        try:
+            self.module = importlib.import_module(module_name)
+            self.name = self.module.NAME
+        except NotAvailable as e:
+            self.error = f"n/a: {e}"
+        except Exception as e:
+            self.error = f"cannot import: {type(e).__name__}: {e}"
+
+    def call(self, runner: asyncio.Runner, fn: Callable[..., Any], *args: object) -> Any:
+        return runner.run(fn(*args)) if inspect.iscoroutinefunction(fn) else fn(*args)
+
+    def connect(self, runner: asyncio.Runner, url: str) -> None:
+        if self.module is None:
+            return
+        try:
+            self.state = self.call(runner, self.module.connect, url)
+        except NotAvailable as e:
+            self.error = f"n/a: {e}"
+        except Exception as e:
+            self.error = f"cannot connect: {type(e).__name__}: {e}"
+
+    def close(self, runner: asyncio.Runner) -> None:
+        if self.module is not None and self.error is None and hasattr(self.module, "close"):
+            self.call(runner, self.module.close, self.state)
+
+
+def run_cell(runner: asyncio.Runner, peer: Peer, plan: Plan, quick: bool) -> Cell:
+    """Validate once (untimed), then measure; NotAvailable -> ``n/a``, any other failure -> ``error``."""
+    key = plan.info.key
+    if peer.error is not None:
+        status = "n/a" if peer.error.startswith("n/a") else "error"
+        return Cell(peer=peer.name, workload=key, status=status, note=peer.error.removeprefix("n/a: "))
+    fn = getattr(peer.module, plan.fn, None)
+    if fn is None:
+        return Cell(peer=peer.name, workload=key, status="n/a", note=f"{peer.name} has no {plan.fn}")
+    is_async = inspect.iscoroutinefunction(fn)
+
+    def call() -> Any:
+        return fn(peer.state, *plan.args)
+
+    try:
+        if plan.setup is not None:
+            plan.setup()
+        start = time.perf_counter()
+        got = runner.run(call()) if is_async else call()
+        first = time.perf_counter() - start
+        counts = [got] + ([plan.check()] if plan.check is not None else [])
+        if plan.expect is not None and any(c != plan.expect for c in counts):
+            return Cell(peer=peer.name, workload=key, status="error",
+                        note=f"expected {plan.expect} rows, got {counts}")
+        warmup = 0 if quick or first > 1.0 else max(0, plan.warmup - 1)
+        repeat = 1 if quick else max(3, min(plan.repeat, int(CELL_BUDGET_S / max(first, 1e-9))))
+        timing: Timing
+        if is_async:
+            timing = runner.run(measure_async(call, warmup=warmup, repeat=repeat, setup=plan.setup))
+        else:
+            timing = measure(call, warmup=warmup, repeat=repeat, setup=plan.setup)
+        if plan.check is not None and plan.check() != plan.expect:
+            return Cell(peer=peer.name, workload=key, status="error", note="row count changed across runs")
+        return Cell(peer=peer.name, workload=key, status="ok", timing=timing)
+    except NotAvailable as e:
+        return Cell(peer=peer.name, workload=key, status="n/a", note=str(e))
+    except Exception as e:
+        return Cell(peer=peer.name, workload=key, status="error", note=f"{type(e).__name__}: {e}"[:300])
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def machine_facts(admin: psycopg.Connection, server: dict[str, str]) -> dict[str, str]:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
+    rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                         cwd=Path(__file__).parent).stdout.strip()
+    row = admin.execute("SHOW server_version").fetchone()
+    libs = ", ".join(f"{d} {_version(d)}" for d in ("psycopg", "sqlalchemy", "django", "asyncpg", "msgspec"))
+    return {
+        "cpu": f"{os.cpu_count()} × {cpu}",
+        "platform": platform.platform(),
+        "python": sys.version.split()[0],
+        "postgresql": f"{row[0] if row else '?'}, {server['server']}",
+        "libraries": libs,
+        "djogi": f"{_version('djogi')} (git {rev or '?'}, working tree may be newer)",
+        "load average at start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--peers", help="comma-separated peer names to run (default: all)")
+    parser.add_argument("--workloads", help="comma-separated workload keys to run (default: all)")
+    parser.add_argument("--quick", action="store_true", help="one timed run per cell, no warm-up (smoke test)")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="results directory (default: %(default)s)")
+    args = parser.parse_args(argv)
+
+    began = time.perf_counter()
+    url, server, cleanup = schema.open_database()
+    try:
+        with psycopg.connect(url, autocommit=True) as admin, asyncio.Runner() as runner:
+            print(f"loading data into {url} ...", file=sys.stderr)
+            schema.load(admin)
+            facts = machine_facts(admin, server)
+            todo = [p for p in plans(admin) if not args.workloads or p.info.key in args.workloads.split(",")]
+            peers = [Peer(m) for m in PEER_MODULES]
+            if args.peers:
+                wanted = {BASELINE, *args.peers.split(",")}
+                peers = [p for p in peers if p.name in wanted]
+            for peer in peers:
+                peer.connect(runner, url)
+            cells: list[Cell] = []
+            for plan in todo:
+                for peer in peers:
+                    cell = run_cell(runner, peer, plan, args.quick)
+                    cells.append(cell)
+                    shown = f"{cell.timing.median:.4f} s" if cell.timing else f"{cell.status}: {cell.note}"
+                    print(f"  {plan.info.key:<15} {peer.name:<16} {shown}", file=sys.stderr)
+            for peer in peers:
+                peer.close(runner)
+            facts["load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+            facts["wall time"] = f"{time.perf_counter() - began:.0f} s" + (" (--quick)" if args.quick else "")
+    finally:
+        cleanup()
+    infos = tuple(p.info for p in todo)
+    report = Report(created_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), baseline=BASELINE,
+                    machine=facts, peers=tuple(p.name for p in peers), workloads=infos,
+                    cells=with_ratios(cells, BASELINE, infos))
+    write_results(report, args.out)
+    print(ratio_table(report))
+    print(f"\nwritten to {args.out}/latest.json, latest.md, ratios.png", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

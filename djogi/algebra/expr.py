@@ -1,0 +1,825 @@
+"""Expression nodes: column references, bound parameters, constants, operators, functions, casts, orderings.
+
+Every node is a frozen msgspec Struct. Operators on expressions build predicates (``djogi.algebra.predicate``):
+``Book.price < 30`` is a ``Compare`` value, not a bool, so **``==`` on an expression does not test structural
+equality**. Use ``same(a, b)`` / ``node_key(node)`` for that; predicates and orderings keep a real structural
+``==`` and ``hash`` (based on ``node_key``), so they can be compared in tests and used as cache keys.
+
+Values are checked against the column's type when the expression is built: ``Book.price < "x"`` raises
+``djogi.errors.ValidationError`` naming ``Book.price`` before any SQL exists. Accepted values are
+normalised to what the parameter is sent as (``int`` -> ``Decimal`` for NUMERIC, HeerId -> ``int`` ...).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import re
+import uuid
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+
+import msgspec
+
+from djogi.errors import ValidationError
+from djogi.identifiers import quote_ident
+
+if TYPE_CHECKING:
+    from djogi.algebra.predicate import Pred
+    from djogi.model import FieldDescriptor
+
+__all__ = [
+    "BinOp",
+    "Cast",
+    "Collate",
+    "Column",
+    "Const",
+    "Expr",
+    "Func",
+    "JsonPath",
+    "OrderBy",
+    "Param",
+    "ValueType",
+    "abs_",
+    "cast",
+    "coalesce",
+    "column_ref",
+    "func",
+    "length",
+    "lower",
+    "node_key",
+    "now",
+    "nullif",
+    "same",
+    "upper",
+    "value_type",
+]
+
+T = TypeVar("T")
+M = TypeVar("M")
+
+NUMERIC_KINDS = frozenset({"int", "float", "decimal"})
+
+
+class ValueType(msgspec.Struct, frozen=True, gc=False):
+    """What an expression evaluates to: a ``value_kind`` (``None`` when unknown) and the SQL type that
+    parameters compared with it are cast to (``None``: no cast). ``enum`` is the ``djogi.Enum`` class of
+    enum (and enum-array) values; ``element`` the element kind of arrays."""
+
+    kind: str | None
+    sql: str | None
+    enum: Any = None
+    element: str | None = None
+
+
+# Parameter cast types. Integers are always sent as BIGINT and floats as DOUBLE PRECISION: PostgreSQL has
+# indexable cross-type operators for smaller columns, and casting a parameter down (``$1::integer``) would
+# fail or round where the comparison should simply be true or false. Typmods are never used in casts
+# (``$1::numeric(10, 2)`` would round the value, ``$1::varchar(3)`` truncate it).
+_KIND_SQL = {
+    "str": "text", "int": "bigint", "float": "double precision", "decimal": "numeric", "bool": "boolean",
+    "date": "date", "datetime": "timestamptz", "time": "time", "timedelta": "interval", "uuid": "uuid",
+    "bytes": "bytea", "json": "jsonb", "jsonb": "jsonb",
+}  # fmt: skip
+_SQL_KIND = {
+    "text": "str", "varchar": "str", "character varying": "str", "char": "str", "character": "str",
+    "bigint": "int", "integer": "int", "int": "int", "smallint": "int", "int8": "int", "int4": "int",
+    "int2": "int", "numeric": "decimal", "decimal": "decimal", "double precision": "float", "real": "float",
+    "float8": "float", "float4": "float", "boolean": "bool", "bool": "bool", "date": "date",
+    "timestamptz": "datetime", "timestamp with time zone": "datetime", "time": "time", "interval": "timedelta",
+    "uuid": "uuid", "bytea": "bytes", "jsonb": "jsonb", "json": "json",
+}  # fmt: skip
+_PY_KIND: dict[Any, str] = {
+    str: "str", int: "int", float: "float", decimal.Decimal: "decimal", bool: "bool", dt.date: "date",
+    dt.datetime: "datetime", dt.time: "time", dt.timedelta: "timedelta", uuid.UUID: "uuid", bytes: "bytes",
+}  # fmt: skip
+_SQL_TYPE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_ ]*(\(\s*\d+\s*(,\s*\d+\s*)?\))?(\[\])?$")
+
+
+def value_type(sql_type: str) -> ValueType:
+    """The ``ValueType`` of a SQL type name (``"numeric(10, 2)"``, ``"text[]"`` ...).
+
+    Raises ``ValidationError`` for text that is not a plain type name (it is spliced into SQL).
+    """
+    if not _SQL_TYPE_RE.match(sql_type):
+        raise ValidationError(f"{sql_type!r} is not a SQL type name")
+    base = re.sub(r"\(.*\)", "", sql_type).strip().lower()
+    array = base.endswith("[]")
+    base = base.removesuffix("[]").strip()
+    kind = _SQL_KIND.get(base)
+    cast_to = _KIND_SQL[kind] if kind is not None else base
+    if array:
+        return ValueType("array", cast_to + "[]", element=kind)
+    return ValueType(kind, cast_to)
+
+
+def _field_type(fd: FieldDescriptor) -> ValueType:
+    """The ``ValueType`` of a model field."""
+    kind = fd.value_kind
+    if kind == "enum":
+        return ValueType("enum", quote_ident(fd.enum_type.pg_name()), enum=fd.enum_type)
+    if kind == "heerid":
+        return ValueType("heerid", value_type(fd.sql_type).sql)
+    if kind == "array":
+        et = fd.element_type
+        if fd.enum_type is not None:
+            return ValueType("array", quote_ident(fd.enum_type.pg_name()) + "[]", enum=fd.enum_type, element="enum")
+        element = _PY_KIND.get(et)
+        return ValueType("array", value_type(fd.sql_type).sql, element=element)
+    if kind in ("str", "decimal", "bytes"):  # keep domain-like overrides (citext ...) as the cast type
+        base = value_type(fd.sql_type)
+        return ValueType(kind, base.sql if base.kind is None else _KIND_SQL[kind])
+    return ValueType(kind, _KIND_SQL[kind])
+
+
+# ------------------------------------------------------------------------------------------------ values
+
+
+def _bad(where: str, value: object, expected: str) -> ValidationError:
+    return ValidationError(f"{where}: cannot use {value!r} ({type(value).__name__}); expected {expected}")
+
+
+def _c_str(v: Any, t: ValueType, where: str) -> object:
+    if isinstance(v, str):
+        if "\x00" in v:
+            raise ValidationError(f"{where}: text values cannot contain NUL characters")
+        return v
+    raise _bad(where, v, "str")
+
+
+def _c_int(v: Any, t: ValueType, where: str) -> object:
+    if isinstance(v, int) and not isinstance(v, bool):
+        if -(2**63) <= v < 2**63:
+            return int(v)
+        raise ValidationError(f"{where}: {v} is outside the BIGINT range")
+    raise _bad(where, v, "int")
+
+
+def _c_float(v: Any, t: ValueType, where: str) -> object:
+    if isinstance(v, float):
+        return v
+    if isinstance(v, int | decimal.Decimal) and not isinstance(v, bool):
+        try:
+            return float(v)
+        except OverflowError:
+            raise ValidationError(f"{where}: {v} does not fit a DOUBLE PRECISION") from None
+    raise _bad(where, v, "float, int or Decimal")
+
+
+def _c_decimal(v: Any, t: ValueType, where: str) -> object:
+    if isinstance(v, decimal.Decimal):
+        return v
+    if isinstance(v, int) and not isinstance(v, bool):
+        return decimal.Decimal(v)
+    if isinstance(v, float):  # what PostgreSQL's float8 -> numeric cast gives: 15 significant digits
+        return decimal.Decimal(f"{v:.15g}")
+    raise _bad(where, v, "Decimal, int or float")
+
+
+def _c_bool(v: Any, t: ValueType, where: str) -> object:
+    if isinstance(v, bool):
+        return v
+    raise _bad(where, v, "bool")
+
+
+def _c_date(v: Any, t: ValueType, where: str) -> object:
+    if isinstance(v, dt.date) and not isinstance(v, dt.datetime):
+        return v
+    raise _bad(where, v, "datetime.date")
+
+
+def _c_datetime(v: Any, t: ValueType, where: str) -> object:
+    if isinstance(v, dt.datetime):
+        if v.utcoffset() is None:
+            raise ValidationError(f"{where}: naive datetime {v!r}; use a timezone-aware datetime")
+        return v
+    raise _bad(where, v, "a timezone-aware datetime.datetime")
+
+
+def _c_instance(types: type | tuple[type, ...], expected: str) -> Callable[[Any, ValueType, str], object]:
+    def check(v: Any, t: ValueType, where: str) -> object:
+        if isinstance(v, types):
+            return bytes(v) if isinstance(v, bytearray | memoryview) else v
+        raise _bad(where, v, expected)
+
+    return check
+
+
+def _c_enum(v: Any, t: ValueType, where: str) -> object:
+    enum_type = t.enum
+    if isinstance(v, enum_type):
+        return v
+    if isinstance(v, str) and v in enum_type._value2member_map_:
+        return enum_type(v)
+    raise _bad(where, v, f"a {enum_type.__name__} member or one of {list(enum_type.labels())}")
+
+
+def _c_heerid(v: Any, t: ValueType, where: str) -> object:
+    if hasattr(v, "as_int"):
+        return v.as_int()
+    if hasattr(v, "to_uuid"):
+        return v.to_uuid()
+    if t.sql == "uuid":
+        return _c_instance(uuid.UUID, "a RanjId or UUID")(v, t, where)
+    return _c_int(v, t, where)
+
+
+def _c_json(v: Any, t: ValueType, where: str) -> object:
+    try:
+        return msgspec.json.encode(v).decode()
+    except (TypeError, msgspec.EncodeError) as exc:
+        raise ValidationError(f"{where}: {v!r} cannot be encoded as JSON ({exc})") from None
+
+
+def _c_array(v: Any, t: ValueType, where: str) -> object:
+    if isinstance(v, list | tuple):
+        element = ValueType(t.element, None, enum=t.enum)
+        items = tuple(coerce(element, item, where) for item in v)
+        if any(item is None for item in items):
+            raise ValidationError(f"{where}: array values cannot contain None")
+        return items
+    raise _bad(where, v, "a list")
+
+
+_COERCE: dict[str | None, Callable[[Any, ValueType, str], object]] = {
+    "str": _c_str,
+    "int": _c_int,
+    "float": _c_float,
+    "decimal": _c_decimal,
+    "bool": _c_bool,
+    "date": _c_date,
+    "datetime": _c_datetime,
+    "time": _c_instance(dt.time, "datetime.time"),
+    "timedelta": _c_instance(dt.timedelta, "datetime.timedelta"),
+    "uuid": _c_instance(uuid.UUID, "uuid.UUID"),
+    "bytes": _c_instance((bytes, bytearray, memoryview), "bytes"),
+    "enum": _c_enum,
+    "heerid": _c_heerid,
+    "json": _c_json,
+    "jsonb": _c_json,
+    "array": _c_array,
+}
+
+
+def coerce(t: ValueType, value: object, where: str) -> object:
+    """Check ``value`` against ``t`` and normalise it; ``ValidationError`` naming ``where`` if it does not fit.
+
+    ``None`` passes through unchanged (callers decide what NULL means); an unknown kind accepts anything.
+    """
+    if value is None:
+        return None
+    check = _COERCE.get(t.kind)
+    return value if check is None else check(value, t, where)
+
+
+def _python_value_type(value: object) -> ValueType:
+    """The ``ValueType`` of a plain Python value (used where no column gives the type)."""
+    kind = _PY_KIND.get(type(value))
+    if kind is None:
+        if isinstance(value, bool):
+            kind = "bool"
+        elif isinstance(value, dt.datetime):
+            kind = "datetime"
+        else:
+            kind = next((k for tp, k in _PY_KIND.items() if isinstance(value, tp)), None)
+    return ValueType(kind, None if kind is None else _KIND_SQL[kind])
+
+
+def _compatible(a: ValueType, b: ValueType) -> bool:
+    """Whether values of types ``a`` and ``b`` can be compared (numbers with numbers, ids with ints)."""
+    if a.kind is None or b.kind is None:
+        return True
+    if a.kind == b.kind:
+        return a.enum is b.enum and a.element == b.element
+    pair = {a.kind, b.kind}
+    return pair <= NUMERIC_KINDS or pair == {"heerid", "int"}
+
+
+def _require(e: Expr[Any], kinds: tuple[str | None, ...], op: str) -> None:
+    if e.type.kind not in kinds:
+        raise ValidationError(f"{e.describe()}: {op} applies to {'/'.join(map(str, kinds[:-1]))}, not {e.type.kind}")
+
+
+# ------------------------------------------------------------------------------------------------ nodes
+
+
+class Expr(msgspec.Struct, Generic[T], frozen=True, gc=False):
+    """Base of expression nodes. Comparisons build predicates; arithmetic builds ``BinOp`` nodes."""
+
+    @property
+    def type(self) -> ValueType:
+        """What the expression evaluates to."""
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        """How error messages name this expression (``Book.price`` for a column)."""
+        return type(self).__name__
+
+    # -- operands
+
+    def operand(self, value: object) -> Expr[Any]:
+        """``value`` as an expression comparable with this one: expressions are type-checked, other values
+        become ``Param`` nodes of this expression's type (``ValidationError`` if they do not fit)."""
+        t = self.type
+        if isinstance(value, Expr):
+            if not _compatible(t, value.type):
+                raise ValidationError(
+                    f"{self.describe()}: cannot compare a {t.kind} with {value.describe()} ({value.type.kind})"
+                )
+            return value
+        if value is None:
+            raise ValidationError(f"{self.describe()}: None is not a value here; use is_null() / is_not_null()")
+        return Param(coerce(t, value, self.describe()), t)
+
+    # -- comparisons (predicates)
+
+    def __eq__(self, other: object) -> Pred:  # type: ignore[override]
+        """``= other``; ``== None`` is ``IS NULL``."""
+        if other is None:
+            return _p.IsNull(self)
+        return _p.Compare("eq", self, self.operand(other))
+
+    def __ne__(self, other: object) -> Pred:  # type: ignore[override]
+        """``<> other`` (false when either side is NULL); ``!= None`` is ``IS NOT NULL``."""
+        if other is None:
+            return _p.Not(_p.IsNull(self))
+        return _p.Compare("ne", self, self.operand(other))
+
+    def __lt__(self, other: object) -> Pred:
+        return _p.Compare("lt", self, self.operand(other))
+
+    def __le__(self, other: object) -> Pred:
+        return _p.Compare("le", self, self.operand(other))
+
+    def __gt__(self, other: object) -> Pred:
+        return _p.Compare("gt", self, self.operand(other))
+
+    def __ge__(self, other: object) -> Pred:
+        return _p.Compare("ge", self, self.operand(other))
+
+    def __hash__(self) -> int:
+        return hash(node_key(self))
+
+    def is_null(self) -> Pred:
+        """``IS NULL``."""
+        return _p.IsNull(self)
+
+    def is_not_null(self) -> Pred:
+        """``IS NOT NULL``."""
+        return _p.Not(_p.IsNull(self))
+
+    def is_distinct_from(self, other: object) -> Pred:
+        """``IS DISTINCT FROM other`` (NULL-aware; ``None`` allowed)."""
+        return _p.Compare("distinct", self, self._maybe_null(other))
+
+    def is_not_distinct_from(self, other: object) -> Pred:
+        """``IS NOT DISTINCT FROM other`` (NULL-aware; ``None`` allowed)."""
+        return _p.Compare("not_distinct", self, self._maybe_null(other))
+
+    def _maybe_null(self, other: object) -> Expr[Any]:
+        return Const(None) if other is None else self.operand(other)
+
+    def between(self, low: object, high: object) -> Pred:
+        """``BETWEEN low AND high`` (inclusive)."""
+        return _p.Between(self, self.operand(low), self.operand(high))
+
+    def in_(self, values: Iterable[object]) -> Pred:
+        """``= ANY($n)`` with the values as one array parameter; an empty list is ``FALSE``.
+
+        ``None`` is refused inside the list (combine with ``| x.is_null()`` instead).
+        """
+        return self._in("in", values)
+
+    def not_in(self, values: Iterable[object]) -> Pred:
+        """``<> ALL($n)``: false for a NULL value, like ``!=``; an empty list is ``TRUE``."""
+        return self._in("not_in", values)
+
+    def _in(self, op: Literal["in", "not_in"], values: Iterable[object]) -> Pred:
+        t = self.type
+        where = self.describe()
+        items = tuple(values)
+        if not items:
+            return _p.FALSE if op == "in" else _p.TRUE
+        if any(v is None for v in items):
+            raise ValidationError(f"{where}: None inside {op}(); use is_null() combined with |")
+        coerced = tuple(coerce(t, v, where) for v in items)
+        return _p.In(op, self, Param(coerced, ValueType("array", None if t.sql is None else t.sql + "[]")))
+
+    # -- strings
+
+    def _text(self, value: object, op: str) -> str:
+        _require(self, ("str", None), f"{op}()")
+        if not isinstance(value, str):
+            raise _bad(f"{self.describe()}.{op}()", value, "str")
+        return value
+
+    def _like(self, value: object, op: str, mode: Literal["contains", "startswith", "endswith", "exact"]) -> Pred:
+        ci = op.startswith("i")
+        return _p.Like(self, self._text(value, op), mode, ci)
+
+    def contains(self, value: object) -> Pred:
+        """Text: ``LIKE '%v%'`` (``%``, ``_``, ``\\`` escaped). Array: ``@> $n`` (has every element of ``value``)."""
+        if self.type.kind == "array":
+            return self._array("@>", value)
+        return self._like(value, "contains", "contains")
+
+    def icontains(self, value: object) -> Pred:
+        """``COLLATE "C" ILIKE '%v%'`` (ASCII case folding)."""
+        return self._like(value, "icontains", "contains")
+
+    def startswith(self, value: object) -> Pred:
+        """``LIKE 'v%'``."""
+        return self._like(value, "startswith", "startswith")
+
+    def istartswith(self, value: object) -> Pred:
+        """``COLLATE "C" ILIKE 'v%'``."""
+        return self._like(value, "istartswith", "startswith")
+
+    def endswith(self, value: object) -> Pred:
+        """``LIKE '%v'``."""
+        return self._like(value, "endswith", "endswith")
+
+    def iendswith(self, value: object) -> Pred:
+        """``COLLATE "C" ILIKE '%v'``."""
+        return self._like(value, "iendswith", "endswith")
+
+    def iexact(self, value: object) -> Pred:
+        """``COLLATE "C" ILIKE 'v'`` (equality up to ASCII case)."""
+        return self._like(value, "iexact", "exact")
+
+    def regex(self, pattern: str) -> Pred:
+        """``~ pattern`` (POSIX regular expression; SQL-only)."""
+        return _p.Regex(self, self._text(pattern, "regex"), False)
+
+    def iregex(self, pattern: str) -> Pred:
+        """``~* pattern`` (case-insensitive POSIX regular expression; SQL-only)."""
+        return _p.Regex(self, self._text(pattern, "iregex"), True)
+
+    def collate(self, collation: str) -> Collate[T]:
+        """``expr COLLATE "collation"``; ``.collate("C")`` makes text ordering portable (code point order)."""
+        _require(self, ("str", None), "COLLATE")
+        if not re.fullmatch(r"[A-Za-z0-9_.\-]+", collation):
+            raise ValidationError(f"{collation!r} is not a collation name")
+        return Collate(self, collation)
+
+    def concat(self, other: object) -> BinOp[str]:
+        """``expr || other`` (text concatenation)."""
+        return _arith("||", self, other)
+
+    # -- arrays
+
+    def _array(self, op: Literal["@>", "<@", "&&"], value: object) -> Pred:
+        _require(self, ("array", None), op)
+        return _p.ArrayOp(op, self, self.operand(value))
+
+    def contained_by(self, values: object) -> Pred:
+        """``<@ $n``: every element is in ``values``."""
+        return self._array("<@", values)
+
+    def overlap(self, values: object) -> Pred:
+        """``&& $n``: shares at least one element with ``values``."""
+        return self._array("&&", values)
+
+    # -- JSONB
+
+    def path(self, path: str) -> JsonPath:
+        """``(expr #> $n::text[])``: the JSONB value at dotted ``path`` (``"a.b"``); compare it with Python
+        values (sent as JSONB). SQL-only."""
+        _require(self, ("jsonb", "json", None), "path()")
+        keys = tuple(path.split("."))
+        if not all(keys):
+            raise ValidationError(f"{self.describe()}: empty key in JSON path {path!r}")
+        return JsonPath(self, keys)
+
+    # -- arithmetic
+
+    def __add__(self, other: object) -> BinOp[Any]:
+        return _arith("+", self, other)
+
+    def __radd__(self, other: object) -> BinOp[Any]:
+        return _arith("+", other, self)
+
+    def __sub__(self, other: object) -> BinOp[Any]:
+        return _arith("-", self, other)
+
+    def __rsub__(self, other: object) -> BinOp[Any]:
+        return _arith("-", other, self)
+
+    def __mul__(self, other: object) -> BinOp[Any]:
+        return _arith("*", self, other)
+
+    def __rmul__(self, other: object) -> BinOp[Any]:
+        return _arith("*", other, self)
+
+    def __truediv__(self, other: object) -> BinOp[Any]:
+        """``/``: integer division truncates toward zero, as in PostgreSQL."""
+        return _arith("/", self, other)
+
+    def __rtruediv__(self, other: object) -> BinOp[Any]:
+        return _arith("/", other, self)
+
+    # -- ordering
+
+    def asc(self) -> OrderBy:
+        """``expr ASC`` (NULLs last unless ``.nulls_first()``)."""
+        return OrderBy(self, False)
+
+    def desc(self) -> OrderBy:
+        """``expr DESC`` (NULLs first unless ``.nulls_last()``)."""
+        return OrderBy(self, True)
+
+
+class Column(Expr[T], Generic[M, T], frozen=True):
+    """``"table"."column"`` of ``model``'s field ``name``. Built by ``column_ref``; ``column``, ``vtype`` and
+    ``nullable`` are derived from the field and are not part of the node's identity."""
+
+    model: Any
+    name: str
+    column: str
+    vtype: ValueType
+    nullable: bool
+
+    @property
+    def type(self) -> ValueType:
+        return self.vtype
+
+    def describe(self) -> str:
+        return f"{self.model.__name__}.{self.name}"
+
+
+def column_ref(model: type[M], fd: FieldDescriptor) -> Column[M, Any]:
+    """The column reference ``Model.field`` resolves to at class level (called by ``ModelMeta``)."""
+    return Column(model, fd.name, fd.column, _field_type(fd), fd.nullable)
+
+
+class Param(Expr[T], frozen=True):
+    """A bound value, rendered ``$n::type`` (``type.sql``; no cast when unknown). Never NULL."""
+
+    value: Any
+    vtype: ValueType
+
+    @property
+    def type(self) -> ValueType:
+        return self.vtype
+
+    def describe(self) -> str:
+        return repr(self.value)
+
+
+class Const(Expr[T], frozen=True):
+    """An inline constant: ``NULL``, ``TRUE`` or ``FALSE`` (the only values spliced into SQL text)."""
+
+    value: bool | None
+
+    @property
+    def type(self) -> ValueType:
+        return ValueType(None if self.value is None else "bool", None)
+
+    def describe(self) -> str:
+        return {None: "NULL", True: "TRUE", False: "FALSE"}[self.value]
+
+
+class BinOp(Expr[T], frozen=True):
+    """``(left op right)`` for ``+ - * /`` and ``||``."""
+
+    op: str
+    left: Expr[Any]
+    right: Expr[Any]
+    vtype: ValueType
+
+    @property
+    def type(self) -> ValueType:
+        return self.vtype
+
+    def describe(self) -> str:
+        return f"({self.left.describe()} {self.op} {self.right.describe()})"
+
+
+_TEMPORAL_ARITH = {
+    ("datetime", "+", "timedelta"): "datetime",
+    ("datetime", "-", "timedelta"): "datetime",
+    ("timedelta", "+", "datetime"): "datetime",
+    ("datetime", "-", "datetime"): "timedelta",
+    ("timedelta", "+", "timedelta"): "timedelta",
+    ("timedelta", "-", "timedelta"): "timedelta",
+    ("date", "-", "date"): "int",
+}
+
+
+def _arith_operand(value: object, other: Expr[Any]) -> Param[Any]:
+    """A plain value next to ``other`` in arithmetic. A number takes ``other``'s type when ``other`` is a
+    DOUBLE PRECISION or NUMERIC (``price * 1.1`` stays NUMERIC), text stays text; otherwise its own type."""
+    if value is None:
+        raise ValidationError(f"{other.describe()}: None in arithmetic; use coalesce()")
+    own = _python_value_type(value)
+    target = other.type
+    if not (target.kind in ("float", "decimal", "str") and (own.kind in NUMERIC_KINDS or own.kind == "str")):
+        target = own
+    return Param(coerce(target, value, other.describe()), target)
+
+
+def _arith(op: str, left: object, right: object) -> BinOp[Any]:
+    """Type-check and build ``(left op right)``; at least one side is an ``Expr``.
+
+    Raises ``ValidationError`` for operand types PostgreSQL would reject and for a literal division by zero.
+    """
+    if not isinstance(left, Expr):
+        assert isinstance(right, Expr)
+        left = _arith_operand(left, right)
+    elif not isinstance(right, Expr):
+        right = _arith_operand(right, left)
+    assert isinstance(right, Expr)
+    lk, rk = left.type.kind, right.type.kind
+    kind: str | None
+    if op == "||":
+        _require(left, ("str", None), "||")
+        _require(right, ("str", None), "||")
+        kind = "str"
+    elif lk is None or rk is None:
+        kind = lk or rk
+    elif lk in NUMERIC_KINDS and rk in NUMERIC_KINDS:
+        kind = "float" if "float" in (lk, rk) else "decimal" if "decimal" in (lk, rk) else "int"
+    else:
+        kind = _TEMPORAL_ARITH.get((lk, op, rk))
+        if kind is None:
+            raise ValidationError(f"cannot compute {left.describe()} ({lk}) {op} {right.describe()} ({rk})")
+    if isinstance(right, Param) and op == "/" and right.value == 0:
+        raise ValidationError(f"{left.describe()} / 0: division by zero")
+    return BinOp(op, left, right, ValueType(kind, None if kind is None else _KIND_SQL[kind]))
+
+
+class Func(Expr[T], frozen=True):
+    """A function call ``name(args...)`` returning ``return_type``. ``name`` is a plain identifier."""
+
+    name: str
+    args: tuple[Expr[Any], ...]
+    return_type: ValueType
+
+    @property
+    def type(self) -> ValueType:
+        return self.return_type
+
+    def describe(self) -> str:
+        return f"{self.name}({', '.join(a.describe() for a in self.args)})"
+
+
+def _as_expr(value: object, like: Expr[Any] | None = None) -> Expr[Any]:
+    if isinstance(value, Expr):
+        return value if like is None else like.operand(value)
+    if like is not None:
+        return like.operand(value)
+    if value is None:
+        return Const(None)
+    t = _python_value_type(value)
+    return Param(coerce(t, value, "argument"), t)
+
+
+def func(name: str, *args: object, returns: str) -> Func[Any]:
+    """Any SQL function: ``func("date_trunc", "day", Book.created_at, returns="timestamptz")``.
+
+    Non-expression arguments become parameters typed from their Python type. SQL-only in memory.
+    """
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+        raise ValidationError(f"{name!r} is not a plain lower-case function name")
+    return Func(name, tuple(_as_expr(a) for a in args), value_type(returns))
+
+
+def lower(x: object) -> Func[str]:
+    """``lower(x)``; portable in memory only on ``x.collate("C")`` (ASCII folding)."""
+    e = _as_expr(x)
+    _require(e, ("str", None), "lower()")
+    return Func("lower", (e,), ValueType("str", "text"))
+
+
+def upper(x: object) -> Func[str]:
+    """``upper(x)``; portable in memory only on ``x.collate("C")`` (ASCII folding)."""
+    e = _as_expr(x)
+    _require(e, ("str", None), "upper()")
+    return Func("upper", (e,), ValueType("str", "text"))
+
+
+def length(x: object) -> Func[int]:
+    """``length(x)``: number of characters."""
+    e = _as_expr(x)
+    _require(e, ("str", None), "length()")
+    return Func("length", (e,), ValueType("int", "bigint"))
+
+
+def now() -> Func[dt.datetime]:
+    """``now()`` (transaction start time; SQL-only in memory)."""
+    return Func("now", (), ValueType("datetime", "timestamptz"))
+
+
+def coalesce(first: Expr[T], *rest: object) -> Func[T]:
+    """``coalesce(first, rest...)``: the first non-NULL argument; the others must fit ``first``'s type."""
+    return Func("coalesce", (first, *(_as_expr(r, first) for r in rest)), first.type)
+
+
+def nullif(a: Expr[T], b: object) -> Func[T]:
+    """``nullif(a, b)``: NULL when ``a = b``, else ``a``."""
+    return Func("nullif", (a, _as_expr(b, a)), a.type)
+
+
+def abs_(x: Expr[T]) -> Func[T]:
+    """``abs(x)`` for numbers."""
+    _require(x, ("int", "float", "decimal", None), "abs()")
+    return Func("abs", (x,), x.type)
+
+
+class Cast(Expr[T], frozen=True):
+    """``CAST(expr AS sql_type)``; built by ``cast``. SQL-only in memory."""
+
+    expr: Expr[Any]
+    sql_type: str
+    vtype: ValueType
+
+    @property
+    def type(self) -> ValueType:
+        return self.vtype
+
+    def describe(self) -> str:
+        return f"CAST({self.expr.describe()} AS {self.sql_type})"
+
+
+def cast(x: object, sql_type: str) -> Cast[Any]:
+    """``CAST(x AS sql_type)``; ``ValidationError`` if ``sql_type`` is not a plain type name."""
+    return Cast(_as_expr(x), sql_type, value_type(sql_type))
+
+
+class Collate(Expr[T], frozen=True):
+    """``expr COLLATE "collation"``."""
+
+    expr: Expr[Any]
+    collation: str
+
+    @property
+    def type(self) -> ValueType:
+        return self.expr.type
+
+    def describe(self) -> str:
+        return f"{self.expr.describe()} COLLATE {self.collation}"
+
+
+class JsonPath(Expr[Any], frozen=True):
+    """``(expr #> $n::text[])``: the JSONB value at a key path. Compared values are sent as JSONB."""
+
+    expr: Expr[Any]
+    keys: tuple[str, ...]
+
+    @property
+    def type(self) -> ValueType:
+        return ValueType("jsonb", "jsonb")
+
+    def describe(self) -> str:
+        return f"{self.expr.describe()}.path({'.'.join(self.keys)!r})"
+
+
+class OrderBy(msgspec.Struct, frozen=True, gc=False):
+    """An ORDER BY item: ``expr ASC|DESC [NULLS FIRST|LAST]`` (``nulls=None``: PostgreSQL's default)."""
+
+    expr: Expr[Any]
+    descending: bool
+    nulls: Literal["first", "last"] | None = None
+
+    def nulls_first(self) -> OrderBy:
+        """The same ordering with ``NULLS FIRST``."""
+        return OrderBy(self.expr, self.descending, "first")
+
+    def nulls_last(self) -> OrderBy:
+        """The same ordering with ``NULLS LAST``."""
+        return OrderBy(self.expr, self.descending, "last")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, OrderBy) and node_key(self) == node_key(other)
+
+    def __hash__(self) -> int:
+        return hash(node_key(self))
+
+
+# ------------------------------------------------------------------------------------------------ identity
+
+
+def node_key(node: object) -> object:
+    """A hashable structural key of a node (or any value inside one).
+
+    Two nodes have equal keys exactly when they are built from the same parts: columns by (model, field),
+    values by (type, value) with NaN equal to NaN. Use it for caches and tests instead of ``==``.
+    """
+    t = type(node)
+    if t is Column:
+        return (Column, node.model, node.name)  # type: ignore[attr-defined]
+    if isinstance(node, msgspec.Struct):
+        return (t, *[node_key(getattr(node, f)) for f in node.__struct_fields__])
+    if t is tuple or t is list:
+        return (tuple, *[node_key(v) for v in node])  # type: ignore[attr-defined]
+    if node != node:  # NaN (float or Decimal)
+        return (t, "NaN")
+    return (t, node)
+
+
+def same(a: object, b: object) -> bool:
+    """Structural equality of two nodes (``==`` on expressions builds a predicate instead)."""
+    return node_key(a) == node_key(b)
+
+
+from djogi.algebra import predicate as _p  # noqa: E402  (predicate imports this module)

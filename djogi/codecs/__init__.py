@@ -1,0 +1,24 @@
+"""Python <-> PostgreSQL values: psycopg adapters, value validation, JSON, and fast row decoders.
+
+- ``configure_adapters(adapters, enum_oids=...)``: dumpers/loaders for djogi's types on a psycopg map.
+- ``encode_value(fd, value)``: validate a value bound for a column (``ValidationError`` naming the field).
+- ``row_decoder(Model, columns)``: cached decoder of binary rows into frozen model instances.
+- ``json_encode`` / ``json_decode``: JSON with HeerId/RanjId values as strings.
+- ``jsonb_extras`` / ``jsonb_replace``: the unknown keys a decoded ``Jsonb[T]`` value keeps.
+"""
+
+from djogi.codecs.adapters import configure_adapters
+from djogi.codecs.json import json_decode, json_encode, jsonb_extras, jsonb_replace
+from djogi.codecs.rows import RowDecoder, row_decoder
+from djogi.codecs.values import encode_value
+
+__all__ = [
+    "RowDecoder",
+    "configure_adapters",
+    "encode_value",
+    "json_decode",
+    "json_encode",
+    "jsonb_extras",
+    "jsonb_replace",
+    "row_decoder",
+]

@@ -1,0 +1,180 @@
+"""psycopg 3 dumpers and loaders for djogi's value types.
+
+``configure_adapters`` makes every value a compiled statement may carry bindable, in binary where it
+helps: HeerId/HeerIdDesc as BIGINT, RanjId/RanjIdDesc as UUID, ``djogi.Enum`` members as their label
+(typed with the enum's OID when known, else left for the server to infer from context, which works
+for comparisons, ``= ANY``, arrays and inserts alike), msgspec Structs and dicts as JSONB through
+msgspec, and tz-aware datetimes (a naive datetime raises ``ValidationError`` before any SQL is sent).
+Everything else (str, int, float, bool, Decimal, date, time, timedelta, UUID, bytes, lists as
+arrays) keeps psycopg's own C adapters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import struct
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+import psycopg
+from heeranjid import HeerId, HeerIdDesc, RanjId, RanjIdDesc
+from psycopg import postgres
+from psycopg.abc import AdaptContext, Buffer
+from psycopg.adapt import AdaptersMap, Dumper, Loader, PyFormat
+from psycopg.errors import DataError
+from psycopg.pq import Format
+from psycopg.types.json import set_json_dumps
+from psycopg.types.string import TextBinaryLoader, TextLoader
+
+from djogi.codecs.json import json_encode
+from djogi.errors import ValidationError
+from djogi.types import Enum
+
+__all__ = ["configure_adapters"]
+
+_INT8 = postgres.types["int8"].oid
+_UUID = postgres.types["uuid"].oid
+_JSON = postgres.types["json"].oid
+_JSONB = postgres.types["jsonb"].oid
+_pack_int8 = struct.Struct("!q").pack
+
+
+class _HeerIdBinaryDumper(Dumper):
+    format = Format.BINARY
+    oid = _INT8
+
+    def dump(self, obj: HeerId | HeerIdDesc) -> Buffer:
+        return _pack_int8(obj.as_int())
+
+
+class _HeerIdTextDumper(Dumper):
+    oid = _INT8
+
+    def dump(self, obj: HeerId | HeerIdDesc) -> Buffer:
+        return str(obj.as_int()).encode()
+
+
+class _RanjIdBinaryDumper(Dumper):
+    format = Format.BINARY
+    oid = _UUID
+
+    def dump(self, obj: RanjId | RanjIdDesc) -> Buffer:
+        return obj.to_uuid().bytes
+
+
+class _RanjIdTextDumper(Dumper):
+    oid = _UUID
+
+    def dump(self, obj: RanjId | RanjIdDesc) -> Buffer:
+        return str(obj.to_uuid()).encode()
+
+
+class _JsonbBinaryDumper(Dumper):
+    format = Format.BINARY
+    oid = _JSONB
+
+    def dump(self, obj: object) -> Buffer:
+        return b"\x01" + json_encode(obj)
+
+
+class _JsonbTextDumper(Dumper):
+    oid = _JSONB
+
+    def dump(self, obj: object) -> Buffer:
+        return json_encode(obj)
+
+
+class _JsonbBinaryLoader(Loader):
+    format = Format.BINARY
+
+    def load(self, data: Buffer) -> Any:
+        if data[0] != 1:
+            raise DataError(f"unknown jsonb binary format: {data[0]}")
+        return msgspec.json.decode(memoryview(data)[1:])
+
+
+class _JsonLoader(Loader):
+    def load(self, data: Buffer) -> Any:
+        return msgspec.json.decode(data)
+
+
+class _JsonBinaryLoader(_JsonLoader):
+    format = Format.BINARY  # json's binary form is its text
+
+
+def _aware_datetime_dumper(fmt: Format) -> type[Dumper]:
+    """Wrap psycopg's (C) datetime dumper of ``fmt`` so a naive datetime raises ``ValidationError``."""
+    inner_cls = psycopg.adapters.get_dumper(dt.datetime, PyFormat.from_pq(fmt))
+
+    class AwareDatetimeDumper(Dumper):
+        format = fmt
+
+        def __init__(self, cls: type, context: AdaptContext | None = None) -> None:
+            super().__init__(cls, context)
+            self._inner = inner_cls(cls, context)
+            self.oid = self._inner.oid
+
+        def get_key(self, obj: dt.datetime, format: PyFormat) -> Any:  # noqa: A002
+            if obj.tzinfo is None or obj.utcoffset() is None:
+                raise ValidationError(
+                    f"naive datetime {obj.isoformat()} cannot be sent to PostgreSQL (TIMESTAMPTZ needs an "
+                    "instant); attach a timezone, e.g. value.replace(tzinfo=datetime.UTC)"
+                )
+            return self._inner.get_key(obj, format)
+
+        def upgrade(self, obj: dt.datetime, format: PyFormat) -> Dumper:  # noqa: A002
+            return self._inner.upgrade(obj, format)
+
+        def dump(self, obj: dt.datetime) -> Buffer | None:
+            return self._inner.dump(obj)
+
+    return AwareDatetimeDumper
+
+
+def _enum_dumper(fmt: Format, enum_oids: Mapping[str, int]) -> type[Dumper]:
+    """Dump a ``djogi.Enum`` member as its label, typed with its enum's OID when known (else unknown)."""
+
+    class EnumDumper(Dumper):
+        format = fmt
+
+        def __init__(self, cls: type, context: AdaptContext | None = None) -> None:
+            super().__init__(cls, context)
+            self.oid = enum_oids.get(cls.pg_name(), 0) if issubclass(cls, Enum) else 0
+
+        def dump(self, obj: Enum) -> Buffer:
+            return obj.value.encode()
+
+    return EnumDumper
+
+
+def configure_adapters(adapters: AdaptersMap, enum_oids: Mapping[str, int] | None = None) -> None:
+    """Register djogi's dumpers and loaders on ``adapters`` (a connection's or a shared map).
+
+    ``enum_oids`` maps PostgreSQL enum type names to their OIDs; with it, enum parameters are typed
+    and enum columns load as ``str`` (without it they load as ``bytes``; the row decoders accept both).
+    Call once per map; later calls replace the registrations. Raises nothing itself; dumping a naive
+    datetime later raises ``ValidationError``.
+    """
+    oids = dict(enum_oids or {})
+    # Text first, binary last: the last registration is the one PyFormat.AUTO picks.
+    for cls, text, binary in (
+        (HeerId, _HeerIdTextDumper, _HeerIdBinaryDumper),
+        (HeerIdDesc, _HeerIdTextDumper, _HeerIdBinaryDumper),
+        (RanjId, _RanjIdTextDumper, _RanjIdBinaryDumper),
+        (RanjIdDesc, _RanjIdTextDumper, _RanjIdBinaryDumper),
+        (Enum, _enum_dumper(Format.TEXT, oids), _enum_dumper(Format.BINARY, oids)),
+        (msgspec.Struct, _JsonbTextDumper, _JsonbBinaryDumper),
+        (dict, _JsonbTextDumper, _JsonbBinaryDumper),
+        (dt.datetime, _aware_datetime_dumper(Format.TEXT), _aware_datetime_dumper(Format.BINARY)),
+    ):
+        adapters.register_dumper(cls, text)
+        adapters.register_dumper(cls, binary)
+    set_json_dumps(json_encode, adapters)
+    adapters.register_loader(_JSONB, _JsonbBinaryLoader)
+    adapters.register_loader(_JSONB, _JsonLoader)
+    adapters.register_loader(_JSON, _JsonLoader)
+    adapters.register_loader(_JSON, _JsonBinaryLoader)
+    for oid in oids.values():
+        adapters.register_loader(oid, TextLoader)
+        adapters.register_loader(oid, TextBinaryLoader)

@@ -1,0 +1,168 @@
+"""JSON for djogi values: ids written as strings, and ``Jsonb[T]`` values that keep unknown keys.
+
+**Unknown keys.** A ``Jsonb[T]`` column may hold keys ``T`` does not declare (written by a newer version
+of the application). ``decode_jsonb`` returns an instance of a cached private subclass of ``T`` that
+carries those keys in its instance ``__dict__``; ``json_encode`` (and therefore the JSONB dumpers) writes
+them back, so reading a row and saving it again never drops a key. The value stays a ``T``:
+``isinstance(v, T)`` holds, pattern matching on ``T`` works, it compares equal to (and hashes like) a
+plain ``T`` with the same fields, and its ``repr`` shows only ``T``'s fields. ``jsonb_extras(v)`` reads
+the unknown keys. ``msgspec.structs.replace`` returns a value without them; use ``jsonb_replace`` to
+change fields and keep them.
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+import msgspec
+from heeranjid import HeerId, HeerIdDesc, RanjId, RanjIdDesc
+
+from djogi.errors import DecodeError
+
+__all__ = ["decode_jsonb", "json_decode", "json_encode", "jsonb_extras", "jsonb_replace"]
+
+T = TypeVar("T")
+S = TypeVar("S", bound=msgspec.Struct)
+
+EXTRAS_ATTR = "__djogi_extras__"
+
+
+def _enc_hook(obj: Any) -> Any:
+    if isinstance(obj, HeerId | HeerIdDesc | RanjId | RanjIdDesc):
+        return str(obj)
+    raise NotImplementedError(f"cannot encode {type(obj).__name__} as JSON")
+
+
+_ID_TYPES = (HeerId, HeerIdDesc, RanjId, RanjIdDesc)
+
+
+def _dec_hook(tp: type, obj: Any) -> Any:
+    if tp in _ID_TYPES:
+        try:
+            if tp in (HeerId, HeerIdDesc):
+                return tp(int(obj)) if isinstance(obj, str | int) else tp(obj)
+            return tp.from_str(str(uuid.UUID(str(obj))))
+        except (ValueError, OverflowError) as exc:
+            raise msgspec.ValidationError(f"invalid {tp.__name__}: {exc}") from None
+    raise NotImplementedError(f"cannot decode {tp!r} from JSON")
+
+
+_encoder = msgspec.json.Encoder(enc_hook=_enc_hook)
+
+
+def json_encode(obj: object) -> bytes:
+    """Encode ``obj`` as JSON bytes, writing HeerId/RanjId values as strings.
+
+    A decoded ``Jsonb`` value passed directly gets its unknown keys written back (values nested in
+    other containers are encoded with their declared fields only). Raises ``TypeError`` for a value
+    msgspec cannot encode.
+    """
+    if type(obj) in _EXTRA_CARRIERS:
+        return _encode_with_extras(obj)  # type: ignore[arg-type]
+    return _encoder.encode(obj)
+
+
+def _encode_with_extras(obj: msgspec.Struct) -> bytes:
+    body = _encoder.encode(obj)
+    extras: dict[str, Any] | None = obj.__dict__.get(EXTRAS_ATTR)
+    if not extras:
+        return body
+    tail = _encoder.encode(extras)
+    return body[:-1] + (b"," if len(body) > 2 else b"") + tail[1:]
+
+
+def json_decode(data: bytes | str, type: type[T]) -> T:  # noqa: A002
+    """Decode JSON into ``type``; HeerId/RanjId fields accept their string (or integer) form.
+
+    Raises ``msgspec.ValidationError`` / ``msgspec.DecodeError`` for JSON that does not fit ``type``.
+    """
+    return _decoder(type).decode(data)
+
+
+@functools.cache
+def _decoder(tp: Any) -> msgspec.json.Decoder[Any]:
+    return msgspec.json.Decoder(tp, dec_hook=_dec_hook)
+
+
+# ---------------------------------------------------------------------------------------------- Jsonb[T]
+
+_EXTRA_CARRIERS: set[type] = set()
+
+
+@functools.cache
+def _carrier(tp: type[S]) -> type[S]:
+    """The private subclass of ``tp`` whose instances may hold unknown keys (cached per ``tp``)."""
+    config = tp.__struct_config__
+    base_eq = tp.__eq__
+    base_hash = tp.__hash__
+
+    def __eq__(self: S, other: object) -> bool:  # noqa: N807
+        if type(other) is tp or type(other) is sub:
+            return bool(msgspec.structs.astuple(self) == msgspec.structs.astuple(other))
+        return base_eq(self, other)
+
+    namespace: dict[str, Any] = {"__eq__": __eq__, "__hash__": base_hash, "__module__": tp.__module__,
+                                 "__qualname__": tp.__qualname__}
+    kwargs: dict[str, Any] = {"dict": True}
+    if config.tag is not None:
+        kwargs.update(tag=config.tag, tag_field=config.tag_field)
+    sub: type[S] = type(tp)(tp.__name__, (tp,), namespace, **kwargs)
+    _EXTRA_CARRIERS.add(sub)
+    return sub
+
+
+@functools.cache
+def _keeps_extras(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, msgspec.Struct) and not tp.__struct_config__.array_like
+
+
+@functools.cache
+def _known_keys(tp: type) -> frozenset[str]:
+    keys = {f.encode_name for f in msgspec.structs.fields(tp)}
+    tag_field = tp.__struct_config__.tag_field  # type: ignore[attr-defined]
+    if tag_field is not None:
+        keys.add(tag_field)
+    return frozenset(keys)
+
+
+def decode_jsonb(value: object, tp: type[T], where: str) -> T:
+    """Turn a loaded JSONB document (a dict, or raw JSON bytes/str) into ``tp``.
+
+    When ``tp`` is a Struct decoded from an object, keys it does not declare are kept (see the module
+    docstring). Raises ``DecodeError`` naming ``where`` when the document does not fit ``tp``.
+    """
+    try:
+        if isinstance(value, bytes | bytearray | memoryview | str):
+            value = msgspec.json.decode(value)
+        if not (isinstance(value, dict) and _keeps_extras(tp)):
+            return msgspec.convert(value, tp, dec_hook=_dec_hook)
+        known = _known_keys(tp)
+        extras = {k: v for k, v in value.items() if k not in known}
+        if not extras:
+            return msgspec.convert(value, tp, dec_hook=_dec_hook)
+        result = msgspec.convert(value, _carrier(tp), dec_hook=_dec_hook)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise DecodeError(f"{where}: JSONB value does not fit {getattr(tp, '__name__', tp)}: {exc}") from None
+    result.__dict__[EXTRAS_ATTR] = extras
+    return result  # type: ignore[no-any-return]
+
+
+def jsonb_extras(value: msgspec.Struct) -> Mapping[str, Any]:
+    """The unknown keys a decoded ``Jsonb`` value carries (empty for a value built in Python)."""
+    extras: Mapping[str, Any] = getattr(value, "__dict__", {}).get(EXTRAS_ATTR, {})
+    return extras
+
+
+def jsonb_replace(value: S, **changes: Any) -> S:
+    """``msgspec.structs.replace`` that keeps the unknown keys of a decoded ``Jsonb`` value.
+
+    Raises ``TypeError`` for a field ``value`` does not have.
+    """
+    result = msgspec.structs.replace(value, **changes)
+    extras = jsonb_extras(value)
+    if extras:
+        result.__dict__[EXTRAS_ATTR] = dict(extras)
+    return result

@@ -1,0 +1,189 @@
+"""Fast row decoding: psycopg binary tuples -> frozen model instances.
+
+``row_decoder(Model, columns)`` compiles, once per ``(Model, columns)``, a small Python function that
+unpacks each tuple and calls the model's constructor with keyword arguments: no per-row dict, no
+per-column loop. Columns whose loaded value is already final (str, int, Decimal, datetime, ...) are
+passed through; the others get one inline conversion: BIGINT -> ``HeerId``/``HeerIdDesc`` and UUID ->
+``RanjId``/``RanjIdDesc`` for primary and foreign keys, label -> ``djogi.Enum`` member, JSONB document
+-> ``Jsonb[T]`` value. A row that cannot be decoded raises ``DecodeError`` naming ``Model.field``.
+"""
+
+from __future__ import annotations
+
+import functools
+import struct
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, TypeVar
+
+from heeranjid import HeerId, HeerIdDesc, RanjId, RanjIdDesc
+
+from djogi.codecs.json import decode_jsonb
+from djogi.errors import DecodeError
+from djogi.model import FieldDescriptor, Model, descriptor
+
+__all__ = ["RowDecoder", "row_decoder"]
+
+M = TypeVar("M", bound=Model)
+
+_DECODE_ERRORS = (KeyError, ValueError, TypeError, OverflowError, DecodeError)
+_array_header = struct.Struct("!iiiii")
+_int4 = struct.Struct("!i")
+
+
+class RowDecoder(Generic[M]):
+    """Turns rows (tuples in ``columns`` order) into ``model`` instances.
+
+    ``decode_rows`` and ``decode_row`` raise ``DecodeError`` naming the model, field and row for a
+    value that does not fit its field.
+    """
+
+    __slots__ = ("columns", "decode_row", "decode_rows", "model")
+
+    def __init__(self, model: type[M], columns: tuple[str, ...], decode_rows: Callable[[list[Any]], list[M]],
+                 decode_row: Callable[[Sequence[Any]], M]) -> None:
+        self.model = model
+        self.columns = columns
+        self.decode_rows = decode_rows
+        self.decode_row = decode_row
+
+
+def _enum_members(enum_type: Any) -> dict[object, Any]:
+    """Label -> member, keyed by both ``str`` and ``bytes`` (an enum of unregistered OID loads as bytes)."""
+    members: dict[object, Any] = {}
+    for member in enum_type:
+        members[member.value] = member
+        members[member.value.encode()] = member
+    return members
+
+
+def _parse_text_array(data: bytes) -> list[bytes | None]:
+    """The elements of a 1-D binary array of a text-like type (an enum array whose OID psycopg lacks)."""
+    ndim, _flags, _oid, length, _lbound = _array_header.unpack_from(data, 0) if len(data) >= 20 else (0, 0, 0, 0, 0)
+    if ndim == 0:
+        return []
+    if ndim != 1:
+        raise ValueError(f"expected a one-dimensional array, got {ndim} dimensions")
+    out: list[bytes | None] = []
+    pos = 20
+    for _ in range(length):
+        (size,) = _int4.unpack_from(data, pos)
+        pos += 4
+        if size < 0:
+            out.append(None)
+        else:
+            out.append(bytes(data[pos : pos + size]))
+            pos += size
+    return out
+
+
+def _enum_array(value: Any, members: dict[object, Any]) -> list[Any]:
+    items = _parse_text_array(value) if isinstance(value, bytes | memoryview) else value
+    return [None if item is None else members[item] for item in items]
+
+
+def _ranjid(tp: Any) -> Callable[[Any], Any]:
+    def convert(value: Any) -> Any:
+        return tp.from_str(str(value if isinstance(value, uuid.UUID) else uuid.UUID(bytes=bytes(value))))
+
+    return convert
+
+
+def _converter(model_name: str, fd: FieldDescriptor) -> Callable[[Any], Any] | None:
+    """The conversion a loaded value of ``fd`` needs, or None when psycopg's value is final."""
+    kind = fd.value_kind
+    if kind == "heerid":
+        tp = fd.python_type
+        if tp in (HeerId, HeerIdDesc):
+            return tp  # type: ignore[no-any-return]
+        if tp in (RanjId, RanjIdDesc):
+            return _ranjid(tp)
+        return None
+    if kind == "enum":
+        return _enum_members(fd.enum_type).__getitem__
+    if kind == "array" and fd.enum_type is not None:
+        return functools.partial(_enum_array, members=_enum_members(fd.enum_type))
+    if kind == "jsonb":
+        return functools.partial(decode_jsonb, tp=fd.python_type, where=f"{model_name}.{fd.name}")
+    return None
+
+
+def _build(model: type[M], columns: tuple[str, ...]) -> RowDecoder[M]:
+    desc = descriptor(model)
+    by_column = {fd.column: fd for fd in desc.fields}
+    unknown = [c for c in columns if c not in by_column]
+    if unknown:
+        raise ValueError(f"{desc.name} has no column(s) {unknown}; its columns are {list(desc.columns)}")
+    missing = [fd.name for fd in desc.fields if fd.column not in columns and not fd.has_default]
+    if missing:
+        raise ValueError(f"decoding {desc.name} needs the column(s) of required field(s) {missing}")
+    fields = [by_column[c] for c in columns]
+    converters = [_converter(desc.name, fd) for fd in fields]
+    env: dict[str, Any] = {"_M": model}
+    args: list[str] = []
+    for i, (fd, conv) in enumerate(zip(fields, converters, strict=True)):
+        var = f"c{i}"
+        if conv is None:
+            args.append(f"{fd.name}={var}")
+            continue
+        env[f"_f{i}"] = conv
+        call = f"_f{i}({var})"
+        args.append(f"{fd.name}=({call} if {var} is not None else None)" if fd.nullable else f"{fd.name}={call}")
+    names = ", ".join(f"c{i}" for i in range(len(columns))) + ("," if len(columns) == 1 else "")
+    call = f"_M({', '.join(args)})"
+    source = (
+        f"def decode_rows(rows):\n    return [{call} for {names} in rows]\n"
+        f"def decode_row(row):\n    {names} = row\n    return {call}\n"
+    )
+    exec(compile(source, f"<djogi row decoder {desc.name}>", "exec"), env)
+    fast_rows, fast_row = env["decode_rows"], env["decode_row"]
+
+    def diagnose(row: Sequence[Any], index: int | None) -> DecodeError:
+        where = "" if index is None else f" (row {index})"
+        if len(row) != len(columns):
+            return DecodeError(f"{desc.name}: row has {len(row)} values for {len(columns)} columns{where}")
+        for fd, conv, value in zip(fields, converters, row, strict=True):
+            if conv is not None and value is not None:
+                try:
+                    conv(value)
+                except DecodeError as exc:
+                    return DecodeError(f"{exc}{where}")
+                except _DECODE_ERRORS as exc:
+                    return DecodeError(f"{desc.name}.{fd.name}: cannot decode {value!r}: {exc!r}{where}")
+        return DecodeError(f"{desc.name}: row does not fit the model{where}: {row!r}")
+
+    def decode_rows(rows: list[Any]) -> list[M]:
+        try:
+            return fast_rows(rows)  # type: ignore[no-any-return]
+        except _DECODE_ERRORS as exc:
+            for index, row in enumerate(rows):
+                try:
+                    fast_row(row)
+                except _DECODE_ERRORS:
+                    raise diagnose(row, index) from exc
+            raise
+
+    def decode_row(row: Sequence[Any]) -> M:
+        try:
+            return fast_row(row)  # type: ignore[no-any-return]
+        except _DECODE_ERRORS as exc:
+            raise diagnose(row, None) from exc
+
+    return RowDecoder(model, columns, decode_rows, decode_row)
+
+
+_cache: dict[tuple[type, tuple[str, ...]], RowDecoder[Any]] = {}
+
+
+def row_decoder(model: type[M], columns: tuple[str, ...]) -> RowDecoder[M]:
+    """The decoder of ``model`` rows holding ``columns`` (column names, in order); cached.
+
+    Columns left out fall back to the field's default (``UNSET`` for id/created_at/updated_at).
+    Raises ``TypeError`` for a class that is not a model and ``ValueError`` for a column the model lacks
+    or a required field whose column is missing.
+    """
+    key = (model, columns)
+    found = _cache.get(key)
+    if found is None:
+        found = _cache[key] = _build(model, columns)
+    return found

@@ -1,0 +1,298 @@
+"""The differ: ``diff(old, new) -> Result[Plan, str]`` (pure).
+
+Renames happen only when declared (``renamed_from`` on a column or table, ``__renamed_values__`` on an
+enum) and the old name exists in ``old``; derived constraint and index names follow the rename. Anything
+else that disappears is dropped and re-added. Operations come out in the reference's phase order (enums,
+renames, new tables, columns and constraints, indexes, drops in reverse dependency order); within a
+phase, in table/column order. Changes Postgres cannot make in place (dropping or reordering enum values,
+changing a primary key) are ``Failure`` with the reason.
+
+``Plan.classification`` is ``no_op``, ``additive``, ``reversible``, ``destructive`` or ``lossy``
+(precedence lossy > destructive > reversible > additive); ``needs_allow_destructive`` tells compose to
+require the explicit flag.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+from returns.result import Failure, Result, Success
+
+from djogi.identifiers import derived_name
+from djogi.migrate import operations as ops
+from djogi.migrate.operations import Operation, Step
+from djogi.migrate.snapshot import (
+    ForeignKeySchema,
+    IndexColumnSchema,
+    IndexSchema,
+    IndexTarget,
+    Snapshot,
+    TableSchema,
+    expand_column_indexes,
+)
+
+Classification = Literal["no_op", "additive", "reversible", "destructive", "lossy"]
+_RANK: dict[str, int] = {"additive": 1, "reversible": 2, "destructive": 3, "lossy": 4}
+_CLASSES: tuple[Classification, ...] = ("no_op", "additive", "reversible", "destructive", "lossy")
+
+
+class Plan(msgspec.Struct, frozen=True):
+    """The ordered operations turning one snapshot into another."""
+
+    operations: tuple[Operation, ...]
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        """Every step, in execution order."""
+        return tuple(step for op in self.operations for step in op.steps)
+
+    @property
+    def classification(self) -> Classification:
+        """The plan's overall class."""
+        return _CLASSES[max((_RANK[op.effect] for op in self.operations), default=0)]
+
+    @property
+    def needs_allow_destructive(self) -> bool:
+        """True for destructive and lossy plans."""
+        return self.classification in ("destructive", "lossy")
+
+
+def diff(old: Snapshot, new: Snapshot) -> Result[Plan, str]:
+    """The plan turning schema ``old`` into schema ``new``."""
+    out: list[Operation] = [ops.add_extension(e) for e in new.extensions if e not in old.extensions]
+    enum_ops = _enums(old, new)
+    if isinstance(enum_ops, str):
+        return Failure(enum_ops)
+    out += enum_ops
+    renamed, old = _renames(old, new)
+    out += renamed
+    for name in sorted(set(old.models) & set(new.models)):
+        problem = _pk_problem(old.models[name], new.models[name])
+        if problem:
+            return Failure(problem)
+    out += _tables(old, new)
+    out += _indexes(old, new)
+    out.sort(key=lambda op: op.phase)
+    return Success(Plan(tuple(out)))
+
+
+# -------------------------------------------------------------------------------------- enums
+
+
+def _enums(old: Snapshot, new: Snapshot) -> list[Operation] | str:
+    out = [ops.add_enum(e) for name, e in new.enums.items() if name not in old.enums]
+    out += [ops.drop_enum(e) for name, e in old.enums.items() if name not in new.enums]
+    for name in sorted(set(old.enums) & set(new.enums)):
+        current = list(old.enums[name].variants)
+        target = new.enums[name].variants
+        for new_label, old_label in sorted((new.enums[name].renamed_values or {}).items()):
+            if old_label in current and new_label not in current:
+                out.append(ops.rename_enum_value(name, old_label, new_label))
+                current[current.index(old_label)] = new_label
+        gone = [v for v in current if v not in target]
+        if gone:
+            return f"enum {name}: PostgreSQL cannot drop enum values {gone}; keep them or declare a rename"
+        if [v for v in target if v in current] != current:
+            return f"enum {name}: existing values cannot be reordered ({current} -> {list(target)})"
+        for i, value in enumerate(target):
+            if value not in current:
+                after = target[i - 1] if i > 0 else None
+                out.append(ops.add_enum_value(name, value, after=after, before=None if after else target[1]))
+    return out
+
+
+# -------------------------------------------------------------------------------------- renames
+
+
+def _renamed_index(index: IndexSchema, table: str, columns: dict[str, str]) -> IndexSchema:
+    """``index`` after its table became ``table`` and its columns were renamed by ``columns``."""
+    keys = index.target.columns
+    target = index.target
+    if keys is not None:
+        target = IndexTarget(columns=tuple(msgspec.structs.replace(k, name=columns.get(k.name, k.name)) for k in keys))
+    name = index.name
+    if keys is not None:
+        suffix = "idx" if index.kind == "NonUnique" else "key"
+        if name == derived_name(index.table, tuple(k.name for k in keys), suffix):
+            name = derived_name(table, tuple(k.name for k in target.columns or ()), suffix)
+    return msgspec.structs.replace(
+        index, table=table, name=name, target=target, include=tuple(columns.get(c, c) for c in index.include)
+    )
+
+
+def _renames(old: Snapshot, new: Snapshot) -> tuple[list[Operation], Snapshot]:
+    """Rename operations, and ``old`` with the renames applied."""
+    out: list[Operation] = []
+    table_map: dict[str, str] = {}
+    for name, table in new.models.items():
+        source = table.renamed_from
+        if name not in old.models and source in old.models and source not in new.models:
+            table_map[source] = name
+            out.append(ops.rename_table(source, name))
+    column_maps: dict[str, dict[str, str]] = {}
+    for old_name, old_table in old.models.items():
+        name = table_map.get(old_name, old_name)
+        new_table = new.models.get(name)
+        if new_table is None:
+            continue
+        old_cols = {c.name for c in old_table.columns}
+        for col in new_table.columns:
+            if col.renamed_from in old_cols and col.name not in old_cols:
+                column_maps.setdefault(old_name, {})[col.renamed_from] = col.name
+                out.append(ops.rename_column(name, col.renamed_from, col.name))
+    if not out:
+        return out, old
+    constraint_renames: list[Operation] = []
+    tables: dict[str, TableSchema] = {}
+    for old_name, table in old.models.items():
+        name = table_map.get(old_name, old_name)
+        cmap = column_maps.get(old_name, {})
+        columns = []
+        for col in table.columns:
+            new_col = cmap.get(col.name, col.name)
+            fk = col.foreign_key
+            if fk is not None:
+                ref = table_map.get(fk.ref_table, fk.ref_table)
+                fk = msgspec.structs.replace(fk, ref_table=ref,
+                                             ref_column=column_maps.get(fk.ref_table, {}).get(fk.ref_column, fk.ref_column))
+            for present, derive in ((fk is not None, ops.fk_name), (col.check is not None, ops.check_name)):
+                before, after = derive(old_name, col.name), derive(name, new_col)
+                if present and before != after:
+                    constraint_renames.append(ops.rename_constraint(name, before, after))
+            columns.append(msgspec.structs.replace(col, name=new_col, foreign_key=fk))
+        if name != old_name:
+            constraint_renames.append(ops.rename_constraint(name, f"{old_name}_pkey", f"{name}_pkey"))
+        pk = msgspec.structs.replace(table.primary_key, columns=tuple(cmap.get(c, c) for c in table.primary_key.columns))
+        tables[name] = msgspec.structs.replace(table, table=name, columns=tuple(columns), primary_key=pk)
+    indexes = []
+    for index in expand_column_indexes(old):
+        moved = _renamed_index(index, table_map.get(index.table, index.table), column_maps.get(index.table, {}))
+        if moved.name != index.name:
+            constraint_renames.append(
+                ops.rename_constraint(moved.table, index.name, moved.name) if index.kind == "UniqueConstraint"
+                else ops.rename_index(index.name, moved.name)
+            )  # fmt: skip
+        if index in old.indexes:
+            indexes.append(moved)
+    renamed = msgspec.structs.replace(old, models=tables, indexes=tuple(indexes))
+    return out + constraint_renames, renamed
+
+
+# -------------------------------------------------------------------------------------- tables
+
+
+def _pk_problem(old: TableSchema, new: TableSchema) -> str | None:
+    if old.primary_key != new.primary_key:
+        return f"table {new.table}: changing the primary key ({old.primary_key} -> {new.primary_key}) is not supported"
+    pk_old = [c for c in old.columns if c.name in old.primary_key.columns]
+    pk_new = [c for c in new.columns if c.name in new.primary_key.columns]
+    if [(c.sql_type, c.identity) for c in pk_old] != [(c.sql_type, c.identity) for c in pk_new]:
+        return f"table {new.table}: changing the primary-key column type is not supported"
+    return None
+
+
+def _fk_ops(table: str, column: str, old: ForeignKeySchema | None, new: ForeignKeySchema | None,
+            existing: bool) -> list[Operation]:  # fmt: skip
+    if old == new:
+        return []
+    out = []
+    if old is not None:
+        out.append(msgspec.structs.replace(ops.drop_foreign_key(table, column, old), phase=3 if new else 7))
+    if new is not None:
+        out.append(ops.add_foreign_key(table, column, new, existing=existing))
+    return out
+
+
+def _tables(old: Snapshot, new: Snapshot) -> list[Operation]:
+    out: list[Operation] = []
+    for name in sorted(new.models):
+        table = new.models[name]
+        before = old.models.get(name)
+        if before is None:
+            out.append(ops.add_table(table))
+            if table.table_comment is not None:
+                out.append(ops.set_table_comment(name, None, table.table_comment))
+            for col in table.columns:
+                out += _column_extras(name, None, col, existing=False)
+            continue
+        if before.table_comment != table.table_comment:
+            out.append(ops.set_table_comment(name, before.table_comment, table.table_comment))
+        for col in table.columns:
+            prev = before.column(col.name)
+            if prev is None:
+                out.append(ops.add_column(name, col))
+                out += _column_extras(name, None, col, existing=True)
+                continue
+            if prev.sql_type != col.sql_type:
+                out.append(ops.change_type(name, col.name, prev.sql_type, col.sql_type))
+            if prev.identity != col.identity:
+                out.append(ops.set_identity(name, col.name, col.identity))
+            if prev.default_sql != col.default_sql:
+                out.append(ops.set_default(name, col.name, prev.default_sql, col.default_sql))
+            if prev.nullable != col.nullable:
+                out.append(ops.set_nullable(name, col.name, col.nullable, existing=True))
+            out += _column_extras(name, prev, col, existing=True)
+        for prev in before.columns:
+            if table.column(prev.name) is None:
+                if prev.foreign_key is not None:
+                    out.append(ops.drop_foreign_key(name, prev.name, prev.foreign_key))
+                if prev.check is not None:
+                    out.append(msgspec.structs.replace(ops.drop_check(name, prev.name, prev.check), phase=7))
+                out.append(ops.drop_column(name, prev))
+    for name in sorted(set(old.models) - set(new.models)):
+        table = old.models[name]
+        for col in table.columns:
+            if col.foreign_key is not None:
+                out.append(ops.drop_foreign_key(name, col.name, col.foreign_key))
+        inbound = sum(1 for t in old.models.values() for c in t.columns if c.foreign_key and c.foreign_key.ref_table == name)
+        own = tuple(i for i in expand_column_indexes(old) if i.table == name)
+        out.append(ops.drop_table(table, own, inbound))
+    return out
+
+
+def _column_extras(table: str, prev: object, col: object, *, existing: bool) -> list[Operation]:
+    """Comment, CHECK and FK operations for a column (``prev`` None when the column is new)."""
+    from djogi.migrate.snapshot import ColumnSchema
+
+    assert isinstance(col, ColumnSchema)
+    old = prev if isinstance(prev, ColumnSchema) else None
+    out: list[Operation] = []
+    old_comment = old.comment if old else None
+    if old_comment != col.comment:
+        out.append(ops.set_column_comment(table, col.name, old_comment, col.comment))
+    old_check = old.check if old else None
+    if old_check != col.check:
+        if old_check is not None:
+            out.append(ops.drop_check(table, col.name, old_check))
+        if col.check is not None:
+            out.append(ops.add_check(table, col.name, col.check, existing=existing))
+    out += _fk_ops(table, col.name, old.foreign_key if old else None, col.foreign_key, existing)
+    return out
+
+
+# -------------------------------------------------------------------------------------- indexes
+
+
+def _indexes(old: Snapshot, new: Snapshot) -> list[Operation]:
+    before = {i.name: i for i in expand_column_indexes(old)}
+    after = {i.name: i for i in expand_column_indexes(new)}
+    out: list[Operation] = []
+    for name in sorted(after):
+        index = after[name]
+        existing = index.table in old.models
+        prev = before.get(name)
+        if prev == index:
+            continue
+        if prev is not None and prev.table in new.models:
+            out.append(msgspec.structs.replace(ops.drop_index(prev), phase=5))
+        out.append(ops.add_index(index, existing=existing))
+    for name in sorted(set(before) - set(after)):
+        if before[name].table in new.models:
+            out.append(ops.drop_index(before[name]))
+    return out
+
+
+def single_column_target(column: str) -> IndexTarget:
+    """The target of a plain one-column index."""
+    return IndexTarget(columns=(IndexColumnSchema(name=column),))

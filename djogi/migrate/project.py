@@ -1,0 +1,176 @@
+"""Model descriptors -> the target ``Snapshot`` of one ``(database, app)`` bucket (pure).
+
+``project(descriptors, database, app)`` keeps the models of that bucket, spells every type and default
+canonically (``snapshot.canonical_type`` / ``canonical_default``) and folds column-level indexes onto
+columns, exactly as ``introspect`` does for the live catalog. It fails (``Failure(str)``) for a foreign
+key that leaves the database or points at an unknown model.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from typing import Any
+
+from returns.result import Failure, Result, Success
+
+from djogi.migrate.snapshot import (
+    INDEX_TYPES,
+    ColumnSchema,
+    CustomPk,
+    CustomPkSpec,
+    EnumSchema,
+    ForeignKeySchema,
+    IndexColumnSchema,
+    IndexSchema,
+    IndexTarget,
+    OnDelete,
+    PrimaryKeySchema,
+    Snapshot,
+    TableSchema,
+    canonical_default,
+    canonical_type,
+    column_index_name,
+    column_unique_name,
+    fold_column_indexes,
+)
+from djogi.model import FieldDescriptor, IndexColumn, ModelDescriptor
+
+_ON_DELETE: dict[str, OnDelete] = {
+    "cascade": "Cascade", "restrict": "Restrict", "set null": "SetNull", "set default": "SetDefault",
+    "no action": "NoAction",
+}  # fmt: skip
+_BUILTIN_PKS = ("HeerIdRecencyBiased", "HeerId", "RanjId", "RanjIdRecencyBiased", "Serial")
+
+OPCLASS_EXTENSIONS = {
+    "gin_trgm_ops": "pg_trgm", "gist_trgm_ops": "pg_trgm", "vector_l2_ops": "vector",
+    "vector_ip_ops": "vector", "vector_cosine_ops": "vector",
+}  # fmt: skip
+ALLOWED_EXTENSIONS = ("btree_gist", "pg_trgm", "pgcrypto", "pgvector", "postgis", "vector")
+
+
+def bucket_models(descriptors: Iterable[ModelDescriptor], database: str, app: str | None) -> list[ModelDescriptor]:
+    """The descriptors that belong to the bucket ``(database, app)``."""
+    return [d for d in descriptors if d.database == database and (d.app or None) == (app or None)]
+
+
+def project(
+    descriptors: Iterable[ModelDescriptor], database: str, app: str | None, *, generated_at: str = ""
+) -> Result[Snapshot, str]:
+    """The snapshot the bucket's models declare (``descriptors`` may hold other buckets' models too)."""
+    everything = list(descriptors)
+    by_model = {d.model: d for d in everything}
+    by_name = {d.name: d for d in everything}
+    tables: dict[str, TableSchema] = {}
+    indexes: list[IndexSchema] = []
+    enums: dict[str, EnumSchema] = {}
+    for desc in bucket_models(everything, database, app):
+        columns = []
+        for fd in desc.fields:
+            fk = None
+            if fd.relation is not None:
+                target = fd.relation.target
+                found = by_name.get(target) if isinstance(target, str) else by_model.get(target)
+                if target is desc.model or target == desc.name:
+                    found = desc
+                if found is None:
+                    return Failure(f"{desc.name}.{fd.name}: relation target {target!r} is not a registered model")
+                if found.database != desc.database:
+                    return Failure(
+                        f"{desc.name}.{fd.name}: foreign keys cannot cross databases "
+                        f"({desc.database} -> {found.database})"
+                    )
+                fk = ForeignKeySchema(
+                    ref_table=found.table, ref_column=found.pk_field.column,
+                    on_delete=_ON_DELETE[fd.relation.on_delete], deferrable=fd.relation.deferrable,
+                    initially_deferred=fd.relation.initially_deferred,
+                )  # fmt: skip
+            columns.append(_column(fd, fk))
+            if fd.index is not None:
+                indexes.append(_single(desc.table, fd.column, column_index_name(desc.table, fd.column), fd.index))
+            if fd.unique:
+                indexes.append(_single(desc.table, fd.column, column_unique_name(desc.table, fd.column), None))
+            if fd.enum_type is not None:
+                enums[fd.enum_type.pg_name()] = _enum(fd.enum_type)
+        indexes.extend(_index(desc.table, idx) for idx in desc.indexes)
+        tables[desc.table] = TableSchema(
+            app=desc.app or None, columns=tuple(columns), primary_key=_pk(desc), table=desc.table,
+            table_comment=desc.comment, is_through=desc.through is not None,
+            renamed_from=getattr(desc.model, "__renamed_from__", None),
+        )  # fmt: skip
+    folded, rest = fold_column_indexes(tables, indexes)
+    apps = tuple(sorted({t.app for t in folded.values() if t.app}))
+    return Success(
+        Snapshot(enums=dict(sorted(enums.items())), indexes=rest, models=folded, registered_apps=apps,
+                 generated_at=generated_at)
+    )  # fmt: skip
+
+
+def _column(fd: FieldDescriptor, fk: ForeignKeySchema | None) -> ColumnSchema:
+    return ColumnSchema(
+        name=fd.column, sql_type=canonical_type(fd.sql_type), nullable=fd.nullable,
+        default_sql=canonical_default(fd.db_default), identity="ByDefault" if fd.identity else None,
+        check=fd.check, comment=fd.comment, renamed_from=fd.renamed_from, foreign_key=fk,
+    )  # fmt: skip
+
+
+def _single(table: str, column: str, name: str, method: str | None) -> IndexSchema:
+    return IndexSchema(
+        name=name, table=table, target=IndexTarget(columns=(IndexColumnSchema(name=column),)),
+        index_type=INDEX_TYPES[method or "btree"], kind="NonUnique" if method else "UniqueConstraint",
+    )  # fmt: skip
+
+
+def _enum(enum_type: type[enum.Enum]) -> EnumSchema:
+    renamed = getattr(enum_type, "__renamed_values__", None)
+    return EnumSchema(
+        name=enum_type.pg_name(),  # type: ignore[attr-defined]
+        variants=tuple(str(m.value) for m in enum_type),
+        renamed_values=dict(renamed) if renamed else None,
+    )
+
+
+def _pk(desc: ModelDescriptor) -> PrimaryKeySchema:
+    pk = desc.pk
+    kind: str | CustomPk = pk.kind
+    if pk.kind not in _BUILTIN_PKS:
+        sql_type = canonical_type(pk.sql_type)
+        kind = CustomPk(custom=CustomPkSpec(
+            default_sql=canonical_default(pk.default_sql), sql_type=sql_type, type_name=sql_type,
+        ))  # fmt: skip
+    return PrimaryKeySchema(columns=(desc.pk_field.column,), kind=kind)
+
+
+def _key(key: IndexColumn) -> IndexColumnSchema:
+    assert key.name is not None
+    nulls: Any = key.nulls.capitalize()
+    return IndexColumnSchema(name=key.name, order="Desc" if key.order == "desc" else "Asc", nulls=nulls,
+                             opclass=key.opclass)  # fmt: skip
+
+
+def index_key_sql(key: IndexColumn) -> str:
+    """The SQL of one key of a model ``Index`` (used for expression targets)."""
+    from djogi.identifiers import quote_ident
+
+    text = f"({key.expression})" if key.expression is not None else quote_ident(key.name or "")
+    if key.opclass:
+        text += f" {key.opclass}"
+    if key.order == "desc":
+        text += " DESC"
+    if key.nulls != "default":
+        text += f" NULLS {key.nulls.upper()}"
+    return text
+
+
+def _index(table: str, idx: Any) -> IndexSchema:
+    keys: tuple[IndexColumn, ...] = idx.columns
+    if all(k.expression is None for k in keys):
+        target = IndexTarget(columns=tuple(_key(k) for k in keys))
+    else:
+        target = IndexTarget(expression=", ".join(index_key_sql(k) for k in keys))
+    extension = next((OPCLASS_EXTENSIONS[k.opclass] for k in keys if k.opclass in OPCLASS_EXTENSIONS), None)
+    return IndexSchema(
+        name=idx.name, table=table, target=target, index_type=INDEX_TYPES[idx.method],
+        kind="UniqueIndex" if idx.unique else "NonUnique", predicate=idx.where, include=tuple(idx.include),
+        nulls_not_distinct=idx.nulls_not_distinct, extension_dependency=extension,
+    )  # fmt: skip

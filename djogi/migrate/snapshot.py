@@ -1,0 +1,393 @@
+"""Schema snapshots: the committed shape of one ``(database, app)`` bucket (pure).
+
+The Structs mirror the reference ``AppliedSchema`` (``schema_snapshot.json``, format ``"1"``): keys are
+written in alphabetical order, pretty-printed with two spaces and a trailing newline, so the file is
+byte-for-byte deterministic and reviewable. ``project`` (models) and ``introspect`` (live catalog) both
+produce these values through the canonical spellings below (``canonical_type``, ``canonical_default``)
+and ``fold_column_indexes``, so the two agree exactly once a migration has been applied.
+
+Single-column ``indexed`` / ``unique`` flags live on the column (as in the reference); everything else is
+in the flat, sorted ``indexes`` list. ``renamed_from`` / ``is_through`` / ``moved_from_app`` / ``rationale``
+are declarations, not catalog state: ``structure()`` clears them for comparisons.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+from returns.result import Failure, Result, Success
+
+from djogi.identifiers import derived_name
+
+FORMAT_VERSION = "1"
+DJOGI_VERSION = "0.1.0a1"
+
+IndexType = Literal["BTree", "Gin", "Gist", "Hash", "Spgist", "Brin"]
+IndexKind = Literal["NonUnique", "UniqueConstraint", "UniqueIndex"]
+OnDelete = Literal["Restrict", "Cascade", "SetNull", "SetDefault", "NoAction"]
+Identity = Literal["ByDefault", "Always"]
+
+INDEX_TYPES: dict[str, IndexType] = {
+    "btree": "BTree", "gin": "Gin", "gist": "Gist", "hash": "Hash", "spgist": "Spgist", "brin": "Brin",
+}  # fmt: skip
+ON_DELETE_SQL: dict[OnDelete, str] = {
+    "Restrict": "RESTRICT", "Cascade": "CASCADE", "SetNull": "SET NULL", "SetDefault": "SET DEFAULT",
+    "NoAction": "NO ACTION",
+}  # fmt: skip
+
+
+class _S(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Base of snapshot Structs: frozen, keyword-only, strict on load."""
+
+
+class EnumSchema(_S, omit_defaults=True):
+    """A native enum type; ``renamed_values`` (new -> old label) is a one-shot rename declaration."""
+
+    name: str
+    variants: tuple[str, ...]
+    renamed_values: dict[str, str] | None = None
+
+
+class ForeignKeySchema(_S):
+    """The referenced side of a single-column foreign key (constraint ``<table>_<column>_fkey``)."""
+
+    deferrable: bool = False
+    initially_deferred: bool = False
+    on_delete: OnDelete = "Restrict"
+    ref_column: str
+    ref_table: str
+
+
+class ColumnSchema(_S):
+    """One column, with its single-column CHECK, FK, index and unique flags."""
+
+    check: str | None = None
+    codec: str | None = None
+    comment: str | None = None
+    default_sql: str | None = None
+    foreign_key: ForeignKeySchema | None = None
+    generated: None = None
+    identity: Identity | None = None
+    index_type: IndexType | None = None
+    indexed: bool = False
+    max_length: int | None = None
+    name: str
+    nullable: bool
+    on_delete: OnDelete | None = None
+    outbox_exclude: bool = False
+    rationale: str | None = None
+    relation_kind: Literal["ForeignKey", "OneToOne"] | None = None
+    renamed_from: str | None = None
+    sequence_within: str | None = None
+    sql_type: str
+    unique: bool = False
+
+
+class CustomPkSpec(_S):
+    """The payload of a ``{"Custom": ...}`` primary-key kind."""
+
+    default_sql: str | None
+    sql_type: str
+    type_name: str
+
+
+class CustomPk(_S, rename={"custom": "Custom"}):
+    """``{"Custom": {...}}``."""
+
+    custom: CustomPkSpec
+
+
+class PrimaryKeySchema(_S):
+    """PK columns and kind (``HeerIdRecencyBiased``, ``HeerId``, ``RanjId``, ``Serial``, ``Custom``...)."""
+
+    columns: tuple[str, ...]
+    kind: str | CustomPk
+
+
+class TableSchema(_S):
+    """One table of the bucket."""
+
+    app: str | None = None
+    columns: tuple[ColumnSchema, ...]
+    exclusion_constraints: tuple[()] = ()
+    fts: None = None
+    is_through: bool = False
+    moved_from_app: str | None = None
+    partition: None = None
+    primary_key: PrimaryKeySchema
+    rationale: str | None = None
+    renamed_from: str | None = None
+    rls_enabled: bool = False
+    storage_params: str | None = None
+    table: str
+    table_comment: str | None = None
+    tablespace: str | None = None
+    tenant_key: str | None = None
+
+    def column(self, name: str) -> ColumnSchema | None:
+        """The column called ``name``, if any."""
+        return next((c for c in self.columns if c.name == name), None)
+
+
+class IndexColumnSchema(_S):
+    """One index key column."""
+
+    name: str
+    nulls: Literal["Default", "First", "Last"] = "Default"
+    opclass: str | None = None
+    order: Literal["Asc", "Desc"] = "Asc"
+
+
+class IndexTarget(_S, omit_defaults=True, rename={"columns": "Columns", "expression": "Expression"}):
+    """``{"Columns": [...]}`` or ``{"Expression": "..."}`` (a key list with at least one expression)."""
+
+    columns: tuple[IndexColumnSchema, ...] | None = None
+    expression: str | None = None
+
+
+class IndexSchema(_S):
+    """A non-column index, unique index or unique constraint on ``table``."""
+
+    extension_dependency: str | None = None
+    include: tuple[str, ...] = ()
+    index_type: IndexType = "BTree"
+    kind: IndexKind = "NonUnique"
+    name: str
+    nulls_not_distinct: bool = False
+    predicate: str | None = None
+    requires_out_of_transaction: bool = False
+    table: str
+    target: IndexTarget
+
+    @property
+    def unique(self) -> bool:
+        """True for unique indexes and unique constraints."""
+        return self.kind != "NonUnique"
+
+
+class Snapshot(_S):
+    """``schema_snapshot.json`` of one bucket."""
+
+    djogi_version: str = DJOGI_VERSION
+    enums: dict[str, EnumSchema]
+    format_version: str = FORMAT_VERSION
+    generated_at: str = ""
+    indexes: tuple[IndexSchema, ...]
+    models: dict[str, TableSchema]
+    registered_apps: tuple[str, ...] = ()
+
+    def structure(self) -> Snapshot:
+        """This snapshot without metadata and one-shot declarations: the part the catalog can confirm."""
+        tables = {
+            name: msgspec.structs.replace(
+                t, renamed_from=None, is_through=False, moved_from_app=None, rationale=None,
+                columns=tuple(msgspec.structs.replace(c, renamed_from=None, rationale=None) for c in t.columns),
+            )
+            for name, t in self.models.items()
+        }  # fmt: skip
+        enums = {name: msgspec.structs.replace(e, renamed_values=None) for name, e in self.enums.items()}
+        return Snapshot(enums=enums, indexes=self.indexes, models=tables, registered_apps=self.registered_apps)
+
+    @property
+    def extensions(self) -> tuple[str, ...]:
+        """Extensions the bucket's indexes need, sorted."""
+        return tuple(sorted({i.extension_dependency for i in self.indexes if i.extension_dependency}))
+
+
+EMPTY = Snapshot(enums={}, indexes=(), models={})
+
+_ENCODER = msgspec.json.Encoder(order="sorted")
+
+
+def encode(snapshot: Snapshot | msgspec.Struct) -> bytes:
+    """Deterministic pretty JSON: sorted keys, two-space indent, trailing newline."""
+    return msgspec.json.format(_ENCODER.encode(snapshot), indent=2) + b"\n"
+
+
+def decode(data: bytes) -> Result[Snapshot, str]:
+    """Parse a snapshot file's bytes (BOM stripped); ``Failure`` says what is wrong."""
+    data = data.removeprefix(b"\xef\xbb\xbf")
+    try:
+        peek = msgspec.json.decode(data, type=dict[str, object])
+        if peek.get("format_version") != FORMAT_VERSION:
+            return Failure(f"unsupported snapshot format_version {peek.get('format_version')!r}; expected '1'")
+        return Success(msgspec.json.decode(data, type=Snapshot))
+    except msgspec.DecodeError as exc:
+        return Failure(f"invalid snapshot: {exc}")
+
+
+def load(path: Path) -> Result[Snapshot, str]:
+    """The snapshot at ``path``; the empty snapshot when the file does not exist."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return Success(EMPTY)
+    except OSError as exc:
+        return Failure(f"{path}: {exc}")
+    return decode(data).alt(lambda why: f"{path}: {why}")
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file, fsync and rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# ------------------------------------------------------------------------------ canonical spellings
+
+_TYPE_ALIASES = {
+    "int8": "BIGINT", "bigint": "BIGINT", "int4": "INTEGER", "integer": "INTEGER", "int": "INTEGER",
+    "int2": "SMALLINT", "smallint": "SMALLINT", "text": "TEXT", "bool": "BOOLEAN", "boolean": "BOOLEAN",
+    "float8": "DOUBLE PRECISION", "double precision": "DOUBLE PRECISION", "float4": "REAL", "real": "REAL",
+    "numeric": "NUMERIC", "decimal": "NUMERIC", "date": "DATE", "timestamptz": "TIMESTAMPTZ",
+    "timestamp with time zone": "TIMESTAMPTZ", "timestamp": "TIMESTAMP",
+    "timestamp without time zone": "TIMESTAMP", "time": "TIME", "time without time zone": "TIME",
+    "timetz": "TIMETZ", "time with time zone": "TIMETZ", "interval": "INTERVAL", "uuid": "UUID",
+    "bytea": "BYTEA", "json": "JSON", "jsonb": "JSONB", "varchar": "VARCHAR", "character varying": "VARCHAR",
+    "char": "CHAR", "character": "CHAR", "bpchar": "CHAR", "inet": "INET", "cidr": "CIDR", "citext": "CITEXT",
+    "tsvector": "TSVECTOR", "money": "MONEY", "xml": "XML",
+}  # fmt: skip
+_TYPE_SHAPE = re.compile(r"^(?P<base>[^(\[]+?)\s*(?:\((?P<mods>[^)]*)\))?\s*(?P<dims>(?:\[\d*\])*)$")
+
+
+def canonical_type(sql_type: str) -> str:
+    """One spelling per type: ``character varying(20)`` and ``varchar(20)`` -> ``VARCHAR(20)``."""
+    m = _TYPE_SHAPE.match(sql_type.strip())
+    if m is None:
+        return sql_type.strip()
+    base = " ".join(m["base"].split())
+    canon = _TYPE_ALIASES.get(base.lower())
+    if canon is None:
+        canon = base.lower() if not base.startswith('"') else base
+    mods = f"({', '.join(p.strip() for p in m['mods'].split(','))})" if m["mods"] else ""
+    dims = "[]" * m["dims"].count("[")
+    return f"{canon}{mods}{dims}"
+
+
+def max_length_of(sql_type: str) -> int | None:
+    """The length of a ``VARCHAR(n)``/``CHAR(n)`` type."""
+    m = re.fullmatch(r"(?:VARCHAR|CHAR)\((\d+)\)", sql_type)
+    return int(m.group(1)) if m else None
+
+
+_CAST_LITERAL = re.compile(r"^\(?('(?:[^']|'')*'|-?\d+(?:\.\d+)?)\)?::[\w .\"]+(?:\(\d+(?:,\s*\d+)?\))?(?:\[\])*$")
+_NUMBER = re.compile(r"^'?(-?\d+(?:\.\d+)?)'?$")
+
+
+def canonical_default(expr: str | None) -> str | None:
+    """One spelling per default expression: literal casts dropped (``'a'::text`` -> ``'a'``)."""
+    if expr is None:
+        return None
+    text = expr.strip()
+    while True:
+        m = _CAST_LITERAL.match(text)
+        if m is None:
+            break
+        text = m.group(1)
+    number = _NUMBER.match(text)
+    if number is not None:
+        return number.group(1)
+    low = text.lower()
+    if low in ("true", "false", "null"):
+        return low
+    return text
+
+
+# ------------------------------------------------------------------------------ column-level indexes
+
+
+def column_index_name(table: str, column: str) -> str:
+    """Name of the index behind ``field(index=...)``."""
+    return derived_name(table, (column,), "idx")
+
+
+def column_unique_name(table: str, column: str) -> str:
+    """Name of the UNIQUE constraint behind ``field(unique=True)``."""
+    return derived_name(table, (column,), "key")
+
+
+def _column_shaped(index: IndexSchema) -> str | None:
+    """The column an index stands for when it is exactly a column-level index/unique, else None."""
+    keys = index.target.columns
+    if keys is None or len(keys) != 1 or index.predicate or index.include or index.nulls_not_distinct:
+        return None
+    key = keys[0]
+    if key.order != "Asc" or key.nulls != "Default" or key.opclass is not None:
+        return None
+    if index.kind == "NonUnique" and index.name == column_index_name(index.table, key.name):
+        return key.name
+    if index.kind == "UniqueConstraint" and index.name == column_unique_name(index.table, key.name):
+        return key.name
+    return None
+
+
+def fold_column_indexes(
+    tables: dict[str, TableSchema], indexes: list[IndexSchema]
+) -> tuple[dict[str, TableSchema], tuple[IndexSchema, ...]]:
+    """Move column-shaped indexes onto their columns (``indexed``/``unique``) and derive
+    ``relation_kind``/``on_delete``; return the tables and the remaining indexes sorted by (table, name)."""
+    flags: dict[tuple[str, str], dict[str, object]] = {}
+    rest: list[IndexSchema] = []
+    for index in indexes:
+        column = _column_shaped(index)
+        table = tables.get(index.table)
+        if column is None or table is None or table.column(column) is None:
+            rest.append(index)
+            continue
+        slot = flags.setdefault((index.table, column), {})
+        if index.kind == "NonUnique":
+            slot.update(indexed=True, index_type=index.index_type)
+        else:
+            slot["unique"] = True
+    out: dict[str, TableSchema] = {}
+    for name in sorted(tables):
+        table = tables[name]
+        columns = []
+        for col in table.columns:
+            slot = flags.get((name, col.name), {})
+            unique = bool(slot.get("unique", False))
+            fk = col.foreign_key
+            columns.append(msgspec.structs.replace(
+                col,
+                indexed=bool(slot.get("indexed", False)),
+                index_type=slot.get("index_type"),  # type: ignore[arg-type]
+                unique=unique,
+                on_delete=fk.on_delete if fk else None,
+                relation_kind=None if fk is None else ("OneToOne" if unique else "ForeignKey"),
+                max_length=max_length_of(col.sql_type),
+            ))  # fmt: skip
+        out[name] = msgspec.structs.replace(table, columns=tuple(columns))
+    return out, tuple(sorted(rest, key=lambda i: (i.table, i.name)))
+
+
+def expand_column_indexes(snapshot: Snapshot) -> tuple[IndexSchema, ...]:
+    """Every index of the bucket, column-level ones included, sorted by (table, name)."""
+    found = list(snapshot.indexes)
+    for table in snapshot.models.values():
+        for col in table.columns:
+            key = IndexTarget(columns=(IndexColumnSchema(name=col.name),))
+            if col.indexed:
+                found.append(IndexSchema(
+                    name=column_index_name(table.table, col.name), table=table.table, target=key,
+                    index_type=col.index_type or "BTree",
+                ))  # fmt: skip
+            if col.unique:
+                found.append(IndexSchema(
+                    name=column_unique_name(table.table, col.name), table=table.table, target=key,
+                    kind="UniqueConstraint",
+                ))  # fmt: skip
+    return tuple(sorted(found, key=lambda i: (i.table, i.name)))
