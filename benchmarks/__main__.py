@@ -31,6 +31,7 @@ from benchmarks import schema
 from benchmarks.harness import (
     Cell,
     Report,
+    Status,
     Timing,
     WorkloadInfo,
     measure,
@@ -45,6 +46,8 @@ BASELINE = "psycopg-async"
 PEER_MODULES = (*(f"benchmarks.peers.{p}" for p in PEERS[:3]), "benchmarks.djogi_side",
                 *(f"benchmarks.peers.{p}" for p in PEERS[3:]))
 RESULTS = Path(__file__).resolve().parent / "results"
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
+DOCS_START, DOCS_END = "<!-- latest-results:start -->", "<!-- latest-results:end -->"
 CELL_BUDGET_S = 25.0  # timed repetitions are cut (never below 3) when one run is slow
 COMPILE_COLD_N = 200
 COMPILE_CACHED_N = 1_000
@@ -76,7 +79,7 @@ def plans(admin: psycopg.Connection) -> list[Plan]:
              "fetch", (s.FETCH_SMALL,), s.FETCH_SMALL, 3, 15),
         Plan(WorkloadInfo(key="fetch_100k", title="(a) fetch 100k rows",
                           description="the same with LIMIT 100000"),
-             "fetch", (s.N_ITEMS,), s.N_ITEMS, 1, 5),
+             "fetch", (s.N_ITEMS,), s.N_ITEMS, 1, 7),
         Plan(WorkloadInfo(key="get_pk", title="(b) get by pk ×2,000", ops=s.N_LOOKUPS,
                           description="2,000 single-row lookups by distinct random primary keys"),
              "get_by_pk", (s.lookup_ids(),), s.N_LOOKUPS, 1, 5),
@@ -85,11 +88,11 @@ def plans(admin: psycopg.Connection) -> list[Plan]:
              "filtered", (s.filter_params(),), s.N_LOOKUPS * s.FILTER_LIMIT, 1, 5),
         Plan(WorkloadInfo(key="bulk_insert", title="(d) bulk insert 100k rows",
                           description="100,000 tuples -> rows, each library's fastest bulk path"),
-             "bulk_insert", (rows,), s.N_ITEMS, 1, 3,
+             "bulk_insert", (rows,), s.N_ITEMS, 1, 5,
              setup=lambda: s.reset_insert_table(admin), check=lambda: s.count(admin, s.ITEMS_INSERT)),
         Plan(WorkloadInfo(key="update", title="(e) update 10k rows by predicate",
                           description="UPDATE ... SET qty = qty + 1 WHERE id BETWEEN 1 AND 10000"),
-             "update", (lo, hi), hi - lo + 1, 1, 5, setup=lambda: s.vacuum(admin)),
+             "update", (lo, hi), hi - lo + 1, 1, 11, setup=lambda: s.vacuum(admin)),
         Plan(WorkloadInfo(key="prefetch", title="(f) 1k authors + books eager",
                           description="1,000 authors with their 10,000 books attached (to-many eager load)"),
              "authors_with_books", (), n_books, 2, 7),
@@ -140,7 +143,7 @@ def run_cell(runner: asyncio.Runner, peer: Peer, plan: Plan, quick: bool) -> Cel
     """Validate once (untimed), then measure; NotAvailable -> ``n/a``, any other failure -> ``error``."""
     key = plan.info.key
     if peer.error is not None:
-        status = "n/a" if peer.error.startswith("n/a") else "error"
+        status: Status = "n/a" if peer.error.startswith("n/a") else "error"
         return Cell(peer=peer.name, workload=key, status=status, note=peer.error.removeprefix("n/a: "))
     fn = getattr(peer.module, plan.fn, None)
     if fn is None:
@@ -201,12 +204,26 @@ def machine_facts(admin: psycopg.Connection, server: dict[str, str]) -> dict[str
     }
 
 
+def update_docs(report: Report, path: Path = DOCS) -> None:
+    """Replace the text between the latest-results markers of ``docs/benchmarks.md`` with this run's table."""
+    text = path.read_text()
+    head, start, rest = text.partition(DOCS_START)
+    _, end, tail = rest.partition(DOCS_END)
+    if not start or not end:
+        raise SystemExit(f"{path} has no {DOCS_START} ... {DOCS_END} block")
+    facts = "\n".join(f"- {k}: {v}" for k, v in report.machine.items())
+    block = (f"\nMeasured {report.created_at}; ratios are to `{report.baseline}`, times are medians per "
+             f"operation.\n\n{facts}\n\n{ratio_table(report)}\n\n![ratios](../benchmarks/results/ratios.png)\n\n")
+    path.write_text(head + start + block + end + tail)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
     parser.add_argument("--peers", help="comma-separated peer names to run (default: all)")
     parser.add_argument("--workloads", help="comma-separated workload keys to run (default: all)")
     parser.add_argument("--quick", action="store_true", help="one timed run per cell, no warm-up (smoke test)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results directory (default: %(default)s)")
+    parser.add_argument("--update-docs", action="store_true", help=f"also put the table into {DOCS.name}")
     args = parser.parse_args(argv)
 
     began = time.perf_counter()
@@ -242,6 +259,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     cells=with_ratios(cells, BASELINE, infos))
     write_results(report, args.out)
     print(ratio_table(report))
+    if args.update_docs:
+        update_docs(report)
     print(f"\nwritten to {args.out}/latest.json, latest.md, ratios.png", file=sys.stderr)
     return 0
 

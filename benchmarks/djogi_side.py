@@ -1,8 +1,141 @@
-"""djogi (placeholder while the executor is written)."""
+"""djogi: frozen models, algebra queries, the anyio + psycopg executor (``djogi.connect()``).
+
+Written against the public surface (``db.all``, ``db.get``, ``db.bulk_create``, ``db.execute(q.update(...))``,
+prefetch, ``compile``). A part that does not exist yet raises ``NotAvailable``, which the runner reports
+as ``n/a``: no figure is ever substituted.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+from contextlib import AsyncExitStack
+from decimal import Decimal
+from typing import Annotated, Any
+
+from benchmarks import schema
 from benchmarks.peers import NotAvailable
+from djogi import ForeignKey, Integer, Model, custom_pk, field
+from djogi.errors import ModelDefinitionError
 
 NAME = "djogi"
 
 
-def connect(url: str) -> None:
-    raise NotAvailable("djogi.connect does not exist yet")
+def _identity_pk(table: str) -> Any:
+    """Plain ``int`` keys from the table's identity sequence (the same bigint keys every peer uses)."""
+    return custom_pk(int, "BIGINT", f"nextval(pg_get_serial_sequence('{table}', 'id'))")
+
+
+try:
+
+    class Item(Model, table=schema.ITEMS, pk=_identity_pk(schema.ITEMS)):
+        name: str
+        price: Annotated[Decimal, field(precision=10, scale=2)]
+        qty: Integer
+        active: bool
+
+    class ItemInsert(Model, table=schema.ITEMS_INSERT, pk=_identity_pk(schema.ITEMS_INSERT)):
+        name: str
+        price: Annotated[Decimal, field(precision=10, scale=2)]
+        qty: Integer
+        active: bool
+
+    class Author(Model, table="bench_authors", pk=_identity_pk("bench_authors")):
+        name: str
+
+    class Book(Model, table="bench_books", pk=_identity_pk("bench_books")):
+        author: ForeignKey[Author]
+        title: str
+        year: Integer
+
+except ModelDefinitionError as e:  # the model layer moved under us: report, do not crash the run
+    raise NotAvailable(f"benchmark models do not declare: {e}") from e
+
+
+def _api(module: str, name: str) -> Any:
+    """``module.name``, or NotAvailable naming what is missing."""
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as e:
+        raise NotAvailable(f"{module}.{name} does not exist yet ({type(e).__name__})") from e
+
+
+class State:
+    def __init__(self, stack: AsyncExitStack, db: Any) -> None:
+        self.stack = stack
+        self.db = db
+
+
+async def connect(url: str) -> State:
+    try:
+        djogi_connect = _api("djogi", "connect")
+    except NotAvailable:
+        djogi_connect = _api("djogi.executor.connect", "connect")
+    stack = AsyncExitStack()
+    db = await stack.enter_async_context(djogi_connect(url, min_size=1, max_size=2))
+    return State(stack, db)
+
+
+async def close(state: State) -> None:
+    await state.stack.aclose()
+
+
+def _filter_query(floor: int, qty: int) -> Any:
+    return (Item.objects.where(Item.id > floor, Item.qty > qty, Item.active == True)  # noqa: E712
+            .order_by(Item.id).limit(schema.FILTER_LIMIT))
+
+
+async def fetch(state: State, n: int) -> int:
+    return len(await state.db.all(Item.objects.order_by(Item.id).limit(n)))
+
+
+async def get_by_pk(state: State, ids: Sequence[int]) -> int:
+    get = state.db.get
+    found = 0
+    for pk in ids:
+        found += await get(Item, pk) is not None
+    return found
+
+
+async def filtered(state: State, params: Sequence[tuple[int, int]]) -> int:
+    all_ = state.db.all
+    total = 0
+    for floor, qty in params:
+        total += len(await all_(_filter_query(floor, qty)))
+    return total
+
+
+async def bulk_insert(state: State, rows: Sequence[schema.ItemRow]) -> int:
+    objs = [ItemInsert(created_at=c, name=n, price=p, qty=q, active=a) for c, n, p, q, a in rows]
+    return len(await state.db.bulk_create(objs))
+
+
+async def update(state: State, lo: int, hi: int) -> int:
+    updated: int = await state.db.execute(Item.objects.where(Item.id.between(lo, hi)).update(qty=Item.qty + 1))
+    return updated
+
+
+async def authors_with_books(state: State) -> int:
+    """Eager loading of a to-many relation: n/a until djogi has a prefetch API (then wire it here)."""
+    if not hasattr(Author.objects, "prefetch"):
+        raise NotAvailable("djogi has no prefetch of to-many relations yet")
+    raise NotAvailable("Select.prefetch exists now; wire it into benchmarks/djogi_side.py")
+
+
+def _compiler() -> Callable[[Any], Any]:
+    compile_: Callable[[Any], Any] = _api("djogi.algebra.compile", "compile")
+    return compile_
+
+
+def compile_cold(state: State, n: int) -> None:
+    compile_ = _compiler()
+    clear = _api("djogi.algebra.compile", "cache_clear")
+    for _ in range(n):
+        clear()
+        compile_(_filter_query(5_000, 250))
+
+
+def compile_cached(state: State, n: int) -> None:
+    compile_ = _compiler()
+    for _ in range(n):
+        compile_(_filter_query(5_000, 250))

@@ -135,8 +135,10 @@ def with_ratios(cells: Sequence[Cell], baseline: str, workloads: Sequence[Worklo
     out: list[Cell] = []
     for c in cells:
         ref = base.get(c.workload)
-        ok = c.status == "ok" and c.timing is not None and ref is not None and c.workload not in no_ratio
-        out.append(msgspec.structs.replace(c, ratio=c.timing.median / ref if ok and c.timing else None))
+        ratio = None
+        if c.status == "ok" and c.timing is not None and ref is not None and c.workload not in no_ratio:
+            ratio = c.timing.median / ref
+        out.append(msgspec.structs.replace(c, ratio=ratio))
     return tuple(out)
 
 
@@ -144,14 +146,11 @@ def with_ratios(cells: Sequence[Cell], baseline: str, workloads: Sequence[Worklo
 
 
 def format_seconds(seconds: float) -> str:
-    """``1.23 s``, ``45.6 ms``, ``789 µs``, ``1.2 µs``, with three significant digits."""
-    for scale, unit in ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs")):
-        if seconds >= scale:
-            break
-    else:
-        scale, unit = 1e-9, "ns"
+    """``1.23 s``, ``45.6 ms``, ``789 µs``, ``1.50 µs``: three significant digits in the largest fitting unit."""
+    scale, unit = next(((f, u) for f, u in ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs")) if seconds >= f), (1e-9, "ns"))
     value = seconds / scale
-    return f"{value:.0f} {unit}" if value >= 100 else f"{value:.3g} {unit}"
+    digits = 0 if value >= 100 else 1 if value >= 10 else 2
+    return f"{value:.{digits}f} {unit}"
 
 
 def format_cell(cell: Cell | None, ops: int) -> str:

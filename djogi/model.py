@@ -554,9 +554,8 @@ def _build_descriptor(cls: type, options: Mapping[str, Any]) -> ModelDescriptor:
     except (ValueError, TypeError) as exc:
         raise ModelDefinitionError(f"{name}: {exc}") from None
     hints = _type_hints(cls)
-    info = msgspec.structs.fields(cls)
-    defaults = {f.name: (f.default, f.default_factory) for f in info}
-    declared = [f.name for f in info if f.name not in FRAMEWORK_FIELDS]
+    defaults = _struct_defaults(cls)
+    declared = [name for name in defaults if name not in FRAMEWORK_FIELDS]
     own_order = [n for n in _declaration_order(cls) if n in declared]
     fields = list(_framework_fields(pk))
     for field_name in own_order:
@@ -588,6 +587,20 @@ def _build_descriptor(cls: type, options: Mapping[str, Any]) -> ModelDescriptor:
         comment=options.get("comment"),
         through=tuple(through) if through is not None else None,
     )
+
+
+def _struct_defaults(cls: Any) -> dict[str, tuple[Any, Any]]:
+    """``{field: (default, default_factory)}`` read off the Struct without evaluating annotations.
+
+    (``msgspec.structs.fields`` evaluates them, which fails for a model referring to itself.)
+    """
+    names: tuple[str, ...] = cls.__struct_fields__
+    values: tuple[Any, ...] = cls.__struct_defaults__
+    padded = (msgspec.NODEFAULT,) * (len(names) - len(values)) + values
+    return {
+        name: (msgspec.NODEFAULT, value.factory) if type(value).__name__ == "Factory" else (value, msgspec.NODEFAULT)
+        for name, value in zip(names, padded, strict=True)
+    }
 
 
 def _declaration_order(cls: type) -> list[str]:

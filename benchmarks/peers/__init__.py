@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 PEERS = ("psycopg_async", "psycopg_sync", "asyncpg_raw", "sqlalchemy_core", "sqlalchemy_orm", "django_orm")
 
@@ -29,8 +29,8 @@ class NotAvailable(Exception):
     """The peer cannot run this workload (reported as ``n/a`` with this message, never as a figure)."""
 
 
-def attach(authors: Sequence[A], books: Sequence[B], author_id: Callable[[A], object],
-           book_author_id: Callable[[B], object]) -> list[tuple[A, list[B]]]:
+def attach(authors: Sequence[A], books: Sequence[B], author_id: Callable[[Any], object],
+           book_author_id: Callable[[Any], object]) -> list[tuple[A, list[B]]]:
     """Pair every author with its books (the hand-written eager load of the raw drivers)."""
     by_author: defaultdict[object, list[B]] = defaultdict(list)
     for book in books:

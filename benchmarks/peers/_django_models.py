@@ -7,7 +7,7 @@ from django.db import models
 from benchmarks import schema
 
 
-class _ItemColumns(models.Model):
+class _ItemColumns(models.Model):  # type: ignore[misc]  # django ships no type stubs
     id = models.BigAutoField(primary_key=True)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField(db_default=models.functions.Now())
@@ -34,7 +34,7 @@ class ItemInsert(_ItemColumns):
         managed = False
 
 
-class Author(models.Model):
+class Author(models.Model):  # type: ignore[misc]  # django ships no type stubs
     id = models.BigAutoField(primary_key=True)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
@@ -46,7 +46,7 @@ class Author(models.Model):
         managed = False
 
 
-class Book(models.Model):
+class Book(models.Model):  # type: ignore[misc]  # django ships no type stubs
     id = models.BigAutoField(primary_key=True)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()

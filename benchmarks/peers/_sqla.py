@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, Numeric, Text
+from sqlalchemy import BigInteger, ForeignKey, Integer, Numeric, Table, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
-from sqlalchemy.sql import Executable
+from sqlalchemy.sql import ClauseElement
 from sqlalchemy.types import DateTime
 from sqlalchemy.util import LRUCache
 
@@ -61,10 +61,10 @@ class Book(Base):
     author: Mapped[Author] = relationship(back_populates="books")
 
 
-items = Item.__table__
-items_insert = ItemInsert.__table__
-authors = Author.__table__
-books = Book.__table__
+items = cast(Table, Item.__table__)
+items_insert = cast(Table, ItemInsert.__table__)
+authors = cast(Table, Author.__table__)
+books = cast(Table, Book.__table__)
 
 
 async def engine(url: str) -> AsyncEngine:
@@ -81,19 +81,19 @@ def insert_dicts(rows: list[schema.ItemRow]) -> list[dict[str, Any]]:
     return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
-def compile_cold(dialect: Dialect, build: Callable[[], Executable], n: int) -> None:
+def compile_cold(dialect: Dialect, build: Callable[[], ClauseElement], n: int) -> None:
     """Build and compile ``n`` times without a cache (``stmt.compile``), extracting parameters too."""
     for _ in range(n):
-        build().compile(dialect=dialect).construct_params()  # type: ignore[attr-defined]
+        build().compile(dialect=dialect).construct_params()
 
 
-def compile_cached(dialect: Dialect, build: Callable[[], Executable], n: int) -> None:
+def compile_cached(dialect: Dialect, build: Callable[[], ClauseElement], n: int) -> None:
     """Build ``n`` times and hit the compiled cache as ``Connection.execute`` does (cache key + lookup + params).
 
     ``_compile_w_cache`` is private SQLAlchemy API; it is the call the execution path makes.
     """
     cache: LRUCache[Any, Any] = LRUCache(100)
     for _ in range(n):
-        compiled, extracted, _, _ = build()._compile_w_cache(  # type: ignore[attr-defined]
+        compiled, extracted, _, _ = build()._compile_w_cache(
             dialect, compiled_cache=cache, column_keys=[])
         compiled.construct_params(extracted_parameters=extracted)

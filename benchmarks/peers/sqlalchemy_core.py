@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from operator import attrgetter
+from typing import Any
 
-from sqlalchemy import Select, select, update as sa_update
+from sqlalchemy import Select, select
+from sqlalchemy import update as sa_update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from benchmarks import schema
@@ -36,7 +38,7 @@ async def get_by_pk(engine: AsyncEngine, ids: Sequence[int]) -> int:
     return found
 
 
-def _filter_query(floor: int, qty: int) -> Select[tuple[object, ...]]:
+def _filter_query(floor: int, qty: int) -> Select[Any]:
     return (select(items).where(items.c.id > floor, items.c.qty > qty, items.c.active)
             .order_by(items.c.id).limit(schema.FILTER_LIMIT))
 

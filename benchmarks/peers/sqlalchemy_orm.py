@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import Select, insert, select, update as sa_update
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy import Select, insert, select
+from sqlalchemy import update as sa_update
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 from benchmarks import schema
@@ -43,7 +45,7 @@ async def get_by_pk(state: State, ids: Sequence[int]) -> int:
     return found
 
 
-def _filter_query(floor: int, qty: int) -> Select[tuple[Item]]:
+def _filter_query(floor: int, qty: int) -> Select[Any]:
     return (select(Item).where(Item.id > floor, Item.qty > qty, Item.active)
             .order_by(Item.id).limit(schema.FILTER_LIMIT))
 

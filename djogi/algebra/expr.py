@@ -401,7 +401,8 @@ class Expr(msgspec.Struct, Generic[T], frozen=True, gc=False):
         if not items:
             return _p.FALSE if op == "in" else _p.TRUE
         if any(v is None for v in items):
-            raise ValidationError(f"{where}: None inside {op}(); use is_null() combined with |")
+            method = "in_" if op == "in" else "not_in"
+            raise ValidationError(f"{where}: None inside {method}(); combine with | x.is_null()")
         coerced = tuple(coerce(t, v, where) for v in items)
         return _p.In(op, self, Param(coerced, ValueType("array", None if t.sql is None else t.sql + "[]")))
 

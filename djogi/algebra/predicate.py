@@ -45,6 +45,9 @@ __all__ = [
 ]
 """An in-memory predicate: ``instance -> bool`` (built by ``compile_python``)."""
 
+Compiled = Callable[[Any], bool]
+"""An in-memory predicate: ``instance -> bool`` (built by ``compile_python``)."""
+
 CompareOp = Literal["eq", "ne", "lt", "le", "gt", "ge", "distinct", "not_distinct"]
 
 
@@ -197,9 +200,9 @@ def _flat(kind: type[And] | type[Or], preds: tuple[Pred, ...]) -> Pred:
     parts: list[Pred] = []
     for p in preds:
         if type(p) is kind:
-            parts.extend(p.parts)  # type: ignore[attr-defined]
+            parts.extend(p.parts)
         elif type(p) is Truth:
-            if p.value is absorbing:  # type: ignore[attr-defined]
+            if p.value is absorbing:
                 return p
         elif isinstance(p, Pred):
             parts.append(p)
@@ -234,6 +237,5 @@ def xor(a: Pred, b: Pred) -> Pred:
     """Exactly one of ``a`` and ``b`` (``a ^ b``)."""
     for x, y in ((a, b), (b, a)):
         if type(x) is Truth:
-            return not_(y) if x.value else y  # type: ignore[attr-defined]
+            return not_(y) if x.value else y
     return Xor(a, b)
-

@@ -14,13 +14,13 @@ the same ORDER BY.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import msgspec
 
-from djogi.algebra.expr import Column, Expr, OrderBy, Param, as_expr
-from djogi.algebra.predicate import FALSE, TRUE, Predicate, all_of
+from djogi.algebra.expr import Column, Const, Expr, OrderBy, Param, node_key
+from djogi.algebra.predicate import FALSE, TRUE, Pred, and_, or_
 from djogi.errors import ValidationError
 from djogi.model import Model, ModelDescriptor, descriptor
 
@@ -70,7 +70,7 @@ class Keyset(msgspec.Struct, frozen=True):
     """Keyset position: rows strictly after ``values`` in the order ``keys`` (fixed when ``after`` ran)."""
 
     keys: tuple[OrderBy, ...]
-    values: tuple[Param, ...]
+    values: tuple[Expr[Any], ...]
 
 
 class Select(msgspec.Struct, Generic[M], frozen=True, kw_only=True):
@@ -84,11 +84,11 @@ class Select(msgspec.Struct, Generic[M], frozen=True, kw_only=True):
 
     model: type[M]
     distinct_all: bool = False
-    distinct_keys: tuple[Expr, ...] = ()
-    projection: tuple[Expr, ...] | None = None
+    distinct_keys: tuple[Expr[Any], ...] = ()
+    projection: tuple[Expr[Any], ...] | None = None
     into: type[msgspec.Struct] | None = None
     selected: tuple[str, ...] | None = None
-    condition: Predicate = TRUE
+    condition: Pred = TRUE
     keyset: Keyset | None = None
     ordering: tuple[OrderBy, ...] = ()
     row_limit: int | None = None
@@ -96,21 +96,27 @@ class Select(msgspec.Struct, Generic[M], frozen=True, kw_only=True):
     lock: Lock | None = None
     empty: bool = False
 
+    def __eq__(self, other: object) -> bool:
+        return type(other) is Select and node_key(self) == node_key(other)
+
+    def __hash__(self) -> int:
+        return hash(node_key(self))
+
     # --------------------------------------------------------------------------- combinators as methods
 
-    def where(self, *predicates: Predicate) -> Select[M]:
+    def where(self, *predicates: Pred) -> Select[M]:
         """AND ``predicates`` into the WHERE clause."""
         return _where(self, predicates)
 
-    def filter(self, *predicates: Predicate) -> Select[M]:
+    def filter(self, *predicates: Pred) -> Select[M]:
         """AND ``predicates`` into the WHERE clause (``where`` under another name)."""
         return _where(self, predicates)
 
-    def exclude(self, *predicates: Predicate) -> Select[M]:
+    def exclude(self, *predicates: Pred) -> Select[M]:
         """AND ``NOT (p1 AND p2 ...)`` into the WHERE clause (null-safe: keeps rows where it is false)."""
         return _exclude(self, predicates)
 
-    def order_by(self, *keys: Expr | OrderBy) -> Select[M]:
+    def order_by(self, *keys: Expr[Any] | OrderBy) -> Select[M]:
         """Append ORDER BY keys; a bare expression sorts ascending."""
         return _order_by(self, keys)
 
@@ -126,7 +132,7 @@ class Select(msgspec.Struct, Generic[M], frozen=True, kw_only=True):
         """``SELECT DISTINCT``."""
         return msgspec.structs.replace(self, distinct_all=True, distinct_keys=())
 
-    def distinct_on(self, *exprs: Expr) -> Select[M]:
+    def distinct_on(self, *exprs: Expr[Any]) -> Select[M]:
         """``SELECT DISTINCT ON (exprs)`` (replaces any earlier DISTINCT)."""
         return _distinct_on(self, exprs)
 
@@ -139,14 +145,16 @@ class Select(msgspec.Struct, Generic[M], frozen=True, kw_only=True):
         return _defer(self, cols)
 
     def none(self) -> Select[M]:
-        """An always-empty query: terminals return their empty answer without sending SQL."""
-        return msgspec.structs.replace(self, empty=True)
+        """An always-empty query (``WHERE FALSE``, ``empty=True``): terminals answer without sending SQL."""
+        return msgspec.structs.replace(self, condition=FALSE, keyset=None, empty=True)
 
-    def values(self, *exprs: Expr, into: type[msgspec.Struct] | None = None) -> Select[M]:
+    def values(self, *exprs: Expr[Any], into: type[msgspec.Struct] | None = None) -> Select[M]:
         """Select these expressions instead of model rows, as tuples or as ``into`` Structs (positional)."""
         return _values(self, exprs, into)
 
-    def for_update(self, *, nowait: bool = False, skip_locked: bool = False, of: Sequence[type[Model]] = ()) -> Select[M]:
+    def for_update(
+        self, *, nowait: bool = False, skip_locked: bool = False, of: Sequence[type[Model]] = ()
+    ) -> Select[M]:
         """``FOR UPDATE [OF ...] [NOWAIT | SKIP LOCKED]`` (replaces an earlier lock)."""
         return _lock(self, "UPDATE", nowait, skip_locked, of)
 
@@ -156,7 +164,9 @@ class Select(msgspec.Struct, Generic[M], frozen=True, kw_only=True):
         """``FOR NO KEY UPDATE [OF ...] [NOWAIT | SKIP LOCKED]``."""
         return _lock(self, "NO KEY UPDATE", nowait, skip_locked, of)
 
-    def for_share(self, *, nowait: bool = False, skip_locked: bool = False, of: Sequence[type[Model]] = ()) -> Select[M]:
+    def for_share(
+        self, *, nowait: bool = False, skip_locked: bool = False, of: Sequence[type[Model]] = ()
+    ) -> Select[M]:
         """``FOR SHARE [OF ...] [NOWAIT | SKIP LOCKED]``."""
         return _lock(self, "SHARE", nowait, skip_locked, of)
 
@@ -178,10 +188,8 @@ class Select(msgspec.Struct, Generic[M], frozen=True, kw_only=True):
         return _after(self, row_or_values)
 
     @property
-    def predicate(self) -> Predicate:
+    def predicate(self) -> Pred:
         """The combined WHERE predicate (filters AND the keyset position), evaluable in memory."""
-        if self.empty:
-            return FALSE
         if self.keyset is None:
             return self.condition
         return self.condition & keyset_predicate(self.keyset)
@@ -220,53 +228,75 @@ def _count(what: str, n: int | None) -> int | None:
     return n
 
 
-def iter_columns(node: object) -> Iterator[Column[Any, Any]]:
-    """Every column reference inside an expression or predicate node (depth first)."""
-    if isinstance(node, Column):
-        yield node
-    elif isinstance(node, msgspec.Struct):
-        for name in node.__struct_fields__:
-            yield from iter_columns(getattr(node, name))
-    elif isinstance(node, tuple):
-        for item in node:
-            yield from iter_columns(item)
+def _foreign_column(node: object, model: type[Model], allow_excluded: bool) -> Column[Any, Any] | None:
+    """The first column inside ``node`` that belongs to a model other than ``model``, if any."""
+    t = type(node)
+    if t is Column:
+        owner = node.model  # type: ignore[attr-defined]
+        ok = owner is model or (allow_excluded and getattr(owner, "model", None) is model)
+        return None if ok else node  # type: ignore[return-value]
+    if t is Param or t is Const:
+        return None
+    if t is tuple:
+        items: tuple[object, ...] = node  # type: ignore[assignment]
+    elif isinstance(node, Pred | Expr | OrderBy):
+        items = tuple(getattr(node, name) for name in node.__struct_fields__)
+    else:
+        return None
+    for item in items:
+        found = _foreign_column(item, model, allow_excluded)
+        if found is not None:
+            return found
+    return None
 
 
-def check_model(model: type[Model], what: str, nodes: Sequence[object]) -> None:
-    """``ValidationError`` when a node refers to a column of a model other than ``model`` (no joins)."""
-    for node in nodes:
-        for col in iter_columns(node):
-            if col.model is not model:
-                raise ValidationError(
-                    f"{what} on {col.model.__name__}.{col.field.name}, but the query is over "
-                    f"{model.__name__} and has no join to {col.model.__name__}"
-                )
+def check_model(model: type[Model], what: str, nodes: Sequence[object], *, allow_excluded: bool = False) -> None:
+    """``ValidationError`` when a node refers to a column of a model other than ``model`` (no joins).
+
+    With ``allow_excluded``, ``excluded(col)`` references to ``model``'s proposed row are accepted too.
+    """
+    col = _foreign_column(tuple(nodes), model, allow_excluded)
+    if col is not None:
+        owner = getattr(col.model, "__name__", repr(col.model))
+        raise ValidationError(
+            f"{what} on {col.describe()}, but the query is over {model.__name__} and has no join to {owner}"
+        )
 
 
-def _where(q: Select[M], predicates: Sequence[Predicate]) -> Select[M]:
+def _where(q: Select[M], predicates: Sequence[Pred]) -> Select[M]:
     check_model(q.model, "where()", predicates)
-    return msgspec.structs.replace(q, condition=all_of((q.condition, *predicates)))
+    return msgspec.structs.replace(q, condition=and_(q.condition, *predicates))
 
 
-def _exclude(q: Select[M], predicates: Sequence[Predicate]) -> Select[M]:
+def _exclude(q: Select[M], predicates: Sequence[Pred]) -> Select[M]:
     check_model(q.model, "exclude()", predicates)
-    return msgspec.structs.replace(q, condition=q.condition & ~all_of(predicates))
+    return msgspec.structs.replace(q, condition=q.condition & ~and_(*predicates))
 
 
-def _order_key(key: Expr | OrderBy) -> OrderBy:
-    return key if isinstance(key, OrderBy) else OrderBy(as_expr(key))
+def _exprs(what: str, items: Sequence[object]) -> tuple[Expr[Any], ...]:
+    for item in items:
+        if not isinstance(item, Expr):
+            raise ValidationError(f"{what}() takes expressions such as Book.title, not {item!r}")
+    return tuple(items)  # type: ignore[arg-type]
 
 
-def _order_by(q: Select[M], keys: Sequence[Expr | OrderBy]) -> Select[M]:
+def _order_key(key: Expr[Any] | OrderBy) -> OrderBy:
+    if isinstance(key, OrderBy):
+        return key
+    (expr,) = _exprs("order_by", (key,))
+    return OrderBy(expr, False)
+
+
+def _order_by(q: Select[M], keys: Sequence[Expr[Any] | OrderBy]) -> Select[M]:
     check_model(q.model, "order_by()", keys)
     return msgspec.structs.replace(q, ordering=q.ordering + tuple(_order_key(k) for k in keys))
 
 
-def _distinct_on(q: Select[M], exprs: Sequence[Expr]) -> Select[M]:
+def _distinct_on(q: Select[M], exprs: Sequence[Expr[Any]]) -> Select[M]:
     if not exprs:
         raise ValidationError("distinct_on() needs at least one expression; use distinct() for SELECT DISTINCT")
     check_model(q.model, "distinct_on()", exprs)
-    return msgspec.structs.replace(q, distinct_all=False, distinct_keys=tuple(as_expr(e) for e in exprs))
+    return msgspec.structs.replace(q, distinct_all=False, distinct_keys=_exprs("distinct_on", exprs))
 
 
 def _own_columns(q: Select[Any], what: str, cols: Sequence[Column[Any, Any]]) -> set[str]:
@@ -274,7 +304,7 @@ def _own_columns(q: Select[Any], what: str, cols: Sequence[Column[Any, Any]]) ->
         if not isinstance(col, Column):
             raise ValidationError(f"{what}() takes column references such as Book.title, not {col!r}")
     check_model(q.model, f"{what}()", cols)
-    return {col.field.column for col in cols}
+    return {col.column for col in cols}
 
 
 def _only(q: Select[M], cols: Sequence[Column[Any, Any]]) -> Select[M]:
@@ -292,7 +322,7 @@ def _defer(q: Select[M], cols: Sequence[Column[Any, Any]]) -> Select[M]:
     return msgspec.structs.replace(q, selected=tuple(c for c in current if c not in drop))
 
 
-def _values(q: Select[M], exprs: Sequence[Expr], into: type[msgspec.Struct] | None) -> Select[M]:
+def _values(q: Select[M], exprs: Sequence[Expr[Any]], into: type[msgspec.Struct] | None) -> Select[M]:
     if not exprs:
         raise ValidationError("values() needs at least one expression")
     check_model(q.model, "values()", exprs)
@@ -302,7 +332,7 @@ def _values(q: Select[M], exprs: Sequence[Expr], into: type[msgspec.Struct] | No
             raise ValidationError(
                 f"values(into={into.__name__}): {len(exprs)} expressions for {len(names)} fields {names}"
             )
-    return msgspec.structs.replace(q, projection=tuple(as_expr(e) for e in exprs), into=into)
+    return msgspec.structs.replace(q, projection=_exprs("values", exprs), into=into)
 
 
 def _lock(
@@ -323,7 +353,7 @@ def _lock(
 def _deterministic(desc: ModelDescriptor, keys: Sequence[OrderBy]) -> bool:
     for key in keys:
         if isinstance(key.expr, Column):
-            fd = key.expr.field
+            fd = desc.field(key.expr.name)
             if fd.kind == "pk" or (fd.unique and not fd.nullable):
                 return True
     return False
@@ -340,52 +370,56 @@ def _after(q: Select[M], row_or_values: M | Sequence[object]) -> Select[M]:
             "(or a unique NOT NULL column) in order_by(), e.g. as the last key"
         )
     for key in keys:
-        if isinstance(key.expr, Column) and key.expr.field.nullable:
-            raise ValidationError(
-                f"after(): {desc.name}.{key.expr.field.name} is nullable; keyset pagination needs NOT NULL keys"
-            )
+        if isinstance(key.expr, Column) and key.expr.nullable:
+            raise ValidationError(f"after(): {key.expr.describe()} is nullable; keyset pagination needs NOT NULL keys")
     if isinstance(row_or_values, q.model):
         if not all(isinstance(key.expr, Column) for key in keys):
             raise ValidationError("after(row) needs plain column keys; pass the key values as a tuple instead")
-        values = tuple(getattr(row_or_values, key.expr.field.name) for key in keys)  # type: ignore[union-attr]
+        values = tuple(getattr(row_or_values, key.expr.name) for key in keys)  # type: ignore[attr-defined]
     elif isinstance(row_or_values, Sequence) and not isinstance(row_or_values, str | bytes):
         values = tuple(row_or_values)
     else:
-        raise ValidationError(f"after() takes a {desc.name} instance or a sequence of key values, not {row_or_values!r}")
+        raise ValidationError(
+            f"after() takes a {desc.name} instance or a sequence of key values, not {row_or_values!r}"
+        )
     if len(values) != len(keys):
         raise ValidationError(f"after(): {len(values)} values for {len(keys)} ordering keys")
     if any(v is None or v is msgspec.UNSET for v in values):
         raise ValidationError(f"after(): key values must not be None or UNSET, got {values!r}")
-    return msgspec.structs.replace(q, keyset=Keyset(keys, tuple(Param(v) for v in values)))
+    if q.empty:
+        return q
+    return msgspec.structs.replace(
+        q, keyset=Keyset(keys, tuple(k.expr.operand(v) for k, v in zip(keys, values, strict=True)))
+    )
 
 
-def keyset_predicate(keyset: Keyset) -> Predicate:
+def keyset_predicate(keyset: Keyset) -> Pred:
     """The keyset position as a portable predicate: ``(k1 > v1) | ((k1 == v1) & (k2 < v2)) | ...``."""
-    terms: list[Predicate] = []
+    terms: list[Pred] = []
     for i, key in enumerate(keyset.keys):
         equal = [keyset.keys[j].expr == keyset.values[j] for j in range(i)]
         step = key.expr < keyset.values[i] if key.descending else key.expr > keyset.values[i]
-        terms.append(all_of((*equal, step)))
-    return any_of(terms)
+        terms.append(and_(*equal, step))
+    return or_(*terms)
 
 
 # ------------------------------------------------------------------------------ the pure-function forms
 
 
-def where(*predicates: Predicate) -> Step[Any]:
+def where(*predicates: Pred) -> Step[Any]:
     """Step form of ``Select.filter``: AND ``predicates`` into the WHERE clause."""
     return lambda q: _where(q, predicates)
 
 
-filter = where  # noqa: A001 - the query vocabulary mirrors Select.filter
+filter = where
 
 
-def exclude(*predicates: Predicate) -> Step[Any]:
+def exclude(*predicates: Pred) -> Step[Any]:
     """Step form of ``Select.exclude``."""
     return lambda q: _exclude(q, predicates)
 
 
-def order_by(*keys: Expr | OrderBy) -> Step[Any]:
+def order_by(*keys: Expr[Any] | OrderBy) -> Step[Any]:
     """Step form of ``Select.order_by``."""
     return lambda q: _order_by(q, keys)
 
@@ -407,7 +441,7 @@ def distinct() -> Step[Any]:
     return lambda q: q.distinct()
 
 
-def distinct_on(*exprs: Expr) -> Step[Any]:
+def distinct_on(*exprs: Expr[Any]) -> Step[Any]:
     """Step form of ``Select.distinct_on``."""
     return lambda q: _distinct_on(q, exprs)
 
@@ -427,7 +461,7 @@ def none() -> Step[Any]:
     return lambda q: q.none()
 
 
-def values(*exprs: Expr, into: type[msgspec.Struct] | None = None) -> Step[Any]:
+def values(*exprs: Expr[Any], into: type[msgspec.Struct] | None = None) -> Step[Any]:
     """Step form of ``Select.values``."""
     return lambda q: _values(q, exprs, into)
 

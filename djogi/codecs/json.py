@@ -30,24 +30,26 @@ S = TypeVar("S", bound=msgspec.Struct)
 EXTRAS_ATTR = "__djogi_extras__"
 
 
+_ID_TYPES = (HeerId, HeerIdDesc, RanjId, RanjIdDesc)
+
+
 def _enc_hook(obj: Any) -> Any:
-    if isinstance(obj, HeerId | HeerIdDesc | RanjId | RanjIdDesc):
+    if isinstance(obj, _ID_TYPES):
         return str(obj)
     raise NotImplementedError(f"cannot encode {type(obj).__name__} as JSON")
 
 
-_ID_TYPES = (HeerId, HeerIdDesc, RanjId, RanjIdDesc)
-
-
 def _dec_hook(tp: type, obj: Any) -> Any:
-    if tp in _ID_TYPES:
-        try:
-            if tp in (HeerId, HeerIdDesc):
-                return tp(int(obj)) if isinstance(obj, str | int) else tp(obj)
-            return tp.from_str(str(uuid.UUID(str(obj))))
-        except (ValueError, OverflowError) as exc:
-            raise msgspec.ValidationError(f"invalid {tp.__name__}: {exc}") from None
-    raise NotImplementedError(f"cannot decode {tp!r} from JSON")
+    if tp not in _ID_TYPES:
+        raise NotImplementedError(f"cannot decode {tp!r} from JSON")
+    try:
+        if tp in (HeerId, HeerIdDesc):
+            if isinstance(obj, bool) or not isinstance(obj, str | int):
+                raise ValueError(f"expected a string or an integer, got {type(obj).__name__}")
+            return tp(int(obj))
+        return tp.from_str(str(uuid.UUID(str(obj))))
+    except (ValueError, OverflowError) as exc:
+        raise msgspec.ValidationError(f"invalid {tp.__name__}: {exc}") from None
 
 
 _encoder = msgspec.json.Encoder(enc_hook=_enc_hook)
@@ -74,12 +76,14 @@ def _encode_with_extras(obj: msgspec.Struct) -> bytes:
     return body[:-1] + (b"," if len(body) > 2 else b"") + tail[1:]
 
 
-def json_decode(data: bytes | str, type: type[T]) -> T:  # noqa: A002
+def json_decode(data: bytes | str, type: type[T]) -> T:
     """Decode JSON into ``type``; HeerId/RanjId fields accept their string (or integer) form.
 
     Raises ``msgspec.ValidationError`` / ``msgspec.DecodeError`` for JSON that does not fit ``type``.
     """
-    return _decoder(type).decode(data)
+    target: Any = type
+    decoded: T = _decoder(target).decode(data)
+    return decoded
 
 
 @functools.cache
@@ -97,19 +101,27 @@ def _carrier(tp: type[S]) -> type[S]:
     """The private subclass of ``tp`` whose instances may hold unknown keys (cached per ``tp``)."""
     config = tp.__struct_config__
     base_eq = tp.__eq__
-    base_hash = tp.__hash__
+    names = tuple(f.name for f in msgspec.structs.fields(tp))
 
-    def __eq__(self: S, other: object) -> bool:  # noqa: N807
+    def __eq__(self: S, other: object) -> bool:
         if type(other) is tp or type(other) is sub:
             return bool(msgspec.structs.astuple(self) == msgspec.structs.astuple(other))
         return base_eq(self, other)
 
-    namespace: dict[str, Any] = {"__eq__": __eq__, "__hash__": base_hash, "__module__": tp.__module__,
-                                 "__qualname__": tp.__qualname__}
+    def __hash__(self: S) -> int:  # the hash of the plain ``tp`` value (msgspec's hash includes the type)
+        return hash(tp(**{name: getattr(self, name) for name in names}))
+
+    namespace: dict[str, Any] = {
+        "__eq__": __eq__,
+        "__hash__": __hash__ if tp.__hash__ is not None else None,
+        "__module__": tp.__module__,
+        "__qualname__": tp.__qualname__,
+    }
     kwargs: dict[str, Any] = {"dict": True}
     if config.tag is not None:
         kwargs.update(tag=config.tag, tag_field=config.tag_field)
-    sub: type[S] = type(tp)(tp.__name__, (tp,), namespace, **kwargs)
+    meta: Any = type(tp)
+    sub: type[S] = meta(tp.__name__, (tp,), namespace, **kwargs)
     _EXTRA_CARRIERS.add(sub)
     return sub
 
@@ -134,16 +146,17 @@ def decode_jsonb(value: object, tp: type[T], where: str) -> T:
     When ``tp`` is a Struct decoded from an object, keys it does not declare are kept (see the module
     docstring). Raises ``DecodeError`` naming ``where`` when the document does not fit ``tp``.
     """
+    target: Any = tp
     try:
         if isinstance(value, bytes | bytearray | memoryview | str):
             value = msgspec.json.decode(value)
-        if not (isinstance(value, dict) and _keeps_extras(tp)):
+        if not (isinstance(value, dict) and _keeps_extras(target)):
             return msgspec.convert(value, tp, dec_hook=_dec_hook)
-        known = _known_keys(tp)
+        known = _known_keys(target)
         extras = {k: v for k, v in value.items() if k not in known}
         if not extras:
             return msgspec.convert(value, tp, dec_hook=_dec_hook)
-        result = msgspec.convert(value, _carrier(tp), dec_hook=_dec_hook)
+        result = msgspec.convert(value, _carrier(target), dec_hook=_dec_hook)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise DecodeError(f"{where}: JSONB value does not fit {getattr(tp, '__name__', tp)}: {exc}") from None
     result.__dict__[EXTRAS_ATTR] = extras

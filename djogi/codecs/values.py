@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import math
 import uuid
 from typing import Any
 
@@ -17,9 +18,8 @@ from djogi.types import INT_RANGES
 
 __all__ = ["encode_value"]
 
-# PostgreSQL limits (interval days are 32-bit; numeric has at most 131072 digits before the point
-# and 16383 after it).
-_INT4 = INT_RANGES["INTEGER"]
+_NAN = decimal.Decimal("NaN")
+# NUMERIC holds at most 131072 digits before the decimal point and 16383 after it.
 _NUMERIC_MAX_INT_DIGITS = 131072
 _NUMERIC_MAX_SCALE = 16383
 _SCALAR_TYPES: dict[str, type | tuple[type, ...]] = {
@@ -53,8 +53,9 @@ def _check_int(value: Any, sql_type: str) -> str | None:
     return None
 
 
-def _check_scalar(kind: str, value: Any, fd: FieldDescriptor) -> str | None:
+def _check_scalar(kind: str, given: object, fd: FieldDescriptor) -> str | None:
     """Why ``value`` does not fit a column of value kind ``kind``, or None when it does."""
+    value: Any = given
     if kind == "int":
         return _check_int(value, fd.sql_type.upper())
     if kind == "enum":
@@ -67,7 +68,7 @@ def _check_scalar(kind: str, value: Any, fd: FieldDescriptor) -> str | None:
     expected = _SCALAR_TYPES.get(kind)
     if expected is None:
         return None
-    if not isinstance(value, expected) or (kind == "date" and isinstance(value, dt.datetime)):
+    if not isinstance(given, expected) or (kind == "date" and isinstance(given, dt.datetime)):
         return f"expected {kind}, got {type(value).__name__}"
     if kind == "float" and type(value) is bool:
         return "expected float, got bool"
@@ -85,9 +86,8 @@ def _check_scalar(kind: str, value: Any, fd: FieldDescriptor) -> str | None:
     elif kind == "time":
         if value.tzinfo is not None:
             return "time with a timezone; TIME stores local times"
-    elif kind == "timedelta":
-        if not _INT4[0] <= value.days <= _INT4[1]:
-            return "interval days outside the 32-bit range"
+    elif kind == "decimal" and isinstance(value, decimal.Decimal) and value.is_snan():
+        return "signaling NaN; PostgreSQL NUMERIC has only a quiet NaN"
     elif kind == "decimal" and isinstance(value, decimal.Decimal) and value.is_finite():
         sign_digits_exp = value.as_tuple()
         exponent = int(sign_digits_exp.exponent)
@@ -121,6 +121,27 @@ def _check_json(fd: FieldDescriptor, value: Any) -> str | None:
         msgspec.json.encode(value, enc_hook=_json_probe)
     except (TypeError, ValueError) as exc:
         return f"not JSON-encodable: {exc}"
+    return _json_content_problem(value)
+
+
+def _json_content_problem(value: Any) -> str | None:
+    """JSONB cannot hold NUL in strings, and JSON has no NaN/Infinity (msgspec would write null)."""
+    if isinstance(value, str):
+        return "JSONB text cannot contain NUL (\\u0000)" if "\x00" in value else None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"JSON has no {value!r}; store null or a finite number"
+    if isinstance(value, dict):
+        items: Any = [*value.keys(), *value.values()]
+    elif isinstance(value, list | tuple):
+        items = value
+    elif isinstance(value, msgspec.Struct):
+        items = msgspec.structs.astuple(value)
+    else:
+        return None
+    for item in items:
+        problem = _json_content_problem(item)
+        if problem is not None:
+            return problem
     return None
 
 
@@ -166,15 +187,23 @@ def encode_value(fd: FieldDescriptor, value: object, *, model: str | None = None
             problem = _check_scalar(element_kind, item, element_fd)
             if problem is not None:
                 raise _reject(fd, model, f"element {index}: {problem}", _FIXES.get(element_kind, "fix the element"))
+        if element_kind == "decimal":
+            return [_NAN if isinstance(item, decimal.Decimal) and item.is_nan() else item for item in value]
         return list(value)
     problem = _check_scalar(kind, value, fd)
     if problem is not None:
         raise _reject(fd, model, problem, _FIXES.get(kind, f"pass a {kind} value"))
     if fd.max_length is not None and len(value) > fd.max_length:  # type: ignore[arg-type]
-        raise _reject(fd, model, f"{len(value)} characters, more than max_length={fd.max_length}",  # type: ignore[arg-type]
-                      "shorten the text or raise max_length")
+        raise _reject(
+            fd,
+            model,
+            f"{len(value)} characters, more than max_length={fd.max_length}",  # type: ignore[arg-type]
+            "shorten the text or raise max_length",
+        )
     if kind == "float" and isinstance(value, int):
         return float(value)
+    if kind == "decimal" and isinstance(value, decimal.Decimal) and value.is_nan():
+        return _NAN  # PostgreSQL refuses "-NaN"
     return value
 
 

@@ -71,7 +71,7 @@ class Atomic:
 
     async def __aenter__(self) -> None:
         db = self._db
-        state = db.current_transaction()
+        state = db.own_transaction()
         if state is None:
             conn = await db.acquire()
             try:
@@ -144,7 +144,7 @@ async def retry_loop(
     """Run ``fn`` in a fresh ``atomic()`` up to ``attempts`` times while it fails with a transient error."""
     if attempts < 1:
         raise ValidationError(f"attempts must be at least 1, not {attempts}")
-    if db.current_transaction() is not None:
+    if db.own_transaction() is not None:
         raise ValidationError(
             "retry_on_conflict() re-runs a whole transaction and cannot start inside atomic(); "
             "call it outside any open transaction"

@@ -23,8 +23,8 @@ from djogi.identifiers import derived_name
 from djogi.migrate import operations as ops
 from djogi.migrate.operations import Operation, Step
 from djogi.migrate.snapshot import (
+    ColumnSchema,
     ForeignKeySchema,
-    IndexColumnSchema,
     IndexSchema,
     IndexTarget,
     Snapshot,
@@ -154,8 +154,9 @@ def _renames(old: Snapshot, new: Snapshot) -> tuple[list[Operation], Snapshot]:
             fk = col.foreign_key
             if fk is not None:
                 ref = table_map.get(fk.ref_table, fk.ref_table)
-                fk = msgspec.structs.replace(fk, ref_table=ref,
-                                             ref_column=column_maps.get(fk.ref_table, {}).get(fk.ref_column, fk.ref_column))
+                fk = msgspec.structs.replace(
+                    fk, ref_table=ref, ref_column=column_maps.get(fk.ref_table, {}).get(fk.ref_column, fk.ref_column)
+                )
             for present, derive in ((fk is not None, ops.fk_name), (col.check is not None, ops.check_name)):
                 before, after = derive(old_name, col.name), derive(name, new_col)
                 if present and before != after:
@@ -163,7 +164,9 @@ def _renames(old: Snapshot, new: Snapshot) -> tuple[list[Operation], Snapshot]:
             columns.append(msgspec.structs.replace(col, name=new_col, foreign_key=fk))
         if name != old_name:
             constraint_renames.append(ops.rename_constraint(name, f"{old_name}_pkey", f"{name}_pkey"))
-        pk = msgspec.structs.replace(table.primary_key, columns=tuple(cmap.get(c, c) for c in table.primary_key.columns))
+        pk = msgspec.structs.replace(
+            table.primary_key, columns=tuple(cmap.get(c, c) for c in table.primary_key.columns)
+        )
         tables[name] = msgspec.structs.replace(table, table=name, columns=tuple(columns), primary_key=pk)
     indexes = []
     for index in expand_column_indexes(old):
@@ -245,18 +248,16 @@ def _tables(old: Snapshot, new: Snapshot) -> list[Operation]:
         for col in table.columns:
             if col.foreign_key is not None:
                 out.append(ops.drop_foreign_key(name, col.name, col.foreign_key))
-        inbound = sum(1 for t in old.models.values() for c in t.columns if c.foreign_key and c.foreign_key.ref_table == name)
+        inbound = sum(
+            1 for t in old.models.values() for c in t.columns if c.foreign_key and c.foreign_key.ref_table == name
+        )
         own = tuple(i for i in expand_column_indexes(old) if i.table == name)
         out.append(ops.drop_table(table, own, inbound))
     return out
 
 
-def _column_extras(table: str, prev: object, col: object, *, existing: bool) -> list[Operation]:
-    """Comment, CHECK and FK operations for a column (``prev`` None when the column is new)."""
-    from djogi.migrate.snapshot import ColumnSchema
-
-    assert isinstance(col, ColumnSchema)
-    old = prev if isinstance(prev, ColumnSchema) else None
+def _column_extras(table: str, old: ColumnSchema | None, col: ColumnSchema, *, existing: bool) -> list[Operation]:
+    """Comment, CHECK and FK operations for a column (``old`` None when the column is new)."""
     out: list[Operation] = []
     old_comment = old.comment if old else None
     if old_comment != col.comment:
@@ -291,8 +292,3 @@ def _indexes(old: Snapshot, new: Snapshot) -> list[Operation]:
         if before[name].table in new.models:
             out.append(ops.drop_index(before[name]))
     return out
-
-
-def single_column_target(column: str) -> IndexTarget:
-    """The target of a plain one-column index."""
-    return IndexTarget(columns=(IndexColumnSchema(name=column),))

@@ -45,7 +45,7 @@ class _S(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Base of snapshot Structs: frozen, keyword-only, strict on load."""
 
 
-class EnumSchema(_S, omit_defaults=True):
+class EnumSchema(_S, frozen=True, kw_only=True, omit_defaults=True):
     """A native enum type; ``renamed_values`` (new -> old label) is a one-shot rename declaration."""
 
     name: str
@@ -53,7 +53,7 @@ class EnumSchema(_S, omit_defaults=True):
     renamed_values: dict[str, str] | None = None
 
 
-class ForeignKeySchema(_S):
+class ForeignKeySchema(_S, frozen=True, kw_only=True):
     """The referenced side of a single-column foreign key (constraint ``<table>_<column>_fkey``)."""
 
     deferrable: bool = False
@@ -63,7 +63,7 @@ class ForeignKeySchema(_S):
     ref_table: str
 
 
-class ColumnSchema(_S):
+class ColumnSchema(_S, frozen=True, kw_only=True):
     """One column, with its single-column CHECK, FK, index and unique flags."""
 
     check: str | None = None
@@ -88,7 +88,7 @@ class ColumnSchema(_S):
     unique: bool = False
 
 
-class CustomPkSpec(_S):
+class CustomPkSpec(_S, frozen=True, kw_only=True):
     """The payload of a ``{"Custom": ...}`` primary-key kind."""
 
     default_sql: str | None
@@ -96,20 +96,20 @@ class CustomPkSpec(_S):
     type_name: str
 
 
-class CustomPk(_S, rename={"custom": "Custom"}):
+class CustomPk(_S, frozen=True, kw_only=True, rename={"custom": "Custom"}):
     """``{"Custom": {...}}``."""
 
     custom: CustomPkSpec
 
 
-class PrimaryKeySchema(_S):
+class PrimaryKeySchema(_S, frozen=True, kw_only=True):
     """PK columns and kind (``HeerIdRecencyBiased``, ``HeerId``, ``RanjId``, ``Serial``, ``Custom``...)."""
 
     columns: tuple[str, ...]
     kind: str | CustomPk
 
 
-class TableSchema(_S):
+class TableSchema(_S, frozen=True, kw_only=True):
     """One table of the bucket."""
 
     app: str | None = None
@@ -134,7 +134,7 @@ class TableSchema(_S):
         return next((c for c in self.columns if c.name == name), None)
 
 
-class IndexColumnSchema(_S):
+class IndexColumnSchema(_S, frozen=True, kw_only=True):
     """One index key column."""
 
     name: str
@@ -143,14 +143,16 @@ class IndexColumnSchema(_S):
     order: Literal["Asc", "Desc"] = "Asc"
 
 
-class IndexTarget(_S, omit_defaults=True, rename={"columns": "Columns", "expression": "Expression"}):
+class IndexTarget(
+    _S, frozen=True, kw_only=True, omit_defaults=True, rename={"columns": "Columns", "expression": "Expression"}
+):
     """``{"Columns": [...]}`` or ``{"Expression": "..."}`` (a key list with at least one expression)."""
 
     columns: tuple[IndexColumnSchema, ...] | None = None
     expression: str | None = None
 
 
-class IndexSchema(_S):
+class IndexSchema(_S, frozen=True, kw_only=True):
     """A non-column index, unique index or unique constraint on ``table``."""
 
     extension_dependency: str | None = None
@@ -170,7 +172,7 @@ class IndexSchema(_S):
         return self.kind != "NonUnique"
 
 
-class Snapshot(_S):
+class Snapshot(_S, frozen=True, kw_only=True):
     """``schema_snapshot.json`` of one bucket."""
 
     djogi_version: str = DJOGI_VERSION
@@ -182,11 +184,13 @@ class Snapshot(_S):
     registered_apps: tuple[str, ...] = ()
 
     def structure(self) -> Snapshot:
-        """This snapshot without metadata and one-shot declarations: the part the catalog can confirm."""
+        """This snapshot without metadata, one-shot declarations and column order (a live table's column
+        order cannot change): the part the catalog can confirm."""
         tables = {
             name: msgspec.structs.replace(
                 t, renamed_from=None, is_through=False, moved_from_app=None, rationale=None,
-                columns=tuple(msgspec.structs.replace(c, renamed_from=None, rationale=None) for c in t.columns),
+                columns=tuple(sorted((msgspec.structs.replace(c, renamed_from=None, rationale=None) for c in t.columns),
+                                     key=lambda c: c.name)),
             )
             for name, t in self.models.items()
         }  # fmt: skip
@@ -364,7 +368,7 @@ def fold_column_indexes(
             columns.append(msgspec.structs.replace(
                 col,
                 indexed=bool(slot.get("indexed", False)),
-                index_type=slot.get("index_type"),  # type: ignore[arg-type]
+                index_type=slot.get("index_type"),
                 unique=unique,
                 on_delete=fk.on_delete if fk else None,
                 relation_kind=None if fk is None else ("OneToOne" if unique else "ForeignKey"),

@@ -1,0 +1,398 @@
+"""INSERT / UPDATE / DELETE (and upsert) as frozen values; ``compile`` turns them into SQL.
+
+Values bound for a column are checked against its type when the mutation is built (``ValidationError``
+naming ``Model.field`` before any SQL exists). Bulk ``update``/``delete`` start from a ``Select`` and keep
+only its WHERE clause; they refuse queries that carry read-only modifiers (see ``check_mutable``).
+Updates set ``updated_at = now()`` unless the caller assigns it; ``ON CONFLICT DO UPDATE`` does not
+(assign it explicitly there, as in the reference).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import msgspec
+
+from djogi.algebra.expr import Column, Const, Expr, node_key, now
+from djogi.algebra.predicate import TRUE, Pred
+from djogi.algebra.query import Select, check_model, select
+from djogi.errors import ValidationError
+from djogi.model import Model, ModelDescriptor, descriptor
+
+if TYPE_CHECKING:
+    from djogi.algebra.compile import Statement
+
+__all__ = [
+    "Delete",
+    "ExcludedRow",
+    "Insert",
+    "InsertFrom",
+    "OnConflict",
+    "Update",
+    "check_mutable",
+    "delete",
+    "delete_one",
+    "excluded",
+    "get_by_pk",
+    "insert",
+    "insert_from",
+    "insert_one",
+    "update",
+    "update_one",
+]
+
+M = TypeVar("M", bound=Model)
+Assignment = tuple[str, Expr[Any]]
+
+
+class _Value(msgspec.Struct, frozen=True, kw_only=True):
+    """Structural ``==``/``hash`` (fields hold expressions, whose ``==`` builds predicates)."""
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and node_key(self) == node_key(other)
+
+    def __hash__(self) -> int:
+        return hash(node_key(self))
+
+    def sql(self) -> Statement:
+        """Compile to a ``Statement`` (SQL with ``$n`` placeholders and the parameters)."""
+        from djogi.algebra.compile import compile
+
+        return compile(self)  # type: ignore[arg-type]
+
+
+class ExcludedRow(msgspec.Struct, frozen=True):
+    """Stands for the ``EXCLUDED`` row of ``model`` in ``ON CONFLICT DO UPDATE`` (see ``excluded``)."""
+
+    model: Any
+
+    @property
+    def __name__(self) -> str:  # how Column.describe() names it
+        return f"excluded({self.model.__name__})"
+
+
+def excluded(col: Column[M, Any]) -> Column[M, Any]:
+    """``"excluded"."column"``: the value proposed for insertion, for ``do_update(set=...)``."""
+    if not isinstance(col, Column) or isinstance(col.model, ExcludedRow):
+        raise ValidationError(f"excluded() takes a model column such as Book.title, not {col!r}")
+    return msgspec.structs.replace(col, model=ExcludedRow(col.model))
+
+
+class OnConflict(_Value, frozen=True):
+    """``ON CONFLICT (target) | ON CONSTRAINT name`` then ``DO NOTHING`` (no assignments) or ``DO UPDATE``."""
+
+    target: tuple[str, ...] = ()
+    constraint: str | None = None
+    assignments: tuple[Assignment, ...] = ()
+    where: Pred = TRUE
+
+
+class Insert(_Value, Generic[M], frozen=True):
+    """``INSERT INTO "t" (columns) VALUES (...), ... [ON CONFLICT ...] [RETURNING ...]``.
+
+    A cell is an expression (usually a ``Param``), ``Const(None)`` for NULL, or ``None`` for ``DEFAULT``.
+    ``returning`` lists the columns returned (``None``: no RETURNING; the result is the row count).
+    """
+
+    model: type[M]
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Expr[Any] | None, ...], ...]
+    conflict: OnConflict | None = None
+    returning: tuple[str, ...] | None = None
+
+    def on_conflict(self, *target: Column[M, Any], constraint: str | None = None) -> ConflictClause[M]:
+        """Start ``ON CONFLICT (target columns)`` or ``ON CONFLICT ON CONSTRAINT constraint``."""
+        desc = descriptor(self.model)
+        if bool(target) == (constraint is not None):
+            raise ValidationError("on_conflict() takes either target columns or constraint=..., exactly one")
+        check_model(self.model, "on_conflict()", target)
+        if constraint is not None:
+            _check_name(constraint)
+        return ConflictClause(self, tuple(desc.field(c.name).column for c in target), constraint)
+
+    def with_returning(self, *cols: Column[M, Any]) -> Insert[M]:
+        """RETURNING these columns (no arguments: every column); see ``returning_columns``."""
+        return msgspec.structs.replace(self, returning=returning_columns(self.model, cols))
+
+    def without_returning(self) -> Insert[M]:
+        """No RETURNING clause: the result is the number of inserted rows."""
+        return msgspec.structs.replace(self, returning=None)
+
+
+class ConflictClause(Generic[M]):
+    """The pending ``ON CONFLICT`` of an ``Insert``: finish it with ``do_nothing`` or ``do_update``."""
+
+    __slots__ = ("constraint", "insert", "target")
+
+    def __init__(self, insert: Insert[M], target: tuple[str, ...], constraint: str | None) -> None:
+        self.insert, self.target, self.constraint = insert, target, constraint
+
+    def do_nothing(self) -> Insert[M]:
+        """``... DO NOTHING`` (RETURNING then omits the skipped rows)."""
+        return msgspec.structs.replace(self.insert, conflict=OnConflict(target=self.target, constraint=self.constraint))
+
+    def do_update(self, set: Mapping[str, object], where: Pred = TRUE) -> Insert[M]:
+        """``... DO UPDATE SET col = value, ... [WHERE where]``; refer to the proposed row with ``excluded()``.
+
+        ``updated_at`` is not stamped automatically here: assign it (e.g. ``now()``) when wanted.
+        """
+        model = self.insert.model
+        if not set:
+            raise ValidationError("do_update() needs at least one assignment; use do_nothing() otherwise")
+        assignments = _assign(model, set)
+        check_model(model, "do_update(where=...)", (where,), allow_excluded=True)
+        conflict = OnConflict(target=self.target, constraint=self.constraint, assignments=assignments, where=where)
+        return msgspec.structs.replace(self.insert, conflict=conflict)
+
+
+class InsertFrom(_Value, Generic[M], frozen=True):
+    """``INSERT INTO "t" (columns) SELECT ... [RETURNING ...]``."""
+
+    model: type[M]
+    columns: tuple[str, ...]
+    source: Select[Any]
+    returning: tuple[str, ...] | None = None
+
+    def with_returning(self, *cols: Column[M, Any]) -> InsertFrom[M]:
+        """RETURNING these columns of the inserted rows (no arguments: every column)."""
+        return msgspec.structs.replace(self, returning=returning_columns(self.model, cols))
+
+
+class Update(_Value, Generic[M], frozen=True):
+    """``UPDATE "t" SET ... [WHERE ...] [RETURNING ...]``; ``empty`` when built from a ``none()`` query."""
+
+    model: type[M]
+    assignments: tuple[Assignment, ...]
+    condition: Pred = TRUE
+    returning: tuple[str, ...] | None = None
+    empty: bool = False
+
+    def with_returning(self, *cols: Column[M, Any]) -> Update[M]:
+        """RETURNING these columns of the updated rows (no arguments: every column)."""
+        return msgspec.structs.replace(self, returning=returning_columns(self.model, cols))
+
+
+class Delete(_Value, Generic[M], frozen=True):
+    """``DELETE FROM "t" [WHERE ...] [RETURNING ...]``; ``empty`` when built from a ``none()`` query."""
+
+    model: type[M]
+    condition: Pred = TRUE
+    returning: tuple[str, ...] | None = None
+    empty: bool = False
+
+    def with_returning(self, *cols: Column[M, Any]) -> Delete[M]:
+        """RETURNING these columns of the deleted rows (no arguments: every column)."""
+        return msgspec.structs.replace(self, returning=returning_columns(self.model, cols))
+
+
+# ------------------------------------------------------------------------------------------ helpers
+
+
+def _check_name(name: str) -> None:
+    from djogi.identifiers import check_identifier
+
+    try:
+        check_identifier(name, "constraint name")
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from None
+
+
+def returning_columns(model: type[Model], cols: Sequence[Column[Any, Any]]) -> tuple[str, ...]:
+    """Column names for RETURNING: ``cols`` in canonical order, or every column when ``cols`` is empty."""
+    desc = descriptor(model)
+    if not cols:
+        return desc.columns
+    check_model(model, "returning()", cols)
+    wanted = {c.column for c in cols}
+    return tuple(c for c in desc.columns if c in wanted)
+
+
+def _cell(desc: ModelDescriptor, name: str, value: object) -> Expr[Any]:
+    """``value`` as the expression assigned to field ``name``: checked ``Param``, ``NULL`` or an expression."""
+    col: Column[Any, Any] = getattr(desc.model, name)
+    if value is None:
+        if not col.nullable:
+            raise ValidationError(f"{col.describe()} is NOT NULL; cannot set it to None")
+        return Const(None)
+    return col.operand(value)
+
+
+def _assign(model: type[Model], changes: Mapping[str, object]) -> tuple[Assignment, ...]:
+    """``(column, expression)`` pairs for ``field name -> value or expression`` (other models refused)."""
+    desc = descriptor(model)
+    out: list[Assignment] = []
+    for name, value in changes.items():
+        try:
+            fd = desc.field(name)
+        except KeyError as exc:
+            raise ValidationError(str(exc.args[0])) from None
+        if fd.kind == "pk":
+            raise ValidationError(f"{desc.name}.{name} is the primary key and cannot be assigned")
+        check_model(model, f"assigning {desc.name}.{name}", (value,), allow_excluded=True)
+        out.append((fd.column, _cell(desc, name, value)))
+    return tuple(out)
+
+
+def _stamped(model: type[Model], assignments: tuple[Assignment, ...]) -> tuple[Assignment, ...]:
+    """``assignments`` plus ``updated_at = now()`` unless the caller assigned ``updated_at``."""
+    if any(column == "updated_at" for column, _ in assignments):
+        return assignments
+    return (*assignments, ("updated_at", now()))
+
+
+def check_mutable(q: Select[Any], what: str) -> None:
+    """``ValidationError`` when ``q`` carries something a bulk ``what`` (update/delete) cannot honour:
+    limit, offset, distinct, ordering, keyset position, projection/narrowing or a row lock."""
+    problems = [
+        name
+        for name, present in (
+            ("limit", q.row_limit is not None),
+            ("offset", q.row_offset is not None),
+            ("distinct", q.distinct_all or bool(q.distinct_keys)),
+            ("order_by", bool(q.ordering)),
+            ("after", q.keyset is not None),
+            ("values/only/defer", q.projection is not None or q.selected is not None),
+            ("row lock", q.lock is not None),
+        )
+        if present
+    ]
+    if problems:
+        raise ValidationError(
+            f"{what}() applies to every row the filter matches and does not support {', '.join(problems)}; "
+            f"remove {'them' if len(problems) > 1 else 'it'} (filter by primary key to touch chosen rows)"
+        )
+
+
+# ------------------------------------------------------------------------------------------ builders
+
+
+def insert(model: type[M], rows: Sequence[M]) -> Insert[M]:
+    """``INSERT`` of model instances, ``RETURNING`` every column.
+
+    Columns: every field the database does not fill, plus db-filled fields (``id``, ``created_at``,
+    ``updated_at``, ``db_default``) that some row sets; a row leaving such a field ``UNSET`` gets
+    ``DEFAULT``. ``ValidationError`` for no rows, a row of another model, or a value that does not fit.
+    """
+    desc = descriptor(model)
+    if not rows:
+        raise ValidationError(f"insert({desc.name}): no rows given")
+    for row in rows:
+        if type(row) is not model:
+            raise ValidationError(f"insert({desc.name}): {row!r} is not a {desc.name}")
+    fields = [
+        fd for fd in desc.fields if not fd.db_filled or any(getattr(r, fd.name) is not msgspec.UNSET for r in rows)
+    ]
+    cells = tuple(
+        tuple(
+            None if (value := getattr(row, fd.name)) is msgspec.UNSET else _cell(desc, fd.name, value) for fd in fields
+        )
+        for row in rows
+    )
+    return Insert(model=model, columns=tuple(fd.column for fd in fields), rows=cells, returning=desc.columns)
+
+
+def insert_one(instance: M) -> Insert[M]:
+    """``INSERT`` of one instance ``RETURNING`` every column (``insert(type(instance), [instance])``)."""
+    return insert(type(instance), [instance])
+
+
+def insert_from(model: type[M], source: Select[Any], columns: Sequence[Column[M, Any]]) -> InsertFrom[M]:
+    """``INSERT INTO "t" (columns) SELECT ...`` (no RETURNING: the result is the row count; see ``with_returning``).
+
+    ``source`` supplies one value per target column: its ``values(...)`` projection, or else its columns
+    with the same names. ``ValidationError`` for no columns, repeated columns, a count mismatch, or a
+    source with DISTINCT or a row lock.
+    """
+    desc = descriptor(model)
+    if not columns:
+        raise ValidationError(f"insert_from({desc.name}): no target columns")
+    check_model(model, "insert_from()", columns)
+    names = tuple(c.column for c in columns)
+    if len(set(names)) != len(names):
+        raise ValidationError(f"insert_from({desc.name}): a target column is listed twice: {names}")
+    if source.lock is not None or source.distinct_all or source.distinct_keys:
+        raise ValidationError("insert_from(): the source query cannot carry a row lock or DISTINCT")
+    if source.projection is None:
+        src = descriptor(source.model)
+        try:
+            projection = tuple(getattr(source.model, src.field(c.name).name) for c in columns)
+        except KeyError as exc:
+            raise ValidationError(f"insert_from(): {exc.args[0]}; give the source a values(...) projection") from None
+        source = source.values(*projection)
+    elif len(source.projection) != len(names):
+        raise ValidationError(
+            f"insert_from({desc.name}): the source selects {len(source.projection)} values for {len(names)} columns"
+        )
+    return InsertFrom(model=model, columns=names, source=msgspec.structs.replace(source, into=None))
+
+
+def update(q: Select[M], **changes: object) -> Update[M]:
+    """Bulk ``UPDATE "t" SET col = value|expression, ..., "updated_at" = now() WHERE <q's filter>``.
+
+    Values may be plain values or expressions over the same model (``Book.price * 2``, ``Book.stock + 1``).
+    ``ValidationError`` (before SQL) for no changes, unknown fields, the primary key, values that do not fit,
+    or a query that ``check_mutable`` refuses.
+    """
+    check_mutable(q, "update")
+    if not changes:
+        raise ValidationError("update() needs at least one field=value")
+    assignments = _stamped(q.model, _assign(q.model, changes))
+    return Update(model=q.model, assignments=assignments, condition=q.condition, empty=q.empty)
+
+
+def delete(q: Select[M]) -> Delete[M]:
+    """Bulk ``DELETE FROM "t" WHERE <q's filter>`` (no filter: every row). ``check_mutable`` applies."""
+    check_mutable(q, "delete")
+    return Delete(model=q.model, condition=q.condition, empty=q.empty)
+
+
+def _saved_pk(instance: Model, what: str) -> tuple[ModelDescriptor, Pred]:
+    """The descriptor and ``id = $pk [AND version = $v]`` of a saved instance; ``ValidationError`` if unsaved."""
+    model = type(instance)
+    desc = descriptor(model)
+    pk = getattr(instance, desc.pk_field.name)
+    if pk is msgspec.UNSET:
+        raise ValidationError(f"{what}: this {desc.name} was never saved (its {desc.pk_field.name} is UNSET)")
+    where = getattr(model, desc.pk_field.name) == pk
+    version = desc.version_field
+    if version is not None:
+        where = where & (getattr(model, version.name) == getattr(instance, version.name))
+    return desc, where
+
+
+def update_one(instance: M, changes: Mapping[str, object] | None = None) -> Update[M]:
+    """``UPDATE "t" SET <changes>, "updated_at" = now() WHERE "t"."id" = $n RETURNING <every column>``.
+
+    ``changes`` maps field names to new values (``None``: every field the database does not fill, from
+    ``instance``). With a version field the statement also sets ``version = version + 1`` and adds
+    ``AND "t"."version" = $m``: zero rows updated means the row moved on (the executor raises
+    ``StaleObject``). ``ValidationError`` for an unsaved instance, unknown or framework fields.
+    """
+    model = type(instance)
+    desc, where = _saved_pk(instance, "update_one()")
+    version = desc.version_field
+    if changes is None:
+        changes = {fd.name: getattr(instance, fd.name) for fd in desc.fields if not fd.db_filled and not fd.version}
+    elif version is not None and version.name in changes:
+        raise ValidationError(f"{desc.name}.{version.name} is the version counter; djogi increments it")
+    assignments = _assign(model, changes)
+    if version is not None:
+        counter: Column[Any, int] = getattr(model, version.name)
+        assignments = (*assignments, (version.column, counter + 1))
+    return Update(model=model, assignments=_stamped(model, assignments), condition=where, returning=desc.columns)
+
+
+def delete_one(instance: M) -> Delete[M]:
+    """``DELETE FROM "t" WHERE "t"."id" = $1 [AND "t"."version" = $2]`` (result: the row count).
+
+    The version test makes deleting a stale copy affect zero rows, like ``update_one``.
+    """
+    desc, where = _saved_pk(instance, "delete_one()")
+    return Delete(model=desc.model, condition=where)
+
+
+def get_by_pk(model: type[M], pk: object) -> Select[M]:
+    """``SELECT <every column> FROM "t" WHERE "t"."id" = $1`` (run it with ``one()``)."""
+    desc = descriptor(model)
+    return select(model).where(getattr(model, desc.pk_field.name) == pk)

@@ -1,0 +1,59 @@
+"""Exit codes, and the one place that maps djogi errors and ``Result`` failures to them.
+
+- ``0``: success, or nothing to do;
+- ``1``: runtime failure (connection, SQL, I/O, a server that will not start): retrying may help;
+- ``2``: refusal (a safety gate, bad arguments or configuration, checksum drift, a rejected
+  out-of-order apply): the operator must change something first; the message says what.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import TypeVar
+
+import psycopg
+from returns.result import Failure, Result
+
+from djogi.errors import ConfigError, DjogiError, ModelDefinitionError, ValidationError
+from djogi.migrate.runner import MigrationError
+from djogi.seeds import SeedDrift
+
+T = TypeVar("T")
+
+EXIT_CODES_HELP = "Exit codes: 0 success or nothing to do; 1 runtime failure (connection, SQL, I/O); " \
+                  "2 refusal (safety gate, bad arguments or configuration, checksum drift)."
+
+
+class ExitCode(IntEnum):
+    """The process exit status of every ``djogi`` command."""
+
+    OK = 0
+    FAILURE = 1
+    REFUSED = 2
+
+
+class Refusal(DjogiError):
+    """A deterministic refusal by the command line (exit 2); the message says what to do instead."""
+
+
+_REFUSALS: tuple[type[BaseException], ...] = (Refusal, ConfigError, ModelDefinitionError, ValidationError, SeedDrift)
+
+
+def exit_code(error: BaseException) -> ExitCode:
+    """The exit code for an error a command raised: 2 for refusals, 1 for runtime failures."""
+    if isinstance(error, _REFUSALS) or (isinstance(error, MigrationError) and error.refusal):
+        return ExitCode.REFUSED
+    return ExitCode.FAILURE
+
+
+def is_reportable(error: BaseException) -> bool:
+    """True for errors shown as a one-line message (djogi, psycopg and OS errors); others are bugs."""
+    return isinstance(error, DjogiError | psycopg.Error | OSError)
+
+
+def unwrap(result: Result[T, BaseException] | Result[T, str]) -> T:
+    """The success value; a failure is raised (a ``str`` failure as a ``Refusal``)."""
+    if isinstance(result, Failure):
+        failure = result.failure()
+        raise failure if isinstance(failure, BaseException) else Refusal(str(failure))
+    return result.unwrap()

@@ -1,0 +1,14 @@
+"""The executor: the only part of djogi that does I/O.
+
+``connect()`` yields a ``Database``: terminals over algebra values (``all``, ``one``, ``first``, ``get``,
+``count``, ``exists``, ``scalar``, ``values``, ``in_bulk``, ``stream``, ``execute``), CRUD on frozen
+models, bulk writes through binary COPY and ``unnest``, ``raw`` SQL, ``atomic()`` transactions with
+savepoints and on-commit callbacks, ``retry_on_conflict`` and statement listeners.
+"""
+
+from djogi.executor.connect import connect
+from djogi.executor.database import Database
+from djogi.executor.events import StatementEvent
+from djogi.executor.transaction import Atomic, Isolation
+
+__all__ = ["Atomic", "Database", "Isolation", "StatementEvent", "connect"]

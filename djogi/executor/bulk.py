@@ -1,0 +1,331 @@
+"""Multi-row writes: binary COPY, ``INSERT ... SELECT FROM unnest`` with ON CONFLICT, ``UPDATE ... FROM
+unnest``, and the race-safe single-row ``get_or_create`` / ``update_or_create``.
+
+SQL here is built from model descriptors only: identifiers come from validated descriptors and are
+quoted, every value is a bound parameter.
+"""
+
+from __future__ import annotations
+
+import operator
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import msgspec
+import psycopg
+from msgspec import UNSET
+from psycopg import pq
+from psycopg.types.json import Jsonb
+
+from djogi.codecs import encode_value, row_decoder
+from djogi.errors import NotFound, StaleObject, ValidationError
+from djogi.executor.errors import translate
+from djogi.identifiers import quote_ident
+from djogi.model import FieldDescriptor, Model, ModelDescriptor, descriptor
+from djogi.types import HEERANJID_TYPES, HeerId, HeerIdDesc, RanjId, RanjIdDesc
+
+if TYPE_CHECKING:
+    from djogi.executor.database import Connection, Database
+
+M = TypeVar("M", bound=Model)
+
+COLUMN_OIDS_SQL = (
+    "SELECT a.attname, a.atttypid FROM pg_catalog.pg_attribute a "
+    "WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped"
+)
+_TEXT_OID = 25
+# psycopg's own binary dumpers for the types whose by-OID dumpers djogi's codecs replace (HeerId as
+# int8, RanjId as uuid): COPY dumps by column OID, and the key values are converted to int/UUID first.
+_PLAIN_DUMPERS = tuple(psycopg.adapters.get_dumper_by_oid(oid, pq.Format.BINARY) for oid in (20, 2950))
+_FRAMEWORK_TIMES = ("created_at", "updated_at")
+GET_OR_CREATE_ATTEMPTS = 3
+
+
+def _model_of(rows: Sequence[Model]) -> ModelDescriptor:
+    model = type(rows[0])
+    for row in rows:
+        if type(row) is not model:
+            raise ValidationError(f"bulk writes take rows of one model; got {model.__name__} and {type(row).__name__}")
+    return descriptor(model)
+
+
+def _columns_sql(desc: ModelDescriptor) -> str:
+    return ", ".join(quote_ident(c) for c in desc.columns)
+
+
+def _fields(desc: ModelDescriptor, names: Sequence[str], what: str) -> list[FieldDescriptor]:
+    try:
+        return [desc.field(name) for name in names]
+    except KeyError as exc:
+        raise ValidationError(f"{what}: {exc.args[0]}") from None
+
+
+def _pk_source(desc: ModelDescriptor) -> tuple[str, str]:
+    """(FROM item producing ``$1`` rows as ``g``, the pk expression over it) for pre-allocating keys."""
+    pk = desc.pk
+    if pk.python_type is HeerIdDesc:
+        return "generate_ids_desc($1::integer) AS g(id)", "g.id"
+    if pk.python_type is HeerId:
+        return "generate_ids(current_heer_node_id(), $1::integer, true) AS g(id)", "g.id"
+    if pk.python_type is RanjIdDesc:
+        return "generate_ranjids_desc($1::integer) AS g(id)", "g.id"
+    if pk.python_type is RanjId:
+        return "generate_ranjids(current_heer_ranj_node_id(), $1::integer, true) AS g(id)", "g.id"
+    series = "generate_series(1, $1::integer) AS g(n)"
+    if pk.identity:
+        table = quote_ident(desc.table).replace("'", "''")
+        return series, f"nextval(pg_get_serial_sequence('{table}', 'id'))"
+    assert pk.default_sql is not None  # every non-identity key kind has a default
+    return series, pk.default_sql
+
+
+def _pk_value(desc: ModelDescriptor, raw: Any) -> Any:
+    tp = desc.pk.python_type
+    if tp in (HeerId, HeerIdDesc):
+        return tp(raw)
+    if tp in (RanjId, RanjIdDesc):
+        return tp.from_str(str(raw))
+    return raw
+
+
+async def _allocate(db: Database, conn: Connection, desc: ModelDescriptor, rows: Sequence[M]) -> list[M]:
+    """Fill every database-filled field left UNSET (key, timestamps, ``db_default`` columns) in one
+    round trip: ``SELECT <pk>, now(), (<default>)... FROM generate_ids_desc($1)`` (per key kind)."""
+    missing = [fd for fd in desc.fields if fd.db_filled and any(getattr(r, fd.name) is UNSET for r in rows)]
+    if not missing:
+        return list(rows)
+    source, pk_expr = _pk_source(desc)
+    exprs = [
+        pk_expr if fd.kind == "pk" else "now()" if fd.name in _FRAMEWORK_TIMES else f"({fd.db_default})::{fd.sql_type}"
+        for fd in missing
+    ]
+    values, _ = await db.on(conn, f"SELECT {', '.join(exprs)} FROM {source}", (len(rows),))
+    filled: list[M] = []
+    for row, generated in zip(rows, values, strict=True):
+        changes = {}
+        for fd, raw in zip(missing, generated, strict=True):
+            if getattr(row, fd.name) is UNSET:
+                value = _pk_value(desc, raw) if fd.kind == "pk" else raw
+                changes[fd.name] = fd.enum_type(value) if fd.enum_type is not None and value is not None else value
+        filled.append(msgspec.structs.replace(row, **changes) if changes else row)
+    return filled
+
+
+def _copy_converter(fd: FieldDescriptor) -> Callable[[Any], Any] | None:
+    """How a field's Python value is turned into what psycopg's by-OID binary COPY dumper expects."""
+    if fd.python_type in HEERANJID_TYPES:
+        if fd.python_type in (HeerId, HeerIdDesc):
+            return lambda v: None if v is None else v.as_int()
+        return lambda v: None if v is None else v.to_uuid()
+    if fd.value_kind == "enum":
+        return lambda v: None if v is None else v.value
+    if fd.value_kind == "array" and fd.enum_type is not None:
+        return lambda v: None if v is None else [None if e is None else e.value for e in v]
+    return None
+
+
+async def _column_oids(db: Database, conn: Connection, desc: ModelDescriptor) -> list[int]:
+    """The table's column type OIDs in descriptor order (cached per table; enums sent as ``text``,
+    whose binary form is the same label)."""
+    known = db.column_oids.get(desc.table)
+    if known is None:
+        rows, _ = await db.on(conn, COLUMN_OIDS_SQL, (quote_ident(desc.table),))
+        known = dict(rows)
+        db.column_oids[desc.table] = known
+    enum_oids = set(db.enum_oids.values())
+    return [_TEXT_OID if known[c] in enum_oids else known[c] for c in desc.columns]
+
+
+async def bulk_create(db: Database, rows: Sequence[M]) -> list[M]:
+    """See ``Database.bulk_create``: pre-allocate, then ``COPY "t" (cols) FROM STDIN (FORMAT BINARY)``."""
+    if not rows:
+        return []
+    desc = _model_of(rows)
+    state = db.current_transaction()
+    conn = state.conn if state is not None else await db.acquire()
+    try:
+        filled = await _allocate(db, conn, desc, rows)
+        oids = await _column_oids(db, conn, desc)
+        getter = operator.attrgetter(*(fd.name for fd in desc.fields))
+        converters = [(i, c) for i, fd in enumerate(desc.fields) if (c := _copy_converter(fd)) is not None]
+        sql = f"COPY {quote_ident(desc.table)} ({_columns_sql(desc)}) FROM STDIN (FORMAT BINARY)"
+        started = time.perf_counter()
+        cur = conn.cursor()
+        for dumper in _PLAIN_DUMPERS:
+            cur.adapters.register_dumper(None, dumper)
+        try:
+            async with cur.copy(sql) as copy:
+                copy.set_types(oids)
+                for row in filled:
+                    values = getter(row)
+                    if converters:
+                        values = list(values)
+                        for i, convert in converters:
+                            values[i] = convert(values[i])
+                    await copy.write_row(values)
+        except psycopg.Error as exc:
+            raise translate(exc) from exc
+        db.observe(sql, (), started, len(filled))
+    finally:
+        if state is None:
+            await db.release(conn)
+    return filled
+
+
+def _unnest_item(fd: FieldDescriptor, index: int) -> tuple[str, str]:
+    """(the ``$n::type[]`` argument of unnest, the SELECT expression turning its column into the value)."""
+    alias = f"__djogi_v.{quote_ident(fd.column)}"
+    if fd.value_kind == "array":
+        element = fd.sql_type[:-2]
+        expr = (
+            f"CASE WHEN {alias} IS NULL THEN NULL ELSE "
+            f"ARRAY(SELECT jsonb_array_elements_text({alias}))::{element}[] END"
+        )
+        return f"${index}::jsonb[]", expr
+    return f"${index}::{fd.sql_type}[]", alias
+
+
+def _unnest_values(desc: ModelDescriptor, fds: Sequence[FieldDescriptor], rows: Sequence[Model]) -> list[list[Any]]:
+    name = desc.name
+    columns: list[list[Any]] = []
+    for fd in fds:
+        values = [encode_value(fd, getattr(row, fd.name), model=name) for row in rows]
+        if fd.value_kind == "array":
+            values = [None if v is None else Jsonb(v) for v in values]
+        columns.append(values)
+    return columns
+
+
+def _conflict_sql(desc: ModelDescriptor, target: Sequence[str], update: Sequence[str], what: str) -> str:
+    keys = ", ".join(quote_ident(fd.column) for fd in _fields(desc, target, what))
+    if not update:
+        return f" ON CONFLICT ({keys}) DO NOTHING"
+    sets = [f"{quote_ident(fd.column)} = EXCLUDED.{quote_ident(fd.column)}" for fd in _fields(desc, update, what)]
+    sets.append('"updated_at" = now()')
+    version = desc.version_field
+    if version is not None:
+        col = quote_ident(version.column)
+        sets.append(f"{col} = {quote_ident(desc.table)}.{col} + 1")
+    return f" ON CONFLICT ({keys}) DO UPDATE SET {', '.join(sets)}"
+
+
+async def insert_unnest(
+    db: Database, rows: Sequence[M], conflict_target: Sequence[str], update_fields: Sequence[str]
+) -> list[M]:
+    """``INSERT INTO t (cols) SELECT ... FROM unnest($1::type[], ...) AS v(cols) ON CONFLICT ... RETURNING``."""
+    if not rows:
+        return []
+    desc = _model_of(rows)
+    if not conflict_target:
+        raise ValidationError("conflict_target must name at least one field")
+    fds = [fd for fd in desc.fields if not (fd.db_filled and all(getattr(r, fd.name) is UNSET for r in rows))]
+    if any(fd.db_filled and any(getattr(r, fd.name) is UNSET for r in rows) for fd in fds):
+        state = db.current_transaction()
+        conn = state.conn if state is not None else await db.acquire()
+        try:
+            rows = await _allocate(db, conn, desc, rows)
+        finally:
+            if state is None:
+                await db.release(conn)
+    items = [_unnest_item(fd, i) for i, fd in enumerate(fds, start=1)]
+    names = ", ".join(quote_ident(fd.column) for fd in fds)
+    sql = (
+        f"INSERT INTO {quote_ident(desc.table)} AS {quote_ident(desc.table)} ({names}) "
+        f"SELECT {', '.join(expr for _, expr in items)} "
+        f"FROM unnest({', '.join(arg for arg, _ in items)}) AS __djogi_v({names})"
+        f"{_conflict_sql(desc, conflict_target, update_fields, 'bulk insert')} RETURNING {_columns_sql(desc)}"
+    )
+    found, _ = await db.run(sql, _unnest_values(desc, fds, rows))
+    return row_decoder(desc.model, desc.columns).decode_rows(found)
+
+
+async def bulk_update(db: Database, rows: Sequence[Model], fields: Sequence[str]) -> int:
+    """See ``Database.bulk_update``."""
+    if not rows:
+        return 0
+    desc = _model_of(rows)
+    if any(row.id is UNSET for row in rows):
+        raise ValidationError(f"bulk_update(): every {desc.name} must have been created (id is UNSET)")
+    targets = _fields(desc, fields, "bulk_update()")
+    if not targets or any(fd.kind in ("pk", "framework") or fd.version for fd in targets):
+        raise ValidationError("bulk_update() needs data fields to write (not id, timestamps or the version)")
+    version = desc.version_field
+    keyed = [desc.pk_field, *targets, *([version] if version is not None else [])]
+    items = [_unnest_item(fd, i) for i, fd in enumerate(keyed, start=1)]
+    aliases = [quote_ident(fd.column) for fd in keyed]
+    sets = [f"{quote_ident(fd.column)} = {expr}" for fd, (_, expr) in zip(targets, items[1 : 1 + len(targets)], strict=True)]
+    sets.append('"updated_at" = now()')
+    where = f"__djogi_t.{aliases[0]} = __djogi_v.{aliases[0]}"
+    if version is not None:
+        col = quote_ident(version.column)
+        sets.append(f"{col} = __djogi_t.{col} + 1")
+        where += f" AND __djogi_t.{col} = __djogi_v.{col}"
+    sql = (
+        f"UPDATE {quote_ident(desc.table)} AS __djogi_t SET {', '.join(sets)} "
+        f"FROM unnest({', '.join(arg for arg, _ in items)}) AS __djogi_v({', '.join(aliases)}) WHERE {where}"
+    )
+    params = _unnest_values(desc, keyed, rows)
+    if version is None:
+        _, count = await db.run(sql, params)
+        return count
+    async with db.atomic():
+        _, count = await db.run(sql, params)
+        if count != len(rows):
+            raise StaleObject(
+                f"bulk_update(): {len(rows) - count} of {len(rows)} {desc.name} rows are stale (their "
+                f"{version.name} moved on or they were deleted); nothing was written"
+            )
+    return count
+
+
+def _insert_one_sql(desc: ModelDescriptor, instance: Model, conflict: str, extra: str = "") -> tuple[str, list[Any]]:
+    fds = [fd for fd in desc.fields if not (fd.db_filled and getattr(instance, fd.name) is UNSET)]
+    params = [encode_value(fd, getattr(instance, fd.name), model=desc.name) for fd in fds]
+    holes = ", ".join(f"${i}" for i in range(1, len(fds) + 1))
+    sql = (
+        f"INSERT INTO {quote_ident(desc.table)} AS {quote_ident(desc.table)} "
+        f"({', '.join(quote_ident(fd.column) for fd in fds)}) VALUES ({holes}){conflict} "
+        f"RETURNING {_columns_sql(desc)}{extra}"
+    )
+    return sql, params
+
+
+async def get_or_create(db: Database, instance: M, lookup: Sequence[str]) -> tuple[M, bool]:
+    """See ``Database.get_or_create``: ``INSERT ... ON CONFLICT (lookup) DO NOTHING RETURNING``, then
+    ``SELECT ... WHERE lookup = values`` (retried when the conflicting row vanished in between)."""
+    desc = descriptor(type(instance))
+    keys = _fields(desc, lookup, "get_or_create()")
+    if not keys:
+        raise ValidationError("get_or_create() needs lookup fields")
+    insert, insert_params = _insert_one_sql(desc, instance, _conflict_sql(desc, lookup, (), "get_or_create()"))
+    where = " AND ".join(f"{quote_ident(fd.column)} = ${i}" for i, fd in enumerate(keys, start=1))
+    select = f"SELECT {_columns_sql(desc)} FROM {quote_ident(desc.table)} WHERE {where}"
+    select_params = [encode_value(fd, getattr(instance, fd.name), model=desc.name) for fd in keys]
+    decoder = row_decoder(desc.model, desc.columns)
+    for _ in range(GET_OR_CREATE_ATTEMPTS):
+        created, _ = await db.run(insert, insert_params)
+        if created:
+            return decoder.decode_row(created[0]), True
+        existing, _ = await db.run(select, select_params)
+        if existing:
+            return decoder.decode_row(existing[0]), False
+    raise NotFound(f"get_or_create(): {desc.name} kept conflicting on {list(lookup)} yet could not be read back")
+
+
+async def update_or_create(
+    db: Database, instance: M, lookup: Sequence[str], update_fields: Sequence[str] | None
+) -> tuple[M, bool]:
+    """See ``Database.update_or_create``: ``INSERT ... ON CONFLICT (lookup) DO UPDATE SET ... RETURNING
+    ..., old.id IS NULL`` (PostgreSQL 18's OLD row tells an insert from an update)."""
+    desc = descriptor(type(instance))
+    if update_fields is None:
+        update_fields = [fd.name for fd in desc.fields if fd.kind in ("data", "relation") and fd.name not in lookup
+                         and not fd.version]  # fmt: skip
+    conflict = _conflict_sql(desc, lookup, update_fields, "update_or_create()")
+    if not update_fields:
+        raise ValidationError("update_or_create() has no field to update; use get_or_create()")
+    sql, params = _insert_one_sql(desc, instance, conflict, ', old."id" IS NULL')
+    found, _ = await db.run(sql, params)
+    *values, created = found[0]
+    return row_decoder(desc.model, desc.columns).decode_row(values), bool(created)

@@ -1,0 +1,546 @@
+"""``Database``: the executor's one I/O surface over a psycopg connection pool.
+
+Every terminal compiles an algebra value to a ``Statement`` (SQL with ``$n`` placeholders), runs it on a
+raw cursor with binary results, and decodes the rows according to the statement's result shape. Inside
+``atomic()`` the task's pinned connection is used; outside, each statement checks a connection out of
+the pool (autocommit) and returns it. Server errors are raised as ``djogi.errors`` exceptions.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from contextvars import ContextVar
+from typing import Any, TypeVar, overload
+
+import anyio
+import msgspec
+import psycopg
+from psycopg import pq
+from psycopg_pool import AsyncConnectionPool
+
+from djogi.algebra.compile import (
+    ModelRows,
+    NoResult,
+    ResultShape,
+    RowCount,
+    ScalarRow,
+    Statement,
+    StructRows,
+    TupleRows,
+    compile,
+)
+from djogi.algebra.dml import delete_one, get_by_pk, insert_one, update_one
+from djogi.algebra.query import Select, select
+from djogi.codecs import configure_adapters, row_decoder
+from djogi.errors import MultipleObjectsReturned, NotFound, StaleObject, ValidationError
+from djogi.executor import bulk
+from djogi.executor.errors import translate
+from djogi.executor.events import Listener, StatementEvent, logger
+from djogi.executor.transaction import (
+    ROLLBACK_TIMEOUT_S,
+    Atomic,
+    Isolation,
+    OnCommit,
+    TransactionState,
+    retry_loop,
+)
+from djogi.model import Model, descriptor
+
+M = TypeVar("M", bound=Model)
+S = TypeVar("S", bound=msgspec.Struct)
+T = TypeVar("T")
+
+Connection = psycopg.AsyncConnection[tuple[Any, ...]]
+Row = tuple[Any, ...]
+RowFactory = Callable[[Any], Callable[[Sequence[Any]], Any]]
+
+_TUPLES_OK = pq.ExecStatus.TUPLES_OK
+_IDLE = pq.TransactionStatus.IDLE
+_TX_CONTROL = re.compile(
+    r"\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*"
+    r"(BEGIN|START\s+TRANSACTION|COMMIT|END|ROLLBACK|ABORT|SAVEPOINT|RELEASE|PREPARE\s+TRANSACTION)\b",
+    re.IGNORECASE | re.DOTALL,
+)
+ENUM_OIDS_SQL = (
+    "SELECT t.typname, t.oid, t.typarray FROM pg_catalog.pg_type t "
+    "WHERE t.typtype = 'e' AND t.typnamespace = ANY (pg_catalog.current_schemas(false)::regnamespace[])"
+)
+
+
+class Database:
+    """A connected pool plus the terminals, CRUD, bulk writes, raw SQL and transactions over it.
+
+    Obtain one with ``djogi.executor.connect()``. Methods are safe to call from many tasks at once;
+    each ``atomic()`` block pins its connection to the task that opened it.
+    """
+
+    def __init__(self, pool: AsyncConnectionPool[Connection], url: str) -> None:
+        self.pool = pool
+        self.url = url
+        self.transaction_var: ContextVar[TransactionState | None] = ContextVar("djogi_tx", default=None)
+        self.enum_oids: dict[str, int] = {}
+        self.enum_array_oids: dict[str, int] = {}
+        self.column_oids: dict[str, dict[str, int]] = {}
+        self.backend_pids: dict[int, int] = {}
+        self._listeners: list[Listener] = []
+
+    # ------------------------------------------------------------------------------------ plumbing
+
+    def own_transaction(self) -> TransactionState | None:
+        """The transaction the current task opened, or None (also when only another task's is visible)."""
+        state = self.transaction_var.get()
+        if state is not None and state.owner != anyio.get_current_task().id:
+            return None
+        return state
+
+    def current_transaction(self) -> TransactionState | None:
+        """The transaction the current task opened, if any.
+
+        Raises ValidationError when another task's transaction is visible here (a task spawned inside
+        ``atomic()``): a transaction's connection belongs to the task that opened it.
+        """
+        state = self.transaction_var.get()
+        if state is not None and state.owner != anyio.get_current_task().id:
+            raise ValidationError(
+                "this task inherited an atomic() block opened by another task; a transaction's connection "
+                "is pinned to the task that opened it. Open atomic() inside the child task, or run the "
+                "child work after the block"
+            )
+        return state
+
+    async def acquire(self) -> Connection:
+        """Check a connection out of the pool; ``PoolTimeout`` when none frees up within the timeout."""
+        try:
+            return await self.pool.getconn()
+        except psycopg.Error as exc:
+            raise translate(exc) from exc
+        except Exception as exc:  # psycopg_pool.PoolTimeout is not a psycopg.Error
+            raise translate(exc) from exc
+
+    async def release(self, conn: Connection) -> None:
+        """Return ``conn`` to the pool idle: ``ROLLBACK`` first if a transaction is open, close it when
+        that fails. Shielded from cancellation so a connection is never lost or returned mid-transaction.
+
+        When cancellation made psycopg close the connection mid-statement, the server backend would run
+        on until the statement ends; it is cancelled (``pg_cancel_backend``) over a fresh connection.
+        """
+        with anyio.CancelScope(shield=True):
+            if not conn.closed and conn.pgconn.transaction_status != _IDLE:
+                with anyio.move_on_after(ROLLBACK_TIMEOUT_S):
+                    try:
+                        await conn.execute("ROLLBACK", prepare=False)
+                    except psycopg.Error:
+                        await conn.close()
+                if conn.pgconn.transaction_status != _IDLE:
+                    await conn.close()
+            pid = self.backend_pids.pop(id(conn), None) if conn.closed else None
+            await self.pool.putconn(conn)
+            if pid is not None:
+                with anyio.move_on_after(ROLLBACK_TIMEOUT_S):
+                    await self._cancel_backend(pid)
+
+    async def _cancel_backend(self, pid: int) -> None:
+        try:
+            async with await psycopg.AsyncConnection.connect(self.url, autocommit=True) as other:
+                await other.execute("SELECT pg_cancel_backend(%s)", (pid,))
+        except psycopg.Error as exc:
+            logger.warning("could not cancel orphaned backend %d: %s", pid, exc)
+
+    async def control(self, conn: Connection, sql: str) -> None:
+        """Run a transaction-control statement (BEGIN, COMMIT, SAVEPOINT ...); errors are translated."""
+        started = time.perf_counter()
+        try:
+            await conn.execute(sql, prepare=False)
+        except psycopg.Error as exc:
+            raise translate(exc) from exc
+        self.observe(sql, (), started, -1)
+
+    def observe(self, sql: str, params: Sequence[object], started: float, rowcount: int) -> None:
+        """Log the statement at DEBUG on ``djogi.sql`` and pass a ``StatementEvent`` to each listener."""
+        if self._listeners or logger.isEnabledFor(10):
+            elapsed = time.perf_counter() - started
+            logger.debug("%.3f ms, %d rows: %s %r", elapsed * 1e3, rowcount, sql, params)
+            event = StatementEvent(sql, tuple(params), elapsed, rowcount)
+            for listener in self._listeners:
+                listener(event)
+
+    async def on(
+        self, conn: Connection, sql: str, params: Sequence[object], row_factory: RowFactory | None = None
+    ) -> tuple[list[Any], int]:
+        """Run one statement on ``conn`` (raw cursor, binary results): its rows (built by ``row_factory``,
+        else tuples; empty when the statement returns none) and its row count."""
+        cur = conn.cursor() if row_factory is None else conn.cursor(row_factory=row_factory)
+        started = time.perf_counter()
+        try:
+            await cur.execute(sql, params, binary=True)
+        except psycopg.Error as exc:
+            raise translate(exc) from exc
+        result = cur.pgresult
+        rows = await cur.fetchall() if result is not None and result.status == _TUPLES_OK else []
+        self.observe(sql, params, started, cur.rowcount)
+        return rows, cur.rowcount
+
+    async def run(
+        self, sql: str, params: Sequence[object] = (), row_factory: RowFactory | None = None
+    ) -> tuple[list[Any], int]:
+        """``on()`` the task's transaction connection, or a pooled connection checked out for the call."""
+        state = self.current_transaction()
+        if state is not None:
+            return await self.on(state.conn, sql, params, row_factory)
+        conn = await self.acquire()
+        try:
+            return await self.on(conn, sql, params, row_factory)
+        finally:
+            await self.release(conn)
+
+    # ------------------------------------------------------------------------------------ listeners
+
+    def add_listener(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener(StatementEvent)`` after every statement; returns a function removing it."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    # ------------------------------------------------------------------------------------ terminals
+
+    async def _statement(self, stmt: Statement) -> tuple[list[Any], int]:
+        """Run ``stmt``; ModelRows / StructRows come back decoded (inside the fetch), others as tuples."""
+        return await self.run(stmt.sql, stmt.params, _factory(stmt.result))
+
+    async def all(self, query: Select[M]) -> list[M]:
+        """Every row ``query`` selects, decoded into its model (``[]`` without SQL for ``none()``)."""
+        stmt = compile(query)
+        if stmt.empty:
+            return []
+        rows, _ = await self._statement(stmt)
+        return rows
+
+    async def one(self, query: Select[M]) -> M:
+        """The single row ``query`` selects (fetching at most 2).
+
+        Raises NotFound (naming the model) for none, MultipleObjectsReturned for more than one.
+        """
+        if query.row_limit is None or query.row_limit > 2:
+            query = query.limit(2)
+        found = await self.all(query)
+        name = query.model.__name__
+        if not found:
+            raise NotFound(f"{name} matching the query does not exist")
+        if len(found) > 1:
+            raise MultipleObjectsReturned(f"more than one {name} matches the query (expected exactly one)")
+        return found[0]
+
+    async def first(self, query: Select[M]) -> M | None:
+        """The first row of ``query`` (``LIMIT 1``), or ``None``; order the query for a stable answer."""
+        found = await self.all(query.limit(1))
+        return found[0] if found else None
+
+    async def get(self, model: type[M], pk: object) -> M:
+        """The ``model`` row whose primary key is ``pk``; NotFound naming the model and key otherwise."""
+        desc = descriptor(model)
+        found = await self.all(get_by_pk(model, pk))
+        if not found:
+            raise NotFound(f"{desc.name} with {desc.pk_field.name}={pk!r} does not exist")
+        return found[0]
+
+    async def in_bulk(self, model: type[M], ids: Iterable[object]) -> dict[Any, M]:
+        """The ``model`` rows whose keys are in ``ids``, as ``{pk: row}`` (missing keys are absent)."""
+        pk = getattr(model, descriptor(model).pk_field.name)
+        rows = await self.all(select(model).where(pk.in_(tuple(ids))))
+        return {row.id: row for row in rows}
+
+    async def count(self, query: Select[Any]) -> int:
+        """``SELECT count(*) FROM (<query>) AS __djogi_q`` (0 without SQL for ``none()``)."""
+        stmt = compile(query)
+        if stmt.empty:
+            return 0
+        rows, _ = await self.run(f"SELECT count(*) FROM ({stmt.sql}) AS __djogi_q", stmt.params)
+        return int(rows[0][0])
+
+    async def exists(self, query: Select[Any]) -> bool:
+        """``SELECT EXISTS (<query>)`` (False without SQL for ``none()``)."""
+        stmt = compile(query)
+        if stmt.empty:
+            return False
+        rows, _ = await self.run(f"SELECT EXISTS ({stmt.sql})", stmt.params)
+        return bool(rows[0][0])
+
+    async def scalar(self, query: Select[Any]) -> Any:
+        """The first column of the first row of ``query`` (a ``values(...)`` query), or ``None``."""
+        stmt = compile(query.limit(1))
+        if stmt.empty:
+            return None
+        rows, _ = await self._statement(stmt)
+        return rows[0][0] if rows else None
+
+    async def values(self, query: Select[Any]) -> list[Any]:
+        """The rows of a ``values(...)`` query: tuples, or the ``into`` Structs it names."""
+        stmt = compile(query)
+        if stmt.empty:
+            return []
+        rows, _ = await self._statement(stmt)
+        return rows
+
+    async def execute(self, mutation: object) -> Any:
+        """Run a compiled mutation (bulk ``update()`` / ``delete()``, ``insert(...)``): the affected row
+        count, or the returned rows when the statement has RETURNING. Errors: the translated server error."""
+        stmt = compile(mutation)
+        if stmt.empty:
+            return [] if isinstance(stmt.result, ModelRows | TupleRows | StructRows) else 0
+        rows, rowcount = await self._statement(stmt)
+        if isinstance(stmt.result, RowCount | NoResult):
+            return rowcount
+        if isinstance(stmt.result, ScalarRow):
+            return rows[0][0] if rows else None
+        return rows
+
+    def stream(self, query: Select[M], *, batch: int = 1000) -> AsyncIterator[M]:
+        """Iterate over ``query``'s rows through a server-side cursor, ``batch`` rows per FETCH.
+
+        Needs an open ``atomic()`` (a cursor lives in a transaction): raises ValidationError otherwise,
+        at call time.
+        """
+        state = self.current_transaction()
+        if state is None:
+            raise ValidationError("stream() needs an open transaction: use it inside `async with db.atomic():`")
+        if batch < 1:
+            raise ValidationError(f"stream(batch=) must be at least 1, not {batch}")
+        return self._stream(state.conn, compile(query), batch)
+
+    async def _stream(self, conn: Connection, stmt: Statement, batch: int) -> AsyncIterator[Any]:
+        if stmt.empty:
+            return
+        started = time.perf_counter()
+        factory = _factory(stmt.result)
+        name = f"djogi_cur_{id(stmt):x}"
+        cursor = conn.cursor(name, binary=True) if factory is None else conn.cursor(name, binary=True, row_factory=factory)
+        async with cursor as cur:
+            try:
+                await cur.execute(stmt.sql, stmt.params)
+                self.observe(stmt.sql, stmt.params, started, -1)
+                while rows := await cur.fetchmany(batch):
+                    for item in rows:
+                        yield item
+            except psycopg.Error as exc:
+                raise translate(exc) from exc
+
+    # ------------------------------------------------------------------------------------ raw SQL
+
+    @overload
+    async def raw(self, sql: str, params: Sequence[object] = (), *, into: type[S]) -> list[S]: ...
+    @overload
+    async def raw(self, sql: str, params: Sequence[object] = (), *, into: None = None) -> list[Row]: ...
+
+    async def raw(self, sql: str, params: Sequence[object] = (), *, into: type[Any] | None = None) -> list[Any]:
+        """Run one parameterised statement (``$1, $2 ...`` placeholders, values in ``params``).
+
+        Rows come back as tuples, or decoded into ``into`` (a model: by column name through its row
+        decoder; another Struct: by column name). A statement returning no rows gives ``[]``.
+        Transaction control (BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE ...) is refused with
+        ValidationError: use ``atomic()``. Server errors are raised as djogi errors.
+        """
+        keyword = _TX_CONTROL.match(sql)
+        if keyword is not None:
+            raise ValidationError(
+                f"raw() refuses transaction control ({keyword.group(1).upper()}): use `async with db.atomic():`, "
+                "which keeps savepoints and on_commit callbacks consistent"
+            )
+        state = self.current_transaction()
+        conn = state.conn if state is not None else await self.acquire()
+        try:
+            cur = conn.cursor()
+            started = time.perf_counter()
+            try:
+                await cur.execute(sql, params, binary=True)
+            except psycopg.Error as exc:
+                raise translate(exc) from exc
+            self.observe(sql, params, started, cur.rowcount)
+            if cur.description is None:
+                return []
+            rows = await cur.fetchall()
+            names = tuple(column.name for column in cur.description)
+        finally:
+            if state is None:
+                await self.release(conn)
+        if into is None:
+            return rows
+        if isinstance(into, type) and issubclass(into, Model):
+            return row_decoder(into, names).decode_rows(rows)
+        return [msgspec.convert(dict(zip(names, row, strict=True)), into) for row in rows]
+
+    # ------------------------------------------------------------------------------------ CRUD
+
+    async def create(self, instance: M) -> M:
+        """``INSERT ... RETURNING`` the instance; the new value carries the database-filled columns.
+
+        Raises UniqueViolation (naming the constraint) and the other IntegrityErrors on violations.
+        """
+        rows, _ = await self._statement(compile(insert_one(instance)))
+        return rows[0]  # type: ignore[no-any-return]
+
+    async def save(self, instance: M, **changes: object) -> M:
+        """``UPDATE`` the instance's row and return the new value (``RETURNING`` every column).
+
+        With ``changes``, only those columns (plus ``updated_at``) are written; without, the full row.
+        A model with a version field adds ``AND version = $n`` and increments it. Raises StaleObject
+        when a versioned row moved on, NotFound when the row is gone, ValidationError for an unsaved
+        instance or an unknown field.
+        """
+        stmt = compile(update_one(instance, changes or None))
+        rows, _ = await self._statement(stmt)
+        if not rows:
+            self._missing(instance, "save")
+        return rows[0]  # type: ignore[no-any-return]
+
+    async def delete(self, instance: Model) -> None:
+        """``DELETE`` the instance's row (checking the version when the model has one).
+
+        Raises StaleObject when a versioned row moved on, NotFound when the row is already gone.
+        """
+        rows, rowcount = await self._statement(compile(delete_one(instance)))
+        if rowcount == 0:
+            self._missing(instance, "delete")
+
+    async def refresh(self, instance: M) -> M:
+        """The instance's row as stored now; NotFound when it is gone."""
+        return await self.get(type(instance), instance.id)
+
+    def _missing(self, instance: Model, action: str) -> None:
+        desc = descriptor(type(instance))
+        version = desc.version_field
+        if version is not None:
+            raise StaleObject(
+                f"{action}(): {desc.name} id={instance.id!r} version={getattr(instance, version.name)!r} is stale "
+                "(another writer changed or deleted it); re-read it and retry",
+                sqlstate=None,
+            )
+        raise NotFound(f"{action}(): {desc.name} with {desc.pk_field.name}={instance.id!r} does not exist")
+
+    # ------------------------------------------------------------------------------------ bulk writes
+
+    async def bulk_create(self, rows: Sequence[M]) -> list[M]:
+        """Insert ``rows`` through one binary ``COPY ... FROM STDIN`` and return the created instances.
+
+        Primary keys (and other database defaults left UNSET) are allocated first in one round trip,
+        ``created_at``/``updated_at`` are that statement's ``now()``. Runs inside a transaction (its own
+        when none is open). Raises the translated IntegrityError when a row violates a constraint.
+        """
+        return await bulk.bulk_create(self, rows)
+
+    async def bulk_insert(
+        self,
+        rows: Sequence[M],
+        *,
+        conflict_target: Sequence[str],
+        update_fields: Sequence[str] = (),
+    ) -> list[M]:
+        """``INSERT ... SELECT * FROM unnest($1::t[], ...) ON CONFLICT (target) DO NOTHING | DO UPDATE SET
+        ... RETURNING *``: the rows inserted or updated (rows skipped by DO NOTHING are absent)."""
+        return await bulk.insert_unnest(self, rows, conflict_target, update_fields)
+
+    async def bulk_upsert(
+        self, rows: Sequence[M], conflict_target: Sequence[str], update_fields: Sequence[str]
+    ) -> list[M]:
+        """Insert ``rows``, updating ``update_fields`` (plus ``updated_at``) of rows that conflict on
+        ``conflict_target``; returns every row as stored. ValidationError for unknown fields."""
+        if not update_fields:
+            raise ValidationError("bulk_upsert() needs update_fields; use bulk_insert(conflict_target=...) to skip")
+        return await bulk.insert_unnest(self, rows, conflict_target, update_fields)
+
+    async def bulk_update(self, rows: Sequence[Model], fields: Sequence[str]) -> int:
+        """``UPDATE t SET f = v.f, ..., updated_at = now() FROM unnest(...) v WHERE t.id = v.id``.
+
+        Writes ``fields`` of every row in one statement and returns the number updated. With a version
+        field the version is checked and incremented, and StaleObject is raised (the whole statement
+        rolled back) when any row moved on.
+        """
+        return await bulk.bulk_update(self, rows, fields)
+
+    async def get_or_create(self, instance: M, *, lookup: Sequence[str]) -> tuple[M, bool]:
+        """The row matching ``instance`` on the ``lookup`` fields (which must carry a unique constraint),
+        creating it from ``instance`` when absent; ``(row, created)``.
+
+        Race-safe: ``INSERT ... ON CONFLICT (lookup) DO NOTHING RETURNING *``, then a SELECT when another
+        writer got there first.
+        """
+        return await bulk.get_or_create(self, instance, lookup)
+
+    async def update_or_create(
+        self, instance: M, *, lookup: Sequence[str], update_fields: Sequence[str] | None = None
+    ) -> tuple[M, bool]:
+        """Insert ``instance`` or, when a row matches on ``lookup``, update its ``update_fields`` (default:
+        every non-lookup data field); ``(row, created)``. One ``INSERT ... ON CONFLICT DO UPDATE``."""
+        return await bulk.update_or_create(self, instance, lookup, update_fields)
+
+    # ------------------------------------------------------------------------------------ transactions
+
+    def atomic(
+        self, *, isolation: Isolation | None = None, read_only: bool = False, deferrable: bool = False
+    ) -> Atomic:
+        """A transaction (outermost) or a savepoint (nested) around the ``async with`` block; see ``Atomic``."""
+        return Atomic(self, isolation, read_only, deferrable)
+
+    def on_commit(self, callback: OnCommit) -> None:
+        """Run ``callback()`` (sync, or returning an awaitable) after the outermost COMMIT.
+
+        Dropped if its scope rolls back. ValidationError outside ``atomic()``.
+        """
+        state = self.current_transaction()
+        if state is None:
+            raise ValidationError("on_commit() needs an open transaction: call it inside `async with db.atomic():`")
+        state.callbacks.append(callback)
+
+    async def retry_on_conflict(
+        self,
+        fn: Callable[[], Awaitable[T]],
+        *,
+        attempts: int = 5,
+        backoff: float = 0.01,
+        max_backoff: float = 0.5,
+        isolation: Isolation | None = None,
+        read_only: bool = False,
+    ) -> T:
+        """Run ``await fn()`` in a new ``atomic(isolation=...)``, re-running the whole transaction when it
+        fails with a transient error (40001, 40P01, 55P03, StaleObject, PoolTimeout), with full-jitter
+        exponential backoff. Re-raises the last error after ``attempts`` tries. ValidationError inside
+        an open transaction."""
+        return await retry_loop(
+            self, fn, attempts=attempts, backoff=backoff, max_backoff=max_backoff,
+            isolation=isolation, read_only=read_only,
+        )  # fmt: skip
+
+    # ------------------------------------------------------------------------------------ types
+
+    async def reload_types(self) -> None:
+        """Re-read enum type OIDs (after DDL created enum types): the current transaction's connection is
+        reconfigured in place, pooled connections are replaced by new ones (configured on connect)."""
+        state = self.current_transaction()
+        if state is not None:
+            await self.configure(state.conn)
+        self.column_oids.clear()
+        await self.pool.drain()
+
+    async def configure(self, conn: Connection) -> None:
+        """Read the enum OIDs visible on ``conn`` (``pg_type``, enums on the search path) and register
+        djogi's adapters with them on its adapters map."""
+        cur = await conn.execute(ENUM_OIDS_SQL, prepare=False)
+        rows = await cur.fetchall()
+        self.enum_oids = {name: oid for name, oid, _ in rows}
+        self.enum_array_oids = {name: array for name, _, array in rows}
+        configure_adapters(conn.adapters, self.enum_oids)
+        self.backend_pids[id(conn)] = conn.info.backend_pid
+
+
+def _factory(shape: ResultShape) -> RowFactory | None:
+    """The psycopg row factory decoding rows of ``shape`` inside the fetch (None: plain tuples)."""
+    if isinstance(shape, ModelRows):
+        return row_decoder(shape.model, shape.columns).row_factory
+    if isinstance(shape, StructRows):
+        struct_type = shape.struct_type
+
+        def make(row: Sequence[Any]) -> Any:
+            return struct_type(*row)
+
+        return lambda cursor: make
+    return None

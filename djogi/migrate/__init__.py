@@ -1,0 +1,90 @@
+"""djogi's migration engine: snapshots, differ, files, ledger and runner.
+
+Pure planning (values in, values out; failures are ``returns.result.Result``):
+
+- ``project(descriptors, database, app) -> Result[Snapshot, str]``: what the models declare.
+- ``diff(old, new) -> Result[Plan, str]``: ordered ``Operation`` values with up/down SQL, online-safety
+  class and plan classification (``Plan.classification``, ``Plan.needs_allow_destructive``).
+- ``plan_compose(migrations_dir, descriptors, now, slug=, database=) -> Result[ComposePlan, str]`` and
+  ``compose(...)`` (which also writes the files atomically; ``allow_destructive``, ``force_overwrite``).
+- ``check(migrations_dir, descriptors) -> CheckReport``: no database needed; models changed without a
+  migration, edited files, lint findings with fixes (``lint_sql`` for any SQL).
+
+Effectful (``url`` is a libpq URL; errors are ``MigrationError`` with ``refusal`` = exit 2 vs 1):
+
+- ``apply(url, migrations_dir, database, app="*", options=, on_progress=, fake_reason=) -> ApplyReport``
+- ``rollback(url, migrations_dir, bucket, to=, allow_data_loss=, reason=, dry_run=) -> RollbackReport``
+- ``status(url, migrations_dir, database) -> StatusReport``; ``verify(url, migrations_dir, bucket) -> VerifyReport``
+- ``baseline(url, migrations_dir, bucket, version, reason)``, ``repair_checksum_drift``,
+  ``repair_partial_apply``, ``repair_resume_partial``, ``repair_snapshot_rebuild``
+- ``introspect(conn, tables=, enums=, app=) -> Snapshot``
+
+``on_progress`` receives ``Progress`` events (``waiting``, ``start``, ``step``, ``done``) for a progress bar.
+"""
+
+from djogi.migrate.compose import BucketPlan, ComposePlan, compose, plan_compose, write_compose
+from djogi.migrate.diff import Plan, diff
+from djogi.migrate.introspect import introspect
+from djogi.migrate.lint import CheckReport, Finding, check, lint_sql
+from djogi.migrate.operations import Operation, Step
+from djogi.migrate.project import project
+from djogi.migrate.runner import (
+    ApplyReport,
+    Bucket,
+    Diagnostic,
+    MigrationError,
+    Options,
+    Progress,
+    RollbackReport,
+    StatusReport,
+    VerifyReport,
+    apply,
+    baseline,
+    out_of_order_policy,
+    repair_checksum_drift,
+    repair_partial_apply,
+    repair_resume_partial,
+    repair_snapshot_rebuild,
+    rollback,
+    status,
+    verify,
+)
+from djogi.migrate.snapshot import Snapshot
+
+__all__ = [
+    "ApplyReport",
+    "Bucket",
+    "BucketPlan",
+    "CheckReport",
+    "ComposePlan",
+    "Diagnostic",
+    "Finding",
+    "MigrationError",
+    "Operation",
+    "Options",
+    "Plan",
+    "Progress",
+    "RollbackReport",
+    "Snapshot",
+    "StatusReport",
+    "Step",
+    "VerifyReport",
+    "apply",
+    "baseline",
+    "check",
+    "compose",
+    "diff",
+    "introspect",
+    "lint_sql",
+    "out_of_order_policy",
+    "plan_compose",
+    "project",
+    "repair_checksum_drift",
+    "repair_partial_apply",
+    "repair_resume_partial",
+    "repair_snapshot_rebuild",
+    "rollback",
+    "status",
+    "verify",
+    "write_compose",
+]

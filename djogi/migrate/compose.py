@@ -1,0 +1,158 @@
+"""``compose``: models -> migration files, per ``(database, app)`` bucket (pure planning + file writes).
+
+``plan_compose(migrations_dir, descriptors, now)`` reads the committed snapshots and returns a
+``ComposePlan`` value (no writes): per bucket the differ ``Plan``, the rendered ``MigrationFiles`` and the
+snapshot to commit, plus the bootstrap migration of each database that has none yet (HeeRanjID, the
+``*_next()`` defaults and required extensions). ``write_compose(plan, migrations_dir)`` writes them
+atomically (migration files first, then the snapshots), refusing to overwrite edited files.
+
+One version (``V<UTC now>__<slug>``) is stamped on every bucket changed by one compose. The snapshot
+advances at compose time: it is the schema the committed migrations produce, so ``check`` needs no
+database. Same models + same snapshots + same ``now`` -> byte-identical files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from pathlib import Path
+
+import msgspec
+from returns.pipeline import is_successful
+from returns.result import Failure, Result, Success
+
+from djogi.heer_sql import bootstrap_sql
+from djogi.migrate import operations as ops
+from djogi.migrate.checksum import GLOBAL_DIR, PHASE_ZERO_VERSION, version_for
+from djogi.migrate.diff import Plan, diff
+from djogi.migrate.emit import MigrationFiles, render, render_steps, write
+from djogi.migrate.operations import Step
+from djogi.migrate.project import ALLOWED_EXTENSIONS, project
+from djogi.migrate.snapshot import Snapshot, encode, load, write_atomic
+from djogi.model import ModelDescriptor
+
+
+class BucketPlan(msgspec.Struct, frozen=True):
+    """One bucket's composed migration."""
+
+    database: str
+    app: str | None
+    plan: Plan
+    files: MigrationFiles
+    snapshot: Snapshot
+
+    @property
+    def directory_name(self) -> str:
+        """``<database>/<app or _global_>``."""
+        return f"{self.database}/{self.app or GLOBAL_DIR}"
+
+
+class ComposePlan(msgspec.Struct, frozen=True):
+    """Everything one compose would write; empty ``buckets`` and ``bootstraps`` mean nothing to do."""
+
+    version: str
+    buckets: tuple[BucketPlan, ...]
+    bootstraps: tuple[tuple[str, MigrationFiles], ...]
+
+    @property
+    def empty(self) -> bool:
+        """True when models match every snapshot."""
+        return not self.buckets and not self.bootstraps
+
+
+def bootstrap_files(database: str, extensions: Iterable[str]) -> Result[MigrationFiles, str]:
+    """The per-database bootstrap migration ``V00000000000000__phase_zero_bootstrap``."""
+    steps = [Step(label="PhaseZero heeranjid", up=bootstrap_sql(), down="-- no reverse: the bootstrap stays")]
+    for ext in sorted(set(extensions)):
+        if ext not in ALLOWED_EXTENSIONS:
+            return Failure(f"unknown extension {ext!r}; allowed: {', '.join(ALLOWED_EXTENSIONS)}")
+        steps.append(ops.add_extension(ext).steps[0])
+    return Success(render_steps(tuple(steps), PHASE_ZERO_VERSION, f"{database}/{GLOBAL_DIR}", "additive"))
+
+
+def _bucket_keys(migrations_dir: Path, descriptors: list[ModelDescriptor]) -> list[tuple[str, str | None]]:
+    keys = {(d.database, d.app or None) for d in descriptors}
+    if migrations_dir.is_dir():
+        for snap in migrations_dir.glob("*/*/schema_snapshot.json"):
+            app = snap.parent.name
+            keys.add((snap.parent.parent.name, None if app == GLOBAL_DIR else app))
+    return sorted(keys, key=lambda k: (k[0], k[1] or ""))
+
+
+def plan_compose(
+    migrations_dir: Path, descriptors: Iterable[ModelDescriptor], now: dt.datetime, *, slug: str | None = None,
+    database: str | None = None,
+) -> Result[ComposePlan, str]:  # fmt: skip
+    """Diff the models of every bucket (of ``database`` when given) against the committed snapshots."""
+    models = list(descriptors)
+    stamp = now.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    plans: list[BucketPlan] = []
+    changed: list[tuple[str, str | None, Plan, Snapshot, Snapshot]] = []
+    for db, app in _bucket_keys(migrations_dir, models):
+        if database is not None and db != database:
+            continue
+        folder = migrations_dir / db / (app or GLOBAL_DIR)
+        loaded = load(folder / "schema_snapshot.json")
+        if not is_successful(loaded):
+            return Failure(loaded.failure())
+        projected = project(models, db, app, generated_at=stamp)
+        if not is_successful(projected):
+            return Failure(projected.failure())
+        planned = diff(loaded.unwrap(), projected.unwrap())
+        if not is_successful(planned):
+            return Failure(f"{db}/{app or GLOBAL_DIR}: {planned.failure()}")
+        if planned.unwrap().operations:
+            changed.append((db, app, planned.unwrap(), loaded.unwrap(), projected.unwrap()))
+    first = changed[0][2].operations[0].label if changed else ""
+    version = version_for(now, slug or ("initial" if changed and not changed[0][3].models else first or "auto"))
+    for db, app, plan, _old, new in changed:
+        files = render(plan, version, f"{db}/{app or GLOBAL_DIR}")
+        plans.append(BucketPlan(database=db, app=app, plan=plan, files=files, snapshot=new))
+    bootstraps = []
+    for db in sorted({p.database for p in plans}):
+        if not (migrations_dir / db / GLOBAL_DIR / f"{PHASE_ZERO_VERSION}.plan.json").exists():
+            extensions = {e for p in plans if p.database == db for e in p.snapshot.extensions}
+            boot = bootstrap_files(db, extensions)
+            if not is_successful(boot):
+                return Failure(boot.failure())
+            bootstraps.append((db, boot.unwrap()))
+    return Success(ComposePlan(version=version, buckets=tuple(plans), bootstraps=tuple(bootstraps)))
+
+
+def write_compose(
+    plan: ComposePlan, migrations_dir: Path, *, allow_destructive: bool = False, force_overwrite: bool = False
+) -> Result[tuple[Path, ...], str]:
+    """Write a composed plan: refuse destructive/lossy plans without ``allow_destructive``."""
+    risky = [f"{b.directory_name} ({b.plan.classification})" for b in plan.buckets if b.plan.needs_allow_destructive]
+    if risky and not allow_destructive:
+        return Failure(f"destructive changes in {', '.join(risky)}; review them and pass allow_destructive")
+    written: list[Path] = []
+    for db, files in plan.bootstraps:
+        result = write(files, migrations_dir / db / GLOBAL_DIR, force=force_overwrite)
+        if not is_successful(result):
+            return result
+        written += result.unwrap()
+    for b in plan.buckets:
+        directory = migrations_dir / b.database / (b.app or GLOBAL_DIR)
+        result = write(b.files, directory, force=force_overwrite)
+        if not is_successful(result):
+            return result
+        written += result.unwrap()
+        write_atomic(directory / "schema_snapshot.json", encode(b.snapshot))
+        written.append(directory / "schema_snapshot.json")
+    return Success(tuple(written))
+
+
+def compose(
+    migrations_dir: Path, descriptors: Iterable[ModelDescriptor], now: dt.datetime, *, slug: str | None = None,
+    database: str | None = None, allow_destructive: bool = False, force_overwrite: bool = False,
+) -> Result[ComposePlan, str]:  # fmt: skip
+    """``plan_compose`` then ``write_compose``; returns the plan that was written."""
+    planned = plan_compose(migrations_dir, descriptors, now, slug=slug, database=database)
+    if not is_successful(planned):
+        return planned
+    written = write_compose(planned.unwrap(), migrations_dir, allow_destructive=allow_destructive,
+                            force_overwrite=force_overwrite)  # fmt: skip
+    if not is_successful(written):
+        return Failure(written.failure())
+    return planned

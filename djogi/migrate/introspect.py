@@ -1,0 +1,209 @@
+"""Live catalog -> ``Snapshot`` (effectful: reads ``pg_catalog``).
+
+Four batched queries (tables with columns, constraints, indexes, enums), whatever the number of tables.
+Types and defaults go through the same canonical spellings as ``project``; CHECK expressions are read
+back from the constraint comment djogi writes with them (the server's deparsed text otherwise); the
+primary-key kind is recognised from the id column's default. ``scope`` limits the tables and enums
+read (a bucket's names); without it, every table of the current schema except djogi's and HeeRanjID's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Literal
+
+import psycopg
+from psycopg.rows import TupleRow
+
+from djogi.migrate.operations import check_name
+from djogi.migrate.project import OPCLASS_EXTENSIONS
+from djogi.migrate.snapshot import (
+    INDEX_TYPES,
+    ColumnSchema,
+    CustomPk,
+    CustomPkSpec,
+    EnumSchema,
+    ForeignKeySchema,
+    Identity,
+    IndexColumnSchema,
+    IndexSchema,
+    IndexTarget,
+    OnDelete,
+    PrimaryKeySchema,
+    Snapshot,
+    TableSchema,
+    canonical_default,
+    canonical_type,
+    fold_column_indexes,
+)
+
+Connection = psycopg.Connection[TupleRow]
+Nulls = Literal["Default", "First", "Last"]
+
+_TABLES = """
+SELECT c.oid, c.relname, obj_description(c.oid, 'pg_class'), a.attname, format_type(a.atttypid, a.atttypmod),
+       a.attnotnull, pg_get_expr(d.adbin, d.adrelid), a.attidentity, col_description(c.oid, a.attnum)
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = current_schema()
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
+WHERE c.relkind IN ('r', 'p')
+  AND CASE WHEN %(tables)s::text[] IS NULL
+           THEN c.relname NOT LIKE 'djogi\\_%%' AND c.relname NOT LIKE 'heer\\_%%'
+           ELSE c.relname = ANY(%(tables)s::text[]) END
+ORDER BY c.relname, a.attnum
+"""
+
+_CONSTRAINTS = """
+SELECT cl.relname, con.conname, con.contype,
+       ARRAY(SELECT a.attname FROM unnest(con.conkey) WITH ORDINALITY k(n, o)
+             JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n ORDER BY k.o),
+       rc.relname,
+       ARRAY(SELECT a.attname FROM unnest(con.confkey) WITH ORDINALITY k(n, o)
+             JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.n ORDER BY k.o),
+       con.confdeltype, con.condeferrable, con.condeferred, pg_get_constraintdef(con.oid, true),
+       obj_description(con.oid, 'pg_constraint')
+FROM pg_constraint con
+JOIN pg_class cl ON cl.oid = con.conrelid
+LEFT JOIN pg_class rc ON rc.oid = con.confrelid
+WHERE con.conrelid = ANY(%(oids)s) AND con.contype IN ('p', 'f', 'c')
+"""
+
+_INDEXES = """
+SELECT t.relname, i.relname, x.indisunique, x.indnullsnotdistinct, am.amname, x.indnkeyatts,
+       x.indkey::int2[], x.indoption::int2[],
+       ARRAY(SELECT pg_get_indexdef(x.indexrelid, k, true) FROM generate_series(1, x.indnatts) k),
+       ARRAY(SELECT CASE WHEN oc.opcdefault THEN '' ELSE oc.opcname END
+             FROM unnest(x.indclass::oid[]) WITH ORDINALITY u(id, o) JOIN pg_opclass oc ON oc.oid = u.id ORDER BY u.o),
+       pg_get_expr(x.indpred, x.indrelid, true), con.contype
+FROM pg_index x
+JOIN pg_class i ON i.oid = x.indexrelid
+JOIN pg_class t ON t.oid = x.indrelid
+JOIN pg_am am ON am.oid = i.relam
+LEFT JOIN pg_constraint con ON con.conindid = x.indexrelid AND con.conrelid = x.indrelid
+                            AND con.contype IN ('p', 'u', 'x')
+WHERE x.indrelid = ANY(%(oids)s) AND x.indisvalid AND NOT x.indisprimary
+ORDER BY t.relname, i.relname
+"""
+
+_ENUMS = """
+SELECT t.typname, array_agg(e.enumlabel ORDER BY e.enumsortorder)
+FROM pg_type t
+JOIN pg_namespace n ON n.oid = t.typnamespace AND n.nspname = current_schema()
+JOIN pg_enum e ON e.enumtypid = t.oid
+WHERE %(enums)s::text[] IS NULL OR t.typname = ANY(%(enums)s::text[])
+GROUP BY t.typname
+"""
+
+_ON_DELETE: dict[str, OnDelete] = {"a": "NoAction", "r": "Restrict", "c": "Cascade", "n": "SetNull", "d": "SetDefault"}
+_IDENTITY: dict[str, Identity] = {"d": "ByDefault", "a": "Always"}
+_PK_KINDS = {
+    "heerid_next_desc()": "HeerIdRecencyBiased", "heerid_next()": "HeerId", "ranjid_next()": "RanjId",
+    "ranjid_next_desc()": "RanjIdRecencyBiased",
+}  # fmt: skip
+
+
+def introspect(
+    conn: Connection, *, tables: Iterable[str] | None = None, enums: Iterable[str] | None = None,
+    app: str | None = None,
+) -> Snapshot:  # fmt: skip
+    """The live schema of the given tables and enums (all of the current schema's when None)."""
+    table_list = None if tables is None else sorted(tables)
+    enum_list = None if enums is None else sorted(enums)
+    with conn.cursor() as cur:
+        rows = cur.execute(_TABLES, {"tables": table_list}).fetchall()
+        oids = sorted({r[0] for r in rows})
+        constraints = cur.execute(_CONSTRAINTS, {"oids": oids}).fetchall()
+        index_rows = cur.execute(_INDEXES, {"oids": oids}).fetchall()
+        enum_rows = cur.execute(_ENUMS, {"enums": enum_list}).fetchall()
+    by_table = _constraints(constraints)
+    columns: dict[str, list[ColumnSchema]] = {}
+    comments: dict[str, str | None] = {}
+    for _oid, table, table_comment, name, sql_type, notnull, default, identity, comment in rows:
+        comments[table] = table_comment
+        con = by_table.get(table, {})
+        ident = _IDENTITY.get(identity)
+        columns.setdefault(table, []).append(ColumnSchema(
+            name=name, sql_type=canonical_type(sql_type), nullable=not notnull,
+            default_sql=None if ident else canonical_default(default), identity=ident, comment=comment,
+            foreign_key=con.get(("f", name)), check=con.get(("c", check_name(table, name))),
+        ))  # fmt: skip
+    models = {
+        table: TableSchema(app=app, columns=tuple(cols), table=table, table_comment=comments[table],
+                           primary_key=_primary_key(cols, by_table.get(table, {}).get(("p", "")) or ()))
+        for table, cols in columns.items()
+    }  # fmt: skip
+    folded, indexes = fold_column_indexes(models, [_index(r) for r in index_rows if r[11] != "x"])
+    return Snapshot(
+        enums={name: EnumSchema(name=name, variants=tuple(labels)) for name, labels in sorted(enum_rows)},
+        indexes=indexes, models=folded, registered_apps=(app,) if app else (),
+    )  # fmt: skip
+
+
+def _constraints(rows: list[tuple[Any, ...]]) -> dict[str, dict[tuple[str, str], Any]]:
+    """Per table: ``("p", "")`` -> PK columns, ``("f", column)`` -> FK, ``("c", name)`` -> CHECK text."""
+    out: dict[str, dict[tuple[str, str], Any]] = {}
+    for table, name, kind, cols, ref_table, ref_cols, on_delete, deferrable, deferred, definition, comment in rows:
+        slot = out.setdefault(table, {})
+        if kind == "p":
+            slot[("p", "")] = tuple(cols)
+        elif kind == "f" and len(cols) == 1:
+            slot[("f", cols[0])] = ForeignKeySchema(
+                ref_table=ref_table, ref_column=ref_cols[0], on_delete=_ON_DELETE[on_delete],
+                deferrable=deferrable, initially_deferred=deferred,
+            )  # fmt: skip
+        elif kind == "c":
+            slot[("c", name)] = comment if comment is not None else _strip_check(definition)
+    return out
+
+
+def _strip_check(definition: str) -> str:
+    text = definition.removeprefix("CHECK ").removesuffix(" NOT VALID")
+    return text[1:-1] if text.startswith("(") and text.endswith(")") else text
+
+
+def _primary_key(columns: list[ColumnSchema], pk_columns: tuple[str, ...]) -> PrimaryKeySchema:
+    if not pk_columns:
+        return PrimaryKeySchema(columns=(), kind="None")
+    if len(pk_columns) > 1:
+        return PrimaryKeySchema(columns=pk_columns, kind="Composite")
+    col = next(c for c in columns if c.name == pk_columns[0])
+    kind: str | CustomPk
+    if col.identity is not None:
+        kind = "Serial"
+    elif col.default_sql in _PK_KINDS:
+        kind = _PK_KINDS[col.default_sql]
+    else:
+        kind = CustomPk(custom=CustomPkSpec(default_sql=col.default_sql, sql_type=col.sql_type, type_name=col.sql_type))
+    return PrimaryKeySchema(columns=pk_columns, kind=kind)
+
+
+def _index(row: tuple[Any, ...]) -> IndexSchema:
+    table, name, unique, nnd, method, nkey, indkey, options, defs, opclasses, predicate, contype = row
+    keys = []
+    for i in range(nkey):
+        desc = bool(options[i] & 1)
+        nulls_first = bool(options[i] & 2)
+        nulls: Nulls = ("Default" if nulls_first else "Last") if desc else ("First" if nulls_first else "Default")
+        keys.append((indkey[i] == 0, defs[i], opclasses[i] or None, desc, nulls))
+    if any(expr for expr, *_ in keys):
+        parts = []
+        for expr, text, opclass, desc, nulls in keys:
+            part = f"({text})" if expr else f'"{text}"'
+            part += f" {opclass}" if opclass else ""
+            part += " DESC" if desc else ""
+            part += f" NULLS {nulls.upper()}" if nulls != "Default" else ""
+            parts.append(part)
+        target = IndexTarget(expression=", ".join(parts))
+    else:
+        target = IndexTarget(columns=tuple(
+            IndexColumnSchema(name=text.strip('"'), opclass=opclass, order="Desc" if desc else "Asc", nulls=nulls)
+            for _, text, opclass, desc, nulls in keys
+        ))  # fmt: skip
+    extension = next((OPCLASS_EXTENSIONS[o] for o in opclasses if o in OPCLASS_EXTENSIONS), None)
+    return IndexSchema(
+        name=name, table=table, target=target, index_type=INDEX_TYPES[method],
+        kind="UniqueConstraint" if contype == "u" else "UniqueIndex" if unique else "NonUnique",
+        nulls_not_distinct=nnd, predicate=predicate, include=tuple(d.strip('"') for d in defs[nkey:]),
+        extension_dependency=extension,
+    )  # fmt: skip

@@ -1,0 +1,1 @@
+"""The bookshop example app: authors, books, tags, customers and orders."""

@@ -1,0 +1,191 @@
+"""Migration round trips: random model evolutions converge, and rolling back restores each step.
+
+Each example starts from a fresh database. For every step the models are redeclared (inside
+``registry_scope``), composed, applied, and the live catalog introspected: it must equal the committed
+snapshot. Then the steps are rolled back newest first, and after each rollback the catalog must equal
+the previous step's snapshot.
+"""
+
+import datetime as dt
+import tempfile
+import types
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from dataclasses import field as dc_field
+from pathlib import Path
+from typing import Annotated, Any
+
+import psycopg
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import djogi
+from djogi import ForeignKey, Model, field
+from djogi.migrate import Bucket, apply, compose, introspect, rollback
+from djogi.migrate.snapshot import EMPTY, Snapshot
+from djogi.model import models, registry_scope
+from djogi.testing import TestDatabases
+
+MAIN = Bucket("main")
+T0 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+
+
+class Mood(djogi.Enum):
+    CALM = "calm"
+    LOUD = "loud"
+
+
+KINDS = ("str", "varchar", "int", "int4", "bool", "date", "mood", "fk")
+DEFAULTS = {"str": "'x'", "varchar": "'v'", "int": "0", "int4": "7", "bool": "true", "date": None, "mood": "'calm'"}
+
+
+@dataclass
+class Col:
+    name: str
+    kind: str
+    nullable: bool = True
+    index: bool = False
+    unique: bool = False
+    default: str | None = None
+    length: int = 10
+    target: str = ""
+    comment: str | None = None
+    check: bool = False
+    renamed_from: str | None = None
+
+
+@dataclass
+class Table:
+    uid: int
+    name: str
+    cols: list[Col] = dc_field(default_factory=list)
+    comment: str | None = None
+    renamed_from: str | None = None
+
+
+def _annotation(col: Col) -> Any:
+    base: Any = {"str": str, "varchar": str, "int": int, "int4": int, "bool": bool, "date": dt.date,
+                 "mood": Mood}.get(col.kind)  # fmt: skip
+    if col.kind == "fk":
+        base = ForeignKey[col.target]
+    spec = field(
+        index=col.index, unique=col.unique, db_default=col.default, comment=col.comment,
+        renamed_from=col.renamed_from, max_length=col.length if col.kind == "varchar" else None,
+        sql_type="INTEGER" if col.kind == "int4" else None, check=f"{col.name} >= 0" if col.check else None,
+    )  # fmt: skip
+    return Annotated[base | None if col.nullable else base, spec]
+
+
+def declare(tables: list[Table]) -> None:
+    """Declare the models of ``tables`` (in creation order, so FK targets exist first)."""
+    for t in tables:
+        ns: dict[str, Any] = {"__annotations__": {c.name: _annotation(c) for c in t.cols}}
+        ns.update({c.name: None for c in t.cols if c.nullable})
+        if t.renamed_from:
+            ns["__renamed_from__"] = t.renamed_from
+        options = {"table": t.name, "comment": t.comment}
+        types.new_class(f"M{t.uid}", (Model,), options, lambda body, ns=ns: body.update(ns))
+
+
+def _cols(data: st.DataObject, table: Table, tables: list[Table], fresh: Iterator[str]) -> Col:
+    targets = [f"M{t.uid}" for t in tables if t.uid < table.uid]
+    kind = data.draw(st.sampled_from([k for k in KINDS if k != "fk" or targets]))
+    col = Col(name=next(fresh), kind=kind, target=data.draw(st.sampled_from(targets)) if kind == "fk" else "")
+    if kind not in ("fk", "date") and data.draw(st.booleans()):
+        col.nullable, col.default = False, DEFAULTS[kind]
+    return col
+
+
+def evolve(data: st.DataObject, tables: list[Table], fresh: Iterator[str], uid: Iterator[int]) -> list[Table]:
+    """One random model change (tables are copied, never mutated)."""
+    tables = [replace(t, cols=[replace(c, renamed_from=None) for c in t.cols], renamed_from=None) for t in tables]
+    referenced = {c.target for t in tables for c in t.cols if c.kind == "fk"}
+    choices = ["add_table"]
+    if tables:
+        choices += ["add_column", "drop_column", "rename_column", "rename_table", "toggle", "type", "comment"]
+        if any(f"M{t.uid}" not in referenced for t in tables):
+            choices.append("drop_table")
+    action = data.draw(st.sampled_from(choices), label="action")
+    if action == "add_table":
+        t = Table(uid=next(uid), name=next(fresh))
+        t.cols = [_cols(data, t, tables, fresh) for _ in range(data.draw(st.integers(1, 3)))]
+        return [*tables, t]
+    if action == "drop_table":
+        victim = data.draw(st.sampled_from([t for t in tables if f"M{t.uid}" not in referenced]))
+        return [t for t in tables if t is not victim]
+    t = data.draw(st.sampled_from(tables), label="table")
+    if action == "add_column":
+        t.cols.append(_cols(data, t, tables, fresh))
+    elif action == "rename_table":
+        t.renamed_from, t.name = t.name, next(fresh)
+    elif action == "comment":
+        t.comment = data.draw(st.sampled_from([None, "a table", "it's"]))
+    elif t.cols:
+        c = data.draw(st.sampled_from(t.cols), label="column")
+        if action == "drop_column" and len(t.cols) > 1:
+            t.cols.remove(c)
+        elif action == "rename_column" and c.kind != "fk":
+            c.renamed_from, c.name = c.name, next(fresh)
+        elif action == "toggle":
+            what = data.draw(st.sampled_from(["index", "unique", "nullable", "comment", "check"]))
+            if what == "index":
+                c.index = not c.index
+            elif what == "unique":
+                c.unique = not c.unique
+            elif what == "nullable" and c.kind != "fk":
+                c.nullable = not c.nullable
+            elif what == "comment":
+                c.comment = None if c.comment else "a column"
+            elif what == "check" and c.kind in ("int", "int4"):
+                c.check = not c.check
+        elif action == "type":
+            if c.kind in ("int", "int4"):
+                c.kind = "int4" if c.kind == "int" else "int"
+                c.default = DEFAULTS[c.kind] if c.default else None
+            elif c.kind in ("str", "varchar"):
+                c.kind, c.length = "varchar", data.draw(st.sampled_from([5, 10, 40]))
+                c.default = DEFAULTS["varchar"] if c.default else None
+    return tables
+
+
+def live(url: str) -> Snapshot:
+    with psycopg.connect(url, autocommit=True) as conn:
+        return introspect(conn).structure()
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_random_evolutions_converge_and_roll_back(djogi_databases: TestDatabases, data: st.DataObject) -> None:
+    name = djogi_databases.create()
+    url = djogi_databases.server.url(name)
+    fresh = (f"n{i}" for i in range(1000))
+    uid = iter(range(1000))
+    history: list[Snapshot] = [EMPTY.structure()]
+    tables: list[Table] = []
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            migrations = Path(tmp)
+            for step in range(data.draw(st.integers(1, 6), label="steps")):
+                tables = evolve(data, tables, fresh, uid)
+                with registry_scope():
+                    declare(tables)
+                    composed = compose(migrations, models(), T0 + dt.timedelta(seconds=step), allow_destructive=True)
+                plan = composed.unwrap()
+                if plan.empty:
+                    continue
+                apply(url, migrations)
+                target = plan.buckets[0].snapshot.structure()
+                assert live(url) == target
+                history.append(target)
+            for previous in reversed(history[:-1]):
+                rollback(url, migrations, MAIN, allow_data_loss=True, reason="round trip")
+                assert live(url) == previous
+    finally:
+        djogi_databases.drop(name)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _no_leaking_models() -> Iterator[None]:
+    with registry_scope():
+        yield

@@ -1,0 +1,108 @@
+"""The shape-keyed compile cache: hits equal cold compiles; unprovable shapes are never cached."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from djogi import Model
+from djogi.algebra import compile as compiler
+from djogi.algebra.compile import Statement, cache_clear, cache_size, compile
+from djogi.algebra.dml import insert, update_one
+from djogi.algebra.expr import lower
+
+
+class CItem(Model, table="c_items"):
+    name: str
+    qty: int = 0
+    price: Decimal = Decimal("0")
+    tags: list[str] = []  # noqa: RUF012
+
+
+@pytest.fixture(autouse=True)
+def empty_cache() -> Iterator[None]:
+    cache_clear()
+    yield
+    cache_clear()
+
+
+def cold(value: Any) -> Statement:
+    return compiler._cold(value)
+
+
+def shaped(name: str, qty: int, tags: list[str], n: int) -> Any:
+    return (
+        CItem.objects.filter(CItem.name.istartswith(name), CItem.qty > qty, CItem.tags.overlap(tags))
+        .exclude(CItem.qty.in_([qty + 1, qty + 2]))
+        .order_by(lower(CItem.name), CItem.id.desc())
+        .order_by(CItem.id)
+        .after((name.lower(), qty + 3, qty + 4))
+        .limit(n)
+        .offset(n + 1)
+    )
+
+
+def test_hit_equals_cold_compile() -> None:
+    first = compile(shaped("a", 1, ["x"], 10))
+    assert cache_size() == 1
+    value = shaped("b_%", 5, ["y", "z"], 20)
+    hit = compile(value)
+    assert cache_size() == 1
+    assert hit == cold(value)
+    assert hit.sql == first.sql
+    assert hit.params != first.params
+
+
+def test_shapes_differ_in_structure() -> None:
+    compile(CItem.objects.filter(CItem.qty > 1))
+    compile(CItem.objects.filter(CItem.qty < 1))
+    compile(CItem.objects.filter(CItem.qty > 1).limit(3))
+    compile(CItem.objects.filter(CItem.name == "a"))
+    assert cache_size() == 4
+
+
+def test_duplicate_values_are_not_proved_then_cached_later() -> None:
+    same_type = CItem.objects.filter(CItem.qty > 5, CItem.qty < 5)
+    assert compile(same_type) == cold(same_type)
+    assert cache_size() == 0  # two equal values could have swapped places unnoticed
+    distinct = CItem.objects.filter(CItem.qty > 4, CItem.qty < 6)
+    compile(distinct)
+    assert cache_size() == 1
+    assert compile(same_type) == cold(same_type)
+    typed = CItem.objects.filter(CItem.qty > 5, CItem.price < 5)  # 5 and Decimal(5): told apart by type
+    compile(typed)
+    assert cache_size() == 2
+
+
+def test_mutations_are_cached_by_shape() -> None:
+    a = insert(CItem, [CItem(name="a"), CItem(name="b", qty=2)])
+    b = insert(CItem, [CItem(name="c", qty=7), CItem(name="d", qty=8)])
+    compile(a)
+    assert compile(b) == cold(b)
+    u1 = update_one(CItem(name="a", id=1), {"qty": 3})
+    u2 = update_one(CItem(name="b", id=2), {"qty": 4})
+    compile(u1)
+    assert compile(u2) == cold(u2)
+    m1 = CItem.objects.filter(CItem.qty > 1).update(price=CItem.price * 2)
+    m2 = CItem.objects.filter(CItem.qty > 3).update(price=CItem.price * 4)
+    compile(m1)
+    assert compile(m2) == cold(m2)
+    d1 = CItem.objects.filter(CItem.name.contains("a")).delete()
+    d2 = CItem.objects.filter(CItem.name.contains("b")).delete()
+    compile(d1)
+    assert compile(d2) == cold(d2)
+
+
+def test_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(compiler, "CACHE_MAX", 3)
+    for n in range(10):
+        compile(CItem.objects.filter(*[CItem.qty > i for i in range(n + 1)]).limit(1000 + n))
+        assert cache_size() <= 3
+
+
+def test_not_compilable() -> None:
+    with pytest.raises(TypeError, match="cannot compile"):
+        compile(42)  # type: ignore[arg-type]

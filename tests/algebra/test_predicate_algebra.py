@@ -1,0 +1,80 @@
+"""Predicate construction: folding, flattening, structural equality, truthiness, programmatic filters."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from djogi import Model
+from djogi.algebra.filters import OPS, predicate_from_filters
+from djogi.algebra.predicate import FALSE, TRUE, And, Not, Or, Xor, and_, or_, xor
+from djogi.errors import ValidationError
+
+
+class Task(Model, table="pred_tasks"):
+    title: str
+    rank: int = 0
+    cost: Decimal = Decimal(0)
+    due: dt.date | None = None
+    tags: list[str] = []  # noqa: RUF012  (msgspec copies mutable defaults)
+
+
+a, b, c = Task.rank > 1, Task.title == "x", Task.due.is_null()
+
+
+def test_folding_and_flattening() -> None:
+    assert (a & TRUE) == a and (a & FALSE) == FALSE
+    assert (a | FALSE) == a and (a | TRUE) == TRUE
+    assert ~TRUE == FALSE and ~~a == a and isinstance(~a, Not)
+    assert (a & b & c) == And((a, b, c)) and ((a & b) & (b & c)) == And((a, b, b, c))
+    assert (a | b | c) == Or((a, b, c))
+    assert and_() == TRUE and or_() == FALSE and and_(a) == a
+    assert xor(a, TRUE) == ~a and xor(FALSE, a) == a and (a ^ b) == Xor(a, b)
+
+
+def test_structural_equality_and_hash() -> None:
+    assert (Task.rank > 1) == (Task.rank > 1) and (Task.rank > 1) != (Task.rank > 2)
+    assert hash(Task.rank > 1) == hash(Task.rank > 1)
+    assert len({a & b, a & b, b & a}) == 2
+
+
+def test_no_truth_value() -> None:
+    with pytest.raises(TypeError, match=r"combine predicates with & \| ~"):
+        bool(a)
+    with pytest.raises(TypeError):
+        _ = a and b
+    with pytest.raises(TypeError):
+        _ = a & 1  # type: ignore[operator]
+
+
+def test_filters() -> None:
+    pred = predicate_from_filters(
+        Task,
+        [("rank", "ge", "2"), ("cost", "between", "1,2.5"), ("due", "is_null", "false"), ("title", "in", "a,b"),
+         ("tags", "contains", "x,y"), ("due", "lt", "2024-01-31")],
+    )  # fmt: skip
+    expected = (
+        (Task.rank >= 2) & Task.cost.between(Decimal(1), Decimal("2.5")) & Task.due.is_not_null()
+        & Task.title.in_(["a", "b"]) & Task.tags.contains(["x", "y"]) & (Task.due < dt.date(2024, 1, 31))
+    )  # fmt: skip
+    assert pred == expected
+    assert predicate_from_filters(Task, []) == TRUE
+    assert predicate_from_filters(Task, [("title", "icontains", "5")]) == Task.title.icontains("5")
+
+
+@pytest.mark.parametrize(
+    ("filters", "message"),
+    [
+        ([("nope", "eq", 1)], "Task has no field 'nope'; filterable fields: id, created_at"),
+        ([("rank", "like", 1)], "unknown filter operator 'like' .* allowed: eq, ne"),
+        ([("rank", "eq", "x")], "Task.rank: cannot read 'x' as int"),
+        ([("rank", "contains", "x")], "applies to str"),
+        ([("due", "is_null", "maybe")], "expected one of"),
+    ],
+)
+def test_filter_errors(filters: list[tuple[str, str, object]], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        predicate_from_filters(Task, filters)
+    assert "regex" in OPS

@@ -1,0 +1,29 @@
+"""Shared helpers for the migration tests: declare models in a scope, project them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from djogi.migrate.diff import Plan, diff
+from djogi.migrate.project import project
+from djogi.migrate.snapshot import EMPTY, Snapshot
+from djogi.model import models, registry_scope
+
+
+def snap(declare: Callable[[], object] | None) -> Snapshot:
+    """The snapshot the models declared by ``declare`` project to (empty for None)."""
+    if declare is None:
+        return EMPTY
+    with registry_scope():
+        declare()
+        return project(models(), "main", None).unwrap()
+
+
+def plan(old: Callable[[], object] | None, new: Callable[[], object] | None) -> Plan:
+    """The differ plan between two model declarations."""
+    return diff(snap(old), snap(new)).unwrap()
+
+
+def steps(p: Plan) -> list[tuple[str, str, str, bool]]:
+    """``(label, up, down, transactional)`` per step."""
+    return [(s.label, s.up, s.down, s.transactional) for s in p.steps]

@@ -1,0 +1,60 @@
+"""Compose -> apply -> introspect/verify -> rollback against a real PostgreSQL 18."""
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import psycopg
+import pytest
+
+import djogi
+from djogi import ForeignKey, Index, Model, field
+from djogi.migrate import Bucket, MigrationError, apply, compose, introspect, rollback, status, verify
+from djogi.migrate.snapshot import load
+from djogi.model import models, registry_scope
+
+NOW = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+MAIN = Bucket("main")
+
+
+class Tone(djogi.Enum):
+    LOW = "low"
+    HIGH = "high"
+
+
+def _declare_v1() -> None:
+    class Author(Model, table="authors"):
+        name: Annotated[str, field(max_length=200, index=True)]
+        email: Annotated[str, field(unique=True, comment="login")]
+        born: dt.date | None = None
+
+    class Book(Model, table="books", indexes=(Index(columns=("-price", "title")),), comment="books"):
+        title: str
+        author: ForeignKey["Author"]
+        tone: Tone = Tone.LOW
+        price: Annotated[float, field(check="price >= 0", db_default="0")] = 0.0
+        tags: list[str] = []  # noqa: RUF012
+
+
+def test_compose_apply_verify_rollback(db_url: str, tmp_path: Path) -> None:
+    with registry_scope():
+        _declare_v1()
+        plan = compose(tmp_path, models(), NOW).unwrap()
+    assert plan.version == "V20260102030405__initial"
+    report = apply(db_url, tmp_path)
+    assert report.applied == ("V00000000000000__phase_zero_bootstrap", plan.version)
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        live = introspect(conn)
+    snap = load(tmp_path / "main" / "_global_" / "schema_snapshot.json").unwrap()
+    assert live.structure() == snap.structure()
+    assert verify(db_url, tmp_path, MAIN).ok
+    assert apply(db_url, tmp_path).applied == ()
+    st = status(db_url, tmp_path)
+    assert st.healthy and st.buckets[0].pending == ()
+    assert rollback(db_url, tmp_path, MAIN).rolled_back == (plan.version,)
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        assert introspect(conn).models == {}
+    with pytest.raises(MigrationError) as info:
+        rollback(db_url, tmp_path, MAIN)
+    assert info.value.refusal
+    assert apply(db_url, tmp_path).applied == (plan.version,)

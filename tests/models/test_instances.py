@@ -1,0 +1,89 @@
+"""Model instances are plain frozen msgspec Structs: JSON, replace, pattern matching, equality."""
+
+import datetime as dt
+from collections.abc import Iterator
+
+import msgspec
+import pytest
+
+import djogi
+from djogi import ForeignKey, Model
+from djogi.codecs import json_decode, json_encode
+from djogi.model import registry_scope
+
+
+@pytest.fixture
+def models() -> Iterator[tuple[type[Model], type[Model]]]:
+    with registry_scope():
+
+        class Owner(Model, table="owners"):
+            name: str
+
+        class Pet(Model, table="pets"):
+            name: str
+            owner: ForeignKey[Owner]
+            born: dt.date | None = None
+
+        yield Owner, Pet
+
+
+def test_json_writes_ids_as_strings_and_reads_them_back(models: tuple[type[Model], type[Model]]) -> None:
+    _, pet_model = models
+    created = dt.datetime(2024, 5, 1, 12, 30, tzinfo=dt.UTC)
+    owner_id = djogi.HeerIdDesc(2**62 + 12345)  # beyond JavaScript's safe integers
+    pet = pet_model(id=djogi.HeerIdDesc(77), created_at=created, updated_at=created, name="Rex", owner=owner_id)
+    data = json_encode(pet)
+    assert msgspec.json.decode(data) == {
+        "id": "77",
+        "created_at": "2024-05-01T12:30:00Z",
+        "updated_at": "2024-05-01T12:30:00Z",
+        "name": "Rex",
+        "owner": str(2**62 + 12345),
+        "born": None,
+    }
+    back = json_decode(data, pet_model)
+    # ``id``/``owner`` are typed by the model's annotations (Any), so they come back as strings;
+    # decoding into a Struct with HeerIdDesc fields restores the id objects.
+    assert back.name == "Rex" and back.created_at == created
+
+    class PetOut(msgspec.Struct, frozen=True):
+        id: djogi.HeerIdDesc
+        owner: djogi.HeerIdDesc
+        ranj: djogi.RanjId | None = None
+
+    out = json_decode(data, PetOut)
+    assert out.id == djogi.HeerIdDesc(77) and out.owner == owner_id
+    assert json_decode(b'{"id": 5, "owner": "6"}', PetOut) == PetOut(djogi.HeerIdDesc(5), djogi.HeerIdDesc(6))
+    with pytest.raises(msgspec.ValidationError, match="HeerIdDesc"):
+        json_decode(b'{"id": "-1", "owner": "6"}', PetOut)
+
+
+def test_instances_are_frozen_structs(models: tuple[type[Model], type[Model]]) -> None:
+    owner_model, pet_model = models
+    pet = pet_model(name="Rex", owner=djogi.HeerIdDesc(1))
+    assert pet.id is msgspec.UNSET and pet.created_at is msgspec.UNSET
+    with pytest.raises(AttributeError):
+        pet.name = "Max"  # type: ignore[misc]
+    older = msgspec.structs.replace(pet, born=dt.date(2020, 1, 1))
+    assert type(older) is pet_model and older.born == dt.date(2020, 1, 1) and pet.born is None
+    assert older != pet and msgspec.structs.replace(older, born=None) == pet
+    assert hash(pet) == hash(msgspec.structs.replace(pet))
+    assert isinstance(pet, msgspec.Struct) and not isinstance(pet, owner_model)
+
+
+def test_pattern_matching(models: tuple[type[Model], type[Model]]) -> None:
+    owner_model, pet_model = models
+
+    def describe(value: object) -> str:
+        match value:
+            case pet_model(name=name, born=None):  # type: ignore[misc]
+                return f"pet {name}, birthday unknown"
+            case pet_model(name=name, born=dt.date(year=year)):  # type: ignore[misc]
+                return f"pet {name}, born {year}"
+            case owner_model(name=name):  # type: ignore[misc]
+                return f"owner {name}"
+        return "?"
+
+    assert describe(pet_model(name="Rex", owner=djogi.HeerIdDesc(1))) == "pet Rex, birthday unknown"
+    assert describe(pet_model(name="Rex", owner=djogi.HeerIdDesc(1), born=dt.date(2019, 3, 1))) == "pet Rex, born 2019"
+    assert describe(owner_model(name="Ann")) == "owner Ann"
