@@ -1,7 +1,7 @@
 """Decoding benchmark: 100k rows x 6 columns, raw psycopg binary ``fetchall()`` vs djogi models.
 
 Run with ``python -m benchmarks.bench_decode [--rows N] [--repeat R]``. It uses the project's embedded
-server (``.djogi/pgdata``; started if needed and stopped again afterwards if it was not running),
+server (``.djogi/pgdata``; started if needed and left running, as ``djogi db up`` does),
 creates a scratch database, and times, end to end, execute + fetch for raw tuples and execute + fetch
 + decode into frozen models (``row_decoder(...).row_factory`` on the cursor, as the executor does).
 The runs alternate (raw, djogi, djogi, raw, ...) after a warm-up, each preceded by ``gc.collect()``;
@@ -90,20 +90,15 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
     server = EmbeddedServer(default_pgdata())
-    was_running = server.status().running
     server.start()
     database = f"djogi_bench_decode_{os.getpid()}"
+    with psycopg.connect(server.url(), autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
     try:
-        with psycopg.connect(server.url(), autocommit=True) as admin:
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
-        try:
-            raw_s, djogi_s = run(server.url(database), args.rows, args.repeat)
-        finally:
-            with psycopg.connect(server.url(), autocommit=True) as admin:
-                admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
+        raw_s, djogi_s = run(server.url(database), args.rows, args.repeat)
     finally:
-        if not was_running:
-            server.stop()
+        with psycopg.connect(server.url(), autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
     ratio = djogi_s / raw_s
     print(f"decode {args.rows} rows x {len(COLUMNS)} columns, median of {args.repeat}:")
     print(f"  raw psycopg binary fetchall : {raw_s * 1000:8.1f} ms")

@@ -224,6 +224,11 @@ def render_chart(report: Report, path: Path) -> None:
         ax.bar(xs, ys, width=width, label=peer)
     ax.axhline(1.0, color="black", linewidth=0.8)
     ax.set_yscale("log")
+    ratios = [c.ratio for c in report.cells if c.ratio]
+    lo, hi = (min(ratios) / 2, max(ratios) * 2) if ratios else (0.5, 2.0)
+    ticks = [t for t in (0.25, 0.5, 1, 2, 5, 10, 20, 50, 100, 200) if lo <= t <= hi]
+    ax.set_yticks(ticks, [f"{t:g}x" for t in ticks])
+    ax.minorticks_off()
     ax.set_xticks(range(len(workloads)), [w.key for w in workloads], rotation=20, ha="right")
     ax.set_ylabel(f"time / {report.baseline} (log scale, lower is better)")
     ax.set_title(f"djogi benchmarks {report.created_at}")

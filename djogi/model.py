@@ -18,13 +18,17 @@ import typing
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Annotated, Any, ClassVar, Literal, TypeVar, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar, Union, get_args, get_origin
 
 import msgspec
 from msgspec import UNSET, UnsetType
 
 from djogi.errors import ModelDefinitionError
 from djogi.identifiers import check_identifier, derived_name, fit_name
+
+if TYPE_CHECKING:
+    from djogi.algebra.query import Select
+
 from djogi.types import (
     HEERANJID_TYPES,
     HEERID_DESC_PK,
@@ -187,6 +191,7 @@ class ModelDescriptor(msgspec.Struct, frozen=True, kw_only=True):
     indexes: tuple[Index, ...]
     comment: str | None = None
     through: tuple[Any, ...] | None = None
+    renamed_from: str | None = None
 
     def field(self, name: str) -> FieldDescriptor:
         """The field called ``name``; ``KeyError`` listing the model's fields when there is none."""
@@ -267,7 +272,9 @@ def _register(desc: ModelDescriptor) -> None:
 
 # ---------------------------------------------------------------------------------------------- the base
 
-_MODEL_OPTIONS = ("table", "app", "pk", "indexes", "unique_together", "database", "comment", "through")
+_MODEL_OPTIONS = (
+    "table", "app", "pk", "indexes", "unique_together", "database", "comment", "through", "renamed_from",
+)
 
 
 class ModelMeta(msgspec.StructMeta):
@@ -307,7 +314,7 @@ class ModelMeta(msgspec.StructMeta):
             if cls in _registry and name in {fd.name for fd in _registry[cls].fields}:
                 from djogi.algebra.expr import column_ref
 
-                ref = column_ref(cls, _registry[cls].field(name))
+                ref = column_ref(cls, _registry[cls].field(name))  # type: ignore[var-annotated, arg-type]
                 columns[name] = ref
                 return ref
         return type.__getattribute__(cls, name)
@@ -315,7 +322,8 @@ class ModelMeta(msgspec.StructMeta):
 
 class Model(msgspec.Struct, frozen=True, kw_only=True, metaclass=ModelMeta):
     """Base of every model. Subclass with ``table=`` (and optionally ``app``, ``pk``, ``indexes``,
-    ``unique_together``, ``database``, ``comment``, ``through``).
+    ``unique_together``, ``database``, ``comment``, ``through``, ``renamed_from`` (the table's previous
+    name, so migrations rename it instead of dropping and recreating it)).
 
     ``id``, ``created_at`` and ``updated_at`` are filled by the database and are ``msgspec.UNSET`` on
     an instance that was never saved.
@@ -326,6 +334,9 @@ class Model(msgspec.Struct, frozen=True, kw_only=True, metaclass=ModelMeta):
     updated_at: dt.datetime | UnsetType = UNSET
 
     __djogi_columns__: ClassVar[dict[str, Any]]
+    if TYPE_CHECKING:
+        objects: ClassVar[Select[Any]]
+        """``select(Model)``; the mypy plugin types ``Book.objects`` as ``Select[Book]``."""
 
 
 FRAMEWORK_FIELDS = ("id", "created_at", "updated_at")
@@ -586,6 +597,7 @@ def _build_descriptor(cls: type, options: Mapping[str, Any]) -> ModelDescriptor:
         indexes=indexes,
         comment=options.get("comment"),
         through=tuple(through) if through is not None else None,
+        renamed_from=options.get("renamed_from"),
     )
 
 

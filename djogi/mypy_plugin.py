@@ -18,7 +18,9 @@ from mypy.types import AnyType, CallableType, Instance, Type, TypeType, UnionTyp
 
 MODEL = "djogi.model.Model"
 COLUMN = "djogi.algebra.expr.Column"
+SELECT = "djogi.algebra.query.Select"
 EXPR_MODULE = "djogi.algebra.expr"
+QUERY_MODULE = "djogi.algebra.query"
 UNSET_TYPE = "msgspec.UnsetType"
 
 
@@ -63,20 +65,33 @@ def _column_hook(column: TypeInfo, name: str) -> Callable[[AttributeContext], Ty
     return hook
 
 
+def _objects_hook(select: TypeInfo) -> Callable[[AttributeContext], Type]:
+    def hook(ctx: AttributeContext) -> Type:
+        info = _model_of(ctx)
+        return ctx.default_attr_type if info is None else Instance(select, [Instance(info, [])])
+
+    return hook
+
+
 class DjogiPlugin(Plugin):
-    """Types class-level field access on djogi models as ``Column[Model, T]``."""
+    """Types class-level field access on djogi models as ``Column[Model, T]``, and ``objects`` as ``Select[Model]``."""
 
     def get_additional_deps(self, file: MypyFile) -> list[tuple[int, str, int]]:
         """Load ``djogi.algebra.expr`` wherever djogi is imported, so ``Column`` can be named."""
         for imp in file.imports:
             ids = [imp.id] if isinstance(imp, ImportFrom | ImportAll) else [i for i, _ in imp.ids]  # type: ignore[attr-defined]
             if any(i == "djogi" or i.startswith("djogi.") for i in ids):
-                return [(10, EXPR_MODULE, -1)]
+                return [(10, EXPR_MODULE, -1), (10, QUERY_MODULE, -1)]
         return []
 
     def get_class_attribute_hook(self, fullname: str) -> Callable[[AttributeContext], Type] | None:
         class_name, _, attr = fullname.rpartition(".")
         if attr.startswith("_"):
+            return None
+        if attr == "objects":
+            select = self.lookup_fully_qualified(SELECT)
+            if self._is_model(class_name) and select is not None and isinstance(select.node, TypeInfo):
+                return _objects_hook(select.node)
             return None
         column = self.lookup_fully_qualified(COLUMN)
         if not self._is_model(class_name) or column is None or not isinstance(column.node, TypeInfo):

@@ -82,9 +82,7 @@ def declare(tables: list[Table]) -> None:
     for t in tables:
         ns: dict[str, Any] = {"__annotations__": {c.name: _annotation(c) for c in t.cols}}
         ns.update({c.name: None for c in t.cols if c.nullable})
-        if t.renamed_from:
-            ns["__renamed_from__"] = t.renamed_from
-        options = {"table": t.name, "comment": t.comment}
+        options = {"table": t.name, "comment": t.comment, "renamed_from": t.renamed_from or None}
         types.new_class(f"M{t.uid}", (Model,), options, lambda body, ns=ns: body.update(ns))
 
 
@@ -154,7 +152,7 @@ def live(url: str) -> Snapshot:
         return introspect(conn).structure()
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_random_evolutions_converge_and_roll_back(djogi_databases: TestDatabases, data: st.DataObject) -> None:
     name = djogi_databases.create()

@@ -73,8 +73,9 @@ def bulk_insert(models: ModuleType, rows: Sequence[schema.ItemRow]) -> int:
 
 def update(models: ModuleType, lo: int, hi: int) -> int:
     from django.db.models import F
+    from django.db.models.functions import Now
 
-    updated: int = models.Item.objects.filter(id__range=(lo, hi)).update(qty=F("qty") + 1)
+    updated: int = models.Item.objects.filter(id__range=(lo, hi)).update(qty=F("qty") + 1, updated_at=Now())
     return updated
 
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy import update as sa_update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -60,7 +60,7 @@ async def bulk_insert(engine: AsyncEngine, rows: list[schema.ItemRow]) -> int:
 async def update(engine: AsyncEngine, lo: int, hi: int) -> int:
     async with engine.begin() as conn:
         result = await conn.execute(
-            sa_update(items).where(items.c.id.between(lo, hi)).values(qty=items.c.qty + 1))
+            sa_update(items).where(items.c.id.between(lo, hi)).values(qty=items.c.qty + 1, updated_at=func.now()))
     return result.rowcount
 
 

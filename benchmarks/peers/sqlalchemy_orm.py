@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, insert, select
+from sqlalchemy import Select, func, insert, select
 from sqlalchemy import update as sa_update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import selectinload
@@ -66,7 +66,8 @@ async def bulk_insert(state: State, rows: list[schema.ItemRow]) -> int:
 
 async def update(state: State, lo: int, hi: int) -> int:
     async with state.session() as s, s.begin():
-        result = await s.execute(sa_update(Item).where(Item.id.between(lo, hi)).values(qty=Item.qty + 1))
+        stmt = sa_update(Item).where(Item.id.between(lo, hi)).values(qty=Item.qty + 1, updated_at=func.now())
+        result = await s.execute(stmt)
     return result.rowcount  # type: ignore[attr-defined, no-any-return]
 
 

@@ -135,38 +135,42 @@ def _field_type(fd: FieldDescriptor) -> ValueType:
 # ------------------------------------------------------------------------------------------------ values
 
 
-def _bad(where: str, value: object, expected: str) -> ValidationError:
-    return ValidationError(f"{where}: cannot use {value!r} ({type(value).__name__}); expected {expected}")
+def _name(where: str | Expr[Any]) -> str:
+    return where if isinstance(where, str) else where.describe()
 
 
-def _c_str(v: Any, t: ValueType, where: str) -> object:
+def _bad(where: str | Expr[Any], value: object, expected: str) -> ValidationError:
+    return ValidationError(f"{_name(where)}: cannot use {value!r} ({type(value).__name__}); expected {expected}")
+
+
+def _c_str(v: Any, t: ValueType, where: str | Expr[Any]) -> object:
     if isinstance(v, str):
         if "\x00" in v:
-            raise ValidationError(f"{where}: text values cannot contain NUL characters")
+            raise ValidationError(f"{_name(where)}: text values cannot contain NUL characters")
         return v
     raise _bad(where, v, "str")
 
 
-def _c_int(v: Any, t: ValueType, where: str) -> object:
+def _c_int(v: Any, t: ValueType, where: str | Expr[Any]) -> object:
     if isinstance(v, int) and not isinstance(v, bool):
         if -(2**63) <= v < 2**63:
             return int(v)
-        raise ValidationError(f"{where}: {v} is outside the BIGINT range")
+        raise ValidationError(f"{_name(where)}: {v} is outside the BIGINT range")
     raise _bad(where, v, "int")
 
 
-def _c_float(v: Any, t: ValueType, where: str) -> object:
+def _c_float(v: Any, t: ValueType, where: str | Expr[Any]) -> object:
     if isinstance(v, float):
         return v
     if isinstance(v, int | decimal.Decimal) and not isinstance(v, bool):
         try:
             return float(v)
         except OverflowError:
-            raise ValidationError(f"{where}: {v} does not fit a DOUBLE PRECISION") from None
+            raise ValidationError(f"{_name(where)}: {v} does not fit a DOUBLE PRECISION") from None
     raise _bad(where, v, "float, int or Decimal")
 
 
-def _c_decimal(v: Any, t: ValueType, where: str) -> object:
+def _c_decimal(v: Any, t: ValueType, where: str | Expr[Any]) -> object:
     if isinstance(v, decimal.Decimal):
         return v
     if isinstance(v, int) and not isinstance(v, bool):
@@ -176,28 +180,28 @@ def _c_decimal(v: Any, t: ValueType, where: str) -> object:
     raise _bad(where, v, "Decimal, int or float")
 
 
-def _c_bool(v: Any, t: ValueType, where: str) -> object:
+def _c_bool(v: Any, t: ValueType, where: str | Expr[Any]) -> object:
     if isinstance(v, bool):
         return v
     raise _bad(where, v, "bool")
 
 
-def _c_date(v: Any, t: ValueType, where: str) -> object:
+def _c_date(v: Any, t: ValueType, where: str | Expr[Any]) -> object:
     if isinstance(v, dt.date) and not isinstance(v, dt.datetime):
         return v
     raise _bad(where, v, "datetime.date")
 
 
-def _c_datetime(v: Any, t: ValueType, where: str) -> object:
+def _c_datetime(v: Any, t: ValueType, where: str | Expr[Any]) -> object:
     if isinstance(v, dt.datetime):
         if v.utcoffset() is None:
-            raise ValidationError(f"{where}: naive datetime {v!r}; use a timezone-aware datetime")
+            raise ValidationError(f"{_name(where)}: naive datetime {v!r}; use a timezone-aware datetime")
         return v
     raise _bad(where, v, "a timezone-aware datetime.datetime")
 
 
-def _c_instance(types: type | tuple[type, ...], expected: str) -> Callable[[Any, ValueType, str], object]:
-    def check(v: Any, t: ValueType, where: str) -> object:
+def _c_instance(types: type | tuple[type, ...], expected: str) -> Callable[[Any, ValueType, str | Expr[Any]], object]:
+    def check(v: Any, t: ValueType, where: str | Expr[Any]) -> object:
         if isinstance(v, types):
             return bytes(v) if isinstance(v, bytearray | memoryview) else v
         raise _bad(where, v, expected)
@@ -205,7 +209,7 @@ def _c_instance(types: type | tuple[type, ...], expected: str) -> Callable[[Any,
     return check
 
 
-def _c_enum(v: Any, t: ValueType, where: str) -> object:
+def _c_enum(v: Any, t: ValueType, where: str | Expr[Any]) -> object:
     enum_type = t.enum
     if isinstance(v, enum_type):
         return v
@@ -214,7 +218,7 @@ def _c_enum(v: Any, t: ValueType, where: str) -> object:
     raise _bad(where, v, f"a {enum_type.__name__} member or one of {list(enum_type.labels())}")
 
 
-def _c_heerid(v: Any, t: ValueType, where: str) -> object:
+def _c_heerid(v: Any, t: ValueType, where: str | Expr[Any]) -> object:
     if hasattr(v, "as_int"):
         return v.as_int()
     if hasattr(v, "to_uuid"):
@@ -224,24 +228,24 @@ def _c_heerid(v: Any, t: ValueType, where: str) -> object:
     return _c_int(v, t, where)
 
 
-def _c_json(v: Any, t: ValueType, where: str) -> object:
+def _c_json(v: Any, t: ValueType, where: str | Expr[Any]) -> object:
     try:
         return msgspec.json.encode(v).decode()
     except (TypeError, msgspec.EncodeError) as exc:
-        raise ValidationError(f"{where}: {v!r} cannot be encoded as JSON ({exc})") from None
+        raise ValidationError(f"{_name(where)}: {v!r} cannot be encoded as JSON ({exc})") from None
 
 
-def _c_array(v: Any, t: ValueType, where: str) -> object:
+def _c_array(v: Any, t: ValueType, where: str | Expr[Any]) -> object:
     if isinstance(v, list | tuple):
         element = ValueType(t.element, None, enum=t.enum)
         items = tuple(coerce(element, item, where) for item in v)
         if any(item is None for item in items):
-            raise ValidationError(f"{where}: array values cannot contain None")
+            raise ValidationError(f"{_name(where)}: array values cannot contain None")
         return items
     raise _bad(where, v, "a list")
 
 
-_COERCE: dict[str | None, Callable[[Any, ValueType, str], object]] = {
+_COERCE: dict[str | None, Callable[[Any, ValueType, str | Expr[Any]], object]] = {
     "str": _c_str,
     "int": _c_int,
     "float": _c_float,
@@ -261,7 +265,7 @@ _COERCE: dict[str | None, Callable[[Any, ValueType, str], object]] = {
 }
 
 
-def coerce(t: ValueType, value: object, where: str) -> object:
+def coerce(t: ValueType, value: object, where: str | Expr[Any]) -> object:
     """Check ``value`` against ``t`` and normalise it; ``ValidationError`` naming ``where`` if it does not fit.
 
     ``None`` passes through unchanged (callers decide what NULL means); an unknown kind accepts anything.
@@ -329,7 +333,7 @@ class Expr(msgspec.Struct, Generic[T], frozen=True, gc=False):
             return value
         if value is None:
             raise ValidationError(f"{self.describe()}: None is not a value here; use is_null() / is_not_null()")
-        return Param(coerce(t, value, self.describe()), t)
+        return Param(coerce(t, value, self), t)
 
     # -- comparisons (predicates)
 
@@ -396,14 +400,13 @@ class Expr(msgspec.Struct, Generic[T], frozen=True, gc=False):
 
     def _in(self, op: Literal["in", "not_in"], values: Iterable[object]) -> Pred:
         t = self.type
-        where = self.describe()
         items = tuple(values)
         if not items:
             return _p.FALSE if op == "in" else _p.TRUE
         if any(v is None for v in items):
             method = "in_" if op == "in" else "not_in"
-            raise ValidationError(f"{where}: None inside {method}(); combine with | x.is_null()")
-        coerced = tuple(coerce(t, v, where) for v in items)
+            raise ValidationError(f"{self.describe()}: None inside {method}(); combine with | x.is_null()")
+        coerced = tuple(coerce(t, v, self) for v in items)
         return _p.In(op, self, Param(coerced, ValueType("array", None if t.sql is None else t.sql + "[]")))
 
     # -- strings
@@ -616,7 +619,7 @@ def _arith_operand(value: object, other: Expr[Any]) -> Param[Any]:
     target = other.type
     if not (target.kind in ("float", "decimal", "str") and (own.kind in NUMERIC_KINDS or own.kind == "str")):
         target = own
-    return Param(coerce(target, value, other.describe()), target)
+    return Param(coerce(target, value, other), target)
 
 
 def _arith(op: str, left: object, right: object) -> BinOp[Any]:

@@ -24,6 +24,7 @@ from typing import Any
 from djogi.algebra import expr as e
 from djogi.algebra import predicate as p
 from djogi.identifiers import quote_ident
+from djogi.model import descriptor
 
 __all__ = ["RenderContext", "may_be_null", "render_expr", "render_order", "render_predicate"]
 
@@ -67,8 +68,6 @@ class RenderContext:
         if prefix is None:
             alias = self.aliases.get(col.model)
             if alias is None:
-                from djogi.model import descriptor
-
                 alias = descriptor(col.model).table
             prefix = self._prefix[col.model] = quote_ident(alias) + "."
         return prefix + quote_ident(col.column)

@@ -1,6 +1,6 @@
 """The differ: ``diff(old, new) -> Result[Plan, str]`` (pure).
 
-Renames happen only when declared (``renamed_from`` on a column or table, ``__renamed_values__`` on an
+Renames happen only when declared (``renamed_from`` on a column or model, ``__renamed_values__`` on an
 enum) and the old name exists in ``old``; derived constraint and index names follow the rename. Anything
 else that disappears is dropped and re-added. Operations come out in the reference's phase order (enums,
 renames, new tables, columns and constraints, indexes, drops in reverse dependency order); within a
@@ -144,6 +144,7 @@ def _renames(old: Snapshot, new: Snapshot) -> tuple[list[Operation], Snapshot]:
     if not out:
         return out, old
     constraint_renames: list[Operation] = []
+    early: list[Operation] = []
     tables: dict[str, TableSchema] = {}
     for old_name, table in old.models.items():
         name = table_map.get(old_name, old_name)
@@ -157,11 +158,18 @@ def _renames(old: Snapshot, new: Snapshot) -> tuple[list[Operation], Snapshot]:
                 fk = msgspec.structs.replace(
                     fk, ref_table=ref, ref_column=column_maps.get(fk.ref_table, {}).get(fk.ref_column, fk.ref_column)
                 )
-            for present, derive in ((fk is not None, ops.fk_name), (col.check is not None, ops.check_name)):
+            check = col.check
+            renamed_col = (name, new_col) != (old_name, col.name)
+            target = new.models[name].column(new_col) if name in new.models else None
+            if check is not None and renamed_col and (target is None or target.check != check):
+                # The old expression names the old column: drop it before the renames (re-added last on rollback).
+                early.append(msgspec.structs.replace(ops.drop_check(old_name, col.name, check), phase=0))
+                check = None
+            for present, derive in ((fk is not None, ops.fk_name), (check is not None, ops.check_name)):
                 before, after = derive(old_name, col.name), derive(name, new_col)
                 if present and before != after:
                     constraint_renames.append(ops.rename_constraint(name, before, after))
-            columns.append(msgspec.structs.replace(col, name=new_col, foreign_key=fk))
+            columns.append(msgspec.structs.replace(col, name=new_col, foreign_key=fk, check=check))
         if name != old_name:
             constraint_renames.append(ops.rename_constraint(name, f"{old_name}_pkey", f"{name}_pkey"))
         pk = msgspec.structs.replace(
@@ -179,7 +187,7 @@ def _renames(old: Snapshot, new: Snapshot) -> tuple[list[Operation], Snapshot]:
         if index in old.indexes:
             indexes.append(moved)
     renamed = msgspec.structs.replace(old, models=tables, indexes=tuple(indexes))
-    return out + constraint_renames, renamed
+    return early + out + constraint_renames, renamed
 
 
 # -------------------------------------------------------------------------------------- tables

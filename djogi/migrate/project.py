@@ -96,7 +96,7 @@ def project(
         tables[desc.table] = TableSchema(
             app=desc.app or None, columns=tuple(columns), primary_key=_pk(desc), table=desc.table,
             table_comment=desc.comment, is_through=desc.through is not None,
-            renamed_from=getattr(desc.model, "__renamed_from__", None),
+            renamed_from=desc.renamed_from,
         )  # fmt: skip
     folded, rest = fold_column_indexes(tables, indexes)
     apps = tuple(sorted({t.app for t in folded.values() if t.app}))

@@ -39,7 +39,7 @@ def test_seeds_run_once_each_in_name_order(project: Project) -> None:
     assert "seed 003_broken.sql failed and was rolled back" in failed.stderr
     with psycopg.connect(project.url) as conn:
         assert sorted(r[0] for r in conn.execute("SELECT name FROM colors")) == ["green", "red"]
-        ledger = dict(conn.execute("SELECT seed_name, status FROM djogi_seed_runs").fetchall())
+        ledger: dict[str, str] = dict(conn.execute("SELECT seed_name, status FROM djogi_seed_runs").fetchall())
     assert ledger == {"001_colors.sql": "applied", "002_more.sql": "applied", "003_broken.sql": "failed"}
     (seeds / "003_broken.sql").write_text("INSERT INTO colors VALUES ('blue');")
     assert "1 applied, 2 skipped" in project.run("db", "seed").stdout  # a failed seed is retried

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import psycopg
+
 from tests.cli.helpers import MODELS_V2, Project
 
 

@@ -94,8 +94,7 @@ def test_declared_renames_rename_derived_names_too() -> None:
             name: Annotated[str, field(index=True, unique=True, check="length(name) > 0")]
 
     def new() -> None:
-        class B(Model, table="b"):
-            __renamed_from__ = "a"
+        class B(Model, table="b", renamed_from="a"):
             title: Annotated[str, field(renamed_from="name", index=True, unique=True, check="length(name) > 0")]
 
     p = plan(old, new)
@@ -382,3 +381,21 @@ def test_phase_order_drops_after_adds(when: dt.datetime) -> None:
         "DropIndex a_name_idx",
         "DropColumn a.gone",
     ]
+
+
+def test_check_naming_a_renamed_column_is_dropped_before_the_rename() -> None:
+    """Regression (found by the convergence property): rollback must re-add the old check after renaming back."""
+
+    def old() -> None:
+        class A(Model, table="a"):
+            n: Annotated[int, field(check="n >= 0")]
+
+    def new() -> None:
+        class A(Model, table="a"):
+            m: Annotated[int, field(renamed_from="n", check="m >= 0")]
+
+    assert [(label, down) for label, _, down, _ in steps(plan(old, new))][:2] == [
+        ("DropCheck a.n", 'ALTER TABLE "a" ADD CONSTRAINT "a_n_check" CHECK (n >= 0);\n'
+         "COMMENT ON CONSTRAINT \"a_n_check\" ON \"a\" IS 'n >= 0';"),
+        ("RenameColumn a.n -> m", 'ALTER TABLE "a" RENAME COLUMN "m" TO "n";'),
+    ]  # fmt: skip

@@ -7,9 +7,10 @@ from decimal import Decimal
 from typing import Any, assert_type
 
 from djogi import ForeignKey, Model
+from djogi.algebra import select
 from djogi.algebra.expr import Column, OrderBy
 from djogi.algebra.predicate import Pred
-from djogi.algebra.query import Select, select
+from djogi.algebra.query import Select
 
 
 class Author(Model, table="typing_authors"):
@@ -39,3 +40,5 @@ assert_type(Book.title == "x", Pred)
 assert_type((Book.price < 30) & ~Book.title.icontains("x") | (Book.author == 1), Pred)
 assert_type(Book.price.desc(), OrderBy)
 assert_type(select(Book), Select[Book])
+assert_type(Book.objects, Select[Book])
+assert_type(Book.objects.filter(Book.price < 30).limit(3), Select[Book])
