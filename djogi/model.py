@@ -320,13 +320,14 @@ class ModelMeta(msgspec.StructMeta):
         return type.__getattribute__(cls, name)
 
 
-class Model(msgspec.Struct, frozen=True, kw_only=True, metaclass=ModelMeta):
+class Model(msgspec.Struct, frozen=True, kw_only=True, gc=False, metaclass=ModelMeta):
     """Base of every model. Subclass with ``table=`` (and optionally ``app``, ``pk``, ``indexes``,
     ``unique_together``, ``database``, ``comment``, ``through``, ``renamed_from`` (the table's previous
     name, so migrations rename it instead of dropping and recreating it)).
 
     ``id``, ``created_at`` and ``updated_at`` are filled by the database and are ``msgspec.UNSET`` on
-    an instance that was never saved.
+    an instance that was never saved. Instances are not tracked by the cyclic garbage collector
+    (``gc=False``: cheaper to create); a model instance must not be stored inside its own list field.
     """
 
     id: Any = UNSET
