@@ -159,7 +159,12 @@ def seed(
 
 
 @db_app.command()
-def shell(ctx: typer.Context, database: DatabaseOption = None) -> None:
+def shell(
+    ctx: typer.Context,
+    database: DatabaseOption = None,
+    plain: Annotated[bool, typer.Option("--plain", help="Use the standard Python REPL even if IPython is installed.")]
+    = False,
+) -> None:
     """An interactive Python shell with `db` connected and every registered model imported.
 
     Top-level await works (`await db.count(Author.objects)`); IPython is used when installed.
@@ -171,7 +176,7 @@ def shell(ctx: typer.Context, database: DatabaseOption = None) -> None:
     descriptors = cli.load_models(required=False)
     if cli.config.source is not None:
         os.environ["DJOGI_CONFIG"] = str(cli.config.source)  # djogi.connect() in the shell sees the same file
-    run_shell(cli.url(name), name, descriptors)
+    run_shell(cli.url(name), name, descriptors, plain=plain)
 
 
 @db_app.command(context_settings={"ignore_unknown_options": True})

@@ -67,8 +67,8 @@ class AwaitConsole(code.InteractiveConsole):
             self.showtraceback()
 
 
-def run_shell(url: str, database: str, descriptors: tuple[ModelDescriptor, ...]) -> None:
-    """Connect ``db`` to ``url`` and run the REPL until the user leaves it."""
+def run_shell(url: str, database: str, descriptors: tuple[ModelDescriptor, ...], *, plain: bool = False) -> None:
+    """Connect ``db`` to ``url`` and run the REPL (IPython unless ``plain``) until the user leaves it."""
     namespace: dict[str, Any] = {"__name__": "__djogi_shell__", "djogi": djogi}
     namespace.update({d.name: d.model for d in descriptors})
     runner = _LoopThread()
@@ -78,7 +78,7 @@ def run_shell(url: str, database: str, descriptors: tuple[ModelDescriptor, ...])
         names = ", ".join(d.name for d in descriptors) or "none"
         banner = (f"djogi shell: `db` is connected to database {database!r}; models: {names}.\n"
                   "Top-level await works, e.g. `await db.count(Model.objects)`. Ctrl-D leaves.")
-        if importlib.util.find_spec("IPython") is not None:
+        if not plain and importlib.util.find_spec("IPython") is not None:
             _ipython(namespace, runner, banner)
         else:
             AwaitConsole(namespace, runner).interact(banner=banner, exitmsg="")
@@ -89,9 +89,11 @@ def run_shell(url: str, database: str, descriptors: tuple[ModelDescriptor, ...])
 
 def _ipython(namespace: dict[str, Any], runner: _LoopThread, banner: str) -> None:
     """Run IPython with autoawait executing cells on the shell's loop."""
-    ipython: Any = importlib.import_module("IPython")
-    config = importlib.import_module("traitlets.config").Config()
+    config: Any = importlib.import_module("traitlets.config").Config()
     config.InteractiveShell.autoawait = True
-    config.InteractiveShell.loop_runner = runner.run
-    config.TerminalInteractiveShell.banner2 = banner
-    ipython.start_ipython(argv=[], user_ns=namespace, config=config)
+    config.TerminalInteractiveShell.banner2 = banner + "\n"
+    ipapp: Any = importlib.import_module("IPython.terminal.ipapp")
+    app = ipapp.TerminalIPythonApp.instance(config=config, user_ns=namespace)
+    app.initialize(argv=[])
+    app.shell.loop_runner = runner.run  # set after start-up: the config is deep-copied, the loop cannot be
+    app.start()

@@ -50,7 +50,8 @@ class Project:
     def env(self, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("DJOGI_", "HEER_")) and k not in ("DATABASE_URL", "CI")}
-        env.update({"PYTHONPATH": str(self.package_root), "DJOGI_DATABASE_URL": self.url, "COLUMNS": "200", **extra})
+        path = os.pathsep.join(p for p in (str(self.package_root), os.environ.get("PYTHONPATH", "")) if p)
+        env.update({"PYTHONPATH": path, "DJOGI_DATABASE_URL": self.url, "COLUMNS": "200", **extra})
         return env
 
     def run(self, *args: str, expect: int | None = 0, stdin: str | None = None, **env: str

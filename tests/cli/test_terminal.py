@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import secrets
 import shlex
 import shutil
@@ -72,7 +73,7 @@ def test_shell_awaits_queries_on_the_connected_database(project: Project, termin
     project.run("migrations", "apply")
     with psycopg.connect(project.url, autocommit=True) as conn:
         conn.execute("INSERT INTO authors (name, email) VALUES ('Ann', 'ann@example.com'), ('Bo', 'bo@example.com')")
-    shell = terminal("db", "shell")
+    shell = terminal("db", "shell", "--plain")
     shell.wait_for(lambda: ">>>" in shell.screen(), "the shell prompt")
     assert "models: Author, Book" in shell.screen()
     shell.type("await db.count(Author.objects)")
@@ -80,6 +81,18 @@ def test_shell_awaits_queries_on_the_connected_database(project: Project, termin
     shell.type("[a.name for a in await db.all(Author.objects.order_by(Author.name))]")
     shell.wait_for(lambda: "['Ann', 'Bo']" in shell.screen(), "the names")
     shell.type("exit()")
+    assert shell.exit_code() == 0
+
+
+@pytest.mark.skipif(importlib.util.find_spec("IPython") is None, reason="IPython is not installed")
+def test_shell_uses_ipython_when_installed(project: Project, terminal: Callable[..., Terminal]) -> None:
+    project.run("migrations", "compose", "--name", "initial")
+    project.run("migrations", "apply")
+    shell = terminal("db", "shell")
+    shell.wait_for(lambda: "In [1]:" in shell.screen(), "the IPython prompt")
+    shell.type("await db.count(Author.objects)")
+    shell.wait_for(lambda: "Out[1]: 0" in shell.screen(), "the count")
+    shell.type("exit")
     assert shell.exit_code() == 0
 
 

@@ -1,0 +1,170 @@
+"""Subqueries inside expressions and predicates: scalar subqueries, ``EXISTS``, ``IN (SELECT ...)``, and
+``OuterRef`` for correlation.
+
+- ``scalar(q)``: ``(SELECT ...)`` as a value; ``q`` projects exactly one column (``values(x)``); NULL when
+  it returns no row (PostgreSQL raises 21000 when it returns several).
+- ``exists(q)``: ``EXISTS (SELECT 1 FROM ...)``; ``~exists(q)`` is ``NOT EXISTS (...)``.
+- ``in_query(x, q)``: ``x IN (SELECT ...)``; its complement ``~in_query(x, q)`` is
+  ``(x IN (SELECT ...)) IS NOT TRUE`` (two-valued: rows where ``x`` is NULL, or is not found, are kept).
+- ``outer(col)`` (``OuterRef``): a column of the enclosing query, rendered in that query's scope; nest it
+  (``outer(outer(col))``) to reach two levels up. Columns of other tables need no ``outer``: every column
+  is qualified by its table (or alias) name. When the subquery reads the same table as the enclosing
+  query, give one of them an alias (``aliased``/``select_from``) so the names differ.
+
+Errors (``ValidationError``): a scalar / IN subquery that does not project exactly one column, a type
+mismatch with ``x``, ``outer()`` outside a subquery (at compile time). All are SQL-only in memory
+(``NotPortable``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import msgspec
+
+from djogi.algebra.expr import Expr, ValueType, _compatible
+from djogi.algebra.predicate import Pred
+from djogi.errors import NotPortable, ValidationError
+
+__all__ = ["Exists", "InQuery", "OuterRef", "Subquery", "exists", "in_query", "outer", "scalar"]
+
+T = TypeVar("T")
+
+
+class Subquery(Expr[T], frozen=True):
+    """``(<query>)`` as a scalar value of type ``vtype``."""
+
+    query: Any
+    vtype: ValueType
+
+    @property
+    def type(self) -> ValueType:
+        return self.vtype
+
+    def describe(self) -> str:
+        return "scalar(subquery)"
+
+
+class Exists(Pred, frozen=True):
+    """``EXISTS (<query>)`` (complement: ``NOT EXISTS``)."""
+
+    query: Any
+
+
+class InQuery(Pred, frozen=True):
+    """``expr IN (<query>)`` (complement: ``(expr IN (<query>)) IS NOT TRUE``)."""
+
+    expr: Expr[Any]
+    query: Any
+
+
+class OuterRef(Expr[T], frozen=True):
+    """``expr`` rendered in the enclosing query's scope (correlated subqueries)."""
+
+    expr: Expr[Any]
+
+    @property
+    def type(self) -> ValueType:
+        return self.expr.type
+
+    def describe(self) -> str:
+        return f"outer({self.expr.describe()})"
+
+
+def _single(query: Any, what: str) -> ValueType:
+    from djogi.algebra.join import output_columns
+
+    out = output_columns(query) if getattr(query, "projection", ()) is not None else None
+    if out is None or len(out.types) != 1:
+        raise ValidationError(f"{what}: the subquery must project exactly one column (use .values(x))")
+    return out.types[0]
+
+
+def scalar(query: Any) -> Subquery[Any]:
+    """``(SELECT x FROM ...)`` as a value; ``query`` projects one column."""
+    return Subquery(query, _single(query, "scalar()"))
+
+
+def exists(query: Any) -> Exists:
+    """``EXISTS (SELECT 1 FROM ... )``; an ordering that cannot change the answer is dropped."""
+    from djogi.algebra.query import Select, simple
+
+    if isinstance(query, Select) and simple(query):
+        query = msgspec.structs.replace(query, projection=None, into=None, selected=None, ordering=())
+    return Exists(query)
+
+
+def in_query(x: Expr[Any], query: Any) -> InQuery:
+    """``x IN (SELECT y FROM ...)``; ``query`` projects one column comparable with ``x``."""
+    t = _single(query, "in_query()")
+    if not isinstance(x, Expr):
+        raise ValidationError(f"in_query() tests an expression such as Book.id, not {x!r}")
+    if not _compatible(x.type, t):
+        raise ValidationError(f"in_query(): cannot compare {x.describe()} ({x.type.kind}) with a {t.kind} subquery")
+    return InQuery(x, query)
+
+
+def outer(x: Expr[T]) -> OuterRef[T]:
+    """``x`` as seen by the enclosing query (for correlated subqueries)."""
+    if not isinstance(x, Expr):
+        raise ValidationError(f"outer() takes an expression such as Author.id, not {x!r}")
+    return OuterRef(x)
+
+
+# ------------------------------------------------------------------------------------------ rendering
+
+
+def _sub(query: Any, ctx: Any) -> str:
+    from djogi.algebra.compile import render_query
+
+    sql, _ = render_query(query, ctx)
+    return sql
+
+
+def render_subquery(node: Subquery[Any], ctx: Any) -> str:
+    """``(<query>)``."""
+    return f"({_sub(node.query, ctx)})"
+
+
+def render_exists(node: Exists, ctx: Any, negate: bool) -> str:
+    """``[NOT ]EXISTS (<query>)``."""
+    return ("NOT EXISTS (" if negate else "EXISTS (") + _sub(node.query, ctx) + ")"
+
+
+def render_in_query(node: InQuery, ctx: Any, negate: bool) -> str:
+    """``x IN (<query>)`` or ``(x IN (<query>)) IS NOT TRUE``."""
+    from djogi.algebra.render import render_expr
+
+    sql = f"{render_expr(node.expr, ctx)} IN ({_sub(node.query, ctx)})"
+    return f"({sql}) IS NOT TRUE" if negate else sql
+
+
+def render_outer(node: OuterRef[Any], ctx: Any) -> str:
+    """The wrapped expression, rendered in the enclosing query's context."""
+    from djogi.algebra.render import render_expr
+
+    scope = getattr(ctx, "outer", None)
+    if scope is None or getattr(scope, "outer", None) is None:
+        raise ValidationError(f"{node.describe()} is used outside a subquery")
+    return render_expr(node.expr, scope)
+
+
+def _sql_only(node: Any) -> Any:
+    raise NotPortable(node, f"{type(node).__name__} subqueries are evaluated by PostgreSQL only")
+
+
+def _register() -> None:
+    from djogi.algebra import evaluate, render
+    from djogi.algebra.rowtype import NULLABLE, nullable
+
+    render._EXPR[Subquery] = render_subquery
+    render._EXPR[OuterRef] = render_outer
+    render._PRED[Exists] = render_exists
+    render._PRED[InQuery] = render_in_query
+    evaluate._PRED[Exists] = _sql_only
+    evaluate._PRED[InQuery] = _sql_only
+    NULLABLE[Subquery] = lambda node, models: True
+    NULLABLE[OuterRef] = lambda node, models: nullable(node.expr, models)
+
+
+_register()
