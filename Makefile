@@ -24,8 +24,17 @@ test: $(VENV)/.installed-dev
 	$(BIN)/mypy
 	$(BIN)/pytest
 
+# The bookshop example end to end on the embedded server: compose (a no-op when the committed migrations
+# match the models), apply, seed, the query tour, then the migration status.
+BOOKSHOP := cd examples/bookshop && PYTHONPATH=. ../../$(BIN)
+
 demo: $(VENV)/.installed-dev
-	$(BIN)/python examples/demo_roundtrip.py
+	$(BOOKSHOP)/djogi db up
+	$(BOOKSHOP)/djogi migrations compose -n initial
+	$(BOOKSHOP)/djogi migrations apply
+	$(BOOKSHOP)/djogi db seed
+	$(BOOKSHOP)/python run.py
+	$(BOOKSHOP)/djogi migrations status
 
 bench: $(VENV)/.installed-bench
 	$(BIN)/python -m benchmarks

@@ -10,6 +10,7 @@ from djogi.errors import (
     StaleObject,
     ValidationError,
 )
+from djogi.executor import Database, connect
 from djogi.model import Index, IndexColumn, Model, descriptor, field, models
 from djogi.types import (
     BigInt,
@@ -30,6 +31,7 @@ from djogi.types import (
 
 __all__ = [
     "BigInt",
+    "Database",
     "DjogiError",
     "Enum",
     "ForeignKey",
@@ -53,6 +55,7 @@ __all__ = [
     "SmallInt",
     "StaleObject",
     "ValidationError",
+    "connect",
     "custom_pk",
     "descriptor",
     "field",

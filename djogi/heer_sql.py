@@ -14,6 +14,7 @@ from djogi.errors import ValidationError
 from djogi.identifiers import check_identifier, quote_ident
 
 MAX_NODE_ID = 511  # a node id must fit both HeerId (9 bits) and RanjId (15 bits)
+DEFAULT_NODE_ID = 1  # the node of a single-node setup (seeded by the bootstrap)
 
 HEER_FLIP_MASK = 0x7FFFFFFFFFC01FFF
 RANJ_FLIP_MASK = 0xFFFFFFFFFFFF0FFF0FFFFFFF8000FFFF
@@ -116,6 +117,16 @@ def bootstrap_sql(node_id: int = 1) -> str:
     _check_node_id(node_id)
     return "\n".join((SCHEMA, SESSION, GENERATE_HEERID, GENERATE_RANJID, SEED, _DESC_SQL,
                       _seed_node_sql(node_id)))
+
+
+def bind_node_sql(node_id: int) -> str:
+    """The statement binding this session's HeeRanjID node (``heer.node_id`` and ``heer.ranj_node_id``).
+
+    Every session djogi opens runs it before generating ids. Raises ValidationError for a node outside 0..511.
+    """
+    _check_node_id(node_id)
+    return (f"SELECT set_config('heer.node_id', '{node_id}', false), "
+            f"set_config('heer.ranj_node_id', '{node_id}', false)")
 
 
 def node_settings_sql(database: str, node_id: int) -> str:

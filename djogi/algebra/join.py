@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from djogi.algebra.expr import Column, Expr, ValueType
+from djogi.algebra.expr import Column, ValueType
 from djogi.algebra.predicate import TRUE, Pred
 from djogi.algebra.rowtype import check_name, python_type, row_type
 from djogi.errors import ValidationError
@@ -88,11 +88,13 @@ class Source(msgspec.Struct, frozen=True, gc=False):
 
 
 class Join(msgspec.Struct, frozen=True, gc=False):
-    """``<kind> JOIN <source> ON <on>`` (``CROSS JOIN`` has no ON)."""
+    """``<kind> JOIN <source> ON <on>`` (``CROSS JOIN`` has no ON); ``fetch``: its columns are selected
+    (the rows become tuples) when the query has no ``values()`` projection."""
 
     kind: JoinKind
     source: Source
     on: Pred = TRUE
+    fetch: bool = True
 
 
 def aliased(model: type[Any], name: str) -> Source:
@@ -106,8 +108,8 @@ def output_columns(query: Any) -> Output:
     from djogi.algebra.query import Select
 
     if isinstance(query, Select):
-        if query.joins or query.annotations:
-            raise ValidationError("a joined or annotated query cannot be a row source; project it with values()")
+        if query.projection is None and (query.annotations or any(j.fetch for j in query.joins)):
+            raise ValidationError("a query returning joined or annotated rows cannot be a row source; use values()")
         if query.projection is None:
             if query.source is not None and query.source.model is None:
                 return query.source.output  # type: ignore[return-value]
@@ -158,8 +160,3 @@ def derived(query: Any, name: str) -> Source:
 def lateral(query: Any, name: str) -> Source:
     """``LATERAL (<query>) AS "name"``: a derived table that may refer to the FROM items before it."""
     return _source(query, name, True)
-
-
-def column_names(expr: Expr[Any]) -> str | None:
-    """The output name of a projected column expression (``None`` for computed expressions)."""
-    return expr.column if isinstance(expr, Column) else None

@@ -20,6 +20,7 @@ from djogi.cli.exits import EXIT_CODES_HELP, Refusal
 from djogi.cli.migrations import apply_database, count_on_disk
 from djogi.cli.state import DatabaseOption, JsonOption, cli_of, database_of, is_local
 from djogi.embedded import POSTGRES_BIN_PATH
+from djogi.heer_sql import DEFAULT_NODE_ID, bind_node_sql
 
 db_app = typer.Typer(help=f"The embedded PostgreSQL server and the configured databases.\n\n{EXIT_CODES_HELP}",
                      no_args_is_help=True)
@@ -146,6 +147,7 @@ def seed(
         cli.info(f"db seed: no seeds discovered in {directory}")
         return
     with cli.progress("seeding", len(found)) as advance, psycopg.connect(target_url, autocommit=True) as conn:
+        conn.execute(bind_node_sql(cli.config.project.node_id or DEFAULT_NODE_ID))
 
         def report(result: seeds.SeedResult) -> None:
             advance(result.name)

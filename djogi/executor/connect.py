@@ -114,4 +114,5 @@ async def connect(
         yield db
     finally:
         with anyio.CancelScope(shield=True):
+            await db.unpark()
             await pool.close()

@@ -67,7 +67,7 @@ async def test_commit_rollback_and_savepoints(db: Database) -> None:
             await db.raw("INSERT INTO t VALUES (5, 'e')")
             raise RuntimeError("boom")
     assert await _ids(db) == [1, 4]
-    stats = db.pool.get_stats()
+    stats = db.stats()
     assert stats["pool_available"] == stats["pool_size"]
 
 
@@ -154,7 +154,7 @@ async def test_cancellation_mid_atomic_rolls_back_and_returns_connection(db: Dat
     assert await _ids(db) == []
     with anyio.fail_after(5):
         while True:
-            stats = db.pool.get_stats()
+            stats = db.stats()
             if stats["pool_available"] == stats["pool_size"] and await _open_transactions(db) == 0:
                 break
             await anyio.sleep(0.05)
