@@ -15,6 +15,7 @@ import importlib
 import inspect
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -206,8 +207,10 @@ def machine_facts(admin: psycopg.Connection, server: dict[str, str]) -> dict[str
     }
 
 
-def update_docs(report: Report, path: Path = DOCS) -> None:
-    """Replace the text between the latest-results markers of ``docs/benchmarks.md`` with this run's table."""
+def update_docs(report: Report, chart: Path, path: Path = DOCS) -> None:
+    """Replace the text between the latest-results markers of ``docs/benchmarks.md`` with this run's table,
+    and copy the ratio chart next to the page (mkdocs only serves files under ``docs/``)."""
+    shutil.copyfile(chart, path.parent / "assets" / "ratios.png")
     text = path.read_text()
     head, start, rest = text.partition(DOCS_START)
     _, end, tail = rest.partition(DOCS_END)
@@ -215,7 +218,7 @@ def update_docs(report: Report, path: Path = DOCS) -> None:
         raise SystemExit(f"{path} has no {DOCS_START} ... {DOCS_END} block")
     facts = "\n".join(f"- {k}: {v}" for k, v in report.machine.items())
     block = (f"\nMeasured {report.created_at}; ratios are to `{report.baseline}`, times are medians per "
-             f"operation.\n\n{facts}\n\n{ratio_table(report)}\n\n![ratios](../benchmarks/results/ratios.png)\n\n")
+             f"operation.\n\n{facts}\n\n{ratio_table(report)}\n\n![ratios](assets/ratios.png)\n\n")
     path.write_text(head + start + block + end + tail)
 
 
@@ -265,7 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     write_results(report, args.out)
     print(ratio_table(report))
     if args.update_docs:
-        update_docs(report)
+        update_docs(report, args.out / "ratios.png")
     print(f"\nwritten to {args.out}/latest.json, latest.md, ratios.png", file=sys.stderr)
     return 0
 

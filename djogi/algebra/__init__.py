@@ -147,3 +147,68 @@ __all__ += [
     "values",
     "where",
 ]
+
+# --- advanced SQL (issue 5): aggregates, windows, CASE, subqueries, CTEs, set operations, joins
+from djogi.algebra.aggregate import (  # noqa: E402
+    Agg,
+    array_agg,
+    avg,
+    bool_and,
+    bool_or,
+    count,
+    grouping,
+    jsonb_agg,
+    max_,
+    min_,
+    string_agg,
+    sum_,
+)
+from djogi.algebra.compile import JoinedRows, joined_decoder  # noqa: E402
+from djogi.algebra.conditional import Case, case  # noqa: E402
+from djogi.algebra.cte import with_, with_recursive  # noqa: E402
+from djogi.algebra.query import (  # noqa: E402
+    CountOf,
+    ExistsOf,
+    annotate,
+    count_of,
+    cube,
+    exists_of,
+    group_by,
+    grouping_sets,
+    having,
+    join,
+    rollup,
+    select_from,
+)
+from djogi.algebra.setops import SetOp, except_, except_all, intersect, intersect_all, union, union_all  # noqa: E402
+from djogi.algebra.sources import Source, aliased, derived, lateral  # noqa: E402
+from djogi.algebra.subquery import exists, in_query, outer, scalar  # noqa: E402
+from djogi.algebra.window import (  # noqa: E402
+    cume_dist,
+    dense_rank,
+    first_value,
+    following,
+    groups,
+    lag,
+    last_value,
+    lead,
+    nth_value,
+    ntile,
+    over,
+    percent_rank,
+    preceding,
+    range_,
+    rank,
+    row_number,
+    rows,
+)
+
+__all__ += [
+    "Agg", "Case", "CountOf", "ExistsOf", "JoinedRows", "SetOp", "Source", "aliased", "annotate", "array_agg",
+    "avg", "bool_and", "bool_or", "case", "count", "count_of", "cube", "cume_dist", "dense_rank", "derived",
+    "except_", "except_all", "exists", "exists_of", "first_value", "following", "group_by", "grouping", "grouping_sets",
+    "groups", "having", "in_query", "intersect", "intersect_all", "join", "joined_decoder", "jsonb_agg", "lag",
+    "last_value", "lateral", "lead", "max_", "min_", "nth_value", "ntile", "outer", "over", "percent_rank",
+    "preceding", "range_", "rank", "rollup", "row_number", "rows", "scalar", "select_from", "string_agg", "sum_",
+    "union", "union_all", "with_", "with_recursive",
+]  # fmt: skip

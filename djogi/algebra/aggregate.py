@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from djogi.algebra.expr import Column, Expr, OrderBy, Param, ValueType, coerce, same
+from djogi.algebra.expr import Column, Expr, Func, OrderBy, Param, ValueType, coerce, same
 from djogi.algebra.predicate import TRUE, Pred, and_
 from djogi.errors import ValidationError
 from djogi.model import descriptor
@@ -35,6 +35,7 @@ __all__ = [
     "bool_or",
     "contains_node",
     "count",
+    "grouping",
     "jsonb_agg",
     "max_",
     "min_",
@@ -144,7 +145,9 @@ def _kind(x: Expr[Any], name: str, kinds: tuple[str | None, ...]) -> str | None:
     if not isinstance(x, Expr):
         raise ValidationError(f"{name}() takes an expression such as Book.price, not {x!r}")
     if x.type.kind not in kinds:
-        raise ValidationError(f"{name}({x.describe()}): applies to {', '.join(map(str, kinds[:-1]))}, not {x.type.kind}")
+        raise ValidationError(
+            f"{name}({x.describe()}): applies to {', '.join(map(str, kinds[:-1]))}, not {x.type.kind}"
+        )
     return x.type.kind
 
 
@@ -192,16 +195,24 @@ def max_(x: Expr[T]) -> Agg[T]:
     return _agg("max", (x,), x.type)
 
 
-def bool_and(x: Expr[bool]) -> Agg[bool]:
-    """``bool_and(x)``: true when every non-NULL value is true."""
-    _kind(x, "bool_and", ("bool", None))
-    return _agg("bool_and", (x,), ValueType("bool", "boolean"))
+def _boolean(x: Expr[bool] | Pred, name: str) -> Expr[Any]:
+    """A boolean expression; a predicate becomes ``CASE WHEN p THEN TRUE ELSE FALSE END`` (two-valued)."""
+    if isinstance(x, Pred):
+        from djogi.algebra.conditional import case
+
+        return case(x, True).otherwise(False)
+    _kind(x, name, ("bool", None))
+    return x
 
 
-def bool_or(x: Expr[bool]) -> Agg[bool]:
-    """``bool_or(x)``: true when some value is true."""
-    _kind(x, "bool_or", ("bool", None))
-    return _agg("bool_or", (x,), ValueType("bool", "boolean"))
+def bool_and(x: Expr[bool] | Pred) -> Agg[bool]:
+    """``bool_and(x)``: true when every non-NULL value is true (``x`` a boolean expression or a predicate)."""
+    return _agg("bool_and", (_boolean(x, "bool_and"),), ValueType("bool", "boolean"))
+
+
+def bool_or(x: Expr[bool] | Pred) -> Agg[bool]:
+    """``bool_or(x)``: true when some value is true (``x`` a boolean expression or a predicate)."""
+    return _agg("bool_or", (_boolean(x, "bool_or"),), ValueType("bool", "boolean"))
 
 
 def array_agg(x: Expr[Any], *, distinct: bool = False) -> Agg[list[Any]]:
@@ -216,8 +227,18 @@ def array_agg(x: Expr[Any], *, distinct: bool = False) -> Agg[list[Any]]:
 def string_agg(x: Expr[str], separator: str, *, distinct: bool = False) -> Agg[str]:
     """``string_agg([DISTINCT] x, $n::text)``: the values joined by ``separator`` (bound as a parameter)."""
     _kind(x, "string_agg", ("str", None))
-    sep = Param(coerce(ValueType("str", "text"), separator, "string_agg separator"), ValueType("str", "text"))
+    sep: Param[str] = Param(
+        coerce(ValueType("str", "text"), separator, "string_agg separator"), ValueType("str", "text")
+    )
     return _agg("string_agg", (x, sep), ValueType("str", "text"), distinct)
+
+
+def grouping(*keys: Expr[Any]) -> Func[int]:
+    """``grouping(keys)``: a bit mask telling which of the group keys a ROLLUP / CUBE / GROUPING SETS row
+    leaves out (1 = aggregated over, e.g. the subtotal row); INTEGER, never NULL."""
+    if not keys or not all(isinstance(k, Expr) for k in keys):
+        raise ValidationError("grouping() takes one or more group key expressions")
+    return Func("grouping", tuple(keys), ValueType("int", "integer"))
 
 
 def jsonb_agg(x: Expr[Any], *, distinct: bool = False) -> Agg[Any]:
@@ -235,7 +256,12 @@ def render_agg(node: Agg[Any], ctx: Any) -> str:
     if node.star:
         sql = "count(*)"
     else:
-        sql = node.name + "(" + ("DISTINCT " if node.distinct else "") + ", ".join([render_expr(a, ctx) for a in node.args])
+        sql = (
+            node.name
+            + "("
+            + ("DISTINCT " if node.distinct else "")
+            + ", ".join([render_expr(a, ctx) for a in node.args])
+        )
         if node.order:
             sql += " ORDER BY " + ", ".join([render_order(o, ctx) for o in node.order])
         sql += ")"

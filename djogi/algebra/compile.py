@@ -27,10 +27,14 @@ from djogi.identifiers import quote_ident
 from djogi.model import descriptor
 
 if TYPE_CHECKING:
+    from djogi.algebra.cte import Cte
     from djogi.algebra.dml import Delete, Insert, InsertFrom, Update
-    from djogi.algebra.query import Keyset, Select
+    from djogi.algebra.query import CountOf, ExistsOf, Keyset, Select
+    from djogi.algebra.setops import SetOp
+    from djogi.algebra.sources import Source
 
 __all__ = [
+    "JoinedRows",
     "ModelRows",
     "NoResult",
     "ResultShape",
@@ -42,6 +46,8 @@ __all__ = [
     "cache_clear",
     "cache_size",
     "compile",
+    "joined_decoder",
+    "render_query",
 ]
 
 MAX_PARAMS = 65535  # PostgreSQL's limit on bind parameters per statement
@@ -80,7 +86,53 @@ class NoResult(msgspec.Struct, frozen=True):
     """Nothing to decode."""
 
 
-ResultShape = ModelRows | TupleRows | StructRows | ScalarRow | RowCount | NoResult
+class JoinedRows(msgspec.Struct, frozen=True):
+    """Rows made of consecutive column spans, one per part, decoded into a tuple with one value per part.
+
+    A ``ModelRows`` part takes ``len(columns)`` values and decodes to a model instance, a ``StructRows``
+    part ``len(columns)`` values into its Struct, a ``TupleRows`` part ``n`` values into a tuple. Where
+    ``optional[i]`` is true (the outer side of a LEFT / RIGHT / FULL join) a span whose values are all NULL
+    decodes to ``None``. Parts come in SQL order: the base model, each fetched join, then the ``annotate()``
+    Struct. ``joined_decoder(shape)`` builds the row function.
+    """
+
+    parts: tuple[ModelRows | StructRows | TupleRows, ...]
+    optional: tuple[bool, ...]
+
+
+ResultShape = ModelRows | TupleRows | StructRows | ScalarRow | RowCount | NoResult | JoinedRows
+
+
+def _struct_maker(struct_type: Any) -> Callable[[Any], Any]:
+    return lambda values: struct_type(*values)
+
+
+def joined_decoder(shape: JoinedRows) -> Callable[[Any], tuple[Any, ...]]:
+    """``row -> tuple`` for ``JoinedRows`` (rows as tuples in SQL column order, binary-loaded by psycopg)."""
+    from djogi.codecs import row_decoder
+
+    steps: list[tuple[int, int, Callable[[Any], Any], bool]] = []
+    start = 0
+    for part, optional in zip(shape.parts, shape.optional, strict=True):
+        width: int
+        decode: Callable[[Any], Any]
+        if isinstance(part, ModelRows):
+            width, decode = len(part.columns), row_decoder(part.model, part.columns).decode_row
+        elif isinstance(part, StructRows):
+            width, decode = len(part.columns), _struct_maker(part.struct_type)
+        else:
+            width, decode = part.n, tuple
+        steps.append((start, start + width, decode, optional))
+        start += width
+
+    def decode_row(row: Any) -> tuple[Any, ...]:
+        out = []
+        for a, b, dec, optional in steps:
+            values = tuple(row[a:b])
+            out.append(None if optional and all(v is None for v in values) else dec(values))
+        return tuple(out)
+
+    return decode_row
 
 
 class Statement(msgspec.Struct, frozen=True):
@@ -95,15 +147,19 @@ class Statement(msgspec.Struct, frozen=True):
     empty: bool = False
 
 
-def compile(value: Select[Any] | Insert[Any] | InsertFrom[Any] | Update[Any] | Delete[Any]) -> Statement:
+def compile(
+    value: Select[Any] | Insert[Any] | InsertFrom[Any] | Update[Any] | Delete[Any] | SetOp | CountOf | ExistsOf,
+) -> Statement:
     """Compile a query or mutation value to a ``Statement``, through the shape cache.
 
     Raises ``ValidationError`` for values that cannot become valid SQL (e.g. a lock with DISTINCT) and
     ``TypeError`` for objects that are not compilable values.
     """
-    params: list[object] = []
+    params = _Params()
     try:
         key = _shape(value, params)
+        if params.ctes:
+            key = (key, _ctes_shape(params))
         hit = _CACHE.get(key)
     except TypeError:  # an unhashable part: no cache for this value
         return _cold(value)
@@ -134,10 +190,13 @@ def _cold(value: Any) -> Statement:
     render = _RENDER.get(type(value))
     if render is None:
         raise TypeError(
-            f"cannot compile {type(value).__name__}; expected a Select, Insert, InsertFrom, Update or Delete"
+            f"cannot compile {type(value).__name__}; expected a Select, SetOp, CountOf, ExistsOf, Insert, "
+            "InsertFrom, Update or Delete"
         )
-    ctx = RenderContext()
+    ctx = QueryContext()
     sql, result = render(value, ctx)
+    if ctx.ctes:
+        sql = _with_clause(ctx) + sql
     if len(ctx.params) > MAX_PARAMS:
         raise ValidationError(
             f"the statement needs {len(ctx.params)} parameters; PostgreSQL allows {MAX_PARAMS} "
@@ -162,6 +221,104 @@ def _proved(walked: list[object], rendered: tuple[object, ...]) -> bool:
     except TypeError:  # unhashable parameter values: cannot prove the order
         return False
     return True
+
+
+class _Params(list[object]):
+    """Parameters collected by a shape walk, plus the CTE definitions met on the way (walked last)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ctes: dict[str, Cte] = {}
+
+
+class QueryContext(RenderContext):
+    """A ``RenderContext`` for one query scope: ``outer`` is the enclosing scope (for ``outer()``), and
+    ``ctes`` / ``refs`` are shared by every scope of a statement (CTEs met, and CTE names referenced, in
+    render order). Columns of named sources (``Ref``) render ``"name"."column"``."""
+
+    __slots__ = ("ctes", "outer", "refs")
+
+    def __init__(
+        self,
+        params: list[object] | None = None,
+        *,
+        aliases: dict[Any, str] | None = None,
+        nullable_models: frozenset[Any] = frozenset(),
+        outer: RenderContext | None = None,
+    ) -> None:
+        super().__init__(params, nullable_models=nullable_models)
+        self.aliases = _Aliases(aliases or {})  # set after: an empty mapping would be replaced by a dict
+        self.outer = outer
+        self.ctes: dict[str, Cte]
+        self.refs: list[str]
+        if isinstance(outer, QueryContext):
+            self.ctes, self.refs = outer.ctes, outer.refs
+        else:
+            self.ctes, self.refs = {}, []
+
+    def cte(self, src: Source) -> str:
+        """Record a reference to the CTE source ``src`` (and its definition, once); its quoted name."""
+        assert src.name is not None
+        self.refs.append(src.name)
+        if src.cte is not None:
+            known = self.ctes.setdefault(src.name, src.cte)
+            if known is not src.cte and known != src.cte:
+                raise ValidationError(f"two different CTEs are named {src.name!r} in one statement")
+        return quote_ident(src.name)
+
+
+class _Aliases(dict[Any, str]):
+    """Alias lookup: a ``Ref`` is known by its own name, a model by the alias its query gives it."""
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        from djogi.algebra.sources import Ref
+
+        if type(key) is Ref:
+            return key.name
+        return super().get(key, default)
+
+
+def render_query(value: Any, ctx: RenderContext) -> tuple[str, ResultShape]:
+    """SQL and result shape of a query or RETURNING mutation rendered inside ``ctx`` (a subquery, an arm,
+    a CTE body); parameters continue ``ctx``'s numbering."""
+    render = _RENDER.get(type(value))
+    if render is None:
+        raise ValidationError(f"{type(value).__name__} is not a query")
+    scope = ctx if isinstance(ctx, QueryContext) else QueryContext(ctx.params, outer=ctx)
+    return render(value, scope)
+
+
+def _with_clause(ctx: QueryContext) -> str:
+    """``WITH [RECURSIVE] "a" AS (...), ... `` for the CTEs met while rendering, dependencies first."""
+    bodies: dict[str, str] = {}
+    deps: dict[str, list[str]] = {}
+    names = list(ctx.ctes)
+    i = 0
+    while i < len(names):
+        name = names[i]
+        start = len(ctx.refs)
+        bodies[name], _ = render_query(ctx.ctes[name].query, QueryContext(ctx.params, outer=ctx))
+        deps[name] = [n for n in ctx.refs[start:] if n != name]
+        names = list(ctx.ctes)
+        i += 1
+    ordered: list[str] = []
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        if name in ordered or name in path:
+            return
+        for dep in deps.get(name, ()):
+            visit(dep, (*path, name))
+        ordered.append(name)
+
+    for name in names:
+        visit(name, ())
+    items = []
+    for name in ordered:
+        cte = ctx.ctes[name]
+        mat = "" if cte.materialized is None else "MATERIALIZED " if cte.materialized else "NOT MATERIALIZED "
+        items.append(f"{quote_ident(name)} AS {mat}({bodies[name]})")
+    recursive = "RECURSIVE " if any(c.recursive for c in ctx.ctes.values()) else ""
+    return f"WITH {recursive}" + ", ".join(items) + " "
 
 
 # ------------------------------------------------------------------------------------------ shapes
@@ -249,14 +406,55 @@ def _select_shape(q: Select[Any], params: list[object]) -> object:
     s = _shape
     key = (
         Select, q.model, q.distinct_all, q.distinct_keys and s(q.distinct_keys, params),
-        q.projection and s(q.projection, params), q.into, q.selected, s(q.condition, params),
-        q.keyset and s(q.keyset, params), q.ordering and s(q.ordering, params),
-        q.row_limit is None, q.row_offset is None, q.lock, q.empty,
+        q.projection and s(q.projection, params), q.into, q.selected,
+        q.annotations and s(q.annotations, params), q.annotation_type,
+        q.source and s(q.source, params), q.joins and s(q.joins, params),
+        s(q.condition, params), q.keyset and s(q.keyset, params),
+        q.grouping and s(q.grouping, params), s(q.having_condition, params),
+        q.ordering and s(q.ordering, params), q.row_limit is None, q.row_offset is None, q.lock, q.empty,
     )  # fmt: skip
     if q.row_limit is not None:
         params.append(q.row_limit)
     if q.row_offset is not None:
         params.append(q.row_offset)
+    return key
+
+
+def _source_shape(src: Source, params: list[object]) -> object:
+    if src.kind == "cte":
+        ctes = getattr(params, "ctes", None)
+        if ctes is None:
+            raise TypeError("a CTE outside a statement walk")  # not cacheable: compile cold
+        assert src.name is not None
+        if src.cte is not None:
+            known = ctes.setdefault(src.name, src.cte)
+            if known is not src.cte and known != src.cte:
+                raise TypeError("two CTEs share a name")  # compile cold, which reports it
+        return (type(src), "cte", src.model, src.name)
+    query = None if src.query is None else _shape(src.query, params)
+    return (type(src), src.kind, src.model, src.name, src.lateral, query)
+
+
+def _ctes_shape(params: _Params) -> object:
+    """The shapes of the CTE definitions met by a walk (in the order the renderer meets them)."""
+    out = []
+    names = list(params.ctes)
+    i = 0
+    while i < len(names):
+        cte = params.ctes[names[i]]
+        out.append((names[i], cte.recursive, cte.materialized, _shape(cte.query, params)))
+        names = list(params.ctes)
+        i += 1
+    return tuple(out)
+
+
+def _setop_shape(node: SetOp, params: list[object]) -> object:
+    key = (type(node), node.op, _shape(node.left, params), _shape(node.right, params), node.ordering,
+           node.row_limit is None, node.row_offset is None, node.empty)  # fmt: skip
+    if node.row_limit is not None:
+        params.append(node.row_limit)
+    if node.row_offset is not None:
+        params.append(node.row_offset)
     return key
 
 
@@ -317,37 +515,120 @@ def _returning(model: Any, columns: tuple[str, ...] | None) -> tuple[str, Result
     return " RETURNING " + column_list(model, columns), ModelRows(model, columns)
 
 
-def render_select(q: Select[Any], ctx: RenderContext) -> tuple[str, ResultShape]:
-    """``SELECT [DISTINCT [ON (..)]] cols FROM "t" [WHERE ..] [ORDER BY ..] [LIMIT $n] [OFFSET $n] [FOR ..]``."""
-    desc = descriptor(q.model)
+def _scope(q: Select[Any], ctx: RenderContext) -> QueryContext:
+    """The context of ``q``'s own scope: its model aliased to its source's name, outer-join nullability."""
+    from djogi.algebra.query import nullable_sources
+
+    aliases = {} if q.source is None or q.source.name is None else {q.model: q.source.name}
+    nullable = nullable_sources(q) if q.joins else frozenset()
+    return QueryContext(ctx.params, aliases=aliases, nullable_models=nullable, outer=ctx)
+
+
+def _prefix(src: Source | None, model: Any) -> str:
+    return quote_ident(descriptor(model).table if src is None or src.name is None else src.name) + "."
+
+
+def _source_sql(src: Source, ctx: QueryContext) -> str:
+    """A FROM item: ``"table" [AS "alias"]``, ``"cte"`` or ``[LATERAL] (<query>) AS "name"``."""
+    if src.kind == "cte":
+        return ctx.cte(src)
+    if src.kind == "table":
+        table = _table(src.model)
+        return table if src.name is None else f"{table} AS {quote_ident(src.name)}"
+    assert src.name is not None
+    sub, _ = render_query(src.query, ctx)
+    return ("LATERAL " if src.lateral else "") + f"({sub}) AS {quote_ident(src.name)}"
+
+
+def _select_list(q: Select[Any], ctx: QueryContext) -> tuple[str, ResultShape]:
+    if q.projection is not None:
+        if q.into is None:
+            return ", ".join([render_expr(x, ctx) for x in q.projection]), TupleRows(len(q.projection))
+        names = tuple(q.into.__struct_fields__)
+        cols = ", ".join(
+            [f"{render_expr(x, ctx)} AS {quote_ident(n)}" for x, n in zip(q.projection, names, strict=True)]
+        )
+        return cols, StructRows(q.into, names)
+    columns = descriptor(q.model).columns if q.selected is None else q.selected
+    prefix = _prefix(q.source, q.model)
+    texts = [", ".join([prefix + quote_ident(c) for c in columns])]
+    parts: list[ModelRows | StructRows | TupleRows] = [ModelRows(q.model, columns)]
+    refs = [q.source.ref if q.source is not None else q.model]
+    for j in q.joins:
+        if not j.fetch:
+            continue
+        src = j.source
+        if src.model is not None and (src.output is None or src.output.model is not None):
+            names = descriptor(src.model).columns if src.output is None else src.output.names
+            texts.append(", ".join([_prefix(src, src.model) + quote_ident(c) for c in names]))
+            parts.append(ModelRows(src.model, names))
+        else:
+            assert src.output is not None and src.name is not None
+            texts.append(", ".join([f"{quote_ident(src.name)}.{quote_ident(c)}" for c in src.output.names]))
+            parts.append(StructRows(src.output.row, src.output.names))
+        refs.append(src.ref)
+    if q.annotations:
+        assert q.annotation_type is not None
+        names = tuple(q.annotation_type.__struct_fields__)
+        texts.append(
+            ", ".join([f"{render_expr(x, ctx)} AS {quote_ident(n)}" for x, n in zip(q.annotations, names, strict=True)])
+        )
+        parts.append(StructRows(q.annotation_type, names))
+        refs.append(None)
+    if len(parts) == 1:
+        return texts[0], parts[0]
+    optional = tuple(r is not None and r in ctx.nullable_models for r in refs)
+    return ", ".join(texts), JoinedRows(tuple(parts), optional)
+
+
+def _from(q: Select[Any], ctx: QueryContext) -> str:
+    sql = " FROM " + (_table(q.model) if q.source is None else _source_sql(q.source, ctx))
+    for j in q.joins:
+        sql += f" {j.kind} JOIN {_source_sql(j.source, ctx)}"
+        if j.kind != "CROSS":
+            sql += " ON " + render_predicate(j.on, ctx)
+    return sql
+
+
+def _group_by(q: Select[Any], ctx: QueryContext) -> str:
+    g = q.grouping
+    sql = ""
+    if g is not None:
+        sets = ["(" + ", ".join([render_expr(x, ctx) for x in keys]) + ")" for keys in g.sets]
+        if g.kind == "keys":
+            sql = " GROUP BY " + sets[0][1:-1]
+        elif g.kind == "sets":
+            sql = " GROUP BY GROUPING SETS (" + ", ".join(sets) + ")"
+        else:
+            sql = f" GROUP BY {g.kind.upper()} {sets[0]}"
+    if q.having_condition != p.TRUE:
+        sql += " HAVING " + render_predicate(q.having_condition, ctx)
+    return sql
+
+
+def render_select(q: Select[Any], ctx: RenderContext, head: str | None = None) -> tuple[str, ResultShape]:
+    """``SELECT [DISTINCT [ON (..)]] cols FROM <source> [JOIN ..] [WHERE ..] [GROUP BY ..] [HAVING ..]
+    [ORDER BY ..] [LIMIT $n] [OFFSET $n] [FOR ..]``; ``head`` replaces the select list (a ``ScalarRow``)."""
     if q.lock is not None and (q.distinct_all or q.distinct_keys):
         raise ValidationError(f"FOR {q.lock.strength} cannot be combined with DISTINCT (PostgreSQL refuses it)")
+    qctx = _scope(q, ctx)
     sql = "SELECT "
     if q.distinct_all:
         sql += "DISTINCT "
     elif q.distinct_keys:
-        sql += "DISTINCT ON (" + ", ".join([render_expr(x, ctx) for x in q.distinct_keys]) + ") "
+        sql += "DISTINCT ON (" + ", ".join([render_expr(x, qctx) for x in q.distinct_keys]) + ") "
     result: ResultShape
-    if q.projection is None:
-        columns = desc.columns if q.selected is None else q.selected
-        sql += column_list(q.model, columns)
-        result = ModelRows(q.model, columns)
-    elif q.into is None:
-        sql += ", ".join([render_expr(x, ctx) for x in q.projection])
-        result = TupleRows(len(q.projection))
+    if head is None:
+        cols, result = _select_list(q, qctx)
     else:
-        names = tuple(q.into.__struct_fields__)
-        sql += ", ".join(
-            [f"{render_expr(x, ctx)} AS {quote_ident(n)}" for x, n in zip(q.projection, names, strict=True)]
-        )
-        result = StructRows(q.into, names)
-    sql += " FROM " + quote_ident(desc.table) + _where(q.condition, q.keyset, ctx)
+        cols, result = head, ScalarRow()
+    sql += cols + _from(q, qctx) + _where(q.condition, q.keyset, qctx) + _group_by(q, qctx)
     if q.ordering:
-        sql += " ORDER BY " + ", ".join([render_order(o, ctx) for o in q.ordering])
+        sql += " ORDER BY " + ", ".join([render_order(o, qctx) for o in q.ordering])
     if q.row_limit is not None:
-        sql += " LIMIT " + ctx.param(q.row_limit, "bigint")
+        sql += " LIMIT " + qctx.param(q.row_limit, "bigint")
     if q.row_offset is not None:
-        sql += " OFFSET " + ctx.param(q.row_offset, "bigint")
+        sql += " OFFSET " + qctx.param(q.row_offset, "bigint")
     if q.lock is not None:
         lock = q.lock
         sql += " FOR " + lock.strength
@@ -355,6 +636,31 @@ def render_select(q: Select[Any], ctx: RenderContext) -> tuple[str, ResultShape]
             sql += " OF " + ", ".join([quote_ident(t) for t in lock.of])
         sql += " NOWAIT" if lock.nowait else " SKIP LOCKED" if lock.skip_locked else ""
     return sql, result
+
+
+def _render_count(node: CountOf, ctx: RenderContext) -> tuple[str, ResultShape]:
+    """``SELECT count(*) FROM ... WHERE ...`` or ``SELECT count(*) FROM (<query>) AS "__djogi_sub"``."""
+    from djogi.algebra.query import Select, simple
+
+    q = node.query
+    if isinstance(q, Select) and simple(q):
+        sql, _ = render_select(q, ctx, head="count(*)")
+        return sql, ScalarRow()
+    sub, _ = render_query(q, ctx)
+    return f'SELECT count(*) FROM ({sub}) AS "__djogi_sub"', ScalarRow()
+
+
+def _render_exists(node: ExistsOf, ctx: RenderContext) -> tuple[str, ResultShape]:
+    """``SELECT EXISTS (SELECT 1 FROM ... LIMIT 1)`` (``FROM (<query>) AS "__djogi_sub"`` when needed)."""
+    from djogi.algebra.query import Select, simple
+
+    q = node.query
+    if isinstance(q, Select) and simple(q):
+        sub, _ = render_select(q, ctx, head="1")
+    else:
+        inner, _ = render_query(q, ctx)
+        sub = f'SELECT 1 FROM ({inner}) AS "__djogi_sub"'
+    return f"SELECT EXISTS ({sub} LIMIT 1)", ScalarRow()
 
 
 def _assignments(items: tuple[tuple[str, e.Expr[Any]], ...], ctx: RenderContext) -> str:
@@ -387,7 +693,7 @@ def _render_insert(ins: Insert[Any], ctx: RenderContext) -> tuple[str, ResultSha
 
 def _render_insert_from(ins: InsertFrom[Any], ctx: RenderContext) -> tuple[str, ResultShape]:
     sql = f"INSERT INTO {_table(ins.model)} (" + ", ".join([quote_ident(c) for c in ins.columns]) + ") "
-    source, _ = render_select(ins.source, ctx)
+    source, _ = render_query(ins.source, ctx)
     returning, result = _returning(ins.model, ins.returning)
     return sql + source + returning, result
 
@@ -408,14 +714,19 @@ _RENDER: dict[type, Callable[[Any, RenderContext], tuple[str, ResultShape]]] = {
 
 
 def _register() -> None:
+    from djogi.algebra import aggregate, conditional, subquery, window  # noqa: F401  (register their renderers)
     from djogi.algebra.dml import Delete, Insert, InsertFrom, Update
-    from djogi.algebra.query import Select
+    from djogi.algebra.query import CountOf, ExistsOf, Select
+    from djogi.algebra.setops import SetOp, render_setop
+    from djogi.algebra.sources import Source
 
     _RENDER.update(
         {Select: render_select, Insert: _render_insert, InsertFrom: _render_insert_from, Update: _render_update,
-         Delete: _render_delete}
+         Delete: _render_delete, SetOp: render_setop, CountOf: _render_count, ExistsOf: _render_exists}
     )  # fmt: skip
     _SHAPERS[Select] = _select_shape
+    _SHAPERS[Source] = _source_shape
+    _SHAPERS[SetOp] = _setop_shape
 
 
 _register()

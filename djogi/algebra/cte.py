@@ -25,8 +25,8 @@ from typing import Any
 
 import msgspec
 
-from djogi.algebra.join import Source, output_columns
 from djogi.algebra.rowtype import check_name
+from djogi.algebra.sources import Source, output_columns
 
 __all__ = ["Cte", "with_", "with_recursive"]
 

@@ -21,33 +21,48 @@ import msgspec
 
 from djogi.algebra.expr import Column, Const, Expr, OrderBy, Param, node_key
 from djogi.algebra.predicate import FALSE, TRUE, Pred, and_, or_
+from djogi.algebra.sources import Join, JoinKind, Source
 from djogi.errors import ValidationError
 from djogi.model import Model, ModelDescriptor, descriptor
 
 if TYPE_CHECKING:
     from djogi.algebra.compile import Statement
     from djogi.algebra.dml import Delete, Update
+    from djogi.algebra.setops import SetOp
 
 __all__ = [
+    "CountOf",
+    "ExistsOf",
+    "Grouping",
     "Keyset",
     "Lock",
     "Select",
     "after",
+    "annotate",
+    "count_of",
+    "cube",
     "defer",
     "distinct",
     "distinct_on",
     "exclude",
+    "exists_of",
     "filter",
     "for_key_share",
     "for_no_key_update",
     "for_share",
     "for_update",
+    "group_by",
+    "grouping_sets",
+    "having",
+    "join",
     "limit",
     "none",
     "offset",
     "only",
     "order_by",
+    "rollup",
     "select",
+    "select_from",
     "values",
     "where",
 ]
@@ -73,6 +88,38 @@ class Keyset(msgspec.Struct, frozen=True):
     values: tuple[Expr[Any], ...]
 
 
+class Grouping(msgspec.Struct, frozen=True, gc=False):
+    """``GROUP BY`` keys: plain (``keys``), ``ROLLUP``, ``CUBE`` (one set each) or ``GROUPING SETS``."""
+
+    kind: Literal["keys", "rollup", "cube", "sets"]
+    sets: tuple[tuple[Expr[Any], ...], ...]
+
+    @property
+    def keys(self) -> tuple[Expr[Any], ...]:
+        """Every distinct key expression, in first-appearance order."""
+        out: list[Expr[Any]] = []
+        for group in self.sets:
+            out.extend(x for x in group if not any(node_key(x) == node_key(y) for y in out))
+        return tuple(out)
+
+
+def rollup(*keys: Expr[Any]) -> Grouping:
+    """``GROUP BY ROLLUP (a, b)``: groups (a, b), (a) and the grand total; pass to ``group_by``."""
+    return Grouping("rollup", (_exprs("rollup", keys),))
+
+
+def cube(*keys: Expr[Any]) -> Grouping:
+    """``GROUP BY CUBE (a, b)``: every subset of the keys; pass to ``group_by``."""
+    return Grouping("cube", (_exprs("cube", keys),))
+
+
+def grouping_sets(*sets: Sequence[Expr[Any]] | Expr[Any]) -> Grouping:
+    """``GROUP BY GROUPING SETS ((a, b), (a), ())``; each set a sequence of keys (or one key)."""
+    if not sets:
+        raise ValidationError("grouping_sets() needs at least one set (() is the grand total)")
+    return Grouping("sets", tuple(_exprs("grouping_sets", s if isinstance(s, Sequence) else (s,)) for s in sets))
+
+
 class Select(msgspec.Struct, Generic[M], frozen=True, kw_only=True):
     """``SELECT`` over one model's table. Fields are listed in SQL order (the compile cache relies on it).
 
@@ -95,6 +142,12 @@ class Select(msgspec.Struct, Generic[M], frozen=True, kw_only=True):
     row_offset: int | None = None
     lock: Lock | None = None
     empty: bool = False
+    annotations: tuple[Expr[Any], ...] = ()
+    annotation_type: type[msgspec.Struct] | None = None
+    source: Source | None = None
+    joins: tuple[Join, ...] = ()
+    grouping: Grouping | None = None
+    having_condition: Pred = TRUE
 
     def __eq__(self, other: object) -> bool:
         return type(other) is Select and node_key(self) == node_key(other)
@@ -148,9 +201,82 @@ class Select(msgspec.Struct, Generic[M], frozen=True, kw_only=True):
         """An always-empty query (``WHERE FALSE``, ``empty=True``): terminals answer without sending SQL."""
         return msgspec.structs.replace(self, condition=FALSE, keyset=None, empty=True)
 
-    def values(self, *exprs: Expr[Any], into: type[msgspec.Struct] | None = None) -> Select[M]:
-        """Select these expressions instead of model rows, as tuples or as ``into`` Structs (positional)."""
-        return _values(self, exprs, into)
+    def values(self, *exprs: Expr[Any], into: type[msgspec.Struct] | None = None, **named: Expr[Any]) -> Select[M]:
+        """Select these expressions instead of model rows: as tuples, as ``into`` Structs (positional), or,
+        with keywords only, as a generated frozen Struct (``values(genre=Book.genre, n=count())``) whose
+        field types follow the expressions (``T | None`` where the value may be NULL)."""
+        return _values(self, exprs, into, named)
+
+    # --------------------------------------------------------------------- joins, grouping, windows
+
+    def join(self, target: Any, on: Pred = TRUE, *, kind: JoinKind = "INNER", fetch: bool = True) -> Select[M]:
+        """``<kind> JOIN target ON on``; ``target`` is a model or a ``Source`` (``aliased``, ``derived``,
+        ``lateral``, a CTE). Without ``values()`` the rows become tuples ``(base, joined ...)`` of models
+        (``None`` for the missing side of an outer join), unless ``fetch=False``. See ``JoinedRows``."""
+        return _join(self, target, on, kind, fetch)
+
+    def left_join(self, target: Any, on: Pred = TRUE, *, fetch: bool = True) -> Select[M]:
+        """``LEFT JOIN target ON on`` (the joined side decodes to ``None`` when missing)."""
+        return _join(self, target, on, "LEFT", fetch)
+
+    def right_join(self, target: Any, on: Pred = TRUE, *, fetch: bool = True) -> Select[M]:
+        """``RIGHT JOIN target ON on``."""
+        return _join(self, target, on, "RIGHT", fetch)
+
+    def full_join(self, target: Any, on: Pred = TRUE, *, fetch: bool = True) -> Select[M]:
+        """``FULL JOIN target ON on``."""
+        return _join(self, target, on, "FULL", fetch)
+
+    def cross_join(self, target: Any, *, fetch: bool = True) -> Select[M]:
+        """``CROSS JOIN target``."""
+        return _join(self, target, TRUE, "CROSS", fetch)
+
+    def group_by(self, *keys: Expr[Any] | Grouping) -> Select[M]:
+        """``GROUP BY keys`` (or one ``rollup(...)`` / ``cube(...)`` / ``grouping_sets(...)``); replaces an
+        earlier grouping. Project with ``values()`` / ``annotate()``; filter groups with ``having()``."""
+        return _group_by(self, keys)
+
+    def having(self, *predicates: Pred) -> Select[M]:
+        """AND ``predicates`` (aggregates allowed: ``count() > 2``) into the HAVING clause."""
+        _check(self, "having()", predicates)
+        return msgspec.structs.replace(self, having_condition=and_(self.having_condition, *predicates))
+
+    def annotate(self, **named: Expr[Any]) -> Select[M]:
+        """Grouped: ``values(<key fields by name>, **named)``. Ungrouped: add ``expr AS "name"`` columns next
+        to the model's (an aggregate becomes the window ``agg OVER ()``); rows decode to ``(model, Row)``."""
+        return _annotate(self, named)
+
+    def count_query(self) -> CountOf:
+        """``count_of(self)``."""
+        return count_of(self)
+
+    def exists_query(self) -> ExistsOf:
+        """``exists_of(self)``."""
+        return exists_of(self)
+
+    def union(self, other: Any) -> SetOp:
+        """``(self) UNION (other)``; see ``djogi.algebra.setops``."""
+        return _setop("UNION", self, other)
+
+    def union_all(self, other: Any) -> SetOp:
+        """``(self) UNION ALL (other)``."""
+        return _setop("UNION ALL", self, other)
+
+    def intersect(self, other: Any) -> SetOp:
+        """``(self) INTERSECT (other)``."""
+        return _setop("INTERSECT", self, other)
+
+    def intersect_all(self, other: Any) -> SetOp:
+        """``(self) INTERSECT ALL (other)``."""
+        return _setop("INTERSECT ALL", self, other)
+
+    def except_(self, other: Any) -> SetOp:
+        """``(self) EXCEPT (other)``."""
+        return _setop("EXCEPT", self, other)
+
+    def except_all(self, other: Any) -> SetOp:
+        """``(self) EXCEPT ALL (other)``."""
+        return _setop("EXCEPT ALL", self, other)
 
     def for_update(
         self, *, nowait: bool = False, skip_locked: bool = False, of: Sequence[type[Model]] = ()
@@ -219,6 +345,79 @@ def select(model: type[M]) -> Select[M]:
     return Select(model=model)
 
 
+def select_from(source: Source) -> Select[Any]:
+    """Rows of a model-backed ``Source`` (an alias, a CTE, a derived table): ``SELECT "name"."a", ...
+    FROM <source>``; the model's columns (``Book.title``) refer to the source inside this query.
+    ``ValidationError`` for a source of plain values (join it instead)."""
+    if not isinstance(source, Source) or source.model is None:
+        raise ValidationError(f"select_from() takes a source of model rows (aliased, with_, derived), not {source!r}")
+    return Select(model=source.model, source=source)
+
+
+class CountOf(msgspec.Struct, frozen=True):
+    """``SELECT count(*) FROM ... WHERE ...`` (or ``FROM (<query>) AS "__djogi_sub"``); a ``ScalarRow``."""
+
+    query: Any
+    empty: bool = False
+
+    def sql(self) -> Statement:
+        """Compile to a ``Statement`` (a ``ScalarRow``)."""
+        from djogi.algebra.compile import compile
+
+        return compile(self)
+
+
+class ExistsOf(msgspec.Struct, frozen=True):
+    """``SELECT EXISTS (SELECT 1 FROM ... WHERE ... LIMIT 1)``; a ``ScalarRow``."""
+
+    query: Any
+    empty: bool = False
+
+    def sql(self) -> Statement:
+        """Compile to a ``Statement`` (a ``ScalarRow``)."""
+        from djogi.algebra.compile import compile
+
+        return compile(self)
+
+
+def simple(q: Select[Any]) -> bool:
+    """Whether ``q``'s row count depends only on its FROM / WHERE (no DISTINCT, grouping, limit, lock)."""
+    return not (
+        q.distinct_all or q.distinct_keys or q.grouping is not None or q.row_limit is not None
+        or q.row_offset is not None or q.lock is not None or q.having_condition != TRUE
+    )  # fmt: skip
+
+
+def _unordered(query: Any) -> Any:
+    """``query`` without the parts that cannot change its number of rows (ordering, projection)."""
+    if isinstance(query, Select):
+        if simple(query):
+            return msgspec.structs.replace(
+                query, projection=None, into=None, selected=None, ordering=(), annotations=(), annotation_type=None
+            )
+        if query.row_limit is None and query.row_offset is None and not query.distinct_keys:
+            return msgspec.structs.replace(query, ordering=())
+    elif getattr(query, "row_limit", 0) is None and getattr(query, "row_offset", 0) is None:
+        return msgspec.structs.replace(query, ordering=())
+    return query
+
+
+def count_of(query: Any) -> CountOf:
+    """The number of rows ``query`` (a ``Select`` or ``SetOp``) returns, as one ``ScalarRow`` statement.
+
+    A plain filter compiles to ``SELECT count(*) FROM "t" [JOIN ..] [WHERE ..]``; DISTINCT, grouping,
+    LIMIT/OFFSET, locks and set operations to ``SELECT count(*) FROM (<query>) AS "__djogi_sub"``.
+    Ordering is dropped where it cannot change the count. ``none()`` queries compile with ``empty=True``.
+    """
+    return CountOf(_unordered(query), bool(getattr(query, "empty", False)))
+
+
+def exists_of(query: Any) -> ExistsOf:
+    """Whether ``query`` returns a row: ``SELECT EXISTS (SELECT 1 FROM "t" WHERE .. LIMIT 1)`` (a
+    ``ScalarRow``; ``FROM (<query>) AS "__djogi_sub"`` for the shapes listed in ``count_of``)."""
+    return ExistsOf(_unordered(query), bool(getattr(query, "empty", False)))
+
+
 # ------------------------------------------------------------------------------------ implementation
 
 
@@ -228,26 +427,34 @@ def _count(what: str, n: int | None) -> int | None:
     return n
 
 
-def _foreign_column(node: object, model: type[Model], allow_excluded: bool) -> Column[Any, Any] | None:
-    """The first column inside ``node`` that belongs to a model other than ``model``, if any."""
+_OPAQUE = frozenset({"Select", "SetOp", "Source", "OuterRef", "CountOf", "ExistsOf"})
+
+
+def _foreign_column(node: object, allowed: frozenset[Any]) -> Column[Any, Any] | None:
+    """The first column inside ``node`` whose owner is not in ``allowed`` (subqueries and ``outer()``
+    references are not entered: they are checked where they are built)."""
     t = type(node)
     if t is Column:
-        owner = node.model  # type: ignore[attr-defined]
-        ok = owner is model or (allow_excluded and getattr(owner, "model", None) is model)
-        return None if ok else node  # type: ignore[return-value]
+        return None if node.model in allowed else node  # type: ignore[attr-defined,return-value]
     if t is Param or t is Const:
         return None
     if t is tuple:
         items: tuple[object, ...] = node  # type: ignore[assignment]
-    elif isinstance(node, Pred | Expr | OrderBy):
+    elif isinstance(node, msgspec.Struct) and t.__name__ not in _OPAQUE:
         items = tuple(getattr(node, name) for name in node.__struct_fields__)
     else:
         return None
     for item in items:
-        found = _foreign_column(item, model, allow_excluded)
+        found = _foreign_column(item, allowed)
         if found is not None:
             return found
     return None
+
+
+def _refuse(col: Column[Any, Any] | None, what: str, over: str) -> None:
+    if col is not None:
+        owner = getattr(col.model, "__name__", repr(col.model))
+        raise ValidationError(f"{what} on {col.describe()}, but the query is over {over} and has no join to {owner}")
 
 
 def check_model(model: type[Model], what: str, nodes: Sequence[object], *, allow_excluded: bool = False) -> None:
@@ -255,21 +462,53 @@ def check_model(model: type[Model], what: str, nodes: Sequence[object], *, allow
 
     With ``allow_excluded``, ``excluded(col)`` references to ``model``'s proposed row are accepted too.
     """
-    col = _foreign_column(tuple(nodes), model, allow_excluded)
-    if col is not None:
-        owner = getattr(col.model, "__name__", repr(col.model))
-        raise ValidationError(
-            f"{what} on {col.describe()}, but the query is over {model.__name__} and has no join to {owner}"
-        )
+    allowed: set[Any] = {model}
+    if allow_excluded:
+        from djogi.algebra.dml import ExcludedRow
+
+        allowed.add(ExcludedRow(model))
+    _refuse(_foreign_column(tuple(nodes), frozenset(allowed)), what, model.__name__)
+
+
+def sources(q: Select[Any]) -> frozenset[Any]:
+    """What columns of ``q`` may belong to: its model, its source's ``Ref`` and every joined source's."""
+    found = {q.model}
+    if q.source is not None:
+        found.add(q.source.ref)
+    found.update(j.source.ref for j in q.joins)
+    return frozenset(found)
+
+
+def _check(q: Select[Any], what: str, nodes: Sequence[object]) -> None:
+    """``check_model`` for a query that may have a named source and joins; also refuses bare window
+    functions (``row_number()`` without ``.over()``)."""
+    _refuse(_foreign_column(tuple(nodes), sources(q)), what, q.model.__name__)
+    from djogi.algebra.window import window_errors
+
+    bare = window_errors(nodes)
+    if bare is not None:
+        raise ValidationError(f"{what}: {bare.describe()} is a window function; call .over(...) on it")
+
+
+def _no_aggregates(what: str, nodes: Sequence[object]) -> None:
+    from djogi.algebra.aggregate import Agg, contains_node
+    from djogi.algebra.window import Over
+
+    found = contains_node(tuple(nodes), (Agg, Over))
+    if found is not None:
+        hint = "use having()" if isinstance(found, Agg) else "filter on it from an outer query (derived / with_)"
+        raise ValidationError(f"{what}: {found.describe()} cannot appear here; {hint}")  # type: ignore[attr-defined]
 
 
 def _where(q: Select[M], predicates: Sequence[Pred]) -> Select[M]:
-    check_model(q.model, "where()", predicates)
+    _check(q, "where()", predicates)
+    _no_aggregates("where()", predicates)
     return msgspec.structs.replace(q, condition=and_(q.condition, *predicates))
 
 
 def _exclude(q: Select[M], predicates: Sequence[Pred]) -> Select[M]:
-    check_model(q.model, "exclude()", predicates)
+    _check(q, "exclude()", predicates)
+    _no_aggregates("exclude()", predicates)
     return msgspec.structs.replace(q, condition=q.condition & ~and_(*predicates))
 
 
@@ -288,14 +527,14 @@ def _order_key(key: Expr[Any] | OrderBy) -> OrderBy:
 
 
 def _order_by(q: Select[M], keys: Sequence[Expr[Any] | OrderBy]) -> Select[M]:
-    check_model(q.model, "order_by()", keys)
+    _check(q, "order_by()", keys)
     return msgspec.structs.replace(q, ordering=q.ordering + tuple(_order_key(k) for k in keys))
 
 
 def _distinct_on(q: Select[M], exprs: Sequence[Expr[Any]]) -> Select[M]:
     if not exprs:
         raise ValidationError("distinct_on() needs at least one expression; use distinct() for SELECT DISTINCT")
-    check_model(q.model, "distinct_on()", exprs)
+    _check(q, "distinct_on()", exprs)
     return msgspec.structs.replace(q, distinct_all=False, distinct_keys=_exprs("distinct_on", exprs))
 
 
@@ -322,17 +561,121 @@ def _defer(q: Select[M], cols: Sequence[Column[Any, Any]]) -> Select[M]:
     return msgspec.structs.replace(q, selected=tuple(c for c in current if c not in drop))
 
 
-def _values(q: Select[M], exprs: Sequence[Expr[Any]], into: type[msgspec.Struct] | None) -> Select[M]:
+def _values(
+    q: Select[M], exprs: Sequence[Expr[Any]], into: type[msgspec.Struct] | None, named: dict[str, Expr[Any]]
+) -> Select[M]:
+    if named:
+        if exprs or into is not None:
+            raise ValidationError("values(): give expressions positionally (with into=) or by name, not both")
+        exprs, into = tuple(named.values()), _row_type(q, named)
     if not exprs:
         raise ValidationError("values() needs at least one expression")
-    check_model(q.model, "values()", exprs)
+    _check(q, "values()", exprs)
     if into is not None:
         names = into.__struct_fields__
         if len(names) != len(exprs):
             raise ValidationError(
                 f"values(into={into.__name__}): {len(exprs)} expressions for {len(names)} fields {names}"
             )
-    return msgspec.structs.replace(q, projection=_exprs("values", exprs), into=into)
+    return msgspec.structs.replace(
+        q, projection=_exprs("values", exprs), into=into, annotations=(), annotation_type=None
+    )
+
+
+def nullable_sources(q: Select[Any]) -> frozenset[Any]:
+    """The sources of ``q`` whose columns may be NULL because of outer joins."""
+    found: set[Any] = set()
+    base = {q.model} | ({q.source.ref} if q.source is not None else set())
+    for i, j in enumerate(q.joins):
+        if j.kind in ("LEFT", "FULL"):
+            found.add(j.source.ref)
+        if j.kind in ("RIGHT", "FULL"):
+            found |= base | {k.source.ref for k in q.joins[:i]}
+    return frozenset(found)
+
+
+def _row_type(q: Select[Any], named: dict[str, Expr[Any]]) -> type[msgspec.Struct]:
+    from djogi.algebra.rowtype import nullable, python_type, row_type
+
+    for name, x in named.items():
+        if not isinstance(x, Expr):
+            raise ValidationError(f"values({name}=...) takes an expression, not {x!r}")
+    outer = nullable_sources(q)
+    rolled = q.grouping.keys if q.grouping is not None and q.grouping.kind != "keys" else ()
+    fields = []
+    for name, x in named.items():
+        maybe_null = nullable(x, outer) or any(node_key(x) == node_key(k) for k in rolled)
+        fields.append((name, python_type(x.type, maybe_null)))
+    return row_type(fields)
+
+
+def _join(q: Select[M], target: Any, on: Pred, kind: JoinKind, fetch: bool) -> Select[M]:
+    if isinstance(target, Source):
+        src = target
+    else:
+        descriptor(target)  # TypeError for a class that is not a model
+        src = Source("table", target, None)
+    if src.ref in sources(q):
+        raise ValidationError(
+            f"join(): {getattr(src.ref, '__name__', src.ref)} is already in the query; join aliased(Model, name)"
+        )
+    if not isinstance(on, Pred):
+        raise ValidationError(f"join(on=...) takes a predicate, not {on!r}")
+    if kind == "CROSS" and on != TRUE:
+        raise ValidationError("cross_join() has no ON condition")
+    if kind not in ("INNER", "LEFT", "RIGHT", "FULL", "CROSS"):
+        raise ValidationError(f"join kind must be INNER, LEFT, RIGHT, FULL or CROSS, not {kind!r}")
+    if src.lateral and kind in ("RIGHT", "FULL"):
+        raise ValidationError(f"a LATERAL source cannot be {kind} JOINed")
+    joined = msgspec.structs.replace(q, joins=(*q.joins, Join(kind, src, on, fetch)))
+    _check(joined, "join(on=...)", (on,))
+    _no_aggregates("join(on=...)", (on,))
+    return joined
+
+
+def _group_by(q: Select[M], keys: Sequence[Expr[Any] | Grouping]) -> Select[M]:
+    if len(keys) == 1 and isinstance(keys[0], Grouping):
+        grouping = keys[0]
+    elif not keys:
+        raise ValidationError("group_by() needs at least one key (or rollup / cube / grouping_sets)")
+    else:
+        grouping = Grouping("keys", (_exprs("group_by", keys),))
+    _check(q, "group_by()", grouping.sets)
+    _no_aggregates("group_by()", grouping.sets)
+    return msgspec.structs.replace(q, grouping=grouping)
+
+
+def _annotate(q: Select[M], named: dict[str, Expr[Any]]) -> Select[M]:
+    from djogi.algebra.aggregate import Agg
+    from djogi.algebra.window import Over
+
+    if not named:
+        raise ValidationError("annotate() needs at least one name=expression")
+    if q.grouping is not None:
+        keys: dict[str, Expr[Any]] = {}
+        for key in q.grouping.keys:
+            if not isinstance(key, Column):
+                raise ValidationError(f"annotate(): group key {key.describe()} has no name; use values(name=..)")
+            keys[key.name] = key
+        clash = keys.keys() & named.keys()
+        if clash:
+            raise ValidationError(f"annotate(): {sorted(clash)} name group keys already")
+        return _values(q, (), None, {**keys, **named})
+    if q.projection is not None:
+        raise ValidationError("annotate() adds columns to model rows; this query already has values()")
+    exprs = {n: Over(x, (), (), None, x.type) if isinstance(x, Agg) else x for n, x in named.items()}
+    previous = dict(zip(q.annotation_type.__struct_fields__, q.annotations, strict=True)) if q.annotation_type else {}
+    if previous.keys() & exprs.keys():
+        raise ValidationError(f"annotate(): {sorted(previous.keys() & exprs.keys())} already annotated")
+    merged = {**previous, **exprs}
+    _check(q, "annotate()", tuple(merged.values()))
+    return msgspec.structs.replace(q, annotations=tuple(merged.values()), annotation_type=_row_type(q, merged))
+
+
+def _setop(op: Any, left: Any, right: Any) -> SetOp:
+    from djogi.algebra.setops import combine
+
+    return combine(op, left, right)
 
 
 def _lock(
@@ -461,9 +804,29 @@ def none() -> Step[Any]:
     return lambda q: q.none()
 
 
-def values(*exprs: Expr[Any], into: type[msgspec.Struct] | None = None) -> Step[Any]:
+def values(*exprs: Expr[Any], into: type[msgspec.Struct] | None = None, **named: Expr[Any]) -> Step[Any]:
     """Step form of ``Select.values``."""
-    return lambda q: _values(q, exprs, into)
+    return lambda q: _values(q, exprs, into, named)
+
+
+def group_by(*keys: Expr[Any] | Grouping) -> Step[Any]:
+    """Step form of ``Select.group_by``."""
+    return lambda q: _group_by(q, keys)
+
+
+def having(*predicates: Pred) -> Step[Any]:
+    """Step form of ``Select.having``."""
+    return lambda q: q.having(*predicates)
+
+
+def annotate(**named: Expr[Any]) -> Step[Any]:
+    """Step form of ``Select.annotate``."""
+    return lambda q: _annotate(q, named)
+
+
+def join(target: Any, on: Pred = TRUE, *, kind: JoinKind = "INNER", fetch: bool = True) -> Step[Any]:
+    """Step form of ``Select.join``."""
+    return lambda q: _join(q, target, on, kind, fetch)
 
 
 def after(row_or_values: object) -> Step[Any]:

@@ -18,7 +18,7 @@ from typing import Any, Optional
 
 import msgspec
 
-from djogi.algebra.expr import Column, Expr, ValueType
+from djogi.algebra.expr import Expr, ValueType
 from djogi.errors import ValidationError
 from djogi.identifiers import identifier_problem
 
@@ -69,11 +69,6 @@ def row_type(fields: Sequence[tuple[str, Any]]) -> type[msgspec.Struct]:
             raise ValidationError(f"result column names repeat: {names}")
         found = _TYPES[key] = msgspec.defstruct("Row", list(key), frozen=True, module=__name__)
     return found
-
-
-def column_name(expr: Expr[Any]) -> str | None:
-    """The field name a column expression is known by (``None`` for other expressions)."""
-    return expr.name if isinstance(expr, Column) else None
 
 
 NULLABLE: dict[type, Any] = {}

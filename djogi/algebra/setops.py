@@ -85,7 +85,7 @@ class SetOp(msgspec.Struct, frozen=True, kw_only=True):
     def order_by(self, *keys: Any) -> SetOp:
         """Append ORDER BY keys on output columns: a column of the left arm's model (``Book.title``,
         ``Book.title.desc()``) or an output name (``"title"``)."""
-        from djogi.algebra.join import output_columns
+        from djogi.algebra.sources import output_columns
 
         names = output_columns(self).names
         return msgspec.structs.replace(self, ordering=self.ordering + tuple(_output_key(k, names) for k in keys))
@@ -128,14 +128,14 @@ def _arm(query: Any, side: str) -> None:
 
     if isinstance(query, Select):
         if query.lock is not None:
-            raise ValidationError(f"set operation: the {side} arm carries a row lock (FOR ...), which PostgreSQL refuses")
+            raise ValidationError(f"set operation: the {side} arm carries a row lock, which PostgreSQL refuses")
     elif not isinstance(query, SetOp):
         raise ValidationError(f"set operation: the {side} arm must be a query (Select or SetOp), not {query!r}")
 
 
 def combine(op: SetOperator, left: Any, right: Any) -> SetOp:
     """``(left) op (right)``; ``ValidationError`` when the arms' columns do not line up (see module doc)."""
-    from djogi.algebra.join import output_columns
+    from djogi.algebra.sources import output_columns
 
     _arm(left, "left")
     _arm(right, "right")
@@ -144,7 +144,9 @@ def combine(op: SetOperator, left: Any, right: Any) -> SetOp:
         raise ValidationError(f"{op}: the left arm has {len(lo.types)} columns, the right arm {len(ro.types)}")
     for i, (a, b) in enumerate(zip(lo.types, ro.types, strict=True)):
         if not _compatible(a, b):
-            raise ValidationError(f"{op}: column {i + 1} ({lo.names[i]}) is a {a.kind} on the left, a {b.kind} on the right")
+            raise ValidationError(
+                f"{op}: column {i + 1} ({lo.names[i]}) is {a.kind} on the left, {b.kind} on the right"
+            )
     le, re_ = bool(getattr(left, "empty", False)), bool(getattr(right, "empty", False))
     empty = (le and re_) if op.startswith("UNION") else (le or re_) if op.startswith("INTERSECT") else le
     return SetOp(op=op, left=left, right=right, empty=empty)

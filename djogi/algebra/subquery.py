@@ -72,9 +72,9 @@ class OuterRef(Expr[T], frozen=True):
 
 
 def _single(query: Any, what: str) -> ValueType:
-    from djogi.algebra.join import output_columns
+    from djogi.algebra.sources import output_columns
 
-    out = output_columns(query) if getattr(query, "projection", ()) is not None else None
+    out = output_columns(query, named=False) if getattr(query, "projection", ()) is not None else None
     if out is None or len(out.types) != 1:
         raise ValidationError(f"{what}: the subquery must project exactly one column (use .values(x))")
     return out.types[0]
@@ -127,8 +127,17 @@ def render_subquery(node: Subquery[Any], ctx: Any) -> str:
 
 
 def render_exists(node: Exists, ctx: Any, negate: bool) -> str:
-    """``[NOT ]EXISTS (<query>)``."""
-    return ("NOT EXISTS (" if negate else "EXISTS (") + _sub(node.query, ctx) + ")"
+    """``[NOT ]EXISTS (SELECT 1 FROM ...)`` (the query's own select list when it needs one)."""
+    from djogi.algebra.compile import QueryContext, render_select
+    from djogi.algebra.query import Select, simple
+
+    q = node.query
+    if isinstance(q, Select) and simple(q) and q.projection is None:
+        scope = ctx if isinstance(ctx, QueryContext) else QueryContext(ctx.params, outer=ctx)
+        sql, _ = render_select(q, scope, head="1")
+    else:
+        sql = _sub(q, ctx)
+    return ("NOT EXISTS (" if negate else "EXISTS (") + sql + ")"
 
 
 def render_in_query(node: InQuery, ctx: Any, negate: bool) -> str:
@@ -143,7 +152,9 @@ def render_outer(node: OuterRef[Any], ctx: Any) -> str:
     """The wrapped expression, rendered in the enclosing query's context."""
     from djogi.algebra.render import render_expr
 
-    scope = getattr(ctx, "outer", None)
+    if not hasattr(ctx, "outer"):  # a bare render_expr call: no query scopes to step out of
+        return render_expr(node.expr, ctx)
+    scope = ctx.outer
     if scope is None or getattr(scope, "outer", None) is None:
         raise ValidationError(f"{node.describe()} is used outside a subquery")
     return render_expr(node.expr, scope)

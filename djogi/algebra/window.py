@@ -107,12 +107,16 @@ class Over(Expr[T], frozen=True):
         return f"{self.func.describe()} OVER (...)"
 
 
+def _negative(value: int | float | decimal.Decimal | dt.timedelta) -> bool:
+    return value < dt.timedelta(0) if isinstance(value, dt.timedelta) else value < 0
+
+
 def _offset(value: object) -> Expr[Any]:
     if isinstance(value, Expr):
         return value
     if isinstance(value, bool) or not isinstance(value, int | float | decimal.Decimal | dt.timedelta):
         raise ValidationError(f"a frame offset is a number or a timedelta, not {value!r}")
-    if value < (dt.timedelta(0) if isinstance(value, dt.timedelta) else 0):
+    if _negative(value):
         raise ValidationError(f"a frame offset must not be negative: {value!r} (use preceding(x) / following(x))")
     t = _python_value_type(value)
     return Param(coerce(t, value, "frame offset"), t)
@@ -136,8 +140,7 @@ def _bound(value: object, start: bool) -> Bound:
     if value == 0 and not isinstance(value, bool):
         return Bound("CURRENT ROW")
     if isinstance(value, int | float | decimal.Decimal | dt.timedelta) and not isinstance(value, bool):
-        negative = value < (dt.timedelta(0) if isinstance(value, dt.timedelta) else 0)
-        return preceding(-value) if negative else following(value)
+        return preceding(-value) if _negative(value) else following(value)
     raise ValidationError(f"a frame bound is None, 0, a signed number, preceding(x) or following(x), not {value!r}")
 
 
@@ -176,7 +179,8 @@ def over(func: Expr[T], partition_by: Any = (), order_by: Any = (), frame: Frame
     ``order_by`` is one item or a sequence. ``ValidationError`` for nested windows/aggregates, a function
     that is not an aggregate or window function, or an offset frame without ordering."""
     if not isinstance(func, Agg | WindowFunc):
-        raise ValidationError(f"over(): {getattr(func, 'describe', lambda: repr(func))()} is not an aggregate or window function")
+        what = func.describe() if isinstance(func, Expr) else repr(func)
+        raise ValidationError(f"over(): {what} is not an aggregate or window function")
     partition = _many(partition_by)
     order = tuple(k if isinstance(k, OrderBy) else OrderBy(k, False) for k in _many(order_by))
     for item in (*partition, *order):
@@ -189,7 +193,30 @@ def over(func: Expr[T], partition_by: Any = (), order_by: Any = (), frame: Frame
         offsets = frame.start.offset is not None or frame.end.offset is not None
         if offsets or frame.mode == "GROUPS":
             raise ValidationError(f"{frame.mode} frames with offsets need order_by=")
+    if frame is not None and frame.mode == "RANGE":
+        frame = _range_typed(frame, order)
     return Over(func, partition, order, frame, func.type)
+
+
+_RANGE_OFFSET = {"datetime": "timedelta", "date": "timedelta", "time": "timedelta"}
+
+
+def _range_typed(frame: Frame, order: tuple[OrderBy, ...]) -> Frame:
+    """A RANGE frame with its offsets typed like the single ORDER BY key (PostgreSQL matches them:
+    a NUMERIC key takes a NUMERIC offset, a timestamp an INTERVAL)."""
+    if frame.start.offset is None and frame.end.offset is None:
+        return frame
+    if len(order) != 1:
+        raise ValidationError("RANGE frames with offsets need exactly one order_by= key")
+    key = order[0].expr.type
+    kind = _RANGE_OFFSET.get(key.kind or "", key.kind)
+    target = ValueType(kind, {"timedelta": "interval"}.get(kind or "", key.sql))
+    bounds = []
+    for b in (frame.start, frame.end):
+        if isinstance(b.offset, Param):
+            b = Bound(b.kind, Param(coerce(target, b.offset.value, "RANGE offset"), target))
+        bounds.append(b)
+    return Frame(frame.mode, bounds[0], bounds[1], frame.exclude)
 
 
 def row_number() -> WindowFunc[int]:

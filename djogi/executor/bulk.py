@@ -11,7 +11,7 @@ import functools
 import operator
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import msgspec
 import psycopg
@@ -111,14 +111,18 @@ def _filler(names: tuple[str, ...]) -> Callable[..., Any]:
     return namespace["fill"]  # type: ignore[no-any-return]
 
 
-async def _allocate(
-    db: Database, conn: Connection, desc: ModelDescriptor, rows: Sequence[M]
-) -> tuple[list[M], dict[str, list[Any]]]:
-    """Fill every database-filled field left UNSET (key, timestamps, ``db_default`` columns) in one
-    round trip: ``SELECT <pk>, now(), (<default>)... FROM generate_ids_desc($1)`` (per key kind).
+class _Allocation(NamedTuple):
+    """Database-filled fields some row left UNSET, their values loaded per row, and the fields every
+    row left UNSET."""
 
-    Returns the filled rows and, for fields every row left UNSET, the values as loaded (for COPY).
-    """
+    missing: list[FieldDescriptor]
+    loaded: list[Sequence[Any]]
+    everywhere: set[str]
+
+
+async def _allocate(db: Database, conn: Connection, desc: ModelDescriptor, rows: Sequence[Model]) -> _Allocation:
+    """Generate every database-filled value left UNSET (key, timestamps, ``db_default`` columns) in one
+    round trip: ``SELECT <pk>, now(), (<default>)... FROM generate_ids_desc($1)`` (per key kind)."""
     missing: list[FieldDescriptor] = []
     everywhere: set[str] = set()
     for fd in desc.fields:
@@ -129,28 +133,56 @@ async def _allocate(
             if unset == len(rows):
                 everywhere.add(fd.name)
     if not missing:
-        return list(rows), {}
+        return _Allocation([], [], set())
     source, pk_expr = _pk_source(desc)
     exprs = [
         pk_expr if fd.kind == "pk" else "now()" if fd.name in _FRAMEWORK_TIMES else f"({fd.db_default})::{fd.sql_type}"
         for fd in missing
     ]
     values, _ = await db.on(conn, f"SELECT {', '.join(exprs)} FROM {source}", (len(rows),))
-    loaded = list(zip(*values, strict=True)) if values else [() for _ in missing]
+    return _Allocation(missing, list(zip(*values, strict=True)), everywhere)
+
+
+def _fill(desc: ModelDescriptor, rows: Sequence[M], allocation: _Allocation) -> list[M]:
+    """``rows`` with their UNSET database-filled fields set from ``allocation`` (as model values)."""
+    missing, loaded, everywhere = allocation
+    if not missing:
+        return list(rows)
     converted: list[Sequence[Any]] = []
     for fd, column in zip(missing, loaded, strict=True):
         convert = _loaded_converter(desc, fd)
         converted.append(column if convert is None else list(map(convert, column)))
     names = tuple(fd.name for fd in missing)
     if len(everywhere) == len(missing):
-        filled = list(map(_filler(names), rows, *converted))
-    else:
-        filled = []
-        for row, new in zip(rows, zip(*converted), strict=True):
-            changes = {n: v for n, v in zip(names, new, strict=True) if getattr(row, n) is UNSET}
-            filled.append(msgspec.structs.replace(row, **changes) if changes else row)
-    generated = {fd.name: list(column) for fd, column in zip(missing, loaded, strict=True) if fd.name in everywhere}
-    return filled, generated
+        return list(map(_filler(names), rows, *converted))
+    filled = []
+    for row, new in zip(rows, zip(*converted, strict=True), strict=True):
+        changes = {n: v for n, v in zip(names, new, strict=True) if getattr(row, n) is UNSET}
+        filled.append(msgspec.structs.replace(row, **changes) if changes else row)
+    return filled
+
+
+def _copy_columns(desc: ModelDescriptor, rows: Sequence[Model], allocation: _Allocation) -> list[Sequence[Any]]:
+    """Every column's values as COPY dumps them: generated values as loaded, the rest converted."""
+    generated = dict(zip((fd.name for fd in allocation.missing), allocation.loaded, strict=True))
+    columns: list[Sequence[Any]] = []
+    for fd in desc.fields:
+        if fd.name in allocation.everywhere:
+            columns.append(generated[fd.name])
+            continue
+        column: Sequence[Any] = list(map(operator.attrgetter(fd.name), rows))
+        convert = _copy_converter(fd)
+        if fd.name in generated:
+            dump = convert or _identity
+            column = [g if v is UNSET else dump(v) for v, g in zip(column, generated[fd.name], strict=True)]
+        elif convert is not None:
+            column = list(map(convert, column))
+        columns.append(column)
+    return columns
+
+
+def _identity(value: Any) -> Any:
+    return value
 
 
 def _copy_converter(fd: FieldDescriptor) -> Callable[[Any], Any] | None:
@@ -186,16 +218,9 @@ async def bulk_create(db: Database, rows: Sequence[M]) -> list[M]:
     state = db.current_transaction()
     conn = state.conn if state is not None else await db.acquire()
     try:
-        filled, generated = await _allocate(db, conn, desc, rows)
+        allocation = await _allocate(db, conn, desc, rows)
         oids = await _column_oids(db, conn, desc)
-        columns: list[Sequence[Any]] = []
-        for fd in desc.fields:
-            if fd.name in generated:
-                columns.append(generated[fd.name])
-                continue
-            column = list(map(operator.attrgetter(fd.name), filled))
-            convert = _copy_converter(fd)
-            columns.append(column if convert is None else list(map(convert, column)))
+        columns = _copy_columns(desc, rows, allocation)
         sql = f"COPY {quote_ident(desc.table)} ({_columns_sql(desc)}) FROM STDIN (FORMAT BINARY)"
         started = time.perf_counter()
         cur = conn.cursor()
@@ -207,6 +232,8 @@ async def bulk_create(db: Database, rows: Sequence[M]) -> list[M]:
                 write = copy.write_row
                 for values in zip(*columns, strict=True):
                     await write(values)
+                # Built while the server still inserts the last rows (finishing COPY waits for it).
+                filled = _fill(desc, rows, allocation)
         except psycopg.Error as exc:
             raise translate(exc) from exc
         db.observe(sql, (), started, len(filled))
@@ -267,7 +294,7 @@ async def insert_unnest(
         state = db.current_transaction()
         conn = state.conn if state is not None else await db.acquire()
         try:
-            rows, _ = await _allocate(db, conn, desc, rows)
+            rows = _fill(desc, rows, await _allocate(db, conn, desc, rows))
         finally:
             if state is None:
                 await db.release(conn)
@@ -297,7 +324,9 @@ async def bulk_update(db: Database, rows: Sequence[Model], fields: Sequence[str]
     keyed = [desc.pk_field, *targets, *([version] if version is not None else [])]
     items = [_unnest_item(fd, i) for i, fd in enumerate(keyed, start=1)]
     aliases = [quote_ident(fd.column) for fd in keyed]
-    sets = [f"{quote_ident(fd.column)} = {expr}" for fd, (_, expr) in zip(targets, items[1 : 1 + len(targets)], strict=True)]
+    sets = [
+        f"{quote_ident(fd.column)} = {expr}" for fd, (_, expr) in zip(targets, items[1 : 1 + len(targets)], strict=True)
+    ]
     sets.append('"updated_at" = now()')
     where = f"__djogi_t.{aliases[0]} = __djogi_v.{aliases[0]}"
     if version is not None:

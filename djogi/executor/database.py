@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextvars import ContextVar
 from typing import Any, TypeVar, overload
 
@@ -31,7 +31,7 @@ from djogi.algebra.compile import (
     TupleRows,
     compile,
 )
-from djogi.algebra.dml import delete_one, get_by_pk, insert_one, update_one
+from djogi.algebra.dml import Delete, Insert, InsertFrom, Update, delete_one, get_by_pk, insert_one, update_one
 from djogi.algebra.query import Select, select
 from djogi.codecs import configure_adapters, row_decoder
 from djogi.errors import MultipleObjectsReturned, NotFound, StaleObject, ValidationError
@@ -85,7 +85,7 @@ class Database:
         self.column_oids: dict[str, dict[str, int]] = {}
         self.backend_pids: dict[int, int] = {}
         self._parked: list[Connection] = []
-        self._get_sql: dict[type[Model], tuple[str, RowFactory | None]] = {}
+        self._get_sql: dict[tuple[type[Model], type], tuple[str, RowFactory | None]] = {}
         self._listeners: list[Listener] = []
 
     # ------------------------------------------------------------------------------------ plumbing
@@ -264,16 +264,18 @@ class Database:
     async def get(self, model: type[M], pk: object) -> M:
         """``SELECT <columns> FROM "t" WHERE "t"."id" = $1``: the ``model`` row whose key is ``pk``.
 
-        The compiled SQL is kept per model (this is the hottest path). Raises NotFound naming the model
-        and key when there is no such row.
+        The hottest path: once a key of some type has been compiled for ``model``, later keys of that
+        type reuse the SQL and bind directly. Raises NotFound naming the model and key when there is no
+        such row, ValidationError for a key that does not fit the primary key.
         """
-        cached = self._get_sql.get(model)
+        cached = self._get_sql.get((model, type(pk)))
         if cached is None:
             stmt = compile(get_by_pk(model, pk))
-            cached = (stmt.sql, _factory(stmt.result))
-            if stmt.params == (pk,):
-                self._get_sql[model] = cached
-        found, _ = await self.run(cached[0], (pk,), cached[1])
+            found, _ = await self.run(stmt.sql, stmt.params, _factory(stmt.result))
+            if len(stmt.params) == 1:
+                self._get_sql[(model, type(pk))] = (stmt.sql, _factory(stmt.result))
+        else:
+            found, _ = await self.run(cached[0], (pk,), cached[1])
         if not found:
             desc = descriptor(model)
             raise NotFound(f"{desc.name} with {desc.pk_field.name}={pk!r} does not exist")
@@ -317,7 +319,7 @@ class Database:
         rows, _ = await self._statement(stmt)
         return rows
 
-    async def execute(self, mutation: object) -> Any:
+    async def execute(self, mutation: Insert[Any] | InsertFrom[Any] | Update[Any] | Delete[Any]) -> Any:
         """Run a compiled mutation (bulk ``update()`` / ``delete()``, ``insert(...)``): the affected row
         count, or the returned rows when the statement has RETURNING. Errors: the translated server error."""
         stmt = compile(mutation)
@@ -349,7 +351,9 @@ class Database:
         started = time.perf_counter()
         factory = _factory(stmt.result)
         name = f"djogi_cur_{id(stmt):x}"
-        cursor = conn.cursor(name, binary=True) if factory is None else conn.cursor(name, binary=True, row_factory=factory)
+        cursor = (
+            conn.cursor(name, binary=True) if factory is None else conn.cursor(name, binary=True, row_factory=factory)
+        )
         async with cursor as cur:
             try:
                 await cur.execute(stmt.sql, stmt.params)
@@ -433,7 +437,7 @@ class Database:
 
         Raises StaleObject when a versioned row moved on, NotFound when the row is already gone.
         """
-        rows, rowcount = await self._statement(compile(delete_one(instance)))
+        _, rowcount = await self._statement(compile(delete_one(instance)))
         if rowcount == 0:
             self._missing(instance, "delete")
 

@@ -17,8 +17,13 @@ import pytest
 
 import djogi
 from djogi import Model
+from djogi.algebra import aggregate as agg
+from djogi.algebra import conditional as cs
 from djogi.algebra import expr as e
 from djogi.algebra import predicate as p
+from djogi.algebra import subquery as sq
+from djogi.algebra import window as w
+from djogi.algebra.query import select
 from djogi.algebra.render import RenderContext, render_expr, render_order, render_predicate
 
 
@@ -94,6 +99,39 @@ FIXTURES: dict[type, list[tuple[Callable[[], Node], str, list[object]]]] = {
         (lambda: Gadget.tags.contains(["a"]), f'{G}"tags" @> $1::text[]', [["a"]]),
         (lambda: Gadget.tags.overlap(["a", "b"]), f'{G}"tags" && $1::text[]', [["a", "b"]]),
     ],
+    # advanced SQL (issue 5)
+    agg.Agg: [
+        (lambda: agg.count(), "count(*)", []),
+        (lambda: agg.sum_(Gadget.price, distinct=True).filter(Gadget.weight > 1.0),
+         f'sum(DISTINCT {G}"price") FILTER (WHERE {G}"weight" > $1::double precision)', [1.0]),
+        (lambda: agg.string_agg(Gadget.name, ", ").order_by(Gadget.name.desc()),
+         f'string_agg({G}"name", $1::text ORDER BY {G}"name" DESC)', [", "]),
+    ],
+    w.WindowFunc: [(lambda: w.lag(Gadget.price, 2), f'lag({G}"price", $1::integer)', [2])],
+    w.Over: [
+        (lambda: w.row_number().over(partition_by=Gadget.shade, order_by=Gadget.price.desc()),
+         f'row_number() OVER (PARTITION BY {G}"shade" ORDER BY {G}"price" DESC)', []),
+        (lambda: agg.avg(Gadget.weight).over(order_by=Gadget.made, frame=w.rows(-3, w.following(None), exclude="TIES")),
+         f'avg({G}"weight") OVER (ORDER BY {G}"made" ASC ROWS BETWEEN $1::bigint PRECEDING AND UNBOUNDED FOLLOWING '
+         "EXCLUDE TIES)", [3]),
+    ],
+    cs.Case: [
+        (lambda: cs.case(Gadget.price > 5, "dear").otherwise("cheap"),
+         f'CASE WHEN {G}"price" > $1::numeric THEN $2::text ELSE $3::text END', [Decimal(5), "dear", "cheap"]),
+    ],
+    sq.Subquery: [
+        (lambda: sq.scalar(select(Gadget).values(agg.max_(Gadget.price))),
+         f'(SELECT max({G}"price") FROM "fixture_gadgets")', []),
+    ],
+    sq.Exists: [
+        (lambda: sq.exists(select(Gadget).where(Gadget.name == "x")),
+         f'EXISTS (SELECT 1 FROM "fixture_gadgets" WHERE {G}"name" = $1::text)', ["x"]),
+    ],
+    sq.InQuery: [
+        (lambda: sq.in_query(Gadget.price, select(Gadget).values(Gadget.price)),
+         f'{G}"price" IN (SELECT {G}"price" FROM "fixture_gadgets")', []),
+    ],
+    sq.OuterRef: [(lambda: sq.outer(Gadget.name), f'{G}"name"', [])],
 }  # fmt: skip
 
 
@@ -118,7 +156,10 @@ def test_fixture_renders(cls: str, build: Callable[[], Node], sql: str, params: 
     assert render(node) == (sql, params)
 
 
-NODE_MODULES = ("expr", "predicate", "query", "dml", "compile")
+NODE_MODULES = (
+    "expr", "predicate", "query", "dml", "compile", "aggregate", "window", "conditional", "subquery", "setops",
+    "cte", "sources", "rowtype",
+)  # fmt: skip
 
 
 def node_classes() -> set[type]:

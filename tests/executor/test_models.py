@@ -46,7 +46,7 @@ class ExBook(Model, table="ex_books"):
     author: ForeignKey[ExAuthor]
     genre: ExGenre = ExGenre.FICTION
     price: Decimal = Decimal("0")
-    tags: list[str] = []
+    tags: list[str] = []  # noqa: RUF012 - msgspec copies mutable defaults per instance
     meta: Jsonb[ExMeta] | None = None
     version: Annotated[int, field(version=True)] = 0
 
@@ -213,7 +213,10 @@ async def test_execute_bulk_update_and_delete(shop: Database) -> None:
     n = await shop.execute(ExBook.objects.where(ExBook.price >= 2).update(price=ExBook.price * 10))
     assert n == 2
     assert await shop.values(ExBook.objects.order_by(ExBook.price).values(ExBook.price)) == [
-        (Decimal(0),), (Decimal(1),), (Decimal(20),), (Decimal(30),)
+        (Decimal(0),),
+        (Decimal(1),),
+        (Decimal(20),),
+        (Decimal(30),),
     ]
     assert await shop.execute(ExBook.objects.where(ExBook.price > 10).delete()) == 2
     assert await shop.count(ExBook.objects) == 2
@@ -258,6 +261,17 @@ async def test_bulk_create_via_binary_copy(shop: Database) -> None:
     with pytest.raises(UniqueViolation) as info:
         await shop.bulk_create([ExBook(title="t1", author=ann.id)])
     assert info.value.constraint == "ex_books_title_key"
+
+
+async def test_bulk_create_keeps_values_already_set(shop: Database) -> None:
+    ann = await _author(shop)
+    [(raw_id,)] = await shop.raw("SELECT heerid_next_desc()")
+    preset = djogi.HeerIdDesc(raw_id)
+    created = await shop.bulk_create(
+        [ExBook(title="new", author=ann.id), ExBook(id=preset, title="kept", author=ann.id)]
+    )
+    assert created[1].id == preset and created[0].id != preset
+    assert await shop.get(ExBook, preset) == created[1]
 
 
 async def test_bulk_insert_conflicts_and_upsert(shop: Database) -> None:

@@ -73,9 +73,7 @@ async def test_commit_rollback_and_savepoints(db: Database) -> None:
 
 async def test_isolation_options(db: Database) -> None:
     async with db.atomic(isolation="serializable", read_only=True, deferrable=True):
-        rows = await db.raw(
-            "SELECT current_setting('transaction_isolation'), current_setting('transaction_read_only')"
-        )
+        rows = await db.raw("SELECT current_setting('transaction_isolation'), current_setting('transaction_read_only')")
         assert rows == [("serializable", "on")]
         with pytest.raises(ValidationError, match="outermost"):
             async with db.atomic(isolation="serializable"):

@@ -103,8 +103,9 @@ def aliased(model: type[Any], name: str) -> Source:
     return Source("table", model, check_name(name, "alias"))
 
 
-def output_columns(query: Any) -> Output:
-    """The output columns of a query or ``RETURNING`` mutation; ``ValidationError`` when one has no name."""
+def output_columns(query: Any, *, named: bool = True) -> Output:
+    """The output columns of a query or ``RETURNING`` mutation; ``ValidationError`` when one has no name
+    (with ``named=False`` unnamed columns are called ``column1``, ``column2`` ...)."""
     from djogi.algebra.query import Select
 
     if isinstance(query, Select):
@@ -118,19 +119,21 @@ def output_columns(query: Any) -> Output:
         names = tuple(query.into.__struct_fields__) if query.into is not None else None
         if names is None:
             maybe = [getattr(x, "column", None) for x in query.projection]
-            if any(n is None for n in maybe) or len(set(maybe)) != len(maybe):
+            if not named:
+                maybe = [n or f"column{i + 1}" for i, n in enumerate(maybe)]
+            elif any(n is None for n in maybe) or len(set(maybe)) != len(maybe):
                 raise ValidationError("name the projected values (values(name=expr, ...)) to use them as a source")
             names = tuple(maybe)  # type: ignore[arg-type]
         return Output(names, tuple(x.type for x in query.projection), row=query.into)
     left = getattr(query, "left", None)
     if left is not None:  # a set operation: its left arm names the columns
-        return output_columns(left)
+        return output_columns(left, named=named)
     returning = getattr(query, "returning", None)
     if returning is not None:
         return _model_output(query.model, returning)
     body = getattr(query, "body", None)
     if body is not None:
-        return output_columns(body)
+        return output_columns(body, named=named)
     raise ValidationError(f"{type(query).__name__} returns no rows (add with_returning())")
 
 
