@@ -390,15 +390,28 @@ class Expr(msgspec.Struct, Generic[T], frozen=True, gc=False):
     def in_(self, values: Iterable[object]) -> Pred:
         """``= ANY($n)`` with the values as one array parameter; an empty list is ``FALSE``.
 
-        ``None`` is refused inside the list (combine with ``| x.is_null()`` instead).
+        ``None`` is refused inside the list (combine with ``| x.is_null()`` instead). A query (``Select`` or
+        set operation projecting one column) gives ``x IN (SELECT ...)``, as ``subquery.in_query``.
         """
         return self._in("in", values)
 
     def not_in(self, values: Iterable[object]) -> Pred:
-        """``<> ALL($n)``: false for a NULL value, like ``!=``; an empty list is ``TRUE``."""
+        """``<> ALL($n)``: false for a NULL value, like ``!=``; an empty list is ``TRUE``.
+
+        With a query: ``x`` is not NULL and not among the query's values (a NULL among them does not make
+        the whole test unknown, unlike SQL's bare ``NOT IN``).
+        """
         return self._in("not_in", values)
 
     def _in(self, op: Literal["in", "not_in"], values: Iterable[object]) -> Pred:
+        from djogi.algebra.query import Select
+        from djogi.algebra.setops import SetOp
+
+        if isinstance(values, Select | SetOp):
+            from djogi.algebra.subquery import in_query
+
+            found = in_query(self, values)
+            return found if op == "in" else ~found & self.is_not_null()
         t = self.type
         items = tuple(values)
         if not items:

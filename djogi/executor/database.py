@@ -12,7 +12,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextvars import ContextVar
-from typing import Any, TypeVar, overload
+from typing import Any, NoReturn, TypeVar, overload
 
 import anyio
 import msgspec
@@ -64,7 +64,7 @@ _TX_CONTROL = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 ENUM_OIDS_SQL = (
-    "SELECT t.typname, t.oid, t.typarray FROM pg_catalog.pg_type t "
+    "SELECT t.typname, t.oid FROM pg_catalog.pg_type t "
     "WHERE t.typtype = 'e' AND t.typnamespace = ANY (pg_catalog.current_schemas(false)::regnamespace[])"
 )
 
@@ -81,7 +81,6 @@ class Database:
         self.url = url
         self.transaction_var: ContextVar[TransactionState | None] = ContextVar("djogi_tx", default=None)
         self.enum_oids: dict[str, int] = {}
-        self.enum_array_oids: dict[str, int] = {}
         self.column_oids: dict[str, dict[str, int]] = {}
         self.backend_pids: dict[int, int] = {}
         self._parked: list[Connection] = []
@@ -445,25 +444,26 @@ class Database:
         """The instance's row as stored now; NotFound when it is gone."""
         return await self.get(type(instance), instance.id)
 
-    def _missing(self, instance: Model, action: str) -> None:
+    def _missing(self, instance: Model, action: str) -> NoReturn:
         desc = descriptor(type(instance))
         version = desc.version_field
         if version is not None:
             raise StaleObject(
                 f"{action}(): {desc.name} id={instance.id!r} version={getattr(instance, version.name)!r} is stale "
-                "(another writer changed or deleted it); re-read it and retry",
-                sqlstate=None,
+                "(another writer changed or deleted it); re-read it and retry"
             )
         raise NotFound(f"{action}(): {desc.name} with {desc.pk_field.name}={instance.id!r} does not exist")
 
     # ------------------------------------------------------------------------------------ bulk writes
 
     async def bulk_create(self, rows: Sequence[M]) -> list[M]:
-        """Insert ``rows`` through one binary ``COPY ... FROM STDIN`` and return the created instances.
+        """Insert ``rows`` with one binary ``COPY "t" (<every column>) FROM STDIN (FORMAT BINARY)`` and
+        return the created instances.
 
-        Primary keys (and other database defaults left UNSET) are allocated first in one round trip,
-        ``created_at``/``updated_at`` are that statement's ``now()``. Runs inside a transaction (its own
-        when none is open). Raises the translated IntegrityError when a row violates a constraint.
+        Keys, timestamps and other database defaults left UNSET are generated first in one round trip
+        (``SELECT g.id, now() FROM generate_ids_desc($1) AS g(id)`` for HeerIdDesc keys), so the COPY
+        carries every column. COPY is all-or-nothing: a violation raises the translated IntegrityError
+        (naming the constraint) and inserts nothing. Enum-array columns are not supported by COPY yet.
         """
         return await bulk.bulk_create(self, rows)
 
@@ -566,8 +566,7 @@ class Database:
         djogi's adapters with them on its adapters map."""
         cur = await conn.execute(ENUM_OIDS_SQL, prepare=False)
         rows = await cur.fetchall()
-        self.enum_oids = {name: oid for name, oid, _ in rows}
-        self.enum_array_oids = {name: array for name, _, array in rows}
+        self.enum_oids = dict(rows)
         configure_adapters(conn.adapters, self.enum_oids)
         self.backend_pids[id(conn)] = conn.info.backend_pid
 
