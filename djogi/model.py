@@ -206,6 +206,10 @@ class ModelDescriptor(msgspec.Struct, frozen=True, kw_only=True):
         """Column names in canonical order."""
         return tuple(fd.column for fd in self.fields)
 
+    def missing_required(self, columns: tuple[str, ...] | frozenset[str]) -> list[str]:
+        """The fields without a default whose column is not in ``columns`` (an instance cannot be built)."""
+        return [fd.name for fd in self.fields if fd.column not in columns and not fd.has_default]
+
     @property
     def pk_field(self) -> FieldDescriptor:
         """The primary-key field (``id``)."""

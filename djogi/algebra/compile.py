@@ -510,9 +510,12 @@ def _keyset(keyset: Keyset, ctx: RenderContext) -> str:
 
 
 def _returning(model: Any, columns: tuple[str, ...] | None) -> tuple[str, ResultShape]:
+    """The RETURNING clause and its result: model instances when the columns can build one, else tuples."""
     if columns is None:
         return "", RowCount()
-    return " RETURNING " + column_list(model, columns), ModelRows(model, columns)
+    decodable = not descriptor(model).missing_required(columns)
+    return " RETURNING " + column_list(model, columns), ModelRows(model, columns) if decodable else TupleRows(
+        len(columns))
 
 
 def _scope(q: Select[Any], ctx: RenderContext) -> QueryContext:

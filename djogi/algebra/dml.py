@@ -112,7 +112,10 @@ class Insert(_Value, Generic[M], frozen=True):
         return ConflictClause(self, tuple(desc.field(c.name).column for c in target), constraint)
 
     def with_returning(self, *cols: Column[M, Any]) -> Insert[M]:
-        """RETURNING these columns (no arguments: every column); see ``returning_columns``."""
+        """RETURNING these columns (no arguments: every column); see ``returning_columns``.
+
+        The rows come back as model instances when the columns include every field without a default,
+        else as tuples of the columns in canonical order."""
         return msgspec.structs.replace(self, returning=returning_columns(self.model, cols))
 
     def without_returning(self) -> Insert[M]:

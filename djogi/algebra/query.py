@@ -546,10 +546,23 @@ def _own_columns(q: Select[Any], what: str, cols: Sequence[Column[Any, Any]]) ->
     return {col.column for col in cols}
 
 
+def check_decodable(desc: ModelDescriptor, columns: tuple[str, ...], what: str) -> tuple[str, ...]:
+    """Return ``columns`` when rows of them decode into ``desc``'s model; ValidationError naming the fields
+    without a default that they leave out otherwise."""
+    missing = desc.missing_required(columns)
+    if missing:
+        raise ValidationError(
+            f"{what}: leaves out fields without a default ({', '.join(f'{desc.name}.{m}' for m in missing)}), so "
+            f"rows cannot be built as {desc.name} instances; keep them, or use values(...) for a partial projection"
+        )
+    return columns
+
+
 def _only(q: Select[M], cols: Sequence[Column[Any, Any]]) -> Select[M]:
     desc = descriptor(q.model)
     keep = _own_columns(q, "only", cols) | {desc.pk_field.column}
-    return msgspec.structs.replace(q, selected=tuple(c for c in desc.columns if c in keep))
+    selected = check_decodable(desc, tuple(c for c in desc.columns if c in keep), "only()")
+    return msgspec.structs.replace(q, selected=selected)
 
 
 def _defer(q: Select[M], cols: Sequence[Column[Any, Any]]) -> Select[M]:
@@ -558,7 +571,8 @@ def _defer(q: Select[M], cols: Sequence[Column[Any, Any]]) -> Select[M]:
     if desc.pk_field.column in drop:
         raise ValidationError(f"defer(): {desc.name}.{desc.pk_field.name} (the primary key) is always selected")
     current = q.selected if q.selected is not None else desc.columns
-    return msgspec.structs.replace(q, selected=tuple(c for c in current if c not in drop))
+    selected = check_decodable(desc, tuple(c for c in current if c not in drop), "defer()")
+    return msgspec.structs.replace(q, selected=selected)
 
 
 def _values(

@@ -141,7 +141,7 @@ def _build(model: type[M], columns: tuple[str, ...]) -> RowDecoder[M]:
     unknown = [c for c in columns if c not in by_column]
     if unknown:
         raise ValueError(f"{desc.name} has no column(s) {unknown}; its columns are {list(desc.columns)}")
-    missing = [fd.name for fd in desc.fields if fd.column not in columns and not fd.has_default]
+    missing = desc.missing_required(columns)
     if missing:
         raise ValueError(f"decoding {desc.name} needs the column(s) of required field(s) {missing}")
     fields = [by_column[c] for c in columns]

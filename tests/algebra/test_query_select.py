@@ -119,8 +119,8 @@ CASES: list[tuple[str, Select[Any], str, tuple[object, ...]]] = [
     ),
     (
         "only keeps id, canonical order",
-        QBook.objects.only(QBook.price, QBook.title),
-        f'SELECT "{B}"."id", "{B}"."title", "{B}"."price" FROM "{B}"',
+        QBook.objects.only(QBook.price, QBook.title, QBook.author),
+        f'SELECT "{B}"."id", "{B}"."title", "{B}"."author_id", "{B}"."price" FROM "{B}"',
         (),
     ),
     (
@@ -199,7 +199,7 @@ def test_golden(name: str, query: Select[Any], sql: str, params: tuple[object, .
 
 def test_result_shapes() -> None:
     assert QBook.objects.sql().result == ModelRows(QBook, COLS)
-    assert QBook.objects.only(QBook.title).sql().result == ModelRows(QBook, ("id", "title"))
+    assert QBook.objects.only(QBook.title, QBook.author).sql().result == ModelRows(QBook, ("id", "title", "author_id"))
     assert QBook.objects.values(QBook.title, QBook.price).sql().result == TupleRows(2)
     assert QBook.objects.values(QBook.title, QBook.price, into=Pair).sql().result == StructRows(
         Pair, ("title", "price")
@@ -218,7 +218,7 @@ def test_methods_and_pipe_build_equal_values() -> None:
         .order_by(QBook.created_at.desc(), QBook.id)
         .limit(20)
         .offset(5)
-        .only(QBook.title)
+        .only(QBook.title, QBook.author)
         .for_update(skip_locked=True)
         .after(LAST)
     )
@@ -229,7 +229,7 @@ def test_methods_and_pipe_build_equal_values() -> None:
         order_by(QBook.created_at.desc(), QBook.id),
         limit(20),
         offset(5),
-        only(QBook.title),
+        only(QBook.title, QBook.author),
         for_update(skip_locked=True),
         after(LAST),
     )
@@ -279,6 +279,8 @@ ERRORS: list[tuple[str, Any, str]] = [
     ("lock of another model", lambda: QBook.objects.for_update(of=[QAuthor]), "no join"),
     ("defer id", lambda: QBook.objects.defer(QBook.id), "primary key"),
     ("only takes columns", lambda: QBook.objects.only(QBook.price * 2), "column references"),
+    ("only drops a required field", lambda: QBook.objects.only(QBook.title), r"without a default \(QBook.author\)"),
+    ("defer drops a required field", lambda: QBook.objects.defer(QBook.title), r"without a default \(QBook.title\)"),
     ("order_by takes expressions", lambda: QBook.objects.order_by("price"), "expressions"),
     ("distinct_on needs keys", lambda: QBook.objects.distinct_on(), "at least one"),
     ("values into mismatch", lambda: QBook.objects.values(QBook.title, into=Pair), "1 expressions for 2"),
