@@ -11,8 +11,9 @@ each timed end to end with the raw and djogi runs alternating after a warm-up:
   ``db.get(Item, pk)`` through the pool, alternating in chunks of 50 lookups (target: at most 15 µs more
   per call, median chunk against median chunk);
 - bulk insert N rows: raw binary COPY of the same rows, ids allocated the same way (one
-  ``generate_ids_desc($1)`` query; the per-row column default ``heerid_next_desc()`` is far slower under
-  COPY) vs ``db.bulk_create`` returning the created models (target: at least 0.8x the raw throughput).
+  ``SELECT array_agg(id), now() FROM generate_ids_desc($1)``; the per-row column default
+  ``heerid_next_desc()`` is far slower under COPY) vs ``db.bulk_create`` returning the created models
+  (target: at least 0.8x the raw throughput).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ CREATE TABLE {TABLE} (
 SELECT_SQL = f"SELECT {', '.join(COLUMNS)} FROM {TABLE}"
 GET_SQL = f"{SELECT_SQL} WHERE id = $1"
 COPY_SQL = f"COPY {TABLE} ({', '.join(COLUMNS)}) FROM STDIN (FORMAT BINARY)"
-ALLOCATE_SQL = "SELECT id, now() FROM generate_ids_desc($1::integer)"
+ALLOCATE_SQL = "SELECT array_agg(id), now() FROM generate_ids_desc($1::integer)"
 
 
 class BenchItem(Model, table=TABLE):
@@ -118,11 +119,11 @@ async def run_all(
 
     async def raw_copy() -> None:
         cur = raw.cursor()
-        await cur.execute(ALLOCATE_SQL, (n,))
-        allocated = await cur.fetchall()
+        await cur.execute(ALLOCATE_SQL, (n,), binary=True)
+        [(allocated, now)] = await cur.fetchall()
         async with cur.copy(COPY_SQL) as copy:
             copy.set_types(["int8", "timestamptz", "timestamptz", "text", "numeric", "int4", "bool"])
-            for (pk, now), row in zip(allocated, data, strict=True):
+            for pk, row in zip(allocated, data, strict=True):
                 await copy.write_row((pk, now, now, *row))
 
     items = [BenchItem(name=a, price=b, qty=c, active=d) for a, b, c, d in data]

@@ -17,6 +17,7 @@ Registered through the ``pytest11`` entry point, so installing djogi is enough. 
 - ``pg``: an open ``psycopg.AsyncConnection`` to that database (autocommit); use it from tests
   marked ``@pytest.mark.anyio``.
 - ``pg_sync``: the same as a sync ``psycopg.Connection``.
+- ``db``: a djogi ``Database`` connected to that database (a pool of up to 10 connections).
 - ``anyio_backend``: ``"asyncio"``.
 """
 
@@ -35,6 +36,7 @@ from psycopg import sql
 from psycopg.rows import TupleRow
 
 from djogi.embedded import EmbeddedServer
+from djogi.executor import Database, connect
 from djogi.heer_sql import bootstrap_sql, node_settings_sql
 
 TEMPLATE_DB = "djogi_template"
@@ -143,3 +145,10 @@ def pg_sync(db_url: str) -> Iterator[psycopg.Connection[TupleRow]]:
     """An autocommit sync connection to the test's database."""
     with psycopg.connect(db_url, autocommit=True) as conn:
         yield conn
+
+
+@pytest.fixture
+async def db(db_url: str, anyio_backend: str) -> AsyncIterator[Database]:
+    """A djogi ``Database`` connected to the test's database (pool of up to 10 connections), closed after."""
+    async with connect(db_url, min_size=1, max_size=10, timeout=10.0) as database:
+        yield database

@@ -103,7 +103,8 @@ class JoinedRows(msgspec.Struct, frozen=True):
 ResultShape = ModelRows | TupleRows | StructRows | ScalarRow | RowCount | NoResult | JoinedRows
 
 
-def _struct_maker(struct_type: Any) -> Callable[[Any], Any]:
+def struct_maker(struct_type: Any) -> Callable[[Any], Any]:
+    """``values -> struct_type(*values)``: builds a ``StructRows`` row positionally."""
     return lambda values: struct_type(*values)
 
 
@@ -119,7 +120,7 @@ def joined_decoder(shape: JoinedRows) -> Callable[[Any], tuple[Any, ...]]:
         if isinstance(part, ModelRows):
             width, decode = len(part.columns), row_decoder(part.model, part.columns).decode_row
         elif isinstance(part, StructRows):
-            width, decode = len(part.columns), _struct_maker(part.struct_type)
+            width, decode = len(part.columns), struct_maker(part.struct_type)
         else:
             width, decode = part.n, tuple
         steps.append((start, start + width, decode, optional))

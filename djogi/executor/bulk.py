@@ -122,7 +122,8 @@ class _Allocation(NamedTuple):
 
 async def _allocate(db: Database, conn: Connection, desc: ModelDescriptor, rows: Sequence[Model]) -> _Allocation:
     """Generate every database-filled value left UNSET (key, timestamps, ``db_default`` columns) in one
-    round trip: ``SELECT <pk>, now(), (<default>)... FROM generate_ids_desc($1)`` (per key kind)."""
+    round trip returning one row of arrays: ``SELECT array_agg(g.id), now(), array_agg((<default>))...
+    FROM generate_ids_desc($1) AS g(id)`` (the generator depends on the key kind)."""
     missing: list[FieldDescriptor] = []
     everywhere: set[str] = set()
     for fd in desc.fields:
@@ -135,12 +136,21 @@ async def _allocate(db: Database, conn: Connection, desc: ModelDescriptor, rows:
     if not missing:
         return _Allocation([], [], set())
     source, pk_expr = _pk_source(desc)
-    exprs = [
-        pk_expr if fd.kind == "pk" else "now()" if fd.name in _FRAMEWORK_TIMES else f"({fd.db_default})::{fd.sql_type}"
-        for fd in missing
-    ]
+    exprs = []
+    for fd in missing:
+        if fd.kind == "pk":
+            exprs.append(f"array_agg({pk_expr})")
+        elif fd.name in _FRAMEWORK_TIMES:
+            exprs.append("now()")
+        else:
+            text = "::text" if fd.enum_type is not None else ""
+            exprs.append(f"array_agg(({fd.db_default})::{fd.sql_type}{text})")
     values, _ = await db.on(conn, f"SELECT {', '.join(exprs)} FROM {source}", (len(rows),))
-    return _Allocation(missing, list(zip(*values, strict=True)), everywhere)
+    n = len(rows)
+    loaded: list[Sequence[Any]] = [
+        [value] * n if fd.name in _FRAMEWORK_TIMES else value for fd, value in zip(missing, values[0], strict=True)
+    ]
+    return _Allocation(missing, loaded, everywhere)
 
 
 def _fill(desc: ModelDescriptor, rows: Sequence[M], allocation: _Allocation) -> list[M]:

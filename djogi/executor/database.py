@@ -21,6 +21,7 @@ from psycopg import pq
 from psycopg_pool import AsyncConnectionPool
 
 from djogi.algebra.compile import (
+    JoinedRows,
     ModelRows,
     NoResult,
     ResultShape,
@@ -30,9 +31,12 @@ from djogi.algebra.compile import (
     StructRows,
     TupleRows,
     compile,
+    joined_decoder,
+    struct_maker,
 )
 from djogi.algebra.dml import Delete, Insert, InsertFrom, Update, delete_one, get_by_pk, insert_one, update_one
-from djogi.algebra.query import Select, select
+from djogi.algebra.query import Select, count_of, exists_of, select
+from djogi.algebra.setops import SetOp
 from djogi.codecs import configure_adapters, row_decoder
 from djogi.errors import MultipleObjectsReturned, NotFound, StaleObject, ValidationError
 from djogi.executor import bulk
@@ -286,20 +290,22 @@ class Database:
         rows = await self.all(select(model).where(pk.in_(tuple(ids))))
         return {row.id: row for row in rows}
 
-    async def count(self, query: Select[Any]) -> int:
-        """``SELECT count(*) FROM (<query>) AS __djogi_q`` (0 without SQL for ``none()``)."""
-        stmt = compile(query)
+    async def count(self, query: Select[Any] | SetOp) -> int:
+        """The number of rows ``query`` selects: ``count_of(query)`` (``SELECT count(*) FROM "t" WHERE ...``,
+        or over a subquery for distinct/grouped/limited shapes); 0 without SQL for ``none()``."""
+        stmt = compile(count_of(query))
         if stmt.empty:
             return 0
-        rows, _ = await self.run(f"SELECT count(*) FROM ({stmt.sql}) AS __djogi_q", stmt.params)
+        rows, _ = await self.run(stmt.sql, stmt.params)
         return int(rows[0][0])
 
-    async def exists(self, query: Select[Any]) -> bool:
-        """``SELECT EXISTS (<query>)`` (False without SQL for ``none()``)."""
-        stmt = compile(query)
+    async def exists(self, query: Select[Any] | SetOp) -> bool:
+        """Whether ``query`` selects any row: ``exists_of(query)`` (``SELECT EXISTS (SELECT 1 ... LIMIT 1)``);
+        False without SQL for ``none()``."""
+        stmt = compile(exists_of(query))
         if stmt.empty:
             return False
-        rows, _ = await self.run(f"SELECT EXISTS ({stmt.sql})", stmt.params)
+        rows, _ = await self.run(stmt.sql, stmt.params)
         return bool(rows[0][0])
 
     async def scalar(self, query: Select[Any]) -> Any:
@@ -461,7 +467,7 @@ class Database:
         return the created instances.
 
         Keys, timestamps and other database defaults left UNSET are generated first in one round trip
-        (``SELECT g.id, now() FROM generate_ids_desc($1) AS g(id)`` for HeerIdDesc keys), so the COPY
+        (``SELECT array_agg(g.id), now() FROM generate_ids_desc($1) AS g(id)`` for HeerIdDesc keys), so the COPY
         carries every column. COPY is all-or-nothing: a violation raises the translated IntegrityError
         (naming the constraint) and inserts nothing. Enum-array columns are not supported by COPY yet.
         """
@@ -575,11 +581,7 @@ def _factory(shape: ResultShape) -> RowFactory | None:
     """The psycopg row factory decoding rows of ``shape`` inside the fetch (None: plain tuples)."""
     if isinstance(shape, ModelRows):
         return row_decoder(shape.model, shape.columns).row_factory
-    if isinstance(shape, StructRows):
-        struct_type = shape.struct_type
-
-        def make(row: Sequence[Any]) -> Any:
-            return struct_type(*row)
-
+    if isinstance(shape, StructRows | JoinedRows):
+        make = struct_maker(shape.struct_type) if isinstance(shape, StructRows) else joined_decoder(shape)
         return lambda cursor: make
     return None
