@@ -60,7 +60,7 @@ def declare(n: int, extra: bool = False) -> None:
 
 def schema_benchmarks(url: str) -> dict[str, float]:
     """Median seconds of project, diff (create and alter) and introspection for ``TABLES`` tables."""
-    with registry_scope():
+    with registry_scope(isolated=True):
         declare(TABLES)
         descriptors = models()
         snap = project(descriptors, "main", None).unwrap()
@@ -68,7 +68,7 @@ def schema_benchmarks(url: str) -> dict[str, float]:
         with tempfile.TemporaryDirectory() as tmp:
             compose(Path(tmp), descriptors, dt.datetime(2026, 1, 1, tzinfo=dt.UTC)).unwrap()
             apply(url, Path(tmp))
-    with registry_scope():
+    with registry_scope(isolated=True):
         declare(TABLES, extra=True)
         changed = project(models(), "main", None).unwrap()
     t_diff_create = measure(lambda: diff(EMPTY, snap), repeat=3).median
@@ -92,7 +92,7 @@ def _writer(url: str, stop: threading.Event, worst: list[float]) -> None:
 def online_scenario(url: str, rows: int = 1_000_000) -> dict[str, float]:
     """Longest blocked single-row write while applying the change with djogi's plan vs naive DDL."""
     out: dict[str, float] = {}
-    with registry_scope():
+    with registry_scope(isolated=True):
 
         def v1() -> None:
             class Big(Model, table="big", pk=__import__("djogi").Serial):
@@ -108,14 +108,14 @@ def online_scenario(url: str, rows: int = 1_000_000) -> dict[str, float]:
             with psycopg.connect(url, autocommit=True) as conn:
                 conn.execute("DROP TABLE IF EXISTS big; DROP TABLE IF EXISTS djogi_schema_migrations")
             with tempfile.TemporaryDirectory() as tmp:
-                with registry_scope():
+                with registry_scope(isolated=True):
                     v1()
                     compose(Path(tmp), models(), dt.datetime(2026, 1, 1, tzinfo=dt.UTC)).unwrap()
                 apply(url, Path(tmp))
                 with psycopg.connect(url, autocommit=True) as conn:
                     conn.execute(f"INSERT INTO big (a, b) SELECT g, g FROM generate_series(1, {rows}) g")
                     conn.execute("VACUUM ANALYZE big")
-                with registry_scope():
+                with registry_scope(isolated=True):
                     v2()
                     compose(
                         Path(tmp), models(), dt.datetime(2026, 1, 2, tzinfo=dt.UTC), allow_destructive=True

@@ -34,6 +34,7 @@ from djogi.types import (
     HEERID_DESC_PK,
     INT_RANGES,
     JsonbMarker,
+    OnDelete,
     PrimaryKey,
     RelationSpec,
     SqlType,
@@ -78,6 +79,9 @@ class FieldSpec(msgspec.Struct, frozen=True, kw_only=True):
     version: bool = False
     column: str | None = None
     sql_type: str | None = None
+    on_delete: OnDelete | None = None
+    deferrable: bool = False
+    initially_deferred: bool = False
 
 
 def field(
@@ -94,6 +98,9 @@ def field(
     version: bool = False,
     column: str | None = None,
     sql_type: str | None = None,
+    on_delete: OnDelete | None = None,
+    deferrable: bool = False,
+    initially_deferred: bool = False,
 ) -> FieldSpec:
     """Column options for ``Annotated[T, field(...)]``.
 
@@ -102,12 +109,15 @@ def field(
     ``Decimal`` a ``NUMERIC(p, s)``; ``db_default`` is a SQL expression the database fills when the
     value is omitted; ``check`` a SQL CHECK expression; ``renamed_from`` declares a column rename for
     migrations; ``version`` marks the optimistic-locking counter; ``column`` names the column explicitly;
-    ``sql_type`` overrides the SQL type.
+    ``sql_type`` overrides the SQL type. On a ``ForeignKey``/``OneToOne`` field, ``on_delete`` chooses the
+    ``ON DELETE`` action (``"restrict"`` by default; ``"set null"`` needs an optional field) and
+    ``deferrable``/``initially_deferred`` make the constraint deferrable.
     """
     return FieldSpec(
         unique=unique, index=index, max_length=max_length, precision=precision, scale=scale,
         db_default=db_default, check=check, comment=comment, renamed_from=renamed_from,
-        version=version, column=column, sql_type=sql_type,
+        version=version, column=column, sql_type=sql_type, on_delete=on_delete, deferrable=deferrable,
+        initially_deferred=initially_deferred,
     )  # fmt: skip
 
 
@@ -250,9 +260,15 @@ def descriptor(model: type[Model]) -> ModelDescriptor:
 
 
 @contextmanager
-def registry_scope() -> Iterator[None]:
-    """Register models declared inside the block only until it exits (for tests and generated models)."""
+def registry_scope(*, isolated: bool = False) -> Iterator[None]:
+    """Register models declared inside the block only until it exits (for tests and generated models).
+
+    With ``isolated=True`` the block also starts from an empty registry, so ``models()`` lists only the
+    models declared inside it (what a migration projection of "just these models" needs).
+    """
     saved = dict(_registry)
+    if isolated:
+        _registry.clear()
     try:
         yield
     finally:
@@ -466,6 +482,15 @@ def _data_field(
     spec = shape.spec
     column = spec.column or name
     relation = shape.relation
+    if relation is None and (spec.on_delete is not None or spec.deferrable or spec.initially_deferred):
+        raise _fail(*where, "on_delete/deferrable apply to ForeignKey and OneToOne fields only")
+    if relation is not None:
+        relation = msgspec.structs.replace(
+            relation, on_delete=spec.on_delete or relation.on_delete, deferrable=spec.deferrable,
+            initially_deferred=spec.initially_deferred,
+        )  # fmt: skip
+        if relation.on_delete == "set null" and not shape.nullable:
+            raise _fail(*where, 'on_delete="set null" needs an optional field (ForeignKey[...] | None)')
     kind: FieldKind = "data"
     element_type = enum_type = None
     if relation is not None:

@@ -172,27 +172,20 @@ else:
     class ForeignKey:
         """``author: ForeignKey[Author]``: column ``author_id`` holding the target's primary key.
 
-        ``ForeignKey[Author, "cascade"]`` chooses ``ON DELETE`` (default ``restrict``).
+        ``ON DELETE`` and deferrability come from ``field(on_delete=..., deferrable=...)``.
         """
 
-        def __class_getitem__(cls, params: object) -> object:
-            return Annotated[Any, _relation(params, "fk")]
+        def __class_getitem__(cls, target: object) -> object:
+            return Annotated[Any, RelationSpec(target, "fk")]
 
     class OneToOne:
         """Like ``ForeignKey`` with a UNIQUE column: at most one row points at each target row."""
 
-        def __class_getitem__(cls, params: object) -> object:
-            return Annotated[Any, _relation(params, "o2o")]
+        def __class_getitem__(cls, target: object) -> object:
+            return Annotated[Any, RelationSpec(target, "o2o")]
 
     class Jsonb(Generic[T]):
         """``meta: Jsonb[BookMeta]``: a msgspec value stored as JSONB."""
 
         def __class_getitem__(cls, item: object) -> object:
             return Annotated[item, JSONB]
-
-
-def _relation(params: object, kind: Literal["fk", "o2o"]) -> RelationSpec:
-    if isinstance(params, tuple):
-        target, on_delete = params
-        return RelationSpec(target, kind, on_delete=on_delete)
-    return RelationSpec(params, kind)

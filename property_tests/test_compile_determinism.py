@@ -23,7 +23,7 @@ class PItem(Model, table="prop_compile_items"):
     qty: int = 0
     price: Decimal = Decimal("0")
     note: str | None = None
-    tags: list[str] = []  # noqa: RUF012
+    tags: list[str] = []
 
 
 COLS = {"name": PItem.name, "qty": PItem.qty, "price": PItem.price, "note": PItem.note}

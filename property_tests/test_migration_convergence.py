@@ -166,7 +166,7 @@ def test_random_evolutions_converge_and_roll_back(djogi_databases: TestDatabases
             migrations = Path(tmp)
             for step in range(data.draw(st.integers(1, 6), label="steps")):
                 tables = evolve(data, tables, fresh, uid)
-                with registry_scope():
+                with registry_scope(isolated=True):
                     declare(tables)
                     composed = compose(migrations, models(), T0 + dt.timedelta(seconds=step), allow_destructive=True)
                 plan = composed.unwrap()
@@ -185,5 +185,5 @@ def test_random_evolutions_converge_and_roll_back(djogi_databases: TestDatabases
 
 @pytest.fixture(scope="module", autouse=True)
 def _no_leaking_models() -> Iterator[None]:
-    with registry_scope():
+    with registry_scope(isolated=True):
         yield

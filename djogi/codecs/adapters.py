@@ -40,46 +40,58 @@ _JSONB = postgres.types["jsonb"].oid
 _pack_int8 = struct.Struct("!q").pack
 
 
-class _HeerIdBinaryDumper(Dumper):
+class _TypedDumper(Dumper):
+    """A dumper chosen by Python type whose OID is set per instance, not on the class: psycopg registers a
+    dumper with a class-level OID as *the* dumper for that OID too, and binary COPY (``set_types``) would
+    then hand it plain ints/UUIDs/dicts."""
+
+    target_oid = 0
+
+    def __init__(self, cls: type, context: AdaptContext | None = None) -> None:
+        super().__init__(cls, context)
+        self.oid = self.target_oid
+
+
+class _HeerIdBinaryDumper(_TypedDumper):
     format = Format.BINARY
-    oid = _INT8
+    target_oid = _INT8
 
     def dump(self, obj: HeerId | HeerIdDesc) -> Buffer:
         return _pack_int8(obj.as_int())
 
 
-class _HeerIdTextDumper(Dumper):
-    oid = _INT8
+class _HeerIdTextDumper(_TypedDumper):
+    target_oid = _INT8
 
     def dump(self, obj: HeerId | HeerIdDesc) -> Buffer:
         return str(obj.as_int()).encode()
 
 
-class _RanjIdBinaryDumper(Dumper):
+class _RanjIdBinaryDumper(_TypedDumper):
     format = Format.BINARY
-    oid = _UUID
+    target_oid = _UUID
 
     def dump(self, obj: RanjId | RanjIdDesc) -> Buffer:
         return obj.to_uuid().bytes
 
 
-class _RanjIdTextDumper(Dumper):
-    oid = _UUID
+class _RanjIdTextDumper(_TypedDumper):
+    target_oid = _UUID
 
     def dump(self, obj: RanjId | RanjIdDesc) -> Buffer:
         return str(obj.to_uuid()).encode()
 
 
-class _JsonbBinaryDumper(Dumper):
+class _JsonbBinaryDumper(_TypedDumper):
     format = Format.BINARY
-    oid = _JSONB
+    target_oid = _JSONB
 
     def dump(self, obj: object) -> Buffer:
         return b"\x01" + json_encode(obj)
 
 
-class _JsonbTextDumper(Dumper):
-    oid = _JSONB
+class _JsonbTextDumper(_TypedDumper):
+    target_oid = _JSONB
 
     def dump(self, obj: object) -> Buffer:
         return json_encode(obj)

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 import msgspec
 import psycopg
 from msgspec import UNSET
-from psycopg import pq
 from psycopg.types.json import Jsonb
 
 from djogi.codecs import encode_value, row_decoder
@@ -36,9 +35,6 @@ COLUMN_OIDS_SQL = (
     "WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped"
 )
 _TEXT_OID = 25
-# psycopg's own binary dumpers for the types whose by-OID dumpers djogi's codecs replace (HeerId as
-# int8, RanjId as uuid): COPY dumps by column OID, and the key values are converted to int/UUID first.
-_PLAIN_DUMPERS = tuple(psycopg.adapters.get_dumper_by_oid(oid, pq.Format.BINARY) for oid in (20, 2950))
 _FRAMEWORK_TIMES = ("created_at", "updated_at")
 GET_OR_CREATE_ATTEMPTS = 3
 
@@ -234,8 +230,6 @@ async def bulk_create(db: Database, rows: Sequence[M]) -> list[M]:
         sql = f"COPY {quote_ident(desc.table)} ({_columns_sql(desc)}) FROM STDIN (FORMAT BINARY)"
         started = time.perf_counter()
         cur = conn.cursor()
-        for dumper in _PLAIN_DUMPERS:
-            cur.adapters.register_dumper(None, dumper)
         try:
             async with cur.copy(sql) as copy:
                 copy.set_types(oids)

@@ -13,14 +13,12 @@ from returns.result import Failure
 
 from djogi.config import load_config
 from djogi.embedded import EmbeddedServer, default_pgdata
-from djogi.errors import ValidationError
 from djogi.executor.database import Connection, Database
 from djogi.executor.errors import translate
-from djogi.heer_sql import MAX_NODE_ID, bootstrap_sql
+from djogi.heer_sql import DEFAULT_NODE_ID, bind_node_sql, bootstrap_sql
 
 Setup = Callable[[Connection], Awaitable[None]]
 
-NODE_SQL = "SELECT set_config('heer.node_id', $1, false), set_config('heer.ranj_node_id', $1, false)"
 HEER_INSTALLED_SQL = "SELECT to_regproc('heerid_next_desc') IS NOT NULL"
 
 
@@ -48,7 +46,7 @@ async def connect(
     timeout: float | None = None,
     prepare: bool | int | None = None,
     setup: Setup | None = None,
-    node_id: int = 1,
+    node_id: int | None = None,
     database: str = "main",
 ) -> AsyncIterator[Database]:
     """Open a pool and yield a ``Database`` over it; the pool is closed when the block exits.
@@ -58,17 +56,20 @@ async def connect(
     timeout and ``prepare`` default to the same config entry. ``prepare``: True prepares a statement
     shape from its second execution, an int sets that threshold, False disables prepared statements
     (PgBouncer transaction mode). Each new connection runs, once: enum-aware adapters, ``SELECT
-    set_config('heer.node_id', $1, false), set_config('heer.ranj_node_id', $1, false)``, then ``setup``.
+    set_config('heer.node_id', ...), set_config('heer.ranj_node_id', ...)`` for ``node_id`` (default: the
+    config's ``[project] node_id``, else 1), then ``setup``.
 
     Raises ConfigError for a bad configuration, ValidationError for a bad node id, and the translated
     connection error when the server cannot be reached.
     """
-    if not 0 <= node_id <= MAX_NODE_ID:
-        raise ValidationError(f"node_id {node_id} is out of range (0..{MAX_NODE_ID})")
     loaded = load_config()
     if isinstance(loaded, Failure):
         raise loaded.failure()
-    settings = loaded.unwrap().database(database)
+    config = loaded.unwrap()
+    settings = config.database(database)
+    if node_id is None:
+        node_id = config.project.node_id if config.project.node_id is not None else DEFAULT_NODE_ID
+    bind_node = bind_node_sql(node_id).encode()
     if url is None and settings.url is None:
         url = await anyio.to_thread.run_sync(_embedded_url)
         await _bootstrap_embedded(url, node_id)
@@ -76,12 +77,11 @@ async def connect(
     assert resolved is not None
     prepare = settings.prepare if prepare is None else prepare
     threshold = None if prepare is False else 2 if prepare is True else int(prepare)
-    node = str(node_id)
     holder: list[Database] = []
 
     async def configure(conn: Connection) -> None:
         await holder[0].configure(conn)
-        await conn.execute(NODE_SQL, (node,), prepare=False)
+        await conn.execute(bind_node, prepare=False)
         if setup is not None:
             await setup(conn)
             if conn.pgconn.transaction_status != psycopg.pq.TransactionStatus.IDLE:

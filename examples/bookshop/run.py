@@ -9,9 +9,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 import anyio
+from bookshop.models import Author, Book, Customer, Genre, Order, OrderLine, OrderStatus
 
 import djogi
-from bookshop.models import Author, Book, Customer, Genre, Order, OrderLine, OrderStatus
 from djogi.algebra.dml import excluded, insert
 from djogi.errors import StaleObject
 

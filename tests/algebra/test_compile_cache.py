@@ -19,7 +19,7 @@ class CItem(Model, table="c_items"):
     name: str
     qty: int = 0
     price: Decimal = Decimal("0")
-    tags: list[str] = []  # noqa: RUF012
+    tags: list[str] = []
 
 
 @pytest.fixture(autouse=True)

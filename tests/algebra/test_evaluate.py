@@ -30,7 +30,7 @@ class Probe(Model, table="eval_probes"):
     d: Decimal | None = None
     at: dt.datetime | None = None
     level: Level | None = None
-    tags: list[str] = []  # noqa: RUF012  (msgspec copies mutable defaults)
+    tags: list[str] = []
     meta: djogi.Jsonb[dict[str, Any]] | None = None
 
 

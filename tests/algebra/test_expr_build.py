@@ -30,7 +30,7 @@ class Note(Model, table="expr_notes"):
     due: dt.date | None = None
     at: dt.datetime | None = None
     mood: Mood = Mood.HAPPY
-    tags: list[str] = []  # noqa: RUF012  (msgspec copies mutable defaults)
+    tags: list[str] = []
 
 
 UTC = dt.UTC

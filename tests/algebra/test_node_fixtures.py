@@ -37,7 +37,7 @@ class Gadget(Model, table="fixture_gadgets"):
     price: Decimal = Decimal(0)
     weight: float | None = None
     shade: Shade = Shade.DARK
-    tags: list[str] = []  # noqa: RUF012  (msgspec copies mutable defaults)
+    tags: list[str] = []
     spec: djogi.Jsonb[dict[str, Any]] | None = None
     made: dt.datetime | None = None
 

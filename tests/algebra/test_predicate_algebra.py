@@ -18,7 +18,7 @@ class Task(Model, table="pred_tasks"):
     rank: int = 0
     cost: Decimal = Decimal(0)
     due: dt.date | None = None
-    tags: list[str] = []  # noqa: RUF012  (msgspec copies mutable defaults)
+    tags: list[str] = []
 
 
 a, b, c = Task.rank > 1, Task.title == "x", Task.due.is_null()

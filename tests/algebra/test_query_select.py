@@ -53,7 +53,7 @@ class QBook(Model, table="q_books"):
     genre: QGenre = QGenre.FICTION
     price: Decimal = Decimal("0")
     rating: int | None = None
-    tags: list[str] = []  # noqa: RUF012
+    tags: list[str] = []
 
 
 class Pair(msgspec.Struct):

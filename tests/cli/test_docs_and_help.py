@@ -26,7 +26,7 @@ class Author(Model, table="authors", app="people", comment="Someone who writes."
 
 class Book(Model, table="books", app="catalog", indexes=(Index(columns=("genre", "-price"), where="price > 0"),)):
     title: str
-    author: ForeignKey[Author, "cascade"]
+    author: Annotated[ForeignKey[Author], field(on_delete="cascade")]
     genre: Genre = Genre.FICTION
     price: Annotated[int, field(check="price >= 0")] = 0
     tags: list[str] = []

@@ -34,7 +34,7 @@ def shapes() -> Iterator[dict[str, type[Model]]]:
         class Person(Model, table="people"):
             name: Annotated[str, field(max_length=5)]
             mood: Mood = Mood.HAPPY
-            moods: list[Mood] = []  # noqa: RUF012 (msgspec copies mutable defaults)
+            moods: list[Mood] = []
             meta: Jsonb[Meta] | None = None
             extra: dict[str, Any] | None = None
             age: djogi.SmallInt = 0

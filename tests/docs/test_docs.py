@@ -90,7 +90,7 @@ def test_docs_have_python_blocks() -> None:
 @pytest.mark.parametrize("page", _pages(), ids=lambda p: str(p.relative_to(DOCS)))
 async def test_page_runs(page: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DJOGI_DATABASE_URL", db_url)
-    with registry_scope():
+    with registry_scope(isolated=True):
         await run_page(page, page.read_text())
 
 

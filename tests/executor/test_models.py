@@ -46,7 +46,7 @@ class ExBook(Model, table="ex_books"):
     author: ForeignKey[ExAuthor]
     genre: ExGenre = ExGenre.FICTION
     price: Decimal = Decimal("0")
-    tags: list[str] = []  # noqa: RUF012 - msgspec copies mutable defaults per instance
+    tags: list[str] = []
     meta: Jsonb[ExMeta] | None = None
     version: Annotated[int, field(version=True)] = 0
 

@@ -14,7 +14,7 @@ def snap(declare: Callable[[], object] | None) -> Snapshot:
     """The snapshot the models declared by ``declare`` project to (empty for None)."""
     if declare is None:
         return EMPTY
-    with registry_scope():
+    with registry_scope(isolated=True):
         declare()
         return project(models(), "main", None).unwrap()
 

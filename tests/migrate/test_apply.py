@@ -33,11 +33,11 @@ def _declare_v1() -> None:
         author: ForeignKey["Author"]
         tone: Tone = Tone.LOW
         price: Annotated[float, field(check="price >= 0", db_default="0")] = 0.0
-        tags: list[str] = []  # noqa: RUF012
+        tags: list[str] = []
 
 
 def test_compose_apply_verify_rollback(db_url: str, tmp_path: Path) -> None:
-    with registry_scope():
+    with registry_scope(isolated=True):
         _declare_v1()
         plan = compose(tmp_path, models(), NOW).unwrap()
     assert plan.version == "V20260102030405__initial"

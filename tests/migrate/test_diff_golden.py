@@ -31,7 +31,7 @@ def test_add_table_with_everything_on_a_new_table() -> None:
             tone: Tone = Tone.LOW
 
         class B(Model, table="b"):
-            a: ForeignKey["A", "cascade"]  # noqa: F821
+            a: Annotated[ForeignKey["A"], field(on_delete="cascade")]
 
     p = plan(None, new)
     assert p.classification == "additive"
@@ -292,7 +292,7 @@ def test_enums_create_append_rename_and_refuse_drop() -> None:
 
     class E2(djogi.Enum):
         __pg_name__ = "e"
-        __renamed_values__ = {"bee": "b"}  # noqa: RUF012
+        __renamed_values__ = {"bee": "b"}
         Z = "z"
         A = "a"
         BEE = "bee"

@@ -74,7 +74,7 @@ def _declare(extra: bool) -> None:
 
 def test_compose_is_deterministic_and_refuses_to_overwrite_edits(tmp_path: Path) -> None:
     one, two = tmp_path / "one", tmp_path / "two"
-    with registry_scope():
+    with registry_scope(isolated=True):
         _declare(False)
         compose(one, models(), NOW).unwrap()
         compose(two, models(), NOW).unwrap()
@@ -86,24 +86,24 @@ def test_compose_is_deterministic_and_refuses_to_overwrite_edits(tmp_path: Path)
     up = two / "main" / "_global_" / "V20260425010203__initial.sdjql"
     up.write_text(up.read_text() + "-- my note\n")
     (two / "main" / "_global_" / "schema_snapshot.json").unlink()
-    with registry_scope():
+    with registry_scope(isolated=True):
         _declare(False)
         refused = compose(two, models(), NOW)
     assert "D013" in refused.failure()
 
 
 def test_check_finds_model_drift_edits_and_unsafe_sql(tmp_path: Path) -> None:
-    with registry_scope():
+    with registry_scope(isolated=True):
         _declare(False)
         compose(tmp_path, models(), NOW).unwrap()
         assert check(tmp_path, models()).ok
-    with registry_scope():
+    with registry_scope(isolated=True):
         _declare(True)
         report = check(tmp_path, models())
     assert [f.rule for f in report.findings] == ["M001"] and not report.ok
     up = tmp_path / "main" / "_global_" / "V20260425010203__initial.sdjql"
     up.write_text(up.read_text().replace('("name")', '("name", "id")'))
-    with registry_scope():
+    with registry_scope(isolated=True):
         _declare(False)
         assert [f.rule for f in check(tmp_path, models()).findings] == ["M002"]
 

@@ -49,14 +49,14 @@ print(json.dumps({"applied": report.applied, "skipped": report.skipped}))
 
 def _two_versions(migrations: Path) -> None:
     """v1: a table; v2: two concurrent indexes and a unique constraint on it (non-transactional steps)."""
-    with registry_scope():
+    with registry_scope(isolated=True):
 
         class Item(Model, table="items"):
             a: int
             b: str
 
         compose(migrations, models(), T1).unwrap()
-    with registry_scope():
+    with registry_scope(isolated=True):
 
         class Item(Model, table="items"):  # type: ignore[no-redef]
             a: Annotated[int, field(index=True)]

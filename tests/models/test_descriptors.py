@@ -58,7 +58,7 @@ def test_author_and_book_descriptors(scope: None) -> None:
         author: ForeignKey[Author]
         genre: Genre = Genre.FICTION
         price: Annotated[Decimal, field(precision=10, scale=2)] = Decimal("0")
-        tags: list[str] = []  # noqa: RUF012 (msgspec copies mutable defaults)
+        tags: list[str] = []
         meta: Jsonb[BookMeta] | None = None
         version: Annotated[int, field(version=True)] = 0
 

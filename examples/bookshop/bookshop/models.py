@@ -43,7 +43,7 @@ class Author(Model, table="authors"):
 
 class Book(Model, table="books", indexes=(Index(columns=("genre", "-price")),)):
     title: str
-    author: ForeignKey[Author, "cascade"]
+    author: Annotated[ForeignKey[Author], field(on_delete="cascade")]
     genre: Genre = Genre.FICTION
     price: Annotated[Decimal, field(precision=10, scale=2)] = Decimal("0")
     tags: list[str] = []
@@ -55,8 +55,8 @@ class Tag(Model, table="tags"):
 
 
 class BookTag(Model, table="book_tags", through=(Book, Tag), unique_together=(("book", "tag"),)):
-    book: ForeignKey[Book, "cascade"]
-    tag: ForeignKey[Tag, "cascade"]
+    book: Annotated[ForeignKey[Book], field(on_delete="cascade")]
+    tag: Annotated[ForeignKey[Tag], field(on_delete="cascade")]
 
 
 class Category(Model, table="categories"):
@@ -77,7 +77,7 @@ class Order(Model, table="orders"):
 
 
 class OrderLine(Model, table="order_lines"):
-    order: ForeignKey[Order, "cascade"]
+    order: Annotated[ForeignKey[Order], field(on_delete="cascade")]
     book: ForeignKey[Book]
     quantity: int = 1
     unit_price: Annotated[Decimal, field(precision=10, scale=2)] = Decimal("0")
