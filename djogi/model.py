@@ -13,6 +13,7 @@ import datetime as dt
 import decimal
 import enum
 import inspect
+import sys
 import types as pytypes
 import typing
 import uuid
@@ -577,8 +578,14 @@ def _framework_fields(pk: PrimaryKey) -> tuple[FieldDescriptor, ...]:
 
 
 def _type_hints(cls: type) -> dict[str, Any]:
+    """The class's resolved annotations. Besides the module's globals, a string annotation may name the
+    model itself or any registered model the module does not shadow (models declared inside functions)."""
+    module = sys.modules.get(cls.__module__)
+    shadowed = vars(module) if module is not None else {}
+    localns = {d.name: d.model for d in _registry.values() if d.name not in shadowed}
+    localns[cls.__name__] = cls
     try:
-        return typing.get_type_hints(cls, localns={cls.__name__: cls}, include_extras=True)
+        return typing.get_type_hints(cls, localns=localns, include_extras=True)
     except NameError as exc:
         raise ModelDefinitionError(
             f"{cls.__name__}: cannot resolve annotation ({exc}); quote forward references to models "
