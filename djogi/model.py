@@ -83,6 +83,7 @@ class FieldSpec(msgspec.Struct, frozen=True, kw_only=True):
     on_delete: OnDelete | None = None
     deferrable: bool = False
     initially_deferred: bool = False
+    related_name: str | None = None
 
 
 def field(
@@ -102,6 +103,7 @@ def field(
     on_delete: OnDelete | None = None,
     deferrable: bool = False,
     initially_deferred: bool = False,
+    related_name: str | None = None,
 ) -> FieldSpec:
     """Column options for ``Annotated[T, field(...)]``.
 
@@ -112,13 +114,14 @@ def field(
     migrations; ``version`` marks the optimistic-locking counter; ``column`` names the column explicitly;
     ``sql_type`` overrides the SQL type. On a ``ForeignKey``/``OneToOne`` field, ``on_delete`` chooses the
     ``ON DELETE`` action (``"restrict"`` by default; ``"set null"`` needs an optional field) and
-    ``deferrable``/``initially_deferred`` make the constraint deferrable.
+    ``deferrable``/``initially_deferred`` make the constraint deferrable; ``related_name`` names the
+    reverse accessor on the target (default: this model's table name, ``Author.books``).
     """
     return FieldSpec(
         unique=unique, index=index, max_length=max_length, precision=precision, scale=scale,
         db_default=db_default, check=check, comment=comment, renamed_from=renamed_from,
         version=version, column=column, sql_type=sql_type, on_delete=on_delete, deferrable=deferrable,
-        initially_deferred=initially_deferred,
+        initially_deferred=initially_deferred, related_name=related_name,
     )  # fmt: skip
 
 
@@ -288,7 +291,54 @@ def _register(desc: ModelDescriptor) -> None:
                 f"{desc.name}: table {desc.table!r} is already declared by {other.name} "
                 f"({other_model.__module__}) in database {desc.database!r}; choose another table name"
             )
+    _check_reverse_names(desc)
     _registry[model] = desc
+
+
+def _reverse_names(desc: ModelDescriptor) -> list[tuple[ModelDescriptor, str, str, bool]]:
+    """``(target, accessor, field, explicit)`` for each relation of ``desc``: the reverse accessor it adds
+    to its target, and whether ``related_name`` chose it."""
+    out = []
+    for fd in desc.relations:
+        assert fd.relation is not None
+        target = fd.relation.target
+        if target is desc.model or target == desc.name:
+            found: ModelDescriptor | None = desc
+        elif isinstance(target, str):
+            found = next((d for d in _registry.values() if d.name == target), None)
+        else:
+            found = _registry.get(target)
+        if found is not None:
+            explicit = fd.relation.related_name is not None
+            out.append((found, fd.relation.related_name or desc.table, fd.name, explicit))
+    return out
+
+
+def _check_reverse_names(desc: ModelDescriptor) -> None:
+    """``ModelDefinitionError`` when a reverse accessor of ``desc`` clashes with a field of its target, or
+    when a ``related_name`` repeats another relation's accessor on that target. (Two relations left on the
+    default name, ``Pet.owner`` and ``Pet.keeper``, share it: the attribute ``Owner.pets`` is then
+    ambiguous and refused on use; ``reverse(Pet.owner)`` still works.)"""
+    taken = {
+        (target.model, name): (f"{other.name}.{field_name}", explicit)
+        for other in _registry.values()
+        if (other.model.__module__, other.model.__qualname__) != (desc.model.__module__, desc.model.__qualname__)
+        for target, name, field_name, explicit in _reverse_names(other)
+    }
+    for target, name, field_name, explicit in _reverse_names(desc):
+        where = f"{desc.name}.{field_name}"
+        if any(fd.name == name for fd in target.fields):
+            raise ModelDefinitionError(
+                f"{where}: its reverse accessor {target.name}.{name} clashes with the field {target.name}.{name}; "
+                "choose another with field(related_name=...)"
+            )
+        other = taken.get((target.model, name))
+        if other is not None and (explicit or other[1]):
+            raise ModelDefinitionError(
+                f"{where}: its reverse accessor {target.name}.{name} is already used by {other[0]}; "
+                "choose another with field(related_name=...)"
+            )
+        taken[target.model, name] = (where, explicit)
 
 
 # ---------------------------------------------------------------------------------------------- the base
@@ -338,7 +388,17 @@ class ModelMeta(msgspec.StructMeta):
                 ref = column_ref(cls, _registry[cls].field(name))  # type: ignore[var-annotated, arg-type]
                 columns[name] = ref
                 return ref
-        return type.__getattribute__(cls, name)
+        try:
+            return type.__getattribute__(cls, name)
+        except AttributeError:
+            if name[0] == "_" or cls not in _registry:
+                raise
+            from djogi.algebra.relations import reverse_accessor
+
+            found = reverse_accessor(cls, name)  # Author.books: the reverse of Book.author
+            if found is None:
+                raise
+            return found
 
 
 class Model(msgspec.Struct, frozen=True, kw_only=True, gc=False, metaclass=ModelMeta):
@@ -485,10 +545,12 @@ def _data_field(
     relation = shape.relation
     if relation is None and (spec.on_delete is not None or spec.deferrable or spec.initially_deferred):
         raise _fail(*where, "on_delete/deferrable apply to ForeignKey and OneToOne fields only")
+    if relation is None and spec.related_name is not None:
+        raise _fail(*where, "related_name applies to ForeignKey and OneToOne fields only")
     if relation is not None:
         relation = msgspec.structs.replace(
             relation, on_delete=spec.on_delete or relation.on_delete, deferrable=spec.deferrable,
-            initially_deferred=spec.initially_deferred,
+            initially_deferred=spec.initially_deferred, related_name=spec.related_name or relation.related_name,
         )  # fmt: skip
         if relation.on_delete == "set null" and not shape.nullable:
             raise _fail(*where, 'on_delete="set null" needs an optional field (ForeignKey[...] | None)')

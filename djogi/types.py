@@ -160,6 +160,7 @@ class RelationSpec(msgspec.Struct, frozen=True):
     on_delete: OnDelete = "restrict"
     deferrable: bool = False
     initially_deferred: bool = False
+    related_name: str | None = None
 
 
 if TYPE_CHECKING:

@@ -212,3 +212,8 @@ __all__ += [
     "preceding", "range_", "rank", "rollup", "row_number", "rows", "scalar", "select_from", "string_agg", "sum_",
     "union", "union_all", "with_", "with_recursive",
 ]  # fmt: skip
+
+# --- relations (issue 7): relation paths, reverse / many-to-many accessors, eager loading
+from djogi.algebra.relations import Prefetch, Related, m2m, prefetch, reverse, select_related  # noqa: E402
+
+__all__ += ["Prefetch", "Related", "m2m", "prefetch", "reverse", "select_related"]

@@ -246,7 +246,7 @@ def _stamped(model: type[Model], assignments: tuple[Assignment, ...]) -> tuple[A
 
 def check_mutable(q: Select[Any], what: str) -> None:
     """``ValidationError`` when ``q`` carries something a bulk ``what`` (update/delete) cannot honour:
-    limit, offset, distinct, ordering, keyset position, projection/narrowing, a row lock, joins, a named
+    limit, offset, distinct, ordering, keyset position, projection/narrowing, a row lock, prefetch, joins, a named
     source, grouping or annotations (filter with ``exists()`` / ``in_query()`` subqueries instead)."""
     problems = [
         name
@@ -258,6 +258,7 @@ def check_mutable(q: Select[Any], what: str) -> None:
             ("after", q.keyset is not None),
             ("values/only/defer", q.projection is not None or q.selected is not None),
             ("row lock", q.lock is not None),
+            ("prefetch", bool(q.prefetches)),
             ("join/select_from", bool(q.joins) or q.source is not None),
             ("group_by/having/annotate", q.grouping is not None or q.having_condition != TRUE or bool(q.annotations)),
         )

@@ -563,6 +563,25 @@ class Column(Expr[T], Generic[M, T], frozen=True):
     def describe(self) -> str:
         return f"{self.model.__name__}.{self.name}"
 
+    def to(self, target: Column[T, Any]) -> Column[M, Any]:
+        """Through this ``ForeignKey``/``OneToOne`` column, the related model's column ``target``:
+        ``Book.author.to(Author.name)`` (usable in ``where``/``exclude``/``order_by``; see
+        ``djogi.algebra.relations``). ``ValidationError`` when this is no relation or ``target`` is not a
+        column of its target model."""
+        from djogi.algebra.relations import to
+
+        return to(self, target)
+
+    if not TYPE_CHECKING:
+
+        def __getattr__(self, attr: str) -> Column[Any, Any]:
+            """``Book.author.email``: ``self.to(<target>.email)`` for names that are not Column attributes."""
+            if attr.startswith("_"):
+                raise AttributeError(attr)
+            from djogi.algebra.relations import follow
+
+            return follow(self, attr)
+
 
 def column_ref(model: type[M], fd: FieldDescriptor) -> Column[M, Any]:
     """The column reference ``Model.field`` resolves to at class level (called by ``ModelMeta``)."""

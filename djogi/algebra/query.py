@@ -148,6 +148,7 @@ class Select(msgspec.Struct, Generic[M], frozen=True, kw_only=True):
     joins: tuple[Join, ...] = ()
     grouping: Grouping | None = None
     having_condition: Pred = TRUE
+    prefetches: tuple[Any, ...] = ()  # ``relations.Prefetch`` values, run by the executor after the query
 
     def __eq__(self, other: object) -> bool:
         return type(other) is Select and node_key(self) == node_key(other)
@@ -253,6 +254,20 @@ class Select(msgspec.Struct, Generic[M], frozen=True, kw_only=True):
     def exists_query(self) -> ExistsOf:
         """``exists_of(self)``."""
         return exists_of(self)
+
+    def select_related(self, *relations: Column[Any, Any]) -> Select[M]:
+        """Join each to-one relation's target and fetch it in the same query (``INNER JOIN`` for a NOT NULL
+        key, else ``LEFT JOIN``): rows become ``(Book, Author | None, ...)``. See ``djogi.algebra.relations``."""
+        from djogi.algebra.relations import add_related
+
+        return add_related(self, relations)
+
+    def prefetch(self, *relations: Any) -> Select[M]:
+        """Load these relations (``prefetch(...)`` values or bare ``Author.books`` / ``Book.author``) with one
+        extra ``WHERE key = ANY($1)`` query each; terminals then return ``djogi.loaded.Loaded`` rows."""
+        from djogi.algebra.relations import add_prefetch
+
+        return add_prefetch(self, relations)
 
     def union(self, other: Any) -> SetOp:
         """``(self) UNION (other)``; see ``djogi.algebra.setops``."""
@@ -500,13 +515,22 @@ def _no_aggregates(what: str, nodes: Sequence[object]) -> None:
         raise ValidationError(f"{what}: {found.describe()} cannot appear here; {hint}")  # type: ignore[attr-defined]
 
 
+def _lower_paths(q: Select[Any], predicates: Sequence[Pred]) -> Sequence[Pred]:
+    """Relation paths (``Book.author.name == x``) as correlated EXISTS; see ``djogi.algebra.relations``."""
+    from djogi.algebra.relations import lower_paths
+
+    return lower_paths(q, predicates)
+
+
 def _where(q: Select[M], predicates: Sequence[Pred]) -> Select[M]:
+    predicates = _lower_paths(q, predicates)
     _check(q, "where()", predicates)
     _no_aggregates("where()", predicates)
     return msgspec.structs.replace(q, condition=and_(q.condition, *predicates))
 
 
 def _exclude(q: Select[M], predicates: Sequence[Pred]) -> Select[M]:
+    predicates = _lower_paths(q, predicates)
     _check(q, "exclude()", predicates)
     _no_aggregates("exclude()", predicates)
     return msgspec.structs.replace(q, condition=q.condition & ~and_(*predicates))
@@ -527,6 +551,9 @@ def _order_key(key: Expr[Any] | OrderBy) -> OrderBy:
 
 
 def _order_by(q: Select[M], keys: Sequence[Expr[Any] | OrderBy]) -> Select[M]:
+    from djogi.algebra.relations import lower_ordering
+
+    q, keys = lower_ordering(q, keys)  # order by a relation path: LEFT JOIN its hops
     _check(q, "order_by()", keys)
     return msgspec.structs.replace(q, ordering=q.ordering + tuple(_order_key(k) for k in keys))
 

@@ -39,7 +39,7 @@ from djogi.algebra.query import Select, count_of, exists_of, select
 from djogi.algebra.setops import SetOp
 from djogi.codecs import configure_adapters, row_decoder
 from djogi.errors import MultipleObjectsReturned, NotFound, StaleObject, ValidationError
-from djogi.executor import bulk
+from djogi.executor import bulk, prefetch
 from djogi.executor.errors import translate
 from djogi.executor.events import Listener, StatementEvent, logger
 from djogi.executor.transaction import (
@@ -237,11 +237,17 @@ class Database:
         return await self.run(stmt.sql, stmt.params, _factory(stmt.result))
 
     async def all(self, query: Select[M]) -> list[M]:
-        """Every row ``query`` selects, decoded into its model (``[]`` without SQL for ``none()``)."""
+        """Every row ``query`` selects, decoded into its model (``[]`` without SQL for ``none()``).
+
+        With ``prefetch(...)`` the rows are ``djogi.Loaded`` values and each relation costs one more query
+        (``WHERE key = ANY($1)``; see ``djogi.executor.prefetch``), whatever the number of rows.
+        """
         stmt = compile(query)
         if stmt.empty:
             return []
         rows, _ = await self._statement(stmt)
+        if query.prefetches:
+            return await prefetch.load(self, rows, query.prefetches)  # type: ignore[return-value]
         return rows
 
     async def one(self, query: Select[M]) -> M:
