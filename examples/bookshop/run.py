@@ -9,9 +9,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 import anyio
-from bookshop.models import Author, Book, Customer, Genre, Order, OrderLine, OrderStatus
+from bookshop.models import Author, Book, BookTag, Category, Customer, Genre, Order, OrderLine, OrderStatus
 
 import djogi
+from djogi import m2m, prefetch
+from djogi.algebra import cast, count, func, rank, with_recursive
 from djogi.algebra.dml import excluded, insert
 from djogi.errors import StaleObject
 
@@ -75,6 +77,8 @@ async def main() -> None:
         show("order paid in a transaction; the savepoint's line was rolled back",
              (order.status.value, [line.quantity for line in lines]))
 
+        await relations_and_analytics(db)
+
         fresh = await db.refresh(ada)
         await db.save(fresh, credit=fresh.credit - Decimal("1.00"))
         try:
@@ -82,6 +86,58 @@ async def main() -> None:
             show("optimistic locking", "stale write went through (bug!)")
         except StaleObject:
             show("optimistic locking", "stale write refused with StaleObject")
+
+
+async def relations_and_analytics(db: djogi.Database) -> None:
+    """Relation paths, prefetch, an aggregate with FILTER, a window function and a recursive CTE."""
+    by_path = Book.objects.filter(Book.author.to(Author.name).in_(["Carl Sagan", "Mary Beard"])).order_by(Book.title)
+    show("books by authors named Carl Sagan or Mary Beard (a relation path)", [b.title for b in await db.all(by_path)])
+
+    statements: list[object] = []
+    remove = db.add_listener(statements.append)
+    authors = await db.all(
+        Author.objects.order_by(Author.name).prefetch(prefetch(Author.books, query=Book.objects.order_by(Book.title)))
+    )
+    remove()
+    show(f"authors with their books (prefetch: {len(statements)} statements)",
+         [(a.name, [b.title for b in a.books]) for a in authors])
+
+    labels = m2m(BookTag.book, BookTag.tag, name="labels")  # not "tags": Book has a tags column already
+    tagged = await db.all(Book.objects.order_by(Book.title).prefetch(prefetch(labels)))
+    show("books with their tags through BookTag (prefetch)",
+         [(b.title, sorted(t.name for t in b.labels)) for b in tagged])
+
+    per_genre = (
+        Book.objects.group_by(Book.genre)
+        .annotate(books=count(), under_15=count().filter(Book.price < 15))
+        .order_by(Book.genre)
+    )
+    show("books per genre, and how many under 15 (FILTER)",
+         [f"{r.genre}: {r.books} books, {r.under_15} under 15" for r in await db.values(per_genre)])
+
+    ranked = Book.objects.values(
+        genre=Book.genre, title=Book.title, price=Book.price,
+        rank=rank().over(partition_by=Book.genre, order_by=Book.price.desc()),
+    ).order_by(Book.genre, Book.price.desc(), Book.title)
+    show("books ranked by price within their genre (a window function)",
+         [f"{r.genre} #{r.rank} {r.title} ({r.price})" for r in await db.values(ranked)])
+
+    tree = with_recursive(
+        "tree",
+        Category.objects.filter(Category.parent == None).values(  # noqa: E711  (compiles to IS NULL)
+            id=Category.id, name=Category.name, depth=cast(0, "bigint"), path=Category.name
+        ),
+        lambda t: Category.objects.join(t, on=Category.parent == t.id, fetch=False).values(
+            id=Category.id, name=Category.name, depth=t.depth + 1,
+            path=func("concat", t.path, " / ", Category.name, returns="text"),
+        ),
+    )
+    walk = (
+        Category.objects.join(tree, on=Category.id == tree.id, fetch=False)
+        .values(name=tree.col("name"), depth=tree.depth)
+        .order_by(tree.path.collate("C"))
+    )
+    show("the category tree (a recursive CTE)", ["  " * node.depth + node.name for node in await db.values(walk)])
 
 
 if __name__ == "__main__":
