@@ -3,7 +3,8 @@
 Each example starts from a fresh database. For every step the models are redeclared (inside
 ``registry_scope``), composed, applied, and the live catalog introspected: it must equal the committed
 snapshot. Then the steps are rolled back newest first, and after each rollback the catalog must equal
-the previous step's snapshot.
+the previous step's snapshot, and ``verify`` must be clean: the only findings are ``D619`` warnings for
+the rolled-back migrations still on disk.
 """
 
 import datetime as dt
@@ -22,7 +23,7 @@ from hypothesis import strategies as st
 
 import djogi
 from djogi import ForeignKey, Model, field
-from djogi.migrate import Bucket, apply, compose, introspect, rollback
+from djogi.migrate import Bucket, apply, compose, introspect, rollback, verify
 from djogi.migrate.snapshot import EMPTY, Snapshot
 from djogi.model import models, registry_scope
 from djogi.testing import TestDatabases
@@ -176,9 +177,16 @@ def test_random_evolutions_converge_and_roll_back(djogi_databases: TestDatabases
                 target = plan.buckets[0].snapshot.structure()
                 assert live(url) == target
                 history.append(target)
+            assert verify(url, migrations, MAIN).diagnostics == ()
+            undone: list[str] = []
             for previous in reversed(history[:-1]):
-                rollback(url, migrations, MAIN, allow_data_loss=True, reason="round trip")
+                report = rollback(url, migrations, MAIN, allow_data_loss=True, reason="round trip")
+                assert report.ok and report.diagnostics == (), report.diagnostics
+                undone += report.rolled_back
                 assert live(url) == previous
+                checked = verify(url, migrations, MAIN)
+                assert checked.ok and checked.head == report.head
+                assert sorted((d.code, d.subject) for d in checked.diagnostics) == [("D619", v) for v in sorted(undone)]
     finally:
         djogi_databases.drop(name)
 

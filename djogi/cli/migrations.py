@@ -32,6 +32,7 @@ migrations_app.add_typer(repair_app, name="repair")
 
 AppOption = Annotated[str | None, typer.Option("--app", help="App label of the bucket [default: the global bucket].")]
 VersionArgument = Annotated[str, typer.Argument(help="Migration version, e.g. V20260425010203__add_users.")]
+_LEDGER_CODES = frozenset({"D619", "D620", "D621", "D622"})  # verify findings about the ledger, not the schema
 _EFFECT_STYLE = {"additive": ("+", "green"), "reversible": ("~", "yellow"), "destructive": ("-", "red"),
                  "lossy": ("-", "red")}  # fmt: skip
 
@@ -229,7 +230,11 @@ def rollback(
     app: AppOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Roll back the newest applied migration of one bucket (or all newer than --to) via its down file."""
+    """Roll back the newest applied migration of one bucket (or all newer than --to) via its down file.
+
+    Afterwards the live schema is compared with the snapshot of the migration now at the head of the
+    ledger; exit 1 when they differ (the down SQL did not restore it: see `djogi migrations verify`).
+    """
     cli = cli_of(ctx)
     wants_json = cli.wants_json(as_json)
     if allow_data_loss and not (reason and reason.strip()):
@@ -240,16 +245,32 @@ def rollback(
     report = runner.rollback(cli.url(bucket.database), cli.config.migrations_dir, bucket, to=to,
                              allow_data_loss=allow_data_loss, reason=reason, options=_options(cli), dry_run=dry_run)
     if wants_json:
-        cli.emit({"bucket": str(bucket), "dry_run": dry_run, "rolled_back": report.rolled_back})
-        return
-    for version in report.rolled_back:
-        if dry_run:
-            down = bucket.directory(cli.config.migrations_dir) / f"{version}.down.sdjql"
-            cli.out.print(f"-- rollback {version} ({bucket})", markup=False)
-            cli.out.print(down.read_text(), markup=False)
-        else:
-            cli.info(f"  rolled back {version}")
-    cli.info("dry run: nothing executed" if dry_run else f"rolled back {len(report.rolled_back)} migration(s)")
+        cli.emit({"bucket": str(bucket), "dry_run": dry_run, "rolled_back": report.rolled_back,
+                  "head": report.head, "ok": report.ok, "diagnostics": report.diagnostics})  # fmt: skip
+    else:
+        for version in report.rolled_back:
+            if dry_run:
+                down = bucket.directory(cli.config.migrations_dir) / f"{version}.down.sdjql"
+                cli.out.print(f"-- rollback {version} ({bucket})", markup=False)
+                cli.out.print(down.read_text(), markup=False)
+            else:
+                cli.info(f"  rolled back {version}")
+        cli.info("dry run: nothing executed" if dry_run else f"rolled back {len(report.rolled_back)} migration(s)")
+        if not dry_run:
+            _print_diagnostics(cli, report.diagnostics)
+            if not report.diagnostics:
+                cli.info(f"schema matches the snapshot of {report.head or 'an empty bucket'}")
+    if not report.ok:
+        cli.err.print(f"[red]rollback check failed:[/red] the live schema of {bucket} differs from the snapshot of "
+                      f"{report.head or 'an empty bucket'}; run `djogi migrations verify` for details")  # fmt: skip
+        raise typer.Exit(ExitCode.FAILURE)
+
+
+def _print_diagnostics(cli: Cli, diagnostics: tuple[runner.Diagnostic, ...]) -> None:
+    for d in diagnostics:
+        color = {"error": "red", "warning": "yellow"}.get(d.severity, "blue")
+        label = (f"  [{d.severity.upper()}] {d.code}", color)
+        cli.out.print(Text.assemble(label, f" ({d.subject}): {d.message}"))
 
 
 # -------------------------------------------------------------------------------------- status / verify
@@ -306,25 +327,26 @@ def verify(
     database: DatabaseOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Compare the live schema with each bucket's snapshot, and the ledger with the files.
+    """Compare the live schema with the snapshot of each bucket's applied head, and the ledger with the files.
 
-    Exit 1 on an error-severity finding (drift); exit 2 on checksum drift (D620).
+    Migrations on disk but not applied (say, after a rollback) are D619 warnings. Exit 1 on an
+    error-severity finding (drift); exit 2 on checksum drift (D620).
     """
     cli = cli_of(ctx)
     wants_json = cli.wants_json(as_json)
     reports = [runner.verify(cli.url(db), cli.config.migrations_dir, b, strict=strict)
                for db in _databases(cli, database) for b in runner.buckets(cli.config.migrations_dir, db)]
     if wants_json:
-        cli.emit([{"bucket": r.bucket, "ok": r.ok, "diagnostics": r.diagnostics} for r in reports])
+        cli.emit([{"bucket": r.bucket, "head": r.head, "ok": r.ok, "diagnostics": r.diagnostics} for r in reports])
     else:
         for report in reports:
             cli.out.print(Text(f"djogi migrations verify: {report.bucket}", style="bold"))
-            for d in report.diagnostics:
-                color = {"error": "red", "warning": "yellow"}.get(d.severity, "blue")
-                label = (f"  [{d.severity.upper()}] {d.code}", color)
-                cli.out.print(Text.assemble(label, f" ({d.subject}): {d.message}"))
-            if not report.diagnostics:
+            _print_diagnostics(cli, report.diagnostics)
+            if all(d.code in _LEDGER_CODES for d in report.diagnostics):
                 cli.out.print("  no drift detected: schema is consistent", markup=False)
+            if any(d.code == "D619" for d in report.diagnostics):
+                cli.out.print(f"  compared with the schema as of {report.head or 'no migration'} (the applied head)",
+                              markup=False)  # fmt: skip
             cli.out.print(Text("  PASSED", style="green") if report.ok else Text("  FAILED", style="red"))
     if any(d.code == "D620" for r in reports for d in r.diagnostics):
         raise Refusal("applied migration files changed (D620): restore them, or record the new checksums with "

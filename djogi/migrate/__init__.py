@@ -14,7 +14,10 @@ Effectful (``url`` is a libpq URL; errors are ``MigrationError`` with ``refusal`
 
 - ``apply(url, migrations_dir, database, app="*", options=, on_progress=, fake_reason=) -> ApplyReport``
 - ``rollback(url, migrations_dir, bucket, to=, allow_data_loss=, reason=, dry_run=) -> RollbackReport``
+  (which then compares the live schema with the new applied head's snapshot: ``head``, ``diagnostics``, ``ok``)
 - ``status(url, migrations_dir, database) -> StatusReport``; ``verify(url, migrations_dir, bucket) -> VerifyReport``
+  compares the live schema with the snapshot of the bucket's applied head (``<version>.snapshot.json``, written
+  by compose next to each migration); migrations on disk but not applied are ``D619`` warnings
 - ``baseline(url, migrations_dir, bucket, version, reason)``, ``repair_checksum_drift``,
   ``repair_partial_apply``, ``repair_resume_partial``, ``repair_snapshot_rebuild``
 - ``introspect(conn, tables=, enums=, app=) -> Snapshot``

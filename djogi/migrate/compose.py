@@ -8,7 +8,9 @@ atomically (migration files first, then the snapshots), refusing to overwrite ed
 
 One version (``V<UTC now>__<slug>``) is stamped on every bucket changed by one compose. The snapshot
 advances at compose time: it is the schema the committed migrations produce, so ``check`` needs no
-database. Same models + same snapshots + same ``now`` -> byte-identical files.
+database. Each migration also gets a ``<version>.snapshot.json`` sibling holding that same snapshot (the
+bootstrap's is empty), so ``verify`` can compare the live schema with the schema as of the *applied*
+head after a rollback. Same models + same snapshots + same ``now`` -> byte-identical files.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from djogi.migrate.diff import Plan, diff
 from djogi.migrate.emit import MigrationFiles, render, render_steps, write
 from djogi.migrate.operations import Step
 from djogi.migrate.project import ALLOWED_EXTENSIONS, project
-from djogi.migrate.snapshot import Snapshot, encode, load, write_atomic
+from djogi.migrate.snapshot import EMPTY, Snapshot, encode, load, write_atomic
 from djogi.model import ModelDescriptor
 
 
@@ -67,7 +69,8 @@ def bootstrap_files(database: str, extensions: Iterable[str]) -> Result[Migratio
         if ext not in ALLOWED_EXTENSIONS:
             return Failure(f"unknown extension {ext!r}; allowed: {', '.join(ALLOWED_EXTENSIONS)}")
         steps.append(ops.add_extension(ext).steps[0])
-    return Success(render_steps(tuple(steps), PHASE_ZERO_VERSION, f"{database}/{GLOBAL_DIR}", "additive"))
+    return Success(render_steps(tuple(steps), PHASE_ZERO_VERSION, f"{database}/{GLOBAL_DIR}", "additive",
+                                snapshot=EMPTY))  # fmt: skip
 
 
 def _bucket_keys(migrations_dir: Path, descriptors: list[ModelDescriptor]) -> list[tuple[str, str | None]]:
@@ -106,7 +109,7 @@ def plan_compose(
     first = changed[0][2].operations[0].label if changed else ""
     version = version_for(now, slug or ("initial" if changed and not changed[0][3].models else first or "auto"))
     for db, app, plan, _old, new in changed:
-        files = render(plan, version, f"{db}/{app or GLOBAL_DIR}")
+        files = render(plan, version, f"{db}/{app or GLOBAL_DIR}", snapshot=new)
         plans.append(BucketPlan(database=db, app=app, plan=plan, files=files, snapshot=new))
     bootstraps = []
     for db in sorted({p.database for p in plans}):

@@ -3,8 +3,11 @@
 ``render(plan, version, bucket)`` turns a ``Plan`` into a ``MigrationFiles`` value: the ``.sdjql`` up file
 (header, then ``-- <label>`` and SQL per step), the ``.down.sdjql`` file (steps reversed, ``-- LOSSY:``
 notes), the ``.plan.json`` (segments of adjacent steps that share a transaction mode, checksums) exactly
-as in the reference. ``write(files, directory, force=False)`` writes them atomically; a file that already
-exists with other bytes (a hand edit, or another compose) is refused rather than overwritten.
+as in the reference, and the ``.snapshot.json`` sibling: the full snapshot the bucket has once the
+migration is applied (the reference's pending file carries it as ``model_snapshot``; djogi keeps it next to
+the migration so ``verify`` and ``rollback`` know the schema as of any version). ``write(files, directory,
+force=False)`` writes them atomically; a file that already exists with other bytes (a hand edit, or
+another compose) is refused rather than overwritten.
 """
 
 from __future__ import annotations
@@ -18,8 +21,9 @@ from returns.result import Failure, Result, Success
 from djogi.migrate.checksum import DOWN_BANNER, UP_BANNER, compute_checksum, down_checksum, tidy
 from djogi.migrate.diff import Classification, Plan
 from djogi.migrate.operations import Step
-from djogi.migrate.snapshot import write_atomic
+from djogi.migrate.snapshot import Snapshot, encode, write_atomic
 
+SNAPSHOT_SUFFIX = ".snapshot.json"
 SegmentKind = Literal["transactional", "non_transactional", "metadata_only"]
 _DEBUG_NAMES = {"no_op": "NoOp", "additive": "Additive", "reversible": "Reversible", "destructive": "Destructive",
                 "lossy": "Lossy"}  # fmt: skip
@@ -66,20 +70,24 @@ class PlanFile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class MigrationFiles(msgspec.Struct, frozen=True):
-    """The three files of one migration, as text."""
+    """The files of one migration, as text; ``snapshot`` is the bucket's schema once it is applied."""
 
     version: str
     up: str
     down: str
     plan: PlanFile
+    snapshot: Snapshot | None = None
 
     def named(self) -> dict[str, str]:
         """File name -> content."""
-        return {
+        named = {
             f"{self.version}.sdjql": self.up,
             f"{self.version}.down.sdjql": self.down,
             f"{self.version}.plan.json": encode_plan(self.plan),
         }
+        if self.snapshot is not None:
+            named[f"{self.version}{SNAPSHOT_SUFFIX}"] = encode(self.snapshot).decode()
+        return named
 
 
 def encode_plan(plan: PlanFile) -> str:
@@ -106,8 +114,9 @@ def _header(banner: str, version: str, bucket: str, classification: str | None) 
     return "\n".join(lines) + "\n\n"
 
 
-def render_steps(steps: tuple[Step, ...], version: str, bucket: str, classification: Classification) -> MigrationFiles:
-    """The files for ``steps`` (see the module docstring)."""
+def render_steps(steps: tuple[Step, ...], version: str, bucket: str, classification: Classification, *,
+                 snapshot: Snapshot | None = None) -> MigrationFiles:  # fmt: skip
+    """The files for ``steps`` (see the module docstring); ``snapshot`` is the schema they produce."""
     ups = [tidy(s.up) for s in steps]
     downs = [tidy(s.down) for s in steps]
     up = _header(UP_BANNER, version, bucket, _DEBUG_NAMES[classification])
@@ -128,12 +137,12 @@ def render_steps(steps: tuple[Step, ...], version: str, bucket: str, classificat
         format_version="1", checksum_up=compute_checksum(ups), checksum_down=down_checksum(downs),
         classification=PlanClassification(classification), segments=tuple(segments),
     )  # fmt: skip
-    return MigrationFiles(version=version, up=up, down=down, plan=plan)
+    return MigrationFiles(version=version, up=up, down=down, plan=plan, snapshot=snapshot)
 
 
-def render(plan: Plan, version: str, bucket: str) -> MigrationFiles:
-    """The files of a differ plan."""
-    return render_steps(plan.steps, version, bucket, plan.classification)
+def render(plan: Plan, version: str, bucket: str, *, snapshot: Snapshot | None = None) -> MigrationFiles:
+    """The files of a differ plan; ``snapshot`` is the schema the bucket has once it is applied."""
+    return render_steps(plan.steps, version, bucket, plan.classification, snapshot=snapshot)
 
 
 def conflicts(files: MigrationFiles, directory: Path) -> list[Path]:

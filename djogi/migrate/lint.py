@@ -5,8 +5,8 @@
   ``RULES``), each finding with its fix. Tables created in the same migration are exempt from the
   rules about locking existing tables.
 - ``check(migrations_dir, descriptors)``: without a database, models that changed with no migration
-  composed (``M001``), migration files edited after compose (``M002``) and lint findings for every
-  migration's SQL. ``CheckReport.ok`` is false when anything is found.
+  composed (``M001``), migration files edited after compose (``M002``), unreadable plan or snapshot
+  files (``M003``) and lint findings for every migration's SQL. ``CheckReport.ok`` is false when anything is found.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from returns.pipeline import is_successful
 
 from djogi.migrate.checksum import PHASE_ZERO_VERSION, compute_checksum, file_checksums
 from djogi.migrate.compose import plan_compose
-from djogi.migrate.emit import decode_plan
+from djogi.migrate.emit import SNAPSHOT_SUFFIX, decode_plan
 from djogi.migrate.operations import VOLATILE_CALL
 from djogi.migrate.runner import Diagnostic
-from djogi.migrate.snapshot import Snapshot, expand_column_indexes
+from djogi.migrate.snapshot import Snapshot, expand_column_indexes, load
 from djogi.model import ModelDescriptor
 
 # ------------------------------------------------------------------------------ verify comparison
@@ -236,6 +236,9 @@ def check(migrations_dir: Path, descriptors: Iterable[ModelDescriptor], *, lint:
         ):  # fmt: skip
             fix = "restore them or re-compose; applied edits need `repair checksum-drift`"
             findings.append(Finding("M002", where, "migration files were edited after compose (checksums differ)", fix))
+        snapshot_path = plan_path.with_name(f"{version}{SNAPSHOT_SUFFIX}")
+        if snapshot_path.exists() and not is_successful(loaded := load(snapshot_path)):
+            findings.append(Finding("M003", where, str(loaded.failure()), "restore the file from version control"))
         if lint and version != PHASE_ZERO_VERSION:
             statements = [(f"{where} [{s.label}]", s.up, seg.kind == "transactional")
                           for seg in p.segments for s in seg.statements]  # fmt: skip

@@ -11,6 +11,15 @@ with the repair command to run; then each pending migration is recorded ``pendin
 transactional segments in one transaction each, non-transactional statements one by one between a
 progress claim and an ack. ``SET lock_timeout`` bounds every lock wait and lock timeouts are retried a
 few times with backoff. ``on_progress`` receives a ``Progress`` event per migration and per step.
+
+What the live schema should be (``expected_snapshot``): the snapshot of the bucket's *applied head*, the
+newest ``applied``/``faked``/``baseline`` row in ledger order. When every migration on disk is applied
+that is ``schema_snapshot.json`` (which ``baseline`` and ``repair snapshot-rebuild`` also write); when
+some are not (after a rollback, or before an apply) it is the head's ``<version>.snapshot.json``, written
+by compose and by ``baseline`` (the bootstrap changes no tables, so it is looked through; with no head
+the schema is empty). ``verify`` compares with it, and ``rollback`` re-checks it once the down files
+have run. A head composed before these files existed has none: ``verify`` then compares with
+``schema_snapshot.json`` as it always did and ``rollback`` skips its check, both saying so (``D630``).
 """
 
 from __future__ import annotations
@@ -37,7 +46,7 @@ from djogi.migrate.checksum import (
     file_checksums,
     is_version,
 )
-from djogi.migrate.emit import PlanFile, decode_plan
+from djogi.migrate.emit import SNAPSHOT_SUFFIX, PlanFile, decode_plan
 from djogi.migrate.introspect import introspect
 from djogi.migrate.ledger import Connection, LedgerRow
 from djogi.migrate.snapshot import EMPTY, Snapshot, encode, load, write_atomic
@@ -456,9 +465,18 @@ def _locks(conn: Connection, chosen: list[Bucket], options: Options,
 
 
 class RollbackReport(msgspec.Struct, frozen=True):
-    """Versions rolled back, newest first."""
+    """Versions rolled back, newest first; then the re-check of the live schema against the snapshot of
+    the new applied ``head`` (``diagnostics`` as ``verify`` would report them, empty when they match;
+    nothing is checked on a dry run)."""
 
     rolled_back: tuple[str, ...]
+    head: str | None = None
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """The live schema matches the head's snapshot (no error-severity diagnostic)."""
+        return all(d.severity != "error" for d in self.diagnostics)
 
 
 def rollback(
@@ -469,10 +487,13 @@ def rollback(
 
     Downs with ``-- LOSSY`` steps need ``allow_data_loss`` and a ``reason``; a down that is only
     comments (the bootstrap) stops the rollback. ``dry_run`` only reports what would be rolled back.
+    Afterwards the live schema is compared with the snapshot of the new applied head (the report's
+    ``head`` and ``diagnostics``; ``ok`` when they match).
     """
     if allow_data_loss and not (reason and reason.strip()):
         raise MigrationError("--allow-data-loss needs a non-empty --reason", refusal=True)
-    on_disk = {m.version: m for m in discover(migrations_dir, bucket)}
+    migrations = discover(migrations_dir, bucket)
+    on_disk = {m.version: m for m in migrations}
     done: list[str] = []
     with _session(url, options) as conn:
         if not ledger.exists(conn):
@@ -511,7 +532,17 @@ def rollback(
                     "total_steps = NULL, partial_apply_note = %s WHERE id = %s", (note, row.id),
                 )  # fmt: skip
                 done.append(row.version)
-    return RollbackReport(tuple(done))
+            if dry_run:
+                return RollbackReport(tuple(done))
+            rows = ledger.rows(conn, bucket.label)
+            expected, version = expected_snapshot(migrations_dir, bucket, rows, migrations)
+            live = _scope(migrations_dir, bucket, expected).read(conn) if expected is not None else None
+    head = applied_head(rows)
+    if expected is None or live is None:
+        consequence = "the schema after the rollback was not checked"
+        return RollbackReport(tuple(done), head.version if head else None,
+                              (_no_snapshot_file(version or "", consequence),))  # fmt: skip
+    return RollbackReport(tuple(done), head.version if head else None, tuple(_compare(expected, live)))
 
 
 def _rollback_targets(rows: list[LedgerRow], to: str | None) -> list[LedgerRow]:
@@ -604,7 +635,8 @@ def repair_snapshot_rebuild(url: str, migrations_dir: Path, bucket: Bucket) -> S
 
 def baseline(url: str, migrations_dir: Path, bucket: Bucket, version: str, reason: str,
              options: Options = DEFAULT_OPTIONS) -> Snapshot:  # fmt: skip
-    """Adopt an existing database: record ``version`` as ``baseline`` and write the live schema as snapshot."""
+    """Adopt an existing database: record ``version`` as ``baseline`` and write the live schema as the
+    bucket's snapshot (and as ``<version>.snapshot.json`` when ``version`` has no migration files)."""
     if not reason.strip():
         raise MigrationError("baseline needs a non-empty reason", refusal=True)
     if not is_version(version):
@@ -623,6 +655,9 @@ def baseline(url: str, migrations_dir: Path, bucket: Bucket, version: str, reaso
                           checksum_up=compute_checksum([encode(live).decode()]), checksum_down=None,
                           status="baseline", note=note)  # fmt: skip
     write_atomic(bucket.directory(migrations_dir) / "schema_snapshot.json", encode(live))
+    if not (bucket.directory(migrations_dir) / f"{version}.plan.json").exists():
+        # The schema as of the baseline, for ``verify`` after later migrations are rolled back to it.
+        write_atomic(migration_snapshot_path(migrations_dir, bucket, version), encode(live))
     return live
 
 
@@ -703,10 +738,11 @@ class Diagnostic(msgspec.Struct, frozen=True):
 
 
 class VerifyReport(msgspec.Struct, frozen=True):
-    """``verify`` for one bucket."""
+    """``verify`` for one bucket; ``head`` is the applied head whose snapshot the schema was compared with."""
 
     bucket: str
     diagnostics: tuple[Diagnostic, ...]
+    head: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -726,33 +762,86 @@ class Scope(msgspec.Struct, frozen=True):
         return introspect(conn, tables=self.tables, enums=self.enums, app=self.app)
 
 
-def _scope(migrations_dir: Path, bucket: Bucket) -> Scope:
-    """Everything for a database with only the global bucket, else the snapshot's names."""
-    snap = load(bucket.directory(migrations_dir) / "schema_snapshot.json").value_or(EMPTY)
+def _scope(migrations_dir: Path, bucket: Bucket, *also: Snapshot) -> Scope:
+    """Everything for a database with only the global bucket, else the names of the bucket's snapshot
+    (and of ``also``: a rolled-back migration may have dropped a table its head still has)."""
+    snaps = [load(bucket.directory(migrations_dir) / "schema_snapshot.json").value_or(EMPTY), *also]
     if bucket.app is None and all(b.app is None for b in buckets(migrations_dir, bucket.database)):
         return Scope(None, None, None)
-    return Scope(tuple(snap.models), tuple(snap.enums), bucket.app)
+    tables = sorted({name for snap in snaps for name in snap.models})
+    enums = sorted({name for snap in snaps for name in snap.enums})
+    return Scope(tuple(tables), tuple(enums), bucket.app)
+
+
+def applied_head(rows: list[LedgerRow]) -> LedgerRow | None:
+    """The newest ``applied``/``faked``/``baseline`` row in ledger order (None when there is none)."""
+    return next((r for r in reversed(rows) if r.status in ledger.TERMINAL_OK), None)
+
+
+def migration_snapshot_path(migrations_dir: Path, bucket: Bucket, version: str) -> Path:
+    """``<bucket>/<version>.snapshot.json``: the bucket's schema once ``version`` is applied."""
+    return bucket.directory(migrations_dir) / f"{version}{SNAPSHOT_SUFFIX}"
+
+
+def _load_snapshot(path: Path) -> Snapshot:
+    loaded = load(path)
+    if not is_successful(loaded):
+        raise MigrationError(loaded.failure(), refusal=False)
+    return loaded.unwrap()
+
+
+def expected_snapshot(migrations_dir: Path, bucket: Bucket, rows: list[LedgerRow],
+                      migrations: list[Migration]) -> tuple[Snapshot | None, str | None]:  # fmt: skip
+    """The schema the bucket should have given its ledger ``rows`` (see the module docstring), and the
+    version it is the schema of; ``(None, version)`` when that migration has no snapshot file (it was
+    composed before djogi kept a snapshot per migration)."""
+    latest = _load_snapshot(bucket.directory(migrations_dir) / "schema_snapshot.json")
+    done = {r.version for r in rows if r.status in ledger.TERMINAL_OK}
+    head = applied_head(rows)
+    if all(m.version in done for m in migrations):
+        return latest, head.version if head else None
+    # The bootstrap changes no tables: the schema is the one of the newest row before it (a baseline).
+    head = next((r for r in reversed(rows) if r.status in ledger.TERMINAL_OK and r.version != PHASE_ZERO_VERSION),
+                None)  # fmt: skip
+    if head is None:
+        return EMPTY, None
+    path = migration_snapshot_path(migrations_dir, bucket, head.version)
+    return (_load_snapshot(path) if path.exists() else None), head.version
+
+
+def _no_snapshot_file(version: str, consequence: str) -> Diagnostic:
+    """``D630``: the head migration predates per-migration snapshot files."""
+    why = f"{version}{SNAPSHOT_SUFFIX} not found (composed before djogi kept a snapshot per migration): {consequence}"
+    return Diagnostic("D630", "warning", version, why)
+
+
+def _compare(expected: Snapshot, live: Snapshot) -> list[Diagnostic]:
+    from djogi.migrate.lint import compare
+
+    return compare(expected, live)
 
 
 def verify(url: str, migrations_dir: Path, bucket: Bucket, *, strict: bool = False) -> VerifyReport:
-    """Compare the live catalog with the bucket's snapshot and the ledger with the files."""
-    from djogi.migrate.lint import compare
-
-    loaded = load(bucket.directory(migrations_dir) / "schema_snapshot.json")
-    if not is_successful(loaded):
-        raise MigrationError(loaded.failure(), refusal=False)
-    snap = loaded.unwrap()
+    """Compare the live catalog with the snapshot of the bucket's applied head, and the ledger with the
+    files; migrations on disk but not applied are ``D619`` warnings."""
+    migrations = discover(migrations_dir, bucket)
     found: list[Diagnostic] = []
     with _session(url, DEFAULT_OPTIONS) as conn:
-        live = _scope(migrations_dir, bucket).read(conn)
         if not ledger.exists(conn):
             found.append(Diagnostic("D621", "error", "djogi_schema_migrations", "ledger table not found"))
             rows: list[LedgerRow] = []
         else:
             rows = ledger.rows(conn, bucket.label)
-    found += compare(snap, live)
+        expected, version = expected_snapshot(migrations_dir, bucket, rows, migrations)
+        if expected is None:  # as before per-migration snapshots: the newest composed schema
+            expected = _load_snapshot(bucket.directory(migrations_dir) / "schema_snapshot.json")
+            found.append(_no_snapshot_file(version or "", (
+                "the live schema was compared with schema_snapshot.json, the newest composed schema, so "
+                "differences may only be the migrations not applied; apply them to compare exactly")))  # fmt: skip
+        live = _scope(migrations_dir, bucket, expected).read(conn)
+    found += _compare(expected, live)
     done = {r.version: r for r in rows if r.status in ("applied", "faked")}
-    for m in discover(migrations_dir, bucket):
+    for m in migrations:
         row = done.get(m.version)
         if row is not None and file_checksums(m.up_text, m.down_text) != (row.checksum_up, row.checksum_down):
             found.append(Diagnostic("D620", "error", m.version, "applied migration's files changed (checksum drift)"))
@@ -761,6 +850,7 @@ def verify(url: str, migrations_dir: Path, bucket: Bucket, *, strict: bool = Fal
     for r in rows:
         if r.out_of_order_flag:
             found.append(Diagnostic("D622", "error" if strict else "warning", r.version, "applied out of order"))
-    if any(r.status in ledger.TERMINAL_OK for r in rows) and not live.models and snap.models:
+    if any(r.status in ledger.TERMINAL_OK for r in rows) and not live.models and expected.models:
         found.append(Diagnostic("D699", "error", str(bucket), "ledger has applied rows but the bucket has no tables"))
-    return VerifyReport(str(bucket), tuple(found))
+    head = applied_head(rows)
+    return VerifyReport(str(bucket), tuple(found), head.version if head else None)

@@ -56,7 +56,10 @@ def test_the_whole_migration_flow(project: Project) -> None:
     assert bucket["pending"] == [] and bucket["drifted"] == []
     assert [(r["version"], r["status"]) for r in bucket["rows"]] == [
         ("V00000000000000__phase_zero_bootstrap", "applied"), (v1, "applied")]
-    assert project.json("migrations", "verify") == [{"bucket": "main/_global_", "ok": True, "diagnostics": []}]
+    assert project.json("migrations", "verify") == [
+        {"bucket": "main/_global_", "head": v1, "ok": True, "diagnostics": []}]
+    v1_snapshot = project.root / "migrations/main/_global_" / f"{v1}.snapshot.json"
+    assert v1_snapshot.read_bytes() == (project.root / "migrations/main/_global_/schema_snapshot.json").read_bytes()
 
     project.write_models(MODELS_V2)
     stale = project.run("migrations", "check", expect=1)
@@ -71,18 +74,57 @@ def test_the_whole_migration_flow(project: Project) -> None:
     assert f"-- rollback {v2} (main/_global_)" in preview.stdout and 'DROP TABLE "reviews";' in preview.stdout
     assert "reviews" in tables(project.url)
     rolled = project.json("migrations", "rollback")
-    assert rolled == {"bucket": "main/_global_", "dry_run": False, "rolled_back": [v2]}
+    assert rolled == {"bucket": "main/_global_", "dry_run": False, "rolled_back": [v2], "head": v1, "ok": True,
+                      "diagnostics": []}
     assert "reviews" not in tables(project.url) and "pages" not in columns(project.url, "books")
     rows = project.json("migrations", "status")["main"]["buckets"][0]["rows"]
     assert [r["status"] for r in rows] == ["applied", "applied", "rolled_back"]
 
-    # The snapshot describes the composed migrations, so after a rollback verify reports the schema as
-    # behind them (exit 1) and names the migration to re-apply.
-    behind = project.run("migrations", "verify", expect=1)
-    assert "D601 (reviews)" in behind.stdout and f"D619 ({v2})" in behind.stdout and "FAILED" in behind.stdout
-    [found] = project.json("migrations", "verify", expect=1)
-    assert found["ok"] is False
-    assert {d["code"] for d in found["diagnostics"]} == {"D601", "D603", "D619"}
+    # After a rollback the schema is the one of the applied head (v1): verify passes, and only warns
+    # that v2 is on disk but not applied.
+    clean = project.run("migrations", "verify").stdout
+    assert f"[WARNING] D619 ({v2})" in clean and "no drift detected" in clean and "PASSED" in clean
+    assert f"compared with the schema as of {v1}" in clean
+    [found] = project.json("migrations", "verify")
+    assert found["ok"] is True and found["head"] == v1
+    assert [(d["code"], d["severity"]) for d in found["diagnostics"]] == [("D619", "warning")]
+
+    # Drift against the head is still drift.
+    with psycopg.connect(project.url, autocommit=True) as conn:
+        conn.execute('ALTER TABLE "books" ADD COLUMN "pages" BIGINT')
+    [drifted] = project.json("migrations", "verify", expect=1)
+    assert {d["code"] for d in drifted["diagnostics"]} == {"D604", "D619"}
+    with psycopg.connect(project.url, autocommit=True) as conn:
+        conn.execute('ALTER TABLE "books" DROP COLUMN "pages"')
 
     project.run("migrations", "apply")
     assert project.run("migrations", "verify").stdout.count("PASSED") == 1
+    rolled_text = project.run("migrations", "rollback").stdout
+    assert f"rolled back {v2}" in rolled_text and f"schema matches the snapshot of {v1}" in rolled_text
+
+    # A rollback whose down SQL leaves the schema different from the head's snapshot exits 1.
+    project.run("migrations", "apply")
+    with psycopg.connect(project.url, autocommit=True) as conn:
+        conn.execute('CREATE TABLE "stray" ("id" BIGINT PRIMARY KEY)')
+    failed = project.run("migrations", "rollback", expect=1)
+    assert "D602 (stray)" in failed.stdout and "rollback check failed" in failed.stderr
+
+
+def test_rollback_and_verify_without_per_migration_snapshots(project: Project) -> None:
+    """Migrations composed by an older djogi have no ``.snapshot.json``: the D630 fallback."""
+    v1 = project.json("migrations", "compose", "--name", "initial")["version"]
+    project.write_models(MODELS_V2)
+    v2 = project.json("migrations", "compose", "--name", "reviews")["version"]
+    folder = project.root / "migrations/main/_global_"
+    assert sorted(p.name for p in folder.glob("*.snapshot.json")) == [
+        "V00000000000000__phase_zero_bootstrap.snapshot.json", f"{v1}.snapshot.json", f"{v2}.snapshot.json"]
+    (folder / f"{v1}.snapshot.json").unlink()
+    project.run("migrations", "apply")
+    assert project.run("migrations", "verify").stdout.count("PASSED") == 1
+
+    rolled = project.run("migrations", "rollback")
+    assert f"[WARNING] D630 ({v1})" in rolled.stdout and "schema matches" not in rolled.stdout
+    behind = project.run("migrations", "verify", expect=1)
+    assert f"D630 ({v1})" in behind.stdout and "D601 (reviews)" in behind.stdout and "FAILED" in behind.stdout
+    project.run("migrations", "apply")
+    assert project.json("migrations", "verify")[0]["diagnostics"] == []
