@@ -225,11 +225,10 @@ def _proved(walked: list[object], rendered: tuple[object, ...]) -> bool:
 
 
 class _Params(list[object]):
-    """Parameters collected by a shape walk, plus the CTE definitions met on the way (walked last)."""
+    """Parameters collected by a shape walk, plus the CTE definitions met on the way (walked last; ``None``
+    until the first one, so the common walk does not build a dict)."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.ctes: dict[str, Cte] = {}
+    ctes: dict[str, Cte] | None = None
 
 
 class QueryContext(RenderContext):
@@ -383,6 +382,27 @@ def _param_shape(node: e.Param[Any], params: list[object]) -> object:
     return (e.Param, node.vtype.sql)
 
 
+def _compare_shape(node: p.Compare, params: list[object]) -> object:
+    """The shape the generated shaper gives a ``Compare``, with a column and a parameter side inline."""
+    left, right = node.left, node.right
+    if type(left) is e.Column:
+        left_key: object = (e.Column, left.model, left.name)
+    else:
+        left_key = _shape(left, params)
+    if type(right) is e.Param:
+        value = right.value
+        params.append(list(value) if type(value) is tuple else value)
+        return (p.Compare, node.op, left_key, (e.Param, right.vtype.sql))
+    return (p.Compare, node.op, left_key, _shape(right, params))
+
+
+def _junction_shape(node: p.And | p.Or, params: list[object]) -> object:
+    """The shape the generated shaper gives an ``And`` / ``Or``, with ``Compare`` parts shaped inline."""
+    return (type(node), tuple([
+        _compare_shape(part, params) if type(part) is p.Compare else _shape(part, params) for part in node.parts
+    ]))  # fmt: skip
+
+
 def _like_shape(node: p.Like, params: list[object]) -> object:
     key = (p.Like, _shape(node.expr, params), node.mode, node.ci)
     params.append(like_pattern(node))
@@ -401,19 +421,29 @@ def _json_path_shape(node: e.JsonPath, params: list[object]) -> object:
     return key
 
 
-def _select_shape(q: Select[Any], params: list[object]) -> object:
-    from djogi.algebra.query import Select
+_SIMPLE_SELECT = "simple select"  # tags the key of a select with nothing but a WHERE and an ORDER BY
 
+
+def _select_shape(q: Select[Any], params: list[object]) -> object:
     s = _shape
-    key = (
-        Select, q.model, q.distinct_all, q.distinct_keys and s(q.distinct_keys, params),
-        q.projection and s(q.projection, params), q.into, q.selected,
-        q.annotations and s(q.annotations, params), q.annotation_type,
-        q.source and s(q.source, params), q.joins and s(q.joins, params),
-        s(q.condition, params), q.keyset and s(q.keyset, params),
-        q.grouping and s(q.grouping, params), s(q.having_condition, params),
-        q.ordering and s(q.ordering, params), q.row_limit is None, q.row_offset is None, q.lock, q.empty,
-    )  # fmt: skip
+    if (
+        q.projection is None and not q.distinct_keys and not q.annotations and q.source is None and not q.joins
+        and q.keyset is None and q.grouping is None and q.having_condition is p.TRUE
+    ):  # fmt: skip
+        # The common case, keyed on the fields that can differ (no parameter sits in the fields left out),
+        # with column orderings inline.
+        key: tuple[object, ...] = (
+            _SIMPLE_SELECT, q.model, q.distinct_all, q.into, q.selected, q.annotation_type,
+            s(q.condition, params),
+            tuple([
+                (e.OrderBy, (e.Column, x.model, x.name), o.descending, o.nulls)
+                if type(o) is e.OrderBy and type(x := o.expr) is e.Column else s(o, params)
+                for o in q.ordering
+            ]),
+            q.row_limit is None, q.row_offset is None, q.lock, q.empty,
+        )  # fmt: skip
+    else:
+        key = _full_select_shape(q, params)
     if q.row_limit is not None:
         params.append(q.row_limit)
     if q.row_offset is not None:
@@ -421,11 +451,26 @@ def _select_shape(q: Select[Any], params: list[object]) -> object:
     return key
 
 
+def _full_select_shape(q: Select[Any], params: list[object]) -> tuple[object, ...]:
+    s = _shape
+    return (
+        type(q), q.model, q.distinct_all, q.distinct_keys and s(q.distinct_keys, params),
+        q.projection and s(q.projection, params), q.into, q.selected,
+        q.annotations and s(q.annotations, params), q.annotation_type,
+        q.source and s(q.source, params), q.joins and s(q.joins, params),
+        s(q.condition, params), q.keyset and s(q.keyset, params),
+        q.grouping and s(q.grouping, params), s(q.having_condition, params),
+        q.ordering and s(q.ordering, params), q.row_limit is None, q.row_offset is None, q.lock, q.empty,
+    )  # fmt: skip
+
+
 def _source_shape(src: Source, params: list[object]) -> object:
     if src.kind == "cte":
-        ctes = getattr(params, "ctes", None)
-        if ctes is None:
+        if not isinstance(params, _Params):
             raise TypeError("a CTE outside a statement walk")  # not cacheable: compile cold
+        ctes = params.ctes
+        if ctes is None:
+            ctes = params.ctes = {}
         assert src.name is not None
         if src.cte is not None:
             known = ctes.setdefault(src.name, src.cte)
@@ -439,12 +484,14 @@ def _source_shape(src: Source, params: list[object]) -> object:
 def _ctes_shape(params: _Params) -> object:
     """The shapes of the CTE definitions met by a walk (in the order the renderer meets them)."""
     out = []
-    names = list(params.ctes)
+    ctes = params.ctes
+    assert ctes is not None
+    names = list(ctes)
     i = 0
     while i < len(names):
-        cte = params.ctes[names[i]]
+        cte = ctes[names[i]]
         out.append((names[i], cte.recursive, cte.materialized, _shape(cte.query, params)))
-        names = list(params.ctes)
+        names = list(ctes)
         i += 1
     return tuple(out)
 
@@ -465,6 +512,9 @@ _SHAPERS.update(
         e.ValueType: lambda node, params: node,
         e.Column: lambda node, params: (e.Column, node.model, node.name),
         e.Param: _param_shape,
+        p.Compare: _compare_shape,
+        p.And: _junction_shape,
+        p.Or: _junction_shape,
         p.Like: _like_shape,
         p.Regex: _regex_shape,
         e.JsonPath: _json_path_shape,

@@ -73,7 +73,10 @@ class Pred(msgspec.Struct, frozen=True, gc=False):
         )
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Pred) and node_key(self) == node_key(other)
+        if self is other:
+            return True
+        # node keys start with the node's type: nodes of different types are never equal
+        return type(other) is type(self) and node_key(self) == node_key(other)
 
     def __hash__(self) -> int:
         return hash(node_key(self))

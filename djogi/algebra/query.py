@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import msgspec
 
-from djogi.algebra.expr import Column, Const, Expr, OrderBy, Param, node_key
+from djogi.algebra import predicate as _p
+from djogi.algebra.expr import BinOp, Cast, Collate, Column, Const, Expr, Func, JsonPath, OrderBy, Param, node_key
 from djogi.algebra.predicate import FALSE, TRUE, Pred, and_, or_
 from djogi.algebra.sources import Join, JoinKind, Source
 from djogi.errors import ValidationError
@@ -487,6 +488,8 @@ def check_model(model: type[Model], what: str, nodes: Sequence[object], *, allow
 
 def sources(q: Select[Any]) -> frozenset[Any]:
     """What columns of ``q`` may belong to: its model, its source's ``Ref`` and every joined source's."""
+    if q.source is None and not q.joins:
+        return frozenset((q.model,))
     found = {q.model}
     if q.source is not None:
         found.add(q.source.ref)
@@ -494,9 +497,68 @@ def sources(q: Select[Any]) -> frozenset[Any]:
     return frozenset(found)
 
 
+# The node types a plain tree is made of, with the fields holding their child nodes. A tree built only from
+# these (columns of the query's own sources, parameters and constants holding plain values) has nothing for
+# the build-time checks to find: no foreign column, no window function, no aggregate, no relation path,
+# no subquery. ``_plain`` proves that in one walk; anything else takes the full checks.
+_PLAIN_CHILDREN: dict[type, tuple[str, ...]] = {
+    _p.Compare: ("left", "right"), _p.And: ("parts",), _p.Or: ("parts",), _p.Not: ("part",),
+    _p.Xor: ("left", "right"), _p.IsNull: ("expr",), _p.Between: ("expr", "low", "high"),
+    _p.In: ("expr", "values"), _p.Like: ("expr",), _p.Regex: ("expr",), _p.ArrayOp: ("expr", "value"),
+    _p.Truth: (), BinOp: ("left", "right"), Func: ("args",), Cast: ("expr",), Collate: ("expr",),
+    JsonPath: ("expr",), OrderBy: ("expr",),
+}  # fmt: skip
+
+
+_SCALARS = frozenset({int, str, bool, float, type(None)})
+
+
+def _plain_value(value: object) -> bool:
+    """A parameter or constant value the generic walks would not enter (no nested tuple or Struct)."""
+    t = type(value)
+    if t in _SCALARS:
+        return True
+    if t is tuple:
+        return not any(type(v) is tuple or isinstance(v, msgspec.Struct) for v in value)  # type: ignore[attr-defined]
+    return not isinstance(value, msgspec.Struct)
+
+
+def _plain(node: object, allowed: frozenset[Any]) -> bool:
+    """Whether ``node`` is a plain tree (see ``_PLAIN_CHILDREN``) whose columns all belong to ``allowed``."""
+    t = type(node)
+    if t is _p.Compare:  # the common leaf, inline: a column against a parameter
+        left, right = node.left, node.right  # type: ignore[attr-defined]
+        if type(left) is Column:
+            if left.model not in allowed:
+                return False
+        elif not _plain(left, allowed):
+            return False
+        if type(right) is Param:
+            return type(right.value) in _SCALARS or _plain_value(right.value)
+        return _plain(right, allowed)
+    if t is Column:
+        return node.model in allowed  # type: ignore[attr-defined]
+    if t is Param or t is Const:
+        return _plain_value(node.value)  # type: ignore[attr-defined]
+    if t is tuple:  # (plain loops: all() over a generator costs a frame per call on this hot path)
+        for item in node:  # type: ignore[attr-defined]  # noqa: SIM110
+            if not _plain(item, allowed):
+                return False
+        return True
+    fields = _PLAIN_CHILDREN.get(t)
+    if fields is None:
+        return False
+    for name in fields:  # noqa: SIM110
+        if not _plain(getattr(node, name), allowed):
+            return False
+    return True
+
+
 def _check(q: Select[Any], what: str, nodes: Sequence[object]) -> None:
     """``check_model`` for a query that may have a named source and joins; also refuses bare window
     functions (``row_number()`` without ``.over()``)."""
+    if _plain(tuple(nodes), sources(q)):
+        return
     _refuse(_foreign_column(tuple(nodes), sources(q)), what, q.model.__name__)
     from djogi.algebra.window import window_errors
 
@@ -523,16 +585,18 @@ def _lower_paths(q: Select[Any], predicates: Sequence[Pred]) -> Sequence[Pred]:
 
 
 def _where(q: Select[M], predicates: Sequence[Pred]) -> Select[M]:
-    predicates = _lower_paths(q, predicates)
-    _check(q, "where()", predicates)
-    _no_aggregates("where()", predicates)
+    if not _plain(tuple(predicates), sources(q)):  # plain predicates have no path to lower, nothing to refuse
+        predicates = _lower_paths(q, predicates)
+        _check(q, "where()", predicates)
+        _no_aggregates("where()", predicates)
     return msgspec.structs.replace(q, condition=and_(q.condition, *predicates))
 
 
 def _exclude(q: Select[M], predicates: Sequence[Pred]) -> Select[M]:
-    predicates = _lower_paths(q, predicates)
-    _check(q, "exclude()", predicates)
-    _no_aggregates("exclude()", predicates)
+    if not _plain(tuple(predicates), sources(q)):
+        predicates = _lower_paths(q, predicates)
+        _check(q, "exclude()", predicates)
+        _no_aggregates("exclude()", predicates)
     return msgspec.structs.replace(q, condition=q.condition & ~and_(*predicates))
 
 
@@ -551,10 +615,11 @@ def _order_key(key: Expr[Any] | OrderBy) -> OrderBy:
 
 
 def _order_by(q: Select[M], keys: Sequence[Expr[Any] | OrderBy]) -> Select[M]:
-    from djogi.algebra.relations import lower_ordering
+    if not _plain(tuple(keys), sources(q)):
+        from djogi.algebra.relations import lower_ordering
 
-    q, keys = lower_ordering(q, keys)  # order by a relation path: LEFT JOIN its hops
-    _check(q, "order_by()", keys)
+        q, keys = lower_ordering(q, keys)  # order by a relation path: LEFT JOIN its hops
+        _check(q, "order_by()", keys)
     return msgspec.structs.replace(q, ordering=q.ordering + tuple(_order_key(k) for k in keys))
 
 

@@ -7,6 +7,7 @@ quoted, every value is a bound parameter.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import operator
 import time
@@ -71,10 +72,40 @@ def _pk_source(desc: ModelDescriptor) -> tuple[str, str]:
         return "generate_ranjids(current_heer_ranj_node_id(), $1::integer, true) AS g(id)", "g.id"
     series = "generate_series(1, $1::integer) AS g(n)"
     if pk.identity:
+        # The sequence is looked up once (an uncorrelated subquery runs as an InitPlan), not once per key.
         table = quote_ident(desc.table).replace("'", "''")
-        return series, f"nextval(pg_get_serial_sequence('{table}', 'id'))"
+        return series, f"nextval((SELECT pg_get_serial_sequence('{table}', 'id')::regclass))"
     assert pk.default_sql is not None  # every non-identity key kind has a default
-    return series, pk.default_sql
+    return series, _hoist_nextval(pk.default_sql)
+
+
+def _hoist_nextval(default_sql: str) -> str:
+    """``nextval(<arg>)`` as ``nextval((SELECT (<arg>)::regclass))``, so the sequence is resolved once per
+    statement (an InitPlan) rather than once per generated key; any other expression is returned as is.
+
+    A column default cannot refer to the row, so ``<arg>`` names the same sequence for every key; resolving
+    it (``pg_get_serial_sequence(...)``, a text-to-regclass cast) per key costs more than the ``nextval``.
+    """
+    text = default_sql.strip()
+    if text[:8].lower() != "nextval(" or not text.endswith(")"):
+        return default_sql
+    arg = text[8:-1]
+    depth, quote = 0, ""
+    for ch in arg:  # the argument must be one balanced expression (the outer parentheses belong together)
+        if quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth < 0:
+                return default_sql
+    if depth or quote or not arg.strip():
+        return default_sql
+    return f"nextval((SELECT ({arg})::regclass))"
 
 
 def _pk_converter(desc: ModelDescriptor) -> Callable[[Any], Any] | None:
@@ -171,6 +202,10 @@ def _fill(desc: ModelDescriptor, rows: Sequence[M], allocation: _Allocation) -> 
 def _copy_columns(desc: ModelDescriptor, rows: Sequence[Model], allocation: _Allocation) -> list[Sequence[Any]]:
     """Every column's values as COPY dumps them: generated values as loaded, the rest converted."""
     generated = dict(zip((fd.name for fd in allocation.missing), allocation.loaded, strict=True))
+    for name in _FRAMEWORK_TIMES:  # one now() repeated: dump it with a UTC tzinfo (the same instant), which
+        times = generated.get(name)  # psycopg formats several times faster than the session's ZoneInfo
+        if times and isinstance(times[0], dt.datetime) and times[0].tzinfo is not dt.UTC:
+            generated[name] = [times[0].astimezone(dt.UTC)] * len(times)
     columns: list[Sequence[Any]] = []
     for fd in desc.fields:
         if fd.name in allocation.everywhere:

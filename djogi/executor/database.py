@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence, Sized
 from contextvars import ContextVar
 from typing import Any, NoReturn, TypeVar, overload
 
@@ -88,6 +88,9 @@ class Database:
         self.column_oids: dict[str, dict[str, int]] = {}
         self.backend_pids: dict[int, int] = {}
         self._parked: list[Connection] = []
+        # The pool's queue of waiting requests (what ``get_stats()["requests_waiting"]`` counts), read on every
+        # release without building the stats dict; None for a pool without one (then ``get_stats()`` is used).
+        self._waiting: Sized | None = getattr(pool, "_waiting", None)
         self._get_sql: dict[tuple[type[Model], type], tuple[str, RowFactory | None]] = {}
         self._listeners: list[Listener] = []
 
@@ -134,12 +137,7 @@ class Database:
         When cancellation made psycopg close the connection mid-statement, the server backend would run
         on until the statement ends; it is cancelled (``pg_cancel_backend``) over a fresh connection.
         """
-        if (
-            not conn.closed
-            and conn.pgconn.transaction_status == _IDLE
-            and len(self._parked) < self.pool.max_size
-            and not self.pool.get_stats().get("requests_waiting")
-        ):
+        if self._parkable(conn):
             self._parked.append(conn)
             return
         with anyio.CancelScope(shield=True):
@@ -156,6 +154,15 @@ class Database:
             if pid is not None:
                 with anyio.move_on_after(ROLLBACK_TIMEOUT_S):
                     await self._cancel_backend(pid)
+
+    def _parkable(self, conn: Connection) -> bool:
+        """Whether ``release(conn)`` parks ``conn``: open, idle, room left, and no task waiting on the pool."""
+        return (
+            not conn.closed
+            and conn.pgconn.transaction_status == _IDLE
+            and len(self._parked) < self.pool.max_size
+            and not (len(self._waiting) if self._waiting is not None else self.pool.get_stats().get("requests_waiting"))
+        )
 
     async def unpark(self) -> None:
         """Return every parked connection to the pool (before draining or closing it)."""
@@ -198,8 +205,15 @@ class Database:
         self, conn: Connection, sql: str, params: Sequence[object], row_factory: RowFactory | None = None
     ) -> tuple[list[Any], int]:
         """Run one statement on ``conn`` (raw cursor, binary results): its rows (built by ``row_factory``,
-        else tuples; empty when the statement returns none) and its row count."""
-        cur = conn.cursor() if row_factory is None else conn.cursor(row_factory=row_factory)
+        else tuples; empty when the statement returns none) and its row count.
+
+        The connection keeps one cursor for these calls (see ``_cursor``): a new cursor per statement copies
+        the adapters map and builds a new transformer, which costs about as much as the rest of the call.
+        """
+        cur = _cursor(conn)
+        factory = conn.row_factory if row_factory is None else row_factory
+        if cur.row_factory is not factory:
+            cur.row_factory = factory
         started = time.perf_counter()
         try:
             await cur.execute(sql, params, binary=True)
@@ -207,21 +221,28 @@ class Database:
             raise translate(exc) from exc
         result = cur.pgresult
         rows = await cur.fetchall() if result is not None and result.status == _TUPLES_OK else []
-        self.observe(sql, params, started, cur.rowcount)
-        return rows, cur.rowcount
+        rowcount = cur.rowcount
+        self.observe(sql, params, started, rowcount)
+        if len(rows) > _KEEP_RESULT_ROWS:  # free a large result now rather than at the connection's next call
+            await cur.close()
+        return rows, rowcount
 
     async def run(
         self, sql: str, params: Sequence[object] = (), row_factory: RowFactory | None = None
     ) -> tuple[list[Any], int]:
         """``on()`` the task's transaction connection, or a pooled connection checked out for the call."""
-        state = self.current_transaction()
-        if state is not None:
-            return await self.on(state.conn, sql, params, row_factory)
-        conn = await self.acquire()
+        if self.transaction_var.get() is not None:  # (checked again, with the owner test, only when set)
+            state = self.current_transaction()
+            if state is not None:
+                return await self.on(state.conn, sql, params, row_factory)
+        conn = self._parked.pop() if self._parked else await self.acquire()
         try:
             return await self.on(conn, sql, params, row_factory)
         finally:
-            await self.release(conn)
+            if self._parkable(conn):  # release()'s fast path, without its coroutine
+                self._parked.append(conn)
+            else:
+                await self.release(conn)
 
     # ------------------------------------------------------------------------------------ listeners
 
@@ -245,7 +266,7 @@ class Database:
         stmt = compile(query)
         if stmt.empty:
             return []
-        rows, _ = await self._statement(stmt)
+        rows, _ = await self.run(stmt.sql, stmt.params, _factory(stmt.result))
         if query.prefetches:
             return await prefetch.load(self, rows, query.prefetches)  # type: ignore[return-value]
         return rows
@@ -576,6 +597,7 @@ class Database:
     async def configure(self, conn: Connection) -> None:
         """Read the enum OIDs visible on ``conn`` (``pg_type``, enums on the search path) and register
         djogi's adapters with them on its adapters map."""
+        conn.__dict__.pop(_CURSOR_ATTR, None)  # a cursor copies the adapters map when it is made
         cur = await conn.execute(ENUM_OIDS_SQL, prepare=False)
         rows = await cur.fetchall()
         self.enum_oids = dict(rows)
@@ -583,8 +605,44 @@ class Database:
         self.backend_pids[id(conn)] = conn.info.backend_pid
 
 
+_CURSOR_ATTR = "_djogi_cursor"
+_KEEP_RESULT_ROWS = 1000
+
+
+def _cursor(conn: Connection) -> psycopg.AsyncCursor[Any]:
+    """The cursor ``Database.on`` uses on ``conn``, made on first use and kept on the connection.
+
+    A connection runs one statement at a time (it is checked out by, or pinned to, one task), so one cursor
+    serves every call; reusing it also keeps psycopg's transformer (and its dumpers) when the same SQL text
+    runs again. A closed cursor is replaced; ``configure`` drops it when the adapters change.
+    """
+    cur: psycopg.AsyncCursor[Any] | None = conn.__dict__.get(_CURSOR_ATTR)
+    if cur is None or cur.closed:
+        cur = conn.__dict__[_CURSOR_ATTR] = conn.cursor()
+    return cur
+
+
+_FACTORIES: dict[int, tuple[ResultShape, RowFactory | None]] = {}  # id(shape) -> (shape, its factory)
+_FACTORIES_MAX = 4096
+
+
 def _factory(shape: ResultShape) -> RowFactory | None:
-    """The psycopg row factory decoding rows of ``shape`` inside the fetch (None: plain tuples)."""
+    """The psycopg row factory decoding rows of ``shape`` inside the fetch (None: plain tuples).
+
+    Kept per shape object (a compile-cache hit returns the same one), so the hot path neither rebuilds
+    it nor hashes the shape, and ``on()`` sees the same factory object as the cursor already has.
+    """
+    found = _FACTORIES.get(id(shape))
+    if found is not None and found[0] is shape:
+        return found[1]
+    factory = _make_factory(shape)
+    if len(_FACTORIES) >= _FACTORIES_MAX:
+        _FACTORIES.clear()
+    _FACTORIES[id(shape)] = (shape, factory)
+    return factory
+
+
+def _make_factory(shape: ResultShape) -> RowFactory | None:
     if isinstance(shape, ModelRows):
         return row_decoder(shape.model, shape.columns).row_factory
     if isinstance(shape, StructRows | JoinedRows):

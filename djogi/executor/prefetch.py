@@ -75,7 +75,7 @@ async def _fill(db: Database, parents: list[Loaded[Any]], spec: Prefetch) -> Non
         if rel.kind == "reverse":
             fk = _fk_column(rel.model, rel.field)
             children = await _children(db, base.where(fk.in_(tuple(keys))), spec) if keys else []
-            groups = _group(children, lambda c: _key(getattr(c.instance, rel.field)))
+            groups = _group(children, rel.field, nested=bool(spec.then))
         else:
             through = rel.through
             assert rel.far is not None
@@ -97,20 +97,29 @@ async def _fill(db: Database, parents: list[Loaded[Any]], spec: Prefetch) -> Non
     keys = {_key(getattr(p.instance, fd.name)) for p in parents} - {None}
     pk = _pk_column(target, target)
     children = await _children(db, base.where(pk.in_(tuple(keys))), spec) if keys else []
-    by_id = {_key(c.instance.id): (c if spec.then else c.instance) for c in children}
+    by_id = {_key(c.instance.id if spec.then else c.id): c for c in children}
     for parent in parents:
         parent.relations[spec.name] = by_id.get(_key(getattr(parent.instance, fd.name)))
 
 
-async def _children(db: Database, query: Select[Any], spec: Prefetch) -> list[Loaded[Any]]:
-    return await load(db, await fetch(db, query), spec.then)
+async def _children(db: Database, query: Select[Any], spec: Prefetch) -> list[Any]:
+    """The related rows: ``Loaded`` values when ``spec.then`` loads relations of them, else the instances."""
+    rows = await fetch(db, query)
+    if spec.then:
+        return await load(db, rows, spec.then)
+    return [r[0] if isinstance(r, tuple) else r for r in rows]
 
 
-def _group(children: list[Loaded[Any]], key: Any) -> dict[Any, list[Any]]:
+def _group(children: list[Any], field: str, *, nested: bool) -> dict[Any, list[Any]]:
+    """``children`` (``Loaded`` values when ``nested``, else instances) grouped by their ``field`` key."""
     groups: dict[Any, list[Any]] = {}
-    nested = any(c.relations for c in children)
     for child in children:
-        groups.setdefault(key(child), []).append(child if nested else child.instance)
+        key = _key(getattr(child.instance if nested else child, field))
+        found = groups.get(key)
+        if found is None:
+            groups[key] = [child]
+        else:
+            found.append(child)
     return groups
 
 
