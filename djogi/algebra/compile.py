@@ -13,7 +13,7 @@ cannot be proved, or whose parts are not hashable, are compiled cold every time,
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import UnionType
 from typing import TYPE_CHECKING, Any, Literal, Union, get_args, get_origin
 
@@ -24,7 +24,7 @@ from djogi.algebra import predicate as p
 from djogi.algebra.render import RenderContext, like_pattern, render_expr, render_order, render_predicate
 from djogi.errors import ValidationError
 from djogi.identifiers import quote_ident
-from djogi.model import descriptor
+from djogi.model import Model, descriptor
 
 if TYPE_CHECKING:
     from djogi.algebra.cte import Cte
@@ -62,16 +62,20 @@ class ModelRows(msgspec.Struct, frozen=True):
 
 
 class TupleRows(msgspec.Struct, frozen=True):
-    """Rows of ``n`` values, returned as tuples."""
+    """Rows of ``n`` values, returned as tuples. ``decode`` (empty when no value needs it) holds, per value,
+    the ``codecs.projection_converter`` spec turning a loaded value into its Python type (an enum member,
+    a HeerId ...) or None."""
 
     n: int
+    decode: tuple[Any, ...] = ()
 
 
 class StructRows(msgspec.Struct, frozen=True):
-    """Rows decoded positionally into ``struct_type`` (fields ``columns``)."""
+    """Rows decoded positionally into ``struct_type`` (fields ``columns``); ``decode`` as for ``TupleRows``."""
 
     struct_type: Any
     columns: tuple[str, ...]
+    decode: tuple[Any, ...] = ()
 
 
 class ScalarRow(msgspec.Struct, frozen=True):
@@ -103,14 +107,19 @@ class JoinedRows(msgspec.Struct, frozen=True):
 ResultShape = ModelRows | TupleRows | StructRows | ScalarRow | RowCount | NoResult | JoinedRows
 
 
-def struct_maker(struct_type: Any) -> Callable[[Any], Any]:
-    """``values -> struct_type(*values)``: builds a ``StructRows`` row positionally."""
-    return lambda values: struct_type(*values)
+def struct_maker(struct_type: Any, decode: tuple[Any, ...] = ()) -> Callable[[Any], Any]:
+    """``values -> struct_type(*values)``: builds a ``StructRows`` row positionally, converting per ``decode``."""
+    from djogi.codecs import tuple_converter
+
+    if not decode:
+        return lambda values: struct_type(*values)
+    convert = tuple_converter(decode)
+    return lambda values: struct_type(*convert(values))
 
 
 def joined_decoder(shape: JoinedRows) -> Callable[[Any], tuple[Any, ...]]:
     """``row -> tuple`` for ``JoinedRows`` (rows as tuples in SQL column order, binary-loaded by psycopg)."""
-    from djogi.codecs import row_decoder
+    from djogi.codecs import row_decoder, tuple_converter
 
     steps: list[tuple[int, int, Callable[[Any], Any], bool]] = []
     start = 0
@@ -120,9 +129,9 @@ def joined_decoder(shape: JoinedRows) -> Callable[[Any], tuple[Any, ...]]:
         if isinstance(part, ModelRows):
             width, decode = len(part.columns), row_decoder(part.model, part.columns).decode_row
         elif isinstance(part, StructRows):
-            width, decode = len(part.columns), struct_maker(part.struct_type)
+            width, decode = len(part.columns), struct_maker(part.struct_type, part.decode)
         else:
-            width, decode = part.n, tuple
+            width, decode = part.n, tuple_converter(part.decode)
         steps.append((start, start + width, decode, optional))
         start += width
 
@@ -594,15 +603,36 @@ def _source_sql(src: Source, ctx: QueryContext) -> str:
     return ("LATERAL " if src.lateral else "") + f"({sub}) AS {quote_ident(src.name)}"
 
 
+def _column_model(x: e.Column[Any, Any]) -> Any:
+    """The model class a column belongs to (through an alias too), or None for a derived source's column."""
+    model = x.model if isinstance(x.model, type) else getattr(x.model, "model", None)
+    return model if isinstance(model, type) and issubclass(model, Model) else None
+
+
+def _decode_specs(exprs: Sequence[Any]) -> tuple[Any, ...]:
+    """Per projected expression, how its loaded value becomes a Python value: a model column decodes like
+    the model's field, an enum-typed expression into members; ``()`` when every value is already final."""
+    from djogi.codecs import projection_needs_converter
+
+    specs = tuple(
+        ("field", _column_model(x), x.name) if isinstance(x, e.Column) and _column_model(x) is not None
+        else ("enum", x.type.enum) if getattr(x, "type", None) is not None and x.type.kind == "enum" and x.type.enum
+        else None
+        for x in exprs
+    )  # fmt: skip
+    return specs if any(s is not None and projection_needs_converter(s) for s in specs) else ()
+
+
 def _select_list(q: Select[Any], ctx: QueryContext) -> tuple[str, ResultShape]:
     if q.projection is not None:
+        decode = _decode_specs(q.projection)
         if q.into is None:
-            return ", ".join([render_expr(x, ctx) for x in q.projection]), TupleRows(len(q.projection))
+            return ", ".join([render_expr(x, ctx) for x in q.projection]), TupleRows(len(q.projection), decode)
         names = tuple(q.into.__struct_fields__)
         cols = ", ".join(
             [f"{render_expr(x, ctx)} AS {quote_ident(n)}" for x, n in zip(q.projection, names, strict=True)]
         )
-        return cols, StructRows(q.into, names)
+        return cols, StructRows(q.into, names, decode)
     columns = descriptor(q.model).columns if q.selected is None else q.selected
     prefix = _prefix(q.source, q.model)
     texts = [", ".join([prefix + quote_ident(c) for c in columns])]
@@ -644,11 +674,30 @@ def _from(q: Select[Any], ctx: QueryContext) -> str:
     return sql
 
 
+def _output_position(q: Select[Any], x: Any) -> int | None:
+    """The 1-based select-list position of ``x`` when ``x`` has bound values and is projected: GROUP BY and
+    ORDER BY must then name that output column, since a second rendering would bind new ``$n`` parameters
+    that PostgreSQL cannot match with the select list's."""
+    if q.projection is None or "$" not in render_expr(x, RenderContext()):
+        return None
+    return next((i + 1 for i, item in enumerate(q.projection) if e.same(item, x)), None)
+
+
+def _grouped_key(q: Select[Any], x: Any, ctx: QueryContext) -> str:
+    position = _output_position(q, x)
+    return render_expr(x, ctx) if position is None else str(position)
+
+
+def _grouped_order(q: Select[Any], o: Any, ctx: QueryContext) -> str:
+    position = _output_position(q, o.expr) if q.grouping is not None else None
+    return render_order(o, ctx, None if position is None else str(position))
+
+
 def _group_by(q: Select[Any], ctx: QueryContext) -> str:
     g = q.grouping
     sql = ""
     if g is not None:
-        sets = ["(" + ", ".join([render_expr(x, ctx) for x in keys]) + ")" for keys in g.sets]
+        sets = ["(" + ", ".join([_grouped_key(q, x, ctx) for x in keys]) + ")" for keys in g.sets]
         if g.kind == "keys":
             sql = " GROUP BY " + sets[0][1:-1]
         elif g.kind == "sets":
@@ -678,7 +727,7 @@ def render_select(q: Select[Any], ctx: RenderContext, head: str | None = None) -
         cols, result = head, ScalarRow()
     sql += cols + _from(q, qctx) + _where(q.condition, q.keyset, qctx) + _group_by(q, qctx)
     if q.ordering:
-        sql += " ORDER BY " + ", ".join([render_order(o, qctx) for o in q.ordering])
+        sql += " ORDER BY " + ", ".join([_grouped_order(q, o, qctx) for o in q.ordering])
     if q.row_limit is not None:
         sql += " LIMIT " + qctx.param(q.row_limit, "bigint")
     if q.row_offset is not None:

@@ -122,9 +122,9 @@ _EXPR: dict[type, Callable[[Any, RenderContext], str]] = {
 }
 
 
-def render_order(node: e.OrderBy, ctx: RenderContext) -> str:
-    """``expr ASC|DESC [NULLS FIRST|LAST]``."""
-    sql = render_expr(node.expr, ctx) + (" DESC" if node.descending else " ASC")
+def render_order(node: e.OrderBy, ctx: RenderContext, key: str | None = None) -> str:
+    """``expr ASC|DESC [NULLS FIRST|LAST]``; ``key`` replaces the rendered expression (an output position)."""
+    sql = (render_expr(node.expr, ctx) if key is None else key) + (" DESC" if node.descending else " ASC")
     return sql if node.nulls is None else sql + (" NULLS FIRST" if node.nulls == "first" else " NULLS LAST")
 
 

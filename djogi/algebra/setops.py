@@ -58,6 +58,11 @@ class SetOp(msgspec.Struct, frozen=True, kw_only=True):
         """The model the rows decode into (the left arm's), or ``None``."""
         return getattr(self.left, "model", None)
 
+    @property
+    def prefetches(self) -> tuple[()]:
+        """Set operations load no relations (prefetch on an arm is refused when the set operation is built)."""
+        return ()
+
     def union(self, other: Any) -> SetOp:
         """``(self) UNION (other)``."""
         return combine("UNION", self, other)
@@ -129,6 +134,11 @@ def _arm(query: Any, side: str) -> None:
     if isinstance(query, Select):
         if query.lock is not None:
             raise ValidationError(f"set operation: the {side} arm carries a row lock, which PostgreSQL refuses")
+        if query.prefetches:
+            raise ValidationError(
+                f"set operation: the {side} arm has prefetch(...), which a set operation cannot load; "
+                "prefetch on a query over the combined ids instead"
+            )
     elif not isinstance(query, SetOp):
         raise ValidationError(f"set operation: the {side} arm must be a query (Select or SetOp), not {query!r}")
 

@@ -224,3 +224,38 @@ def row_decoder(model: type[M], columns: tuple[str, ...]) -> RowDecoder[M]:
     if found is None:
         found = _cache[key] = _build(model, columns)
     return found
+
+
+@functools.cache
+def projection_converter(spec: tuple[Any, ...]) -> Callable[[Any], Any] | None:
+    """The conversion of one projected value (a ``TupleRows``/``StructRows`` ``decode`` spec): ``("field",
+    Model, name)`` decodes like that model field, ``("enum", EnumType)`` into members; None when final."""
+    if spec[0] == "field":
+        desc = descriptor(spec[1])
+        return _converter(desc.name, desc.field(spec[2]))
+    members = _enum_members(spec[1])
+    return functools.partial(_member, members=members)
+
+
+def _member(value: Any, members: dict[object, Any]) -> Any:
+    return members[value]
+
+
+def projection_needs_converter(spec: tuple[Any, ...]) -> bool:
+    """Whether values of ``spec`` need converting after psycopg loads them."""
+    return projection_converter(spec) is not None
+
+
+def tuple_converter(specs: tuple[Any, ...]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
+    """``row -> tuple`` applying each spec's conversion to its non-NULL value (``specs`` empty: ``tuple``)."""
+    if not specs:
+        return tuple
+    converters = [None if s is None else projection_converter(s) for s in specs]
+
+    def convert(row: Sequence[Any]) -> tuple[Any, ...]:
+        return tuple(
+            value if conv is None or value is None else conv(value)
+            for conv, value in zip(converters, row, strict=True)
+        )
+
+    return convert

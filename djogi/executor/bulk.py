@@ -31,11 +31,13 @@ if TYPE_CHECKING:
 
 M = TypeVar("M", bound=Model)
 
+# Enum columns are written as ``text`` (the binary form of an enum value is its label), so COPY needs no
+# dumper for an enum type created after the pool's connections were configured.
 COLUMN_OIDS_SQL = (
-    "SELECT a.attname, a.atttypid FROM pg_catalog.pg_attribute a "
+    "SELECT a.attname, CASE WHEN t.typtype = 'e' THEN 'text'::regtype::oid ELSE a.atttypid END "
+    "FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
     "WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped"
 )
-_TEXT_OID = 25
 _FRAMEWORK_TIMES = ("created_at", "updated_at")
 GET_OR_CREATE_ATTEMPTS = 3
 
@@ -240,15 +242,13 @@ def _copy_converter(fd: FieldDescriptor) -> Callable[[Any], Any] | None:
 
 
 async def _column_oids(db: Database, conn: Connection, desc: ModelDescriptor) -> list[int]:
-    """The table's column type OIDs in descriptor order (cached per table; enums sent as ``text``,
-    whose binary form is the same label)."""
+    """The table's column type OIDs in descriptor order, enums as ``text`` (cached per table)."""
     known = db.column_oids.get(desc.table)
     if known is None:
         rows, _ = await db.on(conn, COLUMN_OIDS_SQL, (quote_ident(desc.table),))
         known = dict(rows)
         db.column_oids[desc.table] = known
-    enum_oids = set(db.enum_oids.values())
-    return [_TEXT_OID if known[c] in enum_oids else known[c] for c in desc.columns]
+    return [known[c] for c in desc.columns]
 
 
 async def bulk_create(db: Database, rows: Sequence[M]) -> list[M]:

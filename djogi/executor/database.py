@@ -37,7 +37,7 @@ from djogi.algebra.compile import (
 from djogi.algebra.dml import Delete, Insert, InsertFrom, Update, delete_one, get_by_pk, insert_one, update_one
 from djogi.algebra.query import Select, count_of, exists_of, select
 from djogi.algebra.setops import SetOp
-from djogi.codecs import configure_adapters, row_decoder
+from djogi.codecs import configure_adapters, row_decoder, tuple_converter
 from djogi.errors import MultipleObjectsReturned, NotFound, StaleObject, ValidationError
 from djogi.executor import bulk, prefetch
 from djogi.executor.errors import translate
@@ -257,8 +257,13 @@ class Database:
         """Run ``stmt``; ModelRows / StructRows come back decoded (inside the fetch), others as tuples."""
         return await self.run(stmt.sql, stmt.params, _factory(stmt.result))
 
-    async def all(self, query: Select[M]) -> list[M]:
-        """Every row ``query`` selects, decoded into its model (``[]`` without SQL for ``none()``).
+    @overload
+    async def all(self, query: Select[M]) -> list[M]: ...
+    @overload
+    async def all(self, query: SetOp) -> list[Any]: ...
+    async def all(self, query: Select[M] | SetOp) -> list[M] | list[Any]:
+        """Every row ``query`` (a select or a set operation) selects, decoded into its model (``[]`` without
+        SQL for ``none()``).
 
         With ``prefetch(...)`` the rows are ``djogi.Loaded`` values and each relation costs one more query
         (``WHERE key = ANY($1)``; see ``djogi.executor.prefetch``), whatever the number of rows.
@@ -268,7 +273,7 @@ class Database:
             return []
         rows, _ = await self.run(stmt.sql, stmt.params, _factory(stmt.result))
         if query.prefetches:
-            return await prefetch.load(self, rows, query.prefetches)  # type: ignore[return-value]
+            return await prefetch.load(self, rows, query.prefetches)
         return rows
 
     async def one(self, query: Select[M]) -> M:
@@ -645,7 +650,13 @@ def _factory(shape: ResultShape) -> RowFactory | None:
 def _make_factory(shape: ResultShape) -> RowFactory | None:
     if isinstance(shape, ModelRows):
         return row_decoder(shape.model, shape.columns).row_factory
-    if isinstance(shape, StructRows | JoinedRows):
-        make = struct_maker(shape.struct_type) if isinstance(shape, StructRows) else joined_decoder(shape)
-        return lambda cursor: make
-    return None
+    make: Callable[[Sequence[Any]], Any]
+    if isinstance(shape, StructRows):
+        make = struct_maker(shape.struct_type, shape.decode)
+    elif isinstance(shape, JoinedRows):
+        make = joined_decoder(shape)
+    elif isinstance(shape, TupleRows) and shape.decode:
+        make = tuple_converter(shape.decode)
+    else:
+        return None
+    return lambda cursor: make
