@@ -231,45 +231,53 @@ def add_enum_value(enum: str, value: str, *, after: str | None, before: str | No
     ),))  # fmt: skip
 
 
+def _reversible(kind: str, label: str, phase: int, up: str, down: str) -> Operation:
+    """A one-step operation whose down SQL undoes its up SQL exactly (a rename)."""
+    return Operation(kind=kind, label=label, phase=phase, effect="reversible",
+                     steps=(Step(label=label, up=up, down=down),))  # fmt: skip
+
+
 def rename_enum_value(enum: str, old: str, new: str) -> Operation:
     """``ALTER TYPE ... RENAME VALUE``."""
-    label = f"RenameEnumVariant {enum}.{old} -> {new}"
-    return Operation(kind="RenameEnumVariant", label=label, phase=0, effect="reversible", steps=(Step(
-        label=label, up=f"ALTER TYPE {q(enum)} RENAME VALUE {_lit(old)} TO {_lit(new)};",
-        down=f"ALTER TYPE {q(enum)} RENAME VALUE {_lit(new)} TO {_lit(old)};",
-    ),))  # fmt: skip
+    return _reversible(
+        "RenameEnumVariant", f"RenameEnumVariant {enum}.{old} -> {new}", 0,
+        f"ALTER TYPE {q(enum)} RENAME VALUE {_lit(old)} TO {_lit(new)};",
+        f"ALTER TYPE {q(enum)} RENAME VALUE {_lit(new)} TO {_lit(old)};",
+    )  # fmt: skip
 
 
 def rename_table(old: str, new: str) -> Operation:
     """``ALTER TABLE ... RENAME TO``."""
-    return Operation(kind="RenameTable", label=f"RenameTable {old} -> {new}", phase=1, effect="reversible",
-                     steps=(Step(label=f"RenameTable {old} -> {new}", up=f"ALTER TABLE {q(old)} RENAME TO {q(new)};",
-                                 down=f"ALTER TABLE {q(new)} RENAME TO {q(old)};"),))  # fmt: skip
+    return _reversible(
+        "RenameTable", f"RenameTable {old} -> {new}", 1,
+        f"ALTER TABLE {q(old)} RENAME TO {q(new)};", f"ALTER TABLE {q(new)} RENAME TO {q(old)};",
+    )  # fmt: skip
 
 
 def rename_column(table: str, old: str, new: str) -> Operation:
     """``ALTER TABLE ... RENAME COLUMN``."""
-    label = f"RenameColumn {table}.{old} -> {new}"
-    return Operation(kind="RenameColumn", label=label, phase=1, effect="reversible", steps=(Step(
-        label=label, up=f"ALTER TABLE {q(table)} RENAME COLUMN {q(old)} TO {q(new)};",
-        down=f"ALTER TABLE {q(table)} RENAME COLUMN {q(new)} TO {q(old)};",
-    ),))  # fmt: skip
+    return _reversible(
+        "RenameColumn", f"RenameColumn {table}.{old} -> {new}", 1,
+        f"ALTER TABLE {q(table)} RENAME COLUMN {q(old)} TO {q(new)};",
+        f"ALTER TABLE {q(table)} RENAME COLUMN {q(new)} TO {q(old)};",
+    )  # fmt: skip
 
 
 def rename_constraint(table: str, old: str, new: str) -> Operation:
     """``ALTER TABLE ... RENAME CONSTRAINT`` (keeps derived names in step with renamed tables/columns)."""
-    label = f"RenameConstraint {table}.{old} -> {new}"
-    return Operation(kind="RenameConstraint", label=label, phase=1, effect="reversible", steps=(Step(
-        label=label, up=f"ALTER TABLE {q(table)} RENAME CONSTRAINT {q(old)} TO {q(new)};",
-        down=f"ALTER TABLE {q(table)} RENAME CONSTRAINT {q(new)} TO {q(old)};",
-    ),))  # fmt: skip
+    return _reversible(
+        "RenameConstraint", f"RenameConstraint {table}.{old} -> {new}", 1,
+        f"ALTER TABLE {q(table)} RENAME CONSTRAINT {q(old)} TO {q(new)};",
+        f"ALTER TABLE {q(table)} RENAME CONSTRAINT {q(new)} TO {q(old)};",
+    )  # fmt: skip
 
 
 def rename_index(old: str, new: str) -> Operation:
     """``ALTER INDEX ... RENAME TO``."""
-    return Operation(kind="RenameIndex", label=f"RenameIndex {old} -> {new}", phase=1, effect="reversible",
-                     steps=(Step(label=f"RenameIndex {old} -> {new}", up=f"ALTER INDEX {q(old)} RENAME TO {q(new)};",
-                                 down=f"ALTER INDEX {q(new)} RENAME TO {q(old)};"),))  # fmt: skip
+    return _reversible(
+        "RenameIndex", f"RenameIndex {old} -> {new}", 1,
+        f"ALTER INDEX {q(old)} RENAME TO {q(new)};", f"ALTER INDEX {q(new)} RENAME TO {q(old)};",
+    )  # fmt: skip
 
 
 def add_table(table: TableSchema) -> Operation:
