@@ -238,9 +238,14 @@ def render_chart(report: Report, path: Path) -> None:
     plt.close(fig)
 
 
-def write_results(report: Report, directory: Path) -> None:
-    """Write ``latest.json``, ``latest.md`` and ``ratios.png`` into ``directory``."""
+def write_tables(report: Report, directory: Path) -> None:
+    """Write ``latest.json`` and ``latest.md`` into ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "latest.json").write_bytes(msgspec.json.format(msgspec.json.encode(report), indent=2) + b"\n")
     (directory / "latest.md").write_text(render_markdown(report))
+
+
+def write_results(report: Report, directory: Path) -> None:
+    """Write ``latest.json``, ``latest.md`` and ``ratios.png`` (needs the ``bench`` extra) into ``directory``."""
+    write_tables(report, directory)
     render_chart(report, directory / "ratios.png")

@@ -22,6 +22,7 @@ from benchmarks.harness import (
     render_markdown,
     with_ratios,
     write_results,
+    write_tables,
 )
 
 
@@ -119,10 +120,16 @@ def test_markdown_page_names_the_baseline_and_machine() -> None:
 
 
 def test_results_files_round_trip(tmp_path: Path) -> None:
-    write_results(report(), tmp_path)
+    write_tables(report(), tmp_path)
     assert msgspec.json.decode((tmp_path / "latest.json").read_bytes(), type=Report) == report()
     assert (tmp_path / "latest.md").read_text() == render_markdown(report())
+
+
+def test_results_include_the_ratio_chart(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib", reason="the chart needs the bench extra (make bench installs it)")
+    write_results(report(), tmp_path)
     assert (tmp_path / "ratios.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "latest.md").read_text() == render_markdown(report())
 
 
 def test_measure_runs_warmup_then_repeat_with_setup_before_each() -> None:
