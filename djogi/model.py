@@ -381,7 +381,8 @@ class ModelMeta(msgspec.StructMeta):
             if name == "objects" and cls in _registry:
                 from djogi.algebra.query import select
 
-                return select(cls)
+                everything = columns[name] = select(cls)  # an immutable value: built once per model
+                return everything
             if cls in _registry and name in {fd.name for fd in _registry[cls].fields}:
                 from djogi.algebra.expr import column_ref
 

@@ -87,3 +87,16 @@ def test_pattern_matching(models: tuple[type[Model], type[Model]]) -> None:
     assert describe(pet_model(name="Rex", owner=djogi.HeerIdDesc(1))) == "pet Rex, birthday unknown"
     assert describe(pet_model(name="Rex", owner=djogi.HeerIdDesc(1), born=dt.date(2019, 3, 1))) == "pet Rex, born 2019"
     assert describe(owner_model(name="Ann")) == "owner Ann"
+
+
+def test_objects_is_one_immutable_select_per_model() -> None:
+    from djogi.algebra.query import select
+
+    with registry_scope():
+
+        class Shelf(Model, table="inst_shelves"):
+            label: str
+
+        assert Shelf.objects is Shelf.objects
+        assert Shelf.objects == select(Shelf)
+        assert Shelf.objects.filter(Shelf.label == "a") is not Shelf.objects
