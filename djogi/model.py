@@ -19,7 +19,7 @@ import typing
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar, Union, cast, get_args, get_origin
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -381,12 +381,13 @@ class ModelMeta(msgspec.StructMeta):
             if name == "objects" and cls in _registry:
                 from djogi.algebra.query import select
 
-                everything = columns[name] = select(cls)  # an immutable value: built once per model
+                model = cast("type[Model]", cls)
+                everything = columns[name] = select(model)  # an immutable value: built once per model
                 return everything
             if cls in _registry and name in {fd.name for fd in _registry[cls].fields}:
                 from djogi.algebra.expr import column_ref
 
-                ref = column_ref(cls, _registry[cls].field(name))  # type: ignore[var-annotated, arg-type]
+                ref = column_ref(cast("type[Model]", cls), _registry[cls].field(name))
                 columns[name] = ref
                 return ref
         try:
