@@ -15,7 +15,7 @@ the same ORDER BY.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast, overload
 
 import msgspec
 
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from djogi.algebra.compile import Statement
     from djogi.algebra.dml import Delete, Update
     from djogi.algebra.setops import SetOp
+    from djogi.loaded import Loaded
 
 __all__ = [
     "CountOf",
@@ -69,7 +70,9 @@ __all__ = [
 ]
 
 M = TypeVar("M", bound=Model)
-Step = Callable[["Select[M]"], "Select[M]"]
+S = TypeVar("S", bound=msgspec.Struct)
+R = TypeVar("R")  # the row type of a query: a model, a tuple, a Struct, Loaded[model] ...
+Step = Callable[["Select[R]"], "Select[R]"]
 LockStrength = Literal["UPDATE", "NO KEY UPDATE", "SHARE", "KEY SHARE"]
 
 
@@ -121,7 +124,7 @@ def grouping_sets(*sets: Sequence[Expr[Any]] | Expr[Any]) -> Grouping:
     return Grouping("sets", tuple(_exprs("grouping_sets", s if isinstance(s, Sequence) else (s,)) for s in sets))
 
 
-class Select(msgspec.Struct, Generic[M], frozen=True, kw_only=True):
+class Select(msgspec.Struct, Generic[R], frozen=True, kw_only=True):
     """``SELECT`` over one model's table. Fields are listed in SQL order (the compile cache relies on it).
 
     ``selected`` narrows the model columns (``only``/``defer``); ``projection`` replaces them with
@@ -130,7 +133,7 @@ class Select(msgspec.Struct, Generic[M], frozen=True, kw_only=True):
     methods (``row_limit`` vs ``limit()``) because both live on the class.
     """
 
-    model: type[M]
+    model: type[Any]
     distinct_all: bool = False
     distinct_keys: tuple[Expr[Any], ...] = ()
     projection: tuple[Expr[Any], ...] | None = None
@@ -159,51 +162,55 @@ class Select(msgspec.Struct, Generic[M], frozen=True, kw_only=True):
 
     # --------------------------------------------------------------------------- combinators as methods
 
-    def where(self, *predicates: Pred) -> Select[M]:
+    def where(self, *predicates: Pred) -> Select[R]:
         """AND ``predicates`` into the WHERE clause."""
         return _where(self, predicates)
 
-    def filter(self, *predicates: Pred) -> Select[M]:
+    def filter(self, *predicates: Pred) -> Select[R]:
         """AND ``predicates`` into the WHERE clause (``where`` under another name)."""
         return _where(self, predicates)
 
-    def exclude(self, *predicates: Pred) -> Select[M]:
+    def exclude(self, *predicates: Pred) -> Select[R]:
         """AND ``NOT (p1 AND p2 ...)`` into the WHERE clause (null-safe: keeps rows where it is false)."""
         return _exclude(self, predicates)
 
-    def order_by(self, *keys: Expr[Any] | OrderBy) -> Select[M]:
+    def order_by(self, *keys: Expr[Any] | OrderBy) -> Select[R]:
         """Append ORDER BY keys; a bare expression sorts ascending."""
         return _order_by(self, keys)
 
-    def limit(self, n: int | None) -> Select[M]:
+    def limit(self, n: int | None) -> Select[R]:
         """Replace the LIMIT (``None`` removes it); ``ValidationError`` when negative."""
         return msgspec.structs.replace(self, row_limit=_count("limit", n))
 
-    def offset(self, n: int | None) -> Select[M]:
+    def offset(self, n: int | None) -> Select[R]:
         """Replace the OFFSET (``None`` removes it); ``ValidationError`` when negative."""
         return msgspec.structs.replace(self, row_offset=_count("offset", n))
 
-    def distinct(self) -> Select[M]:
+    def distinct(self) -> Select[R]:
         """``SELECT DISTINCT``."""
         return msgspec.structs.replace(self, distinct_all=True, distinct_keys=())
 
-    def distinct_on(self, *exprs: Expr[Any]) -> Select[M]:
+    def distinct_on(self, *exprs: Expr[Any]) -> Select[R]:
         """``SELECT DISTINCT ON (exprs)`` (replaces any earlier DISTINCT)."""
         return _distinct_on(self, exprs)
 
-    def only(self, *cols: Column[Any, Any]) -> Select[M]:
+    def only(self, *cols: Column[Any, Any]) -> Select[R]:
         """Select only these columns (plus ``id``, always kept); replaces an earlier ``only``."""
         return _only(self, cols)
 
-    def defer(self, *cols: Column[Any, Any]) -> Select[M]:
+    def defer(self, *cols: Column[Any, Any]) -> Select[R]:
         """Leave these columns out of the SELECT list (``id`` cannot be deferred)."""
         return _defer(self, cols)
 
-    def none(self) -> Select[M]:
+    def none(self) -> Select[R]:
         """An always-empty query (``WHERE FALSE``, ``empty=True``): terminals answer without sending SQL."""
         return msgspec.structs.replace(self, condition=FALSE, keyset=None, empty=True)
 
-    def values(self, *exprs: Expr[Any], into: type[msgspec.Struct] | None = None, **named: Expr[Any]) -> Select[M]:
+    @overload
+    def values(self, *exprs: Expr[Any], into: type[S]) -> Select[S]: ...
+    @overload
+    def values(self, *exprs: Expr[Any], into: None = None, **named: Expr[Any]) -> Select[Any]: ...
+    def values(self, *exprs: Expr[Any], into: type[msgspec.Struct] | None = None, **named: Expr[Any]) -> Select[Any]:
         """Select these expressions instead of model rows: as tuples, as ``into`` Structs (positional), or,
         with keywords only, as a generated frozen Struct (``values(genre=Book.genre, n=count())``) whose
         field types follow the expressions (``T | None`` where the value may be NULL)."""
@@ -211,39 +218,39 @@ class Select(msgspec.Struct, Generic[M], frozen=True, kw_only=True):
 
     # --------------------------------------------------------------------- joins, grouping, windows
 
-    def join(self, target: Any, on: Pred = TRUE, *, kind: JoinKind = "INNER", fetch: bool = True) -> Select[M]:
+    def join(self, target: Any, on: Pred = TRUE, *, kind: JoinKind = "INNER", fetch: bool = True) -> Select[Any]:
         """``<kind> JOIN target ON on``; ``target`` is a model or a ``Source`` (``aliased``, ``derived``,
         ``lateral``, a CTE). Without ``values()`` the rows become tuples ``(base, joined ...)`` of models
         (``None`` for the missing side of an outer join), unless ``fetch=False``. See ``JoinedRows``."""
         return _join(self, target, on, kind, fetch)
 
-    def left_join(self, target: Any, on: Pred = TRUE, *, fetch: bool = True) -> Select[M]:
+    def left_join(self, target: Any, on: Pred = TRUE, *, fetch: bool = True) -> Select[Any]:
         """``LEFT JOIN target ON on`` (the joined side decodes to ``None`` when missing)."""
         return _join(self, target, on, "LEFT", fetch)
 
-    def right_join(self, target: Any, on: Pred = TRUE, *, fetch: bool = True) -> Select[M]:
+    def right_join(self, target: Any, on: Pred = TRUE, *, fetch: bool = True) -> Select[Any]:
         """``RIGHT JOIN target ON on``."""
         return _join(self, target, on, "RIGHT", fetch)
 
-    def full_join(self, target: Any, on: Pred = TRUE, *, fetch: bool = True) -> Select[M]:
+    def full_join(self, target: Any, on: Pred = TRUE, *, fetch: bool = True) -> Select[Any]:
         """``FULL JOIN target ON on``."""
         return _join(self, target, on, "FULL", fetch)
 
-    def cross_join(self, target: Any, *, fetch: bool = True) -> Select[M]:
+    def cross_join(self, target: Any, *, fetch: bool = True) -> Select[Any]:
         """``CROSS JOIN target``."""
         return _join(self, target, TRUE, "CROSS", fetch)
 
-    def group_by(self, *keys: Expr[Any] | Grouping) -> Select[M]:
+    def group_by(self, *keys: Expr[Any] | Grouping) -> Select[R]:
         """``GROUP BY keys`` (or one ``rollup(...)`` / ``cube(...)`` / ``grouping_sets(...)``); replaces an
         earlier grouping. Project with ``values()`` / ``annotate()``; filter groups with ``having()``."""
         return _group_by(self, keys)
 
-    def having(self, *predicates: Pred) -> Select[M]:
+    def having(self, *predicates: Pred) -> Select[R]:
         """AND ``predicates`` (aggregates allowed: ``count() > 2``) into the HAVING clause."""
         _check(self, "having()", predicates)
         return msgspec.structs.replace(self, having_condition=and_(self.having_condition, *predicates))
 
-    def annotate(self, **named: Expr[Any]) -> Select[M]:
+    def annotate(self, **named: Expr[Any]) -> Select[Any]:
         """Grouped: ``values(<key fields by name>, **named)``. Ungrouped: add ``expr AS "name"`` columns next
         to the model's (an aggregate becomes the window ``agg OVER ()``); rows decode to ``(model, Row)``."""
         return _annotate(self, named)
@@ -256,19 +263,19 @@ class Select(msgspec.Struct, Generic[M], frozen=True, kw_only=True):
         """``exists_of(self)``."""
         return exists_of(self)
 
-    def select_related(self, *relations: Column[Any, Any]) -> Select[M]:
+    def select_related(self, *relations: Column[Any, Any]) -> Select[tuple[Any, ...]]:
         """Join each to-one relation's target and fetch it in the same query (``INNER JOIN`` for a NOT NULL
         key, else ``LEFT JOIN``): rows become ``(Book, Author | None, ...)``. See ``djogi.algebra.relations``."""
         from djogi.algebra.relations import add_related
 
-        return add_related(self, relations)
+        return cast("Select[tuple[Any, ...]]", add_related(self, relations))
 
-    def prefetch(self, *relations: Any) -> Select[M]:
+    def prefetch(self, *relations: Any) -> Select[Loaded[R]]:
         """Load these relations (``prefetch(...)`` values or bare ``Author.books`` / ``Book.author``) with one
         extra ``WHERE key = ANY($1)`` query each; terminals then return ``djogi.loaded.Loaded`` rows."""
         from djogi.algebra.relations import add_prefetch
 
-        return add_prefetch(self, relations)
+        return cast("Select[Loaded[R]]", add_prefetch(self, relations))
 
     def union(self, other: Any) -> SetOp:
         """``(self) UNION (other)``; see ``djogi.algebra.setops``."""
@@ -296,29 +303,29 @@ class Select(msgspec.Struct, Generic[M], frozen=True, kw_only=True):
 
     def for_update(
         self, *, nowait: bool = False, skip_locked: bool = False, of: Sequence[type[Model]] = ()
-    ) -> Select[M]:
+    ) -> Select[R]:
         """``FOR UPDATE [OF ...] [NOWAIT | SKIP LOCKED]`` (replaces an earlier lock)."""
         return _lock(self, "UPDATE", nowait, skip_locked, of)
 
     def for_no_key_update(
         self, *, nowait: bool = False, skip_locked: bool = False, of: Sequence[type[Model]] = ()
-    ) -> Select[M]:
+    ) -> Select[R]:
         """``FOR NO KEY UPDATE [OF ...] [NOWAIT | SKIP LOCKED]``."""
         return _lock(self, "NO KEY UPDATE", nowait, skip_locked, of)
 
     def for_share(
         self, *, nowait: bool = False, skip_locked: bool = False, of: Sequence[type[Model]] = ()
-    ) -> Select[M]:
+    ) -> Select[R]:
         """``FOR SHARE [OF ...] [NOWAIT | SKIP LOCKED]``."""
         return _lock(self, "SHARE", nowait, skip_locked, of)
 
     def for_key_share(
         self, *, nowait: bool = False, skip_locked: bool = False, of: Sequence[type[Model]] = ()
-    ) -> Select[M]:
+    ) -> Select[R]:
         """``FOR KEY SHARE [OF ...] [NOWAIT | SKIP LOCKED]``."""
         return _lock(self, "KEY SHARE", nowait, skip_locked, of)
 
-    def after(self, row_or_values: M | Sequence[object]) -> Select[M]:
+    def after(self, row_or_values: M | Sequence[object]) -> Select[R]:
         """Rows strictly after ``row_or_values`` in the current ordering (keyset pagination).
 
         With every key ascending (or every key descending) the SQL is a row comparison
@@ -342,13 +349,13 @@ class Select(msgspec.Struct, Generic[M], frozen=True, kw_only=True):
 
         return compile(self)
 
-    def update(self, **changes: object) -> Update[M]:
+    def update(self: Select[M], **changes: object) -> Update[M]:
         """The bulk ``UPDATE`` of the rows this query selects; see ``djogi.algebra.dml.update``."""
         from djogi.algebra.dml import update
 
         return update(self, **changes)
 
-    def delete(self) -> Delete[M]:
+    def delete(self: Select[M]) -> Delete[M]:
         """The bulk ``DELETE`` of the rows this query selects; see ``djogi.algebra.dml.delete``."""
         from djogi.algebra.dml import delete
 
@@ -584,7 +591,7 @@ def _lower_paths(q: Select[Any], predicates: Sequence[Pred]) -> Sequence[Pred]:
     return lower_paths(q, predicates)
 
 
-def _where(q: Select[M], predicates: Sequence[Pred]) -> Select[M]:
+def _where(q: Select[R], predicates: Sequence[Pred]) -> Select[R]:
     if not _plain(tuple(predicates), sources(q)):  # plain predicates have no path to lower, nothing to refuse
         predicates = _lower_paths(q, predicates)
         _check(q, "where()", predicates)
@@ -592,7 +599,7 @@ def _where(q: Select[M], predicates: Sequence[Pred]) -> Select[M]:
     return msgspec.structs.replace(q, condition=and_(q.condition, *predicates))
 
 
-def _exclude(q: Select[M], predicates: Sequence[Pred]) -> Select[M]:
+def _exclude(q: Select[R], predicates: Sequence[Pred]) -> Select[R]:
     if not _plain(tuple(predicates), sources(q)):
         predicates = _lower_paths(q, predicates)
         _check(q, "exclude()", predicates)
@@ -614,7 +621,7 @@ def _order_key(key: Expr[Any] | OrderBy) -> OrderBy:
     return OrderBy(expr, False)
 
 
-def _order_by(q: Select[M], keys: Sequence[Expr[Any] | OrderBy]) -> Select[M]:
+def _order_by(q: Select[R], keys: Sequence[Expr[Any] | OrderBy]) -> Select[R]:
     if not _plain(tuple(keys), sources(q)):
         from djogi.algebra.relations import lower_ordering
 
@@ -623,7 +630,7 @@ def _order_by(q: Select[M], keys: Sequence[Expr[Any] | OrderBy]) -> Select[M]:
     return msgspec.structs.replace(q, ordering=q.ordering + tuple(_order_key(k) for k in keys))
 
 
-def _distinct_on(q: Select[M], exprs: Sequence[Expr[Any]]) -> Select[M]:
+def _distinct_on(q: Select[R], exprs: Sequence[Expr[Any]]) -> Select[R]:
     if not exprs:
         raise ValidationError("distinct_on() needs at least one expression; use distinct() for SELECT DISTINCT")
     _check(q, "distinct_on()", exprs)
@@ -650,14 +657,14 @@ def check_decodable(desc: ModelDescriptor, columns: tuple[str, ...], what: str) 
     return columns
 
 
-def _only(q: Select[M], cols: Sequence[Column[Any, Any]]) -> Select[M]:
+def _only(q: Select[R], cols: Sequence[Column[Any, Any]]) -> Select[R]:
     desc = descriptor(q.model)
     keep = _own_columns(q, "only", cols) | {desc.pk_field.column}
     selected = check_decodable(desc, tuple(c for c in desc.columns if c in keep), "only()")
     return msgspec.structs.replace(q, selected=selected)
 
 
-def _defer(q: Select[M], cols: Sequence[Column[Any, Any]]) -> Select[M]:
+def _defer(q: Select[R], cols: Sequence[Column[Any, Any]]) -> Select[R]:
     desc = descriptor(q.model)
     drop = _own_columns(q, "defer", cols)
     if desc.pk_field.column in drop:
@@ -668,8 +675,8 @@ def _defer(q: Select[M], cols: Sequence[Column[Any, Any]]) -> Select[M]:
 
 
 def _values(
-    q: Select[M], exprs: Sequence[Expr[Any]], into: type[msgspec.Struct] | None, named: dict[str, Expr[Any]]
-) -> Select[M]:
+    q: Select[R], exprs: Sequence[Expr[Any]], into: type[msgspec.Struct] | None, named: dict[str, Expr[Any]]
+) -> Select[R]:
     if named:
         if exprs or into is not None:
             raise ValidationError("values(): give expressions positionally (with into=) or by name, not both")
@@ -715,7 +722,7 @@ def _row_type(q: Select[Any], named: dict[str, Expr[Any]]) -> type[msgspec.Struc
     return row_type(fields)
 
 
-def _join(q: Select[M], target: Any, on: Pred, kind: JoinKind, fetch: bool) -> Select[M]:
+def _join(q: Select[R], target: Any, on: Pred, kind: JoinKind, fetch: bool) -> Select[R]:
     if isinstance(target, Source):
         src = target
     else:
@@ -739,7 +746,7 @@ def _join(q: Select[M], target: Any, on: Pred, kind: JoinKind, fetch: bool) -> S
     return joined
 
 
-def _group_by(q: Select[M], keys: Sequence[Expr[Any] | Grouping]) -> Select[M]:
+def _group_by(q: Select[R], keys: Sequence[Expr[Any] | Grouping]) -> Select[R]:
     if len(keys) == 1 and isinstance(keys[0], Grouping):
         grouping = keys[0]
     elif not keys:
@@ -751,7 +758,7 @@ def _group_by(q: Select[M], keys: Sequence[Expr[Any] | Grouping]) -> Select[M]:
     return msgspec.structs.replace(q, grouping=grouping)
 
 
-def _annotate(q: Select[M], named: dict[str, Expr[Any]]) -> Select[M]:
+def _annotate(q: Select[R], named: dict[str, Expr[Any]]) -> Select[R]:
     from djogi.algebra.aggregate import Agg
     from djogi.algebra.window import Over
 
@@ -785,8 +792,8 @@ def _setop(op: Any, left: Any, right: Any) -> SetOp:
 
 
 def _lock(
-    q: Select[M], strength: LockStrength, nowait: bool, skip_locked: bool, of: Sequence[type[Model]]
-) -> Select[M]:
+    q: Select[R], strength: LockStrength, nowait: bool, skip_locked: bool, of: Sequence[type[Model]]
+) -> Select[R]:
     if nowait and skip_locked:
         raise ValidationError(f"FOR {strength}: choose nowait or skip_locked, not both")
     for model in of:
@@ -808,7 +815,7 @@ def _deterministic(desc: ModelDescriptor, keys: Sequence[OrderBy]) -> bool:
     return False
 
 
-def _after(q: Select[M], row_or_values: M | Sequence[object]) -> Select[M]:
+def _after(q: Select[R], row_or_values: M | Sequence[object]) -> Select[R]:
     desc = descriptor(q.model)
     keys = q.ordering
     if not keys:
@@ -935,7 +942,7 @@ def join(target: Any, on: Pred = TRUE, *, kind: JoinKind = "INNER", fetch: bool 
     return lambda q: _join(q, target, on, kind, fetch)
 
 
-def after(row_or_values: object) -> Step[Any]:
+def after(row_or_values: Any) -> Step[Any]:
     """Step form of ``Select.after``."""
     return lambda q: _after(q, row_or_values)
 

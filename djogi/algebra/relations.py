@@ -60,6 +60,7 @@ __all__ = [
 A = TypeVar("A", bound=Model)
 B = TypeVar("B", bound=Model)
 M = TypeVar("M", bound=Model)
+R = TypeVar("R")  # a query's row type
 
 _used = False  # set once a path column exists: queries skip the lowering walk until then
 
@@ -298,7 +299,7 @@ def lower_paths(q: Select[Any], predicates: Sequence[p.Pred]) -> tuple[p.Pred, .
     return tuple(_lower(pred, scope) if isinstance(pred, p.Pred) else pred for pred in predicates)
 
 
-def lower_ordering(q: Select[M], keys: Sequence[Any]) -> tuple[Select[M], tuple[Any, ...]]:
+def lower_ordering(q: Select[R], keys: Sequence[Any]) -> tuple[Select[R], tuple[Any, ...]]:
     """``q`` with a ``LEFT JOIN`` per path hop the ordering ``keys`` use, and the keys moved onto the joins."""
     if not _used:
         return q, tuple(keys)
@@ -314,7 +315,7 @@ def lower_ordering(q: Select[M], keys: Sequence[Any]) -> tuple[Select[M], tuple[
     return q, tuple(out)
 
 
-def _join_path(q: Select[M], ref: PathRef) -> tuple[Select[M], Any]:
+def _join_path(q: Select[R], ref: PathRef) -> tuple[Select[R], Any]:
     """Join each hop of ``ref`` (``LEFT JOIN "t" AS "<base>__<field>"``), reusing joins already made."""
     from djogi.algebra.sources import aliased
 
@@ -502,7 +503,7 @@ def prefetch(
     return spec
 
 
-def add_prefetch(q: Select[M], specs: Sequence[Prefetch | Related[Any, Any] | Column[Any, Any]]) -> Select[M]:
+def add_prefetch(q: Select[R], specs: Sequence[Prefetch | Related[Any, Any] | Column[Any, Any]]) -> Select[R]:
     """``q`` with ``specs`` appended to its prefetches (bare relations become ``prefetch(rel)``)."""
     made = tuple(s if isinstance(s, Prefetch) else prefetch(s) for s in specs)
     for spec in made:
@@ -514,7 +515,7 @@ def add_prefetch(q: Select[M], specs: Sequence[Prefetch | Related[Any, Any] | Co
     return msgspec.structs.replace(q, prefetches=(*q.prefetches, *made))
 
 
-def add_related(q: Select[M], relations: Sequence[Column[Any, Any]]) -> Select[M]:
+def add_related(q: Select[R], relations: Sequence[Column[Any, Any]]) -> Select[R]:
     """``q`` joined to each relation's target (INNER for NOT NULL keys, else LEFT), fetching its columns; a
     target already in the query (a second relation to it, a self-reference) is joined as
     ``"<table>" AS "<source table>__<field>"``."""

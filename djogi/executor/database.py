@@ -53,6 +53,7 @@ from djogi.executor.transaction import (
 from djogi.model import Model, descriptor
 
 M = TypeVar("M", bound=Model)
+R = TypeVar("R")  # a query's row type: a model, Loaded[model], a tuple, a Struct
 S = TypeVar("S", bound=msgspec.Struct)
 T = TypeVar("T")
 
@@ -258,10 +259,10 @@ class Database:
         return await self.run(stmt.sql, stmt.params, _factory(stmt.result))
 
     @overload
-    async def all(self, query: Select[M]) -> list[M]: ...
+    async def all(self, query: Select[R]) -> list[R]: ...
     @overload
     async def all(self, query: SetOp) -> list[Any]: ...
-    async def all(self, query: Select[M] | SetOp) -> list[M] | list[Any]:
+    async def all(self, query: Select[R] | SetOp) -> list[R] | list[Any]:
         """Every row ``query`` (a select or a set operation) selects, decoded into its model (``[]`` without
         SQL for ``none()``).
 
@@ -276,7 +277,7 @@ class Database:
             return await prefetch.load(self, rows, query.prefetches)
         return rows
 
-    async def one(self, query: Select[M]) -> M:
+    async def one(self, query: Select[R]) -> R:
         """The single row ``query`` selects (fetching at most 2).
 
         Raises NotFound (naming the model) for none, MultipleObjectsReturned for more than one.
@@ -291,7 +292,7 @@ class Database:
             raise MultipleObjectsReturned(f"more than one {name} matches the query (expected exactly one)")
         return found[0]
 
-    async def first(self, query: Select[M]) -> M | None:
+    async def first(self, query: Select[R]) -> R | None:
         """The first row of ``query`` (``LIMIT 1``), or ``None``; order the query for a stable answer."""
         found = await self.all(query.limit(1))
         return found[0] if found else None
@@ -348,7 +349,7 @@ class Database:
         rows, _ = await self._statement(stmt)
         return rows[0][0] if rows else None
 
-    async def values(self, query: Select[Any]) -> list[Any]:
+    async def values(self, query: Select[R]) -> list[R]:
         """The rows of a ``values(...)`` query: tuples, or the ``into`` Structs it names."""
         stmt = compile(query)
         if stmt.empty:
@@ -373,13 +374,15 @@ class Database:
         """Iterate over ``query``'s rows through a server-side cursor, ``batch`` rows per FETCH.
 
         Needs an open ``atomic()`` (a cursor lives in a transaction): raises ValidationError otherwise,
-        at call time.
+        at call time, and for a query with ``prefetch(...)``.
         """
         state = self.current_transaction()
         if state is None:
             raise ValidationError("stream() needs an open transaction: use it inside `async with db.atomic():`")
         if batch < 1:
             raise ValidationError(f"stream(batch=) must be at least 1, not {batch}")
+        if query.prefetches:
+            raise ValidationError("stream() does not load relations; remove prefetch() or use all()")
         return self._stream(state.conn, compile(query), batch)
 
     async def _stream(self, conn: Connection, stmt: Statement, batch: int) -> AsyncIterator[Any]:

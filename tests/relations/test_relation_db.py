@@ -6,7 +6,7 @@ import pytest
 
 import djogi
 from djogi import Loaded, RelationNotLoaded, add_links, m2m, prefetch, remove_links
-from djogi.errors import IntegrityError
+from djogi.errors import IntegrityError, ValidationError
 from djogi.executor import Database, StatementEvent
 
 from .models import Author, Book, BookTag, Publisher, Review, Tag, schema_sql
@@ -141,3 +141,10 @@ async def test_cascade_and_restrict(rdb: Database) -> None:
         await rdb.delete(ann)
     assert caught.value.constraint == "rel_reviews_author_id_fkey"
     assert await rdb.count(Book.objects) == 2 and await rdb.count(Author.objects) == 2
+
+
+@pytest.mark.anyio
+async def test_stream_refuses_prefetch(db: Database) -> None:
+    async with db.atomic():
+        with pytest.raises(ValidationError, match=r"stream\(\) does not load relations"):
+            db.stream(Author.objects.prefetch(Author.books))

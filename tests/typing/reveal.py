@@ -6,11 +6,14 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any, assert_type
 
-from djogi import ForeignKey, Model
+import msgspec
+
+from djogi import Database, ForeignKey, Model
 from djogi.algebra import select
 from djogi.algebra.expr import Column, OrderBy
 from djogi.algebra.predicate import Pred
 from djogi.algebra.query import Select
+from djogi.loaded import Loaded
 
 
 class Author(Model, table="typing_authors"):
@@ -42,3 +45,23 @@ assert_type(Book.price.desc(), OrderBy)
 assert_type(select(Book), Select[Book])
 assert_type(Book.objects, Select[Book])
 assert_type(Book.objects.filter(Book.price < 30).limit(3), Select[Book])
+
+
+class Pair(msgspec.Struct):
+    title: str
+    price: Decimal
+
+
+assert_type(Book.objects.values(Book.title, into=Pair), Select[Pair])
+assert_type(Book.objects.values(Book.title, Book.price), Select[Any])
+assert_type(Book.objects.select_related(Book.author), Select[tuple[Any, ...]])
+assert_type(Book.objects.prefetch(Book.author), Select[Loaded[Book]])
+
+
+async def terminals(db: Database) -> None:
+    assert_type(await db.all(Book.objects.filter(Book.price < 3)), list[Book])
+    assert_type(await db.first(Book.objects), Book | None)
+    assert_type(await db.one(Book.objects), Book)
+    assert_type(await db.all(Book.objects.prefetch(Book.author)), list[Loaded[Book]])
+    assert_type(await db.values(Book.objects.values(Book.title, into=Pair)), list[Pair])
+    assert_type(await db.get(Book, 1), Book)
