@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import difflib
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -52,7 +53,9 @@ def _parse(col: Column[Any, Any], kind: str | None, value: object) -> object:
     try:
         return _PARSERS[kind](value.strip())
     except (ValueError, ArithmeticError) as exc:
-        raise ValidationError(f"{col.describe()}: cannot read {value!r} as {kind} ({exc})") from None
+        # decimal.InvalidOperation carries no message (its args are condition classes): say what was expected.
+        why = "" if isinstance(exc, decimal.InvalidOperation) else f" ({exc})"
+        raise ValidationError(f"{col.describe()}: cannot read {value!r} as {kind}{why}") from None
 
 
 def _list(col: Column[Any, Any], kind: str | None, value: object) -> list[object]:
@@ -126,7 +129,9 @@ def predicate_from_filters(model: type, filters: Iterable[tuple[str, str, object
     preds: list[Pred] = []
     for name, op, value in filters:
         if name not in names:
-            raise ValidationError(f"{desc.name} has no field {name!r}; filterable fields: {', '.join(names)}")
+            close = difflib.get_close_matches(name, names, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ValidationError(f"{desc.name} has no field {name!r}; {hint}filterable fields: {', '.join(names)}")
         build = OPS.get(op)
         if build is None:
             raise ValidationError(f"unknown filter operator {op!r} for {desc.name}.{name}; allowed: {', '.join(OPS)}")

@@ -70,6 +70,8 @@ def test_filters() -> None:
         ([("nope", "eq", 1)], "Task has no field 'nope'; filterable fields: id, created_at"),
         ([("rank", "like", 1)], "unknown filter operator 'like' .* allowed: eq, ne"),
         ([("rank", "eq", "x")], "Task.rank: cannot read 'x' as int"),
+        ([("titel", "eq", "x")], "Task has no field 'titel'; did you mean 'title'\\? filterable fields: id"),
+        ([("cost", "lt", "cheap")], r"^Task.cost: cannot read 'cheap' as decimal$"),
         ([("rank", "contains", "x")], "applies to str"),
         ([("due", "is_null", "maybe")], "expected one of"),
     ],
