@@ -20,6 +20,7 @@ from typing import Any, Literal
 import msgspec
 
 from djogi.algebra.expr import Expr, Param, node_key, same
+from djogi.errors import ValidationError
 
 __all__ = [
     "FALSE",
@@ -209,6 +210,12 @@ def _flat(kind: type[And] | type[Or], preds: tuple[Pred, ...]) -> Pred:
                 return p
         elif isinstance(p, Pred):
             parts.append(p)
+        elif isinstance(p, bool):
+            raise ValidationError(
+                f"expected a predicate, got the plain bool {p!r}: a comparison was made between Python values, not "
+                "columns; through a relation use .to(...) when the target field's name is also a Column attribute "
+                "(Book.author.to(Author.name) == 'Ann', not Book.author.name)"
+            )
         else:
             raise TypeError(f"expected a predicate, got {p!r}")
     if not parts:

@@ -213,3 +213,10 @@ def test_count_in_having_is_a_plain_expression() -> None:
     q = Author.objects.where(Author.books.count(Book.pages > 1) >= 2)
     assert "(SELECT count(*) FROM" in sql(q)
     assert count  # the aggregate stays available next to related counts
+
+
+def test_a_column_attribute_compared_through_a_relation_is_refused_not_silently_false() -> None:
+    clash = Book.author.name == "Ann"  # `name` is Column's own attribute: this is a Python bool
+    assert clash is False
+    with pytest.raises(ValidationError, match=r"plain bool False.*Book\.author\.to\(Author\.name\)"):
+        Book.objects.filter(clash)  # type: ignore[arg-type]
