@@ -219,4 +219,4 @@ def test_a_column_attribute_compared_through_a_relation_is_refused_not_silently_
     clash = Book.author.name == "Ann"  # `name` is Column's own attribute: this is a Python bool
     assert clash is False
     with pytest.raises(ValidationError, match=r"plain bool False.*Book\.author\.to\(Author\.name\)"):
-        Book.objects.filter(clash)  # type: ignore[arg-type]
+        Book.objects.filter(clash)
