@@ -231,53 +231,39 @@ def add_enum_value(enum: str, value: str, *, after: str | None, before: str | No
     ),))  # fmt: skip
 
 
-def _reversible(kind: str, label: str, phase: int, up: str, down: str) -> Operation:
-    """A one-step operation whose down SQL undoes its up SQL exactly (a rename)."""
-    return Operation(kind=kind, label=label, phase=phase, effect="reversible",
-                     steps=(Step(label=label, up=up, down=down),))  # fmt: skip
+def _rename(kind: str, label: str, phase: int, statement: str, old: str, new: str) -> Operation:
+    """A one-step rename: ``statement`` has two ``{}`` slots (old, new); its down SQL swaps them back."""
+    return Operation(kind=kind, label=f"{kind} {label}", phase=phase, effect="reversible", steps=(Step(
+        label=f"{kind} {label}", up=statement.format(old, new), down=statement.format(new, old),
+    ),))  # fmt: skip
 
 
 def rename_enum_value(enum: str, old: str, new: str) -> Operation:
     """``ALTER TYPE ... RENAME VALUE``."""
-    return _reversible(
-        "RenameEnumVariant", f"RenameEnumVariant {enum}.{old} -> {new}", 0,
-        f"ALTER TYPE {q(enum)} RENAME VALUE {_lit(old)} TO {_lit(new)};",
-        f"ALTER TYPE {q(enum)} RENAME VALUE {_lit(new)} TO {_lit(old)};",
-    )  # fmt: skip
+    return _rename("RenameEnumVariant", f"{enum}.{old} -> {new}", 0,
+                   f"ALTER TYPE {q(enum)} RENAME VALUE {{}} TO {{}};", _lit(old), _lit(new))  # fmt: skip
 
 
 def rename_table(old: str, new: str) -> Operation:
     """``ALTER TABLE ... RENAME TO``."""
-    return _reversible(
-        "RenameTable", f"RenameTable {old} -> {new}", 1,
-        f"ALTER TABLE {q(old)} RENAME TO {q(new)};", f"ALTER TABLE {q(new)} RENAME TO {q(old)};",
-    )  # fmt: skip
+    return _rename("RenameTable", f"{old} -> {new}", 1, "ALTER TABLE {} RENAME TO {};", q(old), q(new))
 
 
 def rename_column(table: str, old: str, new: str) -> Operation:
     """``ALTER TABLE ... RENAME COLUMN``."""
-    return _reversible(
-        "RenameColumn", f"RenameColumn {table}.{old} -> {new}", 1,
-        f"ALTER TABLE {q(table)} RENAME COLUMN {q(old)} TO {q(new)};",
-        f"ALTER TABLE {q(table)} RENAME COLUMN {q(new)} TO {q(old)};",
-    )  # fmt: skip
+    return _rename("RenameColumn", f"{table}.{old} -> {new}", 1,
+                   f"ALTER TABLE {q(table)} RENAME COLUMN {{}} TO {{}};", q(old), q(new))  # fmt: skip
 
 
 def rename_constraint(table: str, old: str, new: str) -> Operation:
     """``ALTER TABLE ... RENAME CONSTRAINT`` (keeps derived names in step with renamed tables/columns)."""
-    return _reversible(
-        "RenameConstraint", f"RenameConstraint {table}.{old} -> {new}", 1,
-        f"ALTER TABLE {q(table)} RENAME CONSTRAINT {q(old)} TO {q(new)};",
-        f"ALTER TABLE {q(table)} RENAME CONSTRAINT {q(new)} TO {q(old)};",
-    )  # fmt: skip
+    return _rename("RenameConstraint", f"{table}.{old} -> {new}", 1,
+                   f"ALTER TABLE {q(table)} RENAME CONSTRAINT {{}} TO {{}};", q(old), q(new))  # fmt: skip
 
 
 def rename_index(old: str, new: str) -> Operation:
     """``ALTER INDEX ... RENAME TO``."""
-    return _reversible(
-        "RenameIndex", f"RenameIndex {old} -> {new}", 1,
-        f"ALTER INDEX {q(old)} RENAME TO {q(new)};", f"ALTER INDEX {q(new)} RENAME TO {q(old)};",
-    )  # fmt: skip
+    return _rename("RenameIndex", f"{old} -> {new}", 1, "ALTER INDEX {} RENAME TO {};", q(old), q(new))
 
 
 def add_table(table: TableSchema) -> Operation:
