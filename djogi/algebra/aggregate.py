@@ -278,7 +278,7 @@ def _register() -> None:
     from djogi.algebra import render
     from djogi.algebra.rowtype import NULLABLE
 
-    render._EXPR[Agg] = render_agg
+    render.register_expr(Agg, render_agg)
     NULLABLE[Agg] = _nullable
 
 

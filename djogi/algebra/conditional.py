@@ -111,7 +111,7 @@ def _register() -> None:
     from djogi.algebra import render
     from djogi.algebra.rowtype import NULLABLE
 
-    render._EXPR[Case] = render_case
+    render.register_expr(Case, render_case)
     NULLABLE[Case] = _nullable
 
 

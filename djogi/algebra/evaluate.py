@@ -23,7 +23,7 @@ import datetime as dt
 import decimal
 import operator
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import msgspec
 
@@ -428,3 +428,13 @@ _PRED: dict[type, Callable[[Any], Compiled]] = {
     p.Regex: _sql_only,
     p.ArrayOp: _array,
 }
+
+
+def register_sql_only(node_type: type, reason: str) -> None:
+    """Make in-memory evaluation refuse ``node_type`` (an expression or predicate node defined outside this
+    module) with ``NotPortable(node, reason)``."""
+
+    def refuse(node: Any) -> NoReturn:
+        raise NotPortable(node, reason)
+
+    (_PRED if issubclass(node_type, p.Pred) else _EXPR)[node_type] = refuse

@@ -39,7 +39,7 @@ import msgspec
 from djogi.algebra import predicate as p
 from djogi.algebra.expr import Column, OrderBy, ValueType
 from djogi.algebra.subquery import Exists, OuterRef, Subquery, exists, render_subquery
-from djogi.errors import NotPortable, ValidationError
+from djogi.errors import ValidationError
 from djogi.model import FieldDescriptor, Model, descriptor
 
 if TYPE_CHECKING:
@@ -551,18 +551,15 @@ def _unlowered(node: PathColumn[Any], ctx: Any) -> str:
     )
 
 
-def _sql_only(node: Any) -> Any:
-    raise NotPortable(node, "relation paths and related-row subqueries are evaluated by PostgreSQL only")
-
-
 def _register() -> None:
     from djogi.algebra import evaluate, render
     from djogi.algebra.rowtype import NULLABLE
 
-    render._EXPR[PathColumn] = _unlowered
-    render._EXPR[RelatedCount] = render_subquery
-    evaluate._EXPR[PathColumn] = _sql_only
-    evaluate._EXPR[RelatedCount] = _sql_only
+    render.register_expr(PathColumn, _unlowered)
+    render.register_expr(RelatedCount, render_subquery)
+    reason = "relation paths and related-row subqueries are evaluated by PostgreSQL only"
+    for node_type in (PathColumn, RelatedCount):
+        evaluate.register_sql_only(node_type, reason)
     NULLABLE[PathColumn] = lambda node, models: True
     NULLABLE[RelatedCount] = lambda node, models: False
 

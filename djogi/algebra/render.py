@@ -276,3 +276,14 @@ _PRED: dict[type, Callable[[Any, RenderContext, bool], str]] = {
     p.Regex: _regex,
     p.ArrayOp: _array,
 }
+
+
+def register_expr(node_type: type, renderer: Callable[[Any, RenderContext], str]) -> None:
+    """Teach ``render_expr`` an expression node defined outside this module (aggregates, windows, CASE ...)."""
+    _EXPR[node_type] = renderer
+
+
+def register_pred(node_type: type, renderer: Callable[[Any, RenderContext, bool], str]) -> None:
+    """Teach ``render_predicate`` a predicate node defined outside this module; the renderer's third
+    argument asks for the node's (two-valued) negation."""
+    _PRED[node_type] = renderer

@@ -24,7 +24,7 @@ import msgspec
 
 from djogi.algebra.expr import Expr, ValueType, _compatible
 from djogi.algebra.predicate import Pred
-from djogi.errors import NotPortable, ValidationError
+from djogi.errors import ValidationError
 
 __all__ = ["Exists", "InQuery", "OuterRef", "Subquery", "exists", "in_query", "outer", "scalar"]
 
@@ -160,20 +160,16 @@ def render_outer(node: OuterRef[Any], ctx: Any) -> str:
     return render_expr(node.expr, scope)
 
 
-def _sql_only(node: Any) -> Any:
-    raise NotPortable(node, f"{type(node).__name__} subqueries are evaluated by PostgreSQL only")
-
-
 def _register() -> None:
     from djogi.algebra import evaluate, render
     from djogi.algebra.rowtype import NULLABLE, nullable
 
-    render._EXPR[Subquery] = render_subquery
-    render._EXPR[OuterRef] = render_outer
-    render._PRED[Exists] = render_exists
-    render._PRED[InQuery] = render_in_query
-    evaluate._PRED[Exists] = _sql_only
-    evaluate._PRED[InQuery] = _sql_only
+    render.register_expr(Subquery, render_subquery)
+    render.register_expr(OuterRef, render_outer)
+    render.register_pred(Exists, render_exists)
+    render.register_pred(InQuery, render_in_query)
+    for node_type in (Exists, InQuery):
+        evaluate.register_sql_only(node_type, f"{node_type.__name__} subqueries are evaluated by PostgreSQL only")
     NULLABLE[Subquery] = lambda node, models: True
     NULLABLE[OuterRef] = lambda node, models: nullable(node.expr, models)
 

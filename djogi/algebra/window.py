@@ -326,8 +326,8 @@ def _register() -> None:
     from djogi.algebra import render
     from djogi.algebra.rowtype import NULLABLE, nullable
 
-    render._EXPR[WindowFunc] = render_window_func
-    render._EXPR[Over] = render_over
+    render.register_expr(WindowFunc, render_window_func)
+    render.register_expr(Over, render_over)
     NULLABLE[WindowFunc] = lambda node, models: node.name not in _NOT_NULL
     NULLABLE[Over] = lambda node, models: nullable(node.func, models)
 
