@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any, assert_type
+from typing import Annotated, Any, assert_type
 
 import msgspec
 
-from djogi import Database, ForeignKey, Model
+from djogi import Database, ForeignKey, Model, OneToOne
 from djogi.algebra import select
 from djogi.algebra.expr import Column, OrderBy
 from djogi.algebra.predicate import Pred
 from djogi.algebra.query import Select
+from djogi.algebra.relations import Related, RelatedCount
 from djogi.loaded import Loaded
+from djogi.model import field
 
 
 class Author(Model, table="typing_authors"):
@@ -33,6 +35,33 @@ assert_type(Author.born, Column[Author, dt.date | None])
 assert_type(Book.author, Column[Book, Author])
 assert_type(Book.created_at, Column[Book, dt.datetime])
 assert_type(Book.id, Column[Book, Any])
+
+
+class Review(Model, table="typing_reviews"):
+    book: Annotated[ForeignKey[Book], field(related_name="reviews")]
+    editor: Annotated[ForeignKey[Author] | None, field(related_name="edited_reviews", on_delete="set null")] = None
+
+
+class Bio(Model, table="typing_bios"):
+    author: OneToOne[Author]
+
+
+class Transfer(Model, table="typing_transfers"):
+    src: ForeignKey[Author]
+    dst: ForeignKey[Author]
+
+
+# Reverse accessors: the source's table name, or field(related_name=...).
+assert_type(Author.typing_books, Related[Author, Book])
+assert_type(Book.reviews, Related[Book, Review])
+assert_type(Author.edited_reviews, Related[Author, Review])
+assert_type(Author.typing_bios, Related[Author, Bio])
+assert_type(Author.typing_books.any(Book.price > 10), Pred)
+assert_type(Author.typing_books.count(), RelatedCount)
+assert_type(Author.objects.filter(Author.typing_books.none(Book.price > 10)), Select[Author])
+Author.no_such_attribute  # type: ignore[attr-defined]  # noqa: B018  (unknown names stay errors)
+Book.typing_books  # type: ignore[attr-defined]  # noqa: B018  (the reverse lives on the target only)
+Author.typing_transfers  # type: ignore[attr-defined]  # noqa: B018  (ambiguous: Transfer.src and .dst)
 
 book = Book(title="t", author=1)
 assert_type(book.price, Decimal)
