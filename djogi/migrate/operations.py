@@ -405,14 +405,18 @@ def set_table_comment(table: str, old: str | None, new: str | None) -> Operation
     )
 
 
+def _add_constraint(kind: str, label: str, table: str, name: str, add_sql: str, *, existing: bool) -> Operation:
+    """Add constraint ``name`` with ``add_sql`` (``NOT VALID`` on an existing table, then a ``VALIDATE`` step,
+    which takes only a SHARE UPDATE EXCLUSIVE lock); the down drops it."""
+    first = Step(label=label, up=add_sql, down=_drop_constraint(table, name))
+    return Operation(kind=kind, label=label, phase=3, steps=(first, _validate(table, name)) if existing else (first,))
+
+
 def add_foreign_key(table: str, column: str, fk: ForeignKeySchema, *, existing: bool) -> Operation:
     """``ADD CONSTRAINT ... FOREIGN KEY`` (``NOT VALID`` then ``VALIDATE`` on an existing table)."""
-    name = fk_name(table, column)
     label = f"AddForeignKey {table}.{column} -> {fk.ref_table}.{fk.ref_column}"
-    first = Step(label=label, up=_fk_sql(table, column, fk, existing), down=_drop_constraint(table, name))
-    return Operation(
-        kind="AddForeignKey", label=label, phase=3, steps=(first, _validate(table, name)) if existing else (first,)
-    )
+    return _add_constraint("AddForeignKey", label, table, fk_name(table, column),
+                           _fk_sql(table, column, fk, existing), existing=existing)  # fmt: skip
 
 
 def drop_foreign_key(table: str, column: str, fk: ForeignKeySchema) -> Operation:
@@ -425,12 +429,8 @@ def drop_foreign_key(table: str, column: str, fk: ForeignKeySchema) -> Operation
 
 def add_check(table: str, column: str, expr: str, *, existing: bool) -> Operation:
     """``ADD CONSTRAINT ... CHECK`` (``NOT VALID`` then ``VALIDATE`` on an existing table)."""
-    name = check_name(table, column)
-    label = f"AddCheck {table}.{column}"
-    first = Step(label=label, up=_check_sql(table, column, expr, existing), down=_drop_constraint(table, name))
-    return Operation(
-        kind="AlterColumn", label=label, phase=3, steps=(first, _validate(table, name)) if existing else (first,)
-    )
+    return _add_constraint("AlterColumn", f"AddCheck {table}.{column}", table, check_name(table, column),
+                           _check_sql(table, column, expr, existing), existing=existing)  # fmt: skip
 
 
 def drop_check(table: str, column: str, expr: str) -> Operation:
