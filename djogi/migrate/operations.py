@@ -27,6 +27,7 @@ from djogi.migrate.snapshot import (
     ForeignKeySchema,
     IndexSchema,
     TableSchema,
+    key_sql,
 )
 
 Safety = Literal["OnlineSafe", "FastLockDestructiveGuarded", "ExpandContract", "OfflineOnly"]
@@ -133,14 +134,8 @@ def _key_sql(index: IndexSchema) -> str:
         return index.target.expression
     keys = []
     for key in index.target.columns or ():
-        text = q(key.name)
-        if key.opclass:
-            text += f" {key.opclass}"
-        if key.order == "Desc":
-            text += " DESC"
-        if key.nulls != "Default":
-            text += f" NULLS {key.nulls.upper()}"
-        keys.append(text)
+        nulls = None if key.nulls == "Default" else key.nulls
+        keys.append(key_sql(q(key.name), key.opclass, key.order == "Desc", nulls))
     return ", ".join(keys)
 
 

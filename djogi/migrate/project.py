@@ -33,6 +33,7 @@ from djogi.migrate.snapshot import (
     column_index_name,
     column_unique_name,
     fold_column_indexes,
+    key_sql,
 )
 from djogi.model import FieldDescriptor, IndexColumn, ModelDescriptor
 
@@ -153,13 +154,7 @@ def index_key_sql(key: IndexColumn) -> str:
     from djogi.identifiers import quote_ident
 
     text = f"({key.expression})" if key.expression is not None else quote_ident(key.name or "")
-    if key.opclass:
-        text += f" {key.opclass}"
-    if key.order == "desc":
-        text += " DESC"
-    if key.nulls != "default":
-        text += f" NULLS {key.nulls.upper()}"
-    return text
+    return key_sql(text, key.opclass, key.order == "desc", None if key.nulls == "default" else key.nulls)
 
 
 def _index(table: str, idx: Any) -> IndexSchema:

@@ -395,3 +395,12 @@ def expand_column_indexes(snapshot: Snapshot) -> tuple[IndexSchema, ...]:
                     kind="UniqueConstraint",
                 ))  # fmt: skip
     return tuple(sorted(found, key=lambda i: (i.table, i.name)))
+
+
+def key_sql(text: str, opclass: str | None, descending: bool, nulls: str | None) -> str:
+    """One index key as SQL: ``text [opclass] [DESC] [NULLS FIRST|LAST]`` (``nulls`` None: the default)."""
+    if opclass:
+        text += f" {opclass}"
+    if descending:
+        text += " DESC"
+    return text if nulls is None else f"{text} NULLS {nulls.upper()}"
