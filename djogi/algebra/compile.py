@@ -449,12 +449,10 @@ def _select_shape(q: Select[Any], params: list[object]) -> object:
                 if type(o) is e.OrderBy and type(x := o.expr) is e.Column else s(o, params)
                 for o in q.ordering
             ]),
-            q.row_limit is None, q.row_offset is None, q.lock, q.empty,
+            q.row_limit, q.row_offset is None, q.lock, q.empty,
         )  # fmt: skip
     else:
         key = _full_select_shape(q, params)
-    if q.row_limit is not None:
-        params.append(q.row_limit)
     if q.row_offset is not None:
         params.append(q.row_offset)
     return key
@@ -469,7 +467,7 @@ def _full_select_shape(q: Select[Any], params: list[object]) -> tuple[object, ..
         q.source and s(q.source, params), q.joins and s(q.joins, params),
         s(q.condition, params), q.keyset and s(q.keyset, params),
         q.grouping and s(q.grouping, params), s(q.having_condition, params),
-        q.ordering and s(q.ordering, params), q.row_limit is None, q.row_offset is None, q.lock, q.empty,
+        q.ordering and s(q.ordering, params), q.row_limit, q.row_offset is None, q.lock, q.empty,
     )  # fmt: skip
 
 
@@ -507,9 +505,7 @@ def _ctes_shape(params: _Params) -> object:
 
 def _setop_shape(node: SetOp, params: list[object]) -> object:
     key = (type(node), node.op, _shape(node.left, params), _shape(node.right, params), node.ordering,
-           node.row_limit is None, node.row_offset is None, node.empty)  # fmt: skip
-    if node.row_limit is not None:
-        params.append(node.row_limit)
+           node.row_limit, node.row_offset is None, node.empty)  # fmt: skip
     if node.row_offset is not None:
         params.append(node.row_offset)
     return key
@@ -711,7 +707,7 @@ def _group_by(q: Select[Any], ctx: QueryContext) -> str:
 
 def render_select(q: Select[Any], ctx: RenderContext, head: str | None = None) -> tuple[str, ResultShape]:
     """``SELECT [DISTINCT [ON (..)]] cols FROM <source> [JOIN ..] [WHERE ..] [GROUP BY ..] [HAVING ..]
-    [ORDER BY ..] [LIMIT $n] [OFFSET $n] [FOR ..]``; ``head`` replaces the select list (a ``ScalarRow``)."""
+    [ORDER BY ..] [LIMIT n] [OFFSET $n] [FOR ..]``; ``head`` replaces the select list (a ``ScalarRow``)."""
     if q.lock is not None and (q.distinct_all or q.distinct_keys):
         raise ValidationError(f"FOR {q.lock.strength} cannot be combined with DISTINCT (PostgreSQL refuses it)")
     qctx = _scope(q, ctx)
@@ -728,10 +724,7 @@ def render_select(q: Select[Any], ctx: RenderContext, head: str | None = None) -
     sql += cols + _from(q, qctx) + _where(q.condition, q.keyset, qctx) + _group_by(q, qctx)
     if q.ordering:
         sql += " ORDER BY " + ", ".join([_grouped_order(q, o, qctx) for o in q.ordering])
-    if q.row_limit is not None:
-        sql += " LIMIT " + qctx.param(q.row_limit, "bigint")
-    if q.row_offset is not None:
-        sql += " OFFSET " + qctx.param(q.row_offset, "bigint")
+    sql += limit_offset(q.row_limit, q.row_offset, qctx)
     if q.lock is not None:
         lock = q.lock
         sql += " FOR " + lock.strength
@@ -739,6 +732,21 @@ def render_select(q: Select[Any], ctx: RenderContext, head: str | None = None) -
             sql += " OF " + ", ".join([quote_ident(t) for t in lock.of])
         sql += " NOWAIT" if lock.nowait else " SKIP LOCKED" if lock.skip_locked else ""
     return sql, result
+
+
+def limit_offset(row_limit: int | None, row_offset: int | None, ctx: RenderContext) -> str:
+    """`` LIMIT 10`` (an integer literal) and `` OFFSET $n::bigint`` (a parameter), each when set.
+
+    LIMIT is the one value written into the SQL: ``limit()`` admits only a non-negative ``int``, written
+    with ``int.__repr__``, so it cannot carry SQL. A bound LIMIT keeps PostgreSQL off the generic plan of a
+    prepared statement (planned for an unknown LIMIT, it costs as if reading a tenth of the table), so
+    every execution was planned again. OFFSET stays bound: its values do not repeat, and a literal would
+    make a new statement (and compile-cache entry) per page.
+    """
+    sql = "" if row_limit is None else " LIMIT " + int.__repr__(row_limit)
+    if row_offset is not None:
+        sql += " OFFSET " + ctx.param(row_offset, "bigint")
+    return sql
 
 
 def _render_count(node: CountOf, ctx: RenderContext) -> tuple[str, ResultShape]:

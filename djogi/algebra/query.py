@@ -447,7 +447,7 @@ def exists_of(query: Any) -> ExistsOf:
 def _count(what: str, n: int | None) -> int | None:
     if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 0):
         raise ValidationError(f"{what} must be a non-negative int or None, not {n!r}")
-    return n
+    return None if n is None else int(n)
 
 
 _OPAQUE = frozenset({"Select", "SetOp", "Source", "OuterRef", "CountOf", "ExistsOf"})

@@ -37,7 +37,7 @@ class OutputOrder(msgspec.Struct, frozen=True, gc=False):
 
 
 class SetOp(msgspec.Struct, frozen=True, kw_only=True):
-    """``(<left>) <op> (<right>) [ORDER BY ..] [LIMIT $n] [OFFSET $n]``."""
+    """``(<left>) <op> (<right>) [ORDER BY ..] [LIMIT n] [OFFSET $n]``."""
 
     op: SetOperator
     left: Any
@@ -193,8 +193,8 @@ def except_all(left: Any, right: Any) -> SetOp:
 
 
 def render_setop(node: SetOp, ctx: Any) -> tuple[str, Any]:
-    """``(<left>) op (<right>) [ORDER BY "name" ..] [LIMIT $n] [OFFSET $n]``; the result is the left arm's."""
-    from djogi.algebra.compile import render_query
+    """``(<left>) op (<right>) [ORDER BY "name" ..] [LIMIT n] [OFFSET $n]``; the result is the left arm's."""
+    from djogi.algebra.compile import limit_offset, render_query
 
     left, result = render_query(node.left, ctx)
     right, _ = render_query(node.right, ctx)
@@ -205,8 +205,4 @@ def render_setop(node: SetOp, ctx: Any) -> tuple[str, Any]:
             key = quote_ident(o.name) + (" DESC" if o.descending else " ASC")
             keys.append(key if o.nulls is None else key + (" NULLS FIRST" if o.nulls == "first" else " NULLS LAST"))
         sql += " ORDER BY " + ", ".join(keys)
-    if node.row_limit is not None:
-        sql += " LIMIT " + ctx.param(node.row_limit, "bigint")
-    if node.row_offset is not None:
-        sql += " OFFSET " + ctx.param(node.row_offset, "bigint")
-    return sql, result
+    return sql + limit_offset(node.row_limit, node.row_offset, ctx), result

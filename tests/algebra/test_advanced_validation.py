@@ -104,13 +104,14 @@ def test_values_are_structural() -> None:
 def test_compile_cache_serves_new_parameters() -> None:
     cache_clear()
 
-    def q(limit: int, price: int, name: str) -> object:
+    def q(skip: int, price: int, name: str) -> object:
         cheap = with_("cheap", VBook.objects.where(VBook.price < price))
         return (
             select_from(cheap)
             .where(exists(VAuthor.objects.where(VAuthor.id == outer(VBook.author), VAuthor.name == name)))
             .order_by(case(VBook.price > 3, 0).otherwise(1))
-            .limit(limit)
+            .limit(3)
+            .offset(skip)
         )
 
     cold = compile(q(5, 10, "Ann"))  # type: ignore[arg-type]

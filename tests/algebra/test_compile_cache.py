@@ -40,8 +40,8 @@ def shaped(name: str, qty: int, tags: list[str], n: int) -> Any:
         .order_by(lower(CItem.name), CItem.id.desc())
         .order_by(CItem.id)
         .after((name.lower(), qty + 3, qty + 4))
-        .limit(n)
-        .offset(n + 1)
+        .limit(10)
+        .offset(n)
     )
 
 
@@ -54,6 +54,17 @@ def test_hit_equals_cold_compile() -> None:
     assert hit == cold(value)
     assert hit.sql == first.sql
     assert hit.params != first.params
+
+
+def test_limit_is_part_of_the_shape() -> None:
+    """LIMIT is written into the SQL, so each limit is its own shape; OFFSET stays a parameter."""
+    ten = compile(CItem.objects.order_by(CItem.id).limit(10).offset(5))
+    assert compile(CItem.objects.order_by(CItem.id).limit(10).offset(7)).sql == ten.sql
+    assert cache_size() == 1
+    twenty = compile(CItem.objects.order_by(CItem.id).limit(20).offset(5))
+    assert cache_size() == 2
+    assert ten.sql.endswith(" LIMIT 10 OFFSET $1::bigint") and ten.params == (5,)
+    assert twenty.sql.endswith(" LIMIT 20 OFFSET $1::bigint") and twenty.params == (5,)
 
 
 def test_shapes_differ_in_structure() -> None:

@@ -120,8 +120,8 @@ CASES: list[tuple[str, Any, str, tuple[object, ...]]] = [
             DArchive, DItem.objects.values(DItem.sku, DItem.stock * 2).limit(5), [DArchive.sku, DArchive.stock]
         ).with_returning(DArchive.id),
         f'INSERT INTO "d_archive" ("sku", "stock") SELECT "{T}"."sku", ("{T}"."stock" * $1::bigint) FROM "{T}" '
-        'LIMIT $2::bigint RETURNING "d_archive"."id"',
-        (2, 5),
+        'LIMIT 5 RETURNING "d_archive"."id"',
+        (2,),
     ),
     (
         "bulk update with expression, value, NULL; updated_at stamped",
