@@ -105,9 +105,20 @@ async def filtered(state: State, params: Sequence[tuple[int, int]]) -> int:
     return total
 
 
+def _insert_objects(rows: Sequence[schema.ItemRow]) -> list[ItemInsert]:
+    return [ItemInsert(created_at=c, name=n, price=p, qty=q, active=a) for c, n, p, q, a in rows]
+
+
 async def bulk_insert(state: State, rows: Sequence[schema.ItemRow]) -> int:
-    objs = [ItemInsert(created_at=c, name=n, price=p, qty=q, active=a) for c, n, p, q, a in rows]
-    return len(await state.db.bulk_create(objs))
+    """``bulk_create(returning=False)``: keys and ``updated_at`` are filled by the column defaults, as in
+    raw COPY; nothing comes back."""
+    inserted: int = await state.db.bulk_create(_insert_objects(rows), returning=False)
+    return inserted
+
+
+async def bulk_insert_keyed(state: State, rows: Sequence[schema.ItemRow]) -> int:
+    """``bulk_create``: keys generated in one round trip, COPY, the created instances returned."""
+    return len({item.id for item in await state.db.bulk_create(_insert_objects(rows))})
 
 
 async def update(state: State, lo: int, hi: int) -> int:

@@ -57,6 +57,13 @@ AUTHORS_SQL = f"SELECT {', '.join(AUTHOR_COLUMNS)} FROM bench_authors ORDER BY i
 BOOKS_SQL = f"SELECT {', '.join(BOOK_COLUMNS)} FROM bench_books WHERE author_id = ANY($1) ORDER BY id"
 COPY_INSERT_SQL = f"COPY {ITEMS_INSERT} ({', '.join(INSERT_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
 INSERT_TYPES = ("timestamptz", "text", "numeric", "int4", "bool")
+# (d2) keys returned: the raw drivers take n keys from the identity sequence in one round trip (the
+# sequence resolved once), then COPY them with the rows.
+ALLOCATE_KEYS_SQL = (f"SELECT array_agg(nextval((SELECT pg_get_serial_sequence('{ITEMS_INSERT}', 'id')::regclass))) "
+                     "FROM generate_series(1, $1::integer)")
+KEYED_COLUMNS = ("id", *INSERT_COLUMNS)
+COPY_KEYED_SQL = f"COPY {ITEMS_INSERT} ({', '.join(KEYED_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+KEYED_TYPES = ("int8", *INSERT_TYPES)
 
 
 def _item_table(name: str) -> str:

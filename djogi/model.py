@@ -41,6 +41,7 @@ from djogi.types import (
     SqlType,
     resolve_pk,
 )
+from djogi.vectorcall import inherit_vectorcall
 
 __all__ = [
     "FieldDescriptor",
@@ -401,6 +402,9 @@ class ModelMeta(msgspec.StructMeta):
             if found is None:
                 raise
             return found
+
+
+inherit_vectorcall(ModelMeta, msgspec.StructMeta)  # 3x faster Book(...) on Python 3.11
 
 
 class Model(msgspec.Struct, frozen=True, kw_only=True, gc=False, metaclass=ModelMeta):

@@ -6,6 +6,7 @@ function shows as ``n/a``)::
     connect(url) -> state                 close(state)
     fetch(state, n) -> rows fetched       get_by_pk(state, ids) -> rows found
     filtered(state, params) -> rows       bulk_insert(state, rows) -> rows sent
+    bulk_insert_keyed(state, rows) -> distinct keys returned for the inserted rows
     update(state, lo, hi) -> rows updated authors_with_books(state) -> books attached
     compile_cold(state, n) / compile_cached(state, n) -> None (always sync: build + compile n times)
 

@@ -44,6 +44,13 @@ async def bulk_insert(conn: asyncpg.Connection, rows: Sequence[schema.ItemRow]) 
     return len(rows)
 
 
+async def bulk_insert_keyed(conn: asyncpg.Connection, rows: Sequence[schema.ItemRow]) -> int:
+    ids: list[int] = await conn.fetchval(schema.ALLOCATE_KEYS_SQL, len(rows))
+    records = [(pk, *row) for pk, row in zip(ids, rows, strict=True)]
+    await conn.copy_records_to_table(schema.ITEMS_INSERT, records=records, columns=schema.KEYED_COLUMNS)
+    return len(set(ids))
+
+
 async def update(conn: asyncpg.Connection, lo: int, hi: int) -> int:
     status: str = await conn.execute(schema.UPDATE_SQL, lo, hi)
     return int(status.rsplit(" ", 1)[-1])

@@ -65,10 +65,13 @@ def filtered(models: ModuleType, params: Sequence[tuple[int, int]]) -> int:
                for floor, qty in params)
 
 
-def bulk_insert(models: ModuleType, rows: Sequence[schema.ItemRow]) -> int:
+def bulk_insert_keyed(models: ModuleType, rows: Sequence[schema.ItemRow]) -> int:
     cls = models.ItemInsert
     objs = [cls(created_at=c, name=n, price=p, qty=q, active=a) for c, n, p, q, a in rows]
-    return len(cls.objects.bulk_create(objs, batch_size=BATCH_SIZE))
+    return len({obj.pk for obj in cls.objects.bulk_create(objs, batch_size=BATCH_SIZE)})
+
+
+bulk_insert = bulk_insert_keyed  # bulk_create is Django's one bulk path; on PostgreSQL it always returns keys
 
 
 def update(models: ModuleType, lo: int, hi: int) -> int:

@@ -55,6 +55,19 @@ async def bulk_insert(conn: Conn, rows: Sequence[schema.ItemRow]) -> int:
     return len(rows)
 
 
+async def bulk_insert_keyed(conn: Conn, rows: Sequence[schema.ItemRow]) -> int:
+    async with conn.cursor(binary=True) as cur:
+        await cur.execute(schema.ALLOCATE_KEYS_SQL, (len(rows),))
+        found = await cur.fetchone()
+        assert found is not None
+        ids: list[int] = found[0]
+        async with cur.copy(schema.COPY_KEYED_SQL) as copy:
+            copy.set_types(schema.KEYED_TYPES)
+            for pk, row in zip(ids, rows, strict=True):
+                await copy.write_row((pk, *row))
+    return len(set(ids))
+
+
 async def update(conn: Conn, lo: int, hi: int) -> int:
     async with conn.cursor() as cur:
         await cur.execute(schema.UPDATE_SQL, (lo, hi))

@@ -57,6 +57,12 @@ async def bulk_insert(engine: AsyncEngine, rows: list[schema.ItemRow]) -> int:
     return len(rows)
 
 
+async def bulk_insert_keyed(engine: AsyncEngine, rows: list[schema.ItemRow]) -> int:
+    async with engine.begin() as conn:
+        result = await conn.execute(items_insert.insert().returning(items_insert.c.id), _sqla.insert_dicts(rows))
+        return len({row[0] for row in result})
+
+
 async def update(engine: AsyncEngine, lo: int, hi: int) -> int:
     async with engine.begin() as conn:
         result = await conn.execute(

@@ -64,6 +64,12 @@ async def bulk_insert(state: State, rows: list[schema.ItemRow]) -> int:
     return len(rows)
 
 
+async def bulk_insert_keyed(state: State, rows: list[schema.ItemRow]) -> int:
+    async with state.session() as s, s.begin():
+        created = (await s.scalars(insert(ItemInsert).returning(ItemInsert), _sqla.insert_dicts(rows))).all()
+    return len({item.id for item in created})
+
+
 async def update(state: State, lo: int, hi: int) -> int:
     async with state.session() as s, s.begin():
         stmt = sa_update(Item).where(Item.id.between(lo, hi)).values(qty=Item.qty + 1, updated_at=func.now())

@@ -11,9 +11,11 @@ import datetime as dt
 import functools
 import operator
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
+import anyio
+import anyio.lowlevel
 import msgspec
 import psycopg
 from msgspec import UNSET
@@ -149,10 +151,9 @@ class _Allocation(NamedTuple):
     everywhere: set[str]
 
 
-async def _allocate(db: Database, conn: Connection, desc: ModelDescriptor, rows: Sequence[Model]) -> _Allocation:
-    """Generate every database-filled value left UNSET (key, timestamps, ``db_default`` columns) in one
-    round trip returning one row of arrays: ``SELECT array_agg(g.id), now(), array_agg((<default>))...
-    FROM generate_ids_desc($1) AS g(id)`` (the generator depends on the key kind)."""
+def _unset_fields(desc: ModelDescriptor, rows: Sequence[Model]) -> tuple[list[FieldDescriptor], set[str]]:
+    """The database-filled fields (key, timestamps, ``db_default`` columns) some row leaves UNSET, and the
+    names of those every row leaves UNSET."""
     missing: list[FieldDescriptor] = []
     everywhere: set[str] = set()
     for fd in desc.fields:
@@ -162,8 +163,17 @@ async def _allocate(db: Database, conn: Connection, desc: ModelDescriptor, rows:
                 missing.append(fd)
             if unset == len(rows):
                 everywhere.add(fd.name)
+    return missing, everywhere
+
+
+async def _generate(
+    db: Database, conn: Connection, desc: ModelDescriptor, missing: Sequence[FieldDescriptor], n: int
+) -> list[Sequence[Any]]:
+    """``n`` values for each field of ``missing``, generated in one round trip returning one row of arrays:
+    ``SELECT array_agg(g.id), now(), array_agg((<default>))... FROM generate_ids_desc($1) AS g(id)`` (the
+    generator depends on the key kind; timestamps are one ``now()``, repeated)."""
     if not missing:
-        return _Allocation([], [], set())
+        return []
     source, pk_expr = _pk_source(desc)
     exprs = []
     for fd in missing:
@@ -174,12 +184,14 @@ async def _allocate(db: Database, conn: Connection, desc: ModelDescriptor, rows:
         else:
             text = "::text" if fd.enum_type is not None else ""
             exprs.append(f"array_agg(({fd.db_default})::{fd.sql_type}{text})")
-    values, _ = await db.on(conn, f"SELECT {', '.join(exprs)} FROM {source}", (len(rows),))
-    n = len(rows)
-    loaded: list[Sequence[Any]] = [
-        [value] * n if fd.name in _FRAMEWORK_TIMES else value for fd, value in zip(missing, values[0], strict=True)
-    ]
-    return _Allocation(missing, loaded, everywhere)
+    values, _ = await db.on(conn, f"SELECT {', '.join(exprs)} FROM {source}", (n,))
+    return [[value] * n if fd.name in _FRAMEWORK_TIMES else value for fd, value in zip(missing, values[0], strict=True)]
+
+
+async def _allocate(db: Database, conn: Connection, desc: ModelDescriptor, rows: Sequence[Model]) -> _Allocation:
+    """Generate every database-filled value left UNSET (see ``_generate``)."""
+    missing, everywhere = _unset_fields(desc, rows)
+    return _Allocation(missing, await _generate(db, conn, desc, missing, len(rows)), everywhere)
 
 
 def _fill(desc: ModelDescriptor, rows: Sequence[M], allocation: _Allocation) -> list[M]:
@@ -201,31 +213,67 @@ def _fill(desc: ModelDescriptor, rows: Sequence[M], allocation: _Allocation) -> 
     return filled
 
 
-def _copy_columns(desc: ModelDescriptor, rows: Sequence[Model], allocation: _Allocation) -> list[Sequence[Any]]:
-    """Every column's values as COPY dumps them: generated values as loaded, the rest converted."""
-    generated = dict(zip((fd.name for fd in allocation.missing), allocation.loaded, strict=True))
+class _CopyLayout(NamedTuple):
+    """How a COPY's rows are read: ``plain`` fields straight off the instances (one ``attrgetter`` call per
+    row), then ``columns`` fields from prepared per-field value lists (converted, generated, or merged)."""
+
+    plain: list[FieldDescriptor]
+    columns: list[FieldDescriptor]
+
+    @property
+    def fields(self) -> list[FieldDescriptor]:
+        return self.plain + self.columns
+
+
+def _copy_layout(fields: Sequence[FieldDescriptor], missing: Sequence[FieldDescriptor]) -> _CopyLayout:
+    generated = {fd.name for fd in missing}
+    plain = [fd for fd in fields if fd.name not in generated and _copy_converter(fd) is None]
+    return _CopyLayout(plain, [fd for fd in fields if fd not in plain])
+
+
+def _given_columns(layout: _CopyLayout, rows: Sequence[Model], everywhere: set[str]) -> list[Any]:
+    """Each non-plain field's values as COPY dumps them (converted), None for a field every row leaves
+    UNSET; a field some rows leave UNSET keeps those UNSET values for ``_copy_rows`` to replace."""
+    columns: list[Any] = []
+    for fd in layout.columns:
+        if fd.name in everywhere:
+            columns.append(None)
+            continue
+        column = list(map(operator.attrgetter(fd.name), rows))
+        convert = _copy_converter(fd)
+        if convert is not None:
+            column = [v if v is UNSET else convert(v) for v in column] if fd.db_filled else list(map(convert, column))
+        columns.append(column)
+    return columns
+
+
+def _copy_rows(
+    layout: _CopyLayout,
+    rows: Sequence[Model],
+    given: list[Any],
+    missing: Sequence[FieldDescriptor],
+    loaded: list[Sequence[Any]],
+) -> Iterator[tuple[Any, ...]]:
+    """The COPY rows in ``layout.fields`` order: the plain fields read off ``rows``, followed by the
+    prepared columns with generated values (as loaded) in place of the UNSET ones."""
+    generated = dict(zip((fd.name for fd in missing), loaded, strict=True))
     for name in _FRAMEWORK_TIMES:  # one now() repeated: dump it with a UTC tzinfo (the same instant), which
         times = generated.get(name)  # psycopg formats several times faster than the session's ZoneInfo
         if times and isinstance(times[0], dt.datetime) and times[0].tzinfo is not dt.UTC:
             generated[name] = [times[0].astimezone(dt.UTC)] * len(times)
     columns: list[Sequence[Any]] = []
-    for fd in desc.fields:
-        if fd.name in allocation.everywhere:
+    for fd, column in zip(layout.columns, given, strict=True):
+        if column is None:
             columns.append(generated[fd.name])
-            continue
-        column: Sequence[Any] = list(map(operator.attrgetter(fd.name), rows))
-        convert = _copy_converter(fd)
-        if fd.name in generated:
-            dump = convert or _identity
-            column = [g if v is UNSET else dump(v) for v, g in zip(column, generated[fd.name], strict=True)]
-        elif convert is not None:
-            column = list(map(convert, column))
-        columns.append(column)
-    return columns
-
-
-def _identity(value: Any) -> Any:
-    return value
+        elif fd.name in generated:
+            columns.append([g if v is UNSET else v for v, g in zip(column, generated[fd.name], strict=True)])
+        else:
+            columns.append(column)
+    if not layout.plain:
+        return zip(*columns, strict=True)
+    read = operator.attrgetter(*(fd.name for fd in layout.plain))
+    plain = map(read, rows) if len(layout.plain) > 1 else zip(map(read, rows))
+    return map(operator.add, plain, zip(*columns, strict=True)) if columns else plain
 
 
 def _copy_converter(fd: FieldDescriptor) -> Callable[[Any], Any] | None:
@@ -241,48 +289,71 @@ def _copy_converter(fd: FieldDescriptor) -> Callable[[Any], Any] | None:
     return None
 
 
-async def _column_oids(db: Database, conn: Connection, desc: ModelDescriptor) -> list[int]:
-    """The table's column type OIDs in descriptor order, enums as ``text`` (cached per table)."""
+async def _column_oids(db: Database, conn: Connection, desc: ModelDescriptor) -> dict[str, int]:
+    """The table's column type OIDs by column name, enums as ``text`` (cached per table)."""
     known = db.column_oids.get(desc.table)
     if known is None:
         rows, _ = await db.on(conn, COLUMN_OIDS_SQL, (quote_ident(desc.table),))
         known = dict(rows)
         db.column_oids[desc.table] = known
-    return [known[c] for c in desc.columns]
+    return known
 
 
-async def bulk_create(db: Database, rows: Sequence[M]) -> list[M]:
-    """See ``Database.bulk_create``: pre-allocate, then ``COPY "t" (cols) FROM STDIN (FORMAT BINARY)``."""
+async def bulk_create(db: Database, rows: Sequence[M], returning: bool) -> list[M] | int:
+    """See ``Database.bulk_create``: generate what the COPY needs, then
+    ``COPY "t" (cols) FROM STDIN (FORMAT BINARY)``.
+
+    The generating round trip runs while the given columns are read out of ``rows``. Without
+    ``returning``, database-filled fields every row leaves UNSET are left out of the COPY (their column
+    defaults fill them) and nothing is generated for them.
+    """
     if not rows:
-        return []
+        return [] if returning else 0
     desc = _model_of(rows)
+    missing, everywhere = _unset_fields(desc, rows)
+    fields = list(desc.fields)
+    if not returning:
+        fields = [fd for fd in fields if fd.name not in everywhere]
+        missing = [fd for fd in missing if fd.name not in everywhere]
+        everywhere = set()
     state = db.current_transaction()
     conn = state.conn if state is not None else await db.acquire()
     try:
-        allocation = await _allocate(db, conn, desc, rows)
-        oids = await _column_oids(db, conn, desc)
-        columns = _copy_columns(desc, rows, allocation)
-        sql = f"COPY {quote_ident(desc.table)} ({_columns_sql(desc)}) FROM STDIN (FORMAT BINARY)"
+        known = await _column_oids(db, conn, desc)
+        layout = _copy_layout(fields, missing)
+        loaded: list[Sequence[Any]] = []
+
+        async def generate() -> None:
+            loaded.extend(await _generate(db, conn, desc, missing, len(rows)))
+
+        async with anyio.create_task_group() as tg:
+            if missing:
+                tg.start_soon(generate)
+                await anyio.lowlevel.checkpoint()  # the task sends its query before the columns are read
+            given = _given_columns(layout, rows, everywhere)
+        copy_rows = _copy_rows(layout, rows, given, missing, loaded)
+        names = ", ".join(quote_ident(fd.column) for fd in layout.fields)
+        sql = f"COPY {quote_ident(desc.table)} ({names}) FROM STDIN (FORMAT BINARY)"
         started = time.perf_counter()
         cur = conn.cursor()
         try:
             async with cur.copy(sql) as copy:
-                copy.set_types(oids)
+                copy.set_types([known[fd.column] for fd in layout.fields])
                 # copy.write_row() awaits once per row; formatting rows through the copy's formatter
                 # and awaiting only when a buffer fills (every ~32 KiB) saves that per-row cost.
                 format_row = copy.formatter.write_row
-                for values in zip(*columns, strict=True):
+                for values in copy_rows:
                     if block := format_row(values):
                         await copy.write(block)
                 # Built while the server still inserts the last rows (finishing COPY waits for it).
-                filled = _fill(desc, rows, allocation)
+                result = _fill(desc, rows, _Allocation(missing, loaded, everywhere)) if returning else len(rows)
         except psycopg.Error as exc:
             raise translate(exc) from exc
-        db.observe(sql, (), started, len(filled))
+        db.observe(sql, (), started, len(rows))
     finally:
         if state is None:
             await db.release(conn)
-    return filled
+    return result
 
 
 def _unnest_item(fd: FieldDescriptor, index: int) -> tuple[str, str]:

@@ -12,7 +12,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence, Sized
 from contextvars import ContextVar
-from typing import Any, NoReturn, TypeVar, overload
+from typing import Any, Literal, NoReturn, TypeVar, overload
 
 import anyio
 import msgspec
@@ -497,16 +497,23 @@ class Database:
 
     # ------------------------------------------------------------------------------------ bulk writes
 
-    async def bulk_create(self, rows: Sequence[M]) -> list[M]:
-        """Insert ``rows`` with one binary ``COPY "t" (<every column>) FROM STDIN (FORMAT BINARY)`` and
-        return the created instances.
+    @overload
+    async def bulk_create(self, rows: Sequence[M], *, returning: Literal[True] = True) -> list[M]: ...
+    @overload
+    async def bulk_create(self, rows: Sequence[M], *, returning: Literal[False]) -> int: ...
+    async def bulk_create(self, rows: Sequence[M], *, returning: bool = True) -> list[M] | int:
+        """Insert ``rows`` with one binary ``COPY "t" (<columns>) FROM STDIN (FORMAT BINARY)`` and return the
+        created instances (with ``returning=False``, the number of rows).
 
         Keys, timestamps and other database defaults left UNSET are generated first in one round trip
         (``SELECT array_agg(g.id), now() FROM generate_ids_desc($1) AS g(id)`` for HeerIdDesc keys), so the COPY
-        carries every column. COPY is all-or-nothing: a violation raises the translated IntegrityError
-        (naming the constraint) and inserts nothing. Enum-array columns are not supported by COPY yet.
+        carries every column and the instances come back complete. With ``returning=False`` (loading data
+        whose keys you do not need), a field every row leaves UNSET is left out of the COPY and filled by its
+        column default on the server; only fields some rows set and others leave UNSET are generated.
+        COPY is all-or-nothing: a violation raises the translated IntegrityError (naming the constraint) and
+        inserts nothing. Enum-array columns are not supported by COPY yet.
         """
-        return await bulk.bulk_create(self, rows)
+        return await bulk.bulk_create(self, rows, returning)
 
     async def bulk_insert(
         self,

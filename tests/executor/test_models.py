@@ -274,6 +274,32 @@ async def test_bulk_create_keeps_values_already_set(shop: Database) -> None:
     assert await shop.get(ExBook, preset) == created[1]
 
 
+async def test_bulk_create_without_returning_leaves_unset_fields_to_the_column_defaults(shop: Database) -> None:
+    """``returning=False``: the COPY names only the columns some row sets; keys and timestamps every row
+    leaves UNSET come from the column defaults, and only a field some rows set is generated for the rest."""
+    ann = await _author(shop)
+    events = _counting(shop)
+    inserted = await shop.bulk_create([ExBook(title=f"n{i}", author=ann.id) for i in range(20)], returning=False)
+    assert inserted == 20
+    copies = [e.sql.split(" FROM STDIN")[0] for e in events if e.sql.startswith("COPY")]
+    # plain fields first (read in one call per row), then the converted ones (author_id, genre)
+    assert copies == ['COPY "ex_books" ("title", "price", "tags", "meta", "version", "author_id", "genre")']
+    assert not any("generate_ids" in e.sql for e in events)  # nothing generated: the defaults fill them
+    stored = await shop.all(ExBook.objects.order_by(ExBook.title))
+    assert [b.title for b in stored] == sorted(f"n{i}" for i in range(20))
+    assert len({b.id for b in stored}) == 20 and all(b.created_at == b.updated_at for b in stored)
+
+    [(raw_id,)] = await shop.raw("SELECT heerid_next_desc()")
+    preset = djogi.HeerIdDesc(raw_id)
+    events.clear()
+    mixed = [ExBook(title="m0", author=ann.id), ExBook(id=preset, title="m1", author=ann.id)]
+    assert await shop.bulk_create(mixed, returning=False) == 2
+    assert "generate_ids_desc" in events[0].sql  # keys generated only because one row set its own
+    assert (await shop.get(ExBook, preset)).title == "m1"
+    assert await shop.count(ExBook.objects.filter(ExBook.title == "m0")) == 1
+    assert await shop.bulk_create([], returning=False) == 0
+
+
 class ExCounter(Model, table="ex_counters", pk=djogi.Serial):
     label: str
 
@@ -296,7 +322,8 @@ async def test_bulk_create_sequence_keys(shop: Database) -> None:
         events = _counting(shop)
         created = await shop.bulk_create([model(label=str(i)) for i in range(50)])
         assert sorted(c.id for c in created) == list(range(1, 51)) and len(events) <= 3
-        assert "nextval((SELECT " in events[0].sql  # resolved once, not per key
+        (allocation,) = [e.sql for e in events if "generate_series" in e.sql]
+        assert "nextval((SELECT " in allocation  # resolved once, not per key
         assert await shop.all(model.objects.order_by(model.id)) == sorted(created, key=lambda c: c.id)
         assert created[0].updated_at.tzinfo == (await shop.get(model, created[0].id)).updated_at.tzinfo
 

@@ -87,10 +87,12 @@ assert_type(Book.objects.select_related(Book.author), Select[tuple[Any, ...]])
 assert_type(Book.objects.prefetch(Book.author), Select[Loaded[Book]])
 
 
-async def terminals(db: Database) -> None:
+async def terminals(db: Database, books: list[Book]) -> None:
     assert_type(await db.all(Book.objects.filter(Book.price < 3)), list[Book])
     assert_type(await db.first(Book.objects), Book | None)
     assert_type(await db.one(Book.objects), Book)
     assert_type(await db.all(Book.objects.prefetch(Book.author)), list[Loaded[Book]])
     assert_type(await db.values(Book.objects.values(Book.title, into=Pair)), list[Pair])
     assert_type(await db.get(Book, 1), Book)
+    assert_type(await db.bulk_create(books), list[Book])
+    assert_type(await db.bulk_create(books, returning=False), int)
