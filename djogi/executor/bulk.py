@@ -313,9 +313,12 @@ async def bulk_create(db: Database, rows: Sequence[M], returning: bool) -> list[
     missing, everywhere = _unset_fields(desc, rows)
     fields = list(desc.fields)
     if not returning:
-        fields = [fd for fd in fields if fd.name not in everywhere]
-        missing = [fd for fd in missing if fd.name not in everywhere]
-        everywhere = set()
+        left_out = everywhere
+        if any(fd.name in _FRAMEWORK_TIMES and fd.name not in everywhere for fd in missing):
+            left_out = everywhere - set(_FRAMEWORK_TIMES)  # one now() generated for both, as a create gives
+        fields = [fd for fd in fields if fd.name not in left_out]
+        missing = [fd for fd in missing if fd.name not in left_out]
+        everywhere = everywhere - left_out
     state = db.current_transaction()
     conn = state.conn if state is not None else await db.acquire()
     try:

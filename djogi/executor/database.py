@@ -509,7 +509,8 @@ class Database:
         (``SELECT array_agg(g.id), now() FROM generate_ids_desc($1) AS g(id)`` for HeerIdDesc keys), so the COPY
         carries every column and the instances come back complete. With ``returning=False`` (loading data
         whose keys you do not need), a field every row leaves UNSET is left out of the COPY and filled by its
-        column default on the server; only fields some rows set and others leave UNSET are generated.
+        column default on the server; only fields some rows set and others leave UNSET are generated (and
+        ``created_at``/``updated_at`` together, from one ``now()``, when either is).
         COPY is all-or-nothing: a violation raises the translated IntegrityError (naming the constraint) and
         inserts nothing. Enum-array columns are not supported by COPY yet.
         """
