@@ -186,6 +186,34 @@ def run_cell(runner: asyncio.Runner, peer: Peer, plan: Plan, quick: bool) -> Cel
         return Cell(peer=peer.name, workload=key, status="error", note=f"{type(e).__name__}: {e}"[:300])
 
 
+def profile_cell(runner: asyncio.Runner, peer: Peer, plan: Plan, view: str) -> str:
+    """One run of ``plan`` for ``peer`` (after one untimed warm-up run) under pyinstrument: its call tree
+    (``view="tree"``) or functions by their own time (``"flat"``), or why there is none. Sampling covers the
+    whole thread, so the event loop and the driver show too."""
+    try:
+        from pyinstrument import Profiler
+    except ImportError:
+        return "pyinstrument is not installed (it comes with the bench extra: make bench installs it)"
+    fn = getattr(peer.module, plan.fn, None)
+    if peer.error is not None or fn is None:
+        return f"{peer.name} cannot run {plan.fn}: {peer.error or 'no such function'}"
+
+    def once() -> None:
+        if plan.setup is not None:
+            plan.setup()
+        peer.call(runner, fn, peer.state, *plan.args)
+
+    once()
+    profiler = Profiler(interval=0.0002, async_mode="disabled")
+    with profiler:
+        once()
+    if view == "flat":
+        from pyinstrument.renderers import ConsoleRenderer
+
+        return profiler.output(ConsoleRenderer(unicode=True, color=False, flat=True, show_all=True))
+    return profiler.output_text(unicode=True, color=False)
+
+
 def _version(dist: str) -> str:
     try:
         return metadata.version(dist)
@@ -233,6 +261,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="one timed run per cell, no warm-up (smoke test)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results directory (default: %(default)s)")
     parser.add_argument("--update-docs", action="store_true", help=f"also put the table into {DOCS.name}")
+    parser.add_argument("--profile", nargs="?", const="tree", choices=("tree", "flat"),
+                        help="time nothing: run each selected cell once under pyinstrument and print its call "
+                             "tree, or with 'flat' its functions by their own time")
     args = parser.parse_args(argv)
 
     began = time.perf_counter()
@@ -249,6 +280,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 peers = [p for p in peers if p.name in wanted]
             for peer in peers:
                 peer.connect(runner, url)
+            if args.profile:
+                for plan in todo:
+                    for peer in peers:
+                        print(f"=== {plan.info.title}: {peer.name}\n{profile_cell(runner, peer, plan, args.profile)}")
+                for peer in peers:
+                    peer.close(runner)
+                return 0
             cells: list[Cell] = []
             for plan in todo:
                 for peer in peers:
