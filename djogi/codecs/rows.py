@@ -16,7 +16,6 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
-import msgspec
 from heeranjid import HeerId, HeerIdDesc, RanjId, RanjIdDesc
 
 from djogi.codecs.json import decode_jsonb
@@ -120,21 +119,6 @@ def _converter(model_name: str, fd: FieldDescriptor) -> Callable[[Any], Any] | N
     return None
 
 
-def _template(model: type[Model], fields: tuple[FieldDescriptor, ...]) -> Model | None:
-    """An instance to build rows from with ``msgspec.structs.replace``, or None to call the class.
-
-    Calling a model class is slow on Python 3.11: its metaclass (a Python subclass of StructMeta)
-    loses CPython's vectorcall fast path, which makes each call about 3x slower than for a plain
-    Struct. ``msgspec.structs.replace`` on a template instance builds the same value (same type,
-    ``__post_init__`` run, unspecified fields at their defaults) at plain-Struct speed.
-    """
-    build: Any = model
-    try:
-        return build(**{fd.name: None for fd in fields if not fd.has_default})  # type: ignore[no-any-return]
-    except Exception:  # a __post_init__ rejecting the placeholders: call the class instead
-        return None
-
-
 def _build(model: type[M], columns: tuple[str, ...]) -> RowDecoder[M]:
     desc = descriptor(model)
     by_column = {fd.column: fd for fd in desc.fields}
@@ -183,12 +167,7 @@ def _build(model: type[M], columns: tuple[str, ...]) -> RowDecoder[M]:
         if fd.column not in columns and fd.default_factory is not None:
             env[f"_d{i}"] = fd.default_factory
             args.append(f"{fd.name}=_d{i}()")
-    template = _template(model, desc.fields)
-    if template is None:
-        build = f"_M({', '.join(args)})"
-    else:
-        env.update(_T=template, _R=msgspec.structs.replace)
-        build = f"_R(_T, {', '.join(args)})"
+    build = f"_M({', '.join(args)})"  # a vectorcall (see djogi.vectorcall): as fast as for a plain Struct
     names = ", ".join(f"c{i}" for i in range(len(columns))) + ("," if len(columns) == 1 else "")
     # try/except costs nothing on Python 3.11+ until an exception is raised.
     source = f"""
