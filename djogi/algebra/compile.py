@@ -740,7 +740,7 @@ def limit_offset(row_limit: int | None, row_offset: int | None, ctx: RenderConte
     LIMIT is the one value written into the SQL: ``limit()`` admits only a non-negative ``int``, written
     with ``int.__repr__``, so it cannot carry SQL. A bound LIMIT keeps PostgreSQL off the generic plan of a
     prepared statement (planned for an unknown LIMIT, it costs as if reading a tenth of the table), so
-    every execution was planned again. OFFSET stays bound: its values do not repeat, and a literal would
+    every execution was planned again. OFFSET stays bound: its values rarely repeat, and a literal would
     make a new statement (and compile-cache entry) per page.
     """
     sql = "" if row_limit is None else " LIMIT " + int.__repr__(row_limit)

@@ -305,7 +305,8 @@ async def bulk_create(db: Database, rows: Sequence[M], returning: bool) -> list[
 
     The generating round trip runs while the given columns are read out of ``rows``. Without
     ``returning``, database-filled fields every row leaves UNSET are left out of the COPY (their column
-    defaults fill them) and nothing is generated for them.
+    defaults fill them) and nothing is generated for them; only ``created_at``/``updated_at`` are still
+    generated together, from one ``now()``, when some rows leave either UNSET and others set it.
     """
     if not rows:
         return [] if returning else 0
