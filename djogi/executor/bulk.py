@@ -166,6 +166,15 @@ def _unset_fields(desc: ModelDescriptor, rows: Sequence[Model]) -> tuple[list[Fi
     return missing, everywhere
 
 
+def _left_to_defaults(missing: Sequence[FieldDescriptor], everywhere: set[str]) -> set[str]:
+    """The database-filled fields a write leaves out for the column defaults to fill: those every row leaves
+    UNSET (``everywhere``), except ``created_at``/``updated_at``, generated together from one ``now()`` (as
+    a create gives them) when some rows set either and others leave it UNSET."""
+    if any(fd.name in _FRAMEWORK_TIMES and fd.name not in everywhere for fd in missing):
+        return everywhere - set(_FRAMEWORK_TIMES)
+    return everywhere
+
+
 async def _generate(
     db: Database, conn: Connection, desc: ModelDescriptor, missing: Sequence[FieldDescriptor], n: int
 ) -> list[Sequence[Any]]:
@@ -186,12 +195,6 @@ async def _generate(
             exprs.append(f"array_agg(({fd.db_default})::{fd.sql_type}{text})")
     values, _ = await db.on(conn, f"SELECT {', '.join(exprs)} FROM {source}", (n,))
     return [[value] * n if fd.name in _FRAMEWORK_TIMES else value for fd, value in zip(missing, values[0], strict=True)]
-
-
-async def _allocate(db: Database, conn: Connection, desc: ModelDescriptor, rows: Sequence[Model]) -> _Allocation:
-    """Generate every database-filled value left UNSET (see ``_generate``)."""
-    missing, everywhere = _unset_fields(desc, rows)
-    return _Allocation(missing, await _generate(db, conn, desc, missing, len(rows)), everywhere)
 
 
 def _fill(desc: ModelDescriptor, rows: Sequence[M], allocation: _Allocation) -> list[M]:
@@ -314,9 +317,7 @@ async def bulk_create(db: Database, rows: Sequence[M], returning: bool) -> list[
     missing, everywhere = _unset_fields(desc, rows)
     fields = list(desc.fields)
     if not returning:
-        left_out = everywhere
-        if any(fd.name in _FRAMEWORK_TIMES and fd.name not in everywhere for fd in missing):
-            left_out = everywhere - set(_FRAMEWORK_TIMES)  # one now() generated for both, as a create gives
+        left_out = _left_to_defaults(missing, everywhere)
         fields = [fd for fd in fields if fd.name not in left_out]
         missing = [fd for fd in missing if fd.name not in left_out]
         everywhere = everywhere - left_out
@@ -406,15 +407,19 @@ async def insert_unnest(
     desc = _model_of(rows)
     if not conflict_target:
         raise ValidationError("conflict_target must name at least one field")
-    fds = [fd for fd in desc.fields if not (fd.db_filled and all(getattr(r, fd.name) is UNSET for r in rows))]
-    if any(fd.db_filled and any(getattr(r, fd.name) is UNSET for r in rows) for fd in fds):
+    missing, everywhere = _unset_fields(desc, rows)
+    left_out = _left_to_defaults(missing, everywhere)
+    fds = [fd for fd in desc.fields if fd.name not in left_out]
+    generate = [fd for fd in missing if fd.name not in left_out]
+    if generate:
         state = db.current_transaction()
         conn = state.conn if state is not None else await db.acquire()
         try:
-            rows = _fill(desc, rows, await _allocate(db, conn, desc, rows))
+            loaded = await _generate(db, conn, desc, generate, len(rows))
         finally:
             if state is None:
                 await db.release(conn)
+        rows = _fill(desc, rows, _Allocation(generate, loaded, everywhere - left_out))
     items = [_unnest_item(fd, i) for i, fd in enumerate(fds, start=1)]
     names = ", ".join(quote_ident(fd.column) for fd in fds)
     sql = (

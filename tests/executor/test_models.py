@@ -355,6 +355,22 @@ async def test_bulk_insert_conflicts_and_upsert(shop: Database) -> None:
         await shop.bulk_upsert(rows, ["nope"], ["price"])
 
 
+async def test_bulk_insert_generates_only_what_some_rows_leave_unset(shop: Database) -> None:
+    """A key set in some rows is generated for the others; ``created_at`` set in some rows is generated
+    for the others together with ``updated_at`` (one ``now()``); nothing else is generated."""
+    ann = await _author(shop)
+    [(raw_id,)] = await shop.raw("SELECT heerid_next_desc()")
+    preset, when = djogi.HeerIdDesc(raw_id), dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    events = _counting(shop)
+    rows = [ExBook(title="p", author=ann.id), ExBook(id=preset, title="q", author=ann.id, created_at=when)]
+    inserted = await shop.bulk_insert(rows, conflict_target=["title"])
+    (generated,) = [e.sql for e in events if "generate_ids_desc" in e.sql]
+    assert generated.startswith("SELECT array_agg(g.id), now(), now() FROM")
+    p, q = sorted(inserted, key=lambda b: b.title)
+    assert q.id == preset and q.created_at == when and p.id != preset
+    assert p.created_at == p.updated_at
+
+
 async def test_bulk_update(shop: Database) -> None:
     ann = await _author(shop)
     books = await shop.bulk_create([ExBook(title=f"u{i}", author=ann.id) for i in range(10)])
