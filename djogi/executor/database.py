@@ -8,7 +8,6 @@ the pool (autocommit) and returns it. Server errors are raised as ``djogi.errors
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence, Sized
 from contextvars import ContextVar
@@ -42,6 +41,7 @@ from djogi.errors import MultipleObjectsReturned, NotFound, StaleObject, Validat
 from djogi.executor import bulk, prefetch
 from djogi.executor.errors import translate
 from djogi.executor.events import Listener, StatementEvent, logger
+from djogi.executor.rawsql import transaction_control
 from djogi.executor.transaction import (
     ROLLBACK_TIMEOUT_S,
     Atomic,
@@ -63,11 +63,6 @@ RowFactory = Callable[[Any], Callable[[Sequence[Any]], Any]]
 
 _TUPLES_OK = pq.ExecStatus.TUPLES_OK
 _IDLE = pq.TransactionStatus.IDLE
-_TX_CONTROL = re.compile(
-    r"\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*"
-    r"(BEGIN|START\s+TRANSACTION|COMMIT|END|ROLLBACK|ABORT|SAVEPOINT|RELEASE|PREPARE\s+TRANSACTION)\b",
-    re.IGNORECASE | re.DOTALL,
-)
 ENUM_OIDS_SQL = (
     "SELECT t.typname, t.oid FROM pg_catalog.pg_type t "
     "WHERE t.typtype = 'e' AND t.typnamespace = ANY (pg_catalog.current_schemas(false)::regnamespace[])"
@@ -416,13 +411,14 @@ class Database:
 
         Rows come back as tuples, or decoded into ``into`` (a model: by column name through its row
         decoder; another Struct: by column name). A statement returning no rows gives ``[]``.
-        Transaction control (BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE ...) is refused with
-        ValidationError: use ``atomic()``. Server errors are raised as djogi errors.
+        A statement list holding transaction control (BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE, PREPARE
+        TRANSACTION ..., found by PostgreSQL's parser, so also after a ``;`` or a comment) is refused with
+        ValidationError before anything is sent: use ``atomic()``. Server errors are raised as djogi errors.
         """
-        keyword = _TX_CONTROL.match(sql)
+        keyword = transaction_control(sql)
         if keyword is not None:
             raise ValidationError(
-                f"raw() refuses transaction control ({keyword.group(1).upper()}): use `async with db.atomic():`, "
+                f"raw() refuses transaction control ({keyword}): use `async with db.atomic():`, "
                 "which keeps savepoints and on_commit callbacks consistent"
             )
         state = self.current_transaction()
