@@ -17,8 +17,8 @@ first one set wins):
 - ``DJOGI_DATABASE_URL_<NAME>`` -> ``database.<name>.url``; the database must be declared (``main``
   always is); then ``DJOGI_DATABASE_URL``, ``DATABASE_URL`` for ``main``, ``CRUD_LOG_URL``,
   ``DJOGI_CRUD_LOG_URL`` for ``crud_log`` and ``EVENT_LOG_URL`` for ``event_log``;
-- ``DJOGI_POOL_MIN``, ``DJOGI_POOL_MAX``, ``DJOGI_POOL_TIMEOUT``, ``DJOGI_PREPARE`` (true/false, 1/0,
-  yes/no, on/off) -> the same keys of ``database.main``.
+- ``DJOGI_POOL_MIN``, ``DJOGI_POOL_MAX``, ``DJOGI_POOL_TIMEOUT``, ``DJOGI_OPERATION_TIMEOUT``,
+  ``DJOGI_PREPARE`` (true/false, 1/0, yes/no, on/off) -> the same keys of ``database.main``.
 """
 
 from __future__ import annotations
@@ -79,12 +79,15 @@ class DatabaseConfig(Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     ``url`` is ``None`` for the embedded server. A database other than ``main`` that omits ``url``
     gets main's URL with the path replaced by ``/<name>``. ``apps`` is ``None`` when the database
     does not claim particular model apps. ``prepare = false`` suits PgBouncer transaction mode.
+    ``operation_timeout`` (seconds, 0 = no bound) bounds every wait on the server: one statement's
+    result, one COPY chunk, a COMMIT; past it the connection is closed and ``ConnectionFailure`` raised.
     """
 
     url: str | None = None
     pool_min: Annotated[int, Meta(ge=0)] = 1
     pool_max: Annotated[int, Meta(ge=1)] = 10
     pool_timeout: Annotated[float, Meta(gt=0)] = 30.0
+    operation_timeout: Annotated[float, Meta(ge=0)] = 300.0
     prepare: bool = True
     apps: tuple[_NonEmpty, ...] | None = None
 
@@ -274,7 +277,8 @@ def _apply_env(
     override(("DJOGI_MIGRATIONS_DIR",), project, ("project", "migrations"), str)
     override(("DJOGI_SEEDS_DIR",), project, ("project", "seeds"), str)
     main = databases[DEFAULT_DATABASE]
-    for key, parse in (("pool_min", _int), ("pool_max", _int), ("pool_timeout", _float), ("prepare", _bool)):
+    for key, parse in (("pool_min", _int), ("pool_max", _int), ("pool_timeout", _float),
+                       ("operation_timeout", _float), ("prepare", _bool)):
         override((f"DJOGI_{key.upper()}",), main, ("database", DEFAULT_DATABASE, key), parse)
 
     prefix = "DJOGI_DATABASE_URL_"

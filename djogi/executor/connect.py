@@ -13,6 +13,7 @@ from returns.result import Failure
 
 from djogi.config import load_config
 from djogi.embedded import EmbeddedServer, default_pgdata
+from djogi.executor.bounded import BoundedConnection, network_options
 from djogi.executor.database import Connection, Database
 from djogi.executor.errors import translate
 from djogi.heer_sql import DEFAULT_NODE_ID, bind_node_sql, bootstrap_sql
@@ -37,6 +38,15 @@ async def _bootstrap_embedded(url: str, node_id: int) -> None:
             await conn.execute(bootstrap_sql(node_id).encode())
 
 
+async def _probe(url: str, kwargs: dict[str, Any]) -> None:
+    """Open and close one connection: the first failure is raised with its cause (translated)."""
+    try:
+        conn = await BoundedConnection.connect(url, **kwargs)
+    except psycopg.Error as exc:
+        raise translate(exc) from None
+    await conn.close()
+
+
 @asynccontextmanager
 async def connect(
     url: str | None = None,
@@ -44,6 +54,7 @@ async def connect(
     min_size: int | None = None,
     max_size: int | None = None,
     timeout: float | None = None,
+    operation_timeout: float | None = None,
     prepare: bool | int | None = None,
     setup: Setup | None = None,
     node_id: int | None = None,
@@ -53,14 +64,23 @@ async def connect(
 
     The URL is ``url``, else ``[database.<database>].url`` from ``load_config()`` (Djogi.toml and the
     environment), else the embedded server (started or reused, HeeRanjID installed). Pool bounds,
-    timeout and ``prepare`` default to the same config entry. ``prepare``: True prepares a statement
+    timeout, ``operation_timeout`` and ``prepare`` default to the same config entry.
+    ``operation_timeout`` (seconds; 0: no bound; default 300) bounds each wait on the server (a
+    statement's result, a COPY chunk, a COMMIT): past it the connection is closed and
+    ``ConnectionFailure`` raised. TCP keepalives and ``connect_timeout`` are on unless the URL sets
+    them (``djogi.executor.bounded.NETWORK_DEFAULTS``). ``prepare``: True prepares a statement
     shape from its second execution, an int sets that threshold, False disables prepared statements
     (PgBouncer transaction mode). Each new connection runs, once: enum-aware adapters, ``SELECT
     set_config('heer.node_id', ...), set_config('heer.ranj_node_id', ...)`` for ``node_id`` (default: the
     config's ``[project] node_id``, else 1), then ``setup``.
 
-    Raises ConfigError for a bad configuration, ValidationError for a bad node id, and the translated
-    connection error when the server cannot be reached.
+    A first connection is opened before the pool, so a server that cannot be reached (a wrong URL,
+    a refused connection, bad credentials) raises at once, with libpq's reason, instead of after the
+    pool timeout.
+
+    Raises ConfigError for a bad configuration, ValidationError for a bad node id, and
+    ConnectionFailure (or the translated server error, e.g. for a missing database) when the server
+    cannot be reached. Messages never carry the URL's password.
     """
     loaded = load_config()
     if isinstance(loaded, Failure):
@@ -78,8 +98,11 @@ async def connect(
     prepare = settings.prepare if prepare is None else prepare
     threshold = None if prepare is False else 2 if prepare is True else int(prepare)
     holder: list[Database] = []
+    bound = settings.operation_timeout if operation_timeout is None else operation_timeout
 
     async def configure(conn: Connection) -> None:
+        assert isinstance(conn, BoundedConnection)
+        conn.operation_timeout = bound or None
         await holder[0].configure(conn)
         await conn.execute(bind_node, prepare=False)
         if setup is not None:
@@ -91,7 +114,9 @@ async def connect(
         "autocommit": True,
         "prepare_threshold": threshold,
         "cursor_factory": psycopg.AsyncRawCursor,
+        **network_options(resolved),
     }
+    await _probe(resolved, kwargs)
     max_size = settings.pool_max if max_size is None else max_size
     pool: AsyncConnectionPool[Connection] = AsyncConnectionPool(
         resolved,
@@ -100,6 +125,7 @@ async def connect(
         timeout=settings.pool_timeout if timeout is None else timeout,
         kwargs=kwargs,
         configure=configure,
+        connection_class=BoundedConnection,
         open=False,
         name="djogi",
     )

@@ -8,6 +8,7 @@ the pool (autocommit) and returns it. Server errors are raised as ``djogi.errors
 
 from __future__ import annotations
 
+import select as io_select
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence, Sized
 from contextvars import ContextVar
@@ -37,7 +38,7 @@ from djogi.algebra.dml import Delete, Insert, InsertFrom, Update, delete_one, ge
 from djogi.algebra.query import Select, count_of, exists_of, select
 from djogi.algebra.setops import SetOp
 from djogi.codecs import configure_adapters, row_decoder, tuple_converter
-from djogi.errors import MultipleObjectsReturned, NotFound, StaleObject, ValidationError
+from djogi.errors import ConnectionFailure, MultipleObjectsReturned, NotFound, StaleObject, ValidationError
 from djogi.executor import bulk, prefetch
 from djogi.executor.errors import translate
 from djogi.executor.events import Listener, StatementEvent, logger
@@ -116,13 +117,54 @@ class Database:
 
     async def acquire(self) -> Connection:
         """Check a connection out: a parked one when there is one, else from the pool (``PoolTimeout``
-        when none frees up within the timeout)."""
-        if self._parked:
-            return self._parked.pop()
-        try:
-            return await self.pool.getconn()
-        except Exception as exc:  # psycopg_pool.PoolTimeout, connection failures
-            raise translate(exc) from exc
+        when none frees up within the timeout).
+
+        A connection the server has closed while it sat idle (a restart, a crash: its socket has turned
+        readable, see ``_usable``) is discarded, and the next one is taken.
+        """
+        while self._parked:
+            conn = self._parked.pop()
+            if _usable(conn):
+                return conn
+            await self._discard(conn)
+        while True:
+            try:
+                conn = await self.pool.getconn()
+            except Exception as exc:  # psycopg_pool.PoolTimeout, connection failures
+                raise translate(exc) from exc
+            if _usable(conn):
+                return conn
+            await self._discard(conn)
+
+    async def _discard(self, conn: Connection) -> None:
+        """Close a dead connection and hand it back, so the pool replaces it."""
+        with anyio.CancelScope(shield=True):
+            self.backend_pids.pop(id(conn), None)
+            await conn.close()
+            await self.pool.putconn(conn)
+
+    async def unpinned(self, work: Callable[[Connection], Awaitable[T]]) -> T:
+        """``await work(conn)`` on a checked-out connection, released afterwards.
+
+        When the server ended the session under the statement (``ConnectionFailure.resendable``: 57P01
+        admin shutdown, 57P02, 57P03), nothing committed, so ``work`` runs once more on a fresh connection.
+        Only for work outside a transaction; other connection failures are raised (a statement cut off
+        mid-flight may have committed).
+        """
+        for attempt in (1, 2):
+            conn = await self.acquire()
+            try:
+                return await work(conn)
+            except ConnectionFailure as exc:
+                if attempt == 2 or not exc.resendable:
+                    raise
+                logger.info("the server ended the session (%s); sending the statement again", exc.sqlstate)
+            finally:
+                if self._parkable(conn):  # release()'s fast path, without its coroutine
+                    self._parked.append(conn)
+                else:
+                    await self.release(conn)
+        raise AssertionError("unreachable")
 
     async def release(self, conn: Connection) -> None:
         """Give ``conn`` back idle. A clean connection is parked for the next ``acquire()`` (skipping the
@@ -231,14 +273,7 @@ class Database:
             state = self.current_transaction()
             if state is not None:
                 return await self.on(state.conn, sql, params, row_factory)
-        conn = self._parked.pop() if self._parked else await self.acquire()
-        try:
-            return await self.on(conn, sql, params, row_factory)
-        finally:
-            if self._parkable(conn):  # release()'s fast path, without its coroutine
-                self._parked.append(conn)
-            else:
-                await self.release(conn)
+        return await self.unpinned(lambda conn: self.on(conn, sql, params, row_factory))
 
     # ------------------------------------------------------------------------------------ listeners
 
@@ -422,27 +457,28 @@ class Database:
                 "which keeps savepoints and on_commit callbacks consistent"
             )
         state = self.current_transaction()
-        conn = state.conn if state is not None else await self.acquire()
-        try:
-            cur = conn.cursor()
-            started = time.perf_counter()
-            try:
-                await cur.execute(sql, params, binary=True)
-            except psycopg.Error as exc:
-                raise translate(exc) from exc
-            self.observe(sql, params, started, cur.rowcount)
-            if cur.description is None:
-                return []
-            rows = await cur.fetchall()
-            names = tuple(column.name for column in cur.description)
-        finally:
-            if state is None:
-                await self.release(conn)
+        if state is not None:
+            rows, names = await self._raw_on(state.conn, sql, params)
+        else:
+            rows, names = await self.unpinned(lambda conn: self._raw_on(conn, sql, params))
         if into is None:
             return rows
         if isinstance(into, type) and issubclass(into, Model):
             return row_decoder(into, names).decode_rows(rows)
         return [msgspec.convert(dict(zip(names, row, strict=True)), into) for row in rows]
+
+    async def _raw_on(self, conn: Connection, sql: str, params: Sequence[object]) -> tuple[list[Row], tuple[str, ...]]:
+        """Run ``sql`` on ``conn`` (text-mode cursor, binary results): its rows and column names."""
+        cur = conn.cursor()
+        started = time.perf_counter()
+        try:
+            await cur.execute(sql, params, binary=True)
+        except psycopg.Error as exc:
+            raise translate(exc) from exc
+        self.observe(sql, params, started, cur.rowcount)
+        if cur.description is None:
+            return [], ()
+        return await cur.fetchall(), tuple(column.name for column in cur.description)
 
     # ------------------------------------------------------------------------------------ CRUD
 
@@ -615,6 +651,29 @@ class Database:
         self.enum_oids = dict(rows)
         configure_adapters(conn.adapters, self.enum_oids)
         self.backend_pids[id(conn)] = conn.info.backend_pid
+
+
+def _usable(conn: Connection) -> bool:
+    """Whether an idle connection is still open: its socket has nothing to read (one non-blocking
+    ``select``), or what arrived (a notification, a parameter report) left libpq's connection OK.
+
+    A server that shut down or crashed leaves the socket readable (a FATAL 57P01, then end of file, which
+    libpq may need a second read to reach), so a dead connection is found before a statement is sent on it.
+    """
+    if conn.closed:
+        return False
+    pgconn = conn.pgconn
+    try:
+        for _ in range(_READS):
+            if not io_select.select((pgconn.socket,), (), (), 0)[0]:
+                return pgconn.status == pq.ConnStatus.OK
+            pgconn.consume_input()
+    except (OSError, ValueError, psycopg.Error):
+        return False
+    return False  # still readable after every read: a stream that does not end is not an idle connection
+
+
+_READS = 4
 
 
 _CURSOR_ATTR = "_djogi_cursor"
