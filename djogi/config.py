@@ -40,6 +40,7 @@ from psycopg.conninfo import conninfo_to_dict
 from returns.result import Failure, Result, Success
 
 from djogi.errors import ConfigError
+from djogi.redact import redact
 
 CONFIG_FILENAME: Final = "Djogi.toml"
 DEFAULT_DATABASE: Final = "main"
@@ -51,7 +52,6 @@ KeyPath = tuple[str | int, ...]
 _NonEmpty = Annotated[str, Meta(min_length=1)]
 _DATABASE_NAME: Final = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _URL_PREFIX: Final = re.compile(r"(postgres(?:ql)?://[^/?#]*)(?:/[^?#]*)?(.*)", re.DOTALL)
-_URL_SECRETS: Final = re.compile(r"(?<=://)([^/?#@:]*):[^/?#@]*@|(?<=password=)[^&#]*")
 _TOML_POSITION: Final = re.compile(r"(.*) \(at (line \d+, column \d+|end of document)\)", re.DOTALL)
 _MSGSPEC_ERROR: Final = re.compile(r"(?P<what>.*?)(?: - at `\$(?P<where>[^`]*)`)?", re.DOTALL)
 _TRUE: Final = frozenset({"true", "1", "yes", "on"})
@@ -119,6 +119,32 @@ class Config(Struct, frozen=True, kw_only=True):
     def seeds_dir(self) -> Path:
         """Absolute directory of seed files."""
         return self.root / self.project.seeds
+
+    def project_file(self) -> Path:
+        """The ``Djogi.toml`` that was read; ConfigError naming it when none was found (not a project)."""
+        if self.source is None:
+            raise ConfigError(
+                f"no {CONFIG_FILENAME} in {self.root} or any parent directory: this is not a djogi project. Run "
+                f"from your project root, pass --config (or set DJOGI_CONFIG), or create {CONFIG_FILENAME} there "
+                "(an empty file will do)"
+            )
+        return self.source
+
+    @property
+    def embedded_pgdata(self) -> Path:
+        """The embedded server's data directory, ``<root>/.djogi/pgdata``.
+
+        Raises ConfigError (``project_file``) when no ``Djogi.toml`` was found: a directory that is not a
+        project never gets a cluster of its own by accident.
+        """
+        try:
+            return self.project_file().parent / ".djogi" / "pgdata"
+        except ConfigError as error:
+            raise ConfigError(
+                f"{error}; no database URL is configured either, so there is no server to use: give one "
+                "(DJOGI_DATABASE_URL, [database.main] url, connect(url=...)) or run inside the project, whose "
+                "embedded server keeps its data in .djogi/pgdata next to Djogi.toml"
+            ) from None
 
     @property
     def is_production(self) -> bool:
@@ -421,7 +447,7 @@ def _url_problem(url: str) -> str | None:
         params = conninfo_to_dict(url)
     except ProgrammingError as error:
         reason = str(error).strip().split(': "', 1)[0]
-        return f"a valid libpq URL ({reason})"
+        return f"a valid libpq URL ({redact(reason, url)})"
     if not params.get("host"):
         return expected
     ports = str(params.get("port", "")).split(",")
@@ -472,7 +498,7 @@ def _show(value: object) -> str:
 
 def _redact(url: str) -> str:
     """Render a URL with any password replaced by ``***``."""
-    return _show(_URL_SECRETS.sub(lambda m: f"{m.group(1)}:***@" if m.group(1) is not None else "***", url))
+    return _show(redact(url, url))
 
 
 def _suggestion(word: str, choices: typing.Iterable[str]) -> str:

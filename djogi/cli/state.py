@@ -29,6 +29,7 @@ from djogi.config import DEFAULT_DATABASE, Config, load_config
 from djogi.embedded import EmbeddedServer
 from djogi.identifiers import identifier_problem
 from djogi.model import ModelDescriptor, models
+from djogi.redact import redact
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
 DatabaseOption = Annotated[str | None, typer.Option("--database", "-d", help="Configured database to act on "
@@ -55,6 +56,8 @@ class Cli:
         self._config: Config | None = None
         if verbosity > 0:
             logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s", stream=sys.stderr)
+            for handler in logging.getLogger().handlers:
+                handler.addFilter(_Redacting(self))
 
     # -- configuration ---------------------------------------------------------------------------
 
@@ -68,6 +71,15 @@ class Cli:
             self._config = unwrap(load_config(self.config_path, env=env))
         return self._config
 
+    def redact(self, text: str) -> str:
+        """``text`` with every password of a URL (and of each configured database URL) as ``***``."""
+        text = redact(text)
+        if self._config is not None:
+            for settings in self._config.databases.values():
+                if settings.url is not None:
+                    text = redact(text, settings.url)
+        return text
+
     def database_name(self, local: str | None = None) -> str:
         """The configured database a command acts on: the command's option, the global one, else main."""
         name = local or self.database_option or DEFAULT_DATABASE
@@ -75,8 +87,9 @@ class Cli:
         return name
 
     def server(self, port: int | None = None) -> EmbeddedServer:
-        """The embedded server: ``--pgdata`` if given, else ``<project root>/.djogi/pgdata``."""
-        return EmbeddedServer(self.pgdata or self.config.root / ".djogi" / "pgdata", port)
+        """The embedded server: ``--pgdata`` if given, else ``<project root>/.djogi/pgdata`` (ConfigError,
+        exit 2, outside a project: no ``Djogi.toml`` found)."""
+        return EmbeddedServer(self.pgdata or self.config.embedded_pgdata, port)
 
     def is_embedded(self, name: str) -> bool:
         """True when database ``name`` has no URL configured, so it lives on the embedded server."""
@@ -159,6 +172,18 @@ class Cli:
                 bar.update(task, advance=1, step=label)
 
             yield advance
+
+
+class _Redacting(logging.Filter):
+    """Rewrites each log record's message with its passwords redacted (``Cli.redact``)."""
+
+    def __init__(self, cli: Cli) -> None:
+        super().__init__()
+        self.cli = cli
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = self.cli.redact(record.getMessage()), ()
+        return True
 
 
 def cli_of(ctx: typer.Context) -> Cli:

@@ -31,8 +31,12 @@ NETWORK_DEFAULTS: Final[Mapping[str, str]] = {
 
 
 def network_options(url: str) -> dict[str, str]:
-    """The ``NETWORK_DEFAULTS`` the URL does not set itself (the URL's own values win)."""
-    given = conninfo_to_dict(url)
+    """The ``NETWORK_DEFAULTS`` the URL does not set itself (the URL's own values win; all of them for a
+    URL that does not parse, whose connection attempt then reports the problem)."""
+    try:
+        given = conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        given = {}
     return {key: value for key, value in NETWORK_DEFAULTS.items() if key not in given}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -12,19 +13,20 @@ from psycopg_pool import AsyncConnectionPool
 from returns.result import Failure
 
 from djogi.config import load_config
-from djogi.embedded import EmbeddedServer, default_pgdata
+from djogi.embedded import EmbeddedServer
 from djogi.executor.bounded import BoundedConnection, network_options
 from djogi.executor.database import Connection, Database
 from djogi.executor.errors import translate
 from djogi.heer_sql import DEFAULT_NODE_ID, bind_node_sql, bootstrap_sql
+from djogi.redact import redact
 
 Setup = Callable[[Connection], Awaitable[None]]
 
 HEER_INSTALLED_SQL = "SELECT to_regproc('heerid_next_desc') IS NOT NULL"
 
 
-def _embedded_url() -> str:
-    server = EmbeddedServer(default_pgdata())
+def _embedded_url(pgdata: Path) -> str:
+    server = EmbeddedServer(pgdata)
     server.start()
     return server.url()
 
@@ -39,11 +41,14 @@ async def _bootstrap_embedded(url: str, node_id: int) -> None:
 
 
 async def _probe(url: str, kwargs: dict[str, Any]) -> None:
-    """Open and close one connection: the first failure is raised with its cause (translated)."""
+    """Open and close one connection: the first failure is raised with its cause (translated, the
+    password redacted; the psycopg exception is not chained, as it may quote the conninfo)."""
     try:
         conn = await BoundedConnection.connect(url, **kwargs)
     except psycopg.Error as exc:
-        raise translate(exc) from None
+        error = translate(exc)
+        error.args = (redact(str(error), url),)
+        raise error from None
     await conn.close()
 
 
@@ -63,7 +68,8 @@ async def connect(
     """Open a pool and yield a ``Database`` over it; the pool is closed when the block exits.
 
     The URL is ``url``, else ``[database.<database>].url`` from ``load_config()`` (Djogi.toml and the
-    environment), else the embedded server (started or reused, HeeRanjID installed). Pool bounds,
+    environment), else the embedded server of the project (``<Djogi.toml's directory>/.djogi/pgdata``,
+    started or reused, HeeRanjID installed; ConfigError outside a project). Pool bounds,
     timeout, ``operation_timeout`` and ``prepare`` default to the same config entry.
     ``operation_timeout`` (seconds; 0: no bound; default 300) bounds each wait on the server (a
     statement's result, a COPY chunk, a COMMIT): past it the connection is closed and
@@ -91,7 +97,7 @@ async def connect(
         node_id = config.project.node_id if config.project.node_id is not None else DEFAULT_NODE_ID
     bind_node = bind_node_sql(node_id).encode()
     if url is None and settings.url is None:
-        url = await anyio.to_thread.run_sync(_embedded_url)
+        url = await anyio.to_thread.run_sync(_embedded_url, config.embedded_pgdata)
         await _bootstrap_embedded(url, node_id)
     resolved = url or settings.url
     assert resolved is not None
