@@ -8,8 +8,10 @@ the embedded server at ``<Config.root>/.djogi/pgdata``.
 from __future__ import annotations
 
 import importlib
+import ipaddress
 import logging
 import os
+import socket
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -36,7 +38,6 @@ DatabaseOption = Annotated[str | None, typer.Option("--database", "-d", help="Co
                                                     "[default: the global --database, else main].")]
 PIPE_WIDTH = 250
 EMBEDDED_MAIN_DATABASE = "postgres"  # the database djogi.connect() uses on the embedded server
-LOCAL_HOSTS = frozenset({"", "localhost", "127.0.0.1", "::1"})
 
 
 class Cli:
@@ -203,7 +204,47 @@ def database_of(url: str) -> str:
     return name
 
 
-def is_local(url: str) -> bool:
-    """True when the URL points at this machine: a unix socket, localhost, 127.x.x.x or ::1."""
-    hosts = str(conninfo_to_dict(url).get("host", "")).split(",")
-    return all(h in LOCAL_HOSTS or h.startswith("/") or h.startswith("127.") for h in hosts)
+def remote_address(url: str) -> str | None:
+    """The first address libpq would connect to for ``url`` that is not this machine, or None when every
+    one is local.
+
+    Judged the way libpq fills a connection's options: the URL's own, else the environment's
+    (``PGHOST``, ``PGHOSTADDR``: ``PQconndefaults``). Then per host of the list: ``hostaddr`` when given
+    (an IP address, which is what libpq connects to), else a unix socket (no host, ``/dir`` or
+    ``@abstract``: local), else the host name, every address of which must be a loopback address. A URL
+    libpq cannot parse, a service-file entry (``service``, ``PGSERVICE``) and a name that does not
+    resolve are not judged local.
+    """
+    try:
+        given = {key: str(value) for key, value in conninfo_to_dict(url).items() if value not in (None, "")}
+    except psycopg.ProgrammingError:
+        return "a URL libpq cannot parse"
+    defaults = {o.keyword.decode(): (o.val or b"").decode() for o in psycopg.pq.Conninfo.get_defaults()}
+    options = {key: given.get(key) or defaults.get(key, "") for key in ("service", "host", "hostaddr")}
+    if options["service"]:
+        return f"service={options['service']} (a service-file entry, which this check does not read)"
+    hosts, addrs = options["host"].split(","), options["hostaddr"].split(",")
+    for index in range(max(len(hosts), len(addrs))):
+        host = hosts[index] if index < len(hosts) else ""
+        addr = addrs[index] if index < len(addrs) else ""
+        if addr:
+            if not _loopback(addr):
+                return f"hostaddr={addr}"
+        elif host and not host.startswith(("/", "@")) and not _resolves_locally(host):
+            return f"host={host}"
+    return None
+
+
+def _loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address.split("%", 1)[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def _resolves_locally(host: str) -> bool:
+    try:
+        found = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return False
+    return bool(found) and all(_loopback(str(entry[4][0])) for entry in found)

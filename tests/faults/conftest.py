@@ -11,6 +11,7 @@ import pytest
 
 from djogi.embedded import EmbeddedServer
 from djogi.errors import EmbeddedServerError
+from tests.cli.conftest import project  # noqa: F401  (the CLI tests' project fixture)
 from tests.faults.helpers import children_of, kill_all
 
 
