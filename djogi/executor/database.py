@@ -654,8 +654,9 @@ class Database:
 
 
 def _usable(conn: Connection) -> bool:
-    """Whether an idle connection is still open: its socket has nothing to read (one non-blocking
-    ``select``), or what arrived (a notification, a parameter report) left libpq's connection OK.
+    """Whether an idle connection is still open: its socket has nothing to read (one zero-timeout
+    ``poll``, with a poll object kept on the connection), or what arrived (a notification, a parameter
+    report) left libpq's connection OK.
 
     A server that shut down or crashed leaves the socket readable (a FATAL 57P01, then end of file, which
     libpq may need a second read to reach), so a dead connection is found before a statement is sent on it.
@@ -664,8 +665,12 @@ def _usable(conn: Connection) -> bool:
         return False
     pgconn = conn.pgconn
     try:
+        poller = conn.__dict__.get(_POLL_ATTR)
+        if poller is None:
+            poller = conn.__dict__[_POLL_ATTR] = io_select.poll()
+            poller.register(pgconn.socket, io_select.POLLIN)
         for _ in range(_READS):
-            if not io_select.select((pgconn.socket,), (), (), 0)[0]:
+            if not poller.poll(0):
                 return pgconn.status == pq.ConnStatus.OK
             pgconn.consume_input()
     except (OSError, ValueError, psycopg.Error):
@@ -673,6 +678,7 @@ def _usable(conn: Connection) -> bool:
     return False  # still readable after every read: a stream that does not end is not an idle connection
 
 
+_POLL_ATTR = "_djogi_poll"
 _READS = 4
 
 
