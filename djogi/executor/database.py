@@ -622,9 +622,9 @@ class Database:
         read_only: bool = False,
     ) -> T:
         """Run ``await fn()`` in a new ``atomic(isolation=...)``, re-running the whole transaction when it
-        fails with a transient error (40001, 40P01, 55P03, StaleObject, PoolTimeout), with full-jitter
-        exponential backoff. Re-raises the last error after ``attempts`` tries. ValidationError inside
-        an open transaction."""
+        fails with a transient error (40001, 40P01, 55P03, StaleObject, ConnectionFailure, PoolTimeout),
+        with full-jitter exponential backoff; never on CommitUnknown (the COMMIT may have happened).
+        Re-raises the last error after ``attempts`` tries. ValidationError inside an open transaction."""
         return await retry_loop(
             self, fn, attempts=attempts, backoff=backoff, max_backoff=max_backoff,
             isolation=isolation, read_only=read_only,

@@ -6,10 +6,13 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio
-import psycopg
 import pytest
+from psycopg import AsyncConnection
 
 from djogi import Model
 from djogi.embedded import EmbeddedServer
@@ -34,6 +37,21 @@ ITEMS_DDL = (
 async def _items_table(db: Database) -> None:
     for sql in ITEMS_DDL:
         await db.raw(sql)
+
+
+@asynccontextmanager
+async def _pool_and_admin(server: EmbeddedServer, **pool: Any) -> AsyncIterator[tuple[Database, AsyncConnection]]:
+    """A djogi pool on ``server`` plus a plain admin connection that terminates its backends; bounded."""
+    url = ready(server)
+    with anyio.fail_after(FAULT_BOUND_S):
+        async with connect(url, **pool) as db, await AsyncConnection.connect(url, autocommit=True) as admin:
+            yield db, admin
+
+
+async def _terminate(admin: AsyncConnection, pid: int) -> None:
+    """End backend ``pid`` from outside (57P01, as a restart does), and let the client see it."""
+    await admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    await anyio.sleep(0.2)
 
 
 async def _warm(db: Database, n: int) -> set[int]:
@@ -66,73 +84,56 @@ async def test_every_idle_connection_survives_a_server_restart(private_server: E
 
 
 async def test_a_statement_whose_session_is_terminated_is_sent_again(private_server: EmbeddedServer) -> None:
-    url = ready(private_server)
-    with anyio.fail_after(FAULT_BOUND_S):
-        async with connect(url, min_size=1, max_size=2) as db, await psycopg.AsyncConnection.connect(
-            url, autocommit=True
-        ) as admin:
-            victim = (await db.raw("SELECT pg_backend_pid()"))[0][0]
+    async with _pool_and_admin(private_server, min_size=1, max_size=2) as (db, admin):
+        victim = (await db.raw("SELECT pg_backend_pid()"))[0][0]
 
-            async def terminate_when_sleeping() -> None:
-                while not await (await admin.execute(
-                    "SELECT 1 FROM pg_stat_activity WHERE pid = %s AND query LIKE '%%pg_sleep%%'", (victim,)
-                )).fetchone():
-                    await anyio.sleep(0.01)
-                await admin.execute("SELECT pg_terminate_backend(%s)", (victim,))  # 57P01 mid-statement
+        async def terminate_when_sleeping() -> None:
+            while not await (await admin.execute(
+                "SELECT 1 FROM pg_stat_activity WHERE pid = %s AND query LIKE '%%pg_sleep%%'", (victim,)
+            )).fetchone():
+                await anyio.sleep(0.01)
+            await admin.execute("SELECT pg_terminate_backend(%s)", (victim,))  # 57P01 mid-statement
 
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(terminate_when_sleeping)
-                rows = await db.raw("SELECT pg_backend_pid(), pg_sleep(0.5)::text")
-            assert rows[0][0] != victim  # answered by a fresh connection
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(terminate_when_sleeping)
+            rows = await db.raw("SELECT pg_backend_pid(), pg_sleep(0.5)::text")
+        assert rows[0][0] != victim  # answered by a fresh connection
 
 
 async def test_inside_a_transaction_a_lost_session_is_transient_and_retried_whole(
     private_server: EmbeddedServer,
 ) -> None:
-    url = ready(private_server)
-    with anyio.fail_after(FAULT_BOUND_S):
-        async with connect(url, min_size=1, max_size=2) as db, await psycopg.AsyncConnection.connect(
-            url, autocommit=True
-        ) as admin:
-            await db.raw("DROP TABLE IF EXISTS ledger")
-            await db.raw("CREATE TABLE ledger (n int)")
-            attempts: list[int] = []
+    async with _pool_and_admin(private_server, min_size=1, max_size=2) as (db, admin):
+        await db.raw("DROP TABLE IF EXISTS ledger")
+        await db.raw("CREATE TABLE ledger (n int)")
+        attempts: list[int] = []
 
-            async def transfer() -> None:
-                pid = (await db.raw("SELECT pg_backend_pid()"))[0][0]
-                attempts.append(pid)
-                await db.raw("INSERT INTO ledger VALUES (1)")
-                if len(attempts) == 1:
-                    await admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
-                    await anyio.sleep(0.2)
-                await db.raw("INSERT INTO ledger VALUES (2)")
+        async def transfer() -> None:
+            pid = (await db.raw("SELECT pg_backend_pid()"))[0][0]
+            attempts.append(pid)
+            await db.raw("INSERT INTO ledger VALUES (1)")
+            if len(attempts) == 1:
+                await _terminate(admin, pid)
+            await db.raw("INSERT INTO ledger VALUES (2)")
 
-            await db.retry_on_conflict(transfer)
-            assert len(attempts) == 2
-            assert await db.raw("SELECT n FROM ledger ORDER BY n") == [(1,), (2,)]  # the first attempt left nothing
+        await db.retry_on_conflict(transfer)
+        assert len(attempts) == 2
+        assert await db.raw("SELECT n FROM ledger ORDER BY n") == [(1,), (2,)]  # the first attempt left nothing
 
-            with pytest.raises(ConnectionFailure) as info:
-                async with db.atomic():
-                    pid = (await db.raw("SELECT pg_backend_pid()"))[0][0]
-                    await admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
-                    await anyio.sleep(0.2)
-                    await db.raw("SELECT 1")
-            assert info.value.is_transient  # raised, not sent again: the transaction it belonged to is gone
+        with pytest.raises(ConnectionFailure) as info:
+            async with db.atomic():
+                await _terminate(admin, (await db.raw("SELECT pg_backend_pid()"))[0][0])
+                await db.raw("SELECT 1")
+        assert info.value.is_transient  # raised, not sent again: the transaction it belonged to is gone
 
 
 async def test_a_commit_cut_off_is_reported_as_unknown_not_transient(private_server: EmbeddedServer) -> None:
-    url = ready(private_server)
-    with anyio.fail_after(FAULT_BOUND_S):
-        async with connect(url, min_size=1, max_size=1) as db, await psycopg.AsyncConnection.connect(
-            url, autocommit=True
-        ) as admin:
-            with pytest.raises(CommitUnknown) as info:
-                async with db.atomic():
-                    pid = (await db.raw("SELECT pg_backend_pid()"))[0][0]
-                    await admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
-                    await anyio.sleep(0.2)
-            assert not info.value.is_transient
-            assert "may or may not have committed" in str(info.value)
+    async with _pool_and_admin(private_server, min_size=1, max_size=1) as (db, admin):
+        with pytest.raises(CommitUnknown) as info:
+            async with db.atomic():
+                await _terminate(admin, (await db.raw("SELECT pg_backend_pid()"))[0][0])
+        assert not info.value.is_transient
+        assert "may or may not have committed" in str(info.value)
 
 
 async def test_a_frozen_backend_fails_the_call_within_the_operation_timeout(private_server: EmbeddedServer) -> None:

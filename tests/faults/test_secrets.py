@@ -32,18 +32,17 @@ def secret_project(tmp_path: Path, db_url: str) -> Project:
 def test_no_cli_output_carries_the_password(secret_project: Project) -> None:
     project = secret_project
     outputs = []
-    for args in (("db", "url"), ("-v", "migrations", "status"), ("--json", "migrations", "status"),
+    for args in (("db", "url"), ("-v", "--json", "migrations", "status"),
                  ("-v", "migrations", "compose", "--name", "initial"), ("-v", "migrations", "apply"),
-                 ("-v", "db", "seed"), ("-v", "db", "reset", "--yes")):
+                 ("-v", "db", "reset", "--yes")):
         done = project.run(*args)
         outputs += [done.stdout, done.stderr]
     assert "***" in outputs[0]  # db url shows where the password was
-    for port in ("99999", "1"):  # a malformed URL (refused, exit 2) and a refused connection (exit 1)
-        bad = _with_password(project.url.replace(project.url.split(":")[-1].split("/")[0], port))
-        for flags in ((), ("-v",), ("--json",)):
-            done = project.run(*flags, "migrations", "status", expect=None, DJOGI_DATABASE_URL=bad)
-            assert done.returncode in (1, 2), done
-            outputs += [done.stdout, done.stderr]
+    port = project.url.split(":")[-1].split("/")[0]
+    for bad_port, code in (("99999", 2), ("1", 1)):  # a malformed URL (refused) and a refused connection
+        bad = _with_password(project.url.replace(port, bad_port))
+        done = project.run("-v", "--json", "migrations", "status", expect=code, DJOGI_DATABASE_URL=bad)
+        outputs += [done.stdout, done.stderr]
     odd = "postgresql://postgres:p@ss" + PASSWORD + "@127.0.0.1:99999/x"  # an unencoded "@" in the password
     done = project.run("-v", "migrations", "status", expect=2, DJOGI_DATABASE_URL=odd)
     outputs += [done.stdout, done.stderr]
