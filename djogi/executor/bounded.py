@@ -1,4 +1,5 @@
-"""The connection class of djogi's pools: every wait on the server is bounded, and TCP keepalives are on.
+"""The connection class of djogi's pools (every wait on the server bounded, TCP keepalives on), and
+``unreachable``: one connection attempt that says why a server cannot be reached.
 
 A server can stop answering without closing the socket (a backend orphaned by a killed postmaster keeps
 running; a host that vanished never sends a FIN): a plain connection then waits forever. Here each step
@@ -15,6 +16,9 @@ from typing import Any, Final, TypeVar
 import psycopg
 from psycopg.abc import PQGen
 from psycopg.conninfo import conninfo_to_dict
+
+from djogi.executor.errors import translate
+from djogi.redact import redact
 
 RV = TypeVar("RV")
 
@@ -38,6 +42,19 @@ def network_options(url: str) -> dict[str, str]:
     except psycopg.ProgrammingError:
         given = {}
     return {key: value for key, value in NETWORK_DEFAULTS.items() if key not in given}
+
+
+async def unreachable(url: str, kwargs: Mapping[str, Any]) -> BaseException | None:
+    """Open and close one connection: None when that works, else the djogi error saying why (translated,
+    the password redacted; psycopg's exception is not kept, as it may quote the conninfo)."""
+    try:
+        conn = await BoundedConnection.connect(url, **kwargs)
+    except psycopg.Error as exc:
+        error = translate(exc)
+        error.args = (redact(str(error), url),)
+        return error
+    await conn.close()
+    return None
 
 
 class BoundedConnection(psycopg.AsyncConnection[tuple[Any, ...]]):

@@ -14,11 +14,10 @@ from returns.result import Failure
 
 from djogi.config import load_config
 from djogi.embedded import EmbeddedServer
-from djogi.executor.bounded import BoundedConnection, network_options
+from djogi.executor.bounded import BoundedConnection, network_options, unreachable
 from djogi.executor.database import Connection, Database
 from djogi.executor.errors import translate
 from djogi.heer_sql import DEFAULT_NODE_ID, bind_node_sql, bootstrap_sql
-from djogi.redact import redact
 
 Setup = Callable[[Connection], Awaitable[None]]
 
@@ -38,18 +37,6 @@ async def _bootstrap_embedded(url: str, node_id: int) -> None:
         row = await cur.fetchone()
         if row is not None and not row[0]:
             await conn.execute(bootstrap_sql(node_id).encode())
-
-
-async def _probe(url: str, kwargs: dict[str, Any]) -> None:
-    """Open and close one connection: the first failure is raised with its cause (translated, the
-    password redacted; the psycopg exception is not chained, as it may quote the conninfo)."""
-    try:
-        conn = await BoundedConnection.connect(url, **kwargs)
-    except psycopg.Error as exc:
-        error = translate(exc)
-        error.args = (redact(str(error), url),)
-        raise error from None
-    await conn.close()
 
 
 @asynccontextmanager
@@ -122,7 +109,9 @@ async def connect(
         "cursor_factory": psycopg.AsyncRawCursor,
         **network_options(resolved),
     }
-    await _probe(resolved, kwargs)
+    failure = await unreachable(resolved, kwargs)  # the first failure, at once, with its cause
+    if failure is not None:
+        raise failure from None
     max_size = settings.pool_max if max_size is None else max_size
     pool: AsyncConnectionPool[Connection] = AsyncConnectionPool(
         resolved,

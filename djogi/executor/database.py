@@ -18,7 +18,7 @@ import anyio
 import msgspec
 import psycopg
 from psycopg import pq
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from djogi.algebra.compile import (
     JoinedRows,
@@ -40,6 +40,7 @@ from djogi.algebra.setops import SetOp
 from djogi.codecs import configure_adapters, row_decoder, tuple_converter
 from djogi.errors import ConnectionFailure, MultipleObjectsReturned, NotFound, StaleObject, ValidationError
 from djogi.executor import bulk, prefetch
+from djogi.executor.bounded import unreachable
 from djogi.executor.errors import translate
 from djogi.executor.events import Listener, StatementEvent, logger
 from djogi.executor.rawsql import transaction_control
@@ -116,8 +117,9 @@ class Database:
         return state
 
     async def acquire(self) -> Connection:
-        """Check a connection out: a parked one when there is one, else from the pool (``PoolTimeout``
-        when none frees up within the timeout).
+        """Check a connection out: a parked one when there is one, else from the pool: ``PoolTimeout``
+        when none frees up within the timeout, ``ConnectionFailure`` (with libpq's reason) when by then
+        the server cannot be reached.
 
         A connection the server has closed while it sat idle (a restart, a crash: its socket has turned
         readable, see ``_usable``) is discarded, and the next one is taken.
@@ -130,11 +132,20 @@ class Database:
         while True:
             try:
                 conn = await self.pool.getconn()
-            except Exception as exc:  # psycopg_pool.PoolTimeout, connection failures
+            except PoolTimeout as exc:
+                raise await self._why_no_connection(exc) from exc
+            except Exception as exc:  # connection failures
                 raise translate(exc) from exc
             if _usable(conn):
                 return conn
             await self._discard(conn)
+
+    async def _why_no_connection(self, timeout: PoolTimeout) -> BaseException:
+        """After the pool timed out: a direct connection attempt tells a server that cannot be reached
+        (its ``ConnectionFailure``, with libpq's reason) from a pool whose connections all stayed busy
+        (``PoolTimeout``)."""
+        kwargs = self.pool.kwargs if isinstance(self.pool.kwargs, dict) else {}
+        return await unreachable(self.url, kwargs) or translate(timeout)
 
     async def _discard(self, conn: Connection) -> None:
         """Close a dead connection and hand it back, so the pool replaces it."""

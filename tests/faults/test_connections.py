@@ -189,3 +189,18 @@ async def test_a_wrong_url_fails_at_once_with_its_cause() -> None:
             async with connect("postgresql://app:hunter2@127.0.0.1:1/app", timeout=30.0):
                 pass
     assert "hunter2" not in str(info.value)
+
+
+async def test_a_server_that_is_down_is_named_not_hidden_behind_a_pool_timeout(
+    private_server: EmbeddedServer,
+) -> None:
+    url = ready(private_server)
+    with anyio.fail_after(FAULT_BOUND_S):
+        async with connect(url, min_size=1, max_size=1, timeout=1.0) as db:
+            await db.raw("SELECT 1")
+            private_server.stop()
+            with pytest.raises(ConnectionFailure, match="Connection refused") as info:
+                await db.raw("SELECT 1")
+            assert info.value.is_transient
+            private_server.start()
+            assert await db.retry_on_conflict(lambda: db.raw("SELECT 1"), attempts=20, backoff=0.5) == [(1,)]
