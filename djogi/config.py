@@ -17,8 +17,8 @@ first one set wins):
 - ``DJOGI_DATABASE_URL_<NAME>`` -> ``database.<name>.url``; the database must be declared (``main``
   always is); then ``DJOGI_DATABASE_URL``, ``DATABASE_URL`` for ``main``, ``CRUD_LOG_URL``,
   ``DJOGI_CRUD_LOG_URL`` for ``crud_log`` and ``EVENT_LOG_URL`` for ``event_log``;
-- ``DJOGI_POOL_MIN``, ``DJOGI_POOL_MAX``, ``DJOGI_POOL_TIMEOUT``, ``DJOGI_PREPARE`` (true/false, 1/0,
-  yes/no, on/off) -> the same keys of ``database.main``.
+- ``DJOGI_POOL_MIN``, ``DJOGI_POOL_MAX``, ``DJOGI_POOL_TIMEOUT``, ``DJOGI_OPERATION_TIMEOUT``,
+  ``DJOGI_PREPARE`` (true/false, 1/0, yes/no, on/off) -> the same keys of ``database.main``.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from psycopg.conninfo import conninfo_to_dict
 from returns.result import Failure, Result, Success
 
 from djogi.errors import ConfigError
+from djogi.redact import redact
 
 CONFIG_FILENAME: Final = "Djogi.toml"
 DEFAULT_DATABASE: Final = "main"
@@ -51,7 +52,6 @@ KeyPath = tuple[str | int, ...]
 _NonEmpty = Annotated[str, Meta(min_length=1)]
 _DATABASE_NAME: Final = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _URL_PREFIX: Final = re.compile(r"(postgres(?:ql)?://[^/?#]*)(?:/[^?#]*)?(.*)", re.DOTALL)
-_URL_SECRETS: Final = re.compile(r"(?<=://)([^/?#@:]*):[^/?#@]*@|(?<=password=)[^&#]*")
 _TOML_POSITION: Final = re.compile(r"(.*) \(at (line \d+, column \d+|end of document)\)", re.DOTALL)
 _MSGSPEC_ERROR: Final = re.compile(r"(?P<what>.*?)(?: - at `\$(?P<where>[^`]*)`)?", re.DOTALL)
 _TRUE: Final = frozenset({"true", "1", "yes", "on"})
@@ -79,12 +79,15 @@ class DatabaseConfig(Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     ``url`` is ``None`` for the embedded server. A database other than ``main`` that omits ``url``
     gets main's URL with the path replaced by ``/<name>``. ``apps`` is ``None`` when the database
     does not claim particular model apps. ``prepare = false`` suits PgBouncer transaction mode.
+    ``operation_timeout`` (seconds, 0 = no bound) bounds every wait on the server: one statement's
+    result, one COPY chunk, a COMMIT; past it the connection is closed and ``ConnectionFailure`` raised.
     """
 
     url: str | None = None
     pool_min: Annotated[int, Meta(ge=0)] = 1
     pool_max: Annotated[int, Meta(ge=1)] = 10
     pool_timeout: Annotated[float, Meta(gt=0)] = 30.0
+    operation_timeout: Annotated[float, Meta(ge=0)] = 300.0
     prepare: bool = True
     apps: tuple[_NonEmpty, ...] | None = None
 
@@ -116,6 +119,32 @@ class Config(Struct, frozen=True, kw_only=True):
     def seeds_dir(self) -> Path:
         """Absolute directory of seed files."""
         return self.root / self.project.seeds
+
+    def project_file(self) -> Path:
+        """The ``Djogi.toml`` that was read; ConfigError naming it when none was found (not a project)."""
+        if self.source is None:
+            raise ConfigError(
+                f"no {CONFIG_FILENAME} in {self.root} or any parent directory: this is not a djogi project. Run "
+                f"from your project root, pass --config (or set DJOGI_CONFIG), or create {CONFIG_FILENAME} there "
+                "(an empty file will do)"
+            )
+        return self.source
+
+    @property
+    def embedded_pgdata(self) -> Path:
+        """The embedded server's data directory, ``<root>/.djogi/pgdata``.
+
+        Raises ConfigError (``project_file``) when no ``Djogi.toml`` was found: a directory that is not a
+        project never gets a cluster of its own by accident.
+        """
+        try:
+            return self.project_file().parent / ".djogi" / "pgdata"
+        except ConfigError as error:
+            raise ConfigError(
+                f"{error}; no database URL is configured either, so there is no server to use: give one "
+                "(DJOGI_DATABASE_URL, [database.main] url, connect(url=...)) or run inside the project, whose "
+                "embedded server keeps its data in .djogi/pgdata next to Djogi.toml"
+            ) from None
 
     @property
     def is_production(self) -> bool:
@@ -274,7 +303,8 @@ def _apply_env(
     override(("DJOGI_MIGRATIONS_DIR",), project, ("project", "migrations"), str)
     override(("DJOGI_SEEDS_DIR",), project, ("project", "seeds"), str)
     main = databases[DEFAULT_DATABASE]
-    for key, parse in (("pool_min", _int), ("pool_max", _int), ("pool_timeout", _float), ("prepare", _bool)):
+    for key, parse in (("pool_min", _int), ("pool_max", _int), ("pool_timeout", _float),
+                       ("operation_timeout", _float), ("prepare", _bool)):
         override((f"DJOGI_{key.upper()}",), main, ("database", DEFAULT_DATABASE, key), parse)
 
     prefix = "DJOGI_DATABASE_URL_"
@@ -417,7 +447,7 @@ def _url_problem(url: str) -> str | None:
         params = conninfo_to_dict(url)
     except ProgrammingError as error:
         reason = str(error).strip().split(': "', 1)[0]
-        return f"a valid libpq URL ({reason})"
+        return f"a valid libpq URL ({redact(reason, url)})"
     if not params.get("host"):
         return expected
     ports = str(params.get("port", "")).split(",")
@@ -468,7 +498,7 @@ def _show(value: object) -> str:
 
 def _redact(url: str) -> str:
     """Render a URL with any password replaced by ``***``."""
-    return _show(_URL_SECRETS.sub(lambda m: f"{m.group(1)}:***@" if m.group(1) is not None else "***", url))
+    return _show(redact(url, url))
 
 
 def _suggestion(word: str, choices: typing.Iterable[str]) -> str:

@@ -104,6 +104,36 @@ class StaleObject(LockConflict):
     """An optimistic-locking update found that the row's version had moved on."""
 
 
+class ConnectionFailure(DatabaseError):
+    """The server could not be reached, or ended the session: refused, restarted (57P01 admin shutdown,
+    57P02 crash shutdown, 57P03 starting up), crashed, or the network failed.
+
+    Transient: a new connection may succeed. ``resendable`` is True when the server said it ended the
+    session (57P01-57P03), so a statement run outside a transaction did not commit and can be sent again.
+    """
+
+    resendable: bool = False
+
+    def __init__(self, message: str, *, sqlstate: str | None = None, resendable: bool = False) -> None:
+        super().__init__(message, sqlstate=sqlstate)
+        self.resendable = resendable
+
+    @property
+    def is_transient(self) -> bool:
+        return True
+
+
+class CommitUnknown(ConnectionFailure):
+    """The connection failed while COMMIT was in flight: the transaction may or may not have committed.
+
+    Not transient: re-running the transaction could apply it twice. Check the data, then decide.
+    """
+
+    @property
+    def is_transient(self) -> bool:
+        return False
+
+
 class PoolTimeout(DjogiError):
     """No connection became free in the pool within the timeout."""
 

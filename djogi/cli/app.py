@@ -19,6 +19,7 @@ from djogi.cli.exits import EXIT_CODES_HELP, ExitCode, exit_code, is_reportable
 from djogi.cli.migrations import migrate_app, migrations_app
 from djogi.cli.state import Cli, JsonOption, cli_of
 from djogi.embedded import binary_version
+from djogi.redact import redact
 
 app = typer.Typer(
     name="djogi",
@@ -82,11 +83,12 @@ def report(error: BaseException, code: ExitCode) -> None:
     state = _invocation[-1] if _invocation else None
     err = state.err if state else Console(stderr=True, soft_wrap=True, highlight=False)
     if state is not None and state.verbosity > 0:
-        err.print("".join(traceback.format_exception(error)), markup=False)
+        err.print(state.redact("".join(traceback.format_exception(error))), markup=False)
     label = "[red]refused:[/red]" if code == ExitCode.REFUSED else "[red]error:[/red]"
-    err.print(f"{label} {escape(str(error))}")
+    message = state.redact(str(error)) if state is not None else redact(str(error))
+    err.print(f"{label} {escape(message)}")
     if state is not None and state.json:
-        state.emit({"error": str(error), "exit_code": int(code)})
+        state.emit({"error": message, "exit_code": int(code)})
 
 
 def main() -> None:

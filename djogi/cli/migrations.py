@@ -284,7 +284,11 @@ def status(ctx: typer.Context, database: DatabaseOption = None, as_json: JsonOpt
     """
     cli = cli_of(ctx)
     wants_json = cli.wants_json(as_json)
-    reports = {db: runner.status(cli.url(db), cli.config.migrations_dir, db) for db in _databases(cli, database)}
+    names = _databases(cli, database)
+    if not names:
+        cli.config.project_file()  # outside a project: refused, naming the missing Djogi.toml
+        cli.info(f"no migrations in {cli.config.migrations_dir}: compose the first with `djogi migrations compose`")
+    reports = {db: runner.status(cli.url(db), cli.config.migrations_dir, db) for db in names}
     if wants_json:
         cli.emit({db: {"healthy": r.healthy, "buckets": r.buckets, "invalid_indexes": r.invalid_indexes}
                   for db, r in reports.items()})

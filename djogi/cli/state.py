@@ -8,8 +8,10 @@ the embedded server at ``<Config.root>/.djogi/pgdata``.
 from __future__ import annotations
 
 import importlib
+import ipaddress
 import logging
 import os
+import socket
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -29,13 +31,13 @@ from djogi.config import DEFAULT_DATABASE, Config, load_config
 from djogi.embedded import EmbeddedServer
 from djogi.identifiers import identifier_problem
 from djogi.model import ModelDescriptor, models
+from djogi.redact import redact
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
 DatabaseOption = Annotated[str | None, typer.Option("--database", "-d", help="Configured database to act on "
                                                     "[default: the global --database, else main].")]
 PIPE_WIDTH = 250
 EMBEDDED_MAIN_DATABASE = "postgres"  # the database djogi.connect() uses on the embedded server
-LOCAL_HOSTS = frozenset({"", "localhost", "127.0.0.1", "::1"})
 
 
 class Cli:
@@ -55,6 +57,8 @@ class Cli:
         self._config: Config | None = None
         if verbosity > 0:
             logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s", stream=sys.stderr)
+            for handler in logging.getLogger().handlers:
+                handler.addFilter(_Redacting(self))
 
     # -- configuration ---------------------------------------------------------------------------
 
@@ -68,6 +72,15 @@ class Cli:
             self._config = unwrap(load_config(self.config_path, env=env))
         return self._config
 
+    def redact(self, text: str) -> str:
+        """``text`` with every password of a URL (and of each configured database URL) as ``***``."""
+        text = redact(text)
+        if self._config is not None:
+            for settings in self._config.databases.values():
+                if settings.url is not None:
+                    text = redact(text, settings.url)
+        return text
+
     def database_name(self, local: str | None = None) -> str:
         """The configured database a command acts on: the command's option, the global one, else main."""
         name = local or self.database_option or DEFAULT_DATABASE
@@ -75,8 +88,9 @@ class Cli:
         return name
 
     def server(self, port: int | None = None) -> EmbeddedServer:
-        """The embedded server: ``--pgdata`` if given, else ``<project root>/.djogi/pgdata``."""
-        return EmbeddedServer(self.pgdata or self.config.root / ".djogi" / "pgdata", port)
+        """The embedded server: ``--pgdata`` if given, else ``<project root>/.djogi/pgdata`` (ConfigError,
+        exit 2, outside a project: no ``Djogi.toml`` found)."""
+        return EmbeddedServer(self.pgdata or self.config.embedded_pgdata, port)
 
     def is_embedded(self, name: str) -> bool:
         """True when database ``name`` has no URL configured, so it lives on the embedded server."""
@@ -161,6 +175,18 @@ class Cli:
             yield advance
 
 
+class _Redacting(logging.Filter):
+    """Rewrites each log record's message with its passwords redacted (``Cli.redact``)."""
+
+    def __init__(self, cli: Cli) -> None:
+        super().__init__()
+        self.cli = cli
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = self.cli.redact(record.getMessage()), ()
+        return True
+
+
 def cli_of(ctx: typer.Context) -> Cli:
     """The invocation's state, set by the root callback."""
     state = ctx.find_object(Cli)
@@ -178,7 +204,47 @@ def database_of(url: str) -> str:
     return name
 
 
-def is_local(url: str) -> bool:
-    """True when the URL points at this machine: a unix socket, localhost, 127.x.x.x or ::1."""
-    hosts = str(conninfo_to_dict(url).get("host", "")).split(",")
-    return all(h in LOCAL_HOSTS or h.startswith("/") or h.startswith("127.") for h in hosts)
+def remote_address(url: str) -> str | None:
+    """The first address libpq would connect to for ``url`` that is not this machine, or None when every
+    one is local.
+
+    Judged the way libpq fills a connection's options: the URL's own, else the environment's
+    (``PGHOST``, ``PGHOSTADDR``: ``PQconndefaults``). Then per host of the list: ``hostaddr`` when given
+    (an IP address, which is what libpq connects to), else a unix socket (no host, ``/dir`` or
+    ``@abstract``: local), else the host name, every address of which must be a loopback address. A URL
+    libpq cannot parse, a service-file entry (``service``, ``PGSERVICE``) and a name that does not
+    resolve are not judged local.
+    """
+    try:
+        given = {key: str(value) for key, value in conninfo_to_dict(url).items() if value not in (None, "")}
+    except psycopg.ProgrammingError:
+        return "a URL libpq cannot parse"
+    defaults = {o.keyword.decode(): (o.val or b"").decode() for o in psycopg.pq.Conninfo.get_defaults()}
+    options = {key: given.get(key) or defaults.get(key, "") for key in ("service", "host", "hostaddr")}
+    if options["service"]:
+        return f"service={options['service']} (a service-file entry, which this check does not read)"
+    hosts, addrs = options["host"].split(","), options["hostaddr"].split(",")
+    for index in range(max(len(hosts), len(addrs))):
+        host = hosts[index] if index < len(hosts) else ""
+        addr = addrs[index] if index < len(addrs) else ""
+        if addr:
+            if not _loopback(addr):
+                return f"hostaddr={addr}"
+        elif host and not host.startswith(("/", "@")) and not _resolves_locally(host):
+            return f"host={host}"
+    return None
+
+
+def _loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address.split("%", 1)[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def _resolves_locally(host: str) -> bool:
+    try:
+        found = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return False
+    return bool(found) and all(_loopback(str(entry[4][0])) for entry in found)

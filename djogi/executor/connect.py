@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -12,7 +13,8 @@ from psycopg_pool import AsyncConnectionPool
 from returns.result import Failure
 
 from djogi.config import load_config
-from djogi.embedded import EmbeddedServer, default_pgdata
+from djogi.embedded import EmbeddedServer
+from djogi.executor.bounded import BoundedConnection, network_options, unreachable
 from djogi.executor.database import Connection, Database
 from djogi.executor.errors import translate
 from djogi.heer_sql import DEFAULT_NODE_ID, bind_node_sql, bootstrap_sql
@@ -22,8 +24,8 @@ Setup = Callable[[Connection], Awaitable[None]]
 HEER_INSTALLED_SQL = "SELECT to_regproc('heerid_next_desc') IS NOT NULL"
 
 
-def _embedded_url() -> str:
-    server = EmbeddedServer(default_pgdata())
+def _embedded_url(pgdata: Path) -> str:
+    server = EmbeddedServer(pgdata)
     server.start()
     return server.url()
 
@@ -44,6 +46,7 @@ async def connect(
     min_size: int | None = None,
     max_size: int | None = None,
     timeout: float | None = None,
+    operation_timeout: float | None = None,
     prepare: bool | int | None = None,
     setup: Setup | None = None,
     node_id: int | None = None,
@@ -52,15 +55,25 @@ async def connect(
     """Open a pool and yield a ``Database`` over it; the pool is closed when the block exits.
 
     The URL is ``url``, else ``[database.<database>].url`` from ``load_config()`` (Djogi.toml and the
-    environment), else the embedded server (started or reused, HeeRanjID installed). Pool bounds,
-    timeout and ``prepare`` default to the same config entry. ``prepare``: True prepares a statement
+    environment), else the embedded server of the project (``<Djogi.toml's directory>/.djogi/pgdata``,
+    started or reused, HeeRanjID installed; ConfigError outside a project). Pool bounds,
+    timeout, ``operation_timeout`` and ``prepare`` default to the same config entry.
+    ``operation_timeout`` (seconds; 0: no bound; default 300) bounds each wait on the server (a
+    statement's result, a COPY chunk, a COMMIT): past it the connection is closed and
+    ``ConnectionFailure`` raised. TCP keepalives and ``connect_timeout`` are on unless the URL sets
+    them (``djogi.executor.bounded.NETWORK_DEFAULTS``). ``prepare``: True prepares a statement
     shape from its second execution, an int sets that threshold, False disables prepared statements
     (PgBouncer transaction mode). Each new connection runs, once: enum-aware adapters, ``SELECT
     set_config('heer.node_id', ...), set_config('heer.ranj_node_id', ...)`` for ``node_id`` (default: the
     config's ``[project] node_id``, else 1), then ``setup``.
 
-    Raises ConfigError for a bad configuration, ValidationError for a bad node id, and the translated
-    connection error when the server cannot be reached.
+    A first connection is opened before the pool, so a server that cannot be reached (a wrong URL,
+    a refused connection, bad credentials) raises at once, with libpq's reason, instead of after the
+    pool timeout.
+
+    Raises ConfigError for a bad configuration, ValidationError for a bad node id, and
+    ConnectionFailure (or the translated server error, e.g. for a missing database) when the server
+    cannot be reached. Messages never carry the URL's password.
     """
     loaded = load_config()
     if isinstance(loaded, Failure):
@@ -71,15 +84,18 @@ async def connect(
         node_id = config.project.node_id if config.project.node_id is not None else DEFAULT_NODE_ID
     bind_node = bind_node_sql(node_id).encode()
     if url is None and settings.url is None:
-        url = await anyio.to_thread.run_sync(_embedded_url)
+        url = await anyio.to_thread.run_sync(_embedded_url, config.embedded_pgdata)
         await _bootstrap_embedded(url, node_id)
     resolved = url or settings.url
     assert resolved is not None
     prepare = settings.prepare if prepare is None else prepare
     threshold = None if prepare is False else 2 if prepare is True else int(prepare)
     holder: list[Database] = []
+    bound = settings.operation_timeout if operation_timeout is None else operation_timeout
 
     async def configure(conn: Connection) -> None:
+        assert isinstance(conn, BoundedConnection)
+        conn.operation_timeout = bound or None
         await holder[0].configure(conn)
         await conn.execute(bind_node, prepare=False)
         if setup is not None:
@@ -91,7 +107,11 @@ async def connect(
         "autocommit": True,
         "prepare_threshold": threshold,
         "cursor_factory": psycopg.AsyncRawCursor,
+        **network_options(resolved),
     }
+    failure = await unreachable(resolved, kwargs)  # the first failure, at once, with its cause
+    if failure is not None:
+        raise failure from None
     max_size = settings.pool_max if max_size is None else max_size
     pool: AsyncConnectionPool[Connection] = AsyncConnectionPool(
         resolved,
@@ -100,6 +120,7 @@ async def connect(
         timeout=settings.pool_timeout if timeout is None else timeout,
         kwargs=kwargs,
         configure=configure,
+        connection_class=BoundedConnection,
         open=False,
         name="djogi",
     )

@@ -8,7 +8,7 @@ the pool (autocommit) and returns it. Server errors are raised as ``djogi.errors
 
 from __future__ import annotations
 
-import re
+import select as io_select
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence, Sized
 from contextvars import ContextVar
@@ -18,7 +18,7 @@ import anyio
 import msgspec
 import psycopg
 from psycopg import pq
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from djogi.algebra.compile import (
     JoinedRows,
@@ -38,10 +38,12 @@ from djogi.algebra.dml import Delete, Insert, InsertFrom, Update, delete_one, ge
 from djogi.algebra.query import Select, count_of, exists_of, select
 from djogi.algebra.setops import SetOp
 from djogi.codecs import configure_adapters, row_decoder, tuple_converter
-from djogi.errors import MultipleObjectsReturned, NotFound, StaleObject, ValidationError
+from djogi.errors import ConnectionFailure, MultipleObjectsReturned, NotFound, StaleObject, ValidationError
 from djogi.executor import bulk, prefetch
+from djogi.executor.bounded import unreachable
 from djogi.executor.errors import translate
 from djogi.executor.events import Listener, StatementEvent, logger
+from djogi.executor.rawsql import transaction_control
 from djogi.executor.transaction import (
     ROLLBACK_TIMEOUT_S,
     Atomic,
@@ -63,11 +65,6 @@ RowFactory = Callable[[Any], Callable[[Sequence[Any]], Any]]
 
 _TUPLES_OK = pq.ExecStatus.TUPLES_OK
 _IDLE = pq.TransactionStatus.IDLE
-_TX_CONTROL = re.compile(
-    r"\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*"
-    r"(BEGIN|START\s+TRANSACTION|COMMIT|END|ROLLBACK|ABORT|SAVEPOINT|RELEASE|PREPARE\s+TRANSACTION)\b",
-    re.IGNORECASE | re.DOTALL,
-)
 ENUM_OIDS_SQL = (
     "SELECT t.typname, t.oid FROM pg_catalog.pg_type t "
     "WHERE t.typtype = 'e' AND t.typnamespace = ANY (pg_catalog.current_schemas(false)::regnamespace[])"
@@ -120,14 +117,65 @@ class Database:
         return state
 
     async def acquire(self) -> Connection:
-        """Check a connection out: a parked one when there is one, else from the pool (``PoolTimeout``
-        when none frees up within the timeout)."""
-        if self._parked:
-            return self._parked.pop()
-        try:
-            return await self.pool.getconn()
-        except Exception as exc:  # psycopg_pool.PoolTimeout, connection failures
-            raise translate(exc) from exc
+        """Check a connection out: a parked one when there is one, else from the pool: ``PoolTimeout``
+        when none frees up within the timeout, ``ConnectionFailure`` (with libpq's reason) when by then
+        the server cannot be reached.
+
+        A connection the server has closed while it sat idle (a restart, a crash: its socket has turned
+        readable, see ``_usable``) is discarded, and the next one is taken.
+        """
+        while self._parked:
+            conn = self._parked.pop()
+            if _usable(conn):
+                return conn
+            await self._discard(conn)
+        while True:
+            try:
+                conn = await self.pool.getconn()
+            except PoolTimeout as exc:
+                raise await self._why_no_connection(exc) from exc
+            except Exception as exc:  # connection failures
+                raise translate(exc) from exc
+            if _usable(conn):
+                return conn
+            await self._discard(conn)
+
+    async def _why_no_connection(self, timeout: PoolTimeout) -> BaseException:
+        """After the pool timed out: a direct connection attempt tells a server that cannot be reached
+        (its ``ConnectionFailure``, with libpq's reason) from a pool whose connections all stayed busy
+        (``PoolTimeout``)."""
+        kwargs = self.pool.kwargs if isinstance(self.pool.kwargs, dict) else {}
+        return await unreachable(self.url, kwargs) or translate(timeout)
+
+    async def _discard(self, conn: Connection) -> None:
+        """Close a dead connection and hand it back, so the pool replaces it."""
+        with anyio.CancelScope(shield=True):
+            self.backend_pids.pop(id(conn), None)
+            await conn.close()
+            await self.pool.putconn(conn)
+
+    async def unpinned(self, work: Callable[[Connection], Awaitable[T]]) -> T:
+        """``await work(conn)`` on a checked-out connection, released afterwards.
+
+        When the server ended the session under the statement (``ConnectionFailure.resendable``: 57P01
+        admin shutdown, 57P02, 57P03), nothing committed, so ``work`` runs once more on a fresh connection.
+        Only for work outside a transaction; other connection failures are raised (a statement cut off
+        mid-flight may have committed).
+        """
+        for attempt in (1, 2):
+            conn = await self.acquire()
+            try:
+                return await work(conn)
+            except ConnectionFailure as exc:
+                if attempt == 2 or not exc.resendable:
+                    raise
+                logger.info("the server ended the session (%s); sending the statement again", exc.sqlstate)
+            finally:
+                if self._parkable(conn):  # release()'s fast path, without its coroutine
+                    self._parked.append(conn)
+                else:
+                    await self.release(conn)
+        raise AssertionError("unreachable")
 
     async def release(self, conn: Connection) -> None:
         """Give ``conn`` back idle. A clean connection is parked for the next ``acquire()`` (skipping the
@@ -236,14 +284,7 @@ class Database:
             state = self.current_transaction()
             if state is not None:
                 return await self.on(state.conn, sql, params, row_factory)
-        conn = self._parked.pop() if self._parked else await self.acquire()
-        try:
-            return await self.on(conn, sql, params, row_factory)
-        finally:
-            if self._parkable(conn):  # release()'s fast path, without its coroutine
-                self._parked.append(conn)
-            else:
-                await self.release(conn)
+        return await self.unpinned(lambda conn: self.on(conn, sql, params, row_factory))
 
     # ------------------------------------------------------------------------------------ listeners
 
@@ -416,37 +457,39 @@ class Database:
 
         Rows come back as tuples, or decoded into ``into`` (a model: by column name through its row
         decoder; another Struct: by column name). A statement returning no rows gives ``[]``.
-        Transaction control (BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE ...) is refused with
-        ValidationError: use ``atomic()``. Server errors are raised as djogi errors.
+        A statement list holding transaction control (BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE, PREPARE
+        TRANSACTION ..., found by PostgreSQL's parser, so also after a ``;`` or a comment) is refused with
+        ValidationError before anything is sent: use ``atomic()``. Server errors are raised as djogi errors.
         """
-        keyword = _TX_CONTROL.match(sql)
+        keyword = transaction_control(sql)
         if keyword is not None:
             raise ValidationError(
-                f"raw() refuses transaction control ({keyword.group(1).upper()}): use `async with db.atomic():`, "
+                f"raw() refuses transaction control ({keyword}): use `async with db.atomic():`, "
                 "which keeps savepoints and on_commit callbacks consistent"
             )
         state = self.current_transaction()
-        conn = state.conn if state is not None else await self.acquire()
-        try:
-            cur = conn.cursor()
-            started = time.perf_counter()
-            try:
-                await cur.execute(sql, params, binary=True)
-            except psycopg.Error as exc:
-                raise translate(exc) from exc
-            self.observe(sql, params, started, cur.rowcount)
-            if cur.description is None:
-                return []
-            rows = await cur.fetchall()
-            names = tuple(column.name for column in cur.description)
-        finally:
-            if state is None:
-                await self.release(conn)
+        if state is not None:
+            rows, names = await self._raw_on(state.conn, sql, params)
+        else:
+            rows, names = await self.unpinned(lambda conn: self._raw_on(conn, sql, params))
         if into is None:
             return rows
         if isinstance(into, type) and issubclass(into, Model):
             return row_decoder(into, names).decode_rows(rows)
         return [msgspec.convert(dict(zip(names, row, strict=True)), into) for row in rows]
+
+    async def _raw_on(self, conn: Connection, sql: str, params: Sequence[object]) -> tuple[list[Row], tuple[str, ...]]:
+        """Run ``sql`` on ``conn`` (text-mode cursor, binary results): its rows and column names."""
+        cur = conn.cursor()
+        started = time.perf_counter()
+        try:
+            await cur.execute(sql, params, binary=True)
+        except psycopg.Error as exc:
+            raise translate(exc) from exc
+        self.observe(sql, params, started, cur.rowcount)
+        if cur.description is None:
+            return [], ()
+        return await cur.fetchall(), tuple(column.name for column in cur.description)
 
     # ------------------------------------------------------------------------------------ CRUD
 
@@ -590,9 +633,9 @@ class Database:
         read_only: bool = False,
     ) -> T:
         """Run ``await fn()`` in a new ``atomic(isolation=...)``, re-running the whole transaction when it
-        fails with a transient error (40001, 40P01, 55P03, StaleObject, PoolTimeout), with full-jitter
-        exponential backoff. Re-raises the last error after ``attempts`` tries. ValidationError inside
-        an open transaction."""
+        fails with a transient error (40001, 40P01, 55P03, StaleObject, ConnectionFailure, PoolTimeout),
+        with full-jitter exponential backoff; never on CommitUnknown (the COMMIT may have happened).
+        Re-raises the last error after ``attempts`` tries. ValidationError inside an open transaction."""
         return await retry_loop(
             self, fn, attempts=attempts, backoff=backoff, max_backoff=max_backoff,
             isolation=isolation, read_only=read_only,
@@ -619,6 +662,35 @@ class Database:
         self.enum_oids = dict(rows)
         configure_adapters(conn.adapters, self.enum_oids)
         self.backend_pids[id(conn)] = conn.info.backend_pid
+
+
+def _usable(conn: Connection) -> bool:
+    """Whether an idle connection is still open: its socket has nothing to read (one zero-timeout
+    ``poll``, with a poll object kept on the connection), or what arrived (a notification, a parameter
+    report) left libpq's connection OK.
+
+    A server that shut down or crashed leaves the socket readable (a FATAL 57P01, then end of file, which
+    libpq may need a second read to reach), so a dead connection is found before a statement is sent on it.
+    """
+    if conn.closed:
+        return False
+    pgconn = conn.pgconn
+    try:
+        poller = conn.__dict__.get(_POLL_ATTR)
+        if poller is None:
+            poller = conn.__dict__[_POLL_ATTR] = io_select.poll()
+            poller.register(pgconn.socket, io_select.POLLIN)
+        for _ in range(_READS):
+            if not poller.poll(0):
+                return pgconn.status == pq.ConnStatus.OK
+            pgconn.consume_input()
+    except (OSError, ValueError, psycopg.Error):
+        return False
+    return False  # still readable after every read: a stream that does not end is not an idle connection
+
+
+_POLL_ATTR = "_djogi_poll"
+_READS = 4
 
 
 _CURSOR_ATTR = "_djogi_cursor"

@@ -14,14 +14,17 @@ _INTEGRITY: dict[str, type[errors.IntegrityError]] = {
     "23502": errors.NotNullViolation,
 }
 _LOCK_CONFLICTS = frozenset({"40001", "40P01", "55P03"})
+_SESSION_ENDED = frozenset({"57P01", "57P02", "57P03"})  # admin shutdown, crash shutdown, cannot connect now
 
 
 def translate(exc: BaseException) -> BaseException:
     """The djogi error for a psycopg / pool exception; any other exception is returned unchanged.
 
     Integrity violations (class 23) become ``IntegrityError`` subclasses carrying ``constraint`` from
-    ``diag.constraint_name``; 40001 / 40P01 / 55P03 become ``LockConflict``; every other server error a
-    ``DatabaseError``; a pool timeout ``PoolTimeout``. The SQLSTATE is kept in ``sqlstate``.
+    ``diag.constraint_name``; 40001 / 40P01 / 55P03 become ``LockConflict``; a session the server ended
+    (57P01 / 57P02 / 57P03), a class 08 error and a connection failure without SQLSTATE (refused, lost)
+    become ``ConnectionFailure``; every other server error a ``DatabaseError``; a pool timeout
+    ``PoolTimeout``. The SQLSTATE is kept in ``sqlstate``.
     """
     if isinstance(exc, psycopg_pool.PoolTimeout):
         return errors.PoolTimeout(f"no pooled connection became free in time: {exc}")
@@ -38,6 +41,11 @@ def translate(exc: BaseException) -> BaseException:
         where = f" on table {diag.table_name!r}" if diag.table_name else ""
         prefix = f"constraint {constraint!r}{where} violated: " if constraint else ""
         return kind(prefix + message, sqlstate=state, constraint=constraint)
+    if state in _SESSION_ENDED or (state or "").startswith("08") or (
+        state is None and isinstance(exc, psycopg.OperationalError)
+    ):
+        text = f"{message} [SQLSTATE {state}]" if state else message
+        return errors.ConnectionFailure(text, sqlstate=state, resendable=state in _SESSION_ENDED)
     if state in _LOCK_CONFLICTS:
         return errors.LockConflict(message, sqlstate=state)
     return errors.DatabaseError(f"{message} [SQLSTATE {state}]" if state else message, sqlstate=state)

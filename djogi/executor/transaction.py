@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Literal, TypeVar
 
 import anyio
 
-from djogi.errors import DjogiError, ValidationError
+from djogi.errors import CommitUnknown, ConnectionFailure, DjogiError, ValidationError
 from djogi.executor.events import logger
 
 if TYPE_CHECKING:
@@ -58,7 +58,9 @@ class Atomic:
     ``RELEASE SAVEPOINT``); on any exception, cancellation included, ``ROLLBACK`` (or ``ROLLBACK TO
     SAVEPOINT``) under a shielded cancel scope, so the connection goes back to the pool idle, or is
     closed when it cannot be rolled back. On-commit callbacks run after the outermost COMMIT only.
-    Raises ValidationError for isolation options on a nested scope; a failed COMMIT raises its djogi error.
+    Raises ValidationError for isolation options on a nested scope; a failed COMMIT raises its djogi error,
+    and CommitUnknown (not transient) when the connection failed during COMMIT. A BEGIN the server
+    answered by ending the session (a restart) is sent again once on a fresh connection.
     """
 
     __slots__ = ("_begin", "_db", "_mark", "_savepoint", "_state", "_token")
@@ -73,12 +75,7 @@ class Atomic:
         db = self._db
         state = db.own_transaction()
         if state is None:
-            conn = await db.acquire()
-            try:
-                await db.control(conn, self._begin)
-            except BaseException:
-                await db.release(conn)
-                raise
+            conn = await self._begin_on(db)
             state = TransactionState(conn, anyio.get_current_task().id)
             self._state = state
             self._token = db.transaction_var.set(state)
@@ -93,6 +90,23 @@ class Atomic:
         self._savepoint = f"djogi_sp_{state.depth}"
         self._mark = len(state.callbacks)
         await db.control(state.conn, f"SAVEPOINT {self._savepoint}")
+
+    async def _begin_on(self, db: Database) -> Connection:
+        """A checked-out connection with the transaction begun; a BEGIN the server answered by ending the
+        session (``ConnectionFailure.resendable``) is sent once more on a fresh connection."""
+        for attempt in (1, 2):
+            conn = await db.acquire()
+            try:
+                await db.control(conn, self._begin)
+                return conn
+            except ConnectionFailure as exc:
+                await db.release(conn)
+                if attempt == 2 or not exc.resendable:
+                    raise
+            except BaseException:
+                await db.release(conn)
+                raise
+        raise AssertionError("unreachable")
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -113,6 +127,11 @@ class Atomic:
         if exc is None:
             try:
                 await db.control(conn, "COMMIT")
+            except ConnectionFailure as lost:
+                raise CommitUnknown(
+                    f"the connection failed during COMMIT ({lost}); the transaction may or may not have "
+                    "committed: check the data before running it again", sqlstate=lost.sqlstate
+                ) from lost
             finally:
                 await db.release(conn)
             for callback in state.callbacks:

@@ -37,6 +37,25 @@ async def test_raw_refuses_transaction_control(db: Database) -> None:
             await db.raw("COMMIT")
 
 
+@pytest.mark.parametrize("sql", [
+    ";COMMIT", "SELECT 1; COMMIT", "SELECT 1;\n-- note\nEND", "/* ; */ ABORT", "select 1; prepare transaction 'x'",
+    "SELECT 1; ROLLBACK AND CHAIN", "SELECT 1;;release savepoint djogi_sp_1",
+])
+async def test_raw_refuses_transaction_control_anywhere_in_a_statement_list(db: Database, sql: str) -> None:
+    await _table(db)
+    with pytest.raises(ValidationError, match="refuses transaction control"):
+        async with db.atomic():
+            await db.raw("INSERT INTO t VALUES (1, 'a')")
+            await db.raw(sql)
+    assert await _ids(db) == []  # nothing was sent: the block rolled back, the insert is gone
+
+
+async def test_raw_allows_the_words_where_they_are_not_statements(db: Database) -> None:
+    async with db.atomic():
+        assert await db.raw("SELECT 'COMMIT' /* ; COMMIT */ -- ; ROLLBACK") == [("COMMIT",)]
+        assert await db.raw("DO $$BEGIN PERFORM 'x'; END$$") == []  # a DO body is not transaction control
+
+
 async def test_unique_violation_names_constraint(db: Database) -> None:
     await _table(db)
     await db.raw("INSERT INTO t VALUES (1, 'a')")

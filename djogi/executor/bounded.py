@@ -1,0 +1,76 @@
+"""The connection class of djogi's pools (every wait on the server bounded, TCP keepalives on), and
+``unreachable``: one connection attempt that says why a server cannot be reached.
+
+A server can stop answering without closing the socket (a backend orphaned by a killed postmaster keeps
+running; a host that vanished never sends a FIN): a plain connection then waits forever. Here each step
+of the protocol psycopg waits on (a statement's result, one COPY chunk, a COMMIT) gives up after
+``operation_timeout`` seconds, closes the connection and raises ``psycopg.OperationalError`` (translated
+to ``ConnectionFailure``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final, TypeVar
+
+import psycopg
+from psycopg.abc import PQGen
+from psycopg.conninfo import conninfo_to_dict
+
+from djogi.executor.errors import translate
+from djogi.redact import redact
+
+RV = TypeVar("RV")
+
+# libpq parameters added when the URL does not set them: connect within 10 s; probe an idle TCP connection
+# after 30 s, every 10 s, 3 times; drop a connection whose sent data stays unacknowledged for 60 s.
+NETWORK_DEFAULTS: Final[Mapping[str, str]] = {
+    "connect_timeout": "10",
+    "keepalives": "1",
+    "keepalives_idle": "30",
+    "keepalives_interval": "10",
+    "keepalives_count": "3",
+    "tcp_user_timeout": "60000",
+}
+
+
+def network_options(url: str) -> dict[str, str]:
+    """The ``NETWORK_DEFAULTS`` the URL does not set itself (the URL's own values win; all of them for a
+    URL that does not parse, whose connection attempt then reports the problem)."""
+    try:
+        given = conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        given = {}
+    return {key: value for key, value in NETWORK_DEFAULTS.items() if key not in given}
+
+
+async def unreachable(url: str, kwargs: Mapping[str, Any]) -> BaseException | None:
+    """Open and close one connection: None when that works, else the djogi error saying why (translated,
+    the password redacted; psycopg's exception is not kept, as it may quote the conninfo)."""
+    try:
+        conn = await BoundedConnection.connect(url, **kwargs)
+    except psycopg.Error as exc:
+        error = translate(exc)
+        error.args = (redact(str(error), url),)
+        return error
+    await conn.close()
+    return None
+
+
+class BoundedConnection(psycopg.AsyncConnection[tuple[Any, ...]]):
+    """An async connection whose waits on the server give up after ``operation_timeout`` seconds
+    (None: no bound), closing the connection."""
+
+    operation_timeout: float | None = None
+
+    async def wait(self, gen: PQGen[RV], interval: float = 0.1, timeout: float | None = None) -> RV:
+        bound = self.operation_timeout if timeout is None else timeout
+        try:
+            return await super().wait(gen, interval=interval, timeout=bound)
+        except psycopg.errors._WaitTimeout:
+            if timeout is not None:  # the caller's own bound (psycopg's cancellation path)
+                raise
+            self.pgconn.finish()
+            raise psycopg.OperationalError(
+                f"no answer from the server within {bound:g} s (operation_timeout); the connection was closed"
+            ) from None
