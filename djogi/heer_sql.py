@@ -8,6 +8,8 @@ RanjIds are emitted in microsecond precision. Every statement is idempotent.
 
 from __future__ import annotations
 
+import re
+
 from heeranjid.sql.postgres import GENERATE_HEERID, GENERATE_RANJID, SCHEMA, SEED, SESSION
 
 from djogi.errors import ValidationError
@@ -115,8 +117,9 @@ def bootstrap_sql(node_id: int = 1) -> str:
     Raises ValidationError when ``node_id`` is outside 0..511.
     """
     _check_node_id(node_id)
-    return "\n".join((SCHEMA, SESSION, GENERATE_HEERID, GENERATE_RANJID, SEED, _DESC_SQL,
-                      _seed_node_sql(node_id)))
+    script = "\n".join((SCHEMA, SESSION, GENERATE_HEERID, GENERATE_RANJID, SEED, _DESC_SQL, _seed_node_sql(node_id)))
+    # No blank lines, even inside the wheel's function bodies: blank lines delimit migration fragments.
+    return re.sub(r"\n[ \t]*(?:\n[ \t]*)+", "\n", script)
 
 
 def bind_node_sql(node_id: int) -> str:
