@@ -10,6 +10,7 @@ import datetime as dt
 import os
 from collections.abc import Callable
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -199,7 +200,8 @@ def discard(
         cli.emit(report)
         return
     for path in report.removed:
-        cli.info(f"  removed {path}")
+        shown = Path(path)
+        cli.info(f"  removed {shown.relative_to(cli.config.root) if shown.is_relative_to(cli.config.root) else shown}")
     for line in report.restored:
         cli.info(f"  {line}")
     cli.info(f"discarded {report.version}; run `djogi migrations compose` to compose again")

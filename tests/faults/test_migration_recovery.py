@@ -60,7 +60,8 @@ def test_not_null_with_python_default_rename_hint_and_discard(project: Project) 
     [_boot, v1, v2] = _composed(project)
     assert snapshot.read_bytes() != before
     out = project.run("migrations", "discard").stdout
-    assert f"discarded {v2}" in out and _composed(project) == [_boot, v1]
+    assert f"discarded {v2}" in out and f"removed {GLOBAL}/{v2}.plan.json" in out
+    assert _composed(project) == [_boot, v1]
     assert snapshot.read_bytes() == before
     project.run("migrations", "check", expect=1)  # the models have a change no migration holds
     project.run("migrations", "compose", "-n", "pages")
@@ -181,3 +182,26 @@ def test_plain_sql_sessions_get_the_default_node(tmp_path: Path, blank_url: str)
     assert node == ("1",) and first is not None and first[0] != 0
     psql = project.run("db", "psql", "--", "-c", "INSERT INTO authors (name, email) VALUES ('b', 'b@x')")
     assert "INSERT 0 1" in psql.stdout
+    # A database bootstrapped by an older djogi has no default node: the documented fix sets it once.
+    name = blank_url.rsplit("/", 1)[1]
+    with psycopg.connect(blank_url, autocommit=True) as conn:
+        conn.execute(f"ALTER DATABASE {name} RESET heer.node_id")
+    with psycopg.connect(blank_url, autocommit=True) as conn, pytest.raises(psycopg.errors.RaiseException):
+        conn.execute("INSERT INTO authors (name, email) VALUES ('c', 'c@x')")
+    project.run("db", "psql", "--", "-c", f"ALTER DATABASE {name} SET heer.node_id = '1'",
+                "-c", f"ALTER DATABASE {name} SET heer.ranj_node_id = '1'")
+    with psycopg.connect(blank_url, autocommit=True) as conn:
+        assert conn.execute("INSERT INTO authors (name, email) VALUES ('c', 'c@x') RETURNING id").fetchone()
+
+
+def test_every_recovery_command_in_the_docs_is_run_here() -> None:
+    """docs/when-things-go-wrong.md (## Migrations) shows only commands these tests run."""
+    root = Path(__file__).parents[2]
+    page = (root / "docs" / "when-things-go-wrong.md").read_text()
+    section = page.split("## Migrations", 1)[1].split("\n## ", 1)[0]
+    commands = [line.removeprefix("$ djogi ").split() for line in section.splitlines() if line.startswith("$ djogi ")]
+    here = Path(__file__).read_text()
+    assert len(commands) >= 10
+    for words in commands:
+        command = ", ".join(f'"{w}"' for w in words[:2])
+        assert command in here, f"djogi {' '.join(words)} is shown in the docs but not run by a test"
