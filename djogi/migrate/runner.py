@@ -460,8 +460,8 @@ def apply(
                     try:
                         _run(conn, m, row_id, options, on_progress)
                     except (psycopg.Error, KeyboardInterrupt) as exc:
-                        ctrl_c = isinstance(exc, KeyboardInterrupt)
-                        cause = "interrupted (Ctrl-C)" if ctrl_c else f"connection lost: {exc}".strip()
+                        lost = "connection lost: " if conn.broken or conn.closed else ""
+                        cause = "interrupted (Ctrl-C)" if isinstance(exc, KeyboardInterrupt) else f"{lost}{exc}".strip()
                         raise _interrupted(url, m, row_id, cause) from exc
                     if fake_reason is not None:
                         ran.append(m.version)

@@ -156,6 +156,33 @@ def test_interrupted_apply_records_the_error_and_says_how_to_resume(project: Pro
     project.run("migrations", "verify")
 
 
+def test_killed_apply_leaves_pending_and_the_named_repair_recovers(project: Project) -> None:
+    """SIGKILL of the applying process: nothing can record it, so the row stays pending; the next apply
+    names the repair, and after it apply finishes the migration."""
+    project.run("migrations", "compose")
+    project.run("migrations", "apply")
+    project.write_models(PAGES_OPTIONAL)
+    project.run("migrations", "compose", "-n", "pages")
+    proc, blocker = _apply_blocked(project)
+    try:
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=60)
+    finally:
+        blocker.close()
+    version, status, _ = _ledger(project.url)[-1]
+    assert status == "pending"
+    for _ in range(200):  # the server notices the dead client and ends its session
+        with psycopg.connect(project.url) as conn:
+            if not conn.execute("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'ALTER TABLE%' "
+                                "AND pid <> pg_backend_pid()").fetchone()[0]:  # type: ignore[index]
+                break
+        time.sleep(0.05)
+    project.refused("migrations", "apply", says=f"run `djogi migrations repair partial-apply {version} rolled-back`")
+    project.run("migrations", "repair", "partial-apply", version, "rolled-back")
+    project.run("migrations", "apply")
+    assert _ledger(project.url)[-1][:2] == (version, "applied")
+
+
 def test_fake_never_skips_the_bootstrap(tmp_path: Path, blank_url: str) -> None:
     project = Project(tmp_path, blank_url)
     project.run("migrations", "compose")
@@ -195,12 +222,12 @@ def test_plain_sql_sessions_get_the_default_node(tmp_path: Path, blank_url: str)
 
 
 def test_every_recovery_command_in_the_docs_is_run_here() -> None:
-    """docs/when-things-go-wrong.md (## Migrations) shows only commands these tests run."""
+    """docs/when-things-go-wrong.md (## Migrations) shows only commands the tests in tests/faults run."""
     root = Path(__file__).parents[2]
     page = (root / "docs" / "when-things-go-wrong.md").read_text()
     section = page.split("## Migrations", 1)[1].split("\n## ", 1)[0]
     commands = [line.removeprefix("$ djogi ").split() for line in section.splitlines() if line.startswith("$ djogi ")]
-    here = Path(__file__).read_text()
+    here = "".join(p.read_text() for p in Path(__file__).parent.glob("test_*.py"))
     assert len(commands) >= 10
     for words in commands:
         command = ", ".join(f'"{w}"' for w in words[:2])

@@ -130,3 +130,25 @@ def test_hostile_values_are_kept_exactly(db_url: str, tmp_path: Path) -> None:
     assert labels is not None and tuple(labels[0]) == tuple(q.value for q in Quotes)
     assert verify(db_url, tmp_path, Bucket("main")).ok
     assert rollback(db_url, tmp_path, Bucket("main")).ok
+
+
+def test_cli_refuses_hostile_names_before_writing(tmp_path: Path, db_url: str) -> None:
+    """Through the CLI: a model app escaping migrations/, a hostile Djogi.toml database name and a hostile
+    -n slug write nothing outside migrations/ (the first two write nothing at all)."""
+    from tests.cli.helpers import MODELS_V1, Project
+
+    project = Project(tmp_path, db_url)
+    before = {p for p in tmp_path.rglob("*")}
+    project.write_models(MODELS_V1.replace('table="books"', 'table="books", app="../../escaped"'))
+    assert "app='../../escaped'" in project.run("migrations", "compose", expect=2).stderr
+    assert not (project.root / "migrations").exists() and not list(tmp_path.parent.rglob("escaped"))
+    project.write_models(MODELS_V1)
+    toml = project.root / "Djogi.toml"
+    toml.write_text(toml.read_text() + '\n[database."../x"]\nurl = "postgresql://localhost/x"\n')
+    project.refused("migrations", "compose", says="database.../x")
+    assert not (project.root / "migrations").exists()
+    toml.write_text('[project]\nmodels = ["shop.models"]\n')
+    project.run("migrations", "compose", "-n", "../../../tmp/evil name")
+    written = [p for p in tmp_path.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    assert all(p.resolve().is_relative_to((project.root / "migrations").resolve()) or p in before for p in written)
+    assert any(p.name.endswith("__tmpevil_name.sdjql") for p in written)
