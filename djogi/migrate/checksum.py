@@ -97,7 +97,8 @@ def tidy(sql: str) -> str:
     """A fragment as written to files: trimmed, without blank lines or carriage returns between tokens
     (blank lines delimit fragments); string constants keep their value exactly, one that holds a line
     break the files cannot carry is re-quoted as ``E'...'``. Tokens come from PostgreSQL's own scanner
-    (pglast). Raises ValidationError when ``sql`` does not scan (an unterminated quote)."""
+    (pglast). Raises ValidationError when ``sql`` does not scan (an unterminated quote), or when another
+    token (a quoted identifier) holds such a line break."""
     try:
         tokens = scan(sql)
     except ParseError as exc:
@@ -111,6 +112,9 @@ def tidy(sql: str) -> str:
             text = _escape_string(text)
         elif tok.name in ("SQL_COMMENT", "C_COMMENT"):
             text = _BLANK_LINES.sub("\n", text.replace("\r", ""))
+        elif _UNSAFE_IN_FILE.search(text):
+            raise ValidationError(f"{text!r} holds a line break a migration file cannot carry; only string "
+                                  f"constants can be re-quoted: {sql!r}")  # fmt: skip
         out.append(text)
         pos = tok.end + 1
     out.append(sql[pos:])

@@ -5,9 +5,11 @@ from pathlib import Path
 from typing import Annotated
 
 import psycopg
+import pytest
 
 import djogi
 from djogi import Model, field
+from djogi.errors import ValidationError
 from djogi.migrate import Bucket, apply, compose, rollback, verify
 from djogi.migrate.checksum import file_checksums, parse_fragments
 from djogi.model import models, registry_scope
@@ -60,3 +62,18 @@ def test_literals_are_kept_exactly(db_url: str, tmp_path: Path) -> None:
     report = verify(db_url, tmp_path, Bucket("main"))
     assert report.ok and not report.diagnostics, report.diagnostics
     assert rollback(db_url, tmp_path, Bucket("main")).ok
+
+
+def test_tidy_golden() -> None:
+    """Exact output: blank lines and CR between tokens go; literals keep their value, re-quoted as E''
+    only when the files could not carry them; identifiers and comments are left alone."""
+    from djogi.migrate.checksum import tidy
+
+    assert tidy("SELECT 1\r\n\r\n  , 'ok\nfine' -- c\r\n\n\n/* a\n\n b */ ,2") == (
+        "SELECT 1\n, 'ok\nfine' -- c\n/* a\nb */ ,2")
+    assert tidy("COMMENT ON x IS 'é\n\nb\r\nc''d'") == "COMMENT ON x IS E'é\\n\\nb\\r\\nc''d'"
+    assert tidy("SELECT $q$x\n\ny'\\$q$, 'z'") == "SELECT E'x\\n\\ny''\\\\', 'z'"
+    assert tidy("SELECT E'a\\\n\nb\\\\'") == "SELECT E'a\\n\\nb\\\\'"
+    assert tidy("SELECT 'a\n-- LOSSY x', \"q\nq\"") == "SELECT E'a\\n-- LOSSY x', \"q\nq\""
+    with pytest.raises(ValidationError, match="cannot carry"):
+        tidy('SELECT "q\n\nq"')
