@@ -22,21 +22,22 @@ _SELECT_EXTRAS = ("distinctClause", "intoClause", "fromClause", "whereClause", "
                   "withClause", "larg", "rarg")  # fmt: skip
 
 
-def _parse(sql: str) -> tuple[ast.RawStmt, ...] | str:
+def _one_statement(text: object, template: str, what: str) -> ast.Node | str:
+    """The single statement ``template`` makes of ``text`` (pglast), or why ``text`` is not one ``what``."""
+    if not isinstance(text, str):
+        return f"must be a str, not {type(text).__name__}"
     try:
-        return tuple(pglast.parse_sql(sql))
+        parsed = pglast.parse_sql(template.format(text))
     except ParseError as exc:
         return f"does not parse ({exc})"
+    return parsed[0].stmt if len(parsed) == 1 and parsed[0].stmt is not None else f"is not one {what}"
 
 
 def type_problem(sql_type: object) -> str | None:
     """Why ``sql_type`` is not one SQL type name (``TEXT``, ``VARCHAR(20)[]``, ``public.citext``), or None."""
-    if not isinstance(sql_type, str):
-        return f"must be a str, not {type(sql_type).__name__}"
-    parsed = _parse(f"CREATE TABLE _t (_c {sql_type})")
-    if isinstance(parsed, str):
-        return parsed
-    stmt = parsed[0].stmt if len(parsed) == 1 else None
+    stmt = _one_statement(sql_type, "CREATE TABLE _t (_c {})", "type name")
+    if isinstance(stmt, str):
+        return stmt
     if not isinstance(stmt, ast.CreateStmt) or stmt.tableElts is None or len(stmt.tableElts) != 1:
         return "is not one type name"
     column = stmt.tableElts[0]
@@ -49,12 +50,9 @@ def type_problem(sql_type: object) -> str | None:
 
 def expression_problem(expr: object) -> str | None:
     """Why ``expr`` is not one SQL scalar expression, or None."""
-    if not isinstance(expr, str):
-        return f"must be a str, not {type(expr).__name__}"
-    parsed = _parse(f"SELECT ({expr})")
-    if isinstance(parsed, str):
-        return parsed
-    stmt = parsed[0].stmt if len(parsed) == 1 else None
+    stmt = _one_statement(expr, "SELECT ({})", "SQL expression")
+    if isinstance(stmt, str):
+        return stmt
     if (not isinstance(stmt, ast.SelectStmt) or len(stmt.targetList or ()) != 1
             or any(getattr(stmt, a, None) for a in _SELECT_EXTRAS)):  # fmt: skip
         return "is not one SQL expression"
