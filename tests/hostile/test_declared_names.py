@@ -90,6 +90,13 @@ def test_related_name_and_enum_labels_refused() -> None:
 
     with registry_scope(isolated=True), pytest.raises(ModelDefinitionError, match=r"Victim\.body: enum TooLong"):
         _declare(TooLong)
+
+    class BadType(djogi.Enum):
+        __pg_name__ = "mood; DROP TABLE victims"
+        A = "a"
+
+    with registry_scope(isolated=True), pytest.raises(ModelDefinitionError, match=r"Victim\.body: enum type name"):
+        _declare(BadType)
     with registry_scope(isolated=True), pytest.raises(ModelDefinitionError, match="related_name='x y'"):
         class Owner(Model, table="owners"):
             name: str
