@@ -16,6 +16,7 @@ head after a rollback. Same models + same snapshots + same ``now`` -> byte-ident
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -106,7 +107,8 @@ def plan_compose(
             return Failure(f"{db}/{app or GLOBAL_DIR}: {planned.failure()}")
         unfillable = planned.unwrap().unfillable_columns
         if unfillable:
-            return Failure(_unfillable_message(f"{db}/{app or GLOBAL_DIR}", unfillable, planned.unwrap()))
+            bucket = f"{db}/{app or GLOBAL_DIR}"
+            return Failure(_unfillable_message(bucket, unfillable, planned.unwrap(), models))
         if planned.unwrap().operations:
             changed.append((db, app, planned.unwrap(), loaded.unwrap(), projected.unwrap()))
     first = changed[0][2].operations[0].label if changed else ""
@@ -125,9 +127,24 @@ def plan_compose(
     return Success(ComposePlan(version=version, buckets=tuple(plans), bootstraps=tuple(bootstraps)))
 
 
-def _unfillable_message(bucket: str, columns: list[str], plan: Plan) -> str:
-    """Why a NOT NULL column without a database default cannot be composed, and the safe forms."""
-    hints = "".join(f"\n  {h}" for h in plan.rename_hints)
+def _default_sql(value: object) -> str | None:
+    """A Python default as a SQL literal for ``db_default`` (None when it is not a plain scalar)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):  # a djogi.Enum member is a str: its label
+        return "'" + value.replace("'", "''") + "'"
+    if isinstance(value, int | float | decimal.Decimal):
+        return str(value)
+    return None
+
+
+def _unfillable_message(bucket: str, columns: list[str], plan: Plan, models: list[ModelDescriptor]) -> str:
+    """Why a NOT NULL column without a database default cannot be composed, and the safe forms (with the
+    ``db_default`` the field's Python default would give, when it is a plain scalar)."""
+    fields = {f"{d.table}.{fd.column}": fd for d in models for fd in d.fields}
+    proposals = [(c, _default_sql(fields[c].default)) for c in columns if c in fields and fields[c].has_default]
+    hints = "".join(f"\n  {c}: field(db_default={sql!r}) matches its Python default" for c, sql in proposals if sql)
+    hints += "".join(f"\n  {h}" for h in plan.rename_hints)
     return (f"{bucket}: cannot add NOT NULL column(s) {', '.join(columns)} to an existing table: rows already "
             "there would have no value (a Python default is not a database default). Either declare "
             "field(db_default=...) so PostgreSQL fills existing rows, or make the field optional (`T | None`), "

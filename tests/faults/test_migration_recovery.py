@@ -48,6 +48,7 @@ def test_not_null_with_python_default_rename_hint_and_discard(project: Project) 
     for flags in ((), ("--allow-destructive",)):
         err = project.refused("migrations", "compose", *flags, says="cannot add NOT NULL column(s) books.pages")
         assert "field(db_default=...)" in err and "make the field optional" in err
+        assert "books.pages: field(db_default='0') matches its Python default" in err
     # A renamed field: the same refusal asks whether it was a rename.
     project.write_models(TITLE_RENAMED)
     project.refused("migrations", "compose", says="did you rename books.title to books.name? declare "
