@@ -8,6 +8,8 @@ RanjIds are emitted in microsecond precision. Every statement is idempotent.
 
 from __future__ import annotations
 
+import re
+
 from heeranjid.sql.postgres import GENERATE_HEERID, GENERATE_RANJID, SCHEMA, SEED, SESSION
 
 from djogi.errors import ValidationError
@@ -109,14 +111,40 @@ INSERT INTO heer_ranj_node_state (node_id) VALUES ({node_id}) ON CONFLICT (node_
 """
 
 
+def _default_node_sql(node_id: int) -> str:
+    """Make ``node_id`` the database's default node (``ALTER DATABASE ... SET``) unless one is set, so any
+    session (``psql``, another client) can fill a default key; a role that does not own the database gets a
+    WARNING naming the statement to run instead of a failed bootstrap."""
+    return f"""
+DO $djogi_default_node$
+BEGIN
+    IF coalesce(current_setting('heer.node_id', true), '') = '' THEN
+        EXECUTE format('ALTER DATABASE %I SET heer.node_id = %L', current_database(), '{node_id}');
+    END IF;
+    IF coalesce(current_setting('heer.ranj_node_id', true), '') = '' THEN
+        EXECUTE format('ALTER DATABASE %I SET heer.ranj_node_id = %L', current_database(), '{node_id}');
+    END IF;
+EXCEPTION WHEN insufficient_privilege THEN
+    RAISE WARNING 'djogi: could not set the default HeeRanjID node of database %: run ALTER DATABASE % SET '
+        'heer.node_id = ''{node_id}'' and SET heer.ranj_node_id = ''{node_id}'' as its owner',
+        current_database(), quote_ident(current_database());
+END
+$djogi_default_node$;
+"""
+
+
 def bootstrap_sql(node_id: int = 1) -> str:
-    """The idempotent script installing HeeRanjID and registering ``node_id`` (the seed always adds 1).
+    """The idempotent script installing HeeRanjID, registering ``node_id`` (the seed always adds 1) and
+    making it the database's default node when none is set (sessions that never bind a node, such as
+    ``djogi db psql``, then fill default keys too).
 
     Raises ValidationError when ``node_id`` is outside 0..511.
     """
     _check_node_id(node_id)
-    return "\n".join((SCHEMA, SESSION, GENERATE_HEERID, GENERATE_RANJID, SEED, _DESC_SQL,
-                      _seed_node_sql(node_id)))
+    script = "\n".join((SCHEMA, SESSION, GENERATE_HEERID, GENERATE_RANJID, SEED, _DESC_SQL, _seed_node_sql(node_id),
+                        _default_node_sql(node_id)))
+    # No blank lines, even inside the wheel's function bodies: blank lines delimit migration fragments.
+    return re.sub(r"\n[ \t]*(?:\n[ \t]*)+", "\n", script)
 
 
 def bind_node_sql(node_id: int) -> str:

@@ -13,11 +13,12 @@ import datetime as dt
 import decimal
 import enum
 import inspect
+import keyword
 import sys
 import types as pytypes
 import typing
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar, Union, cast, get_args, get_origin
 
@@ -25,7 +26,8 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from djogi.errors import ModelDefinitionError
-from djogi.identifiers import check_identifier, derived_name, fit_name
+from djogi.identifiers import check_identifier, derived_name, identifier_problem
+from djogi.sqltext import expression_problem, label_problem, opclass_problem, type_problem
 
 if TYPE_CHECKING:
     from djogi.algebra.query import Select
@@ -499,7 +501,14 @@ def _classify(tp: Any, where: tuple[str, str]) -> tuple[ValueKind, str, Any, Any
         kind, sql = _SCALARS[tp]
         return kind, sql, None, None
     if isinstance(tp, type) and issubclass(tp, DjogiEnum):
-        check_identifier(tp.pg_name(), f"enum type name of {tp.__name__}")
+        try:
+            check_identifier(tp.pg_name(), f"enum type name of {tp.__name__}")
+        except ValueError as exc:
+            raise _fail(*where, str(exc)) from None
+        for member in tp:
+            if not isinstance(member.value, str) or not 0 < len(member.value.encode()) <= 63:
+                raise _fail(*where, f"enum {tp.__name__}.{member.name}: a label is a str of 1-63 bytes "
+                                    f"(PostgreSQL's limit), not {member.value!r}")  # fmt: skip
         return "enum", tp.pg_name(), None, tp
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         raise _fail(*where, f"{tp.__name__} is a plain enum.Enum; subclass djogi.Enum to map it to a native type")
@@ -578,6 +587,7 @@ def _data_field(
         sql_type = shape.sql_override
     if spec.sql_type is not None:
         sql_type = spec.sql_type
+    _check_declared_sql(where, spec, sql_type if spec.sql_type is not None or shape.sql_override else None)
     try:
         check_identifier(column, "column name")
     except ValueError as exc:
@@ -626,6 +636,26 @@ def _data_field(
     )
 
 
+def _check_declared_sql(where: tuple[str, str], spec: Any, sql_type: str | None) -> None:
+    """Refuse declared SQL that is not exactly one type / one expression, and names that are not names."""
+    checks: list[tuple[str, object, Callable[[object], str | None]]] = [
+        ("sql_type", sql_type, type_problem), ("check", spec.check, expression_problem),
+        ("db_default", spec.db_default, expression_problem),
+    ]
+    for what, value, problem_of in checks:
+        problem = None if value is None else problem_of(value)
+        if problem is not None:
+            raise _fail(*where, f"{what}={value!r} {problem}")
+    if spec.comment is not None and not isinstance(spec.comment, str):
+        raise _fail(*where, f"comment must be a str, not {type(spec.comment).__name__}")
+    if spec.renamed_from is not None and identifier_problem(str(spec.renamed_from)) is not None:
+        raise _fail(*where, f"renamed_from={spec.renamed_from!r} {identifier_problem(str(spec.renamed_from))}")
+    related = spec.related_name
+    if related is not None and not (isinstance(related, str) and related.isidentifier()
+                                    and not keyword.iskeyword(related)):  # fmt: skip
+        raise _fail(*where, f"related_name={related!r} must be a Python identifier (it names an attribute)")
+
+
 def _framework_fields(pk: PrimaryKey) -> tuple[FieldDescriptor, ...]:
     pk_kind = "heerid" if pk.python_type in HEERANJID_TYPES else _SCALARS[pk.python_type][0]
     return (
@@ -666,9 +696,18 @@ def _build_descriptor(cls: type, options: Mapping[str, Any]) -> ModelDescriptor:
     table = options["table"]
     try:
         check_identifier(table, "table name")
+        if options.get("renamed_from") is not None:
+            check_identifier(options["renamed_from"], "renamed_from")
         pk = resolve_pk(options.get("pk", HEERID_DESC_PK))
     except (ValueError, TypeError) as exc:
         raise ModelDefinitionError(f"{name}: {exc}") from None
+    for option in ("app", "database"):
+        problem = None if options.get(option) is None else label_problem(options[option])
+        if problem is not None:
+            raise ModelDefinitionError(f"{name}: {option}={options[option]!r} {problem} (it names a folder under "
+                                       "migrations/)")  # fmt: skip
+    if options.get("comment") is not None and not isinstance(options["comment"], str):
+        raise ModelDefinitionError(f"{name}: comment must be a str, not {type(options['comment']).__name__}")
     hints = _type_hints(cls)
     defaults = _struct_defaults(cls)
     declared = [name for name in defaults if name not in FRAMEWORK_FIELDS]
@@ -745,13 +784,22 @@ def _normalise_index(
             key = msgspec.structs.replace(key, name=by_name[key.name].column)
         elif key.expression is None:
             raise ModelDefinitionError(f"{model}: an IndexColumn needs a field name or an expression")
+        problem = (None if key.expression is None else expression_problem(key.expression)) or (
+            None if key.opclass is None else opclass_problem(key.opclass))
+        if problem is not None:
+            raise ModelDefinitionError(f"{model}: index key {key.name or key.expression!r}: {problem}")
         keys.append(key)
     for covered in idx.include:
         if covered not in by_name:
             raise ModelDefinitionError(f"{model}: index includes unknown field {covered!r}")
     parts = tuple(k.name or "expr" for k in keys)
     name = idx.name or derived_name(table, parts, "key" if idx.unique else "idx")
-    check_identifier(fit_name(name), "index name")
+    problem = identifier_problem(name) if isinstance(name, str) else "must be a str"
+    if problem is not None:  # checked as written: PostgreSQL would silently truncate a longer name
+        raise ModelDefinitionError(f"{model}: index name {name!r} {problem}")
+    where = None if idx.where is None else expression_problem(idx.where)
+    if where is not None:
+        raise ModelDefinitionError(f"{model}: index {name}: where={idx.where!r} {where}")
     return msgspec.structs.replace(
         idx, columns=tuple(keys), name=name, include=tuple(by_name[c].column for c in idx.include)
     )

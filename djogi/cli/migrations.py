@@ -10,6 +10,7 @@ import datetime as dt
 import os
 from collections.abc import Callable
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -169,12 +170,41 @@ def check(ctx: typer.Context, as_json: JsonOption = False) -> None:
         cli.emit({"uncomposed": uncomposed, "edited": edited, "ok": not uncomposed and not edited})
     if edited:
         raise Refusal(f"migration files edited after compose: {', '.join(edited)}; restore them from version "
-                      "control, or re-run `djogi migrations compose --force-overwrite`")
+                      "control (an applied migration already ran as composed); to change a migration that is "
+                      "not applied anywhere, `djogi migrations discard` it and run `djogi migrations compose`")
     if uncomposed:
         cli.err.print(f"[red]check failed:[/red] models changed in {', '.join(uncomposed)}; "
                       "run `djogi migrations compose`")
         raise typer.Exit(ExitCode.FAILURE)
     cli.info("check passed: migrations match the models")
+
+
+@migrations_app.command()
+def discard(
+    ctx: typer.Context,
+    version: Annotated[str | None, typer.Argument(help="Version to discard [default: the newest composed].")] = None,
+    database: DatabaseOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Remove a composed migration that is not applied, and restore the snapshot compose advanced.
+
+    Use it to redo a compose (say, after a refused or failed apply). It checks this database's ledger:
+    an applied migration is refused (exit 2); roll it back first. Never discard a migration that was
+    applied on another database.
+    """
+    cli = cli_of(ctx)
+    wants_json = cli.wants_json(as_json)
+    db = cli.database_name(database)
+    report = runner.discard(cli.url(db), cli.config.migrations_dir, db, version)
+    if wants_json:
+        cli.emit(report)
+        return
+    for path in report.removed:
+        shown = Path(path)
+        cli.info(f"  removed {shown.relative_to(cli.config.root) if shown.is_relative_to(cli.config.root) else shown}")
+    for line in report.restored:
+        cli.info(f"  {line}")
+    cli.info(f"discarded {report.version}; run `djogi migrations compose` to compose again")
 
 
 # -------------------------------------------------------------------------------------- apply / rollback
@@ -207,10 +237,14 @@ def apply(
             reports[db] = apply_database(cli, db, url, app=app, fake_reason=reason if fake else None,
                                          advance=advance)
     applied = sum(len(r.applied) for r in reports.values())
+    for version in (v for r in reports.values() for v in r.ran):
+        cli.warn(f"{version} was run, not faked: it installs the functions later migrations' defaults call, and it "
+                 "is idempotent")
     if wants_json:
         cli.emit({db: r for db, r in reports.items()})
     elif applied:
-        cli.info(f"{'faked' if fake else 'applied'} {applied} migration(s)")
+        ran = sum(len(r.ran) for r in reports.values())
+        cli.info(f"faked {applied - ran} migration(s)" if fake else f"applied {applied} migration(s)")
     else:
         cli.info("no pending migrations to apply")
 
@@ -346,10 +380,8 @@ def verify(
         for report in reports:
             cli.out.print(Text(f"djogi migrations verify: {report.bucket}", style="bold"))
             _print_diagnostics(cli, report.diagnostics)
-            if all(d.code in _LEDGER_CODES for d in report.diagnostics):
-                cli.out.print("  no drift detected: schema is consistent", markup=False)
-            if any(d.code == "D619" for d in report.diagnostics):
-                cli.out.print(f"  compared with the schema as of {report.head or 'no migration'} (the applied head)",
+            if report.ok and all(d.code in _LEDGER_CODES for d in report.diagnostics):
+                cli.out.print(f"  schema matches the snapshot of {report.head or 'an empty bucket'} (the applied head)",
                               markup=False)  # fmt: skip
             cli.out.print(Text("  PASSED", style="green") if report.ok else Text("  FAILED", style="red"))
     if any(d.code == "D620" for r in reports for d in r.diagnostics):

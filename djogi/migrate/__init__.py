@@ -20,6 +20,8 @@ Effectful (``url`` is a libpq URL; errors are ``MigrationError`` with ``refusal`
   by compose next to each migration); migrations on disk but not applied are ``D619`` warnings
 - ``baseline(url, migrations_dir, bucket, version, reason)``, ``repair_checksum_drift``,
   ``repair_partial_apply``, ``repair_resume_partial``, ``repair_snapshot_rebuild``
+- ``discard(url, migrations_dir, database, version=None) -> DiscardReport``: remove an unapplied composed
+  migration and restore the snapshot it advanced
 - ``introspect(conn, tables=, enums=, app=) -> Snapshot``
 
 ``on_progress`` receives ``Progress`` events (``waiting``, ``start``, ``step``, ``done``) for a progress bar.
@@ -35,6 +37,7 @@ from djogi.migrate.runner import (
     ApplyReport,
     Bucket,
     Diagnostic,
+    DiscardReport,
     MigrationError,
     Options,
     Progress,
@@ -43,6 +46,7 @@ from djogi.migrate.runner import (
     VerifyReport,
     apply,
     baseline,
+    discard,
     out_of_order_policy,
     repair_checksum_drift,
     repair_partial_apply,
@@ -61,6 +65,7 @@ __all__ = [
     "CheckReport",
     "ComposePlan",
     "Diagnostic",
+    "DiscardReport",
     "Finding",
     "MigrationError",
     "Operation",
@@ -77,6 +82,7 @@ __all__ = [
     "check",
     "compose",
     "diff",
+    "discard",
     "introspect",
     "lint_sql",
     "out_of_order_policy",

@@ -13,6 +13,10 @@ import datetime as dt
 import hashlib
 import re
 
+from pglast.parser import ParseError, scan
+
+from djogi.errors import ValidationError
+
 UP_BANNER = "-- Djogi composed migration — up"
 DOWN_BANNER = "-- Djogi composed migration — down"
 LOSSY_PREFIX = "-- LOSSY"
@@ -66,9 +70,61 @@ def is_version(value: str) -> bool:
     return value == PHASE_ZERO_VERSION or _VERSION.fullmatch(value) is not None
 
 
+_BLANK_LINES = re.compile(r"\n[ \t]*(?:\n[ \t]*)+")
+# A string constant holding one of these would break the file framing (blank lines delimit fragments,
+# ``-- LOSSY`` lines are notes, files are read with universal newlines): it is re-quoted as E'...'.
+_UNSAFE_IN_FILE = re.compile(r"\r|\n[ \t]*\n|\n" + re.escape(LOSSY_PREFIX))
+
+
+_E_BREAK = re.compile(r"\\[\s\S]|[\r\n]")
+_BREAK_ESCAPES = {"\n": "\\n", "\r": "\\r"}
+
+
+def _escape_string(token: str) -> str:
+    """``token`` (a string constant) as an ``E'...'`` constant with the same value and no line break."""
+    if token[0] in "eE":  # already escapes: write a raw (or backslash-escaped) line break as its escape
+        return _E_BREAK.sub(lambda m: _BREAK_ESCAPES.get(m[0][-1], m[0]), token)
+    if token[0] == "$":
+        tag = token[: token.index("$", 1) + 1]
+        value = token[len(tag) : -len(tag)]
+    else:
+        value = token[1:-1].replace("''", "'")
+    escaped = value.replace("\\", "\\\\").replace("'", "''").replace("\r", "\\r").replace("\n", "\\n")
+    return f"E'{escaped}'"
+
+
 def tidy(sql: str) -> str:
-    """A fragment as written to files: trimmed, blank lines removed (blank lines delimit fragments)."""
-    return re.sub(r"\n[ \t]*(?:\n[ \t]*)+", "\n", sql.strip())
+    """A fragment as written to files: trimmed, without blank lines or carriage returns between tokens
+    (blank lines delimit fragments); string constants keep their value exactly, one that holds a line
+    break the files cannot carry is re-quoted as ``E'...'``. Tokens come from PostgreSQL's own scanner
+    (pglast). Raises ValidationError when ``sql`` does not scan (an unterminated quote), or when another
+    token (a quoted identifier) holds such a line break."""
+    try:
+        tokens = scan(sql)
+    except ParseError as exc:
+        raise ValidationError(f"SQL does not scan ({exc}): {sql!r}") from exc
+    out: list[str] = []
+    pos = 0
+    for tok in tokens:
+        out.append(sql[pos : tok.start])
+        text = sql[tok.start : tok.end + 1]
+        if tok.name == "SCONST" and _UNSAFE_IN_FILE.search(text):
+            text = _escape_string(text)
+        elif tok.name in ("SQL_COMMENT", "C_COMMENT"):
+            text = _BLANK_LINES.sub("\n", text.replace("\r", ""))
+        elif _UNSAFE_IN_FILE.search(text):
+            raise ValidationError(f"{text!r} holds a line break a migration file cannot carry; only string "
+                                  f"constants can be re-quoted: {sql!r}")  # fmt: skip
+        out.append(text)
+        pos = tok.end + 1
+    out.append(sql[pos:])
+    gaps = [_BLANK_LINES.sub("\n", part.replace("\r", "")) if i % 2 == 0 else part for i, part in enumerate(out)]
+    return "".join(gaps).strip()
+
+
+def one_line(text: str) -> str:
+    """``text`` for a ``--`` comment line of a file: line breaks shown as ``\\n`` / ``\\r``."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 def parse_fragments(text: str) -> list[tuple[str, str]] | None:

@@ -16,6 +16,7 @@ head after a rollback. Same models + same snapshots + same ``now`` -> byte-ident
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -104,6 +105,10 @@ def plan_compose(
         planned = diff(loaded.unwrap(), projected.unwrap())
         if not is_successful(planned):
             return Failure(f"{db}/{app or GLOBAL_DIR}: {planned.failure()}")
+        unfillable = planned.unwrap().unfillable_columns
+        if unfillable:
+            bucket = f"{db}/{app or GLOBAL_DIR}"
+            return Failure(_unfillable_message(bucket, unfillable, planned.unwrap(), models))
         if planned.unwrap().operations:
             changed.append((db, app, planned.unwrap(), loaded.unwrap(), projected.unwrap()))
     first = changed[0][2].operations[0].label if changed else ""
@@ -122,13 +127,39 @@ def plan_compose(
     return Success(ComposePlan(version=version, buckets=tuple(plans), bootstraps=tuple(bootstraps)))
 
 
+def _default_sql(value: object) -> str | None:
+    """A Python default as a SQL literal for ``db_default`` (None when it is not a plain scalar)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):  # a djogi.Enum member is a str: its label
+        return "'" + value.replace("'", "''") + "'"
+    if isinstance(value, int | float | decimal.Decimal):
+        return str(value)
+    return None
+
+
+def _unfillable_message(bucket: str, columns: list[str], plan: Plan, models: list[ModelDescriptor]) -> str:
+    """Why a NOT NULL column without a database default cannot be composed, and the safe forms (with the
+    ``db_default`` the field's Python default would give, when it is a plain scalar)."""
+    fields = {f"{d.table}.{fd.column}": fd for d in models for fd in d.fields}
+    proposals = [(c, _default_sql(fields[c].default)) for c in columns if c in fields and fields[c].has_default]
+    hints = "".join(f"\n  {c}: field(db_default={sql!r}) matches its Python default" for c, sql in proposals if sql)
+    hints += "".join(f"\n  {h}" for h in plan.rename_hints)
+    return (f"{bucket}: cannot add NOT NULL column(s) {', '.join(columns)} to an existing table: rows already "
+            "there would have no value (a Python default is not a database default). Either declare "
+            "field(db_default=...) so PostgreSQL fills existing rows, or make the field optional (`T | None`), "
+            "compose and apply, backfill the rows, then make it required in a next compose (djogi adds it as "
+            f"a validated CHECK, then SET NOT NULL).{hints}")
+
+
 def write_compose(
     plan: ComposePlan, migrations_dir: Path, *, allow_destructive: bool = False, force_overwrite: bool = False
 ) -> Result[tuple[Path, ...], str]:
     """Write a composed plan: refuse destructive/lossy plans without ``allow_destructive``."""
     risky = [f"{b.directory_name} ({b.plan.classification})" for b in plan.buckets if b.plan.needs_allow_destructive]
     if risky and not allow_destructive:
-        return Failure(f"destructive changes in {', '.join(risky)}; review them and pass allow_destructive")
+        hints = "".join(f"\n  {h}" for b in plan.buckets for h in b.plan.rename_hints)
+        return Failure(f"destructive changes in {', '.join(risky)}; review them and pass allow_destructive{hints}")
     written: list[Path] = []
     for db, files in plan.bootstraps:
         result = write(files, migrations_dir / db / GLOBAL_DIR, force=force_overwrite)

@@ -57,6 +57,28 @@ class Plan(msgspec.Struct, frozen=True):
         """True for destructive and lossy plans."""
         return self.classification in ("destructive", "lossy")
 
+    def _subjects(self, kind: str, effect: str | None = None) -> list[str]:
+        """The ``table`` / ``table.column`` each ``kind`` operation (of ``effect``, when given) acts on."""
+        return [op.label.split(" ", 1)[1] for op in self.operations
+                if op.kind == kind and effect in (None, op.effect)]  # fmt: skip
+
+    @property
+    def unfillable_columns(self) -> list[str]:
+        """``table.column`` of each NOT NULL column added to an existing table with no database default
+        (``ADD COLUMN`` fails once the table has a row)."""
+        return self._subjects("AddColumn", "lossy")
+
+    @property
+    def rename_hints(self) -> list[str]:
+        """Questions for a table or column dropped while another appears beside it: was it a rename?"""
+        hints = [f"did you rename table {old} to {new}? declare renamed_from={old!r} on its model"
+                 for old in self._subjects("DropTable") for new in self._subjects("AddTable")]  # fmt: skip
+        added = [c.split(".") for c in self._subjects("AddColumn")]
+        for table, old in (c.split(".") for c in self._subjects("DropColumn")):
+            hints += [f"did you rename {table}.{old} to {table}.{new}? declare field(renamed_from={old!r}) on it"
+                      for t, new in added if t == table]  # fmt: skip
+        return hints
+
 
 def diff(old: Snapshot, new: Snapshot) -> Result[Plan, str]:
     """The plan turning schema ``old`` into schema ``new``."""

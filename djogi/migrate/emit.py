@@ -18,7 +18,7 @@ from typing import Literal
 import msgspec
 from returns.result import Failure, Result, Success
 
-from djogi.migrate.checksum import DOWN_BANNER, UP_BANNER, compute_checksum, down_checksum, tidy
+from djogi.migrate.checksum import DOWN_BANNER, UP_BANNER, compute_checksum, down_checksum, one_line, tidy
 from djogi.migrate.diff import Classification, Plan
 from djogi.migrate.operations import Step
 from djogi.migrate.snapshot import Snapshot, encode, write_atomic
@@ -120,11 +120,11 @@ def render_steps(steps: tuple[Step, ...], version: str, bucket: str, classificat
     ups = [tidy(s.up) for s in steps]
     downs = [tidy(s.down) for s in steps]
     up = _header(UP_BANNER, version, bucket, _DEBUG_NAMES[classification])
-    up += "".join(f"-- {s.label}\n{sql}\n\n" for s, sql in zip(steps, ups, strict=True))
+    up += "".join(f"-- {one_line(s.label)}\n{sql}\n\n" for s, sql in zip(steps, ups, strict=True))
     down = _header(DOWN_BANNER, version, bucket, None)
     for s, sql in reversed(list(zip(steps, downs, strict=True))):
-        lossy = f"-- LOSSY: {s.lossy}\n" if s.lossy else ""
-        down += f"-- {s.label}\n{lossy}{sql}\n\n"
+        lossy = f"-- LOSSY: {one_line(s.lossy)}\n" if s.lossy else ""
+        down += f"-- {one_line(s.label)}\n{lossy}{sql}\n\n"
     segments: list[Segment] = []
     for s, sql in zip(steps, ups, strict=True):
         kind: SegmentKind = "transactional" if s.transactional else "non_transactional"

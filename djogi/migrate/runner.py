@@ -27,13 +27,17 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Literal
 
 import msgspec
+import pglast
 import psycopg
+from pglast import ast as pg_ast
+from pglast.enums import AlterTableType, ConstrType
 from psycopg import errors as pg_errors
+from psycopg import sql
 from returns.pipeline import is_successful
 
 from djogi.errors import DjogiError
@@ -126,10 +130,12 @@ OutOfOrder = Literal["reject", "allow"]
 
 
 class ApplyReport(msgspec.Struct, frozen=True):
-    """What ``apply`` did: versions applied (or faked) and versions already applied."""
+    """What ``apply`` did: versions applied (or faked) and versions already applied; ``ran`` lists the
+    versions run for real during a fake (the bootstrap, which later migrations' defaults need)."""
 
     applied: tuple[str, ...]
     skipped: tuple[str, ...]
+    ran: tuple[str, ...] = ()
 
 
 class Options(msgspec.Struct, frozen=True, kw_only=True):
@@ -230,8 +236,9 @@ def bucket_lock(conn: Connection, bucket: Bucket, options: Options,
     try:
         yield
     finally:
-        row = conn.execute("SELECT pg_advisory_unlock(%s)", (key,)).fetchone()
-        if not (row and row[0]):
+        # A session lock ends with its connection: a lost one has nothing to unlock.
+        row = None if conn.broken or conn.closed else conn.execute("SELECT pg_advisory_unlock(%s)", (key,)).fetchone()
+        if row is not None and not row[0]:
             raise MigrationError(f"D274: advisory unlock of {bucket} returned false", refusal=True, code="D274")
 
 
@@ -323,6 +330,8 @@ def _run_transaction(conn: Connection, m: Migration, row_id: int, group: list[tu
     try:
         _with_retries(options, action, lambda: None)
     except psycopg.Error as exc:
+        if conn.broken or conn.closed:
+            raise  # apply records it through a fresh session
         ledger.set_status(conn, row_id, "failed", f"transactional segment {group[0][0]} failed: {exc}".strip())
         raise MigrationError(f"{m.bucket} {m.version}: transactional segment {group[0][0]} failed: {exc}",
                              refusal=False) from exc  # fmt: skip
@@ -340,6 +349,8 @@ def _run_step(conn: Connection, m: Migration, row_id: int, statement: tuple[int,
     try:
         _with_retries(options, action, lambda: _drop_invalid_index(conn, sql))
     except psycopg.Error as exc:
+        if conn.broken or conn.closed:
+            raise  # apply records it through a fresh session
         ledger.set_status(conn, row_id, "failed", f"non-tx step {step} of segment {segment} failed: {label} — {exc}",
                           steps=index)  # fmt: skip
         raise MigrationError(
@@ -397,7 +408,8 @@ def apply(
     fake_reason: str | None = None,
 ) -> ApplyReport:  # fmt: skip
     """Apply (or, with ``fake_reason``, record without running) every pending migration of ``database``
-    (``app="*"``: all buckets, the bootstrap first; else one bucket)."""
+    (``app="*"``: all buckets, the bootstrap first; else one bucket). The bootstrap is never faked: it is
+    idempotent and the ``id`` defaults of later migrations call its functions, so a fake runs it (``ran``)."""
     if fake_reason is not None and not fake_reason.strip():
         raise MigrationError("fake needs a non-empty reason", refusal=True)
     chosen = buckets(migrations_dir, database) if app == "*" else [Bucket(database, app)]
@@ -407,6 +419,7 @@ def apply(
     )
     applied: list[str] = []
     skipped: list[str] = []
+    ran: list[str] = []
     with _session(url, options) as conn:
         ledger.ensure(conn)
         with _locks(conn, chosen, options, on_progress):
@@ -425,7 +438,7 @@ def apply(
                 note = _out_of_order(rows, m.version, options.out_of_order)
                 if row is not None:
                     ledger.delete(conn, row.id)
-                if fake_reason is not None:
+                if fake_reason is not None and m.version != PHASE_ZERO_VERSION:
                     note = f"faked at {ledger.now_text()}; reason: {fake_reason}" + (f"\n{note}" if note else "")
                     ledger.insert(
                         conn,
@@ -444,9 +457,43 @@ def apply(
                         checksum_up=m.plan.checksum_up, checksum_down=m.plan.checksum_down, status="pending",
                         total_steps=m.total_steps, note=note, out_of_order=note is not None,
                     )  # fmt: skip
-                    _run(conn, m, row_id, options, on_progress)
+                    try:
+                        _run(conn, m, row_id, options, on_progress)
+                    except (psycopg.Error, KeyboardInterrupt) as exc:
+                        lost = "connection lost: " if conn.broken or conn.closed else ""
+                        cause = "interrupted (Ctrl-C)" if isinstance(exc, KeyboardInterrupt) else f"{lost}{exc}".strip()
+                        raise _interrupted(url, m, row_id, cause) from exc
+                    if fake_reason is not None:
+                        ran.append(m.version)
                 applied.append(m.version)
-    return ApplyReport(tuple(applied), tuple(skipped))
+    return ApplyReport(tuple(applied), tuple(skipped), tuple(ran))
+
+
+def _interrupted(url: str, m: Migration, row_id: int, cause: str) -> MigrationError:
+    """The error for an apply cut off by ``cause``: recorded on the ledger row as ``failed`` through a fresh
+    session (the applying one may be gone), saying what state is left and the command that continues."""
+    try:
+        with _session(url, DEFAULT_OPTIONS) as fresh:
+            row = next(r for r in ledger.rows(fresh, m.bucket.label) if r.id == row_id)
+            if row.status == "pending":
+                ledger.set_status(fresh, row_id, "failed", cause)
+                row = next(r for r in ledger.rows(fresh, m.bucket.label) if r.id == row_id)
+    except (MigrationError, psycopg.Error, StopIteration) as exc:
+        return MigrationError(
+            f"{m.bucket} {m.version}: {cause}. The ledger row could not be updated ({exc}), so it stays pending. "
+            f"Once the server is back: `djogi migrations status`; if the schema has none of {m.version}'s changes "
+            f"(a transaction that was cut off is rolled back) run `djogi migrations repair partial-apply {m.version} "
+            f"rolled-back`, else `djogi migrations repair resume-partial {m.version}`; then `djogi migrations apply`",
+            refusal=False, code="Interrupted",
+        )  # fmt: skip
+    if row.status != "failed":  # it finished before the interruption reached it
+        return MigrationError(f"{m.bucket} {m.version}: {cause} after it was {row.status}; run `djogi migrations "
+                              "apply` for the rest", refusal=False, code="Interrupted")  # fmt: skip
+    done = row.applied_steps_count or row.has_claim
+    follow = (f"`djogi migrations repair resume-partial {m.version}` finishes it" if done and row.total_steps
+              else "its open transaction was rolled back, so `djogi migrations apply` runs it again")  # fmt: skip
+    return MigrationError(f"{m.bucket} {m.version}: {cause}. Recorded as failed ({row.applied_steps_count} of "
+                          f"{row.total_steps or '?'} steps done); {follow}", refusal=False, code="Interrupted")
 
 
 @contextmanager
@@ -521,6 +568,15 @@ def rollback(
                 if dry_run:
                     done.append(row.version)
                     continue
+                blocked = _unfillable_in_down(conn, m.down_text)
+                if blocked:
+                    before = f" (already rolled back: {', '.join(done)})" if done else ""
+                    raise MigrationError(
+                        f"{row.version} cannot be rolled back{before}: its down SQL re-adds {', '.join(blocked)} as "
+                        "NOT NULL without a default, which fails on the rows the table has now. Roll forward "
+                        "instead: declare the field again (optional, or with db_default=...) and compose",
+                        refusal=True, code="DownCannotRun",
+                    )  # fmt: skip
                 try:
                     with conn.transaction():
                         conn.execute(m.down_text)
@@ -543,6 +599,29 @@ def rollback(
         return RollbackReport(tuple(done), head.version if head else None,
                               (_no_snapshot_file(version or "", consequence),))  # fmt: skip
     return RollbackReport(tuple(done), head.version if head else None, tuple(_compare(expected, live)))
+
+
+def _unfillable_in_down(conn: Connection, down_sql: str) -> list[str]:
+    """``table.column`` of each ``ADD COLUMN ... NOT NULL`` without a default or identity in ``down_sql``
+    (parsed with pglast) whose table has rows: PostgreSQL would refuse it."""
+    found = []
+    fillers = {ConstrType.CONSTR_DEFAULT, ConstrType.CONSTR_IDENTITY}
+    for raw in pglast.parse_sql(down_sql):
+        stmt = raw.stmt
+        if not isinstance(stmt, pg_ast.AlterTableStmt) or stmt.relation is None:
+            continue
+        table = str(stmt.relation.relname)
+        for cmd in stmt.cmds or ():
+            column = cmd.def_ if cmd.subtype == AlterTableType.AT_AddColumn else None
+            if not isinstance(column, pg_ast.ColumnDef):
+                continue
+            kinds = {c.contype for c in column.constraints or ()}
+            if ConstrType.CONSTR_NOTNULL in kinds and not kinds & fillers:
+                query = sql.SQL("SELECT EXISTS (SELECT FROM {})").format(sql.Identifier(table))
+                exists = conn.execute(query).fetchone()
+                if exists and exists[0]:
+                    found.append(f"{table}.{column.colname}")
+    return found
 
 
 def _rollback_targets(rows: list[LedgerRow], to: str | None) -> list[LedgerRow]:
@@ -854,3 +933,85 @@ def verify(url: str, migrations_dir: Path, bucket: Bucket, *, strict: bool = Fal
         found.append(Diagnostic("D699", "error", str(bucket), "ledger has applied rows but the bucket has no tables"))
     head = applied_head(rows)
     return VerifyReport(str(bucket), tuple(found), head.version if head else None)
+
+
+# -------------------------------------------------------------------------------------- discard
+
+
+class DiscardReport(msgspec.Struct, frozen=True):
+    """What ``discard`` removed: the version, the files, and per bucket the snapshot it restored."""
+
+    version: str
+    removed: tuple[str, ...]
+    restored: tuple[str, ...]
+
+
+def _discardable(row: LedgerRow) -> bool:
+    """A ledger row that leaves nothing in the schema: rolled back, or failed before any step took effect."""
+    return row.status == "rolled_back" or (row.status == "failed" and not (row.applied_steps_count or row.has_claim))
+
+
+def discard(url: str | None, migrations_dir: Path, database: str = "main", version: str | None = None
+            ) -> DiscardReport:  # fmt: skip
+    """Remove an unapplied composed migration (the newest one when ``version`` is None) from every bucket of
+    ``database`` that has it, and put back each bucket's ``schema_snapshot.json`` as it was before compose
+    (the snapshot of the newest remaining migration or baseline; none left: the file is removed). A
+    ``failed`` ledger row whose transaction left nothing behind is deleted with it.
+
+    Refused (nothing removed) when the version is the bootstrap, is not the newest migration of a bucket,
+    is recorded in the ledger at ``url`` in another state (applied, faked, pending, partly applied), or when
+    the snapshot to restore is missing. Only the ledger at ``url`` is consulted: a migration applied on
+    another database must be rolled back there, not discarded.
+    """
+    chosen = [(b, discover(migrations_dir, b)) for b in buckets(migrations_dir, database)]
+    composed = sorted({m.version for _, ms in chosen for m in ms if m.version != PHASE_ZERO_VERSION})
+    target = version or (composed[-1] if composed else None)
+    if target is None or target not in composed:
+        what = "no composed migration" if target is None else f"{target} is not a composed migration of {database}"
+        raise MigrationError(f"nothing to discard: {what}", refusal=True, code="NothingToDiscard")
+    with _session(url, DEFAULT_OPTIONS) if url is not None else nullcontext() as conn:
+        rows = [r for b, _ in chosen for r in ledger.rows(conn, b.label)] if conn and ledger.exists(conn) else []
+        plans: list[tuple[Bucket, Path | None, LedgerRow | None]] = []
+        for b, ms in chosen:
+            versions = [m.version for m in ms]
+            if target not in versions:
+                continue
+            if versions[-1] != target:
+                raise MigrationError(f"{target} is not the newest migration of {b} ({versions[-1]} is); discard "
+                                     "that first", refusal=True, code="NotNewest")  # fmt: skip
+            row = next((r for r in rows if r.version == target and r.app_label == b.label), None)
+            if row is not None and not _discardable(row):
+                raise MigrationError(
+                    f"{target} is {row.status} in {b}; roll it back first (`djogi migrations rollback`) or resolve "
+                    "it with `djogi migrations repair`", refusal=True, code="NotDiscardable",
+                )  # fmt: skip
+            folder = b.directory(migrations_dir)
+            earlier = sorted(p for p in folder.glob(f"V*{SNAPSHOT_SUFFIX}") if p.name < f"{target}{SNAPSHOT_SUFFIX}")
+            previous = [v for v in versions[:-1] if v != PHASE_ZERO_VERSION]
+            if previous and not any(p.name == f"{previous[-1]}{SNAPSHOT_SUFFIX}" for p in earlier):
+                raise MigrationError(
+                    f"{b}: {previous[-1]}{SNAPSHOT_SUFFIX} is missing, so the snapshot before {target} cannot be "
+                    "restored; remove the files by hand and run `djogi migrations repair snapshot-rebuild`",
+                    refusal=True, code="NoSnapshotToRestore",
+                )  # fmt: skip
+            plans.append((b, earlier[-1] if earlier else None, row))
+        removed: list[str] = []
+        restored: list[str] = []
+        for b, source, row in plans:
+            folder = b.directory(migrations_dir)
+            for suffix in (".plan.json", ".sdjql", ".down.sdjql", SNAPSHOT_SUFFIX):
+                path = folder / f"{target}{suffix}"
+                if path.exists():
+                    path.unlink()
+                    removed.append(str(path))
+            current = folder / "schema_snapshot.json"
+            if source is not None:
+                write_atomic(current, source.read_bytes())
+                restored.append(f"{b}: schema_snapshot.json <- {source.name}")
+            elif current.exists():
+                current.unlink()
+                restored.append(f"{b}: schema_snapshot.json removed (no migration left)")
+            if conn is not None and row is not None and row.status == "failed":
+                ledger.delete(conn, row.id)
+                restored.append(f"{b}: failed ledger row of {target} deleted")
+    return DiscardReport(target, tuple(removed), tuple(restored))
