@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from djogi.algebra.expr import Column, Expr, Func, OrderBy, Param, ValueType, coerce, same
+from djogi.algebra.expr import Column, Expr, Func, OrderBy, Param, ValueType, coerce, expression, same
 from djogi.algebra.predicate import TRUE, Pred, and_
 from djogi.errors import ValidationError
 from djogi.model import descriptor
@@ -187,12 +187,12 @@ def avg(x: Expr[Any], *, distinct: bool = False) -> Agg[Any]:
 
 def min_(x: Expr[T]) -> Agg[T]:
     """``min(x)``: ``x``'s type, NULL over an empty set."""
-    return _agg("min", (x,), x.type)
+    return _agg("min", (x,), expression(x, "min()").type)
 
 
 def max_(x: Expr[T]) -> Agg[T]:
     """``max(x)``: ``x``'s type, NULL over an empty set."""
-    return _agg("max", (x,), x.type)
+    return _agg("max", (x,), expression(x, "max()").type)
 
 
 def _boolean(x: Expr[bool] | Pred, name: str) -> Expr[Any]:
@@ -217,7 +217,7 @@ def bool_or(x: Expr[bool] | Pred) -> Agg[bool]:
 
 def array_agg(x: Expr[Any], *, distinct: bool = False) -> Agg[list[Any]]:
     """``array_agg([DISTINCT] x)`` (order it with ``.order_by(...)``): an array of ``x``'s type."""
-    t = x.type
+    t = expression(x, "array_agg()").type
     if t.kind == "array":
         raise ValidationError(f"array_agg({x.describe()}): arrays of arrays are not supported")
     vtype = ValueType("array", None if t.sql is None else t.sql + "[]", enum=t.enum, element=t.kind)

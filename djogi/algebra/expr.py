@@ -299,8 +299,15 @@ def _compatible(a: ValueType, b: ValueType) -> bool:
     return pair <= NUMERIC_KINDS or pair == {"heerid", "int"}
 
 
+def expression(x: object, what: str) -> Expr[Any]:
+    """``x`` when it is an expression; ``ValidationError`` naming ``what`` otherwise."""
+    if not isinstance(x, Expr):
+        raise ValidationError(f"{what} takes an expression such as Book.price, not {x!r}")
+    return x
+
+
 def _require(e: Expr[Any], kinds: tuple[str | None, ...], op: str) -> None:
-    if e.type.kind not in kinds:
+    if expression(e, op).type.kind not in kinds:
         raise ValidationError(f"{e.describe()}: {op} applies to {'/'.join(map(str, kinds[:-1]))}, not {e.type.kind}")
 
 
@@ -413,6 +420,8 @@ class Expr(msgspec.Struct, Generic[T], frozen=True, gc=False):
             found = in_query(self, values)
             return found if op == "in" else ~found & self.is_not_null()
         t = self.type
+        if not isinstance(values, Iterable):
+            raise ValidationError(f"{self.describe()}.{op}() takes a list of values or a query, not {values!r}")
         items = tuple(values)
         if not items:
             return _p.FALSE if op == "in" else _p.TRUE
@@ -679,9 +688,18 @@ def _arith(op: str, left: object, right: object) -> BinOp[Any]:
         kind = _TEMPORAL_ARITH.get((lk, op, rk))
         if kind is None:
             raise ValidationError(f"cannot compute {left.describe()} ({lk}) {op} {right.describe()} ({rk})")
-    if isinstance(right, Param) and op == "/" and right.value == 0:
+    if isinstance(right, Param) and op == "/" and _is_zero(right.value):
         raise ValidationError(f"{left.describe()} / 0: division by zero")
+    if kind is not None and kind not in _KIND_SQL:
+        raise ValidationError(f"cannot compute {left.describe()} ({lk}) {op} {right.describe()} ({rk})")
     return BinOp(op, left, right, ValueType(kind, None if kind is None else _KIND_SQL[kind]))
+
+
+def _is_zero(value: object) -> bool:
+    """Whether a divisor is zero (a signalling Decimal NaN, which cannot be compared, is not)."""
+    if isinstance(value, decimal.Decimal):
+        return value.is_zero()
+    return type(value) in (int, float) and value == 0
 
 
 class Func(Expr[T], frozen=True):
@@ -748,11 +766,13 @@ def now() -> Func[dt.datetime]:
 
 def coalesce(first: Expr[T], *rest: object) -> Func[T]:
     """``coalesce(first, rest...)``: the first non-NULL argument; the others must fit ``first``'s type."""
+    expression(first, "coalesce()")
     return Func("coalesce", (first, *(_as_expr(r, first) for r in rest)), first.type)
 
 
 def nullif(a: Expr[T], b: object) -> Func[T]:
     """``nullif(a, b)``: NULL when ``a = b``, else ``a``."""
+    expression(a, "nullif()")
     return Func("nullif", (a, _as_expr(b, a)), a.type)
 
 
