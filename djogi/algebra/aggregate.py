@@ -94,21 +94,20 @@ class Agg(Expr[T], frozen=True):
 
 
 def contains_node(node: object, types: tuple[type, ...], *, into_queries: bool = False) -> object | None:
-    """The first node of one of ``types`` inside ``node`` (expressions, predicates, orderings, tuples)."""
-    if isinstance(node, types):
-        return node
-    if isinstance(node, tuple):
-        items: tuple[object, ...] = node
-    elif isinstance(node, msgspec.Struct) and not isinstance(node, Column):
-        if not into_queries and type(node).__name__ in _QUERY_NAMES:
-            return None
-        items = tuple(getattr(node, f) for f in node.__struct_fields__)
-    else:
-        return None
-    for item in items:
-        found = contains_node(item, types, into_queries=into_queries)
-        if found is not None:
-            return found
+    """The first node of one of ``types`` inside ``node`` (expressions, predicates, orderings, tuples), in
+    depth-first order; iterative, so any nesting depth works."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, types):
+            return item
+        if isinstance(item, tuple):
+            stack.extend(reversed(item))
+        elif (
+            isinstance(item, msgspec.Struct) and not isinstance(item, Column)
+            and (into_queries or type(item).__name__ not in _QUERY_NAMES)
+        ):  # fmt: skip
+            stack.extend(reversed([getattr(item, f) for f in item.__struct_fields__]))
     return None
 
 

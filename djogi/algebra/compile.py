@@ -21,6 +21,7 @@ import msgspec
 
 from djogi.algebra import expr as e
 from djogi.algebra import predicate as p
+from djogi.algebra.depth import retry_deep
 from djogi.algebra.render import RenderContext, like_pattern, render_expr, render_order, render_predicate
 from djogi.errors import ValidationError
 from djogi.identifiers import quote_ident
@@ -162,9 +163,16 @@ def compile(
 ) -> Statement:
     """Compile a query or mutation value to a ``Statement``, through the shape cache.
 
-    Raises ``ValidationError`` for values that cannot become valid SQL (e.g. a lock with DISTINCT) and
-    ``TypeError`` for objects that are not compilable values.
+    Raises ``ValidationError`` for values that cannot become valid SQL (e.g. a lock with DISTINCT) or that
+    are nested deeper than ``depth.MAX_DEPTH``, and ``TypeError`` for objects that are not compilable values.
     """
+    try:
+        return _compile(value)
+    except RecursionError:
+        return retry_deep(_compile, value)
+
+
+def _compile(value: Any) -> Statement:
     params = _Params()
     try:
         key = _shape(value, params)

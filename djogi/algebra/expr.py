@@ -369,7 +369,7 @@ class Expr(msgspec.Struct, Generic[T], frozen=True, gc=False):
         return _p.Compare("ge", self, self.operand(other))
 
     def __hash__(self) -> int:
-        return hash(node_key(self))
+        return key_hash(self)
 
     def is_null(self) -> Pred:
         """``IS NULL``."""
@@ -846,36 +846,53 @@ class OrderBy(msgspec.Struct, frozen=True, gc=False):
         return OrderBy(self.expr, self.descending, "last")
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, OrderBy) and node_key(self) == node_key(other)
+        return isinstance(other, OrderBy) and same(self, other)
 
     def __hash__(self) -> int:
-        return hash(node_key(self))
+        return key_hash(self)
 
 
 # ------------------------------------------------------------------------------------------------ identity
 
 
-def node_key(node: object) -> object:
+def node_key(node: object) -> tuple[object, ...]:
     """A hashable structural key of a node (or any value inside one).
 
     Two nodes have equal keys exactly when they are built from the same parts: columns by (model, field),
     values by (type, value) with NaN equal to NaN. Use it for caches and tests instead of ``==``.
+
+    The key is flat (a prefix encoding: a Struct's type followed by its fields' keys, ``(tuple, n)``
+    followed by ``n`` items' keys, ``(type, value)`` for a value), built without recursion, so keys of any
+    nesting depth are built, hashed and compared in linear time.
     """
-    t = type(node)
-    if t is Column:
-        return (Column, node.model, node.name)  # type: ignore[attr-defined]
-    if isinstance(node, msgspec.Struct):
-        return (t, *[node_key(getattr(node, f)) for f in node.__struct_fields__])
-    if t is tuple or t is list:
-        return (tuple, *[node_key(v) for v in node])  # type: ignore[attr-defined]
-    if node != node:  # NaN (float or Decimal)
-        return (t, "NaN")
-    return (t, node)
+    out: list[object] = []
+    stack = [node]
+    while stack:
+        x = stack.pop()
+        t = type(x)
+        if t is Column:
+            out.append((Column, x.model, x.name))  # type: ignore[attr-defined]
+        elif isinstance(x, msgspec.Struct):
+            out.append(t)
+            stack.extend([getattr(x, f) for f in reversed(x.__struct_fields__)])
+        elif t is tuple or t is list:
+            out.append((tuple, len(x)))  # type: ignore[arg-type]
+            stack.extend(reversed(x))  # type: ignore[call-overload]
+        elif x != x:  # NaN (float or Decimal)
+            out.append((t, "NaN"))
+        else:
+            out.append((t, x))
+    return tuple(out)
 
 
 def same(a: object, b: object) -> bool:
     """Structural equality of two nodes (``==`` on expressions builds a predicate instead)."""
     return node_key(a) == node_key(b)
+
+
+def key_hash(node: object) -> int:
+    """``hash(node_key(node))``: the structural hash of a node."""
+    return hash(node_key(node))
 
 
 from djogi.algebra import predicate as _p  # noqa: E402  (predicate imports this module)
