@@ -1,9 +1,7 @@
-"""Key values and msgspec (issue 15, item 4, NOT yet fixed): models are msgspec Structs that users encode
-directly, so every key kind must encode and decode with msgspec and ``json`` out of the box, and a key must
-equal its integer. These tests pin the required behaviour; they are strict xfails until the key types are
-replaced, so they fail loudly the day they start passing. msgspec encodes neither ``int`` subclasses nor
-foreign classes, so the likely design is key values that are plain ``int`` / ``uuid.UUID`` at runtime, with
-djogi's key types as ``typing.NewType`` subclasses (which msgspec treats as their supertype)."""
+"""Key values and msgspec (issue 15): models are msgspec Structs that users encode directly, so every key
+kind encodes and decodes with msgspec and ``json`` out of the box, and a key equals its integer. Key values
+are plain ``int`` (HeerId kinds) and ``uuid.UUID`` (RanjId kinds); djogi's key types are ``typing.NewType``
+subclasses, which msgspec treats as their supertype."""
 
 from __future__ import annotations
 
@@ -15,8 +13,6 @@ import pytest
 
 from djogi import ForeignKey, HeerId, HeerIdDesc, Model, RanjId, RanjIdDesc
 from djogi.types import Jsonb
-
-pytestmark = pytest.mark.xfail(strict=True, reason="issue 15 item 4: key types are not msgspec-native yet")
 
 RANJ = "00000000-0000-8000-8007-a120006400c8"
 
