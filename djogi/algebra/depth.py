@@ -23,7 +23,7 @@ import msgspec
 
 from djogi.errors import ValidationError
 
-__all__ = ["MAX_DEPTH", "check_depth", "guarded", "nesting_depth", "recursion_room"]
+__all__ = ["MAX_DEPTH", "check_depth", "guarded", "nesting_depth", "recursion_room", "retry_deep"]
 
 MAX_DEPTH = 10_000
 """The deepest nesting (nodes on the longest path from the root) the algebra accepts."""
