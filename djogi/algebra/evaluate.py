@@ -29,7 +29,7 @@ import msgspec
 
 from djogi.algebra import expr as e
 from djogi.algebra import predicate as p
-from djogi.algebra.depth import check_depth, nesting_depth, recursion_room, retry_deep
+from djogi.algebra.depth import check_depth, nesting_depth, recursion_room
 from djogi.algebra.predicate import Compiled
 from djogi.errors import NotPortable
 
@@ -51,13 +51,13 @@ def compile_python(pred: p.Pred) -> Compiled:
     ``ValidationError`` for a predicate nested deeper than ``depth.MAX_DEPTH``; a deep one evaluates with
     room for its depth (see ``djogi.algebra.depth``)."""
     try:
-        run = _compiled(pred)
+        return _compiled(pred)
     except RecursionError:
-        run = retry_deep(_compiled, pred)
+        pass
     depth = nesting_depth(pred)
     check_depth(depth)
-    if depth < _SHALLOW:
-        return run
+    with recursion_room(depth):
+        run = _compiled(pred)
 
     def deep(instance: object) -> bool:
         try:
@@ -68,9 +68,6 @@ def compile_python(pred: p.Pred) -> Compiled:
             return run(instance)
 
     return deep
-
-
-_SHALLOW = 64  # predicates nested less deeply than this evaluate within any reasonable recursion limit
 
 
 def _compiled(pred: p.Pred) -> Compiled:

@@ -874,15 +874,19 @@ def node_key(node: object) -> tuple[object, ...]:
             out.append((Column, x.model, x.name))  # type: ignore[attr-defined]
         elif isinstance(x, msgspec.Struct):
             out.append(t)
-            stack.extend([getattr(x, f) for f in reversed(x.__struct_fields__)])
+            fields = _astuple(x)
+            stack.extend(fields[::-1])
         elif t is tuple or t is list:
             out.append((tuple, len(x)))  # type: ignore[arg-type]
-            stack.extend(reversed(x))  # type: ignore[call-overload]
+            stack.extend(x[::-1])  # type: ignore[index]
         elif x != x:  # NaN (float or Decimal)
             out.append((t, "NaN"))
         else:
             out.append((t, x))
     return tuple(out)
+
+
+_astuple = msgspec.structs.astuple
 
 
 def same(a: object, b: object) -> bool:
