@@ -33,9 +33,9 @@ if TYPE_CHECKING:
     from djogi.algebra.query import Select
 
 from djogi.types import (
-    HEERANJID_TYPES,
     HEERID_DESC_PK,
     INT_RANGES,
+    KEY_TYPES,
     JsonbMarker,
     OnDelete,
     PrimaryKey,
@@ -366,6 +366,8 @@ class ModelMeta(msgspec.StructMeta):
     ) -> ModelMeta:
         options = {key: kwargs.pop(key) for key in _MODEL_OPTIONS if key in kwargs}
         kwargs.setdefault("kw_only", True)
+        if "table" in options:
+            _type_the_key(namespace, options)
         cls = super().__new__(mcls, name, bases, namespace, **kwargs)
         type.__setattr__(cls, "__djogi_columns__", {})
         if "table" in options:
@@ -404,6 +406,18 @@ class ModelMeta(msgspec.StructMeta):
             if found is None:
                 raise
             return found
+
+
+def _type_the_key(namespace: dict[str, Any], options: Mapping[str, Any]) -> None:
+    """Declare the model's ``id`` with its key's value type (``HeerIdDesc | UnsetType`` ...), so that
+    msgspec decodes and converts it (an unresolvable ``pk=`` is reported by the descriptor)."""
+    try:
+        pk = resolve_pk(options.get("pk", HEERID_DESC_PK))
+    except TypeError:
+        return
+    if "id" not in namespace.get("__annotations__", {}):
+        namespace.setdefault("__annotations__", {})["id"] = Union[pk.python_type, UnsetType]  # noqa: UP007
+        namespace["id"] = UNSET
 
 
 inherit_vectorcall(ModelMeta, msgspec.StructMeta)  # 3x faster Book(...) on Python 3.11
@@ -657,7 +671,7 @@ def _check_declared_sql(where: tuple[str, str], spec: Any, sql_type: str | None)
 
 
 def _framework_fields(pk: PrimaryKey) -> tuple[FieldDescriptor, ...]:
-    pk_kind = "heerid" if pk.python_type in HEERANJID_TYPES else _SCALARS[pk.python_type][0]
+    pk_kind = "heerid" if pk.python_type in KEY_TYPES else _SCALARS[pk.python_type][0]
     return (
         FieldDescriptor(
             name="id", column="id", python_type=pk.python_type, value_kind=pk_kind, sql_type=pk.sql_type,

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import enum
 import re
+import typing
 import uuid
 from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, TypeVar, Union
 
+import heeranjid
 import msgspec
-from heeranjid import HeerId, HeerIdDesc, RanjId, RanjIdDesc
+
+from djogi.errors import ValidationError
 
 __all__ = [
     "BigInt",
@@ -21,6 +24,7 @@ __all__ = [
     "HeerIdDesc",
     "Integer",
     "Jsonb",
+    "KeyType",
     "OnDelete",
     "OneToOne",
     "PrimaryKey",
@@ -34,6 +38,127 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+
+# ------------------------------------------------------------------------------------------ key types
+
+_BIGINT_KEYS = range(0, 2**63)
+_BIGINT_KEY = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]  # what msgspec decodes a HeerId key as
+
+if TYPE_CHECKING:
+    # For type checkers a key type is its value type (``int`` / ``uuid.UUID``) with HeeRanjID helpers.
+
+    class HeerId(int):
+        @classmethod
+        def from_str(cls, text: str) -> HeerId: ...
+        @classmethod
+        def info(cls, value: int) -> heeranjid.HeerId: ...
+
+    class HeerIdDesc(int):
+        @classmethod
+        def from_str(cls, text: str) -> HeerIdDesc: ...
+        @classmethod
+        def from_parts(cls, timestamp_ms: int, node_id: int, sequence: int) -> HeerIdDesc: ...
+        @classmethod
+        def info(cls, value: int) -> heeranjid.HeerIdDesc: ...
+
+    class RanjId(uuid.UUID):
+        @classmethod
+        def from_str(cls, text: str) -> RanjId: ...
+        @classmethod
+        def info(cls, value: uuid.UUID) -> heeranjid.RanjId: ...
+
+    class RanjIdDesc(uuid.UUID):
+        @classmethod
+        def from_str(cls, text: str) -> RanjIdDesc: ...
+        @classmethod
+        def from_parts(cls, timestamp: int, precision: str, node_id: int, sequence: int) -> RanjIdDesc: ...
+        @classmethod
+        def info(cls, value: uuid.UUID) -> heeranjid.RanjIdDesc: ...
+
+    KeyType = Any
+else:
+
+    class KeyType(typing.NewType):
+        """A HeeRanjID key type: ``HeerId`` / ``HeerIdDesc`` values are plain ``int`` (BIGINT), ``RanjId`` /
+        ``RanjIdDesc`` values plain ``uuid.UUID``, so models holding them encode and decode with msgspec
+        and ``json`` out of the box (msgspec treats a ``NewType`` as its supertype, here ``int`` limited to
+        0..2**63-1 or ``uuid.UUID``). In JSON a HeerId is a number, a RanjId its UUID string; msgspec's
+        ``strict=False`` also accepts a HeerId's decimal string (what HeeRanjID's serde writes).
+
+        ``HeerIdDesc(x)`` checks and normalises ``x`` (an int in 0..2**63-1, its decimal string, or a
+        ``heeranjid`` object) and returns the plain value; ``isinstance(v, HeerIdDesc)`` tells whether ``v``
+        is such a value (the ascending and descending kinds share their values' type, so it cannot tell them
+        apart). ``from_str``, ``from_parts`` and ``info`` (the ``heeranjid`` object, with ``timestamp_ms`` /
+        ``timestamp``, ``node_id``, ``sequence``) give the HeeRanjID semantics. Invalid values raise
+        ``djogi.errors.ValidationError``.
+        """
+
+        def __init__(self, name: str, native: Any) -> None:
+            self.bigint = native in (heeranjid.HeerId, heeranjid.HeerIdDesc)
+            super().__init__(name, _BIGINT_KEY if self.bigint else uuid.UUID)
+            self.native = native
+
+        def __call__(self, value: object) -> Any:
+            if self.bigint:
+                if type(value) is int and value in _BIGINT_KEYS:
+                    return value
+                return self._int(value)
+            if type(value) is uuid.UUID:
+                return value
+            return self._uuid(value)
+
+        def _int(self, value: object) -> int:
+            if hasattr(value, "as_int"):
+                return value.as_int()  # a heeranjid object
+            if isinstance(value, str) and value.strip().isdigit():
+                value = int(value)
+            if isinstance(value, int) and not isinstance(value, bool) and value in _BIGINT_KEYS:
+                return int(value)
+            raise ValidationError(f"{self.__name__}: expected an int in 0..2**63-1 (BIGINT key), not {value!r}")
+
+        def _uuid(self, value: object) -> uuid.UUID:
+            if hasattr(value, "to_uuid"):
+                return value.to_uuid()  # type: ignore[no-any-return]
+            if isinstance(value, uuid.UUID):
+                return uuid.UUID(int=value.int)
+            try:
+                return uuid.UUID(value) if isinstance(value, str) else self._bad(value)
+            except ValueError:
+                return self._bad(value)
+
+        def _bad(self, value: object) -> uuid.UUID:
+            raise ValidationError(f"{self.__name__}: expected a UUID (UUID key), not {value!r}")
+
+        def __instancecheck__(self, obj: object) -> bool:
+            if self.bigint:
+                return type(obj) is int and obj in _BIGINT_KEYS
+            return isinstance(obj, uuid.UUID)
+
+        def from_str(self, text: str) -> Any:
+            """The key written as ``text`` (decimal digits, or a UUID)."""
+            return self(text)
+
+        def from_parts(self, *parts: Any) -> Any:
+            """The key made of its HeeRanjID parts (``heeranjid``'s ``from_parts``: the descending kinds)."""
+            make = getattr(self.native, "from_parts", None)
+            if make is None:
+                raise ValidationError(f"{self.__name__} has no from_parts (heeranjid builds only the Desc kinds)")
+            return self(make(*parts))
+
+        def info(self, value: Any) -> Any:
+            """The ``heeranjid`` object of ``value`` (``.timestamp_ms`` / ``.timestamp``, ``.node_id``,
+            ``.sequence``)."""
+            value = self(value)
+            return self.native(value) if self.bigint else self.native.from_str(str(value))
+
+        def __reduce__(self) -> str:
+            return self.__qualname__
+
+    HeerId = KeyType("HeerId", heeranjid.HeerId)
+    HeerIdDesc = KeyType("HeerIdDesc", heeranjid.HeerIdDesc)
+    RanjId = KeyType("RanjId", heeranjid.RanjId)
+    RanjIdDesc = KeyType("RanjIdDesc", heeranjid.RanjIdDesc)
 
 
 class SqlType(msgspec.Struct, frozen=True):
@@ -93,13 +218,20 @@ def custom_pk(python_type: type, sql_type: str, default_sql: str) -> PrimaryKey:
 UUID_V4_PK = custom_pk(uuid.UUID, "UUID", "gen_random_uuid()")
 UUID_V7_PK = custom_pk(uuid.UUID, "UUID", "uuidv7()")
 
-HEERANJID_TYPES = (HeerId, HeerIdDesc, RanjId, RanjIdDesc)
+KEY_TYPES: tuple[Any, ...] = (HeerId, HeerIdDesc, RanjId, RanjIdDesc)
+"""djogi's HeeRanjID key types (``KeyType`` values; their values are plain ``int`` / ``uuid.UUID``)."""
+HEERANJID_TYPES: tuple[Any, ...] = (heeranjid.HeerId, heeranjid.HeerIdDesc, heeranjid.RanjId, heeranjid.RanjIdDesc)
+"""The ``heeranjid`` package's own classes (accepted as ``pk=`` markers and as values to bind)."""
 
 _PK_BY_MARKER: dict[object, PrimaryKey] = {
     HeerIdDesc: HEERID_DESC_PK,
     HeerId: HEERID_PK,
     RanjId: RANJID_PK,
     RanjIdDesc: RANJID_DESC_PK,
+    heeranjid.HeerIdDesc: HEERID_DESC_PK,
+    heeranjid.HeerId: HEERID_PK,
+    heeranjid.RanjId: RANJID_PK,
+    heeranjid.RanjIdDesc: RANJID_DESC_PK,
     Serial: SERIAL_PK,
 }
 
@@ -163,6 +295,23 @@ class RelationSpec(msgspec.Struct, frozen=True):
     related_name: str | None = None
 
 
+def _key_value_type(target: object) -> Any:
+    """The type msgspec sees for a relation to ``target``: its primary key's type when the target model is
+    known (a class, or the name of a registered model), else ``int | uuid.UUID``."""
+    from djogi.model import descriptor, models
+
+    try:
+        if isinstance(target, str):
+            found = [d for d in models() if d.name == target]
+            if len(found) == 1:
+                return found[0].pk.python_type
+        elif isinstance(target, type):
+            return descriptor(target).pk.python_type
+    except (TypeError, KeyError):
+        pass
+    return Union[int, uuid.UUID]  # noqa: UP007
+
+
 if TYPE_CHECKING:
     # For type checkers a relation field holds the target's primary-key value, and Jsonb[T] holds a T.
     ForeignKey = Annotated[Union[Any, T], "ForeignKey"]  # noqa: UP007
@@ -177,13 +326,13 @@ else:
         """
 
         def __class_getitem__(cls, target: object) -> object:
-            return Annotated[Any, RelationSpec(target, "fk")]
+            return Annotated[_key_value_type(target), RelationSpec(target, "fk")]
 
     class OneToOne:
         """Like ``ForeignKey`` with a UNIQUE column: at most one row points at each target row."""
 
         def __class_getitem__(cls, target: object) -> object:
-            return Annotated[Any, RelationSpec(target, "o2o")]
+            return Annotated[_key_value_type(target), RelationSpec(target, "o2o")]
 
     class Jsonb(Generic[T]):
         """``meta: Jsonb[BookMeta]``: a msgspec value stored as JSONB."""

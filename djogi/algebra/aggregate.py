@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from djogi.algebra.expr import Column, Expr, Func, OrderBy, Param, ValueType, coerce, same
+from djogi.algebra.expr import Column, Expr, Func, OrderBy, Param, ValueType, coerce, expression, same
 from djogi.algebra.predicate import TRUE, Pred, and_
 from djogi.errors import ValidationError
 from djogi.model import descriptor
@@ -94,21 +94,20 @@ class Agg(Expr[T], frozen=True):
 
 
 def contains_node(node: object, types: tuple[type, ...], *, into_queries: bool = False) -> object | None:
-    """The first node of one of ``types`` inside ``node`` (expressions, predicates, orderings, tuples)."""
-    if isinstance(node, types):
-        return node
-    if isinstance(node, tuple):
-        items: tuple[object, ...] = node
-    elif isinstance(node, msgspec.Struct) and not isinstance(node, Column):
-        if not into_queries and type(node).__name__ in _QUERY_NAMES:
-            return None
-        items = tuple(getattr(node, f) for f in node.__struct_fields__)
-    else:
-        return None
-    for item in items:
-        found = contains_node(item, types, into_queries=into_queries)
-        if found is not None:
-            return found
+    """The first node of one of ``types`` inside ``node`` (expressions, predicates, orderings, tuples), in
+    depth-first order; iterative, so any nesting depth works."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, types):
+            return item
+        if isinstance(item, tuple):
+            stack.extend(reversed(item))
+        elif (
+            isinstance(item, msgspec.Struct) and not isinstance(item, Column)
+            and (into_queries or type(item).__name__ not in _QUERY_NAMES)
+        ):  # fmt: skip
+            stack.extend(reversed([getattr(item, f) for f in item.__struct_fields__]))
     return None
 
 
@@ -187,12 +186,12 @@ def avg(x: Expr[Any], *, distinct: bool = False) -> Agg[Any]:
 
 def min_(x: Expr[T]) -> Agg[T]:
     """``min(x)``: ``x``'s type, NULL over an empty set."""
-    return _agg("min", (x,), x.type)
+    return _agg("min", (x,), expression(x, "min()").type)
 
 
 def max_(x: Expr[T]) -> Agg[T]:
     """``max(x)``: ``x``'s type, NULL over an empty set."""
-    return _agg("max", (x,), x.type)
+    return _agg("max", (x,), expression(x, "max()").type)
 
 
 def _boolean(x: Expr[bool] | Pred, name: str) -> Expr[Any]:
@@ -217,7 +216,7 @@ def bool_or(x: Expr[bool] | Pred) -> Agg[bool]:
 
 def array_agg(x: Expr[Any], *, distinct: bool = False) -> Agg[list[Any]]:
     """``array_agg([DISTINCT] x)`` (order it with ``.order_by(...)``): an array of ``x``'s type."""
-    t = x.type
+    t = expression(x, "array_agg()").type
     if t.kind == "array":
         raise ValidationError(f"array_agg({x.describe()}): arrays of arrays are not supported")
     vtype = ValueType("array", None if t.sql is None else t.sql + "[]", enum=t.enum, element=t.kind)

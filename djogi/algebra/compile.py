@@ -21,6 +21,7 @@ import msgspec
 
 from djogi.algebra import expr as e
 from djogi.algebra import predicate as p
+from djogi.algebra.depth import retry_deep
 from djogi.algebra.render import RenderContext, like_pattern, render_expr, render_order, render_predicate
 from djogi.errors import ValidationError
 from djogi.identifiers import quote_ident
@@ -162,9 +163,16 @@ def compile(
 ) -> Statement:
     """Compile a query or mutation value to a ``Statement``, through the shape cache.
 
-    Raises ``ValidationError`` for values that cannot become valid SQL (e.g. a lock with DISTINCT) and
-    ``TypeError`` for objects that are not compilable values.
+    Raises ``ValidationError`` for values that cannot become valid SQL (e.g. a lock with DISTINCT) or that
+    are nested deeper than ``depth.MAX_DEPTH``, and ``TypeError`` for objects that are not compilable values.
     """
+    try:
+        return _compile(value)
+    except RecursionError:
+        return retry_deep(_compile, value)
+
+
+def _compile(value: Any) -> Statement:
     params = _Params()
     try:
         key = _shape(value, params)
@@ -468,6 +476,7 @@ def _full_select_shape(q: Select[Any], params: list[object]) -> tuple[object, ..
         s(q.condition, params), q.keyset and s(q.keyset, params),
         q.grouping and s(q.grouping, params), s(q.having_condition, params),
         q.ordering and s(q.ordering, params), q.row_limit, q.row_offset is None, q.lock, q.empty,
+        _output_positions(q),
     )  # fmt: skip
 
 
@@ -677,6 +686,17 @@ def _output_position(q: Select[Any], x: Any) -> int | None:
     if q.projection is None or "$" not in render_expr(x, RenderContext()):
         return None
     return next((i + 1 for i, item in enumerate(q.projection) if e.same(item, x)), None)
+
+
+def _output_positions(q: Select[Any]) -> tuple[int | None, ...] | None:
+    """The ``_output_position`` of each GROUP BY key and then each ORDER BY key of a grouped projection.
+
+    Whether a key is projected depends on its values (``price * 2`` is, ``price * 3`` is not, for a
+    projected ``price * 2``), so the shape cache keys on these positions too."""
+    if q.projection is None or q.grouping is None:
+        return None
+    keys = [x for keys in q.grouping.sets for x in keys] + [o.expr for o in q.ordering]
+    return tuple([_output_position(q, x) for x in keys])
 
 
 def _grouped_key(q: Select[Any], x: Any, ctx: QueryContext) -> str:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import msgspec
 
-from djogi.algebra.expr import Column, Const, Expr, node_key, now
+from djogi.algebra.expr import Column, Const, Expr, key_hash, now, same
 from djogi.algebra.predicate import TRUE, Pred
 from djogi.algebra.query import Select, check_model, select
 from djogi.errors import ValidationError
@@ -50,10 +50,10 @@ class _Value(msgspec.Struct, frozen=True, kw_only=True):
     """Structural ``==``/``hash`` (fields hold expressions, whose ``==`` builds predicates)."""
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and node_key(self) == node_key(other)
+        return type(other) is type(self) and same(self, other)
 
     def __hash__(self) -> int:
-        return hash(node_key(self))
+        return key_hash(self)
 
     def sql(self) -> Statement:
         """Compile to a ``Statement`` (SQL with ``$n`` placeholders and the parameters)."""

@@ -29,6 +29,7 @@ import msgspec
 
 from djogi.algebra import expr as e
 from djogi.algebra import predicate as p
+from djogi.algebra.depth import check_depth, nesting_depth, recursion_room
 from djogi.algebra.predicate import Compiled
 from djogi.errors import NotPortable
 
@@ -45,7 +46,31 @@ _ASCII_UPPER = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRST
 
 
 def compile_python(pred: p.Pred) -> Compiled:
-    """``instance -> bool`` with the meaning of the SQL ``render_predicate`` produces; ``NotPortable`` if none."""
+    """``instance -> bool`` with the meaning of the SQL ``render_predicate`` produces; ``NotPortable`` if none.
+
+    ``ValidationError`` for a predicate nested deeper than ``depth.MAX_DEPTH``; a deep one evaluates with
+    room for its depth (see ``djogi.algebra.depth``)."""
+    try:
+        return _compiled(pred)
+    except RecursionError:
+        pass
+    depth = nesting_depth(pred)
+    check_depth(depth)
+    with recursion_room(depth):
+        run = _compiled(pred)
+
+    def deep(instance: object) -> bool:
+        try:
+            return run(instance)
+        except RecursionError:
+            pass
+        with recursion_room(depth):
+            return run(instance)
+
+    return deep
+
+
+def _compiled(pred: p.Pred) -> Compiled:
     return _PRED[type(pred)](pred)
 
 
@@ -269,7 +294,7 @@ def _truth(pred: p.Truth) -> Compiled:
 
 
 def _and(pred: p.And) -> Compiled:
-    fs = tuple(compile_python(part) for part in pred.parts)
+    fs = tuple(_compiled(part) for part in pred.parts)
 
     def run(obj: Any) -> bool:  # a loop: faster than all() over a generator
         for f in fs:  # noqa: SIM110
@@ -281,7 +306,7 @@ def _and(pred: p.And) -> Compiled:
 
 
 def _or(pred: p.Or) -> Compiled:
-    fs = tuple(compile_python(part) for part in pred.parts)
+    fs = tuple(_compiled(part) for part in pred.parts)
 
     def run(obj: Any) -> bool:  # a loop: faster than any() over a generator
         for f in fs:  # noqa: SIM110
@@ -293,12 +318,12 @@ def _or(pred: p.Or) -> Compiled:
 
 
 def _not(pred: p.Not) -> Compiled:
-    f = compile_python(pred.part)
+    f = _compiled(pred.part)
     return lambda obj: not f(obj)
 
 
 def _xor(pred: p.Xor) -> Compiled:
-    a, b = compile_python(pred.left), compile_python(pred.right)
+    a, b = _compiled(pred.left), _compiled(pred.right)
     return lambda obj: a(obj) != b(obj)
 
 

@@ -299,8 +299,15 @@ def _compatible(a: ValueType, b: ValueType) -> bool:
     return pair <= NUMERIC_KINDS or pair == {"heerid", "int"}
 
 
+def expression(x: object, what: str) -> Expr[Any]:
+    """``x`` when it is an expression; ``ValidationError`` naming ``what`` otherwise."""
+    if not isinstance(x, Expr):
+        raise ValidationError(f"{what} takes an expression such as Book.price, not {x!r}")
+    return x
+
+
 def _require(e: Expr[Any], kinds: tuple[str | None, ...], op: str) -> None:
-    if e.type.kind not in kinds:
+    if expression(e, op).type.kind not in kinds:
         raise ValidationError(f"{e.describe()}: {op} applies to {'/'.join(map(str, kinds[:-1]))}, not {e.type.kind}")
 
 
@@ -362,7 +369,7 @@ class Expr(msgspec.Struct, Generic[T], frozen=True, gc=False):
         return _p.Compare("ge", self, self.operand(other))
 
     def __hash__(self) -> int:
-        return hash(node_key(self))
+        return key_hash(self)
 
     def is_null(self) -> Pred:
         """``IS NULL``."""
@@ -413,6 +420,8 @@ class Expr(msgspec.Struct, Generic[T], frozen=True, gc=False):
             found = in_query(self, values)
             return found if op == "in" else ~found & self.is_not_null()
         t = self.type
+        if not isinstance(values, Iterable):
+            raise ValidationError(f"{self.describe()}.{op}() takes a list of values or a query, not {values!r}")
         items = tuple(values)
         if not items:
             return _p.FALSE if op == "in" else _p.TRUE
@@ -679,9 +688,18 @@ def _arith(op: str, left: object, right: object) -> BinOp[Any]:
         kind = _TEMPORAL_ARITH.get((lk, op, rk))
         if kind is None:
             raise ValidationError(f"cannot compute {left.describe()} ({lk}) {op} {right.describe()} ({rk})")
-    if isinstance(right, Param) and op == "/" and right.value == 0:
+    if isinstance(right, Param) and op == "/" and _is_zero(right.value):
         raise ValidationError(f"{left.describe()} / 0: division by zero")
+    if kind is not None and kind not in _KIND_SQL:
+        raise ValidationError(f"cannot compute {left.describe()} ({lk}) {op} {right.describe()} ({rk})")
     return BinOp(op, left, right, ValueType(kind, None if kind is None else _KIND_SQL[kind]))
+
+
+def _is_zero(value: object) -> bool:
+    """Whether a divisor is zero (a signalling Decimal NaN, which cannot be compared, is not)."""
+    if isinstance(value, decimal.Decimal):
+        return value.is_zero()
+    return type(value) in (int, float) and value == 0
 
 
 class Func(Expr[T], frozen=True):
@@ -748,11 +766,13 @@ def now() -> Func[dt.datetime]:
 
 def coalesce(first: Expr[T], *rest: object) -> Func[T]:
     """``coalesce(first, rest...)``: the first non-NULL argument; the others must fit ``first``'s type."""
+    expression(first, "coalesce()")
     return Func("coalesce", (first, *(_as_expr(r, first) for r in rest)), first.type)
 
 
 def nullif(a: Expr[T], b: object) -> Func[T]:
     """``nullif(a, b)``: NULL when ``a = b``, else ``a``."""
+    expression(a, "nullif()")
     return Func("nullif", (a, _as_expr(b, a)), a.type)
 
 
@@ -826,36 +846,57 @@ class OrderBy(msgspec.Struct, frozen=True, gc=False):
         return OrderBy(self.expr, self.descending, "last")
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, OrderBy) and node_key(self) == node_key(other)
+        return isinstance(other, OrderBy) and same(self, other)
 
     def __hash__(self) -> int:
-        return hash(node_key(self))
+        return key_hash(self)
 
 
 # ------------------------------------------------------------------------------------------------ identity
 
 
-def node_key(node: object) -> object:
+def node_key(node: object) -> tuple[object, ...]:
     """A hashable structural key of a node (or any value inside one).
 
     Two nodes have equal keys exactly when they are built from the same parts: columns by (model, field),
     values by (type, value) with NaN equal to NaN. Use it for caches and tests instead of ``==``.
+
+    The key is flat (a prefix encoding: a Struct's type followed by its fields' keys, ``(tuple, n)``
+    followed by ``n`` items' keys, ``(type, value)`` for a value), built without recursion, so keys of any
+    nesting depth are built, hashed and compared in linear time.
     """
-    t = type(node)
-    if t is Column:
-        return (Column, node.model, node.name)  # type: ignore[attr-defined]
-    if isinstance(node, msgspec.Struct):
-        return (t, *[node_key(getattr(node, f)) for f in node.__struct_fields__])
-    if t is tuple or t is list:
-        return (tuple, *[node_key(v) for v in node])  # type: ignore[attr-defined]
-    if node != node:  # NaN (float or Decimal)
-        return (t, "NaN")
-    return (t, node)
+    out: list[object] = []
+    stack = [node]
+    while stack:
+        x = stack.pop()
+        t = type(x)
+        if t is Column:
+            out.append((Column, x.model, x.name))  # type: ignore[attr-defined]
+        elif isinstance(x, msgspec.Struct):
+            out.append(t)
+            fields = _astuple(x)
+            stack.extend(fields[::-1])
+        elif t is tuple or t is list:
+            out.append((tuple, len(x)))  # type: ignore[arg-type]
+            stack.extend(x[::-1])  # type: ignore[index]
+        elif x != x:  # NaN (float or Decimal)
+            out.append((t, "NaN"))
+        else:
+            out.append((t, x))
+    return tuple(out)
+
+
+_astuple = msgspec.structs.astuple
 
 
 def same(a: object, b: object) -> bool:
     """Structural equality of two nodes (``==`` on expressions builds a predicate instead)."""
     return node_key(a) == node_key(b)
+
+
+def key_hash(node: object) -> int:
+    """``hash(node_key(node))``: the structural hash of a node."""
+    return hash(node_key(node))
 
 
 from djogi.algebra import predicate as _p  # noqa: E402  (predicate imports this module)

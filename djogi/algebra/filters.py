@@ -59,13 +59,23 @@ def _parse(col: Column[Any, Any], kind: str | None, value: object) -> object:
 
 
 def _list(col: Column[Any, Any], kind: str | None, value: object) -> list[object]:
-    items = value.split(",") if isinstance(value, str) else list(value)  # type: ignore[call-overload]
+    """A comma-separated string or a list / tuple, each item parsed; ``ValidationError`` for anything else."""
+    if isinstance(value, str):
+        items: list[object] = list(value.split(","))
+    elif isinstance(value, list | tuple):
+        items = list(value)
+    else:
+        raise ValidationError(
+            f"{col.describe()}: expected a comma-separated string or a list of values, not {value!r}"
+        )
     return [_parse(col, kind, v) for v in items]
 
 
 def _between(col: Column[Any, Any], value: object) -> Pred:
-    low, high = _list(col, col.vtype.kind, value)
-    return col.between(low, high)
+    bounds = _list(col, col.vtype.kind, value)
+    if len(bounds) != 2:
+        raise ValidationError(f"{col.describe()}: between takes two values (low,high), not {value!r}")
+    return col.between(bounds[0], bounds[1])
 
 
 def _null(col: Column[Any, Any], value: object) -> Pred:
@@ -127,7 +137,14 @@ def predicate_from_filters(model: type, filters: Iterable[tuple[str, str, object
     desc = descriptor(model)
     names = [fd.name for fd in desc.fields]
     preds: list[Pred] = []
-    for name, op, value in filters:
+    if isinstance(filters, str | bytes) or not isinstance(filters, Iterable):
+        raise ValidationError(f"filters are (field, op, value) triples, not {filters!r}")
+    for triple in filters:
+        if not isinstance(triple, tuple | list) or len(triple) != 3:
+            raise ValidationError(f"a filter is a (field, op, value) triple, not {triple!r}")
+        name, op, value = triple
+        if not isinstance(name, str) or not isinstance(op, str):
+            raise ValidationError(f"a filter is a (field, op, value) triple with str field and op, not {triple!r}")
         if name not in names:
             close = difflib.get_close_matches(name, names, n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from djogi.algebra.expr import Expr, Param, node_key, same
+from djogi.algebra.expr import Expr, Param, key_hash, same
 from djogi.errors import ValidationError
 
 __all__ = [
@@ -77,10 +77,10 @@ class Pred(msgspec.Struct, frozen=True, gc=False):
         if self is other:
             return True
         # node keys start with the node's type: nodes of different types are never equal
-        return type(other) is type(self) and node_key(self) == node_key(other)
+        return type(other) is type(self) and same(self, other)
 
     def __hash__(self) -> int:
-        return hash(node_key(self))
+        return key_hash(self)
 
     def matches(self, instance: object) -> bool:
         """Evaluate in memory (compiles each call; use ``compile_python()`` for many rows).

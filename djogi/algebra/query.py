@@ -20,7 +20,22 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast, overload
 import msgspec
 
 from djogi.algebra import predicate as _p
-from djogi.algebra.expr import BinOp, Cast, Collate, Column, Const, Expr, Func, JsonPath, OrderBy, Param, node_key
+from djogi.algebra.depth import guarded
+from djogi.algebra.expr import (
+    BinOp,
+    Cast,
+    Collate,
+    Column,
+    Const,
+    Expr,
+    Func,
+    JsonPath,
+    OrderBy,
+    Param,
+    key_hash,
+    node_key,
+    same,
+)
 from djogi.algebra.predicate import FALSE, TRUE, Pred, and_, or_
 from djogi.algebra.sources import Join, JoinKind, Source
 from djogi.errors import ValidationError
@@ -155,10 +170,10 @@ class Select(msgspec.Struct, Generic[R], frozen=True, kw_only=True):
     prefetches: tuple[Any, ...] = ()  # ``relations.Prefetch`` values, run by the executor after the query
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is Select and node_key(self) == node_key(other)
+        return type(other) is Select and same(self, other)
 
     def __hash__(self) -> int:
-        return hash(node_key(self))
+        return key_hash(self)
 
     # --------------------------------------------------------------------------- combinators as methods
 
@@ -480,6 +495,7 @@ def _refuse(col: Column[Any, Any] | None, what: str, over: str) -> None:
         raise ValidationError(f"{what} on {col.describe()}, but the query is over {over} and has no join to {owner}")
 
 
+@guarded
 def check_model(model: type[Model], what: str, nodes: Sequence[object], *, allow_excluded: bool = False) -> None:
     """``ValidationError`` when a node refers to a column of a model other than ``model`` (no joins).
 
@@ -591,6 +607,7 @@ def _lower_paths(q: Select[Any], predicates: Sequence[Pred]) -> Sequence[Pred]:
     return lower_paths(q, predicates)
 
 
+@guarded
 def _where(q: Select[R], predicates: Sequence[Pred]) -> Select[R]:
     if not _plain(tuple(predicates), sources(q)):  # plain predicates have no path to lower, nothing to refuse
         predicates = _lower_paths(q, predicates)
@@ -599,6 +616,7 @@ def _where(q: Select[R], predicates: Sequence[Pred]) -> Select[R]:
     return msgspec.structs.replace(q, condition=and_(q.condition, *predicates))
 
 
+@guarded
 def _exclude(q: Select[R], predicates: Sequence[Pred]) -> Select[R]:
     if not _plain(tuple(predicates), sources(q)):
         predicates = _lower_paths(q, predicates)
@@ -621,6 +639,7 @@ def _order_key(key: Expr[Any] | OrderBy) -> OrderBy:
     return OrderBy(expr, False)
 
 
+@guarded
 def _order_by(q: Select[R], keys: Sequence[Expr[Any] | OrderBy]) -> Select[R]:
     if not _plain(tuple(keys), sources(q)):
         from djogi.algebra.relations import lower_ordering
@@ -630,6 +649,7 @@ def _order_by(q: Select[R], keys: Sequence[Expr[Any] | OrderBy]) -> Select[R]:
     return msgspec.structs.replace(q, ordering=q.ordering + tuple(_order_key(k) for k in keys))
 
 
+@guarded
 def _distinct_on(q: Select[R], exprs: Sequence[Expr[Any]]) -> Select[R]:
     if not exprs:
         raise ValidationError("distinct_on() needs at least one expression; use distinct() for SELECT DISTINCT")
@@ -674,6 +694,7 @@ def _defer(q: Select[R], cols: Sequence[Column[Any, Any]]) -> Select[R]:
     return msgspec.structs.replace(q, selected=selected)
 
 
+@guarded
 def _values(
     q: Select[R], exprs: Sequence[Expr[Any]], into: type[msgspec.Struct] | None, named: dict[str, Expr[Any]]
 ) -> Select[R]:
@@ -722,6 +743,7 @@ def _row_type(q: Select[Any], named: dict[str, Expr[Any]]) -> type[msgspec.Struc
     return row_type(fields)
 
 
+@guarded
 def _join(q: Select[R], target: Any, on: Pred, kind: JoinKind, fetch: bool) -> Select[R]:
     if isinstance(target, Source):
         src = target
@@ -746,6 +768,7 @@ def _join(q: Select[R], target: Any, on: Pred, kind: JoinKind, fetch: bool) -> S
     return joined
 
 
+@guarded
 def _group_by(q: Select[R], keys: Sequence[Expr[Any] | Grouping]) -> Select[R]:
     if len(keys) == 1 and isinstance(keys[0], Grouping):
         grouping = keys[0]
@@ -758,6 +781,7 @@ def _group_by(q: Select[R], keys: Sequence[Expr[Any] | Grouping]) -> Select[R]:
     return msgspec.structs.replace(q, grouping=grouping)
 
 
+@guarded
 def _annotate(q: Select[R], named: dict[str, Expr[Any]]) -> Select[R]:
     from djogi.algebra.aggregate import Agg
     from djogi.algebra.window import Over

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
 
-from djogi.algebra.expr import Column, _compatible, node_key
+from djogi.algebra.expr import Column, _compatible, key_hash, same
 from djogi.errors import ValidationError
 from djogi.identifiers import quote_ident
 
@@ -48,10 +48,10 @@ class SetOp(msgspec.Struct, frozen=True, kw_only=True):
     empty: bool = False
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is SetOp and node_key(self) == node_key(other)
+        return type(other) is SetOp and same(self, other)
 
     def __hash__(self) -> int:
-        return hash(node_key(self))
+        return key_hash(self)
 
     @property
     def model(self) -> Any:

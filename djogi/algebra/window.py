@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import math
 from collections.abc import Sequence
 from typing import Any, Literal, TypeVar
 
 import msgspec
 
 from djogi.algebra.aggregate import INT, Agg, contains_node
-from djogi.algebra.expr import Expr, OrderBy, Param, ValueType, _python_value_type, coerce
+from djogi.algebra.expr import Expr, OrderBy, Param, ValueType, _python_value_type, coerce, expression
 from djogi.errors import ValidationError
 
 __all__ = [
@@ -111,10 +112,17 @@ def _negative(value: int | float | decimal.Decimal | dt.timedelta) -> bool:
     return value < dt.timedelta(0) if isinstance(value, dt.timedelta) else value < 0
 
 
+def _nan(value: object) -> bool:
+    """Whether ``value`` is a float or Decimal NaN or infinity (no frame offset)."""
+    return isinstance(value, float | decimal.Decimal) and not (
+        value.is_finite() if isinstance(value, decimal.Decimal) else math.isfinite(value)
+    )
+
+
 def _offset(value: object) -> Expr[Any]:
     if isinstance(value, Expr):
         return value
-    if isinstance(value, bool) or not isinstance(value, int | float | decimal.Decimal | dt.timedelta):
+    if isinstance(value, bool) or not isinstance(value, int | float | decimal.Decimal | dt.timedelta) or _nan(value):
         raise ValidationError(f"a frame offset is a number or a timedelta, not {value!r}")
     if _negative(value):
         raise ValidationError(f"a frame offset must not be negative: {value!r} (use preceding(x) / following(x))")
@@ -137,6 +145,8 @@ def _bound(value: object, start: bool) -> Bound:
         return value
     if value is None:
         return Bound("UNBOUNDED PRECEDING" if start else "UNBOUNDED FOLLOWING")
+    if _nan(value):
+        raise ValidationError(f"a frame bound is a finite number, not {value!r}")
     if value == 0 and not isinstance(value, bool):
         return Bound("CURRENT ROW")
     if isinstance(value, int | float | decimal.Decimal | dt.timedelta) and not isinstance(value, bool):
@@ -254,6 +264,7 @@ def ntile(n: int) -> WindowFunc[int]:
 def _shifted(name: str, x: Expr[T], offset: int, default: object) -> WindowFunc[T]:
     if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset < 2**31:
         raise ValidationError(f"{name}(): offset must be a non-negative int, not {offset!r}")
+    expression(x, f"{name}()")
     args: tuple[Expr[Any], ...] = (x, Param(offset, ValueType("int", "integer")))
     if default is not None:
         args += (x.operand(default),)

@@ -4,7 +4,7 @@
 - ``encode_value(fd, value)``: validate a value bound for a column (``ValidationError`` naming the field).
 - ``row_decoder(Model, columns)``: cached decoder of binary rows into frozen model instances.
 - ``tuple_converter(specs)``: the same per-value conversions for projections (``values(...)`` rows).
-- ``json_encode`` / ``json_decode``: JSON with HeerId/RanjId values as strings.
+- ``json_encode`` / ``json_decode``: JSON of models and values (keys as msgspec writes them).
 - ``jsonb_extras`` / ``jsonb_replace``: the unknown keys a decoded ``Jsonb[T]`` value keeps.
 """
 

@@ -56,7 +56,8 @@ _encoder = msgspec.json.Encoder(enc_hook=_enc_hook)
 
 
 def json_encode(obj: object) -> bytes:
-    """Encode ``obj`` as JSON bytes, writing HeerId/RanjId values as strings.
+    """Encode ``obj`` as JSON bytes (a HeerId key is a number, a RanjId its UUID string, as with
+    ``msgspec.json.encode``; ``heeranjid`` objects are written as strings).
 
     A decoded ``Jsonb`` value passed directly gets its unknown keys written back (values nested in
     other containers are encoded with their declared fields only). Raises ``TypeError`` for a value
@@ -77,7 +78,8 @@ def _encode_with_extras(obj: msgspec.Struct) -> bytes:
 
 
 def json_decode(data: bytes | str, type: type[T]) -> T:
-    """Decode JSON into ``type``; HeerId/RanjId fields accept their string (or integer) form.
+    """Decode JSON into ``type``: key fields take what ``json_encode`` writes (a HeerId number, a RanjId
+    UUID string); fields typed with the ``heeranjid`` classes also accept a HeerId's decimal string.
 
     Raises ``msgspec.ValidationError`` / ``msgspec.DecodeError`` for JSON that does not fit ``type``.
     """

@@ -3,20 +3,17 @@
 ``row_decoder(Model, columns)`` compiles, once per ``(Model, columns)``, a small Python function that
 unpacks each tuple and calls the model's constructor with keyword arguments: no per-row dict, no
 per-column loop. Columns whose loaded value is already final (str, int, Decimal, datetime, ...) are
-passed through; the others get one inline conversion: BIGINT -> ``HeerId``/``HeerIdDesc`` and UUID ->
-``RanjId``/``RanjIdDesc`` for primary and foreign keys, label -> ``djogi.Enum`` member, JSONB document
--> ``Jsonb[T]`` value. A row that cannot be decoded raises ``DecodeError`` naming ``Model.field``.
+passed through (keys included: a HeerId is a plain ``int``, a RanjId a plain ``uuid.UUID``); the others
+get one inline conversion: label -> ``djogi.Enum`` member, JSONB document -> ``Jsonb[T]`` value. A row
+that cannot be decoded raises ``DecodeError`` naming ``Model.field``.
 """
 
 from __future__ import annotations
 
 import functools
 import struct
-import uuid
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
-
-from heeranjid import HeerId, HeerIdDesc, RanjId, RanjIdDesc
 
 from djogi.codecs.json import decode_jsonb
 from djogi.errors import DecodeError
@@ -93,23 +90,9 @@ def _enum_array(value: Any, members: dict[object, Any]) -> list[Any]:
     return [None if item is None else members[item] for item in items]
 
 
-def _ranjid(tp: Any) -> Callable[[Any], Any]:
-    def convert(value: Any) -> Any:
-        return tp.from_str(str(value if isinstance(value, uuid.UUID) else uuid.UUID(bytes=bytes(value))))
-
-    return convert
-
-
 def _converter(model_name: str, fd: FieldDescriptor) -> Callable[[Any], Any] | None:
     """The conversion a loaded value of ``fd`` needs, or None when psycopg's value is final."""
     kind = fd.value_kind
-    if kind == "heerid":
-        tp = fd.python_type
-        if tp in (HeerId, HeerIdDesc):
-            return tp  # type: ignore[no-any-return]
-        if tp in (RanjId, RanjIdDesc):
-            return _ranjid(tp)
-        return None
     if kind == "enum":
         return _enum_members(fd.enum_type).__getitem__
     if kind == "array" and fd.enum_type is not None:

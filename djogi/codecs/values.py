@@ -9,12 +9,11 @@ import uuid
 from typing import Any
 
 import msgspec
-from heeranjid import HeerId, HeerIdDesc, RanjId, RanjIdDesc
 from psycopg.types.json import Jsonb
 
 from djogi.errors import ValidationError
 from djogi.model import FieldDescriptor
-from djogi.types import INT_RANGES
+from djogi.types import HEERANJID_TYPES, INT_RANGES, KEY_TYPES
 
 __all__ = ["encode_value"]
 
@@ -106,12 +105,11 @@ _FIXES: dict[str, str] = {
 
 
 def _check_heerid(fd: FieldDescriptor, value: Any) -> str | None:
+    """A key value of a HeeRanjID key type (its plain int / UUID, or a ``heeranjid`` object)."""
     tp = fd.python_type
-    if tp in (HeerId, HeerIdDesc):
-        return None if isinstance(value, HeerId | HeerIdDesc) else f"expected {tp.__name__}, got {type(value).__name__}"
-    if tp in (RanjId, RanjIdDesc):
-        return None if isinstance(value, RanjId | RanjIdDesc) else f"expected {tp.__name__}, got {type(value).__name__}"
-    return None
+    if tp not in KEY_TYPES or isinstance(value, (tp, HEERANJID_TYPES)):
+        return None
+    return f"expected {tp.__name__}, got {type(value).__name__} {value!r}"
 
 
 def _check_json(fd: FieldDescriptor, value: Any) -> str | None:
@@ -146,7 +144,7 @@ def _json_content_problem(value: Any) -> str | None:
 
 
 def _json_probe(obj: Any) -> Any:
-    if isinstance(obj, HeerId | HeerIdDesc | RanjId | RanjIdDesc):
+    if isinstance(obj, HEERANJID_TYPES):
         return str(obj)
     raise TypeError(f"cannot encode {type(obj).__name__}")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -15,6 +16,9 @@ from djogi.algebra import (
     derived,
     exists,
     in_query,
+    lag,
+    max_,
+    min_,
     outer,
     row_number,
     rows,
@@ -25,6 +29,7 @@ from djogi.algebra import (
 )
 from djogi.algebra.compile import cache_clear, cache_size, compile
 from djogi.algebra.dml import update
+from djogi.algebra.expr import abs_, coalesce, nullif
 from djogi.errors import NotPortable, ValidationError
 
 
@@ -122,3 +127,35 @@ def test_compile_cache_serves_new_parameters() -> None:
     assert hit.params == ("Bob", Decimal(3), 0, 1, 7, Decimal(20))
     cache_clear()
     assert compile(q(7, 20, "Bob")).params == hit.params  # type: ignore[arg-type]
+
+
+class VTagged(Model, table="advv_tagged", pk=Serial):
+    nums: list[int] = []
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: rows(Decimal("NaN"), 0), "a frame bound is a finite number, not Decimal\\('NaN'\\)"),
+        (lambda: rows(Decimal("sNaN"), 0), "a frame bound is a finite number"),
+        (lambda: rows(float("inf"), 0), "a frame bound is a finite number, not inf"),
+        (lambda: VBook.price / Decimal("sNaN"), None),
+        (lambda: VTagged.nums + {"a": 1}, r"cannot compute VTagged.nums \(array\) \+"),
+        (lambda: coalesce(Decimal(1), VBook.price), "coalesce\\(\\) takes an expression such as Book.price"),
+        (lambda: nullif(1, VBook.price), "nullif\\(\\) takes an expression"),
+        (lambda: abs_(5), "abs\\(\\) takes an expression"),
+        (lambda: max_(5), "max\\(\\) takes an expression"),
+        (lambda: min_("a"), "min\\(\\) takes an expression"),
+        (lambda: array_agg(1.5), "array_agg\\(\\) takes an expression"),
+        (lambda: lag(None), "lag\\(\\) takes an expression"),
+        (lambda: VBook.price.in_(5), r"VBook.price.in\(\) takes a list of values or a query, not 5"),
+    ],
+)
+def test_malformed_arguments_raise_validation_errors(build: Any, message: str | None) -> None:
+    """Values and arguments of the wrong kind are ValidationErrors, never ValueError / InvalidOperation /
+    AttributeError / KeyError / TypeError from inside the algebra (issue 15)."""
+    if message is None:  # a signalling NaN divisor is not zero: it builds (PostgreSQL refuses the value)
+        build()
+        return
+    with pytest.raises(ValidationError, match=message):
+        build()

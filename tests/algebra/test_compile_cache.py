@@ -117,3 +117,23 @@ def test_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_not_compilable() -> None:
     with pytest.raises(TypeError, match="cannot compile"):
         compile(42)  # type: ignore[arg-type]
+
+
+def test_output_positions_are_part_of_the_shape() -> None:
+    """GROUP BY / ORDER BY name a projected expression with bound values by its output position; whether
+    a key is projected depends on the values, so a warm cache must not reuse another query's decision."""
+    from djogi.algebra.aggregate import count
+
+    base = CItem.objects.values(CItem.price * 2, count())
+    unprojected, projected = base.group_by(CItem.price * 3), base.group_by(CItem.price * 2)
+    first = compile(unprojected)
+    assert first.sql.endswith('GROUP BY ("c_items"."price" * $2::numeric)')
+    hit = compile(projected)
+    assert hit == cold(projected)
+    assert hit.sql.endswith(" GROUP BY 1") and hit.params == (Decimal(2),)
+    assert compile(unprojected) == cold(unprojected)
+    ordered = base.group_by(CItem.price * 2).order_by(CItem.price * 3)
+    compile(ordered)
+    reordered = base.group_by(CItem.price * 2).order_by(CItem.price * 2)
+    assert compile(reordered) == cold(reordered)
+    assert cold(reordered).sql.endswith(" GROUP BY 1 ORDER BY 1 ASC")

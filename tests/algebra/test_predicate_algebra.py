@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -74,9 +75,19 @@ def test_filters() -> None:
         ([("cost", "lt", "cheap")], r"^Task.cost: cannot read 'cheap' as decimal$"),
         ([("rank", "contains", "x")], "applies to str"),
         ([("due", "is_null", "maybe")], "expected one of"),
+        # malformed values and triples (issue 15): each a ValidationError naming the field or the triple
+        ([("cost", "between", "1")], r"Task.cost: between takes two values \(low,high\), not '1'"),
+        ([("cost", "between", None)], "Task.cost: expected a comma-separated string or a list of values, not None"),
+        ([("cost", "between", b"")], "Task.cost: expected a comma-separated string or a list"),
+        ([("rank", "in", 5)], "Task.rank: expected a comma-separated string or a list of values, not 5"),
+        ([("cost", "eq", "NaN-ish")], "Task.cost: cannot read 'NaN-ish' as decimal"),
+        ([("rank", "eq")], r"a filter is a \(field, op, value\) triple, not \('rank', 'eq'\)"),
+        ([("rank", 5, "1")], "with str field and op"),
+        ("rank,eq,1", "filters are .* triples"),
+        (7, "filters are .* triples"),
     ],
 )
-def test_filter_errors(filters: list[tuple[str, str, object]], message: str) -> None:
+def test_filter_errors(filters: Any, message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         predicate_from_filters(Task, filters)
     assert "regex" in OPS

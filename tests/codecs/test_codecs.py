@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Annotated, Any
 
+import heeranjid
 import msgspec
 import psycopg
 import pytest
@@ -210,11 +211,12 @@ def test_heeranjid_parameters(pg_sync: psycopg.Connection[Any]) -> None:
     ranj = djogi.RanjId.from_str(str(pg_sync.execute("SELECT ranjid_next()").fetchone()[0]))  # type: ignore[index]
     for binary in (True, False):
         row = pg_sync.execute(
-            "SELECT %s::bigint, %s::bigint, %s::uuid, pg_typeof(%s)::text",
-            [djogi.HeerIdDesc(2**63 - 1), djogi.HeerId(7), ranj, djogi.HeerIdDesc(1)],
+            "SELECT %s::bigint, %s::bigint, %s::uuid, pg_typeof(%s)::text, %s::bigint, %s::uuid",
+            [djogi.HeerIdDesc(2**63 - 1), djogi.HeerId(7), ranj, heeranjid.HeerIdDesc(1), heeranjid.HeerIdDesc(9),
+             djogi.RanjId.info(ranj)],
             binary=binary,
         ).fetchone()
-        assert row == (2**63 - 1, 7, ranj.to_uuid(), "bigint")
+        assert row == (2**63 - 1, 7, ranj, "bigint", 9, ranj)
 
 
 def test_encode_value_rejects_with_model_field_and_fix(shapes: dict[str, type[Model]]) -> None:
@@ -241,7 +243,9 @@ def test_encode_value_rejects_with_model_field_and_fix(shapes: dict[str, type[Mo
     assert "Doc.born (TIMESTAMPTZ): naive datetime (no timezone); attach a timezone" in rejected(
         doc, "born", dt.datetime(2024, 1, 1)
     )
-    assert "expected HeerIdDesc, got int" in rejected(doc, "owner", 5)
+    assert "expected HeerIdDesc, got str" in rejected(doc, "owner", "5")
+    assert "expected HeerIdDesc, got int" in rejected(doc, "owner", -5)
+    assert encode_value(doc.field("owner"), 5) == 5
     assert encode_value(person.field("mood"), "grumpy") == "grumpy"
     assert encode_value(person.field("moods"), (Mood.HAPPY, None)) == [Mood.HAPPY, None]
     assert encode_value(person.field("age"), -32768) == -32768
@@ -259,8 +263,8 @@ def test_row_decoder_errors_name_model_and_field(
     assert ok.moods == [] and ok.moods is not decoder.decode_row((6, "Bob", "happy")).moods
     with pytest.raises(DecodeError, match=r"Person.mood: cannot decode 'sad'"):
         decoder.decode_row((5, "Ann", "sad"))
-    with pytest.raises(DecodeError, match=r"Person.id: cannot decode -1.*\(row 1\)"):
-        decoder.decode_rows([(5, "Ann", "happy"), (-1, "Bob", "happy")])
+    with pytest.raises(DecodeError, match=r"Person.mood: cannot decode 'sad'.*\(row 1\)"):
+        decoder.decode_rows([(5, "Ann", "happy"), (6, "Bob", "sad")])
     with pytest.raises(DecodeError, match="row has 2 values for 3 columns"):
         decoder.decode_row((5, "Ann"))
     with pytest.raises(DecodeError, match=r"Person\.meta: JSONB value does not fit Meta"):
