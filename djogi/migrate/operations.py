@@ -294,12 +294,15 @@ def add_column(table: str, col: ColumnSchema) -> Operation:
 
 
 def drop_column(table: str, col: ColumnSchema) -> Operation:
-    """``DROP COLUMN``; the down re-adds it empty."""
+    """``DROP COLUMN``; the down re-adds it empty, with its comment."""
+    down = f"ALTER TABLE {q(table)} ADD COLUMN {column_sql(col)};"
+    if col.comment is not None:
+        down += f"\nCOMMENT ON COLUMN {q(table)}.{q(col.name)} IS {_lit(col.comment)};"
     return Operation(
         kind="DropColumn", label=f"DropColumn {table}.{col.name}", phase=8, effect="destructive",
         safety="FastLockDestructiveGuarded",
         steps=(Step(label=f"DropColumn {table}.{col.name}", up=f"ALTER TABLE {q(table)} DROP COLUMN {q(col.name)};",
-                    down=f"ALTER TABLE {q(table)} ADD COLUMN {column_sql(col)};",
+                    down=down,
                     lossy=f"DropColumn — {table}.{col.name}: values are not restored"),),
     )  # fmt: skip
 

@@ -58,3 +58,34 @@ def test_compose_apply_verify_rollback(db_url: str, tmp_path: Path) -> None:
         rollback(db_url, tmp_path, MAIN)
     assert info.value.refusal
     assert apply(db_url, tmp_path).applied == (plan.version,)
+
+
+def test_rolling_back_a_dropped_column_restores_its_comment(db_url: str, tmp_path: Path) -> None:
+    """Found by the migration convergence property test: the down of a DROP COLUMN re-added the column
+    without its comment, so the catalog after rollback differed from the previous snapshot (D617)."""
+
+    def declare(with_note: bool) -> None:
+        with registry_scope(isolated=True):
+            if with_note:
+
+                class Memo(Model, table="memos"):
+                    title: str
+                    note: Annotated[str | None, field(comment="a column")] = None
+
+            else:
+
+                class Memo(Model, table="memos"):  # type: ignore[no-redef]
+                    title: str
+
+            compose(tmp_path, models(), NOW + dt.timedelta(seconds=int(not with_note)), allow_destructive=True).unwrap()
+
+    declare(True)
+    apply(db_url, tmp_path)
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        before = introspect(conn).structure()
+    declare(False)
+    apply(db_url, tmp_path)
+    report = rollback(db_url, tmp_path, MAIN, allow_data_loss=True, reason="test")
+    assert report.ok and report.diagnostics == ()
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        assert introspect(conn).structure() == before
