@@ -8,6 +8,7 @@ quoted, every value is a bound parameter.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import functools
 import operator
 import time
@@ -22,6 +23,7 @@ from msgspec import UNSET
 from psycopg.types.json import Jsonb
 
 from djogi.codecs import encode_value, row_decoder
+from djogi.codecs.values import checked_column
 from djogi.errors import NotFound, StaleObject, ValidationError
 from djogi.executor.errors import translate
 from djogi.identifiers import quote_ident
@@ -314,6 +316,7 @@ async def bulk_create(db: Database, rows: Sequence[M], returning: bool) -> list[
     if not rows:
         return [] if returning else 0
     desc = _model_of(rows)
+    rows = checked_rows(desc, rows)
     missing, everywhere = _unset_fields(desc, rows)
     fields = list(desc.fields)
     if not returning:
@@ -331,11 +334,14 @@ async def bulk_create(db: Database, rows: Sequence[M], returning: bool) -> list[
         async def generate() -> None:
             loaded.extend(await _generate(db, conn, desc, missing, len(rows)))
 
-        async with anyio.create_task_group() as tg:
-            if missing:
-                tg.start_soon(generate)
-                await anyio.lowlevel.checkpoint()  # the task sends its query before the columns are read
-            given = _given_columns(layout, rows, everywhere)
+        try:
+            async with anyio.create_task_group() as tg:
+                if missing:
+                    tg.start_soon(generate)
+                    await anyio.lowlevel.checkpoint()  # the task sends its query before the columns are read
+                given = _given_columns(layout, rows, everywhere)
+        except BaseExceptionGroup as group:
+            raise _first_error(group) from None
         copy_rows = _copy_rows(layout, rows, given, missing, loaded)
         names = ", ".join(quote_ident(fd.column) for fd in layout.fields)
         sql = f"COPY {quote_ident(desc.table)} ({names}) FROM STDIN (FORMAT BINARY)"
@@ -361,6 +367,36 @@ async def bulk_create(db: Database, rows: Sequence[M], returning: bool) -> list[
     return result
 
 
+def checked_rows(desc: ModelDescriptor, rows: Sequence[M]) -> Sequence[M]:
+    """``rows`` with every value checked as ``create()`` checks it (``checked_column``: ``ValidationError``
+    naming ``Model.field`` before anything is sent) and replaced by what is stored when that differs (a
+    REAL rounded to single precision, a plain int key as the declared id type, an enum label as its member)."""
+    changed: dict[str, list[Any]] = {}
+    for fd in desc.fields:
+        column = checked_column(fd, list(map(operator.attrgetter(fd.name), rows)), model=desc.name)
+        if column is not None:
+            changed[fd.name] = column
+    if not changed:
+        return rows
+    names = tuple(changed)
+    return list(map(_filler(names), rows, *changed.values()))
+
+
+def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The error a task group failed with (the first that is not a cancellation), for callers that expect
+    one djogi error rather than an ``ExceptionGroup``."""
+    leaves: list[BaseException] = []
+    pending: list[BaseException] = [group]
+    while pending:
+        exc = pending.pop(0)
+        if isinstance(exc, BaseExceptionGroup):
+            pending.extend(exc.exceptions)
+        else:
+            leaves.append(exc)
+    cancelled = anyio.get_cancelled_exc_class()
+    return next((exc for exc in leaves if not isinstance(exc, cancelled)), leaves[0])
+
+
 def _unnest_item(fd: FieldDescriptor, index: int) -> tuple[str, str]:
     """(the ``$n::type[]`` argument of unnest, the SELECT expression turning its column into the value)."""
     alias = f"__djogi_v.{quote_ident(fd.column)}"
@@ -380,9 +416,15 @@ def _unnest_values(desc: ModelDescriptor, fds: Sequence[FieldDescriptor], rows: 
     for fd in fds:
         values = [encode_value(fd, getattr(row, fd.name), model=name) for row in rows]
         if fd.value_kind == "array":
-            values = [None if v is None else Jsonb(v) for v in values]
+            values = [None if v is None else Jsonb(_array_texts(v)) for v in values]  # type: ignore[arg-type]
         columns.append(values)
     return columns
+
+
+def _array_texts(items: list[Any]) -> list[Any]:
+    """An array's elements for its JSON transport (read back with ``jsonb_array_elements_text``): floats and
+    Decimals as their text, so NaN, infinities and every digit survive (JSON numbers have neither)."""
+    return [str(v) if isinstance(v, decimal.Decimal) else repr(v) if isinstance(v, float) else v for v in items]
 
 
 def _conflict_sql(desc: ModelDescriptor, target: Sequence[str], update: Sequence[str], what: str) -> str:
