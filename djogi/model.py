@@ -156,8 +156,9 @@ class FieldDescriptor(msgspec.Struct, frozen=True, kw_only=True):
     """One column of a model, as derived from its annotation.
 
     ``python_type`` is the value type with ``Optional``/``Annotated`` stripped (for arrays, the element
-    type is ``element_type``, and ``element_nullable`` says whether elements may be None); ``value_kind`` says which codec handles it. When ``has_default``, the
-    Python default is ``default`` or, for mutable defaults, ``default_factory()``.
+    type is ``element_type``, and ``element_nullable`` says whether elements may be None); ``value_kind``
+    says which codec handles it. When ``has_default``, the Python default is ``default`` or, for mutable
+    defaults, ``default_factory()``.
     """
 
     name: str

@@ -21,7 +21,7 @@ import msgspec
 from heeranjid import HeerId, HeerIdDesc, RanjId, RanjIdDesc
 from psycopg.types.json import Jsonb
 
-from djogi.codecs.json import json_encode
+from djogi.codecs.json import json_encode, jsonb_extras
 from djogi.errors import ValidationError
 from djogi.model import FieldDescriptor
 from djogi.types import INT_RANGES
@@ -78,6 +78,8 @@ def _n_float(v: Any, sql: str | None, enum: Any) -> object:
     if isinstance(v, float):
         return float(v)
     if type(v) is not bool and isinstance(v, int | decimal.Decimal):
+        if isinstance(v, decimal.Decimal) and v.is_snan():
+            raise Refused("signaling NaN has no DOUBLE PRECISION value", "pass math.nan")
         try:
             f = float(v)
         except OverflowError:
@@ -166,17 +168,26 @@ def _n_heerid(v: Any, sql: str | None, enum: Any) -> object:
     return _n_int(v, sql, enum)
 
 
-def _n_json(v: Any, sql: str | None, enum: Any) -> object:
-    """A JSON document (returned as given): JSON-encodable, without NaN/Infinity, NUL, unpaired surrogates
-    or (outside typed Structs) non-string object keys, none of which JSONB can store as given."""
-    try:
-        json_encode(v)
-    except (TypeError, ValueError, NotImplementedError, msgspec.EncodeError) as exc:
-        raise Refused(f"not JSON-encodable: {exc}", "pass a JSON-encodable value") from None
-    problem = _json_content_problem(v, typed=False)
-    if problem is not None:
-        raise Refused(problem, "pass a JSON-encodable value")
-    return v
+def _json_checker(typed: bool) -> Callable[[Any, str | None, Any], object]:
+    """The check of a JSON document (returned as given): JSON-encodable, without NaN/Infinity, NUL or
+    unpaired surrogates, none of which JSONB can store as given. A plain (``typed=False``: ``dict``, ``Any``)
+    document must also read back as written: only None, bool, int, float, Decimal, str, list and dict
+    with str keys. In a ``Jsonb[T]`` document the Struct's types restore the rest."""
+
+    def check(v: Any, sql: str | None, enum: Any) -> object:
+        try:
+            json_encode(v)
+        except (TypeError, ValueError, NotImplementedError, msgspec.EncodeError) as exc:
+            raise Refused(f"not JSON-encodable: {exc}", "pass a JSON-encodable value") from None
+        problem = _json_content_problem(v, typed=typed)
+        if problem is not None:
+            raise Refused(problem, "pass a JSON-encodable value")
+        return v
+
+    return check
+
+
+_PLAIN_JSON = (type(None), bool, int, float, decimal.Decimal, str, list, dict)
 
 
 def _json_content_problem(value: Any, *, typed: bool) -> str | None:
@@ -200,8 +211,20 @@ def _json_content_problem(value: Any, *, typed: bool) -> str | None:
             return f"object key {key!r} is not a str (JSON would store it as a string)"
         items: Any = [*value.keys(), *value.values()]
     elif isinstance(value, list | tuple):
+        if not typed and not isinstance(value, list):
+            return f"a {type(value).__name__} in plain JSON reads back as a list; pass a list"
         items = value
-    elif isinstance(value, msgspec.Struct):
+    elif not typed and not isinstance(value, _PLAIN_JSON):
+        return (
+            f"a {type(value).__name__} in plain JSON does not read back as one (it is stored as a JSON "
+            "string or object); convert it, or declare the field Jsonb[SomeStruct]"
+        )
+    elif isinstance(value, msgspec.Struct):  # its fields, and the unknown keys a decoded Jsonb value carries
+        extras = jsonb_extras(value)
+        if extras:
+            problem = _json_content_problem(dict(extras), typed=False)
+            if problem is not None:
+                return problem
         items = msgspec.structs.astuple(value)
         typed = True
     else:
@@ -227,8 +250,8 @@ _KINDS: dict[str, Callable[[Any, str | None, Any], object]] = {
     "bytes": _instance((bytes, bytearray, memoryview), "bytes"),
     "enum": _n_enum,
     "heerid": _n_heerid,
-    "json": _n_json,
-    "jsonb": _n_json,
+    "json": _json_checker(typed=False),
+    "jsonb": _json_checker(typed=True),
 }
 
 
