@@ -33,7 +33,7 @@ import djogi
 from djogi import ForeignKey, Integer, Jsonb, Model, Real, SmallInt, field
 from djogi.codecs import jsonb_extras
 from djogi.codecs.json import decode_jsonb
-from djogi.codecs.values import column_value, stored_value
+from djogi.codecs.values import checked_column, column_value, stored_value
 from djogi.errors import DjogiError
 from djogi.executor import Database
 from djogi.migrate import diff, project
@@ -352,3 +352,21 @@ def _write(
                                                            update_fields=[name]))  # fmt: skip
         assert not created
     return result, getattr(result, name)
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(data=st.data(), name=st.sampled_from(sorted(set(VALUES) - {"owner"})))
+def test_batch_check_agrees_with_the_value_check(data: st.DataObject, name: str) -> None:
+    """``checked_column`` (bulk_create's check of a whole column, with its shortcuts for columns of one
+    exact type) refuses exactly the batches where some value is refused one at a time, and otherwise
+    returns what each value is stored as."""
+    fd = DESC.field(name)
+    values = data.draw(st.lists(VALUES[name] | st.none(), min_size=1, max_size=6))
+    try:
+        one_by_one = [stored_value(fd, column_value(fd, v, model="PwRow")) for v in values]
+    except DjogiError:
+        with pytest.raises(DjogiError, match=rf"PwRow\.{name}\b"):
+            checked_column(fd, values, model="PwRow")
+        return
+    batch = checked_column(fd, values, model="PwRow")
+    assert [_canon(v) for v in (values if batch is None else batch)] == [_canon(v) for v in one_by_one]

@@ -139,12 +139,13 @@ class ConflictClause(Generic[M]):
     def do_update(self, set: Mapping[str, object], where: Pred = TRUE) -> Insert[M]:
         """``... DO UPDATE SET col = value, ... [WHERE where]``; refer to the proposed row with ``excluded()``.
 
-        ``updated_at`` is not stamped automatically here: assign it (e.g. ``now()``) when wanted.
+        ``updated_at`` is not stamped automatically here: assign it (e.g. ``now()``) when wanted. A version
+        field is incremented (as by every update), so copies read before are stale.
         """
         model = self.insert.model
         if not set:
             raise ValidationError("do_update() needs at least one assignment; use do_nothing() otherwise")
-        assignments = _assign(model, set)
+        assignments = _bumped(model, _assign(model, set))
         check_model(model, "do_update(where=...)", (where,), allow_excluded=True)
         conflict = OnConflict(target=self.target, constraint=self.constraint, assignments=assignments, where=where)
         return msgspec.structs.replace(self.insert, conflict=conflict)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import itertools
 import math
+import operator
 import re
 import struct
 import uuid
@@ -459,9 +461,11 @@ _EXACT: dict[str, type] = {
 }  # fmt: skip
 
 
-def _stored_as_given(fd: FieldDescriptor, values: Sequence[object]) -> bool:
+def _stored_as_given(fd: FieldDescriptor, given: Sequence[object]) -> bool:
     """Whether every value certainly passes ``column_value`` unchanged (False: check each one)."""
+    values: Any = given
     types = set(map(type, values))
+    mixed = len(types) > 1  # values holds None or UNSET besides (filter them out)
     if fd.nullable:
         types.discard(type(None))
     if fd.db_filled:
@@ -469,9 +473,11 @@ def _stored_as_given(fd: FieldDescriptor, values: Sequence[object]) -> bool:
     if len(types) != 1:
         return not types
     (tp,) = types
+    if mixed:
+        values = [v for v in values if type(v) is tp]
     kind = fd.value_kind
     if kind == "str" and tp is str and fd.max_length is None:
-        text = "".join([v for v in values if type(v) is str])
+        text = "".join(values)
         if "\x00" in text:
             return False
         try:
@@ -479,18 +485,45 @@ def _stored_as_given(fd: FieldDescriptor, values: Sequence[object]) -> bool:
         except UnicodeEncodeError:
             return False
     if kind == "int" and tp is int:
-        numbers = [v for v in values if type(v) is int]
         low, high = INT_RANGES.get(fd.sql_type.upper(), _BIGINT)
-        return low <= min(numbers) and max(numbers) <= high
+        return bool(low <= min(values) and max(values) <= high)
     if kind == "datetime" and tp is dt.datetime:
-        return all(v.utcoffset() is not None for v in values if isinstance(v, dt.datetime))
+        return None not in set(map(dt.datetime.utcoffset, values))
     if kind == "time" and tp is dt.time:
-        return all(v.tzinfo is None for v in values if isinstance(v, dt.time))
+        return set(map(operator.attrgetter("tzinfo"), values)) == {None}
     if kind == "float":
         return tp is float and fd.sql_type.upper() not in ("REAL", "FLOAT4")
+    if kind == "decimal" and tp is decimal.Decimal:
+        return _decimals_as_given(values, fd.sql_type)
     if kind in ("heerid", "enum"):
         return tp is (fd.enum_type if kind == "enum" else fd.python_type)
     return _EXACT.get(kind) is tp
+
+
+_FINITE = decimal.Decimal.is_finite
+_EXPONENTS = (operator.attrgetter("exponent"), decimal.Decimal.as_tuple)
+
+
+def _decimals_as_given(numbers: Sequence[decimal.Decimal], sql_type: str) -> bool:
+    """Whether finite ``numbers`` fit the NUMERIC column as they are (no per-value call in Python: a
+    ``NUMERIC(p, s)`` column quantizes them all to ``s`` places and compares, a plain one reads exponents).
+    False (check each value) for a NaN, an infinity, or a value the quick test cannot settle."""
+    if not all(map(_FINITE, numbers)):
+        return False
+    typmod = _NUMERIC_TYPMOD.match(sql_type)
+    if typmod is None:
+        low = min(map(_EXPONENTS[0], map(_EXPONENTS[1], numbers)))
+        bound = decimal.Decimal(10) ** (_NUMERIC_MAX_INT_DIGITS - 1)
+        return low >= -_NUMERIC_MAX_SCALE and -bound < min(numbers) and max(numbers) < bound
+    precision, scale = int(typmod.group(1)), int(typmod.group(2) or 0)
+    bound = decimal.Decimal(10) ** (precision - scale)
+    if not (-bound < min(numbers) and max(numbers) < bound):
+        return False
+    try:
+        rounded = list(map(decimal.Decimal.quantize, numbers, itertools.repeat(decimal.Decimal(1).scaleb(-scale))))
+    except decimal.InvalidOperation:  # more digits than the context's precision: check each value
+        return False
+    return rounded == list(numbers)
 
 
 def _id_storage(fd: FieldDescriptor) -> str | None:

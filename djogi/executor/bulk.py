@@ -358,7 +358,7 @@ async def bulk_create(db: Database, rows: Sequence[M], returning: bool) -> list[
                         await copy.write(block)
                 # Built while the server still inserts the last rows (finishing COPY waits for it).
                 result = _fill(desc, rows, _Allocation(missing, loaded, everywhere)) if returning else len(rows)
-        except psycopg.Error as exc:
+        except (psycopg.Error, UnicodeEncodeError) as exc:
             raise translate(exc) from exc
         db.observe(sql, (), started, len(rows))
     finally:

@@ -218,7 +218,7 @@ class Database:
         started = time.perf_counter()
         try:
             await cur.execute(sql, params, binary=True)
-        except psycopg.Error as exc:
+        except (psycopg.Error, UnicodeEncodeError) as exc:
             raise translate(exc) from exc
         result = cur.pgresult
         rows = await cur.fetchall() if result is not None and result.status == _TUPLES_OK else []
@@ -401,7 +401,7 @@ class Database:
                 while rows := await cur.fetchmany(batch):
                     for item in rows:
                         yield item
-            except psycopg.Error as exc:
+            except (psycopg.Error, UnicodeEncodeError) as exc:
                 raise translate(exc) from exc
 
     # ------------------------------------------------------------------------------------ raw SQL
@@ -432,7 +432,7 @@ class Database:
             started = time.perf_counter()
             try:
                 await cur.execute(sql, params, binary=True)
-            except psycopg.Error as exc:
+            except (psycopg.Error, UnicodeEncodeError) as exc:
                 raise translate(exc) from exc
             self.observe(sql, params, started, cur.rowcount)
             if cur.description is None:

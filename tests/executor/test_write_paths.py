@@ -15,6 +15,7 @@ from msgspec import UNSET, UnsetType
 
 import djogi
 from djogi import ForeignKey, Jsonb, Model, Real, SmallInt, field
+from djogi.algebra import insert_one
 from djogi.codecs import jsonb_extras, jsonb_replace
 from djogi.errors import DjogiError, StaleObject, ValidationError
 from djogi.executor import Database
@@ -189,6 +190,9 @@ async def test_every_update_path_bumps_the_version(wdb: Database) -> None:
     await wdb.bulk_upsert([WpRow(name="a", label="up")], conflict_target=["name"], update_fields=["label"])
     await wdb.update_or_create(WpRow(name="a", label="uoc"), lookup=["name"])
     assert await wdb.raw("SELECT label, version FROM wp_rows") == [("uoc", 3)]
+    upsert = insert_one(WpRow(name="a", label="do")).on_conflict(WpRow.name).do_update(set={"label": "do"})
+    await wdb.execute(upsert)
+    assert await wdb.raw("SELECT label, version FROM wp_rows") == [("do", 4)]
 
 
 # ---------------------------------------------------------------------------------- 7. bulk_create errors
@@ -221,6 +225,9 @@ async def test_lone_surrogates_raise_djogi_errors(wdb: Database) -> None:
         WpRow.objects.filter(WpRow.label == "\ud800")
     with pytest.raises(DjogiError):
         await wdb.create(WpRow(name="a", mood="\ud800"))  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="unpaired surrogates"):
+        await wdb.raw("SELECT $1::text", ["\ud800"])
+    assert await wdb.raw("SELECT 1") == [(1,)]  # the connection still works
 
 
 # ---------------------------------------------------------------------------------- 9. one table
