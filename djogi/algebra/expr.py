@@ -13,16 +13,14 @@ normalised to what the parameter is sent as (``int`` -> ``Decimal`` for NUMERIC,
 from __future__ import annotations
 
 import datetime as dt
-import decimal
 import re
-import uuid
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import msgspec
 
 from djogi.codecs.json import json_encode
-from djogi.codecs.values import Refused, normalize
+from djogi.codecs.values import PY_KINDS, Refused, normalize
 from djogi.errors import ValidationError
 from djogi.identifiers import quote_ident
 
@@ -93,10 +91,6 @@ _SQL_KIND = {
     "timestamptz": "datetime", "timestamp with time zone": "datetime", "time": "time", "interval": "timedelta",
     "uuid": "uuid", "bytea": "bytes", "jsonb": "jsonb", "json": "json",
 }  # fmt: skip
-_PY_KIND: dict[Any, str] = {
-    str: "str", int: "int", float: "float", decimal.Decimal: "decimal", bool: "bool", dt.date: "date",
-    dt.datetime: "datetime", dt.time: "time", dt.timedelta: "timedelta", uuid.UUID: "uuid", bytes: "bytes",
-}  # fmt: skip
 _SQL_TYPE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_ ]*(\(\s*\d+\s*(,\s*\d+\s*)?\))?(\[\])?$")
 
 
@@ -131,7 +125,7 @@ def _field_type(fd: FieldDescriptor) -> ValueType:
                 "array", quote_ident(fd.enum_type.pg_name()) + "[]", enum=fd.enum_type, element="enum",
                 element_nullable=fd.element_nullable,
             )  # fmt: skip
-        element = _PY_KIND.get(et)
+        element = PY_KINDS.get(et)
         return ValueType("array", value_type(fd.sql_type).sql, element=element, element_nullable=fd.element_nullable)
     if kind in ("str", "decimal", "bytes"):  # keep domain-like overrides (citext ...) as the cast type
         base = value_type(fd.sql_type)
@@ -179,14 +173,14 @@ def coerce(t: ValueType, value: object, where: str | Expr[Any]) -> object:
 
 def _python_value_type(value: object) -> ValueType:
     """The ``ValueType`` of a plain Python value (used where no column gives the type)."""
-    kind = _PY_KIND.get(type(value))
+    kind = PY_KINDS.get(type(value))
     if kind is None:
         if isinstance(value, bool):
             kind = "bool"
         elif isinstance(value, dt.datetime):
             kind = "datetime"
         else:
-            kind = next((k for tp, k in _PY_KIND.items() if isinstance(value, tp)), None)
+            kind = next((k for tp, k in PY_KINDS.items() if isinstance(value, tp)), None)
     return ValueType(kind, None if kind is None else _KIND_SQL[kind])
 
 

@@ -28,7 +28,7 @@ from djogi.errors import ValidationError
 from djogi.model import FieldDescriptor
 from djogi.types import INT_RANGES
 
-__all__ = ["Refused", "checked_column", "column_value", "encode_value", "normalize", "stored_value"]
+__all__ = ["PY_KINDS", "Refused", "checked_column", "column_value", "encode_value", "normalize", "stored_value"]
 
 _NAN = decimal.Decimal("NaN")
 # NUMERIC holds at most 131072 digits before the decimal point and 16383 after it.
@@ -530,13 +530,14 @@ def _id_storage(fd: FieldDescriptor) -> str | None:
     return "uuid" if fd.value_kind == "heerid" and fd.python_type in _UUID_IDS else None
 
 
-_ELEMENT_KINDS: dict[Any, str] = {
+PY_KINDS: dict[Any, str] = {
     str: "str", int: "int", float: "float", bool: "bool", decimal.Decimal: "decimal", dt.date: "date",
     dt.datetime: "datetime", dt.time: "time", uuid.UUID: "uuid", dt.timedelta: "timedelta", bytes: "bytes",
 }  # fmt: skip
+"""The value kind of each plain Python type (array elements, values compared without a column)."""
 
 
 def _element_kind(fd: FieldDescriptor) -> str:
-    return "enum" if fd.enum_type is not None else _ELEMENT_KINDS.get(fd.element_type, "str")
+    return "enum" if fd.enum_type is not None else PY_KINDS.get(fd.element_type, "str")
 
 
