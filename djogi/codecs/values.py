@@ -506,7 +506,7 @@ _EXPONENTS = (operator.attrgetter("exponent"), decimal.Decimal.as_tuple)
 
 def _decimals_as_given(numbers: Sequence[decimal.Decimal], sql_type: str) -> bool:
     """Whether finite ``numbers`` fit the NUMERIC column as they are (no per-value call in Python: a
-    ``NUMERIC(p, s)`` column quantizes them all to ``s`` places and compares, a plain one reads exponents).
+    ``NUMERIC(p, s)`` column takes each modulo ``10**-s``, a plain one reads exponents).
     False (check each value) for a NaN, an infinity, or a value the quick test cannot settle."""
     if not all(map(_FINITE, numbers)):
         return False
@@ -519,11 +519,10 @@ def _decimals_as_given(numbers: Sequence[decimal.Decimal], sql_type: str) -> boo
     bound = decimal.Decimal(10) ** (precision - scale)
     if not (-bound < min(numbers) and max(numbers) < bound):
         return False
-    try:
-        rounded = list(map(decimal.Decimal.quantize, numbers, itertools.repeat(decimal.Decimal(1).scaleb(-scale))))
+    try:  # no value has a nonzero digit past the scale: each is a multiple of 10**-scale
+        return not any(map(operator.mod, numbers, itertools.repeat(decimal.Decimal(1).scaleb(-scale))))
     except decimal.InvalidOperation:  # more digits than the context's precision: check each value
         return False
-    return rounded == list(numbers)
 
 
 def _id_storage(fd: FieldDescriptor) -> str | None:
