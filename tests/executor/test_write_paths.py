@@ -212,6 +212,22 @@ async def test_bulk_create_validates_like_create(wdb: Database) -> None:
     assert await wdb.one(WpRow.objects.filter(WpRow.name == "a")) == made  # the connection still works
 
 
+class WpBoom(Model, table="wp_boom"):
+    n: Annotated[int | UnsetType, field(db_default="(1 / 0)")] = UNSET
+
+
+async def test_bulk_create_task_group_failure_is_a_djogi_error(wdb: Database) -> None:
+    """A failure inside bulk_create's task group (here the query generating a ``db_default``) comes out as
+    the djogi error, not an ``ExceptionGroup``, and the pool still works."""
+    await wdb.raw(
+        "CREATE TABLE wp_boom (id bigint PRIMARY KEY DEFAULT heerid_next_desc(), created_at timestamptz NOT NULL "
+        "DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now(), n bigint NOT NULL DEFAULT 0)"
+    )
+    with pytest.raises(DjogiError, match="division by zero"):
+        await wdb.bulk_create([WpBoom(), WpBoom(n=1)])
+    assert await wdb.raw("SELECT count(*) FROM wp_boom") == [(0,)]
+
+
 # ---------------------------------------------------------------------------------- 8. lone surrogates
 
 
