@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import functools
 import itertools
 import math
 import operator
@@ -357,11 +358,16 @@ def _numeric(value: decimal.Decimal, precision: int, scale: int) -> decimal.Deci
     return value
 
 
-def _column_check(fd: FieldDescriptor, sql_type: str) -> Callable[[Any], Any] | None:
-    """The column-level check (and rounding) for a normalised non-NULL value of ``fd`` in a ``sql_type``
-    column, or None when the value kind's own check is all there is."""
-    sql = sql_type.upper()
-    kind = fd.value_kind if fd.value_kind != "array" else _element_kind(fd)
+def _column_check(fd: FieldDescriptor) -> Callable[[Any], Any] | None:
+    """The column-level check (and rounding) for a normalised non-NULL value of ``fd`` (of each element,
+    for an array), or None when the value kind's own check is all there is."""
+    if fd.value_kind == "array":
+        return _check_for(_element_kind(fd), fd.sql_type[:-2].upper() if fd.sql_type.endswith("[]") else "", None)
+    return _check_for(fd.value_kind, fd.sql_type.upper(), fd.max_length)
+
+
+@functools.cache
+def _check_for(kind: str, sql: str, max_length: int | None) -> Callable[[Any], Any] | None:
     if kind == "int":
         return lambda v: _int_in_range(v, sql)
     if kind == "float" and sql in ("REAL", "FLOAT4"):
@@ -371,12 +377,11 @@ def _column_check(fd: FieldDescriptor, sql_type: str) -> Callable[[Any], Any] | 
         if typmod is not None:
             precision, scale = int(typmod.group(1)), int(typmod.group(2) or 0)
             return lambda v: _numeric(v, precision, scale)
-    if kind == "str" and fd.max_length is not None and fd.value_kind != "array":
-        limit = fd.max_length
+    if kind == "str" and max_length is not None:
 
         def short(v: str) -> str:
-            if len(v) > limit:
-                raise Refused(f"{len(v)} characters, more than max_length={limit}", "shorten it or raise max_length")
+            if len(v) > max_length:
+                raise Refused(f"{len(v)} characters, more than max_length={max_length}", "shorten it")
             return v
 
         return short
@@ -394,7 +399,7 @@ def column_value(fd: FieldDescriptor, value: object, *, model: str | None = None
         if fd.value_kind == "array":
             items = normalize("array", value, enum=fd.enum_type, element=_element_kind(fd),
                               element_nullable=fd.element_nullable)  # fmt: skip
-            check = _column_check(fd, fd.sql_type[:-2] if fd.sql_type.endswith("[]") else fd.sql_type)
+            check = _column_check(fd)
             if check is None:
                 return items
             assert isinstance(items, list)
@@ -407,7 +412,7 @@ def column_value(fd: FieldDescriptor, value: object, *, model: str | None = None
         normalized = normalize(fd.value_kind, value, sql=_id_storage(fd), enum=fd.enum_type)
         if fd.value_kind == "jsonb" and isinstance(fd.python_type, type) and not isinstance(value, fd.python_type):
             raise _wrong(value, fd.python_type.__name__)
-        check = _column_check(fd, fd.sql_type)
+        check = _column_check(fd)
         return normalized if check is None else check(normalized)
     except Refused as refused:
         raise _reject(fd, model, refused.problem, refused.fix) from None
