@@ -81,6 +81,9 @@ class PwRow(Model, table="pw_rows"):
     ints: list[int] = []
     maybe_ints: list[int | None] = []
     texts: list[str] = []
+    days: list[dt.date] = []
+    amounts: list[Decimal | None] = []
+    stamps: list[dt.datetime] = []
     doc: dict[str, Any] = {}
     meta: Jsonb[PwMeta] | None = None
     owner: ForeignKey[PwOwner] | None = None
@@ -151,6 +154,9 @@ VALUES: dict[str, st.SearchStrategy[Any]] = {
     "ints": st.lists(_bounds(-(2**63), 2**63 - 1) | st.none(), max_size=3),
     "maybe_ints": st.lists(_bounds(-(2**63), 2**63 - 1) | st.none(), max_size=3),
     "texts": st.lists(_TEXT, max_size=3),
+    "days": st.lists(st.dates(), max_size=3),
+    "amounts": st.lists(_DECIMAL | st.none(), max_size=3),
+    "stamps": st.lists(_AWARE | st.datetimes(), max_size=3),
     "doc": st.dictionaries(_TEXT | st.integers(0, 3), _JSON, max_size=3),
     "meta": _META | st.just({"isbn": "x"}),
     "owner": st.sampled_from(["id", "int"]),  # the owner's id, or its plain int

@@ -344,10 +344,16 @@ def checked_columns(desc: ModelDescriptor, rows: Sequence[M]) -> tuple[Sequence[
     """``rows`` with every value checked as ``create()`` checks it (``checked_column``: ``ValidationError``
     naming ``Model.field`` before anything is sent) and replaced by what is stored when that differs (a
     REAL rounded to single precision, a plain int key as the declared id type, an enum label as its member),
-    and each field's values as read (one list per field name, in the rows' order)."""
+    and each field's values as read (one list per field name, in the rows' order). An enum array column is
+    refused (COPY has no dumper for it yet)."""
     read: dict[str, list[Any]] = {}
     changed: dict[str, list[Any]] = {}
     for fd in desc.fields:
+        if fd.value_kind == "array" and fd.enum_type is not None:
+            raise ValidationError(
+                f"{desc.name}.{fd.name}: bulk_create() cannot COPY an enum array column yet; "
+                "use bulk_insert() or create() for this model"
+            )
         column = list(map(operator.attrgetter(fd.name), rows))
         stored = checked_column(fd, column, model=desc.name)
         if stored is not None:

@@ -512,7 +512,8 @@ class Database:
         column default on the server; only fields some rows set and others leave UNSET are generated (and
         ``created_at``/``updated_at`` together, from one ``now()``, when either is).
         COPY is all-or-nothing: a violation raises the translated IntegrityError (naming the constraint) and
-        inserts nothing. Enum-array columns are not supported by COPY yet.
+        inserts nothing. A model with an enum-array column is refused (``ValidationError``): COPY cannot
+        send one yet.
         """
         return await bulk.bulk_create(self, rows, returning)
 

@@ -228,6 +228,16 @@ async def test_bulk_create_task_group_failure_is_a_djogi_error(wdb: Database) ->
     assert await wdb.raw("SELECT count(*) FROM wp_boom") == [(0,)]
 
 
+class WpTagged(Model, table="wp_tagged"):
+    moods: list[WpMood] = []
+
+
+async def test_bulk_create_refuses_enum_arrays_by_name(wdb: Database) -> None:
+    """COPY has no dumper for an enum array yet: refused naming the field, before anything is sent."""
+    with pytest.raises(ValidationError, match=r"WpTagged\.moods: bulk_create\(\) cannot COPY an enum array"):
+        await wdb.bulk_create([WpTagged(moods=[WpMood.CALM])])
+
+
 # ---------------------------------------------------------------------------------- 8. lone surrogates
 
 
