@@ -124,11 +124,13 @@ _AWARE = st.datetimes(timezones=st.just(dt.UTC) | st.just(BERLIN)) | st.sampled_
 _JSON_LEAF = st.none() | st.booleans() | st.integers(-(2**70), 2**70) | _FLOAT | _TEXT | st.sampled_from(
     [Decimal("1.00000000000000000001"), Decimal("NaN")]
 )  # fmt: skip
-_JSON = st.recursive(
-    _JSON_LEAF,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TEXT | st.integers(0, 3), inner, max_size=3),
-    max_leaves=6,
-)
+
+
+def _json_containers(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.lists(inner, max_size=3) | st.dictionaries(_TEXT | st.integers(0, 3), inner, max_size=3)
+
+
+_JSON = st.recursive(_JSON_LEAF, _json_containers, max_leaves=6)
 _META = st.builds(PwMeta, isbn=_TEXT, pages=st.none() | _bounds(-(2**63), 2**63 - 1)) | st.builds(
     lambda isbn, extra: decode_jsonb({"isbn": isbn, "extra": extra}, PwMeta, "meta"), _TEXT.filter(str.isascii), _JSON
 )
