@@ -278,6 +278,9 @@ def test_every_write_path_stores_what_it_returns(
     @example(case=("dbl", Decimal("sNaN")), path="create")  # found by this test: a bare ValueError
     @example(case=("doc", {"b": b"x"}), path="bulk_create")  # found by this test: bytes came back base64 text
     @example(case=("meta", decode_jsonb({"isbn": "0", "extra": math.nan}, PwMeta, "m")), path="create")  # -> null
+    @example(case=("money", Decimal("7316666666666666666666666666.833")), path="create")  # found: a bare decimal error
+    # found by this test: through unnest's JSON, an offset with seconds (Berlin's LMT) lost them
+    @example(case=("stamps", [dt.datetime(1893, 1, 1, tzinfo=BERLIN)]), path="bulk_update")
     def run(case: tuple[str, Any], path: str) -> None:
         name, value = case
         if name == "owner":

@@ -208,6 +208,11 @@ def _json_content_problem(value: Any, *, typed: bool) -> str | None:
     if isinstance(value, float | decimal.Decimal):
         finite = value.is_finite() if isinstance(value, decimal.Decimal) else math.isfinite(value)
         return None if finite else f"JSON has no {value!r}; store null or a finite number"
+    if isinstance(value, dt.datetime | dt.time) and typed:
+        offset = value.utcoffset()
+        if offset is not None and offset % dt.timedelta(minutes=1):
+            return f"{value!r} has a UTC offset of {offset}; JSON (RFC 3339) offsets are whole minutes: convert to UTC"
+        return None
     if isinstance(value, dict):
         if not typed and any(not isinstance(key, str) for key in value):
             key = next(key for key in value if not isinstance(key, str))
@@ -343,9 +348,9 @@ def _numeric(value: decimal.Decimal, precision: int, scale: int) -> decimal.Deci
         return value
     if value.is_infinite():
         raise Refused(f"NUMERIC({precision}, {scale}) cannot hold {value}", "pass a finite Decimal")
-    sign_digits_exp = value.as_tuple()
-    exponent = int(sign_digits_exp.exponent)
-    if -exponent > scale and value != value.quantize(decimal.Decimal(1).scaleb(-scale), decimal.ROUND_DOWN):
+    _, digits, exponent = value.as_tuple()
+    past = -int(exponent) - scale  # how many digits lie past the scale (only zeros may)
+    if past > 0 and any(digits[-past:]):
         raise Refused(
             f"{value} has more than {scale} decimal places (PostgreSQL would round it)",
             f"round it first, e.g. value.quantize(Decimal('1e-{scale}'))" if scale else "round it first",

@@ -405,8 +405,19 @@ def _unnest_values(desc: ModelDescriptor, fds: Sequence[FieldDescriptor], rows: 
 
 def _array_texts(items: list[Any]) -> list[Any]:
     """An array's elements for its JSON transport (read back with ``jsonb_array_elements_text``): floats and
-    Decimals as their text, so NaN, infinities and every digit survive (JSON numbers have neither)."""
-    return [str(v) if isinstance(v, decimal.Decimal) else repr(v) if isinstance(v, float) else v for v in items]
+    Decimals as their text, so NaN, infinities and every digit survive (JSON numbers have neither), and
+    datetimes in UTC (JSON's RFC 3339 offsets have whole minutes; 1893 Berlin was UTC+00:53:28)."""
+    return [_array_text(v) for v in items]
+
+
+def _array_text(value: Any) -> Any:
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC)
+    return value
 
 
 def _conflict_sql(desc: ModelDescriptor, target: Sequence[str], update: Sequence[str], what: str) -> str:

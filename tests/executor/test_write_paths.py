@@ -8,6 +8,7 @@ import math
 from decimal import Decimal
 from functools import partial
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import msgspec
 import pytest
@@ -17,6 +18,7 @@ import djogi
 from djogi import ForeignKey, Jsonb, Model, Real, SmallInt, field
 from djogi.algebra import insert_one
 from djogi.codecs import jsonb_extras, jsonb_replace
+from djogi.codecs.values import column_value
 from djogi.errors import DjogiError, StaleObject, ValidationError
 from djogi.executor import Database
 from djogi.migrate import diff, project
@@ -236,6 +238,25 @@ async def test_bulk_create_refuses_enum_arrays_by_name(wdb: Database) -> None:
     """COPY has no dumper for an enum array yet: refused naming the field, before anything is sent."""
     with pytest.raises(ValidationError, match=r"WpTagged\.moods: bulk_create\(\) cannot COPY an enum array"):
         await wdb.bulk_create([WpTagged(moods=[WpMood.CALM])])
+
+
+class WpMoment(msgspec.Struct, frozen=True):
+    at: dt.datetime
+
+
+class WpEvent(Model, table="wp_events"):
+    moment: Jsonb[WpMoment]
+
+
+def test_jsonb_datetimes_with_second_offsets_are_refused() -> None:
+    """JSON (RFC 3339) writes whole-minute offsets: msgspec would store 1893 Berlin time (UTC+00:53:28)
+    28 seconds off, so such a value is refused; the same instant in UTC is stored exactly."""
+    lmt = dt.datetime(1893, 1, 1, tzinfo=ZoneInfo("Europe/Berlin"))
+    fd = descriptor(WpEvent).field("moment")
+    with pytest.raises(ValidationError, match=r"WpEvent\.moment .*offsets are whole minutes"):
+        column_value(fd, WpMoment(at=lmt), model="WpEvent")
+    utc = WpMoment(at=lmt.astimezone(dt.UTC))
+    assert column_value(fd, utc, model="WpEvent") is utc
 
 
 # ---------------------------------------------------------------------------------- 8. lone surrogates
