@@ -158,8 +158,9 @@ class FieldDescriptor(msgspec.Struct, frozen=True, kw_only=True):
     """One column of a model, as derived from its annotation.
 
     ``python_type`` is the value type with ``Optional``/``Annotated`` stripped (for arrays, the element
-    type is ``element_type``); ``value_kind`` says which codec handles it. When ``has_default``, the
-    Python default is ``default`` or, for mutable defaults, ``default_factory()``.
+    type is ``element_type``, and ``element_nullable`` says whether elements may be None); ``value_kind``
+    says which codec handles it. When ``has_default``, the Python default is ``default`` or, for mutable
+    defaults, ``default_factory()``.
     """
 
     name: str
@@ -182,6 +183,7 @@ class FieldDescriptor(msgspec.Struct, frozen=True, kw_only=True):
     renamed_from: str | None = None
     version: bool = False
     element_type: Any = None
+    element_nullable: bool = False
     enum_type: Any = None
     relation: RelationSpec | None = None
 
@@ -585,6 +587,7 @@ def _data_field(
             raise _fail(*where, 'on_delete="set null" needs an optional field (ForeignKey[...] | None)')
     kind: FieldKind = "data"
     element_type = enum_type = None
+    element_nullable = False
     if relation is not None:
         kind = "relation"
         column = spec.column or f"{name}_id"
@@ -597,6 +600,7 @@ def _data_field(
     else:
         python_type = shape.python_type
         value_kind, sql_type, element_type, enum_type = _classify(python_type, where)
+        element_nullable = value_kind == "array" and _unwrap((get_args(python_type) or (Any,))[0]).nullable
     if shape.sql_override is not None:
         sql_type = shape.sql_override
     if spec.sql_type is not None:
@@ -645,6 +649,7 @@ def _data_field(
         renamed_from=spec.renamed_from,
         version=spec.version,
         element_type=element_type,
+        element_nullable=element_nullable,
         enum_type=enum_type,
         relation=relation,
     )

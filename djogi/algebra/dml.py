@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import msgspec
 
-from djogi.algebra.expr import Column, Const, Expr, key_hash, now, same
+from djogi.algebra.expr import Column, Const, Expr, Param, key_hash, now, param_value, same
 from djogi.algebra.predicate import TRUE, Pred
 from djogi.algebra.query import Select, check_model, select
+from djogi.codecs.values import column_value
 from djogi.errors import ValidationError
 from djogi.model import Model, ModelDescriptor, descriptor
 
@@ -138,12 +139,13 @@ class ConflictClause(Generic[M]):
     def do_update(self, set: Mapping[str, object], where: Pred = TRUE) -> Insert[M]:
         """``... DO UPDATE SET col = value, ... [WHERE where]``; refer to the proposed row with ``excluded()``.
 
-        ``updated_at`` is not stamped automatically here: assign it (e.g. ``now()``) when wanted.
+        ``updated_at`` is not stamped automatically here: assign it (e.g. ``now()``) when wanted. A version
+        field is incremented (as by every update), so copies read before are stale.
         """
         model = self.insert.model
         if not set:
             raise ValidationError("do_update() needs at least one assignment; use do_nothing() otherwise")
-        assignments = _assign(model, set)
+        assignments = _bumped(model, _assign(model, set))
         check_model(model, "do_update(where=...)", (where,), allow_excluded=True)
         conflict = OnConflict(target=self.target, constraint=self.constraint, assignments=assignments, where=where)
         return msgspec.structs.replace(self.insert, conflict=conflict)
@@ -212,13 +214,17 @@ def returning_columns(model: type[Model], cols: Sequence[Column[Any, Any]]) -> t
 
 
 def _cell(desc: ModelDescriptor, name: str, value: object) -> Expr[Any]:
-    """``value`` as the expression assigned to field ``name``: checked ``Param``, ``NULL`` or an expression."""
+    """``value`` as the expression assigned to field ``name``: ``NULL``, an expression, or a ``Param`` holding
+    the value checked by ``column_value`` (the check every write path makes)."""
     col: Column[Any, Any] = getattr(desc.model, name)
     if value is None:
         if not col.nullable:
             raise ValidationError(f"{col.describe()} is NOT NULL; cannot set it to None")
         return Const(None)
-    return col.operand(value)
+    if isinstance(value, Expr):
+        return col.operand(value)
+    t = col.type
+    return Param(param_value(t, column_value(desc.field(name), value, model=desc.name)), t)
 
 
 def _assign(model: type[Model], changes: Mapping[str, object]) -> tuple[Assignment, ...]:
@@ -235,6 +241,18 @@ def _assign(model: type[Model], changes: Mapping[str, object]) -> tuple[Assignme
         check_model(model, f"assigning {desc.name}.{name}", (value,), allow_excluded=True)
         out.append((fd.column, _cell(desc, name, value)))
     return tuple(out)
+
+
+def _bumped(model: type[Model], assignments: tuple[Assignment, ...]) -> tuple[Assignment, ...]:
+    """``assignments`` plus ``version = version + 1`` when the model has a version field (so a copy read
+    before this update is stale); ``ValidationError`` when the changes assign the version themselves."""
+    version = descriptor(model).version_field
+    if version is None:
+        return assignments
+    if any(column == version.column for column, _ in assignments):
+        raise ValidationError(f"{descriptor(model).name}.{version.name} is the version counter; djogi increments it")
+    counter: Column[Any, int] = getattr(model, version.name)
+    return (*assignments, (version.column, counter + 1))
 
 
 def _stamped(model: type[Model], assignments: tuple[Assignment, ...]) -> tuple[Assignment, ...]:
@@ -338,14 +356,15 @@ def update(q: Select[M], **changes: object) -> Update[M]:
     """Bulk ``UPDATE "t" SET col = value|expression, ..., "updated_at" = now() WHERE <q's filter>``.
 
     Values may be plain values or expressions over the same model (``Book.price * 2``, ``Book.stock + 1``).
+    A version field is incremented (``"version" = "t"."version" + 1``), so copies read before are stale.
     ``ValidationError`` (before SQL) for no changes, unknown fields, the primary key, values that do not fit,
     or a query that ``check_mutable`` refuses.
     """
     check_mutable(q, "update")
     if not changes:
         raise ValidationError("update() needs at least one field=value")
-    assignments = _stamped(q.model, _assign(q.model, changes))
-    return Update(model=q.model, assignments=assignments, condition=q.condition, empty=q.empty)
+    assignments = _bumped(q.model, _assign(q.model, changes))
+    return Update(model=q.model, assignments=_stamped(q.model, assignments), condition=q.condition, empty=q.empty)
 
 
 def delete(q: Select[M]) -> Delete[M]:
@@ -371,22 +390,18 @@ def _saved_pk(instance: Model, what: str) -> tuple[ModelDescriptor, Pred]:
 def update_one(instance: M, changes: Mapping[str, object] | None = None) -> Update[M]:
     """``UPDATE "t" SET <changes>, "updated_at" = now() WHERE "t"."id" = $n RETURNING <every column>``.
 
-    ``changes`` maps field names to new values (``None``: every field the database does not fill, from
-    ``instance``). With a version field the statement also sets ``version = version + 1`` and adds
+    ``changes`` maps field names to new values (``None``: the whole row from ``instance``, every data and
+    relation field, ``db_default`` ones included, except fields left ``UNSET``). With a version field the
+    statement also sets ``version = version + 1`` and adds
     ``AND "t"."version" = $m``: zero rows updated means the row moved on (the executor raises
     ``StaleObject``). ``ValidationError`` for an unsaved instance, unknown or framework fields.
     """
     model = type(instance)
     desc, where = _saved_pk(instance, "update_one()")
-    version = desc.version_field
     if changes is None:
-        changes = {fd.name: getattr(instance, fd.name) for fd in desc.fields if not fd.db_filled and not fd.version}
-    elif version is not None and version.name in changes:
-        raise ValidationError(f"{desc.name}.{version.name} is the version counter; djogi increments it")
-    assignments = _assign(model, changes)
-    if version is not None:
-        counter: Column[Any, int] = getattr(model, version.name)
-        assignments = (*assignments, (version.column, counter + 1))
+        whole = (fd for fd in desc.fields if fd.kind in ("data", "relation") and not fd.version)
+        changes = {fd.name: value for fd in whole if (value := getattr(instance, fd.name)) is not msgspec.UNSET}
+    assignments = _bumped(model, _assign(model, changes))
     return Update(model=model, assignments=_stamped(model, assignments), condition=where, returning=desc.columns)
 
 

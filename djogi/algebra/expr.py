@@ -15,12 +15,13 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import re
-import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import msgspec
 
+from djogi.codecs.json import json_encode
+from djogi.codecs.values import PY_KINDS, Refused, normalize
 from djogi.errors import ValidationError
 from djogi.identifiers import quote_ident
 
@@ -64,12 +65,14 @@ NUMERIC_KINDS = frozenset({"int", "float", "decimal"})
 class ValueType(msgspec.Struct, frozen=True, gc=False):
     """What an expression evaluates to: a ``value_kind`` (``None`` when unknown) and the SQL type that
     parameters compared with it are cast to (``None``: no cast). ``enum`` is the ``djogi.Enum`` class of
-    enum (and enum-array) values; ``element`` the element kind of arrays."""
+    enum (and enum-array) values; ``element`` the element kind of arrays, ``element_nullable`` whether their
+    elements may be NULL."""
 
     kind: str | None
     sql: str | None
     enum: Any = None
     element: str | None = None
+    element_nullable: bool = False
 
 
 # Parameter cast types. Integers are always sent as BIGINT and floats as DOUBLE PRECISION: PostgreSQL has
@@ -88,10 +91,6 @@ _SQL_KIND = {
     "float8": "float", "float4": "float", "boolean": "bool", "bool": "bool", "date": "date",
     "timestamptz": "datetime", "timestamp with time zone": "datetime", "time": "time", "interval": "timedelta",
     "uuid": "uuid", "bytea": "bytes", "jsonb": "jsonb", "json": "json",
-}  # fmt: skip
-_PY_KIND: dict[Any, str] = {
-    str: "str", int: "int", float: "float", decimal.Decimal: "decimal", bool: "bool", dt.date: "date",
-    dt.datetime: "datetime", dt.time: "time", dt.timedelta: "timedelta", uuid.UUID: "uuid", bytes: "bytes",
 }  # fmt: skip
 _SQL_TYPE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_ ]*(\(\s*\d+\s*(,\s*\d+\s*)?\))?(\[\])?$")
 
@@ -123,9 +122,12 @@ def _field_type(fd: FieldDescriptor) -> ValueType:
     if kind == "array":
         et = fd.element_type
         if fd.enum_type is not None:
-            return ValueType("array", quote_ident(fd.enum_type.pg_name()) + "[]", enum=fd.enum_type, element="enum")
-        element = _PY_KIND.get(et)
-        return ValueType("array", value_type(fd.sql_type).sql, element=element)
+            return ValueType(
+                "array", quote_ident(fd.enum_type.pg_name()) + "[]", enum=fd.enum_type, element="enum",
+                element_nullable=fd.element_nullable,
+            )  # fmt: skip
+        element = PY_KINDS.get(et)
+        return ValueType("array", value_type(fd.sql_type).sql, element=element, element_nullable=fd.element_nullable)
     if kind in ("str", "decimal", "bytes"):  # keep domain-like overrides (citext ...) as the cast type
         base = value_type(fd.sql_type)
         return ValueType(kind, base.sql if base.kind is None else _KIND_SQL[kind])
@@ -143,149 +145,43 @@ def _bad(where: str | Expr[Any], value: object, expected: str) -> ValidationErro
     return ValidationError(f"{_name(where)}: cannot use {value!r} ({type(value).__name__}); expected {expected}")
 
 
-def _c_str(v: Any, t: ValueType, where: str | Expr[Any]) -> object:
-    if isinstance(v, str):
-        if "\x00" in v:
-            raise ValidationError(f"{_name(where)}: text values cannot contain NUL characters")
-        return v
-    raise _bad(where, v, "str")
-
-
-def _c_int(v: Any, t: ValueType, where: str | Expr[Any]) -> object:
-    if isinstance(v, int) and not isinstance(v, bool):
-        if -(2**63) <= v < 2**63:
-            return int(v)
-        raise ValidationError(f"{_name(where)}: {v} is outside the BIGINT range")
-    raise _bad(where, v, "int")
-
-
-def _c_float(v: Any, t: ValueType, where: str | Expr[Any]) -> object:
-    if isinstance(v, float):
-        return v
-    if isinstance(v, int | decimal.Decimal) and not isinstance(v, bool):
-        try:
-            return float(v)
-        except OverflowError:
-            raise ValidationError(f"{_name(where)}: {v} does not fit a DOUBLE PRECISION") from None
-    raise _bad(where, v, "float, int or Decimal")
-
-
-def _c_decimal(v: Any, t: ValueType, where: str | Expr[Any]) -> object:
-    if isinstance(v, decimal.Decimal):
-        return v
-    if isinstance(v, int) and not isinstance(v, bool):
-        return decimal.Decimal(v)
-    if isinstance(v, float):  # what PostgreSQL's float8 -> numeric cast gives: 15 significant digits
-        return decimal.Decimal(f"{v:.15g}")
-    raise _bad(where, v, "Decimal, int or float")
-
-
-def _c_bool(v: Any, t: ValueType, where: str | Expr[Any]) -> object:
-    if isinstance(v, bool):
-        return v
-    raise _bad(where, v, "bool")
-
-
-def _c_date(v: Any, t: ValueType, where: str | Expr[Any]) -> object:
-    if isinstance(v, dt.date) and not isinstance(v, dt.datetime):
-        return v
-    raise _bad(where, v, "datetime.date")
-
-
-def _c_datetime(v: Any, t: ValueType, where: str | Expr[Any]) -> object:
-    if isinstance(v, dt.datetime):
-        if v.utcoffset() is None:
-            raise ValidationError(f"{_name(where)}: naive datetime {v!r}; use a timezone-aware datetime")
-        return v
-    raise _bad(where, v, "a timezone-aware datetime.datetime")
-
-
-def _c_instance(types: type | tuple[type, ...], expected: str) -> Callable[[Any, ValueType, str | Expr[Any]], object]:
-    def check(v: Any, t: ValueType, where: str | Expr[Any]) -> object:
-        if isinstance(v, types):
-            return bytes(v) if isinstance(v, bytearray | memoryview) else v
-        raise _bad(where, v, expected)
-
-    return check
-
-
-def _c_enum(v: Any, t: ValueType, where: str | Expr[Any]) -> object:
-    enum_type = t.enum
-    if isinstance(v, enum_type):
-        return v
-    if isinstance(v, str) and v in enum_type._value2member_map_:
-        return enum_type(v)
-    raise _bad(where, v, f"a {enum_type.__name__} member or one of {list(enum_type.labels())}")
-
-
-def _c_heerid(v: Any, t: ValueType, where: str | Expr[Any]) -> object:
-    if hasattr(v, "as_int"):
-        return v.as_int()
-    if hasattr(v, "to_uuid"):
-        return v.to_uuid()
-    if t.sql == "uuid":
-        return _c_instance(uuid.UUID, "a RanjId or UUID")(v, t, where)
-    return _c_int(v, t, where)
-
-
-def _c_json(v: Any, t: ValueType, where: str | Expr[Any]) -> object:
-    try:
-        return msgspec.json.encode(v).decode()
-    except (TypeError, msgspec.EncodeError) as exc:
-        raise ValidationError(f"{_name(where)}: {v!r} cannot be encoded as JSON ({exc})") from None
-
-
-def _c_array(v: Any, t: ValueType, where: str | Expr[Any]) -> object:
-    if isinstance(v, list | tuple):
-        element = ValueType(t.element, None, enum=t.enum)
-        items = tuple(coerce(element, item, where) for item in v)
-        if any(item is None for item in items):
-            raise ValidationError(f"{_name(where)}: array values cannot contain None")
-        return items
-    raise _bad(where, v, "a list")
-
-
-_COERCE: dict[str | None, Callable[[Any, ValueType, str | Expr[Any]], object]] = {
-    "str": _c_str,
-    "int": _c_int,
-    "float": _c_float,
-    "decimal": _c_decimal,
-    "bool": _c_bool,
-    "date": _c_date,
-    "datetime": _c_datetime,
-    "time": _c_instance(dt.time, "datetime.time"),
-    "timedelta": _c_instance(dt.timedelta, "datetime.timedelta"),
-    "uuid": _c_instance(uuid.UUID, "uuid.UUID"),
-    "bytes": _c_instance((bytes, bytearray, memoryview), "bytes"),
-    "enum": _c_enum,
-    "heerid": _c_heerid,
-    "json": _c_json,
-    "jsonb": _c_json,
-    "array": _c_array,
-}
+def param_value(t: ValueType, normalized: object) -> object:
+    """A value ``normalize``d for ``t`` as its ``Param`` carries it: JSON as its text (unknown keys of a
+    ``Jsonb`` value kept), arrays as tuples."""
+    if t.kind in ("json", "jsonb"):
+        return json_encode(normalized).decode()
+    if t.kind == "array" and isinstance(normalized, list):
+        return tuple(normalized)
+    return normalized
 
 
 def coerce(t: ValueType, value: object, where: str | Expr[Any]) -> object:
     """Check ``value`` against ``t`` and normalise it; ``ValidationError`` naming ``where`` if it does not fit.
 
-    ``None`` passes through unchanged (callers decide what NULL means); an unknown kind accepts anything.
+    The value kinds are ``djogi.codecs.values.normalize``'s (the table writes use too). ``None`` passes
+    through unchanged (callers decide what NULL means); an unknown kind accepts anything.
     """
     if value is None:
         return None
-    check = _COERCE.get(t.kind)
-    return value if check is None else check(value, t, where)
+    try:
+        normalized = normalize(
+            t.kind, value, sql=t.sql, enum=t.enum, element=t.element, element_nullable=t.element_nullable
+        )
+    except Refused as refused:
+        raise ValidationError(f"{_name(where)}: {refused.problem}") from None
+    return param_value(t, normalized)
 
 
 def _python_value_type(value: object) -> ValueType:
     """The ``ValueType`` of a plain Python value (used where no column gives the type)."""
-    kind = _PY_KIND.get(type(value))
+    kind = PY_KINDS.get(type(value))
     if kind is None:
         if isinstance(value, bool):
             kind = "bool"
         elif isinstance(value, dt.datetime):
             kind = "datetime"
         else:
-            kind = next((k for tp, k in _PY_KIND.items() if isinstance(value, tp)), None)
+            kind = next((k for tp, k in PY_KINDS.items() if isinstance(value, tp)), None)
     return ValueType(kind, None if kind is None else _KIND_SQL[kind])
 
 
@@ -698,7 +594,7 @@ def _arith(op: str, left: object, right: object) -> BinOp[Any]:
 def _is_zero(value: object) -> bool:
     """Whether a divisor is zero (a signalling Decimal NaN, which cannot be compared, is not)."""
     if isinstance(value, decimal.Decimal):
-        return value.is_zero()
+        return bool(value.is_zero())
     return type(value) in (int, float) and value == 0
 
 

@@ -27,7 +27,7 @@ from psycopg.pq import Format
 from psycopg.types.json import set_json_dumps
 from psycopg.types.string import TextBinaryLoader, TextLoader
 
-from djogi.codecs.json import json_encode
+from djogi.codecs.json import decode_document, json_encode
 from djogi.errors import ValidationError
 from djogi.types import Enum
 
@@ -103,12 +103,12 @@ class _JsonbBinaryLoader(Loader):
     def load(self, data: Buffer) -> Any:
         if data[0] != 1:
             raise DataError(f"unknown jsonb binary format: {data[0]}")
-        return msgspec.json.decode(memoryview(data)[1:])
+        return decode_document(memoryview(data)[1:])
 
 
 class _JsonLoader(Loader):
     def load(self, data: Buffer) -> Any:
-        return msgspec.json.decode(data)
+        return decode_document(data)
 
 
 class _JsonBinaryLoader(_JsonLoader):

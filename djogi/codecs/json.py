@@ -1,4 +1,5 @@
-"""JSON for djogi values: ids written as strings, and ``Jsonb[T]`` values that keep unknown keys.
+"""JSON for djogi values: ids written as strings, Decimals as JSON numbers, documents decoded without
+rounding a number (``decode_document``), and ``Jsonb[T]`` values that keep unknown keys.
 
 **Unknown keys.** A ``Jsonb[T]`` column may hold keys ``T`` does not declare (written by a newer version
 of the application). ``decode_jsonb`` returns an instance of a cached private subclass of ``T`` that
@@ -12,7 +13,9 @@ change fields and keep them.
 
 from __future__ import annotations
 
+import decimal
 import functools
+import math
 import uuid
 from collections.abc import Mapping
 from typing import Any, TypeVar
@@ -22,7 +25,7 @@ from heeranjid import HeerId, HeerIdDesc, RanjId, RanjIdDesc
 
 from djogi.errors import DecodeError
 
-__all__ = ["decode_jsonb", "json_decode", "json_encode", "jsonb_extras", "jsonb_replace"]
+__all__ = ["decode_document", "decode_jsonb", "json_decode", "json_encode", "jsonb_extras", "jsonb_replace"]
 
 T = TypeVar("T")
 S = TypeVar("S", bound=msgspec.Struct)
@@ -52,7 +55,25 @@ def _dec_hook(tp: type, obj: Any) -> Any:
         raise msgspec.ValidationError(f"invalid {tp.__name__}: {exc}") from None
 
 
-_encoder = msgspec.json.Encoder(enc_hook=_enc_hook)
+_encoder = msgspec.json.Encoder(enc_hook=_enc_hook, decimal_format="number")
+
+
+def _json_number(text: str) -> float | decimal.Decimal:
+    """A JSON number with a fraction or exponent: the float when it writes back as the same number, else the
+    exact ``Decimal`` (so reading a document and writing it again changes no number)."""
+    number = float(text)
+    if math.isfinite(number) and decimal.Decimal(repr(number)) == decimal.Decimal(text):
+        return number
+    return decimal.Decimal(text)
+
+
+_document_decoder = msgspec.json.Decoder(float_hook=_json_number)
+
+
+def decode_document(data: bytes | bytearray | memoryview | str) -> Any:
+    """Decode a stored JSON document without losing a number: floats unless a number has more digits
+    than a float holds (then a ``Decimal``, written back as a JSON number). Raises ``msgspec.DecodeError``."""
+    return _document_decoder.decode(data)
 
 
 def json_encode(obj: object) -> bytes:
@@ -151,7 +172,7 @@ def decode_jsonb(value: object, tp: type[T], where: str) -> T:
     target: Any = tp
     try:
         if isinstance(value, bytes | bytearray | memoryview | str):
-            value = msgspec.json.decode(value)
+            value = decode_document(value)
         if not (isinstance(value, dict) and _keeps_extras(target)):
             return msgspec.convert(value, tp, dec_hook=_dec_hook)
         known = _known_keys(target)

@@ -1,38 +1,310 @@
-"""Validation of values bound for a column, before any SQL is sent."""
+"""The one table of value kinds: which Python values a column of each kind accepts, and what each becomes.
+
+``normalize`` serves both ``where()`` (``djogi.algebra.expr.coerce``) and writes (``encode_value``), so a
+value accepted by one is accepted by the other. ``encode_value`` adds what only a write needs: NULL for a
+NOT NULL column, the column's own range (SMALLINT/INTEGER, REAL, ``NUMERIC(p, s)``, ``max_length``) and
+NULL elements of arrays whose element type is not optional.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import decimal
+import functools
+import itertools
 import math
+import operator
+import re
+import struct
 import uuid
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
+from heeranjid import HeerId, HeerIdDesc, RanjId, RanjIdDesc
 from psycopg.types.json import Jsonb
 
+from djogi.codecs.json import json_encode, jsonb_extras
 from djogi.errors import ValidationError
 from djogi.model import FieldDescriptor
-from djogi.types import HEERANJID_TYPES, INT_RANGES, KEY_TYPES
+from djogi.types import INT_RANGES
 
-__all__ = ["encode_value"]
+__all__ = ["PY_KINDS", "Refused", "checked_column", "column_value", "encode_value", "normalize", "stored_value"]
 
 _NAN = decimal.Decimal("NaN")
 # NUMERIC holds at most 131072 digits before the decimal point and 16383 after it.
 _NUMERIC_MAX_INT_DIGITS = 131072
 _NUMERIC_MAX_SCALE = 16383
-_SCALAR_TYPES: dict[str, type | tuple[type, ...]] = {
-    "str": str,
-    "float": (float, int),
-    "bool": bool,
-    "decimal": (decimal.Decimal, int),
-    "date": dt.date,
-    "datetime": dt.datetime,
-    "time": dt.time,
-    "timedelta": dt.timedelta,
-    "uuid": uuid.UUID,
-    "bytes": (bytes, bytearray, memoryview),
+_BIGINT = INT_RANGES["BIGINT"]
+_REAL_MAX = struct.unpack("!f", b"\x7f\x7f\xff\xff")[0]
+_NUMERIC_TYPMOD = re.compile(r"^\s*(?:NUMERIC|DECIMAL)\s*\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)\s*$", re.IGNORECASE)
+_INT_IDS = (HeerId, HeerIdDesc)
+_UUID_IDS = (RanjId, RanjIdDesc)
+
+
+class Refused(Exception):
+    """Why a value does not fit (``problem``) and how to fix it (``fix``); callers name the column."""
+
+    def __init__(self, problem: str, fix: str = "") -> None:
+        super().__init__(problem)
+        self.problem, self.fix = problem, fix
+
+
+def _wrong(value: object, expected: str) -> Refused:
+    return Refused(f"cannot use {value!r} ({type(value).__name__}); expected {expected}")
+
+
+def _n_str(v: Any, sql: str | None, enum: Any) -> object:
+    if not isinstance(v, str):
+        raise _wrong(v, "str")
+    if "\x00" in v:
+        raise Refused("text cannot contain NUL (\\x00) characters in PostgreSQL", "remove the NUL characters")
+    if not v.isascii():
+        try:
+            v.encode()
+        except UnicodeEncodeError:
+            raise Refused("text contains unpaired surrogates, which UTF-8 cannot encode", "remove them") from None
+    return v
+
+
+def _n_int(v: Any, sql: str | None, enum: Any) -> object:
+    if type(v) is bool or not isinstance(v, int):
+        raise _wrong(v, "int")
+    if not _BIGINT[0] <= v <= _BIGINT[1]:
+        raise Refused(f"{v} is outside the BIGINT range", "pass an int within the column's range")
+    return int(v)
+
+
+def _n_float(v: Any, sql: str | None, enum: Any) -> object:
+    if type(v) is float:
+        return v
+    if isinstance(v, float):
+        return float(v)
+    if type(v) is not bool and isinstance(v, int | decimal.Decimal):
+        if isinstance(v, decimal.Decimal) and v.is_snan():
+            raise Refused("signaling NaN has no DOUBLE PRECISION value", "pass math.nan")
+        try:
+            f = float(v)
+        except OverflowError:
+            f = math.inf
+        if (math.isfinite(f) and decimal.Decimal(repr(f)) == v) or (isinstance(v, decimal.Decimal) and v.is_nan()):
+            return f
+        raise Refused(f"{v!r} has no exact DOUBLE PRECISION value", "pass a float")
+    raise _wrong(v, "float, int or Decimal")
+
+
+def _n_decimal(v: Any, sql: str | None, enum: Any) -> object:
+    if isinstance(v, decimal.Decimal):
+        if v.is_snan():
+            raise Refused("signaling NaN; PostgreSQL NUMERIC has only a quiet NaN", "pass Decimal('NaN')")
+        if v.is_nan():
+            return _NAN  # PostgreSQL refuses "-NaN"
+    elif type(v) is not bool and isinstance(v, int):
+        v = decimal.Decimal(v)
+    elif isinstance(v, float):  # the number the float prints as (its shortest repr)
+        v = decimal.Decimal(repr(v)) if math.isfinite(v) else decimal.Decimal(v) if not math.isnan(v) else _NAN
+    else:
+        raise _wrong(v, "Decimal, int or float")
+    if v.is_finite():
+        sign_digits_exp = v.as_tuple()
+        exponent = int(sign_digits_exp.exponent)
+        if exponent < -_NUMERIC_MAX_SCALE or len(sign_digits_exp.digits) + exponent > _NUMERIC_MAX_INT_DIGITS:
+            raise Refused(f"{v} is outside PostgreSQL NUMERIC's range", "pass a smaller Decimal")
+    return v
+
+
+def _n_bool(v: Any, sql: str | None, enum: Any) -> object:
+    if isinstance(v, bool):
+        return v
+    raise _wrong(v, "bool")
+
+
+def _n_date(v: Any, sql: str | None, enum: Any) -> object:
+    if isinstance(v, dt.date) and not isinstance(v, dt.datetime):
+        return v
+    raise _wrong(v, "datetime.date")
+
+
+def _n_datetime(v: Any, sql: str | None, enum: Any) -> object:
+    if not isinstance(v, dt.datetime):
+        raise _wrong(v, "a timezone-aware datetime.datetime")
+    if v.utcoffset() is None:
+        raise Refused(
+            f"naive datetime {v!r} (no timezone)", "attach a timezone, e.g. value.replace(tzinfo=datetime.UTC)"
+        )
+    return v
+
+
+def _n_time(v: Any, sql: str | None, enum: Any) -> object:
+    if not isinstance(v, dt.time):
+        raise _wrong(v, "datetime.time")
+    if v.tzinfo is not None:
+        raise Refused("time with a timezone; TIME stores local times", "pass a naive datetime.time")
+    return v
+
+
+def _instance(types: type | tuple[type, ...], expected: str) -> Callable[[Any, str | None, Any], object]:
+    def check(v: Any, sql: str | None, enum: Any) -> object:
+        if isinstance(v, types):
+            return bytes(v) if isinstance(v, bytearray | memoryview) else v
+        raise _wrong(v, expected)
+
+    return check
+
+
+def _n_enum(v: Any, sql: str | None, enum: Any) -> object:
+    if isinstance(v, enum):
+        return v
+    if isinstance(v, str) and v in enum._value2member_map_:
+        return enum(v)
+    raise _wrong(v, f"a {enum.__name__} member or one of {list(enum.labels())}")
+
+
+def _n_heerid(v: Any, sql: str | None, enum: Any) -> object:
+    """An id value: the BIGINT (HeerId kinds, int) or UUID (RanjId kinds, UUID) it is stored as."""
+    if sql == "uuid":
+        if isinstance(v, _UUID_IDS):
+            return v.to_uuid()
+        return _instance(uuid.UUID, "a RanjId or UUID")(v, sql, enum)
+    if isinstance(v, _INT_IDS):
+        return v.as_int()
+    key = _n_int(v, sql, enum)
+    if key < 0:  # type: ignore[operator]
+        raise Refused(f"{v} is not a HeeRanjID key (they are 0..2**63-1)", "pass the target model's id value")
+    return key
+
+
+def _json_checker(typed: bool) -> Callable[[Any, str | None, Any], object]:
+    """The check of a JSON document (returned as given): JSON-encodable, without NaN/Infinity, NUL or
+    unpaired surrogates, none of which JSONB can store as given. A plain (``typed=False``: ``dict``, ``Any``)
+    document must also read back as written: only None, bool, int, float, Decimal, str, list and dict
+    with str keys. In a ``Jsonb[T]`` document the Struct's types restore the rest."""
+
+    def check(v: Any, sql: str | None, enum: Any) -> object:
+        try:
+            json_encode(v)
+        except (TypeError, ValueError, NotImplementedError, msgspec.EncodeError) as exc:
+            raise Refused(f"not JSON-encodable: {exc}", "pass a JSON-encodable value") from None
+        problem = _json_content_problem(v, typed=typed)
+        if problem is not None:
+            raise Refused(problem, "pass a JSON-encodable value")
+        return v
+
+    return check
+
+
+_PLAIN_JSON = (type(None), bool, int, float, decimal.Decimal, str, list, dict)
+
+
+def _json_content_problem(value: Any, *, typed: bool) -> str | None:
+    """JSONB cannot hold NUL or unpaired surrogates in strings, and JSON has no NaN/Infinity (msgspec would
+    write null); a plain dict's non-str keys would come back as strings (a Struct's typed keys do not)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return "JSONB text cannot contain NUL (\\u0000)"
+        if not value.isascii():
+            try:
+                value.encode()
+            except UnicodeEncodeError:
+                return "JSON text contains unpaired surrogates, which UTF-8 cannot encode"
+        return None
+    if isinstance(value, float | decimal.Decimal):
+        finite = value.is_finite() if isinstance(value, decimal.Decimal) else math.isfinite(value)
+        return None if finite else f"JSON has no {value!r}; store null or a finite number"
+    if isinstance(value, dt.datetime | dt.time) and typed:
+        offset = value.utcoffset()
+        if offset is not None and offset % dt.timedelta(minutes=1):
+            return f"{value!r} has a UTC offset of {offset}; JSON (RFC 3339) offsets are whole minutes: convert to UTC"
+        return None
+    if isinstance(value, dict):
+        if not typed and any(not isinstance(key, str) for key in value):
+            key = next(key for key in value if not isinstance(key, str))
+            return f"object key {key!r} is not a str (JSON would store it as a string)"
+        items: Any = [*value.keys(), *value.values()]
+    elif isinstance(value, list | tuple):
+        if not typed and not isinstance(value, list):
+            return f"a {type(value).__name__} in plain JSON reads back as a list; pass a list"
+        items = value
+    elif not typed and not isinstance(value, _PLAIN_JSON):
+        return (
+            f"a {type(value).__name__} in plain JSON does not read back as one (it is stored as a JSON "
+            "string or object); convert it, or declare the field Jsonb[SomeStruct]"
+        )
+    elif isinstance(value, msgspec.Struct):  # its fields, and the unknown keys a decoded Jsonb value carries
+        extras = jsonb_extras(value)
+        if extras:
+            problem = _json_content_problem(dict(extras), typed=False)
+            if problem is not None:
+                return problem
+        items = msgspec.structs.astuple(value)
+        typed = True
+    else:
+        return None
+    for item in items:
+        problem = _json_content_problem(item, typed=typed)
+        if problem is not None:
+            return problem
+    return None
+
+
+_KINDS: dict[str, Callable[[Any, str | None, Any], object]] = {
+    "str": _n_str,
+    "int": _n_int,
+    "float": _n_float,
+    "decimal": _n_decimal,
+    "bool": _n_bool,
+    "date": _n_date,
+    "datetime": _n_datetime,
+    "time": _n_time,
+    "timedelta": _instance(dt.timedelta, "datetime.timedelta"),
+    "uuid": _instance(uuid.UUID, "uuid.UUID"),
+    "bytes": _instance((bytes, bytearray, memoryview), "bytes"),
+    "enum": _n_enum,
+    "heerid": _n_heerid,
+    "json": _json_checker(typed=False),
+    "jsonb": _json_checker(typed=True),
 }
+
+
+def normalize(
+    kind: str | None,
+    value: object,
+    *,
+    sql: str | None = None,
+    enum: Any = None,
+    element: str | None = None,
+    element_nullable: bool = False,
+) -> object:
+    """``value`` checked against value kind ``kind`` and normalised to what is sent (``int`` -> ``Decimal``
+    for NUMERIC, an id -> its BIGINT/UUID, an enum label -> its member, bytes-like -> ``bytes``, an array
+    -> a list of normalised elements). ``None`` and unknown kinds pass unchanged.
+
+    ``sql`` tells an id column's storage (``"uuid"`` or not), ``enum`` the ``djogi.Enum`` of enum values and
+    enum arrays, ``element`` an array's element kind. Raises ``Refused`` (the problem and the fix).
+    """
+    if value is None:
+        return None
+    if kind == "array":
+        if not isinstance(value, list | tuple):
+            raise _wrong(value, "a list")
+        check = _KINDS.get(element) if element is not None else None
+        items: list[Any] = []
+        for index, item in enumerate(value):
+            if item is None:
+                if not element_nullable:
+                    raise Refused(f"element {index} is None", "declare the elements optional (list[T | None])")
+                items.append(None)
+                continue
+            try:
+                items.append(item if check is None else check(item, None, enum))
+            except Refused as refused:
+                raise Refused(f"element {index}: {refused.problem}", refused.fix) from None
+        return items
+    check = _KINDS.get(kind) if kind is not None else None
+    return value if check is None else check(value, sql, enum)
+
+
+# ------------------------------------------------------------------------------------------ writes
 
 
 def _where(fd: FieldDescriptor, model: str | None) -> str:
@@ -40,176 +312,244 @@ def _where(fd: FieldDescriptor, model: str | None) -> str:
 
 
 def _reject(fd: FieldDescriptor, model: str | None, problem: str, fix: str) -> ValidationError:
-    return ValidationError(f"{_where(fd, model)} ({fd.sql_type}): {problem}; {fix}")
+    return ValidationError(f"{_where(fd, model)} ({fd.sql_type}): {problem}{'; ' + fix if fix else ''}")
 
 
-def _check_int(value: Any, sql_type: str) -> str | None:
-    if type(value) is bool or not isinstance(value, int):
-        return f"expected int, got {type(value).__name__}"
-    low, high = INT_RANGES.get(sql_type, INT_RANGES["BIGINT"])
+def _int_in_range(value: int, sql_type: str) -> int:
+    low, high = INT_RANGES.get(sql_type, _BIGINT)
     if not low <= value <= high:
-        return f"{value} is outside the {sql_type if sql_type in INT_RANGES else 'BIGINT'} range {low}..{high}"
-    return None
+        name = sql_type if sql_type in INT_RANGES else "BIGINT"
+        raise Refused(
+            f"{value} is outside the {name} range {low}..{high}",
+            "pass an int within the column's range, or declare a wider type (BigInt)",
+        )
+    return value
 
 
-def _check_scalar(kind: str, given: object, fd: FieldDescriptor) -> str | None:
-    """Why ``value`` does not fit a column of value kind ``kind``, or None when it does."""
-    value: Any = given
-    if kind == "int":
-        return _check_int(value, fd.sql_type.upper())
-    if kind == "enum":
-        enum_type = fd.enum_type
-        if isinstance(value, enum_type):
-            return None
-        if isinstance(value, str) and value in enum_type._value2member_map_:
-            return None
-        return f"expected a {enum_type.__name__} member, got {value!r}"
-    expected = _SCALAR_TYPES.get(kind)
-    if expected is None:
-        return None
-    if not isinstance(given, expected) or (kind == "date" and isinstance(given, dt.datetime)):
-        return f"expected {kind}, got {type(value).__name__}"
-    if kind == "float" and type(value) is bool:
-        return "expected float, got bool"
-    if kind == "str":
-        if "\x00" in value:
-            return "text cannot contain NUL (\\x00) characters in PostgreSQL"
-        if not value.isascii():
-            try:
-                value.encode()
-            except UnicodeEncodeError:
-                return "text contains unpaired surrogates, which UTF-8 cannot encode"
-    elif kind == "datetime":
-        if value.tzinfo is None or value.utcoffset() is None:
-            return "naive datetime (no timezone)"
-    elif kind == "time":
-        if value.tzinfo is not None:
-            return "time with a timezone; TIME stores local times"
-    elif kind == "decimal" and isinstance(value, decimal.Decimal) and value.is_snan():
-        return "signaling NaN; PostgreSQL NUMERIC has only a quiet NaN"
-    elif kind == "decimal" and isinstance(value, decimal.Decimal) and value.is_finite():
-        sign_digits_exp = value.as_tuple()
-        exponent = int(sign_digits_exp.exponent)
-        digits = len(sign_digits_exp.digits)
-        if exponent < -_NUMERIC_MAX_SCALE or digits + exponent > _NUMERIC_MAX_INT_DIGITS:
-            return f"{value} is outside PostgreSQL NUMERIC's range"
-    return None
+_DOUBLE = "declare the field float (DOUBLE PRECISION)"
 
 
-_FIXES: dict[str, str] = {
-    "int": "pass an int within the column's range, or declare a wider type (BigInt)",
-    "datetime": "attach a timezone, e.g. value.replace(tzinfo=datetime.UTC)",
-    "time": "pass a naive datetime.time",
-    "str": "remove the offending characters",
-}
-
-
-def _check_heerid(fd: FieldDescriptor, value: Any) -> str | None:
-    """A key value of a HeeRanjID key type (its plain int / UUID, or a ``heeranjid`` object)."""
-    tp = fd.python_type
-    if tp not in KEY_TYPES or isinstance(value, (tp, HEERANJID_TYPES)):
-        return None
-    return f"expected {tp.__name__}, got {type(value).__name__} {value!r}"
-
-
-def _check_json(fd: FieldDescriptor, value: Any) -> str | None:
-    if fd.value_kind == "jsonb" and isinstance(fd.python_type, type) and not isinstance(value, fd.python_type):
-        return f"expected {fd.python_type.__name__}, got {type(value).__name__}"
-    try:
-        msgspec.json.encode(value, enc_hook=_json_probe)
-    except (TypeError, ValueError) as exc:
-        return f"not JSON-encodable: {exc}"
-    return _json_content_problem(value)
-
-
-def _json_content_problem(value: Any) -> str | None:
-    """JSONB cannot hold NUL in strings, and JSON has no NaN/Infinity (msgspec would write null)."""
-    if isinstance(value, str):
-        return "JSONB text cannot contain NUL (\\u0000)" if "\x00" in value else None
-    if isinstance(value, float):
-        return None if math.isfinite(value) else f"JSON has no {value!r}; store null or a finite number"
-    if isinstance(value, dict):
-        items: Any = [*value.keys(), *value.values()]
-    elif isinstance(value, list | tuple):
-        items = value
-    elif isinstance(value, msgspec.Struct):
-        items = msgspec.structs.astuple(value)
+def _real(value: float) -> float:
+    """``value`` as a REAL stores it (rounded to single precision); overflow and underflow refused."""
+    if not math.isfinite(value):
+        return value
+    if abs(value) > _REAL_MAX:
+        rounded = math.inf
     else:
-        return None
-    for item in items:
-        problem = _json_content_problem(item)
-        if problem is not None:
-            return problem
+        (rounded,) = struct.unpack("!f", struct.pack("!f", value))
+    if math.isinf(rounded):
+        raise Refused(f"{value!r} overflows REAL (at most {_REAL_MAX!r})", _DOUBLE)
+    if rounded == 0.0 and value != 0.0:
+        raise Refused(f"{value!r} underflows REAL (it would be stored as 0)", _DOUBLE)
+    return float(rounded)
+
+
+def _numeric(value: decimal.Decimal, precision: int, scale: int) -> decimal.Decimal:
+    """``value`` for a ``NUMERIC(precision, scale)`` column: more fractional digits than ``scale``, more
+    integer digits than ``precision - scale`` or an infinity are refused (PostgreSQL would round or fail)."""
+    if value.is_nan():
+        return value
+    if value.is_infinite():
+        raise Refused(f"NUMERIC({precision}, {scale}) cannot hold {value}", "pass a finite Decimal")
+    _, digits, exponent = value.as_tuple()
+    past = -int(exponent) - scale  # how many digits lie past the scale (only zeros may)
+    if past > 0 and any(digits[-past:]):
+        raise Refused(
+            f"{value} has more than {scale} decimal places (PostgreSQL would round it)",
+            f"round it first, e.g. value.quantize(Decimal('1e-{scale}'))" if scale else "round it first",
+        )
+    if value.adjusted() >= precision - scale and value != 0:
+        raise Refused(
+            f"{value} has more than {precision - scale} integer digits for NUMERIC({precision}, {scale})",
+            "pass a smaller value or raise the precision",
+        )
+    return value
+
+
+def _column_check(fd: FieldDescriptor) -> Callable[[Any], Any] | None:
+    """The column-level check (and rounding) for a normalised non-NULL value of ``fd`` (of each element,
+    for an array), or None when the value kind's own check is all there is."""
+    if fd.value_kind == "array":
+        return _check_for(_element_kind(fd), fd.sql_type[:-2].upper() if fd.sql_type.endswith("[]") else "", None)
+    return _check_for(fd.value_kind, fd.sql_type.upper(), fd.max_length)
+
+
+@functools.cache
+def _check_for(kind: str, sql: str, max_length: int | None) -> Callable[[Any], Any] | None:
+    if kind == "int":
+        return lambda v: _int_in_range(v, sql)
+    if kind == "float" and sql in ("REAL", "FLOAT4"):
+        return _real
+    if kind == "decimal":
+        typmod = _NUMERIC_TYPMOD.match(sql)
+        if typmod is not None:
+            precision, scale = int(typmod.group(1)), int(typmod.group(2) or 0)
+            return lambda v: _numeric(v, precision, scale)
+    if kind == "str" and max_length is not None:
+
+        def short(v: str) -> str:
+            if len(v) > max_length:
+                raise Refused(f"{len(v)} characters, more than max_length={max_length}", "shorten it")
+            return v
+
+        return short
     return None
 
 
-def _json_probe(obj: Any) -> Any:
-    if isinstance(obj, HEERANJID_TYPES):
-        return str(obj)
-    raise TypeError(f"cannot encode {type(obj).__name__}")
-
-
-def encode_value(fd: FieldDescriptor, value: object, *, model: str | None = None) -> object:
-    """Validate ``value`` for column ``fd`` and return the value to bind.
-
-    JSON/JSONB values come back wrapped for psycopg (``psycopg.types.json.Jsonb``); every other value
-    is returned as is. ``model`` (the model's name) prefixes the field in messages.
-    Raises ``ValidationError`` naming ``model.field`` and the fix: NULL for a NOT NULL column, a wrong
-    type, an int outside SMALLINT/INTEGER/BIGINT, a str longer than ``max_length`` or holding NUL, a
-    naive datetime, a tz-aware TIME, an interval or NUMERIC outside PostgreSQL's range.
-    """
+def column_value(fd: FieldDescriptor, value: object, *, model: str | None = None) -> object:
+    """``value`` checked and normalised for column ``fd`` (``normalize`` plus the column's own range), as
+    it is stored: what a write returns. Raises ``ValidationError`` naming ``model.field``."""
     if value is None:
         if fd.nullable:
             return None
         raise _reject(fd, model, "NULL (None) for a NOT NULL column", "pass a value or declare the field Optional")
-    kind = fd.value_kind
-    if kind in ("json", "jsonb"):
-        problem = _check_json(fd, value)
-        if problem is None:
-            return Jsonb(value)
-        raise _reject(fd, model, problem, "pass a JSON-encodable value")
-    if kind == "heerid":
-        problem = _check_heerid(fd, value)
-        if problem is not None:
-            raise _reject(fd, model, problem, "pass the target model's id value")
-        return value
-    if kind == "array":
-        if not isinstance(value, list | tuple):
-            raise _reject(fd, model, f"expected a list, got {type(value).__name__}", "pass a list")
-        element_kind = _element_kind(fd)
-        element_sql = fd.sql_type[:-2].upper() if fd.sql_type.endswith("[]") else fd.sql_type
-        element_fd = msgspec.structs.replace(fd, value_kind=element_kind, sql_type=element_sql)
-        for index, item in enumerate(value):
-            if item is None:
-                continue
-            problem = _check_scalar(element_kind, item, element_fd)
-            if problem is not None:
-                raise _reject(fd, model, f"element {index}: {problem}", _FIXES.get(element_kind, "fix the element"))
-        if element_kind == "decimal":
-            return [_NAN if isinstance(item, decimal.Decimal) and item.is_nan() else item for item in value]
-        return list(value)
-    problem = _check_scalar(kind, value, fd)
-    if problem is not None:
-        raise _reject(fd, model, problem, _FIXES.get(kind, f"pass a {kind} value"))
-    if fd.max_length is not None and len(value) > fd.max_length:  # type: ignore[arg-type]
-        raise _reject(
-            fd,
-            model,
-            f"{len(value)} characters, more than max_length={fd.max_length}",  # type: ignore[arg-type]
-            "shorten the text or raise max_length",
-        )
-    if kind == "float" and isinstance(value, int):
-        return float(value)
-    if kind == "decimal" and isinstance(value, decimal.Decimal) and value.is_nan():
-        return _NAN  # PostgreSQL refuses "-NaN"
-    return value
+    try:
+        if fd.value_kind == "array":
+            items = normalize("array", value, enum=fd.enum_type, element=_element_kind(fd),
+                              element_nullable=fd.element_nullable)  # fmt: skip
+            check = _column_check(fd)
+            if check is None:
+                return items
+            assert isinstance(items, list)
+            for index, item in enumerate(items):
+                try:
+                    items[index] = None if item is None else check(item)
+                except Refused as refused:
+                    raise Refused(f"element {index}: {refused.problem}", refused.fix) from None
+            return items
+        normalized = normalize(fd.value_kind, value, sql=_id_storage(fd), enum=fd.enum_type)
+        if fd.value_kind == "jsonb" and isinstance(fd.python_type, type) and not isinstance(value, fd.python_type):
+            raise _wrong(value, fd.python_type.__name__)
+        check = _column_check(fd)
+        return normalized if check is None else check(normalized)
+    except Refused as refused:
+        raise _reject(fd, model, refused.problem, refused.fix) from None
 
 
-_ELEMENT_KINDS: dict[Any, str] = {
-    str: "str", int: "int", float: "float", bool: "bool", decimal.Decimal: "decimal", dt.date: "date",
-    dt.datetime: "datetime", dt.time: "time", uuid.UUID: "uuid",
+def encode_value(fd: FieldDescriptor, value: object, *, model: str | None = None) -> object:
+    """Validate ``value`` for column ``fd`` (``column_value``) and return the value to bind.
+
+    JSON/JSONB values come back wrapped for psycopg (``psycopg.types.json.Jsonb``). ``model`` (the
+    model's name) prefixes the field in messages. Raises ``ValidationError`` naming ``model.field`` and
+    the fix: NULL for a NOT NULL column or (unless declared optional) inside an array, a wrong type, an
+    int outside SMALLINT/INTEGER/BIGINT, a REAL overflow or underflow, a Decimal with more digits than its
+    ``NUMERIC(p, s)`` holds, a str longer than ``max_length`` or holding NUL or unpaired surrogates, a
+    naive datetime, a tz-aware TIME, JSON holding NaN/Infinity or non-str keys.
+    """
+    normalized = column_value(fd, value, model=model)
+    if normalized is not None and fd.value_kind in ("json", "jsonb"):
+        return Jsonb(normalized)
+    return normalized
+
+
+def stored_value(fd: FieldDescriptor, normalized: object) -> object:
+    """A ``column_value`` result as the model holds it once read back (an id as the declared id type, an
+    enum array's labels as members); other values are already model values."""
+    if normalized is None:
+        return None
+    if fd.value_kind == "heerid":
+        tp = fd.python_type
+        if tp in _INT_IDS:
+            return tp(normalized)
+        if tp in _UUID_IDS:
+            return tp.from_str(str(normalized))
+    return normalized
+
+
+def checked_column(fd: FieldDescriptor, values: Sequence[object], *, model: str | None = None) -> list[Any] | None:
+    """``values`` (one per row, ``UNSET`` kept) checked like ``column_value`` and turned into what the model
+    holds once they are stored (``stored_value``); None when every value is stored exactly as given.
+
+    Columns whose values all have the field's exact type are checked without a per-value call (one join of
+    all text, the min/max of integers ...), so checking 100k rows stays cheap.
+    """
+    if _stored_as_given(fd, values):
+        return None
+    out = [v if v is msgspec.UNSET else stored_value(fd, column_value(fd, v, model=model)) for v in values]
+    return out if any(a is not b for a, b in zip(out, values, strict=True)) else None
+
+
+_EXACT: dict[str, type] = {
+    "float": float, "bool": bool, "date": dt.date, "uuid": uuid.UUID, "timedelta": dt.timedelta, "bytes": bytes,
 }  # fmt: skip
 
 
+def _stored_as_given(fd: FieldDescriptor, given: Sequence[object]) -> bool:
+    """Whether every value certainly passes ``column_value`` unchanged (False: check each one)."""
+    values: Any = given
+    types = set(map(type, values))
+    mixed = len(types) > 1  # values holds None or UNSET besides (filter them out)
+    if fd.nullable:
+        types.discard(type(None))
+    if fd.db_filled:
+        types.discard(type(msgspec.UNSET))
+    if len(types) != 1:
+        return not types
+    (tp,) = types
+    if mixed:
+        values = [v for v in values if type(v) is tp]
+    kind = fd.value_kind
+    if kind == "str" and tp is str and fd.max_length is None:
+        text = "".join(values)
+        if "\x00" in text:
+            return False
+        try:
+            return text.isascii() or bool(text.encode())
+        except UnicodeEncodeError:
+            return False
+    if kind == "int" and tp is int:
+        low, high = INT_RANGES.get(fd.sql_type.upper(), _BIGINT)
+        return bool(low <= min(values) and max(values) <= high)
+    if kind == "datetime" and tp is dt.datetime:
+        return None not in set(map(dt.datetime.utcoffset, values))
+    if kind == "time" and tp is dt.time:
+        return set(map(operator.attrgetter("tzinfo"), values)) == {None}
+    if kind == "float":
+        return tp is float and fd.sql_type.upper() not in ("REAL", "FLOAT4")
+    if kind == "decimal" and tp is decimal.Decimal:
+        return _decimals_as_given(values, fd.sql_type)
+    if kind in ("heerid", "enum"):
+        return tp is (fd.enum_type if kind == "enum" else fd.python_type)
+    return _EXACT.get(kind) is tp
+
+
+_FINITE = decimal.Decimal.is_finite
+_EXPONENTS = (operator.attrgetter("exponent"), decimal.Decimal.as_tuple)
+
+
+def _decimals_as_given(numbers: Sequence[decimal.Decimal], sql_type: str) -> bool:
+    """Whether finite ``numbers`` fit the NUMERIC column as they are (no per-value call in Python: a
+    ``NUMERIC(p, s)`` column takes each modulo ``10**-s``, a plain one reads exponents).
+    False (check each value) for a NaN, an infinity, or a value the quick test cannot settle."""
+    if not all(map(_FINITE, numbers)):
+        return False
+    typmod = _NUMERIC_TYPMOD.match(sql_type)
+    if typmod is None:
+        low = min(map(_EXPONENTS[0], map(_EXPONENTS[1], numbers)))
+        bound = decimal.Decimal(10) ** (_NUMERIC_MAX_INT_DIGITS - 1)
+        return low >= -_NUMERIC_MAX_SCALE and -bound < min(numbers) and max(numbers) < bound
+    precision, scale = int(typmod.group(1)), int(typmod.group(2) or 0)
+    bound = decimal.Decimal(10) ** (precision - scale)
+    if not (-bound < min(numbers) and max(numbers) < bound):
+        return False
+    try:  # no value has a nonzero digit past the scale: each is a multiple of 10**-scale
+        return not any(map(operator.mod, numbers, itertools.repeat(decimal.Decimal(1).scaleb(-scale))))
+    except decimal.InvalidOperation:  # more digits than the context's precision: check each value
+        return False
+
+
+def _id_storage(fd: FieldDescriptor) -> str | None:
+    return "uuid" if fd.value_kind == "heerid" and fd.python_type in _UUID_IDS else None
+
+
+PY_KINDS: dict[Any, str] = {
+    str: "str", int: "int", float: "float", bool: "bool", decimal.Decimal: "decimal", dt.date: "date",
+    dt.datetime: "datetime", dt.time: "time", uuid.UUID: "uuid", dt.timedelta: "timedelta", bytes: "bytes",
+}  # fmt: skip
+"""The value kind of each plain Python type (array elements, values compared without a column)."""
+
+
 def _element_kind(fd: FieldDescriptor) -> str:
-    return "enum" if fd.enum_type is not None else _ELEMENT_KINDS.get(fd.element_type, "str")
+    return "enum" if fd.enum_type is not None else PY_KINDS.get(fd.element_type, "str")
+
+

@@ -8,6 +8,7 @@ quoted, every value is a bound parameter.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import functools
 import operator
 import time
@@ -22,6 +23,7 @@ from msgspec import UNSET
 from psycopg.types.json import Jsonb
 
 from djogi.codecs import encode_value, row_decoder
+from djogi.codecs.values import checked_column
 from djogi.errors import NotFound, StaleObject, ValidationError
 from djogi.executor.errors import translate
 from djogi.identifiers import quote_ident
@@ -216,33 +218,15 @@ def _fill(desc: ModelDescriptor, rows: Sequence[M], allocation: _Allocation) -> 
     return filled
 
 
-class _CopyLayout(NamedTuple):
-    """How a COPY's rows are read: ``plain`` fields straight off the instances (one ``attrgetter`` call per
-    row), then ``columns`` fields from prepared per-field value lists (converted, generated, or merged)."""
-
-    plain: list[FieldDescriptor]
-    columns: list[FieldDescriptor]
-
-    @property
-    def fields(self) -> list[FieldDescriptor]:
-        return self.plain + self.columns
-
-
-def _copy_layout(fields: Sequence[FieldDescriptor], missing: Sequence[FieldDescriptor]) -> _CopyLayout:
-    generated = {fd.name for fd in missing}
-    plain = [fd for fd in fields if fd.name not in generated and _copy_converter(fd) is None]
-    return _CopyLayout(plain, [fd for fd in fields if fd not in plain])
-
-
-def _given_columns(layout: _CopyLayout, rows: Sequence[Model], everywhere: set[str]) -> list[Any]:
-    """Each non-plain field's values as COPY dumps them (converted), None for a field every row leaves
-    UNSET; a field some rows leave UNSET keeps those UNSET values for ``_copy_rows`` to replace."""
+def _given_columns(fields: Sequence[FieldDescriptor], read: dict[str, list[Any]], everywhere: set[str]) -> list[Any]:
+    """Each field's values (``read``, one list per field) as COPY dumps them (converted), None for a field
+    every row leaves UNSET; a field some rows leave UNSET keeps those UNSET values for ``_copy_rows``."""
     columns: list[Any] = []
-    for fd in layout.columns:
+    for fd in fields:
         if fd.name in everywhere:
             columns.append(None)
             continue
-        column = list(map(operator.attrgetter(fd.name), rows))
+        column = read[fd.name]
         convert = _copy_converter(fd)
         if convert is not None:
             column = [v if v is UNSET else convert(v) for v in column] if fd.db_filled else list(map(convert, column))
@@ -251,32 +235,24 @@ def _given_columns(layout: _CopyLayout, rows: Sequence[Model], everywhere: set[s
 
 
 def _copy_rows(
-    layout: _CopyLayout,
-    rows: Sequence[Model],
-    given: list[Any],
-    missing: Sequence[FieldDescriptor],
-    loaded: list[Sequence[Any]],
+    fields: Sequence[FieldDescriptor], given: list[Any], missing: Sequence[FieldDescriptor], loaded: list[Sequence[Any]]
 ) -> Iterator[tuple[Any, ...]]:
-    """The COPY rows in ``layout.fields`` order: the plain fields read off ``rows``, followed by the
-    prepared columns with generated values (as loaded) in place of the UNSET ones."""
+    """The COPY rows in ``fields`` order: the given columns with generated values (as loaded) in place of the
+    UNSET ones."""
     generated = dict(zip((fd.name for fd in missing), loaded, strict=True))
     for name in _FRAMEWORK_TIMES:  # one now() repeated: dump it with a UTC tzinfo (the same instant), which
         times = generated.get(name)  # psycopg formats several times faster than the session's ZoneInfo
         if times and isinstance(times[0], dt.datetime) and times[0].tzinfo is not dt.UTC:
             generated[name] = [times[0].astimezone(dt.UTC)] * len(times)
     columns: list[Sequence[Any]] = []
-    for fd, column in zip(layout.columns, given, strict=True):
+    for fd, column in zip(fields, given, strict=True):
         if column is None:
             columns.append(generated[fd.name])
         elif fd.name in generated:
             columns.append([g if v is UNSET else v for v, g in zip(column, generated[fd.name], strict=True)])
         else:
             columns.append(column)
-    if not layout.plain:
-        return zip(*columns, strict=True)
-    read = operator.attrgetter(*(fd.name for fd in layout.plain))
-    plain = map(read, rows) if len(layout.plain) > 1 else zip(map(read, rows))
-    return map(operator.add, plain, zip(*columns, strict=True)) if columns else plain
+    return zip(*columns, strict=True)
 
 
 def _copy_converter(fd: FieldDescriptor) -> Callable[[Any], Any] | None:
@@ -314,6 +290,7 @@ async def bulk_create(db: Database, rows: Sequence[M], returning: bool) -> list[
     if not rows:
         return [] if returning else 0
     desc = _model_of(rows)
+    rows, read = checked_columns(desc, rows)
     missing, everywhere = _unset_fields(desc, rows)
     fields = list(desc.fields)
     if not returning:
@@ -325,25 +302,27 @@ async def bulk_create(db: Database, rows: Sequence[M], returning: bool) -> list[
     conn = state.conn if state is not None else await db.acquire()
     try:
         known = await _column_oids(db, conn, desc)
-        layout = _copy_layout(fields, missing)
         loaded: list[Sequence[Any]] = []
 
         async def generate() -> None:
             loaded.extend(await _generate(db, conn, desc, missing, len(rows)))
 
-        async with anyio.create_task_group() as tg:
-            if missing:
-                tg.start_soon(generate)
-                await anyio.lowlevel.checkpoint()  # the task sends its query before the columns are read
-            given = _given_columns(layout, rows, everywhere)
-        copy_rows = _copy_rows(layout, rows, given, missing, loaded)
-        names = ", ".join(quote_ident(fd.column) for fd in layout.fields)
+        try:
+            async with anyio.create_task_group() as tg:
+                if missing:
+                    tg.start_soon(generate)
+                    await anyio.lowlevel.checkpoint()  # the task sends its query before the columns are read
+                given = _given_columns(fields, read, everywhere)
+        except BaseExceptionGroup as group:
+            raise _first_error(group) from None
+        copy_rows = _copy_rows(fields, given, missing, loaded)
+        names = ", ".join(quote_ident(fd.column) for fd in fields)
         sql = f"COPY {quote_ident(desc.table)} ({names}) FROM STDIN (FORMAT BINARY)"
         started = time.perf_counter()
         cur = conn.cursor()
         try:
             async with cur.copy(sql) as copy:
-                copy.set_types([known[fd.column] for fd in layout.fields])
+                copy.set_types([known[fd.column] for fd in fields])
                 # copy.write_row() awaits once per row; formatting rows through the copy's formatter
                 # and awaiting only when a buffer fills (every ~32 KiB) saves that per-row cost.
                 format_row = copy.formatter.write_row
@@ -352,13 +331,52 @@ async def bulk_create(db: Database, rows: Sequence[M], returning: bool) -> list[
                         await copy.write(block)
                 # Built while the server still inserts the last rows (finishing COPY waits for it).
                 result = _fill(desc, rows, _Allocation(missing, loaded, everywhere)) if returning else len(rows)
-        except psycopg.Error as exc:
+        except (psycopg.Error, UnicodeEncodeError) as exc:
             raise translate(exc) from exc
         db.observe(sql, (), started, len(rows))
     finally:
         if state is None:
             await db.release(conn)
     return result
+
+
+def checked_columns(desc: ModelDescriptor, rows: Sequence[M]) -> tuple[Sequence[M], dict[str, list[Any]]]:
+    """``rows`` with every value checked as ``create()`` checks it (``checked_column``: ``ValidationError``
+    naming ``Model.field`` before anything is sent) and replaced by what is stored when that differs (a
+    REAL rounded to single precision, a plain int key as the declared id type, an enum label as its member),
+    and each field's values as read (one list per field name, in the rows' order). An enum array column is
+    refused (COPY has no dumper for it yet)."""
+    read: dict[str, list[Any]] = {}
+    changed: dict[str, list[Any]] = {}
+    for fd in desc.fields:
+        if fd.value_kind == "array" and fd.enum_type is not None:
+            raise ValidationError(
+                f"{desc.name}.{fd.name}: bulk_create() cannot COPY an enum array column yet; "
+                "use bulk_insert() or create() for this model"
+            )
+        column = list(map(operator.attrgetter(fd.name), rows))
+        stored = checked_column(fd, column, model=desc.name)
+        if stored is not None:
+            changed[fd.name] = column = stored
+        read[fd.name] = column
+    if changed:
+        rows = list(map(_filler(tuple(changed)), rows, *changed.values()))
+    return rows, read
+
+
+def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The error a task group failed with (the first that is not a cancellation), for callers that expect
+    one djogi error rather than an ``ExceptionGroup``."""
+    leaves: list[BaseException] = []
+    pending: list[BaseException] = [group]
+    while pending:
+        exc = pending.pop(0)
+        if isinstance(exc, BaseExceptionGroup):
+            pending.extend(exc.exceptions)
+        else:
+            leaves.append(exc)
+    cancelled = anyio.get_cancelled_exc_class()
+    return next((exc for exc in leaves if not isinstance(exc, cancelled)), leaves[0])
 
 
 def _unnest_item(fd: FieldDescriptor, index: int) -> tuple[str, str]:
@@ -380,9 +398,26 @@ def _unnest_values(desc: ModelDescriptor, fds: Sequence[FieldDescriptor], rows: 
     for fd in fds:
         values = [encode_value(fd, getattr(row, fd.name), model=name) for row in rows]
         if fd.value_kind == "array":
-            values = [None if v is None else Jsonb(v) for v in values]
+            values = [None if v is None else Jsonb(_array_texts(v)) for v in values]  # type: ignore[arg-type]
         columns.append(values)
     return columns
+
+
+def _array_texts(items: list[Any]) -> list[Any]:
+    """An array's elements for its JSON transport (read back with ``jsonb_array_elements_text``): floats and
+    Decimals as their text, so NaN, infinities and every digit survive (JSON numbers have neither), and
+    datetimes in UTC (JSON's RFC 3339 offsets have whole minutes; 1893 Berlin was UTC+00:53:28)."""
+    return [_array_text(v) for v in items]
+
+
+def _array_text(value: Any) -> Any:
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC)
+    return value
 
 
 def _conflict_sql(desc: ModelDescriptor, target: Sequence[str], update: Sequence[str], what: str) -> str:

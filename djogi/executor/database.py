@@ -266,7 +266,7 @@ class Database:
         started = time.perf_counter()
         try:
             await cur.execute(sql, params, binary=True)
-        except psycopg.Error as exc:
+        except (psycopg.Error, UnicodeEncodeError) as exc:
             raise translate(exc) from exc
         result = cur.pgresult
         rows = await cur.fetchall() if result is not None and result.status == _TUPLES_OK else []
@@ -442,7 +442,7 @@ class Database:
                 while rows := await cur.fetchmany(batch):
                     for item in rows:
                         yield item
-            except psycopg.Error as exc:
+            except (psycopg.Error, UnicodeEncodeError) as exc:
                 raise translate(exc) from exc
 
     # ------------------------------------------------------------------------------------ raw SQL
@@ -484,7 +484,7 @@ class Database:
         started = time.perf_counter()
         try:
             await cur.execute(sql, params, binary=True)
-        except psycopg.Error as exc:
+        except (psycopg.Error, UnicodeEncodeError) as exc:
             raise translate(exc) from exc
         self.observe(sql, params, started, cur.rowcount)
         if cur.description is None:
@@ -555,7 +555,8 @@ class Database:
         column default on the server; only fields some rows set and others leave UNSET are generated (and
         ``created_at``/``updated_at`` together, from one ``now()``, when either is).
         COPY is all-or-nothing: a violation raises the translated IntegrityError (naming the constraint) and
-        inserts nothing. Enum-array columns are not supported by COPY yet.
+        inserts nothing. A model with an enum-array column is refused (``ValidationError``): COPY cannot
+        send one yet.
         """
         return await bulk.bulk_create(self, rows, returning)
 

@@ -24,8 +24,14 @@ def translate(exc: BaseException) -> BaseException:
     ``diag.constraint_name``; 40001 / 40P01 / 55P03 become ``LockConflict``; a session the server ended
     (57P01 / 57P02 / 57P03), a class 08 error and a connection failure without SQLSTATE (refused, lost)
     become ``ConnectionFailure``; every other server error a ``DatabaseError``; a pool timeout
-    ``PoolTimeout``. The SQLSTATE is kept in ``sqlstate``.
+    ``PoolTimeout``. The SQLSTATE is kept in ``sqlstate``. A parameter holding text UTF-8 cannot encode
+    (unpaired surrogates, sent through ``raw()``) is a ``ValidationError``.
     """
+    if isinstance(exc, UnicodeEncodeError):
+        bad = exc.object[exc.start : exc.end]
+        return errors.ValidationError(
+            f"a parameter holds text UTF-8 cannot encode ({bad!r}: unpaired surrogates); remove them"
+        )
     if isinstance(exc, psycopg_pool.PoolTimeout):
         return errors.PoolTimeout(f"no pooled connection became free in time: {exc}")
     if not isinstance(exc, psycopg.Error):
