@@ -63,7 +63,7 @@ class Agg(Expr[T], frozen=True):
     def type(self) -> ValueType:
         return self.vtype
 
-    def describe(self) -> str:
+    def _describe(self) -> str:
         inner = "*" if self.star else ", ".join(a.describe() for a in self.args)
         return f"{self.name}({'DISTINCT ' if self.distinct else ''}{inner})"
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import msgspec
 
+from djogi.algebra.depth import described, node_repr
 from djogi.errors import ValidationError
 from djogi.identifiers import quote_ident
 
@@ -323,8 +324,15 @@ class Expr(msgspec.Struct, Generic[T], frozen=True, gc=False):
         raise NotImplementedError
 
     def describe(self) -> str:
-        """How error messages name this expression (``Book.price`` for a column)."""
+        """How error messages name this expression (``Book.price`` for a column); parts nested deeper than
+        ``depth.DESCRIBE_DEPTH`` levels show as ``...``."""
+        return described(self._describe)
+
+    def _describe(self) -> str:
         return type(self).__name__
+
+    def __repr__(self) -> str:
+        return node_repr(self)
 
     # -- operands
 
@@ -569,7 +577,7 @@ class Column(Expr[T], Generic[M, T], frozen=True):
     def type(self) -> ValueType:
         return self.vtype
 
-    def describe(self) -> str:
+    def _describe(self) -> str:
         return f"{self.model.__name__}.{self.name}"
 
     def to(self, target: Column[T, Any]) -> Column[M, Any]:
@@ -607,7 +615,7 @@ class Param(Expr[T], frozen=True):
     def type(self) -> ValueType:
         return self.vtype
 
-    def describe(self) -> str:
+    def _describe(self) -> str:
         return repr(self.value)
 
 
@@ -620,7 +628,7 @@ class Const(Expr[T], frozen=True):
     def type(self) -> ValueType:
         return ValueType(None if self.value is None else "bool", None)
 
-    def describe(self) -> str:
+    def _describe(self) -> str:
         return {None: "NULL", True: "TRUE", False: "FALSE"}[self.value]
 
 
@@ -636,7 +644,7 @@ class BinOp(Expr[T], frozen=True):
     def type(self) -> ValueType:
         return self.vtype
 
-    def describe(self) -> str:
+    def _describe(self) -> str:
         return f"({self.left.describe()} {self.op} {self.right.describe()})"
 
 
@@ -713,7 +721,7 @@ class Func(Expr[T], frozen=True):
     def type(self) -> ValueType:
         return self.return_type
 
-    def describe(self) -> str:
+    def _describe(self) -> str:
         return f"{self.name}({', '.join(a.describe() for a in self.args)})"
 
 
@@ -793,7 +801,7 @@ class Cast(Expr[T], frozen=True):
     def type(self) -> ValueType:
         return self.vtype
 
-    def describe(self) -> str:
+    def _describe(self) -> str:
         return f"CAST({self.expr.describe()} AS {self.sql_type})"
 
 
@@ -812,7 +820,7 @@ class Collate(Expr[T], frozen=True):
     def type(self) -> ValueType:
         return self.expr.type
 
-    def describe(self) -> str:
+    def _describe(self) -> str:
         return f"{self.expr.describe()} COLLATE {self.collation}"
 
 
@@ -826,7 +834,7 @@ class JsonPath(Expr[Any], frozen=True):
     def type(self) -> ValueType:
         return ValueType("jsonb", "jsonb")
 
-    def describe(self) -> str:
+    def _describe(self) -> str:
         return f"{self.expr.describe()}.path({'.'.join(self.keys)!r})"
 
 

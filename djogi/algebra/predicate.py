@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from djogi.algebra.depth import node_repr
 from djogi.algebra.expr import Expr, Param, key_hash, same
 from djogi.errors import ValidationError
 
@@ -81,6 +82,9 @@ class Pred(msgspec.Struct, frozen=True, gc=False):
 
     def __hash__(self) -> int:
         return key_hash(self)
+
+    def __repr__(self) -> str:
+        return node_repr(self)
 
     def matches(self, instance: object) -> bool:
         """Evaluate in memory (compiles each call; use ``compile_python()`` for many rows).

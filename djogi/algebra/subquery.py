@@ -41,7 +41,7 @@ class Subquery(Expr[T], frozen=True):
     def type(self) -> ValueType:
         return self.vtype
 
-    def describe(self) -> str:
+    def _describe(self) -> str:
         return "scalar(subquery)"
 
 
@@ -67,7 +67,7 @@ class OuterRef(Expr[T], frozen=True):
     def type(self) -> ValueType:
         return self.expr.type
 
-    def describe(self) -> str:
+    def _describe(self) -> str:
         return f"outer({self.expr.describe()})"
 
 

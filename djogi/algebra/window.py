@@ -67,7 +67,7 @@ class WindowFunc(Expr[T], frozen=True):
     def type(self) -> ValueType:
         return self.vtype
 
-    def describe(self) -> str:
+    def _describe(self) -> str:
         return f"{self.name}({', '.join(a.describe() for a in self.args)})"
 
     def over(self, partition_by: Any = (), order_by: Any = (), frame: Frame | None = None) -> Over[T]:
@@ -104,7 +104,7 @@ class Over(Expr[T], frozen=True):
     def type(self) -> ValueType:
         return self.vtype
 
-    def describe(self) -> str:
+    def _describe(self) -> str:
         return f"{self.func.describe()} OVER (...)"
 
 
