@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 import msgspec
 
 from djogi.algebra.depth import described, node_repr
-from djogi.errors import ValidationError
+from djogi.errors import ArgumentTypeError, ValidationError
 from djogi.identifiers import quote_ident
 
 if TYPE_CHECKING:
@@ -300,6 +300,13 @@ def _compatible(a: ValueType, b: ValueType) -> bool:
     return pair <= NUMERIC_KINDS or pair == {"heerid", "int"}
 
 
+def text_argument(x: object, what: str, example: str) -> str:
+    """``x`` when it is a ``str``; ``ArgumentTypeError`` naming ``what`` (with ``example``) otherwise."""
+    if not isinstance(x, str):
+        raise ArgumentTypeError(f"{what} takes a str such as {example!r}, not {x!r}")
+    return x
+
+
 def expression(x: object, what: str) -> Expr[Any]:
     """``x`` when it is an expression; ``ValidationError`` naming ``what`` otherwise."""
     if not isinstance(x, Expr):
@@ -492,7 +499,7 @@ class Expr(msgspec.Struct, Generic[T], frozen=True, gc=False):
     def collate(self, collation: str) -> Collate[T]:
         """``expr COLLATE "collation"``; ``.collate("C")`` makes text ordering portable (code point order)."""
         _require(self, ("str", None), "COLLATE")
-        if not re.fullmatch(r"[A-Za-z0-9_.\-]+", collation):
+        if not re.fullmatch(r"[A-Za-z0-9_.\-]+", text_argument(collation, "collate()", "C")):
             raise ValidationError(f"{collation!r} is not a collation name")
         return Collate(self, collation)
 
@@ -741,8 +748,9 @@ def func(name: str, *args: object, returns: str) -> Func[Any]:
 
     Non-expression arguments become parameters typed from their Python type. SQL-only in memory.
     """
-    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", text_argument(name, "func() name", "date_trunc")):
         raise ValidationError(f"{name!r} is not a plain lower-case function name")
+    returns = text_argument(returns, "func(returns=...)", "timestamptz")
     return Func(name, tuple(_as_expr(a) for a in args), value_type(returns))
 
 
@@ -807,6 +815,7 @@ class Cast(Expr[T], frozen=True):
 
 def cast(x: object, sql_type: str) -> Cast[Any]:
     """``CAST(x AS sql_type)``; ``ValidationError`` if ``sql_type`` is not a plain type name."""
+    text_argument(sql_type, "cast() type", "numeric(10, 2)")
     return Cast(_as_expr(x), sql_type, value_type(sql_type))
 
 
