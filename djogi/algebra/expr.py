@@ -310,7 +310,7 @@ def text_argument(x: object, what: str, example: str) -> str:
 def expression(x: object, what: str) -> Expr[Any]:
     """``x`` when it is an expression; ``ValidationError`` naming ``what`` otherwise."""
     if not isinstance(x, Expr):
-        raise ValidationError(f"{what} takes an expression such as Book.price, not {x!r}")
+        raise ArgumentTypeError(f"{what} takes an expression such as Book.price, not {x!r}")
     return x
 
 

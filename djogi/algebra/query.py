@@ -635,7 +635,7 @@ def _preds(what: str, items: Sequence[object]) -> tuple[Pred, ...]:
 def _exprs(what: str, items: Sequence[object]) -> tuple[Expr[Any], ...]:
     for item in items:
         if not isinstance(item, Expr):
-            raise ValidationError(f"{what}() takes expressions such as Book.title, not {item!r}")
+            raise ArgumentTypeError(f"{what}() takes expressions such as Book.title, not {item!r}")
     return tuple(items)  # type: ignore[arg-type]
 
 
@@ -667,7 +667,7 @@ def _distinct_on(q: Select[R], exprs: Sequence[Expr[Any]]) -> Select[R]:
 def _own_columns(q: Select[Any], what: str, cols: Sequence[Column[Any, Any]]) -> set[str]:
     for col in cols:
         if not isinstance(col, Column):
-            raise ValidationError(f"{what}() takes column references such as Book.title, not {col!r}")
+            raise ArgumentTypeError(f"{what}() takes column references such as Book.title, not {col!r}")
     check_model(q.model, f"{what}()", cols)
     return {col.column for col in cols}
 
@@ -740,7 +740,7 @@ def _row_type(q: Select[Any], named: dict[str, Expr[Any]]) -> type[msgspec.Struc
 
     for name, x in named.items():
         if not isinstance(x, Expr):
-            raise ValidationError(f"values({name}=...) takes an expression, not {x!r}")
+            raise ArgumentTypeError(f"values({name}=...) takes an expression, not {x!r}")
     outer = nullable_sources(q)
     rolled = q.grouping.keys if q.grouping is not None and q.grouping.kind != "keys" else ()
     fields = []

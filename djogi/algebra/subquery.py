@@ -24,7 +24,7 @@ import msgspec
 
 from djogi.algebra.expr import Expr, ValueType, _compatible
 from djogi.algebra.predicate import Pred
-from djogi.errors import ValidationError
+from djogi.errors import ArgumentTypeError, ValidationError
 
 __all__ = ["Exists", "InQuery", "OuterRef", "Subquery", "exists", "in_query", "outer", "scalar"]
 
@@ -107,7 +107,7 @@ def in_query(x: Expr[Any], query: Any) -> InQuery:
 def outer(x: Expr[T]) -> OuterRef[T]:
     """``x`` as seen by the enclosing query (for correlated subqueries)."""
     if not isinstance(x, Expr):
-        raise ValidationError(f"outer() takes an expression such as Author.id, not {x!r}")
+        raise ArgumentTypeError(f"outer() takes an expression such as Author.id, not {x!r}")
     return OuterRef(x)
 
 
