@@ -1,6 +1,7 @@
 """djogi: a model-first, PostgreSQL-only data layer. This module re-exports the public surface."""
 
 from djogi.errors import (
+    ArgumentTypeError,
     DjogiError,
     IntegrityError,
     LockConflict,
@@ -30,6 +31,7 @@ from djogi.types import (
 )
 
 __all__ = [
+    "ArgumentTypeError",
     "BigInt",
     "Database",
     "DjogiError",

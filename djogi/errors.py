@@ -1,5 +1,9 @@
 """The djogi error hierarchy: every error djogi raises is a ``DjogiError``.
 
+``ArgumentTypeError`` (a ``ValidationError`` and a ``TypeError``) is raised when a public function is given
+an argument of the wrong kind of object (``compile(42)``, ``where(5.9)``, ``select(object)``); like
+``ModelDefinitionError``, it is also a ``TypeError``, so ``except TypeError`` keeps working.
+
 Errors raised because the server refused a statement keep its SQLSTATE in ``sqlstate``;
 ``is_transient`` tells whether re-running the whole transaction may succeed.
 """
@@ -39,6 +43,11 @@ class ModelDefinitionError(DjogiError, TypeError):
 
 class ValidationError(DjogiError, ValueError):
     """A value or argument was rejected before any SQL was sent."""
+
+
+class ArgumentTypeError(ValidationError, TypeError):
+    """A public function was given the wrong kind of object (not a model, a predicate, a query, a type name
+    ...); the message names the argument and what it takes."""
 
 
 class NotPortable(DjogiError):

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar, Un
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from djogi.errors import ModelDefinitionError
+from djogi.errors import ArgumentTypeError, ModelDefinitionError
 from djogi.identifiers import check_identifier, derived_name, identifier_problem
 from djogi.sqltext import expression_problem, label_problem, opclass_problem, type_problem
 
@@ -261,11 +261,11 @@ def models() -> tuple[ModelDescriptor, ...]:
 
 
 def descriptor(model: type[Model]) -> ModelDescriptor:
-    """The descriptor of a model class; ``TypeError`` for a class that is not a registered model."""
+    """The descriptor of a model class; ``ArgumentTypeError`` for anything that is not a registered model."""
     try:
         return _registry[model]
-    except KeyError:
-        raise TypeError(f"{model!r} is not a djogi model (subclass Model with table=...)") from None
+    except (KeyError, TypeError):  # TypeError: an unhashable argument
+        raise ArgumentTypeError(f"{model!r} is not a djogi model (subclass Model with table=...)") from None
 
 
 @contextmanager

@@ -24,7 +24,7 @@ import msgspec
 
 from djogi.algebra.expr import Column, Expr, Func, OrderBy, Param, ValueType, coerce, expression, same
 from djogi.algebra.predicate import TRUE, Pred, and_
-from djogi.errors import ValidationError
+from djogi.errors import ArgumentTypeError, ValidationError
 from djogi.model import descriptor
 
 __all__ = [
@@ -63,7 +63,7 @@ class Agg(Expr[T], frozen=True):
     def type(self) -> ValueType:
         return self.vtype
 
-    def describe(self) -> str:
+    def _describe(self) -> str:
         inner = "*" if self.star else ", ".join(a.describe() for a in self.args)
         return f"{self.name}({'DISTINCT ' if self.distinct else ''}{inner})"
 
@@ -135,14 +135,14 @@ def _checked(agg: Agg[T]) -> Agg[T]:
 def _agg(name: str, args: tuple[Expr[Any], ...], vtype: ValueType, distinct: bool = False) -> Agg[Any]:
     for a in args:
         if not isinstance(a, Expr):
-            raise ValidationError(f"{name}() takes expressions such as Book.price, not {a!r}")
+            raise ArgumentTypeError(f"{name}() takes expressions such as Book.price, not {a!r}")
         _no_nested(a, name)
     return _checked(Agg(name, args, distinct, (), TRUE, vtype))
 
 
 def _kind(x: Expr[Any], name: str, kinds: tuple[str | None, ...]) -> str | None:
     if not isinstance(x, Expr):
-        raise ValidationError(f"{name}() takes an expression such as Book.price, not {x!r}")
+        raise ArgumentTypeError(f"{name}() takes an expression such as Book.price, not {x!r}")
     if x.type.kind not in kinds:
         raise ValidationError(
             f"{name}({x.describe()}): applies to {', '.join(map(str, kinds[:-1]))}, not {x.type.kind}"

@@ -23,7 +23,7 @@ from djogi.algebra import expr as e
 from djogi.algebra import predicate as p
 from djogi.algebra.depth import retry_deep
 from djogi.algebra.render import RenderContext, like_pattern, render_expr, render_order, render_predicate
-from djogi.errors import ValidationError
+from djogi.errors import ArgumentTypeError, ValidationError
 from djogi.identifiers import quote_ident
 from djogi.model import Model, descriptor
 
@@ -164,7 +164,7 @@ def compile(
     """Compile a query or mutation value to a ``Statement``, through the shape cache.
 
     Raises ``ValidationError`` for values that cannot become valid SQL (e.g. a lock with DISTINCT) or that
-    are nested deeper than ``depth.MAX_DEPTH``, and ``TypeError`` for objects that are not compilable values.
+    are nested deeper than ``depth.MAX_DEPTH``, and ``ArgumentTypeError`` for objects that are not compilable values.
     """
     try:
         return _compile(value)
@@ -207,9 +207,9 @@ _CACHE: dict[object, tuple[str, ResultShape, bool]] = {}
 def _cold(value: Any) -> Statement:
     render = _RENDER.get(type(value))
     if render is None:
-        raise TypeError(
-            f"cannot compile {type(value).__name__}; expected a Select, SetOp, CountOf, ExistsOf, Insert, "
-            "InsertFrom, Update or Delete"
+        raise ArgumentTypeError(
+            f"cannot compile {type(value).__name__}: compile() takes a query or mutation (a Select, SetOp, CountOf, "
+            "ExistsOf, Insert, InsertFrom, Update or Delete, such as Book.objects.where(...))"
         )
     ctx = QueryContext()
     sql, result = render(value, ctx)

@@ -44,7 +44,7 @@ class Case(Expr[T], frozen=True):
     def type(self) -> ValueType:
         return self.vtype
 
-    def describe(self) -> str:
+    def _describe(self) -> str:
         return "CASE"
 
     def when(self, cond: Pred, then: object) -> Case[T]:

@@ -8,6 +8,9 @@ nesting, so a predicate or expression nested a few hundred levels deep (``x = x 
 call costs nothing more; when a ``RecursionError`` occurs, the value's depth is measured without
 recursion, a value deeper than ``MAX_DEPTH`` nodes is refused with a ``ValidationError``, and otherwise the
 call is repeated with the recursion limit raised for its duration.
+
+``repr()`` of nodes (``node_repr``) walks without recursion, and ``describe()`` (``described``) names at most
+``DESCRIBE_DEPTH`` levels and shows deeper ones as ``...``: both work at any depth and never raise.
 """
 
 from __future__ import annotations
@@ -23,13 +26,27 @@ import msgspec
 
 from djogi.errors import ValidationError
 
-__all__ = ["MAX_DEPTH", "check_depth", "guarded", "nesting_depth", "recursion_room", "retry_deep"]
+__all__ = [
+    "DESCRIBE_DEPTH",
+    "MAX_DEPTH",
+    "check_depth",
+    "described",
+    "guarded",
+    "nesting_depth",
+    "node_repr",
+    "recursion_room",
+    "retry_deep",
+]
 
 MAX_DEPTH = 10_000
 """The deepest nesting (nodes on the longest path from the root) the algebra accepts."""
 
+DESCRIBE_DEPTH = 24
+"""The levels of an expression ``describe()`` names in error messages; deeper ones show as ``...``."""
+
 _FRAMES_PER_LEVEL = 8  # Python frames the recursive walks use per level of nesting, at most
 _lock = threading.Lock()
+_describing = threading.local()
 _holders = 0
 _saved_limit = 0
 
@@ -122,3 +139,44 @@ def guarded(fn: Callable[P, R]) -> Callable[P, R]:
         return retry_deep(fn, *args, **kwargs)
 
     return call
+
+
+def described(describe: Callable[[], str]) -> str:
+    """``describe()`` when fewer than ``DESCRIBE_DEPTH`` descriptions enclose it in this thread,
+    else ``"..."`` (so describing a node nested any depth takes a bounded stack)."""
+    level: int = getattr(_describing, "level", 0)
+    if level >= DESCRIBE_DEPTH:
+        return "..."
+    _describing.level = level + 1
+    try:
+        return describe()
+    finally:
+        _describing.level = level
+
+
+def node_repr(node: msgspec.Struct) -> str:
+    """``repr(node)`` as msgspec writes it (``BinOp(op='+', left=..., ...)``), built without recursion through
+    nested Structs and tuples, so it works at any depth; other values are shown with ``repr()``."""
+    out: list[str] = []
+    stack: list[tuple[bool, object]] = [(False, node)]  # (is a piece of text to emit as is, item)
+    while stack:
+        piece, item = stack.pop()
+        if piece:
+            out.append(item)  # type: ignore[arg-type]
+            continue
+        todo: list[tuple[bool, object]]
+        if isinstance(item, msgspec.Struct):
+            todo = [(True, type(item).__name__ + "(")]
+            for i, name in enumerate(item.__struct_fields__):
+                todo += [(True, (", " if i else "") + name + "="), (False, getattr(item, name))]
+            todo.append((True, ")"))
+        elif type(item) is tuple:
+            todo = [(True, "(")]
+            for i, value in enumerate(item):
+                todo += [(True, ", " if i else ""), (False, value)]
+            todo.append((True, ",)" if len(item) == 1 else ")"))
+        else:
+            out.append(repr(item))
+            continue
+        stack.extend(reversed(todo))
+    return "".join(out)

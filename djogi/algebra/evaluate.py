@@ -71,7 +71,8 @@ def compile_python(pred: p.Pred) -> Compiled:
 
 
 def _compiled(pred: p.Pred) -> Compiled:
-    return _PRED[type(pred)](pred)
+    compiled = _PRED.get(type(pred)) or _PRED[type(p.predicate(pred, "compile_python()"))]
+    return compiled(pred)
 
 
 def matches(pred: p.Pred, instance: object) -> bool:

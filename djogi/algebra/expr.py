@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import msgspec
 
+from djogi.algebra.depth import described, node_repr
 from djogi.codecs.json import json_encode
 from djogi.codecs.values import PY_KINDS, Refused, normalize
-from djogi.errors import ValidationError
+from djogi.errors import ArgumentTypeError, ValidationError
 from djogi.identifiers import quote_ident
 
 if TYPE_CHECKING:
@@ -195,10 +196,17 @@ def _compatible(a: ValueType, b: ValueType) -> bool:
     return pair <= NUMERIC_KINDS or pair == {"heerid", "int"}
 
 
+def text_argument(x: object, what: str, example: str) -> str:
+    """``x`` when it is a ``str``; ``ArgumentTypeError`` naming ``what`` (with ``example``) otherwise."""
+    if not isinstance(x, str):
+        raise ArgumentTypeError(f"{what} takes a str such as {example!r}, not {x!r}")
+    return x
+
+
 def expression(x: object, what: str) -> Expr[Any]:
     """``x`` when it is an expression; ``ValidationError`` naming ``what`` otherwise."""
     if not isinstance(x, Expr):
-        raise ValidationError(f"{what} takes an expression such as Book.price, not {x!r}")
+        raise ArgumentTypeError(f"{what} takes an expression such as Book.price, not {x!r}")
     return x
 
 
@@ -219,8 +227,15 @@ class Expr(msgspec.Struct, Generic[T], frozen=True, gc=False):
         raise NotImplementedError
 
     def describe(self) -> str:
-        """How error messages name this expression (``Book.price`` for a column)."""
+        """How error messages name this expression (``Book.price`` for a column); parts nested deeper than
+        ``depth.DESCRIBE_DEPTH`` levels show as ``...``."""
+        return described(self._describe)
+
+    def _describe(self) -> str:
         return type(self).__name__
+
+    def __repr__(self) -> str:
+        return node_repr(self)
 
     # -- operands
 
@@ -380,7 +395,7 @@ class Expr(msgspec.Struct, Generic[T], frozen=True, gc=False):
     def collate(self, collation: str) -> Collate[T]:
         """``expr COLLATE "collation"``; ``.collate("C")`` makes text ordering portable (code point order)."""
         _require(self, ("str", None), "COLLATE")
-        if not re.fullmatch(r"[A-Za-z0-9_.\-]+", collation):
+        if not re.fullmatch(r"[A-Za-z0-9_.\-]+", text_argument(collation, "collate()", "C")):
             raise ValidationError(f"{collation!r} is not a collation name")
         return Collate(self, collation)
 
@@ -465,7 +480,7 @@ class Column(Expr[T], Generic[M, T], frozen=True):
     def type(self) -> ValueType:
         return self.vtype
 
-    def describe(self) -> str:
+    def _describe(self) -> str:
         return f"{self.model.__name__}.{self.name}"
 
     def to(self, target: Column[T, Any]) -> Column[M, Any]:
@@ -503,7 +518,7 @@ class Param(Expr[T], frozen=True):
     def type(self) -> ValueType:
         return self.vtype
 
-    def describe(self) -> str:
+    def _describe(self) -> str:
         return repr(self.value)
 
 
@@ -516,7 +531,7 @@ class Const(Expr[T], frozen=True):
     def type(self) -> ValueType:
         return ValueType(None if self.value is None else "bool", None)
 
-    def describe(self) -> str:
+    def _describe(self) -> str:
         return {None: "NULL", True: "TRUE", False: "FALSE"}[self.value]
 
 
@@ -532,7 +547,7 @@ class BinOp(Expr[T], frozen=True):
     def type(self) -> ValueType:
         return self.vtype
 
-    def describe(self) -> str:
+    def _describe(self) -> str:
         return f"({self.left.describe()} {self.op} {self.right.describe()})"
 
 
@@ -609,7 +624,7 @@ class Func(Expr[T], frozen=True):
     def type(self) -> ValueType:
         return self.return_type
 
-    def describe(self) -> str:
+    def _describe(self) -> str:
         return f"{self.name}({', '.join(a.describe() for a in self.args)})"
 
 
@@ -629,8 +644,9 @@ def func(name: str, *args: object, returns: str) -> Func[Any]:
 
     Non-expression arguments become parameters typed from their Python type. SQL-only in memory.
     """
-    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", text_argument(name, "func() name", "date_trunc")):
         raise ValidationError(f"{name!r} is not a plain lower-case function name")
+    returns = text_argument(returns, "func(returns=...)", "timestamptz")
     return Func(name, tuple(_as_expr(a) for a in args), value_type(returns))
 
 
@@ -689,12 +705,13 @@ class Cast(Expr[T], frozen=True):
     def type(self) -> ValueType:
         return self.vtype
 
-    def describe(self) -> str:
+    def _describe(self) -> str:
         return f"CAST({self.expr.describe()} AS {self.sql_type})"
 
 
 def cast(x: object, sql_type: str) -> Cast[Any]:
     """``CAST(x AS sql_type)``; ``ValidationError`` if ``sql_type`` is not a plain type name."""
+    text_argument(sql_type, "cast() type", "numeric(10, 2)")
     return Cast(_as_expr(x), sql_type, value_type(sql_type))
 
 
@@ -708,7 +725,7 @@ class Collate(Expr[T], frozen=True):
     def type(self) -> ValueType:
         return self.expr.type
 
-    def describe(self) -> str:
+    def _describe(self) -> str:
         return f"{self.expr.describe()} COLLATE {self.collation}"
 
 
@@ -722,7 +739,7 @@ class JsonPath(Expr[Any], frozen=True):
     def type(self) -> ValueType:
         return ValueType("jsonb", "jsonb")
 
-    def describe(self) -> str:
+    def _describe(self) -> str:
         return f"{self.expr.describe()}.path({'.'.join(self.keys)!r})"
 
 

@@ -19,8 +19,9 @@ from typing import Any, Literal
 
 import msgspec
 
+from djogi.algebra.depth import node_repr
 from djogi.algebra.expr import Expr, Param, key_hash, same
-from djogi.errors import ValidationError
+from djogi.errors import ArgumentTypeError
 
 __all__ = [
     "FALSE",
@@ -42,6 +43,7 @@ __all__ = [
     "and_",
     "not_",
     "or_",
+    "predicate",
     "xor",
 ]
 """An in-memory predicate: ``instance -> bool`` (built by ``compile_python``)."""
@@ -68,7 +70,7 @@ class Pred(msgspec.Struct, frozen=True, gc=False):
         return not_(self)
 
     def __bool__(self) -> bool:
-        raise TypeError(
+        raise ArgumentTypeError(
             f"a predicate ({type(self).__name__}) has no truth value: combine predicates with & | ~ "
             "(not and/or/not) and parenthesize comparisons: (A.x == 1) & (A.y == 2)"
         )
@@ -81,6 +83,9 @@ class Pred(msgspec.Struct, frozen=True, gc=False):
 
     def __hash__(self) -> int:
         return key_hash(self)
+
+    def __repr__(self) -> str:
+        return node_repr(self)
 
     def matches(self, instance: object) -> bool:
         """Evaluate in memory (compiles each call; use ``compile_python()`` for many rows).
@@ -208,19 +213,24 @@ def _flat(kind: type[And] | type[Or], preds: tuple[Pred, ...]) -> Pred:
         elif type(p) is Truth:
             if p.value is absorbing:
                 return p
-        elif isinstance(p, Pred):
-            parts.append(p)
-        elif isinstance(p, bool):
-            raise ValidationError(
-                f"expected a predicate, got the plain bool {p!r}: a comparison was made between Python values, not "
-                "columns; through a relation use .to(...) when the target field's name is also a Column attribute "
-                "(Book.author.to(Author.name) == 'Ann', not Book.author.name)"
-            )
         else:
-            raise TypeError(f"expected a predicate, got {p!r}")
+            parts.append(predicate(p, kind.__name__.lower() + "_()"))
     if not parts:
         return FALSE if absorbing else TRUE
     return parts[0] if len(parts) == 1 else kind(tuple(parts))
+
+
+def predicate(x: object, what: str) -> Pred:
+    """``x`` when it is a predicate; ``ArgumentTypeError`` naming ``what`` otherwise."""
+    if isinstance(x, Pred):
+        return x
+    if isinstance(x, bool):
+        raise ArgumentTypeError(
+            f"{what}: expected a predicate, got the plain bool {x!r}: a comparison was made between Python values, "
+            "not columns; through a relation use .to(...) when the target field's name is also a Column attribute "
+            "(Book.author.to(Author.name) == 'Ann', not Book.author.name)"
+        )
+    raise ArgumentTypeError(f"{what} takes predicates such as Book.price > 5, not {x!r}")
 
 
 def and_(*preds: Pred) -> Pred:
@@ -235,7 +245,7 @@ def or_(*preds: Pred) -> Pred:
 
 def not_(p: Pred) -> Pred:
     """Complement (``~p``)."""
-    t = type(p)
+    t = type(predicate(p, "not_()"))
     if t is Truth:
         return FALSE if p.value else TRUE  # type: ignore[attr-defined]
     if t is Not:
@@ -245,6 +255,8 @@ def not_(p: Pred) -> Pred:
 
 def xor(a: Pred, b: Pred) -> Pred:
     """Exactly one of ``a`` and ``b`` (``a ^ b``)."""
+    predicate(a, "xor()")
+    predicate(b, "xor()")
     for x, y in ((a, b), (b, a)):
         if type(x) is Truth:
             return not_(y) if x.value else y

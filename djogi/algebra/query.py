@@ -36,9 +36,9 @@ from djogi.algebra.expr import (
     node_key,
     same,
 )
-from djogi.algebra.predicate import FALSE, TRUE, Pred, and_, or_
+from djogi.algebra.predicate import FALSE, TRUE, Pred, and_, or_, predicate
 from djogi.algebra.sources import Join, JoinKind, Source
-from djogi.errors import ValidationError
+from djogi.errors import ArgumentTypeError, ValidationError
 from djogi.model import Model, ModelDescriptor, descriptor
 
 if TYPE_CHECKING:
@@ -262,7 +262,7 @@ class Select(msgspec.Struct, Generic[R], frozen=True, kw_only=True):
 
     def having(self, *predicates: Pred) -> Select[R]:
         """AND ``predicates`` (aggregates allowed: ``count() > 2``) into the HAVING clause."""
-        _check(self, "having()", predicates)
+        _check(self, "having()", _preds("having()", predicates))
         return msgspec.structs.replace(self, having_condition=and_(self.having_condition, *predicates))
 
     def annotate(self, **named: Expr[Any]) -> Select[Any]:
@@ -609,6 +609,7 @@ def _lower_paths(q: Select[Any], predicates: Sequence[Pred]) -> Sequence[Pred]:
 
 @guarded
 def _where(q: Select[R], predicates: Sequence[Pred]) -> Select[R]:
+    predicates = _preds("where()", predicates)
     if not _plain(tuple(predicates), sources(q)):  # plain predicates have no path to lower, nothing to refuse
         predicates = _lower_paths(q, predicates)
         _check(q, "where()", predicates)
@@ -618,6 +619,7 @@ def _where(q: Select[R], predicates: Sequence[Pred]) -> Select[R]:
 
 @guarded
 def _exclude(q: Select[R], predicates: Sequence[Pred]) -> Select[R]:
+    predicates = _preds("exclude()", predicates)
     if not _plain(tuple(predicates), sources(q)):
         predicates = _lower_paths(q, predicates)
         _check(q, "exclude()", predicates)
@@ -625,10 +627,15 @@ def _exclude(q: Select[R], predicates: Sequence[Pred]) -> Select[R]:
     return msgspec.structs.replace(q, condition=q.condition & ~and_(*predicates))
 
 
+def _preds(what: str, items: Sequence[object]) -> tuple[Pred, ...]:
+    """``items`` when each is a predicate; ``ArgumentTypeError`` naming ``what`` otherwise."""
+    return tuple(predicate(p, what) for p in items)
+
+
 def _exprs(what: str, items: Sequence[object]) -> tuple[Expr[Any], ...]:
     for item in items:
         if not isinstance(item, Expr):
-            raise ValidationError(f"{what}() takes expressions such as Book.title, not {item!r}")
+            raise ArgumentTypeError(f"{what}() takes expressions such as Book.title, not {item!r}")
     return tuple(items)  # type: ignore[arg-type]
 
 
@@ -660,7 +667,7 @@ def _distinct_on(q: Select[R], exprs: Sequence[Expr[Any]]) -> Select[R]:
 def _own_columns(q: Select[Any], what: str, cols: Sequence[Column[Any, Any]]) -> set[str]:
     for col in cols:
         if not isinstance(col, Column):
-            raise ValidationError(f"{what}() takes column references such as Book.title, not {col!r}")
+            raise ArgumentTypeError(f"{what}() takes column references such as Book.title, not {col!r}")
     check_model(q.model, f"{what}()", cols)
     return {col.column for col in cols}
 
@@ -733,7 +740,7 @@ def _row_type(q: Select[Any], named: dict[str, Expr[Any]]) -> type[msgspec.Struc
 
     for name, x in named.items():
         if not isinstance(x, Expr):
-            raise ValidationError(f"values({name}=...) takes an expression, not {x!r}")
+            raise ArgumentTypeError(f"values({name}=...) takes an expression, not {x!r}")
     outer = nullable_sources(q)
     rolled = q.grouping.keys if q.grouping is not None and q.grouping.kind != "keys" else ()
     fields = []
@@ -820,6 +827,8 @@ def _lock(
 ) -> Select[R]:
     if nowait and skip_locked:
         raise ValidationError(f"FOR {strength}: choose nowait or skip_locked, not both")
+    if not isinstance(of, (tuple, list)):
+        raise ArgumentTypeError(f"FOR {strength} of= takes a list of models such as [Book], not {of!r}")
     for model in of:
         if model is not q.model:
             raise ValidationError(

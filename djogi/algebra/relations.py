@@ -337,7 +337,7 @@ def _join_path(q: Select[R], ref: PathRef) -> tuple[Select[R], Any]:
 class RelatedCount(Subquery[int], frozen=True):
     """``(SELECT count(*) FROM ...)`` over related rows: an ``int``, never NULL."""
 
-    def describe(self) -> str:
+    def _describe(self) -> str:
         return "count(related)"
 
 

@@ -160,7 +160,8 @@ def may_be_null(node: e.Expr[Any], ctx: RenderContext) -> bool:
 
 def render_predicate(pred: p.Pred, ctx: RenderContext, negate: bool = False) -> str:
     """SQL text of ``pred`` (of ``~pred`` when ``negate``), in negation normal form, binding into ``ctx``."""
-    return _PRED[type(pred)](pred, ctx, negate)
+    render = _PRED.get(type(pred)) or _PRED[type(p.predicate(pred, "render_predicate()"))]
+    return render(pred, ctx, negate)
 
 
 def _or_null(sql: str, operands: tuple[tuple[e.Expr[Any], str], ...], ctx: RenderContext) -> str:

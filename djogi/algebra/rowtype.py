@@ -18,7 +18,7 @@ from typing import Any, Optional
 
 import msgspec
 
-from djogi.algebra.expr import Expr, ValueType
+from djogi.algebra.expr import Expr, ValueType, text_argument
 from djogi.errors import ValidationError
 from djogi.identifiers import identifier_problem
 
@@ -45,7 +45,7 @@ def python_type(vtype: ValueType, nullable: bool) -> Any:
 
 def check_name(name: str, what: str) -> str:
     """``name`` if it can be both a SQL alias and a Python attribute, else ``ValidationError``."""
-    problem = identifier_problem(name)
+    problem = identifier_problem(text_argument(name, what, "total"))
     if problem is None and (not name.isidentifier() or keyword.iskeyword(name) or name.startswith("__")):
         problem = "it must be a Python identifier not starting with '__'"
     if problem is not None:

@@ -24,7 +24,7 @@ import msgspec
 
 from djogi.algebra.expr import Expr, ValueType, _compatible
 from djogi.algebra.predicate import Pred
-from djogi.errors import ValidationError
+from djogi.errors import ArgumentTypeError, ValidationError
 
 __all__ = ["Exists", "InQuery", "OuterRef", "Subquery", "exists", "in_query", "outer", "scalar"]
 
@@ -41,7 +41,7 @@ class Subquery(Expr[T], frozen=True):
     def type(self) -> ValueType:
         return self.vtype
 
-    def describe(self) -> str:
+    def _describe(self) -> str:
         return "scalar(subquery)"
 
 
@@ -67,7 +67,7 @@ class OuterRef(Expr[T], frozen=True):
     def type(self) -> ValueType:
         return self.expr.type
 
-    def describe(self) -> str:
+    def _describe(self) -> str:
         return f"outer({self.expr.describe()})"
 
 
@@ -107,7 +107,7 @@ def in_query(x: Expr[Any], query: Any) -> InQuery:
 def outer(x: Expr[T]) -> OuterRef[T]:
     """``x`` as seen by the enclosing query (for correlated subqueries)."""
     if not isinstance(x, Expr):
-        raise ValidationError(f"outer() takes an expression such as Author.id, not {x!r}")
+        raise ArgumentTypeError(f"outer() takes an expression such as Author.id, not {x!r}")
     return OuterRef(x)
 
 

@@ -24,7 +24,7 @@ import msgspec
 
 from djogi.algebra.aggregate import INT, Agg, contains_node
 from djogi.algebra.expr import Expr, OrderBy, Param, ValueType, _python_value_type, coerce, expression
-from djogi.errors import ValidationError
+from djogi.errors import ArgumentTypeError, ValidationError
 
 __all__ = [
     "Bound",
@@ -67,7 +67,7 @@ class WindowFunc(Expr[T], frozen=True):
     def type(self) -> ValueType:
         return self.vtype
 
-    def describe(self) -> str:
+    def _describe(self) -> str:
         return f"{self.name}({', '.join(a.describe() for a in self.args)})"
 
     def over(self, partition_by: Any = (), order_by: Any = (), frame: Frame | None = None) -> Over[T]:
@@ -104,7 +104,7 @@ class Over(Expr[T], frozen=True):
     def type(self) -> ValueType:
         return self.vtype
 
-    def describe(self) -> str:
+    def _describe(self) -> str:
         return f"{self.func.describe()} OVER (...)"
 
 
@@ -193,9 +193,9 @@ def over(func: Expr[T], partition_by: Any = (), order_by: Any = (), frame: Frame
         raise ValidationError(f"over(): {what} is not an aggregate or window function")
     partition = _many(partition_by)
     order = tuple(k if isinstance(k, OrderBy) else OrderBy(k, False) for k in _many(order_by))
-    for item in (*partition, *order):
-        if not isinstance(item, Expr | OrderBy):
-            raise ValidationError(f"over(): partition and order keys are expressions, not {item!r}")
+    for item in (*partition, *(key.expr for key in order)):
+        if not isinstance(item, Expr):
+            raise ArgumentTypeError(f"over(): partition and order keys are expressions (Book.price), not {item!r}")
         inner = contains_node(item, (Agg, Over, WindowFunc))
         if inner is not None:
             raise ValidationError(f"over(): {inner.describe()} cannot appear in a window definition")  # type: ignore[attr-defined]

@@ -15,7 +15,7 @@ from djogi import Model
 from djogi.algebra import compile_python, matches, node_key, same
 from djogi.algebra.aggregate import sum_
 from djogi.algebra.compile import cache_clear, compile
-from djogi.algebra.depth import MAX_DEPTH, nesting_depth
+from djogi.algebra.depth import DESCRIBE_DEPTH, MAX_DEPTH, nesting_depth
 from djogi.algebra.window import row_number
 from djogi.errors import ValidationError
 
@@ -119,3 +119,40 @@ def test_past_the_limit_is_a_validation_error(name: str) -> None:
     pred, expr = deep_pred(MAX_DEPTH // 2 + 10), deep_expr(MAX_DEPTH + 10)
     with pytest.raises(ValidationError, match=f"nested .* levels deep; djogi accepts at most {MAX_DEPTH}"):
         entry_points(pred, expr)[name]()
+
+
+def test_repr_and_describe_work_at_any_depth() -> None:
+    pred, expr = deep_pred(MAX_DEPTH // 2 + 10), deep_expr(MAX_DEPTH + 10)
+    assert repr(expr).count("BinOp(op='+'") == MAX_DEPTH + 10 and str(expr) == repr(expr)
+    assert repr(pred).count("Not(part=") == (MAX_DEPTH // 2 + 10) // 2
+    assert repr(pred).startswith("Not(part=Or(parts=(And(parts=(Not(part=")
+    text = repr(DeepItem.objects.where(deep_pred(1000)))
+    assert text.startswith("Select(") and text.count("Not(part=") == 500
+    last = MAX_DEPTH + 9
+    named = "".join(f" + {i})" for i in range(last - DESCRIBE_DEPTH + 2, last + 1))
+    assert expr.describe() == "(" * DESCRIBE_DEPTH + "... + ...)" + named
+
+
+def test_a_type_error_on_a_deep_expression_names_it_briefly() -> None:
+    with pytest.raises(
+        ValidationError,
+        match=r"^cannot compute \(\(\(.*\.\.\. \+ \.\.\.\) \+ 1977\) .* \+ 1999\) \(int\) \+ 'x' \(str\)$",
+    ):
+        deep_expr(2000) + "x"
+
+
+def test_repr_is_msgspecs_repr() -> None:
+    """Shallow nodes: the walk writes exactly what msgspec's own (recursive) repr writes."""
+    import msgspec
+
+    from djogi.algebra.aggregate import count
+
+    nodes: list[Any] = [
+        deep_expr(3),
+        deep_pred(4),
+        count(),
+        DeepItem.qty.asc(),
+        (DeepItem.name == "a") | (DeepItem.qty.in_([1])),
+    ]
+    for node in nodes:
+        assert repr(node) == msgspec.Struct.__repr__(node)
