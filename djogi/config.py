@@ -73,6 +73,9 @@ class ProjectConfig(Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tru
     node_id: Annotated[int, Meta(ge=0, le=511)] | None = None
 
 
+DEFAULT_OPERATION_TIMEOUT = 300.0  # seconds
+
+
 class DatabaseConfig(Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """``[database.<name>]``: where one database lives and how its pool behaves.
 
@@ -81,13 +84,14 @@ class DatabaseConfig(Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     does not claim particular model apps. ``prepare = false`` suits PgBouncer transaction mode.
     ``operation_timeout`` (seconds, 0 = no bound) bounds every wait on the server: one statement's
     result, one COPY chunk, a COMMIT; past it the connection is closed and ``ConnectionFailure`` raised.
+    The migration runner, ``db reset`` and ``db seed`` use the same bound (and the same TCP keepalives).
     """
 
     url: str | None = None
     pool_min: Annotated[int, Meta(ge=0)] = 1
     pool_max: Annotated[int, Meta(ge=1)] = 10
     pool_timeout: Annotated[float, Meta(gt=0)] = 30.0
-    operation_timeout: Annotated[float, Meta(ge=0)] = 300.0
+    operation_timeout: Annotated[float, Meta(ge=0)] = DEFAULT_OPERATION_TIMEOUT
     prepare: bool = True
     apps: tuple[_NonEmpty, ...] | None = None
 

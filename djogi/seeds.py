@@ -122,7 +122,8 @@ def run_seeds(
                 on_seed(result)
         return tuple(results)
     finally:
-        conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+        if not (conn.closed or conn.broken):  # a session lock ends with its connection
+            conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
 
 def _apply(conn: psycopg.Connection[Any], seed: Seed) -> None:
@@ -132,6 +133,9 @@ def _apply(conn: psycopg.Connection[Any], seed: Seed) -> None:
             conn.execute(seed.sql.encode())
             conn.execute(_RECORD, (seed.name, seed.checksum, "applied", None))
     except psycopg.Error as error:
+        if conn.closed or conn.broken:  # nothing can be recorded; say what happened, not "connection closed"
+            raise SeedError(f"seed {seed.name}: connection lost: {error}; it is not recorded as applied: run "
+                            "`djogi db seed` again once the server answers") from error
         note = f"seed apply failed: {error}".strip()
         conn.execute(_RECORD, (seed.name, seed.checksum, "failed", note))
         raise SeedError(f"seed {seed.name} failed and was rolled back: {error}") from error

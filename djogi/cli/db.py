@@ -23,6 +23,7 @@ from djogi.cli.exits import EXIT_CODES_HELP, Refusal
 from djogi.cli.migrations import apply_database, count_on_disk
 from djogi.cli.state import Cli, DatabaseOption, JsonOption, cli_of, database_of, remote_address
 from djogi.embedded import POSTGRES_BIN_PATH
+from djogi.executor.bounded import connect_bounded
 from djogi.heer_sql import DEFAULT_NODE_ID, bind_node_sql
 from djogi.redact import redact
 
@@ -143,7 +144,7 @@ def _replace_database(cli: Cli, name: str, target_url: str, target: str, advance
     ``target`` is untouched. Returns the versions replayed."""
     maintenance = make_conninfo(target_url, dbname="template1" if target == "postgres" else "postgres")
     scratch = f"djogi_reset_{secrets.token_hex(6)}"
-    with psycopg.connect(maintenance, autocommit=True) as conn:
+    with connect_bounded(maintenance, cli.config.database(name).operation_timeout, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(scratch)))
         advance("created")
         try:
@@ -184,7 +185,9 @@ def seed(
             cli.emit([])
         cli.info(f"db seed: no seeds discovered in {directory}")
         return
-    with cli.progress("seeding", len(found)) as advance, psycopg.connect(target_url, autocommit=True) as conn:
+    with cli.progress("seeding", len(found)) as advance, connect_bounded(
+        target_url, cli.config.database(name).operation_timeout, autocommit=True
+    ) as conn:
         conn.execute(bind_node_sql(cli.config.project.node_id or DEFAULT_NODE_ID))
 
         def report(result: seeds.SeedResult) -> None:

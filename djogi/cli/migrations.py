@@ -41,9 +41,11 @@ _EFFECT_STYLE = {"additive": ("+", "green"), "reversible": ("~", "yellow"), "des
 # -------------------------------------------------------------------------------------- shared helpers
 
 
-def _options(cli: Cli) -> runner.Options:
-    """Runner options; out-of-order applies are rejected in production and in CI."""
-    return runner.Options(out_of_order=runner.out_of_order_policy(cli.config.project.profile, dict(os.environ)))
+def _options(cli: Cli, database: str) -> runner.Options:
+    """Runner options for ``database``: its configured ``operation_timeout``; out-of-order applies are
+    rejected in production and in CI."""
+    return runner.Options(out_of_order=runner.out_of_order_policy(cli.config.project.profile, dict(os.environ)),
+                          operation_timeout=cli.config.database(database).operation_timeout)
 
 
 def _databases(cli: Cli, local: str | None) -> list[str]:
@@ -80,7 +82,7 @@ def apply_database(
             advance(event.version)
 
     return runner.apply(url, cli.config.migrations_dir, database, app=app if app is not None else "*",
-                        options=_options(cli), on_progress=progress, fake_reason=fake_reason)
+                        options=_options(cli, database), on_progress=progress, fake_reason=fake_reason)
 
 
 # -------------------------------------------------------------------------------------- compose / check
@@ -195,7 +197,7 @@ def discard(
     cli = cli_of(ctx)
     wants_json = cli.wants_json(as_json)
     db = cli.database_name(database)
-    report = runner.discard(cli.url(db), cli.config.migrations_dir, db, version)
+    report = runner.discard(cli.url(db), cli.config.migrations_dir, db, version, options=_options(cli, db))
     if wants_json:
         cli.emit(report)
         return
@@ -232,7 +234,8 @@ def apply(
     reports: dict[str, runner.ApplyReport] = {}
     for db in _databases(cli, database):
         url = cli.url(db)
-        pending = sum(len(b.pending) for b in runner.status(url, cli.config.migrations_dir, db).buckets)
+        report = runner.status(url, cli.config.migrations_dir, db, options=_options(cli, db))
+        pending = sum(len(b.pending) for b in report.buckets)
         with cli.progress(f"applying {db}", pending) as advance:
             reports[db] = apply_database(cli, db, url, app=app, fake_reason=reason if fake else None,
                                          advance=advance)
@@ -277,7 +280,8 @@ def rollback(
         raise Refusal("--reason is only used with --allow-data-loss")
     bucket = _bucket(cli, database, app)
     report = runner.rollback(cli.url(bucket.database), cli.config.migrations_dir, bucket, to=to,
-                             allow_data_loss=allow_data_loss, reason=reason, options=_options(cli), dry_run=dry_run)
+                             allow_data_loss=allow_data_loss, reason=reason,
+                             options=_options(cli, bucket.database), dry_run=dry_run)
     if wants_json:
         cli.emit({"bucket": str(bucket), "dry_run": dry_run, "rolled_back": report.rolled_back,
                   "head": report.head, "ok": report.ok, "diagnostics": report.diagnostics})  # fmt: skip
@@ -322,7 +326,8 @@ def status(ctx: typer.Context, database: DatabaseOption = None, as_json: JsonOpt
     if not names:
         cli.config.project_file()  # outside a project: refused, naming the missing Djogi.toml
         cli.info(f"no migrations in {cli.config.migrations_dir}: compose the first with `djogi migrations compose`")
-    reports = {db: runner.status(cli.url(db), cli.config.migrations_dir, db) for db in names}
+    reports = {db: runner.status(cli.url(db), cli.config.migrations_dir, db, options=_options(cli, db))
+               for db in names}
     if wants_json:
         cli.emit({db: {"healthy": r.healthy, "buckets": r.buckets, "invalid_indexes": r.invalid_indexes}
                   for db, r in reports.items()})
@@ -372,7 +377,7 @@ def verify(
     """
     cli = cli_of(ctx)
     wants_json = cli.wants_json(as_json)
-    reports = [runner.verify(cli.url(db), cli.config.migrations_dir, b, strict=strict)
+    reports = [runner.verify(cli.url(db), cli.config.migrations_dir, b, strict=strict, options=_options(cli, db))
                for db in _databases(cli, database) for b in runner.buckets(cli.config.migrations_dir, db)]
     if wants_json:
         cli.emit([{"bucket": r.bucket, "head": r.head, "ok": r.ok, "diagnostics": r.diagnostics} for r in reports])
@@ -406,7 +411,7 @@ def baseline(
     cli = cli_of(ctx)
     bucket = _bucket(cli, database, app)
     snapshot = runner.baseline(cli.url(bucket.database), cli.config.migrations_dir, bucket, version, reason,
-                               _options(cli))
+                               _options(cli, bucket.database))
     cli.info(f"established baseline {version} for {bucket} ({len(snapshot.models)} table(s))")
 
 
@@ -416,7 +421,8 @@ def checksum_drift(ctx: typer.Context, version: VersionArgument, database: Datab
     """Record the files' current checksums for VERSION in the ledger (after reviewing the edit)."""
     cli = cli_of(ctx)
     bucket = _bucket(cli, database, app)
-    up, down = runner.repair_checksum_drift(cli.url(bucket.database), cli.config.migrations_dir, bucket, version)
+    up, down = runner.repair_checksum_drift(cli.url(bucket.database), cli.config.migrations_dir, bucket, version,
+                                            options=_options(cli, bucket.database))
     cli.info(f"{version} | checksum_up -> {up}\n{version} | checksum_down -> {down or 'NULL'}")
 
 
@@ -441,7 +447,8 @@ def partial_apply(
     cli = cli_of(ctx)
     bucket = _bucket(cli, database, app)
     status_value = {"rolled-back": "rolled_back", "faked": "faked", "applied": "applied"}[resolution.value]
-    runner.repair_partial_apply(cli.url(bucket.database), bucket, version, status_value, note)  # type: ignore[arg-type]
+    runner.repair_partial_apply(cli.url(bucket.database), bucket, version, status_value, note,  # type: ignore[arg-type]
+                                options=_options(cli, bucket.database))
     cli.info(f"{version} | status -> {status_value}")
 
 
@@ -452,7 +459,7 @@ def resume_partial(ctx: typer.Context, version: VersionArgument, database: Datab
     cli = cli_of(ctx)
     bucket = _bucket(cli, database, app)
     ran = runner.repair_resume_partial(cli.url(bucket.database), cli.config.migrations_dir, bucket, version,
-                                       options=_options(cli))
+                                       options=_options(cli, bucket.database))
     cli.info(f"resumed {version}: {ran} step(s) run, now applied")
 
 
@@ -461,5 +468,6 @@ def snapshot_rebuild(ctx: typer.Context, database: DatabaseOption = None, app: A
     """Re-project the live catalog of a bucket into its schema_snapshot.json."""
     cli = cli_of(ctx)
     bucket = _bucket(cli, database, app)
-    snapshot = runner.repair_snapshot_rebuild(cli.url(bucket.database), cli.config.migrations_dir, bucket)
+    snapshot = runner.repair_snapshot_rebuild(cli.url(bucket.database), cli.config.migrations_dir, bucket,
+                                              options=_options(cli, bucket.database))
     cli.info(f"rebuilt {bucket}/schema_snapshot.json from the live schema ({len(snapshot.models)} table(s))")

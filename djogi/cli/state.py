@@ -29,6 +29,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from djogi.cli.exits import Refusal, unwrap
 from djogi.config import DEFAULT_DATABASE, Config, load_config
 from djogi.embedded import EmbeddedServer
+from djogi.executor.bounded import connect_bounded
 from djogi.identifiers import identifier_problem
 from djogi.model import ModelDescriptor, models
 from djogi.redact import redact
@@ -110,7 +111,7 @@ class Cli:
         target = EMBEDDED_MAIN_DATABASE if name == DEFAULT_DATABASE else name
         if start:
             server.start()
-            with psycopg.connect(server.url(), autocommit=True) as conn:
+            with connect_bounded(server.url(), self.config.database(name).operation_timeout, autocommit=True) as conn:
                 if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (target,)).fetchone() is None:
                     conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(target)))
         return server.url(target)

@@ -1,5 +1,6 @@
-"""The connection class of djogi's pools (every wait on the server bounded, TCP keepalives on), and
-``unreachable``: one connection attempt that says why a server cannot be reached.
+"""The connection classes of djogi (every wait on the server bounded, TCP keepalives on): the async one of
+the executor's pools and the sync one of the migration runner, ``db reset`` and ``db seed``
+(``connect_bounded``); and ``unreachable``: one connection attempt that says why a server cannot be reached.
 
 A server can stop answering without closing the socket (a backend orphaned by a killed postmaster keeps
 running; a host that vanished never sends a FIN): a plain connection then waits forever. Here each step
@@ -57,6 +58,14 @@ async def unreachable(url: str, kwargs: Mapping[str, Any]) -> BaseException | No
     return None
 
 
+def _gave_up(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any], bound: float) -> psycopg.OperationalError:
+    """Close ``conn`` (its server stopped answering) and return the error saying so."""
+    conn.pgconn.finish()
+    return psycopg.OperationalError(
+        f"no answer from the server within {bound:g} s (operation_timeout); the connection was closed"
+    )
+
+
 class BoundedConnection(psycopg.AsyncConnection[tuple[Any, ...]]):
     """An async connection whose waits on the server give up after ``operation_timeout`` seconds
     (None: no bound), closing the connection."""
@@ -68,9 +77,30 @@ class BoundedConnection(psycopg.AsyncConnection[tuple[Any, ...]]):
         try:
             return await super().wait(gen, interval=interval, timeout=bound)
         except psycopg.errors._WaitTimeout:
-            if timeout is not None:  # the caller's own bound (psycopg's cancellation path)
+            if timeout is not None or bound is None:  # the caller's own bound (psycopg's cancellation path)
                 raise
-            self.pgconn.finish()
-            raise psycopg.OperationalError(
-                f"no answer from the server within {bound:g} s (operation_timeout); the connection was closed"
-            ) from None
+            raise _gave_up(self, bound) from None
+
+
+class BoundedSyncConnection(psycopg.Connection[tuple[Any, ...]]):
+    """The sync twin of ``BoundedConnection`` (same bound, same error)."""
+
+    operation_timeout: float | None = None
+
+    def wait(self, gen: PQGen[RV], interval: float = 0.1, timeout: float | None = None) -> RV:
+        bound = self.operation_timeout if timeout is None else timeout
+        try:
+            return super().wait(gen, interval=interval, timeout=bound)
+        except psycopg.errors._WaitTimeout:
+            if timeout is not None or bound is None:
+                raise
+            raise _gave_up(self, bound) from None
+
+
+def connect_bounded(url: str, operation_timeout: float, **kwargs: Any) -> BoundedSyncConnection:
+    """A sync connection to ``url`` with the ``NETWORK_DEFAULTS`` the URL does not set, each wait on the
+    server bounded by ``operation_timeout`` seconds (0: no bound). ``kwargs`` go to ``psycopg.connect``.
+    Raises ``psycopg.OperationalError`` when the server cannot be reached within ``connect_timeout``."""
+    conn = BoundedSyncConnection.connect(url, **{**network_options(url), **kwargs})
+    conn.operation_timeout = operation_timeout or None
+    return conn

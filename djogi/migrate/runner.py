@@ -40,7 +40,9 @@ from psycopg import errors as pg_errors
 from psycopg import sql
 from returns.pipeline import is_successful
 
+from djogi.config import DEFAULT_OPERATION_TIMEOUT
 from djogi.errors import DjogiError
+from djogi.executor.bounded import connect_bounded
 from djogi.migrate import ledger
 from djogi.migrate.checksum import (
     GLOBAL_DIR,
@@ -139,13 +141,17 @@ class ApplyReport(msgspec.Struct, frozen=True):
 
 
 class Options(msgspec.Struct, frozen=True, kw_only=True):
-    """Runner knobs: lock polling, ``lock_timeout`` and its retries, the out-of-order policy."""
+    """Runner knobs: lock polling, ``lock_timeout`` and its retries, the out-of-order policy, and
+    ``operation_timeout`` (seconds, 0: no bound): each wait of the runner's session on the server (a
+    statement's result, a COMMIT) gives up past it, so a frozen or killed server fails the command
+    (``MigrationError``, exit 1) instead of hanging it."""
 
     lock_poll_s: float = 0.05
     lock_attempts: int = 600
     lock_timeout_ms: int = 5000
     lock_retries: int = 3
     out_of_order: OutOfOrder = "allow"
+    operation_timeout: float = DEFAULT_OPERATION_TIMEOUT
 
 
 DEFAULT_OPTIONS = Options()
@@ -206,7 +212,7 @@ def _edited(m: Migration) -> str | None:
 @contextmanager
 def _session(url: str, options: Options) -> Iterator[Connection]:
     try:
-        conn = psycopg.connect(url, autocommit=True)
+        conn = connect_bounded(url, options.operation_timeout, autocommit=True)
     except psycopg.Error as exc:
         raise MigrationError(f"cannot connect: {exc}", refusal=False) from exc
     try:
@@ -462,18 +468,18 @@ def apply(
                     except (psycopg.Error, KeyboardInterrupt) as exc:
                         lost = "connection lost: " if conn.broken or conn.closed else ""
                         cause = "interrupted (Ctrl-C)" if isinstance(exc, KeyboardInterrupt) else f"{lost}{exc}".strip()
-                        raise _interrupted(url, m, row_id, cause) from exc
+                        raise _interrupted(url, m, row_id, cause, options) from exc
                     if fake_reason is not None:
                         ran.append(m.version)
                 applied.append(m.version)
     return ApplyReport(tuple(applied), tuple(skipped), tuple(ran))
 
 
-def _interrupted(url: str, m: Migration, row_id: int, cause: str) -> MigrationError:
+def _interrupted(url: str, m: Migration, row_id: int, cause: str, options: Options) -> MigrationError:
     """The error for an apply cut off by ``cause``: recorded on the ledger row as ``failed`` through a fresh
     session (the applying one may be gone), saying what state is left and the command that continues."""
     try:
-        with _session(url, DEFAULT_OPTIONS) as fresh:
+        with _session(url, options) as fresh:
             row = next(r for r in ledger.rows(fresh, m.bucket.label) if r.id == row_id)
             if row.status == "pending":
                 ledger.set_status(fresh, row_id, "failed", cause)
@@ -651,19 +657,21 @@ def _rollback_targets(rows: list[LedgerRow], to: str | None) -> list[LedgerRow]:
 # -------------------------------------------------------------------------------------- repair
 
 
-def repair_checksum_drift(url: str, migrations_dir: Path, bucket: Bucket, version: str) -> tuple[str, str | None]:
+def repair_checksum_drift(url: str, migrations_dir: Path, bucket: Bucket, version: str, *,
+                          options: Options = DEFAULT_OPTIONS) -> tuple[str, str | None]:  # fmt: skip
     """Record the files' current checksums for ``version``; return them."""
     m = _migration(migrations_dir, bucket, version)
     up, down = file_checksums(m.up_text, m.down_text)
-    with _session(url, DEFAULT_OPTIONS) as conn:
+    with _session(url, options) as conn:
         ledger.set_checksums(conn, _row(conn, bucket, version).id, up, down)
     return up, down
 
 
 def repair_partial_apply(url: str, bucket: Bucket, version: str,
-                         resolution: Literal["applied", "faked", "rolled_back"], note: str) -> None:  # fmt: skip
+                         resolution: Literal["applied", "faked", "rolled_back"], note: str, *,
+                         options: Options = DEFAULT_OPTIONS) -> None:  # fmt: skip
     """Resolve a ``pending``/``failed`` row to a terminal status after checking the schema by hand."""
-    with _session(url, DEFAULT_OPTIONS) as conn:
+    with _session(url, options) as conn:
         row = _row(conn, bucket, version)
         if row.status not in ("pending", "failed"):
             raise MigrationError(f"{version} is {row.status}, not pending or failed", refusal=True)
@@ -704,9 +712,10 @@ def repair_resume_partial(
         return len(m.statements) - row.applied_steps_count
 
 
-def repair_snapshot_rebuild(url: str, migrations_dir: Path, bucket: Bucket) -> Snapshot:
+def repair_snapshot_rebuild(url: str, migrations_dir: Path, bucket: Bucket, *,
+                            options: Options = DEFAULT_OPTIONS) -> Snapshot:  # fmt: skip
     """Re-project the bucket's live catalog into its ``schema_snapshot.json``; return the snapshot."""
-    with _session(url, DEFAULT_OPTIONS) as conn:
+    with _session(url, options) as conn:
         live = _scope(migrations_dir, bucket).read(conn)
     write_atomic(bucket.directory(migrations_dir) / "schema_snapshot.json", encode(live))
     return live
@@ -784,10 +793,11 @@ class StatusReport(msgspec.Struct, frozen=True):
         )
 
 
-def status(url: str, migrations_dir: Path, database: str = "main") -> StatusReport:
+def status(url: str, migrations_dir: Path, database: str = "main", *,
+           options: Options = DEFAULT_OPTIONS) -> StatusReport:  # fmt: skip
     """The ledger and files of every bucket of ``database`` (never creates the ledger)."""
     out = []
-    with _session(url, DEFAULT_OPTIONS) as conn:
+    with _session(url, options) as conn:
         has_ledger = ledger.exists(conn)
         for b in buckets(migrations_dir, database):
             rows = ledger.rows(conn, b.label) if has_ledger else []
@@ -900,12 +910,13 @@ def _compare(expected: Snapshot, live: Snapshot) -> list[Diagnostic]:
     return compare(expected, live)
 
 
-def verify(url: str, migrations_dir: Path, bucket: Bucket, *, strict: bool = False) -> VerifyReport:
+def verify(url: str, migrations_dir: Path, bucket: Bucket, *, strict: bool = False,
+           options: Options = DEFAULT_OPTIONS) -> VerifyReport:  # fmt: skip
     """Compare the live catalog with the snapshot of the bucket's applied head, and the ledger with the
     files; migrations on disk but not applied are ``D619`` warnings."""
     migrations = discover(migrations_dir, bucket)
     found: list[Diagnostic] = []
-    with _session(url, DEFAULT_OPTIONS) as conn:
+    with _session(url, options) as conn:
         if not ledger.exists(conn):
             found.append(Diagnostic("D621", "error", "djogi_schema_migrations", "ledger table not found"))
             rows: list[LedgerRow] = []
@@ -951,8 +962,8 @@ def _discardable(row: LedgerRow) -> bool:
     return row.status == "rolled_back" or (row.status == "failed" and not (row.applied_steps_count or row.has_claim))
 
 
-def discard(url: str | None, migrations_dir: Path, database: str = "main", version: str | None = None
-            ) -> DiscardReport:  # fmt: skip
+def discard(url: str | None, migrations_dir: Path, database: str = "main", version: str | None = None, *,
+            options: Options = DEFAULT_OPTIONS) -> DiscardReport:  # fmt: skip
     """Remove an unapplied composed migration (the newest one when ``version`` is None) from every bucket of
     ``database`` that has it, and put back each bucket's ``schema_snapshot.json`` as it was before compose
     (the snapshot of the newest remaining migration or baseline; none left: the file is removed). A
@@ -969,7 +980,7 @@ def discard(url: str | None, migrations_dir: Path, database: str = "main", versi
     if target is None or target not in composed:
         what = "no composed migration" if target is None else f"{target} is not a composed migration of {database}"
         raise MigrationError(f"nothing to discard: {what}", refusal=True, code="NothingToDiscard")
-    with _session(url, DEFAULT_OPTIONS) if url is not None else nullcontext() as conn:
+    with _session(url, options) if url is not None else nullcontext() as conn:
         rows = [r for b, _ in chosen for r in ledger.rows(conn, b.label)] if conn and ledger.exists(conn) else []
         plans: list[tuple[Bucket, Path | None, LedgerRow | None]] = []
         for b, ms in chosen:
