@@ -18,7 +18,7 @@ from djogi.algebra.expr import Column, Const, Expr, Param, key_hash, now, param_
 from djogi.algebra.predicate import TRUE, Pred
 from djogi.algebra.query import Select, check_model, select
 from djogi.codecs.values import column_value
-from djogi.errors import ValidationError
+from djogi.errors import ArgumentTypeError, ValidationError
 from djogi.model import Model, ModelDescriptor, descriptor
 
 if TYPE_CHECKING:
@@ -262,10 +262,19 @@ def _stamped(model: type[Model], assignments: tuple[Assignment, ...]) -> tuple[A
     return (*assignments, ("updated_at", now()))
 
 
+def _query(q: object, what: str) -> Select[Any]:
+    """``q`` when it is a query (``Select``); ``ArgumentTypeError`` naming ``what`` otherwise."""
+    if not isinstance(q, Select):
+        raise ArgumentTypeError(f"{what} takes a query such as Book.objects.filter(...), not {q!r}")
+    return q
+
+
 def check_mutable(q: Select[Any], what: str) -> None:
     """``ValidationError`` when ``q`` carries something a bulk ``what`` (update/delete) cannot honour:
     limit, offset, distinct, ordering, keyset position, projection/narrowing, a row lock, prefetch, joins, a named
-    source, grouping or annotations (filter with ``exists()`` / ``in_query()`` subqueries instead)."""
+    source, grouping or annotations (filter with ``exists()`` / ``in_query()`` subqueries instead);
+    ``ArgumentTypeError`` when ``q`` is not a query."""
+    _query(q, f"{what}()")
     problems = [
         name
         for name, present in (
@@ -300,6 +309,8 @@ def insert(model: type[M], rows: Sequence[M]) -> Insert[M]:
     ``DEFAULT``. ``ValidationError`` for no rows, a row of another model, or a value that does not fit.
     """
     desc = descriptor(model)
+    if not isinstance(rows, Sequence) or isinstance(rows, str | bytes):
+        raise ArgumentTypeError(f"insert({desc.name}) takes a list of {desc.name} instances, not {rows!r}")
     if not rows:
         raise ValidationError(f"insert({desc.name}): no rows given")
     for row in rows:
@@ -330,6 +341,11 @@ def insert_from(model: type[M], source: Select[Any], columns: Sequence[Column[M,
     source with DISTINCT or a row lock.
     """
     desc = descriptor(model)
+    _query(source, f"insert_from({desc.name})")
+    if not isinstance(columns, Sequence) or isinstance(columns, str | bytes):
+        raise ArgumentTypeError(
+            f"insert_from({desc.name}) takes a list of columns such as [Book.title], not {columns!r}"
+        )
     if not columns:
         raise ValidationError(f"insert_from({desc.name}): no target columns")
     check_model(model, "insert_from()", columns)
