@@ -33,7 +33,7 @@ import djogi
 from djogi import ForeignKey, Integer, Jsonb, Model, Real, SmallInt, field
 from djogi.codecs import jsonb_extras
 from djogi.codecs.json import decode_jsonb
-from djogi.codecs.values import checked_column, column_value, stored_value
+from djogi.codecs.values import checked_column, column_value
 from djogi.errors import DjogiError
 from djogi.executor import Database
 from djogi.migrate import diff, project
@@ -315,7 +315,7 @@ def test_every_write_path_stores_what_it_returns(
 def _as_stored(name: str, value: Any) -> Any:
     """A value as the model holds it once stored (a float for NUMERIC as its Decimal ...)."""
     fd = DESC.field(name)
-    return stored_value(fd, column_value(fd, value, model="PwRow"))
+    return column_value(fd, value, model="PwRow")
 
 
 def _raw_select(column: str) -> str:
@@ -380,7 +380,7 @@ def test_batch_check_agrees_with_the_value_check(values: st.DataObject | list[An
     if isinstance(values, st.DataObject):
         values = values.draw(st.lists(VALUES[name] | st.none(), min_size=1, max_size=6))
     try:
-        one_by_one = [stored_value(fd, column_value(fd, v, model="PwRow")) for v in values]
+        one_by_one = [column_value(fd, v, model="PwRow") for v in values]
     except DjogiError:
         with pytest.raises(DjogiError, match=rf"PwRow\.{name}\b"):
             checked_column(fd, values, model="PwRow")

@@ -29,7 +29,7 @@ from djogi.errors import ValidationError
 from djogi.model import FieldDescriptor
 from djogi.types import INT_RANGES
 
-__all__ = ["PY_KINDS", "Refused", "checked_column", "column_value", "encode_value", "normalize", "stored_value"]
+__all__ = ["PY_KINDS", "Refused", "checked_column", "column_value", "encode_value", "normalize"]
 
 _NAN = decimal.Decimal("NaN")
 # NUMERIC holds at most 131072 digits before the decimal point and 16383 after it.
@@ -442,30 +442,16 @@ def encode_value(fd: FieldDescriptor, value: object, *, model: str | None = None
     return normalized
 
 
-def stored_value(fd: FieldDescriptor, normalized: object) -> object:
-    """A ``column_value`` result as the model holds it once read back (an id as the declared id type, an
-    enum array's labels as members); other values are already model values."""
-    if normalized is None:
-        return None
-    if fd.value_kind == "heerid":
-        tp = fd.python_type
-        if tp in _INT_IDS:
-            return tp(normalized)
-        if tp in _UUID_IDS:
-            return tp.from_str(str(normalized))
-    return normalized
-
-
 def checked_column(fd: FieldDescriptor, values: Sequence[object], *, model: str | None = None) -> list[Any] | None:
     """``values`` (one per row, ``UNSET`` kept) checked like ``column_value`` and turned into what the model
-    holds once they are stored (``stored_value``); None when every value is stored exactly as given.
+    holds once they are stored; None when every value is stored exactly as given.
 
     Columns whose values all have the field's exact type are checked without a per-value call (one join of
     all text, the min/max of integers ...), so checking 100k rows stays cheap.
     """
     if _stored_as_given(fd, values):
         return None
-    out = [v if v is msgspec.UNSET else stored_value(fd, column_value(fd, v, model=model)) for v in values]
+    out = [v if v is msgspec.UNSET else column_value(fd, v, model=model) for v in values]
     return out if any(a is not b for a, b in zip(out, values, strict=True)) else None
 
 
@@ -508,8 +494,12 @@ def _stored_as_given(fd: FieldDescriptor, given: Sequence[object]) -> bool:
         return tp is float and fd.sql_type.upper() not in ("REAL", "FLOAT4")
     if kind == "decimal" and tp is decimal.Decimal:
         return _decimals_as_given(values, fd.sql_type)
-    if kind in ("heerid", "enum"):
-        return tp is (fd.enum_type if kind == "enum" else fd.python_type)
+    if kind == "heerid":  # key values are plain UUIDs, or ints in 0..2**63-1
+        if _id_storage(fd) == "uuid":
+            return tp is uuid.UUID
+        return tp is int and min(values) >= 0 and max(values) <= _BIGINT[1]
+    if kind == "enum":
+        return tp is fd.enum_type
     return _EXACT.get(kind) is tp
 
 
@@ -539,7 +529,8 @@ def _decimals_as_given(numbers: Sequence[decimal.Decimal], sql_type: str) -> boo
 
 
 def _id_storage(fd: FieldDescriptor) -> str | None:
-    return "uuid" if fd.value_kind == "heerid" and fd.python_type in _UUID_IDS else None
+    """``"uuid"`` for a key column stored as UUID (the RanjId kinds), else None (BIGINT)."""
+    return "uuid" if fd.value_kind == "heerid" and fd.sql_type.upper() == "UUID" else None
 
 
 PY_KINDS: dict[Any, str] = {

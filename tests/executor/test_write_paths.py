@@ -295,3 +295,31 @@ async def test_where_and_writes_accept_the_same_values(wdb: Database, field_name
         await wdb.create(WpRow(name="a", **{field_name: value}))
         await wdb.bulk_create([WpRow(name="b", **{field_name: value})])
         assert await _count(wdb) == 2
+
+
+# ---------------------------------------------------------------------------------- keys stored as UUID
+
+
+class WpRanjOwner(Model, table="wp_ranj_owners", pk=djogi.RanjId):
+    name: str
+
+
+class WpRanjRow(Model, table="wp_ranj_rows"):
+    owner: ForeignKey[WpRanjOwner]
+
+
+async def test_uuid_keys_are_written_on_every_path(db: Database) -> None:
+    """RanjId keys are plain UUIDs: create, save, bulk_create and where() take them (a merge once checked
+    their storage by the key's Python type and refused every UUID key as "expected int")."""
+    snapshot = project([descriptor(WpRanjOwner), descriptor(WpRanjRow)], "main", None).unwrap()
+    for step in diff(Snapshot(enums={}, indexes=(), models={}), snapshot).unwrap().steps:
+        await db.raw(step.up)
+    owner = await db.create(WpRanjOwner(name="o"))
+    other = await db.create(WpRanjOwner(name="p"))
+    child = await db.create(WpRanjRow(owner=owner.id))
+    [bulk] = await db.bulk_create([WpRanjRow(owner=owner.id)])
+    assert bulk.owner == child.owner == owner.id
+    moved = await db.save(msgspec.structs.replace(child, owner=other.id))
+    assert moved.owner == other.id
+    assert await db.raw("SELECT owner_id FROM wp_ranj_rows WHERE id = $1", [child.id]) == [(other.id,)]
+    assert [r.id for r in await db.all(WpRanjRow.objects.filter(WpRanjRow.owner == owner.id))] == [bulk.id]
