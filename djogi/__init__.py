@@ -13,15 +13,14 @@ from djogi.errors import (
 )
 from djogi.executor import Database, connect
 from djogi.model import Index, IndexColumn, Model, descriptor, field, models
+from djogi.schema import ForeignKey, OneToOne
 from djogi.types import (
     BigInt,
     Enum,
-    ForeignKey,
     HeerId,
     HeerIdDesc,
     Integer,
     Jsonb,
-    OneToOne,
     RanjId,
     RanjIdDesc,
     Real,

@@ -12,17 +12,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
+from djogi.algebra.relations import reverse_accessor
 from djogi.errors import DjogiError
+from djogi.schema import ModelBase
 
 if TYPE_CHECKING:
     from djogi.algebra.expr import Column
     from djogi.algebra.relations import Related
-    from djogi.model import Model
 
 __all__ = ["Loaded", "RelationNotLoaded"]
 
 M = TypeVar("M")
-B = TypeVar("B", bound="Model")
+B = TypeVar("B", bound=ModelBase)
 T = TypeVar("T")
 
 
@@ -46,8 +47,6 @@ class Loaded(Generic[M]):
         if name in relations:
             return relations[name]
         instance = object.__getattribute__(self, "instance")
-        from djogi.algebra.relations import reverse_accessor
-
         model = type(instance)
         if not name.startswith("_") and reverse_accessor(model, name) is not None:
             raise RelationNotLoaded(

@@ -1,6 +1,8 @@
-"""Value types models are declared with: primary-key kinds, enums, JSONB, relations, sized integers.
+"""Value types models are declared with: primary-key kinds, enums, JSONB, sized integers, relation specs.
 
-Each marker here is pure data that ``djogi.model`` reads at class creation; nothing here does I/O.
+Each marker here is pure data that ``djogi.schema`` reads at class creation; nothing here does I/O. The
+relation markers ``ForeignKey``/``OneToOne`` live in ``djogi.schema.relations``: they look their target's
+key type up in the model registry.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ import enum
 import re
 import typing
 import uuid
-from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, TypeVar, Union
+from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, TypeVar
 
 import heeranjid
 import msgspec
@@ -19,14 +21,12 @@ from djogi.errors import ValidationError
 __all__ = [
     "BigInt",
     "Enum",
-    "ForeignKey",
     "HeerId",
     "HeerIdDesc",
     "Integer",
     "Jsonb",
     "KeyType",
     "OnDelete",
-    "OneToOne",
     "PrimaryKey",
     "RanjId",
     "RanjIdDesc",
@@ -295,44 +295,10 @@ class RelationSpec(msgspec.Struct, frozen=True):
     related_name: str | None = None
 
 
-def _key_value_type(target: object) -> Any:
-    """The type msgspec sees for a relation to ``target``: its primary key's type when the target model is
-    known (a class, or the name of a registered model), else ``int | uuid.UUID``."""
-    from djogi.model import descriptor, models
-
-    try:
-        if isinstance(target, str):
-            found = [d for d in models() if d.name == target]
-            if len(found) == 1:
-                return found[0].pk.python_type
-        elif isinstance(target, type):
-            return descriptor(target).pk.python_type
-    except (TypeError, KeyError):
-        pass
-    return Union[int, uuid.UUID]  # noqa: UP007
-
-
 if TYPE_CHECKING:
-    # For type checkers a relation field holds the target's primary-key value, and Jsonb[T] holds a T.
-    ForeignKey = Annotated[Union[Any, T], "ForeignKey"]  # noqa: UP007
-    OneToOne = Annotated[Union[Any, T], "OneToOne"]  # noqa: UP007
+    # For type checkers Jsonb[T] holds a T.
     Jsonb = Annotated[T, JSONB]
 else:
-
-    class ForeignKey:
-        """``author: ForeignKey[Author]``: column ``author_id`` holding the target's primary key.
-
-        ``ON DELETE`` and deferrability come from ``field(on_delete=..., deferrable=...)``.
-        """
-
-        def __class_getitem__(cls, target: object) -> object:
-            return Annotated[_key_value_type(target), RelationSpec(target, "fk")]
-
-    class OneToOne:
-        """Like ``ForeignKey`` with a UNIQUE column: at most one row points at each target row."""
-
-        def __class_getitem__(cls, target: object) -> object:
-            return Annotated[_key_value_type(target), RelationSpec(target, "o2o")]
 
     class Jsonb(Generic[T]):
         """``meta: Jsonb[BookMeta]``: a msgspec value stored as JSONB."""

@@ -25,7 +25,7 @@ import msgspec
 from djogi.algebra.expr import Column, Expr, Func, OrderBy, Param, ValueType, coerce, expression, same
 from djogi.algebra.predicate import TRUE, Pred, and_
 from djogi.errors import ArgumentTypeError, ValidationError
-from djogi.model import descriptor
+from djogi.schema import descriptor
 
 __all__ = [
     "Agg",

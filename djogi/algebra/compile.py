@@ -23,9 +23,10 @@ from djogi.algebra import expr as e
 from djogi.algebra import predicate as p
 from djogi.algebra.depth import retry_deep
 from djogi.algebra.render import RenderContext, like_pattern, render_expr, render_order, render_predicate
+from djogi.codecs import projection_needs_converter, row_decoder, tuple_converter
 from djogi.errors import ArgumentTypeError, ValidationError
 from djogi.identifiers import quote_ident
-from djogi.model import Model, descriptor
+from djogi.schema import ModelBase, descriptor
 
 if TYPE_CHECKING:
     from djogi.algebra.cte import Cte
@@ -110,8 +111,6 @@ ResultShape = ModelRows | TupleRows | StructRows | ScalarRow | RowCount | NoResu
 
 def struct_maker(struct_type: Any, decode: tuple[Any, ...] = ()) -> Callable[[Any], Any]:
     """``values -> struct_type(*values)``: builds a ``StructRows`` row positionally, converting per ``decode``."""
-    from djogi.codecs import tuple_converter
-
     if not decode:
         return lambda values: struct_type(*values)
     convert = tuple_converter(decode)
@@ -120,8 +119,6 @@ def struct_maker(struct_type: Any, decode: tuple[Any, ...] = ()) -> Callable[[An
 
 def joined_decoder(shape: JoinedRows) -> Callable[[Any], tuple[Any, ...]]:
     """``row -> tuple`` for ``JoinedRows`` (rows as tuples in SQL column order, binary-loaded by psycopg)."""
-    from djogi.codecs import row_decoder, tuple_converter
-
     steps: list[tuple[int, int, Callable[[Any], Any], bool]] = []
     start = 0
     for part, optional in zip(shape.parts, shape.optional, strict=True):
@@ -611,14 +608,12 @@ def _source_sql(src: Source, ctx: QueryContext) -> str:
 def _column_model(x: e.Column[Any, Any]) -> Any:
     """The model class a column belongs to (through an alias too), or None for a derived source's column."""
     model = x.model if isinstance(x.model, type) else getattr(x.model, "model", None)
-    return model if isinstance(model, type) and issubclass(model, Model) else None
+    return model if isinstance(model, type) and issubclass(model, ModelBase) else None
 
 
 def _decode_specs(exprs: Sequence[Any]) -> tuple[Any, ...]:
     """Per projected expression, how its loaded value becomes a Python value: a model column decodes like
     the model's field, an enum-typed expression into members; ``()`` when every value is already final."""
-    from djogi.codecs import projection_needs_converter
-
     specs = tuple(
         ("field", _column_model(x), x.name) if isinstance(x, e.Column) and _column_model(x) is not None
         else ("enum", x.type.enum) if getattr(x, "type", None) is not None and x.type.kind == "enum" and x.type.enum

@@ -19,7 +19,7 @@ from djogi.algebra.predicate import TRUE, Pred
 from djogi.algebra.query import Select, check_model, select
 from djogi.codecs.values import column_value
 from djogi.errors import ArgumentTypeError, ValidationError
-from djogi.model import Model, ModelDescriptor, descriptor
+from djogi.schema import ModelBase, ModelDescriptor, descriptor
 
 if TYPE_CHECKING:
     from djogi.algebra.compile import Statement
@@ -43,7 +43,7 @@ __all__ = [
     "update_one",
 ]
 
-M = TypeVar("M", bound=Model)
+M = TypeVar("M", bound=ModelBase)
 Assignment = tuple[str, Expr[Any]]
 
 
@@ -203,7 +203,7 @@ def _check_name(name: str) -> None:
         raise ValidationError(str(exc)) from None
 
 
-def returning_columns(model: type[Model], cols: Sequence[Column[Any, Any]]) -> tuple[str, ...]:
+def returning_columns(model: type[ModelBase], cols: Sequence[Column[Any, Any]]) -> tuple[str, ...]:
     """Column names for RETURNING: ``cols`` in canonical order, or every column when ``cols`` is empty."""
     desc = descriptor(model)
     if not cols:
@@ -227,7 +227,7 @@ def _cell(desc: ModelDescriptor, name: str, value: object) -> Expr[Any]:
     return Param(param_value(t, column_value(desc.field(name), value, model=desc.name)), t)
 
 
-def _assign(model: type[Model], changes: Mapping[str, object]) -> tuple[Assignment, ...]:
+def _assign(model: type[ModelBase], changes: Mapping[str, object]) -> tuple[Assignment, ...]:
     """``(column, expression)`` pairs for ``field name -> value or expression`` (other models refused)."""
     desc = descriptor(model)
     out: list[Assignment] = []
@@ -243,7 +243,7 @@ def _assign(model: type[Model], changes: Mapping[str, object]) -> tuple[Assignme
     return tuple(out)
 
 
-def _bumped(model: type[Model], assignments: tuple[Assignment, ...]) -> tuple[Assignment, ...]:
+def _bumped(model: type[ModelBase], assignments: tuple[Assignment, ...]) -> tuple[Assignment, ...]:
     """``assignments`` plus ``version = version + 1`` when the model has a version field (so a copy read
     before this update is stale); ``ValidationError`` when the changes assign the version themselves."""
     version = descriptor(model).version_field
@@ -255,7 +255,7 @@ def _bumped(model: type[Model], assignments: tuple[Assignment, ...]) -> tuple[As
     return (*assignments, (version.column, counter + 1))
 
 
-def _stamped(model: type[Model], assignments: tuple[Assignment, ...]) -> tuple[Assignment, ...]:
+def _stamped(model: type[ModelBase], assignments: tuple[Assignment, ...]) -> tuple[Assignment, ...]:
     """``assignments`` plus ``updated_at = now()`` unless the caller assigned ``updated_at``."""
     if any(column == "updated_at" for column, _ in assignments):
         return assignments
@@ -389,7 +389,7 @@ def delete(q: Select[M]) -> Delete[M]:
     return Delete(model=q.model, condition=q.condition, empty=q.empty)
 
 
-def _saved_pk(instance: Model, what: str) -> tuple[ModelDescriptor, Pred]:
+def _saved_pk(instance: ModelBase, what: str) -> tuple[ModelDescriptor, Pred]:
     """The descriptor and ``id = $pk [AND version = $v]`` of a saved instance; ``ValidationError`` if unsaved."""
     model = type(instance)
     desc = descriptor(model)

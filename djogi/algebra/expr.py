@@ -28,7 +28,7 @@ from djogi.identifiers import quote_ident
 
 if TYPE_CHECKING:
     from djogi.algebra.predicate import Pred
-    from djogi.model import FieldDescriptor
+    from djogi.schema import FieldDescriptor
 
 __all__ = [
     "BinOp",

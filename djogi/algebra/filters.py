@@ -18,6 +18,7 @@ from typing import Any
 from djogi.algebra.expr import Column, Expr
 from djogi.algebra.predicate import Pred, and_
 from djogi.errors import ValidationError
+from djogi.schema import descriptor
 
 __all__ = ["OPS", "predicate_from_filters"]
 
@@ -132,8 +133,6 @@ def predicate_from_filters(model: type, filters: Iterable[tuple[str, str, object
     and array operators split them on commas; ``is_null`` takes true/false). Raises ``ValidationError``
     for unknown fields or operators (listing the allowed ones) and for values that do not fit the field.
     """
-    from djogi.model import descriptor
-
     desc = descriptor(model)
     names = [fd.name for fd in desc.fields]
     preds: list[Pred] = []

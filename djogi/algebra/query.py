@@ -39,7 +39,7 @@ from djogi.algebra.expr import (
 from djogi.algebra.predicate import FALSE, TRUE, Pred, and_, or_, predicate
 from djogi.algebra.sources import Join, JoinKind, Source
 from djogi.errors import ArgumentTypeError, ValidationError
-from djogi.model import Model, ModelDescriptor, descriptor
+from djogi.schema import ModelBase, ModelDescriptor, descriptor
 
 if TYPE_CHECKING:
     from djogi.algebra.compile import Statement
@@ -84,7 +84,7 @@ __all__ = [
     "where",
 ]
 
-M = TypeVar("M", bound=Model)
+M = TypeVar("M", bound=ModelBase)
 S = TypeVar("S", bound=msgspec.Struct)
 R = TypeVar("R")  # the row type of a query: a model, a tuple, a Struct, Loaded[model] ...
 Step = Callable[["Select[R]"], "Select[R]"]
@@ -317,25 +317,25 @@ class Select(msgspec.Struct, Generic[R], frozen=True, kw_only=True):
         return _setop("EXCEPT ALL", self, other)
 
     def for_update(
-        self, *, nowait: bool = False, skip_locked: bool = False, of: Sequence[type[Model]] = ()
+        self, *, nowait: bool = False, skip_locked: bool = False, of: Sequence[type[ModelBase]] = ()
     ) -> Select[R]:
         """``FOR UPDATE [OF ...] [NOWAIT | SKIP LOCKED]`` (replaces an earlier lock)."""
         return _lock(self, "UPDATE", nowait, skip_locked, of)
 
     def for_no_key_update(
-        self, *, nowait: bool = False, skip_locked: bool = False, of: Sequence[type[Model]] = ()
+        self, *, nowait: bool = False, skip_locked: bool = False, of: Sequence[type[ModelBase]] = ()
     ) -> Select[R]:
         """``FOR NO KEY UPDATE [OF ...] [NOWAIT | SKIP LOCKED]``."""
         return _lock(self, "NO KEY UPDATE", nowait, skip_locked, of)
 
     def for_share(
-        self, *, nowait: bool = False, skip_locked: bool = False, of: Sequence[type[Model]] = ()
+        self, *, nowait: bool = False, skip_locked: bool = False, of: Sequence[type[ModelBase]] = ()
     ) -> Select[R]:
         """``FOR SHARE [OF ...] [NOWAIT | SKIP LOCKED]``."""
         return _lock(self, "SHARE", nowait, skip_locked, of)
 
     def for_key_share(
-        self, *, nowait: bool = False, skip_locked: bool = False, of: Sequence[type[Model]] = ()
+        self, *, nowait: bool = False, skip_locked: bool = False, of: Sequence[type[ModelBase]] = ()
     ) -> Select[R]:
         """``FOR KEY SHARE [OF ...] [NOWAIT | SKIP LOCKED]``."""
         return _lock(self, "KEY SHARE", nowait, skip_locked, of)
@@ -496,7 +496,7 @@ def _refuse(col: Column[Any, Any] | None, what: str, over: str) -> None:
 
 
 @guarded
-def check_model(model: type[Model], what: str, nodes: Sequence[object], *, allow_excluded: bool = False) -> None:
+def check_model(model: type[ModelBase], what: str, nodes: Sequence[object], *, allow_excluded: bool = False) -> None:
     """``ValidationError`` when a node refers to a column of a model other than ``model`` (no joins).
 
     With ``allow_excluded``, ``excluded(col)`` references to ``model``'s proposed row are accepted too.
@@ -823,7 +823,7 @@ def _setop(op: Any, left: Any, right: Any) -> SetOp:
 
 
 def _lock(
-    q: Select[R], strength: LockStrength, nowait: bool, skip_locked: bool, of: Sequence[type[Model]]
+    q: Select[R], strength: LockStrength, nowait: bool, skip_locked: bool, of: Sequence[type[ModelBase]]
 ) -> Select[R]:
     if nowait and skip_locked:
         raise ValidationError(f"FOR {strength}: choose nowait or skip_locked, not both")
@@ -980,21 +980,23 @@ def after(row_or_values: Any) -> Step[Any]:
     return lambda q: _after(q, row_or_values)
 
 
-def for_update(*, nowait: bool = False, skip_locked: bool = False, of: Sequence[type[Model]] = ()) -> Step[Any]:
+def for_update(*, nowait: bool = False, skip_locked: bool = False, of: Sequence[type[ModelBase]] = ()) -> Step[Any]:
     """Step form of ``Select.for_update``."""
     return lambda q: _lock(q, "UPDATE", nowait, skip_locked, of)
 
 
-def for_no_key_update(*, nowait: bool = False, skip_locked: bool = False, of: Sequence[type[Model]] = ()) -> Step[Any]:
+def for_no_key_update(
+    *, nowait: bool = False, skip_locked: bool = False, of: Sequence[type[ModelBase]] = ()
+) -> Step[Any]:
     """Step form of ``Select.for_no_key_update``."""
     return lambda q: _lock(q, "NO KEY UPDATE", nowait, skip_locked, of)
 
 
-def for_share(*, nowait: bool = False, skip_locked: bool = False, of: Sequence[type[Model]] = ()) -> Step[Any]:
+def for_share(*, nowait: bool = False, skip_locked: bool = False, of: Sequence[type[ModelBase]] = ()) -> Step[Any]:
     """Step form of ``Select.for_share``."""
     return lambda q: _lock(q, "SHARE", nowait, skip_locked, of)
 
 
-def for_key_share(*, nowait: bool = False, skip_locked: bool = False, of: Sequence[type[Model]] = ()) -> Step[Any]:
+def for_key_share(*, nowait: bool = False, skip_locked: bool = False, of: Sequence[type[ModelBase]] = ()) -> Step[Any]:
     """Step form of ``Select.for_key_share``."""
     return lambda q: _lock(q, "KEY SHARE", nowait, skip_locked, of)

@@ -40,7 +40,7 @@ from djogi.algebra import predicate as p
 from djogi.algebra.expr import Column, OrderBy, ValueType
 from djogi.algebra.subquery import Exists, OuterRef, Subquery, exists, render_subquery
 from djogi.errors import ValidationError
-from djogi.model import FieldDescriptor, Model, descriptor
+from djogi.schema import FieldDescriptor, ModelBase, descriptor, models
 
 if TYPE_CHECKING:
     from djogi.algebra.query import Select
@@ -57,9 +57,9 @@ __all__ = [
     "select_related",
 ]
 
-A = TypeVar("A", bound=Model)
-B = TypeVar("B", bound=Model)
-M = TypeVar("M", bound=Model)
+A = TypeVar("A", bound=ModelBase)
+B = TypeVar("B", bound=ModelBase)
+M = TypeVar("M", bound=ModelBase)
 R = TypeVar("R")  # a query's row type
 
 _used = False  # set once a path column exists: queries skip the lowering walk until then
@@ -107,8 +107,6 @@ def resolve_target(model: Any, fd: FieldDescriptor) -> Any:
     if isinstance(target, str):
         if target == model.__name__:
             return model
-        from djogi.model import models
-
         found = [d.model for d in models() if d.name == target]
         if len(found) != 1:
             raise ValidationError(f"{model.__name__}.{fd.name}: relation target {target!r} is not a registered model")
@@ -421,8 +419,6 @@ def m2m(near: Column[Any, A], far: Column[Any, B], *, name: str | None = None) -
 
 def reverse_accessor(owner: Any, name: str) -> Related[Any, Any] | None:
     """``Owner.<name>`` when it names a reverse relation (called by ``ModelMeta``)."""
-    from djogi.model import models
-
     found = [
         (desc.model, fd.name)
         for desc in models()

@@ -24,7 +24,7 @@ from typing import Any
 from djogi.algebra import expr as e
 from djogi.algebra import predicate as p
 from djogi.identifiers import quote_ident
-from djogi.model import descriptor
+from djogi.schema import descriptor
 
 __all__ = ["RenderContext", "may_be_null", "render_expr", "render_order", "render_predicate"]
 

@@ -21,7 +21,7 @@ from djogi.algebra.expr import Column, ValueType
 from djogi.algebra.predicate import TRUE, Pred
 from djogi.algebra.rowtype import check_name, python_type, row_type
 from djogi.errors import ValidationError
-from djogi.model import descriptor
+from djogi.schema import descriptor
 
 __all__ = ["Join", "JoinKind", "Ref", "Source", "aliased", "derived", "lateral", "output_columns"]
 

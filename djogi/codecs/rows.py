@@ -17,11 +17,11 @@ from typing import Any, Generic, TypeVar
 
 from djogi.codecs.json import decode_jsonb
 from djogi.errors import DecodeError
-from djogi.model import FieldDescriptor, Model, descriptor
+from djogi.schema import FieldDescriptor, ModelBase, descriptor
 
 __all__ = ["RowDecoder", "row_decoder"]
 
-M = TypeVar("M", bound=Model)
+M = TypeVar("M", bound=ModelBase)
 
 _DECODE_ERRORS = (KeyError, ValueError, TypeError, OverflowError, DecodeError)
 _array_header = struct.Struct("!iiiii")

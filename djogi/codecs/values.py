@@ -26,7 +26,7 @@ from psycopg.types.json import Jsonb
 
 from djogi.codecs.json import json_encode, jsonb_extras
 from djogi.errors import ValidationError
-from djogi.model import FieldDescriptor
+from djogi.schema import FieldDescriptor
 from djogi.types import INT_RANGES
 
 __all__ = ["PY_KINDS", "Refused", "checked_column", "column_value", "encode_value", "normalize"]

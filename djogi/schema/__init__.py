@@ -1,0 +1,30 @@
+"""The schema layer: how models are declared (fields, options, indexes), the descriptors derived from
+them, and the registry of declared models.
+
+It imports no query algebra, codecs, executor, migrations or CLI: everything above reads models through
+``descriptor(model)`` / ``models()`` and knows model classes as ``ModelBase`` subclasses. The public
+``djogi.Model`` (``djogi/model.py``) sits above the algebra and adds class-level column references.
+"""
+
+from djogi.schema.base import ModelBase
+from djogi.schema.descriptors import FieldDescriptor, ModelDescriptor, ValueKind
+from djogi.schema.fields import FieldSpec, Index, IndexColumn, field
+from djogi.schema.registry import descriptor, models, registered, registry_scope
+from djogi.schema.relations import ForeignKey, OneToOne
+
+__all__ = [
+    "FieldDescriptor",
+    "FieldSpec",
+    "ForeignKey",
+    "Index",
+    "IndexColumn",
+    "ModelBase",
+    "ModelDescriptor",
+    "OneToOne",
+    "ValueKind",
+    "descriptor",
+    "field",
+    "models",
+    "registered",
+    "registry_scope",
+]

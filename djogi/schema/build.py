@@ -1,0 +1,419 @@
+"""Building a model's descriptor from its class: annotations, defaults and options in, ``ModelDescriptor`` out.
+
+Pure: reads the class and the registry (for relation targets and forward references), changes nothing.
+Every declaration djogi cannot store exactly raises ``ModelDefinitionError`` naming the model and field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import enum
+import inspect
+import keyword
+import sys
+import types as pytypes
+import typing
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, Union, get_args, get_origin
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+from djogi.errors import ModelDefinitionError
+from djogi.identifiers import check_identifier, derived_name, identifier_problem
+from djogi.schema.descriptors import FieldDescriptor, FieldKind, ModelDescriptor, ValueKind
+from djogi.schema.fields import FieldSpec, Index, IndexColumn, IndexMethod
+from djogi.schema.registry import models, registered
+from djogi.sqltext import expression_problem, label_problem, opclass_problem, type_problem
+from djogi.types import (
+    HEERID_DESC_PK,
+    INT_RANGES,
+    KEY_TYPES,
+    JsonbMarker,
+    PrimaryKey,
+    RelationSpec,
+    SqlType,
+    resolve_pk,
+)
+from djogi.types import Enum as DjogiEnum
+
+__all__ = ["FRAMEWORK_FIELDS", "build_descriptor"]
+
+FRAMEWORK_FIELDS = ("id", "created_at", "updated_at")
+"""The columns every model has, first and in this order; the database fills them."""
+
+_SCALARS: dict[Any, tuple[ValueKind, str]] = {
+    str: ("str", "TEXT"),
+    int: ("int", "BIGINT"),
+    float: ("float", "DOUBLE PRECISION"),
+    bool: ("bool", "BOOLEAN"),
+    decimal.Decimal: ("decimal", "NUMERIC"),
+    dt.date: ("date", "DATE"),
+    dt.datetime: ("datetime", "TIMESTAMPTZ"),
+    dt.time: ("time", "TIME"),
+    dt.timedelta: ("timedelta", "INTERVAL"),
+    uuid.UUID: ("uuid", "UUID"),
+    bytes: ("bytes", "BYTEA"),
+}
+_JSON_TYPES = (dict, list, Any)
+_ARRAY_ELEMENT_KINDS = ("str", "int", "float", "bool", "decimal", "date", "datetime", "uuid", "enum", "time")
+
+
+class _Shape(msgspec.Struct, kw_only=True):
+    python_type: Any
+    nullable: bool = False
+    spec: FieldSpec = FieldSpec()
+    sql_override: str | None = None
+    jsonb: bool = False
+    relation: RelationSpec | None = None
+
+
+def _fail(model: str, field_name: str, message: str) -> ModelDefinitionError:
+    return ModelDefinitionError(f"{model}.{field_name}: {message}")
+
+
+def _unwrap(tp: Any) -> _Shape:
+    """Strip ``Annotated`` and ``Optional`` layers, collecting djogi metadata on the way."""
+    shape = _Shape(python_type=tp)
+    while True:
+        tp = shape.python_type
+        origin = get_origin(tp)
+        if origin is Annotated:
+            base, *meta = get_args(tp)
+            shape.python_type = base
+            for item in meta:
+                if isinstance(item, FieldSpec):
+                    shape.spec = item
+                elif isinstance(item, SqlType):
+                    shape.sql_override = item.name
+                elif isinstance(item, JsonbMarker):
+                    shape.jsonb = True
+                elif isinstance(item, RelationSpec):
+                    shape.relation = item
+            continue
+        if origin in (Union, pytypes.UnionType):
+            members = [a for a in get_args(tp) if a is not type(None) and a is not UnsetType]
+            if len(members) != len(get_args(tp)):
+                shape.nullable = shape.nullable or type(None) in get_args(tp)
+            if len(members) == 1:
+                shape.python_type = members[0]
+                continue
+        return shape
+
+
+def _classify(tp: Any, where: tuple[str, str]) -> tuple[ValueKind, str, Any, Any]:
+    """Map a value type to (value kind, SQL type, array element type, enum type)."""
+    if tp in _SCALARS:
+        kind, sql = _SCALARS[tp]
+        return kind, sql, None, None
+    if isinstance(tp, type) and issubclass(tp, DjogiEnum):
+        try:
+            check_identifier(tp.pg_name(), f"enum type name of {tp.__name__}")
+        except ValueError as exc:
+            raise _fail(*where, str(exc)) from None
+        for member in tp:
+            if not isinstance(member.value, str) or not 0 < len(member.value.encode()) <= 63:
+                raise _fail(*where, f"enum {tp.__name__}.{member.name}: a label is a str of 1-63 bytes "
+                                    f"(PostgreSQL's limit), not {member.value!r}")  # fmt: skip
+        return "enum", tp.pg_name(), None, tp
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        raise _fail(*where, f"{tp.__name__} is a plain enum.Enum; subclass djogi.Enum to map it to a native type")
+    origin = get_origin(tp)
+    if origin is list:
+        (element,) = get_args(tp) or (Any,)
+        element_shape = _unwrap(element)
+        if element_shape.python_type in _JSON_TYPES:
+            return "json", "JSONB", None, None
+        ekind, esql, _, etype = _classify(element_shape.python_type, where)
+        if ekind not in _ARRAY_ELEMENT_KINDS:
+            raise _fail(*where, f"list of {element!r} cannot be a PostgreSQL array; use Jsonb[...] instead")
+        sql = element_shape.sql_override or esql
+        return "array", f"{sql}[]", element_shape.python_type, etype
+    if tp is Any or origin is dict or tp is dict:
+        return "json", "JSONB", None, None
+    if isinstance(tp, type) and issubclass(tp, msgspec.Struct):
+        raise _fail(*where, f"{tp.__name__} is a Struct; declare the field as Jsonb[{tp.__name__}] to store JSONB")
+    raise _fail(
+        *where,
+        f"unsupported annotation {tp!r}; supported: str, int, float, bool, Decimal, date, datetime, time, "
+        "timedelta, UUID, bytes, list[...], dict/Any (JSON), Jsonb[Struct], djogi.Enum, ForeignKey[...]",
+    )
+
+
+def _relation_target(cls: type, pk: PrimaryKey, relation: RelationSpec, where: tuple[str, str]) -> PrimaryKey:
+    """The primary key of a relation's target (the model itself for a self-reference)."""
+    target = relation.target
+    if target is cls or target == cls.__name__:
+        return pk
+    if isinstance(target, str):
+        found = [d for d in models() if d.name == target]
+        if len(found) != 1:
+            raise _fail(*where, f"relation target {target!r} is not a registered model; declare it first")
+        return found[0].pk
+    desc = registered(target) if isinstance(target, type) else None
+    if desc is None:
+        raise _fail(*where, f"relation target {target!r} is not a djogi model")
+    return desc.pk
+
+
+def _data_field(
+    cls: type, pk: PrimaryKey, name: str, hint: Any, default: Any, default_factory: Any
+) -> FieldDescriptor:
+    model_name = cls.__name__
+    where = (model_name, name)
+    shape = _unwrap(hint)
+    spec = shape.spec
+    column = spec.column or name
+    relation = shape.relation
+    if relation is None and (spec.on_delete is not None or spec.deferrable or spec.initially_deferred):
+        raise _fail(*where, "on_delete/deferrable apply to ForeignKey and OneToOne fields only")
+    if relation is None and spec.related_name is not None:
+        raise _fail(*where, "related_name applies to ForeignKey and OneToOne fields only")
+    if relation is not None:
+        relation = msgspec.structs.replace(
+            relation, on_delete=spec.on_delete or relation.on_delete, deferrable=spec.deferrable,
+            initially_deferred=spec.initially_deferred, related_name=spec.related_name or relation.related_name,
+        )  # fmt: skip
+        if relation.on_delete == "set null" and not shape.nullable:
+            raise _fail(*where, 'on_delete="set null" needs an optional field (ForeignKey[...] | None)')
+    kind: FieldKind = "data"
+    element_type = enum_type = None
+    element_nullable = False
+    if relation is not None:
+        kind = "relation"
+        column = spec.column or f"{name}_id"
+        target_pk = _relation_target(cls, pk, relation, where)
+        value_kind: ValueKind = _framework_fields(target_pk)[0].value_kind
+        sql_type = target_pk.sql_type
+        python_type: Any = target_pk.python_type
+    elif shape.jsonb:
+        value_kind, sql_type, python_type = "jsonb", "JSONB", shape.python_type
+    else:
+        python_type = shape.python_type
+        value_kind, sql_type, element_type, enum_type = _classify(python_type, where)
+        element_nullable = value_kind == "array" and _unwrap((get_args(python_type) or (Any,))[0]).nullable
+    if shape.sql_override is not None:
+        sql_type = shape.sql_override
+    if spec.sql_type is not None:
+        sql_type = spec.sql_type
+    _check_declared_sql(where, spec, sql_type if spec.sql_type is not None or shape.sql_override else None)
+    try:
+        check_identifier(column, "column name")
+    except ValueError as exc:
+        raise _fail(*where, f"{exc}; pass field(column=...) to choose another column name") from None
+    if spec.max_length is not None:
+        if python_type is not str:
+            raise _fail(*where, f"max_length applies to str fields, not {python_type!r}")
+        if spec.max_length < 1:
+            raise _fail(*where, "max_length must be at least 1")
+        sql_type = f"VARCHAR({spec.max_length})"
+    if spec.precision is not None or spec.scale is not None:
+        if python_type is not decimal.Decimal:
+            raise _fail(*where, "precision/scale apply to Decimal fields only")
+        sql_type = f"NUMERIC({spec.precision or 38}, {spec.scale or 0})"
+    if value_kind == "int" and sql_type not in INT_RANGES and spec.sql_type is None:
+        raise _fail(*where, f"int fields are SMALLINT, INTEGER or BIGINT, not {sql_type}")
+    if spec.version and (python_type is not int or shape.nullable):
+        raise _fail(*where, "a version field must be a non-optional int")
+    if isinstance(default, dt.datetime) and default.tzinfo is None:
+        raise _fail(*where, "naive datetime default; use a timezone-aware datetime (e.g. tzinfo=UTC)")
+    index: IndexMethod | None = None
+    if spec.index:
+        index = "btree" if spec.index is True else spec.index
+    return FieldDescriptor(
+        name=name,
+        column=column,
+        python_type=python_type,
+        value_kind=value_kind,
+        sql_type=sql_type,
+        nullable=shape.nullable,
+        kind=kind,
+        has_default=default is not msgspec.NODEFAULT or default_factory is not msgspec.NODEFAULT,
+        default=None if default is msgspec.NODEFAULT else default,
+        default_factory=None if default_factory is msgspec.NODEFAULT else default_factory,
+        db_default=spec.db_default,
+        unique=spec.unique or (relation is not None and relation.kind == "o2o"),
+        index=index,
+        max_length=spec.max_length,
+        check=spec.check,
+        comment=spec.comment,
+        renamed_from=spec.renamed_from,
+        version=spec.version,
+        element_type=element_type,
+        element_nullable=element_nullable,
+        enum_type=enum_type,
+        relation=relation,
+    )
+
+
+def _check_declared_sql(where: tuple[str, str], spec: Any, sql_type: str | None) -> None:
+    """Refuse declared SQL that is not exactly one type / one expression, and names that are not names."""
+    checks: list[tuple[str, object, Callable[[object], str | None]]] = [
+        ("sql_type", sql_type, type_problem), ("check", spec.check, expression_problem),
+        ("db_default", spec.db_default, expression_problem),
+    ]
+    for what, value, problem_of in checks:
+        problem = None if value is None else problem_of(value)
+        if problem is not None:
+            raise _fail(*where, f"{what}={value!r} {problem}")
+    if spec.comment is not None and not isinstance(spec.comment, str):
+        raise _fail(*where, f"comment must be a str, not {type(spec.comment).__name__}")
+    if spec.renamed_from is not None and identifier_problem(str(spec.renamed_from)) is not None:
+        raise _fail(*where, f"renamed_from={spec.renamed_from!r} {identifier_problem(str(spec.renamed_from))}")
+    related = spec.related_name
+    if related is not None and not (isinstance(related, str) and related.isidentifier()
+                                    and not keyword.iskeyword(related)):  # fmt: skip
+        raise _fail(*where, f"related_name={related!r} must be a Python identifier (it names an attribute)")
+
+
+def _framework_fields(pk: PrimaryKey) -> tuple[FieldDescriptor, ...]:
+    pk_kind = "heerid" if pk.python_type in KEY_TYPES else _SCALARS[pk.python_type][0]
+    return (
+        FieldDescriptor(
+            name="id", column="id", python_type=pk.python_type, value_kind=pk_kind, sql_type=pk.sql_type,
+            nullable=False, kind="pk", has_default=True, default=UNSET, db_default=pk.default_sql,
+            identity=pk.identity,
+        ),
+        *(
+            FieldDescriptor(
+                name=name, column=name, python_type=dt.datetime, value_kind="datetime",
+                sql_type="TIMESTAMPTZ", nullable=False, kind="framework", has_default=True, default=UNSET,
+                db_default="now()",
+            )
+            for name in ("created_at", "updated_at")
+        ),
+    )  # fmt: skip
+
+
+def _type_hints(cls: type) -> dict[str, Any]:
+    """The class's resolved annotations. Besides the module's globals, a string annotation may name the
+    model itself or any registered model the module does not shadow (models declared inside functions)."""
+    module = sys.modules.get(cls.__module__)
+    shadowed = vars(module) if module is not None else {}
+    localns = {d.name: d.model for d in models() if d.name not in shadowed}
+    localns[cls.__name__] = cls
+    try:
+        return typing.get_type_hints(cls, localns=localns, include_extras=True)
+    except NameError as exc:
+        raise ModelDefinitionError(
+            f"{cls.__name__}: cannot resolve annotation ({exc}); quote forward references to models "
+            "declared later, e.g. ForeignKey['Author']"
+        ) from None
+
+
+def build_descriptor(cls: type, options: Mapping[str, Any]) -> ModelDescriptor:
+    """The descriptor of the model class ``cls`` declared with ``options`` (``table=`` and the rest);
+    ``ModelDefinitionError`` naming the model and field for a declaration djogi cannot store exactly."""
+    name = cls.__name__
+    table = options["table"]
+    try:
+        check_identifier(table, "table name")
+        if options.get("renamed_from") is not None:
+            check_identifier(options["renamed_from"], "renamed_from")
+        pk = resolve_pk(options.get("pk", HEERID_DESC_PK))
+    except (ValueError, TypeError) as exc:
+        raise ModelDefinitionError(f"{name}: {exc}") from None
+    for option in ("app", "database"):
+        problem = None if options.get(option) is None else label_problem(options[option])
+        if problem is not None:
+            raise ModelDefinitionError(f"{name}: {option}={options[option]!r} {problem} (it names a folder under "
+                                       "migrations/)")  # fmt: skip
+    if options.get("comment") is not None and not isinstance(options["comment"], str):
+        raise ModelDefinitionError(f"{name}: comment must be a str, not {type(options['comment']).__name__}")
+    hints = _type_hints(cls)
+    defaults = _struct_defaults(cls)
+    declared = [name for name in defaults if name not in FRAMEWORK_FIELDS]
+    own_order = [n for n in _declaration_order(cls) if n in declared]
+    fields = list(_framework_fields(pk))
+    for field_name in own_order:
+        fields.append(_data_field(cls, pk, field_name, hints[field_name], *defaults[field_name]))
+    seen: dict[str, str] = {}
+    for fd in fields:
+        if fd.column in seen:
+            raise _fail(name, fd.name, f"column {fd.column!r} is also used by field {seen[fd.column]!r}")
+        seen[fd.column] = fd.name
+    if sum(fd.version for fd in fields) > 1:
+        raise ModelDefinitionError(f"{name}: at most one field may be marked version=True")
+    indexes = tuple(_normalise_index(name, table, idx, fields) for idx in options.get("indexes", ()))
+    indexes += tuple(
+        _normalise_index(name, table, Index(columns=tuple(cols), unique=True), fields)
+        for cols in options.get("unique_together", ())
+    )
+    through = options.get("through")
+    if through is not None and sum(fd.relation is not None for fd in fields) < 2:
+        raise ModelDefinitionError(f"{name}: a through model needs at least two ForeignKey fields")
+    return ModelDescriptor(
+        model=cls,
+        name=name,
+        table=table,
+        app=options.get("app"),
+        database=options.get("database", "main"),
+        pk=pk,
+        fields=tuple(fields),
+        indexes=indexes,
+        comment=options.get("comment"),
+        through=tuple(through) if through is not None else None,
+        renamed_from=options.get("renamed_from"),
+    )
+
+
+def _struct_defaults(cls: Any) -> dict[str, tuple[Any, Any]]:
+    """``{field: (default, default_factory)}`` read off the Struct without evaluating annotations.
+
+    (``msgspec.structs.fields`` evaluates them, which fails for a model referring to itself.)
+    """
+    names: tuple[str, ...] = cls.__struct_fields__
+    values: tuple[Any, ...] = cls.__struct_defaults__
+    padded = (msgspec.NODEFAULT,) * (len(names) - len(values)) + values
+    return {
+        name: (msgspec.NODEFAULT, value.factory) if type(value).__name__ == "Factory" else (value, msgspec.NODEFAULT)
+        for name, value in zip(names, padded, strict=True)
+    }
+
+
+def _declaration_order(cls: type) -> list[str]:
+    """Field names from the base-most model down, each class in source order."""
+    order: list[str] = []
+    for klass in reversed(cls.__mro__):
+        for attr in inspect.get_annotations(klass):
+            if attr not in order:
+                order.append(attr)
+    return order
+
+
+def _normalise_index(
+    model: str, table: str, idx: Index, fields: list[FieldDescriptor]
+) -> Index:
+    by_name = {fd.name: fd for fd in fields}
+    keys: list[IndexColumn] = []
+    for key in idx.columns:
+        if isinstance(key, str):
+            desc = key.startswith("-")
+            key = IndexColumn(name=key.lstrip("-"), order="desc" if desc else "asc")
+        if key.name is not None:
+            if key.name not in by_name:
+                raise ModelDefinitionError(f"{model}: index refers to unknown field {key.name!r}")
+            key = msgspec.structs.replace(key, name=by_name[key.name].column)
+        elif key.expression is None:
+            raise ModelDefinitionError(f"{model}: an IndexColumn needs a field name or an expression")
+        problem = (None if key.expression is None else expression_problem(key.expression)) or (
+            None if key.opclass is None else opclass_problem(key.opclass))
+        if problem is not None:
+            raise ModelDefinitionError(f"{model}: index key {key.name or key.expression!r}: {problem}")
+        keys.append(key)
+    for covered in idx.include:
+        if covered not in by_name:
+            raise ModelDefinitionError(f"{model}: index includes unknown field {covered!r}")
+    parts = tuple(k.name or "expr" for k in keys)
+    name = idx.name or derived_name(table, parts, "key" if idx.unique else "idx")
+    problem = identifier_problem(name) if isinstance(name, str) else "must be a str"
+    if problem is not None:  # checked as written: PostgreSQL would silently truncate a longer name
+        raise ModelDefinitionError(f"{model}: index name {name!r} {problem}")
+    where = None if idx.where is None else expression_problem(idx.where)
+    if where is not None:
+        raise ModelDefinitionError(f"{model}: index {name}: where={idx.where!r} {where}")
+    return msgspec.structs.replace(
+        idx, columns=tuple(keys), name=name, include=tuple(by_name[c].column for c in idx.include)
+    )

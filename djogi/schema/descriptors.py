@@ -1,0 +1,119 @@
+"""The schema contract: one immutable ``ModelDescriptor`` per model, one ``FieldDescriptor`` per column.
+
+Queries, codecs, migrations, docs and the CLI read models only through these values.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any, Literal
+
+import msgspec
+
+from djogi.schema.fields import Index, IndexMethod
+from djogi.types import PrimaryKey, RelationSpec
+
+__all__ = ["FieldDescriptor", "FieldKind", "ModelDescriptor", "ValueKind"]
+
+FieldKind = Literal["pk", "framework", "data", "relation"]
+ValueKind = Literal[
+    "str", "int", "float", "bool", "decimal", "date", "datetime", "time", "timedelta", "uuid", "bytes",
+    "json", "jsonb", "enum", "array", "heerid",
+]  # fmt: skip
+
+
+class FieldDescriptor(msgspec.Struct, frozen=True, kw_only=True):
+    """One column of a model, as derived from its annotation.
+
+    ``python_type`` is the value type with ``Optional``/``Annotated`` stripped (for arrays, the element
+    type is ``element_type``, and ``element_nullable`` says whether elements may be None); ``value_kind``
+    says which codec handles it. When ``has_default``, the Python default is ``default`` or, for mutable
+    defaults, ``default_factory()``.
+    """
+
+    name: str
+    column: str
+    python_type: Any
+    value_kind: ValueKind
+    sql_type: str
+    nullable: bool
+    kind: FieldKind
+    has_default: bool
+    default: Any = None
+    default_factory: Any = None
+    db_default: str | None = None
+    identity: bool = False
+    unique: bool = False
+    index: IndexMethod | None = None
+    max_length: int | None = None
+    check: str | None = None
+    comment: str | None = None
+    renamed_from: str | None = None
+    version: bool = False
+    element_type: Any = None
+    element_nullable: bool = False
+    enum_type: Any = None
+    relation: RelationSpec | None = None
+
+    @property
+    def db_filled(self) -> bool:
+        """True when the database fills the column if the value is left out (``UNSET``)."""
+        return self.kind in ("pk", "framework") or self.db_default is not None
+
+
+class ModelDescriptor(msgspec.Struct, frozen=True, kw_only=True):
+    """The schema contract of one model: table, ordered columns, keys, indexes, relations and enums.
+
+    ``fields`` lists framework columns first (``id``, ``created_at``, ``updated_at``), then the model's
+    own fields in declaration order; that is also the canonical SELECT order.
+    """
+
+    model: Any
+    name: str
+    table: str
+    app: str | None
+    database: str
+    pk: PrimaryKey
+    fields: tuple[FieldDescriptor, ...]
+    indexes: tuple[Index, ...]
+    comment: str | None = None
+    through: tuple[Any, ...] | None = None
+    renamed_from: str | None = None
+
+    def field(self, name: str) -> FieldDescriptor:
+        """The field called ``name``; ``KeyError`` listing the model's fields when there is none."""
+        for fd in self.fields:
+            if fd.name == name:
+                return fd
+        known = ", ".join(fd.name for fd in self.fields)
+        raise KeyError(f"{self.name} has no field {name!r}; its fields are: {known}")
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Column names in canonical order."""
+        return tuple(fd.column for fd in self.fields)
+
+    def missing_required(self, columns: tuple[str, ...] | frozenset[str]) -> list[str]:
+        """The fields without a default whose column is not in ``columns`` (an instance cannot be built)."""
+        return [fd.name for fd in self.fields if fd.column not in columns and not fd.has_default]
+
+    @property
+    def pk_field(self) -> FieldDescriptor:
+        """The primary-key field (``id``)."""
+        return self.fields[0]
+
+    @property
+    def version_field(self) -> FieldDescriptor | None:
+        """The optimistic-locking counter, if the model has one."""
+        return next((fd for fd in self.fields if fd.version), None)
+
+    @property
+    def relations(self) -> tuple[FieldDescriptor, ...]:
+        """The to-one relation fields (``ForeignKey`` / ``OneToOne``)."""
+        return tuple(fd for fd in self.fields if fd.relation is not None)
+
+    @property
+    def enums(self) -> tuple[type[enum.Enum], ...]:
+        """The ``djogi.Enum`` types the model's columns use, without repeats."""
+        return tuple(dict.fromkeys(fd.enum_type for fd in self.fields if fd.enum_type is not None))
+

@@ -1,0 +1,100 @@
+"""What a field declaration says beyond its type: ``field(...)`` options, and the indexes a model declares."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+from djogi.types import OnDelete
+
+__all__ = ["FieldSpec", "Index", "IndexColumn", "IndexMethod", "field"]
+
+IndexMethod = Literal["btree", "gin", "gist", "hash", "brin", "spgist"]
+
+
+class FieldSpec(msgspec.Struct, frozen=True, kw_only=True):
+    """Column options given with ``Annotated[T, field(...)]``; see ``field`` for each option."""
+
+    unique: bool = False
+    index: bool | IndexMethod = False
+    max_length: int | None = None
+    precision: int | None = None
+    scale: int | None = None
+    db_default: str | None = None
+    check: str | None = None
+    comment: str | None = None
+    renamed_from: str | None = None
+    version: bool = False
+    column: str | None = None
+    sql_type: str | None = None
+    on_delete: OnDelete | None = None
+    deferrable: bool = False
+    initially_deferred: bool = False
+    related_name: str | None = None
+
+
+def field(
+    *,
+    unique: bool = False,
+    index: bool | IndexMethod = False,
+    max_length: int | None = None,
+    precision: int | None = None,
+    scale: int | None = None,
+    db_default: str | None = None,
+    check: str | None = None,
+    comment: str | None = None,
+    renamed_from: str | None = None,
+    version: bool = False,
+    column: str | None = None,
+    sql_type: str | None = None,
+    on_delete: OnDelete | None = None,
+    deferrable: bool = False,
+    initially_deferred: bool = False,
+    related_name: str | None = None,
+) -> FieldSpec:
+    """Column options for ``Annotated[T, field(...)]``.
+
+    ``unique`` adds a UNIQUE constraint; ``index`` an index (``True`` for btree or a method name);
+    ``max_length`` makes a ``str`` a ``VARCHAR(n)`` instead of TEXT; ``precision``/``scale`` make a
+    ``Decimal`` a ``NUMERIC(p, s)``; ``db_default`` is a SQL expression the database fills when the
+    value is omitted; ``check`` a SQL CHECK expression; ``renamed_from`` declares a column rename for
+    migrations; ``version`` marks the optimistic-locking counter; ``column`` names the column explicitly;
+    ``sql_type`` overrides the SQL type. On a ``ForeignKey``/``OneToOne`` field, ``on_delete`` chooses the
+    ``ON DELETE`` action (``"restrict"`` by default; ``"set null"`` needs an optional field) and
+    ``deferrable``/``initially_deferred`` make the constraint deferrable; ``related_name`` names the
+    reverse accessor on the target (default: this model's table name, ``Author.books``).
+    """
+    return FieldSpec(
+        unique=unique, index=index, max_length=max_length, precision=precision, scale=scale,
+        db_default=db_default, check=check, comment=comment, renamed_from=renamed_from,
+        version=version, column=column, sql_type=sql_type, on_delete=on_delete, deferrable=deferrable,
+        initially_deferred=initially_deferred, related_name=related_name,
+    )  # fmt: skip
+
+
+class IndexColumn(msgspec.Struct, frozen=True):
+    """One key of an index: a column (or a SQL expression) with its order, nulls placement and opclass."""
+
+    name: str | None = None
+    expression: str | None = None
+    order: Literal["asc", "desc"] = "asc"
+    nulls: Literal["default", "first", "last"] = "default"
+    opclass: str | None = None
+
+
+class Index(msgspec.Struct, frozen=True, kw_only=True):
+    """A multi-column, partial, covering, expression or non-btree index declared on a model.
+
+    ``columns`` are field names (``"-price"`` for descending) or ``IndexColumn`` values; ``where`` is a
+    SQL predicate making the index partial; ``include`` lists covered fields.
+    """
+
+    columns: tuple[str | IndexColumn, ...]
+    name: str | None = None
+    unique: bool = False
+    method: IndexMethod = "btree"
+    where: str | None = None
+    include: tuple[str, ...] = ()
+    nulls_not_distinct: bool = False
+
