@@ -43,7 +43,7 @@ def _options(cli: Cli, database: str) -> migrate.Options:
     """Runner options for ``database``: its configured ``operation_timeout``; out-of-order applies are
     rejected in production and in CI."""
     return migrate.Options(out_of_order=migrate.out_of_order_policy(cli.config.project.profile, dict(os.environ)),
-                          operation_timeout=cli.config.database(database).operation_timeout)
+                           operation_timeout=cli.config.database(database).operation_timeout)
 
 
 def _databases(cli: Cli, local: str | None) -> list[str]:
@@ -80,7 +80,7 @@ def apply_database(
             advance(event.version)
 
     return migrate.apply(url, cli.config.migrations_dir, database, app=app if app is not None else "*",
-                        options=_options(cli, database), on_progress=progress, fake_reason=fake_reason)
+                         options=_options(cli, database), on_progress=progress, fake_reason=fake_reason)
 
 
 # -------------------------------------------------------------------------------------- compose / check
@@ -277,8 +277,8 @@ def rollback(
         raise Refusal("--reason is only used with --allow-data-loss")
     bucket = _bucket(cli, database, app)
     report = migrate.rollback(cli.url(bucket.database), cli.config.migrations_dir, bucket, to=to,
-                             allow_data_loss=allow_data_loss, reason=reason,
-                             options=_options(cli, bucket.database), dry_run=dry_run)
+                              allow_data_loss=allow_data_loss, reason=reason,
+                              options=_options(cli, bucket.database), dry_run=dry_run)
     if wants_json:
         cli.emit({"bucket": str(bucket), "dry_run": dry_run, "rolled_back": report.rolled_back,
                   "head": report.head, "ok": report.ok, "diagnostics": report.diagnostics})  # fmt: skip
@@ -408,7 +408,7 @@ def baseline(
     cli = cli_of(ctx)
     bucket = _bucket(cli, database, app)
     snapshot = migrate.baseline(cli.url(bucket.database), cli.config.migrations_dir, bucket, version, reason,
-                               _options(cli, bucket.database))
+                                _options(cli, bucket.database))
     cli.info(f"established baseline {version} for {bucket} ({len(snapshot.models)} table(s))")
 
 
@@ -419,7 +419,7 @@ def checksum_drift(ctx: typer.Context, version: VersionArgument, database: Datab
     cli = cli_of(ctx)
     bucket = _bucket(cli, database, app)
     up, down = migrate.repair_checksum_drift(cli.url(bucket.database), cli.config.migrations_dir, bucket, version,
-                                            options=_options(cli, bucket.database))
+                                             options=_options(cli, bucket.database))
     cli.info(f"{version} | checksum_up -> {up}\n{version} | checksum_down -> {down or 'NULL'}")
 
 
@@ -445,7 +445,7 @@ def partial_apply(
     bucket = _bucket(cli, database, app)
     status_value = {"rolled-back": "rolled_back", "faked": "faked", "applied": "applied"}[resolution.value]
     migrate.repair_partial_apply(cli.url(bucket.database), bucket, version, status_value, note,  # type: ignore[arg-type]
-                                options=_options(cli, bucket.database))
+                                 options=_options(cli, bucket.database))
     cli.info(f"{version} | status -> {status_value}")
 
 
@@ -456,7 +456,7 @@ def resume_partial(ctx: typer.Context, version: VersionArgument, database: Datab
     cli = cli_of(ctx)
     bucket = _bucket(cli, database, app)
     ran = migrate.repair_resume_partial(cli.url(bucket.database), cli.config.migrations_dir, bucket, version,
-                                       options=_options(cli, bucket.database))
+                                        options=_options(cli, bucket.database))
     cli.info(f"resumed {version}: {ran} step(s) run, now applied")
 
 
@@ -466,5 +466,5 @@ def snapshot_rebuild(ctx: typer.Context, database: DatabaseOption = None, app: A
     cli = cli_of(ctx)
     bucket = _bucket(cli, database, app)
     snapshot = migrate.repair_snapshot_rebuild(cli.url(bucket.database), cli.config.migrations_dir, bucket,
-                                              options=_options(cli, bucket.database))
+                                               options=_options(cli, bucket.database))
     cli.info(f"rebuilt {bucket}/schema_snapshot.json from the live schema ({len(snapshot.models)} table(s))")
