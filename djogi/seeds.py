@@ -19,7 +19,7 @@ import msgspec
 import psycopg
 
 from djogi.errors import DjogiError
-from djogi.migrate.checksum import advisory_lock_key
+from djogi.migrate import advisory_lock_key
 
 SEED_LOCK_APP = "__djogi_seed_run__"
 LEDGER_DDL = """\

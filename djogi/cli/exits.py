@@ -15,7 +15,7 @@ import psycopg
 from returns.result import Failure, Result
 
 from djogi.errors import ConfigError, DjogiError, ModelDefinitionError, ValidationError
-from djogi.migrate.runner import MigrationError
+from djogi.migrate import MigrationError
 from djogi.seeds import SeedDrift
 
 T = TypeVar("T")

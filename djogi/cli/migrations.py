@@ -17,12 +17,10 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from djogi import migrate
 from djogi.cli.exits import EXIT_CODES_HELP, ExitCode, Refusal, unwrap
 from djogi.cli.state import Cli, DatabaseOption, JsonOption, cli_of
-from djogi.migrate import runner
-from djogi.migrate.checksum import file_checksums
-from djogi.migrate.compose import ComposePlan, plan_compose, write_compose
-from djogi.migrate.runner import Bucket, Progress
+from djogi.migrate import Bucket, ComposePlan, Progress, plan_compose, write_compose
 
 migrations_app = typer.Typer(help=f"Compose, apply, inspect and repair schema migrations.\n\n{EXIT_CODES_HELP}",
                              no_args_is_help=True)
@@ -41,11 +39,11 @@ _EFFECT_STYLE = {"additive": ("+", "green"), "reversible": ("~", "yellow"), "des
 # -------------------------------------------------------------------------------------- shared helpers
 
 
-def _options(cli: Cli, database: str) -> runner.Options:
+def _options(cli: Cli, database: str) -> migrate.Options:
     """Runner options for ``database``: its configured ``operation_timeout``; out-of-order applies are
     rejected in production and in CI."""
-    return runner.Options(out_of_order=runner.out_of_order_policy(cli.config.project.profile, dict(os.environ)),
-                          operation_timeout=cli.config.database(database).operation_timeout)
+    return migrate.Options(out_of_order=migrate.out_of_order_policy(cli.config.project.profile, dict(os.environ)),
+                           operation_timeout=cli.config.database(database).operation_timeout)
 
 
 def _databases(cli: Cli, local: str | None) -> list[str]:
@@ -63,14 +61,14 @@ def _bucket(cli: Cli, database: str | None, app: str | None) -> Bucket:
 
 def count_on_disk(cli: Cli, database: str) -> int:
     """How many migrations ``database`` has on disk (all buckets)."""
-    return sum(len(runner.discover(cli.config.migrations_dir, b))
-               for b in runner.buckets(cli.config.migrations_dir, database))
+    return sum(len(migrate.discover(cli.config.migrations_dir, b))
+               for b in migrate.buckets(cli.config.migrations_dir, database))
 
 
 def apply_database(
     cli: Cli, database: str, url: str, *, app: str | None = None, fake_reason: str | None = None,
     advance: Callable[[str], None] | None = None,
-) -> runner.ApplyReport:  # fmt: skip
+) -> migrate.ApplyReport:  # fmt: skip
     """Apply the pending migrations of ``database`` (one bucket with ``app``), reporting each one."""
 
     def progress(event: Progress) -> None:
@@ -81,8 +79,8 @@ def apply_database(
         elif event.kind == "done" and advance is not None:
             advance(event.version)
 
-    return runner.apply(url, cli.config.migrations_dir, database, app=app if app is not None else "*",
-                        options=_options(cli, database), on_progress=progress, fake_reason=fake_reason)
+    return migrate.apply(url, cli.config.migrations_dir, database, app=app if app is not None else "*",
+                         options=_options(cli, database), on_progress=progress, fake_reason=fake_reason)
 
 
 # -------------------------------------------------------------------------------------- compose / check
@@ -163,9 +161,8 @@ def check(ctx: typer.Context, as_json: JsonOption = False) -> None:
     wants_json = cli.wants_json(as_json)
     descriptors = cli.load_models()
     migrations_dir = cli.config.migrations_dir
-    edited = [f"{m.bucket}/{m.version}" for db in _databases(cli, None) for b in runner.buckets(migrations_dir, db)
-              for m in runner.discover(migrations_dir, b)
-              if file_checksums(m.up_text, m.down_text) != (m.plan.checksum_up, m.plan.checksum_down)]
+    edited = [f"{m.bucket}/{m.version}" for db in _databases(cli, None) for b in migrate.buckets(migrations_dir, db)
+              for m in migrate.discover(migrations_dir, b) if m.edited]
     plan = unwrap(plan_compose(migrations_dir, descriptors, dt.datetime.now(dt.UTC)))
     uncomposed = [b.directory_name for b in plan.buckets]
     if wants_json:
@@ -197,7 +194,7 @@ def discard(
     cli = cli_of(ctx)
     wants_json = cli.wants_json(as_json)
     db = cli.database_name(database)
-    report = runner.discard(cli.url(db), cli.config.migrations_dir, db, version, options=_options(cli, db))
+    report = migrate.discard(cli.url(db), cli.config.migrations_dir, db, version, options=_options(cli, db))
     if wants_json:
         cli.emit(report)
         return
@@ -231,10 +228,10 @@ def apply(
     wants_json = cli.wants_json(as_json)
     if fake and not (reason and reason.strip()):
         raise Refusal("--fake needs --reason: say why the migration is recorded without running it")
-    reports: dict[str, runner.ApplyReport] = {}
+    reports: dict[str, migrate.ApplyReport] = {}
     for db in _databases(cli, database):
         url = cli.url(db)
-        report = runner.status(url, cli.config.migrations_dir, db, options=_options(cli, db))
+        report = migrate.status(url, cli.config.migrations_dir, db, options=_options(cli, db))
         pending = sum(len(b.pending) for b in report.buckets)
         with cli.progress(f"applying {db}", pending) as advance:
             reports[db] = apply_database(cli, db, url, app=app, fake_reason=reason if fake else None,
@@ -279,9 +276,9 @@ def rollback(
     if reason and not allow_data_loss:
         raise Refusal("--reason is only used with --allow-data-loss")
     bucket = _bucket(cli, database, app)
-    report = runner.rollback(cli.url(bucket.database), cli.config.migrations_dir, bucket, to=to,
-                             allow_data_loss=allow_data_loss, reason=reason,
-                             options=_options(cli, bucket.database), dry_run=dry_run)
+    report = migrate.rollback(cli.url(bucket.database), cli.config.migrations_dir, bucket, to=to,
+                              allow_data_loss=allow_data_loss, reason=reason,
+                              options=_options(cli, bucket.database), dry_run=dry_run)
     if wants_json:
         cli.emit({"bucket": str(bucket), "dry_run": dry_run, "rolled_back": report.rolled_back,
                   "head": report.head, "ok": report.ok, "diagnostics": report.diagnostics})  # fmt: skip
@@ -304,7 +301,7 @@ def rollback(
         raise typer.Exit(ExitCode.FAILURE)
 
 
-def _print_diagnostics(cli: Cli, diagnostics: tuple[runner.Diagnostic, ...]) -> None:
+def _print_diagnostics(cli: Cli, diagnostics: tuple[migrate.Diagnostic, ...]) -> None:
     for d in diagnostics:
         color = {"error": "red", "warning": "yellow"}.get(d.severity, "blue")
         label = (f"  [{d.severity.upper()}] {d.code}", color)
@@ -326,7 +323,7 @@ def status(ctx: typer.Context, database: DatabaseOption = None, as_json: JsonOpt
     if not names:
         cli.config.project_file()  # outside a project: refused, naming the missing Djogi.toml
         cli.info(f"no migrations in {cli.config.migrations_dir}: compose the first with `djogi migrations compose`")
-    reports = {db: runner.status(cli.url(db), cli.config.migrations_dir, db, options=_options(cli, db))
+    reports = {db: migrate.status(cli.url(db), cli.config.migrations_dir, db, options=_options(cli, db))
                for db in names}
     if wants_json:
         cli.emit({db: {"healthy": r.healthy, "buckets": r.buckets, "invalid_indexes": r.invalid_indexes}
@@ -341,7 +338,7 @@ def status(ctx: typer.Context, database: DatabaseOption = None, as_json: JsonOpt
         raise typer.Exit(ExitCode.FAILURE)
 
 
-def _status_table(cli: Cli, reports: dict[str, runner.StatusReport]) -> None:
+def _status_table(cli: Cli, reports: dict[str, migrate.StatusReport]) -> None:
     for db, report in reports.items():
         table = Table("version", "app", "status", "applied at", "duration", "checksum ok", title=f"database {db}")
         for b in report.buckets:
@@ -377,8 +374,8 @@ def verify(
     """
     cli = cli_of(ctx)
     wants_json = cli.wants_json(as_json)
-    reports = [runner.verify(cli.url(db), cli.config.migrations_dir, b, strict=strict, options=_options(cli, db))
-               for db in _databases(cli, database) for b in runner.buckets(cli.config.migrations_dir, db)]
+    reports = [migrate.verify(cli.url(db), cli.config.migrations_dir, b, strict=strict, options=_options(cli, db))
+               for db in _databases(cli, database) for b in migrate.buckets(cli.config.migrations_dir, db)]
     if wants_json:
         cli.emit([{"bucket": r.bucket, "head": r.head, "ok": r.ok, "diagnostics": r.diagnostics} for r in reports])
     else:
@@ -410,8 +407,8 @@ def baseline(
     """Adopt an existing database: record VERSION as baseline and write its live schema as the snapshot."""
     cli = cli_of(ctx)
     bucket = _bucket(cli, database, app)
-    snapshot = runner.baseline(cli.url(bucket.database), cli.config.migrations_dir, bucket, version, reason,
-                               _options(cli, bucket.database))
+    snapshot = migrate.baseline(cli.url(bucket.database), cli.config.migrations_dir, bucket, version, reason,
+                                _options(cli, bucket.database))
     cli.info(f"established baseline {version} for {bucket} ({len(snapshot.models)} table(s))")
 
 
@@ -421,8 +418,8 @@ def checksum_drift(ctx: typer.Context, version: VersionArgument, database: Datab
     """Record the files' current checksums for VERSION in the ledger (after reviewing the edit)."""
     cli = cli_of(ctx)
     bucket = _bucket(cli, database, app)
-    up, down = runner.repair_checksum_drift(cli.url(bucket.database), cli.config.migrations_dir, bucket, version,
-                                            options=_options(cli, bucket.database))
+    up, down = migrate.repair_checksum_drift(cli.url(bucket.database), cli.config.migrations_dir, bucket, version,
+                                             options=_options(cli, bucket.database))
     cli.info(f"{version} | checksum_up -> {up}\n{version} | checksum_down -> {down or 'NULL'}")
 
 
@@ -447,8 +444,8 @@ def partial_apply(
     cli = cli_of(ctx)
     bucket = _bucket(cli, database, app)
     status_value = {"rolled-back": "rolled_back", "faked": "faked", "applied": "applied"}[resolution.value]
-    runner.repair_partial_apply(cli.url(bucket.database), bucket, version, status_value, note,  # type: ignore[arg-type]
-                                options=_options(cli, bucket.database))
+    migrate.repair_partial_apply(cli.url(bucket.database), bucket, version, status_value, note,  # type: ignore[arg-type]
+                                 options=_options(cli, bucket.database))
     cli.info(f"{version} | status -> {status_value}")
 
 
@@ -458,8 +455,8 @@ def resume_partial(ctx: typer.Context, version: VersionArgument, database: Datab
     """Finish an interrupted migration from its first unacknowledged step."""
     cli = cli_of(ctx)
     bucket = _bucket(cli, database, app)
-    ran = runner.repair_resume_partial(cli.url(bucket.database), cli.config.migrations_dir, bucket, version,
-                                       options=_options(cli, bucket.database))
+    ran = migrate.repair_resume_partial(cli.url(bucket.database), cli.config.migrations_dir, bucket, version,
+                                        options=_options(cli, bucket.database))
     cli.info(f"resumed {version}: {ran} step(s) run, now applied")
 
 
@@ -468,6 +465,6 @@ def snapshot_rebuild(ctx: typer.Context, database: DatabaseOption = None, app: A
     """Re-project the live catalog of a bucket into its schema_snapshot.json."""
     cli = cli_of(ctx)
     bucket = _bucket(cli, database, app)
-    snapshot = runner.repair_snapshot_rebuild(cli.url(bucket.database), cli.config.migrations_dir, bucket,
-                                              options=_options(cli, bucket.database))
+    snapshot = migrate.repair_snapshot_rebuild(cli.url(bucket.database), cli.config.migrations_dir, bucket,
+                                               options=_options(cli, bucket.database))
     cli.info(f"rebuilt {bucket}/schema_snapshot.json from the live schema ({len(snapshot.models)} table(s))")

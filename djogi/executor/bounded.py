@@ -1,6 +1,7 @@
 """The connection classes of djogi (every wait on the server bounded, TCP keepalives on): the async one of
-the executor's pools and the sync one of the migration runner, ``db reset`` and ``db seed``
-(``connect_bounded``); and ``unreachable``: one connection attempt that says why a server cannot be reached.
+the executor's pools (and of its one-off connections, ``connect_bounded_async``) and the sync one of the
+migration runner, ``db reset`` and ``db seed`` (``connect_bounded``); and ``unreachable``: one connection
+attempt that says why a server cannot be reached.
 
 A server can stop answering without closing the socket (a backend orphaned by a killed postmaster keeps
 running; a host that vanished never sends a FIN): a plain connection then waits forever. Here each step
@@ -102,5 +103,14 @@ def connect_bounded(url: str, operation_timeout: float, **kwargs: Any) -> Bounde
     server bounded by ``operation_timeout`` seconds (0: no bound). ``kwargs`` go to ``psycopg.connect``.
     Raises ``psycopg.OperationalError`` when the server cannot be reached within ``connect_timeout``."""
     conn = BoundedSyncConnection.connect(url, **{**network_options(url), **kwargs})
+    conn.operation_timeout = operation_timeout or None
+    return conn
+
+
+async def connect_bounded_async(url: str, operation_timeout: float, **kwargs: Any) -> BoundedConnection:
+    """The async twin of ``connect_bounded``: a ``BoundedConnection`` to ``url`` with the ``NETWORK_DEFAULTS``
+    the URL does not set, each wait on the server bounded by ``operation_timeout`` seconds (0: no bound).
+    Raises ``psycopg.OperationalError`` when the server cannot be reached within ``connect_timeout``."""
+    conn = await BoundedConnection.connect(url, **{**network_options(url), **kwargs})
     conn.operation_timeout = operation_timeout or None
     return conn

@@ -14,7 +14,7 @@ from returns.result import Failure
 
 from djogi.config import load_config
 from djogi.embedded import EmbeddedServer
-from djogi.executor.bounded import BoundedConnection, network_options, unreachable
+from djogi.executor.bounded import BoundedConnection, connect_bounded_async, network_options, unreachable
 from djogi.executor.database import Connection, Database
 from djogi.executor.errors import translate
 from djogi.heer_sql import DEFAULT_NODE_ID, bind_node_sql, bootstrap_sql
@@ -30,13 +30,17 @@ def _embedded_url(pgdata: Path) -> str:
     return server.url()
 
 
-async def _bootstrap_embedded(url: str, node_id: int) -> None:
-    """Install HeeRanjID into the embedded server's database when it is missing (idempotent script)."""
-    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
-        cur = await conn.execute(HEER_INSTALLED_SQL)
-        row = await cur.fetchone()
-        if row is not None and not row[0]:
-            await conn.execute(bootstrap_sql(node_id).encode())
+async def _bootstrap_embedded(url: str, node_id: int, operation_timeout: float) -> None:
+    """Install HeeRanjID into the embedded server's database when it is missing (idempotent script), over a
+    bounded connection (``connect_bounded_async``); a failure is raised translated (``ConnectionFailure``)."""
+    try:
+        async with await connect_bounded_async(url, operation_timeout, autocommit=True) as conn:
+            cur = await conn.execute(HEER_INSTALLED_SQL)
+            row = await cur.fetchone()
+            if row is not None and not row[0]:
+                await conn.execute(bootstrap_sql(node_id).encode())
+    except psycopg.Error as exc:
+        raise translate(exc) from exc
 
 
 @asynccontextmanager
@@ -83,15 +87,15 @@ async def connect(
     if node_id is None:
         node_id = config.project.node_id if config.project.node_id is not None else DEFAULT_NODE_ID
     bind_node = bind_node_sql(node_id).encode()
+    bound = settings.operation_timeout if operation_timeout is None else operation_timeout
     if url is None and settings.url is None:
         url = await anyio.to_thread.run_sync(_embedded_url, config.embedded_pgdata)
-        await _bootstrap_embedded(url, node_id)
+        await _bootstrap_embedded(url, node_id, bound)
     resolved = url or settings.url
     assert resolved is not None
     prepare = settings.prepare if prepare is None else prepare
     threshold = None if prepare is False else 2 if prepare is True else int(prepare)
     holder: list[Database] = []
-    bound = settings.operation_timeout if operation_timeout is None else operation_timeout
 
     async def configure(conn: Connection) -> None:
         assert isinstance(conn, BoundedConnection)

@@ -40,7 +40,7 @@ from djogi.algebra.setops import SetOp
 from djogi.codecs import configure_adapters, row_decoder, tuple_converter
 from djogi.errors import ConnectionFailure, MultipleObjectsReturned, NotFound, StaleObject, ValidationError
 from djogi.executor import bulk, prefetch
-from djogi.executor.bounded import unreachable
+from djogi.executor.bounded import connect_bounded_async, unreachable
 from djogi.executor.errors import translate
 from djogi.executor.events import Listener, StatementEvent, logger
 from djogi.executor.rawsql import transaction_control
@@ -227,7 +227,7 @@ class Database:
 
     async def _cancel_backend(self, pid: int) -> None:
         try:
-            async with await psycopg.AsyncConnection.connect(self.url, autocommit=True) as other:
+            async with await connect_bounded_async(self.url, ROLLBACK_TIMEOUT_S, autocommit=True) as other:
                 await other.execute("SELECT pg_cancel_backend(%s)", (pid,))
         except psycopg.Error as exc:
             logger.warning("could not cancel orphaned backend %d: %s", pid, exc)

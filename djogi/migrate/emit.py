@@ -18,7 +18,16 @@ from typing import Literal
 import msgspec
 from returns.result import Failure, Result, Success
 
-from djogi.migrate.checksum import DOWN_BANNER, UP_BANNER, compute_checksum, down_checksum, one_line, tidy
+from djogi.migrate.checksum import (
+    DOWN_BANNER,
+    UP_BANNER,
+    compute_checksum,
+    down_checksum,
+    file_checksums,
+    one_line,
+    parse_fragments,
+    tidy,
+)
 from djogi.migrate.diff import Classification, Plan
 from djogi.migrate.operations import Step
 from djogi.migrate.snapshot import Snapshot, encode, write_atomic
@@ -68,6 +77,17 @@ class PlanFile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         """How many statements run outside a transaction."""
         return sum(len(s.statements) for s in self.segments if s.kind == "non_transactional")
 
+    def disagreement(self, up_text: str, down_text: str | None) -> Literal["plan", "files"] | None:
+        """Where a hand edit shows: ``"plan"`` when the statements do not hash to ``checksum_up``, ``"files"``
+        when the ``.sdjql`` texts do not hash to the plan's checksums (a missing down file is not compared),
+        else None."""
+        if compute_checksum(self.fragments) != self.checksum_up:
+            return "plan"
+        up, down = file_checksums(up_text, down_text)
+        if up != self.checksum_up or (down_text is not None and down != self.checksum_down):
+            return "files"
+        return None
+
 
 class MigrationFiles(msgspec.Struct, frozen=True):
     """The files of one migration, as text; ``snapshot`` is the bucket's schema once it is applied."""
@@ -104,6 +124,27 @@ def decode_plan(text: str | bytes) -> Result[PlanFile, str]:
     if plan.format_version != "1":
         return Failure(f"unsupported plan.json format_version {plan.format_version!r}")
     return Success(plan)
+
+
+def adopt_files(plan: PlanFile, up_text: str, down_text: str | None) -> Result[PlanFile, str]:
+    """``plan`` carrying an accepted edit of its files (``repair checksum-drift``): each statement takes the
+    SQL of the up file's block at its position (labels, segments and classification unchanged) and the
+    checksums become the files' (the down checksum is kept when the down file is missing). ``Failure`` says
+    why not when the up file lost its composed framing or holds another number of blocks than the plan has
+    statements (which segment, transactional or not, an added block belongs to is then unknown)."""
+    blocks = parse_fragments(up_text)
+    if blocks is None:
+        return Failure("its up file has lost the composed framing (the banner, then a `-- <label>` line per block)")
+    if len(blocks) != len(plan.fragments):
+        return Failure(f"its up file has {len(blocks)} statement block(s) and its plan {len(plan.fragments)}, so "
+                       "which segment (transactional or not) each one belongs to is unknown")  # fmt: skip
+    sqls = iter(sql for _, sql in blocks)
+    segments = tuple(
+        Segment(seg.kind, tuple(PlanStatement(s.label, next(sqls)) for s in seg.statements)) for seg in plan.segments
+    )
+    up, down = file_checksums(up_text, down_text)
+    down = down if down_text is not None else plan.checksum_down
+    return Success(msgspec.structs.replace(plan, checksum_up=up, checksum_down=down, segments=segments))
 
 
 def _header(banner: str, version: str, bucket: str, classification: str | None) -> str:

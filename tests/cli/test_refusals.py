@@ -67,6 +67,8 @@ def test_edited_migration_files_are_refused(project: Project) -> None:
     project.refused("migrations", "apply", says="repair checksum-drift")
     project.run("migrations", "repair", "checksum-drift", version)
     project.run("migrations", "status")
+    project.run("migrations", "apply")
+    assert "check passed" in project.run("migrations", "check").stdout  # the plan carries the accepted edit
 
 
 def test_out_of_order_is_refused_in_production(project: Project) -> None:

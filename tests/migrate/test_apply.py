@@ -89,3 +89,23 @@ def test_rolling_back_a_dropped_column_restores_its_comment(db_url: str, tmp_pat
     assert report.ok and report.diagnostics == ()
     with psycopg.connect(db_url, autocommit=True) as conn:
         assert introspect(conn).structure() == before
+
+
+def test_a_failing_segment_is_worded_by_the_executor_translation(db_url: str, tmp_path: Path) -> None:
+    """The runner's failures go through ``djogi.executor.errors.translate``: the message ends with the
+    server's ``[SQLSTATE ...]``, kept in ``MigrationError.sqlstate`` and in the ledger note."""
+    with registry_scope(isolated=True):
+        _declare_v1()
+        version = compose(tmp_path, models(), NOW).unwrap().version
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE authors (id int)")
+    with pytest.raises(MigrationError) as failed:
+        apply(db_url, tmp_path)
+    error = failed.value
+    assert not error.refusal and error.sqlstate == "42P07"
+    assert str(error) == (f'main/_global_ {version}: transactional segment 1 failed: relation "authors" already '
+                          "exists [SQLSTATE 42P07]")  # fmt: skip
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        row = conn.execute("SELECT status, partial_apply_note FROM djogi_schema_migrations WHERE version = %s",
+                           (version,)).fetchone()  # fmt: skip
+    assert row == ("failed", 'transactional segment 1 failed: relation "authors" already exists [SQLSTATE 42P07]')

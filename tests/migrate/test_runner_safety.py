@@ -18,7 +18,9 @@ from djogi.migrate import (
     Bucket,
     MigrationError,
     apply,
+    check,
     compose,
+    discover,
     repair_checksum_drift,
     repair_resume_partial,
     status,
@@ -26,6 +28,7 @@ from djogi.migrate import (
 )
 from djogi.migrate.ledger import rows
 from djogi.model import models, registry_scope
+from djogi.testing import TestDatabases
 
 MAIN = Bucket("main")
 T1 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -105,6 +108,55 @@ def test_killed_mid_non_transactional_segment_is_refused_then_resumed(db_url: st
         assert row.status == "applied" and row.applied_steps_count == row.total_steps == 4
         assert apply(db_url, tmp_path).applied == ()
         assert verify(db_url, tmp_path, MAIN).ok and status(db_url, tmp_path).healthy
+
+
+def _edited_files(migrations: Path) -> list[str]:
+    return [f.location for f in check(migrations, (), lint=False).findings if f.rule == "M002"]
+
+
+def test_an_accepted_edit_is_carried_into_the_plan(db_url: str, djogi_databases: TestDatabases,
+                                                   tmp_path: Path) -> None:  # fmt: skip
+    """``repair checksum-drift`` used to record the new checksums in the ledger only: ``check`` still called
+    the files edited and a fresh database refused to apply them. Now the plan carries the edit."""
+    _two_versions(tmp_path)
+    apply(db_url, tmp_path)
+    up = tmp_path / "main" / "_global_" / f"{V2}.sdjql"
+    up.write_text(up.read_text().replace('ON "items" ("a")', 'ON "items" ("a", "b")'))
+    assert _edited_files(tmp_path) == [f"main/_global_/{V2}"]
+    assert repair_checksum_drift(db_url, tmp_path, MAIN, V2) == next(
+        m.checksums for m in discover(tmp_path, MAIN) if m.version == V2
+    )
+    assert _edited_files(tmp_path) == []
+    [edited] = [m for m in discover(tmp_path, MAIN) if m.version == V2]
+    assert edited.edited is None and 'ON "items" ("a", "b")' in edited.plan.fragments[0]
+    assert verify(db_url, tmp_path, MAIN).ok
+    fresh = djogi_databases.create()
+    try:
+        url = djogi_databases.server.url(fresh)
+        assert V2 in apply(url, tmp_path).applied
+        with psycopg.connect(url, autocommit=True) as conn:
+            found = conn.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'items_a_idx'").fetchone()
+        assert found is not None and found[0].endswith("(a, b)")
+    finally:
+        djogi_databases.drop(fresh)
+
+
+def test_an_edit_the_plan_cannot_carry_is_refused_by_repair(db_url: str, tmp_path: Path) -> None:
+    _two_versions(tmp_path)
+    apply(db_url, tmp_path)
+    folder = tmp_path / "main" / "_global_"
+    up = folder / f"{V2}.sdjql"
+    plan_before = (folder / f"{V2}.plan.json").read_bytes()
+    up.write_text(up.read_text() + "-- an extra block\nSELECT 1;\n\n")
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        ledger_before = [r for r in rows(conn) if r.version == V2]
+    with pytest.raises(MigrationError) as refused:
+        repair_checksum_drift(db_url, tmp_path, MAIN, V2)
+    assert refused.value.refusal and refused.value.code == "EditNotAdoptable"
+    assert "5 statement block(s) and its plan 4" in str(refused.value)
+    assert (folder / f"{V2}.plan.json").read_bytes() == plan_before
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        assert [r for r in rows(conn) if r.version == V2] == ledger_before
 
 
 def test_four_concurrent_appliers_apply_each_migration_once(db_url: str, tmp_path: Path) -> None:
