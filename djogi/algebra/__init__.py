@@ -13,15 +13,14 @@ from djogi.algebra.expr import (
     func,
     length,
     lower,
-    node_key,
     now,
     nullif,
-    same,
     upper,
 )
 from djogi.algebra.filters import predicate_from_filters
 from djogi.algebra.predicate import FALSE, TRUE, Pred, and_, not_, or_, xor
 from djogi.algebra.render import RenderContext, render_expr, render_order, render_predicate
+from djogi.algebra.traverse import node_key, same
 
 __all__ = [
     "FALSE",

@@ -22,8 +22,9 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from djogi.algebra.expr import Column, Expr, Func, OrderBy, Param, ValueType, coerce, expression, same
+from djogi.algebra.expr import Column, Expr, Func, OrderBy, Param, ValueType, coerce, expression
 from djogi.algebra.predicate import TRUE, Pred, and_
+from djogi.algebra.traverse import find, same
 from djogi.errors import ArgumentTypeError, ValidationError
 from djogi.model import descriptor
 
@@ -33,7 +34,6 @@ __all__ = [
     "avg",
     "bool_and",
     "bool_or",
-    "contains_node",
     "count",
     "grouping",
     "jsonb_agg",
@@ -50,6 +50,8 @@ NUMERIC = ValueType("decimal", "numeric")
 
 class Agg(Expr[T], frozen=True):
     """``name([DISTINCT] args [ORDER BY order]) [FILTER (WHERE where)]``; ``star`` renders ``count(*)``."""
+
+    __children__ = ("args", "order", "where")
 
     name: str
     args: tuple[Expr[Any], ...]
@@ -93,33 +95,12 @@ class Agg(Expr[T], frozen=True):
         return over(self, partition_by=partition_by, order_by=order_by, frame=frame)
 
 
-def contains_node(node: object, types: tuple[type, ...], *, into_queries: bool = False) -> object | None:
-    """The first node of one of ``types`` inside ``node`` (expressions, predicates, orderings, tuples), in
-    depth-first order; iterative, so any nesting depth works."""
-    stack = [node]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, types):
-            return item
-        if isinstance(item, tuple):
-            stack.extend(reversed(item))
-        elif (
-            isinstance(item, msgspec.Struct) and not isinstance(item, Column)
-            and (into_queries or type(item).__name__ not in _QUERY_NAMES)
-        ):  # fmt: skip
-            stack.extend(reversed([getattr(item, f) for f in item.__struct_fields__]))
-    return None
-
-
-_QUERY_NAMES = frozenset({"Select", "SetOp", "Subquery", "Exists", "InQuery", "Source"})
-
-
 def _no_nested(node: object, name: str) -> None:
     from djogi.algebra.window import Over
 
-    inner = contains_node(node, (Agg, Over))
+    inner = find(node, (Agg, Over))
     if inner is not None:
-        raise ValidationError(f"{name}(): aggregate and window calls cannot be nested ({inner.describe()})")  # type: ignore[attr-defined]
+        raise ValidationError(f"{name}(): aggregate and window calls cannot be nested ({inner.describe()})")
 
 
 def _checked(agg: Agg[T]) -> Agg[T]:

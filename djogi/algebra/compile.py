@@ -14,8 +14,7 @@ cannot be proved, or whose parts are not hashable, are compiled cold every time,
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from types import UnionType
-from typing import TYPE_CHECKING, Any, Literal, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -23,6 +22,7 @@ from djogi.algebra import expr as e
 from djogi.algebra import predicate as p
 from djogi.algebra.depth import retry_deep
 from djogi.algebra.render import RenderContext, like_pattern, render_expr, render_order, render_predicate
+from djogi.algebra.traverse import field_roles, same
 from djogi.errors import ArgumentTypeError, ValidationError
 from djogi.identifiers import quote_ident
 from djogi.model import Model, descriptor
@@ -342,7 +342,6 @@ def _with_clause(ctx: QueryContext) -> str:
 
 Shaper = Callable[[Any, list[object]], object]
 _SHAPERS: dict[type, Shaper] = {}
-_INLINE_TYPES = (str, bool, int, type(None))
 
 
 def _shape(node: object, params: list[object]) -> object:
@@ -356,30 +355,14 @@ def _shape(node: object, params: list[object]) -> object:
     return shaper(node, params)
 
 
-def _structural(annotation: object) -> bool:
-    """Whether a field's values are plain structure (scalars, names, literals), kept in the key as they are."""
-    origin = get_origin(annotation)
-    if origin in (Union, UnionType):
-        return all(_structural(arg) for arg in get_args(annotation))
-    return annotation in _INLINE_TYPES or annotation == tuple[str, ...] or origin in (type, Literal)
-
-
-def _field_code(name: str, annotation: object) -> str:
-    """Python source computing one field's shape inside a generated shaper (``x`` the node, ``p`` params)."""
-    if _structural(annotation):
-        return f"x.{name}"  # structural scalars and names: kept as they are
-    if get_origin(annotation) is tuple:
-        return f"tuple([g(type(i), s)(i, p) for i in x.{name}])"
-    return f"g(type(x.{name}), s)(x.{name}, p)"
-
-
 def _struct_shaper(cls: type[msgspec.Struct]) -> Shaper:
-    """A shaper generated for ``cls``: ``(cls, <field shapes in declaration order>)``."""
-    try:
-        types = {f.name: f.type for f in msgspec.structs.fields(cls)}
-    except Exception:  # unresolvable annotations: walk every field generically
-        types = {}
-    parts = "".join(f"{_field_code(name, types.get(name, Any))}, " for name in cls.__struct_fields__)
+    """A shaper generated for ``cls`` from its declared children (``djogi.algebra.traverse``):
+    ``(cls, <field shapes in declaration order>)``, child and scope fields shaped, data fields kept as they
+    are (a data field holding an unhashable value makes the value uncacheable: it compiles cold)."""
+    parts = "".join(
+        f"x.{name}, " if role == "data" else f"g(type(x.{name}), s)(x.{name}, p), "
+        for name, role in field_roles(cls)
+    )
     namespace: dict[str, Any] = {"s": _shape, "g": _SHAPERS.get, "C": cls}
     exec(f"def shaper(x, p):\n    return (C, {parts})", namespace)
     return namespace["shaper"]  # type: ignore[no-any-return]
@@ -685,7 +668,7 @@ def _output_position(q: Select[Any], x: Any) -> int | None:
     that PostgreSQL cannot match with the select list's."""
     if q.projection is None or "$" not in render_expr(x, RenderContext()):
         return None
-    return next((i + 1 for i, item in enumerate(q.projection) if e.same(item, x)), None)
+    return next((i + 1 for i, item in enumerate(q.projection) if same(item, x)), None)
 
 
 def _output_positions(q: Select[Any]) -> tuple[int | None, ...] | None:

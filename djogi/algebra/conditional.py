@@ -28,12 +28,16 @@ T = TypeVar("T")
 class When(msgspec.Struct, frozen=True, gc=False):
     """One ``WHEN cond THEN then`` arm."""
 
+    __children__ = ("cond", "then")
+
     cond: Pred
     then: Expr[Any]
 
 
 class Case(Expr[T], frozen=True):
     """``CASE WHEN .. THEN .. ... [ELSE default] END``; ``closed`` once ``otherwise`` was given."""
+
+    __children__ = ("whens", "default")
 
     whens: tuple[When, ...]
     default: Expr[Any] | None

@@ -34,6 +34,8 @@ __all__ = ["Cte", "with_", "with_recursive"]
 class Cte(msgspec.Struct, frozen=True, gc=False):
     """``"name" AS [[NOT] MATERIALIZED] (<query>)``; ``recursive`` makes the clause ``WITH RECURSIVE``."""
 
+    __scopes__ = ("query",)
+
     name: str
     query: Any
     recursive: bool = False

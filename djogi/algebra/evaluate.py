@@ -29,8 +29,9 @@ import msgspec
 
 from djogi.algebra import expr as e
 from djogi.algebra import predicate as p
-from djogi.algebra.depth import check_depth, nesting_depth, recursion_room
+from djogi.algebra.depth import check_depth, recursion_room
 from djogi.algebra.predicate import Compiled
+from djogi.algebra.traverse import nesting_depth
 from djogi.errors import NotPortable
 
 __all__ = ["compile_python", "is_portable", "matches"]

@@ -38,7 +38,8 @@ import msgspec
 
 from djogi.algebra import predicate as p
 from djogi.algebra.expr import Column, OrderBy, ValueType
-from djogi.algebra.subquery import Exists, OuterRef, Subquery, exists, render_subquery
+from djogi.algebra.subquery import OuterRef, Subquery, exists, render_subquery
+from djogi.algebra.traverse import map_children, walk
 from djogi.errors import ValidationError
 from djogi.model import FieldDescriptor, Model, descriptor
 
@@ -91,6 +92,8 @@ class PathRef(msgspec.Struct, frozen=True, gc=False):
 
 class PathColumn(Column[M, Any], frozen=True):
     """A column of a related model reached through a to-one path (``model`` is a ``PathRef``)."""
+
+    __children__ = ()
 
 
 def _owner(model: Any) -> Any:
@@ -169,19 +172,9 @@ def _pk_column(model: Any, ref: Any) -> Column[Any, Any]:
     return col if ref is model else msgspec.structs.replace(col, model=ref)
 
 
-_OPAQUE = (Exists, Subquery, OuterRef, Column)
-
-
-def _paths(node: object, out: list[PathColumn[Any]]) -> None:
-    """Collect the path columns in ``node`` (not entering subqueries or ``outer()``)."""
-    if type(node) is PathColumn:
-        out.append(node)
-    elif isinstance(node, tuple):
-        for item in node:
-            _paths(item, out)
-    elif isinstance(node, msgspec.Struct) and not isinstance(node, _OPAQUE) and type(node).__name__ != "Select":
-        for f in node.__struct_fields__:
-            _paths(getattr(node, f), out)
+def _paths(node: object) -> list[PathColumn[Any]]:
+    """The path columns in ``node`` (not entering subqueries or ``outer()``)."""
+    return [x for x in walk(node, stop=(OuterRef,)) if type(x) is PathColumn]
 
 
 def _rewrite(node: Any, root: PathRef, repl: Any) -> Any:
@@ -195,14 +188,9 @@ def _rewrite(node: Any, root: PathRef, repl: Any) -> Any:
         model = _strip(ref, root, repl)
         cls = PathColumn if isinstance(model, PathRef) else Column
         return cls(model, node.name, node.column, node.vtype, True)
-    if t is Column or isinstance(node, OuterRef):
+    if t is Column or t is OuterRef:
         return OuterRef(node)
-    if t is tuple:
-        return tuple(_rewrite(item, root, repl) for item in node)
-    if isinstance(node, msgspec.Struct) and not isinstance(node, Exists | Subquery) and t.__name__ != "Select":
-        changes = {f: _rewrite(getattr(node, f), root, repl) for f in node.__struct_fields__}
-        return msgspec.structs.replace(node, **changes)
-    return node
+    return map_children(node, lambda x: _rewrite(x, root, repl))
 
 
 def _strip(ref: PathRef, root: PathRef, repl: Any) -> Any:
@@ -212,9 +200,7 @@ def _strip(ref: PathRef, root: PathRef, repl: Any) -> Any:
 
 
 def _roots(pred: p.Pred) -> set[Any]:
-    found: list[PathColumn[Any]] = []
-    _paths(pred, found)
-    return {c.model.root for c in found}
+    return {c.model.root for c in _paths(pred)}
 
 
 def _hop_exists(pred: p.Pred, root: PathRef, scope: frozenset[str]) -> p.Pred:
@@ -336,6 +322,8 @@ def _join_path(q: Select[R], ref: PathRef) -> tuple[Select[R], Any]:
 
 class RelatedCount(Subquery[int], frozen=True):
     """``(SELECT count(*) FROM ...)`` over related rows: an ``int``, never NULL."""
+
+    __children__ = ()
 
     def _describe(self) -> str:
         return "count(related)"

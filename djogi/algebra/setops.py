@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
 
-from djogi.algebra.expr import Column, _compatible, key_hash, same
+from djogi.algebra.expr import Column, _compatible
+from djogi.algebra.traverse import key_hash, same
 from djogi.errors import ValidationError
 from djogi.identifiers import quote_ident
 
@@ -38,6 +39,8 @@ class OutputOrder(msgspec.Struct, frozen=True, gc=False):
 
 class SetOp(msgspec.Struct, frozen=True, kw_only=True):
     """``(<left>) <op> (<right>) [ORDER BY ..] [LIMIT n] [OFFSET $n]``."""
+
+    __scopes__ = ("left", "right")
 
     op: SetOperator
     left: Any

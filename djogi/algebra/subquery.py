@@ -34,6 +34,8 @@ T = TypeVar("T")
 class Subquery(Expr[T], frozen=True):
     """``(<query>)`` as a scalar value of type ``vtype``."""
 
+    __scopes__ = ("query",)
+
     query: Any
     vtype: ValueType
 
@@ -48,11 +50,16 @@ class Subquery(Expr[T], frozen=True):
 class Exists(Pred, frozen=True):
     """``EXISTS (<query>)`` (complement: ``NOT EXISTS``)."""
 
+    __scopes__ = ("query",)
+
     query: Any
 
 
 class InQuery(Pred, frozen=True):
     """``expr IN (<query>)`` (complement: ``(expr IN (<query>)) IS NOT TRUE``)."""
+
+    __children__ = ("expr",)
+    __scopes__ = ("query",)
 
     expr: Expr[Any]
     query: Any
@@ -60,6 +67,8 @@ class InQuery(Pred, frozen=True):
 
 class OuterRef(Expr[T], frozen=True):
     """``expr`` rendered in the enclosing query's scope (correlated subqueries)."""
+
+    __children__ = ("expr",)
 
     expr: Expr[Any]
 
