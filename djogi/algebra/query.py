@@ -723,7 +723,8 @@ def nullable_sources(q: Select[Any]) -> frozenset[Any]:
 
 
 def _row_type(q: Select[Any], named: dict[str, Expr[Any]]) -> type[msgspec.Struct]:
-    from djogi.algebra.rowtype import nullable, python_type, row_type
+    from djogi.algebra.nullability import nullable
+    from djogi.algebra.rowtype import python_type, row_type
 
     for name, x in named.items():
         if not isinstance(x, Expr):

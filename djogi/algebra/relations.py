@@ -38,7 +38,7 @@ import msgspec
 
 from djogi.algebra import predicate as p
 from djogi.algebra.expr import Column, OrderBy, ValueType
-from djogi.algebra.subquery import OuterRef, Subquery, exists, render_subquery
+from djogi.algebra.subquery import OuterRef, Subquery, exists
 from djogi.algebra.traverse import map_children, walk
 from djogi.errors import ValidationError
 from djogi.model import FieldDescriptor, Model, descriptor
@@ -527,29 +527,3 @@ def add_related(q: Select[R], relations: Sequence[Column[Any, Any]]) -> Select[R
 def select_related(*relations: Column[Any, Any]) -> Any:
     """Step form of ``Select.select_related``."""
     return lambda q: add_related(q, relations)
-
-
-# ------------------------------------------------------------------------------------------ registration
-
-
-def _unlowered(node: PathColumn[Any], ctx: Any) -> str:
-    raise ValidationError(
-        f"{node.describe()}: a relation path can be used in where()/filter()/exclude() and order_by() "
-        "only; join the related model to use its columns elsewhere"
-    )
-
-
-def _register() -> None:
-    from djogi.algebra import evaluate, render
-    from djogi.algebra.rowtype import NULLABLE
-
-    render.register_expr(PathColumn, _unlowered)
-    render.register_expr(RelatedCount, render_subquery)
-    reason = "relation paths and related-row subqueries are evaluated by PostgreSQL only"
-    for node_type in (PathColumn, RelatedCount):
-        evaluate.register_sql_only(node_type, reason)
-    NULLABLE[PathColumn] = lambda node, models: True
-    NULLABLE[RelatedCount] = lambda node, models: False
-
-
-_register()

@@ -19,7 +19,6 @@ import msgspec
 from djogi.algebra.expr import Column, _compatible
 from djogi.algebra.traverse import key_hash, same
 from djogi.errors import ValidationError
-from djogi.identifiers import quote_ident
 
 if TYPE_CHECKING:
     from djogi.algebra.compile import Statement
@@ -193,19 +192,3 @@ def except_(left: Any, right: Any) -> SetOp:
 def except_all(left: Any, right: Any) -> SetOp:
     """``(left) EXCEPT ALL (right)``."""
     return combine("EXCEPT ALL", left, right)
-
-
-def render_setop(node: SetOp, ctx: Any) -> tuple[str, Any]:
-    """``(<left>) op (<right>) [ORDER BY "name" ..] [LIMIT n] [OFFSET $n]``; the result is the left arm's."""
-    from djogi.algebra.compile import limit_offset, render_query
-
-    left, result = render_query(node.left, ctx)
-    right, _ = render_query(node.right, ctx)
-    sql = f"({left}) {node.op} ({right})"
-    if node.ordering:
-        keys = []
-        for o in node.ordering:
-            key = quote_ident(o.name) + (" DESC" if o.descending else " ASC")
-            keys.append(key if o.nulls is None else key + (" NULLS FIRST" if o.nulls == "first" else " NULLS LAST"))
-        sql += " ORDER BY " + ", ".join(keys)
-    return sql + limit_offset(node.row_limit, node.row_offset, ctx), result

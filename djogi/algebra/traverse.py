@@ -46,9 +46,7 @@ def _declared(cls: type, name: str) -> tuple[str, ...]:
 def field_roles(cls: type[msgspec.Struct]) -> tuple[tuple[str, Role], ...]:
     """Each field of ``cls`` in declaration order with its role: ``child``, ``scope`` or ``data``."""
     kids, scopes = _declared(cls, "__children__"), _declared(cls, "__scopes__")
-    return tuple(
-        (f, "child" if f in kids else "scope" if f in scopes else "data") for f in cls.__struct_fields__
-    )
+    return tuple((f, "child" if f in kids else "scope" if f in scopes else "data") for f in cls.__struct_fields__)
 
 
 def node_classes() -> list[type[msgspec.Struct]]:

@@ -307,55 +307,7 @@ def nth_value(x: Expr[T], n: int) -> WindowFunc[T]:
     return WindowFunc("nth_value", (x, Param(n, ValueType("int", "integer"))), x.type)
 
 
-# ------------------------------------------------------------------------------------------ rendering
-
-
-def _render_bound(b: Bound, ctx: Any) -> str:
-    from djogi.algebra.render import render_expr
-
-    return b.kind if b.offset is None else f"{render_expr(b.offset, ctx)} {b.kind}"
-
-
-def render_window_func(node: WindowFunc[Any], ctx: Any) -> str:
-    """``name(args)``."""
-    from djogi.algebra.render import render_expr
-
-    return f"{node.name}({', '.join([render_expr(a, ctx) for a in node.args])})"
-
-
-def render_over(node: Over[Any], ctx: Any) -> str:
-    """``func OVER (PARTITION BY .. ORDER BY .. frame)``."""
-    from djogi.algebra.render import render_expr, render_order
-
-    parts: list[str] = []
-    if node.partition:
-        parts.append("PARTITION BY " + ", ".join([render_expr(x, ctx) for x in node.partition]))
-    if node.order:
-        parts.append("ORDER BY " + ", ".join([render_order(o, ctx) for o in node.order]))
-    if node.frame is not None:
-        f = node.frame
-        text = f"{f.mode} BETWEEN {_render_bound(f.start, ctx)} AND {_render_bound(f.end, ctx)}"
-        parts.append(text if f.exclude is None else f"{text} EXCLUDE {f.exclude}")
-    return f"{render_expr(node.func, ctx)} OVER ({' '.join(parts)})"
-
-
-_NOT_NULL = frozenset({"row_number", "rank", "dense_rank", "percent_rank", "cume_dist", "ntile"})
-
-
-def _register() -> None:
-    from djogi.algebra import render
-    from djogi.algebra.rowtype import NULLABLE, nullable
-
-    render.register_expr(WindowFunc, render_window_func)
-    render.register_expr(Over, render_over)
-    NULLABLE[WindowFunc] = lambda node, models: node.name not in _NOT_NULL
-    NULLABLE[Over] = lambda node, models: nullable(node.func, models)
-
-
 def window_errors(nodes: Sequence[object]) -> WindowFunc[Any] | None:
     """The first ``WindowFunc`` among ``nodes`` that is not under an ``Over`` (``None`` if all are)."""
     found: WindowFunc[Any] | None = find(tuple(nodes), (WindowFunc,), stop=(Over,))
     return found
-
-
-_register()
