@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from djogi.algebra.conditional import case
 from djogi.algebra.expr import Column, Expr, Func, OrderBy, Param, ValueType, coerce, expression
 from djogi.algebra.predicate import TRUE, Pred, and_
 from djogi.algebra.traverse import find, same
@@ -178,8 +179,6 @@ def max_(x: Expr[T]) -> Agg[T]:
 def _boolean(x: Expr[bool] | Pred, name: str) -> Expr[Any]:
     """A boolean expression; a predicate becomes ``CASE WHEN p THEN TRUE ELSE FALSE END`` (two-valued)."""
     if isinstance(x, Pred):
-        from djogi.algebra.conditional import case
-
         return case(x, True).otherwise(False)
     _kind(x, name, ("bool", None))
     return x

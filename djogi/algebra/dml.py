@@ -20,6 +20,7 @@ from djogi.algebra.query import Select, check_model, select
 from djogi.algebra.traverse import key_hash, same
 from djogi.codecs.values import column_value
 from djogi.errors import ArgumentTypeError, ValidationError
+from djogi.identifiers import check_identifier
 from djogi.model import Model, ModelDescriptor, descriptor
 
 if TYPE_CHECKING:
@@ -206,8 +207,6 @@ class Delete(_Value, Generic[M], frozen=True):
 
 
 def _check_name(name: str) -> None:
-    from djogi.identifiers import check_identifier
-
     try:
         check_identifier(name, "constraint name")
     except ValueError as exc:

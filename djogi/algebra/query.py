@@ -20,11 +20,15 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast, overload
 import msgspec
 
 from djogi.algebra import predicate as _p
+from djogi.algebra.aggregate import Agg
 from djogi.algebra.depth import guarded
 from djogi.algebra.expr import BinOp, Cast, Collate, Column, Const, Expr, Func, JsonPath, OrderBy, Param
 from djogi.algebra.predicate import FALSE, TRUE, Pred, and_, or_, predicate
+from djogi.algebra.rowtype import python_type, row_type
 from djogi.algebra.sources import Join, JoinKind, Source
+from djogi.algebra.subquery import OuterRef
 from djogi.algebra.traverse import find, key_hash, node_key, same, walk
+from djogi.algebra.window import Over, window_errors
 from djogi.errors import ArgumentTypeError, ValidationError
 from djogi.model import Model, ModelDescriptor, descriptor
 
@@ -468,8 +472,6 @@ def _count(what: str, n: int | None) -> int | None:
 def _foreign_column(node: object, allowed: frozenset[Any]) -> Column[Any, Any] | None:
     """The first column inside ``node`` whose owner is not in ``allowed`` (subqueries and ``outer()``
     references are not entered: they are checked where they are built)."""
-    from djogi.algebra.subquery import OuterRef
-
     for x in walk(node, stop=(OuterRef,)):
         if type(x) is Column and x.model not in allowed:
             return x
@@ -570,17 +572,12 @@ def _check(q: Select[Any], what: str, nodes: Sequence[object]) -> None:
     if _plain(tuple(nodes), sources(q)):
         return
     _refuse(_foreign_column(tuple(nodes), sources(q)), what, q.model.__name__)
-    from djogi.algebra.window import window_errors
-
     bare = window_errors(nodes)
     if bare is not None:
         raise ValidationError(f"{what}: {bare.describe()} is a window function; call .over(...) on it")
 
 
 def _no_aggregates(what: str, nodes: Sequence[object]) -> None:
-    from djogi.algebra.aggregate import Agg
-    from djogi.algebra.window import Over
-
     found = find(tuple(nodes), (Agg, Over))
     if found is not None:
         hint = "use having()" if isinstance(found, Agg) else "filter on it from an outer query (derived / with_)"
@@ -724,8 +721,6 @@ def nullable_sources(q: Select[Any]) -> frozenset[Any]:
 
 def _row_type(q: Select[Any], named: dict[str, Expr[Any]]) -> type[msgspec.Struct]:
     from djogi.algebra.nullability import nullable
-    from djogi.algebra.rowtype import python_type, row_type
-
     for name, x in named.items():
         if not isinstance(x, Expr):
             raise ArgumentTypeError(f"values({name}=...) takes an expression, not {x!r}")
@@ -778,9 +773,6 @@ def _group_by(q: Select[R], keys: Sequence[Expr[Any] | Grouping]) -> Select[R]:
 
 @guarded
 def _annotate(q: Select[R], named: dict[str, Expr[Any]]) -> Select[R]:
-    from djogi.algebra.aggregate import Agg
-    from djogi.algebra.window import Over
-
     if not named:
         raise ValidationError("annotate() needs at least one name=expression")
     if q.grouping is not None:

@@ -32,19 +32,19 @@ them); rows become ``djogi.loaded.Loaded`` values.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 import msgspec
 
 from djogi.algebra import predicate as p
+from djogi.algebra.aggregate import count
 from djogi.algebra.expr import Column, OrderBy, ValueType
+from djogi.algebra.query import Select, sources
+from djogi.algebra.sources import aliased
 from djogi.algebra.subquery import OuterRef, Subquery, exists
 from djogi.algebra.traverse import map_children, walk
 from djogi.errors import ValidationError
 from djogi.model import FieldDescriptor, Model, descriptor
-
-if TYPE_CHECKING:
-    from djogi.algebra.query import Select
 
 __all__ = [
     "PathColumn",
@@ -205,9 +205,6 @@ def _roots(pred: p.Pred) -> set[Any]:
 
 def _hop_exists(pred: p.Pred, root: PathRef, scope: frozenset[str]) -> p.Pred:
     """``EXISTS (SELECT 1 FROM target WHERE target.pk = outer(base.fk) AND <pred moved inside>)``."""
-    from djogi.algebra.query import Select
-    from djogi.algebra.sources import aliased
-
     target = root.target
     table = descriptor(target).table
     source = None
@@ -303,8 +300,6 @@ def lower_ordering(q: Select[R], keys: Sequence[Any]) -> tuple[Select[R], tuple[
 
 def _join_path(q: Select[R], ref: PathRef) -> tuple[Select[R], Any]:
     """Join each hop of ``ref`` (``LEFT JOIN "t" AS "<base>__<field>"``), reusing joins already made."""
-    from djogi.algebra.sources import aliased
-
     base = ref.base
     if isinstance(base, PathRef):
         q, base = _join_path(q, base)
@@ -348,9 +343,6 @@ class Related(msgspec.Struct, Generic[A, B], frozen=True, gc=False):
 
     def rows(self) -> Select[B]:
         """The related rows of the enclosing query's current ``A`` row (a correlated query)."""
-        from djogi.algebra.query import Select
-        from djogi.algebra.sources import aliased
-
         model = self.model
         source = None
         if descriptor(model).table == descriptor(self.owner).table:
@@ -375,8 +367,6 @@ class Related(msgspec.Struct, Generic[A, B], frozen=True, gc=False):
 
     def count(self, *predicates: p.Pred) -> RelatedCount:
         """``(SELECT count(*) FROM <related> WHERE <correlation> AND predicates)``."""
-        from djogi.algebra.aggregate import count
-
         q = self.rows().where(*predicates).values(count())
         return RelatedCount(q, ValueType("int", "bigint"))
 
@@ -479,8 +469,6 @@ def prefetch(
     nested = (then,) if isinstance(then, Prefetch) else tuple(then)
     spec = Prefetch(relation, query, nested)
     if query is not None:
-        from djogi.algebra.query import Select
-
         if not isinstance(query, Select) or query.model is not spec.model:
             raise ValidationError(f"prefetch({spec.name}, query=...) takes a query over {spec.model.__name__}")
         if query.row_limit is not None or query.row_offset is not None or query.projection is not None:
@@ -512,9 +500,6 @@ def add_related(q: Select[R], relations: Sequence[Column[Any, Any]]) -> Select[R
         if owner is not q.model or not isinstance(rel.model, type):
             raise ValidationError(f"select_related() takes relation columns of {q.model.__name__}, not {rel!r}")
         target = resolve_target(owner, fd)
-        from djogi.algebra.query import sources
-        from djogi.algebra.sources import aliased
-
         source: Any = target
         ref = target
         if target in sources(q):  # a second relation to one table, or a self-reference: alias it

@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
 
-from djogi.algebra.expr import Column, _compatible
+from djogi.algebra.expr import Column, OrderBy, _compatible
+from djogi.algebra.query import Select, _count
+from djogi.algebra.sources import output_columns
 from djogi.algebra.traverse import key_hash, same
 from djogi.errors import ValidationError
 
@@ -92,21 +94,15 @@ class SetOp(msgspec.Struct, frozen=True, kw_only=True):
     def order_by(self, *keys: Any) -> SetOp:
         """Append ORDER BY keys on output columns: a column of the left arm's model (``Book.title``,
         ``Book.title.desc()``) or an output name (``"title"``)."""
-        from djogi.algebra.sources import output_columns
-
         names = output_columns(self).names
         return msgspec.structs.replace(self, ordering=self.ordering + tuple(_output_key(k, names) for k in keys))
 
     def limit(self, n: int | None) -> SetOp:
         """Replace the outer LIMIT (``None`` removes it)."""
-        from djogi.algebra.query import _count
-
         return msgspec.structs.replace(self, row_limit=_count("limit", n))
 
     def offset(self, n: int | None) -> SetOp:
         """Replace the outer OFFSET (``None`` removes it)."""
-        from djogi.algebra.query import _count
-
         return msgspec.structs.replace(self, row_offset=_count("offset", n))
 
     def sql(self) -> Statement:
@@ -117,8 +113,6 @@ class SetOp(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def _output_key(key: Any, names: tuple[str, ...]) -> OutputOrder:
-    from djogi.algebra.expr import OrderBy
-
     descending, nulls, expr = False, None, key
     if isinstance(key, OrderBy):
         descending, nulls, expr = key.descending, key.nulls, key.expr
@@ -131,8 +125,6 @@ def _output_key(key: Any, names: tuple[str, ...]) -> OutputOrder:
 
 
 def _arm(query: Any, side: str) -> None:
-    from djogi.algebra.query import Select
-
     if isinstance(query, Select):
         if query.lock is not None:
             raise ValidationError(f"set operation: the {side} arm carries a row lock, which PostgreSQL refuses")
@@ -147,8 +139,6 @@ def _arm(query: Any, side: str) -> None:
 
 def combine(op: SetOperator, left: Any, right: Any) -> SetOp:
     """``(left) op (right)``; ``ValidationError`` when the arms' columns do not line up (see module doc)."""
-    from djogi.algebra.sources import output_columns
-
     _arm(left, "left")
     _arm(right, "right")
     lo, ro = output_columns(left), output_columns(right)
