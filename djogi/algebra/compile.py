@@ -1,7 +1,8 @@
-"""The pure compiler: query and mutation values -> ``Statement`` (SQL with ``$n`` placeholders + params).
+"""``compile``: query and mutation values -> ``Statement`` (SQL with ``$n`` placeholders + params).
 
-Every identifier comes from a validated model descriptor and is double-quoted; every value is a bound
-parameter (only ``NULL``, ``TRUE`` and ``FALSE`` are spliced into the text).
+The SQL comes from the one renderer, ``djogi.algebra.render`` (every identifier from a validated model
+descriptor, double-quoted; every value a bound parameter, only ``NULL``, ``TRUE`` and ``FALSE`` spliced
+into the text); this module adds the shape cache.
 
 **Shape cache.** ``compile`` first walks the value once, producing its *shape* (the value with every
 parameter abstracted to its SQL type) and, in the same pass, the parameters in ``$n`` order. A shape seen
@@ -9,6 +10,12 @@ before is a cache hit: the SQL text and result shape are reused and only the par
 is stored only after its cold compile proved the walk reproduces the renderer's parameters exactly (the
 same values, in the same order, with no two equal values whose order could be confused); shapes that
 cannot be proved, or whose parts are not hashable, are compiled cold every time, never wrongly cached.
+
+A shape is generated per node class from its declared children (``djogi.algebra.traverse``): child and
+scope fields are shaped, data fields kept as they are. Where rendering depends on values beyond that
+(parameters in another order than the fields, like ``LIKE`` patterns; GROUP BY / ORDER BY keys that name
+a select-list position, ``render.output_positions``; CTEs met on the way), the node's shaper in
+``_SHAPERS`` says so explicitly, so every value-dependent rendering decision is part of the key.
 """
 
 from __future__ import annotations
