@@ -17,7 +17,6 @@ from djogi import Model
 from djogi.algebra import (
     Expr,
     Pred,
-    RenderContext,
     Select,
     abs_,
     and_,
@@ -32,13 +31,13 @@ from djogi.algebra import (
     nullif,
     or_,
     predicate_from_filters,
-    render_predicate,
     select,
     xor,
 )
 from djogi.algebra.aggregate import array_agg, count, max_, string_agg, sum_
 from djogi.algebra.compile import compile
 from djogi.algebra.dml import delete, insert, insert_from, update
+from djogi.algebra.render import RenderContext, render_predicate
 from djogi.algebra.sources import aliased
 from djogi.algebra.subquery import exists, in_query, scalar
 from djogi.algebra.window import row_number, rows

@@ -22,8 +22,10 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from djogi.algebra.expr import Column, Expr, Func, OrderBy, Param, ValueType, coerce, expression, same
+from djogi.algebra.conditional import case
+from djogi.algebra.expr import Column, Expr, Func, OrderBy, Param, ValueType, coerce, expression
 from djogi.algebra.predicate import TRUE, Pred, and_
+from djogi.algebra.traverse import find, same
 from djogi.errors import ArgumentTypeError, ValidationError
 from djogi.schema import descriptor
 
@@ -33,7 +35,6 @@ __all__ = [
     "avg",
     "bool_and",
     "bool_or",
-    "contains_node",
     "count",
     "grouping",
     "jsonb_agg",
@@ -50,6 +51,8 @@ NUMERIC = ValueType("decimal", "numeric")
 
 class Agg(Expr[T], frozen=True):
     """``name([DISTINCT] args [ORDER BY order]) [FILTER (WHERE where)]``; ``star`` renders ``count(*)``."""
+
+    __children__ = ("args", "order", "where")
 
     name: str
     args: tuple[Expr[Any], ...]
@@ -93,33 +96,12 @@ class Agg(Expr[T], frozen=True):
         return over(self, partition_by=partition_by, order_by=order_by, frame=frame)
 
 
-def contains_node(node: object, types: tuple[type, ...], *, into_queries: bool = False) -> object | None:
-    """The first node of one of ``types`` inside ``node`` (expressions, predicates, orderings, tuples), in
-    depth-first order; iterative, so any nesting depth works."""
-    stack = [node]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, types):
-            return item
-        if isinstance(item, tuple):
-            stack.extend(reversed(item))
-        elif (
-            isinstance(item, msgspec.Struct) and not isinstance(item, Column)
-            and (into_queries or type(item).__name__ not in _QUERY_NAMES)
-        ):  # fmt: skip
-            stack.extend(reversed([getattr(item, f) for f in item.__struct_fields__]))
-    return None
-
-
-_QUERY_NAMES = frozenset({"Select", "SetOp", "Subquery", "Exists", "InQuery", "Source"})
-
-
 def _no_nested(node: object, name: str) -> None:
     from djogi.algebra.window import Over
 
-    inner = contains_node(node, (Agg, Over))
+    inner = find(node, (Agg, Over))
     if inner is not None:
-        raise ValidationError(f"{name}(): aggregate and window calls cannot be nested ({inner.describe()})")  # type: ignore[attr-defined]
+        raise ValidationError(f"{name}(): aggregate and window calls cannot be nested ({inner.describe()})")
 
 
 def _checked(agg: Agg[T]) -> Agg[T]:
@@ -197,8 +179,6 @@ def max_(x: Expr[T]) -> Agg[T]:
 def _boolean(x: Expr[bool] | Pred, name: str) -> Expr[Any]:
     """A boolean expression; a predicate becomes ``CASE WHEN p THEN TRUE ELSE FALSE END`` (two-valued)."""
     if isinstance(x, Pred):
-        from djogi.algebra.conditional import case
-
         return case(x, True).otherwise(False)
     _kind(x, name, ("bool", None))
     return x
@@ -243,42 +223,3 @@ def grouping(*keys: Expr[Any]) -> Func[int]:
 def jsonb_agg(x: Expr[Any], *, distinct: bool = False) -> Agg[Any]:
     """``jsonb_agg([DISTINCT] x)``: a JSONB array of the values."""
     return _agg("jsonb_agg", (x,), ValueType("jsonb", "jsonb"), distinct)
-
-
-# ------------------------------------------------------------------------------------------ rendering
-
-
-def render_agg(node: Agg[Any], ctx: Any) -> str:
-    """SQL of an aggregate call (registered with ``render.render_expr``)."""
-    from djogi.algebra.render import render_expr, render_order, render_predicate
-
-    if node.star:
-        sql = "count(*)"
-    else:
-        sql = (
-            node.name
-            + "("
-            + ("DISTINCT " if node.distinct else "")
-            + ", ".join([render_expr(a, ctx) for a in node.args])
-        )
-        if node.order:
-            sql += " ORDER BY " + ", ".join([render_order(o, ctx) for o in node.order])
-        sql += ")"
-    if node.where != TRUE:
-        sql += " FILTER (WHERE " + render_predicate(node.where, ctx) + ")"
-    return sql
-
-
-def _nullable(node: Agg[Any], nullable_models: frozenset[Any]) -> bool:
-    return node.name != "count"
-
-
-def _register() -> None:
-    from djogi.algebra import render
-    from djogi.algebra.rowtype import NULLABLE
-
-    render.register_expr(Agg, render_agg)
-    NULLABLE[Agg] = _nullable
-
-
-_register()

@@ -28,12 +28,16 @@ T = TypeVar("T")
 class When(msgspec.Struct, frozen=True, gc=False):
     """One ``WHEN cond THEN then`` arm."""
 
+    __children__ = ("cond", "then")
+
     cond: Pred
     then: Expr[Any]
 
 
 class Case(Expr[T], frozen=True):
     """``CASE WHEN .. THEN .. ... [ELSE default] END``; ``closed`` once ``otherwise`` was given."""
+
+    __children__ = ("whens", "default")
 
     whens: tuple[When, ...]
     default: Expr[Any] | None
@@ -90,29 +94,3 @@ def case(cond: Pred, then: object) -> Case[Any]:
         raise ValidationError("case(): the first result fixes the type and cannot be None; reorder the arms")
     first = _first(then)
     return Case((When(_cond(cond), first),), None, first.type)
-
-
-def render_case(node: Case[Any], ctx: Any) -> str:
-    """``CASE WHEN <pred> THEN <x> ... [ELSE <y>] END``."""
-    from djogi.algebra.render import render_expr, render_predicate
-
-    arms = " ".join([f"WHEN {render_predicate(w.cond, ctx)} THEN {render_expr(w.then, ctx)}" for w in node.whens])
-    default = "" if node.default is None else f" ELSE {render_expr(node.default, ctx)}"
-    return f"CASE {arms}{default} END"
-
-
-def _nullable(node: Case[Any], models: frozenset[Any]) -> bool:
-    from djogi.algebra.rowtype import nullable
-
-    return node.default is None or any(nullable(x, models) for x in (*(w.then for w in node.whens), node.default))
-
-
-def _register() -> None:
-    from djogi.algebra import render
-    from djogi.algebra.rowtype import NULLABLE
-
-    render.register_expr(Case, render_case)
-    NULLABLE[Case] = _nullable
-
-
-_register()

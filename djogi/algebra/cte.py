@@ -26,6 +26,7 @@ from typing import Any
 import msgspec
 
 from djogi.algebra.rowtype import check_name
+from djogi.algebra.setops import combine
 from djogi.algebra.sources import Source, output_columns
 
 __all__ = ["Cte", "with_", "with_recursive"]
@@ -33,6 +34,8 @@ __all__ = ["Cte", "with_", "with_recursive"]
 
 class Cte(msgspec.Struct, frozen=True, gc=False):
     """``"name" AS [[NOT] MATERIALIZED] (<query>)``; ``recursive`` makes the clause ``WITH RECURSIVE``."""
+
+    __scopes__ = ("query",)
 
     name: str
     query: Any
@@ -60,8 +63,6 @@ def with_recursive(
 
     ``UNION`` (``union_all=False``) discards duplicate rows, which also stops cycles of identical rows.
     """
-    from djogi.algebra.setops import combine
-
     out = output_columns(anchor)
     check_name(name, "CTE")
     own = Source("cte", out.model, name, output=out)

@@ -20,10 +20,11 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
 import msgspec
 
+from djogi.algebra.traverse import nesting_depth
 from djogi.errors import ValidationError
 
 __all__ = [
@@ -32,7 +33,6 @@ __all__ = [
     "check_depth",
     "described",
     "guarded",
-    "nesting_depth",
     "node_repr",
     "recursion_room",
     "retry_deep",
@@ -52,35 +52,6 @@ _saved_limit = 0
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-
-def _children(node: object) -> tuple[Any, ...] | list[Any]:
-    if isinstance(node, msgspec.Struct):
-        return [getattr(node, f) for f in node.__struct_fields__]
-    if type(node) is tuple or type(node) is list:
-        return node
-    if type(node) is dict:
-        return list(node.values())
-    return ()
-
-
-def nesting_depth(value: object) -> int:
-    """The number of nodes (Structs, tuples, lists, dicts) on the longest path down from ``value``, measured
-    without recursion; a subtree shared by several parents is measured once."""
-    depth: dict[int, int] = {}
-    stack: list[tuple[object, bool]] = [(value, False)]
-    while stack:
-        node, expanded = stack.pop()
-        key = id(node)
-        if key in depth:
-            continue
-        kids = _children(node)
-        if expanded or not kids:
-            depth[key] = 1 + max((depth.get(id(k), 0) for k in kids), default=0) if kids else 0
-            continue
-        stack.append((node, True))
-        stack.extend((k, False) for k in kids if id(k) not in depth)
-    return depth[id(value)]
 
 
 def check_depth(depth: int) -> None:

@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import msgspec
 
-from djogi.algebra.expr import Column, Const, Expr, Param, key_hash, now, param_value, same
+from djogi.algebra.expr import Column, Const, Expr, Param, now, param_value
 from djogi.algebra.predicate import TRUE, Pred
 from djogi.algebra.query import Select, check_model, select
+from djogi.algebra.traverse import key_hash, same
 from djogi.codecs.values import column_value
 from djogi.errors import ArgumentTypeError, ValidationError
+from djogi.identifiers import check_identifier
 from djogi.schema import ModelBase, ModelDescriptor, descriptor
 
 if TYPE_CHECKING:
@@ -83,6 +85,8 @@ def excluded(col: Column[M, Any]) -> Column[M, Any]:
 class OnConflict(_Value, frozen=True):
     """``ON CONFLICT (target) | ON CONSTRAINT name`` then ``DO NOTHING`` (no assignments) or ``DO UPDATE``."""
 
+    __children__ = ("assignments", "where")
+
     target: tuple[str, ...] = ()
     constraint: str | None = None
     assignments: tuple[Assignment, ...] = ()
@@ -95,6 +99,8 @@ class Insert(_Value, Generic[M], frozen=True):
     A cell is an expression (usually a ``Param``), ``Const(None)`` for NULL, or ``None`` for ``DEFAULT``.
     ``returning`` lists the columns returned (``None``: no RETURNING; the result is the row count).
     """
+
+    __children__ = ("rows", "conflict")
 
     model: type[M]
     columns: tuple[str, ...]
@@ -154,6 +160,8 @@ class ConflictClause(Generic[M]):
 class InsertFrom(_Value, Generic[M], frozen=True):
     """``INSERT INTO "t" (columns) SELECT ... [RETURNING ...]``."""
 
+    __scopes__ = ("source",)
+
     model: type[M]
     columns: tuple[str, ...]
     source: Select[Any]
@@ -166,6 +174,8 @@ class InsertFrom(_Value, Generic[M], frozen=True):
 
 class Update(_Value, Generic[M], frozen=True):
     """``UPDATE "t" SET ... [WHERE ...] [RETURNING ...]``; ``empty`` when built from a ``none()`` query."""
+
+    __children__ = ("assignments", "condition")
 
     model: type[M]
     assignments: tuple[Assignment, ...]
@@ -181,6 +191,8 @@ class Update(_Value, Generic[M], frozen=True):
 class Delete(_Value, Generic[M], frozen=True):
     """``DELETE FROM "t" [WHERE ...] [RETURNING ...]``; ``empty`` when built from a ``none()`` query."""
 
+    __children__ = ("condition",)
+
     model: type[M]
     condition: Pred = TRUE
     returning: tuple[str, ...] | None = None
@@ -195,8 +207,6 @@ class Delete(_Value, Generic[M], frozen=True):
 
 
 def _check_name(name: str) -> None:
-    from djogi.identifiers import check_identifier
-
     try:
         check_identifier(name, "constraint name")
     except ValueError as exc:

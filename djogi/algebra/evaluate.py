@@ -22,18 +22,24 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
 
 import msgspec
 
 from djogi.algebra import expr as e
 from djogi.algebra import predicate as p
-from djogi.algebra.depth import check_depth, nesting_depth, recursion_room
+from djogi.algebra.aggregate import Agg
+from djogi.algebra.conditional import Case
+from djogi.algebra.depth import check_depth, recursion_room
 from djogi.algebra.predicate import Compiled
+from djogi.algebra.relations import PathColumn, RelatedCount
+from djogi.algebra.subquery import Exists, InQuery, OuterRef, Subquery
+from djogi.algebra.traverse import nesting_depth
+from djogi.algebra.window import Over, WindowFunc
 from djogi.errors import NotPortable
 
-__all__ = ["compile_python", "is_portable", "matches"]
+__all__ = ["EXPRESSIONS", "PREDICATES", "compile_python", "is_portable", "matches"]
 
 Getter = Callable[[Any], Any]
 Norm = Callable[[Any], Any]
@@ -71,7 +77,7 @@ def compile_python(pred: p.Pred) -> Compiled:
 
 
 def _compiled(pred: p.Pred) -> Compiled:
-    compiled = _PRED.get(type(pred)) or _PRED[type(p.predicate(pred, "compile_python()"))]
+    compiled = PREDICATES.get(type(pred)) or PREDICATES[type(p.predicate(pred, "compile_python()"))]
     return compiled(pred)
 
 
@@ -155,9 +161,7 @@ def _domain(node: object, left: e.Expr[Any], right: e.Expr[Any], ordering: bool)
 
 
 def _expr(node: e.Expr[Any]) -> Getter:
-    build = _EXPR.get(type(node))
-    if build is None:
-        raise NotPortable(node, f"{node.describe()} has no in-memory evaluation")
+    build: Callable[[Any], Getter] = EXPRESSIONS.get(type(node), _no_twin)
     return build(node)
 
 
@@ -276,14 +280,38 @@ def _collate(node: e.Collate[Any]) -> Getter:
     return _expr(node.expr)
 
 
-_EXPR: dict[type, Callable[[Any], Getter]] = {
+def _no_twin(node: e.Expr[Any]) -> NoReturn:
+    raise NotPortable(node, f"{node.describe()} has no in-memory evaluation")
+
+
+def _sql_only(reason: str) -> Callable[[Any], NoReturn]:
+    def refuse(node: Any) -> NoReturn:
+        raise NotPortable(node, reason)
+
+    return refuse
+
+
+_RELATIONS = "relation paths and related-row subqueries are evaluated by PostgreSQL only"
+
+EXPRESSIONS: Mapping[type, Callable[[Any], Getter]] = {
     e.Column: _column,
     e.Param: _param,
     e.Const: _const,
     e.BinOp: _binop,
     e.Func: _func,
     e.Collate: _collate,
+    e.Cast: _no_twin,
+    e.JsonPath: _no_twin,
+    Agg: _no_twin,
+    WindowFunc: _no_twin,
+    Over: _no_twin,
+    Case: _no_twin,
+    Subquery: _no_twin,
+    OuterRef: _no_twin,
+    PathColumn: _sql_only(_RELATIONS),
+    RelatedCount: _sql_only(_RELATIONS),
 }
+"""Expression node type -> ``node -> (instance -> value)``, or a refusal with ``NotPortable``."""
 
 
 # ------------------------------------------------------------------------------------------ predicates
@@ -416,10 +444,6 @@ def _like(pred: p.Like) -> Compiled:
     return lambda obj: (v := get(obj)) is not None and test(fold(v))
 
 
-def _sql_only(pred: p.Pred) -> Compiled:
-    raise NotPortable(pred, "POSIX regular expressions are evaluated by PostgreSQL only")
-
-
 def _array(pred: p.ArrayOp) -> Compiled:
     norm = _domain(pred, pred.expr, pred.value, False) or (lambda v: v)
     left, right = _expr(pred.expr), _expr(pred.value)
@@ -440,7 +464,7 @@ def _array(pred: p.ArrayOp) -> Compiled:
     return run
 
 
-_PRED: dict[type, Callable[[Any], Compiled]] = {
+PREDICATES: Mapping[type, Callable[[Any], Compiled]] = {
     p.Truth: _truth,
     p.And: _and,
     p.Or: _or,
@@ -451,16 +475,9 @@ _PRED: dict[type, Callable[[Any], Compiled]] = {
     p.Between: _between,
     p.In: _in,
     p.Like: _like,
-    p.Regex: _sql_only,
+    p.Regex: _sql_only("POSIX regular expressions are evaluated by PostgreSQL only"),
     p.ArrayOp: _array,
+    Exists: _sql_only("Exists subqueries are evaluated by PostgreSQL only"),
+    InQuery: _sql_only("InQuery subqueries are evaluated by PostgreSQL only"),
 }
-
-
-def register_sql_only(node_type: type, reason: str) -> None:
-    """Make in-memory evaluation refuse ``node_type`` (an expression or predicate node defined outside this
-    module) with ``NotPortable(node, reason)``."""
-
-    def refuse(node: Any) -> NoReturn:
-        raise NotPortable(node, reason)
-
-    (_PRED if issubclass(node_type, p.Pred) else _EXPR)[node_type] = refuse
+"""Predicate node type -> ``node -> (instance -> bool)``, or a refusal with ``NotPortable``."""

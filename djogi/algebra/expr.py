@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 import msgspec
 
 from djogi.algebra.depth import described, node_repr
+from djogi.algebra.traverse import key_hash, same
 from djogi.codecs.json import json_encode
 from djogi.codecs.values import PY_KINDS, Refused, normalize
 from djogi.errors import ArgumentTypeError, ValidationError
@@ -49,10 +50,8 @@ __all__ = [
     "func",
     "length",
     "lower",
-    "node_key",
     "now",
     "nullif",
-    "same",
     "upper",
     "value_type",
 ]
@@ -470,6 +469,9 @@ class Column(Expr[T], Generic[M, T], frozen=True):
     """``"table"."column"`` of ``model``'s field ``name``. Built by ``column_ref``; ``column``, ``vtype`` and
     ``nullable`` are derived from the field and are not part of the node's identity."""
 
+    __children__ = ()
+    __key__ = ("model", "name")  # identity: the other fields are derived from the field
+
     model: Any
     name: str
     column: str
@@ -511,6 +513,8 @@ def column_ref(model: type[M], fd: FieldDescriptor) -> Column[M, Any]:
 class Param(Expr[T], frozen=True):
     """A bound value, rendered ``$n::type`` (``type.sql``; no cast when unknown). Never NULL."""
 
+    __children__ = ()
+
     value: Any
     vtype: ValueType
 
@@ -525,6 +529,8 @@ class Param(Expr[T], frozen=True):
 class Const(Expr[T], frozen=True):
     """An inline constant: ``NULL``, ``TRUE`` or ``FALSE`` (the only values spliced into SQL text)."""
 
+    __children__ = ()
+
     value: bool | None
 
     @property
@@ -537,6 +543,8 @@ class Const(Expr[T], frozen=True):
 
 class BinOp(Expr[T], frozen=True):
     """``(left op right)`` for ``+ - * /`` and ``||``."""
+
+    __children__ = ("left", "right")
 
     op: str
     left: Expr[Any]
@@ -615,6 +623,8 @@ def _is_zero(value: object) -> bool:
 
 class Func(Expr[T], frozen=True):
     """A function call ``name(args...)`` returning ``return_type``. ``name`` is a plain identifier."""
+
+    __children__ = ("args",)
 
     name: str
     args: tuple[Expr[Any], ...]
@@ -697,6 +707,8 @@ def abs_(x: Expr[T]) -> Func[T]:
 class Cast(Expr[T], frozen=True):
     """``CAST(expr AS sql_type)``; built by ``cast``. SQL-only in memory."""
 
+    __children__ = ("expr",)
+
     expr: Expr[Any]
     sql_type: str
     vtype: ValueType
@@ -718,6 +730,8 @@ def cast(x: object, sql_type: str) -> Cast[Any]:
 class Collate(Expr[T], frozen=True):
     """``expr COLLATE "collation"``."""
 
+    __children__ = ("expr",)
+
     expr: Expr[Any]
     collation: str
 
@@ -732,6 +746,8 @@ class Collate(Expr[T], frozen=True):
 class JsonPath(Expr[Any], frozen=True):
     """``(expr #> $n::text[])``: the JSONB value at a key path. Compared values are sent as JSONB."""
 
+    __children__ = ("expr",)
+
     expr: Expr[Any]
     keys: tuple[str, ...]
 
@@ -745,6 +761,8 @@ class JsonPath(Expr[Any], frozen=True):
 
 class OrderBy(msgspec.Struct, frozen=True, gc=False):
     """An ORDER BY item: ``expr ASC|DESC [NULLS FIRST|LAST]`` (``nulls=None``: PostgreSQL's default)."""
+
+    __children__ = ("expr",)
 
     expr: Expr[Any]
     descending: bool
@@ -763,53 +781,6 @@ class OrderBy(msgspec.Struct, frozen=True, gc=False):
 
     def __hash__(self) -> int:
         return key_hash(self)
-
-
-# ------------------------------------------------------------------------------------------------ identity
-
-
-def node_key(node: object) -> tuple[object, ...]:
-    """A hashable structural key of a node (or any value inside one).
-
-    Two nodes have equal keys exactly when they are built from the same parts: columns by (model, field),
-    values by (type, value) with NaN equal to NaN. Use it for caches and tests instead of ``==``.
-
-    The key is flat (a prefix encoding: a Struct's type followed by its fields' keys, ``(tuple, n)``
-    followed by ``n`` items' keys, ``(type, value)`` for a value), built without recursion, so keys of any
-    nesting depth are built, hashed and compared in linear time.
-    """
-    out: list[object] = []
-    stack = [node]
-    while stack:
-        x = stack.pop()
-        t = type(x)
-        if t is Column:
-            out.append((Column, x.model, x.name))  # type: ignore[attr-defined]
-        elif isinstance(x, msgspec.Struct):
-            out.append(t)
-            fields = _astuple(x)
-            stack.extend(fields[::-1])
-        elif t is tuple or t is list:
-            out.append((tuple, len(x)))  # type: ignore[arg-type]
-            stack.extend(x[::-1])  # type: ignore[index]
-        elif x != x:  # NaN (float or Decimal)
-            out.append((t, "NaN"))
-        else:
-            out.append((t, x))
-    return tuple(out)
-
-
-_astuple = msgspec.structs.astuple
-
-
-def same(a: object, b: object) -> bool:
-    """Structural equality of two nodes (``==`` on expressions builds a predicate instead)."""
-    return node_key(a) == node_key(b)
-
-
-def key_hash(node: object) -> int:
-    """``hash(node_key(node))``: the structural hash of a node."""
-    return hash(node_key(node))
 
 
 from djogi.algebra import predicate as _p  # noqa: E402  (predicate imports this module)

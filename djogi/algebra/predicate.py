@@ -20,7 +20,8 @@ from typing import Any, Literal
 import msgspec
 
 from djogi.algebra.depth import node_repr
-from djogi.algebra.expr import Expr, Param, key_hash, same
+from djogi.algebra.expr import Expr, Param
+from djogi.algebra.traverse import key_hash, same
 from djogi.errors import ArgumentTypeError
 
 __all__ = [
@@ -110,6 +111,8 @@ class Pred(msgspec.Struct, frozen=True, gc=False):
 class Truth(Pred, frozen=True):
     """The constant ``TRUE`` or ``FALSE`` (use the module constants)."""
 
+    __children__ = ()
+
     value: bool
 
 
@@ -120,11 +123,15 @@ FALSE = Truth(False)
 class And(Pred, frozen=True):
     """Conjunction of two or more predicates (flat: no part is an ``And`` or a ``Truth``)."""
 
+    __children__ = ("parts",)
+
     parts: tuple[Pred, ...]
 
 
 class Or(Pred, frozen=True):
     """Disjunction of two or more predicates (flat: no part is an ``Or`` or a ``Truth``)."""
+
+    __children__ = ("parts",)
 
     parts: tuple[Pred, ...]
 
@@ -132,11 +139,15 @@ class Or(Pred, frozen=True):
 class Not(Pred, frozen=True):
     """Complement: the rows where ``part`` is false (NULL comparisons included)."""
 
+    __children__ = ("part",)
+
     part: Pred
 
 
 class Xor(Pred, frozen=True):
     """Exactly one of ``left`` and ``right`` holds."""
+
+    __children__ = ("left", "right")
 
     left: Pred
     right: Pred
@@ -144,6 +155,8 @@ class Xor(Pred, frozen=True):
 
 class Compare(Pred, frozen=True):
     """``left <op> right`` for ``= <> < <= > >=`` (false if either side is NULL) and ``IS [NOT] DISTINCT FROM``."""
+
+    __children__ = ("left", "right")
 
     op: CompareOp
     left: Expr[Any]
@@ -158,11 +171,15 @@ class Compare(Pred, frozen=True):
 class IsNull(Pred, frozen=True):
     """``expr IS NULL`` (``~`` gives ``IS NOT NULL``)."""
 
+    __children__ = ("expr",)
+
     expr: Expr[Any]
 
 
 class Between(Pred, frozen=True):
     """``expr BETWEEN low AND high``."""
+
+    __children__ = ("expr", "low", "high")
 
     expr: Expr[Any]
     low: Expr[Any]
@@ -173,6 +190,8 @@ class In(Pred, frozen=True):
     """``expr = ANY($n)`` (``op="in"``) or ``expr <> ALL($n)`` (``op="not_in"``); ``values`` is one non-empty
     array parameter without NULLs. NULL ``expr`` makes both false."""
 
+    __children__ = ("expr", "values")
+
     op: Literal["in", "not_in"]
     expr: Expr[Any]
     values: Param[Any]
@@ -181,6 +200,8 @@ class In(Pred, frozen=True):
 class Like(Pred, frozen=True):
     """``expr LIKE pattern`` or, when ``ci``, ``expr COLLATE "C" ILIKE pattern``, where the pattern is ``text``
     with ``% _ \\`` escaped and ``%`` added per ``mode``."""
+
+    __children__ = ("expr",)
 
     expr: Expr[Any]
     text: str
@@ -191,6 +212,8 @@ class Like(Pred, frozen=True):
 class Regex(Pred, frozen=True):
     """``expr ~ pattern`` (``~*`` when ``ci``). SQL-only."""
 
+    __children__ = ("expr",)
+
     expr: Expr[Any]
     pattern: str
     ci: bool
@@ -198,6 +221,8 @@ class Regex(Pred, frozen=True):
 
 class ArrayOp(Pred, frozen=True):
     """``expr @> value``, ``expr <@ value`` or ``expr && value`` on arrays."""
+
+    __children__ = ("expr", "value")
 
     op: Literal["@>", "<@", "&&"]
     expr: Expr[Any]

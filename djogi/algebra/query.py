@@ -20,24 +20,15 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast, overload
 import msgspec
 
 from djogi.algebra import predicate as _p
+from djogi.algebra.aggregate import Agg
 from djogi.algebra.depth import guarded
-from djogi.algebra.expr import (
-    BinOp,
-    Cast,
-    Collate,
-    Column,
-    Const,
-    Expr,
-    Func,
-    JsonPath,
-    OrderBy,
-    Param,
-    key_hash,
-    node_key,
-    same,
-)
+from djogi.algebra.expr import BinOp, Cast, Collate, Column, Const, Expr, Func, JsonPath, OrderBy, Param
 from djogi.algebra.predicate import FALSE, TRUE, Pred, and_, or_, predicate
+from djogi.algebra.rowtype import python_type, row_type
 from djogi.algebra.sources import Join, JoinKind, Source
+from djogi.algebra.subquery import OuterRef
+from djogi.algebra.traverse import find, key_hash, node_key, same, walk
+from djogi.algebra.window import Over, window_errors
 from djogi.errors import ArgumentTypeError, ValidationError
 from djogi.schema import ModelBase, ModelDescriptor, descriptor
 
@@ -103,12 +94,16 @@ class Lock(msgspec.Struct, frozen=True):
 class Keyset(msgspec.Struct, frozen=True):
     """Keyset position: rows strictly after ``values`` in the order ``keys`` (fixed when ``after`` ran)."""
 
+    __children__ = ("keys", "values")
+
     keys: tuple[OrderBy, ...]
     values: tuple[Expr[Any], ...]
 
 
 class Grouping(msgspec.Struct, frozen=True, gc=False):
     """``GROUP BY`` keys: plain (``keys``), ``ROLLUP``, ``CUBE`` (one set each) or ``GROUPING SETS``."""
+
+    __children__ = ("sets",)
 
     kind: Literal["keys", "rollup", "cube", "sets"]
     sets: tuple[tuple[Expr[Any], ...], ...]
@@ -147,6 +142,11 @@ class Select(msgspec.Struct, Generic[R], frozen=True, kw_only=True):
     without the keyset position; ``empty`` marks ``none()``. Field names differ from the combinator
     methods (``row_limit`` vs ``limit()``) because both live on the class.
     """
+
+    __children__ = (
+        "distinct_keys", "projection", "annotations", "source", "joins", "condition", "keyset", "grouping",
+        "having_condition", "ordering",
+    )  # fmt: skip
 
     model: type[Any]
     distinct_all: bool = False
@@ -395,6 +395,8 @@ def select_from(source: Source) -> Select[Any]:
 class CountOf(msgspec.Struct, frozen=True):
     """``SELECT count(*) FROM ... WHERE ...`` (or ``FROM (<query>) AS "__djogi_sub"``); a ``ScalarRow``."""
 
+    __scopes__ = ("query",)
+
     query: Any
     empty: bool = False
 
@@ -407,6 +409,8 @@ class CountOf(msgspec.Struct, frozen=True):
 
 class ExistsOf(msgspec.Struct, frozen=True):
     """``SELECT EXISTS (SELECT 1 FROM ... WHERE ... LIMIT 1)``; a ``ScalarRow``."""
+
+    __scopes__ = ("query",)
 
     query: Any
     empty: bool = False
@@ -465,27 +469,12 @@ def _count(what: str, n: int | None) -> int | None:
     return None if n is None else int(n)
 
 
-_OPAQUE = frozenset({"Select", "SetOp", "Source", "OuterRef", "CountOf", "ExistsOf"})
-
-
 def _foreign_column(node: object, allowed: frozenset[Any]) -> Column[Any, Any] | None:
     """The first column inside ``node`` whose owner is not in ``allowed`` (subqueries and ``outer()``
     references are not entered: they are checked where they are built)."""
-    t = type(node)
-    if t is Column:
-        return None if node.model in allowed else node  # type: ignore[attr-defined,return-value]
-    if t is Param or t is Const:
-        return None
-    if t is tuple:
-        items: tuple[object, ...] = node  # type: ignore[assignment]
-    elif isinstance(node, msgspec.Struct) and t.__name__ not in _OPAQUE:
-        items = tuple(getattr(node, name) for name in node.__struct_fields__)
-    else:
-        return None
-    for item in items:
-        found = _foreign_column(item, allowed)
-        if found is not None:
-            return found
+    for x in walk(node, stop=(OuterRef,)):
+        if type(x) is Column and x.model not in allowed:
+            return x
     return None
 
 
@@ -525,11 +514,11 @@ def sources(q: Select[Any]) -> frozenset[Any]:
 # the build-time checks to find: no foreign column, no window function, no aggregate, no relation path,
 # no subquery. ``_plain`` proves that in one walk; anything else takes the full checks.
 _PLAIN_CHILDREN: dict[type, tuple[str, ...]] = {
-    _p.Compare: ("left", "right"), _p.And: ("parts",), _p.Or: ("parts",), _p.Not: ("part",),
-    _p.Xor: ("left", "right"), _p.IsNull: ("expr",), _p.Between: ("expr", "low", "high"),
-    _p.In: ("expr", "values"), _p.Like: ("expr",), _p.Regex: ("expr",), _p.ArrayOp: ("expr", "value"),
-    _p.Truth: (), BinOp: ("left", "right"), Func: ("args",), Cast: ("expr",), Collate: ("expr",),
-    JsonPath: ("expr",), OrderBy: ("expr",),
+    cls: cls.__children__
+    for cls in (
+        _p.Compare, _p.And, _p.Or, _p.Not, _p.Xor, _p.IsNull, _p.Between, _p.In, _p.Like, _p.Regex, _p.ArrayOp,
+        _p.Truth, BinOp, Func, Cast, Collate, JsonPath, OrderBy,
+    )
 }  # fmt: skip
 
 
@@ -583,21 +572,16 @@ def _check(q: Select[Any], what: str, nodes: Sequence[object]) -> None:
     if _plain(tuple(nodes), sources(q)):
         return
     _refuse(_foreign_column(tuple(nodes), sources(q)), what, q.model.__name__)
-    from djogi.algebra.window import window_errors
-
     bare = window_errors(nodes)
     if bare is not None:
         raise ValidationError(f"{what}: {bare.describe()} is a window function; call .over(...) on it")
 
 
 def _no_aggregates(what: str, nodes: Sequence[object]) -> None:
-    from djogi.algebra.aggregate import Agg, contains_node
-    from djogi.algebra.window import Over
-
-    found = contains_node(tuple(nodes), (Agg, Over))
+    found = find(tuple(nodes), (Agg, Over))
     if found is not None:
         hint = "use having()" if isinstance(found, Agg) else "filter on it from an outer query (derived / with_)"
-        raise ValidationError(f"{what}: {found.describe()} cannot appear here; {hint}")  # type: ignore[attr-defined]
+        raise ValidationError(f"{what}: {found.describe()} cannot appear here; {hint}")
 
 
 def _lower_paths(q: Select[Any], predicates: Sequence[Pred]) -> Sequence[Pred]:
@@ -736,8 +720,7 @@ def nullable_sources(q: Select[Any]) -> frozenset[Any]:
 
 
 def _row_type(q: Select[Any], named: dict[str, Expr[Any]]) -> type[msgspec.Struct]:
-    from djogi.algebra.rowtype import nullable, python_type, row_type
-
+    from djogi.algebra.nullability import nullable
     for name, x in named.items():
         if not isinstance(x, Expr):
             raise ArgumentTypeError(f"values({name}=...) takes an expression, not {x!r}")
@@ -790,9 +773,6 @@ def _group_by(q: Select[R], keys: Sequence[Expr[Any] | Grouping]) -> Select[R]:
 
 @guarded
 def _annotate(q: Select[R], named: dict[str, Expr[Any]]) -> Select[R]:
-    from djogi.algebra.aggregate import Agg
-    from djogi.algebra.window import Over
-
     if not named:
         raise ValidationError("annotate() needs at least one name=expression")
     if q.grouping is not None:

@@ -32,18 +32,19 @@ them); rows become ``djogi.loaded.Loaded`` values.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 import msgspec
 
 from djogi.algebra import predicate as p
+from djogi.algebra.aggregate import count
 from djogi.algebra.expr import Column, OrderBy, ValueType
-from djogi.algebra.subquery import Exists, OuterRef, Subquery, exists, render_subquery
+from djogi.algebra.query import Select, sources
+from djogi.algebra.sources import aliased
+from djogi.algebra.subquery import OuterRef, Subquery, exists
+from djogi.algebra.traverse import map_children, walk
 from djogi.errors import ValidationError
 from djogi.schema import FieldDescriptor, ModelBase, descriptor, models
-
-if TYPE_CHECKING:
-    from djogi.algebra.query import Select
 
 __all__ = [
     "PathColumn",
@@ -91,6 +92,8 @@ class PathRef(msgspec.Struct, frozen=True, gc=False):
 
 class PathColumn(Column[M, Any], frozen=True):
     """A column of a related model reached through a to-one path (``model`` is a ``PathRef``)."""
+
+    __children__ = ()
 
 
 def _owner(model: Any) -> Any:
@@ -167,19 +170,9 @@ def _pk_column(model: Any, ref: Any) -> Column[Any, Any]:
     return col if ref is model else msgspec.structs.replace(col, model=ref)
 
 
-_OPAQUE = (Exists, Subquery, OuterRef, Column)
-
-
-def _paths(node: object, out: list[PathColumn[Any]]) -> None:
-    """Collect the path columns in ``node`` (not entering subqueries or ``outer()``)."""
-    if type(node) is PathColumn:
-        out.append(node)
-    elif isinstance(node, tuple):
-        for item in node:
-            _paths(item, out)
-    elif isinstance(node, msgspec.Struct) and not isinstance(node, _OPAQUE) and type(node).__name__ != "Select":
-        for f in node.__struct_fields__:
-            _paths(getattr(node, f), out)
+def _paths(node: object) -> list[PathColumn[Any]]:
+    """The path columns in ``node`` (not entering subqueries or ``outer()``)."""
+    return [x for x in walk(node, stop=(OuterRef,)) if type(x) is PathColumn]
 
 
 def _rewrite(node: Any, root: PathRef, repl: Any) -> Any:
@@ -193,14 +186,9 @@ def _rewrite(node: Any, root: PathRef, repl: Any) -> Any:
         model = _strip(ref, root, repl)
         cls = PathColumn if isinstance(model, PathRef) else Column
         return cls(model, node.name, node.column, node.vtype, True)
-    if t is Column or isinstance(node, OuterRef):
+    if t is Column or t is OuterRef:
         return OuterRef(node)
-    if t is tuple:
-        return tuple(_rewrite(item, root, repl) for item in node)
-    if isinstance(node, msgspec.Struct) and not isinstance(node, Exists | Subquery) and t.__name__ != "Select":
-        changes = {f: _rewrite(getattr(node, f), root, repl) for f in node.__struct_fields__}
-        return msgspec.structs.replace(node, **changes)
-    return node
+    return map_children(node, lambda x: _rewrite(x, root, repl))
 
 
 def _strip(ref: PathRef, root: PathRef, repl: Any) -> Any:
@@ -210,16 +198,11 @@ def _strip(ref: PathRef, root: PathRef, repl: Any) -> Any:
 
 
 def _roots(pred: p.Pred) -> set[Any]:
-    found: list[PathColumn[Any]] = []
-    _paths(pred, found)
-    return {c.model.root for c in found}
+    return {c.model.root for c in _paths(pred)}
 
 
 def _hop_exists(pred: p.Pred, root: PathRef, scope: frozenset[str]) -> p.Pred:
     """``EXISTS (SELECT 1 FROM target WHERE target.pk = outer(base.fk) AND <pred moved inside>)``."""
-    from djogi.algebra.query import Select
-    from djogi.algebra.sources import aliased
-
     target = root.target
     table = descriptor(target).table
     source = None
@@ -315,8 +298,6 @@ def lower_ordering(q: Select[R], keys: Sequence[Any]) -> tuple[Select[R], tuple[
 
 def _join_path(q: Select[R], ref: PathRef) -> tuple[Select[R], Any]:
     """Join each hop of ``ref`` (``LEFT JOIN "t" AS "<base>__<field>"``), reusing joins already made."""
-    from djogi.algebra.sources import aliased
-
     base = ref.base
     if isinstance(base, PathRef):
         q, base = _join_path(q, base)
@@ -334,6 +315,8 @@ def _join_path(q: Select[R], ref: PathRef) -> tuple[Select[R], Any]:
 
 class RelatedCount(Subquery[int], frozen=True):
     """``(SELECT count(*) FROM ...)`` over related rows: an ``int``, never NULL."""
+
+    __children__ = ()
 
     def _describe(self) -> str:
         return "count(related)"
@@ -358,9 +341,6 @@ class Related(msgspec.Struct, Generic[A, B], frozen=True, gc=False):
 
     def rows(self) -> Select[B]:
         """The related rows of the enclosing query's current ``A`` row (a correlated query)."""
-        from djogi.algebra.query import Select
-        from djogi.algebra.sources import aliased
-
         model = self.model
         source = None
         if descriptor(model).table == descriptor(self.owner).table:
@@ -385,8 +365,6 @@ class Related(msgspec.Struct, Generic[A, B], frozen=True, gc=False):
 
     def count(self, *predicates: p.Pred) -> RelatedCount:
         """``(SELECT count(*) FROM <related> WHERE <correlation> AND predicates)``."""
-        from djogi.algebra.aggregate import count
-
         q = self.rows().where(*predicates).values(count())
         return RelatedCount(q, ValueType("int", "bigint"))
 
@@ -487,8 +465,6 @@ def prefetch(
     nested = (then,) if isinstance(then, Prefetch) else tuple(then)
     spec = Prefetch(relation, query, nested)
     if query is not None:
-        from djogi.algebra.query import Select
-
         if not isinstance(query, Select) or query.model is not spec.model:
             raise ValidationError(f"prefetch({spec.name}, query=...) takes a query over {spec.model.__name__}")
         if query.row_limit is not None or query.row_offset is not None or query.projection is not None:
@@ -520,9 +496,6 @@ def add_related(q: Select[R], relations: Sequence[Column[Any, Any]]) -> Select[R
         if owner is not q.model or not isinstance(rel.model, type):
             raise ValidationError(f"select_related() takes relation columns of {q.model.__name__}, not {rel!r}")
         target = resolve_target(owner, fd)
-        from djogi.algebra.query import sources
-        from djogi.algebra.sources import aliased
-
         source: Any = target
         ref = target
         if target in sources(q):  # a second relation to one table, or a self-reference: alias it
@@ -535,29 +508,3 @@ def add_related(q: Select[R], relations: Sequence[Column[Any, Any]]) -> Select[R
 def select_related(*relations: Column[Any, Any]) -> Any:
     """Step form of ``Select.select_related``."""
     return lambda q: add_related(q, relations)
-
-
-# ------------------------------------------------------------------------------------------ registration
-
-
-def _unlowered(node: PathColumn[Any], ctx: Any) -> str:
-    raise ValidationError(
-        f"{node.describe()}: a relation path can be used in where()/filter()/exclude() and order_by() "
-        "only; join the related model to use its columns elsewhere"
-    )
-
-
-def _register() -> None:
-    from djogi.algebra import evaluate, render
-    from djogi.algebra.rowtype import NULLABLE
-
-    render.register_expr(PathColumn, _unlowered)
-    render.register_expr(RelatedCount, render_subquery)
-    reason = "relation paths and related-row subqueries are evaluated by PostgreSQL only"
-    for node_type in (PathColumn, RelatedCount):
-        evaluate.register_sql_only(node_type, reason)
-    NULLABLE[PathColumn] = lambda node, models: True
-    NULLABLE[RelatedCount] = lambda node, models: False
-
-
-_register()

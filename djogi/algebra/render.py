@@ -14,19 +14,54 @@
 
 A rendered predicate is two-valued where it is used as a condition (WHERE, ON, FILTER, CASE WHEN); to
 project one as a column wrap it as ``(<sql>) IS TRUE``.
+
+This module is the one compiler: every node type's SQL is written here and found through the dispatch
+tables at its end (``EXPRESSIONS``, ``PREDICATES``, ``STATEMENTS``), built in that one place; a node type
+without an entry cannot be rendered (``tests/algebra/test_node_coverage.py`` checks that each has one).
+``compile.compile`` adds the shape cache on top.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from djogi.algebra import expr as e
 from djogi.algebra import predicate as p
+from djogi.algebra.aggregate import Agg
+from djogi.algebra.conditional import Case
+from djogi.algebra.cte import Cte
+from djogi.algebra.dml import Delete, ExcludedRow, Insert, InsertFrom, Update
+from djogi.algebra.nullability import may_be_null
+from djogi.algebra.query import CountOf, ExistsOf, Keyset, Select, nullable_sources, simple
+from djogi.algebra.relations import PathColumn, RelatedCount
+from djogi.algebra.results import JoinedRows, ModelRows, ResultShape, RowCount, ScalarRow, StructRows, TupleRows
+from djogi.algebra.setops import SetOp
+from djogi.algebra.sources import Ref, Source
+from djogi.algebra.subquery import Exists, InQuery, OuterRef, Subquery
+from djogi.algebra.traverse import same
+from djogi.algebra.window import Bound, Over, WindowFunc
+from djogi.codecs import projection_needs_converter
+from djogi.errors import ValidationError
 from djogi.identifiers import quote_ident
-from djogi.schema import descriptor
+from djogi.schema import ModelBase, descriptor
 
-__all__ = ["RenderContext", "may_be_null", "render_expr", "render_order", "render_predicate"]
+__all__ = [
+    "EXPRESSIONS",
+    "PREDICATES",
+    "STATEMENTS",
+    "QueryContext",
+    "RenderContext",
+    "like_pattern",
+    "limit_offset",
+    "output_positions",
+    "render_expr",
+    "render_order",
+    "render_predicate",
+    "render_query",
+    "render_select",
+    "with_clause",
+]
 
 
 class RenderContext:
@@ -73,12 +108,100 @@ class RenderContext:
         return prefix + quote_ident(col.column)
 
 
+class QueryContext(RenderContext):
+    """A ``RenderContext`` for one query scope: ``outer`` is the enclosing scope (for ``outer()``), and
+    ``ctes`` / ``refs`` are shared by every scope of a statement (CTEs met, and CTE names referenced, in
+    render order). Columns of named sources (``Ref``) render ``"name"."column"``."""
+
+    __slots__ = ("ctes", "outer", "refs")
+
+    def __init__(
+        self,
+        params: list[object] | None = None,
+        *,
+        aliases: dict[Any, str] | None = None,
+        nullable_models: frozenset[Any] = frozenset(),
+        outer: RenderContext | None = None,
+    ) -> None:
+        super().__init__(params, nullable_models=nullable_models)
+        self.aliases = _Aliases(aliases or {})  # set after: an empty mapping would be replaced by a dict
+        self.outer = outer
+        self.ctes: dict[str, Cte]
+        self.refs: list[str]
+        if isinstance(outer, QueryContext):
+            self.ctes, self.refs = outer.ctes, outer.refs
+        else:
+            self.ctes, self.refs = {}, []
+
+    def cte(self, src: Source) -> str:
+        """Record a reference to the CTE source ``src`` (and its definition, once); its quoted name."""
+        assert src.name is not None
+        self.refs.append(src.name)
+        if src.cte is not None:
+            known = self.ctes.setdefault(src.name, src.cte)
+            if known is not src.cte and known != src.cte:
+                raise ValidationError(f"two different CTEs are named {src.name!r} in one statement")
+        return quote_ident(src.name)
+
+
+class _Aliases(dict[Any, str]):
+    """Alias lookup: a ``Ref`` is known by its own name, a model by the alias its query gives it."""
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        if type(key) is Ref:
+            return key.name
+        return super().get(key, default)
+
+
+def render_query(value: Any, ctx: RenderContext) -> tuple[str, ResultShape]:
+    """SQL and result shape of a query or RETURNING mutation rendered inside ``ctx`` (a subquery, an arm,
+    a CTE body); parameters continue ``ctx``'s numbering."""
+    render = STATEMENTS.get(type(value))
+    if render is None:
+        raise ValidationError(f"{type(value).__name__} is not a query")
+    scope = ctx if isinstance(ctx, QueryContext) else QueryContext(ctx.params, outer=ctx)
+    return render(value, scope)
+
+
+def with_clause(ctx: QueryContext) -> str:
+    """``WITH [RECURSIVE] "a" AS (...), ... `` for the CTEs met while rendering, dependencies first."""
+    bodies: dict[str, str] = {}
+    deps: dict[str, list[str]] = {}
+    names = list(ctx.ctes)
+    i = 0
+    while i < len(names):
+        name = names[i]
+        start = len(ctx.refs)
+        bodies[name], _ = render_query(ctx.ctes[name].query, QueryContext(ctx.params, outer=ctx))
+        deps[name] = [n for n in ctx.refs[start:] if n != name]
+        names = list(ctx.ctes)
+        i += 1
+    ordered: list[str] = []
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        if name in ordered or name in path:
+            return
+        for dep in deps.get(name, ()):
+            visit(dep, (*path, name))
+        ordered.append(name)
+
+    for name in names:
+        visit(name, ())
+    items = []
+    for name in ordered:
+        cte = ctx.ctes[name]
+        mat = "" if cte.materialized is None else "MATERIALIZED " if cte.materialized else "NOT MATERIALIZED "
+        items.append(f"{quote_ident(name)} AS {mat}({bodies[name]})")
+    recursive = "RECURSIVE " if any(c.recursive for c in ctx.ctes.values()) else ""
+    return f"WITH {recursive}" + ", ".join(items) + " "
+
+
 # ------------------------------------------------------------------------------------------ expressions
 
 
 def render_expr(node: e.Expr[Any], ctx: RenderContext) -> str:
     """SQL text of an expression, binding its parameters into ``ctx``."""
-    return _EXPR[type(node)](node, ctx)
+    return EXPRESSIONS[type(node)](node, ctx)
 
 
 def _param(node: e.Param[Any], ctx: RenderContext) -> str:
@@ -110,16 +233,75 @@ def _json_path(node: e.JsonPath, ctx: RenderContext) -> str:
     return f"({render_expr(node.expr, ctx)} #> {ctx.param(list(node.keys), 'text[]')})"
 
 
-_EXPR: dict[type, Callable[[Any, RenderContext], str]] = {
-    e.Column: lambda node, ctx: ctx.column(node),
-    e.Param: _param,
-    e.Const: _const,
-    e.BinOp: _binop,
-    e.Func: _func,
-    e.Cast: _cast,
-    e.Collate: _collate,
-    e.JsonPath: _json_path,
-}
+def _agg(node: Agg[Any], ctx: RenderContext) -> str:
+    """``name([DISTINCT] args [ORDER BY ..]) [FILTER (WHERE ..)]``, or ``count(*)``."""
+    if node.star:
+        sql = "count(*)"
+    else:
+        sql = (
+            node.name
+            + "("
+            + ("DISTINCT " if node.distinct else "")
+            + ", ".join([render_expr(a, ctx) for a in node.args])
+        )
+        if node.order:
+            sql += " ORDER BY " + ", ".join([render_order(o, ctx) for o in node.order])
+        sql += ")"
+    if node.where != p.TRUE:
+        sql += " FILTER (WHERE " + render_predicate(node.where, ctx) + ")"
+    return sql
+
+
+def _window_func(node: WindowFunc[Any], ctx: RenderContext) -> str:
+    return f"{node.name}({', '.join([render_expr(a, ctx) for a in node.args])})"
+
+
+def _bound(b: Bound, ctx: RenderContext) -> str:
+    return b.kind if b.offset is None else f"{render_expr(b.offset, ctx)} {b.kind}"
+
+
+def _over(node: Over[Any], ctx: RenderContext) -> str:
+    """``func OVER ([PARTITION BY ..] [ORDER BY ..] [frame])``."""
+    parts: list[str] = []
+    if node.partition:
+        parts.append("PARTITION BY " + ", ".join([render_expr(x, ctx) for x in node.partition]))
+    if node.order:
+        parts.append("ORDER BY " + ", ".join([render_order(o, ctx) for o in node.order]))
+    if node.frame is not None:
+        f = node.frame
+        text = f"{f.mode} BETWEEN {_bound(f.start, ctx)} AND {_bound(f.end, ctx)}"
+        parts.append(text if f.exclude is None else f"{text} EXCLUDE {f.exclude}")
+    return f"{render_expr(node.func, ctx)} OVER ({' '.join(parts)})"
+
+
+def _case(node: Case[Any], ctx: RenderContext) -> str:
+    """``CASE WHEN <pred> THEN <x> ... [ELSE <y>] END``."""
+    arms = " ".join([f"WHEN {render_predicate(w.cond, ctx)} THEN {render_expr(w.then, ctx)}" for w in node.whens])
+    default = "" if node.default is None else f" ELSE {render_expr(node.default, ctx)}"
+    return f"CASE {arms}{default} END"
+
+
+def _subquery(node: Subquery[Any], ctx: RenderContext) -> str:
+    """``(<query>)``."""
+    sql, _ = render_query(node.query, ctx)
+    return f"({sql})"
+
+
+def _outer(node: OuterRef[Any], ctx: RenderContext) -> str:
+    """The wrapped expression, rendered in the enclosing query's context."""
+    if not isinstance(ctx, QueryContext):  # a bare render_expr call: no query scopes to step out of
+        return render_expr(node.expr, ctx)
+    scope = ctx.outer
+    if scope is None or getattr(scope, "outer", None) is None:
+        raise ValidationError(f"{node.describe()} is used outside a subquery")
+    return render_expr(node.expr, scope)
+
+
+def _unlowered(node: PathColumn[Any], ctx: RenderContext) -> str:
+    raise ValidationError(
+        f"{node.describe()}: a relation path can be used in where()/filter()/exclude() and order_by() "
+        "only; join the related model to use its columns elsewhere"
+    )
 
 
 def render_order(node: e.OrderBy, ctx: RenderContext, key: str | None = None) -> str:
@@ -128,45 +310,18 @@ def render_order(node: e.OrderBy, ctx: RenderContext, key: str | None = None) ->
     return sql if node.nulls is None else sql + (" NULLS FIRST" if node.nulls == "first" else " NULLS LAST")
 
 
-_NULL_FUNCS = {"now": False, "nullif": True}
-
-
-def may_be_null(node: e.Expr[Any], ctx: RenderContext) -> bool:
-    """Whether ``node`` can evaluate to NULL (conservative: True when unsure)."""
-    t = type(node)
-    if t is e.Column:
-        return node.nullable or node.model in ctx.nullable_models  # type: ignore[attr-defined]
-    if t is e.Param:
-        return False
-    if t is e.Const:
-        return node.value is None  # type: ignore[attr-defined]
-    if t is e.BinOp:
-        return may_be_null(node.left, ctx) or may_be_null(node.right, ctx)  # type: ignore[attr-defined]
-    if t is e.Collate or t is e.Cast:
-        return may_be_null(node.expr, ctx)  # type: ignore[attr-defined]
-    if t is e.Func:
-        name, args = node.name, node.args  # type: ignore[attr-defined]
-        if name in _NULL_FUNCS:
-            return _NULL_FUNCS[name]
-        if name == "coalesce":
-            return all(may_be_null(a, ctx) for a in args)
-        if name in ("lower", "upper", "length", "abs"):
-            return any(may_be_null(a, ctx) for a in args)
-    return True
-
-
 # ------------------------------------------------------------------------------------------ predicates
 
 
 def render_predicate(pred: p.Pred, ctx: RenderContext, negate: bool = False) -> str:
     """SQL text of ``pred`` (of ``~pred`` when ``negate``), in negation normal form, binding into ``ctx``."""
-    render = _PRED.get(type(pred)) or _PRED[type(p.predicate(pred, "render_predicate()"))]
+    render = PREDICATES.get(type(pred)) or PREDICATES[type(p.predicate(pred, "render_predicate()"))]
     return render(pred, ctx, negate)
 
 
 def _or_null(sql: str, operands: tuple[tuple[e.Expr[Any], str], ...], ctx: RenderContext) -> str:
     """``(sql OR x IS NULL ...)`` for each operand that may be NULL: the complement of a strict leaf."""
-    nulls = [f"{text} IS NULL" for node, text in operands if may_be_null(node, ctx)]
+    nulls = [f"{text} IS NULL" for node, text in operands if may_be_null(node, ctx.nullable_models)]
     return f"({sql} OR {' OR '.join(nulls)})" if nulls else sql
 
 
@@ -263,7 +418,357 @@ def _array(pred: p.ArrayOp, ctx: RenderContext, negate: bool) -> str:
     return _or_null(f"NOT ({x} {pred.op} {v})", ((pred.expr, x), (pred.value, v)), ctx)
 
 
-_PRED: dict[type, Callable[[Any, RenderContext, bool], str]] = {
+def _exists(node: Exists, ctx: RenderContext, negate: bool) -> str:
+    """``[NOT ]EXISTS (SELECT 1 FROM ...)`` (the query's own select list when it needs one)."""
+    q = node.query
+    if isinstance(q, Select) and simple(q) and q.projection is None:
+        scope = ctx if isinstance(ctx, QueryContext) else QueryContext(ctx.params, outer=ctx)
+        sql, _ = render_select(q, scope, head="1")
+    else:
+        sql, _ = render_query(q, ctx)
+    return ("NOT EXISTS (" if negate else "EXISTS (") + sql + ")"
+
+
+def _in_query(node: InQuery, ctx: RenderContext, negate: bool) -> str:
+    """``x IN (<query>)`` or ``(x IN (<query>)) IS NOT TRUE``."""
+    sub, _ = render_query(node.query, ctx)
+    sql = f"{render_expr(node.expr, ctx)} IN ({sub})"
+    return f"({sql}) IS NOT TRUE" if negate else sql
+
+
+# ------------------------------------------------------------------------------------------ statements
+
+
+def _table(model: Any) -> str:
+    return quote_ident(descriptor(model).table)
+
+
+def column_list(model: Any, columns: tuple[str, ...]) -> str:
+    """``"t"."a", "t"."b"``: the model's columns, qualified by its table."""
+    prefix = _table(model) + "."
+    return ", ".join([prefix + quote_ident(c) for c in columns])
+
+
+def _where(condition: p.Pred, keyset: Keyset | None, ctx: RenderContext) -> str:
+    parts = [] if condition == p.TRUE else [render_predicate(condition, ctx)]
+    if keyset is not None:
+        parts.append(_keyset(keyset, ctx))
+    return " WHERE " + " AND ".join(parts) if parts else ""
+
+
+def _keyset(keyset: Keyset, ctx: RenderContext) -> str:
+    """``(k1, k2) > ($1, $2)`` when all keys share a direction, else the expanded OR chain."""
+    keys = [render_expr(k.expr, ctx) for k in keyset.keys]
+    values = [render_expr(v, ctx) for v in keyset.values]
+    directions = {k.descending for k in keyset.keys}
+    if len(directions) == 1:
+        op = " < " if keyset.keys[0].descending else " > "
+        if len(keys) == 1:
+            return keys[0] + op + values[0]
+        return "(" + ", ".join(keys) + ")" + op + "(" + ", ".join(values) + ")"
+    terms = []
+    for i, key in enumerate(keyset.keys):
+        equal = [f"{keys[j]} = {values[j]}" for j in range(i)]
+        step = f"{keys[i]} {'<' if key.descending else '>'} {values[i]}"
+        terms.append("(" + " AND ".join([*equal, step]) + ")" if equal else step)
+    return "(" + " OR ".join(terms) + ")"
+
+
+def _returning(model: Any, columns: tuple[str, ...] | None) -> tuple[str, ResultShape]:
+    """The RETURNING clause and its result: model instances when the columns can build one, else tuples."""
+    if columns is None:
+        return "", RowCount()
+    decodable = not descriptor(model).missing_required(columns)
+    return " RETURNING " + column_list(model, columns), ModelRows(model, columns) if decodable else TupleRows(
+        len(columns)
+    )
+
+
+def _scope(q: Select[Any], ctx: RenderContext) -> QueryContext:
+    """The context of ``q``'s own scope: its model aliased to its source's name, outer-join nullability."""
+    aliases = {} if q.source is None or q.source.name is None else {q.model: q.source.name}
+    nullable = nullable_sources(q) if q.joins else frozenset()
+    return QueryContext(ctx.params, aliases=aliases, nullable_models=nullable, outer=ctx)
+
+
+def _prefix(src: Source | None, model: Any) -> str:
+    return quote_ident(descriptor(model).table if src is None or src.name is None else src.name) + "."
+
+
+def _source_sql(src: Source, ctx: QueryContext) -> str:
+    """A FROM item: ``"table" [AS "alias"]``, ``"cte"`` or ``[LATERAL] (<query>) AS "name"``."""
+    if src.kind == "cte":
+        return ctx.cte(src)
+    if src.kind == "table":
+        table = _table(src.model)
+        return table if src.name is None else f"{table} AS {quote_ident(src.name)}"
+    assert src.name is not None
+    sub, _ = render_query(src.query, ctx)
+    return ("LATERAL " if src.lateral else "") + f"({sub}) AS {quote_ident(src.name)}"
+
+
+def _column_model(x: e.Column[Any, Any]) -> Any:
+    """The model class a column belongs to (through an alias too), or None for a derived source's column."""
+    model = x.model if isinstance(x.model, type) else getattr(x.model, "model", None)
+    return model if isinstance(model, type) and issubclass(model, ModelBase) else None
+
+
+def _decode_specs(exprs: Sequence[Any]) -> tuple[Any, ...]:
+    """Per projected expression, how its loaded value becomes a Python value: a model column decodes like
+    the model's field, an enum-typed expression into members; ``()`` when every value is already final."""
+    specs = tuple(
+        ("field", _column_model(x), x.name) if isinstance(x, e.Column) and _column_model(x) is not None
+        else ("enum", x.type.enum) if getattr(x, "type", None) is not None and x.type.kind == "enum" and x.type.enum
+        else None
+        for x in exprs
+    )  # fmt: skip
+    return specs if any(s is not None and projection_needs_converter(s) for s in specs) else ()
+
+
+def _select_list(q: Select[Any], ctx: QueryContext) -> tuple[str, ResultShape]:
+    if q.projection is not None:
+        decode = _decode_specs(q.projection)
+        if q.into is None:
+            return ", ".join([render_expr(x, ctx) for x in q.projection]), TupleRows(len(q.projection), decode)
+        names = tuple(q.into.__struct_fields__)
+        cols = ", ".join(
+            [f"{render_expr(x, ctx)} AS {quote_ident(n)}" for x, n in zip(q.projection, names, strict=True)]
+        )
+        return cols, StructRows(q.into, names, decode)
+    columns = descriptor(q.model).columns if q.selected is None else q.selected
+    prefix = _prefix(q.source, q.model)
+    texts = [", ".join([prefix + quote_ident(c) for c in columns])]
+    parts: list[ModelRows | StructRows | TupleRows] = [ModelRows(q.model, columns)]
+    refs = [q.source.ref if q.source is not None else q.model]
+    for j in q.joins:
+        if not j.fetch:
+            continue
+        src = j.source
+        if src.model is not None and (src.output is None or src.output.model is not None):
+            names = descriptor(src.model).columns if src.output is None else src.output.names
+            texts.append(", ".join([_prefix(src, src.model) + quote_ident(c) for c in names]))
+            parts.append(ModelRows(src.model, names))
+        else:
+            assert src.output is not None and src.name is not None
+            texts.append(", ".join([f"{quote_ident(src.name)}.{quote_ident(c)}" for c in src.output.names]))
+            parts.append(StructRows(src.output.row, src.output.names))
+        refs.append(src.ref)
+    if q.annotations:
+        assert q.annotation_type is not None
+        names = tuple(q.annotation_type.__struct_fields__)
+        texts.append(
+            ", ".join([f"{render_expr(x, ctx)} AS {quote_ident(n)}" for x, n in zip(q.annotations, names, strict=True)])
+        )
+        parts.append(StructRows(q.annotation_type, names))
+        refs.append(None)
+    if len(parts) == 1:
+        return texts[0], parts[0]
+    optional = tuple(r is not None and r in ctx.nullable_models for r in refs)
+    return ", ".join(texts), JoinedRows(tuple(parts), optional)
+
+
+def _from(q: Select[Any], ctx: QueryContext) -> str:
+    sql = " FROM " + (_table(q.model) if q.source is None else _source_sql(q.source, ctx))
+    for j in q.joins:
+        sql += f" {j.kind} JOIN {_source_sql(j.source, ctx)}"
+        if j.kind != "CROSS":
+            sql += " ON " + render_predicate(j.on, ctx)
+    return sql
+
+
+def _output_position(q: Select[Any], x: Any) -> int | None:
+    """The 1-based select-list position of ``x`` when ``x`` has bound values and is projected: GROUP BY and
+    ORDER BY must then name that output column, since a second rendering would bind new ``$n`` parameters
+    that PostgreSQL cannot match with the select list's."""
+    if q.projection is None or "$" not in render_expr(x, RenderContext()):
+        return None
+    return next((i + 1 for i, item in enumerate(q.projection) if same(item, x)), None)
+
+
+def output_positions(q: Select[Any]) -> tuple[int | None, ...] | None:
+    """The ``_output_position`` of each GROUP BY key and then each ORDER BY key of a grouped projection.
+
+    Whether a key is projected depends on its values (``price * 2`` is, ``price * 3`` is not, for a
+    projected ``price * 2``), so the shape cache keys on these positions too."""
+    if q.projection is None or q.grouping is None:
+        return None
+    keys = [x for keys in q.grouping.sets for x in keys] + [o.expr for o in q.ordering]
+    return tuple([_output_position(q, x) for x in keys])
+
+
+def _grouped_key(q: Select[Any], x: Any, ctx: QueryContext) -> str:
+    position = _output_position(q, x)
+    return render_expr(x, ctx) if position is None else str(position)
+
+
+def _grouped_order(q: Select[Any], o: Any, ctx: QueryContext) -> str:
+    position = _output_position(q, o.expr) if q.grouping is not None else None
+    return render_order(o, ctx, None if position is None else str(position))
+
+
+def _group_by(q: Select[Any], ctx: QueryContext) -> str:
+    g = q.grouping
+    sql = ""
+    if g is not None:
+        sets = ["(" + ", ".join([_grouped_key(q, x, ctx) for x in keys]) + ")" for keys in g.sets]
+        if g.kind == "keys":
+            sql = " GROUP BY " + sets[0][1:-1]
+        elif g.kind == "sets":
+            sql = " GROUP BY GROUPING SETS (" + ", ".join(sets) + ")"
+        else:
+            sql = f" GROUP BY {g.kind.upper()} {sets[0]}"
+    if q.having_condition != p.TRUE:
+        sql += " HAVING " + render_predicate(q.having_condition, ctx)
+    return sql
+
+
+def render_select(q: Select[Any], ctx: RenderContext, head: str | None = None) -> tuple[str, ResultShape]:
+    """``SELECT [DISTINCT [ON (..)]] cols FROM <source> [JOIN ..] [WHERE ..] [GROUP BY ..] [HAVING ..]
+    [ORDER BY ..] [LIMIT n] [OFFSET $n] [FOR ..]``; ``head`` replaces the select list (a ``ScalarRow``)."""
+    if q.lock is not None and (q.distinct_all or q.distinct_keys):
+        raise ValidationError(f"FOR {q.lock.strength} cannot be combined with DISTINCT (PostgreSQL refuses it)")
+    qctx = _scope(q, ctx)
+    sql = "SELECT "
+    if q.distinct_all:
+        sql += "DISTINCT "
+    elif q.distinct_keys:
+        sql += "DISTINCT ON (" + ", ".join([render_expr(x, qctx) for x in q.distinct_keys]) + ") "
+    result: ResultShape
+    if head is None:
+        cols, result = _select_list(q, qctx)
+    else:
+        cols, result = head, ScalarRow()
+    sql += cols + _from(q, qctx) + _where(q.condition, q.keyset, qctx) + _group_by(q, qctx)
+    if q.ordering:
+        sql += " ORDER BY " + ", ".join([_grouped_order(q, o, qctx) for o in q.ordering])
+    sql += limit_offset(q.row_limit, q.row_offset, qctx)
+    if q.lock is not None:
+        lock = q.lock
+        sql += " FOR " + lock.strength
+        if lock.of:
+            sql += " OF " + ", ".join([quote_ident(t) for t in lock.of])
+        sql += " NOWAIT" if lock.nowait else " SKIP LOCKED" if lock.skip_locked else ""
+    return sql, result
+
+
+def limit_offset(row_limit: int | None, row_offset: int | None, ctx: RenderContext) -> str:
+    """`` LIMIT 10`` (an integer literal) and `` OFFSET $n::bigint`` (a parameter), each when set.
+
+    LIMIT is the one value written into the SQL: ``limit()`` admits only a non-negative ``int``, written
+    with ``int.__repr__``, so it cannot carry SQL. A bound LIMIT keeps PostgreSQL off the generic plan of a
+    prepared statement (planned for an unknown LIMIT, it costs as if reading a tenth of the table), so
+    every execution was planned again. OFFSET stays bound: its values rarely repeat, and a literal would
+    make a new statement (and compile-cache entry) per page.
+    """
+    sql = "" if row_limit is None else " LIMIT " + int.__repr__(row_limit)
+    if row_offset is not None:
+        sql += " OFFSET " + ctx.param(row_offset, "bigint")
+    return sql
+
+
+def _render_count(node: CountOf, ctx: RenderContext) -> tuple[str, ResultShape]:
+    """``SELECT count(*) FROM ... WHERE ...`` or ``SELECT count(*) FROM (<query>) AS "__djogi_sub"``."""
+    q = node.query
+    if isinstance(q, Select) and simple(q):
+        sql, _ = render_select(q, ctx, head="count(*)")
+        return sql, ScalarRow()
+    sub, _ = render_query(q, ctx)
+    return f'SELECT count(*) FROM ({sub}) AS "__djogi_sub"', ScalarRow()
+
+
+def _render_exists(node: ExistsOf, ctx: RenderContext) -> tuple[str, ResultShape]:
+    """``SELECT EXISTS (SELECT 1 FROM ... LIMIT 1)`` (``FROM (<query>) AS "__djogi_sub"`` when needed)."""
+    q = node.query
+    if isinstance(q, Select) and simple(q):
+        sub, _ = render_select(q, ctx, head="1")
+    else:
+        inner, _ = render_query(q, ctx)
+        sub = f'SELECT 1 FROM ({inner}) AS "__djogi_sub"'
+    return f"SELECT EXISTS ({sub} LIMIT 1)", ScalarRow()
+
+
+def _assignments(items: tuple[tuple[str, e.Expr[Any]], ...], ctx: RenderContext) -> str:
+    return ", ".join([f"{quote_ident(column)} = {render_expr(x, ctx)}" for column, x in items])
+
+
+def _render_insert(ins: Insert[Any], ctx: RenderContext) -> tuple[str, ResultShape]:
+    sql = f"INSERT INTO {_table(ins.model)} (" + ", ".join([quote_ident(c) for c in ins.columns]) + ") VALUES "
+    sql += ", ".join(
+        ["(" + ", ".join(["DEFAULT" if x is None else render_expr(x, ctx) for x in row]) + ")" for row in ins.rows]
+    )
+    conflict = ins.conflict
+    if conflict is not None:
+        if conflict.constraint is not None:
+            sql += " ON CONFLICT ON CONSTRAINT " + quote_ident(conflict.constraint)
+        else:
+            sql += " ON CONFLICT (" + ", ".join([quote_ident(c) for c in conflict.target]) + ")"
+        if not conflict.assignments:
+            sql += " DO NOTHING"
+        else:
+            set_ctx = RenderContext(ctx.params, aliases={ExcludedRow(ins.model): "excluded"})
+            sql += " DO UPDATE SET " + _assignments(conflict.assignments, set_ctx)
+            if conflict.where != p.TRUE:
+                sql += " WHERE " + render_predicate(conflict.where, set_ctx)
+    returning, result = _returning(ins.model, ins.returning)
+    return sql + returning, result
+
+
+def _render_insert_from(ins: InsertFrom[Any], ctx: RenderContext) -> tuple[str, ResultShape]:
+    sql = f"INSERT INTO {_table(ins.model)} (" + ", ".join([quote_ident(c) for c in ins.columns]) + ") "
+    source, _ = render_query(ins.source, ctx)
+    returning, result = _returning(ins.model, ins.returning)
+    return sql + source + returning, result
+
+
+def _render_update(up: Update[Any], ctx: RenderContext) -> tuple[str, ResultShape]:
+    sql = f"UPDATE {_table(up.model)} SET " + _assignments(up.assignments, ctx) + _where(up.condition, None, ctx)
+    returning, result = _returning(up.model, up.returning)
+    return sql + returning, result
+
+
+def _render_delete(de: Delete[Any], ctx: RenderContext) -> tuple[str, ResultShape]:
+    sql = f"DELETE FROM {_table(de.model)}" + _where(de.condition, None, ctx)
+    returning, result = _returning(de.model, de.returning)
+    return sql + returning, result
+
+
+def _render_setop(node: SetOp, ctx: RenderContext) -> tuple[str, ResultShape]:
+    """``(<left>) op (<right>) [ORDER BY "name" ..] [LIMIT n] [OFFSET $n]``; the result is the left arm's."""
+    left, result = render_query(node.left, ctx)
+    right, _ = render_query(node.right, ctx)
+    sql = f"({left}) {node.op} ({right})"
+    if node.ordering:
+        keys = []
+        for o in node.ordering:
+            key = quote_ident(o.name) + (" DESC" if o.descending else " ASC")
+            keys.append(key if o.nulls is None else key + (" NULLS FIRST" if o.nulls == "first" else " NULLS LAST"))
+        sql += " ORDER BY " + ", ".join(keys)
+    return sql + limit_offset(node.row_limit, node.row_offset, ctx), result
+
+
+# ------------------------------------------------------------------------------------------ dispatch tables
+
+EXPRESSIONS: Mapping[type, Callable[[Any, RenderContext], str]] = {
+    e.Column: lambda node, ctx: ctx.column(node),
+    e.Param: _param,
+    e.Const: _const,
+    e.BinOp: _binop,
+    e.Func: _func,
+    e.Cast: _cast,
+    e.Collate: _collate,
+    e.JsonPath: _json_path,
+    Agg: _agg,
+    WindowFunc: _window_func,
+    Over: _over,
+    Case: _case,
+    Subquery: _subquery,
+    RelatedCount: _subquery,
+    OuterRef: _outer,
+    PathColumn: _unlowered,
+}
+"""Expression node type -> ``(node, ctx) -> SQL``."""
+
+PREDICATES: Mapping[type, Callable[[Any, RenderContext, bool], str]] = {
     p.Truth: _truth,
     p.And: _junction,
     p.Or: _junction,
@@ -276,15 +781,19 @@ _PRED: dict[type, Callable[[Any, RenderContext, bool], str]] = {
     p.Like: _like,
     p.Regex: _regex,
     p.ArrayOp: _array,
+    Exists: _exists,
+    InQuery: _in_query,
 }
+"""Predicate node type -> ``(node, ctx, negate) -> SQL`` (the third argument asks for the negation)."""
 
-
-def register_expr(node_type: type, renderer: Callable[[Any, RenderContext], str]) -> None:
-    """Teach ``render_expr`` an expression node defined outside this module (aggregates, windows, CASE ...)."""
-    _EXPR[node_type] = renderer
-
-
-def register_pred(node_type: type, renderer: Callable[[Any, RenderContext, bool], str]) -> None:
-    """Teach ``render_predicate`` a predicate node defined outside this module; the renderer's third
-    argument asks for the node's (two-valued) negation."""
-    _PRED[node_type] = renderer
+STATEMENTS: Mapping[type, Callable[[Any, RenderContext], tuple[str, ResultShape]]] = {
+    Select: render_select,
+    SetOp: _render_setop,
+    CountOf: _render_count,
+    ExistsOf: _render_exists,
+    Insert: _render_insert,
+    InsertFrom: _render_insert_from,
+    Update: _render_update,
+    Delete: _render_delete,
+}
+"""Statement node type -> ``(node, ctx) -> (SQL, result shape)``."""

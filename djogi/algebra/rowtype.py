@@ -18,7 +18,7 @@ from typing import Any, Optional
 
 import msgspec
 
-from djogi.algebra.expr import Expr, ValueType, text_argument
+from djogi.algebra.expr import ValueType, text_argument
 from djogi.errors import ValidationError
 from djogi.identifiers import identifier_problem
 
@@ -69,17 +69,3 @@ def row_type(fields: Sequence[tuple[str, Any]]) -> type[msgspec.Struct]:
             raise ValidationError(f"result column names repeat: {names}")
         found = _TYPES[key] = msgspec.defstruct("Row", list(key), frozen=True, module=__name__)
     return found
-
-
-NULLABLE: dict[type, Any] = {}
-"""``node type -> (node, nullable_models) -> bool`` for nodes ``render.may_be_null`` does not know."""
-
-
-def nullable(expr: Expr[Any], nullable_models: frozenset[Any] = frozenset()) -> bool:
-    """Whether ``expr`` may be NULL in a result row (conservative: True when unsure)."""
-    rule = NULLABLE.get(type(expr))
-    if rule is not None:
-        return bool(rule(expr, nullable_models))
-    from djogi.algebra.render import RenderContext, may_be_null
-
-    return may_be_null(expr, RenderContext(nullable_models=nullable_models))

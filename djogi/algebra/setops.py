@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
 
-from djogi.algebra.expr import Column, _compatible, key_hash, same
+from djogi.algebra.expr import Column, OrderBy, _compatible
+from djogi.algebra.query import Select, _count
+from djogi.algebra.sources import output_columns
+from djogi.algebra.traverse import key_hash, same
 from djogi.errors import ValidationError
-from djogi.identifiers import quote_ident
 
 if TYPE_CHECKING:
     from djogi.algebra.compile import Statement
@@ -38,6 +40,8 @@ class OutputOrder(msgspec.Struct, frozen=True, gc=False):
 
 class SetOp(msgspec.Struct, frozen=True, kw_only=True):
     """``(<left>) <op> (<right>) [ORDER BY ..] [LIMIT n] [OFFSET $n]``."""
+
+    __scopes__ = ("left", "right")
 
     op: SetOperator
     left: Any
@@ -90,21 +94,15 @@ class SetOp(msgspec.Struct, frozen=True, kw_only=True):
     def order_by(self, *keys: Any) -> SetOp:
         """Append ORDER BY keys on output columns: a column of the left arm's model (``Book.title``,
         ``Book.title.desc()``) or an output name (``"title"``)."""
-        from djogi.algebra.sources import output_columns
-
         names = output_columns(self).names
         return msgspec.structs.replace(self, ordering=self.ordering + tuple(_output_key(k, names) for k in keys))
 
     def limit(self, n: int | None) -> SetOp:
         """Replace the outer LIMIT (``None`` removes it)."""
-        from djogi.algebra.query import _count
-
         return msgspec.structs.replace(self, row_limit=_count("limit", n))
 
     def offset(self, n: int | None) -> SetOp:
         """Replace the outer OFFSET (``None`` removes it)."""
-        from djogi.algebra.query import _count
-
         return msgspec.structs.replace(self, row_offset=_count("offset", n))
 
     def sql(self) -> Statement:
@@ -115,8 +113,6 @@ class SetOp(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def _output_key(key: Any, names: tuple[str, ...]) -> OutputOrder:
-    from djogi.algebra.expr import OrderBy
-
     descending, nulls, expr = False, None, key
     if isinstance(key, OrderBy):
         descending, nulls, expr = key.descending, key.nulls, key.expr
@@ -129,8 +125,6 @@ def _output_key(key: Any, names: tuple[str, ...]) -> OutputOrder:
 
 
 def _arm(query: Any, side: str) -> None:
-    from djogi.algebra.query import Select
-
     if isinstance(query, Select):
         if query.lock is not None:
             raise ValidationError(f"set operation: the {side} arm carries a row lock, which PostgreSQL refuses")
@@ -145,8 +139,6 @@ def _arm(query: Any, side: str) -> None:
 
 def combine(op: SetOperator, left: Any, right: Any) -> SetOp:
     """``(left) op (right)``; ``ValidationError`` when the arms' columns do not line up (see module doc)."""
-    from djogi.algebra.sources import output_columns
-
     _arm(left, "left")
     _arm(right, "right")
     lo, ro = output_columns(left), output_columns(right)
@@ -190,19 +182,3 @@ def except_(left: Any, right: Any) -> SetOp:
 def except_all(left: Any, right: Any) -> SetOp:
     """``(left) EXCEPT ALL (right)``."""
     return combine("EXCEPT ALL", left, right)
-
-
-def render_setop(node: SetOp, ctx: Any) -> tuple[str, Any]:
-    """``(<left>) op (<right>) [ORDER BY "name" ..] [LIMIT n] [OFFSET $n]``; the result is the left arm's."""
-    from djogi.algebra.compile import limit_offset, render_query
-
-    left, result = render_query(node.left, ctx)
-    right, _ = render_query(node.right, ctx)
-    sql = f"({left}) {node.op} ({right})"
-    if node.ordering:
-        keys = []
-        for o in node.ordering:
-            key = quote_ident(o.name) + (" DESC" if o.descending else " ASC")
-            keys.append(key if o.nulls is None else key + (" NULLS FIRST" if o.nulls == "first" else " NULLS LAST"))
-        sql += " ORDER BY " + ", ".join(keys)
-    return sql + limit_offset(node.row_limit, node.row_offset, ctx), result

@@ -52,6 +52,8 @@ class Source(msgspec.Struct, frozen=True, gc=False):
     """A FROM item: a model's table (``name``: alias), a CTE (``cte``: its definition) or a derived table
     (``query``, optionally ``lateral``). ``model`` is the model its rows are (``None``: rows of ``output``)."""
 
+    __scopes__ = ("query", "cte")
+
     kind: Literal["table", "cte", "derived"]
     model: Any
     name: str | None
@@ -90,6 +92,8 @@ class Source(msgspec.Struct, frozen=True, gc=False):
 class Join(msgspec.Struct, frozen=True, gc=False):
     """``<kind> JOIN <source> ON <on>`` (``CROSS JOIN`` has no ON); ``fetch``: its columns are selected
     (the rows become tuples) when the query has no ``values()`` projection."""
+
+    __children__ = ("source", "on")
 
     kind: JoinKind
     source: Source

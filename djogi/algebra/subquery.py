@@ -34,6 +34,8 @@ T = TypeVar("T")
 class Subquery(Expr[T], frozen=True):
     """``(<query>)`` as a scalar value of type ``vtype``."""
 
+    __scopes__ = ("query",)
+
     query: Any
     vtype: ValueType
 
@@ -48,11 +50,16 @@ class Subquery(Expr[T], frozen=True):
 class Exists(Pred, frozen=True):
     """``EXISTS (<query>)`` (complement: ``NOT EXISTS``)."""
 
+    __scopes__ = ("query",)
+
     query: Any
 
 
 class InQuery(Pred, frozen=True):
     """``expr IN (<query>)`` (complement: ``(expr IN (<query>)) IS NOT TRUE``)."""
+
+    __children__ = ("expr",)
+    __scopes__ = ("query",)
 
     expr: Expr[Any]
     query: Any
@@ -60,6 +67,8 @@ class InQuery(Pred, frozen=True):
 
 class OuterRef(Expr[T], frozen=True):
     """``expr`` rendered in the enclosing query's scope (correlated subqueries)."""
+
+    __children__ = ("expr",)
 
     expr: Expr[Any]
 
@@ -109,69 +118,3 @@ def outer(x: Expr[T]) -> OuterRef[T]:
     if not isinstance(x, Expr):
         raise ArgumentTypeError(f"outer() takes an expression such as Author.id, not {x!r}")
     return OuterRef(x)
-
-
-# ------------------------------------------------------------------------------------------ rendering
-
-
-def _sub(query: Any, ctx: Any) -> str:
-    from djogi.algebra.compile import render_query
-
-    sql, _ = render_query(query, ctx)
-    return sql
-
-
-def render_subquery(node: Subquery[Any], ctx: Any) -> str:
-    """``(<query>)``."""
-    return f"({_sub(node.query, ctx)})"
-
-
-def render_exists(node: Exists, ctx: Any, negate: bool) -> str:
-    """``[NOT ]EXISTS (SELECT 1 FROM ...)`` (the query's own select list when it needs one)."""
-    from djogi.algebra.compile import QueryContext, render_select
-    from djogi.algebra.query import Select, simple
-
-    q = node.query
-    if isinstance(q, Select) and simple(q) and q.projection is None:
-        scope = ctx if isinstance(ctx, QueryContext) else QueryContext(ctx.params, outer=ctx)
-        sql, _ = render_select(q, scope, head="1")
-    else:
-        sql = _sub(q, ctx)
-    return ("NOT EXISTS (" if negate else "EXISTS (") + sql + ")"
-
-
-def render_in_query(node: InQuery, ctx: Any, negate: bool) -> str:
-    """``x IN (<query>)`` or ``(x IN (<query>)) IS NOT TRUE``."""
-    from djogi.algebra.render import render_expr
-
-    sql = f"{render_expr(node.expr, ctx)} IN ({_sub(node.query, ctx)})"
-    return f"({sql}) IS NOT TRUE" if negate else sql
-
-
-def render_outer(node: OuterRef[Any], ctx: Any) -> str:
-    """The wrapped expression, rendered in the enclosing query's context."""
-    from djogi.algebra.render import render_expr
-
-    if not hasattr(ctx, "outer"):  # a bare render_expr call: no query scopes to step out of
-        return render_expr(node.expr, ctx)
-    scope = ctx.outer
-    if scope is None or getattr(scope, "outer", None) is None:
-        raise ValidationError(f"{node.describe()} is used outside a subquery")
-    return render_expr(node.expr, scope)
-
-
-def _register() -> None:
-    from djogi.algebra import evaluate, render
-    from djogi.algebra.rowtype import NULLABLE, nullable
-
-    render.register_expr(Subquery, render_subquery)
-    render.register_expr(OuterRef, render_outer)
-    render.register_pred(Exists, render_exists)
-    render.register_pred(InQuery, render_in_query)
-    for node_type in (Exists, InQuery):
-        evaluate.register_sql_only(node_type, f"{node_type.__name__} subqueries are evaluated by PostgreSQL only")
-    NULLABLE[Subquery] = lambda node, models: True
-    NULLABLE[OuterRef] = lambda node, models: nullable(node.expr, models)
-
-
-_register()

@@ -22,8 +22,9 @@ from typing import Any, Literal, TypeVar
 
 import msgspec
 
-from djogi.algebra.aggregate import INT, Agg, contains_node
+from djogi.algebra.aggregate import INT, Agg
 from djogi.algebra.expr import Expr, OrderBy, Param, ValueType, _python_value_type, coerce, expression
+from djogi.algebra.traverse import find
 from djogi.errors import ArgumentTypeError, ValidationError
 
 __all__ = [
@@ -59,6 +60,8 @@ _RANK = {"UNBOUNDED PRECEDING": 0, "PRECEDING": 1, "CURRENT ROW": 2, "FOLLOWING"
 class WindowFunc(Expr[T], frozen=True):
     """A window-only function call ``name(args)``; meaningful only under ``.over(...)``."""
 
+    __children__ = ("args",)
+
     name: str
     args: tuple[Expr[Any], ...]
     vtype: ValueType
@@ -78,12 +81,16 @@ class WindowFunc(Expr[T], frozen=True):
 class Bound(msgspec.Struct, frozen=True, gc=False):
     """A frame bound: ``kind`` with an ``offset`` for ``PRECEDING`` / ``FOLLOWING``."""
 
+    __children__ = ("offset",)
+
     kind: BoundKind
     offset: Expr[Any] | None = None
 
 
 class Frame(msgspec.Struct, frozen=True, gc=False):
     """``ROWS|RANGE|GROUPS BETWEEN start AND end [EXCLUDE ...]``."""
+
+    __children__ = ("start", "end")
 
     mode: Literal["ROWS", "RANGE", "GROUPS"]
     start: Bound
@@ -93,6 +100,8 @@ class Frame(msgspec.Struct, frozen=True, gc=False):
 
 class Over(Expr[T], frozen=True):
     """``func OVER ([PARTITION BY ...] [ORDER BY ...] [frame])`` for an aggregate or a ``WindowFunc``."""
+
+    __children__ = ("func", "partition", "order", "frame")
 
     func: Expr[Any]
     partition: tuple[Expr[Any], ...]
@@ -196,9 +205,9 @@ def over(func: Expr[T], partition_by: Any = (), order_by: Any = (), frame: Frame
     for item in (*partition, *(key.expr for key in order)):
         if not isinstance(item, Expr):
             raise ArgumentTypeError(f"over(): partition and order keys are expressions (Book.price), not {item!r}")
-        inner = contains_node(item, (Agg, Over, WindowFunc))
+        inner = find(item, (Agg, Over, WindowFunc))
         if inner is not None:
-            raise ValidationError(f"over(): {inner.describe()} cannot appear in a window definition")  # type: ignore[attr-defined]
+            raise ValidationError(f"over(): {inner.describe()} cannot appear in a window definition")
     if frame is not None and frame.mode != "ROWS" and not order:
         offsets = frame.start.offset is not None or frame.end.offset is not None
         if offsets or frame.mode == "GROUPS":
@@ -298,67 +307,7 @@ def nth_value(x: Expr[T], n: int) -> WindowFunc[T]:
     return WindowFunc("nth_value", (x, Param(n, ValueType("int", "integer"))), x.type)
 
 
-# ------------------------------------------------------------------------------------------ rendering
-
-
-def _render_bound(b: Bound, ctx: Any) -> str:
-    from djogi.algebra.render import render_expr
-
-    return b.kind if b.offset is None else f"{render_expr(b.offset, ctx)} {b.kind}"
-
-
-def render_window_func(node: WindowFunc[Any], ctx: Any) -> str:
-    """``name(args)``."""
-    from djogi.algebra.render import render_expr
-
-    return f"{node.name}({', '.join([render_expr(a, ctx) for a in node.args])})"
-
-
-def render_over(node: Over[Any], ctx: Any) -> str:
-    """``func OVER (PARTITION BY .. ORDER BY .. frame)``."""
-    from djogi.algebra.render import render_expr, render_order
-
-    parts: list[str] = []
-    if node.partition:
-        parts.append("PARTITION BY " + ", ".join([render_expr(x, ctx) for x in node.partition]))
-    if node.order:
-        parts.append("ORDER BY " + ", ".join([render_order(o, ctx) for o in node.order]))
-    if node.frame is not None:
-        f = node.frame
-        text = f"{f.mode} BETWEEN {_render_bound(f.start, ctx)} AND {_render_bound(f.end, ctx)}"
-        parts.append(text if f.exclude is None else f"{text} EXCLUDE {f.exclude}")
-    return f"{render_expr(node.func, ctx)} OVER ({' '.join(parts)})"
-
-
-_NOT_NULL = frozenset({"row_number", "rank", "dense_rank", "percent_rank", "cume_dist", "ntile"})
-
-
-def _register() -> None:
-    from djogi.algebra import render
-    from djogi.algebra.rowtype import NULLABLE, nullable
-
-    render.register_expr(WindowFunc, render_window_func)
-    render.register_expr(Over, render_over)
-    NULLABLE[WindowFunc] = lambda node, models: node.name not in _NOT_NULL
-    NULLABLE[Over] = lambda node, models: nullable(node.func, models)
-
-
 def window_errors(nodes: Sequence[object]) -> WindowFunc[Any] | None:
     """The first ``WindowFunc`` among ``nodes`` that is not under an ``Over`` (``None`` if all are)."""
-    for node in nodes:
-        if isinstance(node, Over):
-            continue
-        if isinstance(node, WindowFunc):
-            return node
-        if isinstance(node, tuple):
-            found = window_errors(node)
-        elif isinstance(node, msgspec.Struct) and type(node).__name__ not in ("Select", "SetOp", "Column"):
-            found = window_errors(tuple(getattr(node, f) for f in node.__struct_fields__))
-        else:
-            found = None
-        if found is not None:
-            return found
-    return None
-
-
-_register()
+    found: WindowFunc[Any] | None = find(tuple(nodes), (WindowFunc,), stop=(Over,))
+    return found

@@ -13,9 +13,6 @@ import pytest
 
 from djogi import ForeignKey, Model, Serial
 from djogi.algebra import (
-    JoinedRows,
-    ScalarRow,
-    StructRows,
     aliased,
     array_agg,
     avg,
@@ -32,7 +29,6 @@ from djogi.algebra import (
     grouping,
     grouping_sets,
     in_query,
-    joined_decoder,
     jsonb_agg,
     lag,
     lateral,
@@ -54,6 +50,7 @@ from djogi.algebra import (
 )
 from djogi.algebra.compile import Statement, compile
 from djogi.algebra.dml import delete, insert_from
+from djogi.algebra.results import JoinedRows, ScalarRow, StructRows, joined_decoder
 from djogi.codecs import row_decoder
 
 

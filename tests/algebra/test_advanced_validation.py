@@ -48,6 +48,8 @@ class VBook(Model, table="advv_books", pk=Serial):
     [
         (lambda: VBook.objects.where(count() > 1), "use having"),
         (lambda: VBook.objects.where(row_number().over() > 1), "cannot appear here"),
+        # the aggregate check walks the tested side of in_query() too (it used to skip the whole node)
+        (lambda: VBook.objects.where(in_query(count(), VBook.objects.values(VBook.id))), "use having"),
         (lambda: VBook.objects.values(row_number()), "call .over"),
         (lambda: count(VBook.title).distinct_().order_by(VBook.price), "must be one of the arguments"),
         (lambda: count().order_by(VBook.price), "count(*) cannot take ORDER BY"),

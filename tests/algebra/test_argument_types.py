@@ -11,19 +11,18 @@ import pytest
 
 from djogi import ArgumentTypeError, Model, ValidationError
 from djogi.algebra import (
-    RenderContext,
     and_,
     compile_python,
     matches,
     not_,
     or_,
-    render_predicate,
     select,
     xor,
 )
 from djogi.algebra.compile import compile
 from djogi.algebra.dml import delete, insert, insert_from, insert_one
 from djogi.algebra.expr import cast, func
+from djogi.algebra.render import RenderContext, render_predicate
 from djogi.algebra.sources import aliased
 from djogi.errors import DjogiError
 

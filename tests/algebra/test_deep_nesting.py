@@ -15,7 +15,8 @@ from djogi import Model
 from djogi.algebra import compile_python, matches, node_key, same
 from djogi.algebra.aggregate import sum_
 from djogi.algebra.compile import cache_clear, compile
-from djogi.algebra.depth import DESCRIBE_DEPTH, MAX_DEPTH, nesting_depth
+from djogi.algebra.depth import DESCRIBE_DEPTH, MAX_DEPTH
+from djogi.algebra.traverse import nesting_depth
 from djogi.algebra.window import row_number
 from djogi.errors import ValidationError
 
