@@ -12,6 +12,8 @@ import pytest
 
 import djogi
 from djogi import ForeignKey, Jsonb, Model, field
+from djogi.algebra.dml import excluded, insert_many, insert_one, update_many
+from djogi.algebra.expr import now
 from djogi.errors import (
     ForeignKeyViolation,
     MultipleObjectsReturned,
@@ -403,3 +405,40 @@ async def test_update_or_create(shop: Database) -> None:
     assert created and row.name == "A"
     again, created = await shop.update_or_create(ExAuthor(name="B", email="a@example.com"), lookup=["email"])
     assert not created and again.id == row.id and again.name == "B"
+
+
+async def test_bulk_statements_are_the_printed_algebra_values(shop: Database) -> None:
+    """``bulk_insert``, ``bulk_upsert``, ``bulk_update``, ``get_or_create`` and ``update_or_create`` send
+    exactly the statements their algebra values print (``insert_many``, ``update_many``, ``insert_one``
+    with ``on_conflict``), with the same parameters."""
+    ann = await _author(shop)
+    [first] = await shop.bulk_create([ExBook(title="a", author=ann.id, tags=["t"])])
+    rows = [ExBook(id=first.id, title="a", author=ann.id, price=Decimal(2)),
+            ExBook(id=djogi.HeerIdDesc(first.id - 1), title="b", author=ann.id, tags=["x", "y"])]  # fmt: skip
+    sent = _counting(shop)
+    expected = [
+        insert_many(ExBook, rows).on_conflict(ExBook.title).do_nothing(),
+        insert_many(ExBook, rows)
+        .on_conflict(ExBook.title)
+        .do_update(set={"price": excluded(ExBook.price), "updated_at": now()}),
+    ]
+    inserted = await shop.bulk_insert(rows, conflict_target=["title"])
+    upserted = await shop.bulk_upsert(rows, ["title"], ["price"])
+    assert [b.title for b in inserted] == ["b"] and sorted(b.price for b in upserted) == [Decimal(0), Decimal(2)]
+    stored = await shop.all(ExBook.objects.order_by(ExBook.title))
+    changed = [msgspec.structs.replace(b, tags=[b.title, "z"]) for b in stored]
+    expected.append(update_many(ExBook, changed, ["tags"]))
+    assert await shop.bulk_update(changed, ["tags"]) == 2
+    author = ExAuthor(name="Bo", email="ann@example.com")
+    expected += [
+        insert_one(author).on_conflict(ExAuthor.email).do_nothing(),
+        insert_one(author)
+        .on_conflict(ExAuthor.email)
+        .do_update(set={"name": excluded(ExAuthor.name), "updated_at": now()})
+        .with_created(),
+    ]
+    assert await shop.get_or_create(author, lookup=["email"]) == (ann, False)
+    row, created = await shop.update_or_create(author, lookup=["email"])
+    assert not created and row.id == ann.id and row.name == "Bo"
+    bulk = [e for e in sent if e.sql.startswith(("INSERT", "UPDATE"))]
+    assert [(e.sql, tuple(e.params)) for e in bulk] == [(s.sql, s.params) for s in (x.sql() for x in expected)]
