@@ -79,8 +79,10 @@ from djogi.algebra.dml import (
     get_by_pk,
     insert,
     insert_from,
+    insert_many,
     insert_one,
     update,
+    update_many,
     update_one,
 )
 from djogi.algebra.query import (
@@ -135,6 +137,7 @@ __all__ += [
     "get_by_pk",
     "insert",
     "insert_from",
+    "insert_many",
     "insert_one",
     "limit",
     "none",
@@ -143,6 +146,7 @@ __all__ += [
     "order_by",
     "select",
     "update",
+    "update_many",
     "update_one",
     "values",
     "where",

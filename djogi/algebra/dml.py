@@ -386,7 +386,7 @@ def insert_many(model: type[M], rows: Sequence[M]) -> Insert[M]:
     ``db_default``) every row leaves ``UNSET``, which the column defaults fill. Each value is checked as by
     ``insert``. ``ValidationError`` for no rows, a row of another model, a value that does not fit, or a
     database-filled field some rows set and others leave ``UNSET`` (``db.bulk_insert`` generates those values
-    first).
+    first); ``ArgumentTypeError`` when ``rows`` is not a list of rows.
     """
     desc = _many_rows("insert_many", model, rows)
     fields = [
@@ -404,13 +404,16 @@ def update_many(model: type[M], rows: Sequence[M], fields: Sequence[str]) -> Upd
     With a version field it also sets ``"version" = "t"."version" + 1`` and matches each row's version
     (``AND "t"."version" = "__djogi_v"."version"``), so a stale row is not updated. Each value is checked as
     by ``update_one``. ``ValidationError`` for no rows, a row of another model or never saved, an unknown
-    field, no fields, the key, a timestamp or the version among them, or a value that does not fit.
+    field, no fields, the key, a timestamp or the version among them, or a value that does not fit;
+    ``ArgumentTypeError`` when ``rows`` is not a list of rows or ``fields`` not a list of field names.
     """
     desc = _many_rows("update_many", model, rows)
     if any(getattr(row, desc.pk_field.name) is msgspec.UNSET for row in rows):
         raise ValidationError(
             f"update_many({desc.name}): every {desc.name} must have been created ({desc.pk_field.name} is UNSET)"
         )
+    if not isinstance(fields, Sequence) or isinstance(fields, str | bytes) or not all(type(f) is str for f in fields):
+        raise ArgumentTypeError(f"update_many({desc.name}) takes a list of field names, not {fields!r}")
     try:
         targets = [desc.field(name) for name in fields]
     except KeyError as exc:
@@ -453,7 +456,7 @@ def _unnest(desc: ModelDescriptor, fields: Sequence[FieldDescriptor], rows: Sequ
     elements: list[str | None] = []
     for fd in fields:
         values = list(map(operator.attrgetter(fd.name), rows))
-        if msgspec.UNSET in values:
+        if any(value is msgspec.UNSET for value in values):
             raise ValidationError(f"{desc.name}.{fd.name} is UNSET in some rows; set it in every row or in none")
         values = [encode_unnest_cell(fd, value, model=desc.name) for value in values]
         element = fd.sql_type[:-2] if fd.value_kind == "array" else None

@@ -442,3 +442,20 @@ async def test_bulk_statements_are_the_printed_algebra_values(shop: Database) ->
     assert not created and row.id == ann.id and row.name == "Bo"
     bulk = [e for e in sent if e.sql.startswith(("INSERT", "UPDATE"))]
     assert [(e.sql, tuple(e.params)) for e in bulk] == [(s.sql, s.params) for s in (x.sql() for x in expected)]
+
+
+async def test_upsert_update_fields_follow_do_update(shop: Database) -> None:
+    """``bulk_upsert`` / ``update_or_create`` assign as ``do_update`` does: the key and the version are refused
+    before any SQL, and an ``updated_at`` listed among the fields is taken from the proposed row (not
+    assigned twice)."""
+    ann = await _author(shop)
+    when = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    [book] = await shop.bulk_create([ExBook(title="a", author=ann.id)])
+    for fields in (["id"], ["price", "version"]):
+        with pytest.raises(ValidationError, match=r"primary key|version counter"):
+            await shop.bulk_upsert([ExBook(title="a", author=ann.id)], ["title"], fields)
+        with pytest.raises(ValidationError, match=r"primary key|version counter"):
+            await shop.update_or_create(ExBook(title="a", author=ann.id), lookup=["title"], update_fields=fields)
+    assert await shop.refresh(book) == book
+    [upserted] = await shop.bulk_upsert([ExBook(title="a", author=ann.id, updated_at=when)], ["title"], ["updated_at"])
+    assert upserted.id == book.id and upserted.updated_at == when and upserted.version == 1
