@@ -869,7 +869,7 @@ def _render_update(up: Update[Any], ctx: RenderContext) -> tuple[str, ResultShap
     else:
         from djogi.algebra.dml import UNNEST_ALIAS, UnnestRow
 
-        row_ctx = QueryContext(ctx.params, aliases={UnnestRow(up.model): UNNEST_ALIAS})
+        row_ctx = QueryContext(ctx.params, aliases={UnnestRow(up.model): UNNEST_ALIAS}, outer=ctx)  # shares CTEs
         sets, where = _assignments(up.assignments, row_ctx), _where(up.condition, None, row_ctx)
         source = f" FROM ({_render_unnest(up.source, ctx)}) AS {quote_ident(UNNEST_ALIAS)}"
     returning, result = _returning(up.model, up.returning)
