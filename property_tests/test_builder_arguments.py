@@ -36,7 +36,7 @@ from djogi.algebra import (
 )
 from djogi.algebra.aggregate import array_agg, count, max_, string_agg, sum_
 from djogi.algebra.compile import compile
-from djogi.algebra.dml import delete, insert, insert_from, update
+from djogi.algebra.dml import delete, insert, insert_from, insert_many, update, update_many
 from djogi.algebra.render import RenderContext, render_predicate
 from djogi.algebra.sources import aliased
 from djogi.algebra.subquery import exists, in_query, scalar
@@ -124,6 +124,10 @@ BUILDERS: dict[str, Builder] = {
     "insert": lambda a, b: insert(JkItem, a),
     "insert model": lambda a, b: insert(a, [JkItem(name="a")]),
     "insert_from": lambda a, b: insert_from(JkItem, a, b),
+    "insert_many": lambda a, b: insert_many(JkItem, a),
+    "insert_many rows": lambda a, b: insert_many(JkItem, [JkItem(name="a"), JkItem(name=a)]),
+    "update_many": lambda a, b: update_many(JkItem, a, b),
+    "update_many fields": lambda a, b: update_many(JkItem, [JkItem(id=1, name="a")], a),
     "update": lambda a, b: update(a, qty=b),
     "delete": lambda a, b: delete(a),
 }

@@ -33,8 +33,10 @@ from djogi.algebra.dml import (
     get_by_pk,
     insert,
     insert_from,
+    insert_many,
     insert_one,
     update,
+    update_many,
     update_one,
 )
 from djogi.algebra.evaluate import compile_python, is_portable, matches
@@ -124,7 +126,7 @@ __all__ = [  # noqa: RUF022  (grouped by topic)
     "select_from", "values", "where",
     # mutations
     "Delete", "Insert", "InsertFrom", "Update", "delete", "delete_one", "excluded", "get_by_pk", "insert",
-    "insert_from", "insert_one", "update", "update_one",
+    "insert_from", "insert_many", "insert_one", "update", "update_many", "update_one",
     # aggregates, windows, CASE, subqueries, CTEs, set operations, sources
     "array_agg", "avg", "bool_and", "bool_or", "count", "grouping", "jsonb_agg", "max_", "min_", "string_agg", "sum_",
     "cume_dist", "dense_rank", "first_value", "following", "groups", "lag", "last_value", "lead", "nth_value",

@@ -1,5 +1,8 @@
 """INSERT / UPDATE / DELETE (and upsert) as frozen values; ``compile`` turns them into SQL.
 
+Rows go as ``VALUES`` (``insert``) or as one array per column read back by ``unnest`` (``insert_many``,
+``update_many``: the statements of ``db.bulk_insert`` / ``bulk_upsert`` / ``bulk_update``).
+
 Values bound for a column are checked against its type when the mutation is built (``ValidationError``
 naming ``Model.field`` before any SQL exists). Bulk ``update``/``delete`` start from a ``Select`` and keep
 only its WHERE clause; they refuse queries that carry read-only modifiers (see ``check_mutable``).
@@ -9,19 +12,20 @@ Updates set ``updated_at = now()`` unless the caller assigns it; ``ON CONFLICT D
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import msgspec
 
-from djogi.algebra.expr import Column, Const, Expr, Param, now, param_value
+from djogi.algebra.expr import Column, Const, Expr, Param, ValueType, now, param_value
 from djogi.algebra.predicate import TRUE, Pred
 from djogi.algebra.query import Select, check_model, select
 from djogi.algebra.traverse import key_hash, same
-from djogi.codecs.values import column_value
+from djogi.codecs.values import column_value, encode_unnest_cell
 from djogi.errors import ArgumentTypeError, ValidationError
 from djogi.identifiers import check_identifier
-from djogi.schema import ModelBase, ModelDescriptor, descriptor
+from djogi.schema import FieldDescriptor, ModelBase, ModelDescriptor, descriptor
 
 if TYPE_CHECKING:
     from djogi.algebra.compile import Statement
@@ -32,6 +36,8 @@ __all__ = [
     "Insert",
     "InsertFrom",
     "OnConflict",
+    "Unnest",
+    "UnnestRow",
     "Update",
     "check_mutable",
     "delete",
@@ -40,8 +46,10 @@ __all__ = [
     "get_by_pk",
     "insert",
     "insert_from",
+    "insert_many",
     "insert_one",
     "update",
+    "update_many",
     "update_one",
 ]
 
@@ -82,6 +90,35 @@ def excluded(col: Column[M, Any]) -> Column[M, Any]:
     return msgspec.structs.replace(col, model=ExcludedRow(col.model))
 
 
+UNNEST_ALIAS = "__djogi_v"
+
+
+class UnnestRow(msgspec.Struct, frozen=True):
+    """Stands for the row of ``model`` values read from an ``Unnest`` (``"__djogi_v"`` in the SQL)."""
+
+    model: Any
+
+    @property
+    def __name__(self) -> str:  # how Column.describe() names it
+        return f"unnest({self.model.__name__})"
+
+
+class Unnest(_Value, frozen=True):
+    """Rows sent as one array per column, read back row by row: ``SELECT "__djogi_v"."a", ... FROM
+    unnest($1::t[], ...) AS "__djogi_v"("a", ...)``.
+
+    ``arrays`` holds one ``Param`` per column (its values as a tuple, one per row). Where ``elements[i]`` is
+    an SQL element type, column ``i`` is an array column sent as ``jsonb[]`` (see
+    ``codecs.values.encode_unnest_cell``) and rebuilt as ``elements[i][]``.
+    """
+
+    __children__ = ("arrays",)
+
+    columns: tuple[str, ...]
+    arrays: tuple[Param[Any], ...]
+    elements: tuple[str | None, ...]
+
+
 class OnConflict(_Value, frozen=True):
     """``ON CONFLICT (target) | ON CONSTRAINT name`` then ``DO NOTHING`` (no assignments) or ``DO UPDATE``."""
 
@@ -94,19 +131,23 @@ class OnConflict(_Value, frozen=True):
 
 
 class Insert(_Value, Generic[M], frozen=True):
-    """``INSERT INTO "t" (columns) VALUES (...), ... [ON CONFLICT ...] [RETURNING ...]``.
+    """``INSERT INTO "t" (columns) VALUES (...), ... | SELECT ... FROM unnest(...) [ON CONFLICT ...]
+    [RETURNING ...[, old."id" IS NULL]]``.
 
-    A cell is an expression (usually a ``Param``), ``Const(None)`` for NULL, or ``None`` for ``DEFAULT``.
-    ``returning`` lists the columns returned (``None``: no RETURNING; the result is the row count).
+    ``rows`` is a tuple of ``VALUES`` rows, whose cells are expressions (usually a ``Param``), ``Const(None)``
+    for NULL or ``None`` for ``DEFAULT``, or an ``Unnest`` (one array per column).
+    ``returning`` lists the columns returned (``None``: no RETURNING; the result is the row count);
+    ``created`` adds whether each returned row was inserted rather than updated (see ``with_created``).
     """
 
     __children__ = ("rows", "conflict")
 
     model: type[M]
     columns: tuple[str, ...]
-    rows: tuple[tuple[Expr[Any] | None, ...], ...]
+    rows: tuple[tuple[Expr[Any] | None, ...], ...] | Unnest
     conflict: OnConflict | None = None
     returning: tuple[str, ...] | None = None
+    created: bool = False
 
     def on_conflict(self, *target: Column[M, Any], constraint: str | None = None) -> ConflictClause[M]:
         """Start ``ON CONFLICT (target columns)`` or ``ON CONFLICT ON CONSTRAINT constraint``."""
@@ -126,8 +167,14 @@ class Insert(_Value, Generic[M], frozen=True):
         return msgspec.structs.replace(self, returning=returning_columns(self.model, cols))
 
     def without_returning(self) -> Insert[M]:
-        """No RETURNING clause: the result is the number of inserted rows."""
+        """No RETURNING clause (unless ``with_created``): the result is the number of inserted rows."""
         return msgspec.structs.replace(self, returning=None)
+
+    def with_created(self) -> Insert[M]:
+        """RETURNING also ``old."id" IS NULL`` (PostgreSQL 18's OLD row: true for a row inserted, false for
+        one updated by ``ON CONFLICT DO UPDATE``); each row comes back as ``(row, (created,))``, ``row`` as
+        ``with_returning`` gives it (every column when there was no RETURNING)."""
+        return msgspec.structs.replace(self, created=True)
 
 
 class ConflictClause(Generic[M]):
@@ -173,15 +220,18 @@ class InsertFrom(_Value, Generic[M], frozen=True):
 
 
 class Update(_Value, Generic[M], frozen=True):
-    """``UPDATE "t" SET ... [WHERE ...] [RETURNING ...]``; ``empty`` when built from a ``none()`` query."""
+    """``UPDATE "t" SET ... [FROM (<unnest>) AS "__djogi_v"] [WHERE ...] [RETURNING ...]``; ``empty`` when
+    built from a ``none()`` query. With a ``source``, assignments and condition may refer to its row
+    (columns of ``UnnestRow(model)``)."""
 
-    __children__ = ("assignments", "condition")
+    __children__ = ("assignments", "condition", "source")
 
     model: type[M]
     assignments: tuple[Assignment, ...]
     condition: Pred = TRUE
     returning: tuple[str, ...] | None = None
     empty: bool = False
+    source: Unnest | None = None
 
     def with_returning(self, *cols: Column[M, Any]) -> Update[M]:
         """RETURNING these columns of the updated rows (no arguments: every column)."""
@@ -336,6 +386,95 @@ def insert(model: type[M], rows: Sequence[M]) -> Insert[M]:
         for row in rows
     )
     return Insert(model=model, columns=tuple(fd.column for fd in fields), rows=cells, returning=desc.columns)
+
+
+def insert_many(model: type[M], rows: Sequence[M]) -> Insert[M]:
+    """``INSERT INTO "t" (columns) SELECT ... FROM unnest($1::t1[], ...) AS "__djogi_v"(columns)``, RETURNING
+    every column: the rows sent as one array parameter per column (so the statement text and its parameter
+    count do not grow with the rows); ``on_conflict`` applies as to ``insert``. What ``db.bulk_insert`` and
+    ``db.bulk_upsert`` run.
+
+    Columns: every field but the database-filled ones (``id``, ``created_at``, ``updated_at``,
+    ``db_default``) every row leaves ``UNSET``, which the column defaults fill. Each value is checked as by
+    ``insert``. ``ValidationError`` for no rows, a row of another model, a value that does not fit, or a
+    database-filled field some rows set and others leave ``UNSET`` (``db.bulk_insert`` generates those values
+    first); ``ArgumentTypeError`` when ``rows`` is not a list of rows.
+    """
+    desc = _many_rows("insert_many", model, rows)
+    fields = [
+        fd for fd in desc.fields if not fd.db_filled or any(getattr(r, fd.name) is not msgspec.UNSET for r in rows)
+    ]
+    columns = tuple(fd.column for fd in fields)
+    return Insert(model=model, columns=columns, rows=_unnest(desc, fields, rows), returning=desc.columns)
+
+
+def update_many(model: type[M], rows: Sequence[M], fields: Sequence[str]) -> Update[M]:
+    """``UPDATE "t" SET "f" = "__djogi_v"."f", ..., "updated_at" = now() FROM (<unnest of the rows' id and
+    fields>) AS "__djogi_v" WHERE "t"."id" = "__djogi_v"."id"``: writes ``fields`` of every saved row in one
+    statement (result: the number of rows updated). What ``db.bulk_update`` runs.
+
+    With a version field it also sets ``"version" = "t"."version" + 1`` and matches each row's version
+    (``AND "t"."version" = "__djogi_v"."version"``), so a stale row is not updated. Each value is checked as
+    by ``update_one``. ``ValidationError`` for no rows, a row of another model or never saved, an unknown
+    field, no fields, the key, a timestamp or the version among them, or a value that does not fit;
+    ``ArgumentTypeError`` when ``rows`` is not a list of rows or ``fields`` not a list of field names.
+    """
+    desc = _many_rows("update_many", model, rows)
+    if any(getattr(row, desc.pk_field.name) is msgspec.UNSET for row in rows):
+        raise ValidationError(
+            f"update_many({desc.name}): every {desc.name} must have been created ({desc.pk_field.name} is UNSET)"
+        )
+    if not isinstance(fields, Sequence) or isinstance(fields, str | bytes) or not all(type(f) is str for f in fields):
+        raise ArgumentTypeError(f"update_many({desc.name}) takes a list of field names, not {fields!r}")
+    try:
+        targets = [desc.field(name) for name in fields]
+    except KeyError as exc:
+        raise ValidationError(f"update_many({desc.name}): {exc.args[0]}") from None
+    if not targets or any(fd.kind in ("pk", "framework") or fd.version for fd in targets):
+        raise ValidationError(
+            f"update_many({desc.name}) needs data fields to write (not {desc.pk_field.name}, timestamps or the version)"
+        )
+    version = desc.version_field
+    keys = [desc.pk_field, *([version] if version is not None else [])]
+    row = UnnestRow(model)
+    sent = [getattr(model, fd.name) for fd in (keys[0], *targets, *keys[1:])]
+    given = {col.name: msgspec.structs.replace(col, model=row) for col in sent}
+    where: Pred = TRUE
+    for fd in keys:
+        where = where & (getattr(model, fd.name) == given[fd.name])
+    assignments = _stamped(model, _bumped(model, tuple((fd.column, given[fd.name]) for fd in targets)))
+    source = _unnest(desc, [desc.field(col.name) for col in sent], rows)
+    return Update(model=model, assignments=assignments, condition=where, source=source)
+
+
+def _many_rows(what: str, model: type[M], rows: Sequence[M]) -> ModelDescriptor:
+    """``model``'s descriptor; ``ArgumentTypeError`` when ``rows`` is no sequence, ``ValidationError`` when it
+    is empty or holds another model's rows."""
+    desc = descriptor(model)
+    if not isinstance(rows, Sequence) or isinstance(rows, str | bytes):
+        raise ArgumentTypeError(f"{what}({desc.name}) takes a list of {desc.name} instances, not {rows!r}")
+    if not rows:
+        raise ValidationError(f"{what}({desc.name}): no rows given")
+    others = {type(row) for row in rows} - {model}
+    if others:
+        names = ", ".join(sorted(getattr(t, "__name__", repr(t)) for t in others))
+        raise ValidationError(f"{what}({desc.name}) takes rows of {desc.name} only; got {names}")
+    return desc
+
+
+def _unnest(desc: ModelDescriptor, fields: Sequence[FieldDescriptor], rows: Sequence[ModelBase]) -> Unnest:
+    """The ``Unnest`` of ``fields`` of ``rows``: each value checked (``encode_unnest_cell``), one array each."""
+    arrays: list[Param[Any]] = []
+    elements: list[str | None] = []
+    for fd in fields:
+        values = list(map(operator.attrgetter(fd.name), rows))
+        if any(value is msgspec.UNSET for value in values):
+            raise ValidationError(f"{desc.name}.{fd.name} is UNSET in some rows; set it in every row or in none")
+        values = [encode_unnest_cell(fd, value, model=desc.name) for value in values]
+        element = fd.sql_type[:-2] if fd.value_kind == "array" else None
+        arrays.append(Param(tuple(values), ValueType(None, "jsonb[]" if element else f"{fd.sql_type}[]")))
+        elements.append(element)
+    return Unnest(columns=tuple(fd.column for fd in fields), arrays=tuple(arrays), elements=tuple(elements))
 
 
 def insert_one(instance: M) -> Insert[M]:

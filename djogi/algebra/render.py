@@ -31,7 +31,7 @@ from djogi.algebra import predicate as p
 from djogi.algebra.aggregate import Agg
 from djogi.algebra.conditional import Case
 from djogi.algebra.cte import Cte
-from djogi.algebra.dml import Delete, ExcludedRow, Insert, InsertFrom, Update
+from djogi.algebra.dml import UNNEST_ALIAS, Delete, ExcludedRow, Insert, InsertFrom, Unnest, UnnestRow, Update
 from djogi.algebra.nullability import may_be_null
 from djogi.algebra.query import CountOf, ExistsOf, Keyset, Select, nullable_sources, simple
 from djogi.algebra.relations import PathColumn, RelatedCount
@@ -691,11 +691,33 @@ def _assignments(items: tuple[tuple[str, e.Expr[Any]], ...], ctx: RenderContext)
     return ", ".join([f"{quote_ident(column)} = {render_expr(x, ctx)}" for column, x in items])
 
 
+def _render_unnest(src: Unnest, ctx: RenderContext) -> str:
+    """``SELECT "__djogi_v"."a", <rebuilt array> AS "b" FROM unnest($1::t[], $2::jsonb[]) AS "__djogi_v"("a",
+    "b")``; an array column (sent as ``jsonb[]``) is rebuilt by ``CASE WHEN "__djogi_v"."b" IS NULL THEN
+    NULL ELSE ARRAY(SELECT jsonb_array_elements_text("__djogi_v"."b"))::element[] END``."""
+    alias = quote_ident(UNNEST_ALIAS)
+    items = []
+    for column, element in zip(src.columns, src.elements, strict=True):
+        value = f"{alias}.{quote_ident(column)}"
+        if element is not None:
+            value = (
+                f"CASE WHEN {value} IS NULL THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text({value}))::"
+                f"{element}[] END AS {quote_ident(column)}"
+            )
+        items.append(value)
+    arrays = ", ".join([render_expr(x, ctx) for x in src.arrays])
+    columns = ", ".join([quote_ident(c) for c in src.columns])
+    return f"SELECT {', '.join(items)} FROM unnest({arrays}) AS {alias}({columns})"
+
+
 def _render_insert(ins: Insert[Any], ctx: RenderContext) -> tuple[str, ResultShape]:
-    sql = f"INSERT INTO {_table(ins.model)} (" + ", ".join([quote_ident(c) for c in ins.columns]) + ") VALUES "
-    sql += ", ".join(
-        ["(" + ", ".join(["DEFAULT" if x is None else render_expr(x, ctx) for x in row]) + ")" for row in ins.rows]
-    )
+    sql = f"INSERT INTO {_table(ins.model)} (" + ", ".join([quote_ident(c) for c in ins.columns]) + ") "
+    if isinstance(ins.rows, Unnest):
+        sql += _render_unnest(ins.rows, ctx)
+    else:
+        sql += "VALUES " + ", ".join(
+            ["(" + ", ".join(["DEFAULT" if x is None else render_expr(x, ctx) for x in row]) + ")" for row in ins.rows]
+        )
     conflict = ins.conflict
     if conflict is not None:
         if conflict.constraint is not None:
@@ -709,8 +731,14 @@ def _render_insert(ins: Insert[Any], ctx: RenderContext) -> tuple[str, ResultSha
             sql += " DO UPDATE SET " + _assignments(conflict.assignments, set_ctx)
             if conflict.where != p.TRUE:
                 sql += " WHERE " + render_predicate(conflict.where, set_ctx)
-    returning, result = _returning(ins.model, ins.returning)
-    return sql + returning, result
+    if not ins.created:
+        returning, result = _returning(ins.model, ins.returning)
+        return sql + returning, result
+    desc = descriptor(ins.model)
+    returning, row = _returning(ins.model, ins.returning or desc.columns)
+    assert isinstance(row, ModelRows | TupleRows)
+    sql += f"{returning}, old.{quote_ident(desc.pk_field.column)} IS NULL"
+    return sql, JoinedRows((row, TupleRows(1)), (False, False))
 
 
 def _render_insert_from(ins: InsertFrom[Any], ctx: RenderContext) -> tuple[str, ResultShape]:
@@ -721,9 +749,16 @@ def _render_insert_from(ins: InsertFrom[Any], ctx: RenderContext) -> tuple[str, 
 
 
 def _render_update(up: Update[Any], ctx: RenderContext) -> tuple[str, ResultShape]:
-    sql = f"UPDATE {_table(up.model)} SET " + _assignments(up.assignments, ctx) + _where(up.condition, None, ctx)
+    """``UPDATE "t" SET ... [FROM (<unnest>) AS "__djogi_v"] [WHERE ...] [RETURNING ...]`` (parameters
+    numbered in field order: assignments, condition, then the source's arrays)."""
+    if up.source is None:
+        sets, where, source = _assignments(up.assignments, ctx), _where(up.condition, None, ctx), ""
+    else:
+        row_ctx = QueryContext(ctx.params, aliases={UnnestRow(up.model): UNNEST_ALIAS}, outer=ctx)  # shares CTEs
+        sets, where = _assignments(up.assignments, row_ctx), _where(up.condition, None, row_ctx)
+        source = f" FROM ({_render_unnest(up.source, ctx)}) AS {quote_ident(UNNEST_ALIAS)}"
     returning, result = _returning(up.model, up.returning)
-    return sql + returning, result
+    return f"UPDATE {_table(up.model)} SET {sets}{source}{where}{returning}", result
 
 
 def _render_delete(de: Delete[Any], ctx: RenderContext) -> tuple[str, ResultShape]:

@@ -29,7 +29,7 @@ from djogi.errors import ValidationError
 from djogi.schema import FieldDescriptor
 from djogi.types import INT_RANGES
 
-__all__ = ["PY_KINDS", "Refused", "checked_column", "column_value", "encode_value", "normalize"]
+__all__ = ["PY_KINDS", "Refused", "checked_column", "column_value", "encode_unnest_cell", "encode_value", "normalize"]
 
 _NAN = decimal.Decimal("NaN")
 # NUMERIC holds at most 131072 digits before the decimal point and 16383 after it.
@@ -440,6 +440,33 @@ def encode_value(fd: FieldDescriptor, value: object, *, model: str | None = None
     if normalized is not None and fd.value_kind in ("json", "jsonb"):
         return Jsonb(normalized)
     return normalized
+
+
+def encode_unnest_cell(fd: FieldDescriptor, value: object, *, model: str | None = None) -> object:
+    """``value`` checked for column ``fd`` (``column_value``) as one cell of a column sent as an array
+    (``unnest($n::type[])``): JSON as its text, and an array as the JSON text of its elements' texts, since
+    arrays of different lengths cannot share one PostgreSQL array (the statement rebuilds them with
+    ``jsonb_array_elements_text``). Floats and Decimals go as their text, so NaN, the infinities and every
+    digit survive (JSON numbers have neither), and datetimes in UTC (JSON's RFC 3339 offsets have whole
+    minutes; 1893 Berlin was UTC+00:53:28). Errors as ``column_value``."""
+    normalized = column_value(fd, value, model=model)
+    if normalized is None:
+        return None
+    if fd.value_kind in ("json", "jsonb"):
+        return json_encode(normalized).decode()
+    if fd.value_kind == "array":
+        return json_encode([_element_text(v) for v in normalized]).decode()  # type: ignore[attr-defined]
+    return normalized
+
+
+def _element_text(value: Any) -> Any:
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC)
+    return value
 
 
 def checked_column(fd: FieldDescriptor, values: Sequence[object], *, model: str | None = None) -> list[Any] | None:

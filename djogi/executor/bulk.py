@@ -1,14 +1,15 @@
-"""Multi-row writes: binary COPY, ``INSERT ... SELECT FROM unnest`` with ON CONFLICT, ``UPDATE ... FROM
-unnest``, and the race-safe single-row ``get_or_create`` / ``update_or_create``.
+"""Multi-row writes: binary COPY, and the generation of database-filled values (keys, timestamps,
+``db_default`` columns) before a write; the bulk insert, upsert and update statements and those of the
+race-safe ``get_or_create`` / ``update_or_create`` are algebra values (``djogi.algebra.dml``: ``insert_many``,
+``update_many``, ``insert_one(...).on_conflict(...)``) run through ``Database.execute``.
 
-SQL here is built from model descriptors only: identifiers come from validated descriptors and are
-quoted, every value is a bound parameter.
+The SQL built here (COPY, the column-OID lookup, the generation query) comes from model descriptors only:
+identifiers come from validated descriptors and are quoted, every value is a bound parameter.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import decimal
 import functools
 import operator
 import time
@@ -20,10 +21,11 @@ import anyio.lowlevel
 import msgspec
 import psycopg
 from msgspec import UNSET
-from psycopg.types.json import Jsonb
 
-from djogi.codecs import encode_value, row_decoder
-from djogi.codecs.values import checked_column
+from djogi.algebra.dml import Insert, excluded, insert_many, insert_one, update_many
+from djogi.algebra.expr import Column, now
+from djogi.algebra.query import select
+from djogi.codecs.values import checked_column, column_value
 from djogi.errors import NotFound, StaleObject, ValidationError
 from djogi.executor.errors import translate
 from djogi.identifiers import quote_ident
@@ -52,10 +54,6 @@ def _model_of(rows: Sequence[Model]) -> ModelDescriptor:
         names = ", ".join(sorted(m.__name__ for m in models))
         raise ValidationError(f"bulk writes take rows of one model; got {names}")
     return descriptor(models.pop())
-
-
-def _columns_sql(desc: ModelDescriptor) -> str:
-    return ", ".join(quote_ident(c) for c in desc.columns)
 
 
 def _fields(desc: ModelDescriptor, names: Sequence[str], what: str) -> list[FieldDescriptor]:
@@ -379,72 +377,36 @@ def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
     return next((exc for exc in leaves if not isinstance(exc, cancelled)), leaves[0])
 
 
-def _unnest_item(fd: FieldDescriptor, index: int) -> tuple[str, str]:
-    """(the ``$n::type[]`` argument of unnest, the SELECT expression turning its column into the value)."""
-    alias = f"__djogi_v.{quote_ident(fd.column)}"
-    if fd.value_kind == "array":
-        element = fd.sql_type[:-2]
-        expr = (
-            f"CASE WHEN {alias} IS NULL THEN NULL ELSE "
-            f"ARRAY(SELECT jsonb_array_elements_text({alias}))::{element}[] END"
-        )
-        return f"${index}::jsonb[]", expr
-    return f"${index}::{fd.sql_type}[]", alias
+def _conflict_columns(desc: ModelDescriptor, names: Sequence[str], what: str) -> list[Column[Any, Any]]:
+    """The columns of the fields ``names`` (``ValidationError`` naming ``what`` for an unknown one)."""
+    return [getattr(desc.model, fd.name) for fd in _fields(desc, names, what)]
 
 
-def _unnest_values(desc: ModelDescriptor, fds: Sequence[FieldDescriptor], rows: Sequence[Model]) -> list[list[Any]]:
-    name = desc.name
-    columns: list[list[Any]] = []
-    for fd in fds:
-        values = [encode_value(fd, getattr(row, fd.name), model=name) for row in rows]
-        if fd.value_kind == "array":
-            values = [None if v is None else Jsonb(_array_texts(v)) for v in values]  # type: ignore[arg-type]
-        columns.append(values)
-    return columns
-
-
-def _array_texts(items: list[Any]) -> list[Any]:
-    """An array's elements for its JSON transport (read back with ``jsonb_array_elements_text``): floats and
-    Decimals as their text, so NaN, infinities and every digit survive (JSON numbers have neither), and
-    datetimes in UTC (JSON's RFC 3339 offsets have whole minutes; 1893 Berlin was UTC+00:53:28)."""
-    return [_array_text(v) for v in items]
-
-
-def _array_text(value: Any) -> Any:
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, decimal.Decimal):
-        return str(value)
-    if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC)
-    return value
-
-
-def _conflict_sql(desc: ModelDescriptor, target: Sequence[str], update: Sequence[str], what: str) -> str:
-    keys = ", ".join(quote_ident(fd.column) for fd in _fields(desc, target, what))
+def _upsert(ins: Insert[M], target: Sequence[Column[Any, Any]], update: Sequence[Column[Any, Any]]) -> Insert[M]:
+    """``ins ON CONFLICT (target) DO NOTHING``, or ``DO UPDATE SET <each update column> = excluded.<column>,
+    "updated_at" = now()`` (and the version incremented) when ``update`` names columns."""
+    clause = ins.on_conflict(*target)
     if not update:
-        return f" ON CONFLICT ({keys}) DO NOTHING"
-    sets = [f"{quote_ident(fd.column)} = EXCLUDED.{quote_ident(fd.column)}" for fd in _fields(desc, update, what)]
-    sets.append('"updated_at" = now()')
-    version = desc.version_field
-    if version is not None:
-        col = quote_ident(version.column)
-        sets.append(f"{col} = {quote_ident(desc.table)}.{col} + 1")
-    return f" ON CONFLICT ({keys}) DO UPDATE SET {', '.join(sets)}"
+        return clause.do_nothing()
+    changes: dict[str, object] = {col.name: excluded(col) for col in update}
+    changes.setdefault("updated_at", now())
+    return clause.do_update(set=changes)
 
 
 async def insert_unnest(
     db: Database, rows: Sequence[M], conflict_target: Sequence[str], update_fields: Sequence[str]
 ) -> list[M]:
-    """``INSERT INTO t (cols) SELECT ... FROM unnest($1::type[], ...) AS v(cols) ON CONFLICT ... RETURNING``."""
+    """Generate the database-filled values some rows leave UNSET (as ``bulk_create`` does), then run
+    ``insert_many(rows)`` ``ON CONFLICT (target) DO NOTHING | DO UPDATE`` (see ``_upsert``)."""
     if not rows:
         return []
     desc = _model_of(rows)
     if not conflict_target:
         raise ValidationError("conflict_target must name at least one field")
+    target = _conflict_columns(desc, conflict_target, "bulk insert")
+    update = _conflict_columns(desc, update_fields, "bulk insert")
     missing, everywhere = _unset_fields(desc, rows)
     left_out = _left_to_defaults(missing, everywhere)
-    fds = [fd for fd in desc.fields if fd.name not in left_out]
     generate = [fd for fd in missing if fd.name not in left_out]
     if generate:
         state = db.current_transaction()
@@ -455,51 +417,21 @@ async def insert_unnest(
             if state is None:
                 await db.release(conn)
         rows = _fill(desc, rows, _Allocation(generate, loaded, everywhere - left_out))
-    items = [_unnest_item(fd, i) for i, fd in enumerate(fds, start=1)]
-    names = ", ".join(quote_ident(fd.column) for fd in fds)
-    sql = (
-        f"INSERT INTO {quote_ident(desc.table)} AS {quote_ident(desc.table)} ({names}) "
-        f"SELECT {', '.join(expr for _, expr in items)} "
-        f"FROM unnest({', '.join(arg for arg, _ in items)}) AS __djogi_v({names})"
-        f"{_conflict_sql(desc, conflict_target, update_fields, 'bulk insert')} RETURNING {_columns_sql(desc)}"
-    )
-    found, _ = await db.run(sql, _unnest_values(desc, fds, rows))
-    return row_decoder(desc.model, desc.columns).decode_rows(found)
+    return await db.execute(_upsert(insert_many(desc.model, rows), target, update))  # type: ignore[no-any-return]
 
 
 async def bulk_update(db: Database, rows: Sequence[Model], fields: Sequence[str]) -> int:
-    """See ``Database.bulk_update``."""
+    """See ``Database.bulk_update``: runs ``update_many(rows, fields)``; with a version field, inside
+    ``atomic()``, raising ``StaleObject`` (and so rolling back) unless every row was updated."""
     if not rows:
         return 0
     desc = _model_of(rows)
-    if any(row.id is UNSET for row in rows):
-        raise ValidationError(f"bulk_update(): every {desc.name} must have been created (id is UNSET)")
-    targets = _fields(desc, fields, "bulk_update()")
-    if not targets or any(fd.kind in ("pk", "framework") or fd.version for fd in targets):
-        raise ValidationError("bulk_update() needs data fields to write (not id, timestamps or the version)")
+    statement = update_many(desc.model, rows, fields)
     version = desc.version_field
-    keyed = [desc.pk_field, *targets, *([version] if version is not None else [])]
-    items = [_unnest_item(fd, i) for i, fd in enumerate(keyed, start=1)]
-    aliases = [quote_ident(fd.column) for fd in keyed]
-    sets = [
-        f"{quote_ident(fd.column)} = {expr}" for fd, (_, expr) in zip(targets, items[1 : 1 + len(targets)], strict=True)
-    ]
-    sets.append('"updated_at" = now()')
-    where = f"__djogi_t.{aliases[0]} = __djogi_v.{aliases[0]}"
-    if version is not None:
-        col = quote_ident(version.column)
-        sets.append(f"{col} = __djogi_t.{col} + 1")
-        where += f" AND __djogi_t.{col} = __djogi_v.{col}"
-    sql = (
-        f"UPDATE {quote_ident(desc.table)} AS __djogi_t SET {', '.join(sets)} "
-        f"FROM unnest({', '.join(arg for arg, _ in items)}) AS __djogi_v({', '.join(aliases)}) WHERE {where}"
-    )
-    params = _unnest_values(desc, keyed, rows)
     if version is None:
-        _, count = await db.run(sql, params)
-        return count
+        return await db.execute(statement)  # type: ignore[no-any-return]
     async with db.atomic():
-        _, count = await db.run(sql, params)
+        count: int = await db.execute(statement)
         if count != len(rows):
             raise StaleObject(
                 f"bulk_update(): {len(rows) - count} of {len(rows)} {desc.name} rows are stale (their "
@@ -508,53 +440,40 @@ async def bulk_update(db: Database, rows: Sequence[Model], fields: Sequence[str]
     return count
 
 
-def _insert_one_sql(desc: ModelDescriptor, instance: Model, conflict: str, extra: str = "") -> tuple[str, list[Any]]:
-    fds = [fd for fd in desc.fields if not (fd.db_filled and getattr(instance, fd.name) is UNSET)]
-    params = [encode_value(fd, getattr(instance, fd.name), model=desc.name) for fd in fds]
-    holes = ", ".join(f"${i}" for i in range(1, len(fds) + 1))
-    sql = (
-        f"INSERT INTO {quote_ident(desc.table)} AS {quote_ident(desc.table)} "
-        f"({', '.join(quote_ident(fd.column) for fd in fds)}) VALUES ({holes}){conflict} "
-        f"RETURNING {_columns_sql(desc)}{extra}"
-    )
-    return sql, params
-
-
 async def get_or_create(db: Database, instance: M, lookup: Sequence[str]) -> tuple[M, bool]:
-    """See ``Database.get_or_create``: ``INSERT ... ON CONFLICT (lookup) DO NOTHING RETURNING``, then
-    ``SELECT ... WHERE lookup = values`` (retried when the conflicting row vanished in between)."""
+    """See ``Database.get_or_create``: ``insert_one(instance)`` ``ON CONFLICT (lookup) DO NOTHING``, then
+    the row whose lookup fields equal the instance's (retried when the conflicting row vanished in between)."""
     desc = descriptor(type(instance))
-    keys = _fields(desc, lookup, "get_or_create()")
+    keys = _conflict_columns(desc, lookup, "get_or_create()")
     if not keys:
         raise ValidationError("get_or_create() needs lookup fields")
-    insert, insert_params = _insert_one_sql(desc, instance, _conflict_sql(desc, lookup, (), "get_or_create()"))
-    where = " AND ".join(f"{quote_ident(fd.column)} = ${i}" for i, fd in enumerate(keys, start=1))
-    select = f"SELECT {_columns_sql(desc)} FROM {quote_ident(desc.table)} WHERE {where}"
-    select_params = [encode_value(fd, getattr(instance, fd.name), model=desc.name) for fd in keys]
-    decoder = row_decoder(desc.model, desc.columns)
+    insert = _upsert(insert_one(instance), keys, ())
+    stored = (column_value(desc.field(col.name), getattr(instance, col.name), model=desc.name) for col in keys)
+    existing = select(desc.model).where(*(col == value for col, value in zip(keys, stored, strict=True)))
     for _ in range(GET_OR_CREATE_ATTEMPTS):
-        created, _ = await db.run(insert, insert_params)
+        created = await db.execute(insert)
         if created:
-            return decoder.decode_row(created[0]), True
-        existing, _ = await db.run(select, select_params)
-        if existing:
-            return decoder.decode_row(existing[0]), False
+            return created[0], True
+        found = await db.all(existing)
+        if found:
+            return found[0], False
     raise NotFound(f"get_or_create(): {desc.name} kept conflicting on {list(lookup)} yet could not be read back")
 
 
 async def update_or_create(
     db: Database, instance: M, lookup: Sequence[str], update_fields: Sequence[str] | None
 ) -> tuple[M, bool]:
-    """See ``Database.update_or_create``: ``INSERT ... ON CONFLICT (lookup) DO UPDATE SET ... RETURNING
-    ..., old.id IS NULL`` (PostgreSQL 18's OLD row tells an insert from an update)."""
+    """See ``Database.update_or_create``: ``insert_one(instance)`` ``ON CONFLICT (lookup) DO UPDATE SET ...``
+    ``.with_created()`` (PostgreSQL 18's OLD row tells an insert from an update)."""
     desc = descriptor(type(instance))
     if update_fields is None:
         update_fields = [fd.name for fd in desc.fields if fd.kind in ("data", "relation") and fd.name not in lookup
                          and not fd.version]  # fmt: skip
-    conflict = _conflict_sql(desc, lookup, update_fields, "update_or_create()")
-    if not update_fields:
+    target = _conflict_columns(desc, lookup, "update_or_create()")
+    update = _conflict_columns(desc, update_fields, "update_or_create()")
+    if not update:
         raise ValidationError("update_or_create() has no field to update; use get_or_create()")
-    sql, params = _insert_one_sql(desc, instance, conflict, ', old."id" IS NULL')
-    found, _ = await db.run(sql, params)
-    *values, created = found[0]
-    return row_decoder(desc.model, desc.columns).decode_row(values), bool(created)
+    if not target:
+        raise ValidationError("update_or_create() needs lookup fields")
+    [(row, (created,))] = await db.execute(_upsert(insert_one(instance), target, update).with_created())
+    return row, bool(created)

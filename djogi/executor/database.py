@@ -568,7 +568,9 @@ class Database:
         update_fields: Sequence[str] = (),
     ) -> list[M]:
         """``INSERT ... SELECT * FROM unnest($1::t[], ...) ON CONFLICT (target) DO NOTHING | DO UPDATE SET
-        ... RETURNING *``: the rows inserted or updated (rows skipped by DO NOTHING are absent)."""
+        ... RETURNING *``: the rows inserted or updated (rows skipped by DO NOTHING are absent). The statement
+        is ``insert_many(Model, rows).on_conflict(...)`` (printable with ``.sql()``), run after generating the
+        database-filled values some rows leave UNSET."""
         return await bulk.insert_unnest(self, rows, conflict_target, update_fields)
 
     async def bulk_upsert(
@@ -581,7 +583,8 @@ class Database:
         return await bulk.insert_unnest(self, rows, conflict_target, update_fields)
 
     async def bulk_update(self, rows: Sequence[Model], fields: Sequence[str]) -> int:
-        """``UPDATE t SET f = v.f, ..., updated_at = now() FROM unnest(...) v WHERE t.id = v.id``.
+        """``UPDATE t SET f = v.f, ..., updated_at = now() FROM (<unnest>) v WHERE t.id = v.id``: the
+        statement ``update_many(Model, rows, fields)`` prints.
 
         Writes ``fields`` of every row in one statement and returns the number updated. With a version
         field the version is checked and incremented, and StaleObject is raised (the whole statement
@@ -602,7 +605,8 @@ class Database:
         self, instance: M, *, lookup: Sequence[str], update_fields: Sequence[str] | None = None
     ) -> tuple[M, bool]:
         """Insert ``instance`` or, when a row matches on ``lookup``, update its ``update_fields`` (default:
-        every non-lookup data field); ``(row, created)``. One ``INSERT ... ON CONFLICT DO UPDATE``."""
+        every non-lookup data field); ``(row, created)``. One ``INSERT ... ON CONFLICT DO UPDATE``:
+        ``insert_one(instance).on_conflict(...).do_update(...).with_created()``."""
         return await bulk.update_or_create(self, instance, lookup, update_fields)
 
     # ------------------------------------------------------------------------------------ transactions

@@ -221,6 +221,11 @@ FIXTURES: dict[type, list[tuple[Callable[[], Node], str | type[Exception], list[
         (lambda: dml.insert(Maker, [Maker(label="a")]).without_returning().on_conflict(Maker.id).do_nothing(),
          f'INSERT INTO {M} ("label") VALUES ($1::text) ON CONFLICT ("id") DO NOTHING', ["a"]),
     ],
+    dml.Unnest: [
+        (lambda: dml.insert_many(Maker, [Maker(label="a"), Maker(label="b")]).without_returning(),
+         f'INSERT INTO {M} ("label") SELECT "__djogi_v"."label" FROM unnest($1::TEXT[]) AS "__djogi_v"("label")',
+         [["a", "b"]]),
+    ],
     dml.InsertFrom: [
         (lambda: dml.insert_from(Maker, select(Gadget).values(Gadget.name), [Maker.label]),
          f'INSERT INTO {M} ("label") SELECT {G}"name" FROM "fixture_gadgets"', []),

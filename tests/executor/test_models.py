@@ -12,6 +12,8 @@ import pytest
 
 import djogi
 from djogi import ForeignKey, Jsonb, Model, field
+from djogi.algebra.dml import excluded, insert_many, insert_one, update_many
+from djogi.algebra.expr import now
 from djogi.errors import (
     ForeignKeyViolation,
     MultipleObjectsReturned,
@@ -403,3 +405,57 @@ async def test_update_or_create(shop: Database) -> None:
     assert created and row.name == "A"
     again, created = await shop.update_or_create(ExAuthor(name="B", email="a@example.com"), lookup=["email"])
     assert not created and again.id == row.id and again.name == "B"
+
+
+async def test_bulk_statements_are_the_printed_algebra_values(shop: Database) -> None:
+    """``bulk_insert``, ``bulk_upsert``, ``bulk_update``, ``get_or_create`` and ``update_or_create`` send
+    exactly the statements their algebra values print (``insert_many``, ``update_many``, ``insert_one``
+    with ``on_conflict``), with the same parameters."""
+    ann = await _author(shop)
+    [first] = await shop.bulk_create([ExBook(title="a", author=ann.id, tags=["t"])])
+    rows = [ExBook(id=first.id, title="a", author=ann.id, price=Decimal(2)),
+            ExBook(id=djogi.HeerIdDesc(first.id - 1), title="b", author=ann.id, tags=["x", "y"])]  # fmt: skip
+    sent = _counting(shop)
+    expected = [
+        insert_many(ExBook, rows).on_conflict(ExBook.title).do_nothing(),
+        insert_many(ExBook, rows)
+        .on_conflict(ExBook.title)
+        .do_update(set={"price": excluded(ExBook.price), "updated_at": now()}),
+    ]
+    inserted = await shop.bulk_insert(rows, conflict_target=["title"])
+    upserted = await shop.bulk_upsert(rows, ["title"], ["price"])
+    assert [b.title for b in inserted] == ["b"] and sorted(b.price for b in upserted) == [Decimal(0), Decimal(2)]
+    stored = await shop.all(ExBook.objects.order_by(ExBook.title))
+    changed = [msgspec.structs.replace(b, tags=[b.title, "z"]) for b in stored]
+    expected.append(update_many(ExBook, changed, ["tags"]))
+    assert await shop.bulk_update(changed, ["tags"]) == 2
+    author = ExAuthor(name="Bo", email="ann@example.com")
+    expected += [
+        insert_one(author).on_conflict(ExAuthor.email).do_nothing(),
+        insert_one(author)
+        .on_conflict(ExAuthor.email)
+        .do_update(set={"name": excluded(ExAuthor.name), "updated_at": now()})
+        .with_created(),
+    ]
+    assert await shop.get_or_create(author, lookup=["email"]) == (ann, False)
+    row, created = await shop.update_or_create(author, lookup=["email"])
+    assert not created and row.id == ann.id and row.name == "Bo"
+    bulk = [e for e in sent if e.sql.startswith(("INSERT", "UPDATE"))]
+    assert [(e.sql, tuple(e.params)) for e in bulk] == [(s.sql, s.params) for s in (x.sql() for x in expected)]
+
+
+async def test_upsert_update_fields_follow_do_update(shop: Database) -> None:
+    """``bulk_upsert`` / ``update_or_create`` assign as ``do_update`` does: the key and the version are refused
+    before any SQL, and an ``updated_at`` listed among the fields is taken from the proposed row (not
+    assigned twice)."""
+    ann = await _author(shop)
+    when = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    [book] = await shop.bulk_create([ExBook(title="a", author=ann.id)])
+    for fields in (["id"], ["price", "version"]):
+        with pytest.raises(ValidationError, match=r"primary key|version counter"):
+            await shop.bulk_upsert([ExBook(title="a", author=ann.id)], ["title"], fields)
+        with pytest.raises(ValidationError, match=r"primary key|version counter"):
+            await shop.update_or_create(ExBook(title="a", author=ann.id), lookup=["title"], update_fields=fields)
+    assert await shop.refresh(book) == book
+    [upserted] = await shop.bulk_upsert([ExBook(title="a", author=ann.id, updated_at=when)], ["title"], ["updated_at"])
+    assert upserted.id == book.id and upserted.updated_at == when and upserted.version == 1
