@@ -22,6 +22,7 @@ from djogi.algebra.aggregate import (
 )
 from djogi.algebra.conditional import case
 from djogi.algebra.cte import with_, with_recursive
+from djogi.algebra.derived import derived, lateral
 from djogi.algebra.dml import (
     Delete,
     Insert,
@@ -90,7 +91,7 @@ from djogi.algebra.query import (
 from djogi.algebra.relations import Prefetch, Related, m2m, prefetch, reverse, select_related
 from djogi.algebra.results import Statement
 from djogi.algebra.setops import SetOp, except_, except_all, intersect, intersect_all, union, union_all
-from djogi.algebra.sources import Source, aliased, derived, lateral
+from djogi.algebra.sources import Source, aliased
 from djogi.algebra.subquery import exists, in_query, outer, scalar
 from djogi.algebra.traverse import node_key, same
 from djogi.algebra.window import (

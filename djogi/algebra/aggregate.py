@@ -26,6 +26,7 @@ from djogi.algebra.conditional import case
 from djogi.algebra.expr import Column, Expr, Func, OrderBy, Param, ValueType, coerce, expression
 from djogi.algebra.predicate import TRUE, Pred, and_
 from djogi.algebra.traverse import find, same
+from djogi.algebra.window import INT, Over, Windowable, over
 from djogi.errors import ArgumentTypeError, ValidationError
 from djogi.schema import descriptor
 
@@ -45,11 +46,10 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-INT = ValueType("int", "bigint")
 NUMERIC = ValueType("decimal", "numeric")
 
 
-class Agg(Expr[T], frozen=True):
+class Agg(Windowable[T], frozen=True):
     """``name([DISTINCT] args [ORDER BY order]) [FILTER (WHERE where)]``; ``star`` renders ``count(*)``."""
 
     __children__ = ("args", "order", "where")
@@ -91,14 +91,10 @@ class Agg(Expr[T], frozen=True):
 
     def over(self, partition_by: Any = (), order_by: Any = (), frame: Any = None) -> Any:
         """This aggregate as a window function; see ``djogi.algebra.window.over``."""
-        from djogi.algebra.window import over
-
         return over(self, partition_by=partition_by, order_by=order_by, frame=frame)
 
 
 def _no_nested(node: object, name: str) -> None:
-    from djogi.algebra.window import Over
-
     inner = find(node, (Agg, Over))
     if inner is not None:
         raise ValidationError(f"{name}(): aggregate and window calls cannot be nested ({inner.describe()})")

@@ -25,9 +25,10 @@ from typing import Any
 
 import msgspec
 
+from djogi.algebra.derived import output_columns
 from djogi.algebra.rowtype import check_name
 from djogi.algebra.setops import combine
-from djogi.algebra.sources import Source, output_columns
+from djogi.algebra.sources import Source
 
 __all__ = ["Cte", "with_", "with_recursive"]
 

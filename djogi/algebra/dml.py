@@ -28,7 +28,7 @@ from djogi.identifiers import check_identifier
 from djogi.schema import FieldDescriptor, ModelBase, ModelDescriptor, descriptor
 
 if TYPE_CHECKING:
-    from djogi.algebra.compile import Statement
+    from djogi.algebra.results import Statement
 
 __all__ = [
     "Delete",

@@ -41,6 +41,7 @@ __all__ = [
     "Func",
     "JsonPath",
     "OrderBy",
+    "OuterRef",
     "Param",
     "ValueType",
     "abs_",
@@ -503,6 +504,21 @@ class Column(Expr[T], Generic[M, T], frozen=True):
             from djogi.algebra.relations import follow
 
             return follow(self, attr)
+
+
+class OuterRef(Expr[T], frozen=True):
+    """``expr`` rendered in the enclosing query's scope (correlated subqueries)."""
+
+    __children__ = ("expr",)
+
+    expr: Expr[Any]
+
+    @property
+    def type(self) -> ValueType:
+        return self.expr.type
+
+    def _describe(self) -> str:
+        return f"outer({self.expr.describe()})"
 
 
 def column_ref(model: type[M], fd: FieldDescriptor) -> Column[M, Any]:

@@ -22,19 +22,18 @@ import msgspec
 from djogi.algebra import predicate as _p
 from djogi.algebra.aggregate import Agg
 from djogi.algebra.depth import guarded
-from djogi.algebra.expr import BinOp, Cast, Collate, Column, Const, Expr, Func, JsonPath, OrderBy, Param
+from djogi.algebra.expr import BinOp, Cast, Collate, Column, Const, Expr, Func, JsonPath, OrderBy, OuterRef, Param
 from djogi.algebra.predicate import FALSE, TRUE, Pred, and_, or_, predicate
 from djogi.algebra.rowtype import python_type, row_type
 from djogi.algebra.sources import Join, JoinKind, Source
-from djogi.algebra.subquery import OuterRef
 from djogi.algebra.traverse import find, key_hash, node_key, same, walk
 from djogi.algebra.window import Over, window_errors
 from djogi.errors import ArgumentTypeError, ValidationError
 from djogi.schema import ModelBase, ModelDescriptor, descriptor
 
 if TYPE_CHECKING:
-    from djogi.algebra.compile import Statement
     from djogi.algebra.dml import Delete, Update
+    from djogi.algebra.results import Statement
     from djogi.algebra.setops import SetOp
     from djogi.loaded import Loaded
 
@@ -721,6 +720,7 @@ def nullable_sources(q: Select[Any]) -> frozenset[Any]:
 
 def _row_type(q: Select[Any], named: dict[str, Expr[Any]]) -> type[msgspec.Struct]:
     from djogi.algebra.nullability import nullable
+
     for name, x in named.items():
         if not isinstance(x, Expr):
             raise ArgumentTypeError(f"values({name}=...) takes an expression, not {x!r}")

@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
 
+from djogi.algebra.derived import output_columns
 from djogi.algebra.expr import Column, OrderBy, _compatible
 from djogi.algebra.query import Select, _count
-from djogi.algebra.sources import output_columns
 from djogi.algebra.traverse import key_hash, same
 from djogi.errors import ValidationError
 
 if TYPE_CHECKING:
-    from djogi.algebra.compile import Statement
+    from djogi.algebra.results import Statement
 
 __all__ = ["OutputOrder", "SetOp", "except_", "except_all", "intersect", "intersect_all", "union", "union_all"]
 

@@ -6,10 +6,11 @@
 - ``exists(q)``: ``EXISTS (SELECT 1 FROM ...)``; ``~exists(q)`` is ``NOT EXISTS (...)``.
 - ``in_query(x, q)``: ``x IN (SELECT ...)``; its complement ``~in_query(x, q)`` is
   ``(x IN (SELECT ...)) IS NOT TRUE`` (two-valued: rows where ``x`` is NULL, or is not found, are kept).
-- ``outer(col)`` (``OuterRef``): a column of the enclosing query, rendered in that query's scope; nest it
-  (``outer(outer(col))``) to reach two levels up. Columns of other tables need no ``outer``: every column
-  is qualified by its table (or alias) name. When the subquery reads the same table as the enclosing
-  query, give one of them an alias (``aliased``/``select_from``) so the names differ.
+- ``outer(col)`` (``OuterRef``, declared with the expressions in ``djogi.algebra.expr``): a column of the
+  enclosing query, rendered in that query's scope; nest it (``outer(outer(col))``) to reach two levels up.
+  Columns of other tables need no ``outer``: every column is qualified by its table (or alias) name. When
+  the subquery reads the same table as the enclosing query, give one of them an alias
+  (``aliased``/``select_from``) so the names differ.
 
 Errors (``ValidationError``): a scalar / IN subquery that does not project exactly one column, a type
 mismatch with ``x``, ``outer()`` outside a subquery (at compile time). All are SQL-only in memory
@@ -22,8 +23,10 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from djogi.algebra.expr import Expr, ValueType, _compatible
+from djogi.algebra.derived import output_columns
+from djogi.algebra.expr import Expr, OuterRef, ValueType, _compatible
 from djogi.algebra.predicate import Pred
+from djogi.algebra.query import Select, simple
 from djogi.errors import ArgumentTypeError, ValidationError
 
 __all__ = ["Exists", "InQuery", "OuterRef", "Subquery", "exists", "in_query", "outer", "scalar"]
@@ -65,24 +68,7 @@ class InQuery(Pred, frozen=True):
     query: Any
 
 
-class OuterRef(Expr[T], frozen=True):
-    """``expr`` rendered in the enclosing query's scope (correlated subqueries)."""
-
-    __children__ = ("expr",)
-
-    expr: Expr[Any]
-
-    @property
-    def type(self) -> ValueType:
-        return self.expr.type
-
-    def _describe(self) -> str:
-        return f"outer({self.expr.describe()})"
-
-
 def _single(query: Any, what: str) -> ValueType:
-    from djogi.algebra.sources import output_columns
-
     out = output_columns(query, named=False) if getattr(query, "projection", ()) is not None else None
     if out is None or len(out.types) != 1:
         raise ValidationError(f"{what}: the subquery must project exactly one column (use .values(x))")
@@ -96,8 +82,6 @@ def scalar(query: Any) -> Subquery[Any]:
 
 def exists(query: Any) -> Exists:
     """``EXISTS (SELECT 1 FROM ... )``; an ordering that cannot change the answer is dropped."""
-    from djogi.algebra.query import Select, simple
-
     if isinstance(query, Select) and simple(query):
         query = msgspec.structs.replace(query, projection=None, into=None, selected=None, ordering=())
     return Exists(query)

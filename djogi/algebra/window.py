@@ -22,7 +22,6 @@ from typing import Any, Literal, TypeVar
 
 import msgspec
 
-from djogi.algebra.aggregate import INT, Agg
 from djogi.algebra.expr import Expr, OrderBy, Param, ValueType, _python_value_type, coerce, expression
 from djogi.algebra.traverse import find
 from djogi.errors import ArgumentTypeError, ValidationError
@@ -32,6 +31,7 @@ __all__ = [
     "Frame",
     "Over",
     "WindowFunc",
+    "Windowable",
     "cume_dist",
     "dense_rank",
     "first_value",
@@ -52,12 +52,17 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+INT = ValueType("int", "bigint")
 FLOAT = ValueType("float", "double precision")
 BoundKind = Literal["UNBOUNDED PRECEDING", "PRECEDING", "CURRENT ROW", "FOLLOWING", "UNBOUNDED FOLLOWING"]
 _RANK = {"UNBOUNDED PRECEDING": 0, "PRECEDING": 1, "CURRENT ROW": 2, "FOLLOWING": 3, "UNBOUNDED FOLLOWING": 4}
 
 
-class WindowFunc(Expr[T], frozen=True):
+class Windowable(Expr[T], frozen=True):
+    """A call ``over()`` accepts: a window function (``WindowFunc``) or an aggregate (``aggregate.Agg``)."""
+
+
+class WindowFunc(Windowable[T], frozen=True):
     """A window-only function call ``name(args)``; meaningful only under ``.over(...)``."""
 
     __children__ = ("args",)
@@ -197,7 +202,7 @@ def over(func: Expr[T], partition_by: Any = (), order_by: Any = (), frame: Frame
     """``func OVER (PARTITION BY partition_by ORDER BY order_by frame)``; each of ``partition_by`` and
     ``order_by`` is one item or a sequence. ``ValidationError`` for nested windows/aggregates, a function
     that is not an aggregate or window function, or an offset frame without ordering."""
-    if not isinstance(func, Agg | WindowFunc):
+    if not isinstance(func, Windowable):
         what = func.describe() if isinstance(func, Expr) else repr(func)
         raise ValidationError(f"over(): {what} is not an aggregate or window function")
     partition = _many(partition_by)
@@ -205,7 +210,7 @@ def over(func: Expr[T], partition_by: Any = (), order_by: Any = (), frame: Frame
     for item in (*partition, *(key.expr for key in order)):
         if not isinstance(item, Expr):
             raise ArgumentTypeError(f"over(): partition and order keys are expressions (Book.price), not {item!r}")
-        inner = find(item, (Agg, Over, WindowFunc))
+        inner = find(item, (Windowable, Over))
         if inner is not None:
             raise ValidationError(f"over(): {inner.describe()} cannot appear in a window definition")
     if frame is not None and frame.mode != "ROWS" and not order:
