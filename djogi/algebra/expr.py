@@ -26,6 +26,7 @@ from djogi.codecs.json import json_encode
 from djogi.codecs.values import PY_KINDS, Refused, normalize
 from djogi.errors import ArgumentTypeError, ValidationError
 from djogi.identifiers import quote_ident
+from djogi.schema import descriptor, models
 
 if TYPE_CHECKING:
     from djogi.algebra.predicate import Pred
@@ -43,6 +44,8 @@ __all__ = [
     "OrderBy",
     "OuterRef",
     "Param",
+    "PathColumn",
+    "PathRef",
     "ValueType",
     "abs_",
     "cast",
@@ -491,8 +494,6 @@ class Column(Expr[T], Generic[M, T], frozen=True):
         ``Book.author.to(Author.name)`` (usable in ``where``/``exclude``/``order_by``; see
         ``djogi.algebra.relations``). ``ValidationError`` when this is no relation or ``target`` is not a
         column of its target model."""
-        from djogi.algebra.relations import to
-
         return to(self, target)
 
     if not TYPE_CHECKING:
@@ -501,8 +502,6 @@ class Column(Expr[T], Generic[M, T], frozen=True):
             """``Book.author.email``: ``self.to(<target>.email)`` for names that are not Column attributes."""
             if attr.startswith("_"):
                 raise AttributeError(attr)
-            from djogi.algebra.relations import follow
-
             return follow(self, attr)
 
 
@@ -519,6 +518,107 @@ class OuterRef(Expr[T], frozen=True):
 
     def _describe(self) -> str:
         return f"outer({self.expr.describe()})"
+
+
+# ------------------------------------------------------------------------------------------ to-one paths
+# ``Column.to()`` and ``Book.author.email`` build these; ``djogi.algebra.relations`` lowers them in queries.
+
+
+class PathRef(msgspec.Struct, frozen=True, gc=False):
+    """The rows reached from ``base`` (a model, a source ``Ref`` or another ``PathRef``) through its
+    relation field ``field``; ``target`` is the related model."""
+
+    base: Any
+    field: str
+    target: Any
+
+    @property
+    def __name__(self) -> str:  # how Column.describe() names it
+        return f"{getattr(self.base, '__name__', self.base)}.{self.field}"
+
+    @property
+    def root(self) -> PathRef:
+        """The first hop of the path."""
+        ref = self
+        while isinstance(ref.base, PathRef):
+            ref = ref.base
+        return ref
+
+
+class PathColumn(Column[M, Any], frozen=True):
+    """A column of a related model reached through a to-one path (``model`` is a ``PathRef``)."""
+
+    __children__ = ()
+
+
+_followed = False  # set once a path column exists: queries skip the lowering walk until then
+
+
+def paths_followed() -> bool:
+    """Whether any relation path (``PathColumn``) was built yet; until then queries have none to lower."""
+    return _followed
+
+
+def column_owner(model: Any) -> Any:
+    """The model class whose fields a column owner (model, ``Ref`` or ``PathRef``) has."""
+    if isinstance(model, PathRef):
+        return model.target
+    return getattr(model, "model", model) if not isinstance(model, type) else model
+
+
+def resolve_target(model: Any, fd: FieldDescriptor) -> Any:
+    """The model class a relation field of ``model`` points at."""
+    assert fd.relation is not None
+    target = fd.relation.target
+    if isinstance(target, str):
+        if target == model.__name__:
+            return model
+        found = [d.model for d in models() if d.name == target]
+        if len(found) != 1:
+            raise ValidationError(f"{model.__name__}.{fd.name}: relation target {target!r} is not a registered model")
+        return found[0]
+    return target
+
+
+def relation_field(col: Column[Any, Any]) -> tuple[Any, FieldDescriptor]:
+    """The model owning ``col`` and its relation field; ``ValidationError`` when ``col`` is no relation."""
+    if not isinstance(col, Column):
+        raise ValidationError(f"expected a relation column such as Book.author, not {col!r}")
+    owner = column_owner(col.model)
+    fd = descriptor(owner).field(col.name)
+    if fd.relation is None:
+        raise ValidationError(f"{col.describe()} is not a ForeignKey / OneToOne field")
+    return owner, fd
+
+
+def follow(rel: Column[Any, Any], name: str) -> PathColumn[Any]:
+    """The column ``name`` of the model ``rel`` points at, reached through ``rel`` (``Book.author.to(...)``).
+
+    ``AttributeError`` when ``rel`` is no relation or its target has no such field.
+    """
+    global _followed
+    try:
+        owner, fd = relation_field(rel)
+    except (ValidationError, KeyError):
+        raise AttributeError(f"{rel.describe()} has no attribute {name!r}") from None
+    target = resolve_target(owner, fd)
+    try:
+        tfd = descriptor(target).field(name)
+    except KeyError as exc:
+        raise AttributeError(str(exc)) from None
+    ref = PathRef(rel.model, rel.name, target)
+    _followed = True
+    tcol = getattr(target, tfd.name)
+    return PathColumn(ref, tfd.name, tfd.column, tcol.vtype, True)
+
+
+def to(rel: Column[Any, Any], target_col: Column[Any, Any]) -> PathColumn[Any]:
+    """``rel.to(Target.field)``: ``target_col`` reached through the relation ``rel``."""
+    owner, fd = relation_field(rel)
+    target = resolve_target(owner, fd)
+    if not isinstance(target_col, Column) or target_col.model is not target:
+        raise ValidationError(f"{rel.describe()}.to() takes a column of {target.__name__}, not {target_col!r}")
+    return follow(rel, target_col.name)
 
 
 def column_ref(model: type[M], fd: FieldDescriptor) -> Column[M, Any]:

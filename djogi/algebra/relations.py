@@ -38,13 +38,23 @@ import msgspec
 
 from djogi.algebra import predicate as p
 from djogi.algebra.aggregate import count
-from djogi.algebra.expr import Column, OrderBy, ValueType
+from djogi.algebra.expr import (
+    Column,
+    OrderBy,
+    PathColumn,
+    PathRef,
+    ValueType,
+    column_owner,
+    paths_followed,
+    relation_field,
+)
+from djogi.algebra.expr import resolve_target as resolve_target  # djogi.executor.prefetch reads it here
 from djogi.algebra.query import Select, sources
 from djogi.algebra.sources import aliased
 from djogi.algebra.subquery import OuterRef, Subquery, exists
 from djogi.algebra.traverse import map_children, walk
 from djogi.errors import ValidationError
-from djogi.schema import FieldDescriptor, ModelBase, descriptor, models
+from djogi.schema import ModelBase, descriptor, models
 
 __all__ = [
     "PathColumn",
@@ -60,102 +70,9 @@ __all__ = [
 
 A = TypeVar("A", bound=ModelBase)
 B = TypeVar("B", bound=ModelBase)
-M = TypeVar("M", bound=ModelBase)
 R = TypeVar("R")  # a query's row type
 
-_used = False  # set once a path column exists: queries skip the lowering walk until then
-
-
 # ------------------------------------------------------------------------------------------ to-one paths
-
-
-class PathRef(msgspec.Struct, frozen=True, gc=False):
-    """The rows reached from ``base`` (a model, a source ``Ref`` or another ``PathRef``) through its
-    relation field ``field``; ``target`` is the related model."""
-
-    base: Any
-    field: str
-    target: Any
-
-    @property
-    def __name__(self) -> str:  # how Column.describe() names it
-        return f"{getattr(self.base, '__name__', self.base)}.{self.field}"
-
-    @property
-    def root(self) -> PathRef:
-        """The first hop of the path."""
-        ref = self
-        while isinstance(ref.base, PathRef):
-            ref = ref.base
-        return ref
-
-
-class PathColumn(Column[M, Any], frozen=True):
-    """A column of a related model reached through a to-one path (``model`` is a ``PathRef``)."""
-
-    __children__ = ()
-
-
-def _owner(model: Any) -> Any:
-    """The model class whose fields a column owner (model, ``Ref`` or ``PathRef``) has."""
-    if isinstance(model, PathRef):
-        return model.target
-    return getattr(model, "model", model) if not isinstance(model, type) else model
-
-
-def resolve_target(model: Any, fd: FieldDescriptor) -> Any:
-    """The model class a relation field of ``model`` points at."""
-    assert fd.relation is not None
-    target = fd.relation.target
-    if isinstance(target, str):
-        if target == model.__name__:
-            return model
-        found = [d.model for d in models() if d.name == target]
-        if len(found) != 1:
-            raise ValidationError(f"{model.__name__}.{fd.name}: relation target {target!r} is not a registered model")
-        return found[0]
-    return target
-
-
-def _relation_field(col: Column[Any, Any]) -> tuple[Any, FieldDescriptor]:
-    """The model owning ``col`` and its relation field; ``ValidationError`` when ``col`` is no relation."""
-    if not isinstance(col, Column):
-        raise ValidationError(f"expected a relation column such as Book.author, not {col!r}")
-    owner = _owner(col.model)
-    fd = descriptor(owner).field(col.name)
-    if fd.relation is None:
-        raise ValidationError(f"{col.describe()} is not a ForeignKey / OneToOne field")
-    return owner, fd
-
-
-def follow(rel: Column[Any, Any], name: str) -> PathColumn[Any]:
-    """The column ``name`` of the model ``rel`` points at, reached through ``rel`` (``Book.author.to(...)``).
-
-    ``AttributeError`` when ``rel`` is no relation or its target has no such field.
-    """
-    global _used
-    try:
-        owner, fd = _relation_field(rel)
-    except (ValidationError, KeyError):
-        raise AttributeError(f"{rel.describe()} has no attribute {name!r}") from None
-    target = resolve_target(owner, fd)
-    try:
-        tfd = descriptor(target).field(name)
-    except KeyError as exc:
-        raise AttributeError(str(exc)) from None
-    ref = PathRef(rel.model, rel.name, target)
-    _used = True
-    tcol = getattr(target, tfd.name)
-    return PathColumn(ref, tfd.name, tfd.column, tcol.vtype, True)
-
-
-def to(rel: Column[Any, Any], target_col: Column[Any, Any]) -> PathColumn[Any]:
-    """``rel.to(Target.field)``: ``target_col`` reached through the relation ``rel``."""
-    owner, fd = _relation_field(rel)
-    target = resolve_target(owner, fd)
-    if not isinstance(target_col, Column) or target_col.model is not target:
-        raise ValidationError(f"{rel.describe()}.to() takes a column of {target.__name__}, not {target_col!r}")
-    return follow(rel, target_col.name)
 
 
 def _fk_column(base: Any, field: str) -> Column[Any, Any]:
@@ -274,7 +191,7 @@ def _scope_names(q: Select[Any]) -> frozenset[str]:
 
 def lower_paths(q: Select[Any], predicates: Sequence[p.Pred]) -> tuple[p.Pred, ...]:
     """``predicates`` with every comparison through a relation path turned into correlated ``EXISTS``."""
-    if not _used:
+    if not paths_followed():
         return tuple(predicates)
     scope = _scope_names(q)
     return tuple(_lower(pred, scope) if isinstance(pred, p.Pred) else pred for pred in predicates)
@@ -282,7 +199,7 @@ def lower_paths(q: Select[Any], predicates: Sequence[p.Pred]) -> tuple[p.Pred, .
 
 def lower_ordering(q: Select[R], keys: Sequence[Any]) -> tuple[Select[R], tuple[Any, ...]]:
     """``q`` with a ``LEFT JOIN`` per path hop the ordering ``keys`` use, and the keys moved onto the joins."""
-    if not _used:
+    if not paths_followed():
         return q, tuple(keys)
     out = []
     for key in keys:
@@ -371,7 +288,7 @@ class Related(msgspec.Struct, Generic[A, B], frozen=True, gc=False):
 
 def reverse(fk: Column[B, A]) -> Related[A, B]:
     """The reverse of the relation ``fk`` (``reverse(Book.author)``: each author's books)."""
-    owner, fd = _relation_field(fk)
+    owner, fd = relation_field(fk)
     if not isinstance(fk.model, type):
         raise ValidationError(f"reverse() takes a model's own relation column, not {fk.describe()}")
     target = resolve_target(owner, fd)
@@ -385,8 +302,8 @@ def m2m(near: Column[Any, A], far: Column[Any, B], *, name: str | None = None) -
 
     ``name`` is what prefetched rows are read under (``loaded.tags``); default: ``B``'s table name.
     """
-    through, near_fd = _relation_field(near)
-    through2, far_fd = _relation_field(far)
+    through, near_fd = relation_field(near)
+    through2, far_fd = relation_field(far)
     if through is not through2 or near_fd.name == far_fd.name:
         raise ValidationError("m2m() takes two different relation columns of one through model")
     owner = resolve_target(through, near_fd)
@@ -435,7 +352,7 @@ class Prefetch(msgspec.Struct, frozen=True, gc=False):
         """The related model."""
         if isinstance(self.relation, Related):
             return self.relation.model
-        owner, fd = _relation_field(self.relation)
+        owner, fd = relation_field(self.relation)
         return resolve_target(owner, fd)
 
     @property
@@ -443,7 +360,7 @@ class Prefetch(msgspec.Struct, frozen=True, gc=False):
         """The model whose rows the relation starts from."""
         if isinstance(self.relation, Related):
             return self.relation.owner
-        return _owner(self.relation.model)
+        return column_owner(self.relation.model)
 
 
 def prefetch(
@@ -459,7 +376,7 @@ def prefetch(
     that does not start from the related model.
     """
     if not isinstance(relation, Related):
-        _relation_field(relation)
+        relation_field(relation)
         if not isinstance(relation.model, type):
             raise ValidationError(f"prefetch() takes a model's own relation column, not {relation.describe()}")
     nested = (then,) if isinstance(then, Prefetch) else tuple(then)
@@ -492,7 +409,7 @@ def add_related(q: Select[R], relations: Sequence[Column[Any, Any]]) -> Select[R
     target already in the query (a second relation to it, a self-reference) is joined as
     ``"<table>" AS "<source table>__<field>"``."""
     for rel in relations:
-        owner, fd = _relation_field(rel)
+        owner, fd = relation_field(rel)
         if owner is not q.model or not isinstance(rel.model, type):
             raise ValidationError(f"select_related() takes relation columns of {q.model.__name__}, not {rel!r}")
         target = resolve_target(owner, fd)
