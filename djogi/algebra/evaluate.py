@@ -32,9 +32,9 @@ from djogi.algebra import predicate as p
 from djogi.algebra.aggregate import Agg
 from djogi.algebra.conditional import Case
 from djogi.algebra.depth import check_depth, recursion_room
+from djogi.algebra.expr import OuterRef, PathColumn
+from djogi.algebra.nested import Exists, InQuery, RelatedCount, Subquery
 from djogi.algebra.predicate import Compiled
-from djogi.algebra.relations import PathColumn, RelatedCount
-from djogi.algebra.subquery import Exists, InQuery, OuterRef, Subquery
 from djogi.algebra.traverse import nesting_depth
 from djogi.algebra.window import Over, WindowFunc
 from djogi.errors import NotPortable

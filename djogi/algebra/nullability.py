@@ -18,8 +18,8 @@ from typing import Any
 from djogi.algebra import expr as e
 from djogi.algebra.aggregate import Agg
 from djogi.algebra.conditional import Case
-from djogi.algebra.relations import PathColumn, RelatedCount
-from djogi.algebra.subquery import OuterRef, Subquery
+from djogi.algebra.expr import OuterRef, PathColumn
+from djogi.algebra.nested import RelatedCount, Subquery
 from djogi.algebra.window import Over, WindowFunc
 
 __all__ = ["MAY_BE_NULL", "ROW_NULLABLE", "may_be_null", "nullable"]

@@ -23,6 +23,7 @@ from djogi.algebra import predicate as _p
 from djogi.algebra.aggregate import Agg
 from djogi.algebra.depth import guarded
 from djogi.algebra.expr import BinOp, Cast, Collate, Column, Const, Expr, Func, JsonPath, OrderBy, OuterRef, Param
+from djogi.algebra.nullability import nullable
 from djogi.algebra.predicate import FALSE, TRUE, Pred, and_, or_, predicate
 from djogi.algebra.rowtype import python_type, row_type
 from djogi.algebra.sources import Join, JoinKind, Source
@@ -719,8 +720,6 @@ def nullable_sources(q: Select[Any]) -> frozenset[Any]:
 
 
 def _row_type(q: Select[Any], named: dict[str, Expr[Any]]) -> type[msgspec.Struct]:
-    from djogi.algebra.nullability import nullable
-
     for name, x in named.items():
         if not isinstance(x, Expr):
             raise ArgumentTypeError(f"values({name}=...) takes an expression, not {x!r}")

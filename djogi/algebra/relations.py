@@ -49,9 +49,10 @@ from djogi.algebra.expr import (
     relation_field,
 )
 from djogi.algebra.expr import resolve_target as resolve_target  # djogi.executor.prefetch reads it here
+from djogi.algebra.nested import RelatedCount
 from djogi.algebra.query import Select, sources
 from djogi.algebra.sources import aliased
-from djogi.algebra.subquery import OuterRef, Subquery, exists
+from djogi.algebra.subquery import OuterRef, exists
 from djogi.algebra.traverse import map_children, walk
 from djogi.errors import ValidationError
 from djogi.schema import ModelBase, descriptor, models
@@ -228,15 +229,6 @@ def _join_path(q: Select[R], ref: PathRef) -> tuple[Select[R], Any]:
 
 
 # ------------------------------------------------------------------------------------------ reverse / m2m
-
-
-class RelatedCount(Subquery[int], frozen=True):
-    """``(SELECT count(*) FROM ...)`` over related rows: an ``int``, never NULL."""
-
-    __children__ = ()
-
-    def _describe(self) -> str:
-        return "count(related)"
 
 
 class Related(msgspec.Struct, Generic[A, B], frozen=True, gc=False):

@@ -32,13 +32,13 @@ from djogi.algebra.aggregate import Agg
 from djogi.algebra.conditional import Case
 from djogi.algebra.cte import Cte
 from djogi.algebra.dml import UNNEST_ALIAS, Delete, ExcludedRow, Insert, InsertFrom, Unnest, UnnestRow, Update
+from djogi.algebra.expr import OuterRef, PathColumn
+from djogi.algebra.nested import Exists, InQuery, RelatedCount, Subquery
 from djogi.algebra.nullability import may_be_null
 from djogi.algebra.query import CountOf, ExistsOf, Keyset, Select, nullable_sources, simple
-from djogi.algebra.relations import PathColumn, RelatedCount
 from djogi.algebra.results import JoinedRows, ModelRows, ResultShape, RowCount, ScalarRow, StructRows, TupleRows
 from djogi.algebra.setops import SetOp
 from djogi.algebra.sources import Ref, Source
-from djogi.algebra.subquery import Exists, InQuery, OuterRef, Subquery
 from djogi.algebra.traverse import same
 from djogi.algebra.window import Bound, Over, WindowFunc
 from djogi.codecs import projection_needs_converter

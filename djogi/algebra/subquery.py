@@ -25,47 +25,13 @@ import msgspec
 
 from djogi.algebra.derived import output_columns
 from djogi.algebra.expr import Expr, OuterRef, ValueType, _compatible
-from djogi.algebra.predicate import Pred
+from djogi.algebra.nested import Exists, InQuery, Subquery
 from djogi.algebra.query import Select, simple
 from djogi.errors import ArgumentTypeError, ValidationError
 
 __all__ = ["Exists", "InQuery", "OuterRef", "Subquery", "exists", "in_query", "outer", "scalar"]
 
 T = TypeVar("T")
-
-
-class Subquery(Expr[T], frozen=True):
-    """``(<query>)`` as a scalar value of type ``vtype``."""
-
-    __scopes__ = ("query",)
-
-    query: Any
-    vtype: ValueType
-
-    @property
-    def type(self) -> ValueType:
-        return self.vtype
-
-    def _describe(self) -> str:
-        return "scalar(subquery)"
-
-
-class Exists(Pred, frozen=True):
-    """``EXISTS (<query>)`` (complement: ``NOT EXISTS``)."""
-
-    __scopes__ = ("query",)
-
-    query: Any
-
-
-class InQuery(Pred, frozen=True):
-    """``expr IN (<query>)`` (complement: ``(expr IN (<query>)) IS NOT TRUE``)."""
-
-    __children__ = ("expr",)
-    __scopes__ = ("query",)
-
-    expr: Expr[Any]
-    query: Any
 
 
 def _single(query: Any, what: str) -> ValueType:
