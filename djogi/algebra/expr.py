@@ -325,12 +325,9 @@ class Expr(msgspec.Struct, Generic[T], frozen=True, gc=False):
         return self._in("not_in", values)
 
     def _in(self, op: Literal["in", "not_in"], values: Iterable[object]) -> Pred:
-        from djogi.algebra.query import Select
-        from djogi.algebra.setops import SetOp
+        from djogi.algebra.subquery import in_query, is_query
 
-        if isinstance(values, Select | SetOp):
-            from djogi.algebra.subquery import in_query
-
+        if is_query(values):
             found = in_query(self, values)
             return found if op == "in" else ~found & self.is_not_null()
         t = self.type

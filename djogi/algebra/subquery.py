@@ -27,6 +27,7 @@ from djogi.algebra.derived import output_columns
 from djogi.algebra.expr import Expr, OuterRef, ValueType, _compatible
 from djogi.algebra.nested import Exists, InQuery, Subquery
 from djogi.algebra.query import Select, simple
+from djogi.algebra.setops import SetOp
 from djogi.errors import ArgumentTypeError, ValidationError
 
 __all__ = ["Exists", "InQuery", "OuterRef", "Subquery", "exists", "in_query", "outer", "scalar"]
@@ -51,6 +52,11 @@ def exists(query: Any) -> Exists:
     if isinstance(query, Select) and simple(query):
         query = msgspec.structs.replace(query, projection=None, into=None, selected=None, ordering=())
     return Exists(query)
+
+
+def is_query(x: object) -> bool:
+    """Whether ``x`` is a query ``in_query`` takes (a ``Select`` or a set operation), not a list of values."""
+    return isinstance(x, Select | SetOp)
 
 
 def in_query(x: Expr[Any], query: Any) -> InQuery:
