@@ -199,7 +199,7 @@ class ConflictClause(Generic[M]):
         if not set:
             raise ValidationError("do_update() needs at least one assignment; use do_nothing() otherwise")
         assignments = _bumped(model, _assign(model, set))
-        check_model(model, "do_update(where=...)", (where,), allow_excluded=True)
+        check_model(model, "do_update(where=...)", (where,), also=(ExcludedRow(model),))
         conflict = OnConflict(target=self.target, constraint=self.constraint, assignments=assignments, where=where)
         return msgspec.structs.replace(self.insert, conflict=conflict)
 
@@ -298,7 +298,7 @@ def _assign(model: type[ModelBase], changes: Mapping[str, object]) -> tuple[Assi
             raise ValidationError(str(exc.args[0])) from None
         if fd.kind == "pk":
             raise ValidationError(f"{desc.name}.{name} is the primary key and cannot be assigned")
-        check_model(model, f"assigning {desc.name}.{name}", (value,), allow_excluded=True)
+        check_model(model, f"assigning {desc.name}.{name}", (value,), also=(ExcludedRow(model),))
         out.append((fd.column, _cell(desc, name, value)))
     return tuple(out)
 

@@ -485,17 +485,12 @@ def _refuse(col: Column[Any, Any] | None, what: str, over: str) -> None:
 
 
 @guarded
-def check_model(model: type[ModelBase], what: str, nodes: Sequence[object], *, allow_excluded: bool = False) -> None:
+def check_model(model: type[ModelBase], what: str, nodes: Sequence[object], *, also: tuple[object, ...] = ()) -> None:
     """``ValidationError`` when a node refers to a column of a model other than ``model`` (no joins).
 
-    With ``allow_excluded``, ``excluded(col)`` references to ``model``'s proposed row are accepted too.
+    Columns owned by one of ``also`` are accepted too (``dml`` passes ``excluded(col)``'s row).
     """
-    allowed: set[Any] = {model}
-    if allow_excluded:
-        from djogi.algebra.dml import ExcludedRow
-
-        allowed.add(ExcludedRow(model))
-    _refuse(_foreign_column(tuple(nodes), frozenset(allowed)), what, model.__name__)
+    _refuse(_foreign_column(tuple(nodes), frozenset({model, *also})), what, model.__name__)
 
 
 def sources(q: Select[Any]) -> frozenset[Any]:
