@@ -22,7 +22,6 @@ from djogi.algebra.aggregate import (
 )
 from djogi.algebra.conditional import case
 from djogi.algebra.cte import with_, with_recursive
-from djogi.algebra.derived import derived, lateral
 from djogi.algebra.dml import (
     Delete,
     Insert,
@@ -56,6 +55,7 @@ from djogi.algebra.expr import (
     upper,
 )
 from djogi.algebra.filters import predicate_from_filters
+from djogi.algebra.outputs import derived, lateral
 from djogi.algebra.predicate import FALSE, TRUE, Pred, and_, not_, or_, xor
 from djogi.algebra.query import (
     Select,

@@ -25,7 +25,7 @@ from typing import Any
 
 import msgspec
 
-from djogi.algebra.derived import output_columns
+from djogi.algebra.outputs import output_columns
 from djogi.algebra.rowtype import check_name
 from djogi.algebra.setops import combine
 from djogi.algebra.sources import Source

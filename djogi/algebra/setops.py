@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
 
-from djogi.algebra.derived import output_columns
 from djogi.algebra.expr import Column, OrderBy, _compatible
+from djogi.algebra.outputs import output_columns
 from djogi.algebra.query import Select, _count
 from djogi.algebra.traverse import key_hash, same
 from djogi.errors import ValidationError

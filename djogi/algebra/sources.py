@@ -6,7 +6,7 @@ A ``Source`` is a named FROM item. Its columns are ordinary ``Column`` nodes who
 
 - ``aliased(Book, "parent")``: ``"books" AS "parent"`` (self-joins, same-table correlation);
 - ``derived(query, "d")``: ``(SELECT ...) AS "d"``; ``lateral(query, "d")``: ``LATERAL (SELECT ...) AS "d"``
-  (built in ``djogi.algebra.derived``, which reads the query's output columns);
+  (built in ``djogi.algebra.outputs``, which reads the query's output columns);
 - a CTE's source (``djogi.algebra.cte``): ``"name"``, its ``WITH`` clause emitted by the compiler.
 
 ``Join`` is one ``INNER | LEFT | RIGHT | FULL | CROSS JOIN <source> ON <predicate>`` of a ``Select``.

@@ -23,9 +23,9 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from djogi.algebra.derived import output_columns
 from djogi.algebra.expr import Expr, OuterRef, ValueType, _compatible
 from djogi.algebra.nested import Exists, InQuery, Subquery
+from djogi.algebra.outputs import output_columns
 from djogi.algebra.query import Select, simple
 from djogi.algebra.setops import SetOp
 from djogi.errors import ArgumentTypeError, ValidationError
