@@ -163,7 +163,7 @@ from djogi.algebra.aggregate import (  # noqa: E402
     string_agg,
     sum_,
 )
-from djogi.algebra.compile import JoinedRows, joined_decoder  # noqa: E402
+from djogi.algebra.compile import JoinedRows  # noqa: E402
 from djogi.algebra.conditional import Case, case  # noqa: E402
 from djogi.algebra.cte import with_, with_recursive  # noqa: E402
 from djogi.algebra.query import (  # noqa: E402
@@ -207,7 +207,7 @@ __all__ += [
     "Agg", "Case", "CountOf", "ExistsOf", "JoinedRows", "SetOp", "Source", "aliased", "annotate", "array_agg",
     "avg", "bool_and", "bool_or", "case", "count", "count_of", "cube", "cume_dist", "dense_rank", "derived",
     "except_", "except_all", "exists", "exists_of", "first_value", "following", "group_by", "grouping", "grouping_sets",
-    "groups", "having", "in_query", "intersect", "intersect_all", "join", "joined_decoder", "jsonb_agg", "lag",
+    "groups", "having", "in_query", "intersect", "intersect_all", "join", "jsonb_agg", "lag",
     "last_value", "lateral", "lead", "max_", "min_", "nth_value", "ntile", "outer", "over", "percent_rank",
     "preceding", "range_", "rank", "rollup", "row_number", "rows", "scalar", "select_from", "string_agg", "sum_",
     "union", "union_all", "with_", "with_recursive",

@@ -26,12 +26,14 @@ from djogi.codecs import encode_value, row_decoder
 from djogi.codecs.values import checked_column
 from djogi.errors import NotFound, StaleObject, ValidationError
 from djogi.executor.errors import translate
+from djogi.executor.transaction import Atomic
 from djogi.identifiers import quote_ident
 from djogi.model import FieldDescriptor, Model, ModelDescriptor, descriptor
 from djogi.types import HEERANJID_TYPES, HeerId, HeerIdDesc, RanjId, RanjIdDesc
 
 if TYPE_CHECKING:
-    from djogi.executor.database import Connection, Database
+    from djogi.executor.pool import Connection
+    from djogi.executor.session import Session
 
 M = TypeVar("M", bound=Model)
 
@@ -178,7 +180,7 @@ def _left_to_defaults(missing: Sequence[FieldDescriptor], everywhere: set[str]) 
 
 
 async def _generate(
-    db: Database, conn: Connection, desc: ModelDescriptor, missing: Sequence[FieldDescriptor], n: int
+    db: Session, conn: Connection, desc: ModelDescriptor, missing: Sequence[FieldDescriptor], n: int
 ) -> list[Sequence[Any]]:
     """``n`` values for each field of ``missing``, generated in one round trip returning one row of arrays:
     ``SELECT array_agg(g.id), now(), array_agg((<default>))... FROM generate_ids_desc($1) AS g(id)`` (the
@@ -268,7 +270,7 @@ def _copy_converter(fd: FieldDescriptor) -> Callable[[Any], Any] | None:
     return None
 
 
-async def _column_oids(db: Database, conn: Connection, desc: ModelDescriptor) -> dict[str, int]:
+async def _column_oids(db: Session, conn: Connection, desc: ModelDescriptor) -> dict[str, int]:
     """The table's column type OIDs by column name, enums as ``text`` (cached per table)."""
     known = db.column_oids.get(desc.table)
     if known is None:
@@ -278,7 +280,7 @@ async def _column_oids(db: Database, conn: Connection, desc: ModelDescriptor) ->
     return known
 
 
-async def bulk_create(db: Database, rows: Sequence[M], returning: bool) -> list[M] | int:
+async def bulk_create(db: Session, rows: Sequence[M], returning: bool) -> list[M] | int:
     """See ``Database.bulk_create``: generate what the COPY needs, then
     ``COPY "t" (cols) FROM STDIN (FORMAT BINARY)``.
 
@@ -434,7 +436,7 @@ def _conflict_sql(desc: ModelDescriptor, target: Sequence[str], update: Sequence
 
 
 async def insert_unnest(
-    db: Database, rows: Sequence[M], conflict_target: Sequence[str], update_fields: Sequence[str]
+    db: Session, rows: Sequence[M], conflict_target: Sequence[str], update_fields: Sequence[str]
 ) -> list[M]:
     """``INSERT INTO t (cols) SELECT ... FROM unnest($1::type[], ...) AS v(cols) ON CONFLICT ... RETURNING``."""
     if not rows:
@@ -467,7 +469,7 @@ async def insert_unnest(
     return row_decoder(desc.model, desc.columns).decode_rows(found)
 
 
-async def bulk_update(db: Database, rows: Sequence[Model], fields: Sequence[str]) -> int:
+async def bulk_update(db: Session, rows: Sequence[Model], fields: Sequence[str]) -> int:
     """See ``Database.bulk_update``."""
     if not rows:
         return 0
@@ -498,7 +500,7 @@ async def bulk_update(db: Database, rows: Sequence[Model], fields: Sequence[str]
     if version is None:
         _, count = await db.run(sql, params)
         return count
-    async with db.atomic():
+    async with Atomic(db, None, False, False):
         _, count = await db.run(sql, params)
         if count != len(rows):
             raise StaleObject(
@@ -520,7 +522,7 @@ def _insert_one_sql(desc: ModelDescriptor, instance: Model, conflict: str, extra
     return sql, params
 
 
-async def get_or_create(db: Database, instance: M, lookup: Sequence[str]) -> tuple[M, bool]:
+async def get_or_create(db: Session, instance: M, lookup: Sequence[str]) -> tuple[M, bool]:
     """See ``Database.get_or_create``: ``INSERT ... ON CONFLICT (lookup) DO NOTHING RETURNING``, then
     ``SELECT ... WHERE lookup = values`` (retried when the conflicting row vanished in between)."""
     desc = descriptor(type(instance))
@@ -543,7 +545,7 @@ async def get_or_create(db: Database, instance: M, lookup: Sequence[str]) -> tup
 
 
 async def update_or_create(
-    db: Database, instance: M, lookup: Sequence[str], update_fields: Sequence[str] | None
+    db: Session, instance: M, lookup: Sequence[str], update_fields: Sequence[str] | None
 ) -> tuple[M, bool]:
     """See ``Database.update_or_create``: ``INSERT ... ON CONFLICT (lookup) DO UPDATE SET ... RETURNING
     ..., old.id IS NULL`` (PostgreSQL 18's OLD row tells an insert from an update)."""

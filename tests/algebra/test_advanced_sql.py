@@ -32,7 +32,6 @@ from djogi.algebra import (
     grouping,
     grouping_sets,
     in_query,
-    joined_decoder,
     jsonb_agg,
     lag,
     lateral,
@@ -55,6 +54,7 @@ from djogi.algebra import (
 from djogi.algebra.compile import Statement, compile
 from djogi.algebra.dml import delete, insert_from
 from djogi.codecs import row_decoder
+from djogi.executor.rows import row_maker
 
 
 class TAuthor(Model, table="adv_authors", pk=Serial):
@@ -107,7 +107,8 @@ def fetch(conn: psycopg.Connection[Any], stmt: Statement) -> list[Any]:
     if isinstance(shape, StructRows):
         return [shape.struct_type(*r) for r in raw]
     if isinstance(shape, JoinedRows):
-        decode = joined_decoder(shape)
+        decode = row_maker(shape)
+        assert decode is not None
         return [decode(r) for r in raw]
     if isinstance(shape, ScalarRow):
         return [raw[0][0]]

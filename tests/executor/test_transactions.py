@@ -175,7 +175,7 @@ async def test_cancellation_mid_atomic_rolls_back_and_returns_connection(db: Dat
             if stats["pool_available"] == stats["pool_size"] and await _open_transactions(db) == 0:
                 break
             await anyio.sleep(0.05)
-    assert db.current_transaction() is None
+    assert db._session.current_transaction() is None
 
 
 async def test_listeners_see_every_statement(db: Database) -> None:
