@@ -37,6 +37,7 @@ def test_seeds_run_once_each_in_name_order(project: Project) -> None:
     (seeds / "003_broken.sql").write_text("INSERT INTO colors VALUES ('blue'); SELECT 1/0;")
     failed = project.run("db", "seed", expect=1)
     assert "seed 003_broken.sql failed and was rolled back" in failed.stderr
+    assert "division by zero [SQLSTATE 22012]" in failed.stderr  # the executor's translation
     with psycopg.connect(project.url) as conn:
         assert sorted(r[0] for r in conn.execute("SELECT name FROM colors")) == ["green", "red"]
         ledger: dict[str, str] = dict(conn.execute("SELECT seed_name, status FROM djogi_seed_runs").fetchall())
