@@ -19,7 +19,7 @@ import msgspec
 import psycopg
 
 from djogi.errors import DjogiError
-from djogi.executor.errors import translate
+from djogi.executor import translate
 from djogi.migrate.checksum import advisory_lock_key
 
 SEED_LOCK_APP = "__djogi_seed_run__"

@@ -16,7 +16,7 @@ import psycopg
 from returns.result import Failure, Result
 
 from djogi.errors import ConfigError, DjogiError, ModelDefinitionError, ValidationError
-from djogi.executor.errors import translate
+from djogi.executor import translate
 from djogi.migrate.runner import MigrationError
 from djogi.seeds import SeedDrift
 
