@@ -46,6 +46,18 @@ def test_seeds_run_once_each_in_name_order(project: Project) -> None:
     assert "1 applied, 2 skipped" in project.run("db", "seed").stdout  # a failed seed is retried
 
 
+def test_a_server_error_reaching_the_command_line_is_translated(project: Project) -> None:
+    """A psycopg error no command wraps (here the seed ledger's DDL on a view in its place) is reported
+    through the executor's translation: one message with its SQLSTATE, exit 1, no traceback."""
+    with psycopg.connect(project.url, autocommit=True) as conn:
+        conn.execute("CREATE VIEW djogi_seed_runs AS SELECT 1 AS id")
+    (project.root / "seeds" / "main").mkdir(parents=True)
+    (project.root / "seeds" / "main" / "001_one.sql").write_text("SELECT 1;")
+    failed = project.run("db", "seed", expect=1)
+    assert "error: " in failed.stderr and "[SQLSTATE 42809]" in failed.stderr, failed.stderr
+    assert "Traceback" not in failed.stderr
+
+
 def test_url_and_psql_use_the_configured_database(project: Project) -> None:
     assert project.run("db", "url").stdout.strip() == project.url
     done = project.run("db", "psql", "--", "-Atc", "SELECT current_database()")
