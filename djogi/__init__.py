@@ -65,7 +65,7 @@ __all__ = [
 
 # --- relations (issue 7)
 from djogi.algebra.relations import m2m, prefetch, reverse, select_related
-from djogi.executor.prefetch import add_links, remove_links
+from djogi.executor import add_links, remove_links
 from djogi.loaded import Loaded, RelationNotLoaded
 
 __all__ += ["Loaded", "RelationNotLoaded", "add_links", "m2m", "prefetch", "remove_links", "reverse", "select_related"]

@@ -15,8 +15,10 @@ from returns.result import Failure
 from djogi.config import load_config
 from djogi.embedded import EmbeddedServer
 from djogi.executor.bounded import BoundedConnection, connect_bounded_async, network_options, unreachable
-from djogi.executor.database import Connection, Database
+from djogi.executor.database import Database
 from djogi.executor.errors import translate
+from djogi.executor.pool import Connection, Pool
+from djogi.executor.session import Session
 from djogi.heer_sql import DEFAULT_NODE_ID, bind_node_sql, bootstrap_sql
 
 Setup = Callable[[Connection], Awaitable[None]]
@@ -95,7 +97,7 @@ async def connect(
     assert resolved is not None
     prepare = settings.prepare if prepare is None else prepare
     threshold = None if prepare is False else 2 if prepare is True else int(prepare)
-    holder: list[Database] = []
+    holder: list[Session] = []
 
     async def configure(conn: Connection) -> None:
         assert isinstance(conn, BoundedConnection)
@@ -128,16 +130,15 @@ async def connect(
         open=False,
         name="djogi",
     )
-    db = Database(pool, resolved)
-    holder.append(db)
+    connections = Pool(pool, resolved, kwargs)
+    session = Session(connections)
+    holder.append(session)
     try:
         await pool.open(wait=True)
     except Exception as exc:
         await pool.close()
         raise translate(exc) from exc
     try:
-        yield db
+        yield Database(session)
     finally:
-        with anyio.CancelScope(shield=True):
-            await db.unpark()
-            await pool.close()
+        await connections.close()
