@@ -17,11 +17,10 @@ from djogi.embedded import EmbeddedServer
 from djogi.executor.bounded import BoundedConnection, network_options, unreachable
 from djogi.executor.database import Connection, Database
 from djogi.executor.errors import translate
-from djogi.heer_sql import DEFAULT_NODE_ID, bind_node_sql, bootstrap_sql
+from djogi.heer_sql import DEFAULT_NODE_ID, bind_node_sql, bootstrap_sql, installed_sql
 
 Setup = Callable[[Connection], Awaitable[None]]
 
-HEER_INSTALLED_SQL = "SELECT to_regproc('heerid_next_desc') IS NOT NULL"
 
 
 def _embedded_url(pgdata: Path) -> str:
@@ -31,9 +30,10 @@ def _embedded_url(pgdata: Path) -> str:
 
 
 async def _bootstrap_embedded(url: str, node_id: int) -> None:
-    """Install HeeRanjID into the embedded server's database when it is missing (idempotent script)."""
+    """Install HeeRanjID into the embedded server's database when it is missing or older than this djogi's
+    (the script is idempotent and replaces the functions)."""
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
-        cur = await conn.execute(HEER_INSTALLED_SQL)
+        cur = await conn.execute(installed_sql())
         row = await cur.fetchone()
         if row is not None and not row[0]:
             await conn.execute(bootstrap_sql(node_id).encode())
