@@ -5,24 +5,19 @@ from __future__ import annotations
 
 import concurrent.futures
 import itertools
-import secrets
 import threading
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import heeranjid
 import psycopg
 import pytest
-from psycopg import sql
 from psycopg.rows import TupleRow
 
-from djogi.embedded import EmbeddedServer
-from djogi.heer_sql import bootstrap_sql, installed_sql, node_settings_sql
+from djogi.heer_sql import bootstrap_sql, installed_sql
+from tests.keys.helpers import V1_SQL
 
 Conn = psycopg.Connection[TupleRow]
-V1_SQL = (Path(__file__).parent / "bootstrap_v1.sql").read_text()
 N = 20_000  # the slowest case: 20k default keys in one statement took 21.5 s
 
 
@@ -129,17 +124,6 @@ def test_clock_never_goes_back(pg_sync: Conn) -> None:
     assert ahead is not None
     nxt = pg_sync.execute("SELECT heerid_next()").fetchone()
     assert nxt is not None and heeranjid.HeerId(nxt[0]).timestamp_ms == (ahead[0] + 1) >> 13
-
-
-@pytest.fixture
-def empty_db(djogi_server: EmbeddedServer) -> Iterator[str]:
-    name = f"u_{secrets.token_hex(6)}"
-    with psycopg.connect(djogi_server.url(), autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        admin.execute(node_settings_sql(name, 1).encode())
-    yield djogi_server.url(name)
-    with psycopg.connect(djogi_server.url(), autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def test_bootstrap_upgrades_an_older_install(empty_db: str) -> None:
