@@ -163,8 +163,8 @@ CREATE OR REPLACE FUNCTION ranjid_next() RETURNS uuid LANGUAGE sql VOLATILE
     RETURN {_ranjid_sql("heer_ranj_draw()", "currval('heer_ranj_clock')", _RANJ_NODE, False)};
 CREATE OR REPLACE FUNCTION ranjid_next_desc() RETURNS uuid LANGUAGE sql VOLATILE
     RETURN {_ranjid_sql("heer_ranj_draw()", "currval('heer_ranj_clock')", _RANJ_NODE, True)};
-""" + _pinned(f"""CREATE OR REPLACE FUNCTION generate_ids(
-    in_node_id INTEGER, requested_count INTEGER, allow_spanning BOOLEAN DEFAULT true
+""" + _pinned(f"""CREATE OR REPLACE FUNCTION heer_generate_ids(
+    in_node_id INTEGER, requested_count INTEGER, allow_spanning BOOLEAN, descending BOOLEAN
 ) RETURNS TABLE(id BIGINT) LANGUAGE plpgsql {{pin}} AS $func$
 DECLARE
     first_clock bigint;
@@ -180,11 +180,16 @@ BEGIN
             requested_count, 8192 - (first_clock & 8191), first_clock >> 13, in_node_id;
     END IF;
     PERFORM setval('heer_id_clock', first_clock + requested_count - 1);
-    RETURN QUERY SELECT {_heerid_sql("c", "c", "in_node_id", False)}
-                 FROM generate_series(first_clock, first_clock + requested_count - 1) AS c;
+    IF descending THEN
+        RETURN QUERY SELECT {_heerid_sql("c", "c", "in_node_id", True)}
+                     FROM generate_series(first_clock, first_clock + requested_count - 1) AS c;
+    ELSE
+        RETURN QUERY SELECT {_heerid_sql("c", "c", "in_node_id", False)}
+                     FROM generate_series(first_clock, first_clock + requested_count - 1) AS c;
+    END IF;
 END;
-$func$;""") + _pinned(f"""CREATE OR REPLACE FUNCTION generate_ranjids(
-    in_node_id INTEGER, requested_count INTEGER, allow_spanning BOOLEAN DEFAULT true
+$func$;""") + _pinned(f"""CREATE OR REPLACE FUNCTION heer_generate_ranjids(
+    in_node_id INTEGER, requested_count INTEGER, allow_spanning BOOLEAN, descending BOOLEAN
 ) RETURNS TABLE(id UUID) LANGUAGE plpgsql {{pin}} AS $func$
 DECLARE
     first_clock bigint;
@@ -206,8 +211,13 @@ BEGIN
             requested_count, per_tick - (first_clock % per_tick), first_clock >> {RANJ_CLOCK_BITS}, in_node_id;
     END IF;
     PERFORM setval('heer_ranj_clock', first_clock + requested_count - 1);
-    RETURN QUERY SELECT {_ranjid_sql("c", "c", "in_node_id", False)}
-                 FROM generate_series(first_clock, first_clock + requested_count - 1) AS c;
+    IF descending THEN
+        RETURN QUERY SELECT {_ranjid_sql("c", "c", "in_node_id", True)}
+                     FROM generate_series(first_clock, first_clock + requested_count - 1) AS c;
+    ELSE
+        RETURN QUERY SELECT {_ranjid_sql("c", "c", "in_node_id", False)}
+                     FROM generate_series(first_clock, first_clock + requested_count - 1) AS c;
+    END IF;
 END;
 $func$;""")
 
@@ -217,9 +227,9 @@ _DESC_SQL = f"""
 CREATE OR REPLACE FUNCTION heerid_flip_mask() RETURNS bigint
     LANGUAGE sql IMMUTABLE PARALLEL SAFE RETURN {HEER_FLIP_MASK}::bigint;
 CREATE OR REPLACE FUNCTION heerid_to_desc(bits bigint) RETURNS bigint
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE RETURN bits # heerid_flip_mask();
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE RETURN bits # {HEER_FLIP_MASK}::bigint;
 CREATE OR REPLACE FUNCTION heerid_to_asc(bits bigint) RETURNS bigint
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE RETURN bits # heerid_flip_mask();
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE RETURN bits # {HEER_FLIP_MASK}::bigint;
 
 CREATE OR REPLACE FUNCTION ranjid_to_desc(id uuid) RETURNS uuid
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
@@ -230,41 +240,72 @@ CREATE OR REPLACE FUNCTION ranjid_to_desc(id uuid) RETURNS uuid
 CREATE OR REPLACE FUNCTION ranjid_to_asc(id uuid) RETURNS uuid
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE RETURN ranjid_to_desc(id);
 
+CREATE OR REPLACE FUNCTION generate_ids(
+    in_node_id integer, requested_count integer, allow_spanning boolean DEFAULT true
+) RETURNS TABLE(id bigint) LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+    SELECT g.id FROM heer_generate_ids(in_node_id, requested_count, allow_spanning, false) AS g;
+END;
+CREATE OR REPLACE FUNCTION generate_ids(requested_count integer, allow_spanning boolean)
+RETURNS TABLE(id bigint) LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+    SELECT g.id FROM heer_generate_ids(current_heer_node_id(), requested_count, allow_spanning, false) AS g;
+END;
+CREATE OR REPLACE FUNCTION generate_ids(requested_count integer)
+RETURNS TABLE(id bigint) LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+    SELECT g.id FROM heer_generate_ids(current_heer_node_id(), requested_count, true, false) AS g;
+END;
+
 CREATE OR REPLACE FUNCTION generate_ids_desc(
     in_node_id integer, requested_count integer, allow_spanning boolean DEFAULT true
 ) RETURNS TABLE(id bigint) LANGUAGE sql VOLATILE
 BEGIN ATOMIC
-    SELECT heerid_to_desc(g.id) FROM generate_ids(in_node_id, requested_count, allow_spanning) AS g;
+    SELECT g.id FROM heer_generate_ids(in_node_id, requested_count, allow_spanning, true) AS g;
 END;
 CREATE OR REPLACE FUNCTION generate_ids_desc(requested_count integer, allow_spanning boolean)
 RETURNS TABLE(id bigint) LANGUAGE sql VOLATILE
 BEGIN ATOMIC
-    SELECT heerid_to_desc(g.id)
-    FROM generate_ids(current_heer_node_id(), requested_count, allow_spanning) AS g;
+    SELECT g.id FROM heer_generate_ids(current_heer_node_id(), requested_count, allow_spanning, true) AS g;
 END;
 CREATE OR REPLACE FUNCTION generate_ids_desc(requested_count integer)
 RETURNS TABLE(id bigint) LANGUAGE sql VOLATILE
 BEGIN ATOMIC
-    SELECT heerid_to_desc(g.id) FROM generate_ids(current_heer_node_id(), requested_count, true) AS g;
+    SELECT g.id FROM heer_generate_ids(current_heer_node_id(), requested_count, true, true) AS g;
+END;
+
+CREATE OR REPLACE FUNCTION generate_ranjids(
+    in_node_id integer, requested_count integer, allow_spanning boolean DEFAULT true
+) RETURNS TABLE(id uuid) LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+    SELECT g.id FROM heer_generate_ranjids(in_node_id, requested_count, allow_spanning, false) AS g;
+END;
+CREATE OR REPLACE FUNCTION generate_ranjids(requested_count integer, allow_spanning boolean)
+RETURNS TABLE(id uuid) LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+    SELECT g.id FROM heer_generate_ranjids(current_heer_ranj_node_id(), requested_count, allow_spanning, false) AS g;
+END;
+CREATE OR REPLACE FUNCTION generate_ranjids(requested_count integer)
+RETURNS TABLE(id uuid) LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+    SELECT g.id FROM heer_generate_ranjids(current_heer_ranj_node_id(), requested_count, true, false) AS g;
 END;
 
 CREATE OR REPLACE FUNCTION generate_ranjids_desc(
     in_node_id integer, requested_count integer, allow_spanning boolean DEFAULT true
 ) RETURNS TABLE(id uuid) LANGUAGE sql VOLATILE
 BEGIN ATOMIC
-    SELECT ranjid_to_desc(g.id) FROM generate_ranjids(in_node_id, requested_count, allow_spanning) AS g;
+    SELECT g.id FROM heer_generate_ranjids(in_node_id, requested_count, allow_spanning, true) AS g;
 END;
 CREATE OR REPLACE FUNCTION generate_ranjids_desc(requested_count integer, allow_spanning boolean)
 RETURNS TABLE(id uuid) LANGUAGE sql VOLATILE
 BEGIN ATOMIC
-    SELECT ranjid_to_desc(g.id)
-    FROM generate_ranjids(current_heer_ranj_node_id(), requested_count, allow_spanning) AS g;
+    SELECT g.id FROM heer_generate_ranjids(current_heer_ranj_node_id(), requested_count, allow_spanning, true) AS g;
 END;
 CREATE OR REPLACE FUNCTION generate_ranjids_desc(requested_count integer)
 RETURNS TABLE(id uuid) LANGUAGE sql VOLATILE
 BEGIN ATOMIC
-    SELECT ranjid_to_desc(g.id)
-    FROM generate_ranjids(current_heer_ranj_node_id(), requested_count, true) AS g;
+    SELECT g.id FROM heer_generate_ranjids(current_heer_ranj_node_id(), requested_count, true, true) AS g;
 END;
 """
 
