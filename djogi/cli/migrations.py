@@ -20,7 +20,7 @@ from rich.text import Text
 from djogi.cli.exits import EXIT_CODES_HELP, ExitCode, Refusal, unwrap
 from djogi.cli.state import Cli, DatabaseOption, JsonOption, cli_of
 from djogi.migrate import runner
-from djogi.migrate.checksum import file_checksums
+from djogi.migrate.checksum import PHASE_ZERO_VERSION, file_checksums
 from djogi.migrate.compose import ComposePlan, plan_compose, write_compose
 from djogi.migrate.runner import Bucket, Progress
 
@@ -119,8 +119,9 @@ def compose(
     if plan.empty:
         cli.info("nothing to compose: the models match the snapshot of every bucket")
         return
-    for db, _files in plan.bootstraps:
-        cli.info(f"{'would emit' if dry_run else 'emitted'} bootstrap migration: {db}/_global_")
+    for db, files in plan.bootstraps:
+        what = "bootstrap migration" if files.version == PHASE_ZERO_VERSION else f"HeeRanjID upgrade {files.version}"
+        cli.info(f"{'would emit' if dry_run else 'emitted'} {what}: {db}/_global_")
     for bucket in plan.buckets:
         verb = "would compose" if dry_run else "composed"
         cli.info(f"{verb} {bucket.directory_name}: {plan.version} ({bucket.plan.classification})")
