@@ -12,6 +12,7 @@ from djogi.errors import (
     ValidationError,
 )
 from djogi.executor import Database, connect
+from djogi.loop import run
 from djogi.model import Index, IndexColumn, Model, descriptor, field, models
 from djogi.types import (
     BigInt,
@@ -62,6 +63,7 @@ __all__ = [
     "descriptor",
     "field",
     "models",
+    "run",
 ]
 
 # --- relations (issue 7)
