@@ -107,9 +107,9 @@ def sql_pairs(conn: psycopg.Connection, n: int, repeat: int) -> list[tuple[str, 
     def truncate() -> None:
         conn.execute(f"TRUNCATE {HEER}, {IDENTITY}".encode())
 
-    out = [("keys in one statement", *pair(gen("heerid_next_desc()"), gen(f"nextval({seq})"), repeat), n)]
+    out = [(f"keys in one statement ({n:,})", *pair(gen("heerid_next_desc()"), gen(f"nextval({seq})"), repeat), n)]
     for rows in (*SCALE, n):
-        label = "INSERT ... SELECT" + ("" if rows == n else f" ({rows:,} rows)")
+        label = f"INSERT ... SELECT ({rows:,} rows)"
         out.append((label, *pair(insert(HEER, rows), insert(IDENTITY, rows), repeat, truncate), rows))
     return out
 
