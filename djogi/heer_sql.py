@@ -1,9 +1,12 @@
 """The SQL that installs HeeRanjID into a database (pure: builds text, never connects).
 
-``bootstrap_sql()`` is the heeranjid wheel's schema, session functions, generators and seed, then
-djogi's additions, which the wheel does not ship: the desc flips, the single-row ``*_next*()`` column
-defaults and the bulk ``generate_*_desc`` functions. ``heer_configure()`` is deliberately not run, so
-RanjIds are emitted in microsecond precision. Every statement is idempotent.
+``bootstrap_sql()`` is the heeranjid wheel's schema, session functions and seed, then djogi's
+generators, which replace the wheel's: one sequence clock per kind (``heer_id_clock``,
+``heer_ranj_clock``) behind the single-row ``*_next*()`` column defaults and the bulk ``generate_ids*`` /
+``generate_ranjids*`` functions (same signatures and bit layout as the wheel's, linear in the ids
+generated), and the desc flips. ``heer_configure()`` is deliberately not run, so RanjIds are emitted in
+microsecond precision. Every statement is idempotent, and running the script over an older install
+upgrades it (``installed_sql()`` tells whether that is needed).
 """
 
 from __future__ import annotations

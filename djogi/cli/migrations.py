@@ -157,8 +157,8 @@ def _compose_json(plan: ComposePlan, *, written: bool) -> dict[str, Any]:
 def check(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Without a database: check that the migrations are composed and unedited (for CI).
 
-    Exit 1 when the models have changes no migration holds (run compose); exit 2 when a migration
-    file was edited after compose.
+    Exit 1 when the models have changes no migration holds, or the committed bootstrap installs an older
+    HeeRanjID SQL (run compose); exit 2 when a migration file was edited after compose.
     """
     cli = cli_of(ctx)
     wants_json = cli.wants_json(as_json)
@@ -169,6 +169,8 @@ def check(ctx: typer.Context, as_json: JsonOption = False) -> None:
               if file_checksums(m.up_text, m.down_text) != (m.plan.checksum_up, m.plan.checksum_down)]
     plan = unwrap(plan_compose(migrations_dir, descriptors, dt.datetime.now(dt.UTC)))
     uncomposed = [b.directory_name for b in plan.buckets]
+    uncomposed += [f"{db}/_global_ (HeeRanjID upgrade)" for db, files in plan.bootstraps
+                   if files.version != PHASE_ZERO_VERSION]
     if wants_json:
         cli.emit({"uncomposed": uncomposed, "edited": edited, "ok": not uncomposed and not edited})
     if edited:
@@ -176,7 +178,7 @@ def check(ctx: typer.Context, as_json: JsonOption = False) -> None:
                       "control (an applied migration already ran as composed); to change a migration that is "
                       "not applied anywhere, `djogi migrations discard` it and run `djogi migrations compose`")
     if uncomposed:
-        cli.err.print(f"[red]check failed:[/red] models changed in {', '.join(uncomposed)}; "
+        cli.err.print(f"[red]check failed:[/red] not composed: {', '.join(uncomposed)}; "
                       "run `djogi migrations compose`")
         raise typer.Exit(ExitCode.FAILURE)
     cli.info("check passed: migrations match the models")
