@@ -122,13 +122,20 @@ BEGIN
         RETURN (floor(date_part('epoch', clock_timestamp()) * 1000000)::bigint - %s) << {RANJ_CLOCK_BITS}$f$, epoch_us);
     EXECUTE format($f$CREATE OR REPLACE FUNCTION heer_ranj_epoch_offset() RETURNS bigint LANGUAGE sql IMMUTABLE
         RETURN %s::bigint$f$, offset_us);
-    -- Start after every id the wheel's generator handed out (its per-node state); never go back.
+    -- Start a second after every id the wheel's generator handed out (its per-node state, read once
+    -- its in-flight transactions commit: a session still running the old functions during an upgrade
+    -- continues from that state, below the clock); never go back. The clocks' own lock keeps this
+    -- from racing with generators already on them.
+    PERFORM pg_advisory_xact_lock({HEER_LOCK_KEY});
+    PERFORM pg_advisory_xact_lock({RANJ_LOCK_KEY});
+    PERFORM 1 FROM heer_node_state FOR UPDATE;
+    PERFORM 1 FROM heer_ranj_node_state FOR UPDATE;
     PERFORM setval('heer_id_clock', GREATEST(
         coalesce(pg_sequence_last_value('heer_id_clock'), 0), heer_id_now(),
-        (SELECT max((s.last_id_time << {HEER_CLOCK_BITS}) | s.last_sequence) FROM heer_node_state AS s)));
+        (SELECT max((s.last_id_time + 1000) << {HEER_CLOCK_BITS}) FROM heer_node_state AS s)));
     PERFORM setval('heer_ranj_clock', GREATEST(
         coalesce(pg_sequence_last_value('heer_ranj_clock'), 0), heer_ranj_now(),
-        (SELECT ((max(s.last_id_time)::bigint - offset_us + 1) << {RANJ_CLOCK_BITS}) - 1
+        (SELECT (max(s.last_id_time)::bigint - offset_us + 1000000) << {RANJ_CLOCK_BITS}
          FROM heer_ranj_node_state AS s)));
 END
 $djogi_heer_clock$;
