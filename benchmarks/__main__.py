@@ -1,6 +1,7 @@
 """``python -m benchmarks``: start (or reuse) the server, load the data, run every workload for every peer,
 write ``benchmarks/results/latest.{json,md}`` and ``ratios.png``, and print the ratio table; then the key
-workloads (``benchmarks.bench_keys``: HeeRanjID keys against identity keys, ``results/keys.md``).
+workloads (``benchmarks.bench_keys``: HeeRanjID keys against identity keys, ``results/keys.md``) and
+(b)/(c) under asyncio and uvloop (``benchmarks.bench_loops``, ``results/loops.md``).
 
 Workloads run one after another, and within a workload every peer runs back to back, so each ratio
 compares figures taken minutes apart at most. Each cell first runs once untimed and checks the row
@@ -30,7 +31,7 @@ from typing import Any
 import msgspec
 import psycopg
 
-from benchmarks import bench_keys, schema
+from benchmarks import bench_keys, bench_loops, schema
 from benchmarks.harness import (
     Cell,
     Report,
@@ -260,8 +261,8 @@ def update_docs(report: Report, chart: Path, path: Path = DOCS) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
     parser.add_argument("--peers", help="comma-separated peer names to run (default: all)")
-    parser.add_argument("--workloads", help="comma-separated workload keys to run, 'keys' for the key workloads "
-                                            "(default: all)")
+    parser.add_argument("--workloads", help="comma-separated workload keys to run, 'keys' for the key workloads, "
+                                            "'loops' for (b)/(c) under both event loops (default: all)")
     parser.add_argument("--quick", action="store_true", help="one timed run per cell, no warm-up (smoke test)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results directory (default: %(default)s)")
     parser.add_argument("--update-docs", action="store_true", help=f"also put the table into {DOCS.name}")
@@ -308,6 +309,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print("key workloads (HeeRanjID against identity) ...", file=sys.stderr)
                 rows, repeat = (bench_keys.ROWS // 10, 1) if args.quick else (bench_keys.ROWS, bench_keys.REPEAT)
                 keys = bench_keys.run(url, rows, repeat)
+            if not args.workloads or "loops" in args.workloads.split(","):
+                print("the same queries under asyncio and uvloop ...", file=sys.stderr)
+                keys += "\n" + bench_loops.run(url, 1 if args.quick else bench_loops.REPEAT)
             facts["load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
             facts["wall time"] = f"{time.perf_counter() - began:.0f} s" + (" (--quick)" if args.quick else "")
     finally:
