@@ -308,10 +308,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not args.workloads or "keys" in args.workloads.split(","):
                 print("key workloads (HeeRanjID against identity) ...", file=sys.stderr)
                 rows, repeat = (bench_keys.ROWS // 10, 1) if args.quick else (bench_keys.ROWS, bench_keys.REPEAT)
-                keys = bench_keys.run(url, rows, repeat)
+                keys = bench_keys.run(url, rows, repeat, args.out)
             if not args.workloads or "loops" in args.workloads.split(","):
                 print("the same queries under asyncio and uvloop ...", file=sys.stderr)
-                keys += "\n" + bench_loops.run(url, 1 if args.quick else bench_loops.REPEAT)
+                keys += "\n" + bench_loops.run(url, 1 if args.quick else bench_loops.REPEAT, args.out)
             facts["load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
             facts["wall time"] = f"{time.perf_counter() - began:.0f} s" + (" (--quick)" if args.quick else "")
     finally:

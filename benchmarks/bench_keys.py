@@ -108,7 +108,7 @@ def sql_pairs(conn: psycopg.Connection, n: int, repeat: int) -> list[tuple[str, 
         conn.execute(f"TRUNCATE {HEER}, {IDENTITY}".encode())
 
     out = [(f"keys in one statement ({n:,})", *pair(gen("heerid_next_desc()"), gen(f"nextval({seq})"), repeat), n)]
-    for rows in (*SCALE, n):
+    for rows in sorted({*SCALE, n}):
         label = f"INSERT ... SELECT ({rows:,} rows)"
         out.append((label, *pair(insert(HEER, rows), insert(IDENTITY, rows), repeat, truncate), rows))
     return out
@@ -153,9 +153,9 @@ def table(results: list[tuple[str, float, float, int]]) -> str:
     return "\n".join(lines)
 
 
-def run(url: str, n: int, repeat: int) -> str:
+def run(url: str, n: int, repeat: int, out: Path = RESULTS) -> str:
     """Run every key workload against ``url``; the Markdown table of the results (also written to
-    ``results/keys.md``), with the load average before and after."""
+    ``out/keys.md``), with the load average before and after."""
     load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
     with psycopg.connect(url, autocommit=True) as admin:
         _prepare(admin)
@@ -167,8 +167,8 @@ def run(url: str, n: int, repeat: int) -> str:
     text = (f"Default keys (`heerid_next_desc()`, `DEFAULT` of the model's `id`) against identity keys; medians of "
             f"{repeat} alternating runs each. Load average {load_before} before, {load_after} after "
             f"({os.cpu_count()} cores).\n\n{table(results)}\n")
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "keys.md").write_text(text)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "keys.md").write_text(text)
     return text
 
 

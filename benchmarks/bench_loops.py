@@ -67,8 +67,8 @@ class Cell:
             self._call(self.module.close, self.state)
 
 
-def run(url: str, repeat: int = REPEAT) -> str:
-    """Measure every cell against ``url`` (data loaded); the Markdown table (also ``results/loops.md``)."""
+def run(url: str, repeat: int = REPEAT, out: Path = RESULTS) -> str:
+    """Measure every cell against ``url`` (data loaded); the Markdown table (also ``out/loops.md``)."""
     workloads = {"get_by_pk": schema.lookup_ids(), "filtered": schema.filter_params()}
     runners = {name: asyncio.Runner(loop_factory=factory) for name, factory in _loops().items()}
     cells: dict[tuple[str, str], Cell] = {}
@@ -115,8 +115,8 @@ def run(url: str, repeat: int = REPEAT) -> str:
     text = (f"Medians of {repeat} interleaved runs of {n:,} queries each. Load average {load_before} before, "
             f"{load_after} after ({os.cpu_count()} cores).\n\n" + "\n".join(lines) + "\n\n" + "\n".join(extra)
             + "".join(f"\n- not run: {s}" for s in skipped) + "\n")
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "loops.md").write_text(text)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "loops.md").write_text(text)
     return text
 
 
