@@ -12,6 +12,7 @@ from djogi.errors import (
     ValidationError,
 )
 from djogi.executor import Database, connect
+from djogi.loop import run
 from djogi.model import Index, IndexColumn, Model, descriptor, field, models
 from djogi.schema import ForeignKey, OneToOne
 from djogi.types import (
@@ -61,6 +62,7 @@ __all__ = [
     "descriptor",
     "field",
     "models",
+    "run",
 ]
 
 # --- relations (issue 7)

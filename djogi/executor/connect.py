@@ -19,11 +19,10 @@ from djogi.executor.database import Database
 from djogi.executor.errors import translate
 from djogi.executor.pool import Connection, Pool
 from djogi.executor.session import Session
-from djogi.heer_sql import DEFAULT_NODE_ID, bind_node_sql, bootstrap_sql
+from djogi.heer_sql import DEFAULT_NODE_ID, bind_node_sql, bootstrap_sql, installed_sql
 
 Setup = Callable[[Connection], Awaitable[None]]
 
-HEER_INSTALLED_SQL = "SELECT to_regproc('heerid_next_desc') IS NOT NULL"
 
 
 def _embedded_url(pgdata: Path) -> str:
@@ -33,11 +32,12 @@ def _embedded_url(pgdata: Path) -> str:
 
 
 async def _bootstrap_embedded(url: str, node_id: int, operation_timeout: float) -> None:
-    """Install HeeRanjID into the embedded server's database when it is missing (idempotent script), over a
-    bounded connection (``connect_bounded_async``); a failure is raised translated (``ConnectionFailure``)."""
+    """Install HeeRanjID into the embedded server's database when it is missing or older than this djogi's
+    (the script is idempotent and replaces the functions), over a bounded connection
+    (``connect_bounded_async``); a failure is raised translated (``ConnectionFailure``)."""
     try:
         async with await connect_bounded_async(url, operation_timeout, autocommit=True) as conn:
-            cur = await conn.execute(HEER_INSTALLED_SQL)
+            cur = await conn.execute(installed_sql())
             row = await cur.fetchone()
             if row is not None and not row[0]:
                 await conn.execute(bootstrap_sql(node_id).encode())
