@@ -1,5 +1,7 @@
 """``python -m benchmarks``: start (or reuse) the server, load the data, run every workload for every peer,
-write ``benchmarks/results/latest.{json,md}`` and ``ratios.png``, and print the ratio table.
+write ``benchmarks/results/latest.{json,md}`` and ``ratios.png``, and print the ratio table; then the key
+workloads (``benchmarks.bench_keys``: HeeRanjID keys against identity keys, ``results/keys.md``) and
+(b)/(c) under asyncio and uvloop (``benchmarks.bench_loops``, ``results/loops.md``).
 
 Workloads run one after another, and within a workload every peer runs back to back, so each ratio
 compares figures taken minutes apart at most. Each cell first runs once untimed and checks the row
@@ -29,7 +31,7 @@ from typing import Any
 import msgspec
 import psycopg
 
-from benchmarks import schema
+from benchmarks import bench_keys, bench_loops, schema
 from benchmarks.harness import (
     Cell,
     Report,
@@ -43,6 +45,7 @@ from benchmarks.harness import (
     write_results,
 )
 from benchmarks.peers import PEERS, NotAvailable
+from djogi.loop import loop_factory, loop_name
 
 BASELINE = "psycopg-async"
 PEER_MODULES = (*(f"benchmarks.peers.{p}" for p in PEERS[:3]), "benchmarks.djogi_side",
@@ -235,6 +238,7 @@ def machine_facts(admin: psycopg.Connection, server: dict[str, str]) -> dict[str
         "postgresql": f"{row[0] if row else '?'}, {server['server']}",
         "libraries": libs,
         "djogi": f"{_version('djogi')} (git {rev or '?'}, working tree may be newer)",
+        "event loop": loop_name(),
         "load average at start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
     }
 
@@ -257,7 +261,8 @@ def update_docs(report: Report, chart: Path, path: Path = DOCS) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
     parser.add_argument("--peers", help="comma-separated peer names to run (default: all)")
-    parser.add_argument("--workloads", help="comma-separated workload keys to run (default: all)")
+    parser.add_argument("--workloads", help="comma-separated workload keys to run, 'keys' for the key workloads, "
+                                            "'loops' for (b)/(c) under both event loops (default: all)")
     parser.add_argument("--quick", action="store_true", help="one timed run per cell, no warm-up (smoke test)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results directory (default: %(default)s)")
     parser.add_argument("--update-docs", action="store_true", help=f"also put the table into {DOCS.name}")
@@ -267,9 +272,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     began = time.perf_counter()
+    keys = ""
     url, server, cleanup = schema.open_database()
     try:
-        with psycopg.connect(url, autocommit=True) as admin, asyncio.Runner() as runner:
+        with psycopg.connect(url, autocommit=True) as admin, asyncio.Runner(loop_factory=loop_factory()) as runner:
             print(f"loading data into {url} ...", file=sys.stderr)
             schema.load(admin)
             facts = machine_facts(admin, server)
@@ -299,6 +305,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                     print(f"  {plan.info.key:<15} {peer.name:<16} {shown}", file=sys.stderr)
             for peer in peers:
                 peer.close(runner)
+            if not args.workloads or "keys" in args.workloads.split(","):
+                print("key workloads (HeeRanjID against identity) ...", file=sys.stderr)
+                rows, repeat = (bench_keys.ROWS // 10, 1) if args.quick else (bench_keys.ROWS, bench_keys.REPEAT)
+                keys = bench_keys.run(url, rows, repeat, args.out)
+            if not args.workloads or "loops" in args.workloads.split(","):
+                print("the same queries under asyncio and uvloop ...", file=sys.stderr)
+                keys += "\n" + bench_loops.run(url, 1 if args.quick else bench_loops.REPEAT, args.out)
             facts["load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
             facts["wall time"] = f"{time.perf_counter() - began:.0f} s" + (" (--quick)" if args.quick else "")
     finally:
@@ -309,6 +322,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     cells=with_ratios(cells, BASELINE, infos))
     write_results(report, args.out)
     print(ratio_table(report))
+    if keys:
+        print(f"\n{keys}")
     if args.update_docs:
         update_docs(report, args.out / "ratios.png")
     print(f"\nwritten to {args.out}/latest.json, latest.md, ratios.png", file=sys.stderr)

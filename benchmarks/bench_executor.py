@@ -19,7 +19,6 @@ each timed end to end with the raw and djogi runs alternating after a warm-up:
 from __future__ import annotations
 
 import argparse
-import asyncio
 import gc
 import random
 import statistics
@@ -30,10 +29,11 @@ from typing import Annotated, Any
 
 import psycopg
 
+import djogi
 from benchmarks.schema import open_database
 from djogi import HeerIdDesc, Model, field
 from djogi.executor import Database, connect
-from djogi.heer_sql import bootstrap_sql
+from djogi.heer_sql import bootstrap_sql, installed_sql
 
 TABLE = "bench_exec_items"
 COLUMNS = ("id", "created_at", "updated_at", "name", "price", "qty", "active")
@@ -93,8 +93,7 @@ async def main(n_rows: int, n_lookups: int, repeat: int) -> None:
     url, facts, cleanup = open_database()
     try:
         async with await psycopg.AsyncConnection.connect(url, autocommit=True) as admin:
-            if not (await (await admin.execute("SELECT to_regproc('heerid_next_desc') IS NOT NULL")).fetchone() or
-                    (False,))[0]:  # fmt: skip
+            if not (await (await admin.execute(installed_sql())).fetchone() or (False,))[0]:
                 await admin.execute(bootstrap_sql(1).encode())
             await admin.execute(DDL.encode())
             await admin.execute(f"ALTER DATABASE {admin.info.dbname} SET heer.node_id = '1'".encode())
@@ -199,7 +198,7 @@ def cli() -> None:
     parser.add_argument("--lookups", type=int, default=2_000)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    asyncio.run(main(args.rows, args.lookups, args.repeat))
+    djogi.run(main(args.rows, args.lookups, args.repeat))
 
 
 if __name__ == "__main__":

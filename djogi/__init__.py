@@ -12,6 +12,7 @@ from djogi.errors import (
     ValidationError,
 )
 from djogi.executor import Database, connect
+from djogi.loop import run
 from djogi.model import Index, IndexColumn, Model, descriptor, field, models
 from djogi.schema import ForeignKey, OneToOne
 from djogi.types import (
@@ -61,11 +62,12 @@ __all__ = [
     "descriptor",
     "field",
     "models",
+    "run",
 ]
 
 # --- relations (issue 7)
 from djogi.algebra.relations import m2m, prefetch, reverse, select_related
-from djogi.executor.prefetch import add_links, remove_links
+from djogi.executor import add_links, remove_links
 from djogi.loaded import Loaded, RelationNotLoaded
 
 __all__ += ["Loaded", "RelationNotLoaded", "add_links", "m2m", "prefetch", "remove_links", "reverse", "select_related"]

@@ -1,9 +1,12 @@
 """The SQL that installs HeeRanjID into a database (pure: builds text, never connects).
 
-``bootstrap_sql()`` is the heeranjid wheel's schema, session functions, generators and seed, then
-djogi's additions, which the wheel does not ship: the desc flips, the single-row ``*_next*()`` column
-defaults and the bulk ``generate_*_desc`` functions. ``heer_configure()`` is deliberately not run, so
-RanjIds are emitted in microsecond precision. Every statement is idempotent.
+``bootstrap_sql()`` is the heeranjid wheel's schema, session functions and seed, then djogi's
+generators, which replace the wheel's: one sequence clock per kind (``heer_id_clock``,
+``heer_ranj_clock``) behind the single-row ``*_next*()`` column defaults and the bulk ``generate_ids*`` /
+``generate_ranjids*`` functions (same signatures and bit layout as the wheel's, linear in the ids
+generated), and the desc flips. ``heer_configure()`` is deliberately not run, so RanjIds are emitted in
+microsecond precision. Every statement is idempotent, and running the script over an older install
+upgrades it (``installed_sql()`` tells whether that is needed).
 """
 
 from __future__ import annotations
@@ -29,15 +32,214 @@ def _signed64(value: int) -> int:
 _RANJ_MASK_HI = _signed64(RANJ_FLIP_MASK >> 64)
 _RANJ_MASK_LO = _signed64(RANJ_FLIP_MASK & ((1 << 64) - 1))
 
+HEER_CLOCK_BITS = 13  # HeerId: the clock counts (ms << 13) | sequence: 8192 ids a millisecond, as the layout has
+RANJ_CLOCK_BITS = 10  # RanjId: the clock counts (us << 10) | sequence: 1024 ids a microsecond (2**53 us: 285 years)
+RANJ_SYNC_LAG = 1000 << RANJ_CLOCK_BITS  # a RanjId clock behind the wall clock by more than 1 ms is set forward
+HEER_LOCK_KEY = int.from_bytes(b"djogiHID", "big")  # the advisory lock serializing HeerId generation
+RANJ_LOCK_KEY = int.from_bytes(b"djogiRID", "big")  # ... and RanjId generation
+CLOCK_MARKER = "heer_ranj_clock"  # the newest object the bootstrap creates: when present, the install is current
+
+
+def installed_sql() -> str:
+    """A query returning one boolean: is the current HeeRanjID SQL installed in the database?"""
+    return f"SELECT to_regclass('{CLOCK_MARKER}') IS NOT NULL"
+
+
+def _pinned(function_sql: str) -> str:
+    """``CREATE FUNCTION`` text (``{pin}`` where its options go) run through ``EXECUTE format``, so it is
+    pinned to the install schema and ``pg_catalog``, as the wheel's plpgsql functions are."""
+    body = function_sql.replace("%", "%%").replace("{pin}", "SET search_path = %I, pg_catalog")
+    return (f"DO $install$\nBEGIN\n    EXECUTE format($sql$\n{body}\n$sql$, COALESCE(current_schema(), 'public'));\n"
+            "END;\n$install$;\n")
+
+
+def _heerid_sql(first: str, again: str, node: str, descending: bool) -> str:
+    """The HeerId of clock value ``first`` (evaluated first, once; ``again`` is the same value, read again)
+    on ``node``: ``(ms << 22) | (node << 13) | sequence``, flipped for HeerIdDesc."""
+    value = f"((({first}) >> 13) << 22) | (({again}) & 8191) | (({node})::bigint << 13)"
+    return f"({value}) # {HEER_FLIP_MASK}::bigint" if descending else value
+
+
+def _ranjid_sql(first: str, again: str, node: str, descending: bool) -> str:
+    """The RanjId (UUIDv8, microsecond precision) of clock value ``first`` (evaluated first; ``again`` reads
+    the same value) on ``node``, flipped for RanjIdDesc; ``heer_ranj_epoch_offset()`` is in microseconds."""
+    bits = RANJ_CLOCK_BITS
+    tick = f"((({{}}) >> {bits}) + heer_ranj_epoch_offset())"
+    hi = f"(({tick.format(first)} >> 41) << 16) | 32768 | (({tick.format(again)} >> 29) & 4095)"
+    lo = (f"(-9223372036854775808)::bigint | (({tick.format(again)} & 536870911) << 31) "
+          f"| (({node})::bigint << 16) | (({again}) & {(1 << bits) - 1})")
+    if descending:
+        hi, lo = f"({hi}) # {_RANJ_MASK_HI}::bigint", f"({lo}) # {_RANJ_MASK_LO}::bigint"
+    return f"(lpad(to_hex({hi}), 16, '0') || lpad(to_hex({lo}), 16, '0'))::uuid"
+
+
+_HEER_NODE = ("coalesce(nullif(current_setting('heer.node_id', true), ''), heer_node_unset('heer.node_id'))"
+              "::integer::heer_node_id")
+_RANJ_NODE = ("coalesce(nullif(current_setting('heer.ranj_node_id', true), ''), "
+              "heer_node_unset('heer.ranj_node_id'))::integer::heer_ranj_node_id")
+
+# The logical clocks. Each kind keeps one sequence holding the last id it handed out as a number
+# ((ms << 13) | sequence for HeerId, (us << 10) | sequence for RanjId, from heer_config's epoch). A
+# transaction generating ids holds the kind's advisory lock until it ends (as the wheel's generator held its
+# node-state row), so one transaction at a time advances a clock: each row takes ``nextval``, and when that
+# is behind the wall clock (for RanjId: by more than 1 ms) the sequence is first set forward to the wall
+# clock. Nothing is updated per row, so a statement's cost is linear in its rows. The clock never goes
+# back: a wall clock behind it (after a large batch, or a clock step back) is not an error, ids continue
+# from the clock. The epoch is read once, here (re-run the bootstrap after changing heer_config).
+_CLOCK_SQL = f"""
+CREATE SEQUENCE IF NOT EXISTS heer_id_clock AS bigint MINVALUE 0 MAXVALUE {(1 << (41 + HEER_CLOCK_BITS)) - 1};
+CREATE SEQUENCE IF NOT EXISTS heer_ranj_clock AS bigint MINVALUE 0;
+COMMENT ON SEQUENCE heer_id_clock IS
+    'djogi: the last HeerId handed out, as (ms since the epoch) << 13 | sequence. Do not modify manually.';
+COMMENT ON SEQUENCE heer_ranj_clock IS
+    'djogi: the last RanjId handed out, as (us since the epoch) << 10 | sequence. Do not modify manually.';
+DO $djogi_heer_domains$
+BEGIN
+    CREATE DOMAIN heer_node_id AS integer
+        CONSTRAINT "heer.node_id must be in 0..{MAX_NODE_ID}" CHECK (VALUE BETWEEN 0 AND {MAX_NODE_ID});
+EXCEPTION WHEN duplicate_object THEN NULL;
+END
+$djogi_heer_domains$;
+DO $djogi_heer_domains$
+BEGIN
+    CREATE DOMAIN heer_ranj_node_id AS integer
+        CONSTRAINT "heer.ranj_node_id must be in 0..32767" CHECK (VALUE BETWEEN 0 AND 32767);
+EXCEPTION WHEN duplicate_object THEN NULL;
+END
+$djogi_heer_domains$;
+DO $djogi_heer_clock$
+DECLARE
+    epoch_ms bigint;
+    epoch_us bigint;
+    offset_us bigint;
+BEGIN
+    SELECT floor(extract(epoch FROM c.epoch) * 1000)::bigint, floor(extract(epoch FROM c.epoch) * 1000000)::bigint,
+           c.ranj_epoch_offset::bigint
+    INTO epoch_ms, epoch_us, offset_us FROM heer_config AS c WHERE c.id = 1;
+    EXECUTE format($f$CREATE OR REPLACE FUNCTION heer_id_now() RETURNS bigint LANGUAGE sql VOLATILE
+        RETURN (floor(date_part('epoch', clock_timestamp()) * 1000)::bigint - %s) << {HEER_CLOCK_BITS}$f$, epoch_ms);
+    EXECUTE format($f$CREATE OR REPLACE FUNCTION heer_ranj_now() RETURNS bigint LANGUAGE sql VOLATILE
+        RETURN (floor(date_part('epoch', clock_timestamp()) * 1000000)::bigint - %s) << {RANJ_CLOCK_BITS}$f$, epoch_us);
+    EXECUTE format($f$CREATE OR REPLACE FUNCTION heer_ranj_epoch_offset() RETURNS bigint LANGUAGE sql IMMUTABLE
+        RETURN %s::bigint$f$, offset_us);
+    -- Start a second after every id the wheel's generator handed out (its per-node state, read once
+    -- its in-flight transactions commit: a session still running the old functions during an upgrade
+    -- continues from that state, below the clock); never go back. The clocks' own lock keeps this
+    -- from racing with generators already on them.
+    PERFORM pg_advisory_xact_lock({HEER_LOCK_KEY});
+    PERFORM pg_advisory_xact_lock({RANJ_LOCK_KEY});
+    PERFORM 1 FROM heer_node_state FOR UPDATE;
+    PERFORM 1 FROM heer_ranj_node_state FOR UPDATE;
+    PERFORM setval('heer_id_clock', GREATEST(
+        coalesce(pg_sequence_last_value('heer_id_clock'), 0), heer_id_now(),
+        (SELECT max((s.last_id_time + 1000) << {HEER_CLOCK_BITS}) FROM heer_node_state AS s)));
+    PERFORM setval('heer_ranj_clock', GREATEST(
+        coalesce(pg_sequence_last_value('heer_ranj_clock'), 0), heer_ranj_now(),
+        (SELECT (max(s.last_id_time)::bigint - offset_us + 1000000) << {RANJ_CLOCK_BITS}
+         FROM heer_ranj_node_state AS s)));
+END
+$djogi_heer_clock$;
+CREATE OR REPLACE FUNCTION heer_node_unset(setting text) RETURNS text LANGUAGE plpgsql STABLE COST 1 AS $f$
+BEGIN
+    RAISE EXCEPTION '% is not set for this session', setting;
+END
+$f$;
+CREATE OR REPLACE FUNCTION heer_id_reserve(n bigint) RETURNS bigint LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+    SELECT setval('heer_id_clock', GREATEST(coalesce(pg_sequence_last_value('heer_id_clock'), -1) + 1, heer_id_now())
+                                   + n - 1) - n + 1
+    FROM (SELECT pg_advisory_xact_lock({HEER_LOCK_KEY})) AS locked;
+END;
+CREATE OR REPLACE FUNCTION heer_ranj_reserve(n bigint) RETURNS bigint LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+    SELECT setval('heer_ranj_clock', GREATEST(coalesce(pg_sequence_last_value('heer_ranj_clock'), -1) + 1,
+                                              heer_ranj_now()) + n - 1) - n + 1
+    FROM (SELECT pg_advisory_xact_lock({RANJ_LOCK_KEY})) AS locked;
+END;
+CREATE OR REPLACE FUNCTION heer_id_draw() RETURNS bigint LANGUAGE sql VOLATILE
+    RETURN CASE WHEN pg_advisory_xact_lock({HEER_LOCK_KEY}) IS NULL THEN NULL
+                WHEN nextval('heer_id_clock') < heer_id_now() THEN heer_id_reserve(current_heer_node_id() * 0 + 1)
+                ELSE currval('heer_id_clock') END;
+CREATE OR REPLACE FUNCTION heer_ranj_draw() RETURNS bigint LANGUAGE sql VOLATILE
+    RETURN CASE WHEN pg_advisory_xact_lock({RANJ_LOCK_KEY}) IS NULL THEN NULL
+                WHEN nextval('heer_ranj_clock') + {RANJ_SYNC_LAG} < heer_ranj_now()
+                    THEN heer_ranj_reserve(current_heer_ranj_node_id() * 0 + 1)
+                ELSE currval('heer_ranj_clock') END;
+CREATE OR REPLACE FUNCTION heerid_next() RETURNS bigint LANGUAGE sql VOLATILE
+    RETURN {_heerid_sql("heer_id_draw()", "currval('heer_id_clock')", _HEER_NODE, False)};
+CREATE OR REPLACE FUNCTION heerid_next_desc() RETURNS bigint LANGUAGE sql VOLATILE
+    RETURN {_heerid_sql("heer_id_draw()", "currval('heer_id_clock')", _HEER_NODE, True)};
+CREATE OR REPLACE FUNCTION ranjid_next() RETURNS uuid LANGUAGE sql VOLATILE
+    RETURN {_ranjid_sql("heer_ranj_draw()", "currval('heer_ranj_clock')", _RANJ_NODE, False)};
+CREATE OR REPLACE FUNCTION ranjid_next_desc() RETURNS uuid LANGUAGE sql VOLATILE
+    RETURN {_ranjid_sql("heer_ranj_draw()", "currval('heer_ranj_clock')", _RANJ_NODE, True)};
+""" + _pinned(f"""CREATE OR REPLACE FUNCTION heer_generate_ids(
+    in_node_id INTEGER, requested_count INTEGER, allow_spanning BOOLEAN, descending BOOLEAN
+) RETURNS TABLE(id BIGINT) LANGUAGE plpgsql {{pin}} AS $func$
+DECLARE
+    first_clock bigint;
+BEGIN
+    IF requested_count IS NULL OR requested_count <= 0 THEN
+        RAISE EXCEPTION 'requested_count must be greater than zero';
+    END IF;
+    PERFORM set_heer_node_id(in_node_id);
+    PERFORM pg_advisory_xact_lock({HEER_LOCK_KEY});
+    first_clock := GREATEST(coalesce(pg_sequence_last_value('heer_id_clock'), -1) + 1, heer_id_now());
+    IF NOT allow_spanning AND (first_clock & 8191) + requested_count > 8192 THEN
+        RAISE EXCEPTION 'requested % IDs but only % remain in millisecond % for node %',
+            requested_count, 8192 - (first_clock & 8191), first_clock >> 13, in_node_id;
+    END IF;
+    PERFORM setval('heer_id_clock', first_clock + requested_count - 1);
+    IF descending THEN
+        RETURN QUERY SELECT {_heerid_sql("c", "c", "in_node_id", True)}
+                     FROM generate_series(first_clock, first_clock + requested_count - 1) AS c;
+    ELSE
+        RETURN QUERY SELECT {_heerid_sql("c", "c", "in_node_id", False)}
+                     FROM generate_series(first_clock, first_clock + requested_count - 1) AS c;
+    END IF;
+END;
+$func$;""") + _pinned(f"""CREATE OR REPLACE FUNCTION heer_generate_ranjids(
+    in_node_id INTEGER, requested_count INTEGER, allow_spanning BOOLEAN, descending BOOLEAN
+) RETURNS TABLE(id UUID) LANGUAGE plpgsql {{pin}} AS $func$
+DECLARE
+    first_clock bigint;
+    per_tick constant integer := {1 << RANJ_CLOCK_BITS};
+BEGIN
+    IF requested_count IS NULL OR requested_count <= 0 THEN
+        RAISE EXCEPTION 'requested_count must be greater than zero';
+    END IF;
+    IF in_node_id IS NULL OR in_node_id < 0 OR in_node_id > 32767 THEN
+        RAISE EXCEPTION 'node_id % is out of range for RanjId (0..32767)', in_node_id;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM heer_nodes WHERE node_id = in_node_id AND is_active = true) THEN
+        RAISE EXCEPTION 'node_id % is not registered as an active Heer node', in_node_id;
+    END IF;
+    PERFORM pg_advisory_xact_lock({RANJ_LOCK_KEY});
+    first_clock := GREATEST(coalesce(pg_sequence_last_value('heer_ranj_clock'), -1) + 1, heer_ranj_now());
+    IF NOT allow_spanning AND (first_clock % per_tick) + requested_count > per_tick THEN
+        RAISE EXCEPTION 'requested % IDs but only % remain in microsecond % for ranj node %',
+            requested_count, per_tick - (first_clock % per_tick), first_clock >> {RANJ_CLOCK_BITS}, in_node_id;
+    END IF;
+    PERFORM setval('heer_ranj_clock', first_clock + requested_count - 1);
+    IF descending THEN
+        RETURN QUERY SELECT {_ranjid_sql("c", "c", "in_node_id", True)}
+                     FROM generate_series(first_clock, first_clock + requested_count - 1) AS c;
+    ELSE
+        RETURN QUERY SELECT {_ranjid_sql("c", "c", "in_node_id", False)}
+                     FROM generate_series(first_clock, first_clock + requested_count - 1) AS c;
+    END IF;
+END;
+$func$;""")
+
 # SQL-standard bodies (RETURN / BEGIN ATOMIC) bind their references when created, so these work
 # whatever the caller's search_path; the IMMUTABLE scalar ones stay inlinable.
 _DESC_SQL = f"""
 CREATE OR REPLACE FUNCTION heerid_flip_mask() RETURNS bigint
     LANGUAGE sql IMMUTABLE PARALLEL SAFE RETURN {HEER_FLIP_MASK}::bigint;
 CREATE OR REPLACE FUNCTION heerid_to_desc(bits bigint) RETURNS bigint
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE RETURN bits # heerid_flip_mask();
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE RETURN bits # {HEER_FLIP_MASK}::bigint;
 CREATE OR REPLACE FUNCTION heerid_to_asc(bits bigint) RETURNS bigint
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE RETURN bits # heerid_flip_mask();
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE RETURN bits # {HEER_FLIP_MASK}::bigint;
 
 CREATE OR REPLACE FUNCTION ranjid_to_desc(id uuid) RETURNS uuid
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
@@ -48,50 +250,72 @@ CREATE OR REPLACE FUNCTION ranjid_to_desc(id uuid) RETURNS uuid
 CREATE OR REPLACE FUNCTION ranjid_to_asc(id uuid) RETURNS uuid
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE RETURN ranjid_to_desc(id);
 
-CREATE OR REPLACE FUNCTION heerid_next() RETURNS bigint
-    LANGUAGE sql VOLATILE RETURN (SELECT g.id FROM generate_ids(current_heer_node_id(), 1) AS g);
-CREATE OR REPLACE FUNCTION ranjid_next() RETURNS uuid
-    LANGUAGE sql VOLATILE RETURN (SELECT g.id FROM generate_ranjids(current_heer_ranj_node_id(), 1) AS g);
-CREATE OR REPLACE FUNCTION heerid_next_desc() RETURNS bigint
-    LANGUAGE sql VOLATILE RETURN heerid_to_desc(heerid_next());
-CREATE OR REPLACE FUNCTION ranjid_next_desc() RETURNS uuid
-    LANGUAGE sql VOLATILE RETURN ranjid_to_desc(ranjid_next());
+CREATE OR REPLACE FUNCTION generate_ids(
+    in_node_id integer, requested_count integer, allow_spanning boolean DEFAULT true
+) RETURNS TABLE(id bigint) LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+    SELECT g.id FROM heer_generate_ids(in_node_id, requested_count, allow_spanning, false) AS g;
+END;
+CREATE OR REPLACE FUNCTION generate_ids(requested_count integer, allow_spanning boolean)
+RETURNS TABLE(id bigint) LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+    SELECT g.id FROM heer_generate_ids(current_heer_node_id(), requested_count, allow_spanning, false) AS g;
+END;
+CREATE OR REPLACE FUNCTION generate_ids(requested_count integer)
+RETURNS TABLE(id bigint) LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+    SELECT g.id FROM heer_generate_ids(current_heer_node_id(), requested_count, true, false) AS g;
+END;
 
 CREATE OR REPLACE FUNCTION generate_ids_desc(
     in_node_id integer, requested_count integer, allow_spanning boolean DEFAULT true
 ) RETURNS TABLE(id bigint) LANGUAGE sql VOLATILE
 BEGIN ATOMIC
-    SELECT heerid_to_desc(g.id) FROM generate_ids(in_node_id, requested_count, allow_spanning) AS g;
+    SELECT g.id FROM heer_generate_ids(in_node_id, requested_count, allow_spanning, true) AS g;
 END;
 CREATE OR REPLACE FUNCTION generate_ids_desc(requested_count integer, allow_spanning boolean)
 RETURNS TABLE(id bigint) LANGUAGE sql VOLATILE
 BEGIN ATOMIC
-    SELECT heerid_to_desc(g.id)
-    FROM generate_ids(current_heer_node_id(), requested_count, allow_spanning) AS g;
+    SELECT g.id FROM heer_generate_ids(current_heer_node_id(), requested_count, allow_spanning, true) AS g;
 END;
 CREATE OR REPLACE FUNCTION generate_ids_desc(requested_count integer)
 RETURNS TABLE(id bigint) LANGUAGE sql VOLATILE
 BEGIN ATOMIC
-    SELECT heerid_to_desc(g.id) FROM generate_ids(current_heer_node_id(), requested_count, true) AS g;
+    SELECT g.id FROM heer_generate_ids(current_heer_node_id(), requested_count, true, true) AS g;
+END;
+
+CREATE OR REPLACE FUNCTION generate_ranjids(
+    in_node_id integer, requested_count integer, allow_spanning boolean DEFAULT true
+) RETURNS TABLE(id uuid) LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+    SELECT g.id FROM heer_generate_ranjids(in_node_id, requested_count, allow_spanning, false) AS g;
+END;
+CREATE OR REPLACE FUNCTION generate_ranjids(requested_count integer, allow_spanning boolean)
+RETURNS TABLE(id uuid) LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+    SELECT g.id FROM heer_generate_ranjids(current_heer_ranj_node_id(), requested_count, allow_spanning, false) AS g;
+END;
+CREATE OR REPLACE FUNCTION generate_ranjids(requested_count integer)
+RETURNS TABLE(id uuid) LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+    SELECT g.id FROM heer_generate_ranjids(current_heer_ranj_node_id(), requested_count, true, false) AS g;
 END;
 
 CREATE OR REPLACE FUNCTION generate_ranjids_desc(
     in_node_id integer, requested_count integer, allow_spanning boolean DEFAULT true
 ) RETURNS TABLE(id uuid) LANGUAGE sql VOLATILE
 BEGIN ATOMIC
-    SELECT ranjid_to_desc(g.id) FROM generate_ranjids(in_node_id, requested_count, allow_spanning) AS g;
+    SELECT g.id FROM heer_generate_ranjids(in_node_id, requested_count, allow_spanning, true) AS g;
 END;
 CREATE OR REPLACE FUNCTION generate_ranjids_desc(requested_count integer, allow_spanning boolean)
 RETURNS TABLE(id uuid) LANGUAGE sql VOLATILE
 BEGIN ATOMIC
-    SELECT ranjid_to_desc(g.id)
-    FROM generate_ranjids(current_heer_ranj_node_id(), requested_count, allow_spanning) AS g;
+    SELECT g.id FROM heer_generate_ranjids(current_heer_ranj_node_id(), requested_count, allow_spanning, true) AS g;
 END;
 CREATE OR REPLACE FUNCTION generate_ranjids_desc(requested_count integer)
 RETURNS TABLE(id uuid) LANGUAGE sql VOLATILE
 BEGIN ATOMIC
-    SELECT ranjid_to_desc(g.id)
-    FROM generate_ranjids(current_heer_ranj_node_id(), requested_count, true) AS g;
+    SELECT g.id FROM heer_generate_ranjids(current_heer_ranj_node_id(), requested_count, true, true) AS g;
 END;
 """
 
@@ -141,8 +365,8 @@ def bootstrap_sql(node_id: int = 1) -> str:
     Raises ValidationError when ``node_id`` is outside 0..511.
     """
     _check_node_id(node_id)
-    script = "\n".join((SCHEMA, SESSION, GENERATE_HEERID, GENERATE_RANJID, SEED, _DESC_SQL, _seed_node_sql(node_id),
-                        _default_node_sql(node_id)))
+    script = "\n".join((SCHEMA, SESSION, GENERATE_HEERID, GENERATE_RANJID, SEED, _CLOCK_SQL, _DESC_SQL,
+                        _seed_node_sql(node_id), _default_node_sql(node_id)))
     # No blank lines, even inside the wheel's function bodies: blank lines delimit migration fragments.
     return re.sub(r"\n[ \t]*(?:\n[ \t]*)+", "\n", script)
 

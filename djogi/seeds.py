@@ -19,6 +19,7 @@ import msgspec
 import psycopg
 
 from djogi.errors import DjogiError
+from djogi.executor import translate
 from djogi.migrate import advisory_lock_key
 
 SEED_LOCK_APP = "__djogi_seed_run__"
@@ -127,15 +128,17 @@ def run_seeds(
 
 
 def _apply(conn: psycopg.Connection[Any], seed: Seed) -> None:
-    """Run one seed and record it in the same transaction; on failure record it as ``failed``."""
+    """Run one seed and record it in the same transaction; on failure record it as ``failed``, the server's
+    error translated (``djogi.executor.errors.translate``: message, SQLSTATE, position, hint)."""
     try:
         with conn.transaction():
             conn.execute(seed.sql.encode())
             conn.execute(_RECORD, (seed.name, seed.checksum, "applied", None))
-    except psycopg.Error as error:
+    except psycopg.Error as raised:
+        error = translate(raised)
         if conn.closed or conn.broken:  # nothing can be recorded; say what happened, not "connection closed"
             raise SeedError(f"seed {seed.name}: connection lost: {error}; it is not recorded as applied: run "
-                            "`djogi db seed` again once the server answers") from error
+                            "`djogi db seed` again once the server answers") from raised
         note = f"seed apply failed: {error}".strip()
         conn.execute(_RECORD, (seed.name, seed.checksum, "failed", note))
-        raise SeedError(f"seed {seed.name} failed and was rolled back: {error}") from error
+        raise SeedError(f"seed {seed.name} failed and was rolled back: {error}") from raised

@@ -42,8 +42,6 @@ from djogi.algebra.results import (
     Statement,
     StructRows,
     TupleRows,
-    joined_decoder,
-    struct_maker,
 )
 from djogi.algebra.setops import SetOp
 from djogi.algebra.sources import Source
@@ -63,8 +61,6 @@ __all__ = [
     "cache_clear",
     "cache_size",
     "compile",
-    "joined_decoder",
-    "struct_maker",
 ]
 
 MAX_PARAMS = 65535  # PostgreSQL's limit on bind parameters per statement

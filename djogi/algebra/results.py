@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import msgspec
-
-from djogi.codecs import row_decoder, tuple_converter
 
 __all__ = [
     "JoinedRows",
@@ -19,8 +16,6 @@ __all__ = [
     "Statement",
     "StructRows",
     "TupleRows",
-    "joined_decoder",
-    "struct_maker",
 ]
 
 
@@ -67,7 +62,7 @@ class JoinedRows(msgspec.Struct, frozen=True):
     part ``len(columns)`` values into its Struct, a ``TupleRows`` part ``n`` values into a tuple. Where
     ``optional[i]`` is true (the outer side of a LEFT / RIGHT / FULL join) a span whose values are all NULL
     decodes to ``None``. Parts come in SQL order: the base model, each fetched join, then the ``annotate()``
-    Struct. ``joined_decoder(shape)`` builds the row function.
+    Struct. ``executor.rows.row_maker(shape)`` builds the row function.
     """
 
     parts: tuple[ModelRows | StructRows | TupleRows, ...]
@@ -75,40 +70,6 @@ class JoinedRows(msgspec.Struct, frozen=True):
 
 
 ResultShape = ModelRows | TupleRows | StructRows | ScalarRow | RowCount | NoResult | JoinedRows
-
-
-def struct_maker(struct_type: Any, decode: tuple[Any, ...] = ()) -> Callable[[Any], Any]:
-    """``values -> struct_type(*values)``: builds a ``StructRows`` row positionally, converting per ``decode``."""
-    if not decode:
-        return lambda values: struct_type(*values)
-    convert = tuple_converter(decode)
-    return lambda values: struct_type(*convert(values))
-
-
-def joined_decoder(shape: JoinedRows) -> Callable[[Any], tuple[Any, ...]]:
-    """``row -> tuple`` for ``JoinedRows`` (rows as tuples in SQL column order, binary-loaded by psycopg)."""
-    steps: list[tuple[int, int, Callable[[Any], Any], bool]] = []
-    start = 0
-    for part, optional in zip(shape.parts, shape.optional, strict=True):
-        width: int
-        decode: Callable[[Any], Any]
-        if isinstance(part, ModelRows):
-            width, decode = len(part.columns), row_decoder(part.model, part.columns).decode_row
-        elif isinstance(part, StructRows):
-            width, decode = len(part.columns), struct_maker(part.struct_type, part.decode)
-        else:
-            width, decode = part.n, tuple_converter(part.decode)
-        steps.append((start, start + width, decode, optional))
-        start += width
-
-    def decode_row(row: Any) -> tuple[Any, ...]:
-        out = []
-        for a, b, dec, optional in steps:
-            values = tuple(row[a:b])
-            out.append(None if optional and all(v is None for v in values) else dec(values))
-        return tuple(out)
-
-    return decode_row
 
 
 class Statement(msgspec.Struct, frozen=True):

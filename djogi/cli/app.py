@@ -15,7 +15,7 @@ from rich.markup import escape
 
 from djogi.cli.db import db_app
 from djogi.cli.docs import docs
-from djogi.cli.exits import EXIT_CODES_HELP, ExitCode, exit_code, is_reportable
+from djogi.cli.exits import EXIT_CODES_HELP, ExitCode, exit_code, is_reportable, translated
 from djogi.cli.migrations import migrate_app, migrations_app
 from djogi.cli.state import Cli, JsonOption, cli_of
 from djogi.embedded import binary_version
@@ -95,7 +95,8 @@ def main() -> None:
     """Console-script entry point; see ``djogi --help`` for the exit codes."""
     try:
         app()
-    except Exception as error:
+    except Exception as raised:
+        error = translated(raised)
         if not is_reportable(error):
             raise
         code = exit_code(error)

@@ -23,7 +23,7 @@ from djogi.cli.exits import EXIT_CODES_HELP, Refusal
 from djogi.cli.migrations import apply_database, count_on_disk
 from djogi.cli.state import Cli, DatabaseOption, JsonOption, cli_of, database_of, remote_address
 from djogi.embedded import POSTGRES_BIN_PATH
-from djogi.executor.bounded import connect_bounded
+from djogi.executor import connect_bounded
 from djogi.heer_sql import DEFAULT_NODE_ID, bind_node_sql
 from djogi.redact import redact
 

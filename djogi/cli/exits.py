@@ -1,4 +1,5 @@
-"""Exit codes, and the one place that maps djogi errors and ``Result`` failures to them.
+"""Exit codes, and the one place that maps djogi errors and ``Result`` failures to them (a psycopg error
+reaching the command line is first translated as the executor translates it: ``translated``).
 
 - ``0``: success, or nothing to do;
 - ``1``: runtime failure (connection, SQL, I/O, a server that will not start): retrying may help;
@@ -15,6 +16,7 @@ import psycopg
 from returns.result import Failure, Result
 
 from djogi.errors import ConfigError, DjogiError, ModelDefinitionError, ValidationError
+from djogi.executor import translate
 from djogi.migrate import MigrationError
 from djogi.seeds import SeedDrift
 
@@ -46,9 +48,20 @@ def exit_code(error: BaseException) -> ExitCode:
     return ExitCode.FAILURE
 
 
+def translated(error: Exception) -> Exception:
+    """A psycopg error as its djogi error (``djogi.executor.errors.translate``, caused by it); others unchanged."""
+    if not isinstance(error, psycopg.Error):
+        return error
+    djogi = translate(error)
+    assert isinstance(djogi, DjogiError)
+    djogi.__cause__ = error
+    return djogi
+
+
 def is_reportable(error: BaseException) -> bool:
-    """True for errors shown as a one-line message (djogi, psycopg and OS errors); others are bugs."""
-    return isinstance(error, DjogiError | psycopg.Error | OSError)
+    """True for errors shown as a one-line message (djogi and OS errors, psycopg's once ``translated``);
+    others are bugs."""
+    return isinstance(error, DjogiError | OSError)
 
 
 def unwrap(result: Result[T, BaseException] | Result[T, str]) -> T:

@@ -21,6 +21,7 @@ from djogi import migrate
 from djogi.cli.exits import EXIT_CODES_HELP, ExitCode, Refusal, unwrap
 from djogi.cli.state import Cli, DatabaseOption, JsonOption, cli_of
 from djogi.migrate import Bucket, ComposePlan, Progress, plan_compose, write_compose
+from djogi.migrate.checksum import PHASE_ZERO_VERSION
 
 migrations_app = typer.Typer(help=f"Compose, apply, inspect and repair schema migrations.\n\n{EXIT_CODES_HELP}",
                              no_args_is_help=True)
@@ -117,8 +118,9 @@ def compose(
     if plan.empty:
         cli.info("nothing to compose: the models match the snapshot of every bucket")
         return
-    for db, _files in plan.bootstraps:
-        cli.info(f"{'would emit' if dry_run else 'emitted'} bootstrap migration: {db}/_global_")
+    for db, files in plan.bootstraps:
+        what = "bootstrap migration" if files.version == PHASE_ZERO_VERSION else f"HeeRanjID upgrade {files.version}"
+        cli.info(f"{'would emit' if dry_run else 'emitted'} {what}: {db}/_global_")
     for bucket in plan.buckets:
         verb = "would compose" if dry_run else "composed"
         cli.info(f"{verb} {bucket.directory_name}: {plan.version} ({bucket.plan.classification})")
@@ -154,8 +156,8 @@ def _compose_json(plan: ComposePlan, *, written: bool) -> dict[str, Any]:
 def check(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Without a database: check that the migrations are composed and unedited (for CI).
 
-    Exit 1 when the models have changes no migration holds (run compose); exit 2 when a migration
-    file was edited after compose.
+    Exit 1 when the models have changes no migration holds, or the committed bootstrap installs an older
+    HeeRanjID SQL (run compose); exit 2 when a migration file was edited after compose.
     """
     cli = cli_of(ctx)
     wants_json = cli.wants_json(as_json)
@@ -165,6 +167,8 @@ def check(ctx: typer.Context, as_json: JsonOption = False) -> None:
               for m in migrate.discover(migrations_dir, b) if m.edited]
     plan = unwrap(plan_compose(migrations_dir, descriptors, dt.datetime.now(dt.UTC)))
     uncomposed = [b.directory_name for b in plan.buckets]
+    uncomposed += [f"{db}/_global_ (HeeRanjID upgrade)" for db, files in plan.bootstraps
+                   if files.version != PHASE_ZERO_VERSION]
     if wants_json:
         cli.emit({"uncomposed": uncomposed, "edited": edited, "ok": not uncomposed and not edited})
     if edited:
@@ -172,7 +176,7 @@ def check(ctx: typer.Context, as_json: JsonOption = False) -> None:
                       "control (an applied migration already ran as composed); to change a migration that is "
                       "not applied anywhere, `djogi migrations discard` it and run `djogi migrations compose`")
     if uncomposed:
-        cli.err.print(f"[red]check failed:[/red] models changed in {', '.join(uncomposed)}; "
+        cli.err.print(f"[red]check failed:[/red] not composed: {', '.join(uncomposed)}; "
                       "run `djogi migrations compose`")
         raise typer.Exit(ExitCode.FAILURE)
     cli.info("check passed: migrations match the models")

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 import djogi
 from djogi.executor import connect
+from djogi.loop import new_event_loop
 from djogi.model import ModelDescriptor
 
 T = TypeVar("T")
@@ -30,7 +31,7 @@ class _LoopThread:
     """An event loop running forever in a daemon thread; ``run`` waits for a coroutine on it."""
 
     def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
+        self.loop = new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, name="djogi-shell-loop", daemon=True)
         self._thread.start()
 

@@ -29,7 +29,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from djogi.cli.exits import Refusal, unwrap
 from djogi.config import DEFAULT_DATABASE, Config, load_config
 from djogi.embedded import EmbeddedServer
-from djogi.executor.bounded import connect_bounded
+from djogi.executor import connect_bounded
 from djogi.identifiers import identifier_problem
 from djogi.model import ModelDescriptor, models
 from djogi.redact import redact

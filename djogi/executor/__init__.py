@@ -3,12 +3,34 @@
 ``connect()`` yields a ``Database``: terminals over algebra values (``all``, ``one``, ``first``, ``get``,
 ``count``, ``exists``, ``scalar``, ``values``, ``in_bulk``, ``stream``, ``execute``), CRUD on frozen
 models, bulk writes through binary COPY and ``unnest``, ``raw`` SQL, ``atomic()`` transactions with
-savepoints and on-commit callbacks, ``retry_on_conflict`` and statement listeners.
+savepoints and on-commit callbacks, ``retry_on_conflict`` and statement listeners. ``Connection`` is the
+type ``connect(setup=...)`` hooks receive; ``add_links`` / ``remove_links`` edit many-to-many links. For the
+rest of djogi: ``connect_bounded`` (the bounded sync connection of the migration runner, ``db reset`` and
+``db seed``) and ``translate`` (the one PostgreSQL error translation).
+
+Inside: ``pool`` (connections: checkout, parking, liveness), ``session`` (where statements run: transaction
+pinning, observation), ``rows`` (the one result-shape -> row-factory path), ``errors`` (the one
+PostgreSQL error translation), ``transaction``, ``prefetch``, ``bulk``, ``bounded`` (bounded connections).
 """
 
+from djogi.executor.bounded import connect_bounded
 from djogi.executor.connect import connect
 from djogi.executor.database import Database
+from djogi.executor.errors import translate
 from djogi.executor.events import StatementEvent
+from djogi.executor.pool import Connection
+from djogi.executor.prefetch import add_links, remove_links
 from djogi.executor.transaction import Atomic, Isolation
 
-__all__ = ["Atomic", "Database", "Isolation", "StatementEvent", "connect"]
+__all__ = [
+    "Atomic",
+    "Connection",
+    "Database",
+    "Isolation",
+    "StatementEvent",
+    "add_links",
+    "connect",
+    "connect_bounded",
+    "remove_links",
+    "translate",
+]

@@ -22,18 +22,21 @@ import msgspec
 import psycopg
 from msgspec import UNSET
 
+from djogi.algebra.compile import compile
 from djogi.algebra.dml import Insert, excluded, insert_many, insert_one, update_many
 from djogi.algebra.expr import Column, now
 from djogi.algebra.query import select
 from djogi.codecs.values import checked_column, column_value
 from djogi.errors import NotFound, StaleObject, ValidationError
 from djogi.executor.errors import translate
+from djogi.executor.transaction import Atomic
 from djogi.identifiers import quote_ident
 from djogi.model import FieldDescriptor, Model, ModelDescriptor, descriptor
 from djogi.types import HEERANJID_TYPES, HeerId, HeerIdDesc, RanjId, RanjIdDesc
 
 if TYPE_CHECKING:
-    from djogi.executor.database import Connection, Database
+    from djogi.executor.pool import Connection
+    from djogi.executor.session import Session
 
 M = TypeVar("M", bound=Model)
 
@@ -176,7 +179,7 @@ def _left_to_defaults(missing: Sequence[FieldDescriptor], everywhere: set[str]) 
 
 
 async def _generate(
-    db: Database, conn: Connection, desc: ModelDescriptor, missing: Sequence[FieldDescriptor], n: int
+    db: Session, conn: Connection, desc: ModelDescriptor, missing: Sequence[FieldDescriptor], n: int
 ) -> list[Sequence[Any]]:
     """``n`` values for each field of ``missing``, generated in one round trip returning one row of arrays:
     ``SELECT array_agg(g.id), now(), array_agg((<default>))... FROM generate_ids_desc($1) AS g(id)`` (the
@@ -266,7 +269,7 @@ def _copy_converter(fd: FieldDescriptor) -> Callable[[Any], Any] | None:
     return None
 
 
-async def _column_oids(db: Database, conn: Connection, desc: ModelDescriptor) -> dict[str, int]:
+async def _column_oids(db: Session, conn: Connection, desc: ModelDescriptor) -> dict[str, int]:
     """The table's column type OIDs by column name, enums as ``text`` (cached per table)."""
     known = db.column_oids.get(desc.table)
     if known is None:
@@ -276,7 +279,7 @@ async def _column_oids(db: Database, conn: Connection, desc: ModelDescriptor) ->
     return known
 
 
-async def bulk_create(db: Database, rows: Sequence[M], returning: bool) -> list[M] | int:
+async def bulk_create(db: Session, rows: Sequence[M], returning: bool) -> list[M] | int:
     """See ``Database.bulk_create``: generate what the COPY needs, then
     ``COPY "t" (cols) FROM STDIN (FORMAT BINARY)``.
 
@@ -394,7 +397,7 @@ def _upsert(ins: Insert[M], target: Sequence[Column[Any, Any]], update: Sequence
 
 
 async def insert_unnest(
-    db: Database, rows: Sequence[M], conflict_target: Sequence[str], update_fields: Sequence[str]
+    db: Session, rows: Sequence[M], conflict_target: Sequence[str], update_fields: Sequence[str]
 ) -> list[M]:
     """Generate the database-filled values some rows leave UNSET (as ``bulk_create`` does), then run
     ``insert_many(rows)`` ``ON CONFLICT (target) DO NOTHING | DO UPDATE`` (see ``_upsert``)."""
@@ -420,7 +423,7 @@ async def insert_unnest(
     return await db.execute(_upsert(insert_many(desc.model, rows), target, update))  # type: ignore[no-any-return]
 
 
-async def bulk_update(db: Database, rows: Sequence[Model], fields: Sequence[str]) -> int:
+async def bulk_update(db: Session, rows: Sequence[Model], fields: Sequence[str]) -> int:
     """See ``Database.bulk_update``: runs ``update_many(rows, fields)``; with a version field, inside
     ``atomic()``, raising ``StaleObject`` (and so rolling back) unless every row was updated."""
     if not rows:
@@ -430,7 +433,7 @@ async def bulk_update(db: Database, rows: Sequence[Model], fields: Sequence[str]
     version = desc.version_field
     if version is None:
         return await db.execute(statement)  # type: ignore[no-any-return]
-    async with db.atomic():
+    async with Atomic(db, None, False, False):
         count: int = await db.execute(statement)
         if count != len(rows):
             raise StaleObject(
@@ -440,7 +443,7 @@ async def bulk_update(db: Database, rows: Sequence[Model], fields: Sequence[str]
     return count
 
 
-async def get_or_create(db: Database, instance: M, lookup: Sequence[str]) -> tuple[M, bool]:
+async def get_or_create(db: Session, instance: M, lookup: Sequence[str]) -> tuple[M, bool]:
     """See ``Database.get_or_create``: ``insert_one(instance)`` ``ON CONFLICT (lookup) DO NOTHING``, then
     the row whose lookup fields equal the instance's (retried when the conflicting row vanished in between)."""
     desc = descriptor(type(instance))
@@ -454,14 +457,14 @@ async def get_or_create(db: Database, instance: M, lookup: Sequence[str]) -> tup
         created = await db.execute(insert)
         if created:
             return created[0], True
-        found = await db.all(existing)
+        found, _ = await db.statement(compile(existing))
         if found:
             return found[0], False
     raise NotFound(f"get_or_create(): {desc.name} kept conflicting on {list(lookup)} yet could not be read back")
 
 
 async def update_or_create(
-    db: Database, instance: M, lookup: Sequence[str], update_fields: Sequence[str] | None
+    db: Session, instance: M, lookup: Sequence[str], update_fields: Sequence[str] | None
 ) -> tuple[M, bool]:
     """See ``Database.update_or_create``: ``insert_one(instance)`` ``ON CONFLICT (lookup) DO UPDATE SET ...``
     ``.with_created()`` (PostgreSQL 18's OLD row tells an insert from an update)."""

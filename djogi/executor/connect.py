@@ -15,13 +15,14 @@ from returns.result import Failure
 from djogi.config import load_config
 from djogi.embedded import EmbeddedServer
 from djogi.executor.bounded import BoundedConnection, connect_bounded_async, network_options, unreachable
-from djogi.executor.database import Connection, Database
+from djogi.executor.database import Database
 from djogi.executor.errors import translate
-from djogi.heer_sql import DEFAULT_NODE_ID, bind_node_sql, bootstrap_sql
+from djogi.executor.pool import Connection, Pool
+from djogi.executor.session import Session
+from djogi.heer_sql import DEFAULT_NODE_ID, bind_node_sql, bootstrap_sql, installed_sql
 
 Setup = Callable[[Connection], Awaitable[None]]
 
-HEER_INSTALLED_SQL = "SELECT to_regproc('heerid_next_desc') IS NOT NULL"
 
 
 def _embedded_url(pgdata: Path) -> str:
@@ -31,11 +32,12 @@ def _embedded_url(pgdata: Path) -> str:
 
 
 async def _bootstrap_embedded(url: str, node_id: int, operation_timeout: float) -> None:
-    """Install HeeRanjID into the embedded server's database when it is missing (idempotent script), over a
-    bounded connection (``connect_bounded_async``); a failure is raised translated (``ConnectionFailure``)."""
+    """Install HeeRanjID into the embedded server's database when it is missing or older than this djogi's
+    (the script is idempotent and replaces the functions), over a bounded connection
+    (``connect_bounded_async``); a failure is raised translated (``ConnectionFailure``)."""
     try:
         async with await connect_bounded_async(url, operation_timeout, autocommit=True) as conn:
-            cur = await conn.execute(HEER_INSTALLED_SQL)
+            cur = await conn.execute(installed_sql())
             row = await cur.fetchone()
             if row is not None and not row[0]:
                 await conn.execute(bootstrap_sql(node_id).encode())
@@ -95,7 +97,7 @@ async def connect(
     assert resolved is not None
     prepare = settings.prepare if prepare is None else prepare
     threshold = None if prepare is False else 2 if prepare is True else int(prepare)
-    holder: list[Database] = []
+    holder: list[Session] = []
 
     async def configure(conn: Connection) -> None:
         assert isinstance(conn, BoundedConnection)
@@ -128,16 +130,15 @@ async def connect(
         open=False,
         name="djogi",
     )
-    db = Database(pool, resolved)
-    holder.append(db)
+    connections = Pool(pool, resolved, kwargs)
+    session = Session(connections)
+    holder.append(session)
     try:
         await pool.open(wait=True)
     except Exception as exc:
         await pool.close()
         raise translate(exc) from exc
     try:
-        yield db
+        yield Database(session)
     finally:
-        with anyio.CancelScope(shield=True):
-            await db.unpark()
-            await pool.close()
+        await connections.close()

@@ -17,17 +17,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from djogi.algebra.compile import JoinedRows, ModelRows, compile, joined_decoder
+from djogi.algebra.compile import compile
 from djogi.algebra.dml import insert
 from djogi.algebra.query import Select, select
 from djogi.algebra.relations import Prefetch, Related, _fk_column, _pk_column, resolve_target
-from djogi.codecs import row_decoder
 from djogi.errors import ValidationError
+from djogi.executor.rows import row_factory
 from djogi.loaded import Loaded
 from djogi.model import Model, descriptor
 
 if TYPE_CHECKING:
     from djogi.executor.database import Database
+    from djogi.executor.session import Session
 
 __all__ = ["add_links", "load", "remove_links"]
 
@@ -43,46 +44,41 @@ def _key(value: Any) -> Any:
     return value
 
 
-async def fetch(db: Database, query: Select[Any]) -> list[Any]:
-    """The decoded rows of ``query`` (model instances, or tuples for joined rows)."""
+async def fetch(session: Session, query: Select[Any]) -> list[Any]:
+    """The rows of ``query``, decoded as every terminal decodes them (model instances, or tuples for joined
+    rows)."""
     stmt = compile(query)
     if stmt.empty:
         return []
-    rows, _ = await db.run(stmt.sql, stmt.params)
-    shape = stmt.result
-    if isinstance(shape, ModelRows):
-        return row_decoder(shape.model, shape.columns).decode_rows(rows)
-    if isinstance(shape, JoinedRows):
-        decode = joined_decoder(shape)
-        return [decode(row) for row in rows]
+    rows, _ = await session.run(stmt.sql, stmt.params, row_factory(stmt.result))
     return rows
 
 
-async def load(db: Database, rows: Sequence[Any], specs: Sequence[Prefetch]) -> list[Loaded[Any]]:
+async def load(session: Session, rows: Sequence[Any], specs: Sequence[Prefetch]) -> list[Loaded[Any]]:
     """``rows`` (instances, or joined tuples whose first part is the instance) as ``Loaded`` values with
     every relation of ``specs`` filled, running one query per relation (nested ones included)."""
     loaded = [Loaded(r[0], {}, tuple(r[1:])) if isinstance(r, tuple) else Loaded(r, {}) for r in rows]
     for spec in specs:
-        await _fill(db, loaded, spec)
+        await _fill(session, loaded, spec)
     return loaded
 
 
-async def _fill(db: Database, parents: list[Loaded[Any]], spec: Prefetch) -> None:
+async def _fill(session: Session, parents: list[Loaded[Any]], spec: Prefetch) -> None:
     rel = spec.relation
     base: Select[Any] = spec.query if spec.query is not None else select(spec.model)
     if isinstance(rel, Related):
         keys = {_key(p.instance.id) for p in parents}
         if rel.kind == "reverse":
             fk = _fk_column(rel.model, rel.field)
-            children = await _children(db, base.where(fk.in_(tuple(keys))), spec) if keys else []
+            children = await _children(session, base.where(fk.in_(tuple(keys))), spec) if keys else []
             groups = _group(children, rel.field, nested=bool(spec.then))
         else:
             through = rel.through
             assert rel.far is not None
             q = base.join(through, _fk_column(through, rel.far) == _pk_column(rel.model, rel.model))
             q = q.where(_fk_column(through, rel.field).in_(tuple(keys)))
-            pairs = await fetch(db, q) if keys else []
-            children = await load(db, [pair[0] for pair in pairs], spec.then)
+            pairs = await fetch(session, q) if keys else []
+            children = await load(session, [pair[0] for pair in pairs], spec.then)
             links = [_key(getattr(pair[-1], rel.field)) for pair in pairs]
             groups = {}
             for link, child in zip(links, children, strict=True):
@@ -96,17 +92,17 @@ async def _fill(db: Database, parents: list[Loaded[Any]], spec: Prefetch) -> Non
     target = resolve_target(owner, fd)
     keys = {_key(getattr(p.instance, fd.name)) for p in parents} - {None}
     pk = _pk_column(target, target)
-    children = await _children(db, base.where(pk.in_(tuple(keys))), spec) if keys else []
+    children = await _children(session, base.where(pk.in_(tuple(keys))), spec) if keys else []
     by_id = {_key(c.instance.id if spec.then else c.id): c for c in children}
     for parent in parents:
         parent.relations[spec.name] = by_id.get(_key(getattr(parent.instance, fd.name)))
 
 
-async def _children(db: Database, query: Select[Any], spec: Prefetch) -> list[Any]:
+async def _children(session: Session, query: Select[Any], spec: Prefetch) -> list[Any]:
     """The related rows: ``Loaded`` values when ``spec.then`` loads relations of them, else the instances."""
-    rows = await fetch(db, query)
+    rows = await fetch(session, query)
     if spec.then:
-        return await load(db, rows, spec.then)
+        return await load(session, rows, spec.then)
     return [r[0] if isinstance(r, tuple) else r for r in rows]
 
 

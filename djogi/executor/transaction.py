@@ -14,14 +14,14 @@ from djogi.errors import CommitUnknown, ConnectionFailure, DjogiError, Validatio
 from djogi.executor.events import logger
 
 if TYPE_CHECKING:
-    from djogi.executor.database import Connection, Database
+    from djogi.executor.pool import Connection
+    from djogi.executor.session import Session
 
 Isolation = Literal["read committed", "repeatable read", "serializable"]
 OnCommit = Callable[[], object]
 T = TypeVar("T")
 
 _ISOLATIONS: frozenset[str] = frozenset({"read committed", "repeatable read", "serializable"})
-ROLLBACK_TIMEOUT_S = 10.0
 
 
 class TransactionState:
@@ -65,7 +65,7 @@ class Atomic:
 
     __slots__ = ("_begin", "_db", "_mark", "_savepoint", "_state", "_token")
 
-    def __init__(self, db: Database, isolation: Isolation | None, read_only: bool, deferrable: bool) -> None:
+    def __init__(self, db: Session, isolation: Isolation | None, read_only: bool, deferrable: bool) -> None:
         self._db = db
         self._begin = begin_sql(isolation, read_only, deferrable)
         self._savepoint: str | None = None
@@ -91,7 +91,7 @@ class Atomic:
         self._mark = len(state.callbacks)
         await db.control(state.conn, f"SAVEPOINT {self._savepoint}")
 
-    async def _begin_on(self, db: Database) -> Connection:
+    async def _begin_on(self, db: Session) -> Connection:
         """A checked-out connection with the transaction begun; a BEGIN the server answered by ending the
         session (``ConnectionFailure.resendable``) is sent once more on a fresh connection."""
         for attempt in (1, 2):
@@ -151,7 +151,7 @@ async def _run_callback(callback: OnCommit) -> None:
 
 
 async def retry_loop(
-    db: Database,
+    db: Session,
     fn: Callable[[], Awaitable[T]],
     *,
     attempts: int,

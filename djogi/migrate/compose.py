@@ -3,8 +3,10 @@
 ``plan_compose(migrations_dir, descriptors, now)`` reads the committed snapshots and returns a
 ``ComposePlan`` value (no writes): per bucket the differ ``Plan``, the rendered ``MigrationFiles`` and the
 snapshot to commit, plus the bootstrap migration of each database that has none yet (HeeRanjID, the
-``*_next()`` defaults and required extensions). ``write_compose(plan, migrations_dir)`` writes them
-atomically (migration files first, then the snapshots), refusing to overwrite edited files.
+``*_next()`` defaults and required extensions), or an upgrade of it (``V<now - 1 s>__heeranjid_upgrade``,
+the current idempotent bootstrap script) when the committed migrations install an older HeeRanjID SQL.
+``write_compose(plan, migrations_dir)`` writes them atomically (migration files first, then the
+snapshots), refusing to overwrite edited files.
 
 One version (``V<UTC now>__<slug>``) is stamped on every bucket changed by one compose. The snapshot
 advances at compose time: it is the schema the committed migrations produce, so ``check`` needs no
@@ -24,7 +26,7 @@ import msgspec
 from returns.pipeline import is_successful
 from returns.result import Failure, Result, Success
 
-from djogi.heer_sql import bootstrap_sql
+from djogi.heer_sql import CLOCK_MARKER, bootstrap_sql
 from djogi.migrate import operations as ops
 from djogi.migrate.checksum import GLOBAL_DIR, PHASE_ZERO_VERSION, version_for
 from djogi.migrate.diff import Plan, diff
@@ -74,6 +76,22 @@ def bootstrap_files(database: str, extensions: Iterable[str]) -> Result[Migratio
                                 snapshot=EMPTY))  # fmt: skip
 
 
+def _needs_upgrade(folder: Path) -> bool:
+    """True when no migration of ``folder`` (a database's global bucket, which has a bootstrap) installs
+    the current HeeRanjID SQL (whose script creates ``CLOCK_MARKER``)."""
+    return not any(CLOCK_MARKER in f.read_text(encoding="utf-8") for f in folder.glob("V*.sdjql")
+                   if not f.name.endswith(".down.sdjql"))
+
+
+def upgrade_files(database: str, now: dt.datetime, snapshot: Snapshot) -> MigrationFiles:
+    """The migration re-running the current bootstrap script in ``database`` (it replaces the functions and
+    keeps every table), stamped one second before ``now`` so it applies before what compose writes at
+    ``now``; ``snapshot`` is the global bucket's schema, which it leaves as it is."""
+    step = Step(label="HeeRanjID upgrade", up=bootstrap_sql(), down="-- no reverse: the upgrade stays")
+    version = version_for(now - dt.timedelta(seconds=1), "heeranjid_upgrade")
+    return render_steps((step,), version, f"{database}/{GLOBAL_DIR}", "additive", snapshot=snapshot)
+
+
 def _bucket_keys(migrations_dir: Path, descriptors: list[ModelDescriptor]) -> list[tuple[str, str | None]]:
     keys = {(d.database, d.app or None) for d in descriptors}
     if migrations_dir.is_dir():
@@ -117,6 +135,14 @@ def plan_compose(
         files = render(plan, version, f"{db}/{app or GLOBAL_DIR}", snapshot=new)
         plans.append(BucketPlan(database=db, app=app, plan=plan, files=files, snapshot=new))
     bootstraps = []
+    booted = migrations_dir.glob(f"*/{GLOBAL_DIR}/{PHASE_ZERO_VERSION}.plan.json")
+    for db in sorted({path.parent.parent.name for path in booted}):
+        global_dir = migrations_dir / db / GLOBAL_DIR
+        if (database is None or db == database) and _needs_upgrade(global_dir):
+            snapshot = load(global_dir / "schema_snapshot.json")
+            if not is_successful(snapshot):
+                return Failure(snapshot.failure())
+            bootstraps.append((db, upgrade_files(db, now, snapshot.unwrap())))
     for db in sorted({p.database for p in plans}):
         if not (migrations_dir / db / GLOBAL_DIR / f"{PHASE_ZERO_VERSION}.plan.json").exists():
             extensions = {e for p in plans if p.database == db for e in p.snapshot.extensions}

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import anyio
 from bookshop.models import Author, Book, BookTag, Category, Customer, Genre, Order, OrderLine, OrderStatus
 
 import djogi
@@ -141,4 +140,4 @@ async def relations_and_analytics(db: djogi.Database) -> None:
 
 
 if __name__ == "__main__":
-    anyio.run(main)
+    djogi.run(main())  # uvloop where it is installed

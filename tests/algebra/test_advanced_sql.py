@@ -50,8 +50,9 @@ from djogi.algebra import (
 )
 from djogi.algebra.compile import Statement, compile
 from djogi.algebra.dml import delete, insert_from
-from djogi.algebra.results import JoinedRows, ScalarRow, StructRows, joined_decoder
+from djogi.algebra.results import JoinedRows, ScalarRow, StructRows
 from djogi.codecs import row_decoder
+from djogi.executor.rows import row_maker
 
 
 class TAuthor(Model, table="adv_authors", pk=Serial):
@@ -104,7 +105,8 @@ def fetch(conn: psycopg.Connection[Any], stmt: Statement) -> list[Any]:
     if isinstance(shape, StructRows):
         return [shape.struct_type(*r) for r in raw]
     if isinstance(shape, JoinedRows):
-        decode = joined_decoder(shape)
+        decode = row_maker(shape)
+        assert decode is not None
         return [decode(r) for r in raw]
     if isinstance(shape, ScalarRow):
         return [raw[0][0]]

@@ -37,12 +37,25 @@ def test_seeds_run_once_each_in_name_order(project: Project) -> None:
     (seeds / "003_broken.sql").write_text("INSERT INTO colors VALUES ('blue'); SELECT 1/0;")
     failed = project.run("db", "seed", expect=1)
     assert "seed 003_broken.sql failed and was rolled back" in failed.stderr
+    assert "division by zero [SQLSTATE 22012]" in failed.stderr  # the executor's translation
     with psycopg.connect(project.url) as conn:
         assert sorted(r[0] for r in conn.execute("SELECT name FROM colors")) == ["green", "red"]
         ledger: dict[str, str] = dict(conn.execute("SELECT seed_name, status FROM djogi_seed_runs").fetchall())
     assert ledger == {"001_colors.sql": "applied", "002_more.sql": "applied", "003_broken.sql": "failed"}
     (seeds / "003_broken.sql").write_text("INSERT INTO colors VALUES ('blue');")
     assert "1 applied, 2 skipped" in project.run("db", "seed").stdout  # a failed seed is retried
+
+
+def test_a_server_error_reaching_the_command_line_is_translated(project: Project) -> None:
+    """A psycopg error no command wraps (here the seed ledger's DDL on a view in its place) is reported
+    through the executor's translation: one message with its SQLSTATE, exit 1, no traceback."""
+    with psycopg.connect(project.url, autocommit=True) as conn:
+        conn.execute("CREATE VIEW djogi_seed_runs AS SELECT 1 AS id")
+    (project.root / "seeds" / "main").mkdir(parents=True)
+    (project.root / "seeds" / "main" / "001_one.sql").write_text("SELECT 1;")
+    failed = project.run("db", "seed", expect=1)
+    assert "error: " in failed.stderr and "[SQLSTATE 42809]" in failed.stderr, failed.stderr
+    assert "Traceback" not in failed.stderr
 
 
 def test_url_and_psql_use_the_configured_database(project: Project) -> None:

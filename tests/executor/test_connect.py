@@ -8,8 +8,7 @@ import anyio
 import pytest
 
 from djogi.errors import PoolTimeout, ValidationError
-from djogi.executor import Database, connect
-from djogi.executor.database import Connection
+from djogi.executor import Connection, Database, connect
 
 pytestmark = pytest.mark.anyio
 

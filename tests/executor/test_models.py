@@ -14,7 +14,9 @@ import djogi
 from djogi import ForeignKey, Jsonb, Model, field
 from djogi.algebra.dml import excluded, insert_many, insert_one, update_many
 from djogi.algebra.expr import now
+from djogi.algebra.relations import prefetch, reverse
 from djogi.errors import (
+    DecodeError,
     ForeignKeyViolation,
     MultipleObjectsReturned,
     NotFound,
@@ -241,6 +243,31 @@ async def test_raw_into_model_and_struct(shop: Database) -> None:
     assert await shop.raw("SELECT title, price FROM ex_books WHERE price > $1", (0,), into=TitlePrice) == [
         TitlePrice("b1", Decimal(1))
     ]
+
+
+async def test_rows_that_do_not_decode_are_named_by_index(shop: Database) -> None:
+    """Every terminal, prefetch and raw() decode through one row-factory path: a row that does not fit
+    raises DecodeError naming the model, the field and the row's index in the result."""
+    ann = await _author(shop)
+    await _books(shop, ann, 3)
+    await shop.raw("""UPDATE ex_books SET meta = '{"pages": 3}' WHERE title = 'b1'""")  # no isbn
+    says = r"ExBook\.meta: JSONB value does not fit ExMeta.* \(row 1\)"
+    with pytest.raises(DecodeError, match=says):
+        await shop.all(ExBook.objects.order_by(ExBook.title))
+    with pytest.raises(DecodeError, match=says):
+        await shop.raw("SELECT * FROM ex_books ORDER BY title", into=ExBook)
+    with pytest.raises(DecodeError, match=says):
+        books = prefetch(reverse(ExBook.author), query=ExBook.objects.order_by(ExBook.title))
+        await shop.all(ExAuthor.objects.prefetch(books))
+    assert await shop.raw("SELECT count(*) FROM ex_books") == [(3,)]  # the connection is still usable
+
+
+async def test_raw_into_refuses_columns_that_do_not_fit(shop: Database) -> None:
+    with pytest.raises(ValidationError, match=r"raw\(into=ExBook\): ExBook has no column\(s\) \['nope'\]"):
+        await shop.raw("SELECT 1 AS nope", into=ExBook)
+    with pytest.raises(ValidationError, match=r"raw\(into=ExBook\): decoding ExBook needs the column\(s\)"):
+        await shop.raw("SELECT title FROM ex_books WHERE false", into=ExBook)
+    assert await shop.raw("DELETE FROM ex_books", into=ExBook) == []  # no rows returned: nothing to decode
 
 
 # ------------------------------------------------------------------------------------------ bulk

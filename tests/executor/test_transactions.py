@@ -70,6 +70,20 @@ async def test_unique_violation_names_constraint(db: Database) -> None:
     assert syntax.value.sqlstate == "42601"
 
 
+async def test_server_errors_keep_what_the_server_reported(db: Database) -> None:
+    """The message: primary (detail) [SQLSTATE], then libpq's position, HINT and CONTEXT lines."""
+    with pytest.raises(DatabaseError) as syntax:
+        await db.raw("SELECT 1,\n  2 FORM t")
+    line = "LINE 2:   2 FORM t"
+    assert str(syntax.value) == f'syntax error at or near "t" [SQLSTATE 42601]\n{line}\n{" " * (line.index(" t") + 1)}^'
+    with pytest.raises(DatabaseError) as raised:
+        await db.raw("DO $$BEGIN RAISE EXCEPTION 'boom' USING DETAIL = 'the detail', HINT = 'try again'; END$$")
+    assert str(raised.value) == (
+        "boom (the detail) [SQLSTATE P0001]\nHINT:  try again\n"
+        "CONTEXT:  PL/pgSQL function inline_code_block line 1 at RAISE"
+    )
+
+
 async def test_commit_rollback_and_savepoints(db: Database) -> None:
     await _table(db)
     async with db.atomic():
@@ -175,7 +189,7 @@ async def test_cancellation_mid_atomic_rolls_back_and_returns_connection(db: Dat
             if stats["pool_available"] == stats["pool_size"] and await _open_transactions(db) == 0:
                 break
             await anyio.sleep(0.05)
-    assert db.current_transaction() is None
+    assert db._session.current_transaction() is None
 
 
 async def test_listeners_see_every_statement(db: Database) -> None:

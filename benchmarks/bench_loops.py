@@ -1,0 +1,137 @@
+"""Event-loop benchmark: (b) get by pk and (c) filter+order+limit for raw psycopg async, asyncpg and djogi,
+each under asyncio's default loop and under uvloop, so a figure separates the loop's cost from djogi's.
+
+Run with ``python -m benchmarks.bench_loops [--repeat R]`` (``make bench`` runs it last, on the data it
+loaded; alone it loads the data first). Every (peer, loop) cell runs once untimed, then the cells take
+turns, ``R`` timed runs each; the table gives the median µs per query, raw psycopg sync as the floor.
+Results go to ``results/loops.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import inspect
+import os
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import psycopg
+
+from benchmarks import schema
+from benchmarks.peers import NotAvailable
+
+RESULTS = Path(__file__).resolve().parent / "results"
+PEERS = ("benchmarks.peers.psycopg_async", "benchmarks.peers.asyncpg_raw", "benchmarks.djogi_side")
+FLOOR = "benchmarks.peers.psycopg_sync"
+REPEAT = 5
+
+
+def _loops() -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
+    loops: dict[str, Callable[[], asyncio.AbstractEventLoop]] = {"asyncio": asyncio.new_event_loop}
+    try:
+        import uvloop
+    except ImportError:
+        return loops
+    loops["uvloop"] = uvloop.new_event_loop
+    return loops
+
+
+class Cell:
+    """One peer connected on one loop; ``run(fn, arg)`` times one call of the peer's workload function."""
+
+    def __init__(self, module: ModuleType, runner: asyncio.Runner | None, url: str) -> None:
+        self.module, self.runner = module, runner
+        self.state = self._call(module.connect, url)
+        self.times: dict[str, list[float]] = {}
+
+    def _call(self, fn: Callable[..., Any], *args: object) -> Any:
+        if inspect.iscoroutinefunction(fn):
+            assert self.runner is not None
+            return self.runner.run(fn(*args))
+        return fn(*args)
+
+    def run(self, workload: str, arg: object, timed: bool = True) -> None:
+        started = time.perf_counter()
+        self._call(getattr(self.module, workload), self.state, arg)
+        if timed:
+            self.times.setdefault(workload, []).append(time.perf_counter() - started)
+
+    def close(self) -> None:
+        if hasattr(self.module, "close"):
+            self._call(self.module.close, self.state)
+
+
+def run(url: str, repeat: int = REPEAT, out: Path = RESULTS) -> str:
+    """Measure every cell against ``url`` (data loaded); the Markdown table (also ``out/loops.md``)."""
+    workloads = {"get_by_pk": schema.lookup_ids(), "filtered": schema.filter_params()}
+    runners = {name: asyncio.Runner(loop_factory=factory) for name, factory in _loops().items()}
+    cells: dict[tuple[str, str], Cell] = {}
+    skipped: list[str] = []
+    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    try:
+        floor = Cell(importlib.import_module(FLOOR), None, url)
+        cells[("psycopg-sync", "-")] = floor
+        for module_name in PEERS:
+            try:
+                module = importlib.import_module(module_name)
+            except NotAvailable as e:
+                skipped.append(f"{module_name}: {e}")
+                continue
+            for loop, runner in runners.items():
+                cells[(module.NAME, loop)] = Cell(module, runner, url)
+        for workload, arg in workloads.items():
+            for cell in cells.values():
+                cell.run(workload, arg, timed=False)
+        for _ in range(repeat):
+            for workload, arg in workloads.items():
+                for cell in cells.values():
+                    cell.run(workload, arg)
+        for cell in cells.values():
+            cell.close()
+    finally:
+        for runner in runners.values():
+            runner.close()
+    load_after = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    n = schema.N_LOOKUPS
+    us = {(key, w): statistics.median(cell.times[w]) / n * 1e6 for key, cell in cells.items() for w in workloads}
+    lines = ["| peer | loop | (b) get by pk, µs/query | (c) filter+order+limit, µs/query |", "|---|---|---:|---:|"]
+    for key in cells:
+        lines.append(f"| {key[0]} | {key[1]} | {us[(key, 'get_by_pk')]:.1f} | {us[(key, 'filtered')]:.1f} |")
+    extra = []
+    for loop in runners:
+        if ("djogi", loop) in cells and ("psycopg-async", loop) in cells:
+            b, c = (us[(("djogi", loop), w)] - us[(("psycopg-async", loop), w)] for w in workloads)
+            extra.append(f"- djogi over raw psycopg async under {loop}: (b) {b:+.1f} µs, (c) {c:+.1f} µs per query")
+    for peer in ("psycopg-async", "djogi"):
+        if (peer, "asyncio") in cells and (peer, "uvloop") in cells:
+            b, c = (us[((peer, "asyncio"), w)] - us[((peer, "uvloop"), w)] for w in workloads)
+            extra.append(f"- asyncio's loop over uvloop for {peer}: (b) {b:+.1f} µs, (c) {c:+.1f} µs per query")
+    text = (f"Medians of {repeat} interleaved runs of {n:,} queries each. Load average {load_before} before, "
+            f"{load_after} after ({os.cpu_count()} cores).\n\n" + "\n".join(lines) + "\n\n" + "\n".join(extra)
+            + "".join(f"\n- not run: {s}" for s in skipped) + "\n")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "loops.md").write_text(text)
+    return text
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=REPEAT, help="timed runs of each cell")
+    args = parser.parse_args()
+    url, _facts, cleanup = schema.open_database()
+    try:
+        with psycopg.connect(url, autocommit=True) as admin:
+            schema.load(admin)
+        print(run(url, args.repeat))
+    finally:
+        cleanup()
+
+
+if __name__ == "__main__":
+    main()

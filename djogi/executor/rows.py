@@ -1,0 +1,123 @@
+"""The one path from a statement's result shape to decoded rows, for every terminal, prefetch and ``raw()``.
+
+``row_maker(shape)`` is the function turning one binary-loaded row (a tuple in SQL column order) into its
+value: a model instance (``codecs.row_decoder``), a Struct, a tuple of parts for joined rows, a tuple with
+converted values; None when psycopg's tuple is already final. ``row_factory(shape)`` hands it to psycopg
+as a row factory, so rows are decoded inside the fetch and each tuple is freed as soon as its value exists;
+``into_factory(into)`` does the same for ``raw(into=...)``, reading the column names off the cursor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import msgspec
+
+from djogi.algebra.compile import JoinedRows, ModelRows, ResultShape, StructRows, TupleRows
+from djogi.codecs import row_decoder, tuple_converter
+from djogi.errors import ValidationError
+from djogi.model import Model
+
+__all__ = ["RowFactory", "RowMaker", "into_factory", "row_factory", "row_maker"]
+
+RowMaker = Callable[[Sequence[Any]], Any]
+RowFactory = Callable[[Any], RowMaker]
+
+
+class NamedRows(msgspec.Struct, frozen=True):
+    """``raw(into=Struct)`` rows: each row converted into ``struct_type`` by column name (``msgspec.convert``)."""
+
+    struct_type: type[msgspec.Struct]
+    columns: tuple[str, ...]
+
+
+def row_maker(shape: ResultShape | NamedRows) -> RowMaker | None:
+    """``row -> value`` for rows of ``shape``; None for plain tuples (no conversion, or no rows)."""
+    if isinstance(shape, ModelRows):
+        return row_decoder(shape.model, shape.columns).decode_row
+    if isinstance(shape, StructRows):
+        return _struct_maker(shape.struct_type, shape.decode)
+    if isinstance(shape, JoinedRows):
+        return _joined_maker(shape)
+    if isinstance(shape, TupleRows) and shape.decode:
+        return tuple_converter(shape.decode)
+    if isinstance(shape, NamedRows):
+        names, into = shape.columns, shape.struct_type
+        return lambda row: msgspec.convert(dict(zip(names, row, strict=True)), into)
+    return None
+
+
+def _struct_maker(struct_type: Any, decode: tuple[Any, ...]) -> RowMaker:
+    """``values -> struct_type(*values)``: a ``StructRows`` row built positionally, converted per ``decode``."""
+    if not decode:
+        return lambda values: struct_type(*values)
+    convert = tuple_converter(decode)
+    return lambda values: struct_type(*convert(values))
+
+
+def _joined_maker(shape: JoinedRows) -> RowMaker:
+    """``row -> tuple`` with one value per part of ``shape`` (None for an all-NULL optional span)."""
+    steps: list[tuple[int, int, RowMaker, bool]] = []
+    start = 0
+    for part, optional in zip(shape.parts, shape.optional, strict=True):
+        width = part.n if isinstance(part, TupleRows) else len(part.columns)
+        steps.append((start, start + width, row_maker(part) or tuple, optional))
+        start += width
+
+    def make(row: Sequence[Any]) -> tuple[Any, ...]:
+        out = []
+        for a, b, dec, optional in steps:
+            values = tuple(row[a:b])
+            out.append(None if optional and all(v is None for v in values) else dec(values))
+        return tuple(out)
+
+    return make
+
+
+_FACTORIES: dict[int, tuple[ResultShape, RowFactory | None]] = {}  # id(shape) -> (shape, its factory)
+_FACTORIES_MAX = 4096
+
+
+def row_factory(shape: ResultShape) -> RowFactory | None:
+    """The psycopg row factory decoding rows of ``shape`` inside the fetch (None: plain tuples).
+
+    Kept per shape object (a compile-cache hit returns the same one), so the hot path neither rebuilds
+    it nor hashes the shape, and the executor's cursor sees the same factory object it already has.
+    """
+    found = _FACTORIES.get(id(shape))
+    if found is not None and found[0] is shape:
+        return found[1]
+    make = row_maker(shape)
+    factory = None if make is None else _constant(make)
+    if len(_FACTORIES) >= _FACTORIES_MAX:
+        _FACTORIES.clear()
+    _FACTORIES[id(shape)] = (shape, factory)
+    return factory
+
+
+def _constant(make: RowMaker) -> RowFactory:
+    return lambda cursor: make
+
+
+def into_factory(into: type[Any]) -> RowFactory:
+    """The row factory of ``raw(into=...)``: rows of a model decoded by column name through its row decoder,
+    rows of another Struct converted by column name. Meant for a fresh cursor (psycopg calls it once the
+    result's columns are known). ValidationError when the columns do not fit the model (also without rows)."""
+    is_model = isinstance(into, type) and issubclass(into, Model)
+
+    def factory(cursor: Any) -> RowMaker:
+        if cursor.description is None:  # a statement returning no rows
+            return tuple
+        names = tuple(column.name for column in cursor.description)
+        if not is_model:
+            maker = row_maker(NamedRows(into, names))
+        else:
+            try:
+                maker = row_maker(ModelRows(into, names))
+            except ValueError as exc:
+                raise ValidationError(f"raw(into={into.__name__}): {exc}") from None
+        assert maker is not None
+        return maker
+
+    return factory

@@ -1,0 +1,233 @@
+"""``Session``: where the executor's statements run: on the task's transaction connection, or on a pooled
+connection checked out for the one statement; each statement observed (log, listeners), its errors
+translated, its rows decoded inside the fetch by the row factory it is given (``executor.rows``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from contextvars import ContextVar
+from typing import Any, TypeVar
+
+import anyio
+import psycopg
+from psycopg import pq
+from psycopg.rows import tuple_row
+
+from djogi.algebra.compile import compile
+from djogi.algebra.dml import Delete, Insert, InsertFrom, Update
+from djogi.algebra.results import ModelRows, NoResult, RowCount, ScalarRow, Statement, StructRows, TupleRows
+from djogi.codecs import configure_adapters
+from djogi.errors import ConnectionFailure, DecodeError, ValidationError
+from djogi.executor.errors import translate
+from djogi.executor.events import Listener, StatementEvent, logger
+from djogi.executor.pool import Connection, Pool
+from djogi.executor.rows import RowFactory, row_factory
+from djogi.executor.transaction import TransactionState
+
+__all__ = ["ENUM_OIDS_SQL", "Session"]
+
+T = TypeVar("T")
+
+_TUPLES_OK = pq.ExecStatus.TUPLES_OK
+ENUM_OIDS_SQL = (
+    "SELECT t.typname, t.oid FROM pg_catalog.pg_type t "
+    "WHERE t.typtype = 'e' AND t.typnamespace = ANY (pg_catalog.current_schemas(false)::regnamespace[])"
+)
+
+
+class Session:
+    """The statement runner over a ``Pool``: transaction pinning (one ``TransactionState`` per task, in
+    ``transaction_var``), listeners, the enum OIDs and per-table column OIDs read from the server."""
+
+    def __init__(self, pool: Pool) -> None:
+        self.pool = pool
+        self.acquire = pool.acquire
+        self.release = pool.release
+        self.transaction_var: ContextVar[TransactionState | None] = ContextVar("djogi_tx", default=None)
+        self.enum_oids: dict[str, int] = {}
+        self.column_oids: dict[str, dict[str, int]] = {}
+        self.listeners: list[Listener] = []
+
+    def own_transaction(self) -> TransactionState | None:
+        """The transaction the current task opened, or None (also when only another task's is visible)."""
+        state = self.transaction_var.get()
+        if state is not None and state.owner != anyio.get_current_task().id:
+            return None
+        return state
+
+    def current_transaction(self) -> TransactionState | None:
+        """The transaction the current task opened, if any.
+
+        Raises ValidationError when another task's transaction is visible here (a task spawned inside
+        ``atomic()``): a transaction's connection belongs to the task that opened it.
+        """
+        state = self.transaction_var.get()
+        if state is not None and state.owner != anyio.get_current_task().id:
+            raise ValidationError(
+                "this task inherited an atomic() block opened by another task; a transaction's connection "
+                "is pinned to the task that opened it. Open atomic() inside the child task, or run the "
+                "child work after the block"
+            )
+        return state
+
+    async def unpinned(self, work: Callable[[Connection], Awaitable[T]]) -> T:
+        """``await work(conn)`` on a checked-out connection, released afterwards.
+
+        When the server ended the session under the statement (``ConnectionFailure.resendable``: 57P01
+        admin shutdown, 57P02, 57P03), nothing committed, so ``work`` runs once more on a fresh connection.
+        Only for work outside a transaction; other connection failures are raised (a statement cut off
+        mid-flight may have committed).
+        """
+        pool = self.pool
+        for attempt in (1, 2):
+            conn = await pool.acquire()
+            try:
+                return await work(conn)
+            except ConnectionFailure as exc:
+                if attempt == 2 or not exc.resendable:
+                    raise
+                logger.info("the server ended the session (%s); sending the statement again", exc.sqlstate)
+            finally:
+                if not pool.park(conn):  # release()'s fast path, without its coroutine
+                    await pool.release(conn)
+        raise AssertionError("unreachable")
+
+    async def control(self, conn: Connection, sql: str) -> None:
+        """Run a transaction-control statement (BEGIN, COMMIT, SAVEPOINT ...); errors are translated."""
+        started = time.perf_counter()
+        try:
+            await conn.execute(sql, prepare=False)
+        except psycopg.Error as exc:
+            raise translate(exc) from exc
+        self.observe(sql, (), started, -1)
+
+    def observe(self, sql: str, params: Sequence[object], started: float, rowcount: int) -> None:
+        """Log the statement at DEBUG on ``djogi.sql`` and pass a ``StatementEvent`` to each listener."""
+        if self.listeners or logger.isEnabledFor(10):
+            elapsed = time.perf_counter() - started
+            logger.debug("%.3f ms, %d rows: %s %r", elapsed * 1e3, rowcount, sql, params)
+            event = StatementEvent(sql, tuple(params), elapsed, rowcount)
+            for listener in self.listeners:
+                listener(event)
+
+    async def on(
+        self,
+        conn: Connection,
+        sql: str,
+        params: Sequence[object],
+        row_factory: RowFactory | None = None,
+        *,
+        fresh: bool = False,
+    ) -> tuple[list[Any], int]:
+        """Run one statement on ``conn`` (raw cursor, binary results): its rows (built by ``row_factory``
+        inside the fetch, else tuples; empty when the statement returns none) and its row count.
+
+        The connection keeps one cursor for these calls (see ``_cursor``): a new cursor per statement copies
+        the adapters map and builds a new transformer, which costs about as much as the rest of the call.
+        ``fresh``: a new cursor, for a ``row_factory`` that reads the result's columns (psycopg also calls
+        a kept cursor's factory with the previous statement's result). A row that does not decode raises
+        the ``DecodeError`` naming its index in the result.
+        """
+        if fresh:
+            cur = conn.cursor(row_factory=row_factory or tuple_row)
+        else:
+            cur = _cursor(conn)
+            factory = conn.row_factory if row_factory is None else row_factory
+            if cur.row_factory is not factory:
+                cur.row_factory = factory
+        started = time.perf_counter()
+        try:
+            await cur.execute(sql, params, binary=True)
+        except (psycopg.Error, UnicodeEncodeError) as exc:
+            raise translate(exc) from exc
+        result = cur.pgresult
+        try:
+            rows = await cur.fetchall() if result is not None and result.status == _TUPLES_OK else []
+        except DecodeError as exc:
+            assert row_factory is not None
+            raise await _located(cur, row_factory, exc) from exc
+        rowcount = cur.rowcount
+        self.observe(sql, params, started, rowcount)
+        if len(rows) > _KEEP_RESULT_ROWS:  # free a large result now rather than at the connection's next call
+            await cur.close()
+        return rows, rowcount
+
+    async def run(
+        self, sql: str, params: Sequence[object] = (), row_factory: RowFactory | None = None, *, fresh: bool = False
+    ) -> tuple[list[Any], int]:
+        """``on()`` the task's transaction connection, or a pooled connection checked out for the call."""
+        if self.transaction_var.get() is not None:  # (checked again, with the owner test, only when set)
+            state = self.current_transaction()
+            if state is not None:
+                return await self.on(state.conn, sql, params, row_factory, fresh=fresh)
+        return await self.unpinned(lambda conn: self.on(conn, sql, params, row_factory, fresh=fresh))
+
+    async def statement(self, stmt: Statement) -> tuple[list[Any], int]:
+        """``run()`` a compiled statement; its rows come back decoded by its shape's row factory."""
+        return await self.run(stmt.sql, stmt.params, row_factory(stmt.result))
+
+    async def execute(self, mutation: Insert[Any] | InsertFrom[Any] | Update[Any] | Delete[Any]) -> Any:
+        """Compile and run a mutation: the affected row count, or the returned rows when the statement has
+        RETURNING (``[]`` / ``0`` without SQL for one built from ``none()``). Errors: the translated server
+        error."""
+        stmt = compile(mutation)
+        if stmt.empty:
+            return [] if isinstance(stmt.result, ModelRows | TupleRows | StructRows) else 0
+        rows, rowcount = await self.statement(stmt)
+        if isinstance(stmt.result, RowCount | NoResult):
+            return rowcount
+        if isinstance(stmt.result, ScalarRow):
+            return rows[0][0] if rows else None
+        return rows
+
+    async def configure(self, conn: Connection) -> None:
+        """Read the enum OIDs visible on ``conn`` (``pg_type``, enums on the search path) and register
+        djogi's adapters with them on its adapters map."""
+        conn.__dict__.pop(_CURSOR_ATTR, None)  # a cursor copies the adapters map when it is made
+        cur = await conn.execute(ENUM_OIDS_SQL, prepare=False)
+        rows = await cur.fetchall()
+        self.enum_oids = dict(rows)
+        configure_adapters(conn.adapters, self.enum_oids)
+        self.pool.backend_pids[id(conn)] = conn.info.backend_pid
+
+    async def reload_types(self) -> None:
+        """Re-read enum type OIDs: the current transaction's connection is reconfigured in place, pooled
+        connections are replaced by new ones (configured on connect)."""
+        state = self.current_transaction()
+        if state is not None:
+            await self.configure(state.conn)
+        self.column_oids.clear()
+        await self.pool.renew()
+
+
+async def _located(cur: psycopg.AsyncCursor[Any], row_factory: RowFactory, error: DecodeError) -> DecodeError:
+    """``error`` (a row of ``cur``'s result that did not decode) naming the row's index: the result is read
+    again as tuples and decoded row by row."""
+    make = row_factory(cur)
+    cur.row_factory = tuple_row
+    await cur.scroll(0, "absolute")
+    for index, row in enumerate(await cur.fetchall()):
+        try:
+            make(row)
+        except DecodeError as exc:
+            return DecodeError(f"{exc} (row {index})")
+    return error
+
+
+_CURSOR_ATTR = "_djogi_cursor"
+_KEEP_RESULT_ROWS = 1000
+
+
+def _cursor(conn: Connection) -> psycopg.AsyncCursor[Any]:
+    """The cursor ``Session.on`` uses on ``conn``, made on first use and kept on the connection.
+
+    A connection runs one statement at a time (it is checked out by, or pinned to, one task), so one cursor
+    serves every call; reusing it also keeps psycopg's transformer (and its dumpers) when the same SQL text
+    runs again. A closed cursor is replaced; ``configure`` drops it when the adapters change.
+    """
+    cur: psycopg.AsyncCursor[Any] | None = conn.__dict__.get(_CURSOR_ATTR)
+    if cur is None or cur.closed:
+        cur = conn.__dict__[_CURSOR_ATTR] = conn.cursor()
+    return cur
