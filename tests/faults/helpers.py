@@ -44,6 +44,13 @@ def kill_all(pids: list[int]) -> None:
             os.kill(pid, signal.SIGCONT)
 
 
+def signal_all(pids: list[int], sig: signal.Signals) -> None:
+    """Send ``sig`` to each pid still alive (a backend may exit between listing and signalling)."""
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+
+
 def ready(server: EmbeddedServer) -> str:
     """Start ``server`` (crash recovery after a kill) with HeeRanjID installed; its URL."""
     server.start()

@@ -5,7 +5,6 @@ this module's own embedded server."""
 
 from __future__ import annotations
 
-import os
 import signal
 
 import anyio
@@ -14,7 +13,7 @@ import pytest
 from djogi.embedded import EmbeddedServer
 from djogi.errors import ConnectionFailure
 from djogi.executor.connect import _bootstrap_embedded
-from tests.faults.helpers import FAULT_BOUND_S, children_of, ready
+from tests.faults.helpers import FAULT_BOUND_S, children_of, ready, signal_all
 
 pytestmark = pytest.mark.anyio
 
@@ -25,12 +24,10 @@ async def test_embedded_bootstrap_on_a_frozen_server_gives_up(private_server: Em
     postmaster = private_server.status().pid
     assert postmaster is not None
     frozen = [postmaster, *children_of(postmaster)]
-    for pid in frozen:
-        os.kill(pid, signal.SIGSTOP)
+    signal_all(frozen, signal.SIGSTOP)
     try:
         with anyio.fail_after(FAULT_BOUND_S), pytest.raises(ConnectionFailure) as failed:
             await _bootstrap_embedded(url, 1, 2.0)  # a hang fails on fail_after, a bare psycopg error on raises
     finally:
-        for pid in frozen:
-            os.kill(pid, signal.SIGCONT)
+        signal_all(frozen, signal.SIGCONT)
     assert "timeout" in str(failed.value)
