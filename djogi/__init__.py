@@ -13,8 +13,8 @@ from djogi.errors import (
 )
 from djogi.executor import Database, connect
 from djogi.loop import run
-from djogi.model import Index, IndexColumn, Model, descriptor, field, models
-from djogi.schema import ForeignKey, OneToOne
+from djogi.fields import Field, ForeignKey, OneToOne, Reverse, field
+from djogi.model import Index, IndexColumn, Model, descriptor, models
 from djogi.types import (
     BigInt,
     Enum,
@@ -36,6 +36,7 @@ __all__ = [
     "Database",
     "DjogiError",
     "Enum",
+    "Field",
     "ForeignKey",
     "HeerId",
     "HeerIdDesc",
@@ -53,6 +54,7 @@ __all__ = [
     "RanjId",
     "RanjIdDesc",
     "Real",
+    "Reverse",
     "Serial",
     "SmallInt",
     "StaleObject",

@@ -10,13 +10,15 @@ name may be a reverse accessor (``Author.books``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, dataclass_transform
 
 import msgspec
 
 from djogi.algebra.expr import column_ref
 from djogi.algebra.query import Select, select
 from djogi.algebra.relations import reverse_accessor
+from djogi.errors import ModelDefinitionError
+from djogi.fields import K, Keyed, field
 from djogi.schema import (
     FieldDescriptor,
     FieldSpec,
@@ -25,13 +27,19 @@ from djogi.schema import (
     ModelBase,
     ModelDescriptor,
     descriptor,
-    field,
     models,
     registered,
     registry_scope,
 )
 from djogi.schema.base import SchemaMeta
 from djogi.vectorcall import inherit_vectorcall
+
+if TYPE_CHECKING:
+    from djogi.fields import Key, Objects, Stamp
+    from djogi.types import PrimaryKey
+
+    _MM = TypeVar("_MM", bound="ModelMeta")
+    _UNSET: Any = msgspec.UNSET
 
 __all__ = [
     "FieldDescriptor",
@@ -47,61 +55,83 @@ __all__ = [
 ]
 
 
+@dataclass_transform(kw_only_default=True, frozen_default=False, eq_default=False, field_specifiers=(field,))
 class ModelMeta(SchemaMeta):
     """Metaclass of ``Model``: the schema's metaclass plus class-level access to the algebra.
 
     At class level, a field name resolves to a column reference (cached per class), ``objects`` to one
-    cached ``select(Model)`` and an unknown name to the reverse accessor a relation declares, if any.
+    cached ``select(Model)`` and an unknown name to the reverse accessor a relation declares, if any (a
+    declared ``ClassVar[Reverse[...]]`` that no relation provides raises ``ModelDefinitionError``).
+    Type checkers see the model's fields through their descriptor types (``djogi.fields``) instead: no
+    ``__getattribute__`` is visible to them, so an unknown class attribute is an error.
     """
 
-    def __new__(
-        mcls,
-        name: str,
-        bases: tuple[type, ...],
-        namespace: dict[str, Any],
-        **kwargs: Any,
-    ) -> ModelMeta:
-        cls = super().__new__(mcls, name, bases, namespace, **kwargs)
-        type.__setattr__(cls, "__djogi_columns__", {})
-        return cast("ModelMeta", cls)
+    if TYPE_CHECKING:
 
-    def __getattribute__(cls, name: str) -> Any:
-        if name[0] != "_":
-            columns = type.__getattribute__(cls, "__djogi_columns__")
-            found = columns.get(name)
-            if found is not None:
-                return found
-            desc = registered(cls)
-            if name == "objects" and desc is not None:
-                everything = columns[name] = select(cast("type[Model]", cls))  # immutable: built once per model
-                return everything
-            if desc is not None and name in {fd.name for fd in desc.fields}:
-                ref = columns[name] = column_ref(cast("type[Model]", cls), desc.field(name))
-                return ref
-        try:
-            return type.__getattribute__(cls, name)
-        except AttributeError:
-            if name[0] == "_" or registered(cls) is None:
+        def __new__(
+            mcls: type[_MM], name: str, bases: tuple[type, ...], namespace: dict[str, Any], /, *,
+            table: str = ..., app: str = ..., pk: PrimaryKey = ..., indexes: tuple[Index, ...] = ...,
+            unique_together: tuple[tuple[str, ...], ...] = ..., database: str = ..., comment: str = ...,
+            through: tuple[type[Any], type[Any]] = ..., renamed_from: str = ...,
+            frozen: bool = ..., kw_only: bool = ..., eq: bool = ..., gc: bool = ...,
+        ) -> _MM: ...  # fmt: skip
+
+    else:
+
+        def __new__(mcls, name, bases, namespace, **kwargs):
+            cls = super().__new__(mcls, name, bases, namespace, **kwargs)
+            type.__setattr__(cls, "__djogi_columns__", {})
+            return cls
+
+        def __getattribute__(cls, name):
+            if name[0] != "_":
+                columns = type.__getattribute__(cls, "__djogi_columns__")
+                found = columns.get(name)
+                if found is not None:
+                    return found
+                desc = registered(cls)
+                if name == "objects" and desc is not None:
+                    everything = columns[name] = select(cls)  # immutable: built once per model
+                    return everything
+                if desc is not None and name in {fd.name for fd in desc.fields}:
+                    ref = columns[name] = column_ref(cls, desc.field(name))
+                    return ref
+            try:
+                return type.__getattribute__(cls, name)
+            except AttributeError:
+                if name[0] == "_" or registered(cls) is None:
+                    raise
+                found = reverse_accessor(cls, name)  # Author.books: the reverse of Book.author
+                if found is not None:
+                    return found
+                declared = type.__getattribute__(cls, "__djogi_reverses__").get(name)
+                if declared is not None:
+                    raise ModelDefinitionError(
+                        f"{cls.__name__}.{name}: declared ClassVar[Reverse[{declared}]], but {declared} is not a "
+                        f"declared model with a relation to {cls.__name__} whose reverse accessor is {name!r}"
+                    ) from None
                 raise
-            found = reverse_accessor(cls, name)  # Author.books: the reverse of Book.author
-            if found is None:
-                raise
-            return found
 
 
 inherit_vectorcall(ModelMeta, msgspec.StructMeta)  # 3x faster Book(...) on Python 3.11
 
 
-class Model(ModelBase, frozen=True, kw_only=True, gc=False, metaclass=ModelMeta):
-    """Base of every model. Subclass with ``table=`` (and optionally ``app``, ``pk``, ``indexes``,
-    ``unique_together``, ``database``, ``comment``, ``through``, ``renamed_from`` (the table's previous
-    name, so migrations rename it instead of dropping and recreating it)).
+@dataclass_transform(kw_only_default=True, frozen_default=False, eq_default=False, field_specifiers=(field,))
+class Model(ModelBase, Keyed[K], metaclass=ModelMeta):
+    """Base of every model. Subclass with ``table=`` (and optionally ``app``, ``pk`` (a ``custom_pk``),
+    ``indexes``, ``unique_together``, ``database``, ``comment``, ``through``, ``renamed_from`` (the table's
+    previous name, so migrations rename it instead of dropping and recreating it)).
 
-    The framework fields ``id``, ``created_at`` and ``updated_at`` and the instance layout come from
-    ``djogi.schema.ModelBase``.
+    The key kind is the type argument: ``Model`` (``Model[HeerIdDesc]``), ``Model[HeerId]``,
+    ``Model[RanjId]``, ``Model[RanjIdDesc]``, ``Model[Serial]``, or ``Model[T]`` with ``pk=custom_pk(T, ...)``.
+    Code that takes any model writes ``Model[Any]``. The framework fields ``id``, ``created_at`` and
+    ``updated_at`` and the instance layout come from ``djogi.schema.ModelBase``; instances are frozen.
     """
 
     __djogi_columns__: ClassVar[dict[str, Any]]
     if TYPE_CHECKING:
-        objects: ClassVar[Select[Any]]
-        """``select(Model)``; the mypy plugin types ``Book.objects`` as ``Select[Book]``."""
+        id: Key = _UNSET
+        created_at: Stamp = _UNSET
+        updated_at: Stamp = _UNSET
+        objects: ClassVar[Objects]
+        """``select(Model)``: ``Book.objects`` is a ``Select[Book]``."""

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 import msgspec
 from msgspec import UNSET, UnsetType
 
 from djogi.errors import ModelDefinitionError
 from djogi.schema.build import build_descriptor
+from djogi.schema.declare import check_declared_reverses, declared_reverses, key_option, take_specifiers
 from djogi.schema.registry import register
 from djogi.types import HEERID_DESC_PK, resolve_pk
 from djogi.vectorcall import inherit_vectorcall
@@ -31,7 +32,9 @@ MODEL_OPTIONS = (
 class SchemaMeta(msgspec.StructMeta):
     """Metaclass of ``ModelBase``: takes the model options, builds and registers the descriptor.
 
-    Model options without ``table=`` raise ``ModelDefinitionError``.
+    Model options without ``table=`` raise ``ModelDefinitionError``. Classes are frozen, keyword-only and
+    not tracked by the cyclic GC unless they say otherwise; ``= field(...)`` values, the ``Model[K]`` key
+    kind and ``ClassVar[Reverse[...]]`` declarations are read here (``djogi.schema.declare``).
     """
 
     def __new__(
@@ -42,12 +45,18 @@ class SchemaMeta(msgspec.StructMeta):
         **kwargs: Any,
     ) -> SchemaMeta:
         options = {key: kwargs.pop(key) for key in MODEL_OPTIONS if key in kwargs}
-        kwargs.setdefault("kw_only", True)
+        for option, value in (("kw_only", True), ("frozen", True), ("gc", False)):
+            kwargs.setdefault(option, value)
+        take_specifiers(name, namespace)
+        key_option(name, bases, namespace, options)
+        namespace["__djogi_reverses__"] = declared_reverses(name, namespace)
         if "table" in options:
             _type_the_key(namespace, options)
         cls = super().__new__(mcls, name, bases, namespace, **kwargs)
         if "table" in options:
-            register(build_descriptor(cls, options))
+            desc = build_descriptor(cls, options)
+            check_declared_reverses(desc)
+            register(desc)
         elif options:
             raise ModelDefinitionError(f"{name}: model options {sorted(options)} need table=... as well")
         return cls
@@ -68,7 +77,7 @@ def _type_the_key(namespace: dict[str, Any], options: Mapping[str, Any]) -> None
 inherit_vectorcall(SchemaMeta, msgspec.StructMeta)  # 3x faster Book(...) on Python 3.11
 
 
-class ModelBase(msgspec.Struct, frozen=True, kw_only=True, gc=False, metaclass=SchemaMeta):
+class ModelBase(msgspec.Struct, metaclass=SchemaMeta):
     """The base every model class derives from (through ``djogi.Model``), as the schema layer sees it.
 
     ``id``, ``created_at`` and ``updated_at`` are filled by the database and are ``msgspec.UNSET`` on
@@ -76,6 +85,7 @@ class ModelBase(msgspec.Struct, frozen=True, kw_only=True, gc=False, metaclass=S
     (``gc=False``: cheaper to create); a model instance must not be stored inside its own list field.
     """
 
-    id: Any = UNSET
-    created_at: dt.datetime | UnsetType = UNSET
-    updated_at: dt.datetime | UnsetType = UNSET
+    if not TYPE_CHECKING:  # type checkers see djogi.Model's typed declarations of these
+        id: Any = UNSET
+        created_at: dt.datetime | UnsetType = UNSET
+        updated_at: dt.datetime | UnsetType = UNSET

@@ -23,6 +23,7 @@ from msgspec import UNSET, UnsetType
 
 from djogi.errors import ModelDefinitionError
 from djogi.identifiers import check_identifier, derived_name, identifier_problem
+from djogi.schema.declare import declaration_problem, declared_specs
 from djogi.schema.descriptors import FieldDescriptor, FieldKind, ModelDescriptor, ValueKind
 from djogi.schema.fields import FieldSpec, Index, IndexColumn, IndexMethod
 from djogi.schema.registry import models, registered
@@ -288,19 +289,38 @@ def _framework_fields(pk: PrimaryKey) -> tuple[FieldDescriptor, ...]:
 
 
 def _type_hints(cls: type) -> dict[str, Any]:
-    """The class's resolved annotations. Besides the module's globals, a string annotation may name the
-    model itself or any registered model the module does not shadow (models declared inside functions)."""
-    module = sys.modules.get(cls.__module__)
-    shadowed = vars(module) if module is not None else {}
-    localns = {d.name: d.model for d in models() if d.name not in shadowed}
-    localns[cls.__name__] = cls
-    try:
-        return typing.get_type_hints(cls, localns=localns, include_extras=True)
-    except NameError as exc:
-        raise ModelDefinitionError(
-            f"{cls.__name__}: cannot resolve annotation ({exc}); quote forward references to models "
-            "declared later, e.g. ForeignKey['Author']"
-        ) from None
+    """The resolved annotations of the class's struct fields (``ClassVar`` declarations are left alone: a
+    ``ClassVar[Reverse[Book]]`` may name a model declared later). Besides each declaring module's globals, a
+    string annotation may name the model itself or any registered model the module does not shadow (models
+    declared inside functions)."""
+    fields = set(getattr(cls, "__struct_fields__", ()))
+    hints: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__):
+        own = {k: v for k, v in inspect.get_annotations(klass).items() if k in fields}
+        if not own:
+            continue
+        module = sys.modules.get(klass.__module__)
+        shadowed = vars(module) if module is not None else {}
+        localns: dict[str, Any] = {d.name: d.model for d in models() if d.name not in shadowed}
+        localns[cls.__name__] = cls
+        holder = type(klass.__name__, (), {"__annotations__": own, "__module__": klass.__module__})
+        try:
+            hints.update(typing.get_type_hints(holder, localns=localns, include_extras=True))
+        except NameError as exc:
+            raise ModelDefinitionError(
+                f"{cls.__name__}: cannot resolve annotation ({exc}); quote forward references to models "
+                "declared later, e.g. ForeignKey['Author']"
+            ) from None
+    return hints
+
+
+def _written(cls: type, attr: str) -> object:
+    """The annotation of ``attr`` as the class body wrote it."""
+    for klass in cls.__mro__:
+        found = inspect.get_annotations(klass)
+        if attr in found:
+            return found[attr]
+    return None
 
 
 def build_descriptor(cls: type, options: Mapping[str, Any]) -> ModelDescriptor:
@@ -327,8 +347,15 @@ def build_descriptor(cls: type, options: Mapping[str, Any]) -> ModelDescriptor:
     declared = [name for name in defaults if name not in FRAMEWORK_FIELDS]
     own_order = [n for n in _declaration_order(cls) if n in declared]
     fields = list(_framework_fields(pk))
+    specs = declared_specs(cls)
     for field_name in own_order:
-        fields.append(_data_field(cls, pk, field_name, hints[field_name], *defaults[field_name]))
+        problem = declaration_problem(name, field_name, hints[field_name], _written(cls, field_name))
+        if problem is not None:
+            raise ModelDefinitionError(problem)
+        hint = hints[field_name]
+        if field_name in specs:
+            hint = Annotated[hint, specs[field_name]]
+        fields.append(_data_field(cls, pk, field_name, hint, *defaults[field_name]))
     seen: dict[str, str] = {}
     for fd in fields:
         if fd.column in seen:

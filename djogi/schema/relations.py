@@ -1,21 +1,21 @@
 """The relation markers ``ForeignKey[Target]`` and ``OneToOne[Target]``.
 
-Each is ``Annotated[<key type>, RelationSpec(...)]``: msgspec sees the target's primary-key type, looked up
+Each is ``Annotated[<key type>, RelationSpec(...), FIELD]``: msgspec sees the target's primary-key type, looked up
 in the registry when the target is already declared, and the schema build reads the ``RelationSpec``.
 """
 
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar, Union
+from types import UnionType
+from typing import Annotated, Any, ForwardRef, Literal, Optional, Union, get_args, get_origin
 
+from djogi.errors import ModelDefinitionError
+from djogi.schema.declare import FIELD
 from djogi.schema.registry import descriptor, models
 from djogi.types import RelationSpec
 
 __all__ = ["ForeignKey", "OneToOne"]
-
-T = TypeVar("T")
-
 
 def _key_value_type(target: object) -> Any:
     """The type msgspec sees for a relation to ``target``: its primary key's type when the target model is
@@ -32,23 +32,34 @@ def _key_value_type(target: object) -> Any:
     return Union[int, uuid.UUID]  # noqa: UP007
 
 
-if TYPE_CHECKING:
-    # For type checkers a relation field holds the target's primary-key value.
-    ForeignKey = Annotated[Union[Any, T], "ForeignKey"]  # noqa: UP007
-    OneToOne = Annotated[Union[Any, T], "OneToOne"]  # noqa: UP007
-else:
+def _relation(target: object, kind: Literal["fk", "o2o"]) -> object:
+    """``Annotated[<key type>, RelationSpec, FIELD]``, made optional for ``Target | None`` (also written
+    ``Optional[Target]`` or, quoted, ``"Target | None"``)."""
+    if isinstance(target, str) and target.replace(" ", "").endswith("|None"):
+        target = Optional[ForwardRef(target.rsplit("|", 1)[0].strip())]  # noqa: UP045
+    args = get_args(target)
+    if type(None) in args and get_origin(target) in (Union, UnionType):
+        (inner, *more) = [a for a in args if a is not type(None)]
+        if more:
+            raise ModelDefinitionError(f"a relation has one target model, not {target!r}")
+        inner = inner.__forward_arg__ if isinstance(inner, ForwardRef) else inner
+        return Annotated[Optional[Annotated[_key_value_type(inner), RelationSpec(inner, kind)]], FIELD]  # noqa: UP045
+    return Annotated[_key_value_type(target), RelationSpec(target, kind), FIELD]
 
-    class ForeignKey:
-        """``author: ForeignKey[Author]``: column ``author_id`` holding the target's primary key.
 
-        ``ON DELETE`` and deferrability come from ``field(on_delete=..., deferrable=...)``.
-        """
+class ForeignKey:
+    """``author: ForeignKey[Author]``: column ``author_id`` holding the target's primary key;
+    ``ForeignKey[Author | None]`` is optional.
 
-        def __class_getitem__(cls, target: object) -> object:
-            return Annotated[_key_value_type(target), RelationSpec(target, "fk")]
+    ``ON DELETE`` and deferrability come from ``= field(on_delete=..., deferrable=...)``.
+    """
 
-    class OneToOne:
-        """Like ``ForeignKey`` with a UNIQUE column: at most one row points at each target row."""
+    def __class_getitem__(cls, target: object) -> object:
+        return _relation(target, "fk")
 
-        def __class_getitem__(cls, target: object) -> object:
-            return Annotated[_key_value_type(target), RelationSpec(target, "o2o")]
+
+class OneToOne:
+    """Like ``ForeignKey`` with a UNIQUE column: at most one row points at each target row."""
+
+    def __class_getitem__(cls, target: object) -> object:
+        return _relation(target, "o2o")
