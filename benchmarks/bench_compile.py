@@ -17,16 +17,16 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from djogi import Model
+from djogi import Field, Model, field
 from djogi.algebra import compile as compiler
 
 N = 20_000
 
 
 class BenchBook(Model, table="bench_compile_books"):
-    title: str
-    price: Decimal = Decimal("0")
-    rating: int = 0
+    title: Field[str]
+    price: Field[Decimal] = field(default=Decimal("0"))
+    rating: Field[int] = field(default=0)
 
 
 def djogi_query(title: str, price: int, rating: int) -> Any:

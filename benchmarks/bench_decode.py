@@ -22,6 +22,7 @@ import psycopg
 from psycopg import sql
 
 import djogi
+from djogi import Field
 from djogi.codecs import configure_adapters, row_decoder
 from djogi.embedded import EmbeddedServer, default_pgdata
 
@@ -33,10 +34,10 @@ TARGET_RATIO = 1.15
 class BenchItem(djogi.Model, table=TABLE):
     """The benchmark's model: id (HeerIdDesc), created_at, and four data columns."""
 
-    name: str
-    price: Decimal
-    qty: djogi.Integer
-    active: bool
+    name: Field[str]
+    price: Field[Decimal]
+    qty: Field[djogi.Integer]
+    active: Field[bool]
 
 
 def run(url: str, rows: int, repeat: int) -> tuple[float, float]:

@@ -25,13 +25,13 @@ import statistics
 import time
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 
 import psycopg
 
 import djogi
 from benchmarks.schema import open_database
-from djogi import HeerIdDesc, Model, field
+from djogi import Field, HeerIdDesc, Model, field
 from djogi.executor import Database, connect
 from djogi.heer_sql import bootstrap_sql, installed_sql
 
@@ -53,10 +53,10 @@ ALLOCATE_SQL = "SELECT array_agg(id), now() FROM generate_ids_desc($1::integer)"
 
 
 class BenchItem(Model, table=TABLE):
-    name: str
-    price: Annotated[Decimal, field(precision=10, scale=2)]
-    qty: Annotated[int, field(sql_type="INTEGER")]
-    active: bool
+    name: Field[str]
+    price: Field[Decimal] = field(precision=10, scale=2)
+    qty: Field[int] = field(sql_type="INTEGER")
+    active: Field[bool]
 
 
 Run = Callable[[], Awaitable[object]]

@@ -28,7 +28,7 @@ from pathlib import Path
 import psycopg
 
 from benchmarks.schema import open_database
-from djogi import Model, Serial
+from djogi import Field, Model, Serial
 from djogi.executor import Database, connect
 from djogi.heer_sql import bootstrap_sql, installed_sql
 from djogi.loop import loop_factory
@@ -47,11 +47,11 @@ SCALE = (10_000, 100_000)
 
 
 class KeyedNote(Model, table="bench_keys_notes"):
-    body: str
+    body: Field[str]
 
 
-class SerialNote(Model, table="bench_keys_serial_notes", pk=Serial):
-    body: str
+class SerialNote(Model[Serial], table="bench_keys_serial_notes"):
+    body: Field[str]
 
 
 MODEL_DDL = """

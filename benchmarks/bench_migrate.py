@@ -25,7 +25,7 @@ from typing import Annotated, Any
 import psycopg
 
 from benchmarks.harness import measure
-from djogi import ForeignKey, Index, Model, field
+from djogi import Field, ForeignKey, Index, Model, field
 from djogi.embedded import EmbeddedServer
 from djogi.heer_sql import bootstrap_sql
 from djogi.migrate import apply, compose, diff, introspect, project
@@ -95,14 +95,14 @@ def online_scenario(url: str, rows: int = 1_000_000) -> dict[str, float]:
     with registry_scope(isolated=True):
 
         def v1() -> None:
-            class Big(Model, table="big", pk=__import__("djogi").Serial):
-                a: int
-                b: int | None = None
+            class Big(Model[__import__("djogi").Serial], table="big"):
+                a: Field[int]
+                b: Field[int | None] = field(default=None)
 
         def v2() -> None:
-            class Big(Model, table="big", pk=__import__("djogi").Serial):
-                a: Annotated[int, field(index=True)]
-                b: int
+            class Big(Model[__import__("djogi").Serial], table="big"):
+                a: Field[int] = field(index=True)
+                b: Field[int]
 
         for mode in ("djogi", "naive"):
             with psycopg.connect(url, autocommit=True) as conn:

@@ -11,11 +11,11 @@ import importlib
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 
 from benchmarks import schema
 from benchmarks.peers import NotAvailable
-from djogi import ForeignKey, Integer, Model, custom_pk, field
+from djogi import Field, ForeignKey, Integer, Model, custom_pk, field
 from djogi.errors import ModelDefinitionError
 
 NAME = "djogi"
@@ -28,25 +28,25 @@ def _identity_pk(table: str) -> Any:
 
 try:
 
-    class Item(Model, table=schema.ITEMS, pk=_identity_pk(schema.ITEMS)):
-        name: str
-        price: Annotated[Decimal, field(precision=10, scale=2)]
-        qty: Integer
-        active: bool
+    class Item(Model[int], table=schema.ITEMS, pk=_identity_pk(schema.ITEMS)):
+        name: Field[str]
+        price: Field[Decimal] = field(precision=10, scale=2)
+        qty: Field[Integer]
+        active: Field[bool]
 
-    class ItemInsert(Model, table=schema.ITEMS_INSERT, pk=_identity_pk(schema.ITEMS_INSERT)):
-        name: str
-        price: Annotated[Decimal, field(precision=10, scale=2)]
-        qty: Integer
-        active: bool
+    class ItemInsert(Model[int], table=schema.ITEMS_INSERT, pk=_identity_pk(schema.ITEMS_INSERT)):
+        name: Field[str]
+        price: Field[Decimal] = field(precision=10, scale=2)
+        qty: Field[Integer]
+        active: Field[bool]
 
-    class Author(Model, table="bench_authors", pk=_identity_pk("bench_authors")):
-        name: str
+    class Author(Model[int], table="bench_authors", pk=_identity_pk("bench_authors")):
+        name: Field[str]
 
-    class Book(Model, table="bench_books", pk=_identity_pk("bench_books")):
+    class Book(Model[int], table="bench_books", pk=_identity_pk("bench_books")):
         author: ForeignKey[Author]
-        title: str
-        year: Integer
+        title: Field[str]
+        year: Field[Integer]
 
 except ModelDefinitionError as e:  # the model layer moved under us: report, do not crash the run
     raise NotAvailable(f"benchmark models do not declare: {e}") from e

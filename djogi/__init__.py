@@ -12,8 +12,8 @@ from djogi.errors import (
     ValidationError,
 )
 from djogi.executor import Database, connect
-from djogi.loop import run
 from djogi.fields import Field, ForeignKey, OneToOne, Reverse, field
+from djogi.loop import run
 from djogi.model import Index, IndexColumn, Model, descriptor, models
 from djogi.types import (
     BigInt,

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, dataclass_transform
 import msgspec
 
 from djogi.algebra.expr import column_ref
-from djogi.algebra.query import Select, select
+from djogi.algebra.query import select
 from djogi.algebra.relations import reverse_accessor
 from djogi.errors import ModelDefinitionError
 from djogi.fields import K, Keyed, field

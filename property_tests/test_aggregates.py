@@ -12,18 +12,18 @@ import psycopg
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from djogi import Model, Serial
+from djogi import Field, Model, Serial, field
 from djogi.algebra import avg, count, max_, min_, sum_
 from djogi.algebra.compile import compile
 
 EXAMPLES = int(os.environ.get("DJOGI_PROPERTY_EXAMPLES", "100"))
 
 
-class AggRow(Model, table="prop_agg_rows", pk=Serial):
-    g: int | None = None
-    i: int | None = None
-    d: Decimal | None = None
-    f: float | None = None
+class AggRow(Model[Serial], table="prop_agg_rows"):
+    g: Field[int | None] = field(default=None)
+    i: Field[int | None] = field(default=None)
+    d: Field[Decimal | None] = field(default=None)
+    f: Field[float | None] = field(default=None)
 
 
 DDL = """CREATE TABLE prop_agg_rows (id integer PRIMARY KEY, created_at timestamptz NOT NULL DEFAULT now(),

@@ -13,7 +13,7 @@ from typing import Any
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from djogi import Model
+from djogi import Field, Model, field
 from djogi.algebra import (
     Expr,
     Pred,
@@ -47,9 +47,9 @@ EXAMPLES = int(os.environ.get("DJOGI_PROPERTY_EXAMPLES", "300"))
 
 
 class JkItem(Model, table="jk_items"):
-    name: str
-    qty: int = 0
-    price: Decimal = Decimal(0)
+    name: Field[str]
+    qty: Field[int] = field(default=0)
+    price: Field[Decimal] = field(default=Decimal(0))
 
 
 Q = JkItem.objects

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Iterator
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 import psycopg
@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from msgspec import UNSET, UnsetType
 
 import djogi
-from djogi import Model, Serial, field
+from djogi import Field, Model, Serial, field
 from djogi.executor import Database
 
 EXAMPLES = int(os.environ.get("DJOGI_PROPERTY_EXAMPLES", "500")) // 5
@@ -35,10 +35,10 @@ class PropBulkMood(djogi.Enum):
     HIGH = "high"
 
 
-class PBulk(Model, table="prop_bulk", pk=Serial):
-    label: str
-    mood: PropBulkMood = PropBulkMood.LOW
-    code: Annotated[str | UnsetType, field(db_default="'dflt'")] = UNSET
+class PBulk(Model[Serial], table="prop_bulk"):
+    label: Field[str]
+    mood: Field[PropBulkMood] = field(default=PropBulkMood.LOW)
+    code: Field[str | UnsetType] = field(db_default="'dflt'", default=UNSET)
 
 
 DDL = """

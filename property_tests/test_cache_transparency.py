@@ -13,7 +13,7 @@ from typing import Any
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from djogi import ForeignKey, Model
+from djogi import Field, ForeignKey, Model, field
 from djogi.algebra import (
     case,
     coalesce,
@@ -45,15 +45,15 @@ EXAMPLES = int(os.environ.get("DJOGI_PROPERTY_EXAMPLES", "300"))
 
 
 class CtAuthor(Model, table="ct_authors"):
-    name: str
+    name: Field[str]
 
 
 class CtItem(Model, table="ct_items"):
-    name: str
-    qty: int = 0
-    price: Decimal = Decimal(0)
-    note: str | None = None
-    author: ForeignKey[CtAuthor] | None = None
+    name: Field[str]
+    qty: Field[int] = field(default=0)
+    price: Field[Decimal] = field(default=Decimal(0))
+    note: Field[str | None] = field(default=None)
+    author: ForeignKey[CtAuthor | None] = field(default=None)
 
 
 small = st.sampled_from([1, 2, 3])

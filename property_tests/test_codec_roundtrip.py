@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import djogi
-from djogi import ForeignKey, Jsonb, Model, field
+from djogi import Field, ForeignKey, Jsonb, Model, field
 from djogi.codecs import configure_adapters, encode_value, jsonb_extras, row_decoder
 from djogi.errors import ValidationError
 from djogi.model import descriptor
@@ -48,27 +48,27 @@ class Target(Model, table="prop_codec_targets"):
 
 
 class Sample(Model, table="prop_codec_samples"):
-    text: str | None = None
-    short: Annotated[str, field(max_length=10)] | None = None
-    small: djogi.SmallInt | None = None
-    medium: djogi.Integer | None = None
-    big: int | None = None
-    real: float | None = None
-    amount: Decimal | None = None
-    day: dt.date | None = None
-    clock: dt.time | None = None
-    moment: dt.datetime | None = None
-    span: dt.timedelta | None = None
-    ident: uuid.UUID | None = None
-    blob: bytes | None = None
-    doc: dict[str, Any] | None = None
-    spec: Jsonb[Spec] | None = None
-    ints: list[int | None] | None = None
-    words: list[str | None] | None = None
-    floats: list[float | None] | None = None
-    hue: Hue | None = None
-    hues: list[Hue | None] | None = None
-    ref: ForeignKey[Target] | None = None
+    text: Field[str | None] = field(default=None)
+    short: Field[Annotated[str, field(max_length=10)] | None] = field(default=None)
+    small: Field[djogi.SmallInt | None] = field(default=None)
+    medium: Field[djogi.Integer | None] = field(default=None)
+    big: Field[int | None] = field(default=None)
+    real: Field[float | None] = field(default=None)
+    amount: Field[Decimal | None] = field(default=None)
+    day: Field[dt.date | None] = field(default=None)
+    clock: Field[dt.time | None] = field(default=None)
+    moment: Field[dt.datetime | None] = field(default=None)
+    span: Field[dt.timedelta | None] = field(default=None)
+    ident: Field[uuid.UUID | None] = field(default=None)
+    blob: Field[bytes | None] = field(default=None)
+    doc: Field[dict[str, Any] | None] = field(default=None)
+    spec: Field[Jsonb[Spec] | None] = field(default=None)
+    ints: Field[list[int | None] | None] = field(default=None)
+    words: Field[list[str | None] | None] = field(default=None)
+    floats: Field[list[float | None] | None] = field(default=None)
+    hue: Field[Hue | None] = field(default=None)
+    hues: Field[list[Hue | None] | None] = field(default=None)
+    ref: ForeignKey[Target | None] = field(default=None)
 
 
 DESC = descriptor(Sample)

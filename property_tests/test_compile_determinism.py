@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from djogi import Model
+from djogi import Field, Model, field
 from djogi.algebra import compile as compiler
 from djogi.algebra.compile import compile
 from djogi.algebra.expr import lower
@@ -19,11 +19,11 @@ EXAMPLES = int(os.environ.get("DJOGI_PROPERTY_EXAMPLES", "300"))
 
 
 class PItem(Model, table="prop_compile_items"):
-    name: str
-    qty: int = 0
-    price: Decimal = Decimal("0")
-    note: str | None = None
-    tags: list[str] = []
+    name: Field[str]
+    qty: Field[int] = field(default=0)
+    price: Field[Decimal] = field(default=Decimal("0"))
+    note: Field[str | None] = field(default=None)
+    tags: Field[list[str]] = field(default=[])
 
 
 COLS = {"name": PItem.name, "qty": PItem.qty, "price": PItem.price, "note": PItem.note}

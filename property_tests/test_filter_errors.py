@@ -13,7 +13,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from djogi import Enum, Model
+from djogi import Enum, Field, Model, field
 from djogi.algebra.filters import OPS, predicate_from_filters
 from djogi.algebra.predicate import Pred
 from djogi.errors import DjogiError
@@ -28,21 +28,21 @@ class FzKind(Enum):
 
 
 class FzRow(Model, table="fz_rows"):
-    name: str
-    qty: int = 0
-    ratio: float = 0.0
-    price: Decimal = Decimal(0)
-    flag: bool = False
-    day: dt.date | None = None
-    at: dt.datetime | None = None
-    clock: dt.time | None = None
-    span: dt.timedelta | None = None
-    token: uuid.UUID | None = None
-    blob: bytes | None = None
-    kind: FzKind = FzKind.A
-    tags: list[str] = []
-    nums: list[int] = []
-    meta: Jsonb[dict[str, Any]] = {}
+    name: Field[str]
+    qty: Field[int] = field(default=0)
+    ratio: Field[float] = field(default=0.0)
+    price: Field[Decimal] = field(default=Decimal(0))
+    flag: Field[bool] = field(default=False)
+    day: Field[dt.date | None] = field(default=None)
+    at: Field[dt.datetime | None] = field(default=None)
+    clock: Field[dt.time | None] = field(default=None)
+    span: Field[dt.timedelta | None] = field(default=None)
+    token: Field[uuid.UUID | None] = field(default=None)
+    blob: Field[bytes | None] = field(default=None)
+    kind: Field[FzKind] = field(default=FzKind.A)
+    tags: Field[list[str]] = field(default=[])
+    nums: Field[list[int]] = field(default=[])
+    meta: Field[Jsonb[dict[str, Any]]] = field(default={})
 
 
 FIELDS = sorted(f for f in FzRow.__struct_fields__)

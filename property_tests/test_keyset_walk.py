@@ -12,16 +12,16 @@ from typing import Any
 import psycopg
 import pytest
 
-from djogi import Model, Serial
+from djogi import Field, Model, Serial
 from djogi.algebra.compile import TupleRows
 
 N_ROWS = 100_000
 PAGE = 2_000
 
 
-class WalkRow(Model, table="prop_keyset_rows", pk=Serial):
-    a: int
-    b: int
+class WalkRow(Model[Serial], table="prop_keyset_rows"):
+    a: Field[int]
+    b: Field[int]
 
 
 DDL = """

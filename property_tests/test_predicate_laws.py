@@ -15,18 +15,18 @@ import psycopg
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from djogi import Model, Serial
+from djogi import Field, Model, Serial, field
 from djogi.algebra.predicate import FALSE, TRUE, And, Not, Or, Pred, Xor
 from djogi.algebra.render import RenderContext, render_predicate
 
 EXAMPLES = int(os.environ.get("DJOGI_PROPERTY_EXAMPLES", "500"))
 
 
-class LawRow(Model, table="prop_law_rows", pk=Serial):
-    n: int | None = None
-    x: float | None = None
-    s: str | None = None
-    flag: bool | None = None
+class LawRow(Model[Serial], table="prop_law_rows"):
+    n: Field[int | None] = field(default=None)
+    x: Field[float | None] = field(default=None)
+    s: Field[str | None] = field(default=None)
+    flag: Field[bool | None] = field(default=None)
 
 
 DDL = """

@@ -8,27 +8,27 @@ ids computed in Python with ``p.compile_python()``; ``none(p)`` keeps the comple
 from __future__ import annotations
 
 import os
-from typing import Annotated, Any
+from typing import Any
 
 import psycopg
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from djogi import ForeignKey, Model, Serial, field
+from djogi import Field, ForeignKey, Model, Serial, field
 from djogi.algebra.compile import compile
 from djogi.algebra.predicate import Pred
 
 EXAMPLES = int(os.environ.get("DJOGI_PROPERTY_EXAMPLES", "500")) // 5
 
 
-class PAuthor(Model, table="prop_rel_authors", pk=Serial):
-    name: str = ""
+class PAuthor(Model[Serial], table="prop_rel_authors"):
+    name: Field[str] = field(default="")
 
 
-class PBook(Model, table="prop_rel_books", pk=Serial):
-    author: Annotated[ForeignKey[PAuthor], field(related_name="books")]
-    pages: int | None = None
-    title: str | None = None
+class PBook(Model[Serial], table="prop_rel_books"):
+    author: ForeignKey[PAuthor] = field(related_name="books")
+    pages: Field[int | None] = field(default=None)
+    title: Field[str | None] = field(default=None)
 
 
 DDL = """

@@ -11,7 +11,7 @@ import psycopg
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from djogi import Model, Serial
+from djogi import Field, Model, Serial, field
 from djogi.algebra import Select, select
 from djogi.algebra.compile import compile
 from djogi.algebra.predicate import Pred
@@ -19,9 +19,9 @@ from djogi.algebra.predicate import Pred
 EXAMPLES = int(os.environ.get("DJOGI_PROPERTY_EXAMPLES", "100"))
 
 
-class SetRow(Model, table="prop_set_rows", pk=Serial):
-    a: int | None = None
-    b: int | None = None
+class SetRow(Model[Serial], table="prop_set_rows"):
+    a: Field[int | None] = field(default=None)
+    b: Field[int | None] = field(default=None)
 
 
 DDL = """CREATE TABLE prop_set_rows (id integer PRIMARY KEY, created_at timestamptz NOT NULL DEFAULT now(),

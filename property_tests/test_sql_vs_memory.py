@@ -16,7 +16,7 @@ import psycopg
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from djogi import Model, Serial
+from djogi import Field, Model, Serial, field
 from djogi.algebra import abs_, coalesce, length, lower, nullif
 from djogi.algebra.expr import Expr
 from djogi.algebra.predicate import FALSE, TRUE, Pred
@@ -25,16 +25,16 @@ from djogi.algebra.render import RenderContext, render_predicate
 EXAMPLES = int(os.environ.get("DJOGI_PROPERTY_EXAMPLES", "500"))
 
 
-class Row(Model, table="prop_diff_rows", pk=Serial):
-    i: int | None = None
-    j: int | None = None
-    f: float | None = None
-    d: Decimal | None = None
-    s: str | None = None
-    t: str | None = None
-    b: bool | None = None
-    ts: dt.datetime | None = None
-    day: dt.date | None = None
+class Row(Model[Serial], table="prop_diff_rows"):
+    i: Field[int | None] = field(default=None)
+    j: Field[int | None] = field(default=None)
+    f: Field[float | None] = field(default=None)
+    d: Field[Decimal | None] = field(default=None)
+    s: Field[str | None] = field(default=None)
+    t: Field[str | None] = field(default=None)
+    b: Field[bool | None] = field(default=None)
+    ts: Field[dt.datetime | None] = field(default=None)
+    day: Field[dt.date | None] = field(default=None)
 
 
 DDL = """

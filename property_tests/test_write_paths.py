@@ -18,7 +18,7 @@ import struct
 import uuid
 from collections.abc import Callable, Iterator
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from msgspec import UNSET, UnsetType
 
 import djogi
-from djogi import ForeignKey, Integer, Jsonb, Model, Real, SmallInt, field
+from djogi import Field, ForeignKey, Integer, Jsonb, Model, Real, SmallInt, field
 from djogi.codecs import jsonb_extras
 from djogi.codecs.json import decode_jsonb
 from djogi.codecs.values import checked_column, column_value
@@ -55,40 +55,40 @@ class PwMeta(msgspec.Struct, frozen=True):
 
 
 class PwOwner(Model, table="pw_owners"):
-    name: str
+    name: Field[str]
 
 
 class PwRow(Model, table="pw_rows"):
-    key: Annotated[str, field(unique=True)]
-    small: SmallInt = 0
-    medium: Integer = 0
-    big: int = 0
-    dbl: float = 0.0
-    real: Real = 0.0
-    num: Decimal = Decimal(0)
-    money: Annotated[Decimal, field(precision=10, scale=2)] = Decimal(0)
-    text: str = ""
-    short: Annotated[str, field(max_length=5)] = ""
-    flag: bool = False
-    day: dt.date = dt.date(2000, 1, 1)
-    at: dt.datetime | None = None
-    clock: dt.time | None = None
-    span: dt.timedelta | None = None
-    uid: uuid.UUID | None = None
-    blob: bytes | None = None
-    mood: PwMood = PwMood.CALM
-    floats: list[float] = []
-    ints: list[int] = []
-    maybe_ints: list[int | None] = []
-    texts: list[str] = []
-    days: list[dt.date] = []
-    amounts: list[Decimal | None] = []
-    stamps: list[dt.datetime] = []
-    doc: dict[str, Any] = {}
-    meta: Jsonb[PwMeta] | None = None
-    owner: ForeignKey[PwOwner] | None = None
-    code: Annotated[str | UnsetType, field(db_default="'dflt'")] = UNSET
-    version: Annotated[int, field(version=True)] = 0
+    key: Field[str] = field(unique=True)
+    small: Field[SmallInt] = field(default=0)
+    medium: Field[Integer] = field(default=0)
+    big: Field[int] = field(default=0)
+    dbl: Field[float] = field(default=0.0)
+    real: Field[Real] = field(default=0.0)
+    num: Field[Decimal] = field(default=Decimal(0))
+    money: Field[Decimal] = field(precision=10, scale=2, default=Decimal(0))
+    text: Field[str] = field(default="")
+    short: Field[str] = field(max_length=5, default="")
+    flag: Field[bool] = field(default=False)
+    day: Field[dt.date] = field(default=dt.date(2000, 1, 1))
+    at: Field[dt.datetime | None] = field(default=None)
+    clock: Field[dt.time | None] = field(default=None)
+    span: Field[dt.timedelta | None] = field(default=None)
+    uid: Field[uuid.UUID | None] = field(default=None)
+    blob: Field[bytes | None] = field(default=None)
+    mood: Field[PwMood] = field(default=PwMood.CALM)
+    floats: Field[list[float]] = field(default=[])
+    ints: Field[list[int]] = field(default=[])
+    maybe_ints: Field[list[int | None]] = field(default=[])
+    texts: Field[list[str]] = field(default=[])
+    days: Field[list[dt.date]] = field(default=[])
+    amounts: Field[list[Decimal | None]] = field(default=[])
+    stamps: Field[list[dt.datetime]] = field(default=[])
+    doc: Field[dict[str, Any]] = field(default={})
+    meta: Field[Jsonb[PwMeta] | None] = field(default=None)
+    owner: ForeignKey[PwOwner | None] = field(default=None)
+    code: Field[str | UnsetType] = field(db_default="'dflt'", default=UNSET)
+    version: Field[int] = field(version=True, default=0)
 
 
 DESC = descriptor(PwRow)

@@ -5,14 +5,14 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from djogi import Model
+from djogi import Field, Model, field
 from djogi.model import ModelMeta
 from djogi.vectorcall import HAVE_VECTORCALL, inherit_vectorcall
 
 
 class VcBook(Model, table="vc_books"):
-    title: str
-    pages: int = 0
+    title: Field[str]
+    pages: Field[int] = field(default=0)
 
 
 def test_model_metaclass_has_the_vectorcall_flag() -> None:

@@ -75,7 +75,9 @@ def take_specifiers(model: str, namespace: dict[str, Any]) -> None:
         if not isinstance(value, FieldSpecifier):
             continue
         if attr not in annotations:
-            raise ModelDefinitionError(f"{model}.{attr}: field(...) needs an annotation: {attr}: Field[...] = field(...)")
+            raise ModelDefinitionError(
+                f"{model}.{attr}: field(...) needs an annotation: {attr}: Field[...] = field(...)"
+            )
         specs[attr] = value.spec
         if value.default_factory is not msgspec.NODEFAULT:
             namespace[attr] = msgspec.field(default_factory=value.default_factory)
@@ -145,9 +147,9 @@ def _declared_key(bases: tuple[type, ...], namespace: Mapping[str, Any]) -> obje
     for base in namespace.get("__orig_bases__", ()):
         args = get_args(base)
         origin = get_origin(base)
-        if len(args) == 1 and isinstance(origin, type) and issubclass(origin, msgspec.Struct):
-            if not isinstance(args[0], typing.TypeVar):
-                return args[0]
+        struct = isinstance(origin, type) and issubclass(origin, msgspec.Struct)
+        if struct and len(args) == 1 and not isinstance(args[0], typing.TypeVar):
+            return args[0]
     for base in bases:
         inherited = getattr(base, "__djogi_key__", None)
         if inherited is not None:
@@ -163,8 +165,8 @@ def key_option(model: str, bases: tuple[type, ...], namespace: dict[str, Any], o
     """Set ``options["pk"]`` from the model's ``Model[K]`` base (recorded as ``__djogi_key__`` for subclasses).
 
     ``Model[HeerIdDesc]`` (the default), ``Model[HeerId]``, ``Model[RanjId]``, ``Model[RanjIdDesc]``,
-    ``Model[Serial]`` (or ``Model[int]``); any other ``K`` needs ``pk=custom_pk(K, ...)``. ``ModelDefinitionError``
-    for ``pk=`` with a built-in kind, or a ``custom_pk`` whose type is not ``K``.
+    ``Model[Serial]`` (or ``Model[int]`` without ``pk=``); any other ``K`` needs ``pk=custom_pk(K, ...)``.
+    ``ModelDefinitionError`` for ``pk=`` with a built-in kind, or a ``custom_pk`` whose type is not ``K``.
     """
     kind = _declared_key(bases, namespace)
     if kind is not None:
@@ -172,22 +174,22 @@ def key_option(model: str, bases: tuple[type, ...], namespace: dict[str, Any], o
     if "pk" in options and not isinstance(options["pk"], PrimaryKey):
         pk = options["pk"]
         raise ModelDefinitionError(
-            f"{model}: pk={_kind_name(pk)} is declared as the model's key type: class {model}(Model[{_kind_name(pk)}], "
-            "...) (pk= takes only custom_pk(...))"
+            f"{model}: pk={_kind_name(pk)} is declared as the model's key type: "
+            f"class {model}(Model[{_kind_name(pk)}], ...) (pk= takes only custom_pk(...))"
         )
     if kind is None or kind in KEY_TYPES or kind in HEERANJID_TYPES:
-        if kind is not None:
-            options["pk"] = kind
         if "pk" in options:
             shown = _kind_name(options["pk"].python_type)
             raise ModelDefinitionError(
                 f"{model}: pk=custom_pk({shown}, ...) needs the key type as the model's type argument: "
                 f"class {model}(Model[{shown}], pk=custom_pk({shown}, ...))"
             )
+        if kind is not None:
+            options["pk"] = kind
         return
-    if kind is Serial or kind is int:
+    if kind is Serial or (kind is int and "pk" not in options):
         if "pk" in options:
-            raise ModelDefinitionError(f"{model}: Model[{_kind_name(kind)}] is a Serial key; drop pk=")
+            raise ModelDefinitionError(f"{model}: Model[Serial] is the key kind; drop pk=")
         options["pk"] = Serial
         return
     pk = options.get("pk")
@@ -200,28 +202,37 @@ def key_option(model: str, bases: tuple[type, ...], namespace: dict[str, Any], o
 
 # ------------------------------------------------------------------------------------------ reverse declarations
 
-_REVERSE = re.compile(r"^\s*(?:typing\.)?ClassVar\[\s*(?:djogi\.)?Reverse\[\s*(?P<q>['\"]?)(?P<target>[\w.]+)(?P=q)\s*\]\s*\]\s*$")
+_REVERSE = re.compile(
+    r"^\s*(?:typing\.)?ClassVar\[\s*(?:djogi\.)?Reverse\[\s*(?P<q>['\"]?)(?P<target>[\w.]+)(?P=q)\s*\]\s*\]\s*$"
+)
 
 
 def declared_reverses(model: str, namespace: Mapping[str, Any]) -> dict[str, str]:
-    """``{accessor: source model name}`` for each ``name: ClassVar[Reverse[Source]]`` in a class body."""
+    """``{accessor: source model name}`` for each ``name: ClassVar[Reverse[Source]]`` in a class body;
+    ``ModelDefinitionError`` for a ``Reverse[...]`` declared any other way."""
     found: dict[str, str] = {}
     for attr, ann in namespace.get("__annotations__", {}).items():
+        target: object = None
         if isinstance(ann, str):
             match = _REVERSE.match(ann)
-            if match is not None:
-                found[attr] = match.group("target").rsplit(".", 1)[-1]
-            elif re.search(r"\bReverse\[", ann):
-                raise ModelDefinitionError(f"{model}.{attr}: declare a reverse accessor as {attr}: ClassVar[Reverse[Source]]")
-            continue
-        if get_origin(ann) is ClassVar and get_args(ann) and getattr(get_origin(get_args(ann)[0]), "__name__", "") == "Reverse":
-            (target,) = get_args(get_args(ann)[0])
-            if isinstance(target, ForwardRef):
-                target = target.__forward_arg__
-            found[attr] = target if isinstance(target, str) else target.__name__
-        elif getattr(get_origin(ann), "__name__", "") == "Reverse":
-            raise ModelDefinitionError(f"{model}.{attr}: declare a reverse accessor as {attr}: ClassVar[Reverse[Source]]")
+            target = None if match is None else match.group("target").rsplit(".", 1)[-1]
+            mentioned = re.search(r"\bReverse\[", ann) is not None
+        else:
+            inner = get_args(ann)[0] if get_origin(ann) is ClassVar and get_args(ann) else None
+            if _is_reverse(inner):
+                (target,) = get_args(inner)
+                target = target.__forward_arg__ if isinstance(target, ForwardRef) else target
+                target = target if isinstance(target, str) else getattr(target, "__name__", repr(target))
+            mentioned = _is_reverse(ann) or _is_reverse(inner)
+        if target is not None:
+            found[attr] = str(target)
+        elif mentioned:
+            raise ModelDefinitionError(f"{model}.{attr}: declare a reverse accessor as {attr}: ClassVar[Reverse[...]]")
     return found
+
+
+def _is_reverse(ann: object) -> bool:
+    return getattr(get_origin(ann), "__name__", "") == "Reverse"
 
 
 def _target_name(desc: ModelDescriptor, relation: RelationSpec) -> str:

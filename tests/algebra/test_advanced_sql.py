@@ -11,7 +11,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from djogi import ForeignKey, Model, Serial
+from djogi import Field, ForeignKey, Model, Serial, field
 from djogi.algebra import (
     aliased,
     array_agg,
@@ -55,20 +55,20 @@ from djogi.codecs import row_decoder
 from djogi.executor.rows import row_maker
 
 
-class TAuthor(Model, table="adv_authors", pk=Serial):
-    name: str
+class TAuthor(Model[Serial], table="adv_authors"):
+    name: Field[str]
 
 
-class TBook(Model, table="adv_books", pk=Serial):
-    title: str
+class TBook(Model[Serial], table="adv_books"):
+    title: Field[str]
     author: ForeignKey[TAuthor]
-    price: Decimal = Decimal(0)
-    rating: int | None = None
+    price: Field[Decimal] = field(default=Decimal(0))
+    rating: Field[int | None] = field(default=None)
 
 
-class TArchive(Model, table="adv_archive", pk=Serial):
-    title: str
-    price: Decimal = Decimal(0)
+class TArchive(Model[Serial], table="adv_archive"):
+    title: Field[str]
+    price: Field[Decimal] = field(default=Decimal(0))
 
 
 FRAMEWORK = "created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now()"

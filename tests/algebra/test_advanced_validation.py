@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from djogi import ForeignKey, Model, Serial
+from djogi import Field, ForeignKey, Model, Serial, field
 from djogi.algebra import (
     aliased,
     array_agg,
@@ -33,14 +33,14 @@ from djogi.algebra.expr import abs_, coalesce, nullif
 from djogi.errors import NotPortable, ValidationError
 
 
-class VAuthor(Model, table="advv_authors", pk=Serial):
-    name: str
+class VAuthor(Model[Serial], table="advv_authors"):
+    name: Field[str]
 
 
-class VBook(Model, table="advv_books", pk=Serial):
-    title: str
+class VBook(Model[Serial], table="advv_books"):
+    title: Field[str]
     author: ForeignKey[VAuthor]
-    price: Decimal = Decimal(0)
+    price: Field[Decimal] = field(default=Decimal(0))
 
 
 @pytest.mark.parametrize(
@@ -131,8 +131,8 @@ def test_compile_cache_serves_new_parameters() -> None:
     assert compile(q(7, 20, "Bob")).params == hit.params  # type: ignore[arg-type]
 
 
-class VTagged(Model, table="advv_tagged", pk=Serial):
-    nums: list[int] = []
+class VTagged(Model[Serial], table="advv_tagged"):
+    nums: Field[list[int]] = field(default=[])
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from djogi import ArgumentTypeError, Model, ValidationError
+from djogi import ArgumentTypeError, Field, Model, ValidationError, field
 from djogi.algebra import (
     and_,
     compile_python,
@@ -28,8 +28,8 @@ from djogi.errors import DjogiError
 
 
 class ArgItem(Model, table="arg_items"):
-    name: str
-    qty: int = 0
+    name: Field[str]
+    qty: Field[int] = field(default=0)
 
 
 Q = ArgItem.objects

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from djogi import Model
+from djogi import Field, Model, field
 from djogi.algebra import compile as compiler
 from djogi.algebra.compile import Statement, cache_clear, cache_size, compile
 from djogi.algebra.dml import insert, update_one
@@ -16,10 +16,10 @@ from djogi.algebra.expr import lower
 
 
 class CItem(Model, table="c_items"):
-    name: str
-    qty: int = 0
-    price: Decimal = Decimal("0")
-    tags: list[str] = []
+    name: Field[str]
+    qty: Field[int] = field(default=0)
+    price: Field[Decimal] = field(default=Decimal("0"))
+    tags: Field[list[str]] = field(default=[])
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from djogi import Model
+from djogi import Field, Model, field
 from djogi.algebra import compile_python, matches, node_key, same
 from djogi.algebra.aggregate import sum_
 from djogi.algebra.compile import cache_clear, compile
@@ -22,8 +22,8 @@ from djogi.errors import ValidationError
 
 
 class DeepItem(Model, table="deep_items"):
-    name: str
-    qty: int = 0
+    name: Field[str]
+    qty: Field[int] = field(default=0)
 
 
 @functools.cache

@@ -6,12 +6,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 import pytest
 
-from djogi import Model, field
+from djogi import Field, Model, field
 from djogi.algebra.compile import JoinedRows, ModelRows, RowCount, Statement, TupleRows, cache_clear, cache_size
 from djogi.algebra.dml import (
     delete_one,
@@ -30,21 +30,21 @@ from djogi.errors import ArgumentTypeError, ValidationError
 
 
 class DItem(Model, table="d_items"):
-    sku: Annotated[str, field(unique=True)]
-    stock: int = 0
-    price: Decimal = Decimal("0")
-    note: str | None = None
-    code: Annotated[str | msgspec.UnsetType, field(db_default="'x'")] = msgspec.UNSET
+    sku: Field[str] = field(unique=True)
+    stock: Field[int] = field(default=0)
+    price: Field[Decimal] = field(default=Decimal("0"))
+    note: Field[str | None] = field(default=None)
+    code: Field[str | msgspec.UnsetType] = field(db_default="'x'", default=msgspec.UNSET)
 
 
 class DDoc(Model, table="d_docs"):
-    body: str
-    version: Annotated[int, field(version=True)] = 0
+    body: Field[str]
+    version: Field[int] = field(version=True, default=0)
 
 
 class DArchive(Model, table="d_archive"):
-    sku: str
-    stock: int
+    sku: Field[str]
+    stock: Field[int]
 
 
 T = "d_items"
@@ -203,18 +203,18 @@ CASES: list[tuple[str, Any, str, tuple[object, ...]]] = [
 
 
 class MItem(Model, table="m_items"):
-    sku: Annotated[str, field(unique=True)]
-    stock: int = 0
-    note: str | None = None
-    code: Annotated[str | msgspec.UnsetType, field(db_default="'x'")] = msgspec.UNSET
+    sku: Field[str] = field(unique=True)
+    stock: Field[int] = field(default=0)
+    note: Field[str | None] = field(default=None)
+    code: Field[str | msgspec.UnsetType] = field(db_default="'x'", default=msgspec.UNSET)
 
 
 class MDoc(Model, table="m_docs"):
-    title: Annotated[str, field(unique=True)]
-    scores: list[float] = []
-    stamps: list[dt.datetime] | None = None
-    meta: dict[str, Any] = {}
-    version: Annotated[int, field(version=True)] = 0
+    title: Field[str] = field(unique=True)
+    scores: Field[list[float]] = field(default=[])
+    stamps: Field[list[dt.datetime] | None] = field(default=None)
+    meta: Field[dict[str, Any]] = field(default={})
+    version: Field[int] = field(version=True, default=0)
 
 
 M = "m_items"

@@ -10,7 +10,7 @@ import msgspec
 import pytest
 
 import djogi
-from djogi import Model
+from djogi import Field, Model, field
 from djogi.algebra import abs_, coalesce, func, length, lower, nullif, upper
 from djogi.algebra.predicate import Pred
 from djogi.errors import NotPortable
@@ -23,15 +23,15 @@ class Level(djogi.Enum):
 
 
 class Probe(Model, table="eval_probes"):
-    name: str | None = None
-    other: str | None = None
-    n: int | None = None
-    x: float | None = None
-    d: Decimal | None = None
-    at: dt.datetime | None = None
-    level: Level | None = None
-    tags: list[str] = []
-    meta: djogi.Jsonb[dict[str, Any]] | None = None
+    name: Field[str | None] = field(default=None)
+    other: Field[str | None] = field(default=None)
+    n: Field[int | None] = field(default=None)
+    x: Field[float | None] = field(default=None)
+    d: Field[Decimal | None] = field(default=None)
+    at: Field[dt.datetime | None] = field(default=None)
+    level: Field[Level | None] = field(default=None)
+    tags: Field[list[str]] = field(default=[])
+    meta: Field[djogi.Jsonb[dict[str, Any]] | None] = field(default=None)
 
 
 NAN = float("nan")

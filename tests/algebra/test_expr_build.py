@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import djogi
-from djogi import Model
+from djogi import Field, Model, field
 from djogi.algebra import expr as e
 from djogi.algebra.predicate import Compare, In
 from djogi.errors import ValidationError
@@ -22,15 +22,15 @@ class Mood(djogi.Enum):
 
 
 class Note(Model, table="expr_notes"):
-    body: str
-    stars: int = 0
-    score: float = 0.0
-    price: Decimal = Decimal(0)
-    done: bool = False
-    due: dt.date | None = None
-    at: dt.datetime | None = None
-    mood: Mood = Mood.HAPPY
-    tags: list[str] = []
+    body: Field[str]
+    stars: Field[int] = field(default=0)
+    score: Field[float] = field(default=0.0)
+    price: Field[Decimal] = field(default=Decimal(0))
+    done: Field[bool] = field(default=False)
+    due: Field[dt.date | None] = field(default=None)
+    at: Field[dt.datetime | None] = field(default=None)
+    mood: Field[Mood] = field(default=Mood.HAPPY)
+    tags: Field[list[str]] = field(default=[])
 
 
 UTC = dt.UTC

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import psycopg
 
-from djogi import Model
+from djogi import Field, Model, field
 from djogi.algebra.compile import compile
 
 
 class InSubA(Model, table="in_sub_a"):
-    n: int | None = None
+    n: Field[int | None] = field(default=None)
 
 
 class InSubB(Model, table="in_sub_b"):
-    m: int | None = None
+    m: Field[int | None] = field(default=None)
 
 
 def test_in_and_not_in_a_query_golden() -> None:

@@ -17,12 +17,12 @@ import contextlib
 import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 
 import pytest
 
 import djogi
-from djogi import ForeignKey, Model, field
+from djogi import Field, ForeignKey, Model, field
 from djogi.algebra import aggregate as agg
 from djogi.algebra import conditional as cs
 from djogi.algebra import dml, evaluate, nullability, relations, traverse
@@ -46,21 +46,21 @@ class Shade(djogi.Enum):
 
 
 class Gadget(Model, table="fixture_gadgets"):
-    name: str
-    price: Decimal = Decimal(0)
-    weight: float | None = None
-    shade: Shade = Shade.DARK
-    tags: list[str] = []
-    spec: djogi.Jsonb[dict[str, Any]] | None = None
-    made: dt.datetime | None = None
+    name: Field[str]
+    price: Field[Decimal] = field(default=Decimal(0))
+    weight: Field[float | None] = field(default=None)
+    shade: Field[Shade] = field(default=Shade.DARK)
+    tags: Field[list[str]] = field(default=[])
+    spec: Field[djogi.Jsonb[dict[str, Any]] | None] = field(default=None)
+    made: Field[dt.datetime | None] = field(default=None)
 
 
 class Maker(Model, table="fixture_makers"):
-    label: str
+    label: Field[str]
 
 
 class Part(Model, table="fixture_parts"):
-    maker: Annotated[ForeignKey[Maker], field(related_name="parts")]
+    maker: ForeignKey[Maker] = field(related_name="parts")
 
 
 Node = Any

@@ -8,18 +8,18 @@ from typing import Any
 
 import pytest
 
-from djogi import Model
+from djogi import Field, Model, field
 from djogi.algebra.filters import OPS, predicate_from_filters
 from djogi.algebra.predicate import FALSE, TRUE, And, Not, Or, Xor, and_, or_, xor
 from djogi.errors import ValidationError
 
 
 class Task(Model, table="pred_tasks"):
-    title: str
-    rank: int = 0
-    cost: Decimal = Decimal(0)
-    due: dt.date | None = None
-    tags: list[str] = []
+    title: Field[str]
+    rank: Field[int] = field(default=0)
+    cost: Field[Decimal] = field(default=Decimal(0))
+    due: Field[dt.date | None] = field(default=None)
+    tags: Field[list[str]] = field(default=[])
 
 
 a, b, c = Task.rank > 1, Task.title == "x", Task.due.is_null()

@@ -5,14 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 import pytest
 from toolz import pipe
 
 import djogi
-from djogi import ForeignKey, Model, field
+from djogi import Field, ForeignKey, Model, field
 from djogi.algebra.compile import ModelRows, StructRows, TupleRows
 from djogi.algebra.expr import lower
 from djogi.algebra.query import (
@@ -44,17 +44,17 @@ class QGenre(djogi.Enum):
 
 
 class QAuthor(Model, table="q_authors"):
-    name: str
-    email: Annotated[str, field(unique=True)]
+    name: Field[str]
+    email: Field[str] = field(unique=True)
 
 
 class QBook(Model, table="q_books"):
-    title: str
+    title: Field[str]
     author: ForeignKey[QAuthor]
-    genre: QGenre = QGenre.FICTION
-    price: Decimal = Decimal("0")
-    rating: int | None = None
-    tags: list[str] = []
+    genre: Field[QGenre] = field(default=QGenre.FICTION)
+    price: Field[Decimal] = field(default=Decimal("0"))
+    rating: Field[int | None] = field(default=None)
+    tags: Field[list[str]] = field(default=[])
 
 
 class Pair(msgspec.Struct):

@@ -7,16 +7,16 @@ from typing import Any
 
 import psycopg
 
-from djogi import Model, Serial
+from djogi import Field, Model, Serial, field
 from djogi.algebra import count_of, select, select_from, with_recursive
 from djogi.algebra.compile import compile
 
 N = 10_000
 
 
-class TreeNode(Model, table="rcte_nodes", pk=Serial):
-    parent: int | None = None
-    label: str = ""
+class TreeNode(Model[Serial], table="rcte_nodes"):
+    parent: Field[int | None] = field(default=None)
+    label: Field[str] = field(default="")
 
 
 DDL = """CREATE TABLE rcte_nodes (id integer PRIMARY KEY, created_at timestamptz NOT NULL DEFAULT now(),

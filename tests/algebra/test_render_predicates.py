@@ -7,17 +7,17 @@ from typing import Any
 
 import pytest
 
-from djogi import Model
+from djogi import Field, Model, field
 from djogi.algebra.predicate import FALSE, TRUE, Pred
 from djogi.algebra.render import RenderContext, render_predicate
 
 
 class Shelf(Model, table="render_shelves"):
-    label: str
-    code: str | None = None
-    rows: int = 0
-    depth: int | None = None
-    cost: Decimal | None = None
+    label: Field[str]
+    code: Field[str | None] = field(default=None)
+    rows: Field[int] = field(default=0)
+    depth: Field[int | None] = field(default=None)
+    cost: Field[Decimal | None] = field(default=None)
 
 
 S = '"render_shelves".'

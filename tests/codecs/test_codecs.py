@@ -4,7 +4,7 @@ import datetime as dt
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 
 import heeranjid
 import msgspec
@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 import djogi
-from djogi import ForeignKey, Jsonb, Model, field
+from djogi import Field, ForeignKey, Jsonb, Model, field
 from djogi.codecs import configure_adapters, encode_value, jsonb_extras, jsonb_replace, row_decoder
 from djogi.errors import DecodeError, ValidationError
 from djogi.model import descriptor, registry_scope
@@ -33,17 +33,17 @@ def shapes() -> Iterator[dict[str, type[Model]]]:
     with registry_scope():
 
         class Person(Model, table="people"):
-            name: Annotated[str, field(max_length=5)]
-            mood: Mood = Mood.HAPPY
-            moods: list[Mood | None] = []
-            meta: Jsonb[Meta] | None = None
-            extra: dict[str, Any] | None = None
-            age: djogi.SmallInt = 0
-            friend: ForeignKey["Person"] | None = None
+            name: Field[str] = field(max_length=5)
+            mood: Field[Mood] = field(default=Mood.HAPPY)
+            moods: Field[list[Mood | None]] = field(default=[])
+            meta: Field[Jsonb[Meta] | None] = field(default=None)
+            extra: Field[dict[str, Any] | None] = field(default=None)
+            age: Field[djogi.SmallInt] = field(default=0)
+            friend: ForeignKey["Person | None"] = field(default=None)
 
-        class Doc(Model, table="docs", pk=djogi.RanjId):
+        class Doc(Model[djogi.RanjId], table="docs"):
             owner: ForeignKey[Person]
-            born: dt.datetime | None = None
+            born: Field[dt.datetime | None] = field(default=None)
 
         yield {"Person": Person, "Doc": Doc}
 

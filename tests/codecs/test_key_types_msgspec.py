@@ -12,7 +12,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from djogi import ForeignKey, HeerId, HeerIdDesc, Model, RanjId, RanjIdDesc
+from djogi import Field, ForeignKey, HeerId, HeerIdDesc, Model, RanjId, RanjIdDesc, field
 from djogi.errors import ValidationError
 from djogi.types import Jsonb
 
@@ -20,16 +20,16 @@ RANJ = "00000000-0000-8000-8007-a120006400c8"
 
 
 class KDesc(Model, table="k_desc"):
-    name: str
+    name: Field[str]
 
 
-class KAsc(Model, table="k_asc", pk=HeerId):
-    name: str
-    parent: ForeignKey[KDesc] | None = None
+class KAsc(Model[HeerId], table="k_asc"):
+    name: Field[str]
+    parent: ForeignKey[KDesc | None] = field(default=None)
 
 
-class KRanj(Model, table="k_ranj", pk=RanjId):
-    name: str
+class KRanj(Model[RanjId], table="k_ranj"):
+    name: Field[str]
 
 
 class KRefs(msgspec.Struct, frozen=True):
@@ -37,10 +37,10 @@ class KRefs(msgspec.Struct, frozen=True):
     doc: RanjId | None = None
 
 
-class KRanjDesc(Model, table="k_ranj_desc", pk=RanjIdDesc):
-    name: str
-    refs: Jsonb[dict[str, Any]] = {}
-    typed: Jsonb[KRefs] | None = None
+class KRanjDesc(Model[RanjIdDesc], table="k_ranj_desc"):
+    name: Field[str]
+    refs: Field[Jsonb[dict[str, Any]]] = field(default={})
+    typed: Field[Jsonb[KRefs] | None] = field(default=None)
 
 
 def rows() -> list[Model]:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated
 
 import anyio
 import msgspec
 import pytest
 
 import djogi
-from djogi import ForeignKey, Jsonb, Model, field
+from djogi import Field, ForeignKey, Jsonb, Model, field
 from djogi.algebra.dml import excluded, insert_many, insert_one, update_many
 from djogi.algebra.expr import now
 from djogi.algebra.relations import prefetch, reverse
@@ -41,18 +40,18 @@ class ExMeta(msgspec.Struct, frozen=True):
 
 
 class ExAuthor(Model, table="ex_authors"):
-    name: str
-    email: Annotated[str, field(unique=True)]
+    name: Field[str]
+    email: Field[str] = field(unique=True)
 
 
 class ExBook(Model, table="ex_books"):
-    title: str
+    title: Field[str]
     author: ForeignKey[ExAuthor]
-    genre: ExGenre = ExGenre.FICTION
-    price: Decimal = Decimal("0")
-    tags: list[str] = []
-    meta: Jsonb[ExMeta] | None = None
-    version: Annotated[int, field(version=True)] = 0
+    genre: Field[ExGenre] = field(default=ExGenre.FICTION)
+    price: Field[Decimal] = field(default=Decimal("0"))
+    tags: Field[list[str]] = field(default=[])
+    meta: Field[Jsonb[ExMeta] | None] = field(default=None)
+    version: Field[int] = field(version=True, default=0)
 
 
 class TitlePrice(msgspec.Struct, frozen=True):
@@ -329,13 +328,13 @@ async def test_bulk_create_without_returning_leaves_unset_fields_to_the_column_d
     assert await shop.bulk_create([], returning=False) == 0
 
 
-class ExCounter(Model, table="ex_counters", pk=djogi.Serial):
-    label: str
+class ExCounter(Model[djogi.Serial], table="ex_counters"):
+    label: Field[str]
 
 
-class ExTicket(Model, table="ex_tickets",
+class ExTicket(Model[int], table="ex_tickets",
                pk=djogi.custom_pk(int, "BIGINT", "nextval(pg_get_serial_sequence('ex_tickets', 'id'))")):
-    label: str
+    label: Field[str]
 
 
 async def test_bulk_create_sequence_keys(shop: Database) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import djogi
-from djogi import Database, Model
+from djogi import Database, Field, Model, field
 from djogi.algebra import count, func
 from djogi.errors import ValidationError
 
@@ -16,8 +16,8 @@ class Mood(djogi.Enum):
 
 
 class Reading(Model, table="proj_readings"):
-    x: int = 0
-    mood: Mood = Mood.LOW
+    x: Field[int] = field(default=0)
+    mood: Field[Mood] = field(default=Mood.LOW)
 
 
 DDL = (

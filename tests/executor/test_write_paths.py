@@ -7,7 +7,7 @@ import datetime as dt
 import math
 from decimal import Decimal
 from functools import partial
-from typing import Annotated, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -15,7 +15,7 @@ import pytest
 from msgspec import UNSET, UnsetType
 
 import djogi
-from djogi import ForeignKey, Jsonb, Model, Real, SmallInt, field
+from djogi import Field, ForeignKey, Jsonb, Model, Real, SmallInt, field
 from djogi.algebra import insert_one
 from djogi.codecs import jsonb_extras, jsonb_replace
 from djogi.codecs.values import column_value
@@ -39,26 +39,26 @@ class WpMeta(msgspec.Struct, frozen=True):
 
 
 class WpOwner(Model, table="wp_owners"):
-    name: str
+    name: Field[str]
 
 
 class WpRow(Model, table="wp_rows"):
-    name: Annotated[str, field(unique=True)]
-    small: SmallInt = 0
-    medium: djogi.Integer = 0
-    real: Real = 0.0
-    price: Annotated[Decimal, field(precision=10, scale=2)] = Decimal("0")
-    floats: list[float] = []
-    ints: list[int] = []
-    maybe_ints: list[int | None] = []
-    doc: dict[str, Any] = {}
-    meta: Jsonb[WpMeta] | None = None
-    mood: WpMood = WpMood.CALM
-    owner: ForeignKey[WpOwner] | None = None
-    label: str = ""
-    at: dt.datetime | None = None
-    code: Annotated[str | UnsetType, field(db_default="'dflt'")] = UNSET
-    version: Annotated[int, field(version=True)] = 0
+    name: Field[str] = field(unique=True)
+    small: Field[SmallInt] = field(default=0)
+    medium: Field[djogi.Integer] = field(default=0)
+    real: Field[Real] = field(default=0.0)
+    price: Field[Decimal] = field(precision=10, scale=2, default=Decimal("0"))
+    floats: Field[list[float]] = field(default=[])
+    ints: Field[list[int]] = field(default=[])
+    maybe_ints: Field[list[int | None]] = field(default=[])
+    doc: Field[dict[str, Any]] = field(default={})
+    meta: Field[Jsonb[WpMeta] | None] = field(default=None)
+    mood: Field[WpMood] = field(default=WpMood.CALM)
+    owner: ForeignKey[WpOwner | None] = field(default=None)
+    label: Field[str] = field(default="")
+    at: Field[dt.datetime | None] = field(default=None)
+    code: Field[str | UnsetType] = field(db_default="'dflt'", default=UNSET)
+    version: Field[int] = field(version=True, default=0)
 
 
 @pytest.fixture
@@ -215,7 +215,7 @@ async def test_bulk_create_validates_like_create(wdb: Database) -> None:
 
 
 class WpBoom(Model, table="wp_boom"):
-    n: Annotated[int | UnsetType, field(db_default="(1 / 0)")] = UNSET
+    n: Field[int | UnsetType] = field(db_default="(1 / 0)", default=UNSET)
 
 
 async def test_bulk_create_task_group_failure_is_a_djogi_error(wdb: Database) -> None:
@@ -231,7 +231,7 @@ async def test_bulk_create_task_group_failure_is_a_djogi_error(wdb: Database) ->
 
 
 class WpTagged(Model, table="wp_tagged"):
-    moods: list[WpMood] = []
+    moods: Field[list[WpMood]] = field(default=[])
 
 
 async def test_bulk_create_refuses_enum_arrays_by_name(wdb: Database) -> None:
@@ -245,7 +245,7 @@ class WpMoment(msgspec.Struct, frozen=True):
 
 
 class WpEvent(Model, table="wp_events"):
-    moment: Jsonb[WpMoment]
+    moment: Field[Jsonb[WpMoment]]
 
 
 def test_jsonb_datetimes_with_second_offsets_are_refused() -> None:
@@ -300,8 +300,8 @@ async def test_where_and_writes_accept_the_same_values(wdb: Database, field_name
 # ---------------------------------------------------------------------------------- keys stored as UUID
 
 
-class WpRanjOwner(Model, table="wp_ranj_owners", pk=djogi.RanjId):
-    name: str
+class WpRanjOwner(Model[djogi.RanjId], table="wp_ranj_owners"):
+    name: Field[str]
 
 
 class WpRanjRow(Model, table="wp_ranj_rows"):

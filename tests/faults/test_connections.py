@@ -14,7 +14,7 @@ import anyio
 import pytest
 from psycopg import AsyncConnection
 
-from djogi import Model
+from djogi import Field, Model
 from djogi.embedded import EmbeddedServer
 from djogi.errors import CommitUnknown, ConnectionFailure
 from djogi.executor import Database, connect
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.anyio
 
 
 class FaultItem(Model, table="fault_items"):
-    name: str
+    name: Field[str]
 
 
 ITEMS_DDL = (

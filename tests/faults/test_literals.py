@@ -2,13 +2,12 @@
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated
 
 import psycopg
 import pytest
 
 import djogi
-from djogi import Model, field
+from djogi import Field, Model, field
 from djogi.errors import ValidationError
 from djogi.migrate import Bucket, apply, compose, rollback, verify
 from djogi.migrate.checksum import file_checksums, parse_fragments
@@ -28,8 +27,8 @@ class Odd(djogi.Enum):
 
 def _declare() -> None:
     class Note(Model, table="notes", comment=COMMENT):
-        body: Annotated[str, field(comment=COMMENT, check="body <> 'x\n\ny'", db_default="'two\n\nlines'")]
-        kind: Odd = Odd.P
+        body: Field[str] = field(comment=COMMENT, check="body <> 'x\n\ny'", db_default="'two\n\nlines'")
+        kind: Field[Odd] = field(default=Odd.P)
 
 
 def test_literals_are_kept_exactly(db_url: str, tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 import djogi
-from djogi import Index, IndexColumn, Model, field
+from djogi import Field, Index, IndexColumn, Model, field
 from djogi.errors import ModelDefinitionError
 from djogi.migrate import Bucket, apply, compose, rollback, verify
 from djogi.model import models, registry_scope
@@ -21,10 +21,10 @@ LONG = "i" * 64
 
 def _declare(annotation: Any = str, **options: Any) -> None:
     class Victim(Model, table="victims"):
-        body: annotation  # type: ignore[valid-type]
+        body: Field[annotation]  # type: ignore[valid-type]
 
     class Target(Model, **{"table": "targets", **options}):
-        body: annotation  # type: ignore[valid-type]
+        body: Field[annotation]  # type: ignore[valid-type]
 
 
 REFUSED = [
@@ -99,10 +99,10 @@ def test_related_name_and_enum_labels_refused() -> None:
         _declare(BadType)
     with registry_scope(isolated=True), pytest.raises(ModelDefinitionError, match="related_name='x y'"):
         class Owner(Model, table="owners"):
-            name: str
+            name: Field[str]
 
         class Pet(Model, table="pets"):
-            owner: Annotated[djogi.ForeignKey[Owner], field(related_name="x y")]
+            owner: djogi.ForeignKey[Owner] = field(related_name="x y")
 
 
 class Quotes(djogi.Enum):
@@ -117,9 +117,12 @@ def test_hostile_values_are_kept_exactly(db_url: str, tmp_path: Path) -> None:
     """Comments, enum labels, literals in CHECK and db_default, and the -n slug: kept exactly, no injection."""
     def declare() -> None:
         class Victim(Model, table="victims", comment=EVIL):
-            body: Annotated[str, field(comment=EVIL, check=f"body <> {psycopg.sql.quote(EVIL)}",
-                                       db_default="'" + EVIL.replace("'", "''") + "\\'")]
-            mood: Quotes = Quotes.B
+            body: Field[str] = field(
+                comment=EVIL,
+                check=f"body <> {psycopg.sql.quote(EVIL)}",
+                db_default="'" + EVIL.replace("'", "''") + "\\'",
+            )
+            mood: Field[Quotes] = field(default=Quotes.B)
 
     with registry_scope(isolated=True):
         declare()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import psycopg
 
-from djogi import Model
+from djogi import Field, Model
 from djogi.heer_sql import installed_sql
 from djogi.migrate import Bucket, apply, compose, verify
 from djogi.migrate.checksum import GLOBAL_DIR, PHASE_ZERO_VERSION
@@ -23,7 +23,7 @@ NOW = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
 
 def _declare() -> None:
     class Note(Model, table="notes"):
-        body: str
+        body: Field[str]
 
 
 def test_compose_upgrades_an_older_bootstrap_once(empty_db: str, tmp_path: Path) -> None:

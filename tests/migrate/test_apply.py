@@ -2,13 +2,12 @@
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated
 
 import psycopg
 import pytest
 
 import djogi
-from djogi import ForeignKey, Index, Model, field
+from djogi import Field, ForeignKey, Index, Model, field
 from djogi.migrate import Bucket, MigrationError, apply, compose, introspect, rollback, status, verify
 from djogi.migrate.snapshot import load
 from djogi.model import models, registry_scope
@@ -24,16 +23,16 @@ class Tone(djogi.Enum):
 
 def _declare_v1() -> None:
     class Author(Model, table="authors"):
-        name: Annotated[str, field(max_length=200, index=True)]
-        email: Annotated[str, field(unique=True, comment="login")]
-        born: dt.date | None = None
+        name: Field[str] = field(max_length=200, index=True)
+        email: Field[str] = field(unique=True, comment="login")
+        born: Field[dt.date | None] = field(default=None)
 
     class Book(Model, table="books", indexes=(Index(columns=("-price", "title")),), comment="books"):
-        title: str
+        title: Field[str]
         author: ForeignKey["Author"]
-        tone: Tone = Tone.LOW
-        price: Annotated[float, field(check="price >= 0", db_default="0")] = 0.0
-        tags: list[str] = []
+        tone: Field[Tone] = field(default=Tone.LOW)
+        price: Field[float] = field(check="price >= 0", db_default="0", default=0.0)
+        tags: Field[list[str]] = field(default=[])
 
 
 def test_compose_apply_verify_rollback(db_url: str, tmp_path: Path) -> None:
@@ -69,13 +68,13 @@ def test_rolling_back_a_dropped_column_restores_its_comment(db_url: str, tmp_pat
             if with_note:
 
                 class Memo(Model, table="memos"):
-                    title: str
-                    note: Annotated[str | None, field(comment="a column")] = None
+                    title: Field[str]
+                    note: Field[str | None] = field(comment="a column", default=None)
 
             else:
 
                 class Memo(Model, table="memos"):  # type: ignore[no-redef]
-                    title: str
+                    title: Field[str]
 
             compose(tmp_path, models(), NOW + dt.timedelta(seconds=int(not with_note)), allow_destructive=True).unwrap()
 

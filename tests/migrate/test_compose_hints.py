@@ -5,7 +5,7 @@ import decimal
 from pathlib import Path
 
 import djogi
-from djogi import Model
+from djogi import Field, Model, field
 from djogi.migrate import compose, plan_compose
 from djogi.migrate.compose import _default_sql
 from djogi.model import models, registry_scope
@@ -26,15 +26,15 @@ def test_default_sql() -> None:
 def test_rename_hints_for_tables_and_columns() -> None:
     def old() -> None:
         class A(Model, table="a"):
-            name: str | None = None
+            name: Field[str | None] = field(default=None)
 
     def new() -> None:
         class B(Model, table="b"):
-            name: str | None = None
+            name: Field[str | None] = field(default=None)
 
     def renamed_column() -> None:
         class A(Model, table="a"):
-            title: str | None = None
+            title: Field[str | None] = field(default=None)
 
     assert plan(old, new).rename_hints == ["did you rename table a to b? declare renamed_from='a' on its model"]
     assert plan(old, renamed_column).rename_hints == [
@@ -44,12 +44,12 @@ def test_rename_hints_for_tables_and_columns() -> None:
 def test_destructive_refusal_carries_the_rename_hint(tmp_path: Path) -> None:
     with registry_scope(isolated=True):
         class A(Model, table="a"):
-            name: str | None = None
+            name: Field[str | None] = field(default=None)
 
         compose(tmp_path, models(), NOW).unwrap()
     with registry_scope(isolated=True):
         class A(Model, table="a"):  # type: ignore[no-redef]
-            title: str | None = None
+            title: Field[str | None] = field(default=None)
 
         planned = plan_compose(tmp_path, models(), NOW).unwrap()
         refused = compose(tmp_path, models(), NOW)

@@ -1,12 +1,11 @@
 """Golden operations and SQL for each differ operation (pure: no database)."""
 
 import datetime as dt
-from typing import Annotated
 
 import pytest
 
 import djogi
-from djogi import ForeignKey, Index, IndexColumn, Model, Serial, field
+from djogi import Field, ForeignKey, Index, IndexColumn, Model, Serial, field
 from djogi.migrate.diff import diff
 from tests.migrate.helpers import plan, snap, steps
 
@@ -16,8 +15,8 @@ TS = '    "created_at" TIMESTAMPTZ DEFAULT now() NOT NULL,\n    "updated_at" TIM
 
 def a_v1() -> None:
     class A(Model, table="a"):
-        name: str
-        n: int | None = None
+        name: Field[str]
+        n: Field[int | None] = field(default=None)
 
 
 def test_add_table_with_everything_on_a_new_table() -> None:
@@ -26,12 +25,12 @@ def test_add_table_with_everything_on_a_new_table() -> None:
 
     def new() -> None:
         class A(Model, table="a", comment="the a", indexes=(Index(columns=("-n", "name"), where="n > 0"),)):
-            name: Annotated[str, field(max_length=20, unique=True, index="gin", comment="c")]
-            n: Annotated[int, field(check="n > 0")] = 1
-            tone: Tone = Tone.LOW
+            name: Field[str] = field(max_length=20, unique=True, index="gin", comment="c")
+            n: Field[int] = field(check="n > 0", default=1)
+            tone: Field[Tone] = field(default=Tone.LOW)
 
         class B(Model, table="b"):
-            a: Annotated[ForeignKey["A"], field(on_delete="cascade")]
+            a: ForeignKey["A"] = field(on_delete="cascade")
 
     p = plan(None, new)
     assert p.classification == "additive"
@@ -68,14 +67,14 @@ def test_add_table_with_everything_on_a_new_table() -> None:
 def test_drop_table_recreates_structure_on_down_and_is_destructive() -> None:
     def old() -> None:
         class A(Model, table="a"):
-            name: Annotated[str, field(index=True)]
+            name: Field[str] = field(index=True)
 
         class B(Model, table="b"):
             a: ForeignKey["A"]
 
     def new() -> None:
         class A(Model, table="a"):
-            name: Annotated[str, field(index=True)]
+            name: Field[str] = field(index=True)
 
     p = plan(old, new)
     assert p.classification == "destructive" and p.needs_allow_destructive
@@ -91,11 +90,11 @@ def test_drop_table_recreates_structure_on_down_and_is_destructive() -> None:
 def test_declared_renames_rename_derived_names_too() -> None:
     def old() -> None:
         class A(Model, table="a"):
-            name: Annotated[str, field(index=True, unique=True, check="length(name) > 0")]
+            name: Field[str] = field(index=True, unique=True, check="length(name) > 0")
 
     def new() -> None:
         class B(Model, table="b", renamed_from="a"):
-            title: Annotated[str, field(renamed_from="name", index=True, unique=True, check="length(name) > 0")]
+            title: Field[str] = field(renamed_from="name", index=True, unique=True, check="length(name) > 0")
 
     p = plan(old, new)
     assert p.classification == "reversible"
@@ -115,8 +114,8 @@ def test_declared_renames_rename_derived_names_too() -> None:
 def test_undeclared_rename_is_drop_and_add() -> None:
     def new() -> None:
         class A(Model, table="a"):
-            title: str
-            n: int | None = None
+            title: Field[str]
+            n: Field[int | None] = field(default=None)
 
     p = plan(a_v1, new)
     assert [op.label for op in p.operations] == ["AddColumn a.title", "DropColumn a.name"]
@@ -126,11 +125,11 @@ def test_undeclared_rename_is_drop_and_add() -> None:
 def test_add_columns_on_existing_table() -> None:
     def new() -> None:
         class A(Model, table="a"):
-            name: str
-            n: int | None = None
-            opt: str | None = None
-            d: Annotated[str, field(db_default="'x'")] = "x"
-            u: Annotated[str | None, field(db_default="gen_random_uuid()::text")] = None
+            name: Field[str]
+            n: Field[int | None] = field(default=None)
+            opt: Field[str | None] = field(default=None)
+            d: Field[str] = field(db_default="'x'", default="x")
+            u: Field[str | None] = field(db_default="gen_random_uuid()::text", default=None)
 
     p = plan(a_v1, new)
     assert p.classification == "additive"
@@ -145,9 +144,9 @@ def test_add_columns_on_existing_table() -> None:
 def test_required_column_is_lossy_and_expand_contract() -> None:
     def new() -> None:
         class A(Model, table="a"):
-            name: str
-            n: int | None = None
-            req: str
+            name: Field[str]
+            n: Field[int | None] = field(default=None)
+            req: Field[str]
 
     (op,) = plan(a_v1, new).operations
     assert (op.effect, op.safety) == ("lossy", "ExpandContract")
@@ -156,7 +155,7 @@ def test_required_column_is_lossy_and_expand_contract() -> None:
 def test_drop_column() -> None:
     def new() -> None:
         class A(Model, table="a"):
-            name: str
+            name: Field[str]
 
     (op,) = plan(a_v1, new).operations
     assert steps(plan(a_v1, new)) == [
@@ -168,8 +167,8 @@ def test_drop_column() -> None:
 def test_alter_column_type_default_nullability() -> None:
     def new() -> None:
         class A(Model, table="a"):
-            name: Annotated[str | None, field(db_default="'anon'")] = None
-            n: Annotated[int, field(sql_type="INTEGER")] = 0
+            name: Field[str | None] = field(db_default="'anon'", default=None)
+            n: Field[int] = field(sql_type="INTEGER", default=0)
 
     got = steps(plan(a_v1, new))
     assert got == [
@@ -199,11 +198,11 @@ def test_alter_column_type_default_nullability() -> None:
 def test_widening_type_change_is_reversible_and_online() -> None:
     def old() -> None:
         class A(Model, table="a"):
-            name: Annotated[str, field(max_length=10)]
+            name: Field[str] = field(max_length=10)
 
     def new() -> None:
         class A(Model, table="a"):
-            name: Annotated[str, field(max_length=20)]
+            name: Field[str] = field(max_length=20)
 
     (op,) = plan(old, new).operations
     assert (op.effect, op.safety) == ("reversible", "OnlineSafe")
@@ -213,18 +212,18 @@ def test_widening_type_change_is_reversible_and_online() -> None:
 def test_constraints_on_existing_table_use_not_valid_then_validate() -> None:
     def old() -> None:
         class P(Model, table="p"):
-            name: str
+            name: Field[str]
 
         class A(Model, table="a"):
-            n: int
+            n: Field[int]
 
     def new() -> None:
         class P(Model, table="p"):
-            name: str
+            name: Field[str]
 
         class A(Model, table="a"):
-            n: Annotated[int, field(check="n >= 0")]
-            p: ForeignKey["P"] | None = None
+            n: Field[int] = field(check="n >= 0")
+            p: ForeignKey["P | None"] = field(default=None)
 
     assert steps(plan(old, new)) == [
         ("AddCheck a.n",
@@ -247,8 +246,8 @@ def test_indexes_on_existing_table_are_concurrent() -> None:
     def new() -> None:
         class A(Model, table="a", indexes=(Index(columns=(IndexColumn(name="name", nulls="last"),), include=("n",),
                                                  name="a_cover"),)):  # fmt: skip
-            name: Annotated[str, field(unique=True)]
-            n: int | None = None
+            name: Field[str] = field(unique=True)
+            n: Field[int | None] = field(default=None)
 
     p = plan(a_v1, new)
     assert steps(p) == [
@@ -272,11 +271,11 @@ def test_indexes_on_existing_table_are_concurrent() -> None:
 def test_changed_index_is_dropped_then_rebuilt() -> None:
     def old() -> None:
         class A(Model, table="a", indexes=(Index(columns=("name",), name="a_i"),)):
-            name: str
+            name: Field[str]
 
     def new() -> None:
         class A(Model, table="a", indexes=(Index(columns=("-name",), name="a_i"),)):
-            name: str
+            name: Field[str]
 
     assert [(label, up) for label, up, _, _ in steps(plan(old, new))] == [
         ("DropIndex a_i", 'DROP INDEX CONCURRENTLY IF EXISTS "a_i";'),
@@ -305,7 +304,7 @@ def test_enums_create_append_rename_and_refuse_drop() -> None:
     def with_enum(e: type[djogi.Enum]) -> object:
         def declare() -> None:
             class A(Model, table="a"):
-                v: e  # type: ignore[valid-type]
+                v: Field[e]  # type: ignore[valid-type]
 
         return declare
 
@@ -329,8 +328,8 @@ def test_extension_from_opclass() -> None:
     def new() -> None:
         class A(Model, table="a", indexes=(Index(columns=(IndexColumn(name="name", opclass="gin_trgm_ops"),),
                                                  method="gin"),)):  # fmt: skip
-            name: str
-            n: int | None = None
+            name: Field[str]
+            n: Field[int | None] = field(default=None)
 
     p = plan(a_v1, new)
     assert [(label, up) for label, up, _, _ in steps(p)] == [
@@ -341,9 +340,9 @@ def test_extension_from_opclass() -> None:
 
 def test_primary_key_change_is_refused() -> None:
     def new() -> None:
-        class A(Model, table="a", pk=Serial):
-            name: str
-            n: int | None = None
+        class A(Model[Serial], table="a"):
+            name: Field[str]
+            n: Field[int | None] = field(default=None)
 
     assert "primary key" in diff(snap(a_v1), snap(new)).failure()
 
@@ -351,8 +350,8 @@ def test_primary_key_change_is_refused() -> None:
 def test_comments_and_no_op() -> None:
     def new() -> None:
         class A(Model, table="a", comment="t"):
-            name: Annotated[str, field(comment="it's")]
-            n: int | None = None
+            name: Field[str] = field(comment="it's")
+            n: Field[int | None] = field(default=None)
 
     assert [(label, up, down) for label, up, down, _ in steps(plan(a_v1, new))] == [
         ("SetTableComment a", "COMMENT ON TABLE \"a\" IS 't';", 'COMMENT ON TABLE "a" IS NULL;'),
@@ -366,13 +365,13 @@ def test_comments_and_no_op() -> None:
 def test_phase_order_drops_after_adds(when: dt.datetime) -> None:
     def old() -> None:
         class A(Model, table="a"):
-            name: Annotated[str, field(index=True)]
-            gone: int | None = None
+            name: Field[str] = field(index=True)
+            gone: Field[int | None] = field(default=None)
 
     def new() -> None:
         class A(Model, table="a"):
-            name: str
-            fresh: Annotated[int | None, field(index=True)] = None
+            name: Field[str]
+            fresh: Field[int | None] = field(index=True, default=None)
 
     assert [op.phase for op in plan(old, new).operations] == sorted(op.phase for op in plan(old, new).operations)
     assert [op.label for op in plan(old, new).operations] == [
@@ -388,11 +387,11 @@ def test_check_naming_a_renamed_column_is_dropped_before_the_rename() -> None:
 
     def old() -> None:
         class A(Model, table="a"):
-            n: Annotated[int, field(check="n >= 0")]
+            n: Field[int] = field(check="n >= 0")
 
     def new() -> None:
         class A(Model, table="a"):
-            m: Annotated[int, field(renamed_from="n", check="m >= 0")]
+            m: Field[int] = field(renamed_from="n", check="m >= 0")
 
     assert [(label, down) for label, _, down, _ in steps(plan(old, new))][:2] == [
         ("DropCheck a.n", 'ALTER TABLE "a" ADD CONSTRAINT "a_n_check" CHECK (n >= 0);\n'

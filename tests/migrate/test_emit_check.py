@@ -3,9 +3,8 @@
 import datetime as dt
 import hashlib
 from pathlib import Path
-from typing import Annotated
 
-from djogi import Model, field
+from djogi import Field, Model, field
 from djogi.migrate import check, compose, lint_sql, plan_compose
 from djogi.migrate.checksum import (
     advisory_lock_key,
@@ -64,12 +63,12 @@ def test_files_follow_the_reference_framing() -> None:
 
 def _declare(extra: bool) -> None:
     class A(Model, table="a"):
-        name: Annotated[str, field(index=True)]
+        name: Field[str] = field(index=True)
 
     if extra:
 
         class B(Model, table="b"):
-            n: int | None = None
+            n: Field[int | None] = field(default=None)
 
 
 def test_compose_is_deterministic_and_refuses_to_overwrite_edits(tmp_path: Path) -> None:

@@ -8,12 +8,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
 
 import psycopg
 import pytest
 
-from djogi import Model, field
+from djogi import Field, Model, field
 from djogi.migrate import (
     Bucket,
     MigrationError,
@@ -55,15 +54,15 @@ def _two_versions(migrations: Path) -> None:
     with registry_scope(isolated=True):
 
         class Item(Model, table="items"):
-            a: int
-            b: str
+            a: Field[int]
+            b: Field[str]
 
         compose(migrations, models(), T1).unwrap()
     with registry_scope(isolated=True):
 
         class Item(Model, table="items"):  # type: ignore[no-redef]
-            a: Annotated[int, field(index=True)]
-            b: Annotated[str, field(index=True, unique=True)]
+            a: Field[int] = field(index=True)
+            b: Field[str] = field(index=True, unique=True)
 
         plan = compose(migrations, models(), T2).unwrap()
     assert plan.version == V2

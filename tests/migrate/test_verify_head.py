@@ -13,7 +13,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from djogi import Model
+from djogi import Field, Model, field
 from djogi.migrate import (
     Bucket,
     RollbackReport,
@@ -41,16 +41,16 @@ V2 = "V20260102000000__v2"
 
 def _v1() -> None:
     class Author(Model, table="authors"):
-        name: str
+        name: Field[str]
 
 
 def _v2() -> None:
     class Author(Model, table="authors"):
-        name: str
-        born: int | None = None
+        name: Field[str]
+        born: Field[int | None] = field(default=None)
 
     class Review(Model, table="reviews"):
-        stars: int = 5
+        stars: Field[int] = field(default=5)
 
 
 def _compose(migrations: Path, declare: Callable[[], None], now: dt.datetime, slug: str | None = None) -> None:
@@ -182,20 +182,20 @@ def test_migrations_without_a_snapshot_file_fall_back_with_d630(db_url: str, tmp
 def test_app_bucket_rollback_sees_tables_only_the_head_has(db_url: str, tmp_path: Path) -> None:
     def shop_v1() -> None:
         class Note(Model, table="notes"):
-            body: str
+            body: Field[str]
 
         class Order(Model, table="orders", app="shop"):
-            total: int
+            total: Field[int]
 
         class Cart(Model, table="carts", app="shop"):
-            size: int
+            size: Field[int]
 
     def shop_v2() -> None:
         class Note(Model, table="notes"):
-            body: str
+            body: Field[str]
 
         class Order(Model, table="orders", app="shop"):
-            total: int
+            total: Field[int]
 
     _compose(tmp_path, shop_v1, T1)
     _compose(tmp_path, shop_v2, T2, "v2")  # drops carts: schema_snapshot.json no longer names it
@@ -220,7 +220,7 @@ def test_baseline_is_a_head_and_snapshot_rebuild_still_settles_verify(db_url: st
     with registry_scope(isolated=True):
 
         class Review(Model, table="reviews"):
-            stars: int = 5
+            stars: Field[int] = field(default=5)
 
         version = compose(tmp_path, models(), T2, slug="reviews", allow_destructive=True).unwrap().version
     assert apply(db_url, tmp_path).applied == (PHASE_ZERO_VERSION, version)  # the bootstrap comes after the baseline

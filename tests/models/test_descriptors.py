@@ -8,13 +8,13 @@ import datetime as dt
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 import pytest
 
 import djogi
-from djogi import ForeignKey, Index, Jsonb, Model, field
+from djogi import Field, ForeignKey, Index, Jsonb, Model, field
 from djogi.errors import ModelDefinitionError
 from djogi.model import descriptor, registry_scope
 from djogi.types import UUID_V4_PK
@@ -49,18 +49,18 @@ FRAMEWORK_TAIL = [
 
 def test_author_and_book_descriptors(scope: None) -> None:
     class Author(Model, table="authors"):
-        name: Annotated[str, field(max_length=200, index=True)]
-        email: Annotated[str, field(unique=True)]
-        born: dt.date | None = None
+        name: Field[str] = field(max_length=200, index=True)
+        email: Field[str] = field(unique=True)
+        born: Field[dt.date | None] = field(default=None)
 
     class Book(Model, table="books", indexes=(Index(columns=("genre", "-price")),)):
-        title: str
+        title: Field[str]
         author: ForeignKey[Author]
-        genre: Genre = Genre.FICTION
-        price: Annotated[Decimal, field(precision=10, scale=2)] = Decimal("0")
-        tags: list[str] = []
-        meta: Jsonb[BookMeta] | None = None
-        version: Annotated[int, field(version=True)] = 0
+        genre: Field[Genre] = field(default=Genre.FICTION)
+        price: Field[Decimal] = field(precision=10, scale=2, default=Decimal("0"))
+        tags: Field[list[str]] = field(default=[])
+        meta: Field[Jsonb[BookMeta] | None] = field(default=None)
+        version: Field[int] = field(version=True, default=0)
 
     assert columns(Author) == [
         ("id", "BIGINT", False, "pk", "heerid_next_desc()"),
@@ -103,17 +103,17 @@ def test_author_and_book_descriptors(scope: None) -> None:
 
 
 def test_primary_key_kinds(scope: None) -> None:
-    class Tag(Model, table="tags", pk=djogi.Serial, unique_together=(("label", "weight"),)):
-        label: djogi.SmallInt
-        weight: djogi.Integer
+    class Tag(Model[djogi.Serial], table="tags", unique_together=(("label", "weight"),)):
+        label: Field[djogi.SmallInt]
+        weight: Field[djogi.Integer]
 
-    class Doc(Model, table="docs", pk=djogi.RanjId):
-        body: bytes
-        score: djogi.Real | None = None
+    class Doc(Model[djogi.RanjId], table="docs"):
+        body: Field[bytes]
+        score: Field[djogi.Real | None] = field(default=None)
 
-    class Token(Model, table="tokens", pk=UUID_V4_PK):
-        at: dt.time
-        ttl: dt.timedelta
+    class Token(Model[uuid.UUID], table="tokens", pk=UUID_V4_PK):
+        at: Field[dt.time]
+        ttl: Field[dt.timedelta]
 
     assert columns(Tag)[0] == ("id", "INTEGER", False, "pk", None)
     tag = descriptor(Tag)
@@ -147,8 +147,8 @@ def test_long_index_names_are_fitted(scope: None) -> None:
         table="a_rather_long_table_name_for_testing",
         indexes=(Index(columns=("first_long_field_name", "second_long_field_name")),),
     ):
-        first_long_field_name: int
-        second_long_field_name: int
+        first_long_field_name: Field[int]
+        second_long_field_name: Field[int]
 
     (index,) = descriptor(Wide).indexes
     assert index.name is not None and len(index.name.encode()) == 63
@@ -156,8 +156,8 @@ def test_long_index_names_are_fitted(scope: None) -> None:
 
 
 def declare(body: dict[str, Any], table: str = "things", **options: Any) -> type[Model]:
-    """Declare a model class from annotations/defaults, as a class statement would."""
-    annotations = {name: hint for name, (hint, _) in body.items()}
+    """Declare a model class from value types and defaults (or ``field(...)``), as a class statement would."""
+    annotations = {name: Field[hint] for name, (hint, _) in body.items()}
     namespace: dict[str, Any] = {"__annotations__": annotations, "__module__": __name__, "__qualname__": "Thing"}
     namespace.update({name: default for name, (_, default) in body.items() if default is not msgspec.NODEFAULT})
     return type(Model)("Thing", (Model,), namespace, table=table, **options)  # type: ignore[no-any-return]
@@ -170,16 +170,16 @@ NO = msgspec.NODEFAULT
     ("body", "message"),
     [
         ({"when": (set[int], NO)}, "Thing.when: unsupported annotation"),
-        ({"count": (Annotated[int, field(max_length=3)], NO)}, "Thing.count: max_length applies to str fields"),
+        ({"count": (int, field(max_length=3))}, "Thing.count: max_length applies to str fields"),
         ({"at": (dt.datetime, dt.datetime(2024, 1, 1))}, "Thing.at: naive datetime default"),
         ({"x" * 64: (int, NO)}, "PostgreSQL identifiers are at most 63"),
         ({"order": (int, NO)}, "Thing.order: column name 'order' is a reserved SQL key word; pass field(column=...)"),
         (
-            {"a": (int, NO), "b": (Annotated[int, field(column="a")], NO)},
+            {"a": (int, NO), "b": (int, field(column="a"))},
             "Thing.b: column 'a' is also used by field 'a'",
         ),
         (
-            {"version": (Annotated[str, field(version=True)], NO)},
+            {"version": (str, field(version=True))},
             "Thing.version: a version field must be a non-optional int",
         ),
         ({"meta": (BookMeta, NO)}, "Thing.meta: BookMeta is a Struct; declare the field as Jsonb[BookMeta]"),
@@ -192,7 +192,7 @@ def test_bad_declarations_fail_at_class_creation(scope: None, body: dict[str, An
 
 
 def test_reserved_word_is_fine_with_an_explicit_column(scope: None) -> None:
-    model = declare({"order": (Annotated[int, field(column="sort_order")], NO)})
+    model = declare({"order": (int, field(column="sort_order"))})
     assert descriptor(model).field("order").column == "sort_order"
 
 
@@ -203,11 +203,11 @@ def test_table_name_over_63_bytes_is_refused(scope: None) -> None:
 
 def test_duplicate_table_name_is_refused(scope: None) -> None:
     class First(Model, table="shared_table"):
-        a: int
+        a: Field[int]
 
     with pytest.raises(ModelDefinitionError, match="Second: table 'shared_table' is already declared by First"):
 
         class Second(Model, table="shared_table"):
-            b: int
+            b: Field[int]
 
     assert descriptor(First).table == "shared_table"

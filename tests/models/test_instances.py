@@ -8,7 +8,7 @@ import msgspec
 import pytest
 
 import djogi
-from djogi import ForeignKey, Model
+from djogi import Field, ForeignKey, Model, field
 from djogi.codecs import json_decode, json_encode
 from djogi.model import registry_scope
 
@@ -18,12 +18,12 @@ def models() -> Iterator[tuple[type[Model], type[Model]]]:
     with registry_scope():
 
         class Owner(Model, table="owners"):
-            name: str
+            name: Field[str]
 
         class Pet(Model, table="pets"):
-            name: str
+            name: Field[str]
             owner: ForeignKey[Owner]
-            born: dt.date | None = None
+            born: Field[dt.date | None] = field(default=None)
 
         yield Owner, Pet
 
@@ -100,7 +100,7 @@ def test_objects_is_one_immutable_select_per_model() -> None:
     with registry_scope():
 
         class Shelf(Model, table="inst_shelves"):
-            label: str
+            label: Field[str]
 
         assert Shelf.objects is Shelf.objects
         assert Shelf.objects == select(Shelf)

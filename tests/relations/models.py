@@ -2,43 +2,41 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from djogi import ForeignKey, Model, field
+from djogi import Field, ForeignKey, Model, field
 from djogi.migrate import diff, project
 from djogi.migrate.snapshot import Snapshot
 from djogi.model import descriptor
 
 
 class Publisher(Model, table="rel_publishers"):
-    name: str
+    name: Field[str]
 
 
 class Author(Model, table="rel_authors"):
-    name: str
-    email: str = ""
-    publisher: Annotated[ForeignKey[Publisher], field(related_name="authors")] | None = None
+    name: Field[str]
+    email: Field[str] = field(default="")
+    publisher: ForeignKey[Publisher | None] = field(related_name="authors", default=None)
 
 
 class Book(Model, table="rel_books"):
-    title: str
-    author: Annotated[ForeignKey[Author], field(on_delete="cascade", related_name="books")]
-    pages: int = 0
-    editor: Annotated[ForeignKey[Author], field(on_delete="set null", related_name="edited")] | None = None
+    title: Field[str]
+    author: ForeignKey[Author] = field(on_delete="cascade", related_name="books")
+    pages: Field[int] = field(default=0)
+    editor: ForeignKey[Author | None] = field(on_delete="set null", related_name="edited", default=None)
 
 
 class Tag(Model, table="rel_tags"):
-    label: str
+    label: Field[str]
 
 
 class BookTag(Model, table="rel_book_tags", through=(Book, Tag), unique_together=(("book", "tag"),)):
-    book: Annotated[ForeignKey[Book], field(on_delete="cascade", related_name="links")]
-    tag: Annotated[ForeignKey[Tag], field(on_delete="cascade", related_name="links")]
+    book: ForeignKey[Book] = field(on_delete="cascade", related_name="links")
+    tag: ForeignKey[Tag] = field(on_delete="cascade", related_name="links")
 
 
 class Review(Model, table="rel_reviews"):
-    author: Annotated[ForeignKey[Author], field(related_name="reviews")]  # on_delete restrict (default)
-    text: str = ""
+    author: ForeignKey[Author] = field(related_name="reviews")  # on_delete restrict (default)
+    text: Field[str] = field(default="")
 
 
 MODELS = (Publisher, Author, Book, Tag, BookTag, Review)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import pytest
 
-from djogi import ForeignKey, Model, field, m2m, prefetch, reverse
+from djogi import Field, ForeignKey, Model, field, m2m, prefetch, reverse
 from djogi.algebra import count, dml
 from djogi.errors import ModelDefinitionError, NotPortable, ValidationError
 from djogi.model import registry_scope
@@ -76,8 +74,8 @@ def test_self_reference_path_is_aliased() -> None:
     with registry_scope():
 
         class Emp(Model, table="rel_emps"):
-            name: str
-            boss: Annotated[ForeignKey[Emp], field(related_name="reports")] | None = None
+            name: Field[str]
+            boss: ForeignKey[Emp | None] = field(related_name="reports", default=None)
 
         q = Emp.objects.where(Emp.boss.to(Emp.name) == "Bo")
         assert sql(q).endswith(
@@ -173,7 +171,7 @@ def test_reverse_accessor_collisions_are_refused_at_class_creation() -> None:
     with registry_scope():
 
         class Owner(Model, table="rel_owners"):
-            pets: int = 0
+            pets: Field[int] = field(default=0)
 
         with pytest.raises(ModelDefinitionError, match=r"clashes with the field Owner\.pets"):
 
@@ -181,24 +179,24 @@ def test_reverse_accessor_collisions_are_refused_at_class_creation() -> None:
                 owner: ForeignKey[Owner]
 
         class Cat(Model, table="rel_cats"):
-            owner: Annotated[ForeignKey[Owner], field(related_name="cats")]
+            owner: ForeignKey[Owner] = field(related_name="cats")
 
         with pytest.raises(ModelDefinitionError, match=r"already used by Cat\.owner"):
 
             class Cat2(Model, table="rel_cats2"):
-                owner: Annotated[ForeignKey[Owner], field(related_name="cats")]
+                owner: ForeignKey[Owner] = field(related_name="cats")
 
         with pytest.raises(ModelDefinitionError, match="related_name applies"):
 
             class Bad(Model, table="rel_bad"):
-                x: Annotated[int, field(related_name="y")]
+                x: Field[int] = field(related_name="y")
 
 
 def test_default_reverse_names_shared_by_two_relations_are_ambiguous_on_use() -> None:
     with registry_scope():
 
         class Acct(Model, table="rel_accts"):
-            name: str
+            name: Field[str]
 
         class Move(Model, table="rel_moves"):
             src: ForeignKey[Acct]

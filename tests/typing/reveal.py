@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Any, assert_type
+from typing import Any, assert_type
 
 import msgspec
 
-from djogi import Database, ForeignKey, Model, OneToOne
+from djogi import Database, Field, ForeignKey, Model, OneToOne
 from djogi.algebra import select
 from djogi.algebra.expr import Column, OrderBy
 from djogi.algebra.predicate import Pred
@@ -19,14 +19,14 @@ from djogi.model import field
 
 
 class Author(Model, table="typing_authors"):
-    name: str
-    born: dt.date | None = None
+    name: Field[str]
+    born: Field[dt.date | None] = field(default=None)
 
 
 class Book(Model, table="typing_books"):
-    title: str
+    title: Field[str]
     author: ForeignKey[Author]
-    price: Decimal = Decimal(0)
+    price: Field[Decimal] = field(default=Decimal(0))
 
 
 assert_type(Book.price, Column[Book, Decimal])
@@ -38,8 +38,8 @@ assert_type(Book.id, Column[Book, Any])
 
 
 class Review(Model, table="typing_reviews"):
-    book: Annotated[ForeignKey[Book], field(related_name="reviews")]
-    editor: Annotated[ForeignKey[Author] | None, field(related_name="edited_reviews", on_delete="set null")] = None
+    book: ForeignKey[Book] = field(related_name="reviews")
+    editor: Field[ForeignKey[Author] | None] = field(related_name="edited_reviews", on_delete="set null", default=None)
 
 
 class Bio(Model, table="typing_bios"):

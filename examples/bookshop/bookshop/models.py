@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated
 
 import msgspec
 
 import djogi
-from djogi import ForeignKey, Index, Jsonb, Model, field
+from djogi import Field, ForeignKey, Index, Jsonb, Model, field
 
 
 class Genre(djogi.Enum):
@@ -36,48 +35,48 @@ class BookMeta(msgspec.Struct, frozen=True):
 
 
 class Author(Model, table="authors"):
-    name: Annotated[str, field(max_length=200, index=True)]
-    email: Annotated[str, field(unique=True)]
-    born: date | None = None
+    name: Field[str] = field(max_length=200, index=True)
+    email: Field[str] = field(unique=True)
+    born: Field[date | None] = field(default=None)
 
 
 class Book(Model, table="books", indexes=(Index(columns=("genre", "-price")),)):
-    title: str
-    author: Annotated[ForeignKey[Author], field(on_delete="cascade")]
-    genre: Genre = Genre.FICTION
-    price: Annotated[Decimal, field(precision=10, scale=2)] = Decimal("0")
-    tags: list[str] = []
-    meta: Jsonb[BookMeta] | None = None
+    title: Field[str]
+    author: ForeignKey[Author] = field(on_delete="cascade")
+    genre: Field[Genre] = field(default=Genre.FICTION)
+    price: Field[Decimal] = field(precision=10, scale=2, default=Decimal("0"))
+    tags: Field[list[str]] = field(default=[])
+    meta: Field[Jsonb[BookMeta] | None] = field(default=None)
 
 
 class Tag(Model, table="tags"):
-    name: Annotated[str, field(unique=True, max_length=50)]
+    name: Field[str] = field(unique=True, max_length=50)
 
 
 class BookTag(Model, table="book_tags", through=(Book, Tag), unique_together=(("book", "tag"),)):
-    book: Annotated[ForeignKey[Book], field(on_delete="cascade")]
-    tag: Annotated[ForeignKey[Tag], field(on_delete="cascade")]
+    book: ForeignKey[Book] = field(on_delete="cascade")
+    tag: ForeignKey[Tag] = field(on_delete="cascade")
 
 
 class Category(Model, table="categories"):
-    name: str
-    parent: ForeignKey[Category] | None = None
+    name: Field[str]
+    parent: ForeignKey[Category | None] = field(default=None)
 
 
 class Customer(Model, table="customers"):
-    name: str
-    email: Annotated[str, field(unique=True)]
-    credit: Annotated[Decimal, field(precision=10, scale=2)] = Decimal("0")
-    version: Annotated[int, field(version=True)] = 0
+    name: Field[str]
+    email: Field[str] = field(unique=True)
+    credit: Field[Decimal] = field(precision=10, scale=2, default=Decimal("0"))
+    version: Field[int] = field(version=True, default=0)
 
 
 class Order(Model, table="orders"):
     customer: ForeignKey[Customer]
-    status: OrderStatus = OrderStatus.OPEN
+    status: Field[OrderStatus] = field(default=OrderStatus.OPEN)
 
 
 class OrderLine(Model, table="order_lines"):
-    order: Annotated[ForeignKey[Order], field(on_delete="cascade")]
+    order: ForeignKey[Order] = field(on_delete="cascade")
     book: ForeignKey[Book]
-    quantity: int = 1
-    unit_price: Annotated[Decimal, field(precision=10, scale=2)] = Decimal("0")
+    quantity: Field[int] = field(default=1)
+    unit_price: Field[Decimal] = field(precision=10, scale=2, default=Decimal("0"))
