@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar, overload
 
 import msgspec
 
+from djogi.schema import ModelBase
 from djogi.schema.declare import FIELD, specifier
 from djogi.schema.relations import ForeignKey as _RunForeignKey
 from djogi.schema.relations import OneToOne as _RunOneToOne
@@ -40,7 +41,7 @@ __all__ = ["AnyKey", "Field", "ForeignKey", "Keyed", "OneToOne", "Reverse", "fie
 T = TypeVar("T")
 O = TypeVar("O")  # noqa: E741  (the owning model class)
 KK = TypeVar("KK")
-B = TypeVar("B")
+B = TypeVar("B", bound=ModelBase)
 TM = TypeVar("TM", covariant=True)  # a relation's target model, maybe ``| None``
 
 if TYPE_CHECKING:
@@ -60,6 +61,7 @@ class Keyed(Generic[K]):
 
 if TYPE_CHECKING:
     _Owner = TypeVar("_Owner")
+    _Model = TypeVar("_Model", bound=ModelBase)
     _OwnerHD = TypeVar("_OwnerHD", bound=Keyed[HeerIdDesc])
     _OwnerH = TypeVar("_OwnerH", bound=Keyed[HeerId])
     _OwnerR = TypeVar("_OwnerR", bound=Keyed[RanjId])
@@ -74,6 +76,7 @@ if TYPE_CHECKING:
         def __get__(self, obj: None, owner: type[O]) -> Column[O, T]: ...
         @overload
         def __get__(self, obj: object, owner: type[Any]) -> T: ...
+        def __get__(self, obj: object, owner: type[Any]) -> Any: ...
         def __set__(self, obj: Never, value: T) -> None: ...  # Never: only the constructor sets fields
 
     class Key:
@@ -95,6 +98,7 @@ if TYPE_CHECKING:
         def __get__(self, obj: None, owner: type[_Owner]) -> Column[_Owner, Any]: ...
         @overload
         def __get__(self, obj: Keyed[KK], owner: type[Any]) -> KK: ...
+        def __get__(self, obj: object, owner: type[Any]) -> Any: ...
         def __set__(self, obj: Never, value: AnyKey | UnsetType) -> None: ...
 
     class Stamp:
@@ -104,6 +108,7 @@ if TYPE_CHECKING:
         def __get__(self, obj: None, owner: type[O]) -> Column[O, dt.datetime]: ...
         @overload
         def __get__(self, obj: object, owner: type[Any]) -> dt.datetime: ...
+        def __get__(self, obj: object, owner: type[Any]) -> Any: ...
         def __set__(self, obj: Never, value: dt.datetime | UnsetType) -> None: ...
 
     class ForeignKey(Generic[TM]):
@@ -120,6 +125,7 @@ if TYPE_CHECKING:
         def __get__(self: ForeignKey[Keyed[KK]], obj: object, owner: type[Any]) -> KK: ...
         @overload
         def __get__(self: ForeignKey[Keyed[KK] | None], obj: object, owner: type[Any]) -> KK | None: ...
+        def __get__(self, obj: object, owner: type[Any]) -> Any: ...
         def __set__(self, obj: Never, value: AnyKey | None) -> None: ...
 
     OneToOne = ForeignKey
@@ -128,7 +134,7 @@ if TYPE_CHECKING:
         """``books: ClassVar[Reverse[Book]]`` on the target of ``Book.author``: ``Author.books`` is a
         ``Related[Author, Book]`` (checked against ``Book``'s relations when both are declared)."""
 
-        def __get__(self, obj: None, owner: type[O]) -> Related[O, B]: ...
+        def __get__(self, obj: None, owner: type[_Model]) -> Related[_Model, B]: ...
 
     class Objects:
         """``Book.objects``: ``Select[Book]``."""

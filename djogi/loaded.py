@@ -17,7 +17,7 @@ from djogi.errors import DjogiError
 from djogi.schema import ModelBase
 
 if TYPE_CHECKING:
-    from djogi.algebra.expr import Column
+    from djogi.algebra.expr import ForeignColumn
     from djogi.algebra.relations import Related
 
 __all__ = ["Loaded", "RelationNotLoaded"]
@@ -57,7 +57,7 @@ class Loaded(Generic[M]):
     @overload
     def __getitem__(self, relation: Related[Any, B]) -> list[B]: ...
     @overload
-    def __getitem__(self, relation: Column[Any, T]) -> T | None: ...
+    def __getitem__(self, relation: ForeignColumn[Any, Any, T]) -> T: ...
 
     def __getitem__(self, relation: Any) -> Any:
         """The loaded value of ``relation`` (``loaded[Author.books]`` -> ``list[Book]``)."""

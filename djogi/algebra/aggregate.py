@@ -49,7 +49,7 @@ T = TypeVar("T")
 NUMERIC = ValueType("decimal", "numeric")
 
 
-class Agg(Windowable[T], frozen=True):
+class Agg(Windowable[T], frozen=True, eq=False):
     """``name([DISTINCT] args [ORDER BY order]) [FILTER (WHERE where)]``; ``star`` renders ``count(*)``."""
 
     __children__ = ("args", "order", "where")

@@ -68,7 +68,7 @@ CACHE_MAX = 4096
 
 
 def compile(
-    value: Select[Any] | Insert[Any] | InsertFrom[Any] | Update[Any] | Delete[Any] | SetOp | CountOf | ExistsOf,
+    value: Select[Any] | Insert[Any] | InsertFrom[Any] | Update[Any] | Delete[Any] | SetOp[Any] | CountOf | ExistsOf,
 ) -> Statement:
     """Compile a query or mutation value to a ``Statement``, through the shape cache.
 
@@ -313,7 +313,7 @@ def _ctes_shape(params: _Params) -> object:
     return tuple(out)
 
 
-def _setop_shape(node: SetOp, params: list[object]) -> object:
+def _setop_shape(node: SetOp[Any], params: list[object]) -> object:
     key = (type(node), node.op, _shape(node.left, params), _shape(node.right, params), node.ordering,
            node.row_limit, node.row_offset is None, node.empty)  # fmt: skip
     if node.row_offset is not None:

@@ -34,7 +34,7 @@ class When(msgspec.Struct, frozen=True, gc=False):
     then: Expr[Any]
 
 
-class Case(Expr[T], frozen=True):
+class Case(Expr[T], frozen=True, eq=False):
     """``CASE WHEN .. THEN .. ... [ELSE default] END``; ``closed`` once ``otherwise`` was given."""
 
     __children__ = ("whens", "default")

@@ -16,7 +16,7 @@ import datetime as dt
 import decimal
 import re
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar, overload
 
 import msgspec
 
@@ -26,11 +26,14 @@ from djogi.codecs.json import json_encode
 from djogi.codecs.values import PY_KINDS, Refused, normalize
 from djogi.errors import ArgumentTypeError, ValidationError
 from djogi.identifiers import quote_ident
-from djogi.schema import descriptor, models
+from djogi.schema import descriptor, models, registered
 
 if TYPE_CHECKING:
+    import uuid
+
     from djogi.algebra.predicate import Pred
     from djogi.schema import FieldDescriptor
+    from djogi.types import HeerId, HeerIdDesc, RanjId, RanjIdDesc
 
 __all__ = [
     "BinOp",
@@ -39,6 +42,7 @@ __all__ = [
     "Column",
     "Const",
     "Expr",
+    "ForeignColumn",
     "Func",
     "JsonPath",
     "OrderBy",
@@ -62,6 +66,14 @@ __all__ = [
 
 T = TypeVar("T")
 M = TypeVar("M")
+V = TypeVar("V")
+TM = TypeVar("TM", covariant=True)
+
+
+class _Query(Protocol):
+    """A query operand of ``in_`` / ``not_in`` (a ``Select`` or a set operation projecting one column)."""
+
+    def sql(self) -> Any: ...
 
 NUMERIC_KINDS = frozenset({"int", "float", "decimal"})
 
@@ -258,27 +270,75 @@ class Expr(msgspec.Struct, Generic[T], frozen=True, gc=False):
 
     # -- comparisons (predicates)
 
-    def __eq__(self, other: object) -> Pred:  # type: ignore[override]
+    @overload  # type: ignore[override]
+    def __eq__(self: _Numeric, other: decimal.Decimal | float | Expr[Any] | None) -> Pred: ...
+    @overload
+    def __eq__(self: _Keyed, other: int | Expr[Any] | None) -> Pred: ...
+    @overload
+    def __eq__(self: _UKeyed, other: uuid.UUID | Expr[Any] | None) -> Pred: ...
+    @overload
+    def __eq__(self: Expr[V], other: V | Expr[Any] | None) -> Pred: ...
+    def __eq__(self, other: object) -> Pred:  # pyright: ignore[reportIncompatibleMethodOverride]
         """``= other``; ``== None`` is ``IS NULL``."""
         if other is None:
             return _p.IsNull(self)
         return _p.Compare("eq", self, self.operand(other))
 
-    def __ne__(self, other: object) -> Pred:  # type: ignore[override]
+    @overload  # type: ignore[override]
+    def __ne__(self: _Numeric, other: decimal.Decimal | float | Expr[Any] | None) -> Pred: ...
+    @overload
+    def __ne__(self: _Keyed, other: int | Expr[Any] | None) -> Pred: ...
+    @overload
+    def __ne__(self: _UKeyed, other: uuid.UUID | Expr[Any] | None) -> Pred: ...
+    @overload
+    def __ne__(self: Expr[V], other: V | Expr[Any] | None) -> Pred: ...
+    def __ne__(self, other: object) -> Pred:  # pyright: ignore[reportIncompatibleMethodOverride]
         """``<> other`` (false when either side is NULL); ``!= None`` is ``IS NOT NULL``."""
         if other is None:
             return _p.Not(_p.IsNull(self))
         return _p.Compare("ne", self, self.operand(other))
 
+    @overload
+    def __lt__(self: _Numeric, other: decimal.Decimal | float | Expr[Any]) -> Pred: ...
+    @overload
+    def __lt__(self: _Keyed, other: int | Expr[Any]) -> Pred: ...
+    @overload
+    def __lt__(self: _UKeyed, other: uuid.UUID | Expr[Any]) -> Pred: ...
+    @overload
+    def __lt__(self: Expr[V], other: V | Expr[Any]) -> Pred: ...
     def __lt__(self, other: object) -> Pred:
         return _p.Compare("lt", self, self.operand(other))
 
+    @overload
+    def __le__(self: _Numeric, other: decimal.Decimal | float | Expr[Any]) -> Pred: ...
+    @overload
+    def __le__(self: _Keyed, other: int | Expr[Any]) -> Pred: ...
+    @overload
+    def __le__(self: _UKeyed, other: uuid.UUID | Expr[Any]) -> Pred: ...
+    @overload
+    def __le__(self: Expr[V], other: V | Expr[Any]) -> Pred: ...
     def __le__(self, other: object) -> Pred:
         return _p.Compare("le", self, self.operand(other))
 
+    @overload
+    def __gt__(self: _Numeric, other: decimal.Decimal | float | Expr[Any]) -> Pred: ...
+    @overload
+    def __gt__(self: _Keyed, other: int | Expr[Any]) -> Pred: ...
+    @overload
+    def __gt__(self: _UKeyed, other: uuid.UUID | Expr[Any]) -> Pred: ...
+    @overload
+    def __gt__(self: Expr[V], other: V | Expr[Any]) -> Pred: ...
     def __gt__(self, other: object) -> Pred:
         return _p.Compare("gt", self, self.operand(other))
 
+    @overload
+    def __ge__(self: _Numeric, other: decimal.Decimal | float | Expr[Any]) -> Pred: ...
+    @overload
+    def __ge__(self: _Keyed, other: int | Expr[Any]) -> Pred: ...
+    @overload
+    def __ge__(self: _UKeyed, other: uuid.UUID | Expr[Any]) -> Pred: ...
+    @overload
+    def __ge__(self: Expr[V], other: V | Expr[Any]) -> Pred: ...
     def __ge__(self, other: object) -> Pred:
         return _p.Compare("ge", self, self.operand(other))
 
@@ -293,10 +353,26 @@ class Expr(msgspec.Struct, Generic[T], frozen=True, gc=False):
         """``IS NOT NULL``."""
         return _p.Not(_p.IsNull(self))
 
+    @overload
+    def is_distinct_from(self: _Numeric, other: decimal.Decimal | float | Expr[Any] | None) -> Pred: ...
+    @overload
+    def is_distinct_from(self: _Keyed, other: int | Expr[Any] | None) -> Pred: ...
+    @overload
+    def is_distinct_from(self: _UKeyed, other: uuid.UUID | Expr[Any] | None) -> Pred: ...
+    @overload
+    def is_distinct_from(self: Expr[V], other: V | Expr[Any] | None) -> Pred: ...
     def is_distinct_from(self, other: object) -> Pred:
         """``IS DISTINCT FROM other`` (NULL-aware; ``None`` allowed)."""
         return _p.Compare("distinct", self, self._maybe_null(other))
 
+    @overload
+    def is_not_distinct_from(self: _Numeric, other: decimal.Decimal | float | Expr[Any] | None) -> Pred: ...
+    @overload
+    def is_not_distinct_from(self: _Keyed, other: int | Expr[Any] | None) -> Pred: ...
+    @overload
+    def is_not_distinct_from(self: _UKeyed, other: uuid.UUID | Expr[Any] | None) -> Pred: ...
+    @overload
+    def is_not_distinct_from(self: Expr[V], other: V | Expr[Any] | None) -> Pred: ...
     def is_not_distinct_from(self, other: object) -> Pred:
         """``IS NOT DISTINCT FROM other`` (NULL-aware; ``None`` allowed)."""
         return _p.Compare("not_distinct", self, self._maybe_null(other))
@@ -304,11 +380,27 @@ class Expr(msgspec.Struct, Generic[T], frozen=True, gc=False):
     def _maybe_null(self, other: object) -> Expr[Any]:
         return Const(None) if other is None else self.operand(other)
 
+    @overload
+    def between(self: _Numeric, low: decimal.Decimal | float | Expr[Any], high: decimal.Decimal | float | Expr[Any]) -> Pred: ...
+    @overload
+    def between(self: _Keyed, low: int | Expr[Any], high: int | Expr[Any]) -> Pred: ...
+    @overload
+    def between(self: _UKeyed, low: uuid.UUID | Expr[Any], high: uuid.UUID | Expr[Any]) -> Pred: ...
+    @overload
+    def between(self: Expr[V], low: V | Expr[Any], high: V | Expr[Any]) -> Pred: ...
     def between(self, low: object, high: object) -> Pred:
         """``BETWEEN low AND high`` (inclusive)."""
         return _p.Between(self, self.operand(low), self.operand(high))
 
-    def in_(self, values: Iterable[object]) -> Pred:
+    @overload
+    def in_(self: _Numeric, values: Iterable[decimal.Decimal | float] | _Query) -> Pred: ...
+    @overload
+    def in_(self: _Keyed, values: Iterable[int] | _Query) -> Pred: ...
+    @overload
+    def in_(self: _UKeyed, values: Iterable[uuid.UUID] | _Query) -> Pred: ...
+    @overload
+    def in_(self: Expr[V], values: Iterable[V] | _Query) -> Pred: ...
+    def in_(self, values: Iterable[object] | _Query) -> Pred:
         """``= ANY($n)`` with the values as one array parameter; an empty list is ``FALSE``.
 
         ``None`` is refused inside the list (combine with ``| x.is_null()`` instead). A query (``Select`` or
@@ -316,7 +408,15 @@ class Expr(msgspec.Struct, Generic[T], frozen=True, gc=False):
         """
         return self._in("in", values)
 
-    def not_in(self, values: Iterable[object]) -> Pred:
+    @overload
+    def not_in(self: _Numeric, values: Iterable[decimal.Decimal | float] | _Query) -> Pred: ...
+    @overload
+    def not_in(self: _Keyed, values: Iterable[int] | _Query) -> Pred: ...
+    @overload
+    def not_in(self: _UKeyed, values: Iterable[uuid.UUID] | _Query) -> Pred: ...
+    @overload
+    def not_in(self: Expr[V], values: Iterable[V] | _Query) -> Pred: ...
+    def not_in(self, values: Iterable[object] | _Query) -> Pred:
         """``<> ALL($n)``: false for a NULL value, like ``!=``; an empty list is ``TRUE``.
 
         With a query: ``x`` is not NULL and not among the query's values (a NULL among them does not make
@@ -324,7 +424,7 @@ class Expr(msgspec.Struct, Generic[T], frozen=True, gc=False):
         """
         return self._in("not_in", values)
 
-    def _in(self, op: Literal["in", "not_in"], values: Iterable[object]) -> Pred:
+    def _in(self, op: Literal["in", "not_in"], values: Iterable[object] | _Query) -> Pred:
         from djogi.algebra.subquery import in_query, is_query
 
         if is_query(values):
@@ -466,7 +566,16 @@ class Expr(msgspec.Struct, Generic[T], frozen=True, gc=False):
         return OrderBy(self, True)
 
 
-class Column(Expr[T], Generic[M, T], frozen=True):
+if TYPE_CHECKING:
+    # Comparison operands for type checkers (the run time checks every value against the column's type):
+    # numeric columns take any number, HeeRanjID keys a plain int / UUID, other columns their own value type;
+    # every column takes another expression.
+    _Numeric = Expr[decimal.Decimal] | Expr[decimal.Decimal | None] | Expr[float] | Expr[float | None]
+    _Keyed = Expr[HeerIdDesc] | Expr[HeerIdDesc | None] | Expr[HeerId] | Expr[HeerId | None]
+    _UKeyed = Expr[RanjId] | Expr[RanjId | None] | Expr[RanjIdDesc] | Expr[RanjIdDesc | None]
+
+
+class Column(Expr[T], Generic[M, T], frozen=True, eq=False):
     """``"table"."column"`` of ``model``'s field ``name``. Built by ``column_ref``; ``column``, ``vtype`` and
     ``nullable`` are derived from the field and are not part of the node's identity."""
 
@@ -486,7 +595,7 @@ class Column(Expr[T], Generic[M, T], frozen=True):
     def _describe(self) -> str:
         return f"{self.model.__name__}.{self.name}"
 
-    def to(self, target: Column[T, Any]) -> Column[M, Any]:
+    def to(self, target: Column[Any, V]) -> Column[M, V]:
         """Through this ``ForeignKey``/``OneToOne`` column, the related model's column ``target``:
         ``Book.author.to(Author.name)`` (usable in ``where``/``exclude``/``order_by``; see
         ``djogi.algebra.relations``). ``ValidationError`` when this is no relation or ``target`` is not a
@@ -502,7 +611,30 @@ class Column(Expr[T], Generic[M, T], frozen=True):
             return follow(self, attr)
 
 
-class OuterRef(Expr[T], frozen=True):
+if TYPE_CHECKING:
+
+    class ForeignColumn(Column[M, T], Generic[M, T, TM], frozen=True, eq=False):
+        """``Book.author``: a relation's column; it holds the target's key ``T`` and knows its target ``TM``
+        (``Author``, or ``Author | None`` for an optional relation)."""
+
+else:
+
+    class _ForeignColumnType(type):
+        def __instancecheck__(cls, obj: object) -> bool:
+            return isinstance(obj, Column) and _is_relation(obj)
+
+    class ForeignColumn(Generic[M, T, TM], metaclass=_ForeignColumnType):
+        """``Book.author``'s type for type checkers: a relation's column, holding the target's key ``T`` and
+        knowing its target ``TM``. At run time relation columns are ``Column`` values (``isinstance`` tells a
+        relation's column)."""
+
+
+def _is_relation(col: Column[Any, Any]) -> bool:
+    desc = registered(col.model)
+    return desc is not None and any(fd.name == col.name and fd.relation is not None for fd in desc.fields)
+
+
+class OuterRef(Expr[T], frozen=True, eq=False):
     """``expr`` rendered in the enclosing query's scope (correlated subqueries)."""
 
     __children__ = ("expr",)
@@ -542,7 +674,7 @@ class PathRef(msgspec.Struct, frozen=True, gc=False):
         return ref
 
 
-class PathColumn(Column[M, Any], frozen=True):
+class PathColumn(Column[M, Any], frozen=True, eq=False):
     """A column of a related model reached through a to-one path (``model`` is a ``PathRef``)."""
 
     __children__ = ()
@@ -623,7 +755,7 @@ def column_ref(model: type[M], fd: FieldDescriptor) -> Column[M, Any]:
     return Column(model, fd.name, fd.column, _field_type(fd), fd.nullable)
 
 
-class Param(Expr[T], frozen=True):
+class Param(Expr[T], frozen=True, eq=False):
     """A bound value, rendered ``$n::type`` (``type.sql``; no cast when unknown). Never NULL."""
 
     __children__ = ()
@@ -639,7 +771,7 @@ class Param(Expr[T], frozen=True):
         return repr(self.value)
 
 
-class Const(Expr[T], frozen=True):
+class Const(Expr[T], frozen=True, eq=False):
     """An inline constant: ``NULL``, ``TRUE`` or ``FALSE`` (the only values spliced into SQL text)."""
 
     __children__ = ()
@@ -654,7 +786,7 @@ class Const(Expr[T], frozen=True):
         return {None: "NULL", True: "TRUE", False: "FALSE"}[self.value]
 
 
-class BinOp(Expr[T], frozen=True):
+class BinOp(Expr[T], frozen=True, eq=False):
     """``(left op right)`` for ``+ - * /`` and ``||``."""
 
     __children__ = ("left", "right")
@@ -734,7 +866,7 @@ def _is_zero(value: object) -> bool:
     return type(value) in (int, float) and value == 0
 
 
-class Func(Expr[T], frozen=True):
+class Func(Expr[T], frozen=True, eq=False):
     """A function call ``name(args...)`` returning ``return_type``. ``name`` is a plain identifier."""
 
     __children__ = ("args",)
@@ -817,7 +949,7 @@ def abs_(x: Expr[T]) -> Func[T]:
     return Func("abs", (x,), x.type)
 
 
-class Cast(Expr[T], frozen=True):
+class Cast(Expr[T], frozen=True, eq=False):
     """``CAST(expr AS sql_type)``; built by ``cast``. SQL-only in memory."""
 
     __children__ = ("expr",)
@@ -840,7 +972,7 @@ def cast(x: object, sql_type: str) -> Cast[Any]:
     return Cast(_as_expr(x), sql_type, value_type(sql_type))
 
 
-class Collate(Expr[T], frozen=True):
+class Collate(Expr[T], frozen=True, eq=False):
     """``expr COLLATE "collation"``."""
 
     __children__ = ("expr",)
@@ -856,7 +988,7 @@ class Collate(Expr[T], frozen=True):
         return f"{self.expr.describe()} COLLATE {self.collation}"
 
 
-class JsonPath(Expr[Any], frozen=True):
+class JsonPath(Expr[Any], frozen=True, eq=False):
     """``(expr #> $n::text[])``: the JSONB value at a key path. Compared values are sent as JSONB."""
 
     __children__ = ("expr",)

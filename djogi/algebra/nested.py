@@ -18,7 +18,7 @@ __all__ = ["Exists", "InQuery", "RelatedCount", "Subquery"]
 T = TypeVar("T")
 
 
-class Subquery(Expr[T], frozen=True):
+class Subquery(Expr[T], frozen=True, eq=False):
     """``(<query>)`` as a scalar value of type ``vtype``."""
 
     __scopes__ = ("query",)
@@ -52,7 +52,7 @@ class InQuery(Pred, frozen=True):
     query: Any
 
 
-class RelatedCount(Subquery[int], frozen=True):
+class RelatedCount(Subquery[int], frozen=True, eq=False):
     """``(SELECT count(*) FROM ...)`` over related rows: an ``int``, never NULL."""
 
     __children__ = ()

@@ -25,7 +25,7 @@ from djogi.algebra.depth import guarded
 from djogi.algebra.expr import BinOp, Cast, Collate, Column, Const, Expr, Func, JsonPath, OrderBy, OuterRef, Param
 from djogi.algebra.nullability import nullable
 from djogi.algebra.predicate import FALSE, TRUE, Pred, and_, or_, predicate
-from djogi.algebra.rowtype import python_type, row_type
+from djogi.algebra.rowtype import Row, python_type, row_type
 from djogi.algebra.sources import Join, JoinKind, Source
 from djogi.algebra.traverse import find, key_hash, node_key, same, walk
 from djogi.algebra.window import Over, window_errors
@@ -34,6 +34,8 @@ from djogi.schema import ModelBase, ModelDescriptor, descriptor
 
 if TYPE_CHECKING:
     from djogi.algebra.dml import Delete, Update
+    from djogi.algebra.expr import ForeignColumn
+    from djogi.algebra.relations import Prefetch, Related
     from djogi.algebra.results import Statement
     from djogi.algebra.setops import SetOp
     from djogi.loaded import Loaded
@@ -77,6 +79,13 @@ __all__ = [
 
 M = TypeVar("M", bound=ModelBase)
 S = TypeVar("S", bound=msgspec.Struct)
+V = TypeVar("V")
+T1 = TypeVar("T1")
+T2 = TypeVar("T2")
+T3 = TypeVar("T3")
+T4 = TypeVar("T4")
+T5 = TypeVar("T5")
+T6 = TypeVar("T6")
 R = TypeVar("R")  # the row type of a query: a model, a tuple, a Struct, Loaded[model] ...
 Step = Callable[["Select[R]"], "Select[R]"]
 LockStrength = Literal["UPDATE", "NO KEY UPDATE", "SHARE", "KEY SHARE"]
@@ -222,10 +231,26 @@ class Select(msgspec.Struct, Generic[R], frozen=True, kw_only=True):
         return msgspec.structs.replace(self, condition=FALSE, keyset=None, empty=True)
 
     @overload
+    def values(self, e1: Expr[T1], /) -> Select[tuple[T1]]: ...
+    @overload
+    def values(self, e1: Expr[T1], e2: Expr[T2], /) -> Select[tuple[T1, T2]]: ...
+    @overload
+    def values(self, e1: Expr[T1], e2: Expr[T2], e3: Expr[T3], /) -> Select[tuple[T1, T2, T3]]: ...
+    @overload
+    def values(self, e1: Expr[T1], e2: Expr[T2], e3: Expr[T3], e4: Expr[T4], /) -> Select[tuple[T1, T2, T3, T4]]: ...
+    @overload
+    def values(self, e1: Expr[T1], e2: Expr[T2], e3: Expr[T3], e4: Expr[T4], e5: Expr[T5], /) -> Select[tuple[T1, T2, T3, T4, T5]]: ...
+    @overload
+    def values(self, e1: Expr[T1], e2: Expr[T2], e3: Expr[T3], e4: Expr[T4], e5: Expr[T5], e6: Expr[T6], /) -> Select[tuple[T1, T2, T3, T4, T5, T6]]: ...
+    @overload
     def values(self, *exprs: Expr[Any], into: type[S]) -> Select[S]: ...
     @overload
-    def values(self, *exprs: Expr[Any], into: None = None, **named: Expr[Any]) -> Select[Any]: ...
-    def values(self, *exprs: Expr[Any], into: type[msgspec.Struct] | None = None, **named: Expr[Any]) -> Select[Any]:
+    def values(self, **named: Expr[Any]) -> Select[Row]: ...
+    @overload
+    def values(self, *exprs: Expr[Any]) -> Select[tuple[Any, ...]]: ...
+    def values(  # type: ignore[misc]  # (a named expression called "into" is refused at run time)
+        self, *exprs: Expr[Any], into: type[msgspec.Struct] | None = None, **named: Expr[Any]
+    ) -> Select[Any]:
         """Select these expressions instead of model rows: as tuples, as ``into`` Structs (positional), or,
         with keywords only, as a generated frozen Struct (``values(genre=Book.genre, n=count())``) whose
         field types follow the expressions (``T | None`` where the value may be NULL)."""
@@ -255,16 +280,22 @@ class Select(msgspec.Struct, Generic[R], frozen=True, kw_only=True):
         """``CROSS JOIN target``."""
         return _join(self, target, TRUE, "CROSS", fetch)
 
-    def group_by(self, *keys: Expr[Any] | Grouping) -> Select[R]:
+    def group_by(self, *keys: Expr[Any] | Grouping) -> Select[Row]:
         """``GROUP BY keys`` (or one ``rollup(...)`` / ``cube(...)`` / ``grouping_sets(...)``); replaces an
         earlier grouping. Project with ``values()`` / ``annotate()``; filter groups with ``having()``."""
-        return _group_by(self, keys)
+        return cast("Select[Row]", _group_by(self, keys))
 
     def having(self, *predicates: Pred) -> Select[R]:
         """AND ``predicates`` (aggregates allowed: ``count() > 2``) into the HAVING clause."""
         _check(self, "having()", _preds("having()", predicates))
         return msgspec.structs.replace(self, having_condition=and_(self.having_condition, *predicates))
 
+    @overload
+    def annotate(self: Select[Row], **named: Expr[Any]) -> Select[Row]: ...  # type: ignore[overload-overlap]
+    @overload
+    def annotate(self: Select[tuple[V, Row]], **named: Expr[Any]) -> Select[tuple[V, Row]]: ...
+    @overload
+    def annotate(self, **named: Expr[Any]) -> Select[tuple[R, Row]]: ...
     def annotate(self, **named: Expr[Any]) -> Select[Any]:
         """Grouped: ``values(<key fields by name>, **named)``. Ungrouped: add ``expr AS "name"`` columns next
         to the model's (an aggregate becomes the window ``agg OVER ()``); rows decode to ``(model, Row)``."""
@@ -278,41 +309,51 @@ class Select(msgspec.Struct, Generic[R], frozen=True, kw_only=True):
         """``exists_of(self)``."""
         return exists_of(self)
 
-    def select_related(self, *relations: Column[Any, Any]) -> Select[tuple[Any, ...]]:
+    @overload
+    def select_related(self, r1: ForeignColumn[Any, Any, T1], /) -> Select[tuple[R, T1]]: ...
+    @overload
+    def select_related(self, r1: ForeignColumn[Any, Any, T1], r2: ForeignColumn[Any, Any, T2], /) -> Select[tuple[R, T1, T2]]: ...
+    @overload
+    def select_related(self, r1: ForeignColumn[Any, Any, T1], r2: ForeignColumn[Any, Any, T2], r3: ForeignColumn[Any, Any, T3], /) -> Select[tuple[R, T1, T2, T3]]: ...
+    @overload
+    def select_related(self, r1: ForeignColumn[Any, Any, T1], r2: ForeignColumn[Any, Any, T2], r3: ForeignColumn[Any, Any, T3], r4: ForeignColumn[Any, Any, T4], /) -> Select[tuple[R, T1, T2, T3, T4]]: ...
+    @overload
+    def select_related(self, *relations: ForeignColumn[Any, Any, Any]) -> Select[tuple[Any, ...]]: ...
+    def select_related(self, *relations: ForeignColumn[Any, Any, Any]) -> Select[tuple[Any, ...]]:
         """Join each to-one relation's target and fetch it in the same query (``INNER JOIN`` for a NOT NULL
         key, else ``LEFT JOIN``): rows become ``(Book, Author | None, ...)``. See ``djogi.algebra.relations``."""
         from djogi.algebra.relations import add_related
 
         return cast("Select[tuple[Any, ...]]", add_related(self, relations))
 
-    def prefetch(self, *relations: Any) -> Select[Loaded[R]]:
+    def prefetch(self, *relations: Prefetch | Related[Any, Any] | ForeignColumn[Any, Any, Any]) -> Select[Loaded[R]]:
         """Load these relations (``prefetch(...)`` values or bare ``Author.books`` / ``Book.author``) with one
         extra ``WHERE key = ANY($1)`` query each; terminals then return ``djogi.loaded.Loaded`` rows."""
         from djogi.algebra.relations import add_prefetch
 
         return cast("Select[Loaded[R]]", add_prefetch(self, relations))
 
-    def union(self, other: Any) -> SetOp:
+    def union(self, other: Select[R] | SetOp[R]) -> SetOp[R]:
         """``(self) UNION (other)``; see ``djogi.algebra.setops``."""
         return _setop("UNION", self, other)
 
-    def union_all(self, other: Any) -> SetOp:
+    def union_all(self, other: Select[R] | SetOp[R]) -> SetOp[R]:
         """``(self) UNION ALL (other)``."""
         return _setop("UNION ALL", self, other)
 
-    def intersect(self, other: Any) -> SetOp:
+    def intersect(self, other: Select[R] | SetOp[R]) -> SetOp[R]:
         """``(self) INTERSECT (other)``."""
         return _setop("INTERSECT", self, other)
 
-    def intersect_all(self, other: Any) -> SetOp:
+    def intersect_all(self, other: Select[R] | SetOp[R]) -> SetOp[R]:
         """``(self) INTERSECT ALL (other)``."""
         return _setop("INTERSECT ALL", self, other)
 
-    def except_(self, other: Any) -> SetOp:
+    def except_(self, other: Select[R] | SetOp[R]) -> SetOp[R]:
         """``(self) EXCEPT (other)``."""
         return _setop("EXCEPT", self, other)
 
-    def except_all(self, other: Any) -> SetOp:
+    def except_all(self, other: Select[R] | SetOp[R]) -> SetOp[R]:
         """``(self) EXCEPT ALL (other)``."""
         return _setop("EXCEPT ALL", self, other)
 
@@ -790,7 +831,7 @@ def _annotate(q: Select[R], named: dict[str, Expr[Any]]) -> Select[R]:
     return msgspec.structs.replace(q, annotations=tuple(merged.values()), annotation_type=_row_type(q, merged))
 
 
-def _setop(op: Any, left: Any, right: Any) -> SetOp:
+def _setop(op: Any, left: Any, right: Any) -> SetOp[Any]:
     from djogi.algebra.setops import combine
 
     return combine(op, left, right)

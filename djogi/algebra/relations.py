@@ -40,6 +40,7 @@ from djogi.algebra import predicate as p
 from djogi.algebra.aggregate import count
 from djogi.algebra.expr import (
     Column,
+    ForeignColumn,
     OrderBy,
     PathColumn,
     PathRef,
@@ -278,7 +279,7 @@ class Related(msgspec.Struct, Generic[A, B], frozen=True, gc=False):
         return RelatedCount(q, ValueType("int", "bigint"))
 
 
-def reverse(fk: Column[B, A]) -> Related[A, B]:
+def reverse(fk: ForeignColumn[B, Any, A | None]) -> Related[A, B]:
     """The reverse of the relation ``fk`` (``reverse(Book.author)``: each author's books)."""
     owner, fd = relation_field(fk)
     if not isinstance(fk.model, type):
@@ -289,7 +290,9 @@ def reverse(fk: Column[B, A]) -> Related[A, B]:
     return Related(target, owner, name, "reverse", fd.name, unique=fd.relation.kind == "o2o")
 
 
-def m2m(near: Column[Any, A], far: Column[Any, B], *, name: str | None = None) -> Related[A, B]:
+def m2m(
+    near: ForeignColumn[Any, Any, A | None], far: ForeignColumn[Any, Any, B | None], *, name: str | None = None
+) -> Related[A, B]:
     """The ``B`` rows linked to each ``A`` row through a through model: ``m2m(BookTag.book, BookTag.tag)``.
 
     ``name`` is what prefetched rows are read under (``loaded.tags``); default: ``B``'s table name.

@@ -767,7 +767,7 @@ def _render_delete(de: Delete[Any], ctx: RenderContext) -> tuple[str, ResultShap
     return sql + returning, result
 
 
-def _render_setop(node: SetOp, ctx: RenderContext) -> tuple[str, ResultShape]:
+def _render_setop(node: SetOp[Any], ctx: RenderContext) -> tuple[str, ResultShape]:
     """``(<left>) op (<right>) [ORDER BY "name" ..] [LIMIT n] [OFFSET $n]``; the result is the left arm's."""
     left, result = render_query(node.left, ctx)
     right, _ = render_query(node.right, ctx)

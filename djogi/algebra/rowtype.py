@@ -14,7 +14,7 @@ import decimal
 import keyword
 import uuid
 from collections.abc import Sequence
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import msgspec
 
@@ -22,7 +22,18 @@ from djogi.algebra.expr import ValueType, text_argument
 from djogi.errors import ValidationError
 from djogi.identifiers import identifier_problem
 
-__all__ = ["check_name", "python_type", "row_type"]
+__all__ = ["Row", "check_name", "python_type", "row_type"]
+
+if TYPE_CHECKING:
+
+    class Row:
+        """A row of ``values(name=...)`` / ``annotate(...)``: a generated frozen Struct whose fields follow the
+        expressions; type checkers see its attributes as ``Any`` (the fields are known only at run time)."""
+
+        def __getattr__(self, name: str) -> Any: ...
+
+else:
+    Row = msgspec.Struct
 
 _KIND_PY: dict[str | None, Any] = {
     "str": str, "int": int, "float": float, "decimal": decimal.Decimal, "bool": bool, "date": dt.date,

@@ -12,7 +12,7 @@ incompatible types, an arm with a row lock, an outer ordering key that is not an
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import msgspec
 
@@ -29,6 +29,8 @@ __all__ = ["OutputOrder", "SetOp", "except_", "except_all", "intersect", "inters
 
 SetOperator = Literal["UNION", "UNION ALL", "INTERSECT", "INTERSECT ALL", "EXCEPT", "EXCEPT ALL"]
 
+R = TypeVar("R")
+
 
 class OutputOrder(msgspec.Struct, frozen=True, gc=False):
     """An ORDER BY key of a set operation: an output column name."""
@@ -38,7 +40,7 @@ class OutputOrder(msgspec.Struct, frozen=True, gc=False):
     nulls: Literal["first", "last"] | None = None
 
 
-class SetOp(msgspec.Struct, frozen=True, kw_only=True):
+class SetOp(msgspec.Struct, Generic[R], frozen=True, kw_only=True):
     """``(<left>) <op> (<right>) [ORDER BY ..] [LIMIT n] [OFFSET $n]``."""
 
     __scopes__ = ("left", "right")
@@ -67,41 +69,41 @@ class SetOp(msgspec.Struct, frozen=True, kw_only=True):
         """Set operations load no relations (prefetch on an arm is refused when the set operation is built)."""
         return ()
 
-    def union(self, other: Any) -> SetOp:
+    def union(self, other: Select[R] | SetOp[R]) -> SetOp[R]:
         """``(self) UNION (other)``."""
         return combine("UNION", self, other)
 
-    def union_all(self, other: Any) -> SetOp:
+    def union_all(self, other: Select[R] | SetOp[R]) -> SetOp[R]:
         """``(self) UNION ALL (other)``."""
         return combine("UNION ALL", self, other)
 
-    def intersect(self, other: Any) -> SetOp:
+    def intersect(self, other: Select[R] | SetOp[R]) -> SetOp[R]:
         """``(self) INTERSECT (other)``."""
         return combine("INTERSECT", self, other)
 
-    def intersect_all(self, other: Any) -> SetOp:
+    def intersect_all(self, other: Select[R] | SetOp[R]) -> SetOp[R]:
         """``(self) INTERSECT ALL (other)``."""
         return combine("INTERSECT ALL", self, other)
 
-    def except_(self, other: Any) -> SetOp:
+    def except_(self, other: Select[R] | SetOp[R]) -> SetOp[R]:
         """``(self) EXCEPT (other)``."""
         return combine("EXCEPT", self, other)
 
-    def except_all(self, other: Any) -> SetOp:
+    def except_all(self, other: Select[R] | SetOp[R]) -> SetOp[R]:
         """``(self) EXCEPT ALL (other)``."""
         return combine("EXCEPT ALL", self, other)
 
-    def order_by(self, *keys: Any) -> SetOp:
+    def order_by(self, *keys: Any) -> SetOp[R]:
         """Append ORDER BY keys on output columns: a column of the left arm's model (``Book.title``,
         ``Book.title.desc()``) or an output name (``"title"``)."""
         names = output_columns(self).names
         return msgspec.structs.replace(self, ordering=self.ordering + tuple(_output_key(k, names) for k in keys))
 
-    def limit(self, n: int | None) -> SetOp:
+    def limit(self, n: int | None) -> SetOp[R]:
         """Replace the outer LIMIT (``None`` removes it)."""
         return msgspec.structs.replace(self, row_limit=_count("limit", n))
 
-    def offset(self, n: int | None) -> SetOp:
+    def offset(self, n: int | None) -> SetOp[R]:
         """Replace the outer OFFSET (``None`` removes it)."""
         return msgspec.structs.replace(self, row_offset=_count("offset", n))
 
@@ -137,7 +139,7 @@ def _arm(query: Any, side: str) -> None:
         raise ValidationError(f"set operation: the {side} arm must be a query (Select or SetOp), not {query!r}")
 
 
-def combine(op: SetOperator, left: Any, right: Any) -> SetOp:
+def combine(op: SetOperator, left: Any, right: Any) -> SetOp[Any]:
     """``(left) op (right)``; ``ValidationError`` when the arms' columns do not line up (see module doc)."""
     _arm(left, "left")
     _arm(right, "right")
@@ -154,31 +156,31 @@ def combine(op: SetOperator, left: Any, right: Any) -> SetOp:
     return SetOp(op=op, left=left, right=right, empty=empty)
 
 
-def union(left: Any, right: Any) -> SetOp:
+def union(left: Any, right: Any) -> SetOp[Any]:
     """``(left) UNION (right)`` (duplicates removed)."""
     return combine("UNION", left, right)
 
 
-def union_all(left: Any, right: Any) -> SetOp:
+def union_all(left: Any, right: Any) -> SetOp[Any]:
     """``(left) UNION ALL (right)`` (duplicates kept)."""
     return combine("UNION ALL", left, right)
 
 
-def intersect(left: Any, right: Any) -> SetOp:
+def intersect(left: Any, right: Any) -> SetOp[Any]:
     """``(left) INTERSECT (right)``."""
     return combine("INTERSECT", left, right)
 
 
-def intersect_all(left: Any, right: Any) -> SetOp:
+def intersect_all(left: Any, right: Any) -> SetOp[Any]:
     """``(left) INTERSECT ALL (right)``."""
     return combine("INTERSECT ALL", left, right)
 
 
-def except_(left: Any, right: Any) -> SetOp:
+def except_(left: Any, right: Any) -> SetOp[Any]:
     """``(left) EXCEPT (right)``."""
     return combine("EXCEPT", left, right)
 
 
-def except_all(left: Any, right: Any) -> SetOp:
+def except_all(left: Any, right: Any) -> SetOp[Any]:
     """``(left) EXCEPT ALL (right)``."""
     return combine("EXCEPT ALL", left, right)

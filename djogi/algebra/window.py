@@ -58,11 +58,11 @@ BoundKind = Literal["UNBOUNDED PRECEDING", "PRECEDING", "CURRENT ROW", "FOLLOWIN
 _RANK = {"UNBOUNDED PRECEDING": 0, "PRECEDING": 1, "CURRENT ROW": 2, "FOLLOWING": 3, "UNBOUNDED FOLLOWING": 4}
 
 
-class Windowable(Expr[T], frozen=True):
+class Windowable(Expr[T], frozen=True, eq=False):
     """A call ``over()`` accepts: a window function (``WindowFunc``) or an aggregate (``aggregate.Agg``)."""
 
 
-class WindowFunc(Windowable[T], frozen=True):
+class WindowFunc(Windowable[T], frozen=True, eq=False):
     """A window-only function call ``name(args)``; meaningful only under ``.over(...)``."""
 
     __children__ = ("args",)
@@ -103,7 +103,7 @@ class Frame(msgspec.Struct, frozen=True, gc=False):
     exclude: Literal["CURRENT ROW", "GROUP", "TIES", "NO OTHERS"] | None = None
 
 
-class Over(Expr[T], frozen=True):
+class Over(Expr[T], frozen=True, eq=False):
     """``func OVER ([PARTITION BY ...] [ORDER BY ...] [frame])`` for an aggregate or a ``WindowFunc``."""
 
     __children__ = ("func", "partition", "order", "frame")

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from djogi.executor.pool import Connection
     from djogi.executor.session import Session
 
-M = TypeVar("M", bound=Model)
+M = TypeVar("M", bound=Model[Any])
 
 # Enum columns are written as ``text`` (the binary form of an enum value is its label), so COPY needs no
 # dumper for an enum type created after the pool's connections were configured.
@@ -51,7 +51,7 @@ _FRAMEWORK_TIMES = ("created_at", "updated_at")
 GET_OR_CREATE_ATTEMPTS = 3
 
 
-def _model_of(rows: Sequence[Model]) -> ModelDescriptor:
+def _model_of(rows: Sequence[Model[Any]]) -> ModelDescriptor:
     models = set(map(type, rows))
     if len(models) != 1:
         names = ", ".join(sorted(m.__name__ for m in models))
@@ -154,7 +154,7 @@ class _Allocation(NamedTuple):
     everywhere: set[str]
 
 
-def _unset_fields(desc: ModelDescriptor, rows: Sequence[Model]) -> tuple[list[FieldDescriptor], set[str]]:
+def _unset_fields(desc: ModelDescriptor, rows: Sequence[Model[Any]]) -> tuple[list[FieldDescriptor], set[str]]:
     """The database-filled fields (key, timestamps, ``db_default`` columns) some row leaves UNSET, and the
     names of those every row leaves UNSET."""
     missing: list[FieldDescriptor] = []
@@ -423,7 +423,7 @@ async def insert_unnest(
     return await db.execute(_upsert(insert_many(desc.model, rows), target, update))  # type: ignore[no-any-return]
 
 
-async def bulk_update(db: Session, rows: Sequence[Model], fields: Sequence[str]) -> int:
+async def bulk_update(db: Session, rows: Sequence[Model[Any]], fields: Sequence[str]) -> int:
     """See ``Database.bulk_update``: runs ``update_many(rows, fields)``; with a version field, inside
     ``atomic()``, raising ``StaleObject`` (and so rolling back) unless every row was updated."""
     if not rows:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from typing import Any, Literal, NoReturn, TypeVar, overload
+from typing import Any, Literal, NoReturn, TypeVar, cast, overload
 
 import msgspec
 import psycopg
@@ -34,7 +34,7 @@ from djogi.executor.session import Session
 from djogi.executor.transaction import Atomic, Isolation, OnCommit, retry_loop
 from djogi.model import Model, descriptor
 
-M = TypeVar("M", bound=Model)
+M = TypeVar("M", bound=Model[Any])
 R = TypeVar("R")  # a query's row type: a model, Loaded[model], a tuple, a Struct
 S = TypeVar("S", bound=msgspec.Struct)
 T = TypeVar("T")
@@ -53,7 +53,7 @@ class Database:
 
     def __init__(self, session: Session) -> None:
         self._session = session
-        self._get_sql: dict[tuple[type[Model], type], tuple[str, RowFactory | None]] = {}
+        self._get_sql: dict[tuple[type[Model[Any]], type], tuple[str, RowFactory | None]] = {}
 
     @property
     def url(self) -> str:
@@ -74,11 +74,7 @@ class Database:
 
     # ------------------------------------------------------------------------------------ terminals
 
-    @overload
-    async def all(self, query: Select[R]) -> list[R]: ...
-    @overload
-    async def all(self, query: SetOp) -> list[Any]: ...
-    async def all(self, query: Select[R] | SetOp) -> list[R] | list[Any]:
+    async def all(self, query: Select[R] | SetOp[R]) -> list[R]:
         """Every row ``query`` (a select or a set operation) selects, decoded into its model (``[]`` without
         SQL for ``none()``).
 
@@ -89,8 +85,8 @@ class Database:
         if stmt.empty:
             return []
         rows, _ = await self._session.statement(stmt)
-        if query.prefetches:
-            return await prefetch.load(self._session, rows, query.prefetches)
+        if query.prefetches:  # the query is a Select[Loaded[...]]: its rows are the Loaded values
+            return cast("list[R]", await prefetch.load(self._session, rows, query.prefetches))
         return rows
 
     async def one(self, query: Select[R]) -> R:
@@ -139,7 +135,7 @@ class Database:
         rows = await self.all(select(model).where(pk.in_(tuple(ids))))
         return {row.id: row for row in rows}
 
-    async def count(self, query: Select[Any] | SetOp) -> int:
+    async def count(self, query: Select[Any] | SetOp[Any]) -> int:
         """The number of rows ``query`` selects: ``count_of(query)`` (``SELECT count(*) FROM "t" WHERE ...``,
         or over a subquery for distinct/grouped/limited shapes); 0 without SQL for ``none()``."""
         stmt = compile(count_of(query))
@@ -148,7 +144,7 @@ class Database:
         rows, _ = await self._session.statement(stmt)
         return int(rows[0][0])
 
-    async def exists(self, query: Select[Any] | SetOp) -> bool:
+    async def exists(self, query: Select[Any] | SetOp[Any]) -> bool:
         """Whether ``query`` selects any row: ``exists_of(query)`` (``SELECT EXISTS (SELECT 1 ... LIMIT 1)``);
         False without SQL for ``none()``."""
         stmt = compile(exists_of(query))
@@ -261,7 +257,7 @@ class Database:
             self._missing(instance, "save")
         return rows[0]  # type: ignore[no-any-return]
 
-    async def delete(self, instance: Model) -> None:
+    async def delete(self, instance: Model[Any]) -> None:
         """``DELETE`` the instance's row (checking the version when the model has one).
 
         Raises StaleObject when a versioned row moved on, NotFound when the row is already gone.
@@ -274,7 +270,7 @@ class Database:
         """The instance's row as stored now; NotFound when it is gone."""
         return await self.get(type(instance), instance.id)
 
-    def _missing(self, instance: Model, action: str) -> NoReturn:
+    def _missing(self, instance: Model[Any], action: str) -> NoReturn:
         desc = descriptor(type(instance))
         version = desc.version_field
         if version is not None:
@@ -328,7 +324,7 @@ class Database:
             raise ValidationError("bulk_upsert() needs update_fields; use bulk_insert(conflict_target=...) to skip")
         return await bulk.insert_unnest(self._session, rows, conflict_target, update_fields)
 
-    async def bulk_update(self, rows: Sequence[Model], fields: Sequence[str]) -> int:
+    async def bulk_update(self, rows: Sequence[Model[Any]], fields: Sequence[str]) -> int:
         """``UPDATE t SET f = v.f, ..., updated_at = now() FROM (<unnest>) v WHERE t.id = v.id``: the
         statement ``update_many(Model, rows, fields)`` prints.
 

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = ["add_links", "load", "remove_links"]
 
-M = TypeVar("M", bound=Model)
+M = TypeVar("M", bound=Model[Any])
 
 
 def _key(value: Any) -> Any:
@@ -122,7 +122,7 @@ def _group(children: list[Any], field: str, *, nested: bool) -> dict[Any, list[A
 # ------------------------------------------------------------------------------------------ m2m links
 
 
-def _link_fields(through: type[Model], owner: Model) -> tuple[str, str]:
+def _link_fields(through: type[Model[Any]], owner: Model[Any]) -> tuple[str, str]:
     """The through model's field pointing at ``owner``'s model and the one pointing at the other side."""
     desc = descriptor(through)
     if desc.through is None:
@@ -134,7 +134,7 @@ def _link_fields(through: type[Model], owner: Model) -> tuple[str, str]:
     return near[0].name, far[0].name
 
 
-async def add_links(db: Database, through: type[M], owner: Model, others: Iterable[Model]) -> list[M]:
+async def add_links(db: Database, through: type[M], owner: Model[Any], others: Iterable[Model[Any]]) -> list[M]:
     """Link ``owner`` to each of ``others`` through ``through``: ``INSERT INTO "book_tags" (...) VALUES ...
     ON CONFLICT ("book_id", "tag_id") DO NOTHING RETURNING ...`` (idempotent: existing links are kept; the
     pair needs a unique constraint, e.g. ``unique_together=(("book", "tag"),)``). Returns the links created
@@ -148,7 +148,7 @@ async def add_links(db: Database, through: type[M], owner: Model, others: Iterab
     return result
 
 
-async def remove_links(db: Database, through: type[Model], owner: Model, others: Iterable[Model]) -> int:
+async def remove_links(db: Database, through: type[Model[Any]], owner: Model[Any], others: Iterable[Model[Any]]) -> int:
     """``DELETE FROM "book_tags" WHERE "book_id" = $1 AND "tag_id" = ANY($2)``; the number removed."""
     near, far = _link_fields(through, owner)
     ids = tuple(other.id for other in others)

@@ -85,7 +85,11 @@ class ModelBase(msgspec.Struct, metaclass=SchemaMeta):
     (``gc=False``: cheaper to create); a model instance must not be stored inside its own list field.
     """
 
-    if not TYPE_CHECKING:  # type checkers see djogi.Model's typed declarations of these
+    if TYPE_CHECKING:  # frozen at run time (SchemaMeta), hence hashable; type checkers see Model's fields
+
+        def __hash__(self) -> int: ...
+
+    else:
         id: Any = UNSET
         created_at: dt.datetime | UnsetType = UNSET
         updated_at: dt.datetime | UnsetType = UNSET

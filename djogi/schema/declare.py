@@ -149,9 +149,10 @@ def _declared_key(bases: tuple[type, ...], namespace: Mapping[str, Any]) -> obje
         origin = get_origin(base)
         struct = isinstance(origin, type) and issubclass(origin, msgspec.Struct)
         if struct and len(args) == 1 and not isinstance(args[0], typing.TypeVar):
-            return args[0]
+            kind: object = args[0]
+            return kind
     for base in bases:
-        inherited = getattr(base, "__djogi_key__", None)
+        inherited: object = getattr(base, "__djogi_key__", None)
         if inherited is not None:
             return inherited
     return None

@@ -6,6 +6,7 @@ the script can run again and again against the same database.
 
 from __future__ import annotations
 
+import typing
 from decimal import Decimal
 
 from bookshop.models import Author, Book, BookTag, Category, Customer, Genre, Order, OrderLine, OrderStatus
@@ -20,7 +21,7 @@ from djogi.errors import StaleObject
 def show(title: str, value: object) -> None:
     print(f"\n== {title}")
     if isinstance(value, list):
-        for item in value:
+        for item in typing.cast("list[object]", value):
             print(f"   {item}")
     else:
         print(f"   {value}")
@@ -49,7 +50,8 @@ async def main() -> None:
         in_sql = [b.title for b in await db.all(Book.objects.filter(unread).order_by(Book.title, Book.id))]
         show("the same predicate in memory and in SQL agree", in_memory == in_sql)
 
-        page_size, pages, query = 3, [], Book.objects.order_by(Book.price, Book.id).limit(3)
+        page_size, query = 3, Book.objects.order_by(Book.price, Book.id).limit(3)
+        pages: list[list[str]] = []
         page = await db.all(query)
         while page:
             pages.append([b.title for b in page])

@@ -1,79 +1,98 @@
-"""Type assertions checked by mypy (``tests/typing/test_reveal.py``); never imported at run time."""
+"""Type assertions checked by pyright (strict) and mypy (strict, no plugin) in ``test_reveal.py``.
+
+The module is also imported at run time (``test_reveal.py``), so its models really register and every query in
+it really compiles.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from decimal import Decimal
-from typing import Any, assert_type
+from typing import Any, ClassVar, assert_type
 
 import msgspec
 
-from djogi import Database, Field, ForeignKey, Model, OneToOne
+import djogi
+from djogi import (
+    Database,
+    Field,
+    ForeignKey,
+    HeerIdDesc,
+    Loaded,
+    Model,
+    OneToOne,
+    RanjId,
+    Reverse,
+    Serial,
+    custom_pk,
+    field,
+    reverse,
+)
 from djogi.algebra import select
-from djogi.algebra.expr import Column, OrderBy
+from djogi.algebra.expr import Column, ForeignColumn, OrderBy
 from djogi.algebra.predicate import Pred
 from djogi.algebra.query import Select
 from djogi.algebra.relations import Related, RelatedCount
-from djogi.loaded import Loaded
-from djogi.model import field
+from djogi.algebra.rowtype import Row
+from djogi.algebra.setops import SetOp
+
+
+class Genre(djogi.Enum):
+    FICTION = "fiction"
+    HISTORY = "history"
+
+
+class Meta(msgspec.Struct, frozen=True):
+    pages: int
 
 
 class Author(Model, table="typing_authors"):
-    name: Field[str]
+    name: Field[str] = field(max_length=200, index=True)
+    email: Field[str] = field(unique=True)
     born: Field[dt.date | None] = field(default=None)
+    typing_books: ClassVar[Reverse[Book]]
+    edited: ClassVar[Reverse[Review]]
+
+
+class Counter(Model[Serial], table="typing_counters"):
+    name: Field[str]
+
+
+class Token(Model[RanjId], table="typing_tokens"):
+    name: Field[str]
+
+
+class Visit(Model[uuid.UUID], table="typing_visits", pk=custom_pk(uuid.UUID, "UUID", "gen_random_uuid()")):
+    path: Field[str]
 
 
 class Book(Model, table="typing_books"):
     title: Field[str]
-    author: ForeignKey[Author]
-    price: Field[Decimal] = field(default=Decimal(0))
-
-
-assert_type(Book.price, Column[Book, Decimal])
-assert_type(Book.title, Column[Book, str])
-assert_type(Author.born, Column[Author, dt.date | None])
-assert_type(Book.author, Column[Book, Author])
-assert_type(Book.created_at, Column[Book, dt.datetime])
-assert_type(Book.id, Column[Book, Any])
+    author: ForeignKey[Author] = field(on_delete="cascade")
+    genre: Field[Genre] = field(default=Genre.FICTION)
+    price: Field[Decimal] = field(precision=10, scale=2, default=Decimal("0"))
+    tags: Field[list[str]] = field(default=[])
+    meta: Field[djogi.Jsonb[Meta] | None] = field(default=None)
+    small: Field[djogi.SmallInt] = field(default=0)
+    counter: ForeignKey[Counter | None] = field(default=None, on_delete="set null")
+    reviews: ClassVar[Reverse[Review]]
 
 
 class Review(Model, table="typing_reviews"):
     book: ForeignKey[Book] = field(related_name="reviews")
-    editor: Field[ForeignKey[Author] | None] = field(related_name="edited_reviews", on_delete="set null", default=None)
+    editor: ForeignKey[Author | None] = field(related_name="edited", on_delete="set null", default=None)
+
+
+class Category(Model, table="typing_categories"):
+    name: Field[str]
+    parent: ForeignKey[Category | None] = field(default=None, on_delete="cascade", related_name="children")
+    children: ClassVar[Reverse[Category]]
 
 
 class Bio(Model, table="typing_bios"):
     author: OneToOne[Author]
-
-
-class Transfer(Model, table="typing_transfers"):
-    src: ForeignKey[Author]
-    dst: ForeignKey[Author]
-
-
-# Reverse accessors: the source's table name, or field(related_name=...).
-assert_type(Author.typing_books, Related[Author, Book])
-assert_type(Book.reviews, Related[Book, Review])
-assert_type(Author.edited_reviews, Related[Author, Review])
-assert_type(Author.typing_bios, Related[Author, Bio])
-assert_type(Author.typing_books.any(Book.price > 10), Pred)
-assert_type(Author.typing_books.count(), RelatedCount)
-assert_type(Author.objects.filter(Author.typing_books.none(Book.price > 10)), Select[Author])
-Author.no_such_attribute  # type: ignore[attr-defined]  # noqa: B018  (unknown names stay errors)
-Book.typing_books  # type: ignore[attr-defined]  # noqa: B018  (the reverse lives on the target only)
-Author.typing_transfers  # type: ignore[attr-defined]  # noqa: B018  (ambiguous: Transfer.src and .dst)
-
-book = Book(title="t", author=1)
-assert_type(book.price, Decimal)
-assert_type(book.title, str)
-
-assert_type(Book.price < 30, Pred)
-assert_type(Book.title == "x", Pred)
-assert_type((Book.price < 30) & ~Book.title.icontains("x") | (Book.author == 1), Pred)
-assert_type(Book.price.desc(), OrderBy)
-assert_type(select(Book), Select[Book])
-assert_type(Book.objects, Select[Book])
-assert_type(Book.objects.filter(Book.price < 30).limit(3), Select[Book])
+    text: Field[str] = field(default="")
 
 
 class Pair(msgspec.Struct):
@@ -81,18 +100,122 @@ class Pair(msgspec.Struct):
     price: Decimal
 
 
-assert_type(Book.objects.values(Book.title, into=Pair), Select[Pair])
-assert_type(Book.objects.values(Book.title, Book.price), Select[Any])
-assert_type(Book.objects.select_related(Book.author), Select[tuple[Any, ...]])
+# Columns on the class, with their value types; relation columns know their key and target.
+assert_type(Book.price, Column[Book, Decimal])
+assert_type(Book.title, Column[Book, str])
+assert_type(Author.born, Column[Author, dt.date | None])
+assert_type(Book.genre, Column[Book, Genre])
+assert_type(Book.small, Column[Book, int])
+assert_type(Book.meta, Column[Book, Meta | None])
+assert_type(Book.tags, Column[Book, list[str]])
+assert_type(Book.author, ForeignColumn[Book, HeerIdDesc, Author])
+assert_type(Book.counter, ForeignColumn[Book, int | None, Counter | None])
+assert_type(Category.parent, ForeignColumn[Category, HeerIdDesc | None, Category | None])
+assert_type(Bio.author, ForeignColumn[Bio, HeerIdDesc, Author])
+assert_type(Book.created_at, Column[Book, dt.datetime])
+assert_type(Book.id, Column[Book, HeerIdDesc])
+assert_type(Counter.id, Column[Counter, int])
+assert_type(Token.id, Column[Token, RanjId])
+assert_type(Visit.id, Column[Visit, uuid.UUID])
+assert_type(Book.objects, Select[Book])
+
+# Comparisons build predicates.
+assert_type(Book.price < 30, Pred)
+assert_type(Book.price == Decimal("1.50"), Pred)
+assert_type(Book.title == "x", Pred)
+assert_type(Book.title != "x", Pred)
+assert_type(Book.genre == Genre.FICTION, Pred)
+assert_type(Author.born == None, Pred)  # noqa: E711  (IS NULL)
+assert_type(Book.author == 1, Pred)
+assert_type(Book.id == 1, Pred)
+assert_type(Counter.id > 3, Pred)
+assert_type(Book.price.between(1, 10), Pred)
+assert_type(Book.title.in_(["a", "b"]), Pred)
+assert_type(Book.id.not_in([1, 2]), Pred)
+assert_type(Book.author.in_(Author.objects.values(Author.id)), Pred)
+assert_type((Book.price < 30) & ~Book.title.icontains("x") | (Book.counter == None), Pred)  # noqa: E711
+assert_type(Book.author.to(Author.name) == "Ann", Pred)
+assert_type(Book.price.desc(), OrderBy)
+
+# Queries keep their row types.
+assert_type(select(Book), Select[Book])
+assert_type(Book.objects.filter(Book.price < 30).limit(3), Select[Book])
+assert_type(Book.objects.values(Book.title, Book.price, into=Pair), Select[Pair])
+assert_type(Book.objects.values(Book.title, Book.price), Select[tuple[str, Decimal]])
+assert_type(Book.objects.values(Book.title), Select[tuple[str]])
+assert_type(Book.objects.values(title=Book.title), Select[Row])
+assert_type(Book.objects.select_related(Book.author), Select[tuple[Book, Author]])
+assert_type(Book.objects.select_related(Book.author, Book.counter), Select[tuple[Book, Author, Counter | None]])
 assert_type(Book.objects.prefetch(Book.author), Select[Loaded[Book]])
+assert_type(Author.objects.prefetch(Author.typing_books), Select[Loaded[Author]])
+assert_type(Book.objects.annotate(n=Book.price), Select[tuple[Book, Row]])
+assert_type(Book.objects.annotate(n=Book.price).annotate(m=Book.small), Select[tuple[Book, Row]])
+assert_type(Book.objects.group_by(Book.genre).annotate(n=Book.price), Select[Row])
+assert_type(Book.objects.union(Book.objects.filter(Book.price > 3)), SetOp[Book])
+assert_type(Book.objects.except_(Book.objects).union(Book.objects), SetOp[Book])
+
+# Reverse accessors: declared on the target, checked against the relations at run time.
+assert_type(reverse(Book.author), Related[Author, Book])
+assert_type(reverse(Category.parent), Related[Category, Category])
+assert_type(Author.typing_books, Related[Author, Book])
+assert_type(Author.edited, Related[Author, Review])
+assert_type(Book.reviews, Related[Book, Review])
+assert_type(Category.children, Related[Category, Category])
+assert_type(Author.typing_books.any(Book.price > 10), Pred)
+assert_type(Author.typing_books.count(), RelatedCount)
+assert_type(Author.objects.filter(Author.typing_books.none(Book.price > 10)), Select[Author])
+
+# Instances: values, keys of every kind, foreign keys hold the target's key.
+ann = Author(name="Ann", email="ann@example.com")
+assert_type(ann.id, HeerIdDesc)
+assert_type(ann.name, str)
+assert_type(ann.born, dt.date | None)
+assert_type(ann.created_at, dt.datetime)
+assert_type(Counter(name="c").id, int)
+assert_type(Token(name="t").id, RanjId)
+assert_type(Visit(path="/").id, uuid.UUID)
+book = Book(title="t", author=HeerIdDesc(1))
+assert_type(book.author, HeerIdDesc)
+assert_type(book.counter, int | None)
+assert_type(book.price, Decimal)
+assert_type(book.meta, Meta | None)
+assert_type(Category(name="c", parent=None).parent, HeerIdDesc | None)
+assert_type(msgspec.structs.replace(ann, name="Bo"), Author)
+assert_type({ann: 1}, dict[Author, int])
 
 
 async def terminals(db: Database, books: list[Book]) -> None:
+    a = await db.create(ann)
+    assert_type(a, Author)
+    b = Book(title="t", author=a.id)
+    assert_type(b.author, HeerIdDesc)
     assert_type(await db.all(Book.objects.filter(Book.price < 3)), list[Book])
     assert_type(await db.first(Book.objects), Book | None)
     assert_type(await db.one(Book.objects), Book)
-    assert_type(await db.all(Book.objects.prefetch(Book.author)), list[Loaded[Book]])
-    assert_type(await db.values(Book.objects.values(Book.title, into=Pair)), list[Pair])
-    assert_type(await db.get(Book, 1), Book)
+    assert_type(await db.get(Author, b.author), Author)
+    assert_type((await db.one(Book.objects)).id, HeerIdDesc)
+    assert_type((await db.one(Counter.objects)).id, int)
+    rows = await db.all(Book.objects.prefetch(Book.author, Book.reviews))
+    assert_type(rows, list[Loaded[Book]])
+    assert_type(rows[0].instance, Book)
+    assert_type(rows[0][Book.author], Author)
+    assert_type(rows[0][Book.reviews], list[Review])
+    for bk, au, c in await db.all(Book.objects.select_related(Book.author, Book.counter)):
+        assert_type((bk, au, c), tuple[Book, Author, Counter | None])
+    assert_type(await db.all(Book.objects.union(Book.objects)), list[Book])
+    for t, p in await db.all(Book.objects.values(Book.title, Book.price)):
+        assert_type((t, p), tuple[str, Decimal])
+    assert_type(await db.values(Book.objects.values(Book.title, Book.price, into=Pair)), list[Pair])
+    for bk, extra in await db.all(Book.objects.annotate(n=Book.price)):
+        assert_type(bk, Book)
+        assert_type(extra.n, Any)
     assert_type(await db.bulk_create(books), list[Book])
     assert_type(await db.bulk_create(books, returning=False), int)
+
+
+def any_model(model: type[Model[Any]]) -> str:
+    """Code taking any model says ``Model[Any]`` (a bare ``Model`` is ``Model[HeerIdDesc]``)."""
+    return model.__name__
+
+
+assert_type(any_model(Counter) + any_model(Book), str)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import ClassVar
 from decimal import Decimal
 
 import msgspec
 
 import djogi
-from djogi import Field, ForeignKey, Index, Jsonb, Model, field
+from djogi import Field, ForeignKey, Index, Jsonb, Model, Reverse, field
 
 
 class Genre(djogi.Enum):
@@ -38,6 +39,7 @@ class Author(Model, table="authors"):
     name: Field[str] = field(max_length=200, index=True)
     email: Field[str] = field(unique=True)
     born: Field[date | None] = field(default=None)
+    books: ClassVar[Reverse[Book]]  # the reverse of Book.author (checked against it)
 
 
 class Book(Model, table="books", indexes=(Index(columns=("genre", "-price")),)):
