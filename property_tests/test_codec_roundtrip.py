@@ -49,7 +49,7 @@ class Target(Model, table="prop_codec_targets"):
 
 class Sample(Model, table="prop_codec_samples"):
     text: Field[str | None] = field(default=None)
-    short: Field[Annotated[str, field(max_length=10)] | None] = field(default=None)
+    short: Field[str | None] = field(max_length=10, default=None)
     small: Field[djogi.SmallInt | None] = field(default=None)
     medium: Field[djogi.Integer | None] = field(default=None)
     big: Field[int | None] = field(default=None)

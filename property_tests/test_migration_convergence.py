@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import djogi
-from djogi import ForeignKey, Model, field
+from djogi import Field, ForeignKey, Model, field
 from djogi.migrate import Bucket, apply, compose, introspect, rollback, verify
 from djogi.migrate.snapshot import EMPTY, Snapshot
 from djogi.model import models, registry_scope
@@ -69,20 +69,26 @@ def _annotation(col: Col) -> Any:
     base: Any = {"str": str, "varchar": str, "int": int, "int4": int, "bool": bool, "date": dt.date,
                  "mood": Mood}.get(col.kind)  # fmt: skip
     if col.kind == "fk":
-        base = ForeignKey[col.target]
-    spec = field(
+        return ForeignKey[f"{col.target} | None"] if col.nullable else ForeignKey[col.target]
+    return Field[base | None] if col.nullable else Field[base]
+
+
+def _declared(col: Col) -> Any:
+    """The column's ``= field(...)``: its options, and None as the default of an optional column."""
+    default = {"default": None} if col.nullable else {}
+    return field(
+        **default,
         index=col.index, unique=col.unique, db_default=col.default, comment=col.comment,
         renamed_from=col.renamed_from, max_length=col.length if col.kind == "varchar" else None,
         sql_type="INTEGER" if col.kind == "int4" else None, check=f"{col.name} >= 0" if col.check else None,
     )  # fmt: skip
-    return Annotated[base | None if col.nullable else base, spec]
 
 
 def declare(tables: list[Table]) -> None:
     """Declare the models of ``tables`` (in creation order, so FK targets exist first)."""
     for t in tables:
         ns: dict[str, Any] = {"__annotations__": {c.name: _annotation(c) for c in t.cols}}
-        ns.update({c.name: None for c in t.cols if c.nullable})
+        ns.update({c.name: _declared(c) for c in t.cols})
         options = {"table": t.name, "comment": t.comment, "renamed_from": t.renamed_from or None}
         types.new_class(f"M{t.uid}", (Model,), options, lambda body, ns=ns: body.update(ns))
 

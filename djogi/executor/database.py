@@ -161,7 +161,7 @@ class Database:
         rows, _ = await self._session.statement(stmt)
         return rows[0][0] if rows else None
 
-    async def values(self, query: Select[R]) -> list[R]:
+    async def values(self, query: Select[R] | SetOp[R]) -> list[R]:
         """The rows of a ``values(...)`` query: tuples, or the ``into`` Structs it names."""
         stmt = compile(query)
         if stmt.empty:

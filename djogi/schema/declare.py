@@ -111,7 +111,7 @@ def declaration_problem(model: str, attr: str, hint: Any, written: object) -> st
     ``OneToOne[...]``; options and the default go in ``= field(...)``.
     """
     metadata = _metadata(hint)
-    if FIELD in metadata and not any(isinstance(m, (FieldSpecifier, FieldSpec)) for m in metadata):
+    if FIELD in metadata and not any(isinstance(m, (FieldSpecifier, FieldSpec)) for m in _all_metadata(hint)):
         return None
     shown = written if isinstance(written, str) else getattr(written, "__name__", repr(written))
     relation = next((m for m in _all_metadata(hint) if isinstance(m, RelationSpec)), None)
@@ -130,9 +130,10 @@ def declaration_problem(model: str, attr: str, hint: Any, written: object) -> st
 
 
 def _all_metadata(hint: Any) -> list[Any]:
-    if get_origin(hint) in (Union, typing.Union) or type(hint).__name__ == "UnionType":
-        return [m for arg in get_args(hint) for m in _all_metadata(arg)]
-    return _metadata(hint) + ([] if get_origin(hint) is not Annotated else _all_metadata(get_args(hint)[0]))
+    """The ``Annotated`` metadata anywhere in ``hint`` (inside unions and type arguments too)."""
+    if get_origin(hint) is Annotated:
+        return [*hint.__metadata__, *_all_metadata(get_args(hint)[0])]
+    return [m for arg in get_args(hint) if not isinstance(arg, (str, int)) for m in _all_metadata(arg)]
 
 
 def _nullable(hint: Any) -> bool:
