@@ -43,6 +43,7 @@ from djogi.algebra.evaluate import compile_python, is_portable, matches
 from djogi.algebra.expr import (
     Column,
     Expr,
+    ForeignColumn,
     OrderBy,
     abs_,
     cast,
@@ -116,8 +117,8 @@ from djogi.algebra.window import (
 
 __all__ = [  # noqa: RUF022  (grouped by topic)
     # expressions and predicates
-    "FALSE", "TRUE", "Column", "Expr", "OrderBy", "Pred", "abs_", "and_", "cast", "coalesce", "func", "length",
-    "lower", "node_key", "not_", "now", "nullif", "or_", "same", "upper", "xor",
+    "FALSE", "TRUE", "Column", "Expr", "ForeignColumn", "OrderBy", "Pred", "abs_", "and_", "cast", "coalesce", "func",
+    "length", "lower", "node_key", "not_", "now", "nullif", "or_", "same", "upper", "xor",
     # in-memory evaluation, programmatic filters
     "compile_python", "is_portable", "matches", "predicate_from_filters",
     # queries and their step forms

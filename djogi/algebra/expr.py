@@ -381,7 +381,9 @@ class Expr(msgspec.Struct, Generic[T], frozen=True, gc=False):
         return Const(None) if other is None else self.operand(other)
 
     @overload
-    def between(self: _Numeric, low: decimal.Decimal | float | Expr[Any], high: decimal.Decimal | float | Expr[Any]) -> Pred: ...
+    def between(
+        self: _Numeric, low: decimal.Decimal | float | Expr[Any], high: decimal.Decimal | float | Expr[Any]
+    ) -> Pred: ...
     @overload
     def between(self: _Keyed, low: int | Expr[Any], high: int | Expr[Any]) -> Pred: ...
     @overload

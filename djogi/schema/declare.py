@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import typing
 from collections.abc import Mapping
-from typing import Annotated, Any, ClassVar, ForwardRef, Union, get_args, get_origin
+from typing import Annotated, Any, ClassVar, ForwardRef, get_args, get_origin
 
 import msgspec
 
@@ -120,11 +120,13 @@ def declaration_problem(model: str, attr: str, hint: Any, written: object) -> st
         kind = "OneToOne" if relation.kind == "o2o" else "ForeignKey"
         example = (f'{attr}: {kind}["{target} | None"] = field(..., default=None)' if _nullable(hint)
                    else f"{attr}: {kind}[{target}] = field(...)")  # fmt: skip
+    elif isinstance(shown, str) and "Annotated" not in shown and "field(" not in shown and "Field[" not in shown:
+        example = f"{attr}: Field[{shown}]"
     else:
         example = f"{attr}: Field[<type>] = field(<options>, default=<default>)"
     return (
-        f"{model}.{attr}: {shown!s} is not a field declaration; declare it as {example} (Field[T], "
-        "ForeignKey[Target], ForeignKey[Target | None] or OneToOne[Target]; options and the default go in "
+        f"{model}.{attr}: {shown!s} is not a field declaration; declare it as {example} (every field is Field[T], "
+        "ForeignKey[Target], ForeignKey[Target | None] or OneToOne[Target], with its options and default in "
         "= field(...)), so that type checkers see its column"
     )
 
@@ -173,6 +175,8 @@ def key_option(model: str, bases: tuple[type, ...], namespace: dict[str, Any], o
     kind = _declared_key(bases, namespace)
     if kind is not None:
         namespace["__djogi_key__"] = kind
+    if "table" not in options and "pk" not in options:
+        return  # an abstract base: its key kind is checked on the models that declare a table
     if "pk" in options and not isinstance(options["pk"], PrimaryKey):
         pk = options["pk"]
         raise ModelDefinitionError(

@@ -3,7 +3,7 @@ class creation with a ModelDefinitionError naming the model (and field), before 
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import psycopg
 import pytest

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from djogi import Database, Field, Model, field
-
 from reveal import Author, Book, Category, Genre
+
+from djogi import Database, Field, Model, field
 
 
 async def bad(db: Database, a: Author, b: Book) -> None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import ClassVar
 from decimal import Decimal
+from typing import ClassVar
 
 import msgspec
 
