@@ -72,6 +72,11 @@ def take_specifiers(model: str, namespace: dict[str, Any]) -> None:
     annotations = namespace.get("__annotations__", {})
     specs: dict[str, FieldSpec] = {}
     for attr, value in list(namespace.items()):
+        if isinstance(value, FieldSpec):
+            raise ModelDefinitionError(
+                f"{model}.{attr}: = djogi.schema.field(...) makes column options only; declare the field with "
+                "djogi.field(...) (from djogi import field)"
+            )
         if not isinstance(value, FieldSpecifier):
             continue
         if attr not in annotations:

@@ -165,3 +165,12 @@ def test_decoding_and_replace_keep_the_model(scope: None) -> None:
 
     note = msgspec.json.decode(b'{"body": "x"}', type=Note)
     assert isinstance(note, Note) and msgspec.structs.replace(note, body="y").body == "y"
+
+
+def test_the_schema_layers_option_builder_is_no_field_specifier(scope: None) -> None:
+    from djogi.schema import field as options_only
+
+    with pytest.raises(ModelDefinitionError, match=r"Item\.name: = djogi\.schema\.field\(\.\.\.\) makes column options"):
+
+        class Item(Model, table="items"):
+            name: Field[str] = options_only(max_length=3)  # type: ignore[assignment]
