@@ -71,7 +71,8 @@ def test_key_kinds_come_from_the_type_argument(scope: None) -> None:
     ("declare", "says"),
     [
         (lambda: type(Model)("A", (Model,), {"__annotations__": {"x": str}, "__module__": __name__},
-                             table="a"), "A.x: str is not a field declaration; declare it as x: Field[str] ("),  # fmt: skip
+                             table="a"),
+         "A.x: str is not a field declaration; declare it as x: Field[str] ("),
         (lambda: _old_optional_relation(), 'declare it as owner: ForeignKey["Target | None"]'),
         (lambda: _old_annotated(), "B.name: "),
         (lambda: _nested_field(), "C.name: "),
@@ -96,12 +97,12 @@ def test_every_other_spelling_is_refused_with_its_fix(scope: None, declare: Any,
 
 def _old_optional_relation() -> None:
     class Old(Model, table="olds"):
-        owner: ForeignKey[Target] | None = None  # type: ignore[name-defined]  # noqa: F821
+        owner: ForeignKey[Target] | None = None  # type: ignore[name-defined]  # noqa: F821  (refused)
 
 
 def _old_annotated() -> None:
     class B(Model, table="bs"):
-        name: Annotated[str, field(max_length=3)]
+        name: Annotated[str, field(max_length=3)]  # (refused)
 
 
 def _nested_field() -> None:
@@ -121,7 +122,7 @@ def test_a_declared_reverse_is_checked_against_the_relations(scope: None) -> Non
         class Book(Model, table="books"):
             author: ForeignKey[Author]
 
-    class Book(Model, table="books"):  # noqa: F811
+    class Book(Model, table="books"):
         author: ForeignKey[Author]
         editor: ForeignKey[Author | None] = field(related_name="edited", default=None)
 
@@ -156,7 +157,7 @@ def test_a_reverse_spelled_without_classvar_is_refused(scope: None) -> None:
     with pytest.raises(ModelDefinitionError, match=r"Shelf\.items: declare a reverse accessor as items: ClassVar"):
 
         class Shelf(Model, table="shelves"):
-            items: Reverse[Shelf]  # type: ignore[misc]
+            items: Reverse[Shelf]  # type: ignore[misc]  (refused)
 
 
 def test_decoding_and_replace_keep_the_model(scope: None) -> None:
@@ -170,7 +171,7 @@ def test_decoding_and_replace_keep_the_model(scope: None) -> None:
 def test_the_schema_layers_option_builder_is_no_field_specifier(scope: None) -> None:
     from djogi.schema import field as options_only
 
-    with pytest.raises(ModelDefinitionError, match=r"Item\.name: = djogi\.schema\.field\(\.\.\.\) makes column options"):
+    with pytest.raises(ModelDefinitionError, match=r"Item\.name: = djogi\.schema\.field\(\.\.\.\) makes column"):
 
         class Item(Model, table="items"):
             name: Field[str] = options_only(max_length=3)  # type: ignore[assignment]
