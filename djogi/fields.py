@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Annotated, Any, Generic, TypedDict, TypeVar, overload
 
 import msgspec
 
@@ -25,7 +25,7 @@ from djogi.types import HeerId, HeerIdDesc, RanjId, RanjIdDesc
 
 if TYPE_CHECKING:
     import datetime as dt
-    from typing import Never, TypedDict, Unpack
+    from typing import Never, Unpack
 
     from msgspec import UnsetType
     from typing_extensions import TypeVar as DefaultTypeVar
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from djogi.schema.fields import IndexMethod
     from djogi.types import OnDelete
 
-__all__ = ["AnyKey", "Field", "ForeignKey", "Keyed", "OneToOne", "Reverse", "field"]
+__all__ = ["AnyKey", "Field", "FieldOptions", "ForeignKey", "Keyed", "OneToOne", "Reverse", "field"]
 
 T = TypeVar("T")
 O = TypeVar("O")  # noqa: E741  (the owning model class)
@@ -141,25 +141,6 @@ if TYPE_CHECKING:
 
         def __get__(self, obj: None, owner: type[O]) -> Select[O]: ...
 
-    class FieldOptions(TypedDict, total=False):
-        """The column options of ``field(...)`` (see ``djogi.schema.fields.field``)."""
-
-        unique: bool
-        index: bool | IndexMethod
-        max_length: int | None
-        precision: int | None
-        scale: int | None
-        db_default: str | None
-        check: str | None
-        comment: str | None
-        renamed_from: str | None
-        version: bool
-        column: str | None
-        sql_type: str | None
-        on_delete: OnDelete | None
-        deferrable: bool
-        initially_deferred: bool
-        related_name: str | None
 
 else:
 
@@ -175,6 +156,28 @@ else:
     class Reverse(Generic[B]):
         """``books: ClassVar[Reverse[Book]]``: declares the reverse accessor ``Author.books`` for type
         checkers; djogi checks it against ``Book``'s relations."""
+
+
+class FieldOptions(TypedDict, total=False):
+    """The column options ``field(...)`` takes, for type checkers: the fields of ``djogi.schema.FieldSpec``
+    (``tests/models/test_declarations.py`` keeps the two equal)."""
+
+    unique: bool
+    index: bool | IndexMethod
+    max_length: int | None
+    precision: int | None
+    scale: int | None
+    db_default: str | None
+    check: str | None
+    comment: str | None
+    renamed_from: str | None
+    version: bool
+    column: str | None
+    sql_type: str | None
+    on_delete: OnDelete | None
+    deferrable: bool
+    initially_deferred: bool
+    related_name: str | None
 
 
 @overload

@@ -175,3 +175,11 @@ def test_the_schema_layers_option_builder_is_no_field_specifier(scope: None) -> 
 
         class Item(Model, table="items"):
             name: Field[str] = options_only(max_length=3)  # type: ignore[assignment]
+
+
+def test_the_typed_field_options_are_the_schemas() -> None:
+    """``djogi.fields.FieldOptions`` (what type checkers accept in ``field(...)``) lists every ``FieldSpec`` option."""
+    from djogi.fields import FieldOptions
+    from djogi.schema import FieldSpec
+
+    assert set(FieldOptions.__annotations__) == set(FieldSpec.__struct_fields__)
