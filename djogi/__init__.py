@@ -1,7 +1,9 @@
 """djogi: a model-first, PostgreSQL-only data layer. This module re-exports the public surface."""
 
+from djogi.auth import AuthContext, Authenticator
 from djogi.errors import (
     ArgumentTypeError,
+    AuthError,
     DjogiError,
     IntegrityError,
     LockConflict,
@@ -9,6 +11,7 @@ from djogi.errors import (
     NotFound,
     NotPortable,
     StaleObject,
+    TenantRequired,
     ValidationError,
 )
 from djogi.executor import Database, connect
@@ -32,6 +35,9 @@ from djogi.types import (
 
 __all__ = [
     "ArgumentTypeError",
+    "AuthContext",
+    "AuthError",
+    "Authenticator",
     "BigInt",
     "Database",
     "DjogiError",
@@ -56,6 +62,7 @@ __all__ = [
     "Serial",
     "SmallInt",
     "StaleObject",
+    "TenantRequired",
     "ValidationError",
     "connect",
     "custom_pk",

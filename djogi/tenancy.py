@@ -23,16 +23,20 @@ from pglast.stream import maybe_double_quote_name
 from djogi.identifiers import quote_ident
 
 __all__ = [
-    "BYPASS_ROLE", "POLICY_NAME", "SET_SCOPE_SQL", "TENANT_SETTING", "app_role_sql", "create_roles_sql",
-    "key_types", "policy_expression",
+    "APP_ROLE", "BYPASS_ROLE", "POLICY_NAME", "SET_SCOPE_SQL", "SET_TENANT_SQL", "TENANT_SETTING", "app_role_sql",
+    "create_roles_sql", "key_types", "policy_expression",
 ]  # fmt: skip
 
 TENANT_SETTING: Final = "djogi.tenant"
 """The transaction-local setting the isolation policy reads."""
 POLICY_NAME: Final = "tenant_isolation"
 """The name of the isolation policy on each tenant-keyed table."""
+APP_ROLE: Final = "djogi_app"
+"""The application role the embedded server and the test plugin set up (``EmbeddedServer.app_url``)."""
 BYPASS_ROLE: Final = "djogi_bypass"
 """The ``BYPASSRLS`` role ``Database.insecurely()`` switches to (``SET LOCAL ROLE``) by default."""
+SET_TENANT_SQL: Final = "SELECT set_config('djogi.tenant', $1, true)"
+"""Sets the tenant (``''`` for none) for the rest of the transaction."""
 SET_SCOPE_SQL: Final = "SELECT set_config('djogi.tenant', $1, true), set_config('role', $2, true)"
 """Sets the tenant (``''`` for none) and the role (``'none'``: the session's own) for the transaction."""
 

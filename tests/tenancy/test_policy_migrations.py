@@ -54,8 +54,8 @@ def _codes(report: VerifyReport) -> list[tuple[str, str]]:
 
 
 def _state(url: str) -> tuple[object, ...]:
-    return _sql(url, "SELECT c.relrowsecurity, c.relforcerowsecurity, count(p.oid) FROM pg_class c "
-                     "LEFT JOIN pg_policy p ON p.polrelid = c.oid WHERE c.relname = 'notes' GROUP BY 1, 2")[0]  # fmt: skip
+    return _sql(url, "SELECT c.relrowsecurity, c.relforcerowsecurity, count(p.oid) FROM pg_class c LEFT JOIN "
+                     "pg_policy p ON p.polrelid = c.oid WHERE c.relname = 'notes' GROUP BY 1, 2")[0]  # fmt: skip
 
 
 def test_adding_changing_and_removing_the_option_round_trips(db_url: str, tmp_path: Path) -> None:
