@@ -17,6 +17,7 @@ from djogi.errors import (
 from djogi.executor import Database, connect
 from djogi.loop import run
 from djogi.model import Index, IndexColumn, Model, descriptor, field, models
+from djogi.passwords import PasswordHash
 from djogi.schema import ForeignKey, OneToOne
 from djogi.types import (
     BigInt,
@@ -56,6 +57,7 @@ __all__ = [
     "NotFound",
     "NotPortable",
     "OneToOne",
+    "PasswordHash",
     "RanjId",
     "RanjIdDesc",
     "Real",

@@ -23,6 +23,7 @@ from msgspec import UNSET, UnsetType
 
 from djogi.errors import ModelDefinitionError
 from djogi.identifiers import check_identifier, derived_name, identifier_problem
+from djogi.passwords import PasswordHash
 from djogi.schema.descriptors import FieldDescriptor, FieldKind, ModelDescriptor, ValueKind
 from djogi.schema.fields import FieldSpec, Index, IndexColumn, IndexMethod
 from djogi.schema.registry import models, registered
@@ -57,6 +58,7 @@ _SCALARS: dict[Any, tuple[ValueKind, str]] = {
     dt.timedelta: ("timedelta", "INTERVAL"),
     uuid.UUID: ("uuid", "UUID"),
     bytes: ("bytes", "BYTEA"),
+    PasswordHash: ("password", "TEXT"),
 }
 _JSON_TYPES = (dict, list, Any)
 _ARRAY_ELEMENT_KINDS = ("str", "int", "float", "bool", "decimal", "date", "datetime", "uuid", "enum", "time")
