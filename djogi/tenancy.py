@@ -24,7 +24,7 @@ from djogi.identifiers import quote_ident
 
 __all__ = [
     "APP_ROLE", "BYPASS_ROLE", "POLICY_NAME", "SET_SCOPE_SQL", "SET_TENANT_SQL", "TENANT_SETTING", "app_role_sql",
-    "create_roles_sql", "key_types", "policy_expression",
+    "create_roles_sql", "current_tenant", "key_types", "policy_expression",
 ]  # fmt: skip
 
 TENANT_SETTING: Final = "djogi.tenant"
@@ -58,6 +58,15 @@ def policy_expression(column: str, sql_type: str) -> str:
     cast = _CASTS[sql_type]
     value = setting if cast is None else f"({setting})::{cast}"
     return f"({maybe_double_quote_name(column)} = {value})"
+
+
+def current_tenant(sql_type: str = "BIGINT") -> str:
+    """A column default filling the tenant key from the transaction's tenant (``field(db_default=
+    current_tenant())``), so rows created under a tenant need not spell it out: ``NULLIF(current_setting(
+    'djogi.tenant', true), '')::bigint``. ``sql_type`` is one of ``key_types()`` (KeyError otherwise)."""
+    cast = _CASTS[sql_type]
+    value = f"NULLIF(current_setting('{TENANT_SETTING}', true), '')"
+    return value if cast is None else f"{value}::{cast}"
 
 
 def app_role_sql(role: str, *, bypass_role: str = BYPASS_ROLE, owner: str, schema: str = "public") -> list[str]:

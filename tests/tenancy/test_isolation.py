@@ -5,13 +5,18 @@ from __future__ import annotations
 import inspect
 import logging
 from pathlib import Path
+from typing import Annotated
 
 import pytest
+from msgspec import UNSET, UnsetType
 
-from djogi import AuthContext, TenantRequired, reverse
+from djogi import AuthContext, Model, TenantRequired, descriptor, field, reverse
 from djogi.errors import DatabaseError, NotFound, ValidationError
 from djogi.executor import Database
-from tests.tenancy.helpers import Project, Task, migrate
+from djogi.migrate import apply, compose
+from djogi.model import registry_scope
+from djogi.tenancy import current_tenant
+from tests.tenancy.helpers import T0, Project, Task, migrate
 
 pytestmark = pytest.mark.anyio
 
@@ -165,3 +170,20 @@ def test_the_auth_context_is_an_immutable_value() -> None:
 async def test_set_auth_needs_a_transaction(app: Database) -> None:
     with pytest.raises(ValidationError, match="set_auth"):
         app.set_auth(AuthContext(tenant_id=1))
+
+
+async def test_the_database_can_fill_the_tenant_key_from_the_transaction(
+    db_url: str, app_db: Database, tmp_path: Path
+) -> None:
+    with registry_scope():
+
+        class Memo(Model, table="ten_memos", tenant_key="tenant_id"):
+            text: str
+            tenant_id: Annotated[int | UnsetType, field(db_default=current_tenant())] = UNSET
+
+        compose(tmp_path, [descriptor(Memo)], T0, slug="memos").unwrap()
+        apply(db_url, tmp_path)
+        made = await app_db.with_tenant(5).create(Memo(text="hi"))
+        assert made.tenant_id == 5
+        with pytest.raises(DatabaseError, match="tenant_id"):  # no tenant: NULL, refused by NOT NULL
+            await app_db.insecurely().create(Memo(text="orphan"))
