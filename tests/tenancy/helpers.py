@@ -19,6 +19,7 @@ class Project(Model, table="ten_projects", tenant_key="tenant_id"):
     tenant_id: int
     name: str
     budget: int = 0
+    org: ForeignKey[Org] | None = None
 
 
 class Task(Model, table="ten_tasks", tenant_key="tenant_id"):

@@ -16,7 +16,7 @@ from djogi.executor import Database
 from djogi.migrate import apply, compose
 from djogi.model import registry_scope
 from djogi.tenancy import current_tenant
-from tests.tenancy.helpers import T0, Project, Task, migrate
+from tests.tenancy.helpers import T0, Org, Project, Task, migrate
 
 pytestmark = pytest.mark.anyio
 
@@ -187,3 +187,9 @@ async def test_the_database_can_fill_the_tenant_key_from_the_transaction(
         assert made.tenant_id == 5
         with pytest.raises(DatabaseError, match="tenant_id"):  # no tenant: NULL, refused by NOT NULL
             await app_db.insecurely().create(Memo(text="orphan"))
+
+
+async def test_a_prefetch_of_a_tenant_keyed_relation_needs_a_tenant(app: Database) -> None:
+    await app.create(Org(name="o"))
+    with pytest.raises(TenantRequired, match="Project is tenant-keyed"):
+        await app.all(Org.objects.prefetch(reverse(Project.org)))
