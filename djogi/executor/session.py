@@ -28,7 +28,6 @@ from djogi.executor.events import Listener, StatementEvent, logger
 from djogi.executor.pool import Connection, Pool
 from djogi.executor.rows import RowFactory, row_factory
 from djogi.executor.transaction import CLEAN, Atomic, TransactionState
-from djogi.model import descriptor
 from djogi.schema.registry import registered
 from djogi.tenancy import SET_SCOPE_SQL, SET_TENANT_SQL
 
@@ -75,11 +74,11 @@ class Session:
 
     def require_tenant(self, model: type[Any]) -> None:
         """TenantRequired when ``model`` is tenant-keyed and no tenant is in force (and no bypass)."""
-        if registered(model) is None or descriptor(model).tenant_key is None or self.bypass is not None:
+        desc = registered(model)
+        if desc is None or desc.tenant_key is None or self.bypass is not None:
             return
         auth = self.effective_auth(self.own_transaction())
         if auth is None or auth.tenant_id is None:
-            desc = descriptor(model)
             raise TenantRequired(
                 f"{desc.name} is tenant-keyed (tenant_key={desc.tenant_key!r}) and no tenant is set: row-level "
                 "security would show no rows and refuse writes. Use db.with_tenant(...) / db.with_auth(ctx), or "
