@@ -100,9 +100,12 @@ class Session:
             await self.on(state.conn, SET_SCOPE_SQL, wanted)
         state.applied = CLEAN if wanted == CLEAN else wanted
 
-    def _bypassed(self, sql: str) -> None:
-        bypass_logger.warning("row-level security bypassed (insecurely() at %s, role %s): %s", self.bypass_at,
-                              self.bypass, sql)  # fmt: skip
+    async def enter(self, state: TransactionState, what: str) -> None:
+        """``scope(state)``; under ``insecurely()``, also log ``what`` (the statement) at WARNING."""
+        await self.scope(state)
+        if self.bypass is not None:
+            bypass_logger.warning("row-level security bypassed (insecurely() at %s, role %s): %s", self.bypass_at,
+                                  self.bypass, what)  # fmt: skip
 
     def own_transaction(self) -> TransactionState | None:
         """The transaction the current task opened, or None (also when only another task's is visible)."""
@@ -216,9 +219,7 @@ class Session:
             state = self.current_transaction()
             if state is not None:
                 if self.scoped or state.applied is not CLEAN or state.auth is not None:
-                    await self.scope(state)
-                    if self.bypass is not None:
-                        self._bypassed(sql)
+                    await self.enter(state, sql)
                 return await self.on(state.conn, sql, params, row_factory, fresh=fresh)
         if self.scoped:  # a transaction-local tenant needs a transaction
             async with Atomic(self, None, False, False):
@@ -229,9 +230,7 @@ class Session:
         """The task's open transaction with this session's scope applied (``scope``), or None."""
         state = self.current_transaction()
         if state is not None:
-            await self.scope(state)
-            if self.bypass is not None:
-                self._bypassed("(COPY or cursor)")
+            await self.enter(state, "(COPY or cursor)")
         return state
 
     async def statement(self, stmt: Statement) -> tuple[list[Any], int]:
