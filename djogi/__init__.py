@@ -1,5 +1,6 @@
 """djogi: a model-first, PostgreSQL-only data layer. This module re-exports the public surface."""
 
+from djogi.algebra.expr import param
 from djogi.errors import (
     ArgumentTypeError,
     DjogiError,
@@ -62,6 +63,7 @@ __all__ = [
     "descriptor",
     "field",
     "models",
+    "param",
     "run",
 ]
 

@@ -23,11 +23,13 @@ from djogi.algebra.compile import (
 from djogi.algebra.dml import Delete, Insert, InsertFrom, Update, delete_one, get_by_pk, insert_one, update_one
 from djogi.algebra.query import Select, count_of, exists_of, select
 from djogi.algebra.setops import SetOp
-from djogi.errors import MultipleObjectsReturned, NotFound, StaleObject, ValidationError
+from djogi.errors import NotFound, StaleObject, ValidationError
 from djogi.executor import bulk, prefetch
 from djogi.executor.errors import translate
 from djogi.executor.events import Listener
+from djogi.executor.pipeline import Pipeline
 from djogi.executor.pool import Connection
+from djogi.executor.prepared import Prepared, single
 from djogi.executor.rawsql import transaction_control
 from djogi.executor.rows import RowFactory, into_factory, row_factory
 from djogi.executor.session import Session
@@ -100,18 +102,25 @@ class Database:
         """
         if query.row_limit is None or query.row_limit > 2:
             query = query.limit(2)
-        found = await self.all(query)
-        name = query.model.__name__
-        if not found:
-            raise NotFound(f"{name} matching the query does not exist")
-        if len(found) > 1:
-            raise MultipleObjectsReturned(f"more than one {name} matches the query (expected exactly one)")
-        return found[0]
+        return single(await self.all(query), query)
 
     async def first(self, query: Select[R]) -> R | None:
         """The first row of ``query`` (``LIMIT 1``), or ``None``; order the query for a stable answer."""
         found = await self.all(query.limit(1))
         return found[0] if found else None
+
+    def pipeline(self) -> Pipeline:
+        """``async with db.pipeline() as p:``: the statements of the block (``p.all(q)``, ``p.get(M, pk)``,
+        ``p.count(q)``, ``p.execute(m)`` ...) sent in one round trip when it exits, in one transaction;
+        each verb returns a ``Pending`` whose ``value`` is set then. One failing statement raises its
+        error and keeps nothing the block wrote (see ``djogi.executor.pipeline``)."""
+        return Pipeline(self._session)
+
+    def prepare(self, query: Select[R]) -> Prepared[R]:
+        """``query`` compiled once, to run with new values of its named parameters (``param("title")``):
+        ``await db.prepare(q).all(title="Dune")``. Raises ValidationError now for a query that cannot
+        compile or a named parameter without a type; see ``Prepared`` for each run's errors."""
+        return Prepared(self._session, query)
 
     async def get(self, model: type[M], pk: object) -> M:
         """``SELECT <columns> FROM "t" WHERE "t"."id" = $1``: the ``model`` row whose key is ``pk``.

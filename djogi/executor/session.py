@@ -164,6 +164,40 @@ class Session:
                 return await self.on(state.conn, sql, params, row_factory, fresh=fresh)
         return await self.unpinned(lambda conn: self.on(conn, sql, params, row_factory, fresh=fresh))
 
+    async def pipelined(
+        self, conn: Connection, batch: Sequence[tuple[str, Sequence[object], RowFactory | None]]
+    ) -> list[tuple[list[Any], int]]:
+        """Run ``batch`` (SQL, params, row factory) on ``conn`` in psycopg's pipeline mode: every statement
+        sent before any result is read, one Sync at the end, so one round trip. Outside a transaction the
+        statements share the implicit transaction the Sync closes: one failing rolls back the others.
+        Returns each statement's rows and row count, in order.
+
+        Raises the translated error of the first statement that failed, its message prefixed with
+        ``pipeline statement i of n failed:``; the statements after it did not run.
+        """
+        cursors = [conn.cursor(row_factory=factory or tuple_row) for _, _, factory in batch]
+        started = time.perf_counter()
+        try:
+            async with conn.pipeline():
+                for cur, (sql, params, _) in zip(cursors, batch, strict=True):
+                    await cur.execute(sql, params, binary=True)
+        except (psycopg.Error, UnicodeEncodeError) as exc:
+            index = next((i for i, cur in enumerate(cursors) if cur.pgresult is None), len(cursors) - 1)
+            error = translate(exc)
+            error.args = (f"pipeline statement {index + 1} of {len(batch)} failed: {error}", *error.args[1:])
+            raise error from exc
+        out: list[tuple[list[Any], int]] = []
+        for cur, (sql, params, factory) in zip(cursors, batch, strict=True):
+            result = cur.pgresult
+            try:
+                rows = await cur.fetchall() if result is not None and result.status == _TUPLES_OK else []
+            except DecodeError as exc:
+                assert factory is not None
+                raise await _located(cur, factory, exc) from exc
+            out.append((rows, cur.rowcount))
+            self.observe(sql, params, started, cur.rowcount)
+        return out
+
     async def statement(self, stmt: Statement) -> tuple[list[Any], int]:
         """``run()`` a compiled statement; its rows come back decoded by its shape's row factory."""
         return await self.run(stmt.sql, stmt.params, row_factory(stmt.result))
