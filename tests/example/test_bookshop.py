@@ -13,7 +13,9 @@ DJOGI = Path(sys.executable).parent / "djogi"
 
 
 def _run(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(APP), "DJOGI_DATABASE_URL": db_url}
+    # the checkout's djogi first: the `djogi` script imports whichever djogi is installed (editable: maybe
+    # another worktree's)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(APP), str(ROOT)]), "DJOGI_DATABASE_URL": db_url}
     return subprocess.run(args, cwd=APP, env=env, capture_output=True, text=True, timeout=120)
 
 
