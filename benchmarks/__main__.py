@@ -264,8 +264,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
     parser.add_argument("--peers", help="comma-separated peer names to run (default: all)")
     parser.add_argument("--workloads", help="comma-separated workload keys to run, 'keys' for the key workloads, "
-                                            "'loops' for (b)/(c) under both event loops, 'hot' for prepared queries and "
-                                            "pipelining, 'fk' for cascading deletes (default: all)")
+                                            "'loops' for (b)/(c) under both event loops, 'hot' for prepared queries "
+                                            "and pipelining, 'fk' for cascading deletes (default: all)")
     parser.add_argument("--quick", action="store_true", help="one timed run per cell, no warm-up (smoke test)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results directory (default: %(default)s)")
     parser.add_argument("--update-docs", action="store_true", help=f"also put the table into {DOCS.name}")

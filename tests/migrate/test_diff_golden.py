@@ -64,8 +64,9 @@ def test_add_table_with_everything_on_a_new_table() -> None:
         'ALTER TABLE "a" DROP CONSTRAINT "a_name_key";',
     )
     # a foreign key is indexed by default (on a new table: not CONCURRENTLY, in the transaction)
-    assert got["AddIndex b_a_id_idx"] == ('CREATE INDEX "b_a_id_idx" ON "b" ("a_id");', 'DROP INDEX IF EXISTS "b_a_id_idx";',
-                                          True)  # fmt: skip
+    assert got["AddIndex b_a_id_idx"] == (
+        'CREATE INDEX "b_a_id_idx" ON "b" ("a_id");', 'DROP INDEX IF EXISTS "b_a_id_idx";', True
+    )
 
 
 def test_foreign_key_index_opt_out_and_one_to_one() -> None:
