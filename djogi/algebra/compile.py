@@ -143,8 +143,9 @@ def _cold(value: Any, *, named: bool = False) -> Statement:
     slot = None if named else next((v for v in ctx.params if type(v) is e.Slot), None)
     if slot is not None:
         raise ValidationError(
-            f"param({slot.name!r}) has no value here: run the query through db.prepare(query) (or compile it "
-            "with djogi.algebra.template) and give the value to each run, as in prepared.all(title=...)"
+            f"param({slot.name!r}) has no value here: a select query with named parameters runs through "
+            f"db.prepare(query), which takes the values on each run ({slot.name}=...); "
+            "djogi.algebra.template(query) compiles one without a database"
         )
     return Statement(sql, tuple(ctx.params), result, bool(getattr(value, "empty", False)))
 

@@ -336,6 +336,11 @@ class Expr(msgspec.Struct, Generic[T], frozen=True, gc=False):
             found = in_query(self, values)
             return found if op == "in" else ~found & self.is_not_null()
         t = self.type
+        if isinstance(values, Named):
+            raise ValidationError(
+                f"{self.describe()}.{op}({values.describe()}): a named parameter stands for one value, not a list; "
+                "compare with == param(...), or build the query per call"
+            )
         if not isinstance(values, Iterable):
             raise ValidationError(f"{self.describe()}.{op}() takes a list of values or a query, not {values!r}")
         items = tuple(values)

@@ -94,7 +94,7 @@ def test_a_query_without_parameters_takes_none() -> None:
 def test_compile_and_sql_refuse_an_unbound_parameter() -> None:
     q = TplBook.objects.where(TplBook.title == param("title"))
     for run in (lambda: compile(q), q.sql, lambda: djogi.algebra.count_of(q).sql()):
-        with pytest.raises(ValidationError, match=r"param\('title'\) has no value here: .*db\.prepare\(query\)"):
+        with pytest.raises(ValidationError, match=r"param\('title'\) has no value here: .*db\.prepare\(query\), which"):
             run()
 
 
@@ -126,3 +126,8 @@ def test_none_query_is_empty_and_takes_no_parameters() -> None:
     assert t.empty and t.names == frozenset() and t.bind({}) == []
     with pytest.raises(ValidationError, match="unknown parameter 'title'"):
         t.bind({"title": "x"})
+
+
+def test_a_list_test_refuses_a_named_parameter() -> None:
+    with pytest.raises(ValidationError, match=r"TplBook.title.in\(param\('t'\)\): a named parameter stands for one"):
+        TplBook.title.in_(param("t"))  # type: ignore[arg-type]
