@@ -27,7 +27,7 @@ from djogi.errors import NotFound, StaleObject, ValidationError
 from djogi.executor import bulk, prefetch
 from djogi.executor.errors import translate
 from djogi.executor.events import Listener
-from djogi.executor.pipeline import Pipeline
+from djogi.executor.pipeline import Pipeline, Plan
 from djogi.executor.pool import Connection
 from djogi.executor.prepared import Prepared, single
 from djogi.executor.rawsql import transaction_control
@@ -114,7 +114,7 @@ class Database:
         ``p.count(q)``, ``p.execute(m)`` ...) sent in one round trip when it exits, in one transaction;
         each verb returns a ``Pending`` whose ``value`` is set then. One failing statement raises its
         error and keeps nothing the block wrote (see ``djogi.executor.pipeline``)."""
-        return Pipeline(self._session)
+        return Pipeline(self._session, self._get_plan)
 
     def prepare(self, query: Select[R]) -> Prepared[R]:
         """``query`` compiled once, to run with new values of its named parameters (``param("title")``):
@@ -129,18 +129,23 @@ class Database:
         type reuse the SQL and bind directly. Raises NotFound naming the model and key when there is no
         such row, ValidationError for a key that does not fit the primary key.
         """
-        cached = self._get_sql.get((model, type(pk)))
-        if cached is None:
-            stmt = compile(get_by_pk(model, pk))
-            found, _ = await self._session.statement(stmt)
-            if len(stmt.params) == 1:
-                self._get_sql[(model, type(pk))] = (stmt.sql, row_factory(stmt.result))
-        else:
-            found, _ = await self._session.run(cached[0], (pk,), cached[1])
+        sql, params, factory = self._get_plan(model, pk)
+        found, _ = await self._session.run(sql, params, factory)
         if not found:
             desc = descriptor(model)
             raise NotFound(f"{desc.name} with {desc.pk_field.name}={pk!r} does not exist")
         return found[0]  # type: ignore[no-any-return]
+
+    def _get_plan(self, model: type[Model], pk: object) -> Plan:
+        """``get()``'s statement: compiled once per model and key type, then the SQL reused with the key."""
+        cached = self._get_sql.get((model, type(pk)))
+        if cached is not None:
+            return cached[0], (pk,), cached[1]
+        stmt = compile(get_by_pk(model, pk))
+        factory = row_factory(stmt.result)
+        if len(stmt.params) == 1:
+            self._get_sql[(model, type(pk))] = (stmt.sql, factory)
+        return stmt.sql, stmt.params, factory
 
     async def in_bulk(self, model: type[M], ids: Iterable[object]) -> dict[Any, M]:
         """The ``model`` rows whose keys are in ``ids``, as ``{pk: row}`` (missing keys are absent)."""

@@ -15,22 +15,22 @@ exception sends nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 from djogi.algebra.compile import compile
-from djogi.algebra.dml import Delete, Insert, InsertFrom, Update, get_by_pk
+from djogi.algebra.dml import Delete, Insert, InsertFrom, Update
 from djogi.algebra.query import CountOf, ExistsOf, Select, count_of, exists_of
 from djogi.algebra.results import NoResult, RowCount, ScalarRow, Statement
 from djogi.errors import MultipleObjectsReturned, NotFound, ValidationError
 from djogi.executor.pool import Connection
 from djogi.executor.prepared import single
-from djogi.executor.rows import row_factory
+from djogi.executor.rows import RowFactory, row_factory
 from djogi.executor.session import Session
 from djogi.model import Model, descriptor
 
-__all__ = ["Pending", "Pipeline"]
+__all__ = ["Pending", "Pipeline", "Plan"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -60,11 +60,15 @@ class Pending(Generic[T]):
         return self._value
 
 
-class _Entry:
-    __slots__ = ("finish", "pending", "stmt")
+Plan = tuple[str, Sequence[object], RowFactory | None]
+"""A statement ready to send: its SQL, its parameters and the row factory of its result."""
 
-    def __init__(self, stmt: Statement, pending: Pending[Any], finish: Callable[[list[Any], int], Any]) -> None:
-        self.stmt, self.pending, self.finish = stmt, pending, finish
+
+class _Entry:
+    __slots__ = ("finish", "pending", "plan")
+
+    def __init__(self, plan: Plan, pending: Pending[Any], finish: Callable[[list[Any], int], Any]) -> None:
+        self.plan, self.pending, self.finish = plan, pending, finish
 
     def settle(self, rows: list[Any], count: int) -> None:
         """Set the pending value from the statement's rows; a missing or extra row (``get``, ``one``) is
@@ -78,19 +82,23 @@ class _Entry:
 class Pipeline:
     """The statements of one ``async with db.pipeline() as p:`` block; see the module docstring."""
 
-    __slots__ = ("_entries", "_session")
+    __slots__ = ("_entries", "_get_plan", "_session")
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, get_plan: Callable[[type[Model], object], Plan]) -> None:
         self._session = session
+        self._get_plan = get_plan  # Database.get's statement per model and key type
         self._entries: list[_Entry] = []
 
-    def _add(self, label: str, stmt: Statement, finish: Callable[[list[Any], int], T]) -> Pending[T]:
+    def _add(self, label: str, stmt: Statement | Plan, finish: Callable[[list[Any], int], T]) -> Pending[T]:
         pending: Pending[T] = Pending(f"pipeline statement {len(self._entries) + 1} ({label})")
-        entry = _Entry(stmt, pending, finish)
-        if stmt.empty:  # none(): answered without SQL
-            entry.settle([], 0)
+        if isinstance(stmt, Statement):
+            entry = _Entry((stmt.sql, stmt.params, row_factory(stmt.result)), pending, finish)
+            if stmt.empty:  # none(): answered without SQL
+                entry.settle([], 0)
+                return pending
         else:
-            self._entries.append(entry)
+            entry = _Entry(stmt, pending, finish)
+        self._entries.append(entry)
         return pending
 
     def all(self, query: Select[R]) -> Pending[list[R]]:
@@ -124,7 +132,7 @@ class Pipeline:
                 raise NotFound(f"{desc.name} with {desc.pk_field.name}={pk!r} does not exist")
             return rows[0]  # type: ignore[no-any-return]
 
-        return self._add(f"get({desc.name}, {pk!r})", compile(get_by_pk(model, pk)), found)
+        return self._add(f"get({desc.name}, {pk!r})", self._get_plan(model, pk), found)
 
     def count(self, query: Select[Any]) -> Pending[int]:
         """The number of rows ``query`` selects, as ``db.count``."""
@@ -153,7 +161,7 @@ class Pipeline:
         entries, self._entries = self._entries, []
         if not entries:
             return
-        batch = [(e.stmt.sql, e.stmt.params, row_factory(e.stmt.result)) for e in entries]
+        batch = [e.plan for e in entries]
         session = self._session
 
         async def work(conn: Connection) -> list[tuple[list[Any], int]]:

@@ -175,7 +175,11 @@ class Session:
         Raises the translated error of the first statement that failed, its message prefixed with
         ``pipeline statement i of n failed:``; the statements after it did not run.
         """
-        cursors = [conn.cursor(row_factory=factory or tuple_row) for _, _, factory in batch]
+        cursors = _pipeline_cursors(conn, len(batch))
+        for cur, (_, _, factory) in zip(cursors, batch, strict=True):
+            factory = conn.row_factory if factory is None else factory
+            if cur.row_factory is not factory:
+                cur.row_factory = factory
         started = time.perf_counter()
         try:
             async with conn.pipeline():
@@ -196,6 +200,8 @@ class Session:
                 raise await _located(cur, factory, exc) from exc
             out.append((rows, cur.rowcount))
             self.observe(sql, params, started, cur.rowcount)
+            if len(rows) > _KEEP_RESULT_ROWS:
+                await cur.close()
         return out
 
     async def statement(self, stmt: Statement) -> tuple[list[Any], int]:
@@ -220,6 +226,7 @@ class Session:
         """Read the enum OIDs visible on ``conn`` (``pg_type``, enums on the search path) and register
         djogi's adapters with them on its adapters map."""
         conn.__dict__.pop(_CURSOR_ATTR, None)  # a cursor copies the adapters map when it is made
+        conn.__dict__.pop(_PIPELINE_ATTR, None)
         cur = await conn.execute(ENUM_OIDS_SQL, prepare=False)
         rows = await cur.fetchall()
         self.enum_oids = dict(rows)
@@ -251,6 +258,7 @@ async def _located(cur: psycopg.AsyncCursor[Any], row_factory: RowFactory, error
 
 
 _CURSOR_ATTR = "_djogi_cursor"
+_PIPELINE_ATTR = "_djogi_pipeline_cursors"
 _KEEP_RESULT_ROWS = 1000
 
 
@@ -265,3 +273,14 @@ def _cursor(conn: Connection) -> psycopg.AsyncCursor[Any]:
     if cur is None or cur.closed:
         cur = conn.__dict__[_CURSOR_ATTR] = conn.cursor()
     return cur
+
+
+def _pipeline_cursors(conn: Connection, n: int) -> list[psycopg.AsyncCursor[Any]]:
+    """``n`` cursors for one pipeline on ``conn`` (each statement's result needs its own), kept on the
+    connection for the next pipeline as ``_cursor`` keeps one; closed ones are replaced."""
+    kept: list[psycopg.AsyncCursor[Any]] = conn.__dict__.setdefault(_PIPELINE_ATTR, [])
+    for i, cur in enumerate(kept[:n]):
+        if cur.closed:
+            kept[i] = conn.cursor()
+    kept.extend(conn.cursor() for _ in range(n - len(kept)))
+    return kept[:n]

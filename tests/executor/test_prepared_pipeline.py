@@ -208,3 +208,17 @@ async def test_pipeline_refusals_raise_at_the_call(shop: Database) -> None:
             p.all(PpBook.title == "x")  # type: ignore[arg-type]
         with pytest.raises(ValidationError, match=r"param\('t'\) has no value"):
             p.all(select(PpBook).where(PpBook.title == param("t")))
+
+
+async def test_cursors_kept_between_pipelines_report_the_failing_statement(shop: Database) -> None:
+    async with shop.pipeline() as p:  # the connection keeps these cursors, with their results
+        counts = [p.count(PpBook.objects) for _ in range(3)]
+    assert [c.value for c in counts] == [6, 6, 6]
+    with pytest.raises(UniqueViolation, match="^pipeline statement 2 of 3 failed"):
+        async with shop.pipeline() as p:
+            p.count(PpBook.objects)
+            p.execute(insert_one(PpAuthor(name="Bob")))
+            p.count(PpBook.objects)
+    async with shop.pipeline() as p:
+        after = p.count(PpAuthor.objects)
+    assert after.value == 2
