@@ -214,7 +214,7 @@ async def test_cursors_kept_between_pipelines_report_the_failing_statement(shop:
     async with shop.pipeline() as p:  # the connection keeps these cursors, with their results
         counts = [p.count(PpBook.objects) for _ in range(3)]
     assert [c.value for c in counts] == [6, 6, 6]
-    with pytest.raises(UniqueViolation, match="^pipeline statement 2 of 3 failed"):
+    with pytest.raises(UniqueViolation, match=r"^pipeline statement 2 of 3 failed"):
         async with shop.pipeline() as p:
             p.count(PpBook.objects)
             p.execute(insert_one(PpAuthor(name="Bob")))
