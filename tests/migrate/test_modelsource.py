@@ -119,3 +119,23 @@ def test_what_cannot_be_declared_exactly_is_refused(snapshot: Snapshot) -> None:
     expression = IndexSchema(name="books_lower_idx", table="books", target=IndexTarget(expression="lower(title)"))
     with pytest.raises(InspectError, match="index books_lower_idx on books: expression indexes"):
         model_source(msgspec.structs.replace(snapshot, indexes=(*snapshot.indexes, expression)))
+
+
+def test_foreign_key_indexes_are_written_only_where_they_differ_from_the_default() -> None:
+    with registry_scope(isolated=True):
+
+        class Shelf(Model, table="shelves"):
+            label: str
+
+        class Place(Model, table="places"):
+            shelf: ForeignKey[Shelf]
+            spare: Annotated[ForeignKey[Shelf], field(index=False, related_name="spares")]
+            hashed: Annotated[ForeignKey[Shelf], field(index="hash", related_name="hashes")]
+
+        source = model_source(project(models(), "main", None).unwrap())
+    assert source.endswith(
+        'class Places(Model, table="places"):\n'
+        "    shelf: ForeignKey[Shelves]\n"
+        "    spare: Annotated[ForeignKey[Shelves], field(index=False)]\n"
+        '    hashed: Annotated[ForeignKey[Shelves], field(index="hash")]\n'
+    )
