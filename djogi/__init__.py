@@ -1,7 +1,10 @@
 """djogi: a model-first, PostgreSQL-only data layer. This module re-exports the public surface."""
 
+from djogi.algebra.expr import param
+from djogi.auth import AuthContext, Authenticator
 from djogi.errors import (
     ArgumentTypeError,
+    AuthError,
     DjogiError,
     IntegrityError,
     LockConflict,
@@ -9,12 +12,14 @@ from djogi.errors import (
     NotFound,
     NotPortable,
     StaleObject,
+    TenantRequired,
     ValidationError,
 )
 from djogi.executor import Database, connect
 from djogi.fields import Field, ForeignKey, OneToOne, Reverse, field
 from djogi.loop import run
 from djogi.model import Index, IndexColumn, Model, descriptor, models
+from djogi.passwords import PasswordHash
 from djogi.types import (
     BigInt,
     Enum,
@@ -32,6 +37,9 @@ from djogi.types import (
 
 __all__ = [
     "ArgumentTypeError",
+    "AuthContext",
+    "AuthError",
+    "Authenticator",
     "BigInt",
     "Database",
     "DjogiError",
@@ -51,6 +59,7 @@ __all__ = [
     "NotFound",
     "NotPortable",
     "OneToOne",
+    "PasswordHash",
     "RanjId",
     "RanjIdDesc",
     "Real",
@@ -58,12 +67,14 @@ __all__ = [
     "Serial",
     "SmallInt",
     "StaleObject",
+    "TenantRequired",
     "ValidationError",
     "connect",
     "custom_pk",
     "descriptor",
     "field",
     "models",
+    "param",
     "run",
 ]
 

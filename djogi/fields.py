@@ -163,7 +163,7 @@ class FieldOptions(TypedDict, total=False):
     (``tests/models/test_declarations.py`` keeps the two equal)."""
 
     unique: bool
-    index: bool | IndexMethod
+    index: bool | IndexMethod | None
     max_length: int | None
     precision: int | None
     scale: int | None

@@ -72,7 +72,7 @@ class ModelMeta(SchemaMeta):
             mcls: type[_MM], name: str, bases: tuple[type, ...], namespace: dict[str, Any], /, *,
             table: str = ..., app: str = ..., pk: PrimaryKey = ..., indexes: tuple[Index, ...] = ...,
             unique_together: tuple[tuple[str, ...], ...] = ..., database: str = ..., comment: str = ...,
-            through: tuple[type[Any], type[Any]] = ..., renamed_from: str = ...,
+            through: tuple[type[Any], type[Any]] = ..., renamed_from: str = ..., tenant_key: str = ...,
             frozen: bool = ..., kw_only: bool = ..., eq: bool = ..., gc: bool = ...,
         ) -> _MM: ...  # fmt: skip
 

@@ -27,6 +27,7 @@ from djogi import (
     Serial,
     custom_pk,
     field,
+    param,
     reverse,
 )
 from djogi.algebra import select
@@ -36,6 +37,7 @@ from djogi.algebra.query import Select
 from djogi.algebra.relations import Related, RelatedCount
 from djogi.algebra.rowtype import Row
 from djogi.algebra.setops import SetOp
+from djogi.executor import Pending, Prepared
 
 
 class Genre(djogi.Enum):
@@ -219,3 +221,20 @@ def any_model(model: type[Model[Any]]) -> str:
 
 
 assert_type(any_model(Counter) + any_model(Book), str)
+
+
+async def prepared_and_pipelined(db: Database) -> None:
+    prepared = db.prepare(Book.objects.where(Book.title == param("title")))
+    assert_type(prepared, Prepared[Book])
+    assert_type(await prepared.all(title="x"), list[Book])
+    assert_type(await prepared.one(title="x"), Book)
+    assert_type(await prepared.first(title="x"), Book | None)
+    async with db.pipeline() as p:
+        books = p.all(Book.objects)
+        author = p.get(Author, 1)
+        n = p.count(Book.objects)
+        first = p.first(Book.objects)
+    assert_type(books, Pending[list[Book]])
+    assert_type(author.value, Author)
+    assert_type(n.value, int)
+    assert_type(first.value, Book | None)

@@ -82,3 +82,10 @@ class OrderLine(Model, table="order_lines"):
     book: ForeignKey[Book]
     quantity: Field[int] = field(default=1)
     unit_price: Field[Decimal] = field(precision=10, scale=2, default=Decimal("0"))
+
+
+class StaffNote(Model, table="staff_notes", tenant_key="store"):
+    """Notes each store's staff keep: row-level security shows a store only its own (docs/multi-tenancy.md)."""
+
+    store: Field[str]
+    body: Field[str]
