@@ -27,6 +27,10 @@ from djogi.types import (
     Real,
     Serial,
     SmallInt,
+    SqlType,
+    TsLexeme,
+    TsVector,
+    Vector,
     custom_pk,
 )
 
@@ -55,8 +59,12 @@ __all__ = [
     "Real",
     "Serial",
     "SmallInt",
+    "SqlType",
     "StaleObject",
+    "TsLexeme",
+    "TsVector",
     "ValidationError",
+    "Vector",
     "connect",
     "custom_pk",
     "descriptor",

@@ -36,6 +36,7 @@ from djogi.algebra.expr import OuterRef, PathColumn
 from djogi.algebra.nested import Exists, InQuery, RelatedCount, Subquery
 from djogi.algebra.nullability import may_be_null
 from djogi.algebra.query import CountOf, ExistsOf, Keyset, Select, nullable_sources, simple
+from djogi.algebra.search import Distance, SearchMatch
 from djogi.algebra.results import JoinedRows, ModelRows, ResultShape, RowCount, ScalarRow, StructRows, TupleRows
 from djogi.algebra.setops import SetOp
 from djogi.algebra.sources import Ref, Source
@@ -418,6 +419,14 @@ def _array(pred: p.ArrayOp, ctx: RenderContext, negate: bool) -> str:
     return _or_null(f"NOT ({x} {pred.op} {v})", ((pred.expr, x), (pred.value, v)), ctx)
 
 
+def _search_match(pred: SearchMatch, ctx: RenderContext, negate: bool) -> str:
+    """``a @@ b`` / ``a % b`` / ``a <% b``; negated ``(NOT (a op b) OR a IS NULL ...)``."""
+    a, b = render_expr(pred.left, ctx), render_expr(pred.right, ctx)
+    if not negate:
+        return f"{a} {pred.op} {b}"
+    return _or_null(f"NOT ({a} {pred.op} {b})", ((pred.left, a), (pred.right, b)), ctx)
+
+
 def _exists(node: Exists, ctx: RenderContext, negate: bool) -> str:
     """``[NOT ]EXISTS (SELECT 1 FROM ...)`` (the query's own select list when it needs one)."""
     q = node.query
@@ -788,6 +797,7 @@ EXPRESSIONS: Mapping[type, Callable[[Any, RenderContext], str]] = {
     e.Param: _param,
     e.Const: _const,
     e.BinOp: _binop,
+    Distance: _binop,
     e.Func: _func,
     e.Cast: _cast,
     e.Collate: _collate,
@@ -816,6 +826,7 @@ PREDICATES: Mapping[type, Callable[[Any, RenderContext, bool], str]] = {
     p.Like: _like,
     p.Regex: _regex,
     p.ArrayOp: _array,
+    SearchMatch: _search_match,
     Exists: _exists,
     InQuery: _in_query,
 }

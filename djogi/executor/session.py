@@ -32,8 +32,9 @@ T = TypeVar("T")
 
 _TUPLES_OK = pq.ExecStatus.TUPLES_OK
 ENUM_OIDS_SQL = (
-    "SELECT t.typname, t.oid FROM pg_catalog.pg_type t "
-    "WHERE t.typtype = 'e' AND t.typnamespace = ANY (pg_catalog.current_schemas(false)::regnamespace[])"
+    "SELECT t.typname, t.oid, t.typtype = 'e' FROM pg_catalog.pg_type t "
+    "WHERE (t.typtype = 'e' OR (t.typname = 'vector' AND t.typtype = 'b')) "
+    "AND t.typnamespace = ANY (pg_catalog.current_schemas(false)::regnamespace[])"
 )
 
 
@@ -183,13 +184,14 @@ class Session:
         return rows
 
     async def configure(self, conn: Connection) -> None:
-        """Read the enum OIDs visible on ``conn`` (``pg_type``, enums on the search path) and register
-        djogi's adapters with them on its adapters map."""
+        """Read the OIDs of the enums and of pgvector's ``vector`` type visible on ``conn`` (``pg_type``, on
+        the search path) and register djogi's adapters with them on its adapters map."""
         conn.__dict__.pop(_CURSOR_ATTR, None)  # a cursor copies the adapters map when it is made
         cur = await conn.execute(ENUM_OIDS_SQL, prepare=False)
         rows = await cur.fetchall()
-        self.enum_oids = dict(rows)
-        configure_adapters(conn.adapters, self.enum_oids)
+        self.enum_oids = {name: oid for name, oid, is_enum in rows if is_enum}
+        vector_oid = next((oid for name, oid, is_enum in rows if not is_enum), None)
+        configure_adapters(conn.adapters, self.enum_oids, vector_oid)
         self.pool.backend_pids[id(conn)] = conn.info.backend_pid
 
     async def reload_types(self) -> None:

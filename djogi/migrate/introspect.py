@@ -75,7 +75,7 @@ SELECT t.relname, i.relname, x.indisunique, x.indnullsnotdistinct, am.amname, x.
        ARRAY(SELECT pg_get_indexdef(x.indexrelid, k, true) FROM generate_series(1, x.indnatts) k),
        ARRAY(SELECT CASE WHEN oc.opcdefault THEN '' ELSE oc.opcname END
              FROM unnest(x.indclass::oid[]) WITH ORDINALITY u(id, o) JOIN pg_opclass oc ON oc.oid = u.id ORDER BY u.o),
-       pg_get_expr(x.indpred, x.indrelid, true), con.contype
+       pg_get_expr(x.indpred, x.indrelid, true), con.contype, i.reloptions
 FROM pg_index x
 JOIN pg_class i ON i.oid = x.indexrelid
 JOIN pg_class t ON t.oid = x.indrelid
@@ -179,7 +179,7 @@ def _primary_key(columns: list[ColumnSchema], pk_columns: tuple[str, ...]) -> Pr
 
 
 def _index(row: tuple[Any, ...]) -> IndexSchema:
-    table, name, unique, nnd, method, nkey, indkey, options, defs, opclasses, predicate, contype = row
+    table, name, unique, nnd, method, nkey, indkey, options, defs, opclasses, predicate, contype, params = row
     keys = []
     for i in range(nkey):
         desc = bool(options[i] & 1)
@@ -206,4 +206,5 @@ def _index(row: tuple[Any, ...]) -> IndexSchema:
         kind="UniqueConstraint" if contype == "u" else "UniqueIndex" if unique else "NonUnique",
         nulls_not_distinct=nnd, predicate=predicate, include=tuple(d.strip('"') for d in defs[nkey:]),
         extension_dependency=extension,
+        storage_parameters=dict(sorted(p.split("=", 1) for p in params or ())),  # type: ignore[misc]
     )  # fmt: skip

@@ -36,6 +36,7 @@ from djogi.migrate.snapshot import (
     key_sql,
 )
 from djogi.model import FieldDescriptor, IndexColumn, ModelDescriptor
+from djogi.schema.fields import storage_value
 
 _ON_DELETE: dict[str, OnDelete] = {
     "cascade": "Cascade", "restrict": "Restrict", "set null": "SetNull", "set default": "SetDefault",
@@ -46,6 +47,7 @@ _BUILTIN_PKS = ("HeerIdRecencyBiased", "HeerId", "RanjId", "RanjIdRecencyBiased"
 OPCLASS_EXTENSIONS = {
     "gin_trgm_ops": "pg_trgm", "gist_trgm_ops": "pg_trgm", "vector_l2_ops": "vector",
     "vector_ip_ops": "vector", "vector_cosine_ops": "vector",
+    "halfvec_l2_ops": "vector", "halfvec_ip_ops": "vector", "halfvec_cosine_ops": "vector",
 }  # fmt: skip
 ALLOWED_EXTENSIONS = ("btree_gist", "pg_trgm", "pgcrypto", "pgvector", "postgis", "vector")
 
@@ -168,4 +170,5 @@ def _index(table: str, idx: Any) -> IndexSchema:
         name=idx.name, table=table, target=target, index_type=INDEX_TYPES[idx.method],
         kind="UniqueIndex" if idx.unique else "NonUnique", predicate=idx.where, include=tuple(idx.include),
         nulls_not_distinct=idx.nulls_not_distinct, extension_dependency=extension,
+        storage_parameters={k: storage_value(v) for k, v in sorted(idx.storage_parameters)},
     )  # fmt: skip

@@ -27,6 +27,7 @@ from djogi.algebra import aggregate as agg
 from djogi.algebra import conditional as cs
 from djogi.algebra import dml, evaluate, nullability, relations, traverse
 from djogi.algebra import expr as e
+from djogi.algebra import search
 from djogi.algebra import predicate as p
 from djogi.algebra import render as renderer
 from djogi.algebra import subquery as sq
@@ -55,6 +56,12 @@ class Gadget(Model, table="fixture_gadgets"):
     made: dt.datetime | None = None
 
 
+class Page(Model, table="fixture_pages"):
+    body: str
+    words: djogi.TsVector | None = None
+    embedding: Annotated[djogi.Vector, djogi.SqlType("VECTOR(2)")] | None = None
+
+
 class Maker(Model, table="fixture_makers"):
     label: str
 
@@ -67,6 +74,7 @@ Node = Any
 G = '"fixture_gadgets".'
 P = '"fixture_parts"'
 M = '"fixture_makers"'
+PG = '"fixture_pages".'
 GADGET_COLS = ", ".join(
     f'{G}"{c}"' for c in ("id", "created_at", "updated_at", "name", "price", "weight", "shade", "tags", "spec", "made")
 )
@@ -124,6 +132,20 @@ FIXTURES: dict[type, list[tuple[Callable[[], Node], str | type[Exception], list[
     p.ArrayOp: [
         (lambda: Gadget.tags.contains(["a"]), f'{G}"tags" @> $1::text[]', [["a"]]),
         (lambda: Gadget.tags.overlap(["a", "b"]), f'{G}"tags" && $1::text[]', [["a", "b"]]),
+    ],
+    # search (issue 23)
+    search.SearchMatch: [
+        (lambda: search.ts_match(Page.words, search.websearch_to_tsquery("english", "cat -dog")),
+         f'{PG}"words" @@ websearch_to_tsquery($1::regconfig, $2::text)', ["english", "cat -dog"]),
+        (lambda: ~search.trigram_match(Page.body, "kitten"),
+         f'NOT ({PG}"body" % $1::text)', ["kitten"]),
+        (lambda: ~search.word_match("kit", Page.body),
+         f'NOT ($1::text <% {PG}"body")', ["kit"]),
+    ],
+    search.Distance: [
+        (lambda: search.l2_distance(Page.embedding, [1, 2]), f'({PG}"embedding" <-> $1::vector)',
+         [djogi.Vector([1.0, 2.0])]),
+        (lambda: search.trigram_distance(Page.body, "cat"), f'({PG}"body" <-> $1::text)', ["cat"]),
     ],
     # advanced SQL (issue 5)
     agg.Agg: [
