@@ -153,11 +153,13 @@ def _bad(where: str | Expr[Any], value: object, expected: str) -> ValidationErro
 
 def param_value(t: ValueType, normalized: object) -> object:
     """A value ``normalize``d for ``t`` as its ``Param`` carries it: JSON as its text (unknown keys of a
-    ``Jsonb`` value kept), arrays as tuples."""
+    ``Jsonb`` value kept), arrays as tuples, a naive datetime for a ``timestamp`` as its ISO text."""
     if t.kind in ("json", "jsonb"):
         return json_encode(normalized).decode()
     if t.kind == "array" and isinstance(normalized, list):
         return tuple(normalized)
+    if t.kind == "timestamp" and isinstance(normalized, dt.datetime):
+        return normalized.isoformat(" ")  # the adapters refuse naive datetimes (meant for TIMESTAMPTZ)
     return normalized
 
 
