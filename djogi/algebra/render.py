@@ -36,8 +36,8 @@ from djogi.algebra.expr import OuterRef, PathColumn
 from djogi.algebra.nested import Exists, InQuery, RelatedCount, Subquery
 from djogi.algebra.nullability import may_be_null
 from djogi.algebra.query import CountOf, ExistsOf, Keyset, Select, nullable_sources, simple
-from djogi.algebra.search import Distance, SearchMatch
 from djogi.algebra.results import JoinedRows, ModelRows, ResultShape, RowCount, ScalarRow, StructRows, TupleRows
+from djogi.algebra.search import Distance, SearchMatch
 from djogi.algebra.setops import SetOp
 from djogi.algebra.sources import Ref, Source
 from djogi.algebra.traverse import same

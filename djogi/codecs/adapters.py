@@ -20,6 +20,7 @@ from typing import Any, cast
 import msgspec
 import psycopg
 from heeranjid import HeerId, HeerIdDesc, RanjId, RanjIdDesc
+from pgvector.psycopg.vector import VectorBinaryDumper, VectorBinaryLoader, VectorDumper
 from psycopg import postgres
 from psycopg.abc import AdaptContext, Buffer
 from psycopg.adapt import AdaptersMap, Dumper, Loader, PyFormat
@@ -27,11 +28,9 @@ from psycopg.errors import DataError
 from psycopg.pq import Format
 from psycopg.types.json import set_json_dumps
 from psycopg.types.string import TextBinaryLoader, TextLoader
-from pgvector.psycopg.vector import VectorBinaryDumper, VectorBinaryLoader, VectorDumper
-
-from djogi.codecs.search import TsVectorBinaryDumper, TsVectorBinaryLoader, VectorTextDumper
 
 from djogi.codecs.json import decode_document, json_encode
+from djogi.codecs.search import TsVectorBinaryDumper, TsVectorBinaryLoader, VectorTextDumper
 from djogi.errors import ValidationError
 from djogi.types import Enum, TsVector, Vector
 

@@ -16,7 +16,7 @@ import psycopg
 from psycopg.rows import TupleRow
 
 from djogi.migrate.operations import check_name
-from djogi.migrate.project import OPCLASS_EXTENSIONS
+from djogi.migrate.project import METHOD_EXTENSIONS, OPCLASS_EXTENSIONS
 from djogi.migrate.snapshot import (
     INDEX_TYPES,
     ColumnSchema,
@@ -200,11 +200,12 @@ def _index(row: tuple[Any, ...]) -> IndexSchema:
             IndexColumnSchema(name=text.strip('"'), opclass=opclass, order="Desc" if desc else "Asc", nulls=nulls)
             for _, text, opclass, desc, nulls in keys
         ))  # fmt: skip
-    extension = next((OPCLASS_EXTENSIONS[o] for o in opclasses if o in OPCLASS_EXTENSIONS), None)
+    extension = next((OPCLASS_EXTENSIONS[o] for o in opclasses if o in OPCLASS_EXTENSIONS),
+                     METHOD_EXTENSIONS.get(method))  # fmt: skip
     return IndexSchema(
         name=name, table=table, target=target, index_type=INDEX_TYPES[method],
         kind="UniqueConstraint" if contype == "u" else "UniqueIndex" if unique else "NonUnique",
         nulls_not_distinct=nnd, predicate=predicate, include=tuple(d.strip('"') for d in defs[nkey:]),
         extension_dependency=extension,
-        storage_parameters=dict(sorted(p.split("=", 1) for p in params or ())),  # type: ignore[misc]
+        storage_parameters=dict(sorted(p.split("=", 1) for p in params or ())),
     )  # fmt: skip

@@ -25,9 +25,8 @@ import djogi
 from djogi import ForeignKey, Model, field
 from djogi.algebra import aggregate as agg
 from djogi.algebra import conditional as cs
-from djogi.algebra import dml, evaluate, nullability, relations, traverse
+from djogi.algebra import dml, evaluate, nullability, relations, search, traverse
 from djogi.algebra import expr as e
-from djogi.algebra import search
 from djogi.algebra import predicate as p
 from djogi.algebra import render as renderer
 from djogi.algebra import subquery as sq

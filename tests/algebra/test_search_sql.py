@@ -42,7 +42,8 @@ def sql(node: Any) -> tuple[str, list[object]]:
         (lambda: s.ts_match(Doc.words, s.plainto_tsquery("english", "cat")),
          f'{D}"words" @@ plainto_tsquery($1::regconfig, $2::text)', ["english", "cat"]),
         (lambda: s.ts_match(s.to_tsvector("english", Doc.title), s.to_tsquery("english", "cat")),
-         f'to_tsvector($1::regconfig, {D}"title") @@ to_tsquery($2::regconfig, $3::text)', ["english", "english", "cat"]),
+         f'to_tsvector($1::regconfig, {D}"title") @@ to_tsquery($2::regconfig, $3::text)',
+         ["english", "english", "cat"]),
         (lambda: ~s.ts_match(Doc.words, s.plainto_tsquery("english", "cat")),
          f'(NOT ({D}"words" @@ plainto_tsquery($1::regconfig, $2::text)) OR {D}"words" IS NULL)', ["english", "cat"]),
         (lambda: s.ts_rank(Doc.words, s.plainto_tsquery("english", "cat"), 32),
@@ -130,8 +131,9 @@ def test_vector_fields_declare_dimensions() -> None:
     with pytest.raises(ModelDefinitionError, match="storage parameter"):
         from djogi import Index
 
-        class Bad(Model, table="golden_bad",
-                  indexes=(Index(columns=("v",), method="hnsw", storage_parameters=(("m", "16); drop"),)),)):  # fmt: skip
+        hostile = Index(columns=("v",), method="hnsw", storage_parameters=(("m", "16); drop"),))
+
+        class Bad(Model, table="golden_bad", indexes=(hostile,)):
             v: Annotated[Vector, SqlType("VECTOR(2)")]
 
 
@@ -144,18 +146,18 @@ def test_interval_arithmetic_is_typed() -> None:
         clock: dt.time
 
     cases = [
-        (Span.n * dt.timedelta(days=1), f'("golden_spans"."n" * $1::interval)', "timedelta"),
-        (dt.timedelta(hours=1) * Span.n, f'($1::interval * "golden_spans"."n")', "timedelta"),
-        (Span.took * 2, f'("golden_spans"."took" * $1::bigint)', "timedelta"),
-        (Span.took * 1.5, f'("golden_spans"."took" * $1::double precision)', "timedelta"),
-        (Span.took / 4, f'("golden_spans"."took" / $1::bigint)', "timedelta"),
-        (Span.at - Span.took, f'("golden_spans"."at" - "golden_spans"."took")', "datetime"),
-        (Span.day + Span.took, f'("golden_spans"."day" + "golden_spans"."took")', "timestamp"),
-        (Span.day - dt.timedelta(hours=6), f'("golden_spans"."day" - $1::interval)', "timestamp"),
-        (Span.day + 3, f'("golden_spans"."day" + $1::integer)', "date"),
-        (Span.day - Span.n, f'("golden_spans"."day" - CAST("golden_spans"."n" AS integer))', "date"),
-        (Span.clock + dt.timedelta(minutes=5), f'("golden_spans"."clock" + $1::interval)', "time"),
-        (Span.day - Span.day, f'("golden_spans"."day" - "golden_spans"."day")', "int"),
+        (Span.n * dt.timedelta(days=1), '("golden_spans"."n" * $1::interval)', "timedelta"),
+        (dt.timedelta(hours=1) * Span.n, '($1::interval * "golden_spans"."n")', "timedelta"),
+        (Span.took * 2, '("golden_spans"."took" * $1::bigint)', "timedelta"),
+        (Span.took * 1.5, '("golden_spans"."took" * $1::double precision)', "timedelta"),
+        (Span.took / 4, '("golden_spans"."took" / $1::bigint)', "timedelta"),
+        (Span.at - Span.took, '("golden_spans"."at" - "golden_spans"."took")', "datetime"),
+        (Span.day + Span.took, '("golden_spans"."day" + "golden_spans"."took")', "timestamp"),
+        (Span.day - dt.timedelta(hours=6), '("golden_spans"."day" - $1::interval)', "timestamp"),
+        (Span.day + 3, '("golden_spans"."day" + $1::integer)', "date"),
+        (Span.day - Span.n, '("golden_spans"."day" - CAST("golden_spans"."n" AS integer))', "date"),
+        (Span.clock + dt.timedelta(minutes=5), '("golden_spans"."clock" + $1::interval)', "time"),
+        (Span.day - Span.day, '("golden_spans"."day" - "golden_spans"."day")', "int"),
     ]
     for expr, expected, kind in cases:
         assert render_expr(expr, RenderContext()) == expected

@@ -50,7 +50,8 @@ async def shop(db: Database) -> Database:
 async def _articles(db: Database) -> list[Article]:
     for title, body in TEXTS:
         await db.create(Article(title=title, body=body))
-    await db.execute(Article.objects.update(words=to_tsvector("english", Article.title.concat(" ").concat(Article.body))))
+    document = Article.title.concat(" ").concat(Article.body)
+    await db.execute(Article.objects.update(words=to_tsvector("english", document)))
     return await db.all(Article.objects.order_by(Article.title))
 
 
@@ -94,13 +95,17 @@ async def test_match_rank_and_headline(shop: Database) -> None:
         ts_rank(Article.words, query).desc(), Article.title))  # fmt: skip
     assert [a.title for a in found] == ["Cats and kittens", "Birds"]  # "cat" twice ranks above once
     ranks = await shop.values(
-        Article.objects.filter(ts_match(Article.words, query)).order_by(Article.title).values(
-            Article.title, ts_rank(Article.words, query), ts_rank_cd(Article.words, query, 1))
+        Article.objects.filter(ts_match(Article.words, query))
+        .order_by(Article.title)
+        .values(Article.title, ts_rank(Article.words, query), ts_rank_cd(Article.words, query, 1))
     )
     assert [r[0] for r in ranks] == ["Birds", "Cats and kittens"]
     assert all(isinstance(r[1], float) and r[1] > 0 and r[2] > 0 for r in ranks)
-    headline = await shop.values(Article.objects.filter(Article.title == "Dogs").values(
-        ts_headline("english", Article.body, plainto_tsquery("english", "dog bones"), "StartSel=[, StopSel=]")))
+    headline = await shop.values(
+        Article.objects.filter(Article.title == "Dogs").values(
+            ts_headline("english", Article.body, plainto_tsquery("english", "dog bones"), "StartSel=[, StopSel=]")
+        )
+    )
     assert headline == [("A lazy [dog] sleeps all day; [dogs] love [bones].",)]
 
 
@@ -121,8 +126,11 @@ async def test_query_forms_and_negation(shop: Database) -> None:
 
 async def test_simple_configuration_does_not_stem(shop: Database) -> None:
     await _articles(shop)
-    rows = await shop.values(Article.objects.filter(
-        ts_match(to_tsvector("simple", Article.body), plainto_tsquery("simple", "cat"))).values(Article.title))
+    rows = await shop.values(
+        Article.objects.filter(ts_match(to_tsvector("simple", Article.body), plainto_tsquery("simple", "cat"))).values(
+            Article.title
+        )
+    )
     assert rows == []
 
 
@@ -139,7 +147,8 @@ async def test_trigram_similarity_match_and_distance_order(shop: Database) -> No
     assert [a.title for a in nearest] == ["Birds"]
     words = await shop.values(
         Article.objects.filter(word_match("kitten", Article.body)).values(
-            Article.title, word_similarity("kitten", Article.body))
+            Article.title, word_similarity("kitten", Article.body)
+        )
     )
     assert [w[0] for w in words] == ["Cats and kittens"] and words[0][1] > 0.6
 
