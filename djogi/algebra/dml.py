@@ -148,6 +148,7 @@ class Insert(_Value, Generic[M], frozen=True):
     conflict: OnConflict | None = None
     returning: tuple[str, ...] | None = None
     created: bool = False
+    old_new: bool = False
 
     def on_conflict(self, *target: Column[M, Any], constraint: str | None = None) -> ConflictClause[M]:
         """Start ``ON CONFLICT (target columns)`` or ``ON CONFLICT ON CONSTRAINT constraint``."""
@@ -175,6 +176,12 @@ class Insert(_Value, Generic[M], frozen=True):
         one updated by ``ON CONFLICT DO UPDATE``); each row comes back as ``(row, (created,))``, ``row`` as
         ``with_returning`` gives it (every column when there was no RETURNING)."""
         return msgspec.structs.replace(self, created=True)
+
+    def with_old_new(self) -> Insert[M]:
+        """RETURNING each row before and after the statement (PostgreSQL 18's ``old.*`` / ``new.*``): rows
+        come back as ``(old, new)``, ``old`` None for a row inserted rather than updated by ``ON CONFLICT DO
+        UPDATE``; each side holds the ``with_returning`` columns (every column when there was none)."""
+        return msgspec.structs.replace(self, old_new=True)
 
 
 class ConflictClause(Generic[M]):
@@ -232,10 +239,16 @@ class Update(_Value, Generic[M], frozen=True):
     returning: tuple[str, ...] | None = None
     empty: bool = False
     source: Unnest | None = None
+    old_new: bool = False
 
     def with_returning(self, *cols: Column[M, Any]) -> Update[M]:
         """RETURNING these columns of the updated rows (no arguments: every column)."""
         return msgspec.structs.replace(self, returning=returning_columns(self.model, cols))
+
+    def with_old_new(self) -> Update[M]:
+        """RETURNING each row before and after the update (``old.*``, ``new.*``): rows come back as
+        ``(old, new)``, each with the ``with_returning`` columns (every column when there was none)."""
+        return msgspec.structs.replace(self, old_new=True)
 
 
 class Delete(_Value, Generic[M], frozen=True):
@@ -247,10 +260,16 @@ class Delete(_Value, Generic[M], frozen=True):
     condition: Pred = TRUE
     returning: tuple[str, ...] | None = None
     empty: bool = False
+    old_new: bool = False
 
     def with_returning(self, *cols: Column[M, Any]) -> Delete[M]:
         """RETURNING these columns of the deleted rows (no arguments: every column)."""
         return msgspec.structs.replace(self, returning=returning_columns(self.model, cols))
+
+    def with_old_new(self) -> Delete[M]:
+        """RETURNING ``old.*`` and ``new.*``: rows come back as ``(old, None)`` (a deleted row has no new
+        version), each with the ``with_returning`` columns (every column when there was none)."""
+        return msgspec.structs.replace(self, old_new=True)
 
 
 # ------------------------------------------------------------------------------------------ helpers

@@ -483,8 +483,19 @@ def _keyset(keyset: Keyset, ctx: RenderContext) -> str:
     return "(" + " OR ".join(terms) + ")"
 
 
-def _returning(model: Any, columns: tuple[str, ...] | None) -> tuple[str, ResultShape]:
-    """The RETURNING clause and its result: model instances when the columns can build one, else tuples."""
+def _returning(
+    model: Any, columns: tuple[str, ...] | None, old_new: tuple[bool, bool] | None = None
+) -> tuple[str, ResultShape]:
+    """The RETURNING clause and its result: model instances when the columns can build one, else tuples.
+
+    ``old_new`` (whether the old and the new row may be missing) returns both versions of each row,
+    ``old."a", ..., new."a", ...`` (every column when ``columns`` is None), as ``(old, new)`` pairs."""
+    if old_new is not None:
+        columns = columns or descriptor(model).columns
+        _, part = _returning(model, columns)
+        assert isinstance(part, ModelRows | TupleRows)
+        sides = ", ".join([f"{side}.{quote_ident(c)}" for side in ("old", "new") for c in columns])
+        return " RETURNING " + sides, JoinedRows((part, part), old_new)
     if columns is None:
         return "", RowCount()
     decodable = not descriptor(model).missing_required(columns)
@@ -740,6 +751,11 @@ def _render_insert(ins: Insert[Any], ctx: RenderContext) -> tuple[str, ResultSha
             sql += " DO UPDATE SET " + _assignments(conflict.assignments, set_ctx)
             if conflict.where != p.TRUE:
                 sql += " WHERE " + render_predicate(conflict.where, set_ctx)
+    if ins.old_new:
+        if ins.created:
+            raise ValidationError("with_old_new() and with_created() together: old is None for a created row")
+        returning, result = _returning(ins.model, ins.returning, (True, False))
+        return sql + returning, result
     if not ins.created:
         returning, result = _returning(ins.model, ins.returning)
         return sql + returning, result
@@ -766,13 +782,13 @@ def _render_update(up: Update[Any], ctx: RenderContext) -> tuple[str, ResultShap
         row_ctx = QueryContext(ctx.params, aliases={UnnestRow(up.model): UNNEST_ALIAS}, outer=ctx)  # shares CTEs
         sets, where = _assignments(up.assignments, row_ctx), _where(up.condition, None, row_ctx)
         source = f" FROM ({_render_unnest(up.source, ctx)}) AS {quote_ident(UNNEST_ALIAS)}"
-    returning, result = _returning(up.model, up.returning)
+    returning, result = _returning(up.model, up.returning, (False, False) if up.old_new else None)
     return f"UPDATE {_table(up.model)} SET {sets}{source}{where}{returning}", result
 
 
 def _render_delete(de: Delete[Any], ctx: RenderContext) -> tuple[str, ResultShape]:
     sql = f"DELETE FROM {_table(de.model)}" + _where(de.condition, None, ctx)
-    returning, result = _returning(de.model, de.returning)
+    returning, result = _returning(de.model, de.returning, (False, True) if de.old_new else None)
     return sql + returning, result
 
 

@@ -17,7 +17,16 @@ from psycopg.rows import tuple_row
 
 from djogi.algebra.compile import compile
 from djogi.algebra.dml import Delete, Insert, InsertFrom, Update
-from djogi.algebra.results import ModelRows, NoResult, RowCount, ScalarRow, Statement, StructRows, TupleRows
+from djogi.algebra.results import (
+    JoinedRows,
+    ModelRows,
+    NoResult,
+    RowCount,
+    ScalarRow,
+    Statement,
+    StructRows,
+    TupleRows,
+)
 from djogi.codecs import configure_adapters
 from djogi.errors import ConnectionFailure, DecodeError, ValidationError
 from djogi.executor.errors import translate
@@ -175,7 +184,7 @@ class Session:
         error."""
         stmt = compile(mutation)
         if stmt.empty:
-            return [] if isinstance(stmt.result, ModelRows | TupleRows | StructRows) else 0
+            return [] if isinstance(stmt.result, ModelRows | TupleRows | StructRows | JoinedRows) else 0
         rows, rowcount = await self.statement(stmt)
         if isinstance(stmt.result, RowCount | NoResult):
             return rowcount
