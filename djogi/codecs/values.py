@@ -454,7 +454,7 @@ def _check_for(kind: str, sql: str, max_length: int | None) -> Callable[[Any], A
 
 def _dimensioned(value: Vector, dimensions: int) -> Vector:
     if value.dimensions() != dimensions:
-        raise Refused(f"{value.dimensions()} dimensions for a VECTOR({dimensions})", f"pass {dimensions} numbers")
+        raise Refused(f"{value.dimensions()} dimensions, not {dimensions}", f"pass {dimensions} numbers")
     return value
 
 

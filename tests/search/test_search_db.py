@@ -173,7 +173,7 @@ async def test_vector_values_decode_to_vectors(shop: Database) -> None:
 
 
 async def test_vector_refusals_name_the_field_and_write_nothing(shop: Database) -> None:
-    with pytest.raises(ValidationError, match=r"Item\.embedding.*2 dimensions for a VECTOR\(3\)"):
+    with pytest.raises(ValidationError, match=r"Item\.embedding \(VECTOR\(3\)\): 2 dimensions, not 3"):
         await shop.create(Item(name="a", embedding=[1, 2]))  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match=r"Item\.embedding.*NaN"):
         await shop.create(Item(name="a", embedding=[1, math.nan, 2]))  # type: ignore[arg-type]
