@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import pytest
 
-from djogi import ArgumentTypeError, Model, NotPortable, SqlType, TsVector, ValidationError, Vector
+from djogi import ArgumentTypeError, Model, NotPortable, SqlType, TsLexeme, TsVector, ValidationError, Vector
 from djogi.algebra import search as s
 from djogi.algebra.nullability import nullable
 from djogi.algebra.query import select
@@ -172,3 +172,21 @@ def test_interval_arithmetic_is_typed() -> None:
                 lambda: Span.day + 2**40, lambda: Span.took * Span.took):  # fmt: skip
         with pytest.raises(ValidationError):
             bad()
+
+
+@pytest.mark.parametrize(
+    ("value", "match"),
+    [
+        (TsVector((TsLexeme("", ()),)), "1 to 2046 bytes"),
+        (TsVector((TsLexeme("a\x00b"),)), "without NUL"),
+        (TsVector((TsLexeme("a" * 2047),)), "1 to 2046 bytes"),
+        (TsVector((TsLexeme("a", ((0, "A"),)),)), "from 1 to 16383"),
+        (TsVector((TsLexeme("a", ((16384, "A"),)),)), "from 1 to 16383"),
+        (TsVector((TsLexeme("a", ((2, "A"), (2, "B"))),)), "distinct"),
+        (TsVector((TsLexeme("a", ((2, "E"),)),)), "weights"),  # type: ignore[arg-type]
+        ("a b", "TsVector"),
+    ],
+)  # fmt: skip
+def test_tsvector_values_the_server_would_change_are_refused(value: object, match: str) -> None:
+    with pytest.raises(ValidationError, match=match):
+        Doc.words == value  # noqa: B015
