@@ -26,6 +26,7 @@ from djogi.algebra.dml import (
     Delete,
     Insert,
     InsertFrom,
+    Merge,
     Update,
     delete,
     delete_one,
@@ -35,6 +36,7 @@ from djogi.algebra.dml import (
     insert_from,
     insert_many,
     insert_one,
+    merge,
     update,
     update_many,
     update_one,
@@ -126,8 +128,8 @@ __all__ = [  # noqa: RUF022  (grouped by topic)
     "grouping_sets", "having", "join", "limit", "none", "offset", "only", "order_by", "rollup", "select",
     "select_from", "values", "where",
     # mutations
-    "Delete", "Insert", "InsertFrom", "Update", "delete", "delete_one", "excluded", "get_by_pk", "insert",
-    "insert_from", "insert_many", "insert_one", "update", "update_many", "update_one",
+    "Delete", "Insert", "InsertFrom", "Merge", "Update", "delete", "delete_one", "excluded", "get_by_pk", "insert",
+    "insert_from", "insert_many", "insert_one", "merge", "update", "update_many", "update_one",
     # aggregates, windows, CASE, subqueries, CTEs, set operations, sources
     "array_agg", "avg", "bool_and", "bool_or", "count", "grouping", "jsonb_agg", "max_", "min_", "string_agg", "sum_",
     "cume_dist", "dense_rank", "first_value", "following", "groups", "lag", "last_value", "lead", "nth_value",

@@ -31,7 +31,18 @@ from djogi.algebra import predicate as p
 from djogi.algebra.aggregate import Agg
 from djogi.algebra.conditional import Case
 from djogi.algebra.cte import Cte
-from djogi.algebra.dml import UNNEST_ALIAS, Delete, ExcludedRow, Insert, InsertFrom, Unnest, UnnestRow, Update
+from djogi.algebra.dml import (
+    UNNEST_ALIAS,
+    Delete,
+    ExcludedRow,
+    Insert,
+    InsertFrom,
+    Merge,
+    MergeWhen,
+    Unnest,
+    UnnestRow,
+    Update,
+)
 from djogi.algebra.expr import OuterRef, PathColumn
 from djogi.algebra.nested import Exists, InQuery, RelatedCount, Subquery
 from djogi.algebra.nullability import may_be_null
@@ -792,6 +803,33 @@ def _render_delete(de: Delete[Any], ctx: RenderContext) -> tuple[str, ResultShap
     return sql + returning, result
 
 
+def _merge_when(w: MergeWhen, ctx: RenderContext) -> str:
+    sql = " WHEN MATCHED" if w.matched else " WHEN NOT MATCHED"
+    if w.condition != p.TRUE:
+        sql += " AND " + render_predicate(w.condition, ctx)
+    if w.action == "update":
+        return sql + " THEN UPDATE SET " + _assignments(w.assignments, ctx)
+    if w.action == "insert":
+        columns = ", ".join([quote_ident(c) for c in w.columns])
+        values = ", ".join(["DEFAULT" if x is None else render_expr(x, ctx) for x in w.values])
+        return sql + f" THEN INSERT ({columns}) VALUES ({values})"
+    return sql + (" THEN DELETE" if w.action == "delete" else " THEN DO NOTHING")
+
+
+def _render_merge(m: Merge[Any], ctx: RenderContext) -> tuple[str, ResultShape]:
+    """``MERGE INTO "t" USING <source> ON <on> WHEN ... [RETURNING <columns>, merge_action()]``."""
+    if not m.whens:
+        raise ValidationError("merge() needs at least one when_...() arm")
+    scope = ctx if isinstance(ctx, QueryContext) else QueryContext(ctx.params, outer=ctx)
+    sql = f"MERGE INTO {_table(m.model)} USING {_source_sql(m.using, scope)} ON {render_predicate(m.on, scope)}"
+    sql += "".join([_merge_when(w, scope) for w in m.whens])
+    if m.returning is None:
+        return sql, RowCount()
+    returning, row = _returning(m.model, m.returning)
+    assert isinstance(row, ModelRows | TupleRows)
+    return sql + returning + ", merge_action()", JoinedRows((row, TupleRows(1)), (False, False))
+
+
 def _render_setop(node: SetOp, ctx: RenderContext) -> tuple[str, ResultShape]:
     """``(<left>) op (<right>) [ORDER BY "name" ..] [LIMIT n] [OFFSET $n]``; the result is the left arm's."""
     left, result = render_query(node.left, ctx)
@@ -857,5 +895,6 @@ STATEMENTS: Mapping[type, Callable[[Any, RenderContext], tuple[str, ResultShape]
     InsertFrom: _render_insert_from,
     Update: _render_update,
     Delete: _render_delete,
+    Merge: _render_merge,
 }
 """Statement node type -> ``(node, ctx) -> (SQL, result shape)``."""

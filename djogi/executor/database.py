@@ -20,7 +20,17 @@ from djogi.algebra.compile import (
     Statement,
     compile,
 )
-from djogi.algebra.dml import Delete, Insert, InsertFrom, Update, delete_one, get_by_pk, insert_one, update_one
+from djogi.algebra.dml import (
+    Delete,
+    Insert,
+    InsertFrom,
+    Merge,
+    Update,
+    delete_one,
+    get_by_pk,
+    insert_one,
+    update_one,
+)
 from djogi.algebra.query import Select, count_of, exists_of, select
 from djogi.algebra.setops import SetOp
 from djogi.errors import MultipleObjectsReturned, NotFound, StaleObject, ValidationError
@@ -173,7 +183,7 @@ class Database:
         rows, _ = await self._session.statement(stmt)
         return rows
 
-    async def execute(self, mutation: Insert[Any] | InsertFrom[Any] | Update[Any] | Delete[Any]) -> Any:
+    async def execute(self, mutation: Insert[Any] | InsertFrom[Any] | Update[Any] | Delete[Any] | Merge[Any]) -> Any:
         """Run a compiled mutation (bulk ``update()`` / ``delete()``, ``insert(...)``): the affected row
         count, or the returned rows when the statement has RETURNING. Errors: the translated server error."""
         return await self._session.execute(mutation)

@@ -16,7 +16,7 @@ from psycopg import pq
 from psycopg.rows import tuple_row
 
 from djogi.algebra.compile import compile
-from djogi.algebra.dml import Delete, Insert, InsertFrom, Update
+from djogi.algebra.dml import Delete, Insert, InsertFrom, Merge, Update
 from djogi.algebra.results import (
     JoinedRows,
     ModelRows,
@@ -178,7 +178,7 @@ class Session:
         """``run()`` a compiled statement; its rows come back decoded by its shape's row factory."""
         return await self.run(stmt.sql, stmt.params, row_factory(stmt.result))
 
-    async def execute(self, mutation: Insert[Any] | InsertFrom[Any] | Update[Any] | Delete[Any]) -> Any:
+    async def execute(self, mutation: Insert[Any] | InsertFrom[Any] | Update[Any] | Delete[Any] | Merge[Any]) -> Any:
         """Compile and run a mutation: the affected row count, or the returned rows when the statement has
         RETURNING (``[]`` / ``0`` without SQL for one built from ``none()``). Errors: the translated server
         error."""

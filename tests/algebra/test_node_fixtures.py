@@ -33,6 +33,7 @@ from djogi.algebra import subquery as sq
 from djogi.algebra import window as w
 from djogi.algebra.compile import compile
 from djogi.algebra.cte import Cte, with_
+from djogi.algebra.outputs import derived
 from djogi.algebra.query import CountOf, ExistsOf, Grouping, Keyset, Select, count_of, exists_of, select
 from djogi.algebra.render import RenderContext, render_expr, render_order, render_predicate
 from djogi.algebra.setops import SetOp
@@ -258,7 +259,25 @@ FIXTURES: dict[type, list[tuple[Callable[[], Node], str | type[Exception], list[
     dml.Delete: [
         (lambda: dml.delete(select(Maker).where(Maker.id == 1)), f'DELETE FROM {M} WHERE {M}."id" = $1::bigint', [1]),
     ],
+    dml.Merge: [
+        (lambda: _merge().when_matched_delete(), f'MERGE INTO {M} USING (SELECT {G}"name" FROM "fixture_gadgets") '
+         f'AS "src" ON {M}."label" = "src"."name" WHEN MATCHED THEN DELETE', []),
+        (lambda: _merge(), ValidationError, []),
+    ],
+    dml.MergeWhen: [
+        (lambda: _merge().when_not_matched_insert({"label": _src().col("name")}, where=_src().col("name") != "x"),
+         f'MERGE INTO {M} USING (SELECT {G}"name" FROM "fixture_gadgets") AS "src" ON {M}."label" = "src"."name" '
+         'WHEN NOT MATCHED AND "src"."name" <> $1::text THEN INSERT ("label") VALUES ("src"."name")', ["x"]),
+    ],
 }  # fmt: skip
+
+
+def _src() -> Source:
+    return derived(select(Gadget).values(Gadget.name), "src")
+
+
+def _merge() -> dml.Merge[Maker]:
+    return dml.merge(Maker, _src(), Maker.label == _src().col("name"))
 
 
 def render(node: Node) -> tuple[str, list[object]]:
