@@ -21,7 +21,7 @@ from djogi.algebra.aggregate import (
     sum_,
 )
 from djogi.algebra.conditional import case
-from djogi.algebra.cte import with_, with_recursive
+from djogi.algebra.cte import breadth_first, cycle, depth_first, with_, with_recursive
 from djogi.algebra.dml import (
     Delete,
     Insert,
@@ -134,7 +134,8 @@ __all__ = [  # noqa: RUF022  (grouped by topic)
     "array_agg", "avg", "bool_and", "bool_or", "count", "grouping", "jsonb_agg", "max_", "min_", "string_agg", "sum_",
     "cume_dist", "dense_rank", "first_value", "following", "groups", "lag", "last_value", "lead", "nth_value",
     "ntile", "over", "percent_rank", "preceding", "range_", "rank", "row_number", "rows",
-    "case", "exists", "in_query", "outer", "scalar", "with_", "with_recursive",
+    "case", "exists", "in_query", "outer", "scalar", "with_", "with_recursive", "breadth_first", "cycle",
+    "depth_first",
     "SetOp", "except_", "except_all", "intersect", "intersect_all", "union", "union_all",
     "Source", "aliased", "derived", "lateral",
     # relations

@@ -315,7 +315,7 @@ def _ctes_shape(params: _Params) -> object:
     i = 0
     while i < len(names):
         cte = ctes[names[i]]
-        out.append((names[i], cte.recursive, cte.materialized, _shape(cte.query, params)))
+        out.append((names[i], cte.recursive, cte.materialized, cte.search, cte.cycle, _shape(cte.query, params)))
         names = list(ctes)
         i += 1
     return tuple(out)

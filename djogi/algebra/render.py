@@ -203,9 +203,22 @@ def with_clause(ctx: QueryContext) -> str:
     for name in ordered:
         cte = ctx.ctes[name]
         mat = "" if cte.materialized is None else "MATERIALIZED " if cte.materialized else "NOT MATERIALIZED "
-        items.append(f"{quote_ident(name)} AS {mat}({bodies[name]})")
+        items.append(f"{quote_ident(name)} AS {mat}({bodies[name]})" + _search_cycle(cte))
     recursive = "RECURSIVE " if any(c.recursive for c in ctx.ctes.values()) else ""
     return f"WITH {recursive}" + ", ".join(items) + " "
+
+
+def _search_cycle(cte: Cte) -> str:
+    """`` SEARCH DEPTH|BREADTH FIRST BY .. SET ..`` and `` CYCLE .. SET .. USING ..`` of a recursive CTE."""
+    sql = ""
+    if cte.search is not None:
+        order = "BREADTH" if cte.search.breadth_first else "DEPTH"
+        by = ", ".join([quote_ident(c) for c in cte.search.by])
+        sql += f" SEARCH {order} FIRST BY {by} SET {quote_ident(cte.search.set)}"
+    if cte.cycle is not None:
+        by = ", ".join([quote_ident(c) for c in cte.cycle.by])
+        sql += f" CYCLE {by} SET {quote_ident(cte.cycle.set)} USING {quote_ident(cte.cycle.using)}"
+    return sql
 
 
 # ------------------------------------------------------------------------------------------ expressions
@@ -539,9 +552,12 @@ def _source_sql(src: Source, ctx: QueryContext) -> str:
 
 
 def _column_model(x: e.Column[Any, Any]) -> Any:
-    """The model class a column belongs to (through an alias too), or None for a derived source's column."""
+    """The model class a column belongs to (through an alias too), or None for a derived source's column or
+    one a source adds to its model's (a recursive CTE's SEARCH / CYCLE columns)."""
     model = x.model if isinstance(x.model, type) else getattr(x.model, "model", None)
-    return model if isinstance(model, type) and issubclass(model, ModelBase) else None
+    if not (isinstance(model, type) and issubclass(model, ModelBase)):
+        return None
+    return model if x.model is model or any(fd.name == x.name for fd in descriptor(model).fields) else None
 
 
 def _decode_specs(exprs: Sequence[Any]) -> tuple[Any, ...]:
