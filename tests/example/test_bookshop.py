@@ -13,7 +13,8 @@ DJOGI = Path(sys.executable).parent / "djogi"
 
 
 def _run(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(APP), "DJOGI_DATABASE_URL": db_url}
+    # this checkout's djogi, not whichever one the environment has installed
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(APP), str(ROOT)]), "DJOGI_DATABASE_URL": db_url}
     return subprocess.run(args, cwd=APP, env=env, capture_output=True, text=True, timeout=120)
 
 
@@ -30,6 +31,7 @@ def test_bookshop_demo_flow(db_url: str) -> None:
     assert "('The Dispossessed', Decimal('14.50'))" in out
     assert "== the same predicate in memory and in SQL agree\n   True" in out
     assert "['The Left Hand of Darkness', 'Stories of Your Life', 'The Dispossessed']" in out
+    assert _section(out, "full-text search of titles") == ["Stories of Your Life", "The Left Hand of Darkness"]
     assert "('paid', [1])" in out
     assert "stale write refused with StaleObject" in out
     assert _section(out, "books by authors named Carl Sagan or Mary Beard") == ["Cosmos", "Pale Blue Dot", "SPQR"]
