@@ -216,8 +216,13 @@ _ENCODER = msgspec.json.Encoder(order="sorted")
 
 
 def encode(snapshot: Snapshot | msgspec.Struct) -> bytes:
-    """Deterministic pretty JSON: sorted keys, two-space indent, trailing newline."""
-    return msgspec.json.format(_ENCODER.encode(snapshot), indent=2) + b"\n"
+    """Deterministic pretty JSON: sorted keys, two-space indent, trailing newline. An index without storage
+    parameters is written without the ``storage_parameters`` key, as the reference format has it."""
+    data = msgspec.to_builtins(snapshot, order="sorted")
+    for index in data.get("indexes", ()) if isinstance(data, dict) else ():
+        if not index.get("storage_parameters", True):
+            del index["storage_parameters"]
+    return msgspec.json.format(_ENCODER.encode(data), indent=2) + b"\n"
 
 
 def decode(data: bytes) -> Result[Snapshot, str]:
