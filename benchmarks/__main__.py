@@ -3,8 +3,9 @@ write ``benchmarks/results/latest.{json,md}`` and ``ratios.png``, and print the 
 workloads (``benchmarks.bench_keys``: HeeRanjID keys against identity keys, ``results/keys.md``),
 (b)/(c) under asyncio and uvloop (``benchmarks.bench_loops``, ``results/loops.md``), prepared queries and
 pipelining (``benchmarks.bench_hot``, ``results/hot.md``), cascading deletes with and without the
-foreign-key index (``benchmarks.bench_fk``, ``results/fk.md``) and the row-level security overhead
-(``benchmarks.bench_tenancy``, ``results/tenancy.md``).
+foreign-key index (``benchmarks.bench_fk``, ``results/fk.md``), the row-level security overhead
+(``benchmarks.bench_tenancy``, ``results/tenancy.md``) and the search queries against raw psycopg
+(``benchmarks.bench_search``, ``results/search.md``).
 
 Workloads run one after another, and within a workload every peer runs back to back, so each ratio
 compares figures taken minutes apart at most. Each cell first runs once untimed and checks the row
@@ -34,7 +35,7 @@ from typing import Any
 import msgspec
 import psycopg
 
-from benchmarks import bench_fk, bench_hot, bench_keys, bench_loops, bench_tenancy, schema
+from benchmarks import bench_fk, bench_hot, bench_keys, bench_loops, bench_search, bench_tenancy, schema
 from benchmarks.harness import (
     Cell,
     Report,
@@ -326,6 +327,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print("row-level security overhead ...", file=sys.stderr)
                 queries, repeat = (50, 1) if args.quick else (bench_tenancy.QUERIES, bench_tenancy.REPEAT)
                 keys += "\n" + bench_tenancy.run(url, queries, repeat, args.out)
+            if not args.workloads or "search" in args.workloads.split(","):
+                print("search workloads (full text, kNN) against raw psycopg ...", file=sys.stderr)
+                rows, repeat = (bench_search.ROWS // 4, 1) if args.quick else (bench_search.ROWS, bench_search.REPEAT)
+                keys += "\n" + bench_search.run(url, rows, repeat, args.out)
             facts["load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
             facts["wall time"] = f"{time.perf_counter() - began:.0f} s" + (" (--quick)" if args.quick else "")
     finally:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, TypeVar
 
 import heeranjid
 import msgspec
+from pgvector import Vector
 
 from djogi.errors import ValidationError
 
@@ -35,6 +36,9 @@ __all__ = [
     "Serial",
     "SmallInt",
     "SqlType",
+    "TsLexeme",
+    "TsVector",
+    "Vector",
 ]
 
 T = TypeVar("T")
@@ -277,6 +281,33 @@ class Enum(enum.StrEnum):
     def labels(cls) -> tuple[str, ...]:
         """The enum's labels in declaration order (the order PostgreSQL sorts them in)."""
         return tuple(member.value for member in cls)
+
+
+# ------------------------------------------------------------------------------------------ search types
+
+Weight = Literal["A", "B", "C", "D"]
+
+
+class TsLexeme(msgspec.Struct, frozen=True, gc=False):
+    """One lexeme of a ``TsVector``: its text and its ``(position, weight)`` pairs (positions 1..16383;
+    none for a vector built without positions)."""
+
+    text: str
+    positions: tuple[tuple[int, Weight], ...] = ()
+
+
+class TsVector(msgspec.Struct, frozen=True, gc=False):
+    """A PostgreSQL ``tsvector`` value: its lexemes in PostgreSQL's order (by byte length, then bytes).
+
+    A field annotated ``TsVector`` is a TSVECTOR column; ``djogi.algebra.search.to_tsvector`` builds the
+    value in SQL. ``words()`` gives the lexeme texts.
+    """
+
+    lexemes: tuple[TsLexeme, ...] = ()
+
+    def words(self) -> tuple[str, ...]:
+        """The lexeme texts, in order."""
+        return tuple(lexeme.text for lexeme in self.lexemes)
 
 
 class JsonbMarker(msgspec.Struct, frozen=True):

@@ -31,12 +31,14 @@ from djogi.algebra import (
     nullif,
     or_,
     predicate_from_filters,
+    search,
     select,
     xor,
 )
 from djogi.algebra.aggregate import array_agg, count, max_, string_agg, sum_
 from djogi.algebra.compile import compile
-from djogi.algebra.dml import delete, insert, insert_from, insert_many, update, update_many
+from djogi.algebra.dml import delete, insert, insert_from, insert_many, merge, update, update_many
+from djogi.algebra.outputs import derived
 from djogi.algebra.render import RenderContext, render_predicate
 from djogi.algebra.sources import aliased
 from djogi.algebra.subquery import exists, in_query, scalar
@@ -53,6 +55,7 @@ class JkItem(Model, table="jk_items"):
 
 
 Q = JkItem.objects
+_SRC = derived(Q.values(JkItem.name), "src")
 
 
 scalars = st.one_of(
@@ -130,6 +133,19 @@ BUILDERS: dict[str, Builder] = {
     "update_many fields": lambda a, b: update_many(JkItem, [JkItem(id=1, name="a")], a),
     "update": lambda a, b: update(a, qty=b),
     "delete": lambda a, b: delete(a),
+    "merge": lambda a, b: merge(JkItem, a, b),
+    "merge update": lambda a, b: merge(JkItem, _SRC, JkItem.name == _SRC.col("name")).when_matched_update(a, b),
+    "merge insert": lambda a, b: merge(JkItem, _SRC, JkItem.name == _SRC.col("name")).when_not_matched_insert(a, b),
+    "to_tsvector": lambda a, b: search.to_tsvector(a, b),
+    "websearch_to_tsquery": lambda a, b: search.websearch_to_tsquery(a, b),
+    "ts_match": lambda a, b: search.ts_match(a, b),
+    "ts_rank": lambda a, b: search.ts_rank(a, search.plainto_tsquery("simple", "x"), b),
+    "ts_headline": lambda a, b: search.ts_headline("simple", a, search.plainto_tsquery("simple", "x"), b),
+    "similarity": lambda a, b: search.similarity(a, b),
+    "trigram_match": lambda a, b: search.trigram_match(a, b),
+    "trigram_distance": lambda a, b: search.trigram_distance(a, b),
+    "l2_distance": lambda a, b: search.l2_distance(a, b),
+    "cosine_distance": lambda a, b: search.cosine_distance(a, b),
 }
 
 

@@ -9,7 +9,6 @@ live schema must declare exactly that schema.
 """
 
 import datetime as dt
-import sys
 import tempfile
 import types
 from collections.abc import Iterator
@@ -27,10 +26,10 @@ import djogi
 from djogi import Field, ForeignKey, Model, field
 from djogi.migrate import Bucket, apply, compose, introspect, rollback, verify
 from djogi.migrate.modelsource import model_source
-from djogi.migrate.project import project
 from djogi.migrate.snapshot import EMPTY, Snapshot
 from djogi.model import models, registry_scope
 from djogi.testing import TestDatabases
+from tests.migrate.helpers import declared_by
 
 MAIN = Bucket("main")
 T0 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
@@ -163,18 +162,6 @@ def live(url: str) -> Snapshot:
         return introspect(conn).structure()
 
 
-def inspected(snapshot: Snapshot) -> Snapshot:
-    """What the models ``db inspect`` writes for ``snapshot`` declare (their module run in a fresh registry)."""
-    module = types.ModuleType("inspected_models")
-    sys.modules[module.__name__] = module
-    try:
-        with registry_scope(isolated=True):
-            exec(compile(model_source(snapshot), "<inspected>", "exec"), module.__dict__)
-            return project(models(), "main", None).unwrap().structure()
-    finally:
-        del sys.modules[module.__name__]
-
-
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_random_evolutions_converge_and_roll_back(djogi_databases: TestDatabases, data: st.DataObject) -> None:
@@ -200,7 +187,7 @@ def test_random_evolutions_converge_and_roll_back(djogi_databases: TestDatabases
                 assert live(url) == target
                 history.append(target)
             assert verify(url, migrations, MAIN).diagnostics == ()
-            assert inspected(live(url)) == live(url)
+            assert declared_by(model_source(live(url))) == live(url)
             undone: list[str] = []
             for previous in reversed(history[:-1]):
                 report = rollback(url, migrations, MAIN, allow_data_loss=True, reason="round trip")

@@ -21,11 +21,12 @@ from djogi.algebra.aggregate import (
     sum_,
 )
 from djogi.algebra.conditional import case
-from djogi.algebra.cte import with_, with_recursive
+from djogi.algebra.cte import breadth_first, cycle, depth_first, with_, with_recursive
 from djogi.algebra.dml import (
     Delete,
     Insert,
     InsertFrom,
+    Merge,
     Update,
     delete,
     delete_one,
@@ -35,6 +36,7 @@ from djogi.algebra.dml import (
     insert_from,
     insert_many,
     insert_one,
+    merge,
     update,
     update_many,
     update_one,
@@ -131,13 +133,14 @@ __all__ = [  # noqa: RUF022  (grouped by topic)
     # compiled once, run with new values of named parameters
     "Template", "param", "template",
     # mutations
-    "Delete", "Insert", "InsertFrom", "Update", "delete", "delete_one", "excluded", "get_by_pk", "insert",
-    "insert_from", "insert_many", "insert_one", "update", "update_many", "update_one",
+    "Delete", "Insert", "InsertFrom", "Merge", "Update", "delete", "delete_one", "excluded", "get_by_pk", "insert",
+    "insert_from", "insert_many", "insert_one", "merge", "update", "update_many", "update_one",
     # aggregates, windows, CASE, subqueries, CTEs, set operations, sources
     "array_agg", "avg", "bool_and", "bool_or", "count", "grouping", "jsonb_agg", "max_", "min_", "string_agg", "sum_",
     "cume_dist", "dense_rank", "first_value", "following", "groups", "lag", "last_value", "lead", "nth_value",
     "ntile", "over", "percent_rank", "preceding", "range_", "rank", "row_number", "rows",
-    "case", "exists", "in_query", "outer", "scalar", "with_", "with_recursive",
+    "case", "exists", "in_query", "outer", "scalar", "with_", "with_recursive", "breadth_first", "cycle",
+    "depth_first",
     "SetOp", "except_", "except_all", "intersect", "intersect_all", "union", "union_all",
     "Source", "aliased", "derived", "lateral",
     # relations

@@ -29,7 +29,7 @@ from djogi.algebra import expr as e
 from djogi.algebra import predicate as p
 from djogi.algebra.cte import Cte
 from djogi.algebra.depth import retry_deep
-from djogi.algebra.dml import Delete, Insert, InsertFrom, Update
+from djogi.algebra.dml import Delete, Insert, InsertFrom, Merge, Update
 from djogi.algebra.query import CountOf, ExistsOf, Select
 from djogi.algebra.render import STATEMENTS, QueryContext, like_pattern, output_positions, with_clause
 from djogi.algebra.results import ResultShape, Statement
@@ -50,7 +50,15 @@ CACHE_MAX = 4096
 
 
 def compile(
-    value: Select[Any] | Insert[Any] | InsertFrom[Any] | Update[Any] | Delete[Any] | SetOp[Any] | CountOf | ExistsOf,
+    value: Select[Any]
+    | Insert[Any]
+    | InsertFrom[Any]
+    | Update[Any]
+    | Delete[Any]
+    | Merge[Any]
+    | SetOp[Any]
+    | CountOf
+    | ExistsOf,
 ) -> Statement:
     """Compile a query or mutation value to a ``Statement``, through the shape cache.
 
@@ -310,7 +318,7 @@ def _ctes_shape(params: _Params) -> object:
     i = 0
     while i < len(names):
         cte = ctes[names[i]]
-        out.append((names[i], cte.recursive, cte.materialized, _shape(cte.query, params)))
+        out.append((names[i], cte.recursive, cte.materialized, cte.search, cte.cycle, _shape(cte.query, params)))
         names = list(ctes)
         i += 1
     return tuple(out)

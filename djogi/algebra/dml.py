@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import msgspec
 
 from djogi.algebra.expr import Column, Const, Expr, Param, ValueType, now, param_value
-from djogi.algebra.predicate import TRUE, Pred
+from djogi.algebra.predicate import TRUE, Pred, predicate
 from djogi.algebra.query import Select, check_model, select
+from djogi.algebra.sources import Source
 from djogi.algebra.traverse import key_hash, same
 from djogi.codecs.values import column_value, encode_unnest_cell
 from djogi.errors import ArgumentTypeError, ValidationError
@@ -35,6 +36,8 @@ __all__ = [
     "ExcludedRow",
     "Insert",
     "InsertFrom",
+    "Merge",
+    "MergeWhen",
     "OnConflict",
     "Unnest",
     "UnnestRow",
@@ -48,6 +51,7 @@ __all__ = [
     "insert_from",
     "insert_many",
     "insert_one",
+    "merge",
     "update",
     "update_many",
     "update_one",
@@ -148,6 +152,7 @@ class Insert(_Value, Generic[M], frozen=True):
     conflict: OnConflict | None = None
     returning: tuple[str, ...] | None = None
     created: bool = False
+    old_new: bool = False
 
     def on_conflict(self, *target: Column[M, Any], constraint: str | None = None) -> ConflictClause[M]:
         """Start ``ON CONFLICT (target columns)`` or ``ON CONFLICT ON CONSTRAINT constraint``."""
@@ -175,6 +180,12 @@ class Insert(_Value, Generic[M], frozen=True):
         one updated by ``ON CONFLICT DO UPDATE``); each row comes back as ``(row, (created,))``, ``row`` as
         ``with_returning`` gives it (every column when there was no RETURNING)."""
         return msgspec.structs.replace(self, created=True)
+
+    def with_old_new(self) -> Insert[M]:
+        """RETURNING each row before and after the statement (PostgreSQL 18's ``old.*`` / ``new.*``): rows
+        come back as ``(old, new)``, ``old`` None for a row inserted rather than updated by ``ON CONFLICT DO
+        UPDATE``; each side holds the ``with_returning`` columns (every column when there was none)."""
+        return msgspec.structs.replace(self, old_new=True)
 
 
 class ConflictClause(Generic[M]):
@@ -232,10 +243,16 @@ class Update(_Value, Generic[M], frozen=True):
     returning: tuple[str, ...] | None = None
     empty: bool = False
     source: Unnest | None = None
+    old_new: bool = False
 
     def with_returning(self, *cols: Column[M, Any]) -> Update[M]:
         """RETURNING these columns of the updated rows (no arguments: every column)."""
         return msgspec.structs.replace(self, returning=returning_columns(self.model, cols))
+
+    def with_old_new(self) -> Update[M]:
+        """RETURNING each row before and after the update (``old.*``, ``new.*``): rows come back as
+        ``(old, new)``, each with the ``with_returning`` columns (every column when there was none)."""
+        return msgspec.structs.replace(self, old_new=True)
 
 
 class Delete(_Value, Generic[M], frozen=True):
@@ -247,10 +264,16 @@ class Delete(_Value, Generic[M], frozen=True):
     condition: Pred = TRUE
     returning: tuple[str, ...] | None = None
     empty: bool = False
+    old_new: bool = False
 
     def with_returning(self, *cols: Column[M, Any]) -> Delete[M]:
         """RETURNING these columns of the deleted rows (no arguments: every column)."""
         return msgspec.structs.replace(self, returning=returning_columns(self.model, cols))
+
+    def with_old_new(self) -> Delete[M]:
+        """RETURNING ``old.*`` and ``new.*``: rows come back as ``(old, None)`` (a deleted row has no new
+        version), each with the ``with_returning`` columns (every column when there was none)."""
+        return msgspec.structs.replace(self, old_new=True)
 
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -287,9 +310,13 @@ def _cell(desc: ModelDescriptor, name: str, value: object) -> Expr[Any]:
     return Param(param_value(t, column_value(desc.field(name), value, model=desc.name)), t)
 
 
-def _assign(model: type[ModelBase], changes: Mapping[str, object]) -> tuple[Assignment, ...]:
-    """``(column, expression)`` pairs for ``field name -> value or expression`` (other models refused)."""
+def _assign(
+    model: type[ModelBase], changes: Mapping[str, object], also: object = None
+) -> tuple[Assignment, ...]:
+    """``(column, expression)`` pairs for ``field name -> value or expression``; columns of other models are
+    refused, but those of ``also`` (default: the ``excluded`` row)."""
     desc = descriptor(model)
+    also = ExcludedRow(model) if also is None else also
     out: list[Assignment] = []
     for name, value in changes.items():
         try:
@@ -298,7 +325,7 @@ def _assign(model: type[ModelBase], changes: Mapping[str, object]) -> tuple[Assi
             raise ValidationError(str(exc.args[0])) from None
         if fd.kind == "pk":
             raise ValidationError(f"{desc.name}.{name} is the primary key and cannot be assigned")
-        check_model(model, f"assigning {desc.name}.{name}", (value,), also=(ExcludedRow(model),))
+        check_model(model, f"assigning {desc.name}.{name}", (value,), also=(also,))
         out.append((fd.column, _cell(desc, name, value)))
     return tuple(out)
 
@@ -583,3 +610,108 @@ def get_by_pk(model: type[M], pk: object) -> Select[M]:
     """``SELECT <every column> FROM "t" WHERE "t"."id" = $1`` (run it with ``one()``)."""
     desc = descriptor(model)
     return select(model).where(getattr(model, desc.pk_field.name) == pk)
+
+
+# ------------------------------------------------------------------------------------------ MERGE
+
+MergeAction = Literal["update", "delete", "insert", "nothing"]
+
+
+class MergeWhen(_Value, frozen=True):
+    """``WHEN [NOT] MATCHED [AND condition] THEN UPDATE SET ... | DELETE | INSERT (columns) VALUES (...) |
+    DO NOTHING``; an insert's ``None`` value is ``DEFAULT``."""
+
+    __children__ = ("condition", "assignments", "values")
+
+    matched: bool
+    action: MergeAction
+    condition: Pred = TRUE
+    assignments: tuple[Assignment, ...] = ()
+    columns: tuple[str, ...] = ()
+    values: tuple[Expr[Any] | None, ...] = ()
+
+
+class Merge(_Value, Generic[M], frozen=True):
+    """``MERGE INTO "t" USING <source> ON <on> WHEN ... [RETURNING <columns>, merge_action()]``.
+
+    Built by ``merge``; the ``when_*`` methods add the arms, tried in order (the first whose condition holds
+    acts on a row). With ``with_returning`` each row comes back as ``(row, (action,))``, ``action`` being
+    ``"INSERT"``, ``"UPDATE"`` or ``"DELETE"`` (a deleted row as it was)."""
+
+    __children__ = ("using", "on", "whens")
+
+    model: type[M]
+    using: Source
+    on: Pred
+    whens: tuple[MergeWhen, ...] = ()
+    returning: tuple[str, ...] | None = None
+
+    def _arm(self, arm: MergeWhen) -> Merge[M]:
+        predicate(arm.condition, "a merge arm's where")
+        check_model(self.model, "merge() condition", (arm.condition,), also=(self.using.ref,))
+        return msgspec.structs.replace(self, whens=(*self.whens, arm))
+
+    def when_matched_update(self, set: Mapping[str, object], where: Pred = TRUE) -> Merge[M]:
+        """``WHEN MATCHED [AND where] THEN UPDATE SET ...``: values or expressions over the target and the
+        source (``updated_at = now()`` and a version increment added, as by every update)."""
+        if not _mapping(set, "when_matched_update()"):
+            raise ValidationError("when_matched_update() needs at least one assignment")
+        assignments = _stamped(self.model, _bumped(self.model, _assign(self.model, set, self.using.ref)))
+        return self._arm(MergeWhen(matched=True, action="update", condition=where, assignments=assignments))
+
+    def when_matched_delete(self, where: Pred = TRUE) -> Merge[M]:
+        """``WHEN MATCHED [AND where] THEN DELETE``."""
+        return self._arm(MergeWhen(matched=True, action="delete", condition=where))
+
+    def when_matched_do_nothing(self, where: Pred = TRUE) -> Merge[M]:
+        """``WHEN MATCHED [AND where] THEN DO NOTHING``."""
+        return self._arm(MergeWhen(matched=True, action="nothing", condition=where))
+
+    def when_not_matched_insert(self, values: Mapping[str, object], where: Pred = TRUE) -> Merge[M]:
+        """``WHEN NOT MATCHED [AND where] THEN INSERT (...) VALUES (...)``: ``values`` maps field names to
+        values or expressions over the source; every field without a default must be given (the columns the
+        database fills get ``DEFAULT``). ``ValidationError`` otherwise."""
+        desc = descriptor(self.model)
+        _mapping(values, "when_not_matched_insert()")
+        missing = [fd.name for fd in desc.fields if not fd.has_default and fd.name not in values]
+        if missing:
+            raise ValidationError(f"when_not_matched_insert(): {desc.name} needs a value for {missing}")
+        given = dict(_assign(self.model, values, self.using.ref))
+        columns = tuple(fd.column for fd in desc.fields if fd.column in given or not fd.db_filled)
+        cells = tuple(
+            given[fd.column] if fd.column in given else _cell(desc, fd.name, _default(fd))
+            for fd in desc.fields if fd.column in columns
+        )  # fmt: skip
+        return self._arm(MergeWhen(matched=False, action="insert", condition=where, columns=columns, values=cells))
+
+    def when_not_matched_do_nothing(self, where: Pred = TRUE) -> Merge[M]:
+        """``WHEN NOT MATCHED [AND where] THEN DO NOTHING``."""
+        return self._arm(MergeWhen(matched=False, action="nothing", condition=where))
+
+    def with_returning(self, *cols: Column[M, Any]) -> Merge[M]:
+        """RETURNING these columns of each row acted on (no arguments: every column) and ``merge_action()``."""
+        return msgspec.structs.replace(self, returning=returning_columns(self.model, cols))
+
+
+def _mapping(x: object, what: str) -> Mapping[str, object]:
+    if not isinstance(x, Mapping):
+        raise ArgumentTypeError(f"{what} takes a mapping of field names to values such as {{'qty': 1}}, not {x!r}")
+    return x
+
+
+def _default(fd: FieldDescriptor) -> object:
+    return fd.default_factory() if fd.default_factory is not None else fd.default
+
+
+def merge(model: type[M], using: Source, on: Pred) -> Merge[M]:
+    """``MERGE INTO "t" USING <using> ON <on>``: ``using`` is a source (``derived(query, "name")``,
+    ``aliased(Model, "name")`` or a CTE) whose columns the arms may use. Add arms with ``when_*``.
+
+    ``ArgumentTypeError`` when ``using`` is not a source; ``ValidationError`` for an ``on`` naming columns
+    of other models.
+    """
+    descriptor(model)
+    if not isinstance(using, Source) or using.name is None:
+        raise ArgumentTypeError(f"merge(using=...) takes a named source such as derived(query, 'src'), not {using!r}")
+    check_model(model, "merge(on=...)", (predicate(on, "merge(on=...)"),), also=(using.ref,))
+    return Merge(model=model, using=using, on=on)

@@ -12,7 +12,8 @@ be guaranteed. The value semantics follow PostgreSQL, not Python:
 - case-insensitive matching (``COLLATE "C" ILIKE``) folds ASCII letters only.
 
 SQL-only (``NotPortable``): ordering text without ``.collate("C")`` (or any other collation), regex, JSONB
-values and paths, casts, ``now()`` and other functions without a Python twin, ``lower``/``upper`` without
+values and paths, casts, ``now()`` and other functions without a Python twin, full-text / trigram / vector
+search, ``lower``/``upper`` without
 ``COLLATE "C"``, NUMERIC division and date/time arithmetic (PostgreSQL's scale and time-zone rules).
 Where PostgreSQL raises an error (integer overflow, float overflow) the evaluator may return a value.
 """
@@ -35,6 +36,7 @@ from djogi.algebra.depth import check_depth, recursion_room
 from djogi.algebra.expr import OuterRef, PathColumn
 from djogi.algebra.nested import Exists, InQuery, RelatedCount, Subquery
 from djogi.algebra.predicate import Compiled
+from djogi.algebra.search import Distance, SearchMatch
 from djogi.algebra.traverse import nesting_depth
 from djogi.algebra.window import Over, WindowFunc
 from djogi.errors import NotPortable
@@ -291,6 +293,7 @@ def _sql_only(reason: str) -> Callable[[Any], NoReturn]:
     return refuse
 
 
+_SEARCH = "full-text, trigram and vector operators depend on the database's dictionaries, thresholds and types"
 _RELATIONS = "relation paths and related-row subqueries are evaluated by PostgreSQL only"
 
 EXPRESSIONS: Mapping[type, Callable[[Any], Getter]] = {
@@ -309,6 +312,7 @@ EXPRESSIONS: Mapping[type, Callable[[Any], Getter]] = {
     Case: _no_twin,
     Subquery: _no_twin,
     OuterRef: _no_twin,
+    Distance: _sql_only(_SEARCH),
     PathColumn: _sql_only(_RELATIONS),
     RelatedCount: _sql_only(_RELATIONS),
 }
@@ -478,6 +482,7 @@ PREDICATES: Mapping[type, Callable[[Any], Compiled]] = {
     p.Like: _like,
     p.Regex: _sql_only("POSIX regular expressions are evaluated by PostgreSQL only"),
     p.ArrayOp: _array,
+    SearchMatch: _sql_only(_SEARCH),
     Exists: _sql_only("Exists subqueries are evaluated by PostgreSQL only"),
     InQuery: _sql_only("InQuery subqueries are evaluated by PostgreSQL only"),
 }

@@ -101,7 +101,8 @@ class ValueType(msgspec.Struct, frozen=True, gc=False):
 _KIND_SQL = {
     "str": "text", "int": "bigint", "float": "double precision", "decimal": "numeric", "bool": "boolean",
     "date": "date", "datetime": "timestamptz", "time": "time", "timedelta": "interval", "uuid": "uuid",
-    "bytes": "bytea", "json": "jsonb", "jsonb": "jsonb", "password": "text",
+    "bytes": "bytea", "json": "jsonb", "jsonb": "jsonb", "password": "text", "timestamp": "timestamp",
+    "tsvector": "tsvector", "tsquery": "tsquery", "vector": "vector",
 }  # fmt: skip
 _SQL_KIND = {
     "text": "str", "varchar": "str", "character varying": "str", "char": "str", "character": "str",
@@ -109,7 +110,8 @@ _SQL_KIND = {
     "int2": "int", "numeric": "decimal", "decimal": "decimal", "double precision": "float", "real": "float",
     "float8": "float", "float4": "float", "boolean": "bool", "bool": "bool", "date": "date",
     "timestamptz": "datetime", "timestamp with time zone": "datetime", "time": "time", "interval": "timedelta",
-    "uuid": "uuid", "bytea": "bytes", "jsonb": "jsonb", "json": "json",
+    "uuid": "uuid", "bytea": "bytes", "jsonb": "jsonb", "json": "json", "timestamp": "timestamp",
+    "timestamp without time zone": "timestamp", "tsvector": "tsvector", "tsquery": "tsquery", "vector": "vector",
 }  # fmt: skip
 _SQL_TYPE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_ ]*(\(\s*\d+\s*(,\s*\d+\s*)?\))?(\[\])?$")
 
@@ -166,11 +168,13 @@ def _bad(where: str | Expr[Any], value: object, expected: str) -> ValidationErro
 
 def param_value(t: ValueType, normalized: object) -> object:
     """A value ``normalize``d for ``t`` as its ``Param`` carries it: JSON as its text (unknown keys of a
-    ``Jsonb`` value kept), arrays as tuples."""
+    ``Jsonb`` value kept), arrays as tuples, a naive datetime for a ``timestamp`` as its ISO text."""
     if t.kind in ("json", "jsonb"):
         return json_encode(normalized).decode()
     if t.kind == "array" and isinstance(normalized, list):
         return tuple(normalized)
+    if t.kind == "timestamp" and isinstance(normalized, dt.datetime):
+        return normalized.isoformat(" ")  # the adapters refuse naive datetimes (meant for TIMESTAMPTZ)
     return normalized
 
 
@@ -861,10 +865,32 @@ _TEMPORAL_ARITH = {
     ("datetime", "-", "timedelta"): "datetime",
     ("timedelta", "+", "datetime"): "datetime",
     ("datetime", "-", "datetime"): "timedelta",
+    ("timestamp", "+", "timedelta"): "timestamp",
+    ("timestamp", "-", "timedelta"): "timestamp",
+    ("timedelta", "+", "timestamp"): "timestamp",
+    ("timestamp", "-", "timestamp"): "timedelta",
     ("timedelta", "+", "timedelta"): "timedelta",
     ("timedelta", "-", "timedelta"): "timedelta",
+    ("int", "*", "timedelta"): "timedelta",
+    ("float", "*", "timedelta"): "timedelta",
+    ("timedelta", "*", "int"): "timedelta",
+    ("timedelta", "*", "float"): "timedelta",
+    ("timedelta", "/", "int"): "timedelta",
+    ("timedelta", "/", "float"): "timedelta",
     ("date", "-", "date"): "int",
+    ("date", "+", "int"): "date",
+    ("date", "-", "int"): "date",
+    ("int", "+", "date"): "date",
+    ("date", "+", "timedelta"): "timestamp",  # PostgreSQL: date + interval is a timestamp without time zone
+    ("date", "-", "timedelta"): "timestamp",
+    ("timedelta", "+", "date"): "timestamp",
+    ("time", "+", "timedelta"): "time",
+    ("time", "-", "timedelta"): "time",
+    ("timedelta", "+", "time"): "time",
+    ("time", "-", "time"): "timedelta",
 }
+"""The result kind of date/time arithmetic PostgreSQL defines (``timestamp`` is a timestamp without time
+zone, which decodes to a naive ``datetime``); any other pair of date/time operands is refused."""
 
 
 def _arith_operand(value: object, other: Expr[Any]) -> Param[Any]:
@@ -904,11 +930,28 @@ def _arith(op: str, left: object, right: object) -> BinOp[Any]:
         kind = _TEMPORAL_ARITH.get((lk, op, rk))
         if kind is None:
             raise ValidationError(f"cannot compute {left.describe()} ({lk}) {op} {right.describe()} ({rk})")
+    if kind == "date" and "int" in (lk, rk):
+        left, right = _days(left), _days(right)
     if isinstance(right, Param) and op == "/" and _is_zero(right.value):
         raise ValidationError(f"{left.describe()} / 0: division by zero")
     if kind is not None and kind not in _KIND_SQL:
         raise ValidationError(f"cannot compute {left.describe()} ({lk}) {op} {right.describe()} ({rk})")
     return BinOp(op, left, right, ValueType(kind, None if kind is None else _KIND_SQL[kind]))
+
+
+_INTEGER = ValueType("int", "integer")
+
+
+def _days(x: Expr[Any]) -> Expr[Any]:
+    """A day count added to a date as PostgreSQL's ``date + integer`` takes it (there is no ``date + bigint``):
+    a parameter sent as INTEGER (``ValidationError`` beyond its range), an expression cast to it."""
+    if x.type.kind != "int":
+        return x
+    if isinstance(x, Param):
+        if not -(2**31) <= x.value < 2**31:
+            raise ValidationError(f"{x.value} days is beyond a date's range")
+        return Param(x.value, _INTEGER)
+    return Cast(x, "integer", _INTEGER)
 
 
 def _is_zero(value: object) -> bool:

@@ -20,6 +20,7 @@ from djogi.algebra.aggregate import Agg
 from djogi.algebra.conditional import Case
 from djogi.algebra.expr import OuterRef, PathColumn
 from djogi.algebra.nested import RelatedCount, Subquery
+from djogi.algebra.search import Distance
 from djogi.algebra.window import Over, WindowFunc
 
 __all__ = ["MAY_BE_NULL", "ROW_NULLABLE", "may_be_null", "nullable"]
@@ -46,6 +47,11 @@ def _never(node: Any, models: frozenset[Any]) -> bool:
 
 
 _NULL_FUNCS = {"now": False, "nullif": True}
+_STRICT_FUNCS = frozenset({
+    "lower", "upper", "length", "abs", "to_tsvector", "to_tsquery", "plainto_tsquery", "websearch_to_tsquery",
+    "ts_rank", "ts_rank_cd", "ts_headline", "similarity", "word_similarity",
+})  # fmt: skip
+"""Functions that are NULL exactly when an argument is."""
 
 
 def _func(node: e.Func[Any], models: frozenset[Any]) -> bool:
@@ -54,7 +60,7 @@ def _func(node: e.Func[Any], models: frozenset[Any]) -> bool:
         return _NULL_FUNCS[name]
     if name == "coalesce":
         return all(may_be_null(a, models) for a in args)
-    if name in ("lower", "upper", "length", "abs"):
+    if name in _STRICT_FUNCS:
         return any(may_be_null(a, models) for a in args)
     return True
 
@@ -65,6 +71,7 @@ MAY_BE_NULL: Mapping[type, Rule] = {
     e.Named: _never,
     e.Const: lambda node, models: node.value is None,
     e.BinOp: lambda node, models: may_be_null(node.left, models) or may_be_null(node.right, models),
+    Distance: lambda node, models: may_be_null(node.left, models) or may_be_null(node.right, models),
     e.Func: _func,
     e.Cast: lambda node, models: may_be_null(node.expr, models),
     e.Collate: lambda node, models: may_be_null(node.expr, models),

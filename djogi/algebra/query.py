@@ -26,6 +26,7 @@ from djogi.algebra.expr import BinOp, Cast, Collate, Column, Const, Expr, Func, 
 from djogi.algebra.nullability import nullable
 from djogi.algebra.predicate import FALSE, TRUE, Pred, and_, or_, predicate
 from djogi.algebra.rowtype import Row, python_type, row_type
+from djogi.algebra.search import Distance, SearchMatch
 from djogi.algebra.sources import Join, JoinKind, Source
 from djogi.algebra.traverse import find, key_hash, node_key, same, walk
 from djogi.algebra.window import Over, window_errors
@@ -568,7 +569,7 @@ _PLAIN_CHILDREN: dict[type, tuple[str, ...]] = {
     cls: cls.__children__
     for cls in (
         _p.Compare, _p.And, _p.Or, _p.Not, _p.Xor, _p.IsNull, _p.Between, _p.In, _p.Like, _p.Regex, _p.ArrayOp,
-        _p.Truth, BinOp, Func, Cast, Collate, JsonPath, OrderBy,
+        _p.Truth, BinOp, Func, Cast, Collate, JsonPath, OrderBy, SearchMatch, Distance,
     )
 }  # fmt: skip
 

@@ -31,12 +31,24 @@ from djogi.algebra import predicate as p
 from djogi.algebra.aggregate import Agg
 from djogi.algebra.conditional import Case
 from djogi.algebra.cte import Cte
-from djogi.algebra.dml import UNNEST_ALIAS, Delete, ExcludedRow, Insert, InsertFrom, Unnest, UnnestRow, Update
+from djogi.algebra.dml import (
+    UNNEST_ALIAS,
+    Delete,
+    ExcludedRow,
+    Insert,
+    InsertFrom,
+    Merge,
+    MergeWhen,
+    Unnest,
+    UnnestRow,
+    Update,
+)
 from djogi.algebra.expr import OuterRef, PathColumn
 from djogi.algebra.nested import Exists, InQuery, RelatedCount, Subquery
 from djogi.algebra.nullability import may_be_null
 from djogi.algebra.query import CountOf, ExistsOf, Keyset, Select, nullable_sources, simple
 from djogi.algebra.results import JoinedRows, ModelRows, ResultShape, RowCount, ScalarRow, StructRows, TupleRows
+from djogi.algebra.search import Distance, SearchMatch
 from djogi.algebra.setops import SetOp
 from djogi.algebra.sources import Ref, Source
 from djogi.algebra.traverse import same
@@ -191,9 +203,22 @@ def with_clause(ctx: QueryContext) -> str:
     for name in ordered:
         cte = ctx.ctes[name]
         mat = "" if cte.materialized is None else "MATERIALIZED " if cte.materialized else "NOT MATERIALIZED "
-        items.append(f"{quote_ident(name)} AS {mat}({bodies[name]})")
+        items.append(f"{quote_ident(name)} AS {mat}({bodies[name]})" + _search_cycle(cte))
     recursive = "RECURSIVE " if any(c.recursive for c in ctx.ctes.values()) else ""
     return f"WITH {recursive}" + ", ".join(items) + " "
+
+
+def _search_cycle(cte: Cte) -> str:
+    """`` SEARCH DEPTH|BREADTH FIRST BY .. SET ..`` and `` CYCLE .. SET .. USING ..`` of a recursive CTE."""
+    sql = ""
+    if cte.search is not None:
+        order = "BREADTH" if cte.search.breadth_first else "DEPTH"
+        by = ", ".join([quote_ident(c) for c in cte.search.by])
+        sql += f" SEARCH {order} FIRST BY {by} SET {quote_ident(cte.search.set)}"
+    if cte.cycle is not None:
+        by = ", ".join([quote_ident(c) for c in cte.cycle.by])
+        sql += f" CYCLE {by} SET {quote_ident(cte.cycle.set)} USING {quote_ident(cte.cycle.using)}"
+    return sql
 
 
 # ------------------------------------------------------------------------------------------ expressions
@@ -422,6 +447,14 @@ def _array(pred: p.ArrayOp, ctx: RenderContext, negate: bool) -> str:
     return _or_null(f"NOT ({x} {pred.op} {v})", ((pred.expr, x), (pred.value, v)), ctx)
 
 
+def _search_match(pred: SearchMatch, ctx: RenderContext, negate: bool) -> str:
+    """``a @@ b`` / ``a % b`` / ``a <% b``; negated ``(NOT (a op b) OR a IS NULL ...)``."""
+    a, b = render_expr(pred.left, ctx), render_expr(pred.right, ctx)
+    if not negate:
+        return f"{a} {pred.op} {b}"
+    return _or_null(f"NOT ({a} {pred.op} {b})", ((pred.left, a), (pred.right, b)), ctx)
+
+
 def _exists(node: Exists, ctx: RenderContext, negate: bool) -> str:
     """``[NOT ]EXISTS (SELECT 1 FROM ...)`` (the query's own select list when it needs one)."""
     q = node.query
@@ -478,8 +511,19 @@ def _keyset(keyset: Keyset, ctx: RenderContext) -> str:
     return "(" + " OR ".join(terms) + ")"
 
 
-def _returning(model: Any, columns: tuple[str, ...] | None) -> tuple[str, ResultShape]:
-    """The RETURNING clause and its result: model instances when the columns can build one, else tuples."""
+def _returning(
+    model: Any, columns: tuple[str, ...] | None, old_new: tuple[bool, bool] | None = None
+) -> tuple[str, ResultShape]:
+    """The RETURNING clause and its result: model instances when the columns can build one, else tuples.
+
+    ``old_new`` (whether the old and the new row may be missing) returns both versions of each row,
+    ``old."a", ..., new."a", ...`` (every column when ``columns`` is None), as ``(old, new)`` pairs."""
+    if old_new is not None:
+        columns = columns or descriptor(model).columns
+        _, part = _returning(model, columns)
+        assert isinstance(part, ModelRows | TupleRows)
+        sides = ", ".join([f"{side}.{quote_ident(c)}" for side in ("old", "new") for c in columns])
+        return " RETURNING " + sides, JoinedRows((part, part), old_new)
     if columns is None:
         return "", RowCount()
     decodable = not descriptor(model).missing_required(columns)
@@ -512,9 +556,12 @@ def _source_sql(src: Source, ctx: QueryContext) -> str:
 
 
 def _column_model(x: e.Column[Any, Any]) -> Any:
-    """The model class a column belongs to (through an alias too), or None for a derived source's column."""
+    """The model class a column belongs to (through an alias too), or None for a derived source's column or
+    one a source adds to its model's (a recursive CTE's SEARCH / CYCLE columns)."""
     model = x.model if isinstance(x.model, type) else getattr(x.model, "model", None)
-    return model if isinstance(model, type) and issubclass(model, ModelBase) else None
+    if not (isinstance(model, type) and issubclass(model, ModelBase)):
+        return None
+    return model if x.model is model or any(fd.name == x.name for fd in descriptor(model).fields) else None
 
 
 def _decode_specs(exprs: Sequence[Any]) -> tuple[Any, ...]:
@@ -735,6 +782,11 @@ def _render_insert(ins: Insert[Any], ctx: RenderContext) -> tuple[str, ResultSha
             sql += " DO UPDATE SET " + _assignments(conflict.assignments, set_ctx)
             if conflict.where != p.TRUE:
                 sql += " WHERE " + render_predicate(conflict.where, set_ctx)
+    if ins.old_new:
+        if ins.created:
+            raise ValidationError("with_old_new() and with_created() together: old is None for a created row")
+        returning, result = _returning(ins.model, ins.returning, (True, False))
+        return sql + returning, result
     if not ins.created:
         returning, result = _returning(ins.model, ins.returning)
         return sql + returning, result
@@ -761,14 +813,41 @@ def _render_update(up: Update[Any], ctx: RenderContext) -> tuple[str, ResultShap
         row_ctx = QueryContext(ctx.params, aliases={UnnestRow(up.model): UNNEST_ALIAS}, outer=ctx)  # shares CTEs
         sets, where = _assignments(up.assignments, row_ctx), _where(up.condition, None, row_ctx)
         source = f" FROM ({_render_unnest(up.source, ctx)}) AS {quote_ident(UNNEST_ALIAS)}"
-    returning, result = _returning(up.model, up.returning)
+    returning, result = _returning(up.model, up.returning, (False, False) if up.old_new else None)
     return f"UPDATE {_table(up.model)} SET {sets}{source}{where}{returning}", result
 
 
 def _render_delete(de: Delete[Any], ctx: RenderContext) -> tuple[str, ResultShape]:
     sql = f"DELETE FROM {_table(de.model)}" + _where(de.condition, None, ctx)
-    returning, result = _returning(de.model, de.returning)
+    returning, result = _returning(de.model, de.returning, (False, True) if de.old_new else None)
     return sql + returning, result
+
+
+def _merge_when(w: MergeWhen, ctx: RenderContext) -> str:
+    sql = " WHEN MATCHED" if w.matched else " WHEN NOT MATCHED"
+    if w.condition != p.TRUE:
+        sql += " AND " + render_predicate(w.condition, ctx)
+    if w.action == "update":
+        return sql + " THEN UPDATE SET " + _assignments(w.assignments, ctx)
+    if w.action == "insert":
+        columns = ", ".join([quote_ident(c) for c in w.columns])
+        values = ", ".join(["DEFAULT" if x is None else render_expr(x, ctx) for x in w.values])
+        return sql + f" THEN INSERT ({columns}) VALUES ({values})"
+    return sql + (" THEN DELETE" if w.action == "delete" else " THEN DO NOTHING")
+
+
+def _render_merge(m: Merge[Any], ctx: RenderContext) -> tuple[str, ResultShape]:
+    """``MERGE INTO "t" USING <source> ON <on> WHEN ... [RETURNING <columns>, merge_action()]``."""
+    if not m.whens:
+        raise ValidationError("merge() needs at least one when_...() arm")
+    scope = ctx if isinstance(ctx, QueryContext) else QueryContext(ctx.params, outer=ctx)
+    sql = f"MERGE INTO {_table(m.model)} USING {_source_sql(m.using, scope)} ON {render_predicate(m.on, scope)}"
+    sql += "".join([_merge_when(w, scope) for w in m.whens])
+    if m.returning is None:
+        return sql, RowCount()
+    returning, row = _returning(m.model, m.returning)
+    assert isinstance(row, ModelRows | TupleRows)
+    return sql + returning + ", merge_action()", JoinedRows((row, TupleRows(1)), (False, False))
 
 
 def _render_setop(node: SetOp[Any], ctx: RenderContext) -> tuple[str, ResultShape]:
@@ -793,6 +872,7 @@ EXPRESSIONS: Mapping[type, Callable[[Any, RenderContext], str]] = {
     e.Named: _named,
     e.Const: _const,
     e.BinOp: _binop,
+    Distance: _binop,
     e.Func: _func,
     e.Cast: _cast,
     e.Collate: _collate,
@@ -821,6 +901,7 @@ PREDICATES: Mapping[type, Callable[[Any, RenderContext, bool], str]] = {
     p.Like: _like,
     p.Regex: _regex,
     p.ArrayOp: _array,
+    SearchMatch: _search_match,
     Exists: _exists,
     InQuery: _in_query,
 }
@@ -835,5 +916,6 @@ STATEMENTS: Mapping[type, Callable[[Any, RenderContext], tuple[str, ResultShape]
     InsertFrom: _render_insert_from,
     Update: _render_update,
     Delete: _render_delete,
+    Merge: _render_merge,
 }
 """Statement node type -> ``(node, ctx) -> (SQL, result shape)``."""

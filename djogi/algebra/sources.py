@@ -80,6 +80,9 @@ class Source(msgspec.Struct, frozen=True, gc=False):
 
     def col(self, name: str) -> Column[Any, Any]:
         """The output column ``name`` of this source; ``ValidationError`` if there is none."""
+        for extra, vtype in getattr(self.cte, "extra_columns", ()):  # a recursive CTE's SEARCH / CYCLE columns
+            if extra == name:
+                return Column(self.ref, name, name, vtype, False)
         if self.output is not None and name in self.output.names:
             vtype = self.output.types[self.output.names.index(name)]
             return Column(self.ref, name, name, vtype, True)

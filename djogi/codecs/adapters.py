@@ -12,6 +12,7 @@ arrays) keeps psycopg's own C adapters.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import struct
 from collections.abc import Mapping
 from typing import Any, cast
@@ -19,6 +20,7 @@ from typing import Any, cast
 import msgspec
 import psycopg
 from heeranjid import HeerId, HeerIdDesc, RanjId, RanjIdDesc
+from pgvector.psycopg.vector import VectorBinaryDumper, VectorBinaryLoader, VectorDumper
 from psycopg import postgres
 from psycopg.abc import AdaptContext, Buffer
 from psycopg.adapt import AdaptersMap, Dumper, Loader, PyFormat
@@ -28,8 +30,9 @@ from psycopg.types.json import set_json_dumps
 from psycopg.types.string import TextBinaryLoader, TextLoader
 
 from djogi.codecs.json import decode_document, json_encode
+from djogi.codecs.search import TsVectorBinaryDumper, TsVectorBinaryLoader, VectorTextDumper
 from djogi.errors import ValidationError
-from djogi.types import Enum
+from djogi.types import Enum, TsVector, Vector
 
 __all__ = ["configure_adapters"]
 
@@ -167,11 +170,22 @@ class _EnumTextDumper(_EnumBinaryDumper):
     format = Format.TEXT
 
 
-def configure_adapters(adapters: AdaptersMap, enum_oids: Mapping[str, int] | None = None) -> None:
+@functools.cache
+def _vector_dumpers(oid: int) -> tuple[type[Dumper], ...]:
+    """pgvector's dumpers bound to the ``vector`` type's OID in this database (so COPY finds them too)."""
+    return tuple(type(base.__name__, (base,), {"oid": oid}) for base in (VectorDumper, VectorBinaryDumper))
+
+
+def configure_adapters(
+    adapters: AdaptersMap, enum_oids: Mapping[str, int] | None = None, vector_oid: int | None = None
+) -> None:
     """Register djogi's dumpers and loaders on ``adapters`` (a connection's or a shared map).
 
     ``enum_oids`` maps PostgreSQL enum type names to their OIDs; with it, enum columns load as ``str``
-    (without it, as ``bytes``; the row decoders accept both, and arrays of either form).
+    (without it, as ``bytes``; the row decoders accept both, and arrays of either form). ``vector_oid``, the
+    OID of pgvector's ``vector`` type when the extension exists, binds ``Vector`` values to it (without it
+    they are sent as text of unknown type, which every ``$n::vector`` cast takes; the row decoders turn
+    the binary value into a ``Vector`` either way). ``TsVector`` values are sent and read in binary.
     Call once per map; later calls replace the registrations. Raises nothing itself; dumping a naive
     datetime later raises ``ValidationError``.
     """
@@ -188,6 +202,13 @@ def configure_adapters(adapters: AdaptersMap, enum_oids: Mapping[str, int] | Non
     ):
         adapters.register_dumper(cls, text)
         adapters.register_dumper(cls, binary)
+    adapters.register_dumper(TsVector, TsVectorBinaryDumper)
+    adapters.register_loader(TsVectorBinaryLoader.tsvector_oid, TsVectorBinaryLoader)
+    adapters.register_dumper(Vector, VectorTextDumper)
+    for dumper in () if vector_oid is None else _vector_dumpers(vector_oid):
+        adapters.register_dumper(Vector, dumper)
+    if vector_oid is not None:
+        adapters.register_loader(vector_oid, VectorBinaryLoader)
     set_json_dumps(json_encode, adapters)
     adapters.register_loader(_JSONB, _JsonbBinaryLoader)
     adapters.register_loader(_JSONB, _JsonLoader)

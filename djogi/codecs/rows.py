@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 from djogi.codecs.json import decode_jsonb
+from djogi.codecs.search import vector_value
 from djogi.errors import DecodeError
 from djogi.passwords import PasswordHash
 from djogi.schema import FieldDescriptor, ModelBase, descriptor
@@ -98,6 +99,8 @@ def _converter(model_name: str, fd: FieldDescriptor) -> Callable[[Any], Any] | N
         return _enum_members(fd.enum_type).__getitem__
     if kind == "array" and fd.enum_type is not None:
         return functools.partial(_enum_array, members=_enum_members(fd.enum_type))
+    if kind == "vector":
+        return vector_value
     if kind == "jsonb":
         return functools.partial(decode_jsonb, tp=fd.python_type, where=f"{model_name}.{fd.name}")
     if kind == "password":

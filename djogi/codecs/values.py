@@ -28,7 +28,7 @@ from djogi.codecs.json import json_encode, jsonb_extras
 from djogi.errors import ValidationError
 from djogi.passwords import PasswordHash
 from djogi.schema import FieldDescriptor
-from djogi.types import INT_RANGES
+from djogi.types import INT_RANGES, TsVector, Vector
 
 __all__ = ["PY_KINDS", "Refused", "checked_column", "column_value", "encode_unnest_cell", "encode_value", "normalize"]
 
@@ -39,6 +39,7 @@ _NUMERIC_MAX_SCALE = 16383
 _BIGINT = INT_RANGES["BIGINT"]
 _REAL_MAX = struct.unpack("!f", b"\x7f\x7f\xff\xff")[0]
 _NUMERIC_TYPMOD = re.compile(r"^\s*(?:NUMERIC|DECIMAL)\s*\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)\s*$", re.IGNORECASE)
+_VECTOR_DIMENSIONS = re.compile(r"^\s*VECTOR\s*\(\s*(\d+)\s*\)\s*$", re.IGNORECASE)
 _INT_IDS = (HeerId, HeerIdDesc)
 _UUID_IDS = (RanjId, RanjIdDesc)
 
@@ -136,6 +137,15 @@ def _n_datetime(v: Any, sql: str | None, enum: Any) -> object:
     return v
 
 
+def _n_timestamp(v: Any, sql: str | None, enum: Any) -> object:
+    if not isinstance(v, dt.datetime):
+        raise _wrong(v, "a naive datetime.datetime (a timestamp without time zone)")
+    if v.utcoffset() is not None:
+        raise Refused(f"{v!r} has a timezone; a timestamp without time zone holds wall-clock times",
+                      "pass a naive datetime, or compare a timestamptz expression")  # fmt: skip
+    return v
+
+
 def _n_time(v: Any, sql: str | None, enum: Any) -> object:
     if not isinstance(v, dt.time):
         raise _wrong(v, "datetime.time")
@@ -159,6 +169,45 @@ def _n_password(v: Any, sql: str | None, enum: Any) -> object:
     # never quote the value: it may be a password
     raise Refused(f"a password column takes a djogi.PasswordHash, not a {type(v).__name__}",
                   "hash the password first: PasswordHash.hash(password)")  # fmt: skip
+
+
+def _n_tsvector(v: Any, sql: str | None, enum: Any) -> object:
+    """A ``TsVector`` whose lexemes PostgreSQL stores as they are: non-empty text without NUL, at most 2046
+    bytes, positions 1..16383 (each once per lexeme), weights A-D. Lexemes are stored in PostgreSQL's
+    order, repeated ones merged (the value read back is the stored one)."""
+    if not isinstance(v, TsVector):
+        raise _wrong(v, "a djogi.TsVector")
+    for lexeme in v.lexemes:
+        size = len(lexeme.text.encode("utf-8", "surrogatepass"))
+        if not 0 < size <= 2046 or "\x00" in lexeme.text:
+            raise Refused(f"lexeme {lexeme.text!r}: a lexeme is 1 to 2046 bytes without NUL")
+        positions = [p for p, _ in lexeme.positions]
+        if len(set(positions)) != len(positions) or not all(type(p) is int and 0 < p < 16384 for p in positions):
+            raise Refused(f"lexeme {lexeme.text!r}: positions are distinct ints from 1 to 16383, not {positions}")
+        if not all(w in ("A", "B", "C", "D") for _, w in lexeme.positions):
+            raise Refused(f"lexeme {lexeme.text!r}: weights are 'A', 'B', 'C' or 'D'")
+    return v
+
+
+def _n_vector(v: Any, sql: str | None, enum: Any) -> object:
+    """A ``pgvector.Vector`` from a Vector, a list or tuple of numbers, or a 1-dimensional numpy array; its
+    elements are single precision as the column stores them. NaN, infinities and overflow are refused."""
+    if isinstance(v, Vector):
+        vec = v
+    elif isinstance(v, list | tuple):
+        if not all(type(x) in (int, float) for x in v):
+            raise _wrong(v, "a list of numbers (int or float)")
+        vec = Vector(list(v))
+    elif type(v).__name__ == "ndarray" and getattr(v, "ndim", None) == 1:
+        vec = Vector(v)
+    else:
+        raise _wrong(v, "a pgvector Vector, a list of numbers or a 1-dimensional numpy array")
+    values = vec.to_list()
+    if not values:
+        raise Refused("an empty vector", "a vector has at least one dimension")
+    if not all(map(math.isfinite, values)):
+        raise Refused(f"{v!r} holds NaN, an infinity or a number beyond single precision", "pass finite numbers")
+    return vec
 
 
 def _n_enum(v: Any, sql: str | None, enum: Any) -> object:
@@ -265,6 +314,7 @@ _KINDS: dict[str, Callable[[Any, str | None, Any], object]] = {
     "date": _n_date,
     "datetime": _n_datetime,
     "time": _n_time,
+    "timestamp": _n_timestamp,
     "timedelta": _instance(dt.timedelta, "datetime.timedelta"),
     "uuid": _instance(uuid.UUID, "uuid.UUID"),
     "bytes": _instance((bytes, bytearray, memoryview), "bytes"),
@@ -273,6 +323,8 @@ _KINDS: dict[str, Callable[[Any, str | None, Any], object]] = {
     "password": _n_password,
     "json": _json_checker(typed=False),
     "jsonb": _json_checker(typed=True),
+    "tsvector": _n_tsvector,
+    "vector": _n_vector,
 }
 
 
@@ -395,6 +447,10 @@ def _check_for(kind: str, sql: str, max_length: int | None) -> Callable[[Any], A
         if typmod is not None:
             precision, scale = int(typmod.group(1)), int(typmod.group(2) or 0)
             return lambda v: _numeric(v, precision, scale)
+    if kind == "vector":
+        dimensions = _VECTOR_DIMENSIONS.match(sql)
+        if dimensions is not None:
+            return functools.partial(_dimensioned, dimensions=int(dimensions.group(1)))
     if kind == "str" and max_length is not None:
 
         def short(v: str) -> str:
@@ -404,6 +460,12 @@ def _check_for(kind: str, sql: str, max_length: int | None) -> Callable[[Any], A
 
         return short
     return None
+
+
+def _dimensioned(value: Vector, dimensions: int) -> Vector:
+    if value.dimensions() != dimensions:
+        raise Refused(f"{value.dimensions()} dimensions, not {dimensions}", f"pass {dimensions} numbers")
+    return value
 
 
 def column_value(fd: FieldDescriptor, value: object, *, model: str | None = None) -> object:

@@ -18,7 +18,17 @@ import msgspec
 import psycopg
 
 from djogi.algebra.compile import compile
-from djogi.algebra.dml import Delete, Insert, InsertFrom, Update, delete_one, get_by_pk, insert_one, update_one
+from djogi.algebra.dml import (
+    Delete,
+    Insert,
+    InsertFrom,
+    Merge,
+    Update,
+    delete_one,
+    get_by_pk,
+    insert_one,
+    update_one,
+)
 from djogi.algebra.query import Select, count_of, exists_of, select
 from djogi.algebra.results import Statement
 from djogi.algebra.setops import SetOp
@@ -236,7 +246,7 @@ class Database:
         rows, _ = await self._session.statement(stmt)
         return rows
 
-    async def execute(self, mutation: Insert[Any] | InsertFrom[Any] | Update[Any] | Delete[Any]) -> Any:
+    async def execute(self, mutation: Insert[Any] | InsertFrom[Any] | Update[Any] | Delete[Any] | Merge[Any]) -> Any:
         """Run a compiled mutation (bulk ``update()`` / ``delete()``, ``insert(...)``): the affected row
         count, or the returned rows when the statement has RETURNING. Errors: the translated server error."""
         self._session.require_tenant(mutation.model)

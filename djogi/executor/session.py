@@ -18,8 +18,17 @@ from psycopg import pq
 from psycopg.rows import tuple_row
 
 from djogi.algebra.compile import compile
-from djogi.algebra.dml import Delete, Insert, InsertFrom, Update
-from djogi.algebra.results import ModelRows, NoResult, RowCount, ScalarRow, Statement, StructRows, TupleRows
+from djogi.algebra.dml import Delete, Insert, InsertFrom, Merge, Update
+from djogi.algebra.results import (
+    JoinedRows,
+    ModelRows,
+    NoResult,
+    RowCount,
+    ScalarRow,
+    Statement,
+    StructRows,
+    TupleRows,
+)
 from djogi.auth import AuthContext
 from djogi.codecs import configure_adapters
 from djogi.errors import ConnectionFailure, DecodeError, TenantRequired, ValidationError
@@ -38,8 +47,9 @@ T = TypeVar("T")
 _TUPLES_OK = pq.ExecStatus.TUPLES_OK
 bypass_logger = logging.getLogger("djogi.tenancy")
 ENUM_OIDS_SQL = (
-    "SELECT t.typname, t.oid FROM pg_catalog.pg_type t "
-    "WHERE t.typtype = 'e' AND t.typnamespace = ANY (pg_catalog.current_schemas(false)::regnamespace[])"
+    "SELECT t.typname, t.oid, t.typtype = 'e' FROM pg_catalog.pg_type t "
+    "WHERE (t.typtype = 'e' OR (t.typname = 'vector' AND t.typtype = 'b')) "
+    "AND t.typnamespace = ANY (pg_catalog.current_schemas(false)::regnamespace[])"
 )
 
 
@@ -277,13 +287,13 @@ class Session:
         """``run()`` a compiled statement; its rows come back decoded by its shape's row factory."""
         return await self.run(stmt.sql, stmt.params, row_factory(stmt.result))
 
-    async def execute(self, mutation: Insert[Any] | InsertFrom[Any] | Update[Any] | Delete[Any]) -> Any:
+    async def execute(self, mutation: Insert[Any] | InsertFrom[Any] | Update[Any] | Delete[Any] | Merge[Any]) -> Any:
         """Compile and run a mutation: the affected row count, or the returned rows when the statement has
         RETURNING (``[]`` / ``0`` without SQL for one built from ``none()``). Errors: the translated server
         error."""
         stmt = compile(mutation)
         if stmt.empty:
-            return [] if isinstance(stmt.result, ModelRows | TupleRows | StructRows) else 0
+            return [] if isinstance(stmt.result, ModelRows | TupleRows | StructRows | JoinedRows) else 0
         rows, rowcount = await self.statement(stmt)
         if isinstance(stmt.result, RowCount | NoResult):
             return rowcount
@@ -292,14 +302,15 @@ class Session:
         return rows
 
     async def configure(self, conn: Connection) -> None:
-        """Read the enum OIDs visible on ``conn`` (``pg_type``, enums on the search path) and register
-        djogi's adapters with them on its adapters map."""
+        """Read the OIDs of the enums and of pgvector's ``vector`` type visible on ``conn`` (``pg_type``, on
+        the search path) and register djogi's adapters with them on its adapters map."""
         conn.__dict__.pop(_CURSOR_ATTR, None)  # a cursor copies the adapters map when it is made
         conn.__dict__.pop(_PIPELINE_ATTR, None)
         cur = await conn.execute(ENUM_OIDS_SQL, prepare=False)
         rows = await cur.fetchall()
-        self.enum_oids = dict(rows)
-        configure_adapters(conn.adapters, self.enum_oids)
+        self.enum_oids = {name: oid for name, oid, is_enum in rows if is_enum}
+        vector_oid = next((oid for name, oid, is_enum in rows if not is_enum), None)
+        configure_adapters(conn.adapters, self.enum_oids, vector_oid)
         self.pool.backend_pids[id(conn)] = conn.info.backend_pid
 
     async def reload_types(self) -> None:

@@ -17,7 +17,7 @@ from psycopg.rows import TupleRow
 
 from djogi.migrate.operations import check_name
 from djogi.migrate.policies import LivePolicy, live_tenant_key
-from djogi.migrate.project import OPCLASS_EXTENSIONS
+from djogi.migrate.project import METHOD_EXTENSIONS, OPCLASS_EXTENSIONS
 from djogi.migrate.snapshot import (
     INDEX_TYPES,
     ColumnSchema,
@@ -76,7 +76,7 @@ SELECT t.relname, i.relname, x.indisunique, x.indnullsnotdistinct, am.amname, x.
        ARRAY(SELECT pg_get_indexdef(x.indexrelid, k, true) FROM generate_series(1, x.indnatts) k),
        ARRAY(SELECT CASE WHEN oc.opcdefault THEN '' ELSE oc.opcname END
              FROM unnest(x.indclass::oid[]) WITH ORDINALITY u(id, o) JOIN pg_opclass oc ON oc.oid = u.id ORDER BY u.o),
-       pg_get_expr(x.indpred, x.indrelid, true), con.contype
+       pg_get_expr(x.indpred, x.indrelid, true), con.contype, i.reloptions
 FROM pg_index x
 JOIN pg_class i ON i.oid = x.indexrelid
 JOIN pg_class t ON t.oid = x.indrelid
@@ -208,7 +208,7 @@ def _primary_key(columns: list[ColumnSchema], pk_columns: tuple[str, ...]) -> Pr
 
 
 def _index(row: tuple[Any, ...]) -> IndexSchema:
-    table, name, unique, nnd, method, nkey, indkey, options, defs, opclasses, predicate, contype = row
+    table, name, unique, nnd, method, nkey, indkey, options, defs, opclasses, predicate, contype, params = row
     keys = []
     for i in range(nkey):
         desc = bool(options[i] & 1)
@@ -229,10 +229,12 @@ def _index(row: tuple[Any, ...]) -> IndexSchema:
             IndexColumnSchema(name=text.strip('"'), opclass=opclass, order="Desc" if desc else "Asc", nulls=nulls)
             for _, text, opclass, desc, nulls in keys
         ))  # fmt: skip
-    extension = next((OPCLASS_EXTENSIONS[o] for o in opclasses if o in OPCLASS_EXTENSIONS), None)
+    extension = next((OPCLASS_EXTENSIONS[o] for o in opclasses if o in OPCLASS_EXTENSIONS),
+                     METHOD_EXTENSIONS.get(method))  # fmt: skip
     return IndexSchema(
         name=name, table=table, target=target, index_type=INDEX_TYPES[method],
         kind="UniqueConstraint" if contype == "u" else "UniqueIndex" if unique else "NonUnique",
         nulls_not_distinct=nnd, predicate=predicate, include=tuple(d.strip('"') for d in defs[nkey:]),
         extension_dependency=extension,
+        storage_parameters=dict(sorted(p.split("=", 1) for p in params or ())),
     )  # fmt: skip

@@ -39,8 +39,9 @@ _SCALARS = {
     "SMALLINT": ("djogi.SmallInt", None), "DOUBLE PRECISION": ("float", None), "BOOLEAN": ("bool", None),
     "NUMERIC": ("Decimal", None), "DATE": ("dt.date", None), "TIMESTAMPTZ": ("dt.datetime", None),
     "TIME": ("dt.time", None), "INTERVAL": ("dt.timedelta", None), "UUID": ("uuid.UUID", None),
-    "BYTEA": ("bytes", None), "JSONB": ("Any", None), "REAL": ("float", "REAL"),
+    "BYTEA": ("bytes", None), "JSONB": ("Any", None), "REAL": ("float", "REAL"), "TSVECTOR": ("djogi.TsVector", None),
 }  # fmt: skip
+_VECTOR = re.compile(r"vector\(\d+\)")
 _PK_KINDS = {
     "HeerIdRecencyBiased": None, "HeerId": "djogi.HeerId", "RanjId": "djogi.RanjId",
     "RanjIdRecencyBiased": "djogi.RanjIdDesc", "Serial": "djogi.Serial",
@@ -216,6 +217,9 @@ def _value_type(
     if (numeric := _NUMERIC.fullmatch(sql_type)) is not None:
         options += [("precision", numeric.group(1)), ("scale", numeric.group(2))]
         return "Decimal"
+    if _VECTOR.fullmatch(sql_type):
+        options.append(("sql_type", _lit(sql_type.upper())))
+        return "djogi.Vector"
     if sql_type in _SCALARS:
         annotation, override = _SCALARS[sql_type]
         if override is not None:

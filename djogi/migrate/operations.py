@@ -149,6 +149,8 @@ def index_sql(index: IndexSchema, *, concurrently: bool) -> str:
         sql += f" INCLUDE ({', '.join(map(q, index.include))})"
     if index.nulls_not_distinct:
         sql += " NULLS NOT DISTINCT"
+    if index.storage_parameters:
+        sql += " WITH (" + ", ".join(f"{k} = {v}" for k, v in index.storage_parameters.items()) + ")"
     if index.predicate:
         sql += f" WHERE {index.predicate}"
     return sql + ";"

@@ -12,6 +12,7 @@ import enum
 from collections.abc import Iterable
 from typing import Any
 
+import msgspec
 from returns.result import Failure, Result, Success
 
 from djogi.migrate.snapshot import (
@@ -36,6 +37,7 @@ from djogi.migrate.snapshot import (
     key_sql,
 )
 from djogi.model import FieldDescriptor, IndexColumn, ModelDescriptor
+from djogi.schema.fields import storage_value
 
 _ON_DELETE: dict[str, OnDelete] = {
     "cascade": "Cascade", "restrict": "Restrict", "set null": "SetNull", "set default": "SetDefault",
@@ -46,7 +48,12 @@ _BUILTIN_PKS = ("HeerIdRecencyBiased", "HeerId", "RanjId", "RanjIdRecencyBiased"
 OPCLASS_EXTENSIONS = {
     "gin_trgm_ops": "pg_trgm", "gist_trgm_ops": "pg_trgm", "vector_l2_ops": "vector",
     "vector_ip_ops": "vector", "vector_cosine_ops": "vector",
+    "halfvec_l2_ops": "vector", "halfvec_ip_ops": "vector", "halfvec_cosine_ops": "vector",
 }  # fmt: skip
+METHOD_EXTENSIONS = {"hnsw": "vector", "ivfflat": "vector"}
+"""The extension an index access method comes from."""
+DEFAULT_OPCLASSES = frozenset({("ivfflat", "vector_l2_ops")})
+"""Operator classes that are their access method's default (the catalog reports none for them)."""
 ALLOWED_EXTENSIONS = ("btree_gist", "pg_trgm", "pgcrypto", "pgvector", "postgis", "vector")
 
 
@@ -165,14 +172,19 @@ def index_key_sql(key: IndexColumn) -> str:
 
 
 def _index(table: str, idx: Any) -> IndexSchema:
-    keys: tuple[IndexColumn, ...] = idx.columns
+    keys: tuple[IndexColumn, ...] = tuple(
+        msgspec.structs.replace(k, opclass=None) if (idx.method, k.opclass) in DEFAULT_OPCLASSES else k
+        for k in idx.columns
+    )  # the catalog does not name a default operator class either
     if all(k.expression is None for k in keys):
         target = IndexTarget(columns=tuple(_key(k) for k in keys))
     else:
         target = IndexTarget(expression=", ".join(index_key_sql(k) for k in keys))
-    extension = next((OPCLASS_EXTENSIONS[k.opclass] for k in keys if k.opclass in OPCLASS_EXTENSIONS), None)
+    extension = next((OPCLASS_EXTENSIONS[k.opclass] for k in keys if k.opclass in OPCLASS_EXTENSIONS),
+                     METHOD_EXTENSIONS.get(idx.method))  # fmt: skip
     return IndexSchema(
         name=idx.name, table=table, target=target, index_type=INDEX_TYPES[idx.method],
         kind="UniqueIndex" if idx.unique else "NonUnique", predicate=idx.where, include=tuple(idx.include),
         nulls_not_distinct=idx.nulls_not_distinct, extension_dependency=extension,
+        storage_parameters={k: storage_value(v) for k, v in sorted(idx.storage_parameters)},
     )  # fmt: skip

@@ -27,13 +27,14 @@ from djogi.identifiers import derived_name
 FORMAT_VERSION = "1"
 DJOGI_VERSION = "0.1.0a1"
 
-IndexType = Literal["BTree", "Gin", "Gist", "Hash", "Spgist", "Brin"]
+IndexType = Literal["BTree", "Gin", "Gist", "Hash", "Spgist", "Brin", "Hnsw", "Ivfflat"]
 IndexKind = Literal["NonUnique", "UniqueConstraint", "UniqueIndex"]
 OnDelete = Literal["Restrict", "Cascade", "SetNull", "SetDefault", "NoAction"]
 Identity = Literal["ByDefault", "Always"]
 
 INDEX_TYPES: dict[str, IndexType] = {
     "btree": "BTree", "gin": "Gin", "gist": "Gist", "hash": "Hash", "spgist": "Spgist", "brin": "Brin",
+    "hnsw": "Hnsw", "ivfflat": "Ivfflat",
 }  # fmt: skip
 ON_DELETE_SQL: dict[OnDelete, str] = {
     "Restrict": "RESTRICT", "Cascade": "CASCADE", "SetNull": "SET NULL", "SetDefault": "SET DEFAULT",
@@ -163,6 +164,7 @@ class IndexSchema(_S, frozen=True, kw_only=True):
     nulls_not_distinct: bool = False
     predicate: str | None = None
     requires_out_of_transaction: bool = False
+    storage_parameters: dict[str, str] = {}
     table: str
     target: IndexTarget
 
@@ -199,8 +201,13 @@ class Snapshot(_S, frozen=True, kw_only=True):
 
     @property
     def extensions(self) -> tuple[str, ...]:
-        """Extensions the bucket's indexes need, sorted."""
-        return tuple(sorted({i.extension_dependency for i in self.indexes if i.extension_dependency}))
+        """Extensions the bucket's indexes and column types need (``vector`` for a ``VECTOR(n)`` column),
+        sorted."""
+        needed = {i.extension_dependency for i in self.indexes if i.extension_dependency}
+        for table in self.models.values():
+            needed.update(COLUMN_EXTENSIONS[base] for c in table.columns if (base := _base_type(c.sql_type)) in
+                          COLUMN_EXTENSIONS)  # fmt: skip
+        return tuple(sorted(needed))
 
 
 EMPTY = Snapshot(enums={}, indexes=(), models={})
@@ -209,8 +216,13 @@ _ENCODER = msgspec.json.Encoder(order="sorted")
 
 
 def encode(snapshot: Snapshot | msgspec.Struct) -> bytes:
-    """Deterministic pretty JSON: sorted keys, two-space indent, trailing newline."""
-    return msgspec.json.format(_ENCODER.encode(snapshot), indent=2) + b"\n"
+    """Deterministic pretty JSON: sorted keys, two-space indent, trailing newline. An index without storage
+    parameters is written without the ``storage_parameters`` key, as the reference format has it."""
+    data = msgspec.to_builtins(snapshot, order="sorted")
+    for index in data.get("indexes", ()) if isinstance(data, dict) else ():
+        if not index.get("storage_parameters", True):
+            del index["storage_parameters"]
+    return msgspec.json.format(_ENCODER.encode(data), indent=2) + b"\n"
 
 
 def decode(data: bytes) -> Result[Snapshot, str]:
@@ -266,6 +278,14 @@ _TYPE_ALIASES = {
     "tsvector": "TSVECTOR", "money": "MONEY", "xml": "XML",
 }  # fmt: skip
 _TYPE_SHAPE = re.compile(r"^(?P<base>[^(\[]+?)\s*(?:\((?P<mods>[^)]*)\))?\s*(?P<dims>(?:\[\d*\])*)$")
+
+
+COLUMN_EXTENSIONS = {"vector": "vector"}
+"""The extension a column type comes from (by its base name, lower case)."""
+
+
+def _base_type(sql_type: str) -> str:
+    return sql_type.split("(", 1)[0].strip().lower().removesuffix("[]")
 
 
 def canonical_type(sql_type: str) -> str:

@@ -11,6 +11,8 @@ import decimal
 import enum
 import inspect
 import keyword
+import math
+import re
 import sys
 import types as pytypes
 import typing
@@ -38,6 +40,8 @@ from djogi.types import (
     PrimaryKey,
     RelationSpec,
     SqlType,
+    TsVector,
+    Vector,
     resolve_pk,
 )
 from djogi.types import Enum as DjogiEnum
@@ -60,8 +64,13 @@ _SCALARS: dict[Any, tuple[ValueKind, str]] = {
     uuid.UUID: ("uuid", "UUID"),
     bytes: ("bytes", "BYTEA"),
     PasswordHash: ("password", "TEXT"),
+    TsVector: ("tsvector", "TSVECTOR"),
+    Vector: ("vector", "VECTOR"),
 }
 _JSON_TYPES = (dict, list, Any)
+_PARAMETER_NAME = re.compile(r"[a-z_][a-z0-9_]*")
+_PARAMETER_WORD = re.compile(r"[A-Za-z0-9_.]+")
+_VECTOR_TYPE = re.compile(r"VECTOR\(\s*[1-9][0-9]{0,4}\s*\)", re.IGNORECASE)
 _ARRAY_ELEMENT_KINDS = ("str", "int", "float", "bool", "decimal", "date", "datetime", "uuid", "enum", "time")
 
 
@@ -142,8 +151,23 @@ def _classify(tp: Any, where: tuple[str, str]) -> tuple[ValueKind, str, Any, Any
     raise _fail(
         *where,
         f"unsupported annotation {tp!r}; supported: str, int, float, bool, Decimal, date, datetime, time, "
-        "timedelta, UUID, bytes, list[...], dict/Any (JSON), Jsonb[Struct], djogi.Enum, ForeignKey[...]",
+        "timedelta, UUID, bytes, list[...], dict/Any (JSON), Jsonb[Struct], djogi.Enum, ForeignKey[...], "
+        "TsVector, Annotated[Vector, SqlType('VECTOR(n)')]",
     )
+
+
+def _storage_parameter_ok(pair: object) -> bool:
+    """Whether an index storage parameter can be written into ``WITH (name = value)`` as it is."""
+    if not isinstance(pair, tuple) or len(pair) != 2 or not isinstance(pair[0], str):
+        return False
+    name, value = pair
+    if not _PARAMETER_NAME.fullmatch(name):
+        return False
+    if isinstance(value, bool | int):
+        return True
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return isinstance(value, str) and _PARAMETER_WORD.fullmatch(value) is not None
 
 
 def _relation_target(cls: type, pk: PrimaryKey, relation: RelationSpec, where: tuple[str, str]) -> PrimaryKey:
@@ -219,6 +243,9 @@ def _data_field(
         sql_type = f"NUMERIC({spec.precision or 38}, {spec.scale or 0})"
     if value_kind == "int" and sql_type not in INT_RANGES and spec.sql_type is None:
         raise _fail(*where, f"int fields are SMALLINT, INTEGER or BIGINT, not {sql_type}")
+    if value_kind == "vector" and _VECTOR_TYPE.fullmatch(sql_type) is None:
+        raise _fail(*where, f"a Vector field declares its dimensions: Annotated[Vector, SqlType('VECTOR(384)')], "
+                            f"not {sql_type}")  # fmt: skip
     if spec.version and (python_type is not int or shape.nullable):
         raise _fail(*where, "a version field must be a non-optional int")
     if isinstance(default, dt.datetime) and default.tzinfo is None:
@@ -470,6 +497,12 @@ def _normalise_index(
     where = None if idx.where is None else expression_problem(idx.where)
     if where is not None:
         raise ModelDefinitionError(f"{model}: index {name}: where={idx.where!r} {where}")
+    for pair in idx.storage_parameters:
+        if not _storage_parameter_ok(pair):
+            raise ModelDefinitionError(
+                f"{model}: index {name}: storage parameter {pair!r} is not a (name, value) pair of a lower-case "
+                "name and an int, finite float, bool or plain word, e.g. ('m', 16)"
+            )
     return msgspec.structs.replace(
         idx, columns=tuple(keys), name=name, include=tuple(by_name[c].column for c in idx.include)
     )

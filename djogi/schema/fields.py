@@ -8,9 +8,10 @@ import msgspec
 
 from djogi.types import OnDelete
 
-__all__ = ["FieldSpec", "Index", "IndexColumn", "IndexMethod", "field"]
+__all__ = ["FieldSpec", "Index", "IndexColumn", "IndexMethod", "StorageValue", "field", "storage_value"]
 
-IndexMethod = Literal["btree", "gin", "gist", "hash", "brin", "spgist"]
+IndexMethod = Literal["btree", "gin", "gist", "hash", "brin", "spgist", "hnsw", "ivfflat"]
+StorageValue = int | float | str | bool
 
 
 class FieldSpec(msgspec.Struct, frozen=True, kw_only=True):
@@ -88,7 +89,10 @@ class Index(msgspec.Struct, frozen=True, kw_only=True):
     """A multi-column, partial, covering, expression or non-btree index declared on a model.
 
     ``columns`` are field names (``"-price"`` for descending) or ``IndexColumn`` values; ``where`` is a
-    SQL predicate making the index partial; ``include`` lists covered fields.
+    SQL predicate making the index partial; ``include`` lists covered fields. ``method`` may be an extension's
+    access method (``"hnsw"``/``"ivfflat"`` of pgvector); ``storage_parameters`` are the index's ``WITH (name =
+    value)`` options as pairs, e.g. ``(("m", 16), ("ef_construction", 64))`` for HNSW, ``(("lists", 100),)`` for
+    IVFFlat.
     """
 
     columns: tuple[str | IndexColumn, ...]
@@ -98,4 +102,13 @@ class Index(msgspec.Struct, frozen=True, kw_only=True):
     where: str | None = None
     include: tuple[str, ...] = ()
     nulls_not_distinct: bool = False
+    storage_parameters: tuple[tuple[str, StorageValue], ...] = ()
+
+
+def storage_value(value: StorageValue) -> str:
+    """A storage parameter's value as PostgreSQL lists it in ``pg_class.reloptions`` (``on``/``off`` for
+    booleans)."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)
 

@@ -17,7 +17,7 @@ import contextlib
 import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 
@@ -25,7 +25,7 @@ import djogi
 from djogi import Field, ForeignKey, Model, field
 from djogi.algebra import aggregate as agg
 from djogi.algebra import conditional as cs
-from djogi.algebra import dml, evaluate, nullability, relations, traverse
+from djogi.algebra import dml, evaluate, nullability, relations, search, traverse
 from djogi.algebra import expr as e
 from djogi.algebra import predicate as p
 from djogi.algebra import render as renderer
@@ -33,6 +33,7 @@ from djogi.algebra import subquery as sq
 from djogi.algebra import window as w
 from djogi.algebra.compile import compile
 from djogi.algebra.cte import Cte, with_
+from djogi.algebra.outputs import derived
 from djogi.algebra.query import CountOf, ExistsOf, Grouping, Keyset, Select, count_of, exists_of, select
 from djogi.algebra.render import RenderContext, render_expr, render_order, render_predicate
 from djogi.algebra.setops import SetOp
@@ -55,6 +56,12 @@ class Gadget(Model, table="fixture_gadgets"):
     made: Field[dt.datetime | None] = field(default=None)
 
 
+class Page(Model, table="fixture_pages"):
+    body: Field[str]
+    words: Field[djogi.TsVector | None] = field(default=None)
+    embedding: Field[Annotated[djogi.Vector, djogi.SqlType("VECTOR(2)")] | None] = field(default=None)
+
+
 class Maker(Model, table="fixture_makers"):
     label: Field[str]
 
@@ -67,6 +74,7 @@ Node = Any
 G = '"fixture_gadgets".'
 P = '"fixture_parts"'
 M = '"fixture_makers"'
+PG = '"fixture_pages".'
 GADGET_COLS = ", ".join(
     f'{G}"{c}"' for c in ("id", "created_at", "updated_at", "name", "price", "weight", "shade", "tags", "spec", "made")
 )
@@ -128,6 +136,20 @@ FIXTURES: dict[type, list[tuple[Callable[[], Node], str | type[Exception], list[
     p.ArrayOp: [
         (lambda: Gadget.tags.contains(["a"]), f'{G}"tags" @> $1::text[]', [["a"]]),
         (lambda: Gadget.tags.overlap(["a", "b"]), f'{G}"tags" && $1::text[]', [["a", "b"]]),
+    ],
+    # search (issue 23)
+    search.SearchMatch: [
+        (lambda: search.ts_match(Page.words, search.websearch_to_tsquery("english", "cat -dog")),
+         f'{PG}"words" @@ websearch_to_tsquery($1::regconfig, $2::text)', ["english", "cat -dog"]),
+        (lambda: ~search.trigram_match(Page.body, "kitten"),
+         f'NOT ({PG}"body" % $1::text)', ["kitten"]),
+        (lambda: ~search.word_match("kit", Page.body),
+         f'NOT ($1::text <% {PG}"body")', ["kit"]),
+    ],
+    search.Distance: [
+        (lambda: search.l2_distance(Page.embedding, [1, 2]), f'({PG}"embedding" <-> $1::vector)',
+         [djogi.Vector([1.0, 2.0])]),
+        (lambda: search.trigram_distance(Page.body, "cat"), f'({PG}"body" <-> $1::text)', ["cat"]),
     ],
     # advanced SQL (issue 5)
     agg.Agg: [
@@ -241,7 +263,25 @@ FIXTURES: dict[type, list[tuple[Callable[[], Node], str | type[Exception], list[
     dml.Delete: [
         (lambda: dml.delete(select(Maker).where(Maker.id == 1)), f'DELETE FROM {M} WHERE {M}."id" = $1::bigint', [1]),
     ],
+    dml.Merge: [
+        (lambda: _merge().when_matched_delete(), f'MERGE INTO {M} USING (SELECT {G}"name" FROM "fixture_gadgets") '
+         f'AS "src" ON {M}."label" = "src"."name" WHEN MATCHED THEN DELETE', []),
+        (lambda: _merge(), ValidationError, []),
+    ],
+    dml.MergeWhen: [
+        (lambda: _merge().when_not_matched_insert({"label": _src().col("name")}, where=_src().col("name") != "x"),
+         f'MERGE INTO {M} USING (SELECT {G}"name" FROM "fixture_gadgets") AS "src" ON {M}."label" = "src"."name" '
+         'WHEN NOT MATCHED AND "src"."name" <> $1::text THEN INSERT ("label") VALUES ("src"."name")', ["x"]),
+    ],
 }  # fmt: skip
+
+
+def _src() -> Source:
+    return derived(select(Gadget).values(Gadget.name), "src")
+
+
+def _merge() -> dml.Merge[Maker]:
+    return dml.merge(Maker, _src(), Maker.label == _src().col("name"))
 
 
 def render(node: Node) -> tuple[str, list[object]]:

@@ -31,6 +31,7 @@ def test_bookshop_demo_flow(db_url: str) -> None:
     assert "('The Dispossessed', Decimal('14.50'))" in out
     assert "== the same predicate in memory and in SQL agree\n   True" in out
     assert "['The Left Hand of Darkness', 'Stories of Your Life', 'The Dispossessed']" in out
+    assert _section(out, "full-text search of titles") == ["Stories of Your Life", "The Left Hand of Darkness"]
     assert "('paid', [1])" in out
     assert "stale write refused with StaleObject" in out
     assert _section(out, "books by authors named Carl Sagan or Mary Beard") == ["Cosmos", "Pale Blue Dot", "SPQR"]

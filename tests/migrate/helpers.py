@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import types
 from collections.abc import Callable
 
 from djogi.migrate.diff import Plan, diff
@@ -27,3 +29,15 @@ def plan(old: Callable[[], object] | None, new: Callable[[], object] | None) -> 
 def steps(p: Plan) -> list[tuple[str, str, str, bool]]:
     """``(label, up, down, transactional)`` per step."""
     return [(s.label, s.up, s.down, s.transactional) for s in p.steps]
+
+
+def declared_by(source: str) -> Snapshot:
+    """The structure the models of ``source`` declare (run as a module, in a registry of their own)."""
+    module = types.ModuleType("inspected_models")
+    sys.modules[module.__name__] = module
+    try:
+        with registry_scope(isolated=True):
+            exec(compile(source, "<inspected>", "exec"), module.__dict__)
+            return project(models(), "main", None).unwrap().structure()
+    finally:
+        del sys.modules[module.__name__]

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import sys
-import types
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -17,6 +15,7 @@ from djogi.migrate import project
 from djogi.migrate.modelsource import InspectError, model_source
 from djogi.migrate.snapshot import IndexSchema, IndexTarget, Snapshot
 from djogi.model import models, registry_scope
+from tests.migrate.helpers import declared_by
 
 
 class Genre(djogi.Enum):
@@ -91,6 +90,7 @@ class Books(
 
 def test_golden_source(snapshot: Snapshot) -> None:
     assert model_source(snapshot) == GOLDEN
+    assert declared_by(GOLDEN) == snapshot.structure()
 
 
 def test_a_chosen_table_must_exist_and_its_references_be_chosen_too(snapshot: Snapshot) -> None:
@@ -134,14 +134,7 @@ def test_a_tenant_keyed_table_is_written_with_its_tenant_key() -> None:
     source = model_source(written)
     expected = 'class Notes(Model, table="notes", tenant_key="shop_code"):\n    shop_code: Field[str]\n    body: Field[str]\n'  # noqa: E501
     assert expected in source
-    module = types.ModuleType("inspected_notes")
-    sys.modules[module.__name__] = module
-    try:
-        with registry_scope(isolated=True):
-            exec(compile(source, "<inspected>", "exec"), module.__dict__)
-            assert project(models(), "main", None).unwrap().structure() == written.structure()
-    finally:
-        del sys.modules[module.__name__]
+    assert declared_by(source) == written.structure()
     rls_only = msgspec.structs.replace(written.models["notes"], tenant_key=None)
     with pytest.raises(InspectError, match="table notes: row-level security without djogi's tenant isolation"):
         model_source(msgspec.structs.replace(written, models={"notes": rls_only}))
@@ -165,3 +158,16 @@ def test_foreign_key_indexes_are_written_only_where_they_differ_from_the_default
         "    spare: ForeignKey[Shelves] = field(index=False)\n"
         '    hashed: ForeignKey[Shelves] = field(index="hash")\n'
     )
+
+
+def test_search_columns_are_written_with_their_types() -> None:
+    with registry_scope(isolated=True):
+
+        class Doc(Model, table="docs"):
+            body: Field[djogi.TsVector]
+            emb: Field[djogi.Vector] = field(sql_type="VECTOR(3)")
+
+        written = project(models(), "main", None).unwrap()
+    source = model_source(written)
+    assert source.endswith('    body: djogi.TsVector\n    emb: Annotated[djogi.Vector, field(sql_type="VECTOR(3)")]\n')
+    assert declared_by(source) == written.structure()
