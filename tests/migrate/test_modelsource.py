@@ -169,5 +169,7 @@ def test_search_columns_are_written_with_their_types() -> None:
 
         written = project(models(), "main", None).unwrap()
     source = model_source(written)
-    assert source.endswith('    body: Field[djogi.TsVector]\n    emb: Field[djogi.Vector] = field(sql_type="VECTOR(3)")\n')
+    assert source.endswith(
+        '    body: Field[djogi.TsVector]\n    emb: Field[djogi.Vector] = field(sql_type="VECTOR(3)")\n'
+    )
     assert declared_by(source) == written.structure()
