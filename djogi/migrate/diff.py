@@ -215,7 +215,14 @@ def _renames(old: Snapshot, new: Snapshot) -> tuple[list[Operation], Snapshot]:
 # -------------------------------------------------------------------------------------- tables
 
 
+def _partitioning(table: TableSchema) -> str:
+    return table.partition.key if table.partition else "not partitioned"
+
+
 def _pk_problem(old: TableSchema, new: TableSchema) -> str | None:
+    if old.partition != new.partition:
+        return (f"table {new.table}: changing how a table is partitioned ({_partitioning(old)} -> "
+                f"{_partitioning(new)}, or its partitions) is not supported")
     if old.primary_key != new.primary_key:
         return f"table {new.table}: changing the primary key ({old.primary_key} -> {new.primary_key}) is not supported"
     pk_old = [c for c in old.columns if c.name in old.primary_key.columns]

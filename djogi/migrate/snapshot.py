@@ -109,8 +109,26 @@ class PrimaryKeySchema(_S, frozen=True, kw_only=True):
     kind: str | CustomPk
 
 
+class PartitionBoundSchema(_S, frozen=True, kw_only=True):
+    """One partition of a partitioned table: its name, its bound as PostgreSQL prints it
+    (``FOR VALUES FROM (...) TO (...)``, ``DEFAULT``; timestamps in UTC) and, when it is partitioned
+    in turn, its own partition key."""
+
+    bound: str
+    name: str
+    partition_key: str | None = None
+
+
+class PartitionSchema(_S, frozen=True, kw_only=True):
+    """How a table is partitioned: the key as PostgreSQL prints it (``RANGE (payment_date)``) and its
+    partitions, sorted by name."""
+
+    key: str
+    partitions: tuple[PartitionBoundSchema, ...] = ()
+
+
 class TableSchema(_S, frozen=True, kw_only=True):
-    """One table of the bucket."""
+    """One table of the bucket (``partition``: set when the table is partitioned)."""
 
     app: str | None = None
     columns: tuple[ColumnSchema, ...]
@@ -118,7 +136,7 @@ class TableSchema(_S, frozen=True, kw_only=True):
     fts: None = None
     is_through: bool = False
     moved_from_app: str | None = None
-    partition: None = None
+    partition: PartitionSchema | None = None
     primary_key: PrimaryKeySchema
     rationale: str | None = None
     renamed_from: str | None = None
