@@ -32,7 +32,7 @@ migrations_app.add_typer(repair_app, name="repair")
 
 AppOption = Annotated[str | None, typer.Option("--app", help="App label of the bucket [default: the global bucket].")]
 VersionArgument = Annotated[str, typer.Argument(help="Migration version, e.g. V20260425010203__add_users.")]
-_LEDGER_CODES = frozenset({"D619", "D620", "D621", "D622", "D642"})  # verify findings that say nothing against the schema
+_LEDGER_CODES = frozenset({"D619", "D620", "D621", "D622", "D642"})  # findings saying nothing against the schema
 _EFFECT_STYLE = {"additive": ("+", "green"), "reversible": ("~", "yellow"), "destructive": ("-", "red"),
                  "lossy": ("-", "red")}  # fmt: skip
 

@@ -89,7 +89,8 @@ def test_baseline_keeps_an_installed_bootstrap(db_url: str, tmp_path: Path) -> N
     """The test template has HeeRanjID already: the bootstrap still becomes a recorded migration (its
     script is idempotent), so a later compose does not emit another one."""
     baseline(db_url, tmp_path, MAIN, ADOPTED, "existing schema")
-    assert _run(db_url, "SELECT version FROM djogi_schema_migrations ORDER BY id") == [(PHASE_ZERO_VERSION,), (ADOPTED,)]
+    versions = _run(db_url, "SELECT version FROM djogi_schema_migrations ORDER BY id")
+    assert versions == [(PHASE_ZERO_VERSION,), (ADOPTED,)]
     with registry_scope(isolated=True):
 
         class Note(Model, table="notes"):
