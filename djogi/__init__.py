@@ -14,7 +14,7 @@ from djogi.errors import (
 from djogi.executor import Database, connect
 from djogi.loop import run
 from djogi.model import Index, IndexColumn, Model, descriptor, field, models
-from djogi.schema import ForeignKey, OneToOne
+from djogi.schema import ForeignKey, OneToOne, Partition, PartitionBy
 from djogi.types import (
     BigInt,
     Enum,
@@ -50,6 +50,8 @@ __all__ = [
     "NotFound",
     "NotPortable",
     "OneToOne",
+    "Partition",
+    "PartitionBy",
     "RanjId",
     "RanjIdDesc",
     "Real",

@@ -35,6 +35,7 @@ from djogi.migrate.snapshot import (
     PrimaryKeySchema,
     Snapshot,
     TableSchema,
+    canonical_bound,
     canonical_default,
     canonical_type,
     fold_column_indexes,
@@ -179,7 +180,9 @@ def catalog(
         ))  # fmt: skip
     parts: dict[str, list[PartitionBoundSchema]] = {}
     for parent, name, bound, subkey in partition_rows:
-        parts.setdefault(parent, []).append(PartitionBoundSchema(name=name, bound=bound, partition_key=subkey))
+        parts.setdefault(parent, []).append(
+            PartitionBoundSchema(name=name, bound=canonical_bound(bound), partition_key=subkey)
+        )
     models = {
         table: TableSchema(app=app, columns=tuple(cols), table=table, table_comment=comments[table],
                            primary_key=_primary_key(cols, by_table.get(table, {}).get(("p", "")) or ()),

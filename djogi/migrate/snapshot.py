@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Literal
 
 import msgspec
+from pglast.keywords import COL_NAME_KEYWORDS, RESERVED_KEYWORDS, TYPE_FUNC_NAME_KEYWORDS, UNRESERVED_KEYWORDS
 from returns.result import Failure, Result, Success
 
 from djogi.identifiers import derived_name
@@ -327,6 +328,28 @@ def canonical_default(expr: str | None) -> str | None:
     if low in ("true", "false", "null"):
         return low
     return text
+
+
+_QUOTED_NUMBER = re.compile(r"'(-?\d+)'")
+_SIMPLE_NAME = re.compile(r"[a-z_][a-z0-9_$]*")
+
+
+def canonical_bound(bound: str) -> str:
+    """One spelling per partition bound: PostgreSQL prints an integer bound quoted or not depending on
+    its type and sign (``('100')`` for a BIGINT key, ``(100)`` for an INTEGER one); unquoted here."""
+    return _QUOTED_NUMBER.sub(r"\1", bound)
+
+
+def printed_name(name: str) -> str:
+    """An identifier as PostgreSQL prints it (``pg_get_partkeydef``): bare when it is lower case and not
+    a keyword other than an unreserved one, else double-quoted."""
+    if _SIMPLE_NAME.fullmatch(name) and (name in UNRESERVED_KEYWORDS or not _is_keyword(name)):
+        return name
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _is_keyword(name: str) -> bool:
+    return name in RESERVED_KEYWORDS or name in COL_NAME_KEYWORDS or name in TYPE_FUNC_NAME_KEYWORDS
 
 
 # ------------------------------------------------------------------------------ column-level indexes

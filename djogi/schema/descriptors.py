@@ -11,6 +11,7 @@ from typing import Any, Literal
 import msgspec
 
 from djogi.schema.fields import Index, IndexMethod
+from djogi.schema.partitions import Partition, PartitionBy
 from djogi.types import PrimaryKey, RelationSpec
 
 __all__ = ["FieldDescriptor", "FieldKind", "ModelDescriptor", "ValueKind"]
@@ -79,6 +80,8 @@ class ModelDescriptor(msgspec.Struct, frozen=True, kw_only=True):
     comment: str | None = None
     through: tuple[Any, ...] | None = None
     renamed_from: str | None = None
+    partition_by: PartitionBy | None = None
+    partitions: tuple[Partition, ...] = ()
 
     def field(self, name: str) -> FieldDescriptor:
         """The field called ``name``; ``KeyError`` listing the model's fields when there is none."""
