@@ -71,7 +71,7 @@ SELECT cl.relname, con.conname, con.contype,
 FROM pg_constraint con
 JOIN pg_class cl ON cl.oid = con.conrelid
 LEFT JOIN pg_class rc ON rc.oid = con.confrelid
-WHERE con.conrelid = ANY(%(oids)s) AND con.contype IN ('p', 'f', 'c', 'x')
+WHERE con.conrelid = ANY(%(oids)s) AND con.contype IN ('p', 'f', 'c', 'x') AND con.conparentid = 0
 ORDER BY cl.relname, con.conname
 """
 
@@ -148,7 +148,8 @@ def catalog(
     app: str | None = None,
 ) -> Catalog:  # fmt: skip
     """``introspect`` plus the unmodelled constraints of the tables read. Partitions are read as part of
-    their partitioned parent (``TableSchema.partition``), never as tables of their own; partition bounds
+    their partitioned parent (and the constraints PostgreSQL clones for them, such as the per-partition
+    copies of a foreign key referencing a partitioned table, are not read: ``conparentid``) (``TableSchema.partition``), never as tables of their own; partition bounds
     are read with ``TimeZone`` set to UTC for the duration (restored after), so they do not depend on
     the session."""
     table_list = None if tables is None else sorted(tables)

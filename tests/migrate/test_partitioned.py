@@ -11,7 +11,7 @@ from typing import Annotated
 import psycopg
 import pytest
 
-from djogi import Index, Model, Partition, PartitionBy, Serial, field
+from djogi import ForeignKey, Index, Model, Partition, PartitionBy, Serial, field
 from djogi.errors import ModelDefinitionError
 from djogi.migrate import Bucket, apply, compose, introspect, rollback, verify
 from djogi.migrate.snapshot import PartitionBoundSchema, PartitionSchema
@@ -181,6 +181,21 @@ def test_partitions_added_dropped_and_rebounded_golden() -> None:
         "AddIndex events_kind_idx", "AddIndex events_p0_events_kind_idx", "AttachIndex events_p0_events_kind_idx",
         "AddIndex events_p1_events_kind_idx", "AttachIndex events_p1_events_kind_idx",
         "DropPartition events.events_p1", "AddPartition events.events_q1", "AddPartition events.events_q3"]
+
+
+def test_a_foreign_key_to_a_partitioned_table_is_read_once(db_url: str, tmp_path: Path) -> None:
+    """Found by the convergence property: PostgreSQL clones such a key once per partition (constraints
+    with ``conparentid``), and introspection took a clone for the key itself."""
+
+    def declare() -> None:
+        _events(*HASH2)()
+
+        class Ticket(Model, table="tickets"):
+            event: ForeignKey["Event"]
+
+    declared = _compose(tmp_path, declare, T1)
+    apply(db_url, tmp_path)
+    assert verify(db_url, tmp_path, MAIN, models=declared).diagnostics == ()  # type: ignore[arg-type]
 
 
 def test_repartitioning_applies(db_url: str, tmp_path: Path) -> None:
