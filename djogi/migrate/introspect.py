@@ -148,10 +148,10 @@ def catalog(
     app: str | None = None,
 ) -> Catalog:  # fmt: skip
     """``introspect`` plus the unmodelled constraints of the tables read. Partitions are read as part of
-    their partitioned parent (and the constraints PostgreSQL clones for them, such as the per-partition
-    copies of a foreign key referencing a partitioned table, are not read: ``conparentid``) (``TableSchema.partition``), never as tables of their own; partition bounds
-    are read with ``TimeZone`` set to UTC for the duration (restored after), so they do not depend on
-    the session."""
+    their partitioned parent (``TableSchema.partition``), never as tables of their own, and the
+    constraints PostgreSQL clones for them (``conparentid``: the per-partition copies of a foreign key
+    referencing a partitioned table) are not read. Partition bounds are read with ``TimeZone`` set to
+    UTC for the duration (restored after), so they do not depend on the session."""
     table_list = None if tables is None else sorted(tables)
     enum_list = None if enums is None else sorted(enums)
     with conn.cursor() as cur:
