@@ -1,6 +1,8 @@
 """Live catalog -> ``Snapshot`` (effectful: reads ``pg_catalog``).
 
-Four batched queries (tables with columns, constraints, indexes, enums), whatever the number of tables.
+Five batched queries (tables with columns, constraints, indexes, enums, partitions), whatever the number
+of tables. Partitions belong to their partitioned parent, never tables of their own; ``catalog`` also
+returns the constraints a snapshot cannot hold (``Unmodelled``), which ``verify`` reports.
 Types and defaults go through the same canonical spellings as ``project``; CHECK expressions are read
 back from the constraint comment djogi writes with them (the server's deparsed text otherwise); the
 primary-key kind is recognised from the id column's default. ``scope`` limits the tables and enums
