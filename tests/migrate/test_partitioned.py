@@ -188,10 +188,11 @@ def test_a_foreign_key_to_a_partitioned_table_is_read_once(db_url: str, tmp_path
     with ``conparentid``), and introspection took a clone for the key itself."""
 
     def declare() -> None:
-        _events(*HASH2)()
+        class Event(Model, table="events", partition_by=PartitionBy.hash("id"), partitions=HASH2):
+            kind: str
 
         class Ticket(Model, table="tickets"):
-            event: ForeignKey["Event"]
+            event: ForeignKey[Event]
 
     declared = _compose(tmp_path, declare, T1)
     apply(db_url, tmp_path)
