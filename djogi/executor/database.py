@@ -16,12 +16,10 @@ from typing import Any, Literal, NoReturn, TypeVar, overload
 import msgspec
 import psycopg
 
-from djogi.algebra.compile import (
-    Statement,
-    compile,
-)
+from djogi.algebra.compile import compile
 from djogi.algebra.dml import Delete, Insert, InsertFrom, Update, delete_one, get_by_pk, insert_one, update_one
 from djogi.algebra.query import Select, count_of, exists_of, select
+from djogi.algebra.results import Statement
 from djogi.algebra.setops import SetOp
 from djogi.errors import MultipleObjectsReturned, NotFound, StaleObject, ValidationError
 from djogi.executor import bulk, prefetch
