@@ -275,3 +275,37 @@ def test_partitioned_tables_converge_against_postgresql(db_url: str, tmp_path: P
 def _isolated_registry() -> Iterator[None]:
     with registry_scope(isolated=True):
         yield
+
+
+def test_inspect_writes_the_partitioning_back(pg_sync: psycopg.Connection[tuple[object, ...]]) -> None:
+    """``db inspect`` of a partitioned table writes ``partition_by=`` / ``partitions=``; the models it writes
+    project to the live schema."""
+    import sys
+    import types
+
+    from djogi.migrate import model_source, project
+
+    pg_sync.execute(
+        "CREATE TABLE readings (id BIGINT DEFAULT heerid_next_desc() NOT NULL PRIMARY KEY,"
+        " created_at TIMESTAMPTZ DEFAULT now() NOT NULL, updated_at TIMESTAMPTZ DEFAULT now() NOT NULL,"
+        " value DOUBLE PRECISION NOT NULL) PARTITION BY LIST (id);"
+        "CREATE TABLE readings_a PARTITION OF readings FOR VALUES IN (1, -2, 3000000000);"
+        "CREATE TABLE readings_rest PARTITION OF readings DEFAULT;"
+        "CREATE TABLE spans (id BIGINT DEFAULT heerid_next_desc() NOT NULL PRIMARY KEY,"
+        " created_at TIMESTAMPTZ DEFAULT now() NOT NULL, updated_at TIMESTAMPTZ DEFAULT now() NOT NULL)"
+        " PARTITION BY RANGE (id);"
+        "CREATE TABLE spans_low PARTITION OF spans FOR VALUES FROM (MINVALUE) TO (-5);"
+    )
+    live = introspect(pg_sync).structure()
+    source = model_source(live)
+    assert "partition_by=PartitionBy.list(\"id\"),\n    partitions=(\n" in source
+    assert 'Partition.list("readings_a", 1, -2, 3000000000),' in source
+    assert 'Partition.range("spans_low", None, -5),' in source
+    module = types.ModuleType("inspected_partitions")
+    sys.modules[module.__name__] = module
+    try:
+        with registry_scope(isolated=True):
+            exec(compile(source, "<inspected>", "exec"), module.__dict__)
+            assert project(models(), "main", None).unwrap().structure() == live
+    finally:
+        del sys.modules[module.__name__]
