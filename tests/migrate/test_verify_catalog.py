@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 from djogi import ForeignKey, Index, Model, field
-from djogi.migrate import Bucket, apply, baseline, compose, verify
+from djogi.migrate import Bucket, apply, baseline, compose, rollback, verify
 from djogi.migrate.runner.verify import VerifyReport
 from djogi.model import ModelDescriptor, models, registry_scope
 
@@ -190,3 +190,19 @@ def test_models_differing_from_an_applied_snapshot_are_reported(
         report = verify(db_url, applied, MAIN, models=models())
     assert _found(report) == [("D601", "error", "reviews")]
     assert report.diagnostics[0].message == "table in the models is missing from the database"
+
+
+def test_rollback_checks_the_constraints_no_snapshot_holds(
+    db_url: str, applied: Path, declared: tuple[ModelDescriptor, ...]
+) -> None:
+    with registry_scope(isolated=True):
+        _declare()
+
+        class Review(Model, table="reviews"):
+            stars: int = 5
+
+        compose(applied, models(), T1 + dt.timedelta(days=1), slug="reviews").unwrap()
+    apply(db_url, applied)
+    _sql(db_url, 'ALTER TABLE "books" ADD CONSTRAINT "short_title" CHECK (length(title) < 50)')
+    report = rollback(db_url, applied, MAIN, allow_data_loss=True, reason="test")
+    assert not report.ok and [(d.code, d.subject) for d in report.diagnostics] == [("D640", "books.short_title")]
