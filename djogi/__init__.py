@@ -1,7 +1,10 @@
 """djogi: a model-first, PostgreSQL-only data layer. This module re-exports the public surface."""
 
+from djogi.algebra.expr import param
+from djogi.auth import AuthContext, Authenticator
 from djogi.errors import (
     ArgumentTypeError,
+    AuthError,
     DjogiError,
     IntegrityError,
     LockConflict,
@@ -9,11 +12,13 @@ from djogi.errors import (
     NotFound,
     NotPortable,
     StaleObject,
+    TenantRequired,
     ValidationError,
 )
 from djogi.executor import Database, connect
 from djogi.loop import run
 from djogi.model import Index, IndexColumn, Model, descriptor, field, models
+from djogi.passwords import PasswordHash
 from djogi.schema import ForeignKey, OneToOne, Partition, PartitionBy
 from djogi.types import (
     BigInt,
@@ -32,6 +37,9 @@ from djogi.types import (
 
 __all__ = [
     "ArgumentTypeError",
+    "AuthContext",
+    "AuthError",
+    "Authenticator",
     "BigInt",
     "Database",
     "DjogiError",
@@ -52,18 +60,21 @@ __all__ = [
     "OneToOne",
     "Partition",
     "PartitionBy",
+    "PasswordHash",
     "RanjId",
     "RanjIdDesc",
     "Real",
     "Serial",
     "SmallInt",
     "StaleObject",
+    "TenantRequired",
     "ValidationError",
     "connect",
     "custom_pk",
     "descriptor",
     "field",
     "models",
+    "param",
     "run",
 ]
 

@@ -9,6 +9,7 @@ of the statement's result shape (``executor.rows``). Server errors are raised as
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import Any, Literal, NoReturn, TypeVar, overload
@@ -21,16 +22,21 @@ from djogi.algebra.dml import Delete, Insert, InsertFrom, Update, delete_one, ge
 from djogi.algebra.query import Select, count_of, exists_of, select
 from djogi.algebra.results import Statement
 from djogi.algebra.setops import SetOp
-from djogi.errors import MultipleObjectsReturned, NotFound, StaleObject, ValidationError
+from djogi.auth import AuthContext, TenantId
+from djogi.errors import NotFound, StaleObject, ValidationError
 from djogi.executor import bulk, prefetch
 from djogi.executor.errors import translate
 from djogi.executor.events import Listener
+from djogi.executor.pipeline import Pipeline, Plan
 from djogi.executor.pool import Connection
+from djogi.executor.prepared import Prepared, single
 from djogi.executor.rawsql import transaction_control
 from djogi.executor.rows import RowFactory, into_factory, row_factory
-from djogi.executor.session import Session
+from djogi.executor.session import Session, bypass_logger
 from djogi.executor.transaction import Atomic, Isolation, OnCommit, retry_loop
+from djogi.identifiers import identifier_problem
 from djogi.model import Model, descriptor
+from djogi.tenancy import BYPASS_ROLE
 
 M = TypeVar("M", bound=Model)
 R = TypeVar("R")  # a query's row type: a model, Loaded[model], a tuple, a Struct
@@ -62,6 +68,48 @@ class Database:
         """The pool's statistics (``psycopg_pool`` names), counting parked connections as available."""
         return self._session.pool.stats()
 
+    # ------------------------------------------------------------------------------------ auth and tenancy
+
+    @property
+    def auth(self) -> AuthContext | None:
+        """The auth context in force: the open transaction's (``set_auth``), else this handle's."""
+        return self._session.effective_auth(self._session.own_transaction())
+
+    def with_auth(self, auth: AuthContext | None) -> Database:
+        """A handle on the same pool whose statements run with ``auth`` (its tenant: ``djogi.tenant`` set
+        per transaction; a statement outside ``atomic()`` runs in its own transaction to carry it)."""
+        return self._derived(self._session.view(auth=auth))
+
+    def with_tenant(self, tenant_id: TenantId | None) -> Database:
+        """``with_auth`` of this handle's auth context (or an empty one) for ``tenant_id``."""
+        return self.with_auth((self._session.auth or AuthContext()).with_tenant(tenant_id))
+
+    def set_auth(self, auth: AuthContext | None) -> None:
+        """Attach ``auth`` to the open transaction, for the rest of it (over any handle's own); the tenant
+        is set again before the next statement when it changed. ValidationError outside ``atomic()``."""
+        state = self._session.current_transaction()
+        if state is None:
+            raise ValidationError("set_auth() needs an open transaction: call it inside `async with db.atomic():`")
+        state.auth = auth
+
+    def insecurely(self, *, role: str = BYPASS_ROLE) -> Database:
+        """A handle whose statements bypass row-level security: each runs in a transaction as ``role`` (a
+        ``BYPASSRLS`` role the connecting role may ``SET ROLE`` to; ``SET LOCAL ROLE``, undone at the end).
+        For admin and batch work only: every call and every statement is logged at WARNING on
+        ``djogi.tenancy`` with the caller's file:line. Grep for ``insecurely(`` to audit them."""
+        problem = identifier_problem(role)
+        if problem is not None:
+            raise ValidationError(f"insecurely(role={role!r}): the role name {problem}")
+        caller = sys._getframe(1)
+        where = f"{caller.f_code.co_filename}:{caller.f_lineno}"
+        bypass_logger.warning("insecurely() at %s: row-level security bypassed as role %s", where, role)
+        return self._derived(self._session.view(auth=self._session.auth, bypass=role, bypass_at=where))
+
+    def _derived(self, session: Session) -> Database:
+        other = Database(session)
+        other._get_sql = self._get_sql
+        return other
+
     # ------------------------------------------------------------------------------------ listeners
 
     def add_listener(self, listener: Listener) -> Callable[[], None]:
@@ -83,6 +131,8 @@ class Database:
         With ``prefetch(...)`` the rows are ``djogi.Loaded`` values and each relation costs one more query
         (``WHERE key = ANY($1)``; see ``djogi.executor.prefetch``), whatever the number of rows.
         """
+        if isinstance(query, Select):
+            self._session.require_tenant(query.model)
         stmt = compile(query)
         if stmt.empty:
             return []
@@ -98,18 +148,25 @@ class Database:
         """
         if query.row_limit is None or query.row_limit > 2:
             query = query.limit(2)
-        found = await self.all(query)
-        name = query.model.__name__
-        if not found:
-            raise NotFound(f"{name} matching the query does not exist")
-        if len(found) > 1:
-            raise MultipleObjectsReturned(f"more than one {name} matches the query (expected exactly one)")
-        return found[0]
+        return single(await self.all(query), query)
 
     async def first(self, query: Select[R]) -> R | None:
         """The first row of ``query`` (``LIMIT 1``), or ``None``; order the query for a stable answer."""
         found = await self.all(query.limit(1))
         return found[0] if found else None
+
+    def pipeline(self) -> Pipeline:
+        """``async with db.pipeline() as p:``: the statements of the block (``p.all(q)``, ``p.get(M, pk)``,
+        ``p.count(q)``, ``p.execute(m)`` ...) sent in one round trip when it exits, in one transaction;
+        each verb returns a ``Pending`` whose ``value`` is set then. One failing statement raises its
+        error and keeps nothing the block wrote (see ``djogi.executor.pipeline``)."""
+        return Pipeline(self._session, self._get_plan)
+
+    def prepare(self, query: Select[R]) -> Prepared[R]:
+        """``query`` compiled once, to run with new values of its named parameters (``param("title")``):
+        ``await db.prepare(q).all(title="Dune")``. Raises ValidationError now for a query that cannot
+        compile or a named parameter without a type; see ``Prepared`` for each run's errors."""
+        return Prepared(self._session, query)
 
     async def get(self, model: type[M], pk: object) -> M:
         """``SELECT <columns> FROM "t" WHERE "t"."id" = $1``: the ``model`` row whose key is ``pk``.
@@ -118,18 +175,24 @@ class Database:
         type reuse the SQL and bind directly. Raises NotFound naming the model and key when there is no
         such row, ValidationError for a key that does not fit the primary key.
         """
-        cached = self._get_sql.get((model, type(pk)))
-        if cached is None:
-            stmt = compile(get_by_pk(model, pk))
-            found, _ = await self._session.statement(stmt)
-            if len(stmt.params) == 1:
-                self._get_sql[(model, type(pk))] = (stmt.sql, row_factory(stmt.result))
-        else:
-            found, _ = await self._session.run(cached[0], (pk,), cached[1])
+        self._session.require_tenant(model)
+        sql, params, factory = self._get_plan(model, pk)
+        found, _ = await self._session.run(sql, params, factory)
         if not found:
             desc = descriptor(model)
             raise NotFound(f"{desc.name} with {desc.pk_field.name}={pk!r} does not exist")
         return found[0]  # type: ignore[no-any-return]
+
+    def _get_plan(self, model: type[Model], pk: object) -> Plan:
+        """``get()``'s statement: compiled once per model and key type, then the SQL reused with the key."""
+        cached = self._get_sql.get((model, type(pk)))
+        if cached is not None:
+            return cached[0], (pk,), cached[1]
+        stmt = compile(get_by_pk(model, pk))
+        factory = row_factory(stmt.result)
+        if len(stmt.params) == 1:
+            self._get_sql[(model, type(pk))] = (stmt.sql, factory)
+        return stmt.sql, stmt.params, factory
 
     async def in_bulk(self, model: type[M], ids: Iterable[object]) -> dict[Any, M]:
         """The ``model`` rows whose keys are in ``ids``, as ``{pk: row}`` (missing keys are absent)."""
@@ -140,6 +203,8 @@ class Database:
     async def count(self, query: Select[Any] | SetOp) -> int:
         """The number of rows ``query`` selects: ``count_of(query)`` (``SELECT count(*) FROM "t" WHERE ...``,
         or over a subquery for distinct/grouped/limited shapes); 0 without SQL for ``none()``."""
+        if isinstance(query, Select):
+            self._session.require_tenant(query.model)
         stmt = compile(count_of(query))
         if stmt.empty:
             return 0
@@ -149,6 +214,8 @@ class Database:
     async def exists(self, query: Select[Any] | SetOp) -> bool:
         """Whether ``query`` selects any row: ``exists_of(query)`` (``SELECT EXISTS (SELECT 1 ... LIMIT 1)``);
         False without SQL for ``none()``."""
+        if isinstance(query, Select):
+            self._session.require_tenant(query.model)
         stmt = compile(exists_of(query))
         if stmt.empty:
             return False
@@ -157,6 +224,7 @@ class Database:
 
     async def scalar(self, query: Select[Any]) -> Any:
         """The first column of the first row of ``query`` (a ``values(...)`` query), or ``None``."""
+        self._session.require_tenant(query.model)
         stmt = compile(query.limit(1))
         if stmt.empty:
             return None
@@ -165,6 +233,7 @@ class Database:
 
     async def values(self, query: Select[R]) -> list[R]:
         """The rows of a ``values(...)`` query: tuples, or the ``into`` Structs it names."""
+        self._session.require_tenant(query.model)
         stmt = compile(query)
         if stmt.empty:
             return []
@@ -174,6 +243,7 @@ class Database:
     async def execute(self, mutation: Insert[Any] | InsertFrom[Any] | Update[Any] | Delete[Any]) -> Any:
         """Run a compiled mutation (bulk ``update()`` / ``delete()``, ``insert(...)``): the affected row
         count, or the returned rows when the statement has RETURNING. Errors: the translated server error."""
+        self._session.require_tenant(mutation.model)
         return await self._session.execute(mutation)
 
     def stream(self, query: Select[M], *, batch: int = 1000) -> AsyncIterator[M]:
@@ -182,6 +252,7 @@ class Database:
         Needs an open ``atomic()`` (a cursor lives in a transaction): raises ValidationError otherwise,
         at call time, and for a query with ``prefetch(...)``.
         """
+        self._session.require_tenant(query.model)
         state = self._session.current_transaction()
         if state is None:
             raise ValidationError("stream() needs an open transaction: use it inside `async with db.atomic():`")
@@ -194,6 +265,7 @@ class Database:
     async def _stream(self, conn: Connection, stmt: Statement, batch: int) -> AsyncIterator[Any]:
         if stmt.empty:
             return
+        await self._session.pinned()
         started = time.perf_counter()
         factory = row_factory(stmt.result)
         name = f"djogi_cur_{id(stmt):x}"
@@ -242,6 +314,7 @@ class Database:
 
         Raises UniqueViolation (naming the constraint) and the other IntegrityErrors on violations.
         """
+        self._session.require_tenant(type(instance))
         rows, _ = await self._session.statement(compile(insert_one(instance)))
         return rows[0]  # type: ignore[no-any-return]
 
@@ -253,6 +326,7 @@ class Database:
         when a versioned row moved on, NotFound when the row is gone, ValidationError for an unsaved
         instance or an unknown field.
         """
+        self._session.require_tenant(type(instance))
         stmt = compile(update_one(instance, changes or None))
         rows, _ = await self._session.statement(stmt)
         if not rows:
@@ -264,6 +338,7 @@ class Database:
 
         Raises StaleObject when a versioned row moved on, NotFound when the row is already gone.
         """
+        self._session.require_tenant(type(instance))
         _, rowcount = await self._session.statement(compile(delete_one(instance)))
         if rowcount == 0:
             self._missing(instance, "delete")
@@ -300,8 +375,18 @@ class Database:
         ``created_at``/``updated_at`` together, from one ``now()``, when either is).
         COPY is all-or-nothing: a violation raises the translated IntegrityError (naming the constraint) and
         inserts nothing. A model with an enum-array column is refused (``ValidationError``): COPY cannot
-        send one yet.
+        send one yet. A tenant-keyed model (outside ``insecurely()``) is inserted with ``insert_many(rows)``
+        instead: PostgreSQL refuses COPY into a table under row-level security.
         """
+        if rows:
+            session = self._session
+            session.require_tenant(type(rows[0]))
+            if session.bypass is None and descriptor(type(rows[0])).tenant_key is not None:  # no COPY under RLS
+                created = await bulk.insert_unnest(session, rows, None, ())
+                return created if returning else len(created)
+            if session.scoped and session.own_transaction() is None:  # the COPY carries the tenant too
+                async with self.atomic():
+                    return await bulk.bulk_create(session, rows, returning)
         return await bulk.bulk_create(self._session, rows, returning)
 
     async def bulk_insert(
@@ -315,6 +400,8 @@ class Database:
         ... RETURNING *``: the rows inserted or updated (rows skipped by DO NOTHING are absent). The statement
         is ``insert_many(Model, rows).on_conflict(...)`` (printable with ``.sql()``), run after generating the
         database-filled values some rows leave UNSET."""
+        if rows:
+            self._session.require_tenant(type(rows[0]))
         return await bulk.insert_unnest(self._session, rows, conflict_target, update_fields)
 
     async def bulk_upsert(
@@ -324,6 +411,8 @@ class Database:
         ``conflict_target``; returns every row as stored. ValidationError for unknown fields."""
         if not update_fields:
             raise ValidationError("bulk_upsert() needs update_fields; use bulk_insert(conflict_target=...) to skip")
+        if rows:
+            self._session.require_tenant(type(rows[0]))
         return await bulk.insert_unnest(self._session, rows, conflict_target, update_fields)
 
     async def bulk_update(self, rows: Sequence[Model], fields: Sequence[str]) -> int:
@@ -334,6 +423,8 @@ class Database:
         field the version is checked and incremented, and StaleObject is raised (the whole statement
         rolled back) when any row moved on.
         """
+        if rows:
+            self._session.require_tenant(type(rows[0]))
         return await bulk.bulk_update(self._session, rows, fields)
 
     async def get_or_create(self, instance: M, *, lookup: Sequence[str]) -> tuple[M, bool]:
@@ -343,6 +434,7 @@ class Database:
         Race-safe: ``INSERT ... ON CONFLICT (lookup) DO NOTHING RETURNING *``, then a SELECT when another
         writer got there first.
         """
+        self._session.require_tenant(type(instance))
         return await bulk.get_or_create(self._session, instance, lookup)
 
     async def update_or_create(
@@ -351,6 +443,7 @@ class Database:
         """Insert ``instance`` or, when a row matches on ``lookup``, update its ``update_fields`` (default:
         every non-lookup data field); ``(row, created)``. One ``INSERT ... ON CONFLICT DO UPDATE``:
         ``insert_one(instance).on_conflict(...).do_update(...).with_created()``."""
+        self._session.require_tenant(type(instance))
         return await bulk.update_or_create(self._session, instance, lookup, update_fields)
 
     # ------------------------------------------------------------------------------------ transactions

@@ -19,6 +19,7 @@ import psycopg
 from psycopg.rows import TupleRow
 
 from djogi.migrate.operations import check_name
+from djogi.migrate.policies import LivePolicy, live_tenant_key
 from djogi.migrate.project import OPCLASS_EXTENSIONS
 from djogi.migrate.snapshot import (
     INDEX_TYPES,
@@ -103,6 +104,15 @@ WHERE x.indrelid = ANY(%(oids)s) AND x.indisvalid AND NOT x.indisprimary
 ORDER BY t.relname, i.relname
 """
 
+_POLICIES = """
+SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity, p.polname, p.polcmd, p.polpermissive,
+       p.polroles::oid[], pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid)
+FROM pg_class c
+LEFT JOIN pg_policy p ON p.polrelid = c.oid
+WHERE c.oid = ANY(%(oids)s) AND (c.relrowsecurity OR c.relforcerowsecurity OR p.oid IS NOT NULL)
+ORDER BY c.relname, p.polname
+"""
+
 _ENUMS = """
 SELECT t.typname, array_agg(e.enumlabel ORDER BY e.enumsortorder)
 FROM pg_type t
@@ -162,6 +172,7 @@ def catalog(
         constraints = cur.execute(_CONSTRAINTS, {"oids": oids}).fetchall()
         index_rows = cur.execute(_INDEXES, {"oids": oids}).fetchall()
         enum_rows = cur.execute(_ENUMS, {"enums": enum_list}).fetchall()
+        policy_rows = cur.execute(_POLICIES, {"oids": oids}).fetchall()
         zone = cur.execute("SELECT current_setting('TimeZone'), set_config('TimeZone', 'UTC', false)").fetchone()
         try:
             partition_rows = cur.execute(_PARTITIONS, {"oids": oids}).fetchall()
@@ -181,6 +192,7 @@ def catalog(
             default_sql=None if ident else canonical_default(default), identity=ident, comment=comment,
             foreign_key=con.get(("f", name)), check=con.get(("c", check_name(table, name))),
         ))  # fmt: skip
+    security = _security(policy_rows, columns)
     parts: dict[str, list[PartitionBoundSchema]] = {}
     for parent, name, bound, subkey in partition_rows:
         parts.setdefault(parent, []).append(
@@ -190,7 +202,8 @@ def catalog(
         table: TableSchema(app=app, columns=tuple(cols), table=table, table_comment=comments[table],
                            primary_key=_primary_key(cols, by_table.get(table, {}).get(("p", "")) or ()),
                            partition=None if keys[table] is None else PartitionSchema(
-                               key=keys[table] or "", partitions=tuple(parts.get(table, ()))))
+                               key=keys[table] or "", partitions=tuple(parts.get(table, ()))),
+                           **security.get(table, {}))
         for table, cols in columns.items()
     }  # fmt: skip
     folded, indexes = fold_column_indexes(models, [_index(r) for r in index_rows if r[11] != "x"])
@@ -199,6 +212,22 @@ def catalog(
         indexes=indexes, models=folded, registered_apps=(app,) if app else (),
     )  # fmt: skip
     return Catalog(snapshot, tuple(unmodelled))
+
+
+def _security(rows: list[tuple[Any, ...]], columns: dict[str, list[ColumnSchema]]) -> dict[str, dict[str, Any]]:
+    """Per table with row-level security or policies: ``rls_enabled`` and the ``tenant_key`` its policy
+    isolates by (None when the policy is missing or altered; see ``policies.live_tenant_key``)."""
+    flags: dict[str, tuple[bool, bool]] = {}
+    found: dict[str, list[LivePolicy]] = {}
+    for table, enabled, forced, name, command, permissive, roles, using, check in rows:
+        flags[table] = (enabled, forced)
+        if name is not None:
+            found.setdefault(table, []).append(LivePolicy(name, command, permissive, tuple(roles), using, check))
+    return {
+        table: {"rls_enabled": enabled, "tenant_key": live_tenant_key(
+            [(c.name, c.sql_type) for c in columns.get(table, [])], enabled, forced, found.get(table, []))}
+        for table, (enabled, forced) in flags.items()
+    }  # fmt: skip
 
 
 _ON_UPDATE = {"r": "ON UPDATE RESTRICT", "c": "ON UPDATE CASCADE", "n": "ON UPDATE SET NULL",

@@ -101,7 +101,7 @@ def project(
         tables[desc.table] = TableSchema(
             app=desc.app or None, columns=tuple(columns), primary_key=_pk(desc), table=desc.table,
             table_comment=desc.comment, is_through=desc.through is not None,
-            renamed_from=desc.renamed_from, partition=_partition(desc),
+            renamed_from=desc.renamed_from, partition=_partition(desc), **_tenancy(desc),
         )  # fmt: skip
     folded, rest = fold_column_indexes(tables, indexes)
     apps = tuple(sorted({t.app for t in folded.values() if t.app}))
@@ -121,6 +121,13 @@ def _partition(desc: ModelDescriptor) -> PartitionSchema | None:
         key=f"{by.method.upper()} ({', '.join(printed_name(c) for c in by.fields)})",
         partitions=tuple(PartitionBoundSchema(name=p.name, bound=canonical_bound(p.bound)) for p in parts),
     )
+
+
+def _tenancy(desc: ModelDescriptor) -> dict[str, Any]:
+    """``tenant_key`` (the column) and ``rls_enabled`` of a model declared with ``tenant_key=``."""
+    if desc.tenant_key is None:
+        return {}
+    return {"tenant_key": desc.field(desc.tenant_key).column, "rls_enabled": True}
 
 
 def _column(fd: FieldDescriptor, fk: ForeignKeySchema | None) -> ColumnSchema:

@@ -23,11 +23,13 @@ from msgspec import UNSET, UnsetType
 
 from djogi.errors import ModelDefinitionError
 from djogi.identifiers import check_identifier, derived_name, identifier_problem
+from djogi.passwords import PasswordHash
 from djogi.schema.descriptors import FieldDescriptor, FieldKind, ModelDescriptor, ValueKind
 from djogi.schema.fields import FieldSpec, Index, IndexColumn, IndexMethod
 from djogi.schema.partitions import Partition, PartitionBy
 from djogi.schema.registry import models, registered
 from djogi.sqltext import expression_problem, label_problem, opclass_problem, type_problem
+from djogi.tenancy import key_types
 from djogi.types import (
     HEERID_DESC_PK,
     INT_RANGES,
@@ -57,6 +59,7 @@ _SCALARS: dict[Any, tuple[ValueKind, str]] = {
     dt.timedelta: ("timedelta", "INTERVAL"),
     uuid.UUID: ("uuid", "UUID"),
     bytes: ("bytes", "BYTEA"),
+    PasswordHash: ("password", "TEXT"),
 }
 _JSON_TYPES = (dict, list, Any)
 _ARRAY_ELEMENT_KINDS = ("str", "int", "float", "bool", "decimal", "date", "datetime", "uuid", "enum", "time")
@@ -220,9 +223,13 @@ def _data_field(
         raise _fail(*where, "a version field must be a non-optional int")
     if isinstance(default, dt.datetime) and default.tzinfo is None:
         raise _fail(*where, "naive datetime default; use a timezone-aware datetime (e.g. tzinfo=UTC)")
+    unique = spec.unique or (relation is not None and relation.kind == "o2o")
+    # A foreign key is indexed unless the field says index=False (or a unique constraint indexes it), as
+    # in Django: joins, prefetches and cascading deletes then find the referencing rows without a scan.
+    wanted = spec.index if spec.index is not None else relation is not None and not unique
     index: IndexMethod | None = None
-    if spec.index:
-        index = "btree" if spec.index is True else spec.index
+    if wanted:
+        index = "btree" if wanted is True else wanted
     return FieldDescriptor(
         name=name,
         column=column,
@@ -235,7 +242,7 @@ def _data_field(
         default=None if default is msgspec.NODEFAULT else default,
         default_factory=None if default_factory is msgspec.NODEFAULT else default_factory,
         db_default=spec.db_default,
-        unique=spec.unique or (relation is not None and relation.kind == "o2o"),
+        unique=unique,
         index=index,
         max_length=spec.max_length,
         check=spec.check,
@@ -342,6 +349,7 @@ def build_descriptor(cls: type, options: Mapping[str, Any]) -> ModelDescriptor:
         _normalise_index(name, table, Index(columns=tuple(cols), unique=True), fields)
         for cols in options.get("unique_together", ())
     )
+    tenant_key = _tenant_key(name, options.get("tenant_key"), fields)
     through = options.get("through")
     if through is not None and sum(fd.relation is not None for fd in fields) < 2:
         raise ModelDefinitionError(f"{name}: a through model needs at least two ForeignKey fields")
@@ -361,6 +369,7 @@ def build_descriptor(cls: type, options: Mapping[str, Any]) -> ModelDescriptor:
         renamed_from=options.get("renamed_from"),
         partition_by=partition_by,
         partitions=partitions,
+        tenant_key=tenant_key,
     )
 
 
@@ -417,6 +426,26 @@ def _partitioning(
             raise ModelDefinitionError(f"{model}: partition {part.name} bounds {part.values} value(s) per side; "
                                        f"the key has {len(key)}")  # fmt: skip
     return PartitionBy(by.method, key), tuple(partitions)
+
+
+def _tenant_key(model: str, key: object, fields: list[FieldDescriptor]) -> str | None:
+    """The ``tenant_key=`` option checked: the name of a NOT NULL data or relation field of the model."""
+    if key is None:
+        return None
+    names = ", ".join(fd.name for fd in fields if fd.kind in ("data", "relation"))
+    if not isinstance(key, str):
+        raise ModelDefinitionError(f"{model}: tenant_key must be a field name (a str), not {type(key).__name__}")
+    fd = next((fd for fd in fields if fd.name == key), None)
+    if fd is None or fd.kind not in ("data", "relation"):
+        raise ModelDefinitionError(f"{model}: tenant_key={key!r} names no field of the model; declare the tenant "
+                                   f"column as a field and name it (fields: {names or 'none'})")  # fmt: skip
+    if fd.nullable:
+        raise ModelDefinitionError(f"{model}.{key}: the tenant key cannot be optional (a row without a tenant "
+                                   "would be invisible to every tenant); declare it without None")  # fmt: skip
+    if fd.sql_type.upper() not in key_types():
+        raise ModelDefinitionError(f"{model}.{key}: a tenant key column has one of the types {', '.join(key_types())} "
+                                   f"(the tenant setting is text cast to it), not {fd.sql_type}")  # fmt: skip
+    return key
 
 
 def _struct_defaults(cls: Any) -> dict[str, tuple[Any, Any]]:

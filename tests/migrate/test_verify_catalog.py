@@ -83,7 +83,7 @@ DRIFT = {
     "foreign key ON UPDATE": (
         'ALTER TABLE "books" DROP CONSTRAINT "books_author_id_fkey", ADD CONSTRAINT "books_author_id_fkey" '
         'FOREIGN KEY ("author_id") REFERENCES "authors" ("id") ON DELETE CASCADE ON UPDATE CASCADE',
-        [("D640", "error", "books.books_author_id_fkey")],
+        [("D643", "error", "books.books_author_id_fkey")],
     ),
     "dropped check": ('ALTER TABLE "authors" DROP CONSTRAINT "authors_rating_check"',
                       [("D616", "error", "authors.rating")]),
@@ -93,19 +93,19 @@ DRIFT = {
         [("D616", "error", "authors.rating")],
     ),
     "extra table check": ('ALTER TABLE "books" ADD CONSTRAINT "short_title" CHECK (length(title) < 50)',
-                          [("D640", "error", "books.short_title")]),
+                          [("D643", "error", "books.short_title")]),
     "check left NOT VALID": (
         'ALTER TABLE "authors" DROP CONSTRAINT "authors_rating_check", '
         'ADD CONSTRAINT "authors_rating_check" CHECK (rating >= 0) NOT VALID',
-        [("D640", "error", "authors.authors_rating_check")],
+        [("D643", "error", "authors.authors_rating_check")],
     ),
     "exclusion constraint": ('ALTER TABLE "books" ADD CONSTRAINT "one_rating" EXCLUDE USING btree (rating WITH =)',
-                             [("D640", "error", "books.one_rating")]),
+                             [("D643", "error", "books.one_rating")]),
     "composite foreign key": (
         'ALTER TABLE "authors" ADD CONSTRAINT "authors_pair" UNIQUE ("id", "rating");'
         'ALTER TABLE "books" ADD CONSTRAINT "books_pair" FOREIGN KEY ("author_id", "rating") '
         'REFERENCES "authors" ("id", "rating")',
-        [("D611", "error", "authors_pair"), ("D640", "error", "books.books_pair")],
+        [("D611", "error", "authors_pair"), ("D643", "error", "books.books_pair")],
     ),
     "dropped unique": ('ALTER TABLE "authors" DROP CONSTRAINT "authors_email_key"',
                        [("D610", "error", "authors_email_key")]),
@@ -205,4 +205,4 @@ def test_rollback_checks_the_constraints_no_snapshot_holds(
     apply(db_url, applied)
     _sql(db_url, 'ALTER TABLE "books" ADD CONSTRAINT "short_title" CHECK (length(title) < 50)')
     report = rollback(db_url, applied, MAIN, allow_data_loss=True, reason="test")
-    assert not report.ok and [(d.code, d.subject) for d in report.diagnostics] == [("D640", "books.short_title")]
+    assert not report.ok and [(d.code, d.subject) for d in report.diagnostics] == [("D643", "books.short_title")]

@@ -1,7 +1,7 @@
 """What ``verify`` finds (pure): the live schema against the expected snapshot or the models (``compare``),
 the constraints neither can declare (``unmodelled``), and the ledger against the files
-(``ledger_diagnostics``), as D6xx ``Diagnostic`` values with the reference's codes (D640 and D641 are djogi's:
-an undeclared constraint, a partitioning difference). A column type that differs is an error (the reference
+(``ledger_diagnostics``), as D6xx ``Diagnostic`` values with the reference's codes (D641 and D643 are djogi's:
+a partitioning difference, an undeclared constraint). A column type that differs is an error (the reference
 warns), since the canonical spellings of ``project`` and ``introspect`` agree on every type djogi declares."""
 
 from __future__ import annotations
@@ -42,6 +42,8 @@ def compare(expected: Snapshot, live: Snapshot, source: str = "snapshot") -> lis
         err("D602", name, f"table in the database is absent from the {source}")
     for name in sorted(set(expected.models) & set(live.models)):
         want, have = expected.models[name], live.models[name]
+        if (want.rls_enabled, want.tenant_key) != (have.rls_enabled, have.tenant_key):
+            err("D640", name, _security_message(want.rls_enabled, want.tenant_key, have.rls_enabled, have.tenant_key))
         if want.primary_key != have.primary_key:
             err("D608", name, f"primary key {have.primary_key}; {source}: {want.primary_key}")
         if want.partition != have.partition:
@@ -110,8 +112,19 @@ def _shape(index: IndexSchema) -> str:
 
 
 def unmodelled(found: tuple[Unmodelled, ...]) -> list[Diagnostic]:
-    """``D640`` for each constraint of a table in scope that neither the snapshot nor the models declare."""
-    return [Diagnostic("D640", "error", f"{u.table}.{u.name}", u.what) for u in found]
+    """``D643`` for each constraint of a table in scope that neither the snapshot nor the models declare."""
+    return [Diagnostic("D643", "error", f"{u.table}.{u.name}", u.what) for u in found]
+
+
+def _security_message(want_rls: bool, want_key: str | None, have_rls: bool, have_key: str | None) -> str:
+    """What differs in a table's row-level security (``D640``)."""
+    if want_rls != have_rls:
+        state = {True: "enabled", False: "disabled"}
+        return f"row-level security is {state[have_rls]}, expected {state[want_rls]}"
+    if want_key is None:
+        return f"an isolation policy on {have_key} exists, expected none"
+    return (f"the tenant isolation policy on {want_key} is missing, altered or not forced (found: "
+            f"{'the one on ' + have_key if have_key else 'no matching policy'}); apply the migrations or restore it")
 
 
 def ledger_diagnostics(migrations: list[Migration], rows: list[LedgerRow], *, strict: bool) -> list[Diagnostic]:
