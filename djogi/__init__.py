@@ -19,7 +19,7 @@ from djogi.executor import Database, connect
 from djogi.loop import run
 from djogi.model import Index, IndexColumn, Model, descriptor, field, models
 from djogi.passwords import PasswordHash
-from djogi.schema import ForeignKey, OneToOne
+from djogi.schema import ForeignKey, OneToOne, Partition, PartitionBy
 from djogi.types import (
     BigInt,
     Enum,
@@ -62,6 +62,8 @@ __all__ = [
     "NotFound",
     "NotPortable",
     "OneToOne",
+    "Partition",
+    "PartitionBy",
     "PasswordHash",
     "RanjId",
     "RanjIdDesc",
