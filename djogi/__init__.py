@@ -20,6 +20,7 @@ from djogi.fields import Field, ForeignKey, OneToOne, Reverse, field
 from djogi.loop import run
 from djogi.model import Index, IndexColumn, Model, descriptor, models
 from djogi.passwords import PasswordHash
+from djogi.schema import Partition, PartitionBy
 from djogi.types import (
     BigInt,
     Enum,
@@ -63,6 +64,8 @@ __all__ = [
     "NotFound",
     "NotPortable",
     "OneToOne",
+    "Partition",
+    "PartitionBy",
     "PasswordHash",
     "RanjId",
     "RanjIdDesc",

@@ -36,6 +36,7 @@ from djogi.vectorcall import inherit_vectorcall
 
 if TYPE_CHECKING:
     from djogi.fields import Key, Objects, Stamp
+    from djogi.schema import Partition, PartitionBy
     from djogi.types import PrimaryKey
 
     _MM = TypeVar("_MM", bound="ModelMeta")
@@ -73,6 +74,7 @@ class ModelMeta(SchemaMeta):
             table: str = ..., app: str = ..., pk: PrimaryKey = ..., indexes: tuple[Index, ...] = ...,
             unique_together: tuple[tuple[str, ...], ...] = ..., database: str = ..., comment: str = ...,
             through: tuple[type[Any], type[Any]] = ..., renamed_from: str = ..., tenant_key: str = ...,
+            partition_by: PartitionBy = ..., partitions: tuple[Partition, ...] = ...,
             frozen: bool = ..., kw_only: bool = ..., eq: bool = ..., gc: bool = ...,
         ) -> _MM: ...  # fmt: skip
 

@@ -1,5 +1,9 @@
 """Migration round trips: random model evolutions converge, and rolling back restores each step.
 
+Tables may be partitioned (hash or range on the key, ``LAYOUTS``) and re-partitioned (a layout's
+sibling: partitions dropped and added), which also exercises the online index build on an existing
+partitioned table (``ON ONLY``, ``CONCURRENTLY`` per partition, ``ATTACH``).
+
 Each example starts from a fresh database. For every step the models are redeclared (inside
 ``registry_scope``), composed, applied, and the live catalog introspected: it must equal the committed
 snapshot. Then the steps are rolled back newest first, and after each rollback the catalog must equal
@@ -23,7 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import djogi
-from djogi import Field, ForeignKey, Model, field
+from djogi import Field, ForeignKey, Model, Partition, PartitionBy, field
 from djogi.migrate import Bucket, apply, compose, introspect, rollback, verify
 from djogi.migrate.modelsource import model_source
 from djogi.migrate.snapshot import EMPTY, Snapshot
@@ -59,6 +63,32 @@ class Col:
     renamed_from: str | None = None
 
 
+# Partition layouts by name; each has a sibling it can evolve into (``SIBLING``). Partition names come
+# from the table's name, so renaming a partitioned table also drops and re-adds its partitions.
+LAYOUTS: dict[str, tuple[str, tuple[tuple[str, Any], ...]]] = {
+    "hash2": ("hash", (("p0", (2, 0)), ("p1", (2, 1)))),
+    "hash4": ("hash", (("p0", (2, 0)), ("q1", (4, 1)), ("q3", (4, 3)))),
+    "range2": ("range", (("lo", (None, 0)), ("hi", (0, None)))),
+    "range3": ("range", (("lo", (None, 0)), ("mid", (0, 10**15)), ("rest", None))),
+}
+SIBLING = {"hash2": "hash4", "hash4": "hash2", "range2": "range3", "range3": "range2"}
+
+
+def partitioning(table: str, layout: str) -> dict[str, Any]:
+    """The ``partition_by=`` / ``partitions=`` options of ``layout`` for ``table``."""
+    method, parts = LAYOUTS[layout]
+    declared = []
+    for suffix, bound in parts:
+        name = f"{table}_{suffix}"
+        if bound is None:
+            declared.append(Partition.default(name))
+        elif method == "hash":
+            declared.append(Partition.hash(name, *bound))
+        else:
+            declared.append(Partition.range(name, *bound))
+    return {"partition_by": PartitionBy(method, ("id",)), "partitions": tuple(declared)}
+
+
 @dataclass
 class Table:
     uid: int
@@ -66,6 +96,7 @@ class Table:
     cols: list[Col] = dc_field(default_factory=list)
     comment: str | None = None
     renamed_from: str | None = None
+    layout: str | None = None
 
 
 def _annotation(col: Col) -> Any:
@@ -93,6 +124,8 @@ def declare(tables: list[Table]) -> None:
         ns: dict[str, Any] = {"__annotations__": {c.name: _annotation(c) for c in t.cols}}
         ns.update({c.name: _declared(c) for c in t.cols})
         options = {"table": t.name, "comment": t.comment, "renamed_from": t.renamed_from or None}
+        if t.layout is not None:
+            options.update(partitioning(t.name, t.layout))
         types.new_class(f"M{t.uid}", (Model,), options, lambda body, ns=ns: body.update(ns))
 
 
@@ -112,16 +145,23 @@ def evolve(data: st.DataObject, tables: list[Table], fresh: Iterator[str], uid: 
     choices = ["add_table"]
     if tables:
         choices += ["add_column", "drop_column", "rename_column", "rename_table", "toggle", "type", "comment"]
+        if any(t.layout for t in tables):
+            choices.append("repartition")
         if any(f"M{t.uid}" not in referenced for t in tables):
             choices.append("drop_table")
     action = data.draw(st.sampled_from(choices), label="action")
     if action == "add_table":
-        t = Table(uid=next(uid), name=next(fresh))
+        layout = data.draw(st.sampled_from([None, None, "hash2", "range2"]), label="layout")
+        t = Table(uid=next(uid), name=next(fresh), layout=layout)
         t.cols = [_cols(data, t, tables, fresh) for _ in range(data.draw(st.integers(1, 3)))]
         return [*tables, t]
     if action == "drop_table":
         victim = data.draw(st.sampled_from([t for t in tables if f"M{t.uid}" not in referenced]))
         return [t for t in tables if t is not victim]
+    if action == "repartition":
+        t = data.draw(st.sampled_from([t for t in tables if t.layout]), label="table")
+        t.layout = SIBLING[t.layout or ""]
+        return tables
     t = data.draw(st.sampled_from(tables), label="table")
     if action == "add_column":
         t.cols.append(_cols(data, t, tables, fresh))
@@ -139,7 +179,7 @@ def evolve(data: st.DataObject, tables: list[Table], fresh: Iterator[str], uid: 
             what = data.draw(st.sampled_from(["index", "unique", "nullable", "comment", "check"]))
             if what == "index":
                 c.index = not c.index
-            elif what == "unique":
+            elif what == "unique" and t.layout is None:  # a partitioned table's unique keys contain its key
                 c.unique = not c.unique
             elif what == "nullable" and c.kind != "fk":
                 c.nullable = not c.nullable

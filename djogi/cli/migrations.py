@@ -32,7 +32,7 @@ migrations_app.add_typer(repair_app, name="repair")
 
 AppOption = Annotated[str | None, typer.Option("--app", help="App label of the bucket [default: the global bucket].")]
 VersionArgument = Annotated[str, typer.Argument(help="Migration version, e.g. V20260425010203__add_users.")]
-_LEDGER_CODES = frozenset({"D619", "D620", "D621", "D622"})  # verify findings about the ledger, not the schema
+_LEDGER_CODES = frozenset({"D619", "D620", "D621", "D622", "D642"})  # findings saying nothing against the schema
 _EFFECT_STYLE = {"additive": ("+", "green"), "reversible": ("~", "yellow"), "destructive": ("-", "red"),
                  "lossy": ("-", "red")}  # fmt: skip
 
@@ -371,14 +371,17 @@ def verify(
     database: DatabaseOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Compare the live schema with the snapshot of each bucket's applied head, and the ledger with the files.
+    """Compare the live schema with the snapshot of each bucket's applied head and with the models, and the
+    ledger with the files.
 
     Migrations on disk but not applied (say, after a rollback) are D619 warnings. Exit 1 on an
     error-severity finding (drift); exit 2 on checksum drift (D620).
     """
     cli = cli_of(ctx)
     wants_json = cli.wants_json(as_json)
-    reports = [migrate.verify(cli.url(db), cli.config.migrations_dir, b, strict=strict, options=_options(cli, db))
+    descriptors = cli.load_models(required=False) or None
+    reports = [migrate.verify(cli.url(db), cli.config.migrations_dir, b, strict=strict, models=descriptors,
+                              options=_options(cli, db))
                for db in _databases(cli, database) for b in migrate.buckets(cli.config.migrations_dir, db)]
     if wants_json:
         cli.emit([{"bucket": r.bucket, "head": r.head, "ok": r.ok, "diagnostics": r.diagnostics} for r in reports])
@@ -387,8 +390,9 @@ def verify(
             cli.out.print(Text(f"djogi migrations verify: {report.bucket}", style="bold"))
             _print_diagnostics(cli, report.diagnostics)
             if report.ok and all(d.code in _LEDGER_CODES for d in report.diagnostics):
-                cli.out.print(f"  schema matches the snapshot of {report.head or 'an empty bucket'} (the applied head)",
-                              markup=False)  # fmt: skip
+                also = " and the models" if report.models_compared else ""
+                cli.out.print(f"  schema matches the snapshot of {report.head or 'an empty bucket'} (the applied head)"
+                              f"{also}", markup=False)  # fmt: skip
             cli.out.print(Text("  PASSED", style="green") if report.ok else Text("  FAILED", style="red"))
     if any(d.code == "D620" for r in reports for d in r.diagnostics):
         raise Refusal("applied migration files changed (D620): restore them, or record the new checksums with "

@@ -218,7 +218,14 @@ def _renames(old: Snapshot, new: Snapshot) -> tuple[list[Operation], Snapshot]:
 # -------------------------------------------------------------------------------------- tables
 
 
+def _partitioning(table: TableSchema) -> str:
+    return table.partition.key if table.partition else "not partitioned"
+
+
 def _pk_problem(old: TableSchema, new: TableSchema) -> str | None:
+    if _partitioning(old) != _partitioning(new):
+        return (f"table {new.table}: changing how a table is partitioned ({_partitioning(old)} -> "
+                f"{_partitioning(new)}) is not supported")
     if old.primary_key != new.primary_key:
         return f"table {new.table}: changing the primary key ({old.primary_key} -> {new.primary_key}) is not supported"
     pk_old = [c for c in old.columns if c.name in old.primary_key.columns]
@@ -255,6 +262,7 @@ def _tables(old: Snapshot, new: Snapshot) -> list[Operation]:
             continue
         if before.table_comment != table.table_comment:
             out.append(ops.set_table_comment(name, before.table_comment, table.table_comment))
+        out += _partition_ops(before, table)
         for col in table.columns:
             prev = before.column(col.name)
             if prev is None:
@@ -291,6 +299,24 @@ def _tables(old: Snapshot, new: Snapshot) -> list[Operation]:
     return out
 
 
+def _partition_ops(old: TableSchema, new: TableSchema) -> list[Operation]:
+    """Partitions added to, dropped from or re-bounded in a table partitioned the same way (a new bound is
+    a drop and an add: PostgreSQL cannot change a partition's bound in place). New partitions are added
+    before the index operations, or, when the table also loses a partition, after the drops (their
+    bounds may overlap); either way PostgreSQL gives them the parent's indexes."""
+    before = {p.name: p for p in old.partition.partitions} if old.partition else {}
+    after = {p.name: p for p in new.partition.partitions} if new.partition else {}
+    out: list[Operation] = []
+    for name, part in sorted(before.items()):
+        if after.get(name) != part:
+            out.append(ops.drop_partition(new.table, part))
+    late = bool(out)  # a new bound may overlap a dropped one: then every partition is added after the drops
+    for name, part in sorted(after.items()):
+        if before.get(name) != part:
+            out.append(msgspec.structs.replace(ops.add_partition(new.table, part), phase=9 if late else 3))
+    return out
+
+
 def _column_extras(table: str, old: ColumnSchema | None, col: ColumnSchema, *, existing: bool) -> list[Operation]:
     """Comment, CHECK and FK operations for a column (``old`` None when the column is new)."""
     out: list[Operation] = []
@@ -310,6 +336,21 @@ def _column_extras(table: str, old: ColumnSchema | None, col: ColumnSchema, *, e
 # -------------------------------------------------------------------------------------- indexes
 
 
+def _partitions_of(table: str, old: Snapshot, new: Snapshot) -> tuple[str, ...]:
+    """The partitions ``table`` has when the index operations run (see ``_partition_ops``): the old ones,
+    which are dropped after them, and the new ones unless they are added after the drops; sorted."""
+    names = [{p.name: p for p in t.partition.partitions} if (t := snap.models.get(table)) and t.partition else {}
+             for snap in (old, new)]  # fmt: skip
+    before, after = names
+    late = any(after.get(name) != part for name, part in before.items())
+    return tuple(sorted(set(before) | (set() if late else set(after))))
+
+
+def _partitioned(table: str, snapshot: Snapshot) -> bool:
+    found = snapshot.models.get(table)
+    return found is not None and found.partition is not None
+
+
 def _indexes(old: Snapshot, new: Snapshot) -> list[Operation]:
     before = {i.name: i for i in expand_column_indexes(old)}
     after = {i.name: i for i in expand_column_indexes(new)}
@@ -321,9 +362,10 @@ def _indexes(old: Snapshot, new: Snapshot) -> list[Operation]:
         if prev == index:
             continue
         if prev is not None and prev.table in new.models:
-            out.append(msgspec.structs.replace(ops.drop_index(prev), phase=5))
-        out.append(ops.add_index(index, existing=existing))
+            dropped = ops.drop_index(prev, partitioned=_partitioned(prev.table, old))
+            out.append(msgspec.structs.replace(dropped, phase=5))
+        out.append(ops.add_index(index, existing=existing, partitions=_partitions_of(index.table, old, new)))
     for name in sorted(set(before) - set(after)):
         if before[name].table in new.models:
-            out.append(ops.drop_index(before[name]))
+            out.append(ops.drop_index(before[name], partitioned=_partitioned(before[name].table, old)))
     return out

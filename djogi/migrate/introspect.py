@@ -1,6 +1,8 @@
 """Live catalog -> ``Snapshot`` (effectful: reads ``pg_catalog``).
 
-Four batched queries (tables with columns, constraints, indexes, enums), whatever the number of tables.
+Five batched queries (tables with columns, constraints, indexes, enums, partitions), whatever the number
+of tables. Partitions belong to their partitioned parent, never tables of their own; ``catalog`` also
+returns the constraints a snapshot cannot hold (``Unmodelled``), which ``verify`` reports.
 Types and defaults go through the same canonical spellings as ``project``; CHECK expressions are read
 back from the constraint comment djogi writes with them (the server's deparsed text otherwise); the
 primary-key kind is recognised from the id column's default. ``scope`` limits the tables and enums
@@ -12,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Literal
 
+import msgspec
 import psycopg
 from psycopg.rows import TupleRow
 
@@ -30,9 +33,12 @@ from djogi.migrate.snapshot import (
     IndexSchema,
     IndexTarget,
     OnDelete,
+    PartitionBoundSchema,
+    PartitionSchema,
     PrimaryKeySchema,
     Snapshot,
     TableSchema,
+    canonical_bound,
     canonical_default,
     canonical_type,
     fold_column_indexes,
@@ -43,12 +49,13 @@ Nulls = Literal["Default", "First", "Last"]
 
 _TABLES = """
 SELECT c.oid, c.relname, obj_description(c.oid, 'pg_class'), a.attname, format_type(a.atttypid, a.atttypmod),
-       a.attnotnull, pg_get_expr(d.adbin, d.adrelid), a.attidentity, col_description(c.oid, a.attnum)
+       a.attnotnull, pg_get_expr(d.adbin, d.adrelid), a.attidentity, col_description(c.oid, a.attnum),
+       pg_get_partkeydef(c.oid)
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = current_schema()
 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
-WHERE c.relkind IN ('r', 'p')
+WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
   AND CASE WHEN %(tables)s::text[] IS NULL
            THEN c.relname NOT LIKE 'djogi\\_%%' AND c.relname NOT LIKE 'heer\\_%%'
            ELSE c.relname = ANY(%(tables)s::text[]) END
@@ -63,11 +70,21 @@ SELECT cl.relname, con.conname, con.contype,
        ARRAY(SELECT a.attname FROM unnest(con.confkey) WITH ORDINALITY k(n, o)
              JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.n ORDER BY k.o),
        con.confdeltype, con.condeferrable, con.condeferred, pg_get_constraintdef(con.oid, true),
-       obj_description(con.oid, 'pg_constraint')
+       obj_description(con.oid, 'pg_constraint'), con.confupdtype, con.confmatchtype, con.convalidated
 FROM pg_constraint con
 JOIN pg_class cl ON cl.oid = con.conrelid
 LEFT JOIN pg_class rc ON rc.oid = con.confrelid
-WHERE con.conrelid = ANY(%(oids)s) AND con.contype IN ('p', 'f', 'c')
+WHERE con.conrelid = ANY(%(oids)s) AND con.contype IN ('p', 'f', 'c', 'x') AND con.conparentid = 0
+ORDER BY cl.relname, con.conname
+"""
+
+_PARTITIONS = """
+SELECT p.relname, c.relname, pg_get_expr(c.relpartbound, c.oid), pg_get_partkeydef(c.oid)
+FROM pg_inherits i
+JOIN pg_class c ON c.oid = i.inhrelid
+JOIN pg_class p ON p.oid = i.inhparent
+WHERE i.inhparent = ANY(%(oids)s) AND c.relispartition
+ORDER BY p.relname, c.relname
 """
 
 _INDEXES = """
@@ -113,11 +130,40 @@ _PK_KINDS = {
 }  # fmt: skip
 
 
+class Unmodelled(msgspec.Struct, frozen=True):
+    """A constraint of a table in scope that the snapshot cannot hold (a table CHECK not named after a
+    column, a composite FK, an FK with an ON UPDATE action or MATCH FULL, an exclusion constraint) or a
+    constraint left NOT VALID: what ``verify`` reports, since neither the models nor a snapshot declare it."""
+
+    table: str
+    name: str
+    what: str
+
+
+class Catalog(msgspec.Struct, frozen=True):
+    """The live schema as a ``Snapshot`` plus what the snapshot cannot hold."""
+
+    snapshot: Snapshot
+    unmodelled: tuple[Unmodelled, ...]
+
+
 def introspect(
     conn: Connection, *, tables: Iterable[str] | None = None, enums: Iterable[str] | None = None,
     app: str | None = None,
 ) -> Snapshot:  # fmt: skip
     """The live schema of the given tables and enums (all of the current schema's when None)."""
+    return catalog(conn, tables=tables, enums=enums, app=app).snapshot
+
+
+def catalog(
+    conn: Connection, *, tables: Iterable[str] | None = None, enums: Iterable[str] | None = None,
+    app: str | None = None,
+) -> Catalog:  # fmt: skip
+    """``introspect`` plus the unmodelled constraints of the tables read. Partitions are read as part of
+    their partitioned parent (``TableSchema.partition``), never as tables of their own, and the
+    constraints PostgreSQL clones for them (``conparentid``: the per-partition copies of a foreign key
+    referencing a partitioned table) are not read. Partition bounds are read with ``TimeZone`` set to
+    UTC for the duration (restored after), so they do not depend on the session."""
     table_list = None if tables is None else sorted(tables)
     enum_list = None if enums is None else sorted(enums)
     with conn.cursor() as cur:
@@ -127,11 +173,18 @@ def introspect(
         index_rows = cur.execute(_INDEXES, {"oids": oids}).fetchall()
         enum_rows = cur.execute(_ENUMS, {"enums": enum_list}).fetchall()
         policy_rows = cur.execute(_POLICIES, {"oids": oids}).fetchall()
-    by_table = _constraints(constraints)
+        zone = cur.execute("SELECT current_setting('TimeZone'), set_config('TimeZone', 'UTC', false)").fetchone()
+        try:
+            partition_rows = cur.execute(_PARTITIONS, {"oids": oids}).fetchall()
+        finally:
+            cur.execute("SELECT set_config('TimeZone', %s, false)", (zone[0] if zone else "UTC",))
+    by_table, unmodelled = _constraints(constraints, {(r[1], r[3]) for r in rows})
     columns: dict[str, list[ColumnSchema]] = {}
     comments: dict[str, str | None] = {}
-    for _oid, table, table_comment, name, sql_type, notnull, default, identity, comment in rows:
+    keys: dict[str, str | None] = {}
+    for _oid, table, table_comment, name, sql_type, notnull, default, identity, comment, partkey in rows:
         comments[table] = table_comment
+        keys[table] = partkey
         con = by_table.get(table, {})
         ident = _IDENTITY.get(identity)
         columns.setdefault(table, []).append(ColumnSchema(
@@ -140,17 +193,25 @@ def introspect(
             foreign_key=con.get(("f", name)), check=con.get(("c", check_name(table, name))),
         ))  # fmt: skip
     security = _security(policy_rows, columns)
+    parts: dict[str, list[PartitionBoundSchema]] = {}
+    for parent, name, bound, subkey in partition_rows:
+        parts.setdefault(parent, []).append(
+            PartitionBoundSchema(name=name, bound=canonical_bound(bound), partition_key=subkey)
+        )
     models = {
         table: TableSchema(app=app, columns=tuple(cols), table=table, table_comment=comments[table],
                            primary_key=_primary_key(cols, by_table.get(table, {}).get(("p", "")) or ()),
+                           partition=None if keys[table] is None else PartitionSchema(
+                               key=keys[table] or "", partitions=tuple(parts.get(table, ()))),
                            **security.get(table, {}))
         for table, cols in columns.items()
     }  # fmt: skip
     folded, indexes = fold_column_indexes(models, [_index(r) for r in index_rows if r[11] != "x"])
-    return Snapshot(
+    snapshot = Snapshot(
         enums={name: EnumSchema(name=name, variants=tuple(labels)) for name, labels in sorted(enum_rows)},
         indexes=indexes, models=folded, registered_apps=(app,) if app else (),
     )  # fmt: skip
+    return Catalog(snapshot, tuple(unmodelled))
 
 
 def _security(rows: list[tuple[Any, ...]], columns: dict[str, list[ColumnSchema]]) -> dict[str, dict[str, Any]]:
@@ -169,11 +230,22 @@ def _security(rows: list[tuple[Any, ...]], columns: dict[str, list[ColumnSchema]
     }  # fmt: skip
 
 
-def _constraints(rows: list[tuple[Any, ...]]) -> dict[str, dict[tuple[str, str], Any]]:
-    """Per table: ``("p", "")`` -> PK columns, ``("f", column)`` -> FK, ``("c", name)`` -> CHECK text."""
+_ON_UPDATE = {"r": "ON UPDATE RESTRICT", "c": "ON UPDATE CASCADE", "n": "ON UPDATE SET NULL",
+              "d": "ON UPDATE SET DEFAULT"}  # fmt: skip
+
+
+def _constraints(
+    rows: list[tuple[Any, ...]], columns: set[tuple[str, str]]
+) -> tuple[dict[str, dict[tuple[str, str], Any]], list[Unmodelled]]:
+    """Per table: ``("p", "")`` -> PK columns, ``("f", column)`` -> FK, ``("c", name)`` -> CHECK text; and
+    the constraints a snapshot cannot hold (``columns``: the ``(table, column)`` pairs read)."""
     out: dict[str, dict[tuple[str, str], Any]] = {}
-    for table, name, kind, cols, ref_table, ref_cols, on_delete, deferrable, deferred, definition, comment in rows:
+    extra: list[Unmodelled] = []
+    for (table, name, kind, cols, ref_table, ref_cols, on_delete, deferrable, deferred, definition, comment,
+         on_update, match, valid) in rows:  # fmt: skip
         slot = out.setdefault(table, {})
+        if not valid:
+            extra.append(Unmodelled(table, name, f"constraint is NOT VALID (rows are not checked): {definition}"))
         if kind == "p":
             slot[("p", "")] = tuple(cols)
         elif kind == "f" and len(cols) == 1:
@@ -181,9 +253,15 @@ def _constraints(rows: list[tuple[Any, ...]]) -> dict[str, dict[tuple[str, str],
                 ref_table=ref_table, ref_column=ref_cols[0], on_delete=_ON_DELETE[on_delete],
                 deferrable=deferrable, initially_deferred=deferred,
             )  # fmt: skip
-        elif kind == "c":
+            if on_update != "a" or match != "s":
+                extra.append(Unmodelled(table, name, f"foreign key with {_ON_UPDATE.get(on_update, 'MATCH FULL')}, "
+                                                     f"which djogi does not declare: {definition}"))  # fmt: skip
+        elif kind == "c" and any((table, c) in columns and check_name(table, c) == name for c in cols):
             slot[("c", name)] = comment if comment is not None else _strip_check(definition)
-    return out
+        else:
+            what = {"f": "composite foreign key", "c": "CHECK constraint", "x": "exclusion constraint"}[kind]
+            extra.append(Unmodelled(table, name, f"{what} that djogi does not declare: {definition}"))
+    return out, extra
 
 
 def _strip_check(definition: str) -> str:

@@ -89,6 +89,8 @@ def model_source(snapshot: Snapshot, *, tables: Iterable[str] | None = None) -> 
         "import datetime as dt\nimport uuid\nfrom decimal import Decimal\nfrom typing import Any\n\n"
         "import djogi\nfrom djogi import Field, ForeignKey, Index, IndexColumn, Model, field"
     )
+    if any(snapshot.models[t].partition for t in chosen):
+        header += "\nfrom djogi import Partition, PartitionBy"
     return "\n\n\n".join([header, *enums, *classes]).rstrip() + "\n"
 
 
@@ -239,10 +241,12 @@ def _class(schema: TableSchema, name: str, fields: list[_Field], indexes: list[I
                            "cannot be declared")  # fmt: skip
     if schema.tenant_key is not None:
         options.append(f"tenant_key={_lit(next(f.name for f in fields if f.column == schema.tenant_key))}")
+    partitioned = _partitioning(schema)
+    options += partitioned
     by_column = {f.column: f.name for f in fields}
     declared = [_index(schema.table, i, by_column) for i in indexes]
     head = f"class {name}({base}, {', '.join(options)}{''.join(f', indexes=({_call(i, 0)},)' for i in declared[:1])}):"
-    if len(head) > 110 or len(declared) > 1:
+    if len(head) > 110 or len(declared) > 1 or partitioned:
         if declared:
             options.append("".join(["indexes=(", *(f"\n        {_call(i, 8)}," for i in declared), "\n    )"]))
         head = "\n    ".join([f"class {name}(", f"{base},", *(f"{o}," for o in options)]) + "\n):"
@@ -265,6 +269,56 @@ def _declaration(f: _Field) -> str:
         annotation = f"Field[{annotation}]"
     args = [f"{k}={v}" for k, v in f.options] + (["default=None"] if f.nullable else [])
     return annotation + (f" = field({', '.join(args)})" if args else "")
+
+
+_KEY = re.compile(r"(RANGE|LIST|HASH) \(id\)")
+_HASH = re.compile(r"FOR VALUES WITH \(modulus (\d+), remainder (\d+)\)")
+_RANGE = re.compile(r"FOR VALUES FROM \((.*)\) TO \((.*)\)")
+_IN = re.compile(r"FOR VALUES IN \((.*)\)")
+_VALUE = re.compile(r"(-?\d+)|'((?:[^']|'')*)'|(MINVALUE|MAXVALUE)")
+
+
+def _partitioning(schema: TableSchema) -> list[str]:
+    """The ``partition_by=`` and ``partitions=`` options of a partitioned table (none for another): the key
+    must be the key column ``id`` and each bound one the ``Partition`` constructors write."""
+    if schema.partition is None:
+        return []
+    key = _KEY.fullmatch(schema.partition.key)
+    if key is None:
+        raise InspectError(f"table {schema.table}: partition key {schema.partition.key} is not the key column id")
+    parts = []
+    for part in schema.partition.partitions:
+        where = f"table {schema.table}: partition {part.name} ({part.bound})"
+        if part.partition_key is not None:
+            raise InspectError(f"{where}: sub-partitioned partitions cannot be declared yet")
+        if part.bound == "DEFAULT":
+            parts.append(f"Partition.default({_lit(part.name)})")
+        elif (hashed := _HASH.fullmatch(part.bound)) is not None:
+            parts.append(f"Partition.hash({_lit(part.name)}, {hashed.group(1)}, {hashed.group(2)})")
+        elif (ranged := _RANGE.fullmatch(part.bound)) is not None:
+            sides = [_bound_values(where, ranged.group(i)) for i in (1, 2)]
+            bounds = ", ".join(_tuple(v) if len(v) > 1 else v[0] for v in sides)
+            parts.append(f"Partition.range({_lit(part.name)}, {bounds})")
+        elif (listed := _IN.fullmatch(part.bound)) is not None:
+            parts.append(f"Partition.list({_lit(part.name)}, {', '.join(_bound_values(where, listed.group(1)))})")
+        else:
+            raise InspectError(f"{where}: this bound cannot be declared yet")
+    method = key.group(1).lower()
+    listed_parts = "".join(f"\n        {p}," for p in parts)
+    return [f'partition_by=PartitionBy.{method}("id")', f"partitions=({listed_parts}\n    )"]
+
+
+def _bound_values(where: str, text: str) -> list[str]:
+    """Python source of each value of a bound's list: ints, strings, ``None`` for MINVALUE/MAXVALUE."""
+    values, rest = [], text
+    while rest:
+        found = _VALUE.match(rest)
+        if found is None:
+            raise InspectError(f"{where}: this bound value cannot be declared yet")
+        number, string, unbounded = found.groups()
+        values.append(number if number is not None else "None" if unbounded else _lit(string.replace("''", "'")))
+        rest = rest[found.end():].removeprefix(", ")
+    return values
 
 
 def _index(table: str, index: IndexSchema, by_column: dict[str, str]) -> list[str]:

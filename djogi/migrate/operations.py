@@ -19,13 +19,14 @@ from typing import Literal
 
 import msgspec
 
-from djogi.identifiers import derived_name, quote_ident
+from djogi.identifiers import derived_name, fit_name, quote_ident
 from djogi.migrate.snapshot import (
     ON_DELETE_SQL,
     ColumnSchema,
     EnumSchema,
     ForeignKeySchema,
     IndexSchema,
+    PartitionBoundSchema,
     TableSchema,
     key_sql,
 )
@@ -94,12 +95,24 @@ def column_sql(col: ColumnSchema) -> str:
 
 
 def create_table_sql(table: TableSchema) -> str:
-    """``CREATE TABLE`` with columns and the primary key (constraints and indexes come separately)."""
+    """``CREATE TABLE`` with columns and the primary key, ``PARTITION BY`` for a partitioned table
+    (its partitions, constraints and indexes come separately)."""
     lines = [f"    {column_sql(c)}" for c in table.columns]
     lines.append(
         f"    CONSTRAINT {q(table.table + '_pkey')} PRIMARY KEY ({', '.join(map(q, table.primary_key.columns))})"
     )
-    return f"CREATE TABLE {q(table.table)} (\n" + ",\n".join(lines) + "\n);"
+    by = f" PARTITION BY {table.partition.key}" if table.partition else ""
+    return f"CREATE TABLE {q(table.table)} (\n" + ",\n".join(lines) + f"\n){by};"
+
+
+def partition_sql(table: str, part: PartitionBoundSchema) -> str:
+    """``CREATE TABLE <partition> PARTITION OF <table> <bound>``."""
+    return f"CREATE TABLE {q(part.name)} PARTITION OF {q(table)} {part.bound};"
+
+
+def partition_index_name(partition: str, index: str) -> str:
+    """Name of the index a partition gets for its parent's index ``index`` (built, then attached)."""
+    return fit_name(f"{partition}_{index}")
 
 
 def fk_name(table: str, column: str) -> str:
@@ -139,11 +152,13 @@ def _key_sql(index: IndexSchema) -> str:
     return ", ".join(keys)
 
 
-def index_sql(index: IndexSchema, *, concurrently: bool) -> str:
-    """``CREATE [UNIQUE] INDEX [CONCURRENTLY] ...`` for an index (a unique constraint's backing index too)."""
+def index_sql(index: IndexSchema, *, concurrently: bool, only: bool = False) -> str:
+    """``CREATE [UNIQUE] INDEX [CONCURRENTLY] ... ON [ONLY] ...`` for an index (a unique constraint's backing
+    index too); ``only``: on a partitioned table alone, the partitions' indexes attached later."""
     unique = "UNIQUE " if index.unique else ""
     using = "" if index.index_type == "BTree" else f" USING {index.index_type.lower()}"
-    sql = f"CREATE {unique}INDEX {'CONCURRENTLY ' if concurrently else ''}{q(index.name)} ON {q(index.table)}"
+    on = f"ON ONLY {q(index.table)}" if only else f"ON {q(index.table)}"
+    sql = f"CREATE {unique}INDEX {'CONCURRENTLY ' if concurrently else ''}{q(index.name)} {on}"
     sql += f"{using} ({_key_sql(index)})"
     if index.include:
         sql += f" INCLUDE ({', '.join(map(q, index.include))})"
@@ -174,8 +189,9 @@ def _validate(table: str, name: str) -> Step:
 
 
 def recreate_table_sql(table: TableSchema, indexes: tuple[IndexSchema, ...]) -> str:
-    """SQL recreating a table's structure: table, checks, comments, unique constraints and indexes."""
+    """SQL recreating a table's structure: table, partitions, checks, comments, unique constraints and indexes."""
     parts = [create_table_sql(table)]
+    parts += [partition_sql(table.table, p) for p in (table.partition.partitions if table.partition else ())]
     for col in table.columns:
         if col.check is not None:
             parts.append(_check_sql(table.table, col.name, col.check, not_valid=False))
@@ -264,10 +280,32 @@ def rename_index(old: str, new: str) -> Operation:
 
 
 def add_table(table: TableSchema) -> Operation:
-    """``CREATE TABLE`` (checks, comments, FKs and indexes are separate operations)."""
-    return Operation(kind="AddTable", label=f"AddTable {table.table}", phase=2, steps=(Step(
-        label=f"AddTable {table.table}", up=create_table_sql(table), down=f"DROP TABLE {q(table.table)};",
-    ),))  # fmt: skip
+    """``CREATE TABLE``, then one step per declared partition (checks, comments, FKs and indexes are
+    separate operations; indexes created on a partitioned table reach every partition)."""
+    create = Step(label=f"AddTable {table.table}", up=create_table_sql(table), down=f"DROP TABLE {q(table.table)};")
+    parts = tuple(_partition_step(table.table, p) for p in (table.partition.partitions if table.partition else ()))
+    return Operation(kind="AddTable", label=f"AddTable {table.table}", phase=2, steps=(create, *parts))
+
+
+def _partition_step(table: str, part: PartitionBoundSchema) -> Step:
+    return Step(label=f"AddPartition {table}.{part.name}", up=partition_sql(table, part),
+                down=f"DROP TABLE IF EXISTS {q(part.name)};")  # fmt: skip
+
+
+def add_partition(table: str, part: PartitionBoundSchema) -> Operation:
+    """``CREATE TABLE ... PARTITION OF`` on an existing partitioned table (PostgreSQL builds the parent's
+    indexes on it; with a DEFAULT partition, its rows are checked against the new bound)."""
+    return Operation(kind="AddPartition", label=f"AddPartition {table}.{part.name}", phase=3,
+                     steps=(_partition_step(table, part),))  # fmt: skip
+
+
+def drop_partition(table: str, part: PartitionBoundSchema) -> Operation:
+    """``DROP TABLE`` of a partition (destructive: its rows go); the down recreates it empty."""
+    label = f"DropPartition {table}.{part.name}"
+    return Operation(kind="DropPartition", label=label, phase=9, effect="destructive",
+                     safety="FastLockDestructiveGuarded", steps=(Step(
+                         label=label, up=f"DROP TABLE {q(part.name)};", down=partition_sql(table, part),
+                         lossy=f"DropPartition — {part.name}: rows are not restored"),))  # fmt: skip
 
 
 def drop_table(table: TableSchema, indexes: tuple[IndexSchema, ...], inbound_fks: int) -> Operation:
@@ -442,14 +480,29 @@ def drop_check(table: str, column: str, expr: str) -> Operation:
     ),))  # fmt: skip
 
 
-def add_index(index: IndexSchema, *, existing: bool) -> Operation:
-    """An index or unique constraint; built ``CONCURRENTLY`` outside a transaction on an existing table."""
+def add_index(index: IndexSchema, *, existing: bool, partitions: tuple[str, ...] = ()) -> Operation:
+    """An index or unique constraint; built ``CONCURRENTLY`` outside a transaction on an existing table.
+
+    On an existing partitioned table (``partitions``: its partitions) ``CONCURRENTLY`` is refused by
+    PostgreSQL, so the index is built online in three moves: ``CREATE INDEX ... ON ONLY`` the parent (an
+    invalid, empty index), ``CREATE INDEX CONCURRENTLY`` on each partition, ``ALTER INDEX ... ATTACH
+    PARTITION`` each (the parent's index turns valid with the last one)."""
     label = f"AddIndex {index.name}"
     constraint = index.kind == "UniqueConstraint"
     down = _drop_constraint(index.table, index.name) if constraint else f"DROP INDEX IF EXISTS {q(index.name)};"
     if not existing:
         up = _unique_constraint_sql(index) if constraint else index_sql(index, concurrently=False)
         return Operation(kind="AddIndex", label=label, phase=5, steps=(Step(label=label, up=up, down=down),))
+    if partitions:
+        steps = [Step(label=label, up=index_sql(index, concurrently=False, only=True), down=down)]
+        for part in partitions:
+            child = msgspec.structs.replace(index, name=partition_index_name(part, index.name), table=part)
+            steps.append(Step(label=f"AddIndex {child.name}", up=index_sql(child, concurrently=True),
+                              down=_placeholder(f"dropped with {index.name}"), transactional=False))  # fmt: skip
+            steps.append(Step(label=f"AttachIndex {child.name}",
+                              up=f"ALTER INDEX {q(index.name)} ATTACH PARTITION {q(child.name)};",
+                              down=_placeholder(f"dropped with {index.name}")))  # fmt: skip
+        return Operation(kind="AddIndex", label=label, phase=5, steps=tuple(steps))
     build = Step(label=label, up=index_sql(index, concurrently=True), down=f"DROP INDEX IF EXISTS {q(index.name)};",
                  transactional=False)  # fmt: skip
     if not constraint:
@@ -467,17 +520,17 @@ def add_index(index: IndexSchema, *, existing: bool) -> Operation:
     )
 
 
-def drop_index(index: IndexSchema) -> Operation:
-    """Drop an index (``CONCURRENTLY``, outside a transaction) or a unique constraint; the down rebuilds it."""
+def drop_index(index: IndexSchema, *, partitioned: bool = False) -> Operation:
+    """Drop an index (``CONCURRENTLY``, outside a transaction; in a transaction on a ``partitioned`` table,
+    where PostgreSQL refuses ``CONCURRENTLY``) or a unique constraint; the down rebuilds it."""
     label = f"DropIndex {index.name}"
     constraint = index.kind == "UniqueConstraint"
-    up = (
-        _drop_constraint(index.table, index.name)
-        if constraint
-        else f"DROP INDEX CONCURRENTLY IF EXISTS {q(index.name)};"
-    )
+    if constraint:
+        up = _drop_constraint(index.table, index.name)
+    else:
+        up = f"DROP INDEX {'' if partitioned else 'CONCURRENTLY '}IF EXISTS {q(index.name)};"
     down = _unique_constraint_sql(index) if constraint else index_sql(index, concurrently=False)
     return Operation(kind="DropIndex", label=label, phase=6, effect="destructive", steps=(Step(
-        label=label, up=up, down=down, transactional=constraint,
+        label=label, up=up, down=down, transactional=constraint or partitioned,
         lossy=f"DropIndex — {index.name}: rebuilt under a lock on rollback",
     ),))  # fmt: skip

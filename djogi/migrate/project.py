@@ -26,15 +26,19 @@ from djogi.migrate.snapshot import (
     IndexSchema,
     IndexTarget,
     OnDelete,
+    PartitionBoundSchema,
+    PartitionSchema,
     PrimaryKeySchema,
     Snapshot,
     TableSchema,
+    canonical_bound,
     canonical_default,
     canonical_type,
     column_index_name,
     column_unique_name,
     fold_column_indexes,
     key_sql,
+    printed_name,
 )
 from djogi.model import FieldDescriptor, IndexColumn, ModelDescriptor
 from djogi.schema.fields import storage_value
@@ -104,7 +108,7 @@ def project(
         tables[desc.table] = TableSchema(
             app=desc.app or None, columns=tuple(columns), primary_key=_pk(desc), table=desc.table,
             table_comment=desc.comment, is_through=desc.through is not None,
-            renamed_from=desc.renamed_from, **_tenancy(desc),
+            renamed_from=desc.renamed_from, partition=_partition(desc), **_tenancy(desc),
         )  # fmt: skip
     folded, rest = fold_column_indexes(tables, indexes)
     apps = tuple(sorted({t.app for t in folded.values() if t.app}))
@@ -112,6 +116,18 @@ def project(
         Snapshot(enums=dict(sorted(enums.items())), indexes=rest, models=folded, registered_apps=apps,
                  generated_at=generated_at)
     )  # fmt: skip
+
+
+def _partition(desc: ModelDescriptor) -> PartitionSchema | None:
+    """The declared partitioning, spelled as ``introspect`` reads it back."""
+    by = desc.partition_by
+    if by is None:
+        return None
+    parts = sorted(desc.partitions, key=lambda p: p.name)
+    return PartitionSchema(
+        key=f"{by.method.upper()} ({', '.join(printed_name(c) for c in by.fields)})",
+        partitions=tuple(PartitionBoundSchema(name=p.name, bound=canonical_bound(p.bound)) for p in parts),
+    )
 
 
 def _tenancy(desc: ModelDescriptor) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Literal
 
 import msgspec
+from pglast.keywords import COL_NAME_KEYWORDS, RESERVED_KEYWORDS, TYPE_FUNC_NAME_KEYWORDS, UNRESERVED_KEYWORDS
 from returns.result import Failure, Result, Success
 
 from djogi.identifiers import derived_name
@@ -110,8 +111,26 @@ class PrimaryKeySchema(_S, frozen=True, kw_only=True):
     kind: str | CustomPk
 
 
+class PartitionBoundSchema(_S, frozen=True, kw_only=True):
+    """One partition of a partitioned table: its name, its bound as PostgreSQL prints it
+    (``FOR VALUES FROM (...) TO (...)``, ``DEFAULT``; timestamps in UTC) and, when it is partitioned
+    in turn, its own partition key."""
+
+    bound: str
+    name: str
+    partition_key: str | None = None
+
+
+class PartitionSchema(_S, frozen=True, kw_only=True):
+    """How a table is partitioned: the key as PostgreSQL prints it (``RANGE (payment_date)``) and its
+    partitions, sorted by name."""
+
+    key: str
+    partitions: tuple[PartitionBoundSchema, ...] = ()
+
+
 class TableSchema(_S, frozen=True, kw_only=True):
-    """One table of the bucket."""
+    """One table of the bucket (``partition``: set when the table is partitioned)."""
 
     app: str | None = None
     columns: tuple[ColumnSchema, ...]
@@ -119,7 +138,7 @@ class TableSchema(_S, frozen=True, kw_only=True):
     fts: None = None
     is_through: bool = False
     moved_from_app: str | None = None
-    partition: None = None
+    partition: PartitionSchema | None = None
     primary_key: PrimaryKeySchema
     rationale: str | None = None
     renamed_from: str | None = None
@@ -329,6 +348,28 @@ def canonical_default(expr: str | None) -> str | None:
     if low in ("true", "false", "null"):
         return low
     return text
+
+
+_QUOTED_NUMBER = re.compile(r"'(-?\d+)'")
+_SIMPLE_NAME = re.compile(r"[a-z_][a-z0-9_$]*")
+
+
+def canonical_bound(bound: str) -> str:
+    """One spelling per partition bound: PostgreSQL prints an integer bound quoted or not depending on
+    its type and sign (``('100')`` for a BIGINT key, ``(100)`` for an INTEGER one); unquoted here."""
+    return _QUOTED_NUMBER.sub(r"\1", bound)
+
+
+def printed_name(name: str) -> str:
+    """An identifier as PostgreSQL prints it (``pg_get_partkeydef``): bare when it is lower case and not
+    a keyword other than an unreserved one, else double-quoted."""
+    if _SIMPLE_NAME.fullmatch(name) and (name in UNRESERVED_KEYWORDS or not _is_keyword(name)):
+        return name
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _is_keyword(name: str) -> bool:
+    return name in RESERVED_KEYWORDS or name in COL_NAME_KEYWORDS or name in TYPE_FUNC_NAME_KEYWORDS
 
 
 # ------------------------------------------------------------------------------ column-level indexes

@@ -9,6 +9,7 @@ It imports no query algebra, codecs, executor, migrations or CLI: everything abo
 from djogi.schema.base import ModelBase
 from djogi.schema.descriptors import FieldDescriptor, ModelDescriptor, ValueKind
 from djogi.schema.fields import FieldSpec, Index, IndexColumn, field
+from djogi.schema.partitions import Partition, PartitionBy
 from djogi.schema.registry import descriptor, models, registered, registry_scope
 from djogi.schema.relations import ForeignKey, OneToOne
 
@@ -21,6 +22,8 @@ __all__ = [
     "ModelBase",
     "ModelDescriptor",
     "OneToOne",
+    "Partition",
+    "PartitionBy",
     "ValueKind",
     "descriptor",
     "field",

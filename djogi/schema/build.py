@@ -29,6 +29,7 @@ from djogi.passwords import PasswordHash
 from djogi.schema.declare import declaration_problem, declared_specs
 from djogi.schema.descriptors import FieldDescriptor, FieldKind, ModelDescriptor, ValueKind
 from djogi.schema.fields import FieldSpec, Index, IndexColumn, IndexMethod
+from djogi.schema.partitions import Partition, PartitionBy
 from djogi.schema.registry import models, registered
 from djogi.sqltext import expression_problem, label_problem, opclass_problem, type_problem
 from djogi.tenancy import key_types
@@ -406,6 +407,8 @@ def build_descriptor(cls: type, options: Mapping[str, Any]) -> ModelDescriptor:
     through = options.get("through")
     if through is not None and sum(fd.relation is not None for fd in fields) < 2:
         raise ModelDefinitionError(f"{name}: a through model needs at least two ForeignKey fields")
+    partition_by, partitions = _partitioning(name, options.get("partition_by"), options.get("partitions", ()),
+                                             fields, indexes)  # fmt: skip
     return ModelDescriptor(
         model=cls,
         name=name,
@@ -418,8 +421,65 @@ def build_descriptor(cls: type, options: Mapping[str, Any]) -> ModelDescriptor:
         comment=options.get("comment"),
         through=tuple(through) if through is not None else None,
         renamed_from=options.get("renamed_from"),
+        partition_by=partition_by,
+        partitions=partitions,
         tenant_key=tenant_key,
     )
+
+
+def _partitioning(
+    model: str, by: Any, partitions: Any, fields: list[FieldDescriptor], indexes: tuple[Index, ...]
+) -> tuple[PartitionBy | None, tuple[Partition, ...]]:
+    """``partition_by=`` with its key fields as columns, and ``partitions=`` checked against it.
+
+    PostgreSQL requires the primary key and every unique index of a partitioned table to contain the
+    partition key, so the key fields must be the primary key's (``id``), ``field(unique=True)`` is
+    refused (its constraint would not contain the key) and a unique ``Index`` must name the key fields."""
+    if by is None:
+        if partitions:
+            raise ModelDefinitionError(f"{model}: partitions= needs partition_by= as well")
+        return None, ()
+    if not isinstance(by, PartitionBy):
+        raise ModelDefinitionError(f"{model}: partition_by must be PartitionBy.range/list/hash(...), not {by!r}")
+    by_name = {fd.name: fd for fd in fields}
+    unknown = [f for f in by.fields if f not in by_name]
+    if not by.fields or unknown:
+        raise ModelDefinitionError(f"{model}: partition_by needs the fields of the key; unknown: {unknown}")
+    key = tuple(by_name[f].column for f in by.fields)
+    pk = fields[0].column
+    if key != (pk,):
+        raise ModelDefinitionError(
+            f"{model}: partition_by={by.method}{by.fields}: the partition key must be the primary key "
+            f"({fields[0].name!r}), since PostgreSQL requires the primary key to contain it"
+        )  # fmt: skip
+    if by.method == "list" and len(key) != 1:
+        raise ModelDefinitionError(f"{model}: a list partition key has one field")
+    for fd in fields:
+        if fd.unique:
+            raise ModelDefinitionError(f"{model}.{fd.name}: unique=True on a partitioned table: its constraint "
+                                       "would not contain the partition key; declare Index(columns="
+                                       f"({fields[0].name!r}, {fd.name!r}), unique=True) instead")  # fmt: skip
+    for idx in indexes:
+        if idx.unique and not set(key) <= {k.name for k in idx.columns if isinstance(k, IndexColumn)}:
+            raise ModelDefinitionError(f"{model}: unique index {idx.name} must contain the partition key {key}")
+    if not isinstance(partitions, tuple | list) or not all(isinstance(p, Partition) for p in partitions):
+        raise ModelDefinitionError(f"{model}: partitions must be a tuple of Partition values")
+    seen: set[str] = set()
+    for part in partitions:
+        problem = identifier_problem(part.name)
+        if problem is not None:
+            raise ModelDefinitionError(f"{model}: partition name {part.name!r} {problem}")
+        if part.name in seen:
+            raise ModelDefinitionError(f"{model}: partition {part.name} is declared twice")
+        seen.add(part.name)
+        fits = part.method == by.method or (part.method == "default" and by.method != "hash")
+        if not fits:
+            raise ModelDefinitionError(f"{model}: partition {part.name} is a {part.method} partition of a table "
+                                       f"partitioned by {by.method}")  # fmt: skip
+        if part.method == "range" and part.values != len(key):
+            raise ModelDefinitionError(f"{model}: partition {part.name} bounds {part.values} value(s) per side; "
+                                       f"the key has {len(key)}")  # fmt: skip
+    return PartitionBy(by.method, key), tuple(partitions)
 
 
 def _tenant_key(model: str, key: object, fields: list[FieldDescriptor]) -> str | None:

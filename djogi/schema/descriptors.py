@@ -11,6 +11,7 @@ from typing import Any, Literal
 import msgspec
 
 from djogi.schema.fields import Index, IndexMethod
+from djogi.schema.partitions import Partition, PartitionBy
 from djogi.types import PrimaryKey, RelationSpec
 
 __all__ = ["FieldDescriptor", "FieldKind", "ModelDescriptor", "ValueKind"]
@@ -79,6 +80,8 @@ class ModelDescriptor(msgspec.Struct, frozen=True, kw_only=True):
     comment: str | None = None
     through: tuple[Any, ...] | None = None
     renamed_from: str | None = None
+    partition_by: PartitionBy | None = None
+    partitions: tuple[Partition, ...] = ()
     tenant_key: str | None = None
     """The field whose column holds the row's tenant (``tenant_key=`` option): row-level security isolates
     the table by it (``djogi.tenancy``)."""

@@ -81,24 +81,30 @@ def test_the_whole_migration_flow(project: Project) -> None:
     assert [r["status"] for r in rows] == ["applied", "applied", "rolled_back"]
 
     # After a rollback the schema is the one of the applied head (v1): verify passes, and only warns
-    # that v2 is on disk but not applied.
+    # that v2 is on disk but not applied (so the models, which declare v2's schema, are not compared).
     clean = project.run("migrations", "verify").stdout
     assert f"[WARNING] D619 ({v2})" in clean and "PASSED" in clean
-    assert f"schema matches the snapshot of {v1} (the applied head)" in clean
+    assert f"schema matches the snapshot of {v1} (the applied head)\n" in clean
     [found] = project.json("migrations", "verify")
     assert found["ok"] is True and found["head"] == v1
-    assert [(d["code"], d["severity"]) for d in found["diagnostics"]] == [("D619", "warning")]
+    assert [(d["code"], d["severity"]) for d in found["diagnostics"]] == [("D642", "info"), ("D619", "warning")]
 
     # Drift against the head is still drift.
     with psycopg.connect(project.url, autocommit=True) as conn:
         conn.execute('ALTER TABLE "books" ADD COLUMN "pages" BIGINT')
     [drifted] = project.json("migrations", "verify", expect=1)
-    assert {d["code"] for d in drifted["diagnostics"]} == {"D604", "D619"}
+    assert {d["code"] for d in drifted["diagnostics"]} == {"D604", "D619", "D642"}
     with psycopg.connect(project.url, autocommit=True) as conn:
         conn.execute('ALTER TABLE "books" DROP COLUMN "pages"')
 
     project.run("migrations", "apply")
-    assert project.run("migrations", "verify").stdout.count("PASSED") == 1
+    verified = project.run("migrations", "verify").stdout
+    assert verified.count("PASSED") == 1 and f"snapshot of {v2} (the applied head) and the models" in verified
+    with psycopg.connect(project.url, autocommit=True) as conn:  # the models and the database disagree
+        conn.execute('ALTER TABLE "reviews" ALTER COLUMN "stars" DROP NOT NULL')
+    assert "D605 (reviews.stars)" in project.run("migrations", "verify", expect=1).stdout
+    with psycopg.connect(project.url, autocommit=True) as conn:
+        conn.execute('ALTER TABLE "reviews" ALTER COLUMN "stars" SET NOT NULL')
     rolled_text = project.run("migrations", "rollback").stdout
     assert f"rolled back {v2}" in rolled_text and f"schema matches the snapshot of {v1}" in rolled_text
 

@@ -17,6 +17,7 @@ import psycopg
 
 from djogi.migrate import ledger
 from djogi.migrate.checksum import PHASE_ZERO_VERSION
+from djogi.migrate.ledger import Connection
 from djogi.migrate.runner.discovery import Bucket, Migration, buckets, discover
 from djogi.migrate.runner.errors import MigrationError, reason
 from djogi.migrate.runner.lock import bucket_locks
@@ -85,21 +86,28 @@ def apply(
                         note=note, out_of_order=note is not None and "out-of-order" in note,
                     )  # fmt: skip
                 else:
-                    row_id = ledger.insert(
-                        conn, version=m.version, app_label=m.bucket.label, description=m.slug,
-                        checksum_up=m.plan.checksum_up, checksum_down=m.plan.checksum_down, status="pending",
-                        total_steps=m.total_steps, note=note, out_of_order=note is not None,
-                    )  # fmt: skip
-                    try:
-                        run(conn, m, row_id, options, on_progress)
-                    except (psycopg.Error, KeyboardInterrupt) as exc:
-                        lost = "connection lost: " if conn.broken or conn.closed else ""
-                        cause = "interrupted (Ctrl-C)" if isinstance(exc, KeyboardInterrupt) else lost + reason(exc)
-                        raise _interrupted(url, m, row_id, cause, options) from exc
+                    run_recorded(conn, url, m, options, on_progress, note)
                     if fake_reason is not None:
                         ran.append(m.version)
                 applied.append(m.version)
     return ApplyReport(tuple(applied), tuple(skipped), tuple(ran))
+
+
+def run_recorded(conn: Connection, url: str, m: Migration, options: Options,
+                 on_progress: ProgressCallback | None = None, note: str | None = None) -> None:  # fmt: skip
+    """Record ``m`` as ``pending`` in the ledger and run its plan (``steps.run`` marks it applied); a run cut
+    off is recorded as ``failed`` through a fresh session and raised as ``MigrationError``."""
+    row_id = ledger.insert(
+        conn, version=m.version, app_label=m.bucket.label, description=m.slug,
+        checksum_up=m.plan.checksum_up, checksum_down=m.plan.checksum_down, status="pending",
+        total_steps=m.total_steps, note=note, out_of_order=note is not None,
+    )  # fmt: skip
+    try:
+        run(conn, m, row_id, options, on_progress)
+    except (psycopg.Error, KeyboardInterrupt) as exc:
+        lost = "connection lost: " if conn.broken or conn.closed else ""
+        cause = "interrupted (Ctrl-C)" if isinstance(exc, KeyboardInterrupt) else lost + reason(exc)
+        raise _interrupted(url, m, row_id, cause, options) from exc
 
 
 def _interrupted(url: str, m: Migration, row_id: int, cause: str, options: Options) -> MigrationError:

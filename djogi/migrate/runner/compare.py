@@ -1,5 +1,8 @@
-"""What ``verify`` finds (pure): the live schema against the expected snapshot (``compare``), and the ledger
-against the files (``ledger_diagnostics``), as D6xx ``Diagnostic`` values with the reference's codes."""
+"""What ``verify`` finds (pure): the live schema against the expected snapshot or the models (``compare``),
+the constraints neither can declare (``unmodelled``), and the ledger against the files
+(``ledger_diagnostics``), as D6xx ``Diagnostic`` values with the reference's codes (D641 and D643 are djogi's:
+a partitioning difference, an undeclared constraint). A column type that differs is an error (the reference
+warns), since the canonical spellings of ``project`` and ``introspect`` agree on every type djogi declares."""
 
 from __future__ import annotations
 
@@ -9,10 +12,11 @@ import msgspec
 
 from djogi.migrate import ledger
 from djogi.migrate.emit import SNAPSHOT_SUFFIX
+from djogi.migrate.introspect import Unmodelled
 from djogi.migrate.ledger import LedgerRow
 from djogi.migrate.runner.discovery import Migration
 from djogi.migrate.runner.plan import drifted
-from djogi.migrate.snapshot import Snapshot, expand_column_indexes
+from djogi.migrate.snapshot import IndexSchema, Snapshot, expand_column_indexes
 
 
 class Diagnostic(msgspec.Struct, frozen=True):
@@ -24,67 +28,92 @@ class Diagnostic(msgspec.Struct, frozen=True):
     message: str
 
 
-def compare(expected: Snapshot, live: Snapshot) -> list[Diagnostic]:
-    """Differences between the committed snapshot and the live catalog, as D6xx diagnostics."""
+def compare(expected: Snapshot, live: Snapshot, source: str = "snapshot") -> list[Diagnostic]:
+    """Differences between ``expected`` (the committed snapshot, or the models' projection: ``source``
+    names it in the messages) and the live catalog, as D6xx diagnostics."""
     out: list[Diagnostic] = []
 
     def err(code: str, subject: str, message: str) -> None:
         out.append(Diagnostic(code, "error", subject, message))
 
     for name in sorted(set(expected.models) - set(live.models)):
-        err("D601", name, "table in snapshot is missing from the database")
+        err("D601", name, f"table in the {source} is missing from the database")
     for name in sorted(set(live.models) - set(expected.models)):
-        err("D602", name, "table in the database is absent from the snapshot")
+        err("D602", name, f"table in the database is absent from the {source}")
     for name in sorted(set(expected.models) & set(live.models)):
         want, have = expected.models[name], live.models[name]
         if (want.rls_enabled, want.tenant_key) != (have.rls_enabled, have.tenant_key):
             err("D640", name, _security_message(want.rls_enabled, want.tenant_key, have.rls_enabled, have.tenant_key))
         if want.primary_key != have.primary_key:
-            err("D608", name, f"primary key {have.primary_key} != {want.primary_key}")
+            err("D608", name, f"primary key {have.primary_key}; {source}: {want.primary_key}")
+        if want.partition != have.partition:
+            err("D641", name, f"partitioning {have.partition}; {source}: {want.partition}")
         for col in want.columns:
             subject = f"{name}.{col.name}"
             got = have.column(col.name)
             if got is None:
-                err("D603", subject, "column missing")
+                err("D603", subject, f"column in the {source} is missing from the database")
                 continue
             if got.nullable != col.nullable:
-                err("D605", subject, f"nullable={got.nullable}, expected {col.nullable}")
+                err("D605", subject, f"nullable={got.nullable}; {source}: {col.nullable}")
             if got.sql_type != col.sql_type:
-                out.append(Diagnostic("D606", "warning", subject, f"type {got.sql_type}, expected {col.sql_type}"))
+                err("D606", subject, f"type {got.sql_type}; {source}: {col.sql_type}")
             if got.default_sql != col.default_sql or got.identity != col.identity:
-                err("D607", subject, f"default {got.default_sql!r}, expected {col.default_sql!r}")
+                err("D607", subject, f"default {got.default_sql!r}; {source}: {col.default_sql!r}")
             if got.foreign_key != col.foreign_key:
-                err("D609", subject, f"foreign key {got.foreign_key}, expected {col.foreign_key}")
+                err("D609", subject, f"foreign key {got.foreign_key}; {source}: {col.foreign_key}")
             if got.check != col.check:
-                err("D616", subject, f"check {got.check!r}, expected {col.check!r}")
+                err("D616", subject, f"check {got.check!r}; {source}: {col.check!r}")
             if got.comment != col.comment:
-                out.append(Diagnostic("D617", "warning", subject, "column comment differs"))
+                out.append(Diagnostic("D617", "warning", subject, f"column comment differs from the {source}'s"))
         for col in have.columns:
             if want.column(col.name) is None:
-                err("D604", f"{name}.{col.name}", "extra column")
-    want_idx = {i.name: i for i in expand_column_indexes(expected)}
-    have_idx = {i.name: i for i in expand_column_indexes(live)}
+                err("D604", f"{name}.{col.name}", f"column in the database is absent from the {source}")
+    # The indexes of a table that is missing or extra are covered by D601/D602.
+    both = set(expected.models) & set(live.models)
+    want_idx = {i.name: i for i in expand_column_indexes(expected) if i.table in both}
+    have_idx = {i.name: i for i in expand_column_indexes(live) if i.table in both}
     for name, index in sorted(want_idx.items()):
         found = have_idx.get(name)
         if found is None:
-            err("D610", name, "index missing")
+            err("D610", name, f"index in the {source} is missing from the database")
         elif found.table != index.table:
-            err("D615", name, f"index is on {found.table}, expected {index.table}")
+            err("D615", name, f"index is on {found.table}; {source}: {index.table}")
         elif found.unique != index.unique or found.kind != index.kind:
-            err("D613", name, f"uniqueness {found.kind}, expected {index.kind}")
+            err("D613", name, f"uniqueness {found.kind}; {source}: {index.kind}")
         elif found.index_type != index.index_type:
-            out.append(
-                Diagnostic("D614", "warning", name, f"access method {found.index_type}, expected {index.index_type}")
-            )
+            method = f"access method {found.index_type}; {source}: {index.index_type}"
+            out.append(Diagnostic("D614", "warning", name, method))
         elif found != index:
-            err("D612", name, "index columns, order, predicate or included columns differ")
+            err("D612", name, f"index {_shape(found)}; {source}: {_shape(index)}")
     for name in sorted(set(have_idx) - set(want_idx)):
-        out.append(Diagnostic("D611", "warning", name, "extra index"))
+        extra = have_idx[name]
+        # An extra unique index refuses writes the models allow; an extra plain index only costs writes.
+        severity: Literal["error", "warning"] = "error" if extra.unique else "warning"
+        what = f"{'unique ' if extra.unique else ''}index on {extra.table} {_shape(extra)}"
+        out.append(Diagnostic("D611", severity, name, f"{what} in the database is absent from the {source}"))
     for name, enum in sorted(expected.enums.items()):
         live_enum = live.enums.get(name)
         if live_enum is None or live_enum.variants != enum.variants:
-            err("D618", name, f"enum values {live_enum.variants if live_enum else None}, expected {enum.variants}")
+            have_values = live_enum.variants if live_enum else None
+            err("D618", name, f"enum values {have_values}; {source}: {enum.variants}")
     return out
+
+
+def _shape(index: IndexSchema) -> str:
+    """An index's keys, included columns, predicate and NULLS NOT DISTINCT, for a message."""
+    target = index.target
+    keys = target.expression if target.expression is not None else ", ".join(
+        c.name + (f" {c.opclass}" if c.opclass else "") + (" DESC" if c.order == "Desc" else "")
+        + ("" if c.nulls == "Default" else f" NULLS {c.nulls.upper()}") for c in target.columns or ())
+    text = f"({keys})" + (f" INCLUDE ({', '.join(index.include)})" if index.include else "")
+    text += " NULLS NOT DISTINCT" if index.nulls_not_distinct else ""
+    return text + (f" WHERE {index.predicate}" if index.predicate else "")
+
+
+def unmodelled(found: tuple[Unmodelled, ...]) -> list[Diagnostic]:
+    """``D643`` for each constraint of a table in scope that neither the snapshot nor the models declare."""
+    return [Diagnostic("D643", "error", f"{u.table}.{u.name}", u.what) for u in found]
 
 
 def _security_message(want_rls: bool, want_key: str | None, have_rls: bool, have_key: str | None) -> str:

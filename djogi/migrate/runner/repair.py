@@ -10,18 +10,21 @@ from typing import Literal
 from returns.pipeline import is_successful
 
 from djogi.migrate import ledger
-from djogi.migrate.checksum import compute_checksum, is_version
-from djogi.migrate.emit import adopt_files, encode_plan
+from djogi.migrate.checksum import PHASE_ZERO_VERSION, compute_checksum, is_version
+from djogi.migrate.compose import bootstrap_files
+from djogi.migrate.emit import adopt_files, encode_plan, write
 from djogi.migrate.ledger import Connection, LedgerRow
+from djogi.migrate.runner.apply import run_recorded
 from djogi.migrate.runner.discovery import (
     Bucket,
+    Migration,
     find,
     migration_snapshot_path,
     schema_snapshot_path,
 )
 from djogi.migrate.runner.errors import MigrationError
-from djogi.migrate.runner.lock import bucket_lock
-from djogi.migrate.runner.plan import DEFAULT_OPTIONS, Options, ProgressCallback, out_of_order_note
+from djogi.migrate.runner.lock import bucket_lock, bucket_locks
+from djogi.migrate.runner.plan import DEFAULT_OPTIONS, Options, ProgressCallback, check_history, out_of_order_note
 from djogi.migrate.runner.session import session
 from djogi.migrate.runner.steps import drop_invalid_index, index_is_valid, run
 from djogi.migrate.runner.verify import scope
@@ -119,19 +122,35 @@ def repair_snapshot_rebuild(url: str, migrations_dir: Path, bucket: Bucket, *,
 
 def baseline(url: str, migrations_dir: Path, bucket: Bucket, version: str, reason: str,
              options: Options = DEFAULT_OPTIONS) -> Snapshot:  # fmt: skip
-    """Adopt an existing database: record ``version`` as ``baseline`` and write the live schema as the
-    bucket's snapshot (and as ``<version>.snapshot.json`` when ``version`` has no migration files)."""
+    """Adopt an existing database: install what djogi needs, record ``version`` as ``baseline`` and write
+    the live schema as the bucket's snapshot (and as ``<version>.snapshot.json`` when ``version`` has no
+    migration files).
+
+    What djogi needs is the database's bootstrap migration (HeeRanjID: its tables and key functions): its
+    files are written into the database's global bucket when absent, and it is applied (recorded in the
+    ledger, like ``apply`` does) when the ledger does not have it, before the baseline row, so the
+    bootstrap is not out of order. Its script is idempotent, so a database that already has HeeRanjID
+    keeps it. Refused: an empty reason, a malformed version, a version already recorded, an unfinished
+    bootstrap row (``repair`` it first)."""
     if not reason.strip():
         raise MigrationError("baseline needs a non-empty reason", refusal=True)
     if not is_version(version):
         raise MigrationError(f"{version!r} is not a migration version (V<yyyymmddHHMMSS>__<slug>)", refusal=True)
+    boot = _bootstrap(migrations_dir, bucket.database)
     with session(url, options) as conn:
         ledger.ensure(conn)
-        with bucket_lock(conn, bucket, options):
+        with bucket_locks(conn, sorted({bucket, boot.bucket}, key=str), options):
             rows = ledger.rows(conn, bucket.label)
             if any(r.version == version for r in rows):
                 raise MigrationError(f"{version} is already recorded", refusal=True, code="VersionAlreadyApplied")
             out_of_order_note(rows, version, options.out_of_order)
+            boot_rows = ledger.rows(conn, boot.bucket.label)
+            row = next((r for r in boot_rows if r.version == PHASE_ZERO_VERSION), None)
+            if row is None or row.status not in ledger.TERMINAL_OK:
+                check_history([boot], boot_rows)
+                if row is not None:  # failed before any step: run again, as apply does
+                    ledger.delete(conn, row.id)
+                run_recorded(conn, url, boot, options)
             live = scope(migrations_dir, bucket).read(conn)
             note = (f"baseline established at {ledger.now_text()} for bucket database={bucket.database} "
                     f"app={bucket.label}; reason: {reason}")  # fmt: skip
@@ -143,3 +162,13 @@ def baseline(url: str, migrations_dir: Path, bucket: Bucket, version: str, reaso
         # The schema as of the baseline, for ``verify`` after later migrations are rolled back to it.
         write_atomic(migration_snapshot_path(migrations_dir, bucket, version), encode(live))
     return live
+
+
+def _bootstrap(migrations_dir: Path, database: str) -> Migration:
+    """The bootstrap migration of ``database``, its files written first when the global bucket has none."""
+    boot = Bucket(database)
+    if not (boot.directory(migrations_dir) / f"{PHASE_ZERO_VERSION}.plan.json").exists():
+        written = bootstrap_files(database, ()).bind(lambda files: write(files, boot.directory(migrations_dir)))
+        if not is_successful(written):
+            raise MigrationError(f"{boot}: cannot write the bootstrap migration: {written.failure()}", refusal=True)
+    return find(migrations_dir, boot, PHASE_ZERO_VERSION)

@@ -14,7 +14,7 @@ from psycopg import sql
 
 from djogi.migrate import ledger
 from djogi.migrate.ledger import Connection
-from djogi.migrate.runner.compare import Diagnostic, compare, no_snapshot_file
+from djogi.migrate.runner.compare import Diagnostic, compare, no_snapshot_file, unmodelled
 from djogi.migrate.runner.discovery import Bucket, discover
 from djogi.migrate.runner.errors import MigrationError, failure
 from djogi.migrate.runner.lock import bucket_lock
@@ -88,13 +88,14 @@ def rollback(
                 return RollbackReport(tuple(done))
             rows = ledger.rows(conn, bucket.label)
             expected, version = expected_snapshot(migrations_dir, bucket, rows, migrations)
-            live = scope(migrations_dir, bucket, expected).read(conn) if expected is not None else None
+            live = scope(migrations_dir, bucket, expected).catalog(conn) if expected is not None else None
     head = applied_head(rows)
     if expected is None or live is None:
         consequence = "the schema after the rollback was not checked"
         return RollbackReport(tuple(done), head.version if head else None,
                               (no_snapshot_file(version or "", consequence),))  # fmt: skip
-    return RollbackReport(tuple(done), head.version if head else None, tuple(compare(expected, live)))
+    found = compare(expected, live.snapshot) + unmodelled(live.unmodelled)
+    return RollbackReport(tuple(done), head.version if head else None, tuple(found))
 
 
 def _unfillable_in_down(conn: Connection, down_sql: str) -> list[str]:

@@ -12,15 +12,25 @@ have run. A head composed before these files existed has none: ``verify`` then c
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import msgspec
+from returns.pipeline import is_successful
 
 from djogi.migrate import ledger
 from djogi.migrate.checksum import PHASE_ZERO_VERSION
-from djogi.migrate.introspect import introspect
+from djogi.migrate.introspect import Catalog, catalog
 from djogi.migrate.ledger import Connection, LedgerRow
-from djogi.migrate.runner.compare import Diagnostic, compare, ledger_diagnostics, no_snapshot_file, no_tables
+from djogi.migrate.project import project
+from djogi.migrate.runner.compare import (
+    Diagnostic,
+    compare,
+    ledger_diagnostics,
+    no_snapshot_file,
+    no_tables,
+    unmodelled,
+)
 from djogi.migrate.runner.discovery import (
     Bucket,
     Migration,
@@ -30,9 +40,11 @@ from djogi.migrate.runner.discovery import (
     migration_snapshot_path,
     schema_snapshot_path,
 )
+from djogi.migrate.runner.errors import MigrationError
 from djogi.migrate.runner.plan import DEFAULT_OPTIONS, Options, applied_head, drifted
 from djogi.migrate.runner.session import session
 from djogi.migrate.snapshot import EMPTY, Snapshot, load
+from djogi.model import ModelDescriptor
 
 
 class BucketStatus(msgspec.Struct, frozen=True):
@@ -81,11 +93,13 @@ def status(url: str, migrations_dir: Path, database: str = "main", *,
 
 
 class VerifyReport(msgspec.Struct, frozen=True):
-    """``verify`` for one bucket; ``head`` is the applied head whose snapshot the schema was compared with."""
+    """``verify`` for one bucket; ``head`` is the applied head whose snapshot the schema was compared with;
+    ``models_compared``: the schema was also compared with the models."""
 
     bucket: str
     diagnostics: tuple[Diagnostic, ...]
     head: str | None = None
+    models_compared: bool = False
 
     @property
     def ok(self) -> bool:
@@ -102,7 +116,11 @@ class Scope(msgspec.Struct, frozen=True):
 
     def read(self, conn: Connection) -> Snapshot:
         """Introspect this scope."""
-        return introspect(conn, tables=self.tables, enums=self.enums, app=self.app)
+        return self.catalog(conn).snapshot
+
+    def catalog(self, conn: Connection) -> Catalog:
+        """Introspect this scope, with the constraints a snapshot cannot hold."""
+        return catalog(conn, tables=self.tables, enums=self.enums, app=self.app)
 
 
 def scope(migrations_dir: Path, bucket: Bucket, *also: Snapshot) -> Scope:
@@ -136,9 +154,19 @@ def expected_snapshot(migrations_dir: Path, bucket: Bucket, rows: list[LedgerRow
 
 
 def verify(url: str, migrations_dir: Path, bucket: Bucket, *, strict: bool = False,
+           models: Iterable[ModelDescriptor] | None = None,
            options: Options = DEFAULT_OPTIONS) -> VerifyReport:  # fmt: skip
-    """Compare the live catalog with the snapshot of the bucket's applied head, and the ledger with the
-    files; migrations on disk but not applied are ``D619`` warnings."""
+    """Compare the live catalog with the snapshot of the bucket's applied head, with the projection of
+    ``models`` (when given: the bucket's models among them; a difference already found against the
+    snapshot is not repeated), and the ledger with the files; migrations on disk but not applied are
+    ``D619`` warnings, and then the models, which declare the schema after them, are not compared
+    (``D642``, info). Refused (``MigrationError``) when the models cannot be projected."""
+    declared = None
+    if models is not None:
+        projected = project(models, bucket.database, bucket.app)
+        if not is_successful(projected):
+            raise MigrationError(f"{bucket}: the models cannot be projected: {projected.failure()}", refusal=True)
+        declared = projected.unwrap()
     migrations = discover(migrations_dir, bucket)
     found: list[Diagnostic] = []
     with session(url, options) as conn:
@@ -153,9 +181,19 @@ def verify(url: str, migrations_dir: Path, bucket: Bucket, *, strict: bool = Fal
             found.append(no_snapshot_file(version or "", (
                 "the live schema was compared with schema_snapshot.json, the newest composed schema, so "
                 "differences may only be the migrations not applied; apply them to compare exactly")))  # fmt: skip
-        live = scope(migrations_dir, bucket, expected).read(conn)
+        read = scope(migrations_dir, bucket, expected, *([declared] if declared else [])).catalog(conn)
+    live = read.snapshot
     found += compare(expected, live)
-    found += ledger_diagnostics(migrations, rows, strict=strict)
+    behind = ledger_diagnostics(migrations, rows, strict=strict)
+    compared = declared is not None and not any(d.code == "D619" for d in behind)
+    if compared and declared is not None:
+        seen = {(d.code, d.subject) for d in found}
+        found += [d for d in compare(declared, live, "models") if (d.code, d.subject) not in seen]
+    elif declared is not None:
+        found.append(Diagnostic("D642", "info", str(bucket), "the models were not compared with the database: "
+                                "they declare the schema of migrations on disk that are not applied"))  # fmt: skip
+    found += unmodelled(read.unmodelled)
+    found += behind
     found += no_tables(str(bucket), rows, expected, live)
     head = applied_head(rows)
-    return VerifyReport(str(bucket), tuple(found), head.version if head else None)
+    return VerifyReport(str(bucket), tuple(found), head.version if head else None, models_compared=compared)
