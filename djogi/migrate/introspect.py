@@ -20,8 +20,6 @@ from djogi.migrate.project import OPCLASS_EXTENSIONS
 from djogi.migrate.snapshot import (
     INDEX_TYPES,
     ColumnSchema,
-    CustomPk,
-    CustomPkSpec,
     EnumSchema,
     ForeignKeySchema,
     Identity,
@@ -29,12 +27,12 @@ from djogi.migrate.snapshot import (
     IndexSchema,
     IndexTarget,
     OnDelete,
-    PrimaryKeySchema,
     Snapshot,
     TableSchema,
     canonical_default,
     canonical_type,
     fold_column_indexes,
+    primary_key_schema,
 )
 
 Connection = psycopg.Connection[TupleRow]
@@ -61,7 +59,7 @@ SELECT cl.relname, con.conname, con.contype,
        rc.relname,
        ARRAY(SELECT a.attname FROM unnest(con.confkey) WITH ORDINALITY k(n, o)
              JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.n ORDER BY k.o),
-       con.confdeltype, con.condeferrable, con.condeferred, pg_get_constraintdef(con.oid, true),
+       con.confdeltype, con.confupdtype, con.condeferrable, con.condeferred, pg_get_constraintdef(con.oid, true),
        obj_description(con.oid, 'pg_constraint')
 FROM pg_constraint con
 JOIN pg_class cl ON cl.oid = con.conrelid
@@ -97,10 +95,6 @@ GROUP BY t.typname
 
 _ON_DELETE: dict[str, OnDelete] = {"a": "NoAction", "r": "Restrict", "c": "Cascade", "n": "SetNull", "d": "SetDefault"}
 _IDENTITY: dict[str, Identity] = {"d": "ByDefault", "a": "Always"}
-_PK_KINDS = {
-    "heerid_next_desc()": "HeerIdRecencyBiased", "heerid_next()": "HeerId", "ranjid_next()": "RanjId",
-    "ranjid_next_desc()": "RanjIdRecencyBiased",
-}  # fmt: skip
 
 
 def introspect(
@@ -130,7 +124,7 @@ def introspect(
         ))  # fmt: skip
     models = {
         table: TableSchema(app=app, columns=tuple(cols), table=table, table_comment=comments[table],
-                           primary_key=_primary_key(cols, by_table.get(table, {}).get(("p", "")) or ()))
+                           primary_key=primary_key_schema(cols, by_table.get(table, {}).get(("p", "")) or ()))
         for table, cols in columns.items()
     }  # fmt: skip
     folded, indexes = fold_column_indexes(models, [_index(r) for r in index_rows if r[11] != "x"])
@@ -143,13 +137,16 @@ def introspect(
 def _constraints(rows: list[tuple[Any, ...]]) -> dict[str, dict[tuple[str, str], Any]]:
     """Per table: ``("p", "")`` -> PK columns, ``("f", column)`` -> FK, ``("c", name)`` -> CHECK text."""
     out: dict[str, dict[tuple[str, str], Any]] = {}
-    for table, name, kind, cols, ref_table, ref_cols, on_delete, deferrable, deferred, definition, comment in rows:
+    for row in rows:
+        table, name, kind, cols, ref_table, ref_cols, on_delete, on_update, deferrable, deferred, definition = row[:11]
+        comment = row[11]
         slot = out.setdefault(table, {})
         if kind == "p":
             slot[("p", "")] = tuple(cols)
         elif kind == "f" and len(cols) == 1:
             slot[("f", cols[0])] = ForeignKeySchema(
                 ref_table=ref_table, ref_column=ref_cols[0], on_delete=_ON_DELETE[on_delete],
+                on_update=None if on_update == "a" else _ON_DELETE[on_update],
                 deferrable=deferrable, initially_deferred=deferred,
             )  # fmt: skip
         elif kind == "c":
@@ -160,22 +157,6 @@ def _constraints(rows: list[tuple[Any, ...]]) -> dict[str, dict[tuple[str, str],
 def _strip_check(definition: str) -> str:
     text = definition.removeprefix("CHECK ").removesuffix(" NOT VALID")
     return text[1:-1] if text.startswith("(") and text.endswith(")") else text
-
-
-def _primary_key(columns: list[ColumnSchema], pk_columns: tuple[str, ...]) -> PrimaryKeySchema:
-    if not pk_columns:
-        return PrimaryKeySchema(columns=(), kind="None")
-    if len(pk_columns) > 1:
-        return PrimaryKeySchema(columns=pk_columns, kind="Composite")
-    col = next(c for c in columns if c.name == pk_columns[0])
-    kind: str | CustomPk
-    if col.identity is not None:
-        kind = "Serial"
-    elif col.default_sql in _PK_KINDS:
-        kind = _PK_KINDS[col.default_sql]
-    else:
-        kind = CustomPk(custom=CustomPkSpec(default_sql=col.default_sql, sql_type=col.sql_type, type_name=col.sql_type))
-    return PrimaryKeySchema(columns=pk_columns, kind=kind)
 
 
 def _index(row: tuple[Any, ...]) -> IndexSchema:

@@ -8,9 +8,11 @@ import msgspec
 
 from djogi.types import OnDelete
 
-__all__ = ["FieldSpec", "Index", "IndexColumn", "IndexMethod", "field"]
+__all__ = ["FieldSpec", "Identity", "Index", "IndexColumn", "IndexMethod", "Timestamp", "field"]
 
 IndexMethod = Literal["btree", "gin", "gist", "hash", "brin", "spgist"]
+Identity = Literal["by default", "always"]
+Timestamp = Literal["created", "updated"]
 
 
 class FieldSpec(msgspec.Struct, frozen=True, kw_only=True):
@@ -32,6 +34,12 @@ class FieldSpec(msgspec.Struct, frozen=True, kw_only=True):
     deferrable: bool = False
     initially_deferred: bool = False
     related_name: str | None = None
+    primary_key: bool = False
+    identity: Identity | None = None
+    sequence: str | None = None
+    timestamp: Timestamp | None = None
+    to_field: str | None = None
+    on_update: OnDelete | None = None
 
 
 def field(
@@ -52,6 +60,12 @@ def field(
     deferrable: bool = False,
     initially_deferred: bool = False,
     related_name: str | None = None,
+    primary_key: bool = False,
+    identity: Identity | None = None,
+    sequence: str | None = None,
+    timestamp: Timestamp | None = None,
+    to_field: str | None = None,
+    on_update: OnDelete | None = None,
 ) -> FieldSpec:
     """Column options for ``Annotated[T, field(...)]``.
 
@@ -63,13 +77,23 @@ def field(
     ``sql_type`` overrides the SQL type. On a ``ForeignKey``/``OneToOne`` field, ``on_delete`` chooses the
     ``ON DELETE`` action (``"restrict"`` by default; ``"set null"`` needs an optional field) and
     ``deferrable``/``initially_deferred`` make the constraint deferrable; ``related_name`` names the
-    reverse accessor on the target (default: this model's table name, ``Author.books``).
+    reverse accessor on the target (default: this model's table name, ``Author.books``), ``to_field`` the
+    target's unique field it references (default: the target's key) and ``on_update`` the ``ON UPDATE``
+    action (default: none, i.e. ``NO ACTION``).
+
+    ``primary_key=True`` makes the field the model's key (no ``id`` is added); the key is filled by
+    ``identity="by default"``/``"always"`` (``GENERATED ... AS IDENTITY``), by ``sequence="name"``
+    (``DEFAULT nextval('name')``, the sequence created by migrations and owned by the column), by
+    ``db_default``, or else by the application (a value is required). ``timestamp="created"``/``"updated"``
+    marks a ``datetime`` column the database fills with ``now()`` on insert (``"updated"``: djogi also sets
+    it to ``now()`` on every update), for models declared with ``timestamps=False``.
     """
     return FieldSpec(
         unique=unique, index=index, max_length=max_length, precision=precision, scale=scale,
         db_default=db_default, check=check, comment=comment, renamed_from=renamed_from,
         version=version, column=column, sql_type=sql_type, on_delete=on_delete, deferrable=deferrable,
-        initially_deferred=initially_deferred, related_name=related_name,
+        initially_deferred=initially_deferred, related_name=related_name, primary_key=primary_key,
+        identity=identity, sequence=sequence, timestamp=timestamp, to_field=to_field, on_update=on_update,
     )  # fmt: skip
 
 
