@@ -1,5 +1,7 @@
 """Migration round trips: random model evolutions converge, and rolling back restores each step.
 
+Tables draw their key (djogi's ``id``, a custom key column filled by a sequence or an identity or by the
+application, or a composite key, possibly holding a foreign key) and whether they have timestamps.
 Each example starts from a fresh database. For every step the models are redeclared (inside
 ``registry_scope``), composed, applied, and the live catalog introspected: it must equal the committed
 snapshot. Then the steps are rolled back newest first, and after each rollback the catalog must equal
@@ -16,6 +18,7 @@ from dataclasses import field as dc_field
 from pathlib import Path
 from typing import Annotated, Any
 
+import msgspec
 import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -56,6 +59,9 @@ class Col:
     renamed_from: str | None = None
 
 
+KEYS = ("id", "sequence", "identity", "always", "assigned", "composite")
+
+
 @dataclass
 class Table:
     uid: int
@@ -63,6 +69,25 @@ class Table:
     cols: list[Col] = dc_field(default_factory=list)
     comment: str | None = None
     renamed_from: str | None = None
+    key: str = "id"
+    timestamps: bool = True
+    key_target: str = ""
+
+
+def _key_fields(t: Table) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """(annotations, defaults, model options) of ``t``'s declared key (none for djogi's ``id``)."""
+    if t.key == "id":
+        return {}, {}, {}
+    if t.key == "composite":
+        second: Any = djogi.Integer if not t.key_target else ForeignKey[t.key_target]
+        return ({f"ka{t.uid}": Annotated[djogi.SmallInt, field(column=f"a_{t.uid}")],
+                 f"kb{t.uid}": Annotated[second, field(column=f"b_{t.uid}")]}, {},
+                {"primary_key": (f"ka{t.uid}", f"kb{t.uid}")})  # fmt: skip
+    fill = {"sequence": {"sequence": f"seq_{t.uid}"}, "identity": {"identity": "by default"},
+            "always": {"identity": "always"}, "assigned": {}}[t.key]  # fmt: skip
+    spec = field(primary_key=True, column=f"key_{t.uid}", **fill)  # type: ignore[arg-type]
+    defaults = {} if t.key == "assigned" else {f"k{t.uid}": msgspec.UNSET}
+    return {f"k{t.uid}": Annotated[djogi.Integer, spec]}, defaults, {}
 
 
 def _annotation(col: Col) -> Any:
@@ -81,14 +106,22 @@ def _annotation(col: Col) -> Any:
 def declare(tables: list[Table]) -> None:
     """Declare the models of ``tables`` (in creation order, so FK targets exist first)."""
     for t in tables:
-        ns: dict[str, Any] = {"__annotations__": {c.name: _annotation(c) for c in t.cols}}
+        keys, key_defaults, key_options = _key_fields(t)
+        ns: dict[str, Any] = {"__annotations__": {**keys, **{c.name: _annotation(c) for c in t.cols}}}
+        ns.update(key_defaults)
         ns.update({c.name: None for c in t.cols if c.nullable})
-        options = {"table": t.name, "comment": t.comment, "renamed_from": t.renamed_from or None}
+        options = {"table": t.name, "comment": t.comment, "renamed_from": t.renamed_from or None,
+                   "timestamps": t.timestamps, **key_options}  # fmt: skip
         types.new_class(f"M{t.uid}", (Model,), options, lambda body, ns=ns: body.update(ns))
 
 
+def _targets(table: Table, tables: list[Table]) -> list[str]:
+    """The models a new foreign key of ``table`` may reference: earlier ones with a single-column key."""
+    return [f"M{t.uid}" for t in tables if t.uid < table.uid and t.key != "composite"]
+
+
 def _cols(data: st.DataObject, table: Table, tables: list[Table], fresh: Iterator[str]) -> Col:
-    targets = [f"M{t.uid}" for t in tables if t.uid < table.uid]
+    targets = _targets(table, tables)
     kind = data.draw(st.sampled_from([k for k in KINDS if k != "fk" or targets]))
     col = Col(name=next(fresh), kind=kind, target=data.draw(st.sampled_from(targets)) if kind == "fk" else "")
     if kind not in ("fk", "date") and data.draw(st.booleans()):
@@ -99,15 +132,19 @@ def _cols(data: st.DataObject, table: Table, tables: list[Table], fresh: Iterato
 def evolve(data: st.DataObject, tables: list[Table], fresh: Iterator[str], uid: Iterator[int]) -> list[Table]:
     """One random model change (tables are copied, never mutated)."""
     tables = [replace(t, cols=[replace(c, renamed_from=None) for c in t.cols], renamed_from=None) for t in tables]
-    referenced = {c.target for t in tables for c in t.cols if c.kind == "fk"}
+    referenced = {c.target for t in tables for c in t.cols if c.kind == "fk"} | {t.key_target for t in tables}
     choices = ["add_table"]
     if tables:
-        choices += ["add_column", "drop_column", "rename_column", "rename_table", "toggle", "type", "comment"]
+        choices += ["add_column", "drop_column", "rename_column", "rename_table", "toggle", "type", "comment",
+                    "timestamps"]  # fmt: skip
         if any(f"M{t.uid}" not in referenced for t in tables):
             choices.append("drop_table")
     action = data.draw(st.sampled_from(choices), label="action")
     if action == "add_table":
-        t = Table(uid=next(uid), name=next(fresh))
+        t = Table(uid=next(uid), name=next(fresh), key=data.draw(st.sampled_from(KEYS), label="key"),
+                  timestamps=data.draw(st.booleans(), label="timestamps"))  # fmt: skip
+        if t.key == "composite" and _targets(t, tables) and data.draw(st.booleans(), label="key fk"):
+            t.key_target = data.draw(st.sampled_from(_targets(t, tables)))
         t.cols = [_cols(data, t, tables, fresh) for _ in range(data.draw(st.integers(1, 3)))]
         return [*tables, t]
     if action == "drop_table":
@@ -120,6 +157,8 @@ def evolve(data: st.DataObject, tables: list[Table], fresh: Iterator[str], uid: 
         t.renamed_from, t.name = t.name, next(fresh)
     elif action == "comment":
         t.comment = data.draw(st.sampled_from([None, "a table", "it's"]))
+    elif action == "timestamps":
+        t.timestamps = not t.timestamps
     elif t.cols:
         c = data.draw(st.sampled_from(t.cols), label="column")
         if action == "drop_column" and len(t.cols) > 1:

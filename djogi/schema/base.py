@@ -65,7 +65,8 @@ def register_model(cls: type, options: Mapping[str, Any], framework: tuple[str, 
     try:
         desc = build_descriptor(cls, options, framework)
     except Unresolved as missing:
-        wait_for(cls, missing.name, lambda: register_model(cls, options, framework))
+        wait_for(cls, missing.name, lambda: register_model(cls, options, framework),
+                 lambda: build_descriptor(cls, options, framework, partial=True))  # fmt: skip
         return
     register(desc)
 

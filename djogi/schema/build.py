@@ -25,7 +25,7 @@ from djogi.errors import ModelDefinitionError
 from djogi.identifiers import check_identifier, derived_name, identifier_problem
 from djogi.schema.descriptors import FieldDescriptor, FieldKind, ModelDescriptor, ValueKind
 from djogi.schema.fields import FieldSpec, Index, IndexColumn, IndexMethod, Timestamp
-from djogi.schema.registry import models, registered
+from djogi.schema.registry import models, registered, waiting_preview
 from djogi.sqltext import expression_problem, label_problem, opclass_problem, type_problem
 from djogi.types import (
     HEERID_DESC_PK,
@@ -154,10 +154,12 @@ class Unresolved(Exception):
 
 
 def _relation_target(
-    cls: type, own: Mapping[str, FieldDescriptor] | None, relation: RelationSpec, where: tuple[str, str]
-) -> FieldDescriptor:
+    cls: type, own: Mapping[str, FieldDescriptor] | None, relation: RelationSpec, where: tuple[str, str],
+    partial: bool = False,
+) -> FieldDescriptor:  # fmt: skip
     """The field a relation references: the target's key, or its ``to_field`` (``own`` holds the model's
-    own fields for a self-reference). ``Unresolved`` for a target name not declared yet."""
+    own fields for a self-reference). A target waiting for another model is read from its preview (unless
+    ``partial``: building a preview itself); ``Unresolved`` for a target not declared yet."""
     target = relation.target
     if target is cls or target == cls.__name__:
         assert own is not None
@@ -167,11 +169,13 @@ def _relation_target(
             found = [d for d in models() if d.name == target]
             if len(found) > 1:
                 raise _fail(*where, f"relation target {target!r} names {len(found)} models; pass the class")
-            if not found:
-                raise Unresolved(target)
-            desc: ModelDescriptor | None = found[0]
+            desc: ModelDescriptor | None = found[0] if found else None
         else:
             desc = registered(target) if isinstance(target, type) else None
+        if desc is None and (isinstance(target, str) or _is_model_class(target)):
+            desc = None if partial else waiting_preview(target)
+            if desc is None:
+                raise Unresolved(target if isinstance(target, str) else target.__name__)
         if desc is None:
             raise _fail(*where, f"relation target {target!r} is not a djogi model")
         fields, key, name = {fd.name: fd for fd in desc.fields}, desc.primary_key, desc.name
@@ -189,12 +193,18 @@ def _relation_target(
     return referenced
 
 
+def _is_model_class(target: object) -> bool:
+    """True for a class built by the model metaclass (declared, or waiting for a model it refers to)."""
+    return isinstance(target, type) and hasattr(target, "__struct_fields__") and hasattr(target, "__djogi_columns__")
+
+
 _KEY_TYPES = {"SERIAL": "INTEGER", "BIGSERIAL": "BIGINT", "SMALLSERIAL": "SMALLINT"}
 
 
 def _data_field(
-    cls: type, own: Mapping[str, FieldDescriptor] | None, name: str, hint: Any, default: Any, default_factory: Any
-) -> FieldDescriptor:
+    cls: type, own: Mapping[str, FieldDescriptor] | None, name: str, hint: Any, default: Any, default_factory: Any,
+    partial: bool = False,
+) -> FieldDescriptor:  # fmt: skip
     model_name = cls.__name__
     where = (model_name, name)
     shape = _unwrap(hint)
@@ -221,7 +231,7 @@ def _data_field(
     if relation is not None:
         kind = "relation"
         column = spec.column or f"{name}_id"
-        referenced = _relation_target(cls, own, relation, where)
+        referenced = _relation_target(cls, own, relation, where, partial)
         value_kind: ValueKind = referenced.value_kind
         sql_type = _KEY_TYPES.get(referenced.sql_type.upper(), referenced.sql_type)
         python_type: Any = referenced.python_type
@@ -373,11 +383,12 @@ def _type_hints(cls: type) -> dict[str, Any]:
 
 
 def build_descriptor(
-    cls: type, options: Mapping[str, Any], framework: tuple[str, ...] = FRAMEWORK_FIELDS
+    cls: type, options: Mapping[str, Any], framework: tuple[str, ...] = FRAMEWORK_FIELDS, *, partial: bool = False
 ) -> ModelDescriptor:
     """The descriptor of the model class ``cls`` declared with ``options`` (``table=`` and the rest), with
     the framework fields ``framework`` added to it; ``ModelDefinitionError`` naming the model and field for
-    a declaration djogi cannot store exactly, ``Unresolved`` when a relation's target is not declared yet."""
+    a declaration djogi cannot store exactly, ``Unresolved`` when a relation's target is not declared yet.
+    ``partial``: leave out the relations whose target is not declared yet (a preview for references)."""
     name = cls.__name__
     table = options["table"]
     try:
@@ -412,7 +423,13 @@ def build_descriptor(
         if relation is not None and (relation.target is cls or relation.target == name):
             later.append(field_name)  # a self-reference: built once the key is known
         else:
-            fields[field_name] = _data_field(cls, None, field_name, hints[field_name], *defaults[field_name])
+            try:
+                fields[field_name] = _data_field(cls, None, field_name, hints[field_name], *defaults[field_name],
+                                                 partial=partial)  # fmt: skip
+            except Unresolved:
+                if not partial:
+                    raise
+                own_order.remove(field_name)
     key = _key_names(name, options, hints, own_order, fields)
     fields.update({k: msgspec.structs.replace(fields[k], kind="pk") for k in key if k in fields})
     for field_name in later:

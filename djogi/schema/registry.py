@@ -13,11 +13,14 @@ from typing import Any
 from djogi.errors import ArgumentTypeError, ModelDefinitionError
 from djogi.schema.descriptors import ModelDescriptor
 
-__all__ = ["descriptor", "models", "pending", "register", "registered", "registry_scope", "wait_for"]
+__all__ = [
+    "descriptor", "models", "pending", "register", "registered", "registry_scope", "wait_for", "waiting_preview",
+]  # fmt: skip
 
 _registry: dict[type, ModelDescriptor] = {}
-_waiting: dict[type, tuple[str, Callable[[], None]]] = {}
-"""Models whose relation names a model not declared yet: the name, and how to declare them once it is."""
+_waiting: dict[type, tuple[str, Callable[[], None], Callable[[], ModelDescriptor]]] = {}
+"""Models whose relation names a model not declared yet: the name, how to declare them once it is, and
+their descriptor without the relations that wait (enough to reference their key)."""
 
 
 def models() -> tuple[ModelDescriptor, ...]:
@@ -43,12 +46,19 @@ def pending_message(model: type, name: str) -> str:
 
 def pending() -> tuple[str, ...]:
     """The messages of models still waiting for a model they refer to (empty once every model is declared)."""
-    return tuple(pending_message(model, name) for model, (name, _) in _waiting.items())
+    return tuple(pending_message(model, entry[0]) for model, entry in _waiting.items())
 
 
-def wait_for(model: type, name: str, declare: Callable[[], None]) -> None:
-    """Declare ``model`` (by calling ``declare``) once a model called ``name`` is registered."""
-    _waiting[model] = (name, declare)
+def wait_for(model: type, name: str, declare: Callable[[], None], preview: Callable[[], ModelDescriptor]) -> None:
+    """Declare ``model`` (by calling ``declare``) once a model called ``name`` is registered; until then
+    ``preview()`` gives its descriptor without the waiting relations (for models referring to it)."""
+    _waiting[model] = (name, declare, preview)
+
+
+def waiting_preview(target: object) -> ModelDescriptor | None:
+    """The preview descriptor of the waiting model ``target`` (a class, or its name when unique), else None."""
+    found = [model for model in _waiting if model is target or model.__name__ == target]
+    return _waiting[found[0]][2]() if len(found) == 1 else None
 
 
 def registered(model: Any) -> ModelDescriptor | None:
@@ -94,7 +104,7 @@ def register(desc: ModelDescriptor) -> None:
     _check_reverse_names(desc)
     _registry[model] = desc
     _waiting.pop(model, None)
-    for waiting, (name, declare) in list(_waiting.items()):
+    for waiting, (name, declare, _) in list(_waiting.items()):
         if name == desc.name and waiting in _waiting:
             del _waiting[waiting]
             declare()
