@@ -9,7 +9,7 @@ It imports no query algebra, codecs, executor, migrations or CLI: everything abo
 from djogi.schema.base import ModelBase
 from djogi.schema.descriptors import FieldDescriptor, ModelDescriptor, ValueKind
 from djogi.schema.fields import FieldSpec, Index, IndexColumn, field
-from djogi.schema.registry import descriptor, models, registered, registry_scope
+from djogi.schema.registry import descriptor, models, pending, registered, registry_scope
 from djogi.schema.relations import ForeignKey, OneToOne
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "descriptor",
     "field",
     "models",
+    "pending",
     "registered",
     "registry_scope",
 ]

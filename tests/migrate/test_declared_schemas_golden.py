@@ -14,6 +14,7 @@ from djogi.errors import ModelDefinitionError
 from djogi.migrate.operations import create_table_sql
 from djogi.migrate.project import project
 from djogi.model import descriptor, registry_scope
+from djogi.schema import pending
 from tests.migrate.helpers import plan, snap, steps
 
 
@@ -273,3 +274,16 @@ def test_foreign_key_to_a_composite_key_needs_to_field() -> None:
 
             class Link2(Model, table="link2"):
                 pair: Annotated[ForeignKey[Pair], field(to_field="a")]
+
+
+def test_a_model_waiting_for_an_undeclared_model_is_pending() -> None:
+    with registry_scope():
+
+        class Orphan(Model, table="orphan"):
+            parent: ForeignKey["Nowhere"]  # noqa: F821 - never declared
+
+        assert all(d.name != "Orphan" for d in djogi.models())
+        assert pending() == (
+            "Orphan: refers to model 'Nowhere', which is not declared (yet); declare it or fix the name",
+        )
+    assert pending() == ()
