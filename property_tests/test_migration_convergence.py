@@ -57,6 +57,7 @@ class Col:
     comment: str | None = None
     check: bool = False
     renamed_from: str | None = None
+    collation: str | None = None
 
 
 KEYS = ("id", "sequence", "identity", "always", "assigned", "composite")
@@ -99,6 +100,7 @@ def _annotation(col: Col) -> Any:
         index=col.index, unique=col.unique, db_default=col.default, comment=col.comment,
         renamed_from=col.renamed_from, max_length=col.length if col.kind == "varchar" else None,
         sql_type="INTEGER" if col.kind == "int4" else None, check=f"{col.name} >= 0" if col.check else None,
+        collation=col.collation,
     )  # fmt: skip
     return Annotated[base | None if col.nullable else base, spec]
 
@@ -166,7 +168,7 @@ def evolve(data: st.DataObject, tables: list[Table], fresh: Iterator[str], uid: 
         elif action == "rename_column" and c.kind != "fk":
             c.renamed_from, c.name = c.name, next(fresh)
         elif action == "toggle":
-            what = data.draw(st.sampled_from(["index", "unique", "nullable", "comment", "check"]))
+            what = data.draw(st.sampled_from(["index", "unique", "nullable", "comment", "check", "collation"]))
             if what == "index":
                 c.index = not c.index
             elif what == "unique":
@@ -177,11 +179,13 @@ def evolve(data: st.DataObject, tables: list[Table], fresh: Iterator[str], uid: 
                 c.comment = None if c.comment else "a column"
             elif what == "check" and c.kind in ("int", "int4"):
                 c.check = not c.check
+            elif what == "collation" and c.kind in ("str", "varchar"):
+                c.collation = None if c.collation else data.draw(st.sampled_from(["C", "POSIX"]))
         elif action == "type":
             if c.kind in ("int", "int4"):
                 c.kind = "int4" if c.kind == "int" else "int"
                 c.default = DEFAULTS[c.kind] if c.default else None
-            elif c.kind in ("str", "varchar"):
+            elif c.kind in ("str", "varchar"):  # the collation stays: ALTER ... TYPE VARCHAR(n) COLLATE "C"
                 c.kind, c.length = "varchar", data.draw(st.sampled_from([5, 10, 40]))
                 c.default = DEFAULTS["varchar"] if c.default else None
     return tables

@@ -78,12 +78,17 @@ def _pk_source(desc: ModelDescriptor) -> tuple[str, str]:
         return "generate_ranjids(current_heer_ranj_node_id(), $1::integer, true) AS g(id)", "g.id"
     series = "generate_series(1, $1::integer) AS g(n)"
     if pk.identity:
-        # The sequence is looked up once (an uncorrelated subquery runs as an InitPlan), not once per key.
-        table = quote_ident(desc.table).replace("'", "''")
-        column = desc.pk_field.column.replace("'", "''")  # a column name, not an identifier to parse
-        return series, f"nextval((SELECT pg_get_serial_sequence('{table}', '{column}')::regclass))"
+        return series, _identity_next(desc, desc.pk_field)
     assert pk.default_sql is not None  # every non-identity key kind has a default
     return series, _hoist_nextval(pk.default_sql)
+
+
+def _identity_next(desc: ModelDescriptor, fd: FieldDescriptor) -> str:
+    """``nextval`` of an identity column's sequence, looked up once per statement (an uncorrelated subquery
+    runs as an InitPlan), not once per key."""
+    table = quote_ident(desc.table).replace("'", "''")
+    column = fd.column.replace("'", "''")  # a column name, not an identifier to parse
+    return f"nextval((SELECT pg_get_serial_sequence('{table}', '{column}')::regclass))"
 
 
 def _hoist_nextval(default_sql: str) -> str:
@@ -192,6 +197,8 @@ async def _generate(
     for fd in missing:
         if fd.kind == "pk" and not desc.composite:
             exprs.append(f"array_agg({pk_expr})")
+        elif fd.identity is not None:
+            exprs.append(f"array_agg({_identity_next(desc, fd)})")
         elif fd.auto is not None:
             exprs.append("now()")
         else:

@@ -31,6 +31,7 @@ from djogi.migrate.snapshot import (
     TableSchema,
     canonical_default,
     canonical_type,
+    collated,
     fold_column_indexes,
     primary_key_schema,
 )
@@ -40,7 +41,9 @@ Nulls = Literal["Default", "First", "Last"]
 
 _TABLES = """
 SELECT c.oid, c.relname, obj_description(c.oid, 'pg_class'), a.attname, format_type(a.atttypid, a.atttypmod),
-       a.attnotnull, pg_get_expr(d.adbin, d.adrelid), a.attidentity, col_description(c.oid, a.attnum)
+       a.attnotnull, pg_get_expr(d.adbin, d.adrelid), a.attidentity, col_description(c.oid, a.attnum),
+       (SELECT co.collname FROM pg_collation co JOIN pg_type ty ON ty.oid = a.atttypid
+        WHERE co.oid = a.attcollation AND a.attcollation <> ty.typcollation)
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = current_schema()
 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -113,12 +116,12 @@ def introspect(
     by_table = _constraints(constraints)
     columns: dict[str, list[ColumnSchema]] = {}
     comments: dict[str, str | None] = {}
-    for _oid, table, table_comment, name, sql_type, notnull, default, identity, comment in rows:
+    for _oid, table, table_comment, name, sql_type, notnull, default, identity, comment, collation in rows:
         comments[table] = table_comment
         con = by_table.get(table, {})
         ident = _IDENTITY.get(identity)
         columns.setdefault(table, []).append(ColumnSchema(
-            name=name, sql_type=canonical_type(sql_type), nullable=not notnull,
+            name=name, sql_type=collated(canonical_type(sql_type), collation), nullable=not notnull,
             default_sql=None if ident else canonical_default(default), identity=ident, comment=comment,
             foreign_key=con.get(("f", name)), check=con.get(("c", check_name(table, name))),
         ))  # fmt: skip

@@ -29,6 +29,7 @@ from djogi.migrate.snapshot import (
     TableSchema,
     canonical_default,
     canonical_type,
+    collated,
     column_index_name,
     column_unique_name,
     fold_column_indexes,
@@ -114,7 +115,7 @@ def project(
 
 def _column(fd: FieldDescriptor, fk: ForeignKeySchema | None) -> ColumnSchema:
     return ColumnSchema(
-        name=fd.column, sql_type=canonical_type(fd.sql_type), nullable=fd.nullable,
+        name=fd.column, sql_type=collated(canonical_type(fd.sql_type), fd.collation), nullable=fd.nullable,
         default_sql=canonical_default(fd.db_default), identity=_IDENTITY.get(fd.identity),
         check=fd.check, comment=fd.comment, renamed_from=fd.renamed_from, foreign_key=fk,
     )  # fmt: skip

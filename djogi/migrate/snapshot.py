@@ -286,6 +286,12 @@ def canonical_type(sql_type: str) -> str:
     return f"{canon}{mods}{dims}"
 
 
+def collated(sql_type: str, collation: str | None) -> str:
+    """``sql_type`` with the column's collation when it is not the type's default: ``TEXT COLLATE "C"``
+    (valid wherever a column type is: CREATE TABLE, ADD COLUMN, ALTER COLUMN ... TYPE)."""
+    return sql_type if collation is None else f'{sql_type} COLLATE "{collation.replace(chr(34), chr(34) * 2)}"'
+
+
 def max_length_of(sql_type: str) -> int | None:
     """The length of a ``VARCHAR(n)``/``CHAR(n)`` type."""
     m = re.fullmatch(r"(?:VARCHAR|CHAR)\((\d+)\)", sql_type)

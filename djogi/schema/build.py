@@ -274,6 +274,12 @@ def _data_field(
         if python_type is not dt.datetime or (shape.nullable and spec.timestamp == "created"):
             raise _fail(*where, f"timestamp={spec.timestamp!r} needs a datetime field (not optional for 'created')")
         db_default = db_default or "now()"
+    if spec.collation is not None:
+        problem = identifier_problem(spec.collation) if isinstance(spec.collation, str) else "must be a str"
+        if problem is None and value_kind != "str":
+            problem = f"applies to str fields, not {python_type!r}"
+        if problem is not None:
+            raise _fail(*where, f"collation={spec.collation!r} {problem}")
     return FieldDescriptor(
         name=name,
         column=column,
@@ -288,6 +294,7 @@ def _data_field(
         db_default=db_default,
         identity=spec.identity,
         auto=spec.timestamp,
+        collation=spec.collation,
         unique=spec.unique or (relation is not None and relation.kind == "o2o"),
         index=index,
         max_length=spec.max_length,

@@ -45,6 +45,7 @@ class FieldDescriptor(msgspec.Struct, frozen=True, kw_only=True):
     db_default: str | None = None
     identity: Identity | None = None
     auto: Timestamp | None = None
+    collation: str | None = None
     unique: bool = False
     index: IndexMethod | None = None
     max_length: int | None = None

@@ -40,6 +40,7 @@ class FieldSpec(msgspec.Struct, frozen=True, kw_only=True):
     timestamp: Timestamp | None = None
     to_field: str | None = None
     on_update: OnDelete | None = None
+    collation: str | None = None
 
 
 def field(
@@ -66,6 +67,7 @@ def field(
     timestamp: Timestamp | None = None,
     to_field: str | None = None,
     on_update: OnDelete | None = None,
+    collation: str | None = None,
 ) -> FieldSpec:
     """Column options for ``Annotated[T, field(...)]``.
 
@@ -79,7 +81,8 @@ def field(
     ``deferrable``/``initially_deferred`` make the constraint deferrable; ``related_name`` names the
     reverse accessor on the target (default: this model's table name, ``Author.books``), ``to_field`` the
     target's unique field it references (default: the target's key) and ``on_update`` the ``ON UPDATE``
-    action (default: none, i.e. ``NO ACTION``).
+    action (default: none, i.e. ``NO ACTION``). ``collation`` gives a text column its collation
+    (``COLLATE "C"``).
 
     ``primary_key=True`` makes the field the model's key (no ``id`` is added); the key is filled by
     ``identity="by default"``/``"always"`` (``GENERATED ... AS IDENTITY``), by ``sequence="name"``
@@ -94,6 +97,7 @@ def field(
         version=version, column=column, sql_type=sql_type, on_delete=on_delete, deferrable=deferrable,
         initially_deferred=initially_deferred, related_name=related_name, primary_key=primary_key,
         identity=identity, sequence=sequence, timestamp=timestamp, to_field=to_field, on_update=on_update,
+        collation=collation,
     )  # fmt: skip
 
 

@@ -131,3 +131,11 @@ async def test_a_column_djogi_cannot_decode_raises_naming_the_field(films: Datab
     with pytest.raises(DecodeError, match=r"KDoc\.body"):
         await films.raw("SELECT * FROM k_doc", into=KDoc)
     assert await films.all(KDoc.objects.filter(KDoc.doc_id == 2)) == []  # no row, nothing decoded
+
+
+async def test_bulk_writes_of_identity_always_keys(films: Database) -> None:
+    await films.create(KLanguage(language_id=1, code="en"))
+    made = await films.bulk_create([KFilm(title=f"f{i}", language="en") for i in range(3)])
+    assert sorted(f.film_id for f in made) == [1, 2, 3]
+    assert await films.bulk_create([KFilm(title="g", language="en")], returning=False) == 1
+    assert sorted(f.film_id for f in await films.all(KFilm.objects)) == [1, 2, 3, 4]

@@ -287,3 +287,24 @@ def test_a_model_waiting_for_an_undeclared_model_is_pending() -> None:
             "Orphan: refers to model 'Nowhere', which is not declared (yet); declare it or fix the name",
         )
     assert pending() == ()
+
+
+def test_column_collation() -> None:
+    def old() -> None:
+        class T(Model, table="t"):
+            name: Annotated[str, field(collation="C")]
+
+    def new() -> None:
+        class T(Model, table="t"):
+            name: Annotated[str, field(max_length=20, collation="POSIX")]
+
+    assert 'CREATE TABLE "t" (\n    "id" BIGINT DEFAULT heerid_next_desc() NOT NULL,' in plan(None, old).steps[0].up
+    assert '    "name" TEXT COLLATE "C" NOT NULL,\n' in plan(None, old).steps[0].up
+    assert [s.up for s in plan(old, new).steps] == [
+        'ALTER TABLE "t" ALTER COLUMN "name" TYPE VARCHAR(20) COLLATE "POSIX" '
+        'USING "name"::VARCHAR(20) COLLATE "POSIX";'
+    ]
+    with registry_scope(), pytest.raises(ModelDefinitionError, match=r"X\.n: collation='C' applies to str fields"):
+
+        class X(Model, table="x"):
+            n: Annotated[int, field(collation="C")]
