@@ -127,7 +127,7 @@ class ModelBase(msgspec.Struct, frozen=True, kw_only=True, gc=False, metaclass=S
     create); a model instance must not be stored inside its own list field.
     """
 
-    if TYPE_CHECKING:
-        id: Any
-        created_at: dt.datetime | UnsetType
-        updated_at: dt.datetime | UnsetType
+    if TYPE_CHECKING:  # for type checkers; at run time each model class gets the ones it has
+        id: Any = UNSET
+        created_at: dt.datetime | UnsetType = UNSET
+        updated_at: dt.datetime | UnsetType = UNSET
