@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from djogi import Model, Serial
-from djogi.algebra.compile import TupleRows
+from djogi.algebra.results import TupleRows
 
 N_ROWS = 100_000
 PAGE = 2_000

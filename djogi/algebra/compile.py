@@ -32,32 +32,13 @@ from djogi.algebra.depth import retry_deep
 from djogi.algebra.dml import Delete, Insert, InsertFrom, Update
 from djogi.algebra.query import CountOf, ExistsOf, Select
 from djogi.algebra.render import STATEMENTS, QueryContext, like_pattern, output_positions, with_clause
-from djogi.algebra.results import (
-    JoinedRows,
-    ModelRows,
-    NoResult,
-    ResultShape,
-    RowCount,
-    ScalarRow,
-    Statement,
-    StructRows,
-    TupleRows,
-)
+from djogi.algebra.results import ResultShape, Statement
 from djogi.algebra.setops import SetOp
 from djogi.algebra.sources import Source
 from djogi.algebra.traverse import field_roles
 from djogi.errors import ArgumentTypeError, ValidationError
 
 __all__ = [
-    "JoinedRows",
-    "ModelRows",
-    "NoResult",
-    "ResultShape",
-    "RowCount",
-    "ScalarRow",
-    "Statement",
-    "StructRows",
-    "TupleRows",
     "cache_clear",
     "cache_size",
     "compile",

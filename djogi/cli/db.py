@@ -25,6 +25,8 @@ from djogi.cli.state import Cli, DatabaseOption, JsonOption, cli_of, database_of
 from djogi.embedded import POSTGRES_BIN_PATH
 from djogi.executor import connect_bounded
 from djogi.heer_sql import DEFAULT_NODE_ID, bind_node_sql
+from djogi.migrate import introspect
+from djogi.migrate.modelsource import model_source
 from djogi.redact import redact
 
 db_app = typer.Typer(help=f"The embedded PostgreSQL server and the configured databases.\n\n{EXIT_CODES_HELP}",
@@ -199,6 +201,35 @@ def seed(
         cli.emit(results)
     applied = sum(r.outcome == "applied" for r in results)
     cli.info(f"db seed: {applied} applied, {len(results) - applied} skipped")
+
+
+@db_app.command()
+def inspect(
+    ctx: typer.Context,
+    tables: Annotated[list[str] | None, typer.Argument(
+        help="Tables to write models for [default: every table of the current schema but djogi's own].")] = None,
+    database: DatabaseOption = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the models to this file "
+                                                "[default: standard output].")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing --output file.")] = False,
+) -> None:
+    """Write the source of models declaring an existing database's tables, as they are.
+
+    Refused (exit 2), writing nothing, when a chosen table is missing or has a column or key the model
+    declarations cannot state exactly (the message names it), or when --output exists and --force is not given.
+    """
+    cli = cli_of(ctx)
+    name = cli.database_name(database)
+    if output is not None and output.exists() and not force:
+        raise Refusal(f"{output} exists; pass --force to overwrite it")
+    with connect_bounded(cli.url(name), cli.config.database(name).operation_timeout, autocommit=True) as conn:
+        snapshot = introspect(conn)
+    source = model_source(snapshot, tables=tables)
+    if output is None:
+        typer.echo(source, nl=False)
+        return
+    output.write_text(source, encoding="utf-8")
+    cli.info(f"db inspect: wrote {len(tables or snapshot.models)} model(s) to {output}")
 
 
 @db_app.command()

@@ -18,6 +18,7 @@ from returns.result import Failure, Result
 from djogi.errors import ConfigError, DjogiError, ModelDefinitionError, ValidationError
 from djogi.executor import translate
 from djogi.migrate import MigrationError
+from djogi.migrate.modelsource import InspectError
 from djogi.seeds import SeedDrift
 
 T = TypeVar("T")
@@ -38,7 +39,9 @@ class Refusal(DjogiError):
     """A deterministic refusal by the command line (exit 2); the message says what to do instead."""
 
 
-_REFUSALS: tuple[type[BaseException], ...] = (Refusal, ConfigError, ModelDefinitionError, ValidationError, SeedDrift)
+_REFUSALS: tuple[type[BaseException], ...] = (
+    Refusal, ConfigError, ModelDefinitionError, ValidationError, SeedDrift, InspectError,
+)
 
 
 def exit_code(error: BaseException) -> ExitCode:

@@ -16,10 +16,7 @@ from typing import Any, Literal, NoReturn, TypeVar, overload
 import msgspec
 import psycopg
 
-from djogi.algebra.compile import (
-    Statement,
-    compile,
-)
+from djogi.algebra.compile import compile
 from djogi.algebra.dml import (
     Delete,
     Insert,
@@ -33,6 +30,7 @@ from djogi.algebra.dml import (
     update_one,
 )
 from djogi.algebra.query import Select, count_of, exists_of, select
+from djogi.algebra.results import Statement
 from djogi.algebra.setops import SetOp
 from djogi.errors import MultipleObjectsReturned, NotFound, StaleObject, ValidationError
 from djogi.executor import bulk, prefetch

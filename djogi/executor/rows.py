@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 from psycopg.pq import Format
 
-from djogi.algebra.compile import JoinedRows, ModelRows, ResultShape, StructRows, TupleRows
+from djogi.algebra.results import JoinedRows, ModelRows, ResultShape, StructRows, TupleRows
 from djogi.codecs import row_decoder, tuple_converter
 from djogi.errors import DecodeError, ValidationError
 from djogi.model import Model, descriptor

@@ -26,6 +26,8 @@ Effectful (``url`` is a libpq URL; errors are ``MigrationError`` with ``refusal`
 - ``discard(url, migrations_dir, database, version=None) -> DiscardReport``: remove an unapplied composed
   migration and restore the snapshot it advanced
 - ``introspect(conn, tables=, enums=, app=) -> Snapshot``
+- ``model_source(snapshot, tables=None) -> str``: the source of models declaring those tables exactly
+  (``djogi db inspect``); ``InspectError`` names a table or column that cannot be declared exactly
 
 ``on_progress`` receives ``Progress`` events (``waiting``, ``start``, ``step``, ``done``) for a progress bar.
 ``advisory_lock_key(database, app)`` is the bucket lock key (``djogi.seeds`` takes the same lock).
@@ -39,6 +41,7 @@ from djogi.migrate.compose import BucketPlan, ComposePlan, compose, plan_compose
 from djogi.migrate.diff import Plan, diff
 from djogi.migrate.introspect import introspect
 from djogi.migrate.lint import Finding, lint_sql
+from djogi.migrate.modelsource import InspectError, model_source
 from djogi.migrate.operations import Operation, Step
 from djogi.migrate.project import project
 from djogi.migrate.runner.apply import ApplyReport, apply
@@ -67,6 +70,7 @@ __all__ = [
     "Diagnostic",
     "DiscardReport",
     "Finding",
+    "InspectError",
     "Migration",
     "MigrationError",
     "Operation",
@@ -89,6 +93,7 @@ __all__ = [
     "discover",
     "introspect",
     "lint_sql",
+    "model_source",
     "out_of_order_policy",
     "plan_compose",
     "project",

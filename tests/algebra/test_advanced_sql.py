@@ -48,9 +48,9 @@ from djogi.algebra import (
     sum_,
     with_,
 )
-from djogi.algebra.compile import Statement, compile
+from djogi.algebra.compile import compile
 from djogi.algebra.dml import delete, insert_from
-from djogi.algebra.results import JoinedRows, ScalarRow, StructRows
+from djogi.algebra.results import JoinedRows, ScalarRow, Statement, StructRows
 from djogi.codecs import row_decoder
 from djogi.executor.rows import row_maker
 

@@ -10,9 +10,10 @@ import pytest
 
 from djogi import Model
 from djogi.algebra import compile as compiler
-from djogi.algebra.compile import Statement, cache_clear, cache_size, compile
+from djogi.algebra.compile import cache_clear, cache_size, compile
 from djogi.algebra.dml import insert, update_one
 from djogi.algebra.expr import lower
+from djogi.algebra.results import Statement
 
 
 class CItem(Model, table="c_items"):

@@ -12,7 +12,7 @@ import msgspec
 import pytest
 
 from djogi import Model, field
-from djogi.algebra.compile import JoinedRows, ModelRows, RowCount, Statement, TupleRows, cache_clear, cache_size
+from djogi.algebra.compile import cache_clear, cache_size
 from djogi.algebra.dml import (
     delete_one,
     excluded,
@@ -26,6 +26,7 @@ from djogi.algebra.dml import (
     update_one,
 )
 from djogi.algebra.expr import now
+from djogi.algebra.results import JoinedRows, ModelRows, RowCount, Statement, TupleRows
 from djogi.errors import ArgumentTypeError, ValidationError
 
 

@@ -13,7 +13,6 @@ from toolz import pipe
 
 import djogi
 from djogi import ForeignKey, Model, field
-from djogi.algebra.compile import ModelRows, StructRows, TupleRows
 from djogi.algebra.expr import lower
 from djogi.algebra.query import (
     Select,
@@ -35,6 +34,7 @@ from djogi.algebra.query import (
     values,
     where,
 )
+from djogi.algebra.results import ModelRows, StructRows, TupleRows
 from djogi.errors import ValidationError
 
 
