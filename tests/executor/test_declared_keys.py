@@ -15,6 +15,7 @@ from psycopg.rows import TupleRow
 
 import djogi
 from djogi import ForeignKey, Model, field
+from djogi.algebra.relations import prefetch
 from djogi.errors import DecodeError, NotFound, ValidationError
 from djogi.executor import Database
 from djogi.migrate.diff import diff
@@ -139,3 +140,22 @@ async def test_bulk_writes_of_identity_always_keys(films: Database) -> None:
     assert sorted(f.film_id for f in made) == [1, 2, 3]
     assert await films.bulk_create([KFilm(title="g", language="en")], returning=False) == 1
     assert sorted(f.film_id for f in await films.all(KFilm.objects)) == [1, 2, 3, 4]
+
+
+async def test_relations_by_declared_keys_and_to_field(films: Database) -> None:
+    """Prefetch, reverse accessors and joins follow the referenced column (a declared key, a ``to_field``)."""
+    await films.create(KLanguage(language_id=1, code="en"))
+    await films.create(KLanguage(language_id=2, code="fr"))
+    alien = await films.create(KFilm(title="Alien", language="en"))
+    await films.create(KFilm(title="Amelie", language="fr"))
+    ann = await films.create(KActor(name="Ann"))
+    await films.create(KFilmActor(film=alien.film_id, actor=ann.actor_id))
+    langs = await films.all(KLanguage.objects.order_by(KLanguage.code).prefetch(prefetch(KLanguage.k_film)))
+    assert [(lang.code, [f.title for f in lang.k_film]) for lang in langs] == [("en", ["Alien"]), ("fr", ["Amelie"])]
+    loaded = await films.all(KFilm.objects.order_by(KFilm.title).prefetch(prefetch(KFilm.language)))
+    assert [(f.title, f.language.language_id) for f in loaded] == [("Alien", 1), ("Amelie", 2)]
+    cast = await films.all(KActor.objects.prefetch(prefetch(KActor.k_film_actor)))
+    assert [[link.film for link in a.k_film_actor] for a in cast] == [[alien.film_id]]
+    assert await films.all(KLanguage.objects.filter(KLanguage.k_film.any(KFilm.title == "Amelie"))) == [
+        await films.get(KLanguage, 2)
+    ]
