@@ -53,6 +53,7 @@ class SchemaMeta(msgspec.StructMeta):
         except TypeError as exc:  # msgspec's: an unknown class keyword, a bad Struct option
             raise ModelDefinitionError(f"{name}: {exc}") from None
         if "table" in options:
+            type.__setattr__(cls, "__djogi_framework__", framework)
             register_model(cls, options, framework)
         elif options:
             raise ModelDefinitionError(f"{name}: model options {sorted(options)} need table=... as well")
@@ -77,8 +78,13 @@ def _add_framework_fields(
     """Declare the framework fields the model gets, first: ``id`` (typed as its key's value,
     ``HeerIdDesc | UnsetType``...) unless the model declares its own key (a field named ``id``, a field with
     ``field(primary_key=True)`` or the ``primary_key=`` option), and ``created_at``/``updated_at`` unless
-    ``timestamps=False``. Returns their names (an unresolvable ``pk=`` is reported by the descriptor)."""
+    ``timestamps=False``; a model derived from another model has that model's. Returns their names (an
+    unresolvable ``pk=`` is reported by the descriptor)."""
     own: dict[str, Any] = namespace.get("__annotations__", {})
+    for base in bases:  # a model derived from a model keeps its key and timestamps
+        parent: tuple[str, ...] | None = getattr(base, "__djogi_framework__", None)
+        if parent is not None:
+            return parent
     inherited = {name for base in bases for name in getattr(base, "__struct_fields__", ())}
     added: dict[str, Any] = {}
     if not _declares_key(own, namespace, options) and "id" not in inherited:

@@ -308,3 +308,24 @@ def test_column_collation() -> None:
 
         class X(Model, table="x"):
             n: Annotated[int, field(collation="C")]
+
+
+def test_a_model_derived_from_a_model_keeps_its_key_and_timestamps() -> None:
+    with registry_scope():
+
+        class Base(Model, table="base"):
+            name: str
+
+        class Derived(Base, table="derived"):
+            extra: int = 0
+
+        class Keyed(Model, table="keyed", timestamps=False):
+            code: Annotated[str, field(primary_key=True)]
+
+        class MoreKeyed(Keyed, table="more_keyed"):
+            more: str = ""
+
+        assert Derived.__struct_fields__ == ("id", "created_at", "updated_at", "name", "extra")
+        assert [fd.kind for fd in descriptor(Derived).fields] == ["pk", "framework", "framework", "data", "data"]
+        assert MoreKeyed.__struct_fields__ == ("code", "more")
+        assert descriptor(MoreKeyed).primary_key == ("code",)
