@@ -3,6 +3,7 @@ column, composite, identity / sequence / application-assigned), optional and map
 and mutual references, foreign keys to unique fields with ``ON UPDATE``, and unmanaged models (pure)."""
 
 import datetime as dt
+from pathlib import Path
 from typing import Annotated
 
 import msgspec
@@ -11,11 +12,15 @@ import pytest
 import djogi
 from djogi import ForeignKey, Model, field
 from djogi.errors import ModelDefinitionError
+from djogi.migrate.compose import plan_compose
 from djogi.migrate.operations import create_table_sql
 from djogi.migrate.project import project
 from djogi.model import descriptor, registry_scope
 from djogi.schema import pending
+from djogi.schema.registry import pending_message
 from tests.migrate.helpers import plan, snap, steps
+
+T0 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 
 
 def columns(model: type[Model]) -> list[tuple[str, str, str, bool, str, str | None, str | None]]:
@@ -329,3 +334,17 @@ def test_a_model_derived_from_a_model_keeps_its_key_and_timestamps() -> None:
         assert [fd.kind for fd in descriptor(Derived).fields] == ["pk", "framework", "framework", "data", "data"]
         assert MoreKeyed.__struct_fields__ == ("code", "more")
         assert descriptor(MoreKeyed).primary_key == ("code",)
+
+
+def test_compose_refuses_while_a_model_waits(tmp_path: Path) -> None:
+    with registry_scope(isolated=True):
+
+        class Early(Model, table="early"):
+            late: ForeignKey["Late"]  # declared below
+
+        assert plan_compose(tmp_path, djogi.models(), T0).failure() == pending_message(Early, "Late")
+
+        class Late(Model, table="late"):
+            pass
+
+        assert plan_compose(tmp_path, djogi.models(), T0).unwrap().buckets[0].plan.operations
