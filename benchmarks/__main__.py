@@ -1,7 +1,8 @@
 """``python -m benchmarks``: start (or reuse) the server, load the data, run every workload for every peer,
 write ``benchmarks/results/latest.{json,md}`` and ``ratios.png``, and print the ratio table; then the key
-workloads (``benchmarks.bench_keys``: HeeRanjID keys against identity keys, ``results/keys.md``) and
-(b)/(c) under asyncio and uvloop (``benchmarks.bench_loops``, ``results/loops.md``).
+workloads (``benchmarks.bench_keys``: HeeRanjID keys against identity keys, ``results/keys.md``),
+(b)/(c) under asyncio and uvloop (``benchmarks.bench_loops``, ``results/loops.md``) and the row-level
+security overhead (``benchmarks.bench_tenancy``, ``results/tenancy.md``).
 
 Workloads run one after another, and within a workload every peer runs back to back, so each ratio
 compares figures taken minutes apart at most. Each cell first runs once untimed and checks the row
@@ -31,7 +32,7 @@ from typing import Any
 import msgspec
 import psycopg
 
-from benchmarks import bench_keys, bench_loops, schema
+from benchmarks import bench_keys, bench_loops, bench_tenancy, schema
 from benchmarks.harness import (
     Cell,
     Report,
@@ -312,6 +313,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not args.workloads or "loops" in args.workloads.split(","):
                 print("the same queries under asyncio and uvloop ...", file=sys.stderr)
                 keys += "\n" + bench_loops.run(url, 1 if args.quick else bench_loops.REPEAT, args.out)
+            if not args.workloads or "tenancy" in args.workloads.split(","):
+                print("row-level security overhead ...", file=sys.stderr)
+                queries, repeat = (50, 1) if args.quick else (bench_tenancy.QUERIES, bench_tenancy.REPEAT)
+                keys += "\n" + bench_tenancy.run(url, queries, repeat, args.out)
             facts["load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
             facts["wall time"] = f"{time.perf_counter() - began:.0f} s" + (" (--quick)" if args.quick else "")
     finally:

@@ -1,7 +1,9 @@
 """djogi: a model-first, PostgreSQL-only data layer. This module re-exports the public surface."""
 
+from djogi.auth import AuthContext, Authenticator
 from djogi.errors import (
     ArgumentTypeError,
+    AuthError,
     DjogiError,
     IntegrityError,
     LockConflict,
@@ -9,11 +11,13 @@ from djogi.errors import (
     NotFound,
     NotPortable,
     StaleObject,
+    TenantRequired,
     ValidationError,
 )
 from djogi.executor import Database, connect
 from djogi.loop import run
 from djogi.model import Index, IndexColumn, Model, descriptor, field, models
+from djogi.passwords import PasswordHash
 from djogi.schema import ForeignKey, OneToOne
 from djogi.types import (
     BigInt,
@@ -32,6 +36,9 @@ from djogi.types import (
 
 __all__ = [
     "ArgumentTypeError",
+    "AuthContext",
+    "AuthError",
+    "Authenticator",
     "BigInt",
     "Database",
     "DjogiError",
@@ -50,12 +57,14 @@ __all__ = [
     "NotFound",
     "NotPortable",
     "OneToOne",
+    "PasswordHash",
     "RanjId",
     "RanjIdDesc",
     "Real",
     "Serial",
     "SmallInt",
     "StaleObject",
+    "TenantRequired",
     "ValidationError",
     "connect",
     "custom_pk",

@@ -25,8 +25,10 @@ from typing import Any
 from urllib.parse import quote
 
 import msgspec
+import psycopg
 
 from djogi.errors import EmbeddedServerError
+from djogi.tenancy import APP_ROLE, app_role_sql, create_roles_sql
 
 MAJOR_VERSION = "18"
 SUPERUSER = "postgres"
@@ -199,15 +201,26 @@ class EmbeddedServer:
         return msgspec.structs.replace(down, running=True, pid=int(lines[0]), port=int(lines[3]),
                                        socket_dir=lines[4].strip() or None)
 
-    def url(self, database: str = "postgres") -> str:
-        """A ``postgresql://`` URL over TCP to ``database`` as the superuser.
+    def url(self, database: str = "postgres", *, user: str = SUPERUSER) -> str:
+        """A ``postgresql://`` URL over TCP to ``database`` as ``user`` (the superuser by default).
 
         Raises EmbeddedServerError when the server is not running.
         """
         port = self.status().port
         if port is None:
             raise EmbeddedServerError(f"the embedded server in {self.pgdata} is not running")
-        return f"postgresql://{SUPERUSER}@127.0.0.1:{port}/{quote(database, safe='')}"
+        return f"postgresql://{quote(user, safe='')}@127.0.0.1:{port}/{quote(database, safe='')}"
+
+    def app_url(self, database: str = "postgres", *, role: str = APP_ROLE) -> str:
+        """The URL of ``database`` as the application role ``role``, set up first: the role (``LOGIN
+        NOSUPERUSER NOBYPASSRLS``, so row-level security applies to it) and the bypass role exist, and both
+        may use every table the superuser has made or will make in ``database`` (``djogi.tenancy``).
+        Migrations keep running as the superuser, the tables' owner. Raises EmbeddedServerError when the
+        server is not running."""
+        with psycopg.connect(self.url(database), autocommit=True) as conn:
+            for statement in [*create_roles_sql(role), *app_role_sql(role, owner=SUPERUSER)]:
+                conn.execute(statement.encode())
+        return self.url(database, user=role)
 
     # -- helpers ---------------------------------------------------------------------------------
 

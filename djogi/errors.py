@@ -149,3 +149,13 @@ class PoolTimeout(DjogiError):
     @property
     def is_transient(self) -> bool:
         return True
+
+
+class AuthError(DjogiError):
+    """Authentication or authorization failed: an invalid or expired token, missing credentials, or an action
+    the auth context may not take (raised by an ``djogi.auth.Authenticator``)."""
+
+
+class TenantRequired(ValidationError):
+    """A tenant-keyed model was used with no tenant in the auth context and no explicit bypass (refused
+    before any SQL: row-level security would show no rows and refuse every write)."""

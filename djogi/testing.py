@@ -18,6 +18,9 @@ Registered through the ``pytest11`` entry point, so installing djogi is enough. 
   marked ``@pytest.mark.anyio``.
 - ``pg_sync``: the same as a sync ``psycopg.Connection``.
 - ``db``: a djogi ``Database`` connected to that database (a pool of up to 10 connections).
+- ``app_db_url`` / ``app_db``: the same database as the application role ``djogi_app`` (not a superuser,
+  not the tables' owner: row-level security applies to it; ``EmbeddedServer.app_url``), for tests of
+  tenant isolation. Tables the superuser creates, in the template or in the test, are granted to it.
 - ``anyio_backend``: ``"asyncio"``.
 """
 
@@ -35,9 +38,10 @@ import pytest
 from psycopg import sql
 from psycopg.rows import TupleRow
 
-from djogi.embedded import EmbeddedServer
+from djogi.embedded import SUPERUSER, EmbeddedServer
 from djogi.executor import Database, connect
 from djogi.heer_sql import bootstrap_sql, node_settings_sql
+from djogi.tenancy import APP_ROLE
 
 TEMPLATE_DB = "djogi_template"
 NODE_ID = 1
@@ -55,6 +59,8 @@ class TestDatabases:
         self._admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(TEMPLATE_DB)))
         with psycopg.connect(server.url(TEMPLATE_DB), autocommit=True) as conn:
             conn.execute(bootstrap_sql(NODE_ID).encode())
+        server.app_url(TEMPLATE_DB)  # the application role's grants, copied into every test database
+        with psycopg.connect(server.url(TEMPLATE_DB), autocommit=True) as conn:
             if template_sql.strip():
                 conn.execute(template_sql.encode())
 
@@ -131,6 +137,19 @@ def db_url(djogi_databases: TestDatabases) -> Iterator[str]:
     name = djogi_databases.create()
     yield djogi_databases.server.url(name)
     djogi_databases.drop(name)
+
+
+@pytest.fixture
+def app_db_url(db_url: str) -> str:
+    """URL of the test's database as the application role ``djogi_app`` (row-level security applies)."""
+    return db_url.replace(f"//{SUPERUSER}@", f"//{APP_ROLE}@", 1)
+
+
+@pytest.fixture
+async def app_db(app_db_url: str, anyio_backend: str) -> AsyncIterator[Database]:
+    """A djogi ``Database`` on the test's database as the application role, closed after."""
+    async with connect(app_db_url, min_size=1, max_size=10, timeout=10.0) as database:
+        yield database
 
 
 @pytest.fixture

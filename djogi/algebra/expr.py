@@ -86,7 +86,7 @@ class ValueType(msgspec.Struct, frozen=True, gc=False):
 _KIND_SQL = {
     "str": "text", "int": "bigint", "float": "double precision", "decimal": "numeric", "bool": "boolean",
     "date": "date", "datetime": "timestamptz", "time": "time", "timedelta": "interval", "uuid": "uuid",
-    "bytes": "bytea", "json": "jsonb", "jsonb": "jsonb",
+    "bytes": "bytea", "json": "jsonb", "jsonb": "jsonb", "password": "text",
 }  # fmt: skip
 _SQL_KIND = {
     "text": "str", "varchar": "str", "character varying": "str", "char": "str", "character": "str",

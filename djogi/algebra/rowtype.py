@@ -21,13 +21,14 @@ import msgspec
 from djogi.algebra.expr import ValueType, text_argument
 from djogi.errors import ValidationError
 from djogi.identifiers import identifier_problem
+from djogi.passwords import PasswordHash
 
 __all__ = ["check_name", "python_type", "row_type"]
 
 _KIND_PY: dict[str | None, Any] = {
     "str": str, "int": int, "float": float, "decimal": decimal.Decimal, "bool": bool, "date": dt.date,
     "datetime": dt.datetime, "time": dt.time, "timedelta": dt.timedelta, "uuid": uuid.UUID, "bytes": bytes,
-    "heerid": int, "json": Any, "jsonb": Any, None: Any,
+    "heerid": int, "json": Any, "jsonb": Any, "password": PasswordHash, None: Any,
 }  # fmt: skip
 
 

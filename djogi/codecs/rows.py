@@ -17,6 +17,7 @@ from typing import Any, Generic, TypeVar
 
 from djogi.codecs.json import decode_jsonb
 from djogi.errors import DecodeError
+from djogi.passwords import PasswordHash
 from djogi.schema import FieldDescriptor, ModelBase, descriptor
 
 __all__ = ["RowDecoder", "row_decoder"]
@@ -99,6 +100,8 @@ def _converter(model_name: str, fd: FieldDescriptor) -> Callable[[Any], Any] | N
         return functools.partial(_enum_array, members=_enum_members(fd.enum_type))
     if kind == "jsonb":
         return functools.partial(decode_jsonb, tp=fd.python_type, where=f"{model_name}.{fd.name}")
+    if kind == "password":
+        return PasswordHash
     return None
 
 

@@ -26,6 +26,7 @@ from psycopg.types.json import Jsonb
 
 from djogi.codecs.json import json_encode, jsonb_extras
 from djogi.errors import ValidationError
+from djogi.passwords import PasswordHash
 from djogi.schema import FieldDescriptor
 from djogi.types import INT_RANGES
 
@@ -152,6 +153,14 @@ def _instance(types: type | tuple[type, ...], expected: str) -> Callable[[Any, s
     return check
 
 
+def _n_password(v: Any, sql: str | None, enum: Any) -> object:
+    if isinstance(v, PasswordHash):
+        return v
+    # never quote the value: it may be a password
+    raise Refused(f"a password column takes a djogi.PasswordHash, not a {type(v).__name__}",
+                  "hash the password first: PasswordHash.hash(password)")  # fmt: skip
+
+
 def _n_enum(v: Any, sql: str | None, enum: Any) -> object:
     if isinstance(v, enum):
         return v
@@ -261,6 +270,7 @@ _KINDS: dict[str, Callable[[Any, str | None, Any], object]] = {
     "bytes": _instance((bytes, bytearray, memoryview), "bytes"),
     "enum": _n_enum,
     "heerid": _n_heerid,
+    "password": _n_password,
     "json": _json_checker(typed=False),
     "jsonb": _json_checker(typed=True),
 }

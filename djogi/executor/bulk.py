@@ -307,7 +307,7 @@ async def bulk_create(db: Session, rows: Sequence[M], returning: bool) -> list[M
         fields = [fd for fd in fields if fd.name not in left_out]
         missing = [fd for fd in missing if fd.name not in left_out]
         everywhere = everywhere - left_out
-    state = db.current_transaction()
+    state = await db.pinned()
     conn = state.conn if state is not None else await db.acquire()
     try:
         known = await _column_oids(db, conn, desc)
@@ -407,16 +407,18 @@ def _upsert(ins: Insert[M], target: Sequence[Column[Any, Any]], update: Sequence
 
 
 async def insert_unnest(
-    db: Session, rows: Sequence[M], conflict_target: Sequence[str], update_fields: Sequence[str]
+    db: Session, rows: Sequence[M], conflict_target: Sequence[str] | None, update_fields: Sequence[str]
 ) -> list[M]:
     """Generate the database-filled values some rows leave UNSET (as ``bulk_create`` does), then run
-    ``insert_many(rows)`` ``ON CONFLICT (target) DO NOTHING | DO UPDATE`` (see ``_upsert``)."""
+    ``insert_many(rows)`` ``ON CONFLICT (target) DO NOTHING | DO UPDATE`` (see ``_upsert``); with
+    ``conflict_target`` None, a plain ``insert_many(rows)`` (``bulk_create`` under row-level security,
+    where PostgreSQL refuses COPY)."""
     if not rows:
         return []
     desc = _model_of(rows)
-    if not conflict_target:
+    if conflict_target is not None and not conflict_target:
         raise ValidationError("conflict_target must name at least one field")
-    target = _conflict_columns(desc, conflict_target, "bulk insert")
+    target = _conflict_columns(desc, conflict_target or (), "bulk insert")
     update = _conflict_columns(desc, update_fields, "bulk insert")
     missing, everywhere = _unset_fields(desc, rows)
     left_out = _left_to_defaults(missing, everywhere)
@@ -430,7 +432,8 @@ async def insert_unnest(
             if state is None:
                 await db.release(conn)
         rows = _fill(desc, rows, _Allocation(generate, loaded, everywhere - left_out))
-    return await db.execute(_upsert(insert_many(desc.model, rows), target, update))  # type: ignore[no-any-return]
+    inserted = insert_many(desc.model, rows)
+    return await db.execute(_upsert(inserted, target, update) if target else inserted)  # type: ignore[no-any-return]
 
 
 async def bulk_update(db: Session, rows: Sequence[Model], fields: Sequence[str]) -> int:

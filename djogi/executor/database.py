@@ -9,6 +9,7 @@ of the statement's result shape (``executor.rows``). Server errors are raised as
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import Any, Literal, NoReturn, TypeVar, overload
@@ -32,6 +33,7 @@ from djogi.algebra.dml import (
 from djogi.algebra.query import Select, count_of, exists_of, select
 from djogi.algebra.results import Statement
 from djogi.algebra.setops import SetOp
+from djogi.auth import AuthContext, TenantId
 from djogi.errors import MultipleObjectsReturned, NotFound, StaleObject, ValidationError
 from djogi.executor import bulk, prefetch
 from djogi.executor.errors import translate
@@ -39,9 +41,11 @@ from djogi.executor.events import Listener
 from djogi.executor.pool import Connection
 from djogi.executor.rawsql import transaction_control
 from djogi.executor.rows import RowFactory, into_factory, row_factory
-from djogi.executor.session import Session
+from djogi.executor.session import Session, bypass_logger
 from djogi.executor.transaction import Atomic, Isolation, OnCommit, retry_loop
+from djogi.identifiers import identifier_problem
 from djogi.model import Model, descriptor
+from djogi.tenancy import BYPASS_ROLE
 
 M = TypeVar("M", bound=Model)
 R = TypeVar("R")  # a query's row type: a model, Loaded[model], a tuple, a Struct
@@ -73,6 +77,48 @@ class Database:
         """The pool's statistics (``psycopg_pool`` names), counting parked connections as available."""
         return self._session.pool.stats()
 
+    # ------------------------------------------------------------------------------------ auth and tenancy
+
+    @property
+    def auth(self) -> AuthContext | None:
+        """The auth context in force: the open transaction's (``set_auth``), else this handle's."""
+        return self._session.effective_auth(self._session.own_transaction())
+
+    def with_auth(self, auth: AuthContext | None) -> Database:
+        """A handle on the same pool whose statements run with ``auth`` (its tenant: ``djogi.tenant`` set
+        per transaction; a statement outside ``atomic()`` runs in its own transaction to carry it)."""
+        return self._derived(self._session.view(auth=auth))
+
+    def with_tenant(self, tenant_id: TenantId | None) -> Database:
+        """``with_auth`` of this handle's auth context (or an empty one) for ``tenant_id``."""
+        return self.with_auth((self._session.auth or AuthContext()).with_tenant(tenant_id))
+
+    def set_auth(self, auth: AuthContext | None) -> None:
+        """Attach ``auth`` to the open transaction, for the rest of it (over any handle's own); the tenant
+        is set again before the next statement when it changed. ValidationError outside ``atomic()``."""
+        state = self._session.current_transaction()
+        if state is None:
+            raise ValidationError("set_auth() needs an open transaction: call it inside `async with db.atomic():`")
+        state.auth = auth
+
+    def insecurely(self, *, role: str = BYPASS_ROLE) -> Database:
+        """A handle whose statements bypass row-level security: each runs in a transaction as ``role`` (a
+        ``BYPASSRLS`` role the connecting role may ``SET ROLE`` to; ``SET LOCAL ROLE``, undone at the end).
+        For admin and batch work only: every call and every statement is logged at WARNING on
+        ``djogi.tenancy`` with the caller's file:line. Grep for ``insecurely(`` to audit them."""
+        problem = identifier_problem(role)
+        if problem is not None:
+            raise ValidationError(f"insecurely(role={role!r}): the role name {problem}")
+        caller = sys._getframe(1)
+        where = f"{caller.f_code.co_filename}:{caller.f_lineno}"
+        bypass_logger.warning("insecurely() at %s: row-level security bypassed as role %s", where, role)
+        return self._derived(self._session.view(auth=self._session.auth, bypass=role, bypass_at=where))
+
+    def _derived(self, session: Session) -> Database:
+        other = Database(session)
+        other._get_sql = self._get_sql
+        return other
+
     # ------------------------------------------------------------------------------------ listeners
 
     def add_listener(self, listener: Listener) -> Callable[[], None]:
@@ -94,6 +140,8 @@ class Database:
         With ``prefetch(...)`` the rows are ``djogi.Loaded`` values and each relation costs one more query
         (``WHERE key = ANY($1)``; see ``djogi.executor.prefetch``), whatever the number of rows.
         """
+        if isinstance(query, Select):
+            self._session.require_tenant(query.model)
         stmt = compile(query)
         if stmt.empty:
             return []
@@ -130,6 +178,7 @@ class Database:
         type reuse the SQL and bind directly. Raises NotFound naming the model and key when there is no
         such row, ValidationError for a key that does not fit the primary key.
         """
+        self._session.require_tenant(model)
         cached = self._get_sql.get((model, type(pk)))
         if cached is None:
             stmt = compile(get_by_pk(model, pk))
@@ -155,6 +204,8 @@ class Database:
     async def count(self, query: Select[Any] | SetOp) -> int:
         """The number of rows ``query`` selects: ``count_of(query)`` (``SELECT count(*) FROM "t" WHERE ...``,
         or over a subquery for distinct/grouped/limited shapes); 0 without SQL for ``none()``."""
+        if isinstance(query, Select):
+            self._session.require_tenant(query.model)
         stmt = compile(count_of(query))
         if stmt.empty:
             return 0
@@ -164,6 +215,8 @@ class Database:
     async def exists(self, query: Select[Any] | SetOp) -> bool:
         """Whether ``query`` selects any row: ``exists_of(query)`` (``SELECT EXISTS (SELECT 1 ... LIMIT 1)``);
         False without SQL for ``none()``."""
+        if isinstance(query, Select):
+            self._session.require_tenant(query.model)
         stmt = compile(exists_of(query))
         if stmt.empty:
             return False
@@ -172,6 +225,7 @@ class Database:
 
     async def scalar(self, query: Select[Any]) -> Any:
         """The first column of the first row of ``query`` (a ``values(...)`` query), or ``None``."""
+        self._session.require_tenant(query.model)
         stmt = compile(query.limit(1))
         if stmt.empty:
             return None
@@ -180,6 +234,7 @@ class Database:
 
     async def values(self, query: Select[R]) -> list[R]:
         """The rows of a ``values(...)`` query: tuples, or the ``into`` Structs it names."""
+        self._session.require_tenant(query.model)
         stmt = compile(query)
         if stmt.empty:
             return []
@@ -189,6 +244,7 @@ class Database:
     async def execute(self, mutation: Insert[Any] | InsertFrom[Any] | Update[Any] | Delete[Any]) -> Any:
         """Run a compiled mutation (bulk ``update()`` / ``delete()``, ``insert(...)``): the affected row
         count, or the returned rows when the statement has RETURNING. Errors: the translated server error."""
+        self._session.require_tenant(mutation.model)
         return await self._session.execute(mutation)
 
     def stream(self, query: Select[M], *, batch: int = 1000) -> AsyncIterator[M]:
@@ -197,6 +253,7 @@ class Database:
         Needs an open ``atomic()`` (a cursor lives in a transaction): raises ValidationError otherwise,
         at call time, and for a query with ``prefetch(...)``.
         """
+        self._session.require_tenant(query.model)
         state = self._session.current_transaction()
         if state is None:
             raise ValidationError("stream() needs an open transaction: use it inside `async with db.atomic():`")
@@ -209,6 +266,7 @@ class Database:
     async def _stream(self, conn: Connection, stmt: Statement, batch: int) -> AsyncIterator[Any]:
         if stmt.empty:
             return
+        await self._session.pinned()
         started = time.perf_counter()
         factory = row_factory(stmt.result)
         name = f"djogi_cur_{id(stmt):x}"
@@ -257,6 +315,7 @@ class Database:
 
         Raises UniqueViolation (naming the constraint) and the other IntegrityErrors on violations.
         """
+        self._session.require_tenant(type(instance))
         rows, _ = await self._session.statement(compile(insert_one(instance)))
         return rows[0]  # type: ignore[no-any-return]
 
@@ -268,6 +327,7 @@ class Database:
         when a versioned row moved on, NotFound when the row is gone, ValidationError for an unsaved
         instance or an unknown field.
         """
+        self._session.require_tenant(type(instance))
         stmt = compile(update_one(instance, changes or None))
         rows, _ = await self._session.statement(stmt)
         if not rows:
@@ -279,6 +339,7 @@ class Database:
 
         Raises StaleObject when a versioned row moved on, NotFound when the row is already gone.
         """
+        self._session.require_tenant(type(instance))
         _, rowcount = await self._session.statement(compile(delete_one(instance)))
         if rowcount == 0:
             self._missing(instance, "delete")
@@ -316,8 +377,18 @@ class Database:
         ``created_at``/``updated_at`` together, from one ``now()``, when either is).
         COPY is all-or-nothing: a violation raises the translated IntegrityError (naming the constraint) and
         inserts nothing. A model with an enum-array column is refused (``ValidationError``): COPY cannot
-        send one yet.
+        send one yet. A tenant-keyed model (outside ``insecurely()``) is inserted with ``insert_many(rows)``
+        instead: PostgreSQL refuses COPY into a table under row-level security.
         """
+        if rows:
+            session = self._session
+            session.require_tenant(type(rows[0]))
+            if session.bypass is None and descriptor(type(rows[0])).tenant_key is not None:  # no COPY under RLS
+                created = await bulk.insert_unnest(session, rows, None, ())
+                return created if returning else len(created)
+            if session.scoped and session.own_transaction() is None:  # the COPY carries the tenant too
+                async with self.atomic():
+                    return await bulk.bulk_create(session, rows, returning)
         return await bulk.bulk_create(self._session, rows, returning)
 
     async def bulk_insert(
@@ -331,6 +402,8 @@ class Database:
         ... RETURNING *``: the rows inserted or updated (rows skipped by DO NOTHING are absent). The statement
         is ``insert_many(Model, rows).on_conflict(...)`` (printable with ``.sql()``), run after generating the
         database-filled values some rows leave UNSET."""
+        if rows:
+            self._session.require_tenant(type(rows[0]))
         return await bulk.insert_unnest(self._session, rows, conflict_target, update_fields)
 
     async def bulk_upsert(
@@ -340,6 +413,8 @@ class Database:
         ``conflict_target``; returns every row as stored. ValidationError for unknown fields."""
         if not update_fields:
             raise ValidationError("bulk_upsert() needs update_fields; use bulk_insert(conflict_target=...) to skip")
+        if rows:
+            self._session.require_tenant(type(rows[0]))
         return await bulk.insert_unnest(self._session, rows, conflict_target, update_fields)
 
     async def bulk_update(self, rows: Sequence[Model], fields: Sequence[str]) -> int:
@@ -350,6 +425,8 @@ class Database:
         field the version is checked and incremented, and StaleObject is raised (the whole statement
         rolled back) when any row moved on.
         """
+        if rows:
+            self._session.require_tenant(type(rows[0]))
         return await bulk.bulk_update(self._session, rows, fields)
 
     async def get_or_create(self, instance: M, *, lookup: Sequence[str]) -> tuple[M, bool]:
@@ -359,6 +436,7 @@ class Database:
         Race-safe: ``INSERT ... ON CONFLICT (lookup) DO NOTHING RETURNING *``, then a SELECT when another
         writer got there first.
         """
+        self._session.require_tenant(type(instance))
         return await bulk.get_or_create(self._session, instance, lookup)
 
     async def update_or_create(
@@ -367,6 +445,7 @@ class Database:
         """Insert ``instance`` or, when a row matches on ``lookup``, update its ``update_fields`` (default:
         every non-lookup data field); ``(row, created)``. One ``INSERT ... ON CONFLICT DO UPDATE``:
         ``insert_one(instance).on_conflict(...).do_update(...).with_created()``."""
+        self._session.require_tenant(type(instance))
         return await bulk.update_or_create(self._session, instance, lookup, update_fields)
 
     # ------------------------------------------------------------------------------------ transactions

@@ -46,7 +46,8 @@ def _key(value: Any) -> Any:
 
 async def fetch(session: Session, query: Select[Any]) -> list[Any]:
     """The rows of ``query``, decoded as every terminal decodes them (model instances, or tuples for joined
-    rows)."""
+    rows); TenantRequired for a tenant-keyed model with no tenant in force."""
+    session.require_tenant(query.model)
     stmt = compile(query)
     if stmt.empty:
         return []

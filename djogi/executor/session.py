@@ -5,6 +5,8 @@ translated, its rows decoded inside the fetch by the row factory it is given (``
 
 from __future__ import annotations
 
+import copy
+import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
@@ -18,19 +20,23 @@ from psycopg.rows import tuple_row
 from djogi.algebra.compile import compile
 from djogi.algebra.dml import Delete, Insert, InsertFrom, Update
 from djogi.algebra.results import ModelRows, NoResult, RowCount, ScalarRow, Statement, StructRows, TupleRows
+from djogi.auth import AuthContext
 from djogi.codecs import configure_adapters
-from djogi.errors import ConnectionFailure, DecodeError, ValidationError
+from djogi.errors import ConnectionFailure, DecodeError, TenantRequired, ValidationError
 from djogi.executor.errors import translate
 from djogi.executor.events import Listener, StatementEvent, logger
 from djogi.executor.pool import Connection, Pool
 from djogi.executor.rows import RowFactory, row_factory
-from djogi.executor.transaction import TransactionState
+from djogi.executor.transaction import CLEAN, Atomic, TransactionState
+from djogi.schema.registry import registered
+from djogi.tenancy import SET_SCOPE_SQL, SET_TENANT_SQL
 
 __all__ = ["ENUM_OIDS_SQL", "Session"]
 
 T = TypeVar("T")
 
 _TUPLES_OK = pq.ExecStatus.TUPLES_OK
+bypass_logger = logging.getLogger("djogi.tenancy")
 ENUM_OIDS_SQL = (
     "SELECT t.typname, t.oid FROM pg_catalog.pg_type t "
     "WHERE t.typtype = 'e' AND t.typnamespace = ANY (pg_catalog.current_schemas(false)::regnamespace[])"
@@ -49,6 +55,57 @@ class Session:
         self.enum_oids: dict[str, int] = {}
         self.column_oids: dict[str, dict[str, int]] = {}
         self.listeners: list[Listener] = []
+        self.auth: AuthContext | None = None
+        self.bypass: str | None = None
+        self.bypass_at = ""
+        self.scoped = False
+
+    def view(self, *, auth: AuthContext | None, bypass: str | None = None, bypass_at: str = "") -> Session:
+        """A session sharing this one's pool, transactions, listeners and type OIDs, whose statements run
+        with ``auth``'s tenant and, given ``bypass`` (a ``BYPASSRLS`` role), as that role (see ``scope``)."""
+        other = copy.copy(self)
+        other.auth, other.bypass, other.bypass_at = auth, bypass, bypass_at
+        other.scoped = bypass is not None or (auth is not None and auth.tenant_id is not None)
+        return other
+
+    def effective_auth(self, state: TransactionState | None) -> AuthContext | None:
+        """The auth context in force: the open transaction's (``Database.set_auth``), else this session's."""
+        return state.auth if state is not None and state.auth is not None else self.auth
+
+    def require_tenant(self, model: type[Any]) -> None:
+        """TenantRequired when ``model`` is tenant-keyed and no tenant is in force (and no bypass)."""
+        desc = registered(model)
+        if desc is None or desc.tenant_key is None or self.bypass is not None:
+            return
+        auth = self.effective_auth(self.own_transaction())
+        if auth is None or auth.tenant_id is None:
+            raise TenantRequired(
+                f"{desc.name} is tenant-keyed (tenant_key={desc.tenant_key!r}) and no tenant is set: row-level "
+                "security would show no rows and refuse writes. Use db.with_tenant(...) / db.with_auth(ctx), or "
+                "db.set_auth(ctx) inside atomic(); for admin work, bypass explicitly with db.insecurely()"
+            )
+
+    async def scope(self, state: TransactionState) -> None:
+        """Apply this session's tenant and role to the transaction ``state`` when they differ from what is
+        applied: ``SELECT set_config('djogi.tenant', $1, true)`` (and ``set_config('role', $2, true)`` when
+        the role changes; ``'none'`` is the session's own role). Transaction-local, so gone at COMMIT."""
+        auth = self.effective_auth(state)
+        wanted = (auth.tenant_setting if auth is not None else "", self.bypass or "none")
+        applied = state.applied
+        if wanted == applied:
+            return
+        if applied is not None and wanted[1] == applied[1]:
+            await self.on(state.conn, SET_TENANT_SQL, (wanted[0],))
+        else:
+            await self.on(state.conn, SET_SCOPE_SQL, wanted)
+        state.applied = CLEAN if wanted == CLEAN else wanted
+
+    async def enter(self, state: TransactionState, what: str) -> None:
+        """``scope(state)``; under ``insecurely()``, also log ``what`` (the statement) at WARNING."""
+        await self.scope(state)
+        if self.bypass is not None:
+            bypass_logger.warning("row-level security bypassed (insecurely() at %s, role %s): %s", self.bypass_at,
+                                  self.bypass, what)  # fmt: skip
 
     def own_transaction(self) -> TransactionState | None:
         """The transaction the current task opened, or None (also when only another task's is visible)."""
@@ -161,8 +218,20 @@ class Session:
         if self.transaction_var.get() is not None:  # (checked again, with the owner test, only when set)
             state = self.current_transaction()
             if state is not None:
+                if self.scoped or state.applied is not CLEAN or state.auth is not None:
+                    await self.enter(state, sql)
                 return await self.on(state.conn, sql, params, row_factory, fresh=fresh)
+        if self.scoped:  # a transaction-local tenant needs a transaction
+            async with Atomic(self, None, False, False):
+                return await self.run(sql, params, row_factory, fresh=fresh)
         return await self.unpinned(lambda conn: self.on(conn, sql, params, row_factory, fresh=fresh))
+
+    async def pinned(self) -> TransactionState | None:
+        """The task's open transaction with this session's scope applied (``scope``), or None."""
+        state = self.current_transaction()
+        if state is not None:
+            await self.enter(state, "(COPY or cursor)")
+        return state
 
     async def statement(self, stmt: Statement) -> tuple[list[Any], int]:
         """``run()`` a compiled statement; its rows come back decoded by its shape's row factory."""

@@ -14,6 +14,7 @@ from djogi.errors import CommitUnknown, ConnectionFailure, DjogiError, Validatio
 from djogi.executor.events import logger
 
 if TYPE_CHECKING:
+    from djogi.auth import AuthContext
     from djogi.executor.pool import Connection
     from djogi.executor.session import Session
 
@@ -24,16 +25,24 @@ T = TypeVar("T")
 _ISOLATIONS: frozenset[str] = frozenset({"read committed", "repeatable read", "serializable"})
 
 
-class TransactionState:
-    """The open transaction of one task: its pinned connection, savepoint depth and on-commit queue."""
+CLEAN: tuple[str, str] = ("", "none")
+"""The row-security scope of a transaction that set none: no tenant, the session's own role."""
 
-    __slots__ = ("callbacks", "conn", "depth", "owner")
+
+class TransactionState:
+    """The open transaction of one task: its pinned connection, savepoint depth, on-commit queue, the auth
+    context set on it (``Database.set_auth``) and the scope (tenant, role) applied on the connection (None
+    after a savepoint rollback, which may have undone it)."""
+
+    __slots__ = ("applied", "auth", "callbacks", "conn", "depth", "owner")
 
     def __init__(self, conn: Connection, owner: int) -> None:
         self.conn = conn
         self.owner = owner
         self.depth = 0
         self.callbacks: list[OnCommit] = []
+        self.auth: AuthContext | None = None
+        self.applied: tuple[str, str] | None = CLEAN
 
 
 def begin_sql(isolation: Isolation | None, read_only: bool, deferrable: bool) -> str:
@@ -118,6 +127,7 @@ class Atomic:
                 await db.control(state.conn, f"RELEASE SAVEPOINT {self._savepoint}")
                 return
             del state.callbacks[self._mark :]
+            state.applied = None  # the rollback may have undone a set_config() of the savepoint
             with anyio.CancelScope(shield=True):
                 await db.control(state.conn, f"ROLLBACK TO SAVEPOINT {self._savepoint}")
                 await db.control(state.conn, f"RELEASE SAVEPOINT {self._savepoint}")

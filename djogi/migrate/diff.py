@@ -22,6 +22,7 @@ from returns.result import Failure, Result, Success
 from djogi.identifiers import derived_name
 from djogi.migrate import operations as ops
 from djogi.migrate.operations import Operation, Step
+from djogi.migrate.policies import tenancy_operations
 from djogi.migrate.snapshot import (
     ColumnSchema,
     ForeignKeySchema,
@@ -197,7 +198,9 @@ def _renames(old: Snapshot, new: Snapshot) -> tuple[list[Operation], Snapshot]:
         pk = msgspec.structs.replace(
             table.primary_key, columns=tuple(cmap.get(c, c) for c in table.primary_key.columns)
         )
-        tables[name] = msgspec.structs.replace(table, table=name, columns=tuple(columns), primary_key=pk)
+        tenant_key = None if table.tenant_key is None else cmap.get(table.tenant_key, table.tenant_key)
+        tables[name] = msgspec.structs.replace(table, table=name, columns=tuple(columns), primary_key=pk,
+                                               tenant_key=tenant_key)  # fmt: skip
     indexes = []
     for index in expand_column_indexes(old):
         moved = _renamed_index(index, table_map.get(index.table, index.table), column_maps.get(index.table, {}))
@@ -246,6 +249,7 @@ def _tables(old: Snapshot, new: Snapshot) -> list[Operation]:
     for name in sorted(new.models):
         table = new.models[name]
         before = old.models.get(name)
+        out += tenancy_operations(name, before, table)
         if before is None:
             out.append(ops.add_table(table))
             if table.table_comment is not None:
@@ -279,6 +283,7 @@ def _tables(old: Snapshot, new: Snapshot) -> list[Operation]:
                 out.append(ops.drop_column(name, prev))
     for name in sorted(set(old.models) - set(new.models)):
         table = old.models[name]
+        out += tenancy_operations(name, table, None)
         for col in table.columns:
             if col.foreign_key is not None:
                 out.append(ops.drop_foreign_key(name, col.name, col.foreign_key))

@@ -16,6 +16,7 @@ import psycopg
 from psycopg.rows import TupleRow
 
 from djogi.migrate.operations import check_name
+from djogi.migrate.policies import LivePolicy, live_tenant_key
 from djogi.migrate.project import OPCLASS_EXTENSIONS
 from djogi.migrate.snapshot import (
     INDEX_TYPES,
@@ -87,6 +88,15 @@ WHERE x.indrelid = ANY(%(oids)s) AND x.indisvalid AND NOT x.indisprimary
 ORDER BY t.relname, i.relname
 """
 
+_POLICIES = """
+SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity, p.polname, p.polcmd, p.polpermissive,
+       p.polroles::oid[], pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid)
+FROM pg_class c
+LEFT JOIN pg_policy p ON p.polrelid = c.oid
+WHERE c.oid = ANY(%(oids)s) AND (c.relrowsecurity OR c.relforcerowsecurity OR p.oid IS NOT NULL)
+ORDER BY c.relname, p.polname
+"""
+
 _ENUMS = """
 SELECT t.typname, array_agg(e.enumlabel ORDER BY e.enumsortorder)
 FROM pg_type t
@@ -113,6 +123,7 @@ def introspect(
         constraints = cur.execute(_CONSTRAINTS, {"oids": oids}).fetchall()
         index_rows = cur.execute(_INDEXES, {"oids": oids}).fetchall()
         enum_rows = cur.execute(_ENUMS, {"enums": enum_list}).fetchall()
+        policy_rows = cur.execute(_POLICIES, {"oids": oids}).fetchall()
     by_table = _constraints(constraints)
     columns: dict[str, list[ColumnSchema]] = {}
     comments: dict[str, str | None] = {}
@@ -125,9 +136,11 @@ def introspect(
             default_sql=None if ident else canonical_default(default), identity=ident, comment=comment,
             foreign_key=con.get(("f", name)), check=con.get(("c", check_name(table, name))),
         ))  # fmt: skip
+    security = _security(policy_rows, columns)
     models = {
         table: TableSchema(app=app, columns=tuple(cols), table=table, table_comment=comments[table],
-                           primary_key=primary_key_schema(cols, by_table.get(table, {}).get(("p", "")) or ()))
+                           primary_key=primary_key_schema(cols, by_table.get(table, {}).get(("p", "")) or ()),
+                           **security.get(table, {}))
         for table, cols in columns.items()
     }  # fmt: skip
     folded, indexes = fold_column_indexes(models, [_index(r) for r in index_rows if r[11] != "x"])
@@ -135,6 +148,22 @@ def introspect(
         enums={name: EnumSchema(name=name, variants=tuple(labels)) for name, labels in sorted(enum_rows)},
         indexes=indexes, models=folded, registered_apps=(app,) if app else (),
     )  # fmt: skip
+
+
+def _security(rows: list[tuple[Any, ...]], columns: dict[str, list[ColumnSchema]]) -> dict[str, dict[str, Any]]:
+    """Per table with row-level security or policies: ``rls_enabled`` and the ``tenant_key`` its policy
+    isolates by (None when the policy is missing or altered; see ``policies.live_tenant_key``)."""
+    flags: dict[str, tuple[bool, bool]] = {}
+    found: dict[str, list[LivePolicy]] = {}
+    for table, enabled, forced, name, command, permissive, roles, using, check in rows:
+        flags[table] = (enabled, forced)
+        if name is not None:
+            found.setdefault(table, []).append(LivePolicy(name, command, permissive, tuple(roles), using, check))
+    return {
+        table: {"rls_enabled": enabled, "tenant_key": live_tenant_key(
+            [(c.name, c.sql_type) for c in columns.get(table, [])], enabled, forced, found.get(table, []))}
+        for table, (enabled, forced) in flags.items()
+    }  # fmt: skip
 
 
 def _constraints(rows: list[tuple[Any, ...]]) -> dict[str, dict[tuple[str, str], Any]]:

@@ -225,6 +225,11 @@ def _class(schema: TableSchema, name: str, fields: list[_Field], indexes: list[I
         options.append(f"pk={pk_marker}")
     if schema.table_comment is not None:
         options.append(f"comment={_lit(schema.table_comment)}")
+    if schema.rls_enabled != (schema.tenant_key is not None):
+        raise InspectError(f"table {schema.table}: row-level security without djogi's tenant isolation policy "
+                           "cannot be declared")  # fmt: skip
+    if schema.tenant_key is not None:
+        options.append(f"tenant_key={_lit(next(f.name for f in fields if f.column == schema.tenant_key))}")
     by_column = {f.column: f.name for f in fields}
     declared = [_index(schema.table, i, by_column) for i in indexes]
     head = f"class {name}(Model, {', '.join(options)}{''.join(f', indexes=({_call(i, 0)},)' for i in declared[:1])}):"

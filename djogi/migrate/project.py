@@ -103,7 +103,7 @@ def project(
             app=desc.app or None, columns=tuple(columns), primary_key=primary_key_schema(columns, key),
             table=desc.table,
             table_comment=desc.comment, is_through=desc.through is not None,
-            renamed_from=desc.renamed_from,
+            renamed_from=desc.renamed_from, **_tenancy(desc),
         )  # fmt: skip
     folded, rest = fold_column_indexes(tables, indexes)
     apps = tuple(sorted({t.app for t in folded.values() if t.app}))
@@ -111,6 +111,13 @@ def project(
         Snapshot(enums=dict(sorted(enums.items())), indexes=rest, models=folded, registered_apps=apps,
                  generated_at=generated_at)
     )  # fmt: skip
+
+
+def _tenancy(desc: ModelDescriptor) -> dict[str, Any]:
+    """``tenant_key`` (the column) and ``rls_enabled`` of a model declared with ``tenant_key=``."""
+    if desc.tenant_key is None:
+        return {}
+    return {"tenant_key": desc.field(desc.tenant_key).column, "rls_enabled": True}
 
 
 def _column(fd: FieldDescriptor, fk: ForeignKeySchema | None) -> ColumnSchema:

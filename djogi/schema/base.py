@@ -25,7 +25,7 @@ __all__ = ["MODEL_OPTIONS", "ModelBase", "SchemaMeta"]
 
 MODEL_OPTIONS = (
     "table", "app", "pk", "indexes", "unique_together", "database", "comment", "through", "renamed_from",
-    "primary_key", "timestamps", "managed",
+    "primary_key", "timestamps", "managed", "tenant_key",
 )  # fmt: skip
 """The class keywords a model declaration takes besides msgspec's own."""
 

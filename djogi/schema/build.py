@@ -23,10 +23,12 @@ from msgspec import UNSET, UnsetType
 
 from djogi.errors import ModelDefinitionError
 from djogi.identifiers import check_identifier, derived_name, identifier_problem
+from djogi.passwords import PasswordHash
 from djogi.schema.descriptors import FieldDescriptor, FieldKind, ModelDescriptor, ValueKind
 from djogi.schema.fields import FieldSpec, Index, IndexColumn, IndexMethod, Timestamp
 from djogi.schema.registry import models, registered, waiting_preview
 from djogi.sqltext import expression_problem, label_problem, opclass_problem, type_problem
+from djogi.tenancy import key_types
 from djogi.types import (
     HEERID_DESC_PK,
     INT_RANGES,
@@ -56,6 +58,7 @@ _SCALARS: dict[Any, tuple[ValueKind, str]] = {
     dt.timedelta: ("timedelta", "INTERVAL"),
     uuid.UUID: ("uuid", "UUID"),
     bytes: ("bytes", "BYTEA"),
+    PasswordHash: ("password", "TEXT"),
 }
 _JSON_TYPES = (dict, list, Any)
 _ARRAY_ELEMENT_KINDS = ("str", "int", "float", "bool", "decimal", "date", "datetime", "uuid", "enum", "time")
@@ -459,6 +462,7 @@ def build_descriptor(
         _normalise_index(name, table, Index(columns=tuple(cols), unique=True), ordered)
         for cols in options.get("unique_together", ())
     )
+    tenant_key = _tenant_key(name, options.get("tenant_key"), ordered)
     through = options.get("through")
     if through is not None and sum(fd.relation is not None for fd in ordered) < 2:
         raise ModelDefinitionError(f"{name}: a through model needs at least two ForeignKey fields")
@@ -476,6 +480,7 @@ def build_descriptor(
         renamed_from=options.get("renamed_from"),
         primary_key=key,
         managed=options.get("managed", True),
+        tenant_key=tenant_key,
     )
 
 
@@ -525,6 +530,26 @@ def _declared_pk(fields: Mapping[str, FieldDescriptor], key: tuple[str, ...]) ->
     fd = fields[key[0]]
     kind = "Serial" if fd.identity else "Custom" if fd.db_default is not None else "Assigned"
     return PrimaryKey(kind, fd.python_type, fd.sql_type, fd.db_default, identity=fd.identity is not None)
+
+
+def _tenant_key(model: str, key: object, fields: list[FieldDescriptor]) -> str | None:
+    """The ``tenant_key=`` option checked: the name of a NOT NULL data or relation field of the model."""
+    if key is None:
+        return None
+    names = ", ".join(fd.name for fd in fields if fd.kind in ("data", "relation"))
+    if not isinstance(key, str):
+        raise ModelDefinitionError(f"{model}: tenant_key must be a field name (a str), not {type(key).__name__}")
+    fd = next((fd for fd in fields if fd.name == key), None)
+    if fd is None or fd.kind not in ("data", "relation"):
+        raise ModelDefinitionError(f"{model}: tenant_key={key!r} names no field of the model; declare the tenant "
+                                   f"column as a field and name it (fields: {names or 'none'})")  # fmt: skip
+    if fd.nullable:
+        raise ModelDefinitionError(f"{model}.{key}: the tenant key cannot be optional (a row without a tenant "
+                                   "would be invisible to every tenant); declare it without None")  # fmt: skip
+    if fd.sql_type.upper() not in key_types():
+        raise ModelDefinitionError(f"{model}.{key}: a tenant key column has one of the types {', '.join(key_types())} "
+                                   f"(the tenant setting is text cast to it), not {fd.sql_type}")  # fmt: skip
+    return key
 
 
 def _struct_defaults(cls: Any) -> dict[str, tuple[Any, Any]]:

@@ -18,7 +18,7 @@ __all__ = ["FieldDescriptor", "FieldKind", "ModelDescriptor", "ValueKind"]
 FieldKind = Literal["pk", "framework", "data", "relation"]
 ValueKind = Literal[
     "str", "int", "float", "bool", "decimal", "date", "datetime", "time", "timedelta", "uuid", "bytes",
-    "json", "jsonb", "enum", "array", "heerid",
+    "json", "jsonb", "enum", "array", "heerid", "password",
 ]  # fmt: skip
 
 
@@ -86,6 +86,9 @@ class ModelDescriptor(msgspec.Struct, frozen=True, kw_only=True):
     renamed_from: str | None = None
     primary_key: tuple[str, ...] = ("id",)
     managed: bool = True
+    tenant_key: str | None = None
+    """The field whose column holds the row's tenant (``tenant_key=`` option): row-level security isolates
+    the table by it (``djogi.tenancy``)."""
 
     def field(self, name: str) -> FieldDescriptor:
         """The field called ``name``; ``KeyError`` listing the model's fields when there is none."""

@@ -7,14 +7,27 @@ the script can run again and again against the same database.
 from __future__ import annotations
 
 from decimal import Decimal
+from urllib.parse import urlsplit, urlunsplit
 
-from bookshop.models import Author, Book, BookTag, Category, Customer, Genre, Order, OrderLine, OrderStatus
+from bookshop.models import (
+    Author,
+    Book,
+    BookTag,
+    Category,
+    Customer,
+    Genre,
+    Order,
+    OrderLine,
+    OrderStatus,
+    StaffNote,
+)
 
 import djogi
 from djogi import m2m, prefetch
 from djogi.algebra import cast, count, func, rank, with_recursive
 from djogi.algebra.dml import excluded, insert
 from djogi.errors import StaleObject
+from djogi.tenancy import APP_ROLE, app_role_sql, create_roles_sql
 
 
 def show(title: str, value: object) -> None:
@@ -86,6 +99,8 @@ async def main() -> None:
         except StaleObject:
             show("optimistic locking", "stale write refused with StaleObject")
 
+        await tenancy(db)
+
 
 async def relations_and_analytics(db: djogi.Database) -> None:
     """Relation paths, prefetch, an aggregate with FILTER, a window function and a recursive CTE."""
@@ -137,6 +152,30 @@ async def relations_and_analytics(db: djogi.Database) -> None:
         .order_by(tree.path.collate("C"))
     )
     show("the category tree (a recursive CTE)", ["  " * node.depth + node.name for node in await db.values(walk)])
+
+
+async def tenancy(owner: djogi.Database) -> None:
+    """Row-level security on ``StaffNote`` (``tenant_key="store"``), seen through the application role: the
+    owner (this connection, which ran the migrations) grants it the tables; each store sees its own notes."""
+    (user,), = await owner.raw("SELECT current_user")
+    for statement in [*create_roles_sql(APP_ROLE), *app_role_sql(APP_ROLE, owner=user)]:
+        await owner.raw(statement)
+    parts = urlsplit(owner.url)  # the same server and database, as the application role (local: trusted)
+    app_url = urlunsplit(parts._replace(netloc=f"{APP_ROLE}@{parts.netloc.rsplit('@', 1)[-1]}"))
+    async with djogi.connect(app_url) as app:
+        downtown, harbour = app.with_tenant("downtown"), app.with_tenant("harbour")
+        for store in (downtown, harbour):  # re-runnable: each store clears its own notes
+            await store.execute(StaffNote.objects.delete())
+        await downtown.create(StaffNote(store="downtown", body="restock Cosmos"))
+        await harbour.bulk_create([StaffNote(store="harbour", body=b) for b in ("window display", "count the till")])
+        show("staff notes as each store sees them (row-level security)",
+             [(name, sorted(n.body for n in await store.all(StaffNote.objects)))
+              for name, store in (("downtown", downtown), ("harbour", harbour))])
+        show("the application role without a store sees", await app.raw("SELECT count(*) FROM staff_notes"))
+        try:
+            await app.all(StaffNote.objects)
+        except djogi.TenantRequired:
+            show("djogi without a store", "TenantRequired")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,8 @@ DJOGI = Path(sys.executable).parent / "djogi"
 
 
 def _run(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(APP), "DJOGI_DATABASE_URL": db_url}
+    # ROOT too: the djogi of this checkout, not the installed one (an editable install may be another tree)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join((str(APP), str(ROOT))), "DJOGI_DATABASE_URL": db_url}
     return subprocess.run(args, cwd=APP, env=env, capture_output=True, text=True, timeout=120)
 
 
@@ -59,9 +60,15 @@ def test_bookshop_demo_flow(db_url: str) -> None:
         "    Popular science",
     ]
     assert _section(out, "the category tree (a recursive CTE)") == tree
+    assert _section(out, "staff notes as each store sees them (row-level security)") == [
+        "('downtown', ['restock Cosmos'])", "('harbour', ['count the till', 'window display'])",
+    ]
+    assert _section(out, "the application role without a store sees") == ["(0,)"]
+    assert _section(out, "djogi without a store") == ["TenantRequired"]
     again = _run(db_url, sys.executable, "run.py")
     assert again.returncode == 0, f"the tour is not re-runnable:\n{again.stderr}"
     assert _section(again.stdout, "the category tree (a recursive CTE)") == tree
+    assert _section(again.stdout, "staff notes as each store sees them") == _section(out, "staff notes as each store")
     assert _section(again.stdout, "books per genre, and how many under 15 (FILTER)") == _section(
         out, "books per genre, and how many under 15 (FILTER)"
     )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
+import types
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Annotated
@@ -119,3 +121,27 @@ def test_what_cannot_be_declared_exactly_is_refused(snapshot: Snapshot) -> None:
     expression = IndexSchema(name="books_lower_idx", table="books", target=IndexTarget(expression="lower(title)"))
     with pytest.raises(InspectError, match="index books_lower_idx on books: expression indexes"):
         model_source(msgspec.structs.replace(snapshot, indexes=(*snapshot.indexes, expression)))
+
+
+
+def test_a_tenant_keyed_table_is_written_with_its_tenant_key() -> None:
+    with registry_scope(isolated=True):
+
+        class Note(Model, table="notes", tenant_key="shop"):
+            shop: Annotated[str, field(column="shop_code")]
+            body: str
+
+        written = project(models(), "main", None).unwrap()
+    source = model_source(written)
+    assert 'class Notes(Model, table="notes", tenant_key="shop_code"):\n    shop_code: str\n    body: str\n' in source
+    module = types.ModuleType("inspected_notes")
+    sys.modules[module.__name__] = module
+    try:
+        with registry_scope(isolated=True):
+            exec(compile(source, "<inspected>", "exec"), module.__dict__)
+            assert project(models(), "main", None).unwrap().structure() == written.structure()
+    finally:
+        del sys.modules[module.__name__]
+    rls_only = msgspec.structs.replace(written.models["notes"], tenant_key=None)
+    with pytest.raises(InspectError, match="table notes: row-level security without djogi's tenant isolation"):
+        model_source(msgspec.structs.replace(written, models={"notes": rls_only}))

@@ -37,6 +37,8 @@ def compare(expected: Snapshot, live: Snapshot) -> list[Diagnostic]:
         err("D602", name, "table in the database is absent from the snapshot")
     for name in sorted(set(expected.models) & set(live.models)):
         want, have = expected.models[name], live.models[name]
+        if (want.rls_enabled, want.tenant_key) != (have.rls_enabled, have.tenant_key):
+            err("D640", name, _security_message(want.rls_enabled, want.tenant_key, have.rls_enabled, have.tenant_key))
         if want.primary_key != have.primary_key:
             err("D608", name, f"primary key {have.primary_key} != {want.primary_key}")
         for col in want.columns:
@@ -83,6 +85,17 @@ def compare(expected: Snapshot, live: Snapshot) -> list[Diagnostic]:
         if live_enum is None or live_enum.variants != enum.variants:
             err("D618", name, f"enum values {live_enum.variants if live_enum else None}, expected {enum.variants}")
     return out
+
+
+def _security_message(want_rls: bool, want_key: str | None, have_rls: bool, have_key: str | None) -> str:
+    """What differs in a table's row-level security (``D640``)."""
+    if want_rls != have_rls:
+        state = {True: "enabled", False: "disabled"}
+        return f"row-level security is {state[have_rls]}, expected {state[want_rls]}"
+    if want_key is None:
+        return f"an isolation policy on {have_key} exists, expected none"
+    return (f"the tenant isolation policy on {want_key} is missing, altered or not forced (found: "
+            f"{'the one on ' + have_key if have_key else 'no matching policy'}); apply the migrations or restore it")
 
 
 def ledger_diagnostics(migrations: list[Migration], rows: list[LedgerRow], *, strict: bool) -> list[Diagnostic]:

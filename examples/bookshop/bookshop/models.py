@@ -81,3 +81,10 @@ class OrderLine(Model, table="order_lines"):
     book: ForeignKey[Book]
     quantity: int = 1
     unit_price: Annotated[Decimal, field(precision=10, scale=2)] = Decimal("0")
+
+
+class StaffNote(Model, table="staff_notes", tenant_key="store"):
+    """Notes each store's staff keep: row-level security shows a store only its own (docs/multi-tenancy.md)."""
+
+    store: str
+    body: str
