@@ -1,8 +1,10 @@
 """``python -m benchmarks``: start (or reuse) the server, load the data, run every workload for every peer,
 write ``benchmarks/results/latest.{json,md}`` and ``ratios.png``, and print the ratio table; then the key
 workloads (``benchmarks.bench_keys``: HeeRanjID keys against identity keys, ``results/keys.md``),
-(b)/(c) under asyncio and uvloop (``benchmarks.bench_loops``, ``results/loops.md``) and the row-level
-security overhead (``benchmarks.bench_tenancy``, ``results/tenancy.md``).
+(b)/(c) under asyncio and uvloop (``benchmarks.bench_loops``, ``results/loops.md``), prepared queries and
+pipelining (``benchmarks.bench_hot``, ``results/hot.md``), cascading deletes with and without the
+foreign-key index (``benchmarks.bench_fk``, ``results/fk.md``) and the row-level security overhead
+(``benchmarks.bench_tenancy``, ``results/tenancy.md``).
 
 Workloads run one after another, and within a workload every peer runs back to back, so each ratio
 compares figures taken minutes apart at most. Each cell first runs once untimed and checks the row
@@ -32,7 +34,7 @@ from typing import Any
 import msgspec
 import psycopg
 
-from benchmarks import bench_keys, bench_loops, bench_tenancy, schema
+from benchmarks import bench_fk, bench_hot, bench_keys, bench_loops, bench_tenancy, schema
 from benchmarks.harness import (
     Cell,
     Report,
@@ -263,7 +265,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
     parser.add_argument("--peers", help="comma-separated peer names to run (default: all)")
     parser.add_argument("--workloads", help="comma-separated workload keys to run, 'keys' for the key workloads, "
-                                            "'loops' for (b)/(c) under both event loops (default: all)")
+                                            "'loops' for (b)/(c) under both event loops, 'hot' for prepared queries "
+                                            "and pipelining, 'fk' for cascading deletes (default: all)")
     parser.add_argument("--quick", action="store_true", help="one timed run per cell, no warm-up (smoke test)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results directory (default: %(default)s)")
     parser.add_argument("--update-docs", action="store_true", help=f"also put the table into {DOCS.name}")
@@ -313,6 +316,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not args.workloads or "loops" in args.workloads.split(","):
                 print("the same queries under asyncio and uvloop ...", file=sys.stderr)
                 keys += "\n" + bench_loops.run(url, 1 if args.quick else bench_loops.REPEAT, args.out)
+            if not args.workloads or "hot" in args.workloads.split(","):
+                print("prepared queries and pipelining ...", file=sys.stderr)
+                keys += "\n" + bench_hot.run(url, 1 if args.quick else bench_hot.REPEAT, args.out)
+            if not args.workloads or "fk" in args.workloads.split(","):
+                print("cascading deletes with and without the foreign-key index ...", file=sys.stderr)
+                keys += "\n" + bench_fk.run(url, 1 if args.quick else bench_fk.REPEAT, args.out)
             if not args.workloads or "tenancy" in args.workloads.split(","):
                 print("row-level security overhead ...", file=sys.stderr)
                 queries, repeat = (50, 1) if args.quick else (bench_tenancy.QUERIES, bench_tenancy.REPEAT)

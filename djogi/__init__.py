@@ -1,5 +1,6 @@
 """djogi: a model-first, PostgreSQL-only data layer. This module re-exports the public surface."""
 
+from djogi.algebra.expr import param
 from djogi.auth import AuthContext, Authenticator
 from djogi.errors import (
     ArgumentTypeError,
@@ -71,6 +72,7 @@ __all__ = [
     "descriptor",
     "field",
     "models",
+    "param",
     "run",
 ]
 

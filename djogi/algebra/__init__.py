@@ -52,6 +52,7 @@ from djogi.algebra.expr import (
     lower,
     now,
     nullif,
+    param,
     upper,
 )
 from djogi.algebra.filters import predicate_from_filters
@@ -93,6 +94,7 @@ from djogi.algebra.results import Statement
 from djogi.algebra.setops import SetOp, except_, except_all, intersect, intersect_all, union, union_all
 from djogi.algebra.sources import Source, aliased
 from djogi.algebra.subquery import exists, in_query, outer, scalar
+from djogi.algebra.template import Template, template
 from djogi.algebra.traverse import node_key, same
 from djogi.algebra.window import (
     cume_dist,
@@ -125,6 +127,8 @@ __all__ = [  # noqa: RUF022  (grouped by topic)
     "exists_of", "filter", "for_key_share", "for_no_key_update", "for_share", "for_update", "group_by",
     "grouping_sets", "having", "join", "limit", "none", "offset", "only", "order_by", "rollup", "select",
     "select_from", "values", "where",
+    # compiled once, run with new values of named parameters
+    "Template", "param", "template",
     # mutations
     "Delete", "Insert", "InsertFrom", "Update", "delete", "delete_one", "excluded", "get_by_pk", "insert",
     "insert_from", "insert_many", "insert_one", "update", "update_many", "update_one",

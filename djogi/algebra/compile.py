@@ -42,6 +42,7 @@ __all__ = [
     "cache_clear",
     "cache_size",
     "compile",
+    "compile_named",
 ]
 
 MAX_PARAMS = 65535  # PostgreSQL's limit on bind parameters per statement
@@ -60,6 +61,15 @@ def compile(
         return _compile(value)
     except RecursionError:
         return retry_deep(_compile, value)
+
+
+def compile_named(value: Select[Any]) -> Statement:
+    """Compile ``value`` without the shape cache, keeping a ``Slot`` in ``params`` for each named parameter
+    (``param()``); what ``djogi.algebra.template`` builds on. Raises as ``compile``."""
+    try:
+        return _cold(value, named=True)
+    except RecursionError:
+        return retry_deep(lambda v: _cold(v, named=True), value)
 
 
 def _compile(value: Any) -> Statement:
@@ -94,7 +104,8 @@ def cache_clear() -> None:
 _CACHE: dict[object, tuple[str, ResultShape, bool]] = {}
 
 
-def _cold(value: Any) -> Statement:
+def _cold(value: Any, *, named: bool = False) -> Statement:
+    """Render ``value``; a named parameter (``param()``) is refused unless ``named`` (``template()``)."""
     render = STATEMENTS.get(type(value))
     if render is None:
         raise ArgumentTypeError(
@@ -110,7 +121,18 @@ def _cold(value: Any) -> Statement:
             f"the statement needs {len(ctx.params)} parameters; PostgreSQL allows {MAX_PARAMS} "
             "(insert fewer rows per statement, or use bulk_create / COPY)"
         )
+    slot = None if named else next((v for v in ctx.params if type(v) is e.Slot), None)
+    if slot is not None:
+        raise ValidationError(
+            f"param({slot.name!r}) has no value here: a select query with named parameters runs through "
+            f"db.prepare(query), which takes the values on each run ({slot.name}=...); "
+            "djogi.algebra.template(query) compiles one without a database"
+        )
     return Statement(sql, tuple(ctx.params), result, bool(getattr(value, "empty", False)))
+
+
+def _named_shape(node: e.Named[Any], params: list[object]) -> object:
+    raise TypeError("a named parameter")  # never cached: compiled cold, where compile() refuses it
 
 
 def _proved(walked: list[object], rendered: tuple[object, ...]) -> bool:
@@ -308,6 +330,7 @@ _SHAPERS.update(
         e.ValueType: lambda node, params: node,
         e.Column: lambda node, params: (e.Column, node.model, node.name),
         e.Param: _param_shape,
+        e.Named: _named_shape,
         p.Compare: _compare_shape,
         p.And: _junction_shape,
         p.Or: _junction_shape,

@@ -296,6 +296,7 @@ _RELATIONS = "relation paths and related-row subqueries are evaluated by Postgre
 EXPRESSIONS: Mapping[type, Callable[[Any], Getter]] = {
     e.Column: _column,
     e.Param: _param,
+    e.Named: _sql_only("a named parameter has a value only when its prepared query runs"),
     e.Const: _const,
     e.BinOp: _binop,
     e.Func: _func,

@@ -41,11 +41,13 @@ __all__ = [
     "Expr",
     "Func",
     "JsonPath",
+    "Named",
     "OrderBy",
     "OuterRef",
     "Param",
     "PathColumn",
     "PathRef",
+    "Slot",
     "ValueType",
     "abs_",
     "cast",
@@ -56,6 +58,7 @@ __all__ = [
     "lower",
     "now",
     "nullif",
+    "param",
     "upper",
     "value_type",
 ]
@@ -247,6 +250,8 @@ class Expr(msgspec.Struct, Generic[T], frozen=True, gc=False):
         become ``Param`` nodes of this expression's type (``ValidationError`` if they do not fit)."""
         t = self.type
         if isinstance(value, Expr):
+            if type(value) is Named and value.vtype.sql is None:  # param("x") takes this expression's type
+                return Named(value.name, t)
             if not _compatible(t, value.type):
                 raise ValidationError(
                     f"{self.describe()}: cannot compare a {t.kind} with {value.describe()} ({value.type.kind})"
@@ -331,6 +336,11 @@ class Expr(msgspec.Struct, Generic[T], frozen=True, gc=False):
             found = in_query(self, values)
             return found if op == "in" else ~found & self.is_not_null()
         t = self.type
+        if isinstance(values, Named):
+            raise ValidationError(
+                f"{self.describe()}.{op}({values.describe()}): a named parameter stands for one value, not a list; "
+                "compare with == param(...), or build the query per call"
+            )
         if not isinstance(values, Iterable):
             raise ValidationError(f"{self.describe()}.{op}() takes a list of values or a query, not {values!r}")
         items = tuple(values)
@@ -637,6 +647,46 @@ class Param(Expr[T], frozen=True):
 
     def _describe(self) -> str:
         return repr(self.value)
+
+
+class Named(Expr[T], frozen=True):
+    """A named parameter, built by ``param("title")``: a slot whose value is given each time a prepared
+    statement runs (``djogi.algebra.template``). Rendered ``$n::type`` like ``Param``; only ``template()``
+    compiles a value holding one. Never NULL: binding ``None`` is refused."""
+
+    __children__ = ()
+
+    name: str
+    vtype: ValueType
+
+    @property
+    def type(self) -> ValueType:
+        return self.vtype
+
+    def _describe(self) -> str:
+        return f"param({self.name!r})"
+
+
+class Slot(msgspec.Struct, frozen=True, gc=False):
+    """What the renderer binds in place of a ``Named`` parameter: the value to fill in per run."""
+
+    name: str
+    vtype: ValueType
+
+
+def param(name: str, sql_type: str | None = None) -> Named[Any]:
+    """A named parameter for a prepared query: ``Book.objects.where(Book.title == param("title"))``, then
+    ``db.prepare(query)`` and ``await prepared.all(title="Dune")``.
+
+    Compared with an expression it takes that expression's type (the value is checked and normalised as
+    ``where()`` would); elsewhere give ``sql_type`` (``param("n", "bigint")``). ``name`` must be a Python
+    identifier (values are passed as keyword arguments). Raises ``ArgumentTypeError`` for a name that is
+    not a str, ``ValidationError`` for one that is not an identifier or a bad ``sql_type``.
+    """
+    text = text_argument(name, "param() name", "title")
+    if not text.isidentifier():
+        raise ValidationError(f"param({text!r}): a parameter name must be a Python identifier, like 'title'")
+    return Named(text, ValueType(None, None) if sql_type is None else value_type(sql_type))
 
 
 class Const(Expr[T], frozen=True):

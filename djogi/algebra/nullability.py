@@ -62,6 +62,7 @@ def _func(node: e.Func[Any], models: frozenset[Any]) -> bool:
 MAY_BE_NULL: Mapping[type, Rule] = {
     e.Column: lambda node, models: node.nullable or node.model in models,
     e.Param: _never,
+    e.Named: _never,
     e.Const: lambda node, models: node.value is None,
     e.BinOp: lambda node, models: may_be_null(node.left, models) or may_be_null(node.right, models),
     e.Func: _func,

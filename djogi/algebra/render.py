@@ -209,6 +209,10 @@ def _param(node: e.Param[Any], ctx: RenderContext) -> str:
     return ctx.param(list(value) if type(value) is tuple else value, node.vtype.sql)
 
 
+def _named(node: e.Named[Any], ctx: RenderContext) -> str:
+    return ctx.param(e.Slot(node.name, node.vtype), node.vtype.sql)
+
+
 def _const(node: e.Const[Any], ctx: RenderContext) -> str:
     return "NULL" if node.value is None else "TRUE" if node.value else "FALSE"
 
@@ -786,6 +790,7 @@ def _render_setop(node: SetOp, ctx: RenderContext) -> tuple[str, ResultShape]:
 EXPRESSIONS: Mapping[type, Callable[[Any, RenderContext], str]] = {
     e.Column: lambda node, ctx: ctx.column(node),
     e.Param: _param,
+    e.Named: _named,
     e.Const: _const,
     e.BinOp: _binop,
     e.Func: _func,

@@ -1,7 +1,8 @@
 """The executor: the only part of djogi that does I/O.
 
 ``connect()`` yields a ``Database``: terminals over algebra values (``all``, ``one``, ``first``, ``get``,
-``count``, ``exists``, ``scalar``, ``values``, ``in_bulk``, ``stream``, ``execute``), CRUD on frozen
+``count``, ``exists``, ``scalar``, ``values``, ``in_bulk``, ``stream``, ``execute``), ``prepare`` (a query
+compiled once, run with named parameters), ``pipeline`` (statements sent in one round trip), CRUD on frozen
 models, bulk writes through binary COPY and ``unnest``, ``raw`` SQL, ``atomic()`` transactions with
 savepoints and on-commit callbacks, ``retry_on_conflict`` and statement listeners. ``Connection`` is the
 type ``connect(setup=...)`` hooks receive; ``add_links`` / ``remove_links`` edit many-to-many links. For the
@@ -18,8 +19,10 @@ from djogi.executor.connect import connect
 from djogi.executor.database import Database
 from djogi.executor.errors import translate
 from djogi.executor.events import StatementEvent
+from djogi.executor.pipeline import Pending, Pipeline
 from djogi.executor.pool import Connection
 from djogi.executor.prefetch import add_links, remove_links
+from djogi.executor.prepared import Prepared
 from djogi.executor.transaction import Atomic, Isolation
 
 __all__ = [
@@ -27,6 +30,9 @@ __all__ = [
     "Connection",
     "Database",
     "Isolation",
+    "Pending",
+    "Pipeline",
+    "Prepared",
     "StatementEvent",
     "add_links",
     "connect",

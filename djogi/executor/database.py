@@ -34,11 +34,13 @@ from djogi.algebra.query import Select, count_of, exists_of, select
 from djogi.algebra.results import Statement
 from djogi.algebra.setops import SetOp
 from djogi.auth import AuthContext, TenantId
-from djogi.errors import MultipleObjectsReturned, NotFound, StaleObject, ValidationError
+from djogi.errors import NotFound, StaleObject, ValidationError
 from djogi.executor import bulk, prefetch
 from djogi.executor.errors import translate
 from djogi.executor.events import Listener
+from djogi.executor.pipeline import Pipeline, Plan
 from djogi.executor.pool import Connection
+from djogi.executor.prepared import Prepared, single
 from djogi.executor.rawsql import transaction_control
 from djogi.executor.rows import RowFactory, into_factory, row_factory
 from djogi.executor.session import Session, bypass_logger
@@ -157,18 +159,25 @@ class Database:
         """
         if query.row_limit is None or query.row_limit > 2:
             query = query.limit(2)
-        found = await self.all(query)
-        name = query.model.__name__
-        if not found:
-            raise NotFound(f"{name} matching the query does not exist")
-        if len(found) > 1:
-            raise MultipleObjectsReturned(f"more than one {name} matches the query (expected exactly one)")
-        return found[0]
+        return single(await self.all(query), query)
 
     async def first(self, query: Select[R]) -> R | None:
         """The first row of ``query`` (``LIMIT 1``), or ``None``; order the query for a stable answer."""
         found = await self.all(query.limit(1))
         return found[0] if found else None
+
+    def pipeline(self) -> Pipeline:
+        """``async with db.pipeline() as p:``: the statements of the block (``p.all(q)``, ``p.get(M, pk)``,
+        ``p.count(q)``, ``p.execute(m)`` ...) sent in one round trip when it exits, in one transaction;
+        each verb returns a ``Pending`` whose ``value`` is set then. One failing statement raises its
+        error and keeps nothing the block wrote (see ``djogi.executor.pipeline``)."""
+        return Pipeline(self._session, self._get_plan)
+
+    def prepare(self, query: Select[R]) -> Prepared[R]:
+        """``query`` compiled once, to run with new values of its named parameters (``param("title")``):
+        ``await db.prepare(q).all(title="Dune")``. Raises ValidationError now for a query that cannot
+        compile or a named parameter without a type; see ``Prepared`` for each run's errors."""
+        return Prepared(self._session, query)
 
     async def get(self, model: type[M], pk: object) -> M:
         """``SELECT <columns> FROM "t" WHERE "t"."id" = $1``: the ``model`` row whose key is ``pk`` (for a
@@ -179,17 +188,22 @@ class Database:
         such row, ValidationError for a key that does not fit the primary key.
         """
         self._session.require_tenant(model)
-        cached = self._get_sql.get((model, type(pk)))
-        if cached is None:
-            stmt = compile(get_by_pk(model, pk))
-            found, _ = await self._session.statement(stmt)
-            if len(stmt.params) == 1:
-                self._get_sql[(model, type(pk))] = (stmt.sql, row_factory(stmt.result))
-        else:
-            found, _ = await self._session.run(cached[0], (pk,), cached[1])
+        sql, params, factory = self._get_plan(model, pk)
+        found, _ = await self._session.run(sql, params, factory)
         if not found:
             raise NotFound(f"{descriptor(model).name} with {key_text(descriptor(model))}={pk!r} does not exist")
         return found[0]  # type: ignore[no-any-return]
+
+    def _get_plan(self, model: type[Model], pk: object) -> Plan:
+        """``get()``'s statement: compiled once per model and key type, then the SQL reused with the key."""
+        cached = self._get_sql.get((model, type(pk)))
+        if cached is not None:
+            return cached[0], (pk,), cached[1]
+        stmt = compile(get_by_pk(model, pk))
+        factory = row_factory(stmt.result)
+        if len(stmt.params) == 1:
+            self._get_sql[(model, type(pk))] = (stmt.sql, factory)
+        return stmt.sql, stmt.params, factory
 
     async def in_bulk(self, model: type[M], ids: Iterable[object]) -> dict[Any, M]:
         """The ``model`` rows whose keys are in ``ids``, as ``{pk: row}`` (missing keys are absent);

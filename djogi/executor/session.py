@@ -233,6 +233,46 @@ class Session:
             await self.enter(state, "(COPY or cursor)")
         return state
 
+    async def pipelined(
+        self, conn: Connection, batch: Sequence[tuple[str, Sequence[object], RowFactory | None]]
+    ) -> list[tuple[list[Any], int]]:
+        """Run ``batch`` (SQL, params, row factory) on ``conn`` in psycopg's pipeline mode: every statement
+        sent before any result is read, one Sync at the end, so one round trip. Outside a transaction the
+        statements share the implicit transaction the Sync closes: one failing rolls back the others.
+        Returns each statement's rows and row count, in order.
+
+        Raises the translated error of the first statement that failed, its message prefixed with
+        ``pipeline statement i of n failed:``; the statements after it did not run.
+        """
+        cursors = _pipeline_cursors(conn, len(batch))
+        for cur, (_, _, factory) in zip(cursors, batch, strict=True):
+            factory = conn.row_factory if factory is None else factory
+            if cur.row_factory is not factory:
+                cur.row_factory = factory
+        started = time.perf_counter()
+        try:
+            async with conn.pipeline():
+                for cur, (sql, params, _) in zip(cursors, batch, strict=True):
+                    await cur.execute(sql, params, binary=True)
+        except (psycopg.Error, UnicodeEncodeError) as exc:
+            index = next((i for i, cur in enumerate(cursors) if cur.pgresult is None), len(cursors) - 1)
+            error = translate(exc)
+            error.args = (f"pipeline statement {index + 1} of {len(batch)} failed: {error}", *error.args[1:])
+            raise error from exc
+        out: list[tuple[list[Any], int]] = []
+        for cur, (sql, params, factory) in zip(cursors, batch, strict=True):
+            result = cur.pgresult
+            try:
+                rows = await cur.fetchall() if result is not None and result.status == _TUPLES_OK else []
+            except DecodeError as exc:
+                assert factory is not None
+                raise await _located(cur, factory, exc) from exc
+            out.append((rows, cur.rowcount))
+            self.observe(sql, params, started, cur.rowcount)
+            if len(rows) > _KEEP_RESULT_ROWS:
+                await cur.close()
+        return out
+
     async def statement(self, stmt: Statement) -> tuple[list[Any], int]:
         """``run()`` a compiled statement; its rows come back decoded by its shape's row factory."""
         return await self.run(stmt.sql, stmt.params, row_factory(stmt.result))
@@ -255,6 +295,7 @@ class Session:
         """Read the enum OIDs visible on ``conn`` (``pg_type``, enums on the search path) and register
         djogi's adapters with them on its adapters map."""
         conn.__dict__.pop(_CURSOR_ATTR, None)  # a cursor copies the adapters map when it is made
+        conn.__dict__.pop(_PIPELINE_ATTR, None)
         cur = await conn.execute(ENUM_OIDS_SQL, prepare=False)
         rows = await cur.fetchall()
         self.enum_oids = dict(rows)
@@ -286,6 +327,7 @@ async def _located(cur: psycopg.AsyncCursor[Any], row_factory: RowFactory, error
 
 
 _CURSOR_ATTR = "_djogi_cursor"
+_PIPELINE_ATTR = "_djogi_pipeline_cursors"
 _KEEP_RESULT_ROWS = 1000
 
 
@@ -300,3 +342,14 @@ def _cursor(conn: Connection) -> psycopg.AsyncCursor[Any]:
     if cur is None or cur.closed:
         cur = conn.__dict__[_CURSOR_ATTR] = conn.cursor()
     return cur
+
+
+def _pipeline_cursors(conn: Connection, n: int) -> list[psycopg.AsyncCursor[Any]]:
+    """``n`` cursors for one pipeline on ``conn`` (each statement's result needs its own), kept on the
+    connection for the next pipeline as ``_cursor`` keeps one; closed ones are replaced."""
+    kept: list[psycopg.AsyncCursor[Any]] = conn.__dict__.setdefault(_PIPELINE_ATTR, [])
+    for i, cur in enumerate(kept[:n]):
+        if cur.closed:
+            kept[i] = conn.cursor()
+    kept.extend(conn.cursor() for _ in range(n - len(kept)))
+    return kept[:n]

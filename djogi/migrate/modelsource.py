@@ -166,8 +166,14 @@ def _field(
         options.append(("db_default", _lit(column.default_sql)))
     if column.unique and column.foreign_key is None:
         options.append(("unique", "True"))
-    if column.indexed:
-        options.append(("index", "True" if column.index_type in (None, "BTree") else _lit(column.index_type.lower())))
+    by_default = column.foreign_key is not None and not column.unique  # a ForeignKey gets a btree index
+    kind = column.index_type
+    if column.indexed and kind is not None and kind != "BTree":
+        options.append(("index", _lit(kind.lower())))
+    elif column.indexed and not by_default:
+        options.append(("index", "True"))
+    elif not column.indexed and by_default:
+        options.append(("index", "False"))
     options += [(k, _lit(v)) for k in ("check", "comment") if (v := getattr(column, k)) is not None]
     return _Field(name, column.name, annotation, tuple(options), column.nullable)
 

@@ -269,9 +269,13 @@ def _data_field(
         raise _fail(*where, "a version field must be a non-optional int")
     if isinstance(default, dt.datetime) and default.tzinfo is None:
         raise _fail(*where, "naive datetime default; use a timezone-aware datetime (e.g. tzinfo=UTC)")
+    unique = spec.unique or (relation is not None and relation.kind == "o2o")
+    # A foreign key is indexed unless the field says index=False (or a unique constraint indexes it), as
+    # in Django: joins, prefetches and cascading deletes then find the referencing rows without a scan.
+    wanted = spec.index if spec.index is not None else relation is not None and not unique
     index: IndexMethod | None = None
-    if spec.index:
-        index = "btree" if spec.index is True else spec.index
+    if wanted:
+        index = "btree" if wanted is True else wanted
     db_default = _generation(where, spec, value_kind, shape.nullable)
     if spec.timestamp is not None:
         if python_type is not dt.datetime or (shape.nullable and spec.timestamp == "created"):
@@ -298,7 +302,7 @@ def _data_field(
         identity=spec.identity,
         auto=spec.timestamp,
         collation=spec.collation,
-        unique=spec.unique or (relation is not None and relation.kind == "o2o"),
+        unique=unique,
         index=index,
         max_length=spec.max_length,
         check=spec.check,

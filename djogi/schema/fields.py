@@ -19,7 +19,7 @@ class FieldSpec(msgspec.Struct, frozen=True, kw_only=True):
     """Column options given with ``Annotated[T, field(...)]``; see ``field`` for each option."""
 
     unique: bool = False
-    index: bool | IndexMethod = False
+    index: bool | IndexMethod | None = None
     max_length: int | None = None
     precision: int | None = None
     scale: int | None = None
@@ -46,7 +46,7 @@ class FieldSpec(msgspec.Struct, frozen=True, kw_only=True):
 def field(
     *,
     unique: bool = False,
-    index: bool | IndexMethod = False,
+    index: bool | IndexMethod | None = None,
     max_length: int | None = None,
     precision: int | None = None,
     scale: int | None = None,
@@ -71,7 +71,8 @@ def field(
 ) -> FieldSpec:
     """Column options for ``Annotated[T, field(...)]``.
 
-    ``unique`` adds a UNIQUE constraint; ``index`` an index (``True`` for btree or a method name);
+    ``unique`` adds a UNIQUE constraint; ``index`` an index (``True`` for btree or a method name; a
+    ``ForeignKey`` field is indexed by default, ``index=False`` opts out);
     ``max_length`` makes a ``str`` a ``VARCHAR(n)`` instead of TEXT; ``precision``/``scale`` make a
     ``Decimal`` a ``NUMERIC(p, s)``; ``db_default`` is a SQL expression the database fills when the
     value is omitted; ``check`` a SQL CHECK expression; ``renamed_from`` declares a column rename for

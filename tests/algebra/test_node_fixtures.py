@@ -74,6 +74,10 @@ GADGET_COLS = ", ".join(
 FIXTURES: dict[type, list[tuple[Callable[[], Node], str | type[Exception], list[object]]]] = {
     e.Column: [(lambda: Gadget.name, f'{G}"name"', [])],
     e.Param: [(lambda: e.Param(Decimal("1.5"), e.ValueType("decimal", "numeric")), "$1::numeric", [Decimal("1.5")])],
+    e.Named: [
+        (lambda: e.param("n", "bigint"), "$1::bigint", [e.Slot("n", e.value_type("bigint"))]),
+        (lambda: Gadget.name == e.param("name"), f'{G}"name" = $1::text', [e.Slot("name", Gadget.name.type)]),
+    ],
     e.Const: [(lambda: e.Const(None), "NULL", []), (lambda: e.Const(True), "TRUE", [])],
     e.BinOp: [
         (lambda: Gadget.price * 2, f'({G}"price" * $1::numeric)', [Decimal(2)]),

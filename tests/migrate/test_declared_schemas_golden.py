@@ -185,7 +185,8 @@ def test_forward_and_mutual_references_create_tables_then_constraints() -> None:
     p = plan(None, mutual)
     assert [op.label for op in p.operations] == [
         "AddTable staff", "AddTable store", "AddForeignKey staff.store_id -> store.store_id",
-        "AddForeignKey store.manager_staff_id -> staff.staff_id",
+        "AddForeignKey store.manager_staff_id -> staff.staff_id", "AddIndex staff_store_id_idx",
+        "AddIndex store_manager_staff_id_idx",
     ]  # fmt: skip
     assert p.steps[3].up == (
         'ALTER TABLE "store" ADD CONSTRAINT "store_manager_staff_id_fkey" FOREIGN KEY ("manager_staff_id") '
@@ -225,7 +226,7 @@ def test_unmanaged_models_are_never_migrated() -> None:
         assert not next(d for d in djogi.models() if d.name == "Legacy").managed
     assert list(snap(schema).models) == ["kept"]
     assert [op.label for op in plan(None, schema).operations] == [  # the legacy table exists: it may be referenced
-        "AddTable kept", "AddForeignKey kept.legacy_id -> legacy.legacy_id",
+        "AddTable kept", "AddForeignKey kept.legacy_id -> legacy.legacy_id", "AddIndex kept_legacy_id_idx",
     ]
 
 

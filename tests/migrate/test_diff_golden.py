@@ -6,7 +6,7 @@ from typing import Annotated
 import pytest
 
 import djogi
-from djogi import ForeignKey, Index, IndexColumn, Model, Serial, field
+from djogi import ForeignKey, Index, IndexColumn, Model, OneToOne, Serial, field
 from djogi.migrate.diff import diff
 from tests.migrate.helpers import plan, snap, steps
 
@@ -38,7 +38,7 @@ def test_add_table_with_everything_on_a_new_table() -> None:
     assert [op.label for op in p.operations] == [
         "AddEnum tone", "AddTable a", "AddTable b", "SetTableComment a", "AlterColumn a.name SetComment",
         "AddCheck a.n", "AddForeignKey b.a_id -> a.id", "AddIndex a_n_name_idx", "AddIndex a_name_idx",
-        "AddIndex a_name_key",
+        "AddIndex a_name_key", "AddIndex b_a_id_idx",
     ]  # fmt: skip
     got = {label: (up, down, tx) for label, up, down, tx in steps(p)}
     assert got["AddEnum tone"] == ("CREATE TYPE \"tone\" AS ENUM ('low');", 'DROP TYPE "tone";', True)
@@ -63,6 +63,25 @@ def test_add_table_with_everything_on_a_new_table() -> None:
         'ALTER TABLE "a" ADD CONSTRAINT "a_name_key" UNIQUE ("name");',
         'ALTER TABLE "a" DROP CONSTRAINT "a_name_key";',
     )
+    # a foreign key is indexed by default (on a new table: not CONCURRENTLY, in the transaction)
+    assert got["AddIndex b_a_id_idx"] == (
+        'CREATE INDEX "b_a_id_idx" ON "b" ("a_id");', 'DROP INDEX IF EXISTS "b_a_id_idx";', True
+    )
+
+
+def test_foreign_key_index_opt_out_and_one_to_one() -> None:
+    def new() -> None:
+        class A(Model, table="a"):
+            n: int = 0
+
+        class B(Model, table="b"):
+            a: Annotated[ForeignKey["A"], field(index=False)]
+            own: Annotated[OneToOne["A"], field(related_name="owner")]
+            hashed: Annotated[ForeignKey["A"], field(index="hash", related_name="hashed_by")]
+
+    labels = [op.label for op in plan(None, new).operations if op.label.startswith("AddIndex")]
+    # index=False: none; a one-to-one is indexed by its unique constraint; an explicit method is kept
+    assert labels == ["AddIndex b_hashed_id_idx", "AddIndex b_own_id_key"]
 
 
 def test_drop_table_recreates_structure_on_down_and_is_destructive() -> None:
@@ -239,6 +258,8 @@ def test_constraints_on_existing_table_use_not_valid_then_validate() -> None:
          "NOT VALID;", 'ALTER TABLE "a" DROP CONSTRAINT "a_p_id_fkey";', True),
         ("ValidateConstraint a_p_id_fkey", 'ALTER TABLE "a" VALIDATE CONSTRAINT "a_p_id_fkey";',
          "-- no reverse: validation has no reverse", False),
+        ("AddIndex a_p_id_idx", 'CREATE INDEX CONCURRENTLY "a_p_id_idx" ON "a" ("p_id");',
+         'DROP INDEX IF EXISTS "a_p_id_idx";', False),
     ]  # fmt: skip
     assert steps(plan(new, old))[0][:2] == ("DropCheck a.n", 'ALTER TABLE "a" DROP CONSTRAINT "a_n_check";')
 

@@ -145,3 +145,23 @@ def test_a_tenant_keyed_table_is_written_with_its_tenant_key() -> None:
     rls_only = msgspec.structs.replace(written.models["notes"], tenant_key=None)
     with pytest.raises(InspectError, match="table notes: row-level security without djogi's tenant isolation"):
         model_source(msgspec.structs.replace(written, models={"notes": rls_only}))
+
+
+def test_foreign_key_indexes_are_written_only_where_they_differ_from_the_default() -> None:
+    with registry_scope(isolated=True):
+
+        class Shelf(Model, table="shelves"):
+            label: str
+
+        class Place(Model, table="places"):
+            shelf: ForeignKey[Shelf]
+            spare: Annotated[ForeignKey[Shelf], field(index=False, related_name="spares")]
+            hashed: Annotated[ForeignKey[Shelf], field(index="hash", related_name="hashes")]
+
+        source = model_source(project(models(), "main", None).unwrap())
+    assert source.endswith(
+        'class Places(Model, table="places"):\n'
+        "    shelf: ForeignKey[Shelves]\n"
+        "    spare: Annotated[ForeignKey[Shelves], field(index=False)]\n"
+        '    hashed: Annotated[ForeignKey[Shelves], field(index="hash")]\n'
+    )

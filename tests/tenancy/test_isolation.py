@@ -193,3 +193,22 @@ async def test_a_prefetch_of_a_tenant_keyed_relation_needs_a_tenant(app: Databas
     await app.create(Org(name="o"))
     with pytest.raises(TenantRequired, match="Project is tenant-keyed"):
         await app.all(Org.objects.prefetch(reverse(Project.org)))
+
+
+async def test_a_pipeline_runs_in_its_tenant_and_needs_one(app: Database, caplog: pytest.LogCaptureFixture) -> None:
+    admin = app.insecurely()
+    await admin.create(Project(tenant_id=1, name="one"))
+    await admin.create(Project(tenant_id=2, name="two"))
+    with pytest.raises(TenantRequired):
+        async with app.pipeline() as p:
+            p.all(Project.objects)
+    async with app.with_tenant(2).pipeline() as p:
+        rows = p.all(Project.objects)
+        counted = p.count(Project.objects)
+    assert [r.name for r in rows.value] == ["two"] and counted.value == 1
+    with caplog.at_level(logging.WARNING, logger="djogi.tenancy"):
+        async with admin.pipeline() as p:
+            everything = p.count(Project.objects)
+    assert everything.value == 2
+    assert any("row-level security bypassed" in r.getMessage() and "count(Project)" in r.getMessage()
+               for r in caplog.records)  # fmt: skip

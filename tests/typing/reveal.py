@@ -8,12 +8,13 @@ from typing import Annotated, Any, assert_type
 
 import msgspec
 
-from djogi import Database, ForeignKey, Model, OneToOne
+from djogi import Database, ForeignKey, Model, OneToOne, param
 from djogi.algebra import select
 from djogi.algebra.expr import Column, OrderBy
 from djogi.algebra.predicate import Pred
 from djogi.algebra.query import Select
 from djogi.algebra.relations import Related, RelatedCount
+from djogi.executor import Pending, Prepared
 from djogi.loaded import Loaded
 from djogi.model import field
 
@@ -96,3 +97,20 @@ async def terminals(db: Database, books: list[Book]) -> None:
     assert_type(await db.get(Book, 1), Book)
     assert_type(await db.bulk_create(books), list[Book])
     assert_type(await db.bulk_create(books, returning=False), int)
+
+
+async def prepared_and_pipelined(db: Database) -> None:
+    prepared = db.prepare(Book.objects.where(Book.title == param("title")))
+    assert_type(prepared, Prepared[Book])
+    assert_type(await prepared.all(title="x"), list[Book])
+    assert_type(await prepared.one(title="x"), Book)
+    assert_type(await prepared.first(title="x"), Book | None)
+    async with db.pipeline() as p:
+        books = p.all(Book.objects)
+        author = p.get(Author, 1)
+        n = p.count(Book.objects)
+        first = p.first(Book.objects)
+    assert_type(books, Pending[list[Book]])
+    assert_type(author.value, Author)
+    assert_type(n.value, int)
+    assert_type(first.value, Book | None)

@@ -1,0 +1,82 @@
+"""Named parameters change nothing but where the values come from: a random predicate compiled with its
+values written in, and the same predicate with every value replaced by ``param()`` and bound through
+``template()``, give the same SQL and the same parameters."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from djogi import Model, param
+from djogi.algebra import Pred, template
+from djogi.algebra.compile import compile
+
+
+class NpRow(Model, table="np_rows"):
+    name: str
+    qty: int
+    price: Decimal
+    day: dt.date | None = None
+    flag: bool = False
+
+
+VALUES: dict[str, st.SearchStrategy[Any]] = {
+    "name": st.text(max_size=5),
+    "qty": st.integers(-(2**63), 2**63 - 1),
+    "price": st.integers(-100_000, 100_000).map(lambda n: Decimal(n) / 100),
+    "day": st.dates(),
+    "flag": st.booleans(),
+}
+OPS: dict[str, Callable[[Any, Any], Pred]] = {
+    "eq": lambda c, v: c == v, "ne": lambda c, v: c != v, "lt": lambda c, v: c < v, "ge": lambda c, v: c >= v,
+}  # fmt: skip
+
+
+Builder = Callable[[Callable[[str, object], object]], Pred]  # gets the value (or param) for a name
+
+
+@st.composite
+def leaves(draw: st.DrawFn) -> tuple[Builder, dict[str, object]]:
+    """A comparison whose value is given by a callback (the value itself, or a named parameter)."""
+    field = draw(st.sampled_from(sorted(VALUES)))
+    op = draw(st.sampled_from(sorted(OPS) if field != "flag" else ["eq", "ne"]))
+    value = draw(VALUES[field])
+    name = f"{field}_{draw(st.integers(0, 3))}"
+    column = getattr(NpRow, field)
+    return (lambda give: OPS[op](column, give(name, value))), {name: value}
+
+
+@st.composite
+def predicates(draw: st.DrawFn, depth: int = 3) -> tuple[Builder, dict[str, object]]:
+    if depth == 0 or draw(st.booleans()):
+        return draw(leaves())
+    left, lv = draw(predicates(depth - 1))
+    right, rv = draw(predicates(depth - 1))
+    if lv.keys() & rv.keys() and any(lv[k] != rv[k] or type(lv[k]) is not type(rv[k]) for k in lv.keys() & rv.keys()):
+        return left, lv  # one name, two different values: not one parameter
+    how = draw(st.sampled_from(["and", "or", "not_and"]))
+    build: Builder = {
+        "and": lambda give: left(give) & right(give),
+        "or": lambda give: left(give) | right(give),
+        "not_and": lambda give: ~(left(give) & right(give)),
+    }[how]
+    return build, {**lv, **rv}
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(predicates(), st.sampled_from([None, 1, 10]))
+def test_a_bound_template_is_the_literal_compile(pred: Any, limit: int | None) -> None:
+    build, values = pred
+    literal = NpRow.objects.where(build(lambda name, value: value)).order_by(NpRow.id)
+    named = NpRow.objects.where(build(lambda name, value: param(name))).order_by(NpRow.id)
+    if limit is not None:
+        literal, named = literal.limit(limit), named.limit(limit)
+    expected = compile(literal)
+    t = template(named)
+    assert t.sql == expected.sql
+    assert t.bind(values) == list(expected.params)

@@ -1,0 +1,133 @@
+"""Named parameters (``param()``) and ``template()``: a query compiled once, bound per run. Golden SQL and
+parameters; every wrong, missing or ill-typed value refused with a ValidationError naming the parameter."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+import djogi
+from djogi import Model, param
+from djogi.algebra import compile_python, template
+from djogi.algebra.compile import compile
+from djogi.errors import ArgumentTypeError, NotPortable, ValidationError
+
+
+class Shade(djogi.Enum):
+    __pg_name__ = "tpl_shade"
+    DARK = "dark"
+    LIGHT = "light"
+
+
+class TplBook(Model, table="tpl_books"):
+    title: str
+    price: Decimal = Decimal(0)
+    shade: Shade = Shade.DARK
+    published: dt.date | None = None
+
+
+COLS = ", ".join(
+    f'"tpl_books"."{c}"' for c in ("id", "created_at", "updated_at", "title", "price", "shade", "published")
+)
+B = '"tpl_books".'
+
+
+def test_template_pins_sql_and_binds_each_run() -> None:
+    q = (TplBook.objects.where(TplBook.title == param("title"), TplBook.price < Decimal(10))
+         .order_by(TplBook.id).limit(5))  # fmt: skip
+    t = template(q)
+    assert t.sql == (f'SELECT {COLS} FROM "tpl_books" WHERE ({B}"title" = $1::text AND {B}"price" < $2::numeric) '
+                     f'ORDER BY {B}"id" ASC LIMIT 5')  # fmt: skip
+    assert t.names == {"title"}
+    assert t.bind({"title": "Dune"}) == ["Dune", Decimal(10)]
+    assert t.bind({"title": "Emma"}) == ["Emma", Decimal(10)]
+
+
+def test_one_name_in_two_places_and_negation() -> None:
+    q = TplBook.objects.where(~((TplBook.title == param("t")) | (TplBook.price.between(param("lo"), param("hi")))))
+    t = template(q)
+    # both sides are NOT NULL (a named parameter is never NULL), so the complements need no IS NULL arm
+    assert t.sql == (f'SELECT {COLS} FROM "tpl_books" WHERE ({B}"title" <> $1::text AND '
+                     f'{B}"price" NOT BETWEEN $2::numeric AND $3::numeric)')  # fmt: skip
+    assert t.bind({"t": "x", "lo": 1, "hi": Decimal("2.5")}) == ["x", Decimal(1), Decimal("2.5")]
+    same = template(TplBook.objects.where((TplBook.title == param("t")) | (TplBook.title.startswith("x"))
+                                          | (TplBook.title == param("t"))))  # fmt: skip
+    assert same.names == {"t"}
+    assert same.bind({"t": "y"}) == ["y", "x%", "y"]
+
+
+def test_values_are_checked_and_normalised_as_where_does() -> None:
+    t = template(TplBook.objects.where(TplBook.shade == param("shade"), TplBook.published >= param("since")))
+    assert t.sql.endswith(f'WHERE ({B}"shade" = $1::"tpl_shade" AND {B}"published" >= $2::date)')
+    assert t.bind({"shade": "light", "since": dt.date(2020, 1, 2)}) == [Shade.LIGHT, dt.date(2020, 1, 2)]
+    with pytest.raises(ValidationError, match=r"param\('shade'\)"):
+        t.bind({"shade": "grey", "since": dt.date(2020, 1, 2)})
+    with pytest.raises(ValidationError, match=r"param\('since'\): cannot use 'soon'"):
+        t.bind({"shade": "dark", "since": "soon"})
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({}, r"missing parameter 'title': this prepared query takes title$"),
+        ({"titel": "x"}, r"missing parameter 'title'; unknown parameter 'titel': this prepared query takes title$"),
+        ({"title": "x", "extra": 1}, r"unknown parameter 'extra': this prepared query takes title$"),
+        ({"title": 5}, r"param\('title'\): cannot use 5 \(int\); expected str"),
+        ({"title": None}, r"param\('title'\) is None: .*is_null\(\)"),
+    ],
+)
+def test_wrong_missing_or_bad_values_name_the_parameter(values: dict[str, object], message: str) -> None:
+    t = template(TplBook.objects.where(TplBook.title == param("title")))
+    with pytest.raises(ValidationError, match=message):
+        t.bind(values)
+
+
+def test_a_query_without_parameters_takes_none() -> None:
+    t = template(TplBook.objects.order_by(TplBook.id))
+    assert t.bind({}) == [] and t.names == frozenset()
+    with pytest.raises(ValidationError, match="unknown parameter 'x': this prepared query takes no parameters"):
+        t.bind({"x": 1})
+
+
+def test_compile_and_sql_refuse_an_unbound_parameter() -> None:
+    q = TplBook.objects.where(TplBook.title == param("title"))
+    for run in (lambda: compile(q), q.sql, lambda: djogi.algebra.count_of(q).sql()):
+        with pytest.raises(ValidationError, match=r"param\('title'\) has no value here: .*db\.prepare\(query\), which"):
+            run()
+
+
+def test_untyped_parameter_needs_a_type() -> None:
+    untyped = TplBook.objects.where(TplBook.price > djogi.algebra.abs_(param("x")))
+    with pytest.raises(ValidationError, match=r"param\('x'\) has no type here"):
+        template(untyped)
+    typed = template(TplBook.objects.where(TplBook.price > djogi.algebra.abs_(param("x", "numeric"))))
+    assert f'{B}"price" > abs($1::numeric)' in typed.sql
+    assert typed.bind({"x": Decimal(-3)}) == [Decimal(-3)]
+
+
+def test_bad_names_and_arguments() -> None:
+    with pytest.raises(ArgumentTypeError, match="param\\(\\) name takes a str"):
+        param(5)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="must be a Python identifier"):
+        param("two words")
+    with pytest.raises(ArgumentTypeError, match="template\\(\\) takes a query"):
+        template(TplBook.title == "x")  # type: ignore[arg-type]
+
+
+def test_in_memory_evaluation_refuses_a_named_parameter() -> None:
+    with pytest.raises(NotPortable, match="named parameter"):
+        compile_python(TplBook.title == param("title"))
+
+
+def test_none_query_is_empty_and_takes_no_parameters() -> None:
+    t = template(TplBook.objects.where(TplBook.title == param("title")).none())  # none() drops the condition
+    assert t.empty and t.names == frozenset() and t.bind({}) == []
+    with pytest.raises(ValidationError, match="unknown parameter 'title'"):
+        t.bind({"title": "x"})
+
+
+def test_a_list_test_refuses_a_named_parameter() -> None:
+    with pytest.raises(ValidationError, match=r"TplBook.title.in\(param\('t'\)\): a named parameter stands for one"):
+        TplBook.title.in_(param("t"))  # type: ignore[arg-type]
