@@ -36,12 +36,16 @@ class NamedRows(msgspec.Struct, frozen=True):
 _RAW_BYTES_KINDS = ("bytes", "enum")
 """Field kinds that take a value of a type psycopg has no loader for (loaded as raw bytes)."""
 
+_TYPED_COLUMNS = {"tsvector": "tsvector", "vector": "vector"}
+"""Column types loaded as a djogi type of their own, and the one field kind that may take it."""
+
 
 def checked_factory(make: RowMaker, model: type[Any], columns: tuple[str, ...]) -> RowFactory:
     """A row factory building rows with ``make`` once it has checked, per result, that no column of ``model``
-    arrives as raw wire bytes: a row with a column whose type psycopg cannot load (``tsvector``, an
-    extension's type) read into a field of another kind raises ``DecodeError`` naming the field, instead of
-    handing the field bytes. The column types of each result shape are checked once."""
+    arrives as raw wire bytes or as another type's value: a row with a column whose type psycopg cannot load (an
+    extension's type), or one loaded as a djogi type (``TsVector``, ``Vector``), read into a field of another
+    kind raises ``DecodeError`` naming the field, instead of handing the field a value of the wrong type. The
+    column types of each result shape are checked once."""
     desc = descriptor(model)
     by_column = {fd.column: fd for fd in desc.fields}
     fields = [by_column.get(c) for c in columns]
@@ -56,7 +60,9 @@ def checked_factory(make: RowMaker, model: type[Any], columns: tuple[str, ...]) 
             for i, (oid, fd) in enumerate(zip(oids, fields, strict=True)):
                 if fd is None or fd.value_kind in _RAW_BYTES_KINDS or fd.enum_type is not None:
                     continue
-                if cursor.adapters.get_loader(oid, Format.BINARY) is None:
+                info = cursor.adapters.types.get(oid)
+                typed = _TYPED_COLUMNS.get(info.name if info is not None else "")
+                if cursor.adapters.get_loader(oid, Format.BINARY) is None or typed not in (None, fd.value_kind):
                     shown = cursor.description[i].type_display if cursor.description else f"oid {oid}"
                     return _refuse(
                         f"{desc.name}.{fd.name}: its column {fd.column!r} is of type {shown}, which djogi cannot "
