@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from djogi.algebra.expr import Column, ForeignColumn
     from djogi.algebra.query import Select
     from djogi.algebra.relations import Related
-    from djogi.schema.fields import IndexMethod
+    from djogi.schema.fields import Identity, IndexMethod, Timestamp
     from djogi.types import OnDelete
 
 __all__ = ["AnyKey", "Field", "FieldOptions", "ForeignKey", "Keyed", "OneToOne", "Reverse", "field"]
@@ -178,6 +178,13 @@ class FieldOptions(TypedDict, total=False):
     deferrable: bool
     initially_deferred: bool
     related_name: str | None
+    primary_key: bool
+    identity: Identity | None
+    sequence: str | None
+    timestamp: Timestamp | None
+    to_field: str | None
+    on_update: OnDelete | None
+    collation: str | None
 
 
 @overload
@@ -197,8 +204,9 @@ def field(*, default: Any = msgspec.NODEFAULT, default_factory: Any = msgspec.NO
     ``default`` is the Python default (msgspec copies an empty ``[]``/``{}``), ``default_factory`` a
     callable making it; the options are ``djogi.schema.fields.field``'s (``unique``, ``index``,
     ``max_length``, ``precision``/``scale``, ``db_default``, ``check``, ``comment``, ``renamed_from``,
-    ``version``, ``column``, ``sql_type``, and on relations ``on_delete``, ``deferrable``,
-    ``initially_deferred``, ``related_name``). ``ModelDefinitionError`` for an unknown option or both
+    ``version``, ``column``, ``sql_type``, ``collation``, for a declared key ``primary_key``, ``identity``,
+    ``sequence``, ``timestamp``, and on relations ``on_delete``, ``on_update``, ``deferrable``,
+    ``initially_deferred``, ``related_name``, ``to_field``). ``ModelDefinitionError`` for an unknown option or both
     defaults.
     """
     return specifier(default, default_factory, options)

@@ -24,6 +24,8 @@ _PK_KINDS = {
     "RanjId": "RanjId (ascending)",
     "RanjIdRecencyBiased": "RanjId (recency-biased)",
     "Serial": "Serial",
+    "Assigned": "assigned by the application",
+    "Composite": "composite",
 }
 
 
@@ -116,7 +118,10 @@ def _model_page(
             assert fd.relation is not None
             kind = "OneToOne" if fd.relation.kind == "o2o" else "ForeignKey"
             target = _target(fd, by_model, by_name)
-            shown = _link(desc, target) + f" (`{target.table}.id`)" if target else f"`{fd.relation.target}`"
+            shown = f"`{fd.relation.target}`"
+            if target is not None:
+                ref = target.field(fd.relation.to_field) if fd.relation.to_field else target.pk_field
+                shown = _link(desc, target) + f" (`{target.table}.{ref.column}`)"
             lines.append(f"| `{fd.column}` | {kind} | {shown} | {fd.relation.on_delete.upper().replace('_', ' ')} |")
     else:
         lines.append("None.")
@@ -176,10 +181,9 @@ def _notes(fd: FieldDescriptor) -> list[str]:
 
 
 def _indexes(desc: ModelDescriptor) -> list[str]:
-    rows = []
+    key = ", ".join(f"`{fd.column}`" for fd in desc.key_fields)
+    rows = [(f"{desc.table}_pkey", "Primary key", "btree", key, "")]
     for fd in desc.fields:
-        if fd.kind == "pk":
-            rows.append((f"{desc.table}_pkey", "Primary key", "btree", f"`{fd.column}`", ""))
         if fd.unique:
             rows.append((derived_name(desc.table, (fd.column,), "key"), "Unique constraint", "btree",
                          f"`{fd.column}`", ""))

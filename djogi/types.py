@@ -328,6 +328,8 @@ class RelationSpec(msgspec.Struct, frozen=True):
     deferrable: bool = False
     initially_deferred: bool = False
     related_name: str | None = None
+    to_field: str | None = None
+    on_update: OnDelete | None = None
 
 
 if TYPE_CHECKING:

@@ -1,8 +1,10 @@
 """Migration round trips: random model evolutions converge, and rolling back restores each step.
 
-Tables may be partitioned (hash or range on the key, ``LAYOUTS``) and re-partitioned (a layout's
-sibling: partitions dropped and added), which also exercises the online index build on an existing
-partitioned table (``ON ONLY``, ``CONCURRENTLY`` per partition, ``ATTACH``).
+Tables draw their key (djogi's ``id``, a custom key column filled by a sequence or an identity or by the
+application, or a composite key, possibly holding a foreign key) and whether they have timestamps. A
+table with djogi's ``id`` may be partitioned (hash or range on the key, ``LAYOUTS``) and re-partitioned
+(a layout's sibling: partitions dropped and added), which also exercises the online index build on an
+existing partitioned table (``ON ONLY``, ``CONCURRENTLY`` per partition, ``ATTACH``).
 
 Each example starts from a fresh database. For every step the models are redeclared (inside
 ``registry_scope``), composed, applied, and the live catalog introspected: it must equal the committed
@@ -21,6 +23,7 @@ from dataclasses import field as dc_field
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -61,6 +64,10 @@ class Col:
     comment: str | None = None
     check: bool = False
     renamed_from: str | None = None
+    collation: str | None = None
+
+
+KEYS = ("id", "sequence", "identity", "always", "assigned", "composite")
 
 
 # Partition layouts by name; each has a sibling it can evolve into (``SIBLING``). Partition names come
@@ -96,7 +103,27 @@ class Table:
     cols: list[Col] = dc_field(default_factory=list)
     comment: str | None = None
     renamed_from: str | None = None
+    key: str = "id"
+    timestamps: bool = True
+    key_target: str = ""
     layout: str | None = None
+
+
+def _key_fields(t: Table) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """(annotations, ``= field(...)`` values, model options) of ``t``'s declared key (none for djogi's ``id``)."""
+    if t.key == "id":
+        return {}, {}, {}
+    if t.key == "composite":
+        second: Any = Field[djogi.Integer] if not t.key_target else ForeignKey[t.key_target]
+        return ({f"ka{t.uid}": Field[djogi.SmallInt], f"kb{t.uid}": second},
+                {f"ka{t.uid}": field(column=f"a_{t.uid}"), f"kb{t.uid}": field(column=f"b_{t.uid}")},
+                {"primary_key": (f"ka{t.uid}", f"kb{t.uid}")})  # fmt: skip
+    fill = {"sequence": {"sequence": f"seq_{t.uid}"}, "identity": {"identity": "by default"},
+            "always": {"identity": "always"}, "assigned": {}}[t.key]  # fmt: skip
+    if t.key == "assigned":
+        return {f"k{t.uid}": Field[djogi.Integer]}, {f"k{t.uid}": field(primary_key=True, column=f"key_{t.uid}")}, {}
+    spec = field(primary_key=True, column=f"key_{t.uid}", default=msgspec.UNSET, **fill)  # type: ignore[arg-type]
+    return {f"k{t.uid}": Field[djogi.Integer | msgspec.UnsetType]}, {f"k{t.uid}": spec}, {}
 
 
 def _annotation(col: Col) -> Any:
@@ -115,22 +142,31 @@ def _declared(col: Col) -> Any:
         index=col.index, unique=col.unique, db_default=col.default, comment=col.comment,
         renamed_from=col.renamed_from, max_length=col.length if col.kind == "varchar" else None,
         sql_type="INTEGER" if col.kind == "int4" else None, check=f"{col.name} >= 0" if col.check else None,
+        collation=col.collation,
     )  # fmt: skip
 
 
 def declare(tables: list[Table]) -> None:
     """Declare the models of ``tables`` (in creation order, so FK targets exist first)."""
     for t in tables:
-        ns: dict[str, Any] = {"__annotations__": {c.name: _annotation(c) for c in t.cols}}
+        keys, key_values, key_options = _key_fields(t)
+        ns: dict[str, Any] = {"__annotations__": {**keys, **{c.name: _annotation(c) for c in t.cols}}}
+        ns.update(key_values)
         ns.update({c.name: _declared(c) for c in t.cols})
-        options = {"table": t.name, "comment": t.comment, "renamed_from": t.renamed_from or None}
+        options = {"table": t.name, "comment": t.comment, "renamed_from": t.renamed_from or None,
+                   "timestamps": t.timestamps, **key_options}  # fmt: skip
         if t.layout is not None:
             options.update(partitioning(t.name, t.layout))
         types.new_class(f"M{t.uid}", (Model,), options, lambda body, ns=ns: body.update(ns))
 
 
+def _targets(table: Table, tables: list[Table]) -> list[str]:
+    """The models a new foreign key of ``table`` may reference: earlier ones with a single-column key."""
+    return [f"M{t.uid}" for t in tables if t.uid < table.uid and t.key != "composite"]
+
+
 def _cols(data: st.DataObject, table: Table, tables: list[Table], fresh: Iterator[str]) -> Col:
-    targets = [f"M{t.uid}" for t in tables if t.uid < table.uid]
+    targets = _targets(table, tables)
     kind = data.draw(st.sampled_from([k for k in KINDS if k != "fk" or targets]))
     col = Col(name=next(fresh), kind=kind, target=data.draw(st.sampled_from(targets)) if kind == "fk" else "")
     if kind not in ("fk", "date") and data.draw(st.booleans()):
@@ -141,18 +177,23 @@ def _cols(data: st.DataObject, table: Table, tables: list[Table], fresh: Iterato
 def evolve(data: st.DataObject, tables: list[Table], fresh: Iterator[str], uid: Iterator[int]) -> list[Table]:
     """One random model change (tables are copied, never mutated)."""
     tables = [replace(t, cols=[replace(c, renamed_from=None) for c in t.cols], renamed_from=None) for t in tables]
-    referenced = {c.target for t in tables for c in t.cols if c.kind == "fk"}
+    referenced = {c.target for t in tables for c in t.cols if c.kind == "fk"} | {t.key_target for t in tables}
     choices = ["add_table"]
     if tables:
-        choices += ["add_column", "drop_column", "rename_column", "rename_table", "toggle", "type", "comment"]
+        choices += ["add_column", "drop_column", "rename_column", "rename_table", "toggle", "type", "comment",
+                    "timestamps"]  # fmt: skip
         if any(t.layout for t in tables):
             choices.append("repartition")
         if any(f"M{t.uid}" not in referenced for t in tables):
             choices.append("drop_table")
     action = data.draw(st.sampled_from(choices), label="action")
     if action == "add_table":
-        layout = data.draw(st.sampled_from([None, None, "hash2", "range2"]), label="layout")
-        t = Table(uid=next(uid), name=next(fresh), layout=layout)
+        t = Table(uid=next(uid), name=next(fresh), key=data.draw(st.sampled_from(KEYS), label="key"),
+                  timestamps=data.draw(st.booleans(), label="timestamps"))  # fmt: skip
+        if t.key == "id":  # a partitioned table's key holds its partition key
+            t.layout = data.draw(st.sampled_from([None, None, "hash2", "range2"]), label="layout")
+        if t.key == "composite" and _targets(t, tables) and data.draw(st.booleans(), label="key fk"):
+            t.key_target = data.draw(st.sampled_from(_targets(t, tables)))
         t.cols = [_cols(data, t, tables, fresh) for _ in range(data.draw(st.integers(1, 3)))]
         return [*tables, t]
     if action == "drop_table":
@@ -169,6 +210,8 @@ def evolve(data: st.DataObject, tables: list[Table], fresh: Iterator[str], uid: 
         t.renamed_from, t.name = t.name, next(fresh)
     elif action == "comment":
         t.comment = data.draw(st.sampled_from([None, "a table", "it's"]))
+    elif action == "timestamps":
+        t.timestamps = not t.timestamps
     elif t.cols:
         c = data.draw(st.sampled_from(t.cols), label="column")
         if action == "drop_column" and len(t.cols) > 1:
@@ -176,7 +219,7 @@ def evolve(data: st.DataObject, tables: list[Table], fresh: Iterator[str], uid: 
         elif action == "rename_column" and c.kind != "fk":
             c.renamed_from, c.name = c.name, next(fresh)
         elif action == "toggle":
-            what = data.draw(st.sampled_from(["index", "unique", "nullable", "comment", "check"]))
+            what = data.draw(st.sampled_from(["index", "unique", "nullable", "comment", "check", "collation"]))
             if what == "index":
                 c.index = not c.index
             elif what == "unique" and t.layout is None:  # a partitioned table's unique keys contain its key
@@ -187,11 +230,13 @@ def evolve(data: st.DataObject, tables: list[Table], fresh: Iterator[str], uid: 
                 c.comment = None if c.comment else "a column"
             elif what == "check" and c.kind in ("int", "int4"):
                 c.check = not c.check
+            elif what == "collation" and c.kind in ("str", "varchar"):
+                c.collation = None if c.collation else data.draw(st.sampled_from(["C", "POSIX"]))
         elif action == "type":
             if c.kind in ("int", "int4"):
                 c.kind = "int4" if c.kind == "int" else "int"
                 c.default = DEFAULTS[c.kind] if c.default else None
-            elif c.kind in ("str", "varchar"):
+            elif c.kind in ("str", "varchar"):  # the collation stays: ALTER ... TYPE VARCHAR(n) COLLATE "C"
                 c.kind, c.length = "varchar", data.draw(st.sampled_from([5, 10, 40]))
                 c.default = DEFAULTS["varchar"] if c.default else None
     return tables

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast
 
 import msgspec
 
@@ -51,6 +51,9 @@ __all__ = [
     "insert_from",
     "insert_many",
     "insert_one",
+    "key_condition",
+    "key_of",
+    "key_text",
     "merge",
     "update",
     "update_many",
@@ -343,10 +346,12 @@ def _bumped(model: type[ModelBase], assignments: tuple[Assignment, ...]) -> tupl
 
 
 def _stamped(model: type[ModelBase], assignments: tuple[Assignment, ...]) -> tuple[Assignment, ...]:
-    """``assignments`` plus ``updated_at = now()`` unless the caller assigned ``updated_at``."""
-    if any(column == "updated_at" for column, _ in assignments):
+    """``assignments`` plus ``updated_at = now()`` (the model's update timestamp, if it has one) unless the
+    caller assigned it."""
+    stamp = descriptor(model).updated_field
+    if stamp is None or any(column == stamp.column for column, _ in assignments):
         return assignments
-    return (*assignments, ("updated_at", now()))
+    return (*assignments, (stamp.column, now()))
 
 
 def _query(q: object, what: str) -> Select[Any]:
@@ -447,9 +452,9 @@ def update_many(model: type[M], rows: Sequence[M], fields: Sequence[str]) -> Upd
     ``ArgumentTypeError`` when ``rows`` is not a list of rows or ``fields`` not a list of field names.
     """
     desc = _many_rows("update_many", model, rows)
-    if any(getattr(row, desc.pk_field.name) is msgspec.UNSET for row in rows):
+    if any(getattr(row, fd.name) is msgspec.UNSET for row in rows for fd in desc.key_fields):
         raise ValidationError(
-            f"update_many({desc.name}): every {desc.name} must have been created ({desc.pk_field.name} is UNSET)"
+            f"update_many({desc.name}): every {desc.name} must have been created ({key_text(desc)} is UNSET)"
         )
     if not isinstance(fields, Sequence) or isinstance(fields, str | bytes) or not all(type(f) is str for f in fields):
         raise ArgumentTypeError(f"update_many({desc.name}) takes a list of field names, not {fields!r}")
@@ -459,12 +464,12 @@ def update_many(model: type[M], rows: Sequence[M], fields: Sequence[str]) -> Upd
         raise ValidationError(f"update_many({desc.name}): {exc.args[0]}") from None
     if not targets or any(fd.kind in ("pk", "framework") or fd.version for fd in targets):
         raise ValidationError(
-            f"update_many({desc.name}) needs data fields to write (not {desc.pk_field.name}, timestamps or the version)"
+            f"update_many({desc.name}) needs data fields to write (not {key_text(desc)}, timestamps or the version)"
         )
     version = desc.version_field
-    keys = [desc.pk_field, *([version] if version is not None else [])]
+    keys = [*desc.key_fields, *([version] if version is not None else [])]
     row = UnnestRow(model)
-    sent = [getattr(model, fd.name) for fd in (keys[0], *targets, *keys[1:])]
+    sent = [getattr(model, fd.name) for fd in (*desc.key_fields, *targets, *([version] if version else []))]
     given = {col.name: msgspec.structs.replace(col, model=row) for col in sent}
     where: Pred = TRUE
     for fd in keys:
@@ -565,14 +570,43 @@ def delete(q: Select[M]) -> Delete[M]:
     return Delete(model=q.model, condition=q.condition, empty=q.empty)
 
 
+def key_text(desc: ModelDescriptor) -> str:
+    """The key's field names as messages show them (``id``; ``(film, actor)`` for a composite key)."""
+    return desc.pk_field.name if not desc.composite else f"({', '.join(desc.primary_key)})"
+
+
+def key_condition(model: type[ModelBase], key: object, what: str) -> Pred:
+    """``"t"."id" = $1`` (``"t"."a" = $1 AND "t"."b" = $2`` for a composite key, ``key`` then a tuple of
+    values in key order); ``ValidationError`` for a composite key given as anything else."""
+    desc = descriptor(model)
+    if not desc.composite:
+        return cast("Pred", getattr(model, desc.pk_field.name) == key)
+    if not isinstance(key, tuple) or len(key) != len(desc.primary_key):
+        raise ValidationError(
+            f"{what}: {desc.name} has the composite key {key_text(desc)}; pass a tuple of "
+            f"{len(desc.primary_key)} values, not {key!r}"
+        )
+    where: Pred = TRUE
+    for fd, value in zip(desc.key_fields, key, strict=True):
+        where = where & (getattr(model, fd.name) == value)
+    return where
+
+
+def key_of(instance: ModelBase) -> Any:
+    """The key value of ``instance`` (a tuple of values for a composite key; may hold ``UNSET``)."""
+    desc = descriptor(type(instance))
+    if not desc.composite:
+        return getattr(instance, desc.pk_field.name)
+    return tuple(getattr(instance, name) for name in desc.primary_key)
+
+
 def _saved_pk(instance: ModelBase, what: str) -> tuple[ModelDescriptor, Pred]:
     """The descriptor and ``id = $pk [AND version = $v]`` of a saved instance; ``ValidationError`` if unsaved."""
     model = type(instance)
     desc = descriptor(model)
-    pk = getattr(instance, desc.pk_field.name)
-    if pk is msgspec.UNSET:
-        raise ValidationError(f"{what}: this {desc.name} was never saved (its {desc.pk_field.name} is UNSET)")
-    where = getattr(model, desc.pk_field.name) == pk
+    if any(getattr(instance, name) is msgspec.UNSET for name in desc.primary_key):
+        raise ValidationError(f"{what}: this {desc.name} was never saved (its {key_text(desc)} is UNSET)")
+    where = key_condition(model, key_of(instance), what)
     version = desc.version_field
     if version is not None:
         where = where & (getattr(model, version.name) == getattr(instance, version.name))
@@ -591,7 +625,7 @@ def update_one(instance: M, changes: Mapping[str, object] | None = None) -> Upda
     model = type(instance)
     desc, where = _saved_pk(instance, "update_one()")
     if changes is None:
-        whole = (fd for fd in desc.fields if fd.kind in ("data", "relation") and not fd.version)
+        whole = (fd for fd in desc.fields if fd.kind in ("data", "relation") and not fd.version and fd.auto is None)
         changes = {fd.name: value for fd in whole if (value := getattr(instance, fd.name)) is not msgspec.UNSET}
     assignments = _bumped(model, _assign(model, changes))
     return Update(model=model, assignments=_stamped(model, assignments), condition=where, returning=desc.columns)
@@ -608,8 +642,7 @@ def delete_one(instance: M) -> Delete[M]:
 
 def get_by_pk(model: type[M], pk: object) -> Select[M]:
     """``SELECT <every column> FROM "t" WHERE "t"."id" = $1`` (run it with ``one()``)."""
-    desc = descriptor(model)
-    return select(model).where(getattr(model, desc.pk_field.name) == pk)
+    return select(model).where(key_condition(model, pk, "get()"))
 
 
 # ------------------------------------------------------------------------------------------ MERGE

@@ -84,8 +84,17 @@ def _fk_column(base: Any, field: str) -> Column[Any, Any]:
     return msgspec.structs.replace(getattr(base.model, field), model=base)
 
 
-def _pk_column(model: Any, ref: Any) -> Column[Any, Any]:
-    col: Column[Any, Any] = getattr(model, descriptor(model).pk_field.name)
+def _pk_column(model: Any, ref: Any, base: Any = None, field: str | None = None) -> Column[Any, Any]:
+    """The column of ``model`` (as seen through ``ref``) that the relation ``base.field`` references: its
+    ``to_field``, else ``model``'s key."""
+    name = descriptor(model).pk_field.name
+    if field is not None:
+        while not isinstance(base, type):
+            base = base.target if isinstance(base, PathRef) else base.model
+        relation = descriptor(base).field(field).relation
+        if relation is not None and relation.to_field is not None:
+            name = relation.to_field
+    col: Column[Any, Any] = getattr(model, name)
     return col if ref is model else msgspec.structs.replace(col, model=ref)
 
 
@@ -134,7 +143,7 @@ def _hop_exists(pred: p.Pred, root: PathRef, scope: frozenset[str]) -> p.Pred:
         source = aliased(target, name)
     ref = target if source is None else source.ref
     inner = _rewrite(pred, root, ref)
-    correlate = _pk_column(target, ref) == OuterRef(_fk_column(root.base, root.field))
+    correlate = _pk_column(target, ref, root.base, root.field) == OuterRef(_fk_column(root.base, root.field))
     condition = p.and_(correlate, _lower(inner, scope | {name}))
     return exists(Select(model=target, source=source, condition=condition))
 
@@ -225,7 +234,7 @@ def _join_path(q: Select[R], ref: PathRef) -> tuple[Select[R], Any]:
     if any(j.source.name == name for j in q.joins):
         return q, aliased(ref.target, name).ref
     src = aliased(ref.target, name)
-    on = _pk_column(ref.target, src.ref) == _fk_column(base, ref.field)
+    on = _pk_column(ref.target, src.ref, base, ref.field) == _fk_column(base, ref.field)
     return q.join(src, on, kind="LEFT", fetch=False), src.ref
 
 
@@ -256,13 +265,14 @@ class Related(msgspec.Struct, Generic[A, B], frozen=True, gc=False):
         if descriptor(model).table == descriptor(self.owner).table:
             source = aliased(model, f"{descriptor(model).table}__{self.name}")
         q: Select[B] = Select(model=model, source=source)
-        owner_pk: OuterRef[Any] = OuterRef(_pk_column(self.owner, self.owner))
+        via = self.model if self.kind == "reverse" else self.through
+        owner_pk: OuterRef[Any] = OuterRef(_pk_column(self.owner, self.owner, via, self.field))
         if self.kind == "reverse":
             return q.where(_fk_column(model if source is None else source.ref, self.field) == owner_pk)
         assert self.far is not None
         through = self.through
         ref = model if source is None else source.ref
-        q = q.join(through, _fk_column(through, self.far) == _pk_column(model, ref), fetch=False)
+        q = q.join(through, _fk_column(through, self.far) == _pk_column(model, ref, through, self.far), fetch=False)
         return q.where(_fk_column(through, self.field) == owner_pk)
 
     def any(self, *predicates: p.Pred) -> p.Pred:
@@ -413,7 +423,7 @@ def add_related(q: Select[R], relations: Sequence[Column[Any, Any]]) -> Select[R
         if target in sources(q):  # a second relation to one table, or a self-reference: alias it
             source = aliased(target, f"{descriptor(owner).table}__{fd.name}")
             ref = source.ref
-        q = q.join(source, _pk_column(target, ref) == rel, kind="LEFT" if fd.nullable else "INNER")
+        q = q.join(source, _pk_column(target, ref, owner, fd.name) == rel, kind="LEFT" if fd.nullable else "INNER")
     return q
 
 

@@ -33,6 +33,7 @@ from djogi.executor import connect_bounded
 from djogi.identifiers import identifier_problem
 from djogi.model import ModelDescriptor, models
 from djogi.redact import redact
+from djogi.schema import pending
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
 DatabaseOption = Annotated[str | None, typer.Option("--database", "-d", help="Configured database to act on "
@@ -121,8 +122,8 @@ class Cli:
     def load_models(self, *, required: bool = True) -> tuple[ModelDescriptor, ...]:
         """Import the ``[project] models`` modules and return every registered model's descriptor.
 
-        Refuses (exit 2) when a module cannot be imported, or, if ``required``, when no model is
-        registered.
+        Refuses (exit 2) when a module cannot be imported, when a model still refers to a model that was
+        never declared, or, if ``required``, when no model is registered.
         """
         root = str(self.config.root)
         if root not in sys.path:
@@ -133,6 +134,9 @@ class Cli:
             except ImportError as error:
                 raise Refusal(f"cannot import models module {module!r} ({error}); check [project] models in "
                               "Djogi.toml and that the module is importable from the project root") from error
+        waiting = pending()
+        if waiting:
+            raise Refusal("; ".join(waiting))
         found = models()
         if required and not found:
             raise Refusal("no models registered: check [project] models in Djogi.toml")

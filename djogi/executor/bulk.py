@@ -47,7 +47,6 @@ COLUMN_OIDS_SQL = (
     "FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
     "WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped"
 )
-_FRAMEWORK_TIMES = ("created_at", "updated_at")
 GET_OR_CREATE_ATTEMPTS = 3
 
 
@@ -79,11 +78,17 @@ def _pk_source(desc: ModelDescriptor) -> tuple[str, str]:
         return "generate_ranjids(current_heer_ranj_node_id(), $1::integer, true) AS g(id)", "g.id"
     series = "generate_series(1, $1::integer) AS g(n)"
     if pk.identity:
-        # The sequence is looked up once (an uncorrelated subquery runs as an InitPlan), not once per key.
-        table = quote_ident(desc.table).replace("'", "''")
-        return series, f"nextval((SELECT pg_get_serial_sequence('{table}', 'id')::regclass))"
+        return series, _identity_next(desc, desc.pk_field)
     assert pk.default_sql is not None  # every non-identity key kind has a default
     return series, _hoist_nextval(pk.default_sql)
+
+
+def _identity_next(desc: ModelDescriptor, fd: FieldDescriptor) -> str:
+    """``nextval`` of an identity column's sequence, looked up once per statement (an uncorrelated subquery
+    runs as an InitPlan), not once per key."""
+    table = quote_ident(desc.table).replace("'", "''")
+    column = fd.column.replace("'", "''")  # a column name, not an identifier to parse
+    return f"nextval((SELECT pg_get_serial_sequence('{table}', '{column}')::regclass))"
 
 
 def _hoist_nextval(default_sql: str) -> str:
@@ -173,8 +178,9 @@ def _left_to_defaults(missing: Sequence[FieldDescriptor], everywhere: set[str]) 
     """The database-filled fields a write leaves out for the column defaults to fill: those every row leaves
     UNSET (``everywhere``), except ``created_at``/``updated_at``, generated together from one ``now()`` (as
     a create gives them) when some rows set either and others leave it UNSET."""
-    if any(fd.name in _FRAMEWORK_TIMES and fd.name not in everywhere for fd in missing):
-        return everywhere - set(_FRAMEWORK_TIMES)
+    stamps = {fd.name for fd in missing if fd.auto is not None}
+    if any(name not in everywhere for name in stamps):
+        return everywhere - stamps
     return everywhere
 
 
@@ -189,15 +195,17 @@ async def _generate(
     source, pk_expr = _pk_source(desc)
     exprs = []
     for fd in missing:
-        if fd.kind == "pk":
+        if fd.kind == "pk" and not desc.composite:
             exprs.append(f"array_agg({pk_expr})")
-        elif fd.name in _FRAMEWORK_TIMES:
+        elif fd.identity is not None:
+            exprs.append(f"array_agg({_identity_next(desc, fd)})")
+        elif fd.auto is not None:
             exprs.append("now()")
         else:
             text = "::text" if fd.enum_type is not None else ""
-            exprs.append(f"array_agg(({fd.db_default})::{fd.sql_type}{text})")
+            exprs.append(f"array_agg(({_hoist_nextval(fd.db_default or '')})::{fd.sql_type}{text})")
     values, _ = await db.on(conn, f"SELECT {', '.join(exprs)} FROM {source}", (n,))
-    return [[value] * n if fd.name in _FRAMEWORK_TIMES else value for fd, value in zip(missing, values[0], strict=True)]
+    return [[value] * n if fd.auto is not None else value for fd, value in zip(missing, values[0], strict=True)]
 
 
 def _fill(desc: ModelDescriptor, rows: Sequence[M], allocation: _Allocation) -> list[M]:
@@ -241,8 +249,8 @@ def _copy_rows(
     """The COPY rows in ``fields`` order: the given columns with generated values (as loaded) in place of the
     UNSET ones."""
     generated = dict(zip((fd.name for fd in missing), loaded, strict=True))
-    for name in _FRAMEWORK_TIMES:  # one now() repeated: dump it with a UTC tzinfo (the same instant), which
-        times = generated.get(name)  # psycopg formats several times faster than the session's ZoneInfo
+    for name in (fd.name for fd in missing if fd.auto is not None):  # one now() repeated: dump it with a UTC
+        times = generated.get(name)  # tzinfo (the same instant), formatted faster than the session's ZoneInfo
         if times and isinstance(times[0], dt.datetime) and times[0].tzinfo is not dt.UTC:
             generated[name] = [times[0].astimezone(dt.UTC)] * len(times)
     columns: list[Sequence[Any]] = []
@@ -392,7 +400,9 @@ def _upsert(ins: Insert[M], target: Sequence[Column[Any, Any]], update: Sequence
     if not update:
         return clause.do_nothing()
     changes: dict[str, object] = {col.name: excluded(col) for col in update}
-    changes.setdefault("updated_at", now())
+    stamp = descriptor(ins.model).updated_field
+    if stamp is not None:
+        changes.setdefault(stamp.name, now())
     return clause.do_update(set=changes)
 
 

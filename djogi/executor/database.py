@@ -27,6 +27,8 @@ from djogi.algebra.dml import (
     delete_one,
     get_by_pk,
     insert_one,
+    key_of,
+    key_text,
     update_one,
 )
 from djogi.algebra.query import Select, count_of, exists_of, select
@@ -175,7 +177,8 @@ class Database:
         return Prepared(self._session, query)
 
     async def get(self, model: type[M], pk: object) -> M:
-        """``SELECT <columns> FROM "t" WHERE "t"."id" = $1``: the ``model`` row whose key is ``pk``.
+        """``SELECT <columns> FROM "t" WHERE "t"."id" = $1``: the ``model`` row whose key is ``pk`` (for a
+        composite key, a tuple of values in key order: ``WHERE "t"."a" = $1 AND "t"."b" = $2``).
 
         The hottest path: once a key of some type has been compiled for ``model``, later keys of that
         type reuse the SQL and bind directly. Raises NotFound naming the model and key when there is no
@@ -185,8 +188,7 @@ class Database:
         sql, params, factory = self._get_plan(model, pk)
         found, _ = await self._session.run(sql, params, factory)
         if not found:
-            desc = descriptor(model)
-            raise NotFound(f"{desc.name} with {desc.pk_field.name}={pk!r} does not exist")
+            raise NotFound(f"{descriptor(model).name} with {key_text(descriptor(model))}={pk!r} does not exist")
         return found[0]  # type: ignore[no-any-return]
 
     def _get_plan(self, model: type[Model], pk: object) -> Plan:
@@ -201,10 +203,14 @@ class Database:
         return stmt.sql, stmt.params, factory
 
     async def in_bulk(self, model: type[M], ids: Iterable[object]) -> dict[Any, M]:
-        """The ``model`` rows whose keys are in ``ids``, as ``{pk: row}`` (missing keys are absent)."""
-        pk = getattr(model, descriptor(model).pk_field.name)
+        """The ``model`` rows whose keys are in ``ids``, as ``{pk: row}`` (missing keys are absent);
+        ValidationError for a model with a composite key."""
+        desc = descriptor(model)
+        if desc.composite:
+            raise ValidationError(f"in_bulk({desc.name}): not for a composite key {key_text(desc)}; filter instead")
+        pk = getattr(model, desc.pk_field.name)
         rows = await self.all(select(model).where(pk.in_(tuple(ids))))
-        return {row.id: row for row in rows}
+        return {key_of(row): row for row in rows}
 
     async def count(self, query: Select[Any] | SetOp[Any]) -> int:
         """The number of rows ``query`` selects: ``count_of(query)`` (``SELECT count(*) FROM "t" WHERE ...``,
@@ -351,17 +357,18 @@ class Database:
 
     async def refresh(self, instance: M) -> M:
         """The instance's row as stored now; NotFound when it is gone."""
-        return await self.get(type(instance), instance.id)
+        return await self.get(type(instance), key_of(instance))
 
     def _missing(self, instance: Model[Any], action: str) -> NoReturn:
         desc = descriptor(type(instance))
         version = desc.version_field
         if version is not None:
             raise StaleObject(
-                f"{action}(): {desc.name} id={instance.id!r} version={getattr(instance, version.name)!r} is stale "
+                f"{action}(): {desc.name} {key_text(desc)}={key_of(instance)!r} "
+                f"version={getattr(instance, version.name)!r} is stale "
                 "(another writer changed or deleted it); re-read it and retry"
             )
-        raise NotFound(f"{action}(): {desc.name} with {desc.pk_field.name}={instance.id!r} does not exist")
+        raise NotFound(f"{action}(): {desc.name} with {key_text(desc)}={key_of(instance)!r} does not exist")
 
     # ------------------------------------------------------------------------------------ bulk writes
 

@@ -68,7 +68,8 @@ async def _fill(session: Session, parents: list[Loaded[Any]], spec: Prefetch) ->
     rel = spec.relation
     base: Select[Any] = spec.query if spec.query is not None else select(spec.model)
     if isinstance(rel, Related):
-        keys = {_key(p.instance.id) for p in parents}
+        referenced = _pk_column(rel.owner, rel.owner, rel.model if rel.kind == "reverse" else rel.through, rel.field)
+        keys = {_key(getattr(p.instance, referenced.name)) for p in parents}
         if rel.kind == "reverse":
             fk = _fk_column(rel.model, rel.field)
             children = await _children(session, base.where(fk.in_(tuple(keys))), spec) if keys else []
@@ -76,7 +77,7 @@ async def _fill(session: Session, parents: list[Loaded[Any]], spec: Prefetch) ->
         else:
             through = rel.through
             assert rel.far is not None
-            q = base.join(through, _fk_column(through, rel.far) == _pk_column(rel.model, rel.model))
+            q = base.join(through, _fk_column(through, rel.far) == _pk_column(rel.model, rel.model, through, rel.far))
             q = q.where(_fk_column(through, rel.field).in_(tuple(keys)))
             pairs = await fetch(session, q) if keys else []
             children = await load(session, [pair[0] for pair in pairs], spec.then)
@@ -85,16 +86,16 @@ async def _fill(session: Session, parents: list[Loaded[Any]], spec: Prefetch) ->
             for link, child in zip(links, children, strict=True):
                 groups.setdefault(link, []).append(child.instance if not spec.then else child)
         for parent in parents:
-            found = groups.get(_key(parent.instance.id), [])
+            found = groups.get(_key(getattr(parent.instance, referenced.name)), [])
             parent.relations[spec.name] = (found[0] if found else None) if rel.unique else found
         return
     owner = spec.owner
     fd = descriptor(owner).field(rel.name)
     target = resolve_target(owner, fd)
     keys = {_key(getattr(p.instance, fd.name)) for p in parents} - {None}
-    pk = _pk_column(target, target)
+    pk = _pk_column(target, target, owner, fd.name)
     children = await _children(session, base.where(pk.in_(tuple(keys))), spec) if keys else []
-    by_id = {_key(c.instance.id if spec.then else c.id): c for c in children}
+    by_id = {_key(getattr(c.instance if spec.then else c, pk.name)): c for c in children}
     for parent in parents:
         parent.relations[spec.name] = by_id.get(_key(getattr(parent.instance, fd.name)))
 
@@ -135,13 +136,21 @@ def _link_fields(through: type[Model[Any]], owner: Model[Any]) -> tuple[str, str
     return near[0].name, far[0].name
 
 
+def _linked(through: type[Model[Any]], owner: Model[Any] | None, field: str) -> str:
+    """The name of the field that ``through.field`` references on its target (its key or ``to_field``)."""
+    fd = descriptor(through).field(field)
+    target = type(owner) if owner is not None else resolve_target(through, fd)
+    return _pk_column(target, target, through, field).name
+
+
 async def add_links(db: Database, through: type[M], owner: Model[Any], others: Iterable[Model[Any]]) -> list[M]:
     """Link ``owner`` to each of ``others`` through ``through``: ``INSERT INTO "book_tags" (...) VALUES ...
     ON CONFLICT ("book_id", "tag_id") DO NOTHING RETURNING ...`` (idempotent: existing links are kept; the
     pair needs a unique constraint, e.g. ``unique_together=(("book", "tag"),)``). Returns the links created
     now. ValidationError for unsaved rows."""
     near, far = _link_fields(through, owner)
-    rows = [through(**{near: owner.id, far: other.id}) for other in others]
+    mine, theirs = _linked(through, owner, near), _linked(through, None, far)
+    rows = [through(**{near: getattr(owner, mine), far: getattr(other, theirs)}) for other in others]
     if not rows:
         return []
     stmt = insert(through, rows).on_conflict(_fk_column(through, near), _fk_column(through, far)).do_nothing()
@@ -152,9 +161,11 @@ async def add_links(db: Database, through: type[M], owner: Model[Any], others: I
 async def remove_links(db: Database, through: type[Model[Any]], owner: Model[Any], others: Iterable[Model[Any]]) -> int:
     """``DELETE FROM "book_tags" WHERE "book_id" = $1 AND "tag_id" = ANY($2)``; the number removed."""
     near, far = _link_fields(through, owner)
-    ids = tuple(other.id for other in others)
+    theirs = _linked(through, None, far)
+    ids = tuple(getattr(other, theirs) for other in others)
     if not ids:
         return 0
-    q = select(through).where(_fk_column(through, near) == owner.id, _fk_column(through, far).in_(ids))
+    own = getattr(owner, _linked(through, owner, near))
+    q = select(through).where(_fk_column(through, near) == own, _fk_column(through, far).in_(ids))
     count: int = await db.execute(q.delete())
     return count

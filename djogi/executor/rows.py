@@ -13,11 +13,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
+from psycopg.pq import Format
 
 from djogi.algebra.results import JoinedRows, ModelRows, ResultShape, StructRows, TupleRows
 from djogi.codecs import row_decoder, tuple_converter
-from djogi.errors import ValidationError
-from djogi.model import Model
+from djogi.errors import DecodeError, ValidationError
+from djogi.model import Model, descriptor
 
 __all__ = ["RowFactory", "RowMaker", "into_factory", "row_factory", "row_maker"]
 
@@ -30,6 +31,57 @@ class NamedRows(msgspec.Struct, frozen=True):
 
     struct_type: type[msgspec.Struct]
     columns: tuple[str, ...]
+
+
+_RAW_BYTES_KINDS = ("bytes", "enum")
+"""Field kinds that take a value of a type psycopg has no loader for (loaded as raw bytes)."""
+
+_TYPED_COLUMNS = {"tsvector": "tsvector", "vector": "vector"}
+"""Column types loaded as a djogi type of their own, and the one field kind that may take it."""
+
+
+def checked_factory(make: RowMaker, model: type[Any], columns: tuple[str, ...]) -> RowFactory:
+    """A row factory building rows with ``make`` once it has checked, per result, that no column of ``model``
+    arrives as raw wire bytes or as another type's value: a row with a column whose type psycopg cannot load (an
+    extension's type), or one loaded as a djogi type (``TsVector``, ``Vector``), read into a field of another
+    kind raises ``DecodeError`` naming the field, instead of handing the field a value of the wrong type. The
+    column types of each result shape are checked once."""
+    desc = descriptor(model)
+    by_column = {fd.column: fd for fd in desc.fields}
+    fields = [by_column.get(c) for c in columns]
+    seen: set[tuple[int, ...]] = set()
+
+    def factory(cursor: Any) -> RowMaker:
+        result = cursor.pgresult
+        if result is None or result.nfields != len(fields):
+            return make
+        oids = tuple(result.ftype(i) for i in range(result.nfields))
+        if oids not in seen:
+            for i, (oid, fd) in enumerate(zip(oids, fields, strict=True)):
+                if fd is None or fd.value_kind in _RAW_BYTES_KINDS or fd.enum_type is not None:
+                    continue
+                info = cursor.adapters.types.get(oid)
+                typed = _TYPED_COLUMNS.get(info.name if info is not None else "")
+                if cursor.adapters.get_loader(oid, Format.BINARY) is None or typed not in (None, fd.value_kind):
+                    shown = cursor.description[i].type_display if cursor.description else f"oid {oid}"
+                    return _refuse(
+                        f"{desc.name}.{fd.name}: its column {fd.column!r} is of type {shown}, which djogi cannot "
+                        f"decode into {fd.value_kind}; declare the field with that type's annotation or read "
+                        "the column as bytes"
+                    )
+            seen.add(oids)
+        return make
+
+    return factory
+
+
+def _refuse(message: str) -> RowMaker:
+    """A row maker raising ``DecodeError(message)`` for any row (a result with no rows decodes nothing)."""
+
+    def make(row: Sequence[Any]) -> Any:
+        raise DecodeError(message)
+
+    return make
 
 
 def row_maker(shape: ResultShape | NamedRows) -> RowMaker | None:
@@ -89,7 +141,12 @@ def row_factory(shape: ResultShape) -> RowFactory | None:
     if found is not None and found[0] is shape:
         return found[1]
     make = row_maker(shape)
-    factory = None if make is None else _constant(make)
+    if make is None:
+        factory = None
+    elif isinstance(shape, ModelRows):
+        factory = checked_factory(make, shape.model, shape.columns)
+    else:
+        factory = _constant(make)
     if len(_FACTORIES) >= _FACTORIES_MAX:
         _FACTORIES.clear()
     _FACTORIES[id(shape)] = (shape, factory)
@@ -117,6 +174,8 @@ def into_factory(into: type[Any]) -> RowFactory:
                 maker = row_maker(ModelRows(into, names))
             except ValueError as exc:
                 raise ValidationError(f"raw(into={into.__name__}): {exc}") from None
+            assert maker is not None
+            return checked_factory(maker, into, names)(cursor)
         assert maker is not None
         return maker
 

@@ -35,6 +35,7 @@ from djogi.migrate.operations import Step
 from djogi.migrate.project import ALLOWED_EXTENSIONS, project
 from djogi.migrate.snapshot import EMPTY, Snapshot, encode, load, write_atomic
 from djogi.model import ModelDescriptor
+from djogi.schema import pending
 
 
 class BucketPlan(msgspec.Struct, frozen=True):
@@ -105,7 +106,11 @@ def plan_compose(
     migrations_dir: Path, descriptors: Iterable[ModelDescriptor], now: dt.datetime, *, slug: str | None = None,
     database: str | None = None,
 ) -> Result[ComposePlan, str]:  # fmt: skip
-    """Diff the models of every bucket (of ``database`` when given) against the committed snapshots."""
+    """Diff the models of every bucket (of ``database`` when given) against the committed snapshots.
+    ``Failure`` while a declared model still waits for a model it refers to (it would be left out)."""
+    waiting = pending()
+    if waiting:
+        return Failure("; ".join(waiting))
     models = list(descriptors)
     stamp = now.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     plans: list[BucketPlan] = []

@@ -236,19 +236,23 @@ def _pk_problem(old: TableSchema, new: TableSchema) -> str | None:
 
 
 def _fk_ops(table: str, column: str, old: ForeignKeySchema | None, new: ForeignKeySchema | None,
-            existing: bool) -> list[Operation]:  # fmt: skip
+            existing: bool, keys: dict[str, tuple[str, ...]]) -> list[Operation]:  # fmt: skip
     if old == new:
         return []
     out = []
     if old is not None:
         out.append(msgspec.structs.replace(ops.drop_foreign_key(table, column, old), phase=3 if new else 7))
     if new is not None:
-        out.append(ops.add_foreign_key(table, column, new, existing=existing))
+        add = ops.add_foreign_key(table, column, new, existing=existing)
+        # A foreign key to a unique column that is not the key: after the unique constraints (phase 5).
+        out.append(add if new.ref_column in keys.get(new.ref_table, (new.ref_column,)) else
+                   msgspec.structs.replace(add, phase=6))  # fmt: skip
     return out
 
 
 def _tables(old: Snapshot, new: Snapshot) -> list[Operation]:
     out: list[Operation] = []
+    keys = {name: t.primary_key.columns for name, t in new.models.items()}
     for name in sorted(new.models):
         table = new.models[name]
         before = old.models.get(name)
@@ -258,7 +262,7 @@ def _tables(old: Snapshot, new: Snapshot) -> list[Operation]:
             if table.table_comment is not None:
                 out.append(ops.set_table_comment(name, None, table.table_comment))
             for col in table.columns:
-                out += _column_extras(name, None, col, existing=False)
+                out += _column_extras(name, None, col, existing=False, keys=keys)
             continue
         if before.table_comment != table.table_comment:
             out.append(ops.set_table_comment(name, before.table_comment, table.table_comment))
@@ -267,7 +271,7 @@ def _tables(old: Snapshot, new: Snapshot) -> list[Operation]:
             prev = before.column(col.name)
             if prev is None:
                 out.append(ops.add_column(name, col))
-                out += _column_extras(name, None, col, existing=True)
+                out += _column_extras(name, None, col, existing=True, keys=keys)
                 continue
             if prev.sql_type != col.sql_type:
                 out.append(ops.change_type(name, col.name, prev.sql_type, col.sql_type))
@@ -277,7 +281,7 @@ def _tables(old: Snapshot, new: Snapshot) -> list[Operation]:
                 out.append(ops.set_default(name, col.name, prev.default_sql, col.default_sql))
             if prev.nullable != col.nullable:
                 out.append(ops.set_nullable(name, col.name, col.nullable, existing=True))
-            out += _column_extras(name, prev, col, existing=True)
+            out += _column_extras(name, prev, col, existing=True, keys=keys)
         for prev in before.columns:
             if table.column(prev.name) is None:
                 if prev.foreign_key is not None:
@@ -317,8 +321,10 @@ def _partition_ops(old: TableSchema, new: TableSchema) -> list[Operation]:
     return out
 
 
-def _column_extras(table: str, old: ColumnSchema | None, col: ColumnSchema, *, existing: bool) -> list[Operation]:
-    """Comment, CHECK and FK operations for a column (``old`` None when the column is new)."""
+def _column_extras(table: str, old: ColumnSchema | None, col: ColumnSchema, *, existing: bool,
+                   keys: dict[str, tuple[str, ...]]) -> list[Operation]:  # fmt: skip
+    """Comment, CHECK and FK operations for a column (``old`` None when the column is new; ``keys``: each
+    table's primary-key columns)."""
     out: list[Operation] = []
     old_comment = old.comment if old else None
     if old_comment != col.comment:
@@ -329,7 +335,7 @@ def _column_extras(table: str, old: ColumnSchema | None, col: ColumnSchema, *, e
             out.append(ops.drop_check(table, col.name, old_check))
         if col.check is not None:
             out.append(ops.add_check(table, col.name, col.check, existing=existing))
-    out += _fk_ops(table, col.name, old.foreign_key if old else None, col.foreign_key, existing)
+    out += _fk_ops(table, col.name, old.foreign_key if old else None, col.foreign_key, existing, keys)
     return out
 
 

@@ -24,8 +24,6 @@ from djogi.migrate.project import METHOD_EXTENSIONS, OPCLASS_EXTENSIONS
 from djogi.migrate.snapshot import (
     INDEX_TYPES,
     ColumnSchema,
-    CustomPk,
-    CustomPkSpec,
     EnumSchema,
     ForeignKeySchema,
     Identity,
@@ -35,13 +33,14 @@ from djogi.migrate.snapshot import (
     OnDelete,
     PartitionBoundSchema,
     PartitionSchema,
-    PrimaryKeySchema,
     Snapshot,
     TableSchema,
     canonical_bound,
     canonical_default,
     canonical_type,
+    collated,
     fold_column_indexes,
+    primary_key_schema,
 )
 
 Connection = psycopg.Connection[TupleRow]
@@ -50,7 +49,9 @@ Nulls = Literal["Default", "First", "Last"]
 _TABLES = """
 SELECT c.oid, c.relname, obj_description(c.oid, 'pg_class'), a.attname, format_type(a.atttypid, a.atttypmod),
        a.attnotnull, pg_get_expr(d.adbin, d.adrelid), a.attidentity, col_description(c.oid, a.attnum),
-       pg_get_partkeydef(c.oid)
+       pg_get_partkeydef(c.oid),
+       (SELECT co.collname FROM pg_collation co JOIN pg_type ty ON ty.oid = a.atttypid
+        WHERE co.oid = a.attcollation AND a.attcollation <> ty.typcollation)
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = current_schema()
 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -124,10 +125,6 @@ GROUP BY t.typname
 
 _ON_DELETE: dict[str, OnDelete] = {"a": "NoAction", "r": "Restrict", "c": "Cascade", "n": "SetNull", "d": "SetDefault"}
 _IDENTITY: dict[str, Identity] = {"d": "ByDefault", "a": "Always"}
-_PK_KINDS = {
-    "heerid_next_desc()": "HeerIdRecencyBiased", "heerid_next()": "HeerId", "ranjid_next()": "RanjId",
-    "ranjid_next_desc()": "RanjIdRecencyBiased",
-}  # fmt: skip
 
 
 class Unmodelled(msgspec.Struct, frozen=True):
@@ -182,13 +179,13 @@ def catalog(
     columns: dict[str, list[ColumnSchema]] = {}
     comments: dict[str, str | None] = {}
     keys: dict[str, str | None] = {}
-    for _oid, table, table_comment, name, sql_type, notnull, default, identity, comment, partkey in rows:
+    for _oid, table, table_comment, name, sql_type, notnull, default, identity, comment, partkey, collation in rows:
         comments[table] = table_comment
         keys[table] = partkey
         con = by_table.get(table, {})
         ident = _IDENTITY.get(identity)
         columns.setdefault(table, []).append(ColumnSchema(
-            name=name, sql_type=canonical_type(sql_type), nullable=not notnull,
+            name=name, sql_type=collated(canonical_type(sql_type), collation), nullable=not notnull,
             default_sql=None if ident else canonical_default(default), identity=ident, comment=comment,
             foreign_key=con.get(("f", name)), check=con.get(("c", check_name(table, name))),
         ))  # fmt: skip
@@ -200,7 +197,7 @@ def catalog(
         )
     models = {
         table: TableSchema(app=app, columns=tuple(cols), table=table, table_comment=comments[table],
-                           primary_key=_primary_key(cols, by_table.get(table, {}).get(("p", "")) or ()),
+                           primary_key=primary_key_schema(cols, by_table.get(table, {}).get(("p", "")) or ()),
                            partition=None if keys[table] is None else PartitionSchema(
                                key=keys[table] or "", partitions=tuple(parts.get(table, ()))),
                            **security.get(table, {}))
@@ -251,11 +248,12 @@ def _constraints(
         elif kind == "f" and len(cols) == 1:
             slot[("f", cols[0])] = ForeignKeySchema(
                 ref_table=ref_table, ref_column=ref_cols[0], on_delete=_ON_DELETE[on_delete],
+                on_update=None if on_update == "a" else _ON_DELETE[on_update],
                 deferrable=deferrable, initially_deferred=deferred,
             )  # fmt: skip
-            if on_update != "a" or match != "s":
-                extra.append(Unmodelled(table, name, f"foreign key with {_ON_UPDATE.get(on_update, 'MATCH FULL')}, "
-                                                     f"which djogi does not declare: {definition}"))  # fmt: skip
+            if match != "s":
+                extra.append(Unmodelled(table, name, f"foreign key with MATCH FULL, which djogi does not declare: "
+                                                     f"{definition}"))  # fmt: skip
         elif kind == "c" and any((table, c) in columns and check_name(table, c) == name for c in cols):
             slot[("c", name)] = comment if comment is not None else _strip_check(definition)
         else:
@@ -267,22 +265,6 @@ def _constraints(
 def _strip_check(definition: str) -> str:
     text = definition.removeprefix("CHECK ").removesuffix(" NOT VALID")
     return text[1:-1] if text.startswith("(") and text.endswith(")") else text
-
-
-def _primary_key(columns: list[ColumnSchema], pk_columns: tuple[str, ...]) -> PrimaryKeySchema:
-    if not pk_columns:
-        return PrimaryKeySchema(columns=(), kind="None")
-    if len(pk_columns) > 1:
-        return PrimaryKeySchema(columns=pk_columns, kind="Composite")
-    col = next(c for c in columns if c.name == pk_columns[0])
-    kind: str | CustomPk
-    if col.identity is not None:
-        kind = "Serial"
-    elif col.default_sql in _PK_KINDS:
-        kind = _PK_KINDS[col.default_sql]
-    else:
-        kind = CustomPk(custom=CustomPkSpec(default_sql=col.default_sql, sql_type=col.sql_type, type_name=col.sql_type))
-    return PrimaryKeySchema(columns=pk_columns, kind=kind)
 
 
 def _index(row: tuple[Any, ...]) -> IndexSchema:

@@ -24,6 +24,7 @@ from djogi.migrate.snapshot import (
     Snapshot,
     TableSchema,
     max_length_of,
+    owned_sequence,
 )
 
 __all__ = ["InspectError", "model_source"]
@@ -33,7 +34,6 @@ class InspectError(DjogiError):
     """A table or column of the database cannot be declared exactly as a djogi model."""
 
 
-_FRAMEWORK = ("id", "created_at", "updated_at")
 _SCALARS = {
     "TEXT": ("str", None), "BIGINT": ("int", None), "INTEGER": ("djogi.Integer", None),
     "SMALLINT": ("djogi.SmallInt", None), "DOUBLE PRECISION": ("float", None), "BOOLEAN": ("bool", None),
@@ -46,8 +46,12 @@ _PK_KINDS = {
     "HeerIdRecencyBiased": None, "HeerId": "djogi.HeerId", "RanjId": "djogi.RanjId",
     "RanjIdRecencyBiased": "djogi.RanjIdDesc", "Serial": "djogi.Serial",
 }  # fmt: skip
-_ON_DELETE = {"Cascade": "cascade", "SetNull": "set null", "SetDefault": "set default", "NoAction": "no action"}
+_ON_DELETE = {
+    "Restrict": "restrict", "Cascade": "cascade", "SetNull": "set null", "SetDefault": "set default",
+    "NoAction": "no action",
+}  # fmt: skip
 _NUMERIC = re.compile(r"NUMERIC\((\d+), (\d+)\)")
+_COLLATE = re.compile(r'(.*) COLLATE "((?:[^"]|"")*)"')
 
 
 class _Field(msgspec.Struct, frozen=True):
@@ -58,6 +62,7 @@ class _Field(msgspec.Struct, frozen=True):
     annotation: str
     options: tuple[tuple[str, str], ...]
     nullable: bool
+    unset: bool  # a key the database fills: declared with the default msgspec.UNSET
 
 
 def model_source(snapshot: Snapshot, *, tables: Iterable[str] | None = None) -> str:
@@ -70,24 +75,28 @@ def model_source(snapshot: Snapshot, *, tables: Iterable[str] | None = None) -> 
         raise InspectError(f"no table {', '.join(unknown)} in the database (known: {known})")
     names = {t: class_name(t) for t in chosen}
     enum_names = {e.name: class_name(e.name) for e in snapshot.enums.values()}
-    order = _dependency_order({t: snapshot.models[t] for t in chosen})
+    framework = {t: _framework(snapshot.models[t]) for t in chosen}
+    fields_of = {t: _field_names(snapshot.models[t], framework[t]) for t in chosen}
     used_enums: set[str] = set()
     classes = []
-    declared: set[str] = set()
-    for table in order:
+    for table in _dependency_order({t: snapshot.models[t] for t in chosen}):
         schema = snapshot.models[table]
-        fields = [_field(schema, c, names, declared | {table}, enum_names, used_enums)
-                  for c in schema.columns if c.name not in _FRAMEWORK]  # fmt: skip
-        _check_framework(schema)
+        targets: dict[str, int] = {}
+        for c in schema.columns:
+            if c.foreign_key is not None:
+                targets[c.foreign_key.ref_table] = targets.get(c.foreign_key.ref_table, 0) + 1
+        fields = [
+            _field(schema, c, fields_of, snapshot.models, names, enum_names, used_enums, targets)
+            for c in schema.columns if c.name not in framework[table]
+        ]  # fmt: skip
         indexes = [i for i in snapshot.indexes if i.table == table]
-        classes.append(_class(schema, names[table], fields, indexes))
-        declared.add(table)
+        classes.append(_class(schema, names[table], fields, indexes, framework[table]))
     enums = [_enum(snapshot.enums[e], enum_names[e]) for e in sorted(used_enums)]
     header = (
         '"""Models written by ``djogi db inspect``: one per table, as the database has it."""\n\n'
         "from __future__ import annotations\n\n"
         "import datetime as dt\nimport uuid\nfrom decimal import Decimal\nfrom typing import Any\n\n"
-        "import djogi\nfrom djogi import Field, ForeignKey, Index, IndexColumn, Model, field"
+        "import msgspec\n\nimport djogi\nfrom djogi import Field, ForeignKey, Index, IndexColumn, Model, field"
     )
     if any(snapshot.models[t].partition for t in chosen):
         header += "\nfrom djogi import Partition, PartitionBy"
@@ -121,51 +130,87 @@ def _dependency_order(tables: dict[str, TableSchema]) -> list[str]:
     return order
 
 
-def _check_framework(schema: TableSchema) -> None:
-    """The table has djogi's key and timestamp columns as djogi declares them."""
-    where = f"table {schema.table}"
+def _framework(schema: TableSchema) -> tuple[str, ...]:
+    """The columns djogi declares itself that ``schema`` has as djogi declares them: ``id`` when the key is
+    djogi's (a HeeRanjID kind, or ``Serial``'s INTEGER identity), the timestamps when both are djogi's
+    (``TIMESTAMPTZ NOT NULL DEFAULT now()``). The model declares the others as fields."""
+    used: list[str] = []
+    key, column = schema.primary_key, schema.column("id")
+    if key.columns == ("id",) and isinstance(key.kind, str) and key.kind in _PK_KINDS and column is not None:
+        serial = column.sql_type == "INTEGER" and column.identity == "ByDefault"
+        if column.foreign_key is None and (key.kind != "Serial" or serial):
+            used.append("id")
+    stamps = [schema.column(name) for name in ("created_at", "updated_at")]
+    djogis = ("TIMESTAMPTZ", False, "now()", None)
+    if all(c is not None and (c.sql_type, c.nullable, c.default_sql, c.identity) == djogis for c in stamps):
+        used += ["created_at", "updated_at"]
+    return tuple(used)
+
+
+def _field_names(schema: TableSchema, framework: tuple[str, ...]) -> dict[str, str]:
+    """Column -> field name for the columns ``schema`` declares as fields: the column's name (a foreign key's
+    without ``_id``), with ``_`` appended while it is not a usable, unique attribute name. ``id`` is
+    reserved unless it is the key's only column; the timestamps' names when djogi declares them."""
+    reserved = {"objects", *framework}
     if schema.primary_key.columns != ("id",):
-        raise InspectError(f"{where}: primary key {schema.primary_key.columns} is not a column named id")
-    kind = schema.primary_key.kind
-    if not isinstance(kind, str) or kind not in _PK_KINDS:
-        raise InspectError(f"{where}: the key column id ({kind}) is not one of djogi's key kinds")
-    for stamp in ("created_at", "updated_at"):
-        column = schema.column(stamp)
-        if column is None or column.sql_type != "TIMESTAMPTZ" or column.nullable or column.default_sql != "now()":
-            raise InspectError(f"{where}: no {stamp} TIMESTAMPTZ NOT NULL DEFAULT now() column")
+        reserved.add("id")
+    out: dict[str, str] = {}
+    for column in schema.columns:
+        if column.name in framework:
+            continue
+        name = column.name
+        if column.foreign_key is not None and name.endswith("_id") and len(name) > 3:
+            name = name.removesuffix("_id")
+        while not name.isidentifier() or keyword.iskeyword(name) or name in reserved or name in out.values():
+            name = f"{name}_" if name.isidentifier() else "f_" + re.sub(r"\W", "_", name)
+        out[column.name] = name
+    return out
 
 
 def _field(
-    table: TableSchema, column: ColumnSchema, names: dict[str, str], declared: set[str],
-    enum_names: dict[str, str], used_enums: set[str],
+    table: TableSchema, column: ColumnSchema, fields_of: dict[str, dict[str, str]], tables: dict[str, TableSchema],
+    names: dict[str, str], enum_names: dict[str, str], used_enums: set[str], targets: dict[str, int],
 ) -> _Field:  # fmt: skip
     where = f"{table.table}.{column.name}"
+    name = fields_of[table.table][column.name]
     options: list[tuple[str, str]] = []
+    key = table.primary_key.columns
+    if key == (column.name,) and "id" not in _framework(table):
+        options.append(("primary_key", "True"))
     if column.foreign_key is not None:
         fk = column.foreign_key
         if fk.ref_table not in names:
             raise InspectError(f"{where}: references table {fk.ref_table}, which is not being inspected; "
                                "inspect it too")  # fmt: skip
-        if fk.ref_column != "id":
-            raise InspectError(f"{where}: references {fk.ref_table}.{fk.ref_column}, not its key column id")
-        target = names[fk.ref_table]
-        annotation = f"ForeignKey[{target if fk.ref_table in declared else _lit(target)}]"
-        name = column.name.removesuffix("_id") if column.name.endswith("_id") else column.name
-        if name != column.name or not _usable(name):
-            name = name if _usable(name) else f"{name}_"
+        annotation = f"ForeignKey[{names[fk.ref_table]}]"
         if f"{name}_id" != column.name:
             options.append(("column", _lit(column.name)))
+        target = tables[fk.ref_table]
+        if target.primary_key.columns != (fk.ref_column,):
+            options.append(("to_field", _lit(fields_of[fk.ref_table][fk.ref_column])))
         if fk.on_delete != "Restrict":
             options.append(("on_delete", _lit(_ON_DELETE[fk.on_delete])))
+        if fk.on_update is not None:
+            options.append(("on_update", _lit(_ON_DELETE[fk.on_update])))
         options += [(k, "True") for k in ("deferrable", "initially_deferred") if getattr(fk, k)]
+        if targets[fk.ref_table] > 1:  # two relations to one model need reverse accessors of their own
+            options.append(("related_name", _lit(f"{table.table}_{name}")))
+        sql_type, collation = _collation(column.sql_type)
     else:
-        name = column.name if _usable(column.name) else f"{column.name}_"
         if name != column.name:
             options.append(("column", _lit(column.name)))
-        annotation = _value_type(where, column.sql_type, enum_names, used_enums, options)
-    if column.identity is not None or column.generated is not None:
-        raise InspectError(f"{where}: identity/generated data columns cannot be declared yet")
-    if column.default_sql is not None:
+        sql_type, collation = _collation(column.sql_type)
+        annotation = _value_type(where, sql_type, enum_names, used_enums, options)
+    if collation is not None:
+        options.append(("collation", _lit(collation)))
+    if column.generated is not None:
+        raise InspectError(f"{where}: generated columns cannot be declared yet")
+    filled = column.identity is not None or column.default_sql is not None
+    if column.identity is not None:
+        options.append(("identity", _lit("by default" if column.identity == "ByDefault" else "always")))
+    elif (sequence := owned_sequence(column.default_sql)) is not None:
+        options.append(("sequence", _lit(sequence)))
+    elif column.default_sql is not None:
         options.append(("db_default", _lit(column.default_sql)))
     if column.unique and column.foreign_key is None:
         options.append(("unique", "True"))
@@ -178,7 +223,14 @@ def _field(
     elif not column.indexed and by_default:
         options.append(("index", "False"))
     options += [(k, _lit(v)) for k in ("check", "comment") if (v := getattr(column, k)) is not None]
-    return _Field(name, column.name, annotation, tuple(options), column.nullable)
+    unset = filled and column.name in key
+    return _Field(name, column.name, annotation, tuple(options), column.nullable, unset)
+
+
+def _collation(sql_type: str) -> tuple[str, str | None]:
+    """``TEXT COLLATE "C"`` -> (``TEXT``, ``C``); a type without a collation -> (it, None)."""
+    found = _COLLATE.fullmatch(sql_type)
+    return (sql_type, None) if found is None else (found.group(1), found.group(2).replace('""', '"'))
 
 
 def _call(args: list[str], indent: int) -> str:
@@ -198,10 +250,6 @@ def _tuple(items: list[str]) -> str:
 def _lit(text: str) -> str:
     """``text`` as a double-quoted Python str literal."""
     return json.dumps(text, ensure_ascii=False)
-
-
-def _usable(name: str) -> bool:
-    return name.isidentifier() and not keyword.iskeyword(name) and name not in _FRAMEWORK and name != "objects"
 
 
 def _value_type(
@@ -230,10 +278,22 @@ def _value_type(
     raise InspectError(f"{where}: type {sql_type} has no djogi field type yet")
 
 
-def _class(schema: TableSchema, name: str, fields: list[_Field], indexes: list[IndexSchema]) -> str:
+def _class(
+    schema: TableSchema, name: str, fields: list[_Field], indexes: list[IndexSchema], framework: tuple[str, ...]
+) -> str:
     options = [f"table={_lit(schema.table)}"]
-    pk_marker = _PK_KINDS[schema.primary_key.kind] if isinstance(schema.primary_key.kind, str) else None
-    base = "Model" if pk_marker is None else f"Model[{pk_marker}]"
+    key = schema.primary_key
+    base = "Model"
+    if "id" in framework:
+        marker = _PK_KINDS[str(key.kind)]
+        base = "Model" if marker is None else f"Model[{marker}]"
+    elif len(key.columns) > 1:
+        by_column = {f.column: f.name for f in fields}
+        options.append(f"primary_key={_tuple([_lit(by_column[c]) for c in key.columns])}")
+    elif not key.columns:
+        raise InspectError(f"table {schema.table}: a table without a primary key cannot be declared")
+    if "created_at" not in framework:
+        options.append("timestamps=False")
     if schema.table_comment is not None:
         options.append(f"comment={_lit(schema.table_comment)}")
     if schema.rls_enabled != (schema.tenant_key is not None):
@@ -251,7 +311,7 @@ def _class(schema: TableSchema, name: str, fields: list[_Field], indexes: list[I
             options.append("".join(["indexes=(", *(f"\n        {_call(i, 8)}," for i in declared), "\n    )"]))
         head = "\n    ".join([f"class {name}(", f"{base},", *(f"{o}," for o in options)]) + "\n):"
     lines = [head]
-    for f in sorted(fields, key=lambda f: f.nullable):
+    for f in sorted(fields, key=lambda f: f.nullable or f.unset):
         lines.append(f"    {f.name}: {_declaration(f)}")
     if len(lines) == 1:
         lines.append("    pass")
@@ -259,15 +319,17 @@ def _class(schema: TableSchema, name: str, fields: list[_Field], indexes: list[I
 
 
 def _declaration(f: _Field) -> str:
-    """``Field[T] = field(options, default=None)`` (``ForeignKey[...]`` for a relation) for one field."""
-    annotation = f.annotation
+    """``Field[T] = field(options, default=None)`` (``ForeignKey[...]`` for a relation) for one field; a key
+    the database fills is ``Field[T | msgspec.UnsetType] = field(options, default=msgspec.UNSET)``."""
+    annotation = f"{f.annotation} | msgspec.UnsetType" if f.unset else f.annotation
     if f.nullable:
         quoted = annotation.startswith("ForeignKey[\"")
         annotation = f'{annotation[:-2]} | None"]' if quoted else f"{annotation[:-1]} | None]" if (
             annotation.startswith("ForeignKey[")) else f"{annotation} | None"
     if not annotation.startswith("ForeignKey["):
         annotation = f"Field[{annotation}]"
-    args = [f"{k}={v}" for k, v in f.options] + (["default=None"] if f.nullable else [])
+    default = ["default=None"] if f.nullable else ["default=msgspec.UNSET"] if f.unset else []
+    args = [f"{k}={v}" for k, v in f.options] + default
     return annotation + (f" = field({', '.join(args)})" if args else "")
 
 

@@ -29,6 +29,7 @@ from djogi.migrate.snapshot import (
     PartitionBoundSchema,
     TableSchema,
     key_sql,
+    owned_sequence,
 )
 
 Safety = Literal["OnlineSafe", "FastLockDestructiveGuarded", "ExpandContract", "OfflineOnly"]
@@ -95,14 +96,28 @@ def column_sql(col: ColumnSchema) -> str:
 
 
 def create_table_sql(table: TableSchema) -> str:
-    """``CREATE TABLE`` with columns and the primary key, ``PARTITION BY`` for a partitioned table
-    (its partitions, constraints and indexes come separately)."""
+    """``CREATE TABLE`` with columns and the primary key, ``PARTITION BY`` for a partitioned table (its
+    partitions, constraints and indexes come separately), between the ``CREATE SEQUENCE`` / ``ALTER SEQUENCE
+    ... OWNED BY`` of the sequences its columns draw from."""
     lines = [f"    {column_sql(c)}" for c in table.columns]
     lines.append(
         f"    CONSTRAINT {q(table.table + '_pkey')} PRIMARY KEY ({', '.join(map(q, table.primary_key.columns))})"
     )
     by = f" PARTITION BY {table.partition.key}" if table.partition else ""
-    return f"CREATE TABLE {q(table.table)} (\n" + ",\n".join(lines) + f"\n){by};"
+    sql = f"CREATE TABLE {q(table.table)} (\n" + ",\n".join(lines) + f"\n){by};"
+    return _with_sequences(table.table, table.columns, sql)
+
+
+def _with_sequences(table: str, columns: tuple[ColumnSchema, ...], sql: str) -> str:
+    """``sql`` (creating ``columns``) preceded by ``CREATE SEQUENCE "s" AS <type>;`` for each column whose
+    default is ``nextval('s')`` and followed by ``ALTER SEQUENCE "s" OWNED BY "t"."c";`` (dropped with it)."""
+    before, after = [], []
+    for col in columns:
+        seq = owned_sequence(col.default_sql)
+        if seq is not None:
+            before.append(f"CREATE SEQUENCE {q(seq)} AS {col.sql_type};")
+            after.append(f"ALTER SEQUENCE {q(seq)} OWNED BY {q(table)}.{q(col.name)};")
+    return "\n".join((*before, sql, *after))
 
 
 def partition_sql(table: str, part: PartitionBoundSchema) -> str:
@@ -130,6 +145,8 @@ def _fk_sql(table: str, column: str, fk: ForeignKeySchema, not_valid: bool) -> s
         f"ALTER TABLE {q(table)} ADD CONSTRAINT {q(fk_name(table, column))} FOREIGN KEY ({q(column)}) "
         f"REFERENCES {q(fk.ref_table)} ({q(fk.ref_column)}) ON DELETE {ON_DELETE_SQL[fk.on_delete]}"
     )
+    if fk.on_update is not None:
+        sql += f" ON UPDATE {ON_DELETE_SQL[fk.on_update]}"
     if fk.deferrable:
         sql += " DEFERRABLE INITIALLY DEFERRED" if fk.initially_deferred else " DEFERRABLE"
     return sql + (" NOT VALID;" if not_valid else ";")
@@ -328,14 +345,14 @@ def add_column(table: str, col: ColumnSchema) -> Operation:
         effect="lossy" if required else "additive",
         safety="ExpandContract" if required or volatile or col.identity is not None else "OnlineSafe",
         steps=(Step(label=f"AddColumn {table}.{col.name}",
-                    up=f"ALTER TABLE {q(table)} ADD COLUMN {column_sql(col)};",
+                    up=_with_sequences(table, (col,), f"ALTER TABLE {q(table)} ADD COLUMN {column_sql(col)};"),
                     down=f"ALTER TABLE {q(table)} DROP COLUMN {q(col.name)};"),),
     )  # fmt: skip
 
 
 def drop_column(table: str, col: ColumnSchema) -> Operation:
     """``DROP COLUMN``; the down re-adds it empty, with its comment."""
-    down = f"ALTER TABLE {q(table)} ADD COLUMN {column_sql(col)};"
+    down = _with_sequences(table, (col,), f"ALTER TABLE {q(table)} ADD COLUMN {column_sql(col)};")
     if col.comment is not None:
         down += f"\nCOMMENT ON COLUMN {q(table)}.{q(col.name)} IS {_lit(col.comment)};"
     return Operation(

@@ -2,8 +2,9 @@
 
 ``project(descriptors, database, app)`` keeps the models of that bucket, spells every type and default
 canonically (``snapshot.canonical_type`` / ``canonical_default``) and folds column-level indexes onto
-columns, exactly as ``introspect`` does for the live catalog. It fails (``Failure(str)``) for a foreign
-key that leaves the database or points at an unknown model.
+columns, exactly as ``introspect`` does for the live catalog. Unmanaged models (``managed=False``) are
+left out. It fails (``Failure(str)``) for a foreign key that leaves the database or points at an unknown
+model.
 """
 
 from __future__ import annotations
@@ -18,26 +19,26 @@ from returns.result import Failure, Result, Success
 from djogi.migrate.snapshot import (
     INDEX_TYPES,
     ColumnSchema,
-    CustomPk,
-    CustomPkSpec,
     EnumSchema,
     ForeignKeySchema,
+    Identity,
     IndexColumnSchema,
     IndexSchema,
     IndexTarget,
     OnDelete,
     PartitionBoundSchema,
     PartitionSchema,
-    PrimaryKeySchema,
     Snapshot,
     TableSchema,
     canonical_bound,
     canonical_default,
     canonical_type,
+    collated,
     column_index_name,
     column_unique_name,
     fold_column_indexes,
     key_sql,
+    primary_key_schema,
     printed_name,
 )
 from djogi.model import FieldDescriptor, IndexColumn, ModelDescriptor
@@ -47,7 +48,7 @@ _ON_DELETE: dict[str, OnDelete] = {
     "cascade": "Cascade", "restrict": "Restrict", "set null": "SetNull", "set default": "SetDefault",
     "no action": "NoAction",
 }  # fmt: skip
-_BUILTIN_PKS = ("HeerIdRecencyBiased", "HeerId", "RanjId", "RanjIdRecencyBiased", "Serial")
+_IDENTITY: dict[str | None, Identity] = {"by default": "ByDefault", "always": "Always"}
 
 OPCLASS_EXTENSIONS = {
     "gin_trgm_ops": "pg_trgm", "gist_trgm_ops": "pg_trgm", "vector_l2_ops": "vector",
@@ -76,7 +77,7 @@ def project(
     tables: dict[str, TableSchema] = {}
     indexes: list[IndexSchema] = []
     enums: dict[str, EnumSchema] = {}
-    for desc in bucket_models(everything, database, app):
+    for desc in bucket_models((d for d in everything if d.managed), database, app):
         columns = []
         for fd in desc.fields:
             fk = None
@@ -92,10 +93,13 @@ def project(
                         f"{desc.name}.{fd.name}: foreign keys cannot cross databases "
                         f"({desc.database} -> {found.database})"
                     )
+                referenced = found.field(fd.relation.to_field) if fd.relation.to_field else found.pk_field
+                on_update = fd.relation.on_update
                 fk = ForeignKeySchema(
-                    ref_table=found.table, ref_column=found.pk_field.column,
+                    ref_table=found.table, ref_column=referenced.column,
                     on_delete=_ON_DELETE[fd.relation.on_delete], deferrable=fd.relation.deferrable,
                     initially_deferred=fd.relation.initially_deferred,
+                    on_update=None if on_update in (None, "no action") else _ON_DELETE[on_update],
                 )  # fmt: skip
             columns.append(_column(fd, fk))
             if fd.index is not None:
@@ -105,8 +109,10 @@ def project(
             if fd.enum_type is not None:
                 enums[fd.enum_type.pg_name()] = _enum(fd.enum_type)
         indexes.extend(_index(desc.table, idx) for idx in desc.indexes)
+        key = tuple(fd.column for fd in desc.key_fields)
         tables[desc.table] = TableSchema(
-            app=desc.app or None, columns=tuple(columns), primary_key=_pk(desc), table=desc.table,
+            app=desc.app or None, columns=tuple(columns), primary_key=primary_key_schema(columns, key),
+            table=desc.table,
             table_comment=desc.comment, is_through=desc.through is not None,
             renamed_from=desc.renamed_from, partition=_partition(desc), **_tenancy(desc),
         )  # fmt: skip
@@ -139,8 +145,8 @@ def _tenancy(desc: ModelDescriptor) -> dict[str, Any]:
 
 def _column(fd: FieldDescriptor, fk: ForeignKeySchema | None) -> ColumnSchema:
     return ColumnSchema(
-        name=fd.column, sql_type=canonical_type(fd.sql_type), nullable=fd.nullable,
-        default_sql=canonical_default(fd.db_default), identity="ByDefault" if fd.identity else None,
+        name=fd.column, sql_type=collated(canonical_type(fd.sql_type), fd.collation), nullable=fd.nullable,
+        default_sql=canonical_default(fd.db_default), identity=_IDENTITY.get(fd.identity),
         check=fd.check, comment=fd.comment, renamed_from=fd.renamed_from, foreign_key=fk,
     )  # fmt: skip
 
@@ -159,17 +165,6 @@ def _enum(enum_type: type[enum.Enum]) -> EnumSchema:
         variants=tuple(str(m.value) for m in enum_type),
         renamed_values=dict(renamed) if renamed else None,
     )
-
-
-def _pk(desc: ModelDescriptor) -> PrimaryKeySchema:
-    pk = desc.pk
-    kind: str | CustomPk = pk.kind
-    if pk.kind not in _BUILTIN_PKS:
-        sql_type = canonical_type(pk.sql_type)
-        kind = CustomPk(custom=CustomPkSpec(
-            default_sql=canonical_default(pk.default_sql), sql_type=sql_type, type_name=sql_type,
-        ))  # fmt: skip
-    return PrimaryKeySchema(columns=(desc.pk_field.column,), kind=kind)
 
 
 def _key(key: IndexColumn) -> IndexColumnSchema:

@@ -55,12 +55,16 @@ class EnumSchema(_S, frozen=True, kw_only=True, omit_defaults=True):
     renamed_values: dict[str, str] | None = None
 
 
-class ForeignKeySchema(_S, frozen=True, kw_only=True):
-    """The referenced side of a single-column foreign key (constraint ``<table>_<column>_fkey``)."""
+class ForeignKeySchema(_S, frozen=True, kw_only=True, omit_defaults=True):
+    """The referenced side of a single-column foreign key (constraint ``<table>_<column>_fkey``).
 
-    deferrable: bool = False
-    initially_deferred: bool = False
-    on_delete: OnDelete = "Restrict"
+    ``on_update`` is None for PostgreSQL's default (``NO ACTION``) and then left out of the file, so
+    snapshots written before it existed read back unchanged."""
+
+    deferrable: bool
+    initially_deferred: bool
+    on_delete: OnDelete
+    on_update: OnDelete | None = None
     ref_column: str
     ref_table: str
 
@@ -321,6 +325,12 @@ def canonical_type(sql_type: str) -> str:
     return f"{canon}{mods}{dims}"
 
 
+def collated(sql_type: str, collation: str | None) -> str:
+    """``sql_type`` with the column's collation when it is not the type's default: ``TEXT COLLATE "C"``
+    (valid wherever a column type is: CREATE TABLE, ADD COLUMN, ALTER COLUMN ... TYPE)."""
+    return sql_type if collation is None else f'{sql_type} COLLATE "{collation.replace(chr(34), chr(34) * 2)}"'
+
+
 def max_length_of(sql_type: str) -> int | None:
     """The length of a ``VARCHAR(n)``/``CHAR(n)`` type."""
     m = re.fullmatch(r"(?:VARCHAR|CHAR)\((\d+)\)", sql_type)
@@ -329,6 +339,42 @@ def max_length_of(sql_type: str) -> int | None:
 
 _CAST_LITERAL = re.compile(r"^\(?('(?:[^']|'')*'|-?\d+(?:\.\d+)?)\)?::[\w .\"]+(?:\(\d+(?:,\s*\d+)?\))?(?:\[\])*$")
 _NUMBER = re.compile(r"^'?(-?\d+(?:\.\d+)?)'?$")
+
+
+_NEXTVAL = re.compile(r"^nextval\('((?:[^']|'')+)'(?:::regclass)?\)$", re.IGNORECASE)
+
+
+def owned_sequence(default_sql: str | None) -> str | None:
+    """The sequence a ``nextval('<name>'::regclass)`` default draws from (created with its column), else
+    None."""
+    m = _NEXTVAL.match(default_sql or "")
+    return None if m is None else m.group(1).replace("''", "'").strip('"')
+
+
+def primary_key_schema(columns: tuple[ColumnSchema, ...] | list[ColumnSchema], key: tuple[str, ...]
+                       ) -> PrimaryKeySchema:  # fmt: skip
+    """The primary key over ``key`` as the catalog shows it: ``None`` without columns, ``Composite`` for
+    several, else the kind read off the column (identity: ``Serial``; a HeeRanjID default; ``Custom``)."""
+    if not key:
+        return PrimaryKeySchema(columns=(), kind="None")
+    if len(key) > 1:
+        return PrimaryKeySchema(columns=key, kind="Composite")
+    col = next(c for c in columns if c.name == key[0])
+    kind: str | CustomPk
+    if col.identity is not None:
+        kind = "Serial"
+    elif col.default_sql in PK_KINDS:
+        kind = PK_KINDS[col.default_sql]
+    else:
+        kind = CustomPk(custom=CustomPkSpec(default_sql=col.default_sql, sql_type=col.sql_type, type_name=col.sql_type))
+    return PrimaryKeySchema(columns=key, kind=kind)
+
+
+PK_KINDS = {
+    "heerid_next_desc()": "HeerIdRecencyBiased", "heerid_next()": "HeerId", "ranjid_next()": "RanjId",
+    "ranjid_next_desc()": "RanjIdRecencyBiased",
+}  # fmt: skip
+"""The primary-key kind each HeeRanjID default stands for."""
 
 
 def canonical_default(expr: str | None) -> str | None:

@@ -10,7 +10,7 @@ from djogi.schema.base import ModelBase
 from djogi.schema.descriptors import FieldDescriptor, ModelDescriptor, ValueKind
 from djogi.schema.fields import FieldSpec, Index, IndexColumn, field
 from djogi.schema.partitions import Partition, PartitionBy
-from djogi.schema.registry import descriptor, models, registered, registry_scope
+from djogi.schema.registry import descriptor, models, pending, registered, registry_scope
 from djogi.schema.relations import ForeignKey, OneToOne
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "descriptor",
     "field",
     "models",
+    "pending",
     "registered",
     "registry_scope",
 ]

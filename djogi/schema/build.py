@@ -28,9 +28,9 @@ from djogi.identifiers import check_identifier, derived_name, identifier_problem
 from djogi.passwords import PasswordHash
 from djogi.schema.declare import declaration_problem, declared_specs
 from djogi.schema.descriptors import FieldDescriptor, FieldKind, ModelDescriptor, ValueKind
-from djogi.schema.fields import FieldSpec, Index, IndexColumn, IndexMethod
+from djogi.schema.fields import FieldSpec, Index, IndexColumn, IndexMethod, Timestamp
 from djogi.schema.partitions import Partition, PartitionBy
-from djogi.schema.registry import models, registered
+from djogi.schema.registry import models, registered, waiting_preview
 from djogi.sqltext import expression_problem, label_problem, opclass_problem, type_problem
 from djogi.tenancy import key_types
 from djogi.types import (
@@ -75,10 +75,13 @@ _VECTOR_TYPE = re.compile(r"VECTOR\(\s*[1-9][0-9]{0,4}\s*\)", re.IGNORECASE)
 _ARRAY_ELEMENT_KINDS = ("str", "int", "float", "bool", "decimal", "date", "datetime", "uuid", "enum", "time")
 
 
+_NO_SPEC = FieldSpec()
+
+
 class _Shape(msgspec.Struct, kw_only=True):
     python_type: Any
     nullable: bool = False
-    spec: FieldSpec = FieldSpec()
+    spec: FieldSpec = _NO_SPEC
     sql_override: str | None = None
     jsonb: bool = False
     relation: RelationSpec | None = None
@@ -171,25 +174,66 @@ def _storage_parameter_ok(pair: object) -> bool:
     return isinstance(value, str) and _PARAMETER_WORD.fullmatch(value) is not None
 
 
-def _relation_target(cls: type, pk: PrimaryKey, relation: RelationSpec, where: tuple[str, str]) -> PrimaryKey:
-    """The primary key of a relation's target (the model itself for a self-reference)."""
+class Unresolved(Exception):
+    """A relation names a model that is not declared yet (``name``): the declaration waits for it."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+def _relation_target(
+    cls: type, own: Mapping[str, FieldDescriptor] | None, relation: RelationSpec, where: tuple[str, str],
+    partial: bool = False,
+) -> FieldDescriptor:  # fmt: skip
+    """The field a relation references: the target's key, or its ``to_field`` (``own`` holds the model's
+    own fields for a self-reference). A target waiting for another model is read from its preview (unless
+    ``partial``: building a preview itself); ``Unresolved`` for a target not declared yet."""
     target = relation.target
     if target is cls or target == cls.__name__:
-        return pk
-    if isinstance(target, str):
-        found = [d for d in models() if d.name == target]
-        if len(found) != 1:
-            raise _fail(*where, f"relation target {target!r} is not a registered model; declare it first")
-        return found[0].pk
-    desc = registered(target) if isinstance(target, type) else None
-    if desc is None:
-        raise _fail(*where, f"relation target {target!r} is not a djogi model")
-    return desc.pk
+        assert own is not None
+        fields, key, name = own, tuple(fd.name for fd in own.values() if fd.kind == "pk"), cls.__name__
+    else:
+        if isinstance(target, str):
+            found = [d for d in models() if d.name == target]
+            if len(found) > 1:
+                raise _fail(*where, f"relation target {target!r} names {len(found)} models; pass the class")
+            desc: ModelDescriptor | None = found[0] if found else None
+        else:
+            desc = registered(target) if isinstance(target, type) else None
+        if desc is None and (isinstance(target, str) or _is_model_class(target)):
+            desc = None if partial else waiting_preview(target)
+            if desc is None:
+                raise Unresolved(target if isinstance(target, str) else target.__name__)
+        if desc is None:
+            raise _fail(*where, f"relation target {target!r} is not a djogi model")
+        fields, key, name = {fd.name: fd for fd in desc.fields}, desc.primary_key, desc.name
+    if relation.to_field is None:
+        if len(key) != 1:
+            raise _fail(*where, f"{name} has a composite key {key}; reference one of its unique fields with "
+                                "field(to_field=...)")  # fmt: skip
+        return fields[key[0]]
+    referenced = fields.get(relation.to_field)
+    if referenced is None:
+        raise _fail(*where, f"to_field={relation.to_field!r}: {name} has no such field")
+    if not (referenced.unique or (referenced.kind == "pk" and len(key) == 1)):
+        raise _fail(*where, f"to_field={relation.to_field!r}: {name}.{relation.to_field} is not unique "
+                            "(a foreign key references a unique column)")  # fmt: skip
+    return referenced
+
+
+def _is_model_class(target: object) -> bool:
+    """True for a class built by the model metaclass (declared, or waiting for a model it refers to)."""
+    return isinstance(target, type) and hasattr(target, "__struct_fields__") and hasattr(target, "__djogi_columns__")
+
+
+_KEY_TYPES = {"SERIAL": "INTEGER", "BIGSERIAL": "BIGINT", "SMALLSERIAL": "SMALLINT"}
 
 
 def _data_field(
-    cls: type, pk: PrimaryKey, name: str, hint: Any, default: Any, default_factory: Any
-) -> FieldDescriptor:
+    cls: type, own: Mapping[str, FieldDescriptor] | None, name: str, hint: Any, default: Any, default_factory: Any,
+    partial: bool = False,
+) -> FieldDescriptor:  # fmt: skip
     model_name = cls.__name__
     where = (model_name, name)
     shape = _unwrap(hint)
@@ -198,12 +242,15 @@ def _data_field(
     relation = shape.relation
     if relation is None and (spec.on_delete is not None or spec.deferrable or spec.initially_deferred):
         raise _fail(*where, "on_delete/deferrable apply to ForeignKey and OneToOne fields only")
+    if relation is None and (spec.on_update is not None or spec.to_field is not None):
+        raise _fail(*where, "on_update/to_field apply to ForeignKey and OneToOne fields only")
     if relation is None and spec.related_name is not None:
         raise _fail(*where, "related_name applies to ForeignKey and OneToOne fields only")
     if relation is not None:
         relation = msgspec.structs.replace(
             relation, on_delete=spec.on_delete or relation.on_delete, deferrable=spec.deferrable,
             initially_deferred=spec.initially_deferred, related_name=spec.related_name or relation.related_name,
+            to_field=spec.to_field, on_update=spec.on_update,
         )  # fmt: skip
         if relation.on_delete == "set null" and not shape.nullable:
             raise _fail(*where, 'on_delete="set null" needs an optional field (ForeignKey[...] | None)')
@@ -213,10 +260,10 @@ def _data_field(
     if relation is not None:
         kind = "relation"
         column = spec.column or f"{name}_id"
-        target_pk = _relation_target(cls, pk, relation, where)
-        value_kind: ValueKind = _framework_fields(target_pk)[0].value_kind
-        sql_type = target_pk.sql_type
-        python_type: Any = target_pk.python_type
+        referenced = _relation_target(cls, own, relation, where, partial)
+        value_kind: ValueKind = referenced.value_kind
+        sql_type = _KEY_TYPES.get(referenced.sql_type.upper(), referenced.sql_type)
+        python_type: Any = referenced.python_type
     elif shape.jsonb:
         value_kind, sql_type, python_type = "jsonb", "JSONB", shape.python_type
     else:
@@ -258,6 +305,17 @@ def _data_field(
     index: IndexMethod | None = None
     if wanted:
         index = "btree" if wanted is True else wanted
+    db_default = _generation(where, spec, value_kind, shape.nullable)
+    if spec.timestamp is not None:
+        if python_type is not dt.datetime or (shape.nullable and spec.timestamp == "created"):
+            raise _fail(*where, f"timestamp={spec.timestamp!r} needs a datetime field (not optional for 'created')")
+        db_default = db_default or "now()"
+    if spec.collation is not None:
+        problem = identifier_problem(spec.collation) if isinstance(spec.collation, str) else "must be a str"
+        if problem is None and value_kind != "str":
+            problem = f"applies to str fields, not {python_type!r}"
+        if problem is not None:
+            raise _fail(*where, f"collation={spec.collation!r} {problem}")
     return FieldDescriptor(
         name=name,
         column=column,
@@ -269,7 +327,10 @@ def _data_field(
         has_default=default is not msgspec.NODEFAULT or default_factory is not msgspec.NODEFAULT,
         default=None if default is msgspec.NODEFAULT else default,
         default_factory=None if default_factory is msgspec.NODEFAULT else default_factory,
-        db_default=spec.db_default,
+        db_default=db_default,
+        identity=spec.identity,
+        auto=spec.timestamp,
+        collation=spec.collation,
         unique=unique,
         index=index,
         max_length=spec.max_length,
@@ -304,30 +365,56 @@ def _check_declared_sql(where: tuple[str, str], spec: Any, sql_type: str | None)
         raise _fail(*where, f"related_name={related!r} must be a Python identifier (it names an attribute)")
 
 
-def _framework_fields(pk: PrimaryKey) -> tuple[FieldDescriptor, ...]:
+def _generation(where: tuple[str, str], spec: FieldSpec, value_kind: ValueKind, nullable: bool) -> str | None:
+    """The column default of a field: ``db_default``, or ``nextval('<sequence>'::regclass)`` for
+    ``sequence=``; ``ModelDefinitionError`` for key generation on a field that cannot hold it."""
+    given = [o for o, v in (("identity", spec.identity), ("sequence", spec.sequence), ("db_default", spec.db_default))
+             if v is not None]  # fmt: skip
+    if len(given) > 1:
+        raise _fail(*where, f"{' and '.join(given)} both fill the column; choose one")
+    if spec.identity is not None and spec.identity not in ("by default", "always"):
+        raise _fail(*where, f"identity={spec.identity!r}: use 'by default' or 'always'")
+    if (spec.identity is not None or spec.sequence is not None) and (value_kind != "int" or nullable):
+        raise _fail(*where, "identity/sequence fill a non-optional int field")
+    if spec.sequence is None:
+        return spec.db_default
+    problem = identifier_problem(spec.sequence) if isinstance(spec.sequence, str) else "must be a str"
+    if problem is not None:
+        raise _fail(*where, f"sequence={spec.sequence!r} {problem}")
+    return f"nextval('{spec.sequence}'::regclass)"
+
+
+_STAMPS: tuple[tuple[str, Timestamp], ...] = (("created_at", "created"), ("updated_at", "updated"))
+
+
+def _framework_fields(pk: PrimaryKey, names: tuple[str, ...]) -> tuple[FieldDescriptor, ...]:
+    """The framework fields ``names`` (``id`` typed by ``pk``, the ``created_at``/``updated_at`` timestamps)."""
     pk_kind = "heerid" if pk.python_type in KEY_TYPES else _SCALARS[pk.python_type][0]
-    return (
-        FieldDescriptor(
-            name="id", column="id", python_type=pk.python_type, value_kind=pk_kind, sql_type=pk.sql_type,
-            nullable=False, kind="pk", has_default=True, default=UNSET, db_default=pk.default_sql,
-            identity=pk.identity,
-        ),
-        *(
-            FieldDescriptor(
-                name=name, column=name, python_type=dt.datetime, value_kind="datetime",
-                sql_type="TIMESTAMPTZ", nullable=False, kind="framework", has_default=True, default=UNSET,
-                db_default="now()",
-            )
-            for name in ("created_at", "updated_at")
-        ),
+    key = FieldDescriptor(
+        name="id", column="id", python_type=pk.python_type, value_kind=pk_kind, sql_type=pk.sql_type,
+        nullable=False, kind="pk", has_default=True, default=UNSET, db_default=pk.default_sql,
+        identity="by default" if pk.identity else None,
     )  # fmt: skip
+    stamps = {
+        name: FieldDescriptor(
+            name=name, column=name, python_type=dt.datetime, value_kind="datetime", sql_type="TIMESTAMPTZ",
+            nullable=False, kind="framework", has_default=True, default=UNSET, db_default="now()", auto=auto,
+        )
+        for name, auto in _STAMPS
+    }
+    return tuple(key if name == "id" else stamps[name] for name in names)
+
+
+def field_specs(hint: Any) -> list[FieldSpec]:
+    """The ``field(...)`` options found in an annotation's ``Annotated`` layers."""
+    return [shape.spec] if (shape := _unwrap(hint)).spec is not _NO_SPEC else []
 
 
 def _type_hints(cls: type) -> dict[str, Any]:
     """The resolved annotations of the class's struct fields (``ClassVar`` declarations are left alone: a
     ``ClassVar[Reverse[Book]]`` may name a model declared later). Besides each declaring module's globals, a
     string annotation may name the model itself or any registered model the module does not shadow (models
-    declared inside functions)."""
+    declared inside functions); ``Unresolved`` for a name not declared yet (a model further down the module)."""
     fields = set(getattr(cls, "__struct_fields__", ()))
     hints: dict[str, Any] = {}
     for klass in reversed(cls.__mro__):
@@ -341,11 +428,10 @@ def _type_hints(cls: type) -> dict[str, Any]:
         holder = type(klass.__name__, (), {"__annotations__": own, "__module__": klass.__module__})
         try:
             hints.update(typing.get_type_hints(holder, localns=localns, include_extras=True))
-        except NameError as exc:
-            raise ModelDefinitionError(
-                f"{cls.__name__}: cannot resolve annotation ({exc}); quote forward references to models "
-                "declared later, e.g. ForeignKey['Author']"
-            ) from None
+        except NameError as exc:  # a model declared further down the module: wait for it
+            if exc.name is None:
+                raise ModelDefinitionError(f"{cls.__name__}: cannot resolve annotation ({exc})") from None
+            raise Unresolved(exc.name) from None
     return hints
 
 
@@ -358,9 +444,13 @@ def _written(cls: type, attr: str) -> object:
     return None
 
 
-def build_descriptor(cls: type, options: Mapping[str, Any]) -> ModelDescriptor:
-    """The descriptor of the model class ``cls`` declared with ``options`` (``table=`` and the rest);
-    ``ModelDefinitionError`` naming the model and field for a declaration djogi cannot store exactly."""
+def build_descriptor(
+    cls: type, options: Mapping[str, Any], framework: tuple[str, ...] = FRAMEWORK_FIELDS, *, partial: bool = False
+) -> ModelDescriptor:
+    """The descriptor of the model class ``cls`` declared with ``options`` (``table=`` and the rest), with
+    the framework fields ``framework`` added to it; ``ModelDefinitionError`` naming the model and field for
+    a declaration djogi cannot store exactly, ``Unresolved`` when a relation's target is not declared yet.
+    ``partial``: leave out the relations whose target is not declared yet (a preview for references)."""
     name = cls.__name__
     table = options["table"]
     try:
@@ -377,64 +467,97 @@ def build_descriptor(cls: type, options: Mapping[str, Any]) -> ModelDescriptor:
                                        "migrations/)")  # fmt: skip
     if options.get("comment") is not None and not isinstance(options["comment"], str):
         raise ModelDefinitionError(f"{name}: comment must be a str, not {type(options['comment']).__name__}")
+    for option in ("timestamps", "managed"):
+        if not isinstance(options.get(option, True), bool):
+            raise ModelDefinitionError(f"{name}: {option} must be True or False, not {options[option]!r}")
+    if "pk" in options and "id" not in framework:
+        raise ModelDefinitionError(
+            f"{name}: the key kind (Model[K], pk=) chooses the kind of the generated id, but the model declares its "
+            f"own key; declare it class {name}(Model, ...) and fill a "
+            "declared key with field(identity=...), field(sequence=...) or field(db_default=...)"
+        )
     hints = _type_hints(cls)
     defaults = _struct_defaults(cls)
-    declared = [name for name in defaults if name not in FRAMEWORK_FIELDS]
-    own_order = [n for n in _declaration_order(cls) if n in declared]
-    fields = list(_framework_fields(pk))
+    own_order = [n for n in _declaration_order(cls) if n in defaults and n not in framework]
     specs = declared_specs(cls)
     for field_name in own_order:
         problem = declaration_problem(name, field_name, hints[field_name], _written(cls, field_name))
         if problem is not None:
             raise ModelDefinitionError(problem)
-        hint = hints[field_name]
         if field_name in specs:
-            hint = Annotated[hint, specs[field_name]]
-        fields.append(_data_field(cls, pk, field_name, hint, *defaults[field_name]))
+            hints[field_name] = Annotated[hints[field_name], specs[field_name]]
+    fields = {fd.name: fd for fd in _framework_fields(pk, framework)}
+    later = []
+    for field_name in own_order:
+        relation = _unwrap(hints[field_name]).relation
+        if relation is not None and (relation.target is cls or relation.target == name):
+            later.append(field_name)  # a self-reference: built once the key is known
+        else:
+            try:
+                fields[field_name] = _data_field(cls, None, field_name, hints[field_name], *defaults[field_name],
+                                                 partial=partial)  # fmt: skip
+            except Unresolved:
+                if not partial:
+                    raise
+                own_order.remove(field_name)
+    key = _key_names(name, options, hints, own_order, fields)
+    fields.update({k: msgspec.structs.replace(fields[k], kind="pk") for k in key if k in fields})
+    for field_name in later:
+        fields[field_name] = _data_field(cls, fields, field_name, hints[field_name], *defaults[field_name])
+    if key[0] in later:
+        fields[key[0]] = msgspec.structs.replace(fields[key[0]], kind="pk")
+    ordered = [fields[n] for n in (*framework, *own_order)]
+    _check_key(name, [fields[k] for k in key])
     seen: dict[str, str] = {}
-    for fd in fields:
+    for fd in ordered:
         if fd.column in seen:
             raise _fail(name, fd.name, f"column {fd.column!r} is also used by field {seen[fd.column]!r}")
         seen[fd.column] = fd.name
-    if sum(fd.version for fd in fields) > 1:
+    if sum(fd.version for fd in ordered) > 1:
         raise ModelDefinitionError(f"{name}: at most one field may be marked version=True")
-    indexes = tuple(_normalise_index(name, table, idx, fields) for idx in options.get("indexes", ()))
+    if sum(fd.auto == "updated" for fd in ordered) > 1 or sum(fd.auto == "created" for fd in ordered) > 1:
+        raise ModelDefinitionError(f"{name}: at most one field each may be timestamp='created' / 'updated'")
+    indexes = tuple(_normalise_index(name, table, idx, ordered) for idx in options.get("indexes", ()))
     indexes += tuple(
-        _normalise_index(name, table, Index(columns=tuple(cols), unique=True), fields)
+        _normalise_index(name, table, Index(columns=tuple(cols), unique=True), ordered)
         for cols in options.get("unique_together", ())
     )
-    tenant_key = _tenant_key(name, options.get("tenant_key"), fields)
+    tenant_key = _tenant_key(name, options.get("tenant_key"), ordered)
     through = options.get("through")
-    if through is not None and sum(fd.relation is not None for fd in fields) < 2:
+    if through is not None and sum(fd.relation is not None for fd in ordered) < 2:
         raise ModelDefinitionError(f"{name}: a through model needs at least two ForeignKey fields")
     partition_by, partitions = _partitioning(name, options.get("partition_by"), options.get("partitions", ()),
-                                             fields, indexes)  # fmt: skip
+                                             ordered, [fields[k] for k in key], indexes)  # fmt: skip
     return ModelDescriptor(
         model=cls,
         name=name,
         table=table,
         app=options.get("app"),
         database=options.get("database", "main"),
-        pk=pk,
-        fields=tuple(fields),
+        pk=pk if key == ("id",) and "id" in framework else _declared_pk(fields, key),
+        fields=tuple(ordered),
         indexes=indexes,
         comment=options.get("comment"),
         through=tuple(through) if through is not None else None,
         renamed_from=options.get("renamed_from"),
         partition_by=partition_by,
         partitions=partitions,
+        primary_key=key,
+        managed=options.get("managed", True),
         tenant_key=tenant_key,
     )
 
 
 def _partitioning(
-    model: str, by: Any, partitions: Any, fields: list[FieldDescriptor], indexes: tuple[Index, ...]
+    model: str, by: Any, partitions: Any, fields: list[FieldDescriptor], key_fields: list[FieldDescriptor],
+    indexes: tuple[Index, ...],
 ) -> tuple[PartitionBy | None, tuple[Partition, ...]]:
     """``partition_by=`` with its key fields as columns, and ``partitions=`` checked against it.
 
     PostgreSQL requires the primary key and every unique index of a partitioned table to contain the
     partition key, so the key fields must be the primary key's (``id``), ``field(unique=True)`` is
-    refused (its constraint would not contain the key) and a unique ``Index`` must name the key fields."""
+    refused (its constraint would not contain the key) and a unique ``Index`` must name the key fields.
+    ``key_fields`` are the primary key's."""
     if by is None:
         if partitions:
             raise ModelDefinitionError(f"{model}: partitions= needs partition_by= as well")
@@ -446,11 +569,11 @@ def _partitioning(
     if not by.fields or unknown:
         raise ModelDefinitionError(f"{model}: partition_by needs the fields of the key; unknown: {unknown}")
     key = tuple(by_name[f].column for f in by.fields)
-    pk = fields[0].column
-    if key != (pk,):
+    pk_names = tuple(fd.name for fd in key_fields)
+    if not set(key) <= {fd.column for fd in key_fields}:
         raise ModelDefinitionError(
-            f"{model}: partition_by={by.method}{by.fields}: the partition key must be the primary key "
-            f"({fields[0].name!r}), since PostgreSQL requires the primary key to contain it"
+            f"{model}: partition_by={by.method}{by.fields}: the partition key must be part of the primary key "
+            f"{pk_names}, since PostgreSQL requires the primary key to contain it"
         )  # fmt: skip
     if by.method == "list" and len(key) != 1:
         raise ModelDefinitionError(f"{model}: a list partition key has one field")
@@ -458,7 +581,8 @@ def _partitioning(
         if fd.unique:
             raise ModelDefinitionError(f"{model}.{fd.name}: unique=True on a partitioned table: its constraint "
                                        "would not contain the partition key; declare Index(columns="
-                                       f"({fields[0].name!r}, {fd.name!r}), unique=True) instead")  # fmt: skip
+                                       f"({', '.join(map(repr, (*pk_names, fd.name)))}), unique=True) "
+                                       "instead")  # fmt: skip
     for idx in indexes:
         if idx.unique and not set(key) <= {k.name for k in idx.columns if isinstance(k, IndexColumn)}:
             raise ModelDefinitionError(f"{model}: unique index {idx.name} must contain the partition key {key}")
@@ -480,6 +604,54 @@ def _partitioning(
             raise ModelDefinitionError(f"{model}: partition {part.name} bounds {part.values} value(s) per side; "
                                        f"the key has {len(key)}")  # fmt: skip
     return PartitionBy(by.method, key), tuple(partitions)
+
+
+def _key_names(
+    model: str, options: Mapping[str, Any], hints: Mapping[str, Any], own: list[str],
+    fields: Mapping[str, FieldDescriptor],
+) -> tuple[str, ...]:  # fmt: skip
+    """The key's field names: the ``primary_key=`` option (a name or a tuple of names), else the field
+    declared ``field(primary_key=True)``, else ``id``."""
+    flagged = [n for n in own if _unwrap(hints[n]).spec.primary_key]
+    if "primary_key" not in options:
+        if len(flagged) > 1:
+            raise ModelDefinitionError(
+                f"{model}: fields {flagged} are each marked primary_key=True; declare a composite key with the "
+                f"model option primary_key={tuple(flagged)!r}"
+            )
+        return (flagged[0],) if flagged else ("id",)
+    given = options["primary_key"]
+    key = (given,) if isinstance(given, str) else given
+    if not isinstance(key, tuple | list) or not key or not all(isinstance(k, str) for k in key):
+        raise ModelDefinitionError(f"{model}: primary_key must be a field name or a tuple of them, not {given!r}")
+    key = tuple(key)
+    unknown = [k for k in key if k not in own]
+    if unknown or len(set(key)) != len(key):
+        raise ModelDefinitionError(f"{model}: primary_key={key!r} must name distinct fields of the model "
+                                   f"(unknown: {unknown})")  # fmt: skip
+    stray = [n for n in flagged if n not in key]
+    if stray:
+        raise ModelDefinitionError(f"{model}: fields {stray} are marked primary_key=True but primary_key={key!r}")
+    return key
+
+
+def _check_key(model: str, key: list[FieldDescriptor]) -> None:
+    """Refuse key fields that cannot be a primary key (optional, JSON, arrays)."""
+    for fd in key:
+        if fd.nullable:
+            raise _fail(model, fd.name, "a primary-key field cannot be optional")
+        if fd.value_kind in ("json", "jsonb", "array"):
+            raise _fail(model, fd.name, f"a {fd.sql_type} field cannot be a primary key")
+
+
+def _declared_pk(fields: Mapping[str, FieldDescriptor], key: tuple[str, ...]) -> PrimaryKey:
+    """The ``PrimaryKey`` summary of a declared key: ``Serial`` (identity), ``Custom`` (a default),
+    ``Assigned`` (the application supplies it) or ``Composite``."""
+    if len(key) > 1:
+        return PrimaryKey("Composite", tuple, ", ".join(fields[k].sql_type for k in key))
+    fd = fields[key[0]]
+    kind = "Serial" if fd.identity else "Custom" if fd.db_default is not None else "Assigned"
+    return PrimaryKey(kind, fd.python_type, fd.sql_type, fd.db_default, identity=fd.identity is not None)
 
 
 def _tenant_key(model: str, key: object, fields: list[FieldDescriptor]) -> str | None:

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from djogi.schema.fields import Index, IndexMethod
+from djogi.schema.fields import Identity, Index, IndexMethod, Timestamp
 from djogi.schema.partitions import Partition, PartitionBy
 from djogi.types import PrimaryKey, RelationSpec
 
@@ -29,7 +29,8 @@ class FieldDescriptor(msgspec.Struct, frozen=True, kw_only=True):
     ``python_type`` is the value type with ``Optional``/``Annotated`` stripped (for arrays, the element
     type is ``element_type``, and ``element_nullable`` says whether elements may be None); ``value_kind``
     says which codec handles it. When ``has_default``, the Python default is ``default`` or, for mutable
-    defaults, ``default_factory()``.
+    defaults, ``default_factory()``. ``identity`` is the key's ``GENERATED ... AS IDENTITY`` kind, ``auto``
+    marks the creation/update timestamp the database fills (``created_at``/``updated_at`` by default).
     """
 
     name: str
@@ -43,7 +44,9 @@ class FieldDescriptor(msgspec.Struct, frozen=True, kw_only=True):
     default: Any = None
     default_factory: Any = None
     db_default: str | None = None
-    identity: bool = False
+    identity: Identity | None = None
+    auto: Timestamp | None = None
+    collation: str | None = None
     unique: bool = False
     index: IndexMethod | None = None
     max_length: int | None = None
@@ -59,14 +62,16 @@ class FieldDescriptor(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def db_filled(self) -> bool:
         """True when the database fills the column if the value is left out (``UNSET``)."""
-        return self.kind in ("pk", "framework") or self.db_default is not None
+        return self.db_default is not None or self.identity is not None
 
 
 class ModelDescriptor(msgspec.Struct, frozen=True, kw_only=True):
     """The schema contract of one model: table, ordered columns, keys, indexes, relations and enums.
 
-    ``fields`` lists framework columns first (``id``, ``created_at``, ``updated_at``), then the model's
-    own fields in declaration order; that is also the canonical SELECT order.
+    ``fields`` lists framework columns first (``id``, ``created_at``, ``updated_at``, those the model has),
+    then the model's own fields in declaration order; that is also the canonical SELECT order.
+    ``primary_key`` names the key's fields (more than one: a composite key); ``managed=False`` models are
+    read and written but never migrated.
     """
 
     model: Any
@@ -82,6 +87,8 @@ class ModelDescriptor(msgspec.Struct, frozen=True, kw_only=True):
     renamed_from: str | None = None
     partition_by: PartitionBy | None = None
     partitions: tuple[Partition, ...] = ()
+    primary_key: tuple[str, ...] = ("id",)
+    managed: bool = True
     tenant_key: str | None = None
     """The field whose column holds the row's tenant (``tenant_key=`` option): row-level security isolates
     the table by it (``djogi.tenancy``)."""
@@ -104,9 +111,24 @@ class ModelDescriptor(msgspec.Struct, frozen=True, kw_only=True):
         return [fd.name for fd in self.fields if fd.column not in columns and not fd.has_default]
 
     @property
+    def key_fields(self) -> tuple[FieldDescriptor, ...]:
+        """The primary key's fields, in key order."""
+        return tuple(self.field(name) for name in self.primary_key)
+
+    @property
     def pk_field(self) -> FieldDescriptor:
-        """The primary-key field (``id``)."""
-        return self.fields[0]
+        """The first primary-key field (``id`` by default; the only one unless the key is composite)."""
+        return self.field(self.primary_key[0])
+
+    @property
+    def composite(self) -> bool:
+        """True when the primary key has more than one field."""
+        return len(self.primary_key) > 1
+
+    @property
+    def updated_field(self) -> FieldDescriptor | None:
+        """The timestamp every update sets to ``now()`` (``updated_at`` by default), if the model has one."""
+        return next((fd for fd in self.fields if fd.auto == "updated"), None)
 
     @property
     def version_field(self) -> FieldDescriptor | None:

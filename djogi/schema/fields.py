@@ -8,10 +8,15 @@ import msgspec
 
 from djogi.types import OnDelete
 
-__all__ = ["FieldSpec", "Index", "IndexColumn", "IndexMethod", "StorageValue", "field", "storage_value"]
+__all__ = [
+    "FieldSpec", "Identity", "Index", "IndexColumn", "IndexMethod", "StorageValue", "Timestamp", "field",
+    "storage_value",
+]
 
 IndexMethod = Literal["btree", "gin", "gist", "hash", "brin", "spgist", "hnsw", "ivfflat"]
 StorageValue = int | float | str | bool
+Identity = Literal["by default", "always"]
+Timestamp = Literal["created", "updated"]
 
 
 class FieldSpec(msgspec.Struct, frozen=True, kw_only=True):
@@ -33,6 +38,13 @@ class FieldSpec(msgspec.Struct, frozen=True, kw_only=True):
     deferrable: bool = False
     initially_deferred: bool = False
     related_name: str | None = None
+    primary_key: bool = False
+    identity: Identity | None = None
+    sequence: str | None = None
+    timestamp: Timestamp | None = None
+    to_field: str | None = None
+    on_update: OnDelete | None = None
+    collation: str | None = None
 
 
 def field(
@@ -53,6 +65,13 @@ def field(
     deferrable: bool = False,
     initially_deferred: bool = False,
     related_name: str | None = None,
+    primary_key: bool = False,
+    identity: Identity | None = None,
+    sequence: str | None = None,
+    timestamp: Timestamp | None = None,
+    to_field: str | None = None,
+    on_update: OnDelete | None = None,
+    collation: str | None = None,
 ) -> FieldSpec:
     """Column options for ``Annotated[T, field(...)]``.
 
@@ -65,13 +84,25 @@ def field(
     ``sql_type`` overrides the SQL type. On a ``ForeignKey``/``OneToOne`` field, ``on_delete`` chooses the
     ``ON DELETE`` action (``"restrict"`` by default; ``"set null"`` needs an optional field) and
     ``deferrable``/``initially_deferred`` make the constraint deferrable; ``related_name`` names the
-    reverse accessor on the target (default: this model's table name, ``Author.books``).
+    reverse accessor on the target (default: this model's table name, ``Author.books``), ``to_field`` the
+    target's unique field it references (default: the target's key) and ``on_update`` the ``ON UPDATE``
+    action (default: none, i.e. ``NO ACTION``). ``collation`` gives a text column its collation
+    (``COLLATE "C"``).
+
+    ``primary_key=True`` makes the field the model's key (no ``id`` is added); the key is filled by
+    ``identity="by default"``/``"always"`` (``GENERATED ... AS IDENTITY``), by ``sequence="name"``
+    (``DEFAULT nextval('name')``, the sequence created by migrations and owned by the column), by
+    ``db_default``, or else by the application (a value is required). ``timestamp="created"``/``"updated"``
+    marks a ``datetime`` column the database fills with ``now()`` on insert (``"updated"``: djogi also sets
+    it to ``now()`` on every update), for models declared with ``timestamps=False``.
     """
     return FieldSpec(
         unique=unique, index=index, max_length=max_length, precision=precision, scale=scale,
         db_default=db_default, check=check, comment=comment, renamed_from=renamed_from,
         version=version, column=column, sql_type=sql_type, on_delete=on_delete, deferrable=deferrable,
-        initially_deferred=initially_deferred, related_name=related_name,
+        initially_deferred=initially_deferred, related_name=related_name, primary_key=primary_key,
+        identity=identity, sequence=sequence, timestamp=timestamp, to_field=to_field, on_update=on_update,
+        collation=collation,
     )  # fmt: skip
 
 

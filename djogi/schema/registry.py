@@ -6,16 +6,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from djogi.errors import ArgumentTypeError, ModelDefinitionError
 from djogi.schema.descriptors import ModelDescriptor
 
-__all__ = ["descriptor", "models", "register", "registered", "registry_scope"]
+__all__ = [
+    "descriptor", "models", "pending", "register", "registered", "registry_scope", "wait_for", "waiting_preview",
+]  # fmt: skip
 
 _registry: dict[type, ModelDescriptor] = {}
+_waiting: dict[type, tuple[str, Callable[[], None], Callable[[], ModelDescriptor]]] = {}
+"""Models whose relation names a model not declared yet: the name, how to declare them once it is, and
+their descriptor without the relations that wait (enough to reference their key)."""
 
 
 def models() -> tuple[ModelDescriptor, ...]:
@@ -28,7 +33,32 @@ def descriptor(model: type) -> ModelDescriptor:
     try:
         return _registry[model]
     except (KeyError, TypeError):  # TypeError: an unhashable argument
+        waiting = _waiting.get(model) if isinstance(model, type) else None
+        if waiting is not None:
+            raise ModelDefinitionError(pending_message(model, waiting[0])) from None
         raise ArgumentTypeError(f"{model!r} is not a djogi model (subclass Model with table=...)") from None
+
+
+def pending_message(model: type, name: str) -> str:
+    """Why ``model`` is not usable yet: it refers to ``name``, which is not declared."""
+    return f"{model.__name__}: refers to model {name!r}, which is not declared (yet); declare it or fix the name"
+
+
+def pending() -> tuple[str, ...]:
+    """The messages of models still waiting for a model they refer to (empty once every model is declared)."""
+    return tuple(pending_message(model, entry[0]) for model, entry in _waiting.items())
+
+
+def wait_for(model: type, name: str, declare: Callable[[], None], preview: Callable[[], ModelDescriptor]) -> None:
+    """Declare ``model`` (by calling ``declare``) once a model called ``name`` is registered; until then
+    ``preview()`` gives its descriptor without the waiting relations (for models referring to it)."""
+    _waiting[model] = (name, declare, preview)
+
+
+def waiting_preview(target: object) -> ModelDescriptor | None:
+    """The preview descriptor of the waiting model ``target`` (a class, or its name when unique), else None."""
+    found = [model for model in _waiting if model is target or model.__name__ == target]
+    return _waiting[found[0]][2]() if len(found) == 1 else None
 
 
 def registered(model: Any) -> ModelDescriptor | None:
@@ -46,14 +76,17 @@ def registry_scope(*, isolated: bool = False) -> Iterator[None]:
     With ``isolated=True`` the block also starts from an empty registry, so ``models()`` lists only the
     models declared inside it (what a migration projection of "just these models" needs).
     """
-    saved = dict(_registry)
+    saved, saved_waiting = dict(_registry), dict(_waiting)
     if isolated:
         _registry.clear()
+        _waiting.clear()
     try:
         yield
     finally:
         _registry.clear()
         _registry.update(saved)
+        _waiting.clear()
+        _waiting.update(saved_waiting)
 
 
 def register(desc: ModelDescriptor) -> None:
@@ -70,6 +103,11 @@ def register(desc: ModelDescriptor) -> None:
             )
     _check_reverse_names(desc)
     _registry[model] = desc
+    _waiting.pop(model, None)
+    for waiting, (name, declare, _) in list(_waiting.items()):
+        if name == desc.name and waiting in _waiting:
+            del _waiting[waiting]
+            declare()
 
 
 def _reverse_names(desc: ModelDescriptor) -> list[tuple[ModelDescriptor, str, str, bool]]:

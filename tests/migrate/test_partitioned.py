@@ -62,7 +62,7 @@ def test_list_bounds_are_written_as_postgresql_prints_them() -> None:
 
 
 REFUSED = {
-    "key not the primary key": (dict(partition_by=PartitionBy.hash("kind")), "must be the primary key"),
+    "key not the primary key": (dict(partition_by=PartitionBy.hash("kind")), "must be part of the primary key"),
     "unknown key field": (dict(partition_by=PartitionBy.hash("nope")), "unknown: ['nope']"),
     "partitions alone": (dict(partitions=HASH2), "needs partition_by"),
     "wrong method": (dict(partition_by=PartitionBy.range("id"), partitions=HASH2),
