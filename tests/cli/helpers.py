@@ -12,22 +12,23 @@ from typing import Any
 DJOGI = str(Path(sys.executable).parent / "djogi")
 
 MODELS_V1 = '''
-from typing import Annotated
-from djogi import Model, field, ForeignKey
+from djogi import Field, Model, field, ForeignKey
 
 class Author(Model, table="authors"):
-    name: Annotated[str, field(max_length=200, index=True)]
-    email: Annotated[str, field(unique=True)]
+    name: Field[str] = field(max_length=200, index=True)
+    email: Field[str] = field(unique=True)
 
 class Book(Model, table="books"):
-    title: str
+    title: Field[str]
     author: ForeignKey[Author]
 '''
 
-MODELS_V2 = MODELS_V1.replace("    title: str\n", "    title: str\n    pages: int | None = None\n") + '''
+MODELS_V2 = MODELS_V1.replace(
+    "    title: Field[str]\n", "    title: Field[str]\n    pages: Field[int | None] = field(default=None)\n"
+) + '''
 class Review(Model, table="reviews"):
     book: ForeignKey[Book]
-    stars: int = 5
+    stars: Field[int] = field(default=5)
 '''
 
 

@@ -12,24 +12,23 @@ from djogi.cli.app import app
 from tests.cli.helpers import DJOGI, Project
 
 CATALOG = '''
-from typing import Annotated
 import djogi
-from djogi import Model, field, ForeignKey, OneToOne, Index
+from djogi import Field, Model, field, ForeignKey, OneToOne, Index
 
 class Genre(djogi.Enum):
     FICTION = "fiction"
     SCIENCE = "science"
 
 class Author(Model, table="authors", app="people", comment="Someone who writes."):
-    name: Annotated[str, field(max_length=200, index=True)]
-    email: Annotated[str, field(unique=True)]
+    name: Field[str] = field(max_length=200, index=True)
+    email: Field[str] = field(unique=True)
 
 class Book(Model, table="books", app="catalog", indexes=(Index(columns=("genre", "-price"), where="price > 0"),)):
-    title: str
-    author: Annotated[ForeignKey[Author], field(on_delete="cascade")]
-    genre: Genre = Genre.FICTION
-    price: Annotated[int, field(check="price >= 0")] = 0
-    tags: list[str] = []
+    title: Field[str]
+    author: ForeignKey[Author] = field(on_delete="cascade")
+    genre: Field[Genre] = field(default=Genre.FICTION)
+    price: Field[int] = field(check="price >= 0", default=0)
+    tags: Field[list[str]] = field(default=[])
 
 class Cover(Model, table="covers", app="catalog"):
     book: OneToOne[Book]

@@ -36,7 +36,7 @@ def test_json_errors_are_json_too(project: Project) -> None:
 
 def test_destructive_compose_needs_the_flag(project: Project) -> None:
     project.run("migrations", "compose", "--name", "initial")
-    project.write_models(MODELS_V1.replace("    title: str\n", ""))
+    project.write_models(MODELS_V1.replace("    title: Field[str]\n", ""))
     project.refused("migrations", "compose", says="pass allow_destructive")
     assert "destructive" in project.run("migrations", "compose", "--allow-destructive").stdout
 

@@ -14,10 +14,11 @@ import pytest
 from tests.cli.helpers import DJOGI, MODELS_V1, Project
 
 GLOBAL = Path("migrations/main/_global_")
-PAGES_REQUIRED = MODELS_V1.replace("    title: str\n", "    title: str\n    pages: int = 0\n")
-PAGES_OPTIONAL = MODELS_V1.replace("    title: str\n", "    title: str\n    pages: int | None = None\n")
-TITLE_RENAMED = MODELS_V1.replace("    title: str\n", "    name: str\n")
-NO_TITLE = MODELS_V1.replace("    title: str\n", "")
+TITLE = "    title: Field[str]\n"
+PAGES_REQUIRED = MODELS_V1.replace(TITLE, TITLE + "    pages: Field[int] = field(default=0)\n")
+PAGES_OPTIONAL = MODELS_V1.replace(TITLE, TITLE + "    pages: Field[int | None] = field(default=None)\n")
+TITLE_RENAMED = MODELS_V1.replace(TITLE, "    name: Field[str]\n")
+NO_TITLE = MODELS_V1.replace(TITLE, "")
 
 
 def _seed(url: str) -> None:
@@ -93,7 +94,7 @@ def test_rollback_of_dropped_not_null_column_refuses_up_front(project: Project) 
     assert "Roll forward instead" in err
     assert [s for _, s, _ in _ledger(project.url)] == ["applied", "applied", "applied"]
     # Roll forward, as the message says: the field comes back optional.
-    project.write_models(MODELS_V1.replace("    title: str\n", "    title: str | None = None\n"))
+    project.write_models(MODELS_V1.replace(TITLE, "    title: Field[str | None] = field(default=None)\n"))
     project.run("migrations", "compose", "-n", "title_back")
     project.run("migrations", "apply")
     project.run("migrations", "verify")
@@ -192,7 +193,7 @@ def test_fake_never_skips_the_bootstrap(tmp_path: Path, blank_url: str) -> None:
     assert "faked 1 migration(s)" in done.stdout
     statuses = [s for _, s, _ in _ledger(blank_url)]
     assert statuses == ["applied", "faked"]
-    project.write_models(MODELS_V1 + "\nclass Tag(Model, table=\"tags\"):\n    name: str\n")
+    project.write_models(MODELS_V1 + "\nclass Tag(Model, table=\"tags\"):\n    name: Field[str]\n")
     project.run("migrations", "compose", "-n", "tags")
     project.run("migrations", "apply")
     with psycopg.connect(blank_url, autocommit=True) as conn:
