@@ -70,8 +70,8 @@ async def main() -> None:
             page = await db.all(query.after(page[-1]))
         show(f"keyset pagination, {page_size} per page", pages)
 
-        words, query = to_tsvector("english", Book.title), websearch_to_tsquery("english", "life OR darkness")
-        found = Book.objects.filter(ts_match(words, query)).order_by(ts_rank(words, query).desc(), Book.title)
+        words, terms = to_tsvector("english", Book.title), websearch_to_tsquery("english", "life OR darkness")
+        found = Book.objects.filter(ts_match(words, terms)).order_by(ts_rank(words, terms).desc(), Book.title)
         show("full-text search of titles: life OR darkness", [b.title for b in await db.all(found)])
 
         upsert = insert(Author, [Author(name="Ted Chiang", email="ted@example.com")]).on_conflict(
