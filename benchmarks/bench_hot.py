@@ -16,7 +16,6 @@ query and the ratio to raw psycopg async measured in the same run. Results go to
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import statistics
@@ -30,6 +29,7 @@ import psycopg
 
 from benchmarks import schema
 from benchmarks.djogi_side import Item
+from benchmarks.report import load_average, standalone, write_page
 from djogi import param
 from djogi.executor import Database, connect
 from djogi.loop import loop_factory
@@ -149,10 +149,10 @@ TITLES = {"get": "(b) get by pk", "filtered": "(c) filter+order+limit", "ten": "
 
 def run(url: str, repeat: int = REPEAT, out: Path = RESULTS) -> str:
     """Measure every cell against ``url`` (data loaded); the Markdown table (also ``out/hot.md``)."""
-    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    load_before = load_average()
     with asyncio.Runner(loop_factory=loop_factory()) as runner:
         times = runner.run(_measure(url, repeat))
-    load_after = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    load_after = load_average()
     us = {key: statistics.median(t) / OPS[key[0]] * 1e6 for key, t in times.items()}
     base = {"get": us[("get", "raw")], "filtered": us[("filtered", "raw")], "ten": us[("ten", "raw sequential")]}
     lines = ["| workload | side | µs per query | ratio to raw psycopg |", "|---|---|---:|---:|"]
@@ -165,22 +165,11 @@ def run(url: str, repeat: int = REPEAT, out: Path = RESULTS) -> str:
             "shared with other work).\n\n" + "\n".join(lines) + "\n\n"
             f"- pipelining 10 gets: djogi {djogi_gain:.2f}x faster than one after another (raw psycopg "
             f"{raw_gain:.2f}x)\n")  # fmt: skip
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "hot.md").write_text(text)
-    return text
+    return write_page(out, "hot.md", text)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeat", type=int, default=REPEAT, help="timed runs of each cell")
-    args = parser.parse_args()
-    url, _facts, cleanup = schema.open_database()
-    try:
-        with psycopg.connect(url, autocommit=True) as admin:
-            schema.load(admin)
-        print(run(url, args.repeat))
-    finally:
-        cleanup()
+    standalone(__doc__ or "", run, {"repeat": (REPEAT, "timed runs of each cell")}, load=True)
 
 
 if __name__ == "__main__":
