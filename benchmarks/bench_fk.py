@@ -11,7 +11,6 @@ gives the median milliseconds and their ratio. Results go to ``results/fk.md``.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import statistics
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import psycopg
 
-from benchmarks import schema
+from benchmarks.report import load_average, standalone, write_page
 from djogi import Field, ForeignKey, Model, Serial, field
 from djogi.executor import Database, connect
 from djogi.loop import loop_factory
@@ -104,10 +103,10 @@ def run(url: str, repeat: int = REPEAT, out: Path = RESULTS) -> str:
     """Create and load the tables on ``url``, measure both sides; the Markdown text (also ``out/fk.md``)."""
     with psycopg.connect(url, autocommit=True) as admin:
         create(admin)
-    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    load_before = load_average()
     with asyncio.Runner(loop_factory=loop_factory()) as runner:
         times = runner.run(_measure(url, repeat))
-    load_after = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    load_after = load_average()
     ms = {side: statistics.median(t) * 1e3 for side, t in times.items()}
     base = ms["indexed (default)"]
     lines = ["| child foreign key | ms per delete | ratio to indexed |", "|---|---:|---:|"]
@@ -116,20 +115,11 @@ def run(url: str, repeat: int = REPEAT, out: Path = RESULTS) -> str:
             f"{N_CHILDREN:,} children (rolled back each run); medians of {repeat} alternating runs. Load average "
             f"{load_before} before, {load_after} after ({os.cpu_count()} cores, shared with other work).\n\n"
             + "\n".join(lines) + "\n")  # fmt: skip
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "fk.md").write_text(text)
-    return text
+    return write_page(out, "fk.md", text)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeat", type=int, default=REPEAT, help="timed runs of each side")
-    args = parser.parse_args()
-    url, _facts, cleanup = schema.open_database()
-    try:
-        print(run(url, args.repeat))
-    finally:
-        cleanup()
+    standalone(__doc__ or "", run, {"repeat": (REPEAT, "timed runs of each side")})
 
 
 if __name__ == "__main__":

@@ -16,13 +16,13 @@ query and the ratio to raw psycopg async measured in the same run. Results go to
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import statistics
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,8 @@ import psycopg
 
 from benchmarks import schema
 from benchmarks.djogi_side import Item
+from benchmarks.peers import psycopg_async
+from benchmarks.report import load_average, standalone, write_page
 from djogi import param
 from djogi.executor import Database, connect
 from djogi.loop import loop_factory
@@ -48,22 +50,10 @@ def _filter_query(floor: object, qty: object) -> Any:
 
 
 def raw_cells(conn: psycopg.AsyncConnection[Any]) -> dict[tuple[str, str], Fn]:
-    """The raw psycopg async side: prepared statements, binary results, tuples."""
+    """The raw psycopg async side: prepared statements, binary results, tuples (the peer's own workloads)."""
 
-    async def get(ids: Sequence[int]) -> int:
-        async with conn.cursor(binary=True) as cur:
-            for pk in ids:
-                await cur.execute(schema.GET_SQL, (pk,), prepare=True)
-                assert await cur.fetchone() is not None
-        return len(ids)
-
-    async def filtered(params: Sequence[tuple[int, int]]) -> int:
-        total = 0
-        async with conn.cursor(binary=True) as cur:
-            for floor, qty in params:
-                await cur.execute(schema.FILTER_SQL, (floor, qty), prepare=True)
-                total += len(await cur.fetchall())
-        return total
+    get = partial(psycopg_async.get_by_pk, conn)  # the peer's coroutines themselves: no wrapper frame timed
+    filtered = partial(psycopg_async.filtered, conn)
 
     async def sequential(batches: Sequence[Sequence[int]]) -> int:
         return sum([await get(batch) for batch in batches])
@@ -149,10 +139,10 @@ TITLES = {"get": "(b) get by pk", "filtered": "(c) filter+order+limit", "ten": "
 
 def run(url: str, repeat: int = REPEAT, out: Path = RESULTS) -> str:
     """Measure every cell against ``url`` (data loaded); the Markdown table (also ``out/hot.md``)."""
-    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    load_before = load_average()
     with asyncio.Runner(loop_factory=loop_factory()) as runner:
         times = runner.run(_measure(url, repeat))
-    load_after = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    load_after = load_average()
     us = {key: statistics.median(t) / OPS[key[0]] * 1e6 for key, t in times.items()}
     base = {"get": us[("get", "raw")], "filtered": us[("filtered", "raw")], "ten": us[("ten", "raw sequential")]}
     lines = ["| workload | side | µs per query | ratio to raw psycopg |", "|---|---|---:|---:|"]
@@ -165,22 +155,11 @@ def run(url: str, repeat: int = REPEAT, out: Path = RESULTS) -> str:
             "shared with other work).\n\n" + "\n".join(lines) + "\n\n"
             f"- pipelining 10 gets: djogi {djogi_gain:.2f}x faster than one after another (raw psycopg "
             f"{raw_gain:.2f}x)\n")  # fmt: skip
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "hot.md").write_text(text)
-    return text
+    return write_page(out, "hot.md", text)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeat", type=int, default=REPEAT, help="timed runs of each cell")
-    args = parser.parse_args()
-    url, _facts, cleanup = schema.open_database()
-    try:
-        with psycopg.connect(url, autocommit=True) as admin:
-            schema.load(admin)
-        print(run(url, args.repeat))
-    finally:
-        cleanup()
+    standalone(__doc__ or "", run, {"repeat": (REPEAT, "timed runs of each cell")}, load=True)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ there. Each pair alternates its two sides (after one warm-up of each) and report
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import gc
@@ -27,7 +26,7 @@ from pathlib import Path
 
 import psycopg
 
-from benchmarks.schema import open_database
+from benchmarks.report import load_average, standalone, write_page
 from djogi import Field, Model, Serial
 from djogi.executor import Database, connect
 from djogi.heer_sql import bootstrap_sql, installed_sql
@@ -156,32 +155,23 @@ def table(results: list[tuple[str, float, float, int]]) -> str:
 def run(url: str, n: int, repeat: int, out: Path = RESULTS) -> str:
     """Run every key workload against ``url``; the Markdown table of the results (also written to
     ``out/keys.md``), with the load average before and after."""
-    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    load_before = load_average()
     with psycopg.connect(url, autocommit=True) as admin:
         _prepare(admin)
     with psycopg.connect(url, autocommit=True) as conn:
         results = sql_pairs(conn, n, repeat)
         results += bulk_pairs(url, conn, repeat)
         conn.execute(f"DROP TABLE {HEER}, {IDENTITY}, bench_keys_notes, bench_keys_serial_notes".encode())
-    load_after = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    load_after = load_average()
     text = (f"Default keys (`heerid_next_desc()`, `DEFAULT` of the model's `id`) against identity keys; medians of "
             f"{repeat} alternating runs each. Load average {load_before} before, {load_after} after "
             f"({os.cpu_count()} cores).\n\n{table(results)}\n")
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "keys.md").write_text(text)
-    return text
+    return write_page(out, "keys.md", text)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rows", type=int, default=ROWS, help="rows of the in-SQL workloads")
-    parser.add_argument("--repeat", type=int, default=REPEAT, help="timed runs of each side")
-    args = parser.parse_args()
-    url, _facts, cleanup = open_database()
-    try:
-        print(run(url, args.rows, args.repeat))
-    finally:
-        cleanup()
+    options = {"rows": (ROWS, "rows of the in-SQL workloads"), "repeat": (REPEAT, "timed runs of each side")}
+    standalone(__doc__ or "", run, options)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ Results go to ``results/loops.md``.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import importlib
 import inspect
@@ -21,10 +20,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import psycopg
-
 from benchmarks import schema
 from benchmarks.peers import NotAvailable
+from benchmarks.report import load_average, standalone, write_page
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PEERS = ("benchmarks.peers.psycopg_async", "benchmarks.peers.asyncpg_raw", "benchmarks.djogi_side")
@@ -73,7 +71,7 @@ def run(url: str, repeat: int = REPEAT, out: Path = RESULTS) -> str:
     runners = {name: asyncio.Runner(loop_factory=factory) for name, factory in _loops().items()}
     cells: dict[tuple[str, str], Cell] = {}
     skipped: list[str] = []
-    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    load_before = load_average()
     try:
         floor = Cell(importlib.import_module(FLOOR), None, url)
         cells[("psycopg-sync", "-")] = floor
@@ -97,7 +95,7 @@ def run(url: str, repeat: int = REPEAT, out: Path = RESULTS) -> str:
     finally:
         for runner in runners.values():
             runner.close()
-    load_after = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    load_after = load_average()
     n = schema.N_LOOKUPS
     us = {(key, w): statistics.median(cell.times[w]) / n * 1e6 for key, cell in cells.items() for w in workloads}
     lines = ["| peer | loop | (b) get by pk, µs/query | (c) filter+order+limit, µs/query |", "|---|---|---:|---:|"]
@@ -115,22 +113,11 @@ def run(url: str, repeat: int = REPEAT, out: Path = RESULTS) -> str:
     text = (f"Medians of {repeat} interleaved runs of {n:,} queries each. Load average {load_before} before, "
             f"{load_after} after ({os.cpu_count()} cores).\n\n" + "\n".join(lines) + "\n\n" + "\n".join(extra)
             + "".join(f"\n- not run: {s}" for s in skipped) + "\n")
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "loops.md").write_text(text)
-    return text
+    return write_page(out, "loops.md", text)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeat", type=int, default=REPEAT, help="timed runs of each cell")
-    args = parser.parse_args()
-    url, _facts, cleanup = schema.open_database()
-    try:
-        with psycopg.connect(url, autocommit=True) as admin:
-            schema.load(admin)
-        print(run(url, args.repeat))
-    finally:
-        cleanup()
+    standalone(__doc__ or "", run, {"repeat": (REPEAT, "timed runs of each cell")}, load=True)
 
 
 if __name__ == "__main__":

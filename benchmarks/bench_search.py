@@ -17,7 +17,6 @@ sides alternate (after one warm-up of each) and the medians are reported (target
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import os
@@ -29,7 +28,7 @@ import psycopg
 from pgvector.psycopg import register_vector_async
 
 from benchmarks.bench_keys import pair
-from benchmarks.schema import open_database
+from benchmarks.report import load_average, standalone, write_page
 from djogi import Field, Model, SqlType, TsVector, Vector, field
 from djogi.algebra import select
 from djogi.algebra.search import l2_distance, to_tsvector, ts_match, ts_rank, websearch_to_tsquery
@@ -124,7 +123,7 @@ async def _raw(conn: psycopg.AsyncConnection[Any], sql: str, params: list[tuple[
 def run(url: str, rows: int, repeat: int, out: Path = RESULTS) -> str:
     """Load the tables and run both workloads against ``url``; the Markdown table (also ``out/search.md``)."""
     rng = random.Random(23)
-    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    load_before = load_average()
     _load(url, rows, rng)
     terms = [f"{rng.choice(VOCABULARY)} {rng.choice(VOCABULARY)}" for _ in range(QUERIES)]
     probes = [Vector([rng.uniform(-1, 1) for _ in range(DIMENSIONS)]) for _ in range(QUERIES)]
@@ -160,7 +159,7 @@ def run(url: str, rows: int, repeat: int, out: Path = RESULTS) -> str:
             runner.run(stack.aclose())
     with psycopg.connect(url, autocommit=True) as admin:
         admin.execute(b"DROP TABLE bench_search_docs, bench_search_embeddings")
-    load_after = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    load_after = load_average()
     lines = ["| workload | djogi | raw psycopg | ratio | djogi µs/query | psycopg µs/query |",
              "|---|---:|---:|---:|---:|---:|"]  # fmt: skip
     for label, ours, base, n in results:
@@ -169,21 +168,12 @@ def run(url: str, rows: int, repeat: int, out: Path = RESULTS) -> str:
     text = (f"Search queries over {rows:,} rows, djogi against the same SQL through raw psycopg; medians of "
             f"{repeat} alternating runs each. Load average {load_before} before, {load_after} after "
             f"({os.cpu_count()} cores).\n\n" + "\n".join(lines) + "\n")  # fmt: skip
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "search.md").write_text(text)
-    return text
+    return write_page(out, "search.md", text)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rows", type=int, default=ROWS, help="rows of each table")
-    parser.add_argument("--repeat", type=int, default=REPEAT, help="timed runs of each side")
-    args = parser.parse_args()
-    url, _facts, cleanup = open_database()
-    try:
-        print(run(url, args.rows, args.repeat))
-    finally:
-        cleanup()
+    options = {"rows": (ROWS, "rows of each table"), "repeat": (REPEAT, "timed runs of each side")}
+    standalone(__doc__ or "", run, options)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ of ``N`` queries (``n < 50`` within tenant 7, one tenant per transaction: 50 row
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import os
@@ -26,7 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 
 from benchmarks.bench_keys import pair
-from benchmarks.schema import open_database
+from benchmarks.report import load_average, standalone, write_page
 from djogi import Field, Model
 from djogi.executor import Database, connect
 from djogi.loop import loop_factory
@@ -134,11 +133,11 @@ def run(url: str, queries: int, repeat: int, out: Path = RESULTS) -> str:
     with psycopg.connect(url, autocommit=True) as admin:
         _prepare(admin)
     app = app_url(url)
-    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    load_before = load_average()
     with psycopg.connect(app, autocommit=True) as conn:
         results = [("raw psycopg, in one transaction", *raw_pair(conn, queries, repeat))]
     results += djogi_pairs(app, queries, repeat)
-    load_after = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    load_after = load_average()
     with psycopg.connect(url, autocommit=True) as admin:
         admin.execute(f"DROP TABLE {PLAIN}, {POLICY}".encode())
     lines = ["| workload | through the policy | explicit filter | ratio | policy µs/query | filter µs/query |",
@@ -150,21 +149,12 @@ def run(url: str, queries: int, repeat: int, out: Path = RESULTS) -> str:
             f"rows) through the isolation policy, against an explicit `tenant_id = ...` filter on the same table "
             f"without a policy; as the application role; medians of {repeat} alternating runs. Load average "
             f"{load_before} before, {load_after} after ({os.cpu_count()} cores).\n\n" + "\n".join(lines) + "\n")
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "tenancy.md").write_text(text)
-    return text
+    return write_page(out, "tenancy.md", text)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--queries", type=int, default=QUERIES, help="selects per timed run")
-    parser.add_argument("--repeat", type=int, default=REPEAT, help="timed runs of each side")
-    args = parser.parse_args()
-    url, _facts, cleanup = open_database()
-    try:
-        print(run(url, args.queries, args.repeat))
-    finally:
-        cleanup()
+    options = {"queries": (QUERIES, "selects per timed run"), "repeat": (REPEAT, "timed runs of each side")}
+    standalone(__doc__ or "", run, options)
 
 
 if __name__ == "__main__":

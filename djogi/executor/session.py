@@ -209,15 +209,23 @@ class Session:
             await cur.execute(sql, params, binary=True)
         except (psycopg.Error, UnicodeEncodeError) as exc:
             raise translate(exc) from exc
+        return await self._collect(cur, sql, params, row_factory, started)
+
+    async def _collect(
+        self, cur: Any, sql: str, params: Sequence[object], row_factory: RowFactory | None, started: float
+    ) -> tuple[list[Any], int]:
+        """The rows (none unless the statement returned tuples) and row count of ``cur``'s current result;
+        reports the statement to the listeners. A row that does not decode raises the ``DecodeError``
+        naming its index; a large result is freed at once rather than at the connection's next call."""
         result = cur.pgresult
         try:
             rows = await cur.fetchall() if result is not None and result.status == _TUPLES_OK else []
         except DecodeError as exc:
             assert row_factory is not None
             raise await _located(cur, row_factory, exc) from exc
-        rowcount = cur.rowcount
+        rowcount: int = cur.rowcount
         self.observe(sql, params, started, rowcount)
-        if len(rows) > _KEEP_RESULT_ROWS:  # free a large result now rather than at the connection's next call
+        if len(rows) > _KEEP_RESULT_ROWS:
             await cur.close()
         return rows, rowcount
 
@@ -269,19 +277,8 @@ class Session:
             error = translate(exc)
             error.args = (f"pipeline statement {index + 1} of {len(batch)} failed: {error}", *error.args[1:])
             raise error from exc
-        out: list[tuple[list[Any], int]] = []
-        for cur, (sql, params, factory) in zip(cursors, batch, strict=True):
-            result = cur.pgresult
-            try:
-                rows = await cur.fetchall() if result is not None and result.status == _TUPLES_OK else []
-            except DecodeError as exc:
-                assert factory is not None
-                raise await _located(cur, factory, exc) from exc
-            out.append((rows, cur.rowcount))
-            self.observe(sql, params, started, cur.rowcount)
-            if len(rows) > _KEEP_RESULT_ROWS:
-                await cur.close()
-        return out
+        return [await self._collect(cur, sql, params, factory, started)
+                for cur, (sql, params, factory) in zip(cursors, batch, strict=True)]  # fmt: skip
 
     async def statement(self, stmt: Statement) -> tuple[list[Any], int]:
         """``run()`` a compiled statement; its rows come back decoded by its shape's row factory."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import keyword
 import re
+from collections import Counter
 from collections.abc import Iterable
 
 import msgspec
@@ -81,10 +82,7 @@ def model_source(snapshot: Snapshot, *, tables: Iterable[str] | None = None) -> 
     classes = []
     for table in _dependency_order({t: snapshot.models[t] for t in chosen}):
         schema = snapshot.models[table]
-        targets: dict[str, int] = {}
-        for c in schema.columns:
-            if c.foreign_key is not None:
-                targets[c.foreign_key.ref_table] = targets.get(c.foreign_key.ref_table, 0) + 1
+        targets = Counter(c.foreign_key.ref_table for c in schema.columns if c.foreign_key is not None)
         fields = [
             _field(schema, c, fields_of, snapshot.models, names, enum_names, used_enums, targets)
             for c in schema.columns if c.name not in framework[table]
@@ -92,6 +90,10 @@ def model_source(snapshot: Snapshot, *, tables: Iterable[str] | None = None) -> 
         indexes = [i for i in snapshot.indexes if i.table == table]
         classes.append(_class(schema, names[table], fields, indexes, framework[table]))
     enums = [_enum(snapshot.enums[e], enum_names[e]) for e in sorted(used_enums)]
+    written = [names[t] for t in chosen] + [enum_names[e] for e in used_enums]
+    clashes = sorted({n for n in written if written.count(n) > 1})
+    if clashes:
+        raise InspectError(f"tables or enum types {clashes} would be classes of the same name; inspect them apart")
     header = (
         '"""Models written by ``djogi db inspect``: one per table, as the database has it."""\n\n'
         "from __future__ import annotations\n\n"
@@ -169,13 +171,13 @@ def _field_names(schema: TableSchema, framework: tuple[str, ...]) -> dict[str, s
 
 def _field(
     table: TableSchema, column: ColumnSchema, fields_of: dict[str, dict[str, str]], tables: dict[str, TableSchema],
-    names: dict[str, str], enum_names: dict[str, str], used_enums: set[str], targets: dict[str, int],
+    names: dict[str, str], enum_names: dict[str, str], used_enums: set[str], targets: Counter[str],
 ) -> _Field:  # fmt: skip
     where = f"{table.table}.{column.name}"
     name = fields_of[table.table][column.name]
     options: list[tuple[str, str]] = []
     key = table.primary_key.columns
-    if key == (column.name,) and "id" not in _framework(table):
+    if key == (column.name,):  # a key column reaching here is declared (djogi's own id is not a field)
         options.append(("primary_key", "True"))
     if column.foreign_key is not None:
         fk = column.foreign_key

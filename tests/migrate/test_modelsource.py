@@ -116,6 +116,10 @@ def test_what_cannot_be_declared_exactly_is_refused(snapshot: Snapshot) -> None:
     odd = tuple(msgspec.structs.replace(c, sql_type="point") if c.name == "title" else c for c in books.columns)
     with pytest.raises(InspectError, match=r"books\.title: type point has no djogi field type yet"):
         model_source(with_books(columns=odd))
+    genre = msgspec.structs.replace(books, table="genre")  # a table whose class would be the enum's
+    clash = msgspec.structs.replace(snapshot, models={**snapshot.models, "genre": genre})
+    with pytest.raises(InspectError, match=r"tables or enum types \['Genre'\] would be classes of the same name"):
+        model_source(clash)
     expression = IndexSchema(name="books_lower_idx", table="books", target=IndexTarget(expression="lower(title)"))
     with pytest.raises(InspectError, match="index books_lower_idx on books: expression indexes"):
         model_source(msgspec.structs.replace(snapshot, indexes=(*snapshot.indexes, expression)))

@@ -111,13 +111,15 @@ def test_pagila(db_url: str) -> None:
         assert dict(conn.execute(USER_TRIGGERS).fetchall()) == {"last_updated": 14, "film_fulltext_trigger": 1}
         assert conn.execute("""
             SELECT t.typname, t.typtype, format_type(t.typbasetype, NULL) FROM pg_type t
-            WHERE t.typnamespace = 'public'::regnamespace AND t.typtype IN ('d', 'e') ORDER BY 1""").fetchall() == [
+            WHERE t.typnamespace = 'public'::regnamespace AND t.typtype IN ('d', 'e')
+              AND t.typname NOT LIKE 'heer%' ORDER BY 1""").fetchall() == [
             ("bıgınt", "d", "bigint"), ("mpaa_rating", "e", "-"), ("year", "d", "integer")]
         assert conn.execute("SELECT enum_range(NULL::public.mpaa_rating)::text").fetchone() == (
             "{G,PG,PG-13,R,NC-17}",)
         with pytest.raises(psycopg.errors.CheckViolation, match="year_check"):
             conn.execute("SELECT 1900::public.year")
-        assert conn.execute("SELECT count(*) FROM pg_sequences WHERE schemaname = 'public'").fetchone() == (13,)
+        assert conn.execute("SELECT count(*) FROM pg_sequences WHERE schemaname = 'public' "
+                            "AND sequencename NOT LIKE 'heer%'").fetchone() == (13,)
         # setval kept the original high-water marks, above every trimmed key.
         assert conn.execute("SELECT nextval('public.actor_actor_id_seq'), nextval('public.payment_payment_id_seq')"
                             ).fetchone() == (201, 32099)
