@@ -20,7 +20,7 @@ import threading
 import time
 import types
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import psycopg
 
@@ -39,20 +39,26 @@ def declare(n: int, extra: bool = False) -> None:
     """``n`` tables of 8 columns, an FK to the previous table, a column index, a unique and a 2-column index."""
     for i in range(n):
         ann: dict[str, Any] = {
-            "title": Annotated[str, field(max_length=120, index=True)],
-            "code": Annotated[str, field(unique=True)],
-            "price": Annotated[float, field(check="price >= 0", db_default="0")],
-            "qty": int | None,
-            "born": dt.date | None,
-            "flag": bool,
+            "title": Field[str],
+            "code": Field[str],
+            "price": Field[float],
+            "qty": Field[int | None],
+            "born": Field[dt.date | None],
+            "flag": Field[bool],
         }
-        ns: dict[str, Any] = {"qty": None, "born": None, "price": 0.0}
+        ns: dict[str, Any] = {
+            "title": field(max_length=120, index=True),
+            "code": field(unique=True),
+            "price": field(check="price >= 0", db_default="0", default=0.0),
+            "qty": field(default=None),
+            "born": field(default=None),
+        }
         if i:
-            ann["parent"] = ForeignKey[f"T{i - 1}"] | None
-            ns["parent"] = None
+            ann["parent"] = ForeignKey[f"T{i - 1} | None"]
+            ns["parent"] = field(default=None)
         if extra:
-            ann["note"] = str | None
-            ns["note"] = None
+            ann["note"] = Field[str | None]
+            ns["note"] = field(default=None)
         ns["__annotations__"] = ann
         options = {"table": f"t{i:04d}", "indexes": (Index(columns=("flag", "-qty")),)}
         types.new_class(f"T{i}", (Model,), options, lambda body, ns=ns: body.update(ns))
