@@ -313,13 +313,19 @@ def _make_traversable(directory: Path) -> None:
 
 
 def _alive(pid: int) -> bool:
+    """Whether ``pid`` is a running process: it exists and, where ``/proc`` tells, is not a zombie (a killed
+    postmaster nobody has reaped yet still answers signal 0, and reusing it would leave nothing listening)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
+        pass
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
         return True
-    return True
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
 
 
 def _tail(path: Path, lines: int = 20) -> str:

@@ -81,3 +81,24 @@ def test_failed_start_reports_the_log_tail(scratch_pgdata: Path) -> None:
         conf.write("\nshared_buffers = 'plenty'\n")
     with pytest.raises(EmbeddedServerError, match=r"(?s)start of .* failed.*tail of .*shared_buffers"):
         server.start()
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="no /proc to tell a zombie")
+def test_a_postmaster_pid_naming_a_zombie_is_not_a_running_server(tmp_path: Path) -> None:
+    """A killed postmaster nobody reaped yet still answers signal 0: reusing it would leave nothing listening."""
+    child = os.fork()
+    if child == 0:
+        os._exit(0)
+    try:
+        for _ in range(500):  # the child becomes a zombie at once; bounded, not timed
+            if Path(f"/proc/{child}/stat").read_text().rpartition(")")[2].split()[0] == "Z":
+                break
+            os.sched_yield()
+        pgdata = tmp_path / "pgdata"
+        pgdata.mkdir()
+        (pgdata / "postmaster.pid").write_text(f"{child}\n{pgdata}\n0\n5432\n/tmp\n")
+        assert EmbeddedServer(pgdata).status().running is False
+        (pgdata / "postmaster.pid").write_text(f"{os.getpid()}\n{pgdata}\n0\n5432\n/tmp\n")
+        assert EmbeddedServer(pgdata).status().running is True
+    finally:
+        os.waitpid(child, 0)
