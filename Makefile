@@ -22,7 +22,7 @@ $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check djogi tests property_tests benchmarks examples
 	$(BIN)/mypy
-	$(BIN)/pyright
+	$(BIN)/pyright --pythonpath $(BIN)/python
 	$(BIN)/lint-imports --no-cache --no-logo
 	MYPYPATH=examples/bookshop $(BIN)/mypy examples/bookshop/run.py
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir $(VENV)/site
