@@ -27,6 +27,7 @@ from djogi.executor import connect_bounded
 from djogi.heer_sql import DEFAULT_NODE_ID, bind_node_sql
 from djogi.migrate import introspect
 from djogi.migrate.modelsource import model_source
+from djogi.migrate.snapshot import write_atomic
 from djogi.redact import redact
 
 db_app = typer.Typer(help=f"The embedded PostgreSQL server and the configured databases.\n\n{EXIT_CODES_HELP}",
@@ -228,7 +229,7 @@ def inspect(
     if output is None:
         typer.echo(source, nl=False)
         return
-    output.write_text(source, encoding="utf-8")
+    write_atomic(output, source.encode())  # whole or not at all
     cli.info(f"db inspect: wrote {len(tables or snapshot.models)} model(s) to {output}")
 
 
