@@ -36,3 +36,26 @@ def migrate(url: str, directory: Path) -> None:
     """Compose the tenancy models' migration into ``directory`` and apply it as the owner (``url``)."""
     compose(directory, [descriptor(m) for m in MODELS], T0, slug="tenancy").unwrap()
     apply(url, directory)
+
+
+# One model ``Note`` in three declarations (each declared inside a registry scope by the caller): without a
+# tenant key, keyed by ``tenant_id``, and re-keyed by another column.
+
+
+def plain() -> None:
+    class Note(Model, table="notes"):
+        tenant_id: Field[int]
+        body: Field[str]
+
+
+def keyed() -> None:
+    class Note(Model, table="notes", tenant_key="tenant_id"):
+        tenant_id: Field[int]
+        body: Field[str]
+
+
+def rekeyed() -> None:
+    class Note(Model, table="notes", tenant_key="org"):
+        tenant_id: Field[int]
+        body: Field[str]
+        org: Field[str] = field(db_default="'x'")

@@ -9,31 +9,13 @@ from djogi.errors import ModelDefinitionError
 from djogi.migrate.policies import LivePolicy, live_tenant_key
 from djogi.model import descriptor, registry_scope
 from tests.migrate.helpers import plan, snap, steps
+from tests.tenancy.helpers import keyed, plain, rekeyed
 
 EXPR = "(tenant_id = (NULLIF(current_setting('djogi.tenant'::text, true), ''::text))::bigint)"
 ON = 'ALTER TABLE "notes" ENABLE ROW LEVEL SECURITY;\nALTER TABLE "notes" FORCE ROW LEVEL SECURITY;'
 OFF = 'ALTER TABLE "notes" NO FORCE ROW LEVEL SECURITY;\nALTER TABLE "notes" DISABLE ROW LEVEL SECURITY;'
 POLICY = f'CREATE POLICY "tenant_isolation" ON "notes" USING {EXPR} WITH CHECK {EXPR};'
 DROP = 'DROP POLICY "tenant_isolation" ON "notes";'
-
-
-def plain() -> None:
-    class Note(Model, table="notes"):
-        tenant_id: Field[int]
-        body: Field[str]
-
-
-def keyed() -> None:
-    class Note(Model, table="notes", tenant_key="tenant_id"):
-        tenant_id: Field[int]
-        body: Field[str]
-
-
-def rekeyed() -> None:
-    class Note(Model, table="notes", tenant_key="org"):
-        tenant_id: Field[int]
-        body: Field[str]
-        org: Field[str] = field(db_default="'x'")
 
 
 def test_the_option_is_on_the_descriptor_and_in_the_snapshot() -> None:

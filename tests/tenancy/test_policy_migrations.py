@@ -7,33 +7,14 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from djogi import Field, Model, field
 from djogi.migrate import Bucket, VerifyReport, apply, compose, rollback, verify
 from djogi.model import models, registry_scope
+from tests.tenancy.helpers import keyed, plain, rekeyed
 
 MAIN = Bucket("main")
 T1 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 T2 = dt.datetime(2026, 1, 2, tzinfo=dt.UTC)
 T3 = dt.datetime(2026, 1, 3, tzinfo=dt.UTC)
-
-
-def _plain() -> None:
-    class Note(Model, table="notes"):
-        tenant_id: Field[int]
-        body: Field[str]
-
-
-def _keyed() -> None:
-    class Note(Model, table="notes", tenant_key="tenant_id"):
-        tenant_id: Field[int]
-        body: Field[str]
-
-
-def _rekeyed() -> None:
-    class Note(Model, table="notes", tenant_key="org"):
-        tenant_id: Field[int]
-        body: Field[str]
-        org: Field[str] = field(db_default="'x'")
 
 
 def _compose(migrations: Path, declare: Callable[[], None], now: dt.datetime) -> None:
@@ -58,9 +39,9 @@ def _state(url: str) -> tuple[object, ...]:
 
 
 def test_adding_changing_and_removing_the_option_round_trips(db_url: str, tmp_path: Path) -> None:
-    _compose(tmp_path, _plain, T1)
-    _compose(tmp_path, _keyed, T2)
-    _compose(tmp_path, _rekeyed, T3)
+    _compose(tmp_path, plain, T1)
+    _compose(tmp_path, keyed, T2)
+    _compose(tmp_path, rekeyed, T3)
     apply(db_url, tmp_path)
     assert _state(db_url) == (True, True, 1) and verify(db_url, tmp_path, MAIN).diagnostics == ()
     assert rollback(db_url, tmp_path, MAIN).ok  # back to tenant_id as the key
@@ -83,7 +64,7 @@ def test_adding_changing_and_removing_the_option_round_trips(db_url: str, tmp_pa
     ],
 )
 def test_verify_reports_a_missing_or_altered_policy(db_url: str, tmp_path: Path, tamper: str, message: str) -> None:
-    _compose(tmp_path, _keyed, T1)
+    _compose(tmp_path, keyed, T1)
     apply(db_url, tmp_path)
     _sql(db_url, tamper)
     report = verify(db_url, tmp_path, MAIN)
@@ -92,7 +73,7 @@ def test_verify_reports_a_missing_or_altered_policy(db_url: str, tmp_path: Path,
 
 
 def test_verify_reports_row_level_security_the_model_does_not_declare(db_url: str, tmp_path: Path) -> None:
-    _compose(tmp_path, _plain, T1)
+    _compose(tmp_path, plain, T1)
     apply(db_url, tmp_path)
     _sql(db_url, "ALTER TABLE notes ENABLE ROW LEVEL SECURITY")
     report = verify(db_url, tmp_path, MAIN)
