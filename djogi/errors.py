@@ -90,7 +90,7 @@ class UniqueViolation(IntegrityError):
 
 
 class ForeignKeyViolation(IntegrityError):
-    """SQLSTATE 23503."""
+    """SQLSTATE 23503, or 23001 when an ``ON DELETE/UPDATE RESTRICT`` action refused the write."""
 
 
 class CheckViolation(IntegrityError):

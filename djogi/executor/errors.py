@@ -11,6 +11,7 @@ from djogi import errors
 _INTEGRITY: dict[str, type[errors.IntegrityError]] = {
     "23505": errors.UniqueViolation,
     "23503": errors.ForeignKeyViolation,
+    "23001": errors.ForeignKeyViolation,  # restrict_violation: an ON DELETE/UPDATE RESTRICT action
     "23514": errors.CheckViolation,
     "23502": errors.NotNullViolation,
 }

@@ -7,7 +7,7 @@ import random
 import anyio
 import pytest
 
-from djogi.errors import DatabaseError, LockConflict, UniqueViolation, ValidationError
+from djogi.errors import DatabaseError, ForeignKeyViolation, LockConflict, UniqueViolation, ValidationError
 from djogi.executor import Database, StatementEvent
 
 pytestmark = pytest.mark.anyio
@@ -68,6 +68,17 @@ async def test_unique_violation_names_constraint(db: Database) -> None:
     with pytest.raises(DatabaseError) as syntax:
         await db.raw("SELEC 1")
     assert syntax.value.sqlstate == "42601"
+
+
+async def test_a_restrict_action_is_a_foreign_key_violation(db: Database) -> None:
+    """ON DELETE RESTRICT fails with SQLSTATE 23001, not 23503: both are foreign-key violations."""
+    await db.raw("CREATE TABLE p (id int PRIMARY KEY)")
+    await db.raw("CREATE TABLE c (p int REFERENCES p ON DELETE RESTRICT)")
+    await db.raw("INSERT INTO p VALUES (1)")
+    await db.raw("INSERT INTO c VALUES (1)")
+    with pytest.raises(ForeignKeyViolation) as info:
+        await db.raw("DELETE FROM p")
+    assert (info.value.sqlstate, info.value.constraint) == ("23001", "c_p_fkey")
 
 
 async def test_server_errors_keep_what_the_server_reported(db: Database) -> None:
