@@ -35,7 +35,7 @@ from djogi.algebra.query import Select, count_of, exists_of, select
 from djogi.algebra.results import Statement
 from djogi.algebra.setops import SetOp
 from djogi.auth import AuthContext, TenantId
-from djogi.errors import NotFound, StaleObject, ValidationError
+from djogi.errors import DecodeError, NotFound, StaleObject, ValidationError
 from djogi.executor import bulk, prefetch
 from djogi.executor.errors import translate
 from djogi.executor.events import Listener
@@ -280,17 +280,16 @@ class Database:
         await self._session.pinned()
         started = time.perf_counter()
         factory = row_factory(stmt.result)
-        name = f"djogi_cur_{id(stmt):x}"
-        cursor = (
-            conn.cursor(name, binary=True) if factory is None else conn.cursor(name, binary=True, row_factory=factory)
-        )
-        async with cursor as cur:
+        async with conn.cursor(f"djogi_cur_{id(stmt):x}", binary=True) as cur:
             try:
                 await cur.execute(stmt.sql, stmt.params)
                 self._session.observe(stmt.sql, stmt.params, started, -1)
+                make = None if factory is None else factory(cur)
+                index = 0
                 while rows := await cur.fetchmany(batch):
-                    for item in rows:
-                        yield item
+                    for row in rows:
+                        yield row if make is None else _decoded(make, row, index)
+                        index += 1
             except (psycopg.Error, UnicodeEncodeError) as exc:
                 raise translate(exc) from exc
 
@@ -502,3 +501,11 @@ class Database:
         """Re-read enum type OIDs (after DDL created enum types): the current transaction's connection is
         reconfigured in place, pooled connections are replaced by new ones (configured on connect)."""
         await self._session.reload_types()
+
+
+def _decoded(make: Callable[[Any], Any], row: Any, index: int) -> Any:
+    """``make(row)``; a ``DecodeError`` names the row's ``index`` in the result, as every other terminal's."""
+    try:
+        return make(row)
+    except DecodeError as exc:
+        raise DecodeError(f"{exc} (row {index})") from exc

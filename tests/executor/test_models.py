@@ -245,7 +245,7 @@ async def test_raw_into_model_and_struct(shop: Database) -> None:
 
 
 async def test_rows_that_do_not_decode_are_named_by_index(shop: Database) -> None:
-    """Every terminal, prefetch and raw() decode through one row-factory path: a row that does not fit
+    """Every terminal, prefetch, stream() and raw() decode through one row-factory path: a row that does not fit
     raises DecodeError naming the model, the field and the row's index in the result."""
     ann = await _author(shop)
     await _books(shop, ann, 3)
@@ -258,6 +258,9 @@ async def test_rows_that_do_not_decode_are_named_by_index(shop: Database) -> Non
     with pytest.raises(DecodeError, match=says):
         books = prefetch(reverse(ExBook.author), query=ExBook.objects.order_by(ExBook.title))
         await shop.all(ExAuthor.objects.prefetch(books))
+    with pytest.raises(DecodeError, match=says):
+        async with shop.atomic():
+            [b async for b in shop.stream(ExBook.objects.order_by(ExBook.title), batch=1)]
     assert await shop.raw("SELECT count(*) FROM ex_books") == [(3,)]  # the connection is still usable
 
 
