@@ -22,6 +22,7 @@ from returns.result import Failure, Result, Success
 from djogi.identifiers import derived_name
 from djogi.migrate import operations as ops
 from djogi.migrate.operations import Operation, Step
+from djogi.migrate.outbox import outbox_operations
 from djogi.migrate.policies import tenancy_operations
 from djogi.migrate.snapshot import (
     ColumnSchema,
@@ -257,6 +258,7 @@ def _tables(old: Snapshot, new: Snapshot) -> list[Operation]:
         table = new.models[name]
         before = old.models.get(name)
         out += tenancy_operations(name, before, table)
+        out += outbox_operations(name, before, table)
         if before is None:
             out.append(ops.add_table(table))
             if table.table_comment is not None:
@@ -292,6 +294,7 @@ def _tables(old: Snapshot, new: Snapshot) -> list[Operation]:
     for name in sorted(set(old.models) - set(new.models)):
         table = old.models[name]
         out += tenancy_operations(name, table, None)
+        out += outbox_operations(name, table, None)
         for col in table.columns:
             if col.foreign_key is not None:
                 out.append(ops.drop_foreign_key(name, col.name, col.foreign_key))

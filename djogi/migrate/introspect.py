@@ -19,6 +19,7 @@ import psycopg
 from psycopg.rows import TupleRow
 
 from djogi.migrate.operations import check_name
+from djogi.migrate.outbox import LiveTrigger, live_outbox
 from djogi.migrate.policies import LivePolicy, live_tenant_key
 from djogi.migrate.project import METHOD_EXTENSIONS, OPCLASS_EXTENSIONS
 from djogi.migrate.snapshot import (
@@ -114,6 +115,17 @@ WHERE c.oid = ANY(%(oids)s) AND (c.relrowsecurity OR c.relforcerowsecurity OR p.
 ORDER BY c.relname, p.polname
 """
 
+_TRIGGERS = """
+SELECT c.relname, t.tgname, t.tgtype, t.tgenabled, p.proname, p.prosrc,
+       ARRAY(SELECT a FROM unnest(string_to_array(rtrim(encode(t.tgargs, 'escape'), '\\000'), '\\000')) a),
+       t.tgnewtable, t.tgoldtable
+FROM pg_trigger t
+JOIN pg_class c ON c.oid = t.tgrelid
+JOIN pg_proc p ON p.oid = t.tgfoid
+WHERE t.tgrelid = ANY(%(oids)s) AND t.tgname LIKE 'djogi\\_outbox\\_%%' AND NOT t.tgisinternal
+ORDER BY c.relname, t.tgname
+"""
+
 _ENUMS = """
 SELECT t.typname, array_agg(e.enumlabel ORDER BY e.enumsortorder)
 FROM pg_type t
@@ -170,6 +182,7 @@ def catalog(
         index_rows = cur.execute(_INDEXES, {"oids": oids}).fetchall()
         enum_rows = cur.execute(_ENUMS, {"enums": enum_list}).fetchall()
         policy_rows = cur.execute(_POLICIES, {"oids": oids}).fetchall()
+        trigger_rows = cur.execute(_TRIGGERS, {"oids": oids}).fetchall()
         zone = cur.execute("SELECT current_setting('TimeZone'), set_config('TimeZone', 'UTC', false)").fetchone()
         try:
             partition_rows = cur.execute(_PARTITIONS, {"oids": oids}).fetchall()
@@ -203,6 +216,12 @@ def catalog(
                            **security.get(table, {}))
         for table, cols in columns.items()
     }  # fmt: skip
+    triggers: dict[str, list[LiveTrigger]] = {}
+    for table, *trigger in trigger_rows:
+        name, tgtype, enabled, function, source, args, new_table, old_table = trigger
+        triggers.setdefault(table, []).append(
+            LiveTrigger(name, tgtype, enabled, function, source, tuple(args), new_table, old_table))
+    models = {name: live_outbox(t, triggers[name]) if name in triggers else t for name, t in models.items()}
     folded, indexes = fold_column_indexes(models, [_index(r) for r in index_rows if r[11] != "x"])
     snapshot = Snapshot(
         enums={name: EnumSchema(name=name, variants=tuple(labels)) for name, labels in sorted(enum_rows)},

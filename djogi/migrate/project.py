@@ -16,6 +16,7 @@ from typing import Any
 import msgspec
 from returns.result import Failure, Result, Success
 
+from djogi.migrate.outbox import FIXED_COLUMNS, companion, companion_name, pending_index
 from djogi.migrate.snapshot import (
     INDEX_TYPES,
     ColumnSchema,
@@ -110,18 +111,39 @@ def project(
                 enums[fd.enum_type.pg_name()] = _enum(fd.enum_type)
         indexes.extend(_index(desc.table, idx) for idx in desc.indexes)
         key = tuple(fd.column for fd in desc.key_fields)
-        tables[desc.table] = TableSchema(
+        table = tables[desc.table] = TableSchema(
             app=desc.app or None, columns=tuple(columns), primary_key=primary_key_schema(columns, key),
             table=desc.table,
             table_comment=desc.comment, is_through=desc.through is not None,
             renamed_from=desc.renamed_from, partition=_partition(desc), **_tenancy(desc),
+            outbox=companion_name(desc.table) if desc.outbox else None,
         )  # fmt: skip
+        if desc.outbox:
+            problem = _add_outbox(table, tables, indexes)
+            if problem is not None:
+                return Failure(f"{desc.name}: {problem}")
     folded, rest = fold_column_indexes(tables, indexes)
     apps = tuple(sorted({t.app for t in folded.values() if t.app}))
     return Success(
         Snapshot(enums=dict(sorted(enums.items())), indexes=rest, models=folded, registered_apps=apps,
                  generated_at=generated_at)
     )  # fmt: skip
+
+
+def _add_outbox(table: TableSchema, tables: dict[str, TableSchema], indexes: list[IndexSchema]) -> str | None:
+    """Add the companion outbox table of ``table`` and its index; a problem when the names clash."""
+    key = table.column(table.primary_key.columns[0])
+    tenant = table.column(table.tenant_key) if table.tenant_key else None
+    assert key is not None
+    if tenant is not None and tenant.name in FIXED_COLUMNS:
+        return (f"outbox=True: the tenant column {tenant.name!r} clashes with a column of the outbox table "
+                f"({', '.join(FIXED_COLUMNS)}); rename it (field(column=...))")  # fmt: skip
+    outbox = companion(table, key, tenant)
+    if outbox.table in tables:
+        return f"outbox=True: the outbox table {outbox.table!r} is also a model's table"
+    tables[outbox.table] = outbox
+    indexes.append(pending_index(outbox.table))
+    return None
 
 
 def _partition(desc: ModelDescriptor) -> PartitionSchema | None:
@@ -148,6 +170,7 @@ def _column(fd: FieldDescriptor, fk: ForeignKeySchema | None) -> ColumnSchema:
         name=fd.column, sql_type=collated(canonical_type(fd.sql_type), fd.collation), nullable=fd.nullable,
         default_sql=canonical_default(fd.db_default), identity=_IDENTITY.get(fd.identity),
         check=fd.check, comment=fd.comment, renamed_from=fd.renamed_from, foreign_key=fk,
+        outbox_exclude=fd.outbox_exclude,
     )  # fmt: skip
 
 

@@ -134,7 +134,8 @@ class PartitionSchema(_S, frozen=True, kw_only=True):
 
 
 class TableSchema(_S, frozen=True, kw_only=True):
-    """One table of the bucket (``partition``: set when the table is partitioned)."""
+    """One table of the bucket (``partition``: set when the table is partitioned; ``outbox``: the companion
+    table its capture triggers write events to, ``djogi.migrate.outbox``, left out of the file when None)."""
 
     app: str | None = None
     columns: tuple[ColumnSchema, ...]
@@ -142,6 +143,7 @@ class TableSchema(_S, frozen=True, kw_only=True):
     fts: None = None
     is_through: bool = False
     moved_from_app: str | None = None
+    outbox: str | None = None
     partition: PartitionSchema | None = None
     primary_key: PrimaryKeySchema
     rationale: str | None = None
@@ -240,11 +242,16 @@ _ENCODER = msgspec.json.Encoder(order="sorted")
 
 def encode(snapshot: Snapshot | msgspec.Struct) -> bytes:
     """Deterministic pretty JSON: sorted keys, two-space indent, trailing newline. An index without storage
-    parameters is written without the ``storage_parameters`` key, as the reference format has it."""
+    parameters is written without the ``storage_parameters`` key, as the reference format has it, and a
+    table without an outbox without the ``outbox`` key (djogi's addition to the format)."""
     data = msgspec.to_builtins(snapshot, order="sorted")
     for index in data.get("indexes", ()) if isinstance(data, dict) else ():
         if not index.get("storage_parameters", True):
             del index["storage_parameters"]
+    tables = data.get("models", {}) if isinstance(data, dict) else {}
+    for table in tables.values() if isinstance(tables, dict) else ():
+        if isinstance(table, dict) and table.get("outbox", "") is None:
+            del table["outbox"]
     return msgspec.json.format(_ENCODER.encode(data), indent=2) + b"\n"
 
 

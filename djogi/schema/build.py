@@ -342,6 +342,7 @@ def _data_field(
         element_nullable=element_nullable,
         enum_type=enum_type,
         relation=relation,
+        outbox_exclude=spec.outbox_exclude,
     )
 
 
@@ -357,6 +358,8 @@ def _check_declared_sql(where: tuple[str, str], spec: Any, sql_type: str | None)
             raise _fail(*where, f"{what}={value!r} {problem}")
     if spec.comment is not None and not isinstance(spec.comment, str):
         raise _fail(*where, f"comment must be a str, not {type(spec.comment).__name__}")
+    if not isinstance(spec.outbox_exclude, bool):
+        raise _fail(*where, f"outbox_exclude must be True or False, not {spec.outbox_exclude!r}")
     if spec.renamed_from is not None and identifier_problem(str(spec.renamed_from)) is not None:
         raise _fail(*where, f"renamed_from={spec.renamed_from!r} {identifier_problem(str(spec.renamed_from))}")
     related = spec.related_name
@@ -545,6 +548,7 @@ def build_descriptor(
         primary_key=key,
         managed=options.get("managed", True),
         tenant_key=tenant_key,
+        outbox=_outbox(name, options, key, ordered),
     )
 
 
@@ -672,6 +676,27 @@ def _tenant_key(model: str, key: object, fields: list[FieldDescriptor]) -> str |
         raise ModelDefinitionError(f"{model}.{key}: a tenant key column has one of the types {', '.join(key_types())} "
                                    f"(the tenant setting is text cast to it), not {fd.sql_type}")  # fmt: skip
     return key
+
+
+def _outbox(model: str, options: dict[str, Any], key: tuple[str, ...], fields: list[FieldDescriptor]) -> bool:
+    """The ``outbox=`` option checked: a bool, on a migrated model with a one-column key; a field's
+    ``outbox_exclude=True`` needs it (an exclusion from no payload would be silently ignored)."""
+    outbox = options.get("outbox", False)
+    if not isinstance(outbox, bool):
+        raise ModelDefinitionError(f"{model}: outbox must be True or False, not {outbox!r}")
+    excluded = [fd.name for fd in fields if fd.outbox_exclude]
+    if not outbox:
+        if excluded:
+            raise ModelDefinitionError(f"{model}.{excluded[0]}: outbox_exclude=True needs the model option "
+                                       "outbox=True (there are no event payloads to leave it out of)")  # fmt: skip
+        return False
+    if len(key) != 1:
+        raise ModelDefinitionError(f"{model}: outbox=True needs a one-column primary key (event rows name the row "
+                                   f"by it), not {key or 'none'}")  # fmt: skip
+    if not options.get("managed", True):
+        raise ModelDefinitionError(f"{model}: outbox=True needs a migrated model (managed=False): the events "
+                                   "come from a trigger that migrations create")  # fmt: skip
+    return True
 
 
 def _struct_defaults(cls: Any) -> dict[str, tuple[Any, Any]]:

@@ -58,6 +58,7 @@ class FieldDescriptor(msgspec.Struct, frozen=True, kw_only=True):
     element_nullable: bool = False
     enum_type: Any = None
     relation: RelationSpec | None = None
+    outbox_exclude: bool = False
 
     @property
     def db_filled(self) -> bool:
@@ -92,6 +93,8 @@ class ModelDescriptor(msgspec.Struct, frozen=True, kw_only=True):
     tenant_key: str | None = None
     """The field whose column holds the row's tenant (``tenant_key=`` option): row-level security isolates
     the table by it (``djogi.tenancy``)."""
+    outbox: bool = False
+    """Whether writes add event rows to the companion outbox table (``outbox=True`` option; ``djogi.events``)."""
 
     def field(self, name: str) -> FieldDescriptor:
         """The field called ``name``; ``KeyError`` listing the model's fields when there is none."""

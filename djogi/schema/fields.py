@@ -45,6 +45,7 @@ class FieldSpec(msgspec.Struct, frozen=True, kw_only=True):
     to_field: str | None = None
     on_update: OnDelete | None = None
     collation: str | None = None
+    outbox_exclude: bool = False
 
 
 def field(
@@ -72,6 +73,7 @@ def field(
     to_field: str | None = None,
     on_update: OnDelete | None = None,
     collation: str | None = None,
+    outbox_exclude: bool = False,
 ) -> FieldSpec:
     """Column options for ``Annotated[T, field(...)]``.
 
@@ -87,7 +89,8 @@ def field(
     reverse accessor on the target (default: this model's table name, ``Author.books``), ``to_field`` the
     target's unique field it references (default: the target's key) and ``on_update`` the ``ON UPDATE``
     action (default: none, i.e. ``NO ACTION``). ``collation`` gives a text column its collation
-    (``COLLATE "C"``).
+    (``COLLATE "C"``). ``outbox_exclude=True`` leaves the column out of the event payloads of a model
+    declared with ``outbox=True`` (``docs/events.md``).
 
     ``primary_key=True`` makes the field the model's key (no ``id`` is added); the key is filled by
     ``identity="by default"``/``"always"`` (``GENERATED ... AS IDENTITY``), by ``sequence="name"``
@@ -102,7 +105,7 @@ def field(
         version=version, column=column, sql_type=sql_type, on_delete=on_delete, deferrable=deferrable,
         initially_deferred=initially_deferred, related_name=related_name, primary_key=primary_key,
         identity=identity, sequence=sequence, timestamp=timestamp, to_field=to_field, on_update=on_update,
-        collation=collation,
+        collation=collation, outbox_exclude=outbox_exclude,
     )  # fmt: skip
 
 

@@ -1,7 +1,7 @@
 """What ``verify`` finds (pure): the live schema against the expected snapshot or the models (``compare``),
 the constraints neither can declare (``unmodelled``), and the ledger against the files
-(``ledger_diagnostics``), as D6xx ``Diagnostic`` values with the reference's codes (D641 and D643 are djogi's:
-a partitioning difference, an undeclared constraint). A column type that differs is an error (the reference
+(``ledger_diagnostics``), as D6xx ``Diagnostic`` values with the reference's codes (D641, D643 and D644 are
+djogi's: a partitioning difference, an undeclared constraint, outbox capture triggers). A column type that differs is an error (the reference
 warns), since the canonical spellings of ``project`` and ``introspect`` agree on every type djogi declares."""
 
 from __future__ import annotations
@@ -48,6 +48,8 @@ def compare(expected: Snapshot, live: Snapshot, source: str = "snapshot") -> lis
             err("D608", name, f"primary key {have.primary_key}; {source}: {want.primary_key}")
         if want.partition != have.partition:
             err("D641", name, f"partitioning {have.partition}; {source}: {want.partition}")
+        if want.outbox != have.outbox:
+            err("D644", name, _outbox_message(want.outbox, have.outbox))
         for col in want.columns:
             subject = f"{name}.{col.name}"
             got = have.column(col.name)
@@ -64,6 +66,9 @@ def compare(expected: Snapshot, live: Snapshot, source: str = "snapshot") -> lis
                 err("D609", subject, f"foreign key {got.foreign_key}; {source}: {col.foreign_key}")
             if got.check != col.check:
                 err("D616", subject, f"check {got.check!r}; {source}: {col.check!r}")
+            if got.outbox_exclude != col.outbox_exclude and want.outbox is not None and have.outbox is not None:
+                err("D644", subject, f"outbox_exclude={got.outbox_exclude} in the capture triggers; {source}: "
+                                     f"{col.outbox_exclude}")  # fmt: skip
             if got.comment != col.comment:
                 out.append(Diagnostic("D617", "warning", subject, f"column comment differs from the {source}'s"))
         for col in have.columns:
@@ -114,6 +119,14 @@ def _shape(index: IndexSchema) -> str:
 def unmodelled(found: tuple[Unmodelled, ...]) -> list[Diagnostic]:
     """``D643`` for each constraint of a table in scope that neither the snapshot nor the models declare."""
     return [Diagnostic("D643", "error", f"{u.table}.{u.name}", u.what) for u in found]
+
+
+def _outbox_message(want: str | None, have: str | None) -> str:
+    """What differs in a table's outbox capture triggers (``D644``)."""
+    if want is None:
+        return f"outbox capture triggers (into {have}) exist, expected none"
+    return (f"the outbox capture triggers into {want} are missing, altered or disabled; apply the migrations or "
+            "restore them")  # fmt: skip
 
 
 def _security_message(want_rls: bool, want_key: str | None, have_rls: bool, have_key: str | None) -> str:

@@ -1,0 +1,80 @@
+"""The outbox through compose, apply, verify and rollback on the real server."""
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from djogi import Field, Model, descriptor, field
+from djogi.migrate import Bucket, VerifyReport, apply, compose, plan_compose, rollback, verify
+from djogi.model import models, registry_scope
+from tests.events.helpers import MODELS, T0, migrate, sql
+
+MAIN = Bucket("main")
+T1 = dt.datetime(2026, 1, 2, tzinfo=dt.UTC)
+T2 = dt.datetime(2026, 1, 3, tzinfo=dt.UTC)
+
+
+def _codes(report: VerifyReport) -> list[tuple[str, str]]:
+    return [(d.code, d.subject) for d in report.diagnostics if d.code != "D619"]
+
+
+def test_apply_then_verify_and_compose_find_nothing(db_url: str, tmp_path: Path) -> None:
+    migrate(db_url, tmp_path)
+    assert verify(db_url, tmp_path, MAIN).diagnostics == ()
+    assert verify(db_url, tmp_path, MAIN, models=[descriptor(m) for m in MODELS]).diagnostics == ()
+    assert plan_compose(tmp_path, [descriptor(m) for m in MODELS], T1).unwrap().empty
+
+
+@pytest.mark.parametrize(
+    ("tamper", "subject"),
+    [
+        ('DROP TRIGGER "djogi_outbox_update" ON "ev_orders"', "ev_orders"),
+        ('ALTER TABLE "ev_orders" DISABLE TRIGGER "djogi_outbox_delete"', "ev_orders"),
+        ("CREATE OR REPLACE FUNCTION ev_orders_outbox_capture() RETURNS trigger LANGUAGE plpgsql AS "
+         "$$BEGIN RETURN NULL; END$$", "ev_orders"),
+        ('DROP TRIGGER "djogi_outbox_insert" ON "ev_orders"; CREATE TRIGGER "djogi_outbox_insert" AFTER INSERT ON '
+         '"ev_orders" REFERENCING NEW TABLE AS djogi_rows FOR EACH STATEMENT EXECUTE FUNCTION '
+         '"ev_orders_outbox_capture"()', "ev_orders"),
+    ],
+)  # fmt: skip
+def test_verify_reports_missing_altered_or_disabled_triggers(db_url: str, tmp_path: Path, tamper: str,
+                                                              subject: str) -> None:  # fmt: skip
+    migrate(db_url, tmp_path)
+    sql(db_url, tamper)
+    assert _codes(verify(db_url, tmp_path, MAIN)) == [("D644", subject)]
+
+
+def _orders(excluded: bool, outbox: bool = True) -> Callable[[], None]:
+    def declare() -> None:
+        class Order(Model, table="ev_orders", outbox=outbox):
+            customer: Field[str]
+            card: Field[str] = field(default="", outbox_exclude=excluded)
+
+    return declare
+
+
+def _compose(directory: Path, declare: Callable[[], None], now: dt.datetime) -> None:
+    with registry_scope(isolated=True):
+        declare()
+        compose(directory, models(), now, slug="step", allow_destructive=True).unwrap()
+
+
+def test_changing_exclusions_and_removing_the_option_round_trips(db_url: str, tmp_path: Path) -> None:
+    _compose(tmp_path, _orders(False), T0)
+    _compose(tmp_path, _orders(True), T1)
+    _compose(tmp_path, _orders(False, outbox=False), T2)
+    apply(db_url, tmp_path)
+    assert verify(db_url, tmp_path, MAIN).diagnostics == ()
+    assert sql(db_url, "SELECT to_regclass('ev_orders_outbox') IS NULL") == [(True,)]
+    assert rollback(db_url, tmp_path, MAIN, allow_data_loss=True, reason="test").ok  # the outbox is back, card excluded
+    assert _codes(verify(db_url, tmp_path, MAIN)) == []
+    sql(db_url, "INSERT INTO ev_orders (customer, card) VALUES ('a', '4111')")
+    assert sql(db_url, "SELECT payload ? 'card', payload->>'customer' FROM ev_orders_outbox") == [(False, "a")]
+    assert rollback(db_url, tmp_path, MAIN).ok  # card in the payloads again
+    assert _codes(verify(db_url, tmp_path, MAIN)) == []
+    sql(db_url, "UPDATE ev_orders SET customer = 'b'")
+    assert sql(db_url, "SELECT payload->>'card' FROM ev_orders_outbox WHERE action = 'save'") == [("4111",)]
+    apply(db_url, tmp_path)
+    assert verify(db_url, tmp_path, MAIN).diagnostics == ()
