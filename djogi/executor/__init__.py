@@ -4,7 +4,8 @@
 ``count``, ``exists``, ``scalar``, ``values``, ``in_bulk``, ``stream``, ``execute``), ``prepare`` (a query
 compiled once, run with named parameters), ``pipeline`` (statements sent in one round trip), CRUD on frozen
 models, bulk writes through binary COPY and ``unnest``, ``raw`` SQL, ``atomic()`` transactions with
-savepoints and on-commit callbacks, ``retry_on_conflict`` and statement listeners. ``Connection`` is the
+savepoints and on-commit callbacks, ``retry_on_conflict`` and statement listeners; ``listen`` (LISTEN
+on a dedicated connection, for event workers). ``Connection`` is the
 type ``connect(setup=...)`` hooks receive; ``add_links`` / ``remove_links`` edit many-to-many links. For the
 rest of djogi: ``connect_bounded`` (the bounded sync connection of the migration runner, ``db reset`` and
 ``db seed``) and ``translate`` (the one PostgreSQL error translation).
@@ -19,6 +20,7 @@ from djogi.executor.connect import connect
 from djogi.executor.database import Database
 from djogi.executor.errors import translate
 from djogi.executor.events import StatementEvent
+from djogi.executor.notify import Notifications, listen
 from djogi.executor.pipeline import Pending, Pipeline
 from djogi.executor.pool import Connection
 from djogi.executor.prefetch import add_links, remove_links
@@ -30,6 +32,7 @@ __all__ = [
     "Connection",
     "Database",
     "Isolation",
+    "Notifications",
     "Pending",
     "Pipeline",
     "Prepared",
@@ -37,6 +40,7 @@ __all__ = [
     "add_links",
     "connect",
     "connect_bounded",
+    "listen",
     "remove_links",
     "translate",
 ]

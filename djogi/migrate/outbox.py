@@ -20,7 +20,8 @@ Three ``AFTER ... FOR EACH STATEMENT`` triggers (``djogi_outbox_insert`` / ``_up
 transition table: ``create`` (the inserted row), ``save`` (the row after the update; an upsert's update
 too) and ``delete`` (the row before it went). The payload is ``to_jsonb(row)`` minus the columns
 declared ``outbox_exclude=True`` (the triggers' arguments); ``actor`` is the transaction's
-``djogi.actor`` setting (``AuthContext.user_id``). Triggers capture every write in the writing
+``djogi.actor`` setting (``AuthContext.user_id``). The function then ``pg_notify('djogi_outbox', '<companion>')``
+so that idle workers wake at commit. Triggers capture every write in the writing
 transaction, so a rollback removes the events with the rows, and writes that bypass djogi's verbs
 (raw SQL, COPY) are captured too.
 """
@@ -46,7 +47,7 @@ from djogi.migrate.snapshot import (
 )
 
 __all__ = [
-    "ACTIONS", "FIXED_COLUMNS", "STATES", "TRANSITION_TABLE", "LiveTrigger", "capture_function_sql", "companion",
+    "ACTIONS", "CHANNEL", "FIXED_COLUMNS", "STATES", "TRANSITION_TABLE", "LiveTrigger", "capture_function_sql", "companion",
     "companion_name", "function_name", "live_outbox", "outbox_operations", "pending_index", "trigger_names",
 ]  # fmt: skip
 
@@ -62,10 +63,18 @@ FIXED_COLUMNS: Final = (
 )  # fmt: skip
 """The companion table's own columns (a tenant-keyed model's tenant column comes after ``actor``)."""
 
+CHANNEL: Final = "djogi_outbox"
+"""The ``NOTIFY`` channel the capture function signals on (payload: the companion table's name); delivered at
+commit, never for a rolled-back transaction, one per table per transaction."""
+
 _EVENTS: Final = (("insert", "INSERT", "NEW", 4), ("update", "UPDATE", "NEW", 16), ("delete", "DELETE", "OLD", 8))
 # (trigger suffix, event, transition table kind, pg_trigger.tgtype of an AFTER ... FOR EACH STATEMENT trigger)
 _BEFORE_COLUMNS = 1  # after renames, before column changes and drops
 _AFTER_COLUMNS = 4  # after new tables and columns (and the companion's policy), before indexes
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _in(column: str, values: Sequence[str]) -> str:
@@ -142,6 +151,7 @@ def capture_body(companion_table: str, key: str, tenant: str | None) -> str:
         f"    INSERT INTO {q(companion_table)} ({', '.join(map(q, columns))})\n"
         f"    SELECT {', '.join(values)}\n"
         f"    FROM {TRANSITION_TABLE} AS r;\n"
+        f"    PERFORM pg_notify('{CHANNEL}', {_lit(companion_table)});\n"
         "    RETURN NULL;\nEND\n"
     )
 
@@ -158,7 +168,7 @@ def _excluded(source: TableSchema) -> tuple[str, ...]:
 
 
 def _triggers_sql(source: TableSchema) -> str:
-    args = ", ".join("'" + name.replace("'", "''") + "'" for name in _excluded(source))
+    args = ", ".join(map(_lit, _excluded(source)))
     function = q(function_name(source.table))
     return "\n".join(
         f"CREATE TRIGGER {q(f'djogi_outbox_{suffix}')} AFTER {event} ON {q(source.table)} "

@@ -43,6 +43,7 @@ BEGIN
     SELECT r."id", CASE TG_OP WHEN 'INSERT' THEN 'create' WHEN 'UPDATE' THEN 'save' ELSE 'delete' END, \
 to_jsonb(r) - coalesce(TG_ARGV, '{}'), NULLIF(current_setting('djogi.actor', true), ''), r."tenant_id"
     FROM djogi_rows AS r;
+    PERFORM pg_notify('djogi_outbox', 'memos_outbox');
     RETURN NULL;
 END
 $djogi$;
