@@ -15,6 +15,7 @@ from rich.markup import escape
 
 from djogi.cli.db import db_app
 from djogi.cli.docs import docs
+from djogi.cli.events import events_app
 from djogi.cli.exits import EXIT_CODES_HELP, ExitCode, exit_code, is_reportable, translated
 from djogi.cli.migrations import migrate_app, migrations_app
 from djogi.cli.state import Cli, JsonOption, cli_of
@@ -32,6 +33,7 @@ app = typer.Typer(
 app.add_typer(migrations_app, name="migrations")
 app.add_typer(migrate_app, name="migrate")
 app.add_typer(db_app, name="db")
+app.add_typer(events_app, name="events")
 app.command()(docs)
 
 _invocation: list[Cli] = []
