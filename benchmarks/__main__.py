@@ -4,7 +4,8 @@ workloads (``benchmarks.bench_keys``: HeeRanjID keys against identity keys, ``re
 (b)/(c) under asyncio and uvloop (``benchmarks.bench_loops``, ``results/loops.md``), prepared queries and
 pipelining (``benchmarks.bench_hot``, ``results/hot.md``), cascading deletes with and without the
 foreign-key index (``benchmarks.bench_fk``, ``results/fk.md``), the row-level security overhead
-(``benchmarks.bench_tenancy``, ``results/tenancy.md``) and the search queries against raw psycopg
+(``benchmarks.bench_tenancy``, ``results/tenancy.md``), the transactional outbox's delivery rate and write
+overhead (``benchmarks.bench_events``, ``results/events.md``) and the search queries against raw psycopg
 (``benchmarks.bench_search``, ``results/search.md``).
 
 Workloads run one after another, and within a workload every peer runs back to back, so each ratio
@@ -35,7 +36,7 @@ from typing import Any
 import msgspec
 import psycopg
 
-from benchmarks import bench_fk, bench_hot, bench_keys, bench_loops, bench_search, bench_tenancy, schema
+from benchmarks import bench_events, bench_fk, bench_hot, bench_keys, bench_loops, bench_search, bench_tenancy, schema
 from benchmarks.harness import (
     Cell,
     Report,
@@ -267,7 +268,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--peers", help="comma-separated peer names to run (default: all)")
     parser.add_argument("--workloads", help="comma-separated workload keys to run, 'keys' for the key workloads, "
                                             "'loops' for (b)/(c) under both event loops, 'hot' for prepared queries "
-                                            "and pipelining, 'fk' for cascading deletes (default: all)")
+                                            "and pipelining, 'fk' for cascading deletes, 'events' for the "
+                                            "outbox (default: all)")
     parser.add_argument("--quick", action="store_true", help="one timed run per cell, no warm-up (smoke test)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results directory (default: %(default)s)")
     parser.add_argument("--update-docs", action="store_true", help=f"also put the table into {DOCS.name}")
@@ -327,6 +329,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print("row-level security overhead ...", file=sys.stderr)
                 queries, repeat = (50, 1) if args.quick else (bench_tenancy.QUERIES, bench_tenancy.REPEAT)
                 keys += "\n" + bench_tenancy.run(url, queries, repeat, args.out)
+            if not args.workloads or "events" in args.workloads.split(","):
+                print("transactional outbox: delivery and write overhead ...", file=sys.stderr)
+                events, writes, repeat = (500, 100, 1) if args.quick else (bench_events.EVENTS, bench_events.WRITES,
+                                                                           bench_events.REPEAT)  # fmt: skip
+                keys += "\n" + bench_events.run(url, events, writes, repeat, args.out)
             if not args.workloads or "search" in args.workloads.split(","):
                 print("search workloads (full text, kNN) against raw psycopg ...", file=sys.stderr)
                 rows, repeat = (bench_search.ROWS // 4, 1) if args.quick else (bench_search.ROWS, bench_search.REPEAT)

@@ -205,7 +205,8 @@ def field(*, default: Any = msgspec.NODEFAULT, default_factory: Any = msgspec.NO
     ``default`` is the Python default (msgspec copies an empty ``[]``/``{}``), ``default_factory`` a
     callable making it; the options are ``djogi.schema.fields.field``'s (``unique``, ``index``,
     ``max_length``, ``precision``/``scale``, ``db_default``, ``check``, ``comment``, ``renamed_from``,
-    ``version``, ``column``, ``sql_type``, ``collation``, ``outbox_exclude``, for a declared key ``primary_key``, ``identity``,
+    ``version``, ``column``, ``sql_type``, ``collation``,
+    ``outbox_exclude``, for a declared key ``primary_key``, ``identity``,
     ``sequence``, ``timestamp``, and on relations ``on_delete``, ``on_update``, ``deferrable``,
     ``initially_deferred``, ``related_name``, ``to_field``). ``ModelDefinitionError`` for an unknown option or both
     defaults.

@@ -23,7 +23,8 @@ from pglast.stream import maybe_double_quote_name
 from djogi.identifiers import quote_ident
 
 __all__ = [
-    "APP_ROLE", "BYPASS_ROLE", "POLICY_NAME", "SET_ACTOR_SQL", "SET_SCOPE_SQL", "SET_TENANT_SQL", "TENANT_SETTING", "app_role_sql",
+    "APP_ROLE", "BYPASS_ROLE", "POLICY_NAME", "SET_ACTOR_SQL",
+    "SET_SCOPE_SQL", "SET_TENANT_SQL", "TENANT_SETTING", "app_role_sql",
     "create_roles_sql", "current_tenant", "key_types", "policy_expression",
 ]  # fmt: skip
 

@@ -88,10 +88,9 @@ def run(
     lease: Annotated[float, typer.Option(min=0.001, help="Seconds a claimed batch stays leased.")] = 30.0,
     max_attempts: Annotated[int, typer.Option(min=1, help="Attempts before an event is failed.")] = 5,
     backoff: Annotated[float, typer.Option(min=0.001, help="Seconds before the first retry (doubling).")] = 1.0,
-    poll: Annotated[float, typer.Option(min=0.001, help="Seconds between polls when no notification "
-                                                        "comes.")] = 5.0,  # fmt: skip
+    poll: Annotated[float, typer.Option(min=0.001, help="Seconds between polls without a notification.")] = 5.0,
     bypass_rls: Annotated[bool, typer.Option("--bypass-rls", help="Read tenant-keyed events through "
-                                             "db.insecurely() (the BYPASSRLS role).")] = False,  # fmt: skip
+                                             "db.insecurely() (the BYPASSRLS role).")] = False,
 ) -> None:
     """Deliver events until SIGINT or SIGTERM: the event in hand is finished, the rest of its batch is
     released for other workers (a second signal stops at once; leased events are then delivered again

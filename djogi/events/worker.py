@@ -239,8 +239,8 @@ class Worker:
         if delivered:
             await self.db.raw(s.ack, (delivered,))
             self.delivered += len(delivered)
-        for event, exc in failures:
-            reason = f"attempt {event.attempt}: {type(exc).__name__}: {exc}"[:2000]
+        for event, error in failures:
+            reason = f"attempt {event.attempt}: {type(error).__name__}: {error}"[:2000]
             await self.db.raw(s.retry, (event.id, self.delay(event.attempt), self.max_attempts, reason))
             if event.attempt >= self.max_attempts:
                 self.failed += 1

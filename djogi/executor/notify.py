@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import psycopg
 
@@ -43,7 +44,8 @@ async def listen(url: str, channel: str) -> AsyncIterator[Notifications]:
     """``LISTEN "<channel>"`` on a new connection to ``url``, closed after the block. Raises
     ``ConnectionFailure`` when the server cannot be reached."""
     try:
-        conn = await psycopg.AsyncConnection.connect(url, autocommit=True, **network_options(url))
+        options: dict[str, Any] = {**network_options(url)}
+        conn = await psycopg.AsyncConnection.connect(url, autocommit=True, **options)
     except psycopg.Error as exc:
         raise translate(exc) from exc
     try:

@@ -36,7 +36,7 @@ import msgspec
 from djogi.auth import ACTOR_SETTING
 from djogi.identifiers import derived_name, fit_name
 from djogi.identifiers import quote_ident as q
-from djogi.migrate.operations import Operation, Step
+from djogi.migrate.operations import Effect, Operation, Step
 from djogi.migrate.snapshot import (
     ColumnSchema,
     IndexColumnSchema,
@@ -47,8 +47,21 @@ from djogi.migrate.snapshot import (
 )
 
 __all__ = [
-    "ACTIONS", "CHANNEL", "FIXED_COLUMNS", "STATES", "TRANSITION_TABLE", "LiveTrigger", "capture_function_sql", "companion",
-    "companion_name", "function_name", "live_outbox", "outbox_operations", "pending_index", "trigger_names",
+    "ACTIONS",
+    "CHANNEL",
+    "FIXED_COLUMNS",
+    "STATES",
+    "TRANSITION_TABLE",
+    "LiveTrigger",
+    "capture_body",
+    "capture_function_sql",
+    "companion",
+    "companion_name",
+    "function_name",
+    "live_outbox",
+    "outbox_operations",
+    "pending_index",
+    "trigger_names",
 ]  # fmt: skip
 
 ACTIONS: Final = ("create", "save", "delete")
@@ -160,7 +173,8 @@ def capture_function_sql(source: TableSchema) -> str:
     """``CREATE FUNCTION <table>_outbox_capture()`` for the outbox-enabled ``source``."""
     key, tenant = source.primary_key.columns[0], source.tenant_key
     body = capture_body(companion_name(source.table), key, tenant)
-    return f"CREATE FUNCTION {q(function_name(source.table))}() RETURNS trigger LANGUAGE plpgsql AS $djogi${body}$djogi$;"
+    function = q(function_name(source.table))
+    return f"CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $djogi${body}$djogi$;"
 
 
 def _excluded(source: TableSchema) -> tuple[str, ...]:
@@ -188,7 +202,7 @@ def _create_sql(source: TableSchema) -> str:
 
 def _operation(kind: str, source: TableSchema, up: str, down: str, phase: int) -> Operation:
     label = f"{kind} {source.table}"
-    effect = "additive" if kind == "AddOutbox" else "reversible"
+    effect: Effect = "additive" if kind == "AddOutbox" else "reversible"
     return Operation(kind=kind, label=label, phase=phase, effect=effect, steps=(Step(label=label, up=up, down=down),))
 
 

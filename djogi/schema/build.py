@@ -678,7 +678,7 @@ def _tenant_key(model: str, key: object, fields: list[FieldDescriptor]) -> str |
     return key
 
 
-def _outbox(model: str, options: dict[str, Any], key: tuple[str, ...], fields: list[FieldDescriptor]) -> bool:
+def _outbox(model: str, options: Mapping[str, Any], key: tuple[str, ...], fields: list[FieldDescriptor]) -> bool:
     """The ``outbox=`` option checked: a bool, on a migrated model with a one-column key; a field's
     ``outbox_exclude=True`` needs it (an exclusion from no payload would be silently ignored)."""
     outbox = options.get("outbox", False)

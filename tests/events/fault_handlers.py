@@ -20,7 +20,8 @@ async def record(event: Event) -> None:
     if not _conn or _conn[0].closed:
         _conn[:] = [await psycopg.AsyncConnection.connect(os.environ["DJOGI_DATABASE_URL"], autocommit=True)]
     try:
-        await _conn[0].execute("INSERT INTO ev_delivered (event_id, attempt) VALUES (%s, %s)", (event.id, event.attempt))
+        await _conn[0].execute("INSERT INTO ev_delivered (event_id, attempt) VALUES (%s, %s)",
+                               (event.id, event.attempt))
     except psycopg.OperationalError:
         await _conn[0].close()
         raise

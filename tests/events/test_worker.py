@@ -143,7 +143,7 @@ async def test_tenant_events_need_a_role_that_sees_every_tenant(owner: Database,
     async def handle(event: Event) -> None:
         seen.append(event)
 
-    with pytest.raises(ValidationError, match="subject to row-level security.*Memo"):
+    with pytest.raises(ValidationError, match=r"subject to row-level security.*Memo"):
         await Worker(app_db, {Memo: handle}).run()
     bypass = app_db.insecurely()
     worker = Worker(bypass, {Memo: handle})

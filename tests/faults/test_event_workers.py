@@ -53,7 +53,8 @@ def _write(url: str, rounds: int, start: int) -> None:
     with psycopg.connect(url) as conn:
         for i in range(start, start + rounds):
             with conn.transaction():
-                conn.execute("INSERT INTO ev_orders (customer, total, card) SELECT 'c' || g, g, '' FROM generate_series(1, 5) g")
+                conn.execute("INSERT INTO ev_orders (customer, total, card) SELECT 'c' || g, g, '' "
+                             "FROM generate_series(1, 5) g")
             with pytest.raises(RuntimeError), conn.transaction():
                 conn.execute("INSERT INTO ev_orders (customer, total, card) VALUES ('ROLLED BACK', 0, '')")
                 raise RuntimeError(i)
