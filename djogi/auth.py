@@ -16,7 +16,10 @@ from typing import Protocol, runtime_checkable
 
 from djogi.errors import ValidationError
 
-__all__ = ["AuthContext", "Authenticator", "TenantId"]
+__all__ = ["ACTOR_SETTING", "AuthContext", "Authenticator", "TenantId"]
+
+ACTOR_SETTING = "djogi.actor"
+"""The transaction-local setting holding who acts (``AuthContext.actor_setting``); event rows record it."""
 
 TenantId = int | str | uuid.UUID
 """What a tenant key holds: the tenant column's value (``BIGINT``/``INTEGER``, ``TEXT`` or ``UUID``)."""
@@ -59,6 +62,11 @@ class AuthContext:
     def tenant_setting(self) -> str:
         """The tenant as the text ``djogi.tenant`` is set to (``''`` for none: the policy sees NULL)."""
         return "" if self.tenant_id is None else str(self.tenant_id)
+
+    @property
+    def actor_setting(self) -> str:
+        """The user as the text ``djogi.actor`` is set to (``''`` for none: recorded as NULL)."""
+        return "" if self.user_id is None else str(self.user_id)
 
 
 @runtime_checkable

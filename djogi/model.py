@@ -20,6 +20,7 @@ from djogi.algebra.relations import reverse_accessor
 from djogi.errors import ModelDefinitionError
 from djogi.fields import K, Keyed, field
 from djogi.schema import (
+    Audit,
     FieldDescriptor,
     FieldSpec,
     Index,
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     _UNSET: Any = msgspec.UNSET
 
 __all__ = [
+    "Audit",
     "FieldDescriptor",
     "FieldSpec",
     "Index",
@@ -75,7 +77,7 @@ class ModelMeta(SchemaMeta):
             unique_together: tuple[tuple[str, ...], ...] = ..., database: str = ..., comment: str = ...,
             through: tuple[type[Any], type[Any]] = ..., renamed_from: str = ..., tenant_key: str = ...,
             partition_by: PartitionBy = ..., partitions: tuple[Partition, ...] = ...,
-            primary_key: str | tuple[str, ...] = ..., timestamps: bool = ..., managed: bool = ...,
+            primary_key: str | tuple[str, ...] = ..., timestamps: bool = ..., managed: bool = ..., audit: bool | Audit = ...,
             frozen: bool = ..., kw_only: bool = ..., eq: bool = ..., gc: bool = ...,
         ) -> _MM: ...  # fmt: skip
 

@@ -23,7 +23,8 @@ from pglast.stream import maybe_double_quote_name
 from djogi.identifiers import quote_ident
 
 __all__ = [
-    "APP_ROLE", "BYPASS_ROLE", "POLICY_NAME", "SET_SCOPE_SQL", "SET_TENANT_SQL", "TENANT_SETTING", "app_role_sql",
+    "APP_ROLE", "BYPASS_ROLE", "POLICY_NAME", "SET_ACTOR_SQL",
+    "SET_SCOPE_SQL", "SET_TENANT_SQL", "TENANT_SETTING", "app_role_sql",
     "create_roles_sql", "current_tenant", "key_types", "policy_expression",
 ]  # fmt: skip
 
@@ -37,6 +38,8 @@ BYPASS_ROLE: Final = "djogi_bypass"
 """The ``BYPASSRLS`` role ``Database.insecurely()`` switches to (``SET LOCAL ROLE``) by default."""
 SET_TENANT_SQL: Final = "SELECT set_config('djogi.tenant', $1, true)"
 """Sets the tenant (``''`` for none) for the rest of the transaction."""
+SET_ACTOR_SQL: Final = "SELECT set_config('djogi.actor', $1, true)"
+"""Sets who acts (``''`` for none) for the rest of the transaction (``djogi.auth.ACTOR_SETTING``)."""
 SET_SCOPE_SQL: Final = "SELECT set_config('djogi.tenant', $1, true), set_config('role', $2, true)"
 """Sets the tenant (``''`` for none) and the role (``'none'``: the session's own) for the transaction."""
 

@@ -38,7 +38,7 @@ from djogi.executor.pool import Connection, Pool
 from djogi.executor.rows import RowFactory, row_factory
 from djogi.executor.transaction import CLEAN, Atomic, TransactionState
 from djogi.schema.registry import registered
-from djogi.tenancy import SET_SCOPE_SQL, SET_TENANT_SQL
+from djogi.tenancy import SET_ACTOR_SQL, SET_SCOPE_SQL, SET_TENANT_SQL
 
 __all__ = ["ENUM_OIDS_SQL", "Session"]
 
@@ -75,7 +75,7 @@ class Session:
         with ``auth``'s tenant and, given ``bypass`` (a ``BYPASSRLS`` role), as that role (see ``scope``)."""
         other = copy.copy(self)
         other.auth, other.bypass, other.bypass_at = auth, bypass, bypass_at
-        other.scoped = bypass is not None or (auth is not None and auth.tenant_id is not None)
+        other.scoped = bypass is not None or (auth is not None and (auth.tenant_id, auth.user_id) != (None, None))
         return other
 
     def effective_auth(self, state: TransactionState | None) -> AuthContext | None:
@@ -98,16 +98,22 @@ class Session:
     async def scope(self, state: TransactionState) -> None:
         """Apply this session's tenant and role to the transaction ``state`` when they differ from what is
         applied: ``SELECT set_config('djogi.tenant', $1, true)`` (and ``set_config('role', $2, true)`` when
-        the role changes; ``'none'`` is the session's own role). Transaction-local, so gone at COMMIT."""
+        the role changes; ``'none'`` is the session's own role), and ``set_config('djogi.actor', $1, true)`` when
+        the acting user changes (``AuthContext.user_id``, recorded on event rows). Transaction-local, so gone
+        at COMMIT."""
         auth = self.effective_auth(state)
-        wanted = (auth.tenant_setting if auth is not None else "", self.bypass or "none")
+        wanted = (auth.tenant_setting if auth is not None else "", self.bypass or "none",
+                  auth.actor_setting if auth is not None else "")  # fmt: skip
         applied = state.applied
         if wanted == applied:
             return
         if applied is not None and wanted[1] == applied[1]:
-            await self.on(state.conn, SET_TENANT_SQL, (wanted[0],))
+            if wanted[0] != applied[0]:
+                await self.on(state.conn, SET_TENANT_SQL, (wanted[0],))
         else:
-            await self.on(state.conn, SET_SCOPE_SQL, wanted)
+            await self.on(state.conn, SET_SCOPE_SQL, wanted[:2])
+        if applied is None or wanted[2] != applied[2]:
+            await self.on(state.conn, SET_ACTOR_SQL, (wanted[2],))
         state.applied = CLEAN if wanted == CLEAN else wanted
 
     async def enter(self, state: TransactionState, what: str) -> None:

@@ -25,13 +25,13 @@ T = TypeVar("T")
 _ISOLATIONS: frozenset[str] = frozenset({"read committed", "repeatable read", "serializable"})
 
 
-CLEAN: tuple[str, str] = ("", "none")
-"""The row-security scope of a transaction that set none: no tenant, the session's own role."""
+CLEAN: tuple[str, str, str] = ("", "none", "")
+"""The scope of a transaction that set none: no tenant, the session's own role, no actor."""
 
 
 class TransactionState:
     """The open transaction of one task: its pinned connection, savepoint depth, on-commit queue, the auth
-    context set on it (``Database.set_auth``) and the scope (tenant, role) applied on the connection (None
+    context set on it (``Database.set_auth``) and the scope (tenant, role, actor) applied on the connection (None
     after a savepoint rollback, which may have undone it)."""
 
     __slots__ = ("applied", "auth", "callbacks", "conn", "depth", "owner")
@@ -42,7 +42,7 @@ class TransactionState:
         self.depth = 0
         self.callbacks: list[OnCommit] = []
         self.auth: AuthContext | None = None
-        self.applied: tuple[str, str] | None = CLEAN
+        self.applied: tuple[str, str, str] | None = CLEAN
 
 
 def begin_sql(isolation: Isolation | None, read_only: bool, deferrable: bool) -> str:

@@ -22,6 +22,7 @@ from returns.result import Failure, Result, Success
 from djogi.identifiers import derived_name
 from djogi.migrate import operations as ops
 from djogi.migrate.operations import Operation, Step
+from djogi.migrate.audit import audit_operations, renamed_audit
 from djogi.migrate.policies import tenancy_operations
 from djogi.migrate.snapshot import (
     ColumnSchema,
@@ -199,6 +200,8 @@ def _renames(old: Snapshot, new: Snapshot) -> tuple[list[Operation], Snapshot]:
             table.primary_key, columns=tuple(cmap.get(c, c) for c in table.primary_key.columns)
         )
         tenant_key = None if table.tenant_key is None else cmap.get(table.tenant_key, table.tenant_key)
+        table, dropped = renamed_audit(table, cmap)
+        early += dropped
         tables[name] = msgspec.structs.replace(table, table=name, columns=tuple(columns), primary_key=pk,
                                                tenant_key=tenant_key)  # fmt: skip
     indexes = []
@@ -257,6 +260,7 @@ def _tables(old: Snapshot, new: Snapshot) -> list[Operation]:
         table = new.models[name]
         before = old.models.get(name)
         out += tenancy_operations(name, before, table)
+        out += audit_operations(name, before, table)
         if before is None:
             out.append(ops.add_table(table))
             if table.table_comment is not None:
@@ -292,6 +296,7 @@ def _tables(old: Snapshot, new: Snapshot) -> list[Operation]:
     for name in sorted(set(old.models) - set(new.models)):
         table = old.models[name]
         out += tenancy_operations(name, table, None)
+        out += audit_operations(name, table, None)
         for col in table.columns:
             if col.foreign_key is not None:
                 out.append(ops.drop_foreign_key(name, col.name, col.foreign_key))

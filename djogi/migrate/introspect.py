@@ -18,6 +18,7 @@ import msgspec
 import psycopg
 from psycopg.rows import TupleRow
 
+from djogi.migrate.audit import CAPTURE_FUNCTION, live_audit
 from djogi.migrate.operations import check_name
 from djogi.migrate.policies import LivePolicy, live_tenant_key
 from djogi.migrate.project import METHOD_EXTENSIONS, OPCLASS_EXTENSIONS
@@ -114,6 +115,16 @@ WHERE c.oid = ANY(%(oids)s) AND (c.relrowsecurity OR c.relforcerowsecurity OR p.
 ORDER BY c.relname, p.polname
 """
 
+_AUDIT_TRIGGERS = """
+SELECT c.relname, t.tgname, t.tgtype::int, t.tgenabled,
+       (string_to_array(encode(t.tgargs, 'escape'), '\\000'))[1:t.tgnargs]
+FROM pg_trigger t
+JOIN pg_class c ON c.oid = t.tgrelid
+JOIN pg_proc p ON p.oid = t.tgfoid
+WHERE t.tgrelid = ANY(%(oids)s) AND NOT t.tgisinternal AND p.proname = %(function)s
+ORDER BY c.relname, t.tgname
+"""
+
 _ENUMS = """
 SELECT t.typname, array_agg(e.enumlabel ORDER BY e.enumsortorder)
 FROM pg_type t
@@ -170,6 +181,7 @@ def catalog(
         index_rows = cur.execute(_INDEXES, {"oids": oids}).fetchall()
         enum_rows = cur.execute(_ENUMS, {"enums": enum_list}).fetchall()
         policy_rows = cur.execute(_POLICIES, {"oids": oids}).fetchall()
+        audit_trigger_rows = cur.execute(_AUDIT_TRIGGERS, {"oids": oids, "function": CAPTURE_FUNCTION}).fetchall()
         zone = cur.execute("SELECT current_setting('TimeZone'), set_config('TimeZone', 'UTC', false)").fetchone()
         try:
             partition_rows = cur.execute(_PARTITIONS, {"oids": oids}).fetchall()
@@ -203,6 +215,11 @@ def catalog(
                            **security.get(table, {}))
         for table, cols in columns.items()
     }  # fmt: skip
+    triggers: dict[str, list[tuple[str, int, str, list[str]]]] = {}
+    for table, *trigger in audit_trigger_rows:
+        triggers.setdefault(table, []).append((trigger[0], trigger[1], trigger[2], trigger[3]))
+    models = {name: msgspec.structs.replace(t, audit=live_audit(triggers.get(name, ()), t))
+              for name, t in models.items()}  # fmt: skip
     folded, indexes = fold_column_indexes(models, [_index(r) for r in index_rows if r[11] != "x"])
     snapshot = Snapshot(
         enums={name: EnumSchema(name=name, variants=tuple(labels)) for name, labels in sorted(enum_rows)},

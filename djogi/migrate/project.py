@@ -18,6 +18,7 @@ from returns.result import Failure, Result, Success
 
 from djogi.migrate.snapshot import (
     INDEX_TYPES,
+    AuditSchema,
     ColumnSchema,
     EnumSchema,
     ForeignKeySchema,
@@ -114,7 +115,7 @@ def project(
             app=desc.app or None, columns=tuple(columns), primary_key=primary_key_schema(columns, key),
             table=desc.table,
             table_comment=desc.comment, is_through=desc.through is not None,
-            renamed_from=desc.renamed_from, partition=_partition(desc), **_tenancy(desc),
+            renamed_from=desc.renamed_from, partition=_partition(desc), audit=_audit(desc), **_tenancy(desc),
         )  # fmt: skip
     folded, rest = fold_column_indexes(tables, indexes)
     apps = tuple(sorted({t.app for t in folded.values() if t.app}))
@@ -134,6 +135,13 @@ def _partition(desc: ModelDescriptor) -> PartitionSchema | None:
         key=f"{by.method.upper()} ({', '.join(printed_name(c) for c in by.fields)})",
         partitions=tuple(PartitionBoundSchema(name=p.name, bound=canonical_bound(p.bound)) for p in parts),
     )
+
+
+def _audit(desc: ModelDescriptor) -> AuditSchema | None:
+    """The audit trail of a model declared with ``audit=``: its excluded fields' columns, sorted."""
+    if desc.audit is None:
+        return None
+    return AuditSchema(exclude=tuple(sorted(desc.field(name).column for name in desc.audit.exclude)))
 
 
 def _tenancy(desc: ModelDescriptor) -> dict[str, Any]:

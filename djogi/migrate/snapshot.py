@@ -133,10 +133,18 @@ class PartitionSchema(_S, frozen=True, kw_only=True):
     partitions: tuple[PartitionBoundSchema, ...] = ()
 
 
+class AuditSchema(_S, frozen=True, kw_only=True, omit_defaults=True):
+    """The audit trail of a table (``audit=``): the columns left out of its recorded images, sorted."""
+
+    exclude: tuple[str, ...] = ()
+
+
 class TableSchema(_S, frozen=True, kw_only=True):
-    """One table of the bucket (``partition``: set when the table is partitioned)."""
+    """One table of the bucket (``partition``: set when the table is partitioned; ``audit``: set when
+    its writes are recorded, written only then)."""
 
     app: str | None = None
+    audit: AuditSchema | None = None
     columns: tuple[ColumnSchema, ...]
     exclusion_constraints: tuple[()] = ()
     fts: None = None
@@ -240,11 +248,15 @@ _ENCODER = msgspec.json.Encoder(order="sorted")
 
 def encode(snapshot: Snapshot | msgspec.Struct) -> bytes:
     """Deterministic pretty JSON: sorted keys, two-space indent, trailing newline. An index without storage
-    parameters is written without the ``storage_parameters`` key, as the reference format has it."""
+    parameters is written without the ``storage_parameters`` key, as the reference format has it, and a
+    table without an audit trail without the ``audit`` key."""
     data = msgspec.to_builtins(snapshot, order="sorted")
     for index in data.get("indexes", ()) if isinstance(data, dict) else ():
         if not index.get("storage_parameters", True):
             del index["storage_parameters"]
+    for table in data.get("models", {}).values() if isinstance(data, dict) else ():
+        if table.get("audit", True) is None:
+            del table["audit"]
     return msgspec.json.format(_ENCODER.encode(data), indent=2) + b"\n"
 
 

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from djogi.schema.audit import Audit
 from djogi.schema.fields import Identity, Index, IndexMethod, Timestamp
 from djogi.schema.partitions import Partition, PartitionBy
 from djogi.types import PrimaryKey, RelationSpec
@@ -92,6 +93,8 @@ class ModelDescriptor(msgspec.Struct, frozen=True, kw_only=True):
     tenant_key: str | None = None
     """The field whose column holds the row's tenant (``tenant_key=`` option): row-level security isolates
     the table by it (``djogi.tenancy``)."""
+    audit: Audit | None = None
+    """The ``audit=`` option checked (fields left out, sorted), None when the model keeps no audit trail."""
 
     def field(self, name: str) -> FieldDescriptor:
         """The field called ``name``; ``KeyError`` listing the model's fields when there is none."""
