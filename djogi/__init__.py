@@ -18,7 +18,7 @@ from djogi.errors import (
 from djogi.executor import Database, connect
 from djogi.fields import Field, ForeignKey, OneToOne, Reverse, field
 from djogi.loop import run
-from djogi.model import Index, IndexColumn, Model, descriptor, models
+from djogi.model import Audit, Index, IndexColumn, Model, descriptor, models
 from djogi.passwords import PasswordHash
 from djogi.schema import Partition, PartitionBy
 from djogi.types import (
@@ -42,6 +42,7 @@ from djogi.types import (
 
 __all__ = [
     "ArgumentTypeError",
+    "Audit",
     "AuthContext",
     "AuthError",
     "Authenticator",

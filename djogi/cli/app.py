@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from djogi.cli.audit import audit_app
 from djogi.cli.db import db_app
 from djogi.cli.docs import docs
 from djogi.cli.events import events_app
@@ -34,6 +35,7 @@ app.add_typer(migrations_app, name="migrations")
 app.add_typer(migrate_app, name="migrate")
 app.add_typer(db_app, name="db")
 app.add_typer(events_app, name="events")
+app.add_typer(audit_app, name="audit")
 app.command()(docs)
 
 _invocation: list[Cli] = []

@@ -21,6 +21,7 @@ from returns.result import Failure, Result, Success
 
 from djogi.identifiers import derived_name
 from djogi.migrate import operations as ops
+from djogi.migrate.audit import audit_operations, renamed_audit
 from djogi.migrate.operations import Operation, Step
 from djogi.migrate.outbox import outbox_operations
 from djogi.migrate.policies import tenancy_operations
@@ -200,6 +201,8 @@ def _renames(old: Snapshot, new: Snapshot) -> tuple[list[Operation], Snapshot]:
             table.primary_key, columns=tuple(cmap.get(c, c) for c in table.primary_key.columns)
         )
         tenant_key = None if table.tenant_key is None else cmap.get(table.tenant_key, table.tenant_key)
+        table, dropped = renamed_audit(table, cmap)
+        early += dropped
         tables[name] = msgspec.structs.replace(table, table=name, columns=tuple(columns), primary_key=pk,
                                                tenant_key=tenant_key)  # fmt: skip
     indexes = []
@@ -259,6 +262,7 @@ def _tables(old: Snapshot, new: Snapshot) -> list[Operation]:
         before = old.models.get(name)
         out += tenancy_operations(name, before, table)
         out += outbox_operations(name, before, table)
+        out += audit_operations(name, before, table)
         if before is None:
             out.append(ops.add_table(table))
             if table.table_comment is not None:
@@ -295,6 +299,7 @@ def _tables(old: Snapshot, new: Snapshot) -> list[Operation]:
         table = old.models[name]
         out += tenancy_operations(name, table, None)
         out += outbox_operations(name, table, None)
+        out += audit_operations(name, table, None)
         for col in table.columns:
             if col.foreign_key is not None:
                 out.append(ops.drop_foreign_key(name, col.name, col.foreign_key))

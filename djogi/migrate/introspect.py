@@ -18,6 +18,7 @@ import msgspec
 import psycopg
 from psycopg.rows import TupleRow
 
+from djogi.migrate.audit import CAPTURE_FUNCTION, live_audit
 from djogi.migrate.operations import check_name
 from djogi.migrate.outbox import LiveTrigger, live_outbox
 from djogi.migrate.policies import LivePolicy, live_tenant_key
@@ -126,6 +127,16 @@ WHERE t.tgrelid = ANY(%(oids)s) AND t.tgname LIKE 'djogi\\_outbox\\_%%' AND NOT 
 ORDER BY c.relname, t.tgname
 """
 
+_AUDIT_TRIGGERS = """
+SELECT c.relname, t.tgname, t.tgtype::int, t.tgenabled,
+       (string_to_array(encode(t.tgargs, 'escape'), '\\000'))[1:t.tgnargs]
+FROM pg_trigger t
+JOIN pg_class c ON c.oid = t.tgrelid
+JOIN pg_proc p ON p.oid = t.tgfoid
+WHERE t.tgrelid = ANY(%(oids)s) AND NOT t.tgisinternal AND p.proname = %(function)s
+ORDER BY c.relname, t.tgname
+"""
+
 _ENUMS = """
 SELECT t.typname, array_agg(e.enumlabel ORDER BY e.enumsortorder)
 FROM pg_type t
@@ -183,6 +194,7 @@ def catalog(
         enum_rows = cur.execute(_ENUMS, {"enums": enum_list}).fetchall()
         policy_rows = cur.execute(_POLICIES, {"oids": oids}).fetchall()
         trigger_rows = cur.execute(_TRIGGERS, {"oids": oids}).fetchall()
+        audit_trigger_rows = cur.execute(_AUDIT_TRIGGERS, {"oids": oids, "function": CAPTURE_FUNCTION}).fetchall()
         zone = cur.execute("SELECT current_setting('TimeZone'), set_config('TimeZone', 'UTC', false)").fetchone()
         try:
             partition_rows = cur.execute(_PARTITIONS, {"oids": oids}).fetchall()
@@ -222,6 +234,11 @@ def catalog(
         triggers.setdefault(table, []).append(
             LiveTrigger(name, tgtype, enabled, function, source, tuple(args), new_table, old_table))
     models = {name: live_outbox(t, triggers[name]) if name in triggers else t for name, t in models.items()}
+    audit_triggers: dict[str, list[tuple[str, int, str, list[str]]]] = {}
+    for table, *trigger in audit_trigger_rows:
+        audit_triggers.setdefault(table, []).append((trigger[0], trigger[1], trigger[2], trigger[3]))
+    models = {name: msgspec.structs.replace(t, audit=live_audit(audit_triggers.get(name, ()), t))
+              for name, t in models.items()}  # fmt: skip
     folded, indexes = fold_column_indexes(models, [_index(r) for r in index_rows if r[11] != "x"])
     snapshot = Snapshot(
         enums={name: EnumSchema(name=name, variants=tuple(labels)) for name, labels in sorted(enum_rows)},

@@ -102,6 +102,8 @@ def model_source(snapshot: Snapshot, *, tables: Iterable[str] | None = None) -> 
     )
     if any(snapshot.models[t].partition for t in chosen):
         header += "\nfrom djogi import Partition, PartitionBy"
+    if any(a is not None and a.exclude for a in (snapshot.models[t].audit for t in chosen)):
+        header += "\nfrom djogi import Audit"
     return "\n\n\n".join([header, *enums, *classes]).rstrip() + "\n"
 
 
@@ -303,6 +305,9 @@ def _class(
                            "cannot be declared")  # fmt: skip
     if schema.tenant_key is not None:
         options.append(f"tenant_key={_lit(next(f.name for f in fields if f.column == schema.tenant_key))}")
+    if schema.audit is not None:
+        excluded = [_lit(next(f.name for f in fields if f.column == c)) for c in schema.audit.exclude]
+        options.append(f"audit=Audit(exclude={_tuple(excluded)})" if excluded else "audit=True")
     partitioned = _partitioning(schema)
     options += partitioned
     by_column = {f.column: f.name for f in fields}

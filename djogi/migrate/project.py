@@ -19,6 +19,7 @@ from returns.result import Failure, Result, Success
 from djogi.migrate.outbox import FIXED_COLUMNS, companion, companion_name, pending_index
 from djogi.migrate.snapshot import (
     INDEX_TYPES,
+    AuditSchema,
     ColumnSchema,
     EnumSchema,
     ForeignKeySchema,
@@ -115,7 +116,7 @@ def project(
             app=desc.app or None, columns=tuple(columns), primary_key=primary_key_schema(columns, key),
             table=desc.table,
             table_comment=desc.comment, is_through=desc.through is not None,
-            renamed_from=desc.renamed_from, partition=_partition(desc), **_tenancy(desc),
+            renamed_from=desc.renamed_from, partition=_partition(desc), audit=_audit(desc), **_tenancy(desc),
             outbox=companion_name(desc.table) if desc.outbox else None,
         )  # fmt: skip
         if desc.outbox:
@@ -156,6 +157,13 @@ def _partition(desc: ModelDescriptor) -> PartitionSchema | None:
         key=f"{by.method.upper()} ({', '.join(printed_name(c) for c in by.fields)})",
         partitions=tuple(PartitionBoundSchema(name=p.name, bound=canonical_bound(p.bound)) for p in parts),
     )
+
+
+def _audit(desc: ModelDescriptor) -> AuditSchema | None:
+    """The audit trail of a model declared with ``audit=``: its excluded fields' columns, sorted."""
+    if desc.audit is None:
+        return None
+    return AuditSchema(exclude=tuple(sorted(desc.field(name).column for name in desc.audit.exclude)))
 
 
 def _tenancy(desc: ModelDescriptor) -> dict[str, Any]:

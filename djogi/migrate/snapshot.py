@@ -133,11 +133,19 @@ class PartitionSchema(_S, frozen=True, kw_only=True):
     partitions: tuple[PartitionBoundSchema, ...] = ()
 
 
+class AuditSchema(_S, frozen=True, kw_only=True, omit_defaults=True):
+    """The audit trail of a table (``audit=``): the columns left out of its recorded images, sorted."""
+
+    exclude: tuple[str, ...] = ()
+
+
 class TableSchema(_S, frozen=True, kw_only=True):
     """One table of the bucket (``partition``: set when the table is partitioned; ``outbox``: the companion
-    table its capture triggers write events to, ``djogi.migrate.outbox``, left out of the file when None)."""
+    table its capture triggers write events to, ``djogi.migrate.outbox``, left out of the file when None;
+    ``audit``: set when its writes are recorded, written only then)."""
 
     app: str | None = None
+    audit: AuditSchema | None = None
     columns: tuple[ColumnSchema, ...]
     exclusion_constraints: tuple[()] = ()
     fts: None = None
@@ -243,15 +251,17 @@ _ENCODER = msgspec.json.Encoder(order="sorted")
 def encode(snapshot: Snapshot | msgspec.Struct) -> bytes:
     """Deterministic pretty JSON: sorted keys, two-space indent, trailing newline. An index without storage
     parameters is written without the ``storage_parameters`` key, as the reference format has it, and a
-    table without an outbox without the ``outbox`` key (djogi's addition to the format)."""
+    table without an outbox or audit trail without the ``outbox`` / ``audit`` key (djogi's additions to the
+    format)."""
     data = msgspec.to_builtins(snapshot, order="sorted")
     for index in data.get("indexes", ()) if isinstance(data, dict) else ():
         if not index.get("storage_parameters", True):
             del index["storage_parameters"]
     tables = data.get("models", {}) if isinstance(data, dict) else {}
     for table in tables.values() if isinstance(tables, dict) else ():
-        if isinstance(table, dict) and table.get("outbox", "") is None:
-            del table["outbox"]
+        for key in ("outbox", "audit"):
+            if isinstance(table, dict) and key in table and table[key] is None:
+                del table[key]
     return msgspec.json.format(_ENCODER.encode(data), indent=2) + b"\n"
 
 

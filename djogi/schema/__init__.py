@@ -6,6 +6,7 @@ It imports no query algebra, codecs, executor, migrations or CLI: everything abo
 ``djogi.Model`` (``djogi/model.py``) sits above the algebra and adds class-level column references.
 """
 
+from djogi.schema.audit import Audit
 from djogi.schema.base import ModelBase
 from djogi.schema.descriptors import FieldDescriptor, ModelDescriptor, ValueKind
 from djogi.schema.fields import FieldSpec, Index, IndexColumn, field
@@ -14,6 +15,7 @@ from djogi.schema.registry import descriptor, models, pending, registered, regis
 from djogi.schema.relations import ForeignKey, OneToOne
 
 __all__ = [
+    "Audit",
     "FieldDescriptor",
     "FieldSpec",
     "ForeignKey",

@@ -26,6 +26,7 @@ from msgspec import UNSET, UnsetType
 from djogi.errors import ModelDefinitionError
 from djogi.identifiers import check_identifier, derived_name, identifier_problem
 from djogi.passwords import PasswordHash
+from djogi.schema.audit import audit_option
 from djogi.schema.declare import declaration_problem, declared_specs
 from djogi.schema.descriptors import FieldDescriptor, FieldKind, ModelDescriptor, ValueKind
 from djogi.schema.fields import FieldSpec, Index, IndexColumn, IndexMethod, Timestamp
@@ -549,6 +550,7 @@ def build_descriptor(
         managed=options.get("managed", True),
         tenant_key=tenant_key,
         outbox=_outbox(name, options, key, ordered),
+        audit=audit_option(name, options.get("audit"), ordered, key, tenant_key),
     )
 
 

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from djogi.schema.audit import Audit
 from djogi.schema.fields import Identity, Index, IndexMethod, Timestamp
 from djogi.schema.partitions import Partition, PartitionBy
 from djogi.types import PrimaryKey, RelationSpec
@@ -95,6 +96,8 @@ class ModelDescriptor(msgspec.Struct, frozen=True, kw_only=True):
     the table by it (``djogi.tenancy``)."""
     outbox: bool = False
     """Whether writes add event rows to the companion outbox table (``outbox=True`` option; ``djogi.events``)."""
+    audit: Audit | None = None
+    """The ``audit=`` option checked (fields left out, sorted), None when the model keeps no audit trail."""
 
     def field(self, name: str) -> FieldDescriptor:
         """The field called ``name``; ``KeyError`` listing the model's fields when there is none."""

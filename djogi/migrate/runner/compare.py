@@ -1,9 +1,9 @@
 """What ``verify`` finds (pure): the live schema against the expected snapshot or the models (``compare``),
 the constraints neither can declare (``unmodelled``), and the ledger against the files
-(``ledger_diagnostics``), as D6xx ``Diagnostic`` values with the reference's codes (D641, D643 and D644 are
-djogi's: a partitioning difference, an undeclared constraint, outbox capture triggers). A column type that
-differs is an error (the reference warns), since the canonical spellings of ``project`` and ``introspect``
-agree on every type djogi declares."""
+(``ledger_diagnostics``), as D6xx ``Diagnostic`` values with the reference's codes (D641 and D643-D645 are
+djogi's: a partitioning difference, an undeclared constraint, outbox capture triggers, an audit trigger). A
+column type that differs is an error (the reference warns), since the canonical spellings of ``project`` and
+``introspect`` agree on every type djogi declares."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from djogi.migrate.introspect import Unmodelled
 from djogi.migrate.ledger import LedgerRow
 from djogi.migrate.runner.discovery import Migration
 from djogi.migrate.runner.plan import drifted
-from djogi.migrate.snapshot import IndexSchema, Snapshot, expand_column_indexes
+from djogi.migrate.snapshot import AuditSchema, IndexSchema, Snapshot, expand_column_indexes
 
 
 class Diagnostic(msgspec.Struct, frozen=True):
@@ -45,6 +45,8 @@ def compare(expected: Snapshot, live: Snapshot, source: str = "snapshot") -> lis
         want, have = expected.models[name], live.models[name]
         if (want.rls_enabled, want.tenant_key) != (have.rls_enabled, have.tenant_key):
             err("D640", name, _security_message(want.rls_enabled, want.tenant_key, have.rls_enabled, have.tenant_key))
+        if want.audit != have.audit:
+            err("D645", name, _audit_message(want.audit, have.audit))
         if want.primary_key != have.primary_key:
             err("D608", name, f"primary key {have.primary_key}; {source}: {want.primary_key}")
         if want.partition != have.partition:
@@ -128,6 +130,16 @@ def _outbox_message(want: str | None, have: str | None) -> str:
         return f"outbox capture triggers (into {have}) exist, expected none"
     return (f"the outbox capture triggers into {want} are missing, altered or disabled; apply the migrations or "
             "restore them")  # fmt: skip
+
+
+def _audit_message(want: AuditSchema | None, have: AuditSchema | None) -> str:
+    def show(audit: AuditSchema | None) -> str:
+        if audit is None:
+            return "none"
+        return f"excluding {', '.join(audit.exclude)}" if audit.exclude else "recording every column"
+
+    return (f"audit trigger: {show(have)} (missing, altered or disabled reads as none); expected "
+            f"{show(want)}")  # fmt: skip
 
 
 def _security_message(want_rls: bool, want_key: str | None, have_rls: bool, have_key: str | None) -> str:
