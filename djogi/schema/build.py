@@ -28,6 +28,7 @@ from djogi.identifiers import check_identifier, derived_name, identifier_problem
 from djogi.passwords import PasswordHash
 from djogi.schema.declare import declaration_problem, declared_specs
 from djogi.schema.descriptors import FieldDescriptor, FieldKind, ModelDescriptor, ValueKind
+from djogi.schema.exposure import ENCRYPTED_SQL_TYPE, exposure, protection
 from djogi.schema.fields import FieldSpec, Index, IndexColumn, IndexMethod, Timestamp
 from djogi.schema.partitions import Partition, PartitionBy
 from djogi.schema.registry import models, registered, waiting_preview
@@ -310,6 +311,10 @@ def _data_field(
         if python_type is not dt.datetime or (shape.nullable and spec.timestamp == "created"):
             raise _fail(*where, f"timestamp={spec.timestamp!r} needs a datetime field (not optional for 'created')")
         db_default = db_default or "now()"
+    exposed = exposure(where, spec, relation=relation is not None, key=spec.primary_key)
+    protected = protection(where, spec, value_kind=value_kind, key=spec.primary_key, relation=relation is not None)
+    if protected is not None and protected.encrypt:
+        value_kind, sql_type = "encrypted", ENCRYPTED_SQL_TYPE
     if spec.collation is not None:
         problem = identifier_problem(spec.collation) if isinstance(spec.collation, str) else "must be a str"
         if problem is None and value_kind != "str":
@@ -342,6 +347,8 @@ def _data_field(
         element_nullable=element_nullable,
         enum_type=enum_type,
         relation=relation,
+        exposure=exposed,
+        protected=protected,
     )
 
 

@@ -6,6 +6,7 @@ from typing import Literal
 
 import msgspec
 
+from djogi.protect import Exposure, Protected
 from djogi.types import OnDelete
 
 __all__ = [
@@ -45,6 +46,8 @@ class FieldSpec(msgspec.Struct, frozen=True, kw_only=True):
     to_field: str | None = None
     on_update: OnDelete | None = None
     collation: str | None = None
+    expose: tuple[Exposure, ...] = ()
+    protected: Protected | None = None
 
 
 def field(
@@ -72,6 +75,8 @@ def field(
     to_field: str | None = None,
     on_update: OnDelete | None = None,
     collation: str | None = None,
+    expose: tuple[Exposure, ...] = (),
+    protected: Protected | None = None,
 ) -> FieldSpec:
     """Column options for ``Annotated[T, field(...)]``.
 
@@ -89,6 +94,10 @@ def field(
     action (default: none, i.e. ``NO ACTION``). ``collation`` gives a text column its collation
     (``COLLATE "C"``).
 
+    ``expose`` lists the audiences whose visage shows the field (``djogi.protect``; default: none, the field
+    is internal); ``protected`` (``djogi.protect.protect(...)``) declares its sensitivity, redaction in
+    visages and encryption at rest (``docs/visages.md``, ``docs/protected-fields.md``).
+
     ``primary_key=True`` makes the field the model's key (no ``id`` is added); the key is filled by
     ``identity="by default"``/``"always"`` (``GENERATED ... AS IDENTITY``), by ``sequence="name"``
     (``DEFAULT nextval('name')``, the sequence created by migrations and owned by the column), by
@@ -102,7 +111,7 @@ def field(
         version=version, column=column, sql_type=sql_type, on_delete=on_delete, deferrable=deferrable,
         initially_deferred=initially_deferred, related_name=related_name, primary_key=primary_key,
         identity=identity, sequence=sequence, timestamp=timestamp, to_field=to_field, on_update=on_update,
-        collation=collation,
+        collation=collation, expose=expose, protected=protected,
     )  # fmt: skip
 
 
