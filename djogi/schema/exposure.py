@@ -9,9 +9,10 @@ from typing import Any, get_args
 
 from djogi.errors import ModelDefinitionError
 from djogi.protect import AUDIENCES, Audience, Protected, RelationForm
+from djogi.schema.descriptors import FieldDescriptor
 from djogi.schema.fields import FieldSpec
 
-__all__ = ["ENCRYPTED_SQL_TYPE", "exposure", "protection"]
+__all__ = ["ENCRYPTED_SQL_TYPE", "exposure", "protected_fields", "protection"]
 
 ENCRYPTED_SQL_TYPE = "BYTEA"
 _FORMS: tuple[RelationForm, ...] = get_args(RelationForm)
@@ -85,3 +86,8 @@ def protection(
                 "the database cannot compare, index or check",
             )
     return protected
+
+
+def protected_fields(fields: tuple[FieldDescriptor, ...]) -> frozenset[str]:
+    """The names of ``fields`` declared protected above sensitivity ``"none"``: never shown in a ``repr``."""
+    return frozenset(fd.name for fd in fields if fd.protected is not None and fd.protected.sensitivity != "none")

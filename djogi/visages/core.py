@@ -29,7 +29,9 @@ from djogi.algebra.query import Select, select
 from djogi.errors import ModelDefinitionError, VisageError
 from djogi.loaded import Loaded
 from djogi.protect import AUDIENCES, MASK, Audience
+from djogi.redact import conceal_repr
 from djogi.schema import FieldDescriptor, ModelBase, descriptor
+from djogi.schema.exposure import protected_fields
 from djogi.visages.derived import Derived, derived_python
 from djogi.visages.presentation import hash_id, hash_id_sql
 
@@ -157,6 +159,8 @@ def _finish(cls: type[Visage[Any]], model: type, audience: str, fields: tuple[Vi
     type.__setattr__(cls, "__visage_model__", model)
     type.__setattr__(cls, "__visage_audience__", audience)
     type.__setattr__(cls, "__visage_fields__", fields)
+    conceal_repr(cls, frozenset(f.name for f in fields if f.source == "value" and f.field is not None
+                                and f.name in protected_fields((f.field,))))  # fmt: skip
 
 
 def _declare(cls: type[Visage[Any]], model: Any, audience: object) -> None:

@@ -18,6 +18,7 @@ from typing import Any, Final
 from djogi.algebra.conditional import case
 from djogi.algebra.expr import Expr, Param, ValueType, cast, func
 from djogi.errors import VisageError
+from djogi.redact import Hidden
 
 __all__ = ["KEY_ENV", "hash_id", "hash_id_sql", "presentation_key"]
 
@@ -25,15 +26,6 @@ KEY_ENV: Final = "DJOGI_PRESENTATION_HMAC_KEY"
 _HEX_KEY: Final = re.compile(r"[0-9a-f]{64}")
 _BLOCK: Final = 64
 _TEXT: Final = ValueType("str", "text")
-
-
-class Secret(str):
-    """Text that must not be printed (a key's pad): its ``repr`` is ``'***'``; psycopg sends it as text."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "'***'"
 
 
 def presentation_key() -> bytes:
@@ -61,7 +53,7 @@ def hash_id(value: Any) -> str:
 
 def _pad(key: bytes, byte: int) -> Param[str]:
     padded = key.ljust(_BLOCK, b"\x00")
-    return Param(Secret(bytes(b ^ byte for b in padded).hex()), _TEXT)
+    return Param(Hidden(bytes(b ^ byte for b in padded).hex()), _TEXT)
 
 
 def _sha256_hex(prefix: Param[str], message_hex: Expr[Any]) -> Expr[Any]:

@@ -43,7 +43,13 @@ class TitlePublic(Visage[Title], audience="public"):
     shout: str = derived(upper(Title.name.collate("C")))
 
 
-MODELS = (Writer, Title)
+class Patient(Model, table="vis_patients"):
+    name: Field[str] = field(expose=("public", "admin"))
+    ssn: Field[str] = field(expose=("admin",), protected=protect("secret", "tax filings", encrypt=True))
+    diagnosis: Field[str | None] = field(default=None, protected=protect("sensitive", "care", encrypt=True))
+
+
+MODELS = (Writer, Title, Patient)
 
 
 def schema_sql() -> list[str]:

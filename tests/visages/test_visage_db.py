@@ -6,7 +6,7 @@ import msgspec
 import pytest
 
 from djogi import Loaded, VisageError, check_parity, to_visage, visage, visage_query
-from djogi.executor import Database
+from djogi.executor import Database, StatementEvent
 from djogi.protect import MASK
 from djogi.visages.presentation import hash_id
 
@@ -76,3 +76,15 @@ async def test_prefetch_of_unrelated_visage(vdb: Database) -> None:
     await _world(vdb)
     rows = await vdb.all(Title.objects.prefetch(Title.writer))
     assert [to_visage(r, TitlePublic).name for r in rows] == ["Dune"]
+
+
+async def test_protected_values_stay_out_of_logs_and_reprs(vdb: Database) -> None:
+    events: list[StatementEvent] = []
+    vdb.add_listener(events.append)
+    ann = await vdb.create(Writer(name="Ann", email="ann@example.com", phone="555-0100"))
+    await vdb.save(ann, email="ann@elsewhere.org")
+    await vdb.bulk_insert([Writer(name="Bob", email="bob@example.com")], conflict_target=["id"])
+    logged = " ".join(repr(e.params) for e in events)
+    assert "Ann" in logged and "@" not in logged and "555-0100" not in logged
+    shown = repr(ann) + repr(to_visage(ann, visage(Writer, "self")))
+    assert "ann@example.com" not in shown and "email=***" in shown and "name='Ann'" in shown
