@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: test demo bench
+.PHONY: test demo serve bench
 
 # Install only when pyproject.toml is newer than the stamp (the stamps live in .venv, so a fresh
 # venv reinstalls).
@@ -24,7 +24,7 @@ test: $(VENV)/.installed-dev
 	$(BIN)/mypy
 	$(BIN)/pyright --pythonpath $(BIN)/python
 	$(BIN)/lint-imports --no-cache --no-logo
-	MYPYPATH=examples/bookshop $(BIN)/mypy examples/bookshop/run.py
+	MYPYPATH=examples/bookshop $(BIN)/mypy examples/bookshop/run.py examples/bookshop/bookshop/api.py
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir $(VENV)/site
 	$(BIN)/pytest
 
@@ -39,6 +39,11 @@ demo: $(VENV)/.installed-dev
 	$(BOOKSHOP)/djogi db seed
 	$(BOOKSHOP)/python run.py
 	$(BOOKSHOP)/djogi migrations status
+
+# The bookshop's visages over HTTP (Litestar on uvicorn with uvloop) at http://127.0.0.1:8000, OpenAPI at
+# /schema; run `make demo` first.
+serve: $(VENV)/.installed-dev
+	$(BOOKSHOP)/uvicorn bookshop.api:app --loop uvloop
 
 bench: $(VENV)/.installed-bench
 	$(BIN)/python -m benchmarks

@@ -159,3 +159,21 @@ class AuthError(DjogiError):
 class TenantRequired(ValidationError):
     """A tenant-keyed model was used with no tenant in the auth context and no explicit bypass (refused
     before any SQL: row-level security would show no rows and refuse every write)."""
+
+
+class VisageError(DjogiError):
+    """A visage cannot be built or presented: an unknown audience, a nested relation that was not loaded, a
+    derived field without an in-memory form, a missing presentation key (``docs/visages.md``)."""
+
+
+class DerivedParityError(VisageError):
+    """A derived visage field's SQL and Python forms gave different values (``check_parity``)."""
+
+
+class KeyRingError(ConfigError):
+    """``DJOGI_KEYRING`` is missing or malformed, so encrypted fields can be neither written nor read."""
+
+
+class EncryptedFieldError(DecodeError):
+    """A stored ciphertext could not be decrypted: unknown format version or key id, truncated, or its
+    authentication tag does not match (tampered, or stored under another model and field)."""

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from djogi.algebra.expr import Column, ForeignColumn
     from djogi.algebra.query import Select
     from djogi.algebra.relations import Related
+    from djogi.protect import Exposure, Protected
     from djogi.schema.fields import Identity, IndexMethod, Timestamp
     from djogi.types import OnDelete
 
@@ -186,6 +187,8 @@ class FieldOptions(TypedDict, total=False):
     on_update: OnDelete | None
     collation: str | None
     outbox_exclude: bool
+    expose: tuple[Exposure, ...]
+    protected: Protected | None
 
 
 @overload
@@ -208,8 +211,8 @@ def field(*, default: Any = msgspec.NODEFAULT, default_factory: Any = msgspec.NO
     ``version``, ``column``, ``sql_type``, ``collation``,
     ``outbox_exclude``, for a declared key ``primary_key``, ``identity``,
     ``sequence``, ``timestamp``, and on relations ``on_delete``, ``on_update``, ``deferrable``,
-    ``initially_deferred``, ``related_name``, ``to_field``). ``ModelDefinitionError`` for an unknown option or both
-    defaults.
+    ``initially_deferred``, ``related_name``, ``to_field``; visages and protection: ``expose``, ``protected``).
+    ``ModelDefinitionError`` for an unknown option or both defaults.
     """
     return specifier(default, default_factory, options)
 

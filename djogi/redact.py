@@ -1,13 +1,15 @@
-"""Keep database passwords out of everything djogi prints, logs or raises.
+"""Keep database passwords and protected values out of everything djogi prints, logs or raises.
 
 ``redact`` replaces the password of every ``scheme://user:password@host`` URL and every ``password=``
 value (URL query or keyword/value conninfo) in a text with ``***``; given the conninfo a message is
-about, it also replaces that conninfo's password wherever it appears verbatim.
+about, it also replaces that conninfo's password wherever it appears verbatim. ``Hidden`` text and ``conceal_repr``
+keep protected field values (``djogi.protect``) out of parameters and ``repr``s.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Final
 
 from psycopg import ProgrammingError
@@ -34,3 +36,40 @@ def redact(text: str, conninfo: str | None = None) -> str:
     text = _KEYWORD_PASSWORD.sub(MASK, text)
     password = password_of(conninfo) if conninfo is not None else None
     return text.replace(password, MASK) if password else text
+
+
+class Hidden(str):
+    """Text that must not be printed (a protected field's value, a key's pad): its ``repr`` is ``'***'``, so
+    statement parameters logged or shown by ``repr`` hide it; psycopg still sends the text."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"'{MASK}'"
+
+
+def conceal_repr(cls: type, hidden: frozenset[str]) -> None:
+    """Make the ``repr`` (and rich's pretty-printing) of Struct class ``cls`` show ``***`` for the fields
+    ``hidden``; nothing changes when there are none."""
+    if not hidden:
+        return
+    names: tuple[str, ...] = cls.__struct_fields__  # type: ignore[attr-defined]
+
+    def shown(self: object) -> Iterator[tuple[str, object]]:
+        for name in names:
+            yield name, _Masked() if name in hidden else getattr(self, name)
+
+    def __repr__(self: object) -> str:
+        return f"{type(self).__name__}({', '.join(f'{n}={v!r}' for n, v in shown(self))})"
+
+    type.__setattr__(cls, "__repr__", __repr__)
+    type.__setattr__(cls, "__rich_repr__", shown)
+
+
+class _Masked:
+    """Stands for a hidden value in a ``repr``."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return MASK

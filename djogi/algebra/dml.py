@@ -23,7 +23,7 @@ from djogi.algebra.predicate import TRUE, Pred, predicate
 from djogi.algebra.query import Select, check_model, select
 from djogi.algebra.sources import Source
 from djogi.algebra.traverse import key_hash, same
-from djogi.codecs.values import column_value, encode_unnest_cell
+from djogi.codecs.values import column_value, encode_unnest_cell, sealed
 from djogi.errors import ArgumentTypeError, ValidationError
 from djogi.identifiers import check_identifier
 from djogi.schema import FieldDescriptor, ModelBase, ModelDescriptor, descriptor
@@ -310,7 +310,8 @@ def _cell(desc: ModelDescriptor, name: str, value: object) -> Expr[Any]:
     if isinstance(value, Expr):
         return col.operand(value)
     t = col.type
-    return Param(param_value(t, column_value(desc.field(name), value, model=desc.name)), t)
+    fd = desc.field(name)
+    return Param(param_value(t, sealed(fd, column_value(fd, value, model=desc.name), desc.name)), t)
 
 
 def _assign(

@@ -102,7 +102,7 @@ _KIND_SQL = {
     "str": "text", "int": "bigint", "float": "double precision", "decimal": "numeric", "bool": "boolean",
     "date": "date", "datetime": "timestamptz", "time": "time", "timedelta": "interval", "uuid": "uuid",
     "bytes": "bytea", "json": "jsonb", "jsonb": "jsonb", "password": "text", "timestamp": "timestamp",
-    "tsvector": "tsvector", "tsquery": "tsquery", "vector": "vector",
+    "tsvector": "tsvector", "tsquery": "tsquery", "vector": "vector", "encrypted": "bytea",
 }  # fmt: skip
 _SQL_KIND = {
     "text": "str", "varchar": "str", "character varying": "str", "char": "str", "character": "str",

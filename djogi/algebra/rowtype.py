@@ -39,7 +39,7 @@ else:
 _KIND_PY: dict[str | None, Any] = {
     "str": str, "int": int, "float": float, "decimal": decimal.Decimal, "bool": bool, "date": dt.date,
     "datetime": dt.datetime, "time": dt.time, "timedelta": dt.timedelta, "uuid": uuid.UUID, "bytes": bytes,
-    "heerid": int, "json": Any, "jsonb": Any, "password": PasswordHash, None: Any,
+    "heerid": int, "json": Any, "jsonb": Any, "password": PasswordHash, "encrypted": str, None: Any,
 }  # fmt: skip
 
 

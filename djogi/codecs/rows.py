@@ -15,6 +15,7 @@ import struct
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
+from djogi.codecs.encrypted import decrypt
 from djogi.codecs.json import decode_jsonb
 from djogi.codecs.search import vector_value
 from djogi.errors import DecodeError
@@ -105,6 +106,8 @@ def _converter(model_name: str, fd: FieldDescriptor) -> Callable[[Any], Any] | N
         return functools.partial(decode_jsonb, tp=fd.python_type, where=f"{model_name}.{fd.name}")
     if kind == "password":
         return PasswordHash
+    if kind == "encrypted":
+        return functools.partial(decrypt, model=model_name, field=fd.name)
     return None
 
 
@@ -129,7 +132,7 @@ def _build(model: type[M], columns: tuple[str, ...]) -> RowDecoder[M]:
                 try:
                     conv(value)
                 except DecodeError as exc:
-                    return DecodeError(f"{exc}{where}")
+                    return type(exc)(f"{exc}{where}")
                 except _DECODE_ERRORS as exc:
                     return DecodeError(f"{desc.name}.{fd.name}: cannot decode {value!r}: {exc!r}{where}")
         return DecodeError(f"{desc.name}: row does not fit the model{where}: {row!r}")
@@ -139,7 +142,7 @@ def _build(model: type[M], columns: tuple[str, ...]) -> RowDecoder[M]:
             try:
                 env["decode_row"](row)
             except DecodeError as exc:
-                return DecodeError(f"{exc} (row {index})")
+                return type(exc)(f"{exc} (row {index})")
         return DecodeError(f"{desc.name}: rows do not fit the model")
 
     env: dict[str, Any] = {"_M": model, "_ERRORS": _DECODE_ERRORS, "_diagnose": diagnose, "_locate": locate}

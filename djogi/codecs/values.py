@@ -24,13 +24,18 @@ import msgspec
 from heeranjid import HeerId, HeerIdDesc, RanjId, RanjIdDesc
 from psycopg.types.json import Jsonb
 
+from djogi.codecs.encrypted import encrypt
 from djogi.codecs.json import json_encode, jsonb_extras
 from djogi.errors import ValidationError
 from djogi.passwords import PasswordHash
+from djogi.redact import Hidden
 from djogi.schema import FieldDescriptor
 from djogi.types import INT_RANGES, TsVector, Vector
 
-__all__ = ["PY_KINDS", "Refused", "checked_column", "column_value", "encode_unnest_cell", "encode_value", "normalize"]
+__all__ = [
+    "PY_KINDS", "Refused", "checked_column", "column_value", "encode_unnest_cell", "encode_value", "normalize",
+    "sealed",
+]  # fmt: skip
 
 _NAN = decimal.Decimal("NaN")
 # NUMERIC holds at most 131072 digits before the decimal point and 16383 after it.
@@ -232,6 +237,13 @@ def _n_heerid(v: Any, sql: str | None, enum: Any) -> object:
     return key
 
 
+def _n_encrypted(v: Any, sql: str | None, enum: Any) -> object:
+    # never quote the value: it is protected
+    raise Refused("the column is encrypted at rest with a random nonce, so equal texts have different "
+                  "ciphertexts and PostgreSQL cannot compare them",
+                  "filter on another column, or compare in Python after reading the rows")  # fmt: skip
+
+
 def _json_checker(typed: bool) -> Callable[[Any, str | None, Any], object]:
     """The check of a JSON document (returned as given): JSON-encodable, without NaN/Infinity, NUL or
     unpaired surrogates, none of which JSONB can store as given. A plain (``typed=False``: ``dict``, ``Any``)
@@ -321,6 +333,7 @@ _KINDS: dict[str, Callable[[Any, str | None, Any], object]] = {
     "enum": _n_enum,
     "heerid": _n_heerid,
     "password": _n_password,
+    "encrypted": _n_encrypted,
     "json": _json_checker(typed=False),
     "jsonb": _json_checker(typed=True),
     "tsvector": _n_tsvector,
@@ -489,7 +502,8 @@ def column_value(fd: FieldDescriptor, value: object, *, model: str | None = None
                 except Refused as refused:
                     raise Refused(f"element {index}: {refused.problem}", refused.fix) from None
             return items
-        normalized = normalize(fd.value_kind, value, sql=_id_storage(fd), enum=fd.enum_type)
+        kind = "str" if fd.value_kind == "encrypted" else fd.value_kind  # checked as the text it holds
+        normalized = normalize(kind, value, sql=_id_storage(fd), enum=fd.enum_type)
         if fd.value_kind == "jsonb" and isinstance(fd.python_type, type) and not isinstance(value, fd.python_type):
             raise _wrong(value, fd.python_type.__name__)
         check = _column_check(fd)
@@ -508,10 +522,26 @@ def encode_value(fd: FieldDescriptor, value: object, *, model: str | None = None
     ``NUMERIC(p, s)`` holds, a str longer than ``max_length`` or holding NUL or unpaired surrogates, a
     naive datetime, a tz-aware TIME, JSON holding NaN/Infinity or non-str keys.
     """
-    normalized = column_value(fd, value, model=model)
+    normalized = sealed(fd, column_value(fd, value, model=model), model)
     if normalized is not None and fd.value_kind in ("json", "jsonb"):
         return Jsonb(normalized)
     return normalized
+
+
+def sealed(fd: FieldDescriptor, stored: object, model: str | None) -> object:
+    """What is sent for ``stored`` (a ``column_value``): an encrypted field's text as its ciphertext
+    (``djogi.codecs.encrypted``, sealed for ``model.field``), a protected field's text as ``Hidden`` text
+    (never shown in logged parameters), any other value unchanged."""
+    if fd.protected is None or stored is None:
+        return stored
+    if fd.value_kind != "encrypted":
+        hide = isinstance(stored, str) and fd.protected.sensitivity != "none"
+        return Hidden(stored) if hide else stored
+    if model is None:
+        raise ValidationError(f"{fd.name}: an encrypted field is written through its model (its name is part of "
+                              "the encryption)")  # fmt: skip
+    assert isinstance(stored, str)
+    return encrypt(stored, model, fd.name)
 
 
 def encode_unnest_cell(fd: FieldDescriptor, value: object, *, model: str | None = None) -> object:
@@ -521,7 +551,7 @@ def encode_unnest_cell(fd: FieldDescriptor, value: object, *, model: str | None 
     ``jsonb_array_elements_text``). Floats and Decimals go as their text, so NaN, the infinities and every
     digit survive (JSON numbers have neither), and datetimes in UTC (JSON's RFC 3339 offsets have whole
     minutes; 1893 Berlin was UTC+00:53:28). Errors as ``column_value``."""
-    normalized = column_value(fd, value, model=model)
+    normalized = sealed(fd, column_value(fd, value, model=model), model)
     if normalized is None:
         return None
     if fd.value_kind in ("json", "jsonb"):

@@ -26,7 +26,7 @@ from djogi.algebra.compile import compile
 from djogi.algebra.dml import Insert, excluded, insert_many, insert_one, update_many
 from djogi.algebra.expr import Column, now
 from djogi.algebra.query import select
-from djogi.codecs.values import checked_column, column_value
+from djogi.codecs.values import checked_column, column_value, sealed
 from djogi.errors import NotFound, StaleObject, ValidationError
 from djogi.executor.errors import translate
 from djogi.executor.transaction import Atomic
@@ -227,7 +227,9 @@ def _fill(desc: ModelDescriptor, rows: Sequence[M], allocation: _Allocation) -> 
     return filled
 
 
-def _given_columns(fields: Sequence[FieldDescriptor], read: dict[str, list[Any]], everywhere: set[str]) -> list[Any]:
+def _given_columns(
+    model: str, fields: Sequence[FieldDescriptor], read: dict[str, list[Any]], everywhere: set[str]
+) -> list[Any]:
     """Each field's values (``read``, one list per field) as COPY dumps them (converted), None for a field
     every row leaves UNSET; a field some rows leave UNSET keeps those UNSET values for ``_copy_rows``."""
     columns: list[Any] = []
@@ -236,7 +238,7 @@ def _given_columns(fields: Sequence[FieldDescriptor], read: dict[str, list[Any]]
             columns.append(None)
             continue
         column = read[fd.name]
-        convert = _copy_converter(fd)
+        convert = _copy_converter(fd, model)
         if convert is not None:
             column = [v if v is UNSET else convert(v) for v in column] if fd.db_filled else list(map(convert, column))
         columns.append(column)
@@ -264,14 +266,17 @@ def _copy_rows(
     return zip(*columns, strict=True)
 
 
-def _copy_converter(fd: FieldDescriptor) -> Callable[[Any], Any] | None:
-    """How a field's Python value is turned into what psycopg's by-OID binary COPY dumper expects."""
+def _copy_converter(fd: FieldDescriptor, model: str) -> Callable[[Any], Any] | None:
+    """How a field's Python value (of ``model``) is turned into what psycopg's by-OID binary COPY dumper
+    expects (an encrypted field's text: its ciphertext)."""
     if fd.python_type in HEERANJID_TYPES:
         if fd.python_type in (HeerId, HeerIdDesc):
             return lambda v: None if v is None else v.as_int()
         return lambda v: None if v is None else v.to_uuid()
     if fd.value_kind == "enum":
         return lambda v: None if v is None else v.value
+    if fd.value_kind == "encrypted":
+        return lambda v: sealed(fd, v, model)
     if fd.value_kind == "array" and fd.enum_type is not None:
         return lambda v: None if v is None else [None if e is None else e.value for e in v]
     return None
@@ -321,7 +326,7 @@ async def bulk_create(db: Session, rows: Sequence[M], returning: bool) -> list[M
                 if missing:
                     tg.start_soon(generate)
                     await anyio.lowlevel.checkpoint()  # the task sends its query before the columns are read
-                given = _given_columns(fields, read, everywhere)
+                given = _given_columns(desc.name, fields, read, everywhere)
         except BaseExceptionGroup as group:
             raise _first_error(group) from None
         copy_rows = _copy_rows(fields, given, missing, loaded)

@@ -508,4 +508,4 @@ def _decoded(make: Callable[[Any], Any], row: Any, index: int) -> Any:
     try:
         return make(row)
     except DecodeError as exc:
-        raise DecodeError(f"{exc} (row {index})") from exc
+        raise type(exc)(f"{exc} (row {index})") from exc

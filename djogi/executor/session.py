@@ -336,7 +336,7 @@ async def _located(cur: psycopg.AsyncCursor[Any], row_factory: RowFactory, error
         try:
             make(row)
         except DecodeError as exc:
-            return DecodeError(f"{exc} (row {index})")
+            return type(exc)(f"{exc} (row {index})")
     return error
 
 

@@ -16,8 +16,10 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from djogi.errors import ModelDefinitionError
+from djogi.redact import conceal_repr
 from djogi.schema.build import Unresolved, build_descriptor, field_specs
 from djogi.schema.declare import check_declared_reverses, declared_reverses, key_option, take_specifiers
+from djogi.schema.exposure import protected_fields
 from djogi.schema.registry import models, register, wait_for
 from djogi.types import HEERID_DESC_PK, resolve_pk
 from djogi.vectorcall import inherit_vectorcall
@@ -78,6 +80,7 @@ def register_model(cls: type, options: Mapping[str, Any], framework: tuple[str, 
                  lambda: build_descriptor(cls, options, framework, partial=True))  # fmt: skip
         return
     check_declared_reverses(desc)
+    conceal_repr(cls, protected_fields(desc.fields))
     register(desc)
 
 

@@ -29,6 +29,7 @@ from djogi.passwords import PasswordHash
 from djogi.schema.audit import audit_option
 from djogi.schema.declare import declaration_problem, declared_specs
 from djogi.schema.descriptors import FieldDescriptor, FieldKind, ModelDescriptor, ValueKind
+from djogi.schema.exposure import ENCRYPTED_SQL_TYPE, exposure, protection
 from djogi.schema.fields import FieldSpec, Index, IndexColumn, IndexMethod, Timestamp
 from djogi.schema.partitions import Partition, PartitionBy
 from djogi.schema.registry import models, registered, waiting_preview
@@ -311,6 +312,10 @@ def _data_field(
         if python_type is not dt.datetime or (shape.nullable and spec.timestamp == "created"):
             raise _fail(*where, f"timestamp={spec.timestamp!r} needs a datetime field (not optional for 'created')")
         db_default = db_default or "now()"
+    exposed = exposure(where, spec, relation=relation is not None, key=spec.primary_key)
+    protected = protection(where, spec, value_kind=value_kind, key=spec.primary_key, relation=relation is not None)
+    if protected is not None and protected.encrypt:
+        value_kind, sql_type = "encrypted", ENCRYPTED_SQL_TYPE
     if spec.collation is not None:
         problem = identifier_problem(spec.collation) if isinstance(spec.collation, str) else "must be a str"
         if problem is None and value_kind != "str":
@@ -344,6 +349,8 @@ def _data_field(
         enum_type=enum_type,
         relation=relation,
         outbox_exclude=spec.outbox_exclude,
+        exposure=exposed,
+        protected=protected,
     )
 
 

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from djogi.protect import Audience, Protected, RelationForm
 from djogi.schema.audit import Audit
 from djogi.schema.fields import Identity, Index, IndexMethod, Timestamp
 from djogi.schema.partitions import Partition, PartitionBy
@@ -20,7 +21,7 @@ __all__ = ["FieldDescriptor", "FieldKind", "ModelDescriptor", "ValueKind"]
 FieldKind = Literal["pk", "framework", "data", "relation"]
 ValueKind = Literal[
     "str", "int", "float", "bool", "decimal", "date", "datetime", "time", "timedelta", "uuid", "bytes",
-    "json", "jsonb", "enum", "array", "heerid", "password", "tsvector", "vector",
+    "json", "jsonb", "enum", "array", "heerid", "password", "tsvector", "vector", "encrypted",
 ]  # fmt: skip
 
 
@@ -60,6 +61,12 @@ class FieldDescriptor(msgspec.Struct, frozen=True, kw_only=True):
     enum_type: Any = None
     relation: RelationSpec | None = None
     outbox_exclude: bool = False
+    exposure: tuple[tuple[Audience, RelationForm], ...] = ()
+    """The audiences whose visage shows the field, each with its form (``"id"``: the column's value, a
+    relation's key; a relation may also take the target's visage of an audience, or ``"full"``)."""
+    protected: Protected | None = None
+    """The field's sensitivity, redaction and encryption (``djogi.protect``); an encrypted ``str`` field has
+    value kind ``"encrypted"`` and a ``BYTEA`` column."""
 
     @property
     def db_filled(self) -> bool:

@@ -6,6 +6,7 @@ from typing import Literal
 
 import msgspec
 
+from djogi.protect import Exposure, Protected
 from djogi.types import OnDelete
 
 __all__ = [
@@ -46,6 +47,8 @@ class FieldSpec(msgspec.Struct, frozen=True, kw_only=True):
     on_update: OnDelete | None = None
     collation: str | None = None
     outbox_exclude: bool = False
+    expose: tuple[Exposure, ...] = ()
+    protected: Protected | None = None
 
 
 def field(
@@ -74,6 +77,8 @@ def field(
     on_update: OnDelete | None = None,
     collation: str | None = None,
     outbox_exclude: bool = False,
+    expose: tuple[Exposure, ...] = (),
+    protected: Protected | None = None,
 ) -> FieldSpec:
     """Column options for ``Annotated[T, field(...)]``.
 
@@ -92,6 +97,10 @@ def field(
     (``COLLATE "C"``). ``outbox_exclude=True`` leaves the column out of the event payloads of a model
     declared with ``outbox=True`` (``docs/events.md``).
 
+    ``expose`` lists the audiences whose visage shows the field (``djogi.protect``; default: none, the field
+    is internal); ``protected`` (``djogi.protect.protect(...)``) declares its sensitivity, redaction in
+    visages and encryption at rest (``docs/visages.md``, ``docs/protected-fields.md``).
+
     ``primary_key=True`` makes the field the model's key (no ``id`` is added); the key is filled by
     ``identity="by default"``/``"always"`` (``GENERATED ... AS IDENTITY``), by ``sequence="name"``
     (``DEFAULT nextval('name')``, the sequence created by migrations and owned by the column), by
@@ -105,7 +114,7 @@ def field(
         version=version, column=column, sql_type=sql_type, on_delete=on_delete, deferrable=deferrable,
         initially_deferred=initially_deferred, related_name=related_name, primary_key=primary_key,
         identity=identity, sequence=sequence, timestamp=timestamp, to_field=to_field, on_update=on_update,
-        collation=collation, outbox_exclude=outbox_exclude,
+        collation=collation, outbox_exclude=outbox_exclude, expose=expose, protected=protected,
     )  # fmt: skip
 
 

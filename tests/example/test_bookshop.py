@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-APP = ROOT / "examples" / "bookshop"
-DJOGI = Path(sys.executable).parent / "djogi"
-
-
-def _run(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    # ROOT too: the djogi of this checkout, not the installed one (an editable install may be another tree)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join((str(APP), str(ROOT))), "DJOGI_DATABASE_URL": db_url}
-    return subprocess.run(args, cwd=APP, env=env, capture_output=True, text=True, timeout=120)
+from tests.example.helpers import DJOGI, migrate_and_seed, run
 
 
 def test_bookshop_demo_flow(db_url: str) -> None:
-    check = _run(db_url, str(DJOGI), "migrations", "check")
+    check = run(db_url, str(DJOGI), "migrations", "check")
     assert check.returncode == 0, f"the committed migrations lag the models:\n{check.stdout}{check.stderr}"
-    for step in (("migrations", "apply"), ("db", "seed")):
-        done = _run(db_url, str(DJOGI), *step)
-        assert done.returncode == 0, done.stderr
-    tour = _run(db_url, sys.executable, "run.py")
+    migrate_and_seed(db_url)
+    tour = run(db_url, sys.executable, "run.py")
     assert tour.returncode == 0, tour.stderr
     out = tour.stdout
     assert "PostgreSQL 18" in out
@@ -66,7 +53,7 @@ def test_bookshop_demo_flow(db_url: str) -> None:
     ]
     assert _section(out, "the application role without a store sees") == ["(0,)"]
     assert _section(out, "djogi without a store") == ["TenantRequired"]
-    again = _run(db_url, sys.executable, "run.py")
+    again = run(db_url, sys.executable, "run.py")
     assert again.returncode == 0, f"the tour is not re-runnable:\n{again.stderr}"
     assert _section(again.stdout, "the category tree (a recursive CTE)") == tree
     assert _section(again.stdout, "staff notes as each store sees them") == _section(out, "staff notes as each store")

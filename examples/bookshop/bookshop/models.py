@@ -36,18 +36,18 @@ class BookMeta(msgspec.Struct, frozen=True):
 
 
 class Author(Model, table="authors"):
-    name: Field[str] = field(max_length=200, index=True)
-    email: Field[str] = field(unique=True)
-    born: Field[date | None] = field(default=None)
+    name: Field[str] = field(max_length=200, index=True, expose=("public", "admin"))
+    email: Field[str] = field(unique=True, expose=("admin",), protected=djogi.protect("pii", "to reach the author"))
+    born: Field[date | None] = field(default=None, expose=("public", "admin"))
     books: ClassVar[Reverse[Book]]  # the reverse of Book.author (checked against it)
 
 
 class Book(Model, table="books", indexes=(Index(columns=("genre", "-price")),)):
-    title: Field[str]
-    author: ForeignKey[Author] = field(on_delete="cascade")
-    genre: Field[Genre] = field(default=Genre.FICTION)
-    price: Field[Decimal] = field(precision=10, scale=2, default=Decimal("0"))
-    tags: Field[list[str]] = field(default=[])
+    title: Field[str] = field(expose=("public", "admin"))
+    author: ForeignKey[Author] = field(on_delete="cascade", expose=("public", ("admin", "public")))
+    genre: Field[Genre] = field(default=Genre.FICTION, expose=("public", "admin"))
+    price: Field[Decimal] = field(precision=10, scale=2, default=Decimal("0"), expose=("public", "admin"))
+    tags: Field[list[str]] = field(default=[], expose=("public", "admin"))
     meta: Field[Jsonb[BookMeta] | None] = field(default=None)
 
 
@@ -66,9 +66,9 @@ class Category(Model, table="categories"):
 
 
 class Customer(Model, table="customers"):
-    name: Field[str]
-    email: Field[str] = field(unique=True)
-    credit: Field[Decimal] = field(precision=10, scale=2, default=Decimal("0"))
+    name: Field[str] = field(expose=("self", "admin"))
+    email: Field[str] = field(unique=True, expose=("self",), protected=djogi.protect("pii", "to send receipts"))
+    credit: Field[Decimal] = field(precision=10, scale=2, default=Decimal("0"), expose=("self", "admin"))
     version: Field[int] = field(version=True, default=0)
 
 
