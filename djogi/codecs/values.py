@@ -140,9 +140,9 @@ def _n_datetime(v: Any, sql: str | None, enum: Any) -> object:
 def _n_timestamp(v: Any, sql: str | None, enum: Any) -> object:
     if not isinstance(v, dt.datetime):
         raise _wrong(v, "a naive datetime.datetime (a timestamp without time zone)")
-    if v.utcoffset() is not None:
+    if v.tzinfo is not None:
         raise Refused(f"{v!r} has a timezone; a timestamp without time zone holds wall-clock times",
-                      "pass a naive datetime, or compare a timestamptz expression")  # fmt: skip
+                      "pass a naive datetime (tzinfo=None), or compare a timestamptz expression")  # fmt: skip
     return v
 
 
@@ -452,10 +452,14 @@ def _check_for(kind: str, sql: str, max_length: int | None) -> Callable[[Any], A
         if dimensions is not None:
             return functools.partial(_dimensioned, dimensions=int(dimensions.group(1)))
     if kind == "str" and max_length is not None:
+        fixed = sql.startswith(("CHAR(", "CHARACTER(", "BPCHAR("))
 
         def short(v: str) -> str:
             if len(v) > max_length:
                 raise Refused(f"{len(v)} characters, more than max_length={max_length}", "shorten it")
+            if fixed and v.endswith(" "):
+                raise Refused(f"trailing spaces in a {sql} value (PostgreSQL pads {sql} with spaces, so they would "
+                              "not read back)", "strip them: value.rstrip(' ')")  # fmt: skip
             return v
 
         return short
@@ -511,7 +515,13 @@ def encode_value(fd: FieldDescriptor, value: object, *, model: str | None = None
     normalized = column_value(fd, value, model=model)
     if normalized is not None and fd.value_kind in ("json", "jsonb"):
         return Jsonb(normalized)
-    return normalized
+    return _naive_text(normalized) if fd.value_kind == "timestamp" else normalized
+
+
+def _naive_text(value: Any) -> Any:
+    """A naive datetime as its ISO text (bound for a TIMESTAMP column: the adapters refuse naive datetimes,
+    meant for TIMESTAMPTZ); None as it is."""
+    return value if value is None else value.isoformat(" ")
 
 
 def encode_unnest_cell(fd: FieldDescriptor, value: object, *, model: str | None = None) -> object:
@@ -528,7 +538,7 @@ def encode_unnest_cell(fd: FieldDescriptor, value: object, *, model: str | None 
         return json_encode(normalized).decode()
     if fd.value_kind == "array":
         return json_encode([_element_text(v) for v in normalized]).decode()  # type: ignore[attr-defined]
-    return normalized
+    return _naive_text(normalized) if fd.value_kind == "timestamp" else normalized
 
 
 def _element_text(value: Any) -> Any:
@@ -587,6 +597,8 @@ def _stored_as_given(fd: FieldDescriptor, given: Sequence[object]) -> bool:
         return bool(low <= min(values) and max(values) <= high)
     if kind == "datetime" and tp is dt.datetime:
         return None not in set(map(dt.datetime.utcoffset, values))
+    if kind == "timestamp" and tp is dt.datetime:
+        return set(map(operator.attrgetter("tzinfo"), values)) == {None}
     if kind == "time" and tp is dt.time:
         return set(map(operator.attrgetter("tzinfo"), values)) == {None}
     if kind == "float":

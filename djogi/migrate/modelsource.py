@@ -41,6 +41,7 @@ _SCALARS = {
     "NUMERIC": ("Decimal", None), "DATE": ("dt.date", None), "TIMESTAMPTZ": ("dt.datetime", None),
     "TIME": ("dt.time", None), "INTERVAL": ("dt.timedelta", None), "UUID": ("uuid.UUID", None),
     "BYTEA": ("bytes", None), "JSONB": ("Any", None), "REAL": ("float", "REAL"), "TSVECTOR": ("djogi.TsVector", None),
+    "TIMESTAMP": ("djogi.NaiveDateTime", None),
 }  # fmt: skip
 _VECTOR = re.compile(r"vector\(\d+\)")
 _PK_KINDS = {
@@ -263,8 +264,8 @@ def _value_type(
     if sql_type in enum_names:
         used_enums.add(sql_type)
         return enum_names[sql_type]
-    if (length := max_length_of(sql_type)) is not None and sql_type.startswith("VARCHAR"):
-        options.append(("max_length", str(length)))
+    if (length := max_length_of(sql_type)) is not None:
+        options.append(("max_length", str(length)) if sql_type.startswith("VARCHAR") else ("sql_type", _lit(sql_type)))
         return "str"
     if (numeric := _NUMERIC.fullmatch(sql_type)) is not None:
         options += [("precision", numeric.group(1)), ("scale", numeric.group(2))]

@@ -73,6 +73,8 @@ _PARAMETER_NAME = re.compile(r"[a-z_][a-z0-9_]*")
 _PARAMETER_WORD = re.compile(r"[A-Za-z0-9_.]+")
 _VECTOR_TYPE = re.compile(r"VECTOR\(\s*[1-9][0-9]{0,4}\s*\)", re.IGNORECASE)
 _ARRAY_ELEMENT_KINDS = ("str", "int", "float", "bool", "decimal", "date", "datetime", "uuid", "enum", "time")
+_CHAR_TYPE = re.compile(r"\s*(?:CHAR|CHARACTER|BPCHAR)\s*(?:\(\s*(\d+)\s*\))?\s*", re.IGNORECASE)
+_TIMESTAMP_TYPE = re.compile(r"\s*TIMESTAMP(?:\s+WITHOUT\s+TIME\s+ZONE)?\s*", re.IGNORECASE)
 
 
 _NO_SPEC = FieldSpec()
@@ -147,6 +149,9 @@ def _classify(tp: Any, where: tuple[str, str]) -> tuple[ValueKind, str, Any, Any
         if ekind not in _ARRAY_ELEMENT_KINDS:
             raise _fail(*where, f"list of {element!r} cannot be a PostgreSQL array; use Jsonb[...] instead")
         sql = element_shape.sql_override or esql
+        if _CHAR_TYPE.fullmatch(sql) or _TIMESTAMP_TYPE.fullmatch(sql):
+            raise _fail(*where, f"arrays of {sql} are not supported (their elements would not read back as "
+                                "written); use TEXT[] / TIMESTAMPTZ[]")  # fmt: skip
         return "array", f"{sql}[]", element_shape.python_type, etype
     if tp is Any or origin is dict or tp is dict:
         return "json", "JSONB", None, None
@@ -279,6 +284,9 @@ def _data_field(
         check_identifier(column, "column name")
     except ValueError as exc:
         raise _fail(*where, f"{exc}; pass field(column=...) to choose another column name") from None
+    if value_kind == "datetime" and _TIMESTAMP_TYPE.fullmatch(sql_type):
+        value_kind = "timestamp"  # a wall-clock datetime: naive values only
+    max_length = _char_length(where, value_kind, sql_type, spec)
     if spec.max_length is not None:
         if python_type is not str:
             raise _fail(*where, f"max_length applies to str fields, not {python_type!r}")
@@ -296,8 +304,10 @@ def _data_field(
                             f"not {sql_type}")  # fmt: skip
     if spec.version and (python_type is not int or shape.nullable):
         raise _fail(*where, "a version field must be a non-optional int")
-    if isinstance(default, dt.datetime) and default.tzinfo is None:
-        raise _fail(*where, "naive datetime default; use a timezone-aware datetime (e.g. tzinfo=UTC)")
+    if isinstance(default, dt.datetime) and (default.tzinfo is None) != (value_kind == "timestamp"):
+        raise _fail(*where, "aware datetime default for a TIMESTAMP (without time zone) field; use a naive "
+                            "datetime" if value_kind == "timestamp" else
+                            "naive datetime default; use a timezone-aware datetime (e.g. tzinfo=UTC)")  # fmt: skip
     unique = spec.unique or (relation is not None and relation.kind == "o2o")
     # A foreign key is indexed unless the field says index=False (or a unique constraint indexes it), as
     # in Django: joins, prefetches and cascading deletes then find the referencing rows without a scan.
@@ -307,8 +317,9 @@ def _data_field(
         index = "btree" if wanted is True else wanted
     db_default = _generation(where, spec, value_kind, shape.nullable)
     if spec.timestamp is not None:
-        if python_type is not dt.datetime or (shape.nullable and spec.timestamp == "created"):
-            raise _fail(*where, f"timestamp={spec.timestamp!r} needs a datetime field (not optional for 'created')")
+        if value_kind != "datetime" or (shape.nullable and spec.timestamp == "created"):
+            raise _fail(*where, f"timestamp={spec.timestamp!r} needs a datetime field stored as TIMESTAMPTZ (not "
+                                "optional for 'created')")  # fmt: skip
         db_default = db_default or "now()"
     if spec.collation is not None:
         problem = identifier_problem(spec.collation) if isinstance(spec.collation, str) else "must be a str"
@@ -333,7 +344,7 @@ def _data_field(
         collation=spec.collation,
         unique=unique,
         index=index,
-        max_length=spec.max_length,
+        max_length=max_length,
         check=spec.check,
         comment=spec.comment,
         renamed_from=spec.renamed_from,
@@ -343,6 +354,20 @@ def _data_field(
         enum_type=enum_type,
         relation=relation,
     )
+
+
+def _char_length(where: tuple[str, str], value_kind: ValueKind, sql_type: str, spec: FieldSpec) -> int | None:
+    """The length limit of a ``str`` field: ``max_length``, or the ``n`` of a ``CHAR(n)`` column (whose values
+    are checked to read back as written: PostgreSQL pads them with spaces, djogi strips the padding on read)."""
+    fixed = _CHAR_TYPE.fullmatch(sql_type)
+    if fixed is None:
+        return spec.max_length
+    if value_kind != "str":
+        raise _fail(*where, f"a {sql_type} column holds str values")
+    if fixed.group(1) is None or spec.max_length is not None:
+        raise _fail(*where, "declare a fixed-length column with its length and no max_length: "
+                            "field(sql_type='CHAR(n)')")  # fmt: skip
+    return int(fixed.group(1))
 
 
 def _check_declared_sql(where: tuple[str, str], spec: Any, sql_type: str | None) -> None:

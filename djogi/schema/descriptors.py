@@ -18,7 +18,7 @@ __all__ = ["FieldDescriptor", "FieldKind", "ModelDescriptor", "ValueKind"]
 
 FieldKind = Literal["pk", "framework", "data", "relation"]
 ValueKind = Literal[
-    "str", "int", "float", "bool", "decimal", "date", "datetime", "time", "timedelta", "uuid", "bytes",
+    "str", "int", "float", "bool", "decimal", "date", "datetime", "timestamp", "time", "timedelta", "uuid", "bytes",
     "json", "jsonb", "enum", "array", "heerid", "password", "tsvector", "vector",
 ]  # fmt: skip
 
