@@ -43,7 +43,8 @@ M = TypeVar("M", bound=Model[Any])
 # Enum columns are written as ``text`` (the binary form of an enum value is its label), so COPY needs no
 # dumper for an enum type created after the pool's connections were configured.
 COLUMN_OIDS_SQL = (
-    "SELECT a.attname, CASE WHEN t.typtype = 'e' THEN 'text'::regtype::oid ELSE a.atttypid END "
+    "SELECT a.attname, CASE WHEN t.typtype = 'e' OR a.atttypid = 'bpchar'::regtype THEN 'text'::regtype::oid "
+    "ELSE a.atttypid END "
     "FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
     "WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped"
 )
@@ -278,7 +279,8 @@ def _copy_converter(fd: FieldDescriptor) -> Callable[[Any], Any] | None:
 
 
 async def _column_oids(db: Session, conn: Connection, desc: ModelDescriptor) -> dict[str, int]:
-    """The table's column type OIDs by column name, enums as ``text`` (cached per table)."""
+    """The table's column type OIDs by column name, enums and ``CHAR(n)`` as ``text`` (psycopg has no binary
+    dumper for them; the server reads the text into the column's type) (cached per table)."""
     known = db.column_oids.get(desc.table)
     if known is None:
         rows, _ = await db.on(conn, COLUMN_OIDS_SQL, (quote_ident(desc.table),))
