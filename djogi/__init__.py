@@ -18,7 +18,7 @@ from djogi.errors import (
 from djogi.executor import Database, connect
 from djogi.fields import Field, ForeignKey, OneToOne, Reverse, field
 from djogi.loop import run
-from djogi.model import Index, IndexColumn, Model, descriptor, models
+from djogi.model import Check, CompositeForeignKey, Index, IndexColumn, Model, descriptor, models
 from djogi.passwords import PasswordHash
 from djogi.schema import Partition, PartitionBy
 from djogi.types import (
@@ -47,6 +47,8 @@ __all__ = [
     "AuthError",
     "Authenticator",
     "BigInt",
+    "Check",
+    "CompositeForeignKey",
     "Database",
     "DjogiError",
     "Enum",

@@ -20,6 +20,8 @@ from djogi.algebra.relations import reverse_accessor
 from djogi.errors import ModelDefinitionError
 from djogi.fields import K, Keyed, field
 from djogi.schema import (
+    Check,
+    CompositeForeignKey,
     FieldDescriptor,
     FieldSpec,
     Index,
@@ -43,6 +45,8 @@ if TYPE_CHECKING:
     _UNSET: Any = msgspec.UNSET
 
 __all__ = [
+    "Check",
+    "CompositeForeignKey",
     "FieldDescriptor",
     "FieldSpec",
     "Index",
@@ -76,6 +80,7 @@ class ModelMeta(SchemaMeta):
             through: tuple[type[Any], type[Any]] = ..., renamed_from: str = ..., tenant_key: str = ...,
             partition_by: PartitionBy = ..., partitions: tuple[Partition, ...] = ...,
             primary_key: str | tuple[str, ...] = ..., timestamps: bool = ..., managed: bool = ...,
+            checks: tuple[Check, ...] = ..., foreign_keys: tuple[CompositeForeignKey, ...] = ...,
             frozen: bool = ..., kw_only: bool = ..., eq: bool = ..., gc: bool = ...,
         ) -> _MM: ...  # fmt: skip
 

@@ -263,6 +263,7 @@ def _tables(old: Snapshot, new: Snapshot) -> list[Operation]:
                 out.append(ops.set_table_comment(name, None, table.table_comment))
             for col in table.columns:
                 out += _column_extras(name, None, col, existing=False, keys=keys)
+            out += _table_constraints(None, table, existing=False)
             continue
         if before.table_comment != table.table_comment:
             out.append(ops.set_table_comment(name, before.table_comment, table.table_comment))
@@ -282,6 +283,7 @@ def _tables(old: Snapshot, new: Snapshot) -> list[Operation]:
             if prev.nullable != col.nullable:
                 out.append(ops.set_nullable(name, col.name, col.nullable, existing=True))
             out += _column_extras(name, prev, col, existing=True, keys=keys)
+        out += _table_constraints(before, table, existing=True)
         for prev in before.columns:
             if table.column(prev.name) is None:
                 if prev.foreign_key is not None:
@@ -295,11 +297,35 @@ def _tables(old: Snapshot, new: Snapshot) -> list[Operation]:
         for col in table.columns:
             if col.foreign_key is not None:
                 out.append(ops.drop_foreign_key(name, col.name, col.foreign_key))
+        out += [ops.drop_composite_foreign_key(name, fk) for fk in table.foreign_keys]
         inbound = sum(
             1 for t in old.models.values() for c in t.columns if c.foreign_key and c.foreign_key.ref_table == name
         )
         own = tuple(i for i in expand_column_indexes(old) if i.table == name)
         out.append(ops.drop_table(table, own, inbound))
+    return out
+
+
+def _table_constraints(old: TableSchema | None, new: TableSchema, *, existing: bool) -> list[Operation]:
+    """Table CHECK constraints and composite foreign keys added, dropped or changed (a change is a drop and
+    an add: PostgreSQL cannot alter either in place), matched by name."""
+    out: list[Operation] = []
+    checks_before = {c.name: c for c in old.checks} if old else {}
+    checks_after = {c.name: c for c in new.checks}
+    for name, check in sorted(checks_before.items()):
+        if checks_after.get(name) != check:
+            out.append(ops.drop_table_check(new.table, check))
+    for name, check in sorted(checks_after.items()):
+        if checks_before.get(name) != check:
+            out.append(ops.add_table_check(new.table, check, existing=existing))
+    fks_before = {f.name: f for f in old.foreign_keys} if old else {}
+    fks_after = {f.name: f for f in new.foreign_keys}
+    for name, fk in sorted(fks_before.items()):
+        if fks_after.get(name) != fk:
+            out.append(ops.drop_composite_foreign_key(new.table, fk))
+    for name, fk in sorted(fks_after.items()):
+        if fks_before.get(name) != fk:
+            out.append(ops.add_composite_foreign_key(new.table, fk, existing=existing))
     return out
 
 

@@ -23,7 +23,9 @@ from djogi.migrate.policies import LivePolicy, live_tenant_key
 from djogi.migrate.project import METHOD_EXTENSIONS, OPCLASS_EXTENSIONS
 from djogi.migrate.snapshot import (
     INDEX_TYPES,
+    CheckSchema,
     ColumnSchema,
+    CompositeForeignKeySchema,
     EnumSchema,
     ForeignKeySchema,
     Identity,
@@ -37,6 +39,7 @@ from djogi.migrate.snapshot import (
     TableSchema,
     canonical_bound,
     canonical_default,
+    canonical_expression,
     canonical_type,
     collated,
     fold_column_indexes,
@@ -128,9 +131,9 @@ _IDENTITY: dict[str, Identity] = {"d": "ByDefault", "a": "Always"}
 
 
 class Unmodelled(msgspec.Struct, frozen=True):
-    """A constraint of a table in scope that the snapshot cannot hold (a table CHECK not named after a
-    column, a composite FK, an FK with an ON UPDATE action or MATCH FULL, an exclusion constraint) or a
-    constraint left NOT VALID: what ``verify`` reports, since neither the models nor a snapshot declare it."""
+    """A constraint of a table in scope that the snapshot cannot hold (an FK with MATCH FULL, an exclusion
+    constraint) or a constraint left NOT VALID: what ``verify`` reports, since neither the models nor a
+    snapshot declare it."""
 
     table: str
     name: str
@@ -197,6 +200,8 @@ def catalog(
         )
     models = {
         table: TableSchema(app=app, columns=tuple(cols), table=table, table_comment=comments[table],
+                           checks=tuple(by_table.get(table, {}).get(("checks", ""), ())),
+                           foreign_keys=tuple(by_table.get(table, {}).get(("foreign_keys", ""), ())),
                            primary_key=primary_key_schema(cols, by_table.get(table, {}).get(("p", "")) or ()),
                            partition=None if keys[table] is None else PartitionSchema(
                                key=keys[table] or "", partitions=tuple(parts.get(table, ()))),
@@ -256,9 +261,20 @@ def _constraints(
                                                      f"{definition}"))  # fmt: skip
         elif kind == "c" and any((table, c) in columns and check_name(table, c) == name for c in cols):
             slot[("c", name)] = comment if comment is not None else _strip_check(definition)
+        elif kind == "c":
+            text = comment if comment is not None else _strip_check(definition)
+            slot.setdefault(("checks", ""), []).append(CheckSchema(name=name, expression=canonical_expression(text)))
+        elif kind == "f":
+            slot.setdefault(("foreign_keys", ""), []).append(CompositeForeignKeySchema(
+                name=name, columns=tuple(cols), ref_table=ref_table, ref_columns=tuple(ref_cols),
+                on_delete=_ON_DELETE[on_delete], on_update=None if on_update == "a" else _ON_DELETE[on_update],
+                deferrable=deferrable, initially_deferred=deferred,
+            ))  # fmt: skip
+            if match != "s":
+                extra.append(Unmodelled(table, name, f"foreign key with MATCH FULL, which djogi does not declare: "
+                                                     f"{definition}"))  # fmt: skip
         else:
-            what = {"f": "composite foreign key", "c": "CHECK constraint", "x": "exclusion constraint"}[kind]
-            extra.append(Unmodelled(table, name, f"{what} that djogi does not declare: {definition}"))
+            extra.append(Unmodelled(table, name, f"exclusion constraint that djogi does not declare: {definition}"))
     return out, extra
 
 

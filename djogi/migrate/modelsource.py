@@ -89,7 +89,8 @@ def model_source(snapshot: Snapshot, *, tables: Iterable[str] | None = None) -> 
             for c in schema.columns if c.name not in framework[table]
         ]  # fmt: skip
         indexes = [i for i in snapshot.indexes if i.table == table]
-        classes.append(_class(schema, names[table], fields, indexes, framework[table]))
+        constraints = _table_constraints(schema, fields_of, names)
+        classes.append(_class(schema, names[table], fields, indexes, framework[table], constraints))
     enums = [_enum(snapshot.enums[e], enum_names[e]) for e in sorted(used_enums)]
     written = [names[t] for t in chosen] + [enum_names[e] for e in used_enums]
     clashes = sorted({n for n in written if written.count(n) > 1})
@@ -99,7 +100,8 @@ def model_source(snapshot: Snapshot, *, tables: Iterable[str] | None = None) -> 
         '"""Models written by ``djogi db inspect``: one per table, as the database has it."""\n\n'
         "from __future__ import annotations\n\n"
         "import datetime as dt\nimport uuid\nfrom decimal import Decimal\nfrom typing import Any\n\n"
-        "import msgspec\n\nimport djogi\nfrom djogi import Field, ForeignKey, Index, IndexColumn, Model, field"
+        "import msgspec\n\nimport djogi\n"
+        "from djogi import Check, CompositeForeignKey, Field, ForeignKey, Index, IndexColumn, Model, field"
     )
     if any(snapshot.models[t].partition for t in chosen):
         header += "\nfrom djogi import Partition, PartitionBy"
@@ -236,13 +238,13 @@ def _collation(sql_type: str) -> tuple[str, str | None]:
     return (sql_type, None) if found is None else (found.group(1), found.group(2).replace('""', '"'))
 
 
-def _call(args: list[str], indent: int) -> str:
-    """``Index(...)`` with ``args``, one per line when it would not fit on a line at ``indent``."""
-    flat = f"Index({', '.join(args)})"
+def _call(callee: str, args: list[str], indent: int) -> str:
+    """``callee(...)`` with ``args``, one per line when it would not fit on a line at ``indent``."""
+    flat = f"{callee}({', '.join(args)})"
     if indent + len(flat) <= 110:
         return flat
     pad = " " * (indent + 4)
-    return "Index(" + "".join(f"\n{pad}{a}," for a in args) + f"\n{' ' * indent})"
+    return f"{callee}(" + "".join(f"\n{pad}{a}," for a in args) + f"\n{' ' * indent})"
 
 
 def _tuple(items: list[str]) -> str:
@@ -281,9 +283,38 @@ def _value_type(
     raise InspectError(f"{where}: type {sql_type} has no djogi field type yet")
 
 
+def _table_constraints(schema: TableSchema, fields_of: dict[str, dict[str, str]], names: dict[str, str]) -> list[str]:
+    """The ``checks=`` and ``foreign_keys=`` options of a table with CHECK constraints or composite foreign
+    keys (the target named by its class name, so that it may be declared later)."""
+    options = []
+    if schema.checks:
+        checks = [_call("Check", [f"name={_lit(c.name)}", f"expression={_lit(c.expression)}"], 8)
+                  for c in schema.checks]  # fmt: skip
+        options.append("".join(["checks=(", *(f"\n        {c}," for c in checks), "\n    )"]))
+    fks = []
+    for fk in schema.foreign_keys:
+        if fk.ref_table not in names:
+            raise InspectError(f"{schema.table}.{fk.name}: references table {fk.ref_table}, which is not being "
+                               "inspected; inspect it too")  # fmt: skip
+        args = [f"fields={_tuple([_lit(fields_of[schema.table][c]) for c in fk.columns])}",
+                f"target={_lit(names[fk.ref_table])}",
+                f"to_fields={_tuple([_lit(fields_of[fk.ref_table][c]) for c in fk.ref_columns])}",
+                f"name={_lit(fk.name)}"]  # fmt: skip
+        if fk.on_delete != "Restrict":
+            args.append(f"on_delete={_lit(_ON_DELETE[fk.on_delete])}")
+        if fk.on_update is not None:
+            args.append(f"on_update={_lit(_ON_DELETE[fk.on_update])}")
+        args += [f"{k}=True" for k in ("deferrable", "initially_deferred") if getattr(fk, k)]
+        fks.append(_call("CompositeForeignKey", args, 8))
+    if fks:
+        options.append("".join(["foreign_keys=(", *(f"\n        {f}," for f in fks), "\n    )"]))
+    return options
+
+
 def _class(
-    schema: TableSchema, name: str, fields: list[_Field], indexes: list[IndexSchema], framework: tuple[str, ...]
-) -> str:
+    schema: TableSchema, name: str, fields: list[_Field], indexes: list[IndexSchema], framework: tuple[str, ...],
+    constraints: list[str],
+) -> str:  # fmt: skip
     options = [f"table={_lit(schema.table)}"]
     key = schema.primary_key
     base = "Model"
@@ -308,10 +339,12 @@ def _class(
     options += partitioned
     by_column = {f.column: f.name for f in fields}
     declared = [_index(schema.table, i, by_column) for i in indexes]
-    head = f"class {name}({base}, {', '.join(options)}{''.join(f', indexes=({_call(i, 0)},)' for i in declared[:1])}):"
-    if len(head) > 110 or len(declared) > 1 or partitioned:
+    inline = "".join(f", indexes=({_call('Index', i, 0)},)" for i in declared[:1])
+    head = f"class {name}({base}, {', '.join(options)}{inline}):"
+    if len(head) > 110 or len(declared) > 1 or partitioned or constraints:
         if declared:
-            options.append("".join(["indexes=(", *(f"\n        {_call(i, 8)}," for i in declared), "\n    )"]))
+            options.append("".join(["indexes=(", *(f"\n        {_call('Index', i, 8)}," for i in declared), "\n    )"]))
+        options += constraints
         head = "\n    ".join([f"class {name}(", f"{base},", *(f"{o}," for o in options)]) + "\n):"
     lines = [head]
     for f in sorted(fields, key=lambda f: f.nullable or f.unset):

@@ -22,7 +22,9 @@ import msgspec
 from djogi.identifiers import derived_name, fit_name, quote_ident
 from djogi.migrate.snapshot import (
     ON_DELETE_SQL,
+    CheckSchema,
     ColumnSchema,
+    CompositeForeignKeySchema,
     EnumSchema,
     ForeignKeySchema,
     IndexSchema,
@@ -141,9 +143,18 @@ def check_name(table: str, column: str) -> str:
 
 
 def _fk_sql(table: str, column: str, fk: ForeignKeySchema, not_valid: bool) -> str:
+    as_composite = CompositeForeignKeySchema(
+        name=fk_name(table, column), columns=(column,), ref_table=fk.ref_table, ref_columns=(fk.ref_column,),
+        on_delete=fk.on_delete, on_update=fk.on_update, deferrable=fk.deferrable,
+        initially_deferred=fk.initially_deferred,
+    )  # fmt: skip
+    return _composite_fk_sql(table, as_composite, not_valid)
+
+
+def _composite_fk_sql(table: str, fk: CompositeForeignKeySchema, not_valid: bool) -> str:
     sql = (
-        f"ALTER TABLE {q(table)} ADD CONSTRAINT {q(fk_name(table, column))} FOREIGN KEY ({q(column)}) "
-        f"REFERENCES {q(fk.ref_table)} ({q(fk.ref_column)}) ON DELETE {ON_DELETE_SQL[fk.on_delete]}"
+        f"ALTER TABLE {q(table)} ADD CONSTRAINT {q(fk.name)} FOREIGN KEY ({', '.join(map(q, fk.columns))}) "
+        f"REFERENCES {q(fk.ref_table)} ({', '.join(map(q, fk.ref_columns))}) ON DELETE {ON_DELETE_SQL[fk.on_delete]}"
     )
     if fk.on_update is not None:
         sql += f" ON UPDATE {ON_DELETE_SQL[fk.on_update]}"
@@ -152,11 +163,11 @@ def _fk_sql(table: str, column: str, fk: ForeignKeySchema, not_valid: bool) -> s
     return sql + (" NOT VALID;" if not_valid else ";")
 
 
-def _check_sql(table: str, column: str, expr: str, not_valid: bool) -> str:
-    name = q(check_name(table, column))
-    add = f"ALTER TABLE {q(table)} ADD CONSTRAINT {name} CHECK ({expr})" + (" NOT VALID;" if not_valid else ";")
+def _check_sql(table: str, name: str, expr: str, not_valid: bool) -> str:
+    quoted = q(name)
+    add = f"ALTER TABLE {q(table)} ADD CONSTRAINT {quoted} CHECK ({expr})" + (" NOT VALID;" if not_valid else ";")
     # The declared text is kept as the constraint's comment, so introspection returns it verbatim.
-    return f"{add}\nCOMMENT ON CONSTRAINT {name} ON {q(table)} IS {_lit(expr)};"
+    return f"{add}\nCOMMENT ON CONSTRAINT {quoted} ON {q(table)} IS {_lit(expr)};"
 
 
 def _key_sql(index: IndexSchema) -> str:
@@ -211,9 +222,10 @@ def recreate_table_sql(table: TableSchema, indexes: tuple[IndexSchema, ...]) -> 
     parts += [partition_sql(table.table, p) for p in (table.partition.partitions if table.partition else ())]
     for col in table.columns:
         if col.check is not None:
-            parts.append(_check_sql(table.table, col.name, col.check, not_valid=False))
+            parts.append(_check_sql(table.table, check_name(table.table, col.name), col.check, not_valid=False))
         if col.comment is not None:
             parts.append(f"COMMENT ON COLUMN {q(table.table)}.{q(col.name)} IS {_lit(col.comment)};")
+    parts += [_check_sql(table.table, c.name, c.expression, not_valid=False) for c in table.checks]
     if table.table_comment is not None:
         parts.append(f"COMMENT ON TABLE {q(table.table)} IS {_lit(table.table_comment)};")
     for index in indexes:
@@ -483,17 +495,48 @@ def drop_foreign_key(table: str, column: str, fk: ForeignKeySchema) -> Operation
 
 
 def add_check(table: str, column: str, expr: str, *, existing: bool) -> Operation:
-    """``ADD CONSTRAINT ... CHECK`` (``NOT VALID`` then ``VALIDATE`` on an existing table)."""
-    return _add_constraint("AlterColumn", f"AddCheck {table}.{column}", table, check_name(table, column),
-                           _check_sql(table, column, expr, existing), existing=existing)  # fmt: skip
+    """``ADD CONSTRAINT ... CHECK`` of a column (``NOT VALID`` then ``VALIDATE`` on an existing table)."""
+    name = check_name(table, column)
+    return _add_constraint("AlterColumn", f"AddCheck {table}.{column}", table, name,
+                           _check_sql(table, name, expr, existing), existing=existing)  # fmt: skip
 
 
 def drop_check(table: str, column: str, expr: str) -> Operation:
     """``DROP CONSTRAINT`` of a column's CHECK; the down re-adds it."""
-    label = f"DropCheck {table}.{column}"
-    return Operation(kind="AlterColumn", label=label, phase=3, effect="destructive", steps=(Step(
-        label=label, up=_drop_constraint(table, check_name(table, column)),
-        down=_check_sql(table, column, expr, not_valid=False),
+    return _drop_check(f"DropCheck {table}.{column}", "AlterColumn", table, check_name(table, column), expr)
+
+
+def add_table_check(table: str, check: CheckSchema, *, existing: bool) -> Operation:
+    """``ADD CONSTRAINT name CHECK (...)`` of a table (``NOT VALID`` then ``VALIDATE`` on an existing table)."""
+    return _add_constraint("AddCheckConstraint", f"AddCheck {table}.{check.name}", table, check.name,
+                           _check_sql(table, check.name, check.expression, existing), existing=existing)  # fmt: skip
+
+
+def drop_table_check(table: str, check: CheckSchema) -> Operation:
+    """``DROP CONSTRAINT`` of a table CHECK; the down re-adds it."""
+    return _drop_check(f"DropCheck {table}.{check.name}", "DropCheckConstraint", table, check.name, check.expression)
+
+
+def _drop_check(label: str, kind: str, table: str, name: str, expr: str) -> Operation:
+    return Operation(kind=kind, label=label, phase=3, effect="destructive", steps=(Step(
+        label=label, up=_drop_constraint(table, name), down=_check_sql(table, name, expr, not_valid=False),
+    ),))  # fmt: skip
+
+
+def add_composite_foreign_key(table: str, fk: CompositeForeignKeySchema, *, existing: bool) -> Operation:
+    """``ADD CONSTRAINT ... FOREIGN KEY (a, b) REFERENCES t (x, y)`` (``NOT VALID`` then ``VALIDATE`` on an
+    existing table), after the unique constraints and indexes it may reference (phase 6)."""
+    label = f"AddForeignKey {table}.({', '.join(fk.columns)}) -> {fk.ref_table}.({', '.join(fk.ref_columns)})"
+    add = _add_constraint("AddForeignKey", label, table, fk.name, _composite_fk_sql(table, fk, existing),
+                          existing=existing)  # fmt: skip
+    return msgspec.structs.replace(add, phase=6)
+
+
+def drop_composite_foreign_key(table: str, fk: CompositeForeignKeySchema) -> Operation:
+    """``DROP CONSTRAINT`` of a composite foreign key (first thing: phase 3); the down re-adds it."""
+    label = f"DropForeignKey {table}.({', '.join(fk.columns)}) -> {fk.ref_table}.({', '.join(fk.ref_columns)})"
+    return Operation(kind="DropForeignKey", label=label, phase=3, effect="destructive", steps=(Step(
+        label=label, up=_drop_constraint(table, fk.name), down=_composite_fk_sql(table, fk, False),
     ),))  # fmt: skip
 
 

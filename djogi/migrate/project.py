@@ -18,7 +18,9 @@ from returns.result import Failure, Result, Success
 
 from djogi.migrate.snapshot import (
     INDEX_TYPES,
+    CheckSchema,
     ColumnSchema,
+    CompositeForeignKeySchema,
     EnumSchema,
     ForeignKeySchema,
     Identity,
@@ -32,6 +34,7 @@ from djogi.migrate.snapshot import (
     TableSchema,
     canonical_bound,
     canonical_default,
+    canonical_expression,
     canonical_type,
     collated,
     column_index_name,
@@ -41,7 +44,7 @@ from djogi.migrate.snapshot import (
     primary_key_schema,
     printed_name,
 )
-from djogi.model import FieldDescriptor, IndexColumn, ModelDescriptor
+from djogi.model import CompositeForeignKey, FieldDescriptor, IndexColumn, ModelDescriptor
 from djogi.schema.fields import storage_value
 
 _ON_DELETE: dict[str, OnDelete] = {
@@ -110,9 +113,14 @@ def project(
                 enums[fd.enum_type.pg_name()] = _enum(fd.enum_type)
         indexes.extend(_index(desc.table, idx) for idx in desc.indexes)
         key = tuple(fd.column for fd in desc.key_fields)
+        composite = [_composite_fk(desc, fk, by_model, by_name) for fk in desc.foreign_keys]
+        refused = next((c for c in composite if isinstance(c, str)), None)
+        if refused is not None:
+            return Failure(refused)
         tables[desc.table] = TableSchema(
             app=desc.app or None, columns=tuple(columns), primary_key=primary_key_schema(columns, key),
-            table=desc.table,
+            table=desc.table, foreign_keys=tuple(c for c in composite if not isinstance(c, str)),
+            checks=tuple(CheckSchema(name=c.name, expression=canonical_expression(c.expression)) for c in desc.checks),
             table_comment=desc.comment, is_through=desc.through is not None,
             renamed_from=desc.renamed_from, partition=_partition(desc), **_tenancy(desc),
         )  # fmt: skip
@@ -121,6 +129,39 @@ def project(
     return Success(
         Snapshot(enums=dict(sorted(enums.items())), indexes=rest, models=folded, registered_apps=apps,
                  generated_at=generated_at)
+    )  # fmt: skip
+
+
+def _composite_fk(
+    desc: ModelDescriptor, fk: CompositeForeignKey, by_model: dict[Any, ModelDescriptor],
+    by_name: dict[str, ModelDescriptor],
+) -> CompositeForeignKeySchema | str:  # fmt: skip
+    """A ``CompositeForeignKey`` as the catalog shows it, or why it cannot be one: the target must be a model
+    of the same database, and ``to_fields`` its primary key or the fields of one of its unique indexes."""
+    where = f"{desc.name}: foreign key {fk.name}"
+    target = desc if fk.target is desc.model or fk.target == desc.name else (
+        by_name.get(fk.target) if isinstance(fk.target, str) else by_model.get(fk.target))  # fmt: skip
+    if target is None:
+        return f"{where}: target {fk.target!r} is not a registered model"
+    if target.database != desc.database:
+        return f"{where}: foreign keys cannot cross databases ({desc.database} -> {target.database})"
+    known = {fd.name: fd.column for fd in target.fields}
+    unknown = [f for f in fk.to_fields if f not in known]
+    if unknown:
+        return f"{where}: {target.name} has no field(s) {unknown}"
+    refs = tuple(known[f] for f in fk.to_fields)
+    keys = [{fd.column for fd in target.key_fields}] + [
+        {k.name for k in idx.columns if isinstance(k, IndexColumn)} for idx in target.indexes
+        if idx.unique and idx.where is None and all(isinstance(k, IndexColumn) and k.expression is None for k in idx.columns)
+    ]  # fmt: skip
+    if set(refs) not in keys or len(set(refs)) != len(refs):
+        return (f"{where}: {target.name}.{fk.to_fields} is neither its primary key nor a unique index (a foreign key "
+                "references a unique key)")  # fmt: skip
+    return CompositeForeignKeySchema(
+        name=fk.name or "", columns=tuple(desc.field(f).column for f in fk.fields), ref_table=target.table,
+        ref_columns=refs, on_delete=_ON_DELETE[fk.on_delete], deferrable=fk.deferrable,
+        initially_deferred=fk.initially_deferred,
+        on_update=None if fk.on_update in (None, "no action") else _ON_DELETE[fk.on_update],
     )  # fmt: skip
 
 

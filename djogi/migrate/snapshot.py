@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Literal
 
 import msgspec
+import pglast
 from pglast.keywords import COL_NAME_KEYWORDS, RESERVED_KEYWORDS, TYPE_FUNC_NAME_KEYWORDS, UNRESERVED_KEYWORDS
+from pglast.stream import RawStream
 from returns.result import Failure, Result, Success
 
 from djogi.identifiers import derived_name
@@ -133,12 +135,36 @@ class PartitionSchema(_S, frozen=True, kw_only=True):
     partitions: tuple[PartitionBoundSchema, ...] = ()
 
 
+class CheckSchema(_S, frozen=True, kw_only=True):
+    """A table CHECK constraint: its name and its expression (``canonical_expression``)."""
+
+    expression: str
+    name: str
+
+
+class CompositeForeignKeySchema(_S, frozen=True, kw_only=True, omit_defaults=True):
+    """A foreign key over several columns (a single-column one lives on its column)."""
+
+    columns: tuple[str, ...]
+    deferrable: bool = False
+    initially_deferred: bool = False
+    name: str
+    on_delete: OnDelete
+    on_update: OnDelete | None = None
+    ref_columns: tuple[str, ...]
+    ref_table: str
+
+
 class TableSchema(_S, frozen=True, kw_only=True):
-    """One table of the bucket (``partition``: set when the table is partitioned)."""
+    """One table of the bucket (``partition``: set when the table is partitioned). ``checks`` (table CHECK
+    constraints) and ``foreign_keys`` (composite ones), both sorted by name, are left out of the file when
+    empty, so snapshots written before them read and write back unchanged."""
 
     app: str | None = None
+    checks: tuple[CheckSchema, ...] = ()
     columns: tuple[ColumnSchema, ...]
     exclusion_constraints: tuple[()] = ()
+    foreign_keys: tuple[CompositeForeignKeySchema, ...] = ()
     fts: None = None
     is_through: bool = False
     moved_from_app: str | None = None
@@ -245,6 +271,10 @@ def encode(snapshot: Snapshot | msgspec.Struct) -> bytes:
     for index in data.get("indexes", ()) if isinstance(data, dict) else ():
         if not index.get("storage_parameters", True):
             del index["storage_parameters"]
+    for table in data.get("models", {}).values() if isinstance(data, dict) else ():
+        for key in ("checks", "foreign_keys"):
+            if not table.get(key, True):
+                del table[key]
     return msgspec.json.format(_ENCODER.encode(data), indent=2) + b"\n"
 
 
@@ -394,6 +424,19 @@ def canonical_default(expr: str | None) -> str | None:
     if low in ("true", "false", "null"):
         return low
     return text
+
+
+def canonical_expression(text: str) -> str:
+    """One spelling per SQL expression (pglast's deparse: ``((a >= 0))`` and ``a>=0`` -> ``a >= 0``), so a
+    declared CHECK and the catalog's text of it compare equal; text pglast cannot parse is kept, stripped."""
+    try:
+        statements = pglast.parse_sql(f"SELECT {text}")
+    except pglast.parser.ParseError:
+        return text.strip()
+    targets = statements[0].stmt.targetList if len(statements) == 1 else None
+    if not targets or len(targets) != 1 or targets[0].name is not None:  # not one expression: kept as it is
+        return text.strip()
+    return str(RawStream()(targets[0].val))
 
 
 _QUOTED_NUMBER = re.compile(r"'(-?\d+)'")

@@ -28,7 +28,7 @@ from djogi.identifiers import check_identifier, derived_name, identifier_problem
 from djogi.passwords import PasswordHash
 from djogi.schema.declare import declaration_problem, declared_specs
 from djogi.schema.descriptors import FieldDescriptor, FieldKind, ModelDescriptor, ValueKind
-from djogi.schema.fields import FieldSpec, Index, IndexColumn, IndexMethod, Timestamp
+from djogi.schema.fields import Check, CompositeForeignKey, FieldSpec, Index, IndexColumn, IndexMethod, Timestamp
 from djogi.schema.partitions import Partition, PartitionBy
 from djogi.schema.registry import models, registered, waiting_preview
 from djogi.sqltext import expression_problem, label_problem, opclass_problem, type_problem
@@ -548,6 +548,8 @@ def build_descriptor(
         for cols in options.get("unique_together", ())
     )
     tenant_key = _tenant_key(name, options.get("tenant_key"), ordered)
+    checks = _checks(name, options.get("checks", ()))
+    foreign_keys = _foreign_keys(name, table, options.get("foreign_keys", ()), ordered)
     through = options.get("through")
     if through is not None and sum(fd.relation is not None for fd in ordered) < 2:
         raise ModelDefinitionError(f"{name}: a through model needs at least two ForeignKey fields")
@@ -569,8 +571,59 @@ def build_descriptor(
         partitions=partitions,
         primary_key=key,
         managed=options.get("managed", True),
+        checks=checks,
+        foreign_keys=foreign_keys,
         tenant_key=tenant_key,
     )
+
+
+def _checks(model: str, given: Any) -> tuple[Check, ...]:
+    """The ``checks=`` option checked: ``Check`` values with distinct names and one SQL expression each."""
+    if not isinstance(given, tuple | list) or not all(isinstance(c, Check) for c in given):
+        raise ModelDefinitionError(f"{model}: checks must be a tuple of Check(name=..., expression=...) values")
+    seen: set[str] = set()
+    for check in given:
+        problem = identifier_problem(check.name) if isinstance(check.name, str) else "must be a str"
+        problem = problem or ("is declared twice" if check.name in seen else None)
+        if problem is not None:
+            raise ModelDefinitionError(f"{model}: check name {check.name!r} {problem}")
+        seen.add(check.name)
+        problem = expression_problem(check.expression)
+        if problem is not None:
+            raise ModelDefinitionError(f"{model}: check {check.name}: expression={check.expression!r} {problem}")
+    return tuple(sorted(given, key=lambda c: c.name))
+
+
+_ACTIONS = ("cascade", "restrict", "set null", "set default", "no action")
+
+
+def _foreign_keys(model: str, table: str, given: Any, fields: list[FieldDescriptor]) -> tuple[CompositeForeignKey, ...]:
+    """The ``foreign_keys=`` option checked: each over two or more distinct fields of the model, as many
+    ``to_fields`` (names of the target's fields, checked when migrations project the target), valid actions
+    (``"set null"`` needs optional fields), and a distinct constraint name (derived when not given)."""
+    if not isinstance(given, tuple | list) or not all(isinstance(f, CompositeForeignKey) for f in given):
+        raise ModelDefinitionError(f"{model}: foreign_keys must be a tuple of CompositeForeignKey(...) values")
+    by_name = {fd.name: fd for fd in fields}
+    out: dict[str, CompositeForeignKey] = {}
+    for fk in given:
+        own, to = tuple(fk.fields), tuple(fk.to_fields)
+        where = f"{model}: foreign key over {own!r}"
+        if len(own) < 2 or len(set(own)) != len(own) or not all(isinstance(f, str) and f in by_name for f in own):
+            raise ModelDefinitionError(f"{where}: fields must name two or more distinct fields of the model (one "
+                                       "field: declare it ForeignKey[...])")  # fmt: skip
+        if len(to) != len(own) or not all(isinstance(f, str) for f in to):
+            raise ModelDefinitionError(f"{where}: to_fields must name as many fields of the target, not {to!r}")
+        if fk.on_delete not in _ACTIONS or fk.on_update not in (None, *_ACTIONS):
+            raise ModelDefinitionError(f"{where}: on_delete/on_update take one of {_ACTIONS}")
+        if "set null" in (fk.on_delete, fk.on_update) and not all(by_name[f].nullable for f in own):
+            raise ModelDefinitionError(f'{where}: "set null" needs every field optional')
+        name = fk.name or derived_name(table, tuple(by_name[f].column for f in own), "fkey")
+        problem = identifier_problem(name) if isinstance(name, str) else "must be a str"
+        problem = problem or ("is used twice" if name in out else None)
+        if problem is not None:
+            raise ModelDefinitionError(f"{where}: constraint name {name!r} {problem}")
+        out[name] = msgspec.structs.replace(fk, fields=own, to_fields=to, name=name)
+    return tuple(out[n] for n in sorted(out))
 
 
 def _partitioning(

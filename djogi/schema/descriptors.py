@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from djogi.schema.fields import Identity, Index, IndexMethod, Timestamp
+from djogi.schema.fields import Check, CompositeForeignKey, Identity, Index, IndexMethod, Timestamp
 from djogi.schema.partitions import Partition, PartitionBy
 from djogi.types import PrimaryKey, RelationSpec
 
@@ -89,6 +89,10 @@ class ModelDescriptor(msgspec.Struct, frozen=True, kw_only=True):
     partitions: tuple[Partition, ...] = ()
     primary_key: tuple[str, ...] = ("id",)
     managed: bool = True
+    checks: tuple[Check, ...] = ()
+    """Table CHECK constraints (``checks=``), sorted by name."""
+    foreign_keys: tuple[CompositeForeignKey, ...] = ()
+    """Foreign keys over several fields (``foreign_keys=``), each with its ``name`` filled in, sorted by name."""
     tenant_key: str | None = None
     """The field whose column holds the row's tenant (``tenant_key=`` option): row-level security isolates
     the table by it (``djogi.tenancy``)."""

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
 from djogi.types import OnDelete
 
 __all__ = [
-    "FieldSpec", "Identity", "Index", "IndexColumn", "IndexMethod", "StorageValue", "Timestamp", "field",
+    "Check", "CompositeForeignKey", "FieldSpec", "Identity", "Index", "IndexColumn", "IndexMethod", "StorageValue", "Timestamp", "field",
     "storage_value",
 ]
 
@@ -143,3 +143,27 @@ def storage_value(value: StorageValue) -> str:
         return "on" if value else "off"
     return str(value)
 
+
+
+class Check(msgspec.Struct, frozen=True, kw_only=True):
+    """A table CHECK constraint declared on a model (``checks=(Check(name=..., expression=...),)``): one SQL
+    boolean expression over the table's columns, created by migrations as ``CONSTRAINT name CHECK (...)``."""
+
+    name: str
+    expression: str
+
+
+class CompositeForeignKey(msgspec.Struct, frozen=True, kw_only=True):
+    """A foreign key over several fields (``foreign_keys=(CompositeForeignKey(...),)``): ``fields`` of this
+    model reference ``to_fields`` of ``target`` (a model class or its name), which must be the target's
+    composite primary key or a unique index over exactly those fields. ``name`` defaults to
+    ``<table>_<columns>_fkey``; the actions and deferrability are those of ``field()`` on a ``ForeignKey``."""
+
+    fields: tuple[str, ...]
+    target: Any
+    to_fields: tuple[str, ...]
+    name: str | None = None
+    on_delete: OnDelete = "restrict"
+    on_update: OnDelete | None = None
+    deferrable: bool = False
+    initially_deferred: bool = False

@@ -55,7 +55,7 @@ from typing import Any
 import msgspec
 
 import djogi
-from djogi import Field, ForeignKey, Index, IndexColumn, Model, field
+from djogi import Check, CompositeForeignKey, Field, ForeignKey, Index, IndexColumn, Model, field
 
 
 class Genre(djogi.Enum):

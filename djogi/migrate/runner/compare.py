@@ -48,6 +48,15 @@ def compare(expected: Snapshot, live: Snapshot, source: str = "snapshot") -> lis
             err("D608", name, f"primary key {have.primary_key}; {source}: {want.primary_key}")
         if want.partition != have.partition:
             err("D641", name, f"partitioning {have.partition}; {source}: {want.partition}")
+        for what, code, wanted, found in (("check", "D616", want.checks, have.checks),
+                                          ("foreign key", "D609", want.foreign_keys, have.foreign_keys)):
+            by_name = {c.name: c for c in found}
+            for item in wanted:
+                if by_name.get(item.name) != item:
+                    err(code, f"{name}.{item.name}", f"{what} {by_name.get(item.name)}; {source}: {item}")
+            for item in found:
+                if item.name not in {w.name for w in wanted}:
+                    err(code, f"{name}.{item.name}", f"{what} in the database is absent from the {source}")
         for col in want.columns:
             subject = f"{name}.{col.name}"
             got = have.column(col.name)
