@@ -150,9 +150,10 @@ def _composite_fk(
     if unknown:
         return f"{where}: {target.name} has no field(s) {unknown}"
     refs = tuple(known[f] for f in fk.to_fields)
+    plain = [[k for k in idx.columns if isinstance(k, IndexColumn) and k.expression is None] for idx in target.indexes]
     keys = [{fd.column for fd in target.key_fields}] + [
-        {k.name for k in idx.columns if isinstance(k, IndexColumn)} for idx in target.indexes
-        if idx.unique and idx.where is None and all(isinstance(k, IndexColumn) and k.expression is None for k in idx.columns)
+        {k.name for k in keyed} for idx, keyed in zip(target.indexes, plain, strict=True)
+        if idx.unique and idx.where is None and len(keyed) == len(idx.columns)
     ]  # fmt: skip
     if set(refs) not in keys or len(set(refs)) != len(refs):
         return (f"{where}: {target.name}.{fk.to_fields} is neither its primary key nor a unique index (a foreign key "

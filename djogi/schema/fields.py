@@ -9,8 +9,8 @@ import msgspec
 from djogi.types import OnDelete
 
 __all__ = [
-    "Check", "CompositeForeignKey", "FieldSpec", "Identity", "Index", "IndexColumn", "IndexMethod", "StorageValue", "Timestamp", "field",
-    "storage_value",
+    "Check", "CompositeForeignKey", "FieldSpec", "Identity", "Index", "IndexColumn", "IndexMethod", "StorageValue",
+    "Timestamp", "field", "storage_value",
 ]
 
 IndexMethod = Literal["btree", "gin", "gist", "hash", "brin", "spgist", "hnsw", "ivfflat"]
