@@ -21,6 +21,7 @@ from typing import Literal
 
 import msgspec
 import pglast
+import pglast.ast
 from pglast.keywords import COL_NAME_KEYWORDS, RESERVED_KEYWORDS, TYPE_FUNC_NAME_KEYWORDS, UNRESERVED_KEYWORDS
 from pglast.stream import RawStream
 from returns.result import Failure, Result, Success
@@ -433,7 +434,8 @@ def canonical_expression(text: str) -> str:
         statements = pglast.parse_sql(f"SELECT {text}")
     except pglast.parser.ParseError:
         return text.strip()
-    targets = statements[0].stmt.targetList if len(statements) == 1 else None
+    statement = statements[0].stmt if len(statements) == 1 else None
+    targets = statement.targetList if isinstance(statement, pglast.ast.SelectStmt) else None
     if not targets or len(targets) != 1 or targets[0].name is not None:  # not one expression: kept as it is
         return text.strip()
     return str(RawStream()(targets[0].val))

@@ -16,7 +16,9 @@ from djogi.migrate.introspect import Unmodelled
 from djogi.migrate.ledger import LedgerRow
 from djogi.migrate.runner.discovery import Migration
 from djogi.migrate.runner.plan import drifted
-from djogi.migrate.snapshot import IndexSchema, Snapshot, expand_column_indexes
+from djogi.migrate.snapshot import CheckSchema, CompositeForeignKeySchema, IndexSchema, Snapshot, expand_column_indexes
+
+Named = CheckSchema | CompositeForeignKeySchema
 
 
 class Diagnostic(msgspec.Struct, frozen=True):
@@ -48,15 +50,10 @@ def compare(expected: Snapshot, live: Snapshot, source: str = "snapshot") -> lis
             err("D608", name, f"primary key {have.primary_key}; {source}: {want.primary_key}")
         if want.partition != have.partition:
             err("D641", name, f"partitioning {have.partition}; {source}: {want.partition}")
-        for what, code, wanted, found in (("check", "D616", want.checks, have.checks),
-                                          ("foreign key", "D609", want.foreign_keys, have.foreign_keys)):
-            by_name = {c.name: c for c in found}
-            for item in wanted:
-                if by_name.get(item.name) != item:
-                    err(code, f"{name}.{item.name}", f"{what} {by_name.get(item.name)}; {source}: {item}")
-            for item in found:
-                if item.name not in {w.name for w in wanted}:
-                    err(code, f"{name}.{item.name}", f"{what} in the database is absent from the {source}")
+        for code, subject, message in (*_named("D616", "check", name, source, want.checks, have.checks),
+                                       *_named("D609", "foreign key", name, source, want.foreign_keys,
+                                               have.foreign_keys)):  # fmt: skip
+            err(code, subject, message)
         for col in want.columns:
             subject = f"{name}.{col.name}"
             got = have.column(col.name)
@@ -107,6 +104,19 @@ def compare(expected: Snapshot, live: Snapshot, source: str = "snapshot") -> lis
             have_values = live_enum.variants if live_enum else None
             err("D618", name, f"enum values {have_values}; {source}: {enum.variants}")
     return out
+
+
+def _named(
+    code: str, what: str, table: str, source: str, wanted: tuple[Named, ...], live: tuple[Named, ...]
+) -> list[tuple[str, str, str]]:  # fmt: skip
+    """``(code, subject, message)`` for each table constraint (a CHECK, a composite foreign key) that differs
+    from the one of the same name, is missing, or is in the database only."""
+    by_name = {c.name: c for c in live}
+    out = [(code, f"{table}.{c.name}", f"{what} {by_name.get(c.name)}; {source}: {c}")
+           for c in wanted if by_name.get(c.name) != c]  # fmt: skip
+    names = {c.name for c in wanted}
+    return out + [(code, f"{table}.{c.name}", f"{what} in the database is absent from the {source}")
+                  for c in live if c.name not in names]  # fmt: skip
 
 
 def _shape(index: IndexSchema) -> str:
