@@ -18,7 +18,7 @@ from djogi.errors import (
 from djogi.executor import Database, connect
 from djogi.fields import Field, ForeignKey, OneToOne, Reverse, field
 from djogi.loop import run
-from djogi.model import Check, CompositeForeignKey, Index, IndexColumn, Model, descriptor, models
+from djogi.model import Check, CompositeForeignKey, Domain, Index, IndexColumn, Model, descriptor, models
 from djogi.passwords import PasswordHash
 from djogi.schema import Partition, PartitionBy
 from djogi.types import (
@@ -51,6 +51,7 @@ __all__ = [
     "CompositeForeignKey",
     "Database",
     "DjogiError",
+    "Domain",
     "Enum",
     "Field",
     "ForeignKey",

@@ -22,6 +22,7 @@ from djogi.fields import K, Keyed, field
 from djogi.schema import (
     Check,
     CompositeForeignKey,
+    Domain,
     FieldDescriptor,
     FieldSpec,
     Index,
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Check",
     "CompositeForeignKey",
+    "Domain",
     "FieldDescriptor",
     "FieldSpec",
     "Index",

@@ -43,9 +43,10 @@ M = TypeVar("M", bound=Model[Any])
 # Enum columns are written as ``text`` (the binary form of an enum value is its label), so COPY needs no
 # dumper for an enum type created after the pool's connections were configured.
 COLUMN_OIDS_SQL = (
-    "SELECT a.attname, CASE WHEN t.typtype = 'e' OR a.atttypid = 'bpchar'::regtype THEN 'text'::regtype::oid "
-    "ELSE a.atttypid END "
-    "FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
+    "SELECT a.attname, CASE WHEN t.typtype = 'e' OR t.oid = 'bpchar'::regtype THEN 'text'::regtype::oid "
+    "ELSE t.oid END "
+    "FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type d ON d.oid = a.atttypid "
+    "JOIN pg_catalog.pg_type t ON t.oid = CASE WHEN d.typtype = 'd' THEN d.typbasetype ELSE d.oid END "
     "WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped"
 )
 GET_OR_CREATE_ATTEMPTS = 3
@@ -279,8 +280,9 @@ def _copy_converter(fd: FieldDescriptor) -> Callable[[Any], Any] | None:
 
 
 async def _column_oids(db: Session, conn: Connection, desc: ModelDescriptor) -> dict[str, int]:
-    """The table's column type OIDs by column name, enums and ``CHAR(n)`` as ``text`` (psycopg has no binary
-    dumper for them; the server reads the text into the column's type) (cached per table)."""
+    """The table's column type OIDs by column name (cached per table): a domain's base type, enums and
+    ``CHAR(n)`` as ``text`` (psycopg has no binary dumper for them; the server reads the text into the
+    column's type)."""
     known = db.column_oids.get(desc.table)
     if known is None:
         rows, _ = await db.on(conn, COLUMN_OIDS_SQL, (quote_ident(desc.table),))

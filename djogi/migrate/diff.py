@@ -88,6 +88,10 @@ def diff(old: Snapshot, new: Snapshot) -> Result[Plan, str]:
     if isinstance(enum_ops, str):
         return Failure(enum_ops)
     out += enum_ops
+    domain_ops = _domains(old, new)
+    if isinstance(domain_ops, str):
+        return Failure(domain_ops)
+    out += domain_ops
     renamed, old = _renames(old, new)
     out += renamed
     for name in sorted(set(old.models) & set(new.models)):
@@ -122,6 +126,21 @@ def _enums(old: Snapshot, new: Snapshot) -> list[Operation] | str:
             if value not in current:
                 after = target[i - 1] if i > 0 else None
                 out.append(ops.add_enum_value(name, value, after=after, before=None if after else target[1]))
+    return out
+
+
+def _domains(old: Snapshot, new: Snapshot) -> list[Operation] | str:
+    """Domains created, dropped or altered in place; a new base type is refused (it would rewrite every
+    column of the domain)."""
+    out = [ops.add_domain(d) for name, d in sorted(new.domains.items()) if name not in old.domains]
+    out += [ops.drop_domain(d) for name, d in sorted(old.domains.items()) if name not in new.domains]
+    for name in sorted(set(old.domains) & set(new.domains)):
+        before, after = old.domains[name], new.domains[name]
+        if before.base_type != after.base_type:
+            return (f"domain {name}: changing its base type ({before.base_type} -> {after.base_type}) is not "
+                    "supported; declare a new domain and move the columns to it")  # fmt: skip
+        if before != after:
+            out.append(ops.alter_domain(before, after))
     return out
 
 

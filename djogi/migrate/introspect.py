@@ -1,12 +1,14 @@
 """Live catalog -> ``Snapshot`` (effectful: reads ``pg_catalog``).
 
-Five batched queries (tables with columns, constraints, indexes, enums, partitions), whatever the number
-of tables. Partitions belong to their partitioned parent, never tables of their own; ``catalog`` also
-returns the constraints a snapshot cannot hold (``Unmodelled``), which ``verify`` reports.
+A few batched queries (tables with columns, constraints, indexes, enums, domains, policies, partitions),
+whatever the number of tables. Partitions belong to their partitioned parent, never tables of their own;
+``catalog`` also returns the constraints a snapshot cannot hold (``Unmodelled``), which ``verify`` reports.
 Types and defaults go through the same canonical spellings as ``project``; CHECK expressions are read
 back from the constraint comment djogi writes with them (the server's deparsed text otherwise); the
 primary-key kind is recognised from the id column's default. ``scope`` limits the tables and enums
 read (a bucket's names); without it, every table of the current schema except djogi's and HeeRanjID's.
+Domains are read when a column read is of one (a domain no table uses is no part of a bucket). CHECK
+expressions (of tables and domains) are spelled by ``canonical_expression``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from djogi.migrate.snapshot import (
     CheckSchema,
     ColumnSchema,
     CompositeForeignKeySchema,
+    DomainSchema,
     EnumSchema,
     ForeignKeySchema,
     Identity,
@@ -54,7 +57,8 @@ SELECT c.oid, c.relname, obj_description(c.oid, 'pg_class'), a.attname, format_t
        a.attnotnull, pg_get_expr(d.adbin, d.adrelid), a.attidentity, col_description(c.oid, a.attnum),
        pg_get_partkeydef(c.oid),
        (SELECT co.collname FROM pg_collation co JOIN pg_type ty ON ty.oid = a.atttypid
-        WHERE co.oid = a.attcollation AND a.attcollation <> ty.typcollation)
+        WHERE co.oid = a.attcollation AND a.attcollation <> ty.typcollation),
+       (SELECT ty.typname FROM pg_type ty WHERE ty.oid = a.atttypid AND ty.typtype = 'd')
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = current_schema()
 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -126,6 +130,17 @@ WHERE %(enums)s::text[] IS NULL OR t.typname = ANY(%(enums)s::text[])
 GROUP BY t.typname
 """
 
+_DOMAINS = """
+SELECT t.typname, format_type(t.typbasetype, t.typtypmod), t.typnotnull, t.typdefault,
+       ARRAY(SELECT ARRAY[c.conname,
+                          coalesce(obj_description(c.oid, 'pg_constraint'), pg_get_constraintdef(c.oid, true))]
+             FROM pg_constraint c WHERE c.contypid = t.oid AND c.contype = 'c' ORDER BY c.conname)
+FROM pg_type t
+JOIN pg_namespace n ON n.oid = t.typnamespace AND n.nspname = current_schema()
+WHERE t.typtype = 'd' AND t.typname = ANY(%(domains)s::text[])
+ORDER BY t.typname
+"""
+
 _ON_DELETE: dict[str, OnDelete] = {"a": "NoAction", "r": "Restrict", "c": "Cascade", "n": "SetNull", "d": "SetDefault"}
 _IDENTITY: dict[str, Identity] = {"d": "ByDefault", "a": "Always"}
 
@@ -173,6 +188,7 @@ def catalog(
         index_rows = cur.execute(_INDEXES, {"oids": oids}).fetchall()
         enum_rows = cur.execute(_ENUMS, {"enums": enum_list}).fetchall()
         policy_rows = cur.execute(_POLICIES, {"oids": oids}).fetchall()
+        domain_rows = cur.execute(_DOMAINS, {"domains": sorted({r[11] for r in rows if r[11] is not None})}).fetchall()
         zone = cur.execute("SELECT current_setting('TimeZone'), set_config('TimeZone', 'UTC', false)").fetchone()
         try:
             partition_rows = cur.execute(_PARTITIONS, {"oids": oids}).fetchall()
@@ -182,7 +198,7 @@ def catalog(
     columns: dict[str, list[ColumnSchema]] = {}
     comments: dict[str, str | None] = {}
     keys: dict[str, str | None] = {}
-    for _oid, table, table_comment, name, sql_type, notnull, default, identity, comment, partkey, collation in rows:
+    for _oid, table, table_comment, name, sql_type, notnull, default, identity, comment, partkey, collation, _ in rows:
         comments[table] = table_comment
         keys[table] = partkey
         con = by_table.get(table, {})
@@ -210,10 +226,20 @@ def catalog(
     }  # fmt: skip
     folded, indexes = fold_column_indexes(models, [_index(r) for r in index_rows if r[11] != "x"])
     snapshot = Snapshot(
+        domains={name: _domain(name, *rest) for name, *rest in domain_rows},
         enums={name: EnumSchema(name=name, variants=tuple(labels)) for name, labels in sorted(enum_rows)},
         indexes=indexes, models=folded, registered_apps=(app,) if app else (),
     )  # fmt: skip
     return Catalog(snapshot, tuple(unmodelled))
+
+
+def _domain(name: str, base: str, not_null: bool, default: str | None, checks: list[list[str]]) -> DomainSchema:
+    """A domain as the catalog has it (each CHECK's text: the comment djogi writes with it, else the
+    server's), spelled as ``project.domain_schema`` spells a declared one."""
+    return DomainSchema(
+        name=name, base_type=canonical_type(base), not_null=not_null, default_sql=canonical_default(default),
+        checks=tuple(CheckSchema(name=c, expression=canonical_expression(_strip_check(text))) for c, text in checks),
+    )  # fmt: skip
 
 
 def _security(rows: list[tuple[Any, ...]], columns: dict[str, list[ColumnSchema]]) -> dict[str, dict[str, Any]]:

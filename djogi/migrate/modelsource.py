@@ -20,12 +20,14 @@ import msgspec
 from djogi.errors import DjogiError
 from djogi.migrate.snapshot import (
     ColumnSchema,
+    DomainSchema,
     EnumSchema,
     IndexSchema,
     Snapshot,
     TableSchema,
     max_length_of,
     owned_sequence,
+    printed_name,
 )
 
 __all__ = ["InspectError", "model_source"]
@@ -76,7 +78,9 @@ def model_source(snapshot: Snapshot, *, tables: Iterable[str] | None = None) -> 
         known = ", ".join(sorted(snapshot.models))
         raise InspectError(f"no table {', '.join(unknown)} in the database (known: {known})")
     names = {t: class_name(t) for t in chosen}
+    domains = {printed_name(d.name): d for d in snapshot.domains.values()}
     enum_names = {e.name: class_name(e.name) for e in snapshot.enums.values()}
+    enum_names |= {key: class_name(d.name) for key, d in domains.items()}  # named types: enums and domains
     framework = {t: _framework(snapshot.models[t]) for t in chosen}
     fields_of = {t: _field_names(snapshot.models[t], framework[t]) for t in chosen}
     used_enums: set[str] = set()
@@ -91,18 +95,23 @@ def model_source(snapshot: Snapshot, *, tables: Iterable[str] | None = None) -> 
         indexes = [i for i in snapshot.indexes if i.table == table]
         constraints = _table_constraints(schema, fields_of, names)
         classes.append(_class(schema, names[table], fields, indexes, framework[table], constraints))
-    enums = [_enum(snapshot.enums[e], enum_names[e]) for e in sorted(used_enums)]
+    enums = [_enum(snapshot.enums[e], enum_names[e]) for e in sorted(used_enums) if e not in domains]
+    aliases = [_domain(domains[d], enum_names[d], enum_names) for d in sorted(used_enums) if d in domains]
     written = [names[t] for t in chosen] + [enum_names[e] for e in used_enums]
     clashes = sorted({n for n in written if written.count(n) > 1})
     if clashes:
-        raise InspectError(f"tables or enum types {clashes} would be classes of the same name; inspect them apart")
+        raise InspectError(f"tables, enum types or domains {clashes} would be classes of the same name; inspect "
+                           "them apart")  # fmt: skip
     header = (
         '"""Models written by ``djogi db inspect``: one per table, as the database has it."""\n\n'
         "from __future__ import annotations\n\n"
-        "import datetime as dt\nimport uuid\nfrom decimal import Decimal\nfrom typing import Any\n\n"
+        "import datetime as dt\nimport uuid\nfrom decimal import Decimal\n"
+        f"from typing import {'Annotated, Any, TypeAlias' if aliases else 'Any'}\n\n"
         "import msgspec\n\nimport djogi\n"
-        "from djogi import Check, CompositeForeignKey, Field, ForeignKey, Index, IndexColumn, Model, field"
+        f"from djogi import Check, CompositeForeignKey, {'Domain, ' if aliases else ''}Field, ForeignKey, Index, "
+        "IndexColumn, Model, field"
     )
+    enums += aliases
     if any(snapshot.models[t].partition for t in chosen):
         header += "\nfrom djogi import Partition, PartitionBy"
     return "\n\n\n".join([header, *enums, *classes]).rstrip() + "\n"
@@ -453,6 +462,23 @@ def _index(table: str, index: IndexSchema, by_column: dict[str, str]) -> list[st
     if index.nulls_not_distinct:
         args.append("nulls_not_distinct=True")
     return args
+
+
+def _domain(schema: DomainSchema, name: str, type_names: dict[str, str]) -> str:
+    """``Name: TypeAlias = Annotated[<base annotation>, Domain(...)]`` for a domain (the base type's own field
+    options are carried by ``base``, which the domain's values are checked as)."""
+    annotation = _value_type(f"domain {schema.name}", schema.base_type, type_names, set(), [])
+    args = [f"name={_lit(schema.name)}", f"base={_lit(schema.base_type)}"]
+    if schema.checks:
+        checks = [f"Check(name={_lit(c.name)}, expression={_lit(c.expression)})" for c in schema.checks]
+        args.append(f"checks={_tuple(checks)}")
+    if schema.not_null:
+        args.append("not_null=True")
+    if schema.default_sql is not None:
+        args.append(f"default={_lit(schema.default_sql)}")
+    flat = f"{name}: TypeAlias = Annotated[{annotation}, {_call('Domain', args, 0)}]"
+    wrapped = f"{name}: TypeAlias = Annotated[\n    {annotation},\n    {_call('Domain', args, 4)},\n]"
+    return flat if len(flat) <= 110 else wrapped
 
 
 def _enum(schema: EnumSchema, name: str) -> str:

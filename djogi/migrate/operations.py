@@ -25,6 +25,7 @@ from djogi.migrate.snapshot import (
     CheckSchema,
     ColumnSchema,
     CompositeForeignKeySchema,
+    DomainSchema,
     EnumSchema,
     ForeignKeySchema,
     IndexSchema,
@@ -252,6 +253,67 @@ def add_enum(e: EnumSchema) -> Operation:
     return Operation(kind="AddEnum", label=f"AddEnum {e.name}", phase=0, steps=(Step(
         label=f"AddEnum {e.name}", up=f"CREATE TYPE {q(e.name)} AS ENUM ({labels});", down=f"DROP TYPE {q(e.name)};",
     ),))  # fmt: skip
+
+
+def _domain_check_sql(domain: str, check: CheckSchema, not_valid: bool) -> str:
+    name = q(check.name)
+    add = f"ALTER DOMAIN {q(domain)} ADD CONSTRAINT {name} CHECK ({check.expression})"
+    # The declared text is kept as the constraint's comment, so introspection returns it verbatim.
+    return (f"{add}{' NOT VALID' if not_valid else ''};\n"
+            f"COMMENT ON CONSTRAINT {name} ON DOMAIN {q(domain)} IS {_lit(check.expression)};")  # fmt: skip
+
+
+def _create_domain_sql(d: DomainSchema) -> str:
+    sql = f"CREATE DOMAIN {q(d.name)} AS {d.base_type}"
+    sql += f" DEFAULT {d.default_sql}" if d.default_sql is not None else ""
+    sql += " NOT NULL;" if d.not_null else ";"
+    return "\n".join([sql, *(_domain_check_sql(d.name, c, not_valid=False) for c in d.checks)])
+
+
+def add_domain(d: DomainSchema) -> Operation:
+    """``CREATE DOMAIN ... AS base [DEFAULT ...] [NOT NULL]`` and its CHECK constraints (with their comments),
+    before the tables that use it (phase 0)."""
+    return Operation(kind="AddDomain", label=f"AddDomain {d.name}", phase=0, steps=(Step(
+        label=f"AddDomain {d.name}", up=_create_domain_sql(d), down=f"DROP DOMAIN {q(d.name)};",
+    ),))  # fmt: skip
+
+
+def drop_domain(d: DomainSchema) -> Operation:
+    """``DROP DOMAIN`` once no column uses it (phase 10; the down recreates it)."""
+    return Operation(kind="DropDomain", label=f"DropDomain {d.name}", phase=10, effect="destructive", steps=(Step(
+        label=f"DropDomain {d.name}", up=f"DROP DOMAIN {q(d.name)};", down=_create_domain_sql(d),
+    ),))  # fmt: skip
+
+
+def alter_domain(old: DomainSchema, new: DomainSchema) -> Operation:
+    """A domain's default, NOT NULL and CHECK constraints changed in place (``ALTER DOMAIN``; a new or
+    changed CHECK is added ``NOT VALID`` and validated in its own step, a NOT NULL is checked against
+    the stored values)."""
+    label = f"AlterDomain {new.name}"
+    domain = q(new.name)
+    steps: list[Step] = []
+    if old.default_sql != new.default_sql:
+        def default(sql: str | None) -> str:
+            return f"ALTER DOMAIN {domain} {'DROP DEFAULT' if sql is None else f'SET DEFAULT {sql}'};"
+        steps.append(Step(label=f"{label} default", up=default(new.default_sql), down=default(old.default_sql)))
+    if old.not_null != new.not_null:
+        def null(on: bool) -> str:
+            return f"ALTER DOMAIN {domain} {'SET' if on else 'DROP'} NOT NULL;"
+        steps.append(Step(label=f"{label} not null", up=null(new.not_null), down=null(old.not_null)))
+    before, after = {c.name: c for c in old.checks}, {c.name: c for c in new.checks}
+    for name, check in sorted(before.items()):
+        if after.get(name) != check:
+            steps.append(Step(label=f"{label} drop check {name}",
+                              up=f"ALTER DOMAIN {domain} DROP CONSTRAINT {q(name)};",
+                              down=_domain_check_sql(new.name, check, not_valid=False)))  # fmt: skip
+    for name, check in sorted(after.items()):
+        if before.get(name) != check:
+            steps.append(Step(label=f"{label} add check {name}", up=_domain_check_sql(new.name, check, not_valid=True),
+                              down=f"ALTER DOMAIN {domain} DROP CONSTRAINT {q(name)};"))  # fmt: skip
+            steps.append(Step(label=f"{label} validate check {name}",
+                              up=f"ALTER DOMAIN {domain} VALIDATE CONSTRAINT {q(name)};",
+                              down=_placeholder("validation has no reverse"), transactional=False))  # fmt: skip
+    return Operation(kind="AlterDomain", label=label, phase=0, effect="reversible", steps=tuple(steps))
 
 
 def drop_enum(e: EnumSchema) -> Operation:

@@ -21,6 +21,7 @@ from djogi.migrate.snapshot import (
     CheckSchema,
     ColumnSchema,
     CompositeForeignKeySchema,
+    DomainSchema,
     EnumSchema,
     ForeignKeySchema,
     Identity,
@@ -44,7 +45,7 @@ from djogi.migrate.snapshot import (
     primary_key_schema,
     printed_name,
 )
-from djogi.model import CompositeForeignKey, FieldDescriptor, IndexColumn, ModelDescriptor
+from djogi.model import CompositeForeignKey, Domain, FieldDescriptor, IndexColumn, ModelDescriptor
 from djogi.schema.fields import storage_value
 
 _ON_DELETE: dict[str, OnDelete] = {
@@ -80,6 +81,7 @@ def project(
     tables: dict[str, TableSchema] = {}
     indexes: list[IndexSchema] = []
     enums: dict[str, EnumSchema] = {}
+    domains: dict[str, DomainSchema] = {}
     for desc in bucket_models((d for d in everything if d.managed), database, app):
         columns = []
         for fd in desc.fields:
@@ -111,6 +113,11 @@ def project(
                 indexes.append(_single(desc.table, fd.column, column_unique_name(desc.table, fd.column), None))
             if fd.enum_type is not None:
                 enums[fd.enum_type.pg_name()] = _enum(fd.enum_type)
+            if fd.domain is not None:
+                domain = domain_schema(fd.domain)
+                if domains.setdefault(domain.name, domain) != domain:
+                    return Failure(f"{desc.name}.{fd.name}: domain {domain.name} is declared differently elsewhere "
+                                   f"({domains[domain.name]} / {domain}); declare it once and use that")  # fmt: skip
         indexes.extend(_index(desc.table, idx) for idx in desc.indexes)
         key = tuple(fd.column for fd in desc.key_fields)
         composite = [_composite_fk(desc, fk, by_model, by_name) for fk in desc.foreign_keys]
@@ -128,7 +135,7 @@ def project(
     apps = tuple(sorted({t.app for t in folded.values() if t.app}))
     return Success(
         Snapshot(enums=dict(sorted(enums.items())), indexes=rest, models=folded, registered_apps=apps,
-                 generated_at=generated_at)
+                 generated_at=generated_at, domains=dict(sorted(domains.items())))
     )  # fmt: skip
 
 
@@ -185,9 +192,20 @@ def _tenancy(desc: ModelDescriptor) -> dict[str, Any]:
     return {"tenant_key": desc.field(desc.tenant_key).column, "rls_enabled": True}
 
 
+def domain_schema(domain: Domain) -> DomainSchema:
+    """A declared ``Domain`` as the catalog shows it."""
+    return DomainSchema(
+        name=domain.name, base_type=canonical_type(domain.base), not_null=domain.not_null,
+        default_sql=canonical_default(domain.default),
+        checks=tuple(sorted((CheckSchema(name=c.name, expression=canonical_expression(c.expression))
+                             for c in domain.checks), key=lambda c: c.name)),
+    )  # fmt: skip
+
+
 def _column(fd: FieldDescriptor, fk: ForeignKeySchema | None) -> ColumnSchema:
+    sql_type = printed_name(fd.domain.name) if fd.domain is not None else canonical_type(fd.sql_type)
     return ColumnSchema(
-        name=fd.column, sql_type=collated(canonical_type(fd.sql_type), fd.collation), nullable=fd.nullable,
+        name=fd.column, sql_type=collated(sql_type, fd.collation), nullable=fd.nullable,
         default_sql=canonical_default(fd.db_default), identity=_IDENTITY.get(fd.identity),
         check=fd.check, comment=fd.comment, renamed_from=fd.renamed_from, foreign_key=fk,
     )  # fmt: skip

@@ -58,6 +58,24 @@ class EnumSchema(_S, frozen=True, kw_only=True, omit_defaults=True):
     renamed_values: dict[str, str] | None = None
 
 
+class CheckSchema(_S, frozen=True, kw_only=True):
+    """A table CHECK constraint: its name and its expression (``canonical_expression``)."""
+
+    expression: str
+    name: str
+
+
+class DomainSchema(_S, frozen=True, kw_only=True, omit_defaults=True):
+    """A domain type: its base type (``canonical_type``), CHECK constraints (sorted by name, over ``value``),
+    default and NOT NULL."""
+
+    base_type: str
+    checks: tuple[CheckSchema, ...] = ()
+    default_sql: str | None = None
+    name: str
+    not_null: bool = False
+
+
 class ForeignKeySchema(_S, frozen=True, kw_only=True, omit_defaults=True):
     """The referenced side of a single-column foreign key (constraint ``<table>_<column>_fkey``).
 
@@ -134,13 +152,6 @@ class PartitionSchema(_S, frozen=True, kw_only=True):
 
     key: str
     partitions: tuple[PartitionBoundSchema, ...] = ()
-
-
-class CheckSchema(_S, frozen=True, kw_only=True):
-    """A table CHECK constraint: its name and its expression (``canonical_expression``)."""
-
-    expression: str
-    name: str
 
 
 class CompositeForeignKeySchema(_S, frozen=True, kw_only=True, omit_defaults=True):
@@ -225,9 +236,10 @@ class IndexSchema(_S, frozen=True, kw_only=True):
 
 
 class Snapshot(_S, frozen=True, kw_only=True):
-    """``schema_snapshot.json`` of one bucket."""
+    """``schema_snapshot.json`` of one bucket (``domains`` is left out of the file when empty)."""
 
     djogi_version: str = DJOGI_VERSION
+    domains: dict[str, DomainSchema] = {}
     enums: dict[str, EnumSchema]
     format_version: str = FORMAT_VERSION
     generated_at: str = ""
@@ -247,7 +259,8 @@ class Snapshot(_S, frozen=True, kw_only=True):
             for name, t in self.models.items()
         }  # fmt: skip
         enums = {name: msgspec.structs.replace(e, renamed_values=None) for name, e in self.enums.items()}
-        return Snapshot(enums=enums, indexes=self.indexes, models=tables, registered_apps=self.registered_apps)
+        return Snapshot(enums=enums, indexes=self.indexes, models=tables, registered_apps=self.registered_apps,
+                        domains=self.domains)
 
     @property
     def extensions(self) -> tuple[str, ...]:
@@ -272,6 +285,8 @@ def encode(snapshot: Snapshot | msgspec.Struct) -> bytes:
     for index in data.get("indexes", ()) if isinstance(data, dict) else ():
         if not index.get("storage_parameters", True):
             del index["storage_parameters"]
+    if isinstance(data, dict) and not data.get("domains", True):
+        del data["domains"]
     for table in data.get("models", {}).values() if isinstance(data, dict) else ():
         for key in ("checks", "foreign_keys"):
             if not table.get(key, True):

@@ -8,7 +8,7 @@ It imports no query algebra, codecs, executor, migrations or CLI: everything abo
 
 from djogi.schema.base import ModelBase
 from djogi.schema.descriptors import FieldDescriptor, ModelDescriptor, ValueKind
-from djogi.schema.fields import Check, CompositeForeignKey, FieldSpec, Index, IndexColumn, field
+from djogi.schema.fields import Check, CompositeForeignKey, Domain, FieldSpec, Index, IndexColumn, field
 from djogi.schema.partitions import Partition, PartitionBy
 from djogi.schema.registry import descriptor, models, pending, registered, registry_scope
 from djogi.schema.relations import ForeignKey, OneToOne
@@ -16,6 +16,7 @@ from djogi.schema.relations import ForeignKey, OneToOne
 __all__ = [
     "Check",
     "CompositeForeignKey",
+    "Domain",
     "FieldDescriptor",
     "FieldSpec",
     "ForeignKey",

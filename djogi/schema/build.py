@@ -28,7 +28,16 @@ from djogi.identifiers import check_identifier, derived_name, identifier_problem
 from djogi.passwords import PasswordHash
 from djogi.schema.declare import declaration_problem, declared_specs
 from djogi.schema.descriptors import FieldDescriptor, FieldKind, ModelDescriptor, ValueKind
-from djogi.schema.fields import Check, CompositeForeignKey, FieldSpec, Index, IndexColumn, IndexMethod, Timestamp
+from djogi.schema.fields import (
+    Check,
+    CompositeForeignKey,
+    Domain,
+    FieldSpec,
+    Index,
+    IndexColumn,
+    IndexMethod,
+    Timestamp,
+)
 from djogi.schema.partitions import Partition, PartitionBy
 from djogi.schema.registry import models, registered, waiting_preview
 from djogi.sqltext import expression_problem, label_problem, opclass_problem, type_problem
@@ -87,6 +96,7 @@ class _Shape(msgspec.Struct, kw_only=True):
     sql_override: str | None = None
     jsonb: bool = False
     relation: RelationSpec | None = None
+    domain: Domain | None = None
 
 
 def _fail(model: str, field_name: str, message: str) -> ModelDefinitionError:
@@ -111,6 +121,9 @@ def _unwrap(tp: Any) -> _Shape:
                     shape.jsonb = True
                 elif isinstance(item, RelationSpec):
                     shape.relation = item
+                elif isinstance(item, Domain):
+                    shape.domain = item
+                    shape.sql_override = item.base
             continue
         if origin in (Union, pytypes.UnionType):
             members = [a for a in get_args(tp) if a is not type(None) and a is not UnsetType]
@@ -321,6 +334,8 @@ def _data_field(
             raise _fail(*where, f"timestamp={spec.timestamp!r} needs a datetime field stored as TIMESTAMPTZ (not "
                                 "optional for 'created')")  # fmt: skip
         db_default = db_default or "now()"
+    if shape.domain is not None:
+        _check_domain(where, shape.domain, shape.nullable, relation is not None or spec.sql_type is not None)
     if spec.collation is not None:
         problem = identifier_problem(spec.collation) if isinstance(spec.collation, str) else "must be a str"
         if problem is None and value_kind != "str":
@@ -342,6 +357,7 @@ def _data_field(
         identity=spec.identity,
         auto=spec.timestamp,
         collation=spec.collation,
+        domain=shape.domain,
         unique=unique,
         index=index,
         max_length=max_length,
@@ -354,6 +370,29 @@ def _data_field(
         enum_type=enum_type,
         relation=relation,
     )
+
+
+def _check_domain(where: tuple[str, str], domain: Domain, nullable: bool, retyped: bool) -> None:
+    """Refuse a ``Domain`` that cannot be created as declared, or a field it cannot type."""
+    problem = identifier_problem(domain.name) if isinstance(domain.name, str) else "must be a str"
+    if problem is not None:
+        raise _fail(*where, f"domain name {domain.name!r} {problem}")
+    checks = [("base", domain.base, type_problem), ("default", domain.default, expression_problem)]
+    checks += [(f"check {c.name}", c.expression, expression_problem) for c in domain.checks]
+    for what, value, problem_of in checks:
+        problem = None if value is None else problem_of(value)
+        if problem is not None:
+            raise _fail(*where, f"domain {domain.name}: {what}={value!r} {problem}")
+    names = [c.name for c in domain.checks]
+    for name in names:
+        problem = identifier_problem(name) or ("is declared twice" if names.count(name) > 1 else None)
+        if problem is not None:
+            raise _fail(*where, f"domain {domain.name}: check name {name!r} {problem}")
+    if domain.not_null and nullable:
+        raise _fail(*where, f"domain {domain.name} is NOT NULL; the field cannot be optional")
+    if retyped:
+        raise _fail(*where, f"domain {domain.name} types the column; drop sql_type= (and a relation's column "
+                            "takes its target's type)")  # fmt: skip
 
 
 def _char_length(where: tuple[str, str], value_kind: ValueKind, sql_type: str, spec: FieldSpec) -> int | None:

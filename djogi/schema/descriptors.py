@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from djogi.schema.fields import Check, CompositeForeignKey, Identity, Index, IndexMethod, Timestamp
+from djogi.schema.fields import Check, CompositeForeignKey, Domain, Identity, Index, IndexMethod, Timestamp
 from djogi.schema.partitions import Partition, PartitionBy
 from djogi.types import PrimaryKey, RelationSpec
 
@@ -29,8 +29,10 @@ class FieldDescriptor(msgspec.Struct, frozen=True, kw_only=True):
     ``python_type`` is the value type with ``Optional``/``Annotated`` stripped (for arrays, the element
     type is ``element_type``, and ``element_nullable`` says whether elements may be None); ``value_kind``
     says which codec handles it. When ``has_default``, the Python default is ``default`` or, for mutable
-    defaults, ``default_factory()``. ``identity`` is the key's ``GENERATED ... AS IDENTITY`` kind, ``auto``
-    marks the creation/update timestamp the database fills (``created_at``/``updated_at`` by default).
+    defaults, ``default_factory()``. ``domain`` is the PostgreSQL domain the column is declared with
+    (``sql_type`` is then its base type, which values are checked as). ``identity`` is the key's
+    ``GENERATED ... AS IDENTITY`` kind, ``auto`` marks the creation/update timestamp the database fills
+    (``created_at``/``updated_at`` by default).
     """
 
     name: str
@@ -47,6 +49,7 @@ class FieldDescriptor(msgspec.Struct, frozen=True, kw_only=True):
     identity: Identity | None = None
     auto: Timestamp | None = None
     collation: str | None = None
+    domain: Domain | None = None
     unique: bool = False
     index: IndexMethod | None = None
     max_length: int | None = None

@@ -9,8 +9,8 @@ import msgspec
 from djogi.types import OnDelete
 
 __all__ = [
-    "Check", "CompositeForeignKey", "FieldSpec", "Identity", "Index", "IndexColumn", "IndexMethod", "StorageValue",
-    "Timestamp", "field", "storage_value",
+    "Check", "CompositeForeignKey", "Domain", "FieldSpec", "Identity", "Index", "IndexColumn", "IndexMethod",
+    "StorageValue", "Timestamp", "field", "storage_value",
 ]
 
 IndexMethod = Literal["btree", "gin", "gist", "hash", "brin", "spgist", "hnsw", "ivfflat"]
@@ -167,3 +167,18 @@ class CompositeForeignKey(msgspec.Struct, frozen=True, kw_only=True):
     on_update: OnDelete | None = None
     deferrable: bool = False
     initially_deferred: bool = False
+
+
+class Domain(msgspec.Struct, frozen=True, kw_only=True):
+    """``Annotated`` metadata making a field's column a PostgreSQL domain (created by migrations):
+    ``Year: TypeAlias = Annotated[int, Domain(name="year", base="INTEGER", checks=(Check(...),))]``.
+
+    ``base`` is the domain's underlying SQL type (values are checked as for it), ``checks`` its CHECK
+    constraints (over ``VALUE``), ``not_null`` and ``default`` (a SQL expression) its own NOT NULL and
+    default."""
+
+    name: str
+    base: str
+    checks: tuple[Check, ...] = ()
+    not_null: bool = False
+    default: str | None = None

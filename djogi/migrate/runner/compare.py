@@ -1,8 +1,9 @@
 """What ``verify`` finds (pure): the live schema against the expected snapshot or the models (``compare``),
 the constraints neither can declare (``unmodelled``), and the ledger against the files
-(``ledger_diagnostics``), as D6xx ``Diagnostic`` values with the reference's codes (D641 and D643 are djogi's:
-a partitioning difference, an undeclared constraint). A column type that differs is an error (the reference
-warns), since the canonical spellings of ``project`` and ``introspect`` agree on every type djogi declares."""
+(``ledger_diagnostics``), as D6xx ``Diagnostic`` values with the reference's codes (D641, D643 and D644 are
+djogi's: a partitioning difference, an undeclared constraint, a domain that differs). A column type that
+differs is an error (the reference warns), since the canonical spellings of ``project`` and ``introspect``
+agree on every type djogi declares."""
 
 from __future__ import annotations
 
@@ -98,6 +99,9 @@ def compare(expected: Snapshot, live: Snapshot, source: str = "snapshot") -> lis
         severity: Literal["error", "warning"] = "error" if extra.unique else "warning"
         what = f"{'unique ' if extra.unique else ''}index on {extra.table} {_shape(extra)}"
         out.append(Diagnostic("D611", severity, name, f"{what} in the database is absent from the {source}"))
+    for name, domain in sorted(expected.domains.items()):
+        if live.domains.get(name) != domain:
+            err("D644", name, f"domain {live.domains.get(name)}; {source}: {domain}")
     for name, enum in sorted(expected.enums.items()):
         live_enum = live.enums.get(name)
         if live_enum is None or live_enum.variants != enum.variants:
