@@ -40,6 +40,7 @@ from djogi.migrate.snapshot import (
     PartitionSchema,
     Snapshot,
     TableSchema,
+    Unmodelled,
     canonical_bound,
     canonical_default,
     canonical_expression,
@@ -95,6 +96,27 @@ WHERE i.inhparent = ANY(%(oids)s) AND c.relispartition
 ORDER BY p.relname, c.relname
 """
 
+_PARTITION_OWN = """
+SELECT t.relname, c.relname, con.conname, pg_get_constraintdef(con.oid, true)
+FROM pg_class t
+CROSS JOIN LATERAL pg_partition_tree(t.oid) pt
+JOIN pg_class c ON c.oid = pt.relid
+JOIN pg_constraint con ON con.conrelid = c.oid
+WHERE t.oid = ANY(%(oids)s) AND pt.level > 0 AND con.contype IN ('p', 'u', 'f', 'c', 'x')
+  AND con.conparentid = 0 AND con.coninhcount = 0
+UNION ALL
+SELECT t.relname, c.relname, i.relname, pg_get_indexdef(x.indexrelid)
+FROM pg_class t
+CROSS JOIN LATERAL pg_partition_tree(t.oid) pt
+JOIN pg_class c ON c.oid = pt.relid
+JOIN pg_index x ON x.indrelid = c.oid
+JOIN pg_class i ON i.oid = x.indexrelid
+WHERE t.oid = ANY(%(oids)s) AND pt.level > 0
+  AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = x.indexrelid)
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid AND k.conrelid = c.oid)
+ORDER BY 1, 2, 3
+"""
+
 _INDEXES = """
 SELECT t.relname, i.relname, x.indisunique, x.indnullsnotdistinct, am.amname, x.indnkeyatts,
        x.indkey::int2[], x.indoption::int2[],
@@ -145,16 +167,6 @@ _ON_DELETE: dict[str, OnDelete] = {"a": "NoAction", "r": "Restrict", "c": "Casca
 _IDENTITY: dict[str, Identity] = {"d": "ByDefault", "a": "Always"}
 
 
-class Unmodelled(msgspec.Struct, frozen=True):
-    """A constraint of a table in scope that the snapshot cannot hold (an FK with MATCH FULL, an exclusion
-    constraint) or a constraint left NOT VALID: what ``verify`` reports, since neither the models nor a
-    snapshot declare it."""
-
-    table: str
-    name: str
-    what: str
-
-
 class Catalog(msgspec.Struct, frozen=True):
     """The live schema as a ``Snapshot`` plus what the snapshot cannot hold."""
 
@@ -192,6 +204,7 @@ def catalog(
         zone = cur.execute("SELECT current_setting('TimeZone'), set_config('TimeZone', 'UTC', false)").fetchone()
         try:
             partition_rows = cur.execute(_PARTITIONS, {"oids": oids}).fetchall()
+            own_rows = cur.execute(_PARTITION_OWN, {"oids": oids}).fetchall()
         finally:
             cur.execute("SELECT set_config('TimeZone', %s, false)", (zone[0] if zone else "UTC",))
     by_table, unmodelled = _constraints(constraints, {(r[1], r[3]) for r in rows})
@@ -230,6 +243,9 @@ def catalog(
         enums={name: EnumSchema(name=name, variants=tuple(labels)) for name, labels in sorted(enum_rows)},
         indexes=indexes, models=folded, registered_apps=(app,) if app else (),
     )  # fmt: skip
+    unmodelled += [Unmodelled(table, name, f"defined on partition {part} alone, which djogi does not declare (a "
+                                           f"partition gets its parent's constraints and indexes): {definition}")
+                   for table, part, name, definition in own_rows]  # fmt: skip
     return Catalog(snapshot, tuple(unmodelled))
 
 

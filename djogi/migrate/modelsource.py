@@ -25,6 +25,7 @@ from djogi.migrate.snapshot import (
     IndexSchema,
     Snapshot,
     TableSchema,
+    Unmodelled,
     max_length_of,
     owned_sequence,
     printed_name,
@@ -69,14 +70,23 @@ class _Field(msgspec.Struct, frozen=True):
     unset: bool  # a key the database fills: declared with the default msgspec.UNSET
 
 
-def model_source(snapshot: Snapshot, *, tables: Iterable[str] | None = None) -> str:
+def model_source(
+    snapshot: Snapshot, *, tables: Iterable[str] | None = None, unmodelled: Iterable[Unmodelled] = ()
+) -> str:  # fmt: skip
     """The source of a models module declaring ``tables`` of ``snapshot`` (all of them when None), the enums
-    they use, and nothing else. ``InspectError`` for an unknown table or one that cannot be declared exactly."""
+    and domains they use, and nothing else. ``InspectError`` for an unknown table, one that cannot be
+    declared exactly, or one with a constraint of ``unmodelled`` (what ``introspect.catalog`` found beside
+    the snapshot: no model could declare it)."""
     chosen = sorted(snapshot.models) if tables is None else list(dict.fromkeys(tables))
     unknown = [t for t in chosen if t not in snapshot.models]
     if unknown:
         known = ", ".join(sorted(snapshot.models))
         raise InspectError(f"no table {', '.join(unknown)} in the database (known: {known})")
+    undeclarable = [u for u in unmodelled if u.table in chosen]
+    if undeclarable:
+        shown = "; ".join(f"{u.table}.{u.name}: {u.what}" for u in undeclarable[:3])
+        more = f" (and {len(undeclarable) - 3} more)" if len(undeclarable) > 3 else ""
+        raise InspectError(f"models cannot declare {shown}{more}")
     names = {t: class_name(t) for t in chosen}
     domains = {printed_name(d.name): d for d in snapshot.domains.values()}
     enum_names = {e.name: class_name(e.name) for e in snapshot.enums.values()}
@@ -344,9 +354,9 @@ def _class(
                            "cannot be declared")  # fmt: skip
     if schema.tenant_key is not None:
         options.append(f"tenant_key={_lit(next(f.name for f in fields if f.column == schema.tenant_key))}")
-    partitioned = _partitioning(schema)
-    options += partitioned
     by_column = {f.column: f.name for f in fields}
+    partitioned = _partitioning(schema, {**by_column, **{c: c for c in framework}})
+    options += partitioned
     declared = [_index(schema.table, i, by_column) for i in indexes]
     inline = "".join(f", indexes=({_call('Index', i, 0)},)" for i in declared[:1])
     head = f"class {name}({base}, {', '.join(options)}{inline}):"
@@ -378,21 +388,24 @@ def _declaration(f: _Field) -> str:
     return annotation + (f" = field({', '.join(args)})" if args else "")
 
 
-_KEY = re.compile(r"(RANGE|LIST|HASH) \(id\)")
+_KEY = re.compile(r"(RANGE|LIST|HASH) \((.+)\)")
 _HASH = re.compile(r"FOR VALUES WITH \(modulus (\d+), remainder (\d+)\)")
 _RANGE = re.compile(r"FOR VALUES FROM \((.*)\) TO \((.*)\)")
 _IN = re.compile(r"FOR VALUES IN \((.*)\)")
 _VALUE = re.compile(r"(-?\d+)|'((?:[^']|'')*)'|(MINVALUE|MAXVALUE)")
 
 
-def _partitioning(schema: TableSchema) -> list[str]:
+def _partitioning(schema: TableSchema, by_column: dict[str, str]) -> list[str]:
     """The ``partition_by=`` and ``partitions=`` options of a partitioned table (none for another): the key
-    must be the key column ``id`` and each bound one the ``Partition`` constructors write."""
+    must be columns of the table (not expressions) and each bound one the ``Partition`` constructors write."""
     if schema.partition is None:
         return []
     key = _KEY.fullmatch(schema.partition.key)
-    if key is None:
-        raise InspectError(f"table {schema.table}: partition key {schema.partition.key} is not the key column id")
+    columns = {printed_name(c): c for c in by_column}
+    fields = [by_column[columns[c]] for c in key.group(2).split(", ") if c in columns] if key else []
+    if key is None or len(fields) != len(key.group(2).split(", ")):
+        raise InspectError(f"table {schema.table}: partition key {schema.partition.key} is not a list of its "
+                           "columns")  # fmt: skip
     parts = []
     for part in schema.partition.partitions:
         where = f"table {schema.table}: partition {part.name} ({part.bound})"
@@ -412,7 +425,7 @@ def _partitioning(schema: TableSchema) -> list[str]:
             raise InspectError(f"{where}: this bound cannot be declared yet")
     method = key.group(1).lower()
     listed_parts = "".join(f"\n        {p}," for p in parts)
-    return [f'partition_by=PartitionBy.{method}("id")', f"partitions=({listed_parts}\n    )"]
+    return [f"partition_by=PartitionBy.{method}({', '.join(map(_lit, fields))})", f"partitions=({listed_parts}\n    )"]
 
 
 def _bound_values(where: str, text: str) -> list[str]:

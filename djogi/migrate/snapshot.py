@@ -235,6 +235,16 @@ class IndexSchema(_S, frozen=True, kw_only=True):
         return self.kind != "NonUnique"
 
 
+class Unmodelled(msgspec.Struct, frozen=True):
+    """A constraint of a table in scope that the snapshot cannot hold (an FK with MATCH FULL, an exclusion
+    constraint, a constraint or index a partition has of its own) or a constraint left NOT VALID: what
+    ``verify`` reports and ``db inspect`` refuses, since neither the models nor a snapshot declare it."""
+
+    table: str
+    name: str
+    what: str
+
+
 class Snapshot(_S, frozen=True, kw_only=True):
     """``schema_snapshot.json`` of one bucket (``domains`` is left out of the file when empty)."""
 

@@ -13,11 +13,17 @@ import msgspec
 
 from djogi.migrate import ledger
 from djogi.migrate.emit import SNAPSHOT_SUFFIX
-from djogi.migrate.introspect import Unmodelled
 from djogi.migrate.ledger import LedgerRow
 from djogi.migrate.runner.discovery import Migration
 from djogi.migrate.runner.plan import drifted
-from djogi.migrate.snapshot import CheckSchema, CompositeForeignKeySchema, IndexSchema, Snapshot, expand_column_indexes
+from djogi.migrate.snapshot import (
+    CheckSchema,
+    CompositeForeignKeySchema,
+    IndexSchema,
+    Snapshot,
+    Unmodelled,
+    expand_column_indexes,
+)
 
 Named = CheckSchema | CompositeForeignKeySchema
 
