@@ -474,7 +474,11 @@ def _dimensioned(value: Vector, dimensions: int) -> Vector:
 
 def column_value(fd: FieldDescriptor, value: object, *, model: str | None = None) -> object:
     """``value`` checked and normalised for column ``fd`` (``normalize`` plus the column's own range), as
-    it is stored: what a write returns. Raises ``ValidationError`` naming ``model.field``."""
+    it is stored: what a write returns. Raises ``ValidationError`` naming ``model.field`` (for any value of
+    a generated column, too: the database computes it)."""
+    if fd.generated is not None:
+        raise _reject(fd, model, f"a generated column (GENERATED ALWAYS AS ({fd.generated})) cannot be written",
+                      "leave it UNSET: the database computes it")  # fmt: skip
     if value is None:
         if fd.nullable:
             return None
@@ -558,7 +562,7 @@ def checked_column(fd: FieldDescriptor, values: Sequence[object], *, model: str 
     Columns whose values all have the field's exact type are checked without a per-value call (one join of
     all text, the min/max of integers ...), so checking 100k rows stays cheap.
     """
-    if _stored_as_given(fd, values):
+    if fd.generated is None and _stored_as_given(fd, values):
         return None
     out = [v if v is msgspec.UNSET else column_value(fd, v, model=model) for v in values]
     return out if any(a is not b for a, b in zip(out, values, strict=True)) else None

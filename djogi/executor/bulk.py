@@ -167,7 +167,7 @@ def _unset_fields(desc: ModelDescriptor, rows: Sequence[Model[Any]]) -> tuple[li
     missing: list[FieldDescriptor] = []
     everywhere: set[str] = set()
     for fd in desc.fields:
-        if fd.db_filled:
+        if fd.db_filled and fd.generated is None:
             unset = list(map(operator.attrgetter(fd.name), rows)).count(UNSET)
             if unset:
                 missing.append(fd)
@@ -295,7 +295,8 @@ async def bulk_create(db: Session, rows: Sequence[M], returning: bool) -> list[M
     """See ``Database.bulk_create``: generate what the COPY needs, then
     ``COPY "t" (cols) FROM STDIN (FORMAT BINARY)``.
 
-    The generating round trip runs while the given columns are read out of ``rows``. Without
+    Generated columns are left out of the COPY and stay UNSET in the rows returned (read the rows back for
+    their values). The generating round trip runs while the given columns are read out of ``rows``. Without
     ``returning``, database-filled fields every row leaves UNSET are left out of the COPY (their column
     defaults fill them) and nothing is generated for them; only ``created_at``/``updated_at`` are still
     generated together, from one ``now()``, when some rows leave either UNSET and others set it.
@@ -305,7 +306,7 @@ async def bulk_create(db: Session, rows: Sequence[M], returning: bool) -> list[M
     desc = _model_of(rows)
     rows, read = checked_columns(desc, rows)
     missing, everywhere = _unset_fields(desc, rows)
-    fields = list(desc.fields)
+    fields = [fd for fd in desc.fields if fd.generated is None]  # computed by the database, left UNSET
     if not returning:
         left_out = _left_to_defaults(missing, everywhere)
         fields = [fd for fd in fields if fd.name not in left_out]

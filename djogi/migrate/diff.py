@@ -95,7 +95,8 @@ def diff(old: Snapshot, new: Snapshot) -> Result[Plan, str]:
     renamed, old = _renames(old, new)
     out += renamed
     for name in sorted(set(old.models) & set(new.models)):
-        problem = _pk_problem(old.models[name], new.models[name])
+        problem = _pk_problem(old.models[name], new.models[name]) or _generated_problem(old.models[name],
+                                                                                         new.models[name])
         if problem:
             return Failure(problem)
     out += _tables(old, new)
@@ -254,6 +255,20 @@ def _pk_problem(old: TableSchema, new: TableSchema) -> str | None:
     return None
 
 
+def _generated_problem(old: TableSchema, new: TableSchema) -> str | None:
+    """Why a column's generation cannot change in place: only a generated column's expression can
+    (``SET EXPRESSION``); a column becoming or ceasing to be generated, or switching between STORED and
+    VIRTUAL, is refused."""
+    for col in new.columns:
+        prev = old.column(col.name)
+        if prev is None or prev.generated == col.generated:
+            continue
+        if prev.generated is None or col.generated is None or prev.generated.stored != col.generated.stored:
+            return (f"column {new.table}.{col.name}: changing whether it is generated ({prev.generated} -> "
+                    f"{col.generated}) is not supported; add a new column and drop the old one")  # fmt: skip
+    return None
+
+
 def _fk_ops(table: str, column: str, old: ForeignKeySchema | None, new: ForeignKeySchema | None,
             existing: bool, keys: dict[str, tuple[str, ...]]) -> list[Operation]:  # fmt: skip
     if old == new:
@@ -299,6 +314,8 @@ def _tables(old: Snapshot, new: Snapshot) -> list[Operation]:
                 out.append(ops.set_identity(name, col.name, col.identity))
             if prev.default_sql != col.default_sql:
                 out.append(ops.set_default(name, col.name, prev.default_sql, col.default_sql))
+            if prev.generated is not None and col.generated is not None and prev.generated != col.generated:
+                out.append(ops.set_expression(name, col.name, prev.generated, col.generated))
             if prev.nullable != col.nullable:
                 out.append(ops.set_nullable(name, col.name, col.nullable, existing=True))
             out += _column_extras(name, prev, col, existing=True, keys=keys)

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 import msgspec
 import psycopg
+from psycopg import sql
 from psycopg.rows import TupleRow
 
 from djogi.migrate.operations import check_name
@@ -31,6 +32,7 @@ from djogi.migrate.snapshot import (
     DomainSchema,
     EnumSchema,
     ForeignKeySchema,
+    GeneratedSchema,
     Identity,
     IndexColumnSchema,
     IndexSchema,
@@ -59,7 +61,7 @@ SELECT c.oid, c.relname, obj_description(c.oid, 'pg_class'), a.attname, format_t
        pg_get_partkeydef(c.oid),
        (SELECT co.collname FROM pg_collation co JOIN pg_type ty ON ty.oid = a.atttypid
         WHERE co.oid = a.attcollation AND a.attcollation <> ty.typcollation),
-       (SELECT ty.typname FROM pg_type ty WHERE ty.oid = a.atttypid AND ty.typtype = 'd')
+       (SELECT ty.typname FROM pg_type ty WHERE ty.oid = a.atttypid AND ty.typtype = 'd'), a.attgenerated
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = current_schema()
 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -211,14 +213,17 @@ def catalog(
     columns: dict[str, list[ColumnSchema]] = {}
     comments: dict[str, str | None] = {}
     keys: dict[str, str | None] = {}
-    for _oid, table, table_comment, name, sql_type, notnull, default, identity, comment, partkey, collation, _ in rows:
+    for (_oid, table, table_comment, name, sql_type, notnull, default, identity, comment, partkey, collation, _,
+         generated) in rows:  # fmt: skip
         comments[table] = table_comment
         keys[table] = partkey
         con = by_table.get(table, {})
         ident = _IDENTITY.get(identity)
         columns.setdefault(table, []).append(ColumnSchema(
             name=name, sql_type=collated(canonical_type(sql_type), collation), nullable=not notnull,
-            default_sql=None if ident else canonical_default(default), identity=ident, comment=comment,
+            default_sql=None if ident or generated else canonical_default(default), identity=ident, comment=comment,
+            generated=GeneratedSchema(expression=canonical_expression(default), stored=generated == "s")
+            if generated else None,
             foreign_key=con.get(("f", name)), check=con.get(("c", check_name(table, name))),
         ))  # fmt: skip
     security = _security(policy_rows, columns)
@@ -356,3 +361,44 @@ def _index(row: tuple[Any, ...]) -> IndexSchema:
         extension_dependency=extension,
         storage_parameters=dict(sorted(p.split("=", 1) for p in params or ())),
     )  # fmt: skip
+
+
+_PROBE = "__djogi_probe"
+
+
+def server_spelled(conn: Connection, expected: Snapshot, live: Snapshot) -> Snapshot:
+    """``expected`` with each generated column's expression as the server prints it, where it differs from
+    the live column's: a declared ``qty * price`` reads back as ``(qty)::numeric * price``, with casts no
+    pure spelling can infer. Each is typed in the live table's context, on a temporary copy of its columns
+    in a transaction rolled back (the table itself is not locked beyond reading it); an expression the
+    server refuses is kept as declared (so the difference is reported)."""
+    tables = dict(expected.models)
+    for name, table in expected.models.items():
+        have = live.models.get(name)
+        columns = []
+        for col in table.columns:
+            got = have.column(col.name) if have is not None else None
+            if col.generated is not None and got is not None and got.generated not in (None, col.generated):
+                spelled = _spelling(conn, name, got.sql_type, col.generated.expression)
+                col = msgspec.structs.replace(col, generated=msgspec.structs.replace(col.generated,
+                                                                                     expression=spelled))
+            columns.append(col)
+        tables[name] = msgspec.structs.replace(table, columns=tuple(columns))
+    return msgspec.structs.replace(expected, models=tables)
+
+
+def _spelling(conn: Connection, table: str, sql_type: str, expression: str) -> str:
+    probe = sql.Identifier(_PROBE)
+    try:
+        with conn.transaction(force_rollback=True), conn.cursor() as cur:
+            cur.execute(sql.SQL("CREATE TEMP TABLE {} (LIKE {})").format(probe, sql.Identifier(table)))
+            cur.execute(sql.SQL("ALTER TABLE {} ADD COLUMN {} {} GENERATED ALWAYS AS ({}) VIRTUAL").format(
+                probe, probe, sql.SQL(sql_type), sql.SQL(expression)))
+            row = cur.execute(
+                "SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d JOIN pg_attribute a "
+                "ON a.attrelid = d.adrelid AND a.attnum = d.adnum WHERE d.adrelid = %s::regclass AND a.attname = %s",
+                (f"pg_temp.{_PROBE}", _PROBE),
+            ).fetchone()
+    except psycopg.Error:
+        return expression
+    return expression if row is None else canonical_expression(row[0])

@@ -67,7 +67,7 @@ class _Field(msgspec.Struct, frozen=True):
     annotation: str
     options: tuple[tuple[str, str], ...]
     nullable: bool
-    unset: bool  # a key the database fills: declared with the default msgspec.UNSET
+    unset: bool  # a key the database fills, or a generated column: declared with the default msgspec.UNSET
 
 
 def model_source(
@@ -228,7 +228,8 @@ def _field(
     if collation is not None:
         options.append(("collation", _lit(collation)))
     if column.generated is not None:
-        raise InspectError(f"{where}: generated columns cannot be declared yet")
+        options.append(("generated", _lit(column.generated.expression)))
+        options += [] if column.generated.stored else [("virtual", "True")]
     filled = column.identity is not None or column.default_sql is not None
     if column.identity is not None:
         options.append(("identity", _lit("by default" if column.identity == "ByDefault" else "always")))
@@ -247,7 +248,7 @@ def _field(
     elif not column.indexed and by_default:
         options.append(("index", "False"))
     options += [(k, _lit(v)) for k in ("check", "comment") if (v := getattr(column, k)) is not None]
-    unset = filled and column.name in key
+    unset = (filled and column.name in key) or column.generated is not None
     return _Field(name, column.name, annotation, tuple(options), column.nullable, unset)
 
 
@@ -383,7 +384,7 @@ def _declaration(f: _Field) -> str:
             annotation.startswith("ForeignKey[")) else f"{annotation} | None"
     if not annotation.startswith("ForeignKey["):
         annotation = f"Field[{annotation}]"
-    default = ["default=None"] if f.nullable else ["default=msgspec.UNSET"] if f.unset else []
+    default = ["default=msgspec.UNSET"] if f.unset else ["default=None"] if f.nullable else []
     args = [f"{k}={v}" for k, v in f.options] + default
     return annotation + (f" = field({', '.join(args)})" if args else "")
 

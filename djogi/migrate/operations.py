@@ -28,6 +28,7 @@ from djogi.migrate.snapshot import (
     DomainSchema,
     EnumSchema,
     ForeignKeySchema,
+    GeneratedSchema,
     IndexSchema,
     PartitionBoundSchema,
     TableSchema,
@@ -93,6 +94,9 @@ def column_sql(col: ColumnSchema) -> str:
         )
     if col.default_sql is not None:
         parts.append(f"DEFAULT {col.default_sql}")
+    if col.generated is not None:
+        kind = "STORED" if col.generated.stored else "VIRTUAL"
+        parts.append(f"GENERATED ALWAYS AS ({col.generated.expression}) {kind}")
     if not col.nullable:
         parts.append("NOT NULL")
     return " ".join(parts)
@@ -496,6 +500,18 @@ def set_default(table: str, column: str, old: str | None, new: str | None) -> Op
 
     label = f"AlterColumn {table}.{column} SetDefault"
     return Operation(kind="AlterColumn", label=label, phase=3, steps=(Step(label=label, up=to(new), down=to(old)),))
+
+
+def set_expression(table: str, column: str, old: GeneratedSchema, new: GeneratedSchema) -> Operation:
+    """``ALTER COLUMN ... SET EXPRESSION AS (...)`` of a generated column (a STORED one is rewritten under an
+    exclusive lock: offline only; a VIRTUAL one changes its definition only)."""
+    label = f"AlterColumn {table}.{column} SET EXPRESSION"
+
+    def to(g: GeneratedSchema) -> str:
+        return f"ALTER TABLE {q(table)} ALTER COLUMN {q(column)} SET EXPRESSION AS ({g.expression});"
+
+    return Operation(kind="AlterColumn", label=label, phase=3, safety="OfflineOnly" if new.stored else "OnlineSafe",
+                     effect="reversible", steps=(Step(label=label, up=to(new), down=to(old)),))  # fmt: skip
 
 
 def set_identity(table: str, column: str, identity: str | None) -> Operation:

@@ -24,6 +24,7 @@ from djogi.migrate.snapshot import (
     DomainSchema,
     EnumSchema,
     ForeignKeySchema,
+    GeneratedSchema,
     Identity,
     IndexColumnSchema,
     IndexSchema,
@@ -208,6 +209,8 @@ def _column(fd: FieldDescriptor, fk: ForeignKeySchema | None) -> ColumnSchema:
         name=fd.column, sql_type=collated(sql_type, fd.collation), nullable=fd.nullable,
         default_sql=canonical_default(fd.db_default), identity=_IDENTITY.get(fd.identity),
         check=fd.check, comment=fd.comment, renamed_from=fd.renamed_from, foreign_key=fk,
+        generated=None if fd.generated is None else GeneratedSchema(
+            expression=canonical_expression(fd.generated), stored=not fd.virtual),
     )  # fmt: skip
 
 

@@ -17,13 +17,14 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 import pglast
-import pglast.ast
+from pglast import ast
 from pglast.keywords import COL_NAME_KEYWORDS, RESERVED_KEYWORDS, TYPE_FUNC_NAME_KEYWORDS, UNRESERVED_KEYWORDS
 from pglast.stream import RawStream
+from pglast.visitors import Visitor
 from returns.result import Failure, Result, Success
 
 from djogi.identifiers import derived_name
@@ -90,15 +91,23 @@ class ForeignKeySchema(_S, frozen=True, kw_only=True, omit_defaults=True):
     ref_table: str
 
 
+class GeneratedSchema(_S, frozen=True, kw_only=True):
+    """A generated column's expression (``canonical_expression``) and whether it is STORED (else VIRTUAL)."""
+
+    expression: str
+    stored: bool
+
+
 class ColumnSchema(_S, frozen=True, kw_only=True):
-    """One column, with its single-column CHECK, FK, index and unique flags."""
+    """One column, with its single-column CHECK, FK, index and unique flags, and ``generated`` when the
+    database computes it."""
 
     check: str | None = None
     codec: str | None = None
     comment: str | None = None
     default_sql: str | None = None
     foreign_key: ForeignKeySchema | None = None
-    generated: None = None
+    generated: GeneratedSchema | None = None
     identity: Identity | None = None
     index_type: IndexType | None = None
     indexed: bool = False
@@ -452,17 +461,31 @@ def canonical_default(expr: str | None) -> str | None:
     return text
 
 
+class _Uncast(Visitor):
+    """Drops the cast of a literal (``'x'::text`` -> ``'x'``, ``(0)::numeric`` -> ``0``) unless it is cast
+    again (``'1.5'::numeric::integer`` is kept): the casts PostgreSQL adds when it prints an expression."""
+
+    def visit_TypeCast(self, ancestors: Any, node: ast.TypeCast) -> Any:
+        if isinstance(node.arg, ast.A_Const) and not isinstance(ancestors.node, ast.TypeCast):
+            return node.arg
+        return None
+
+
 def canonical_expression(text: str) -> str:
-    """One spelling per SQL expression (pglast's deparse: ``((a >= 0))`` and ``a>=0`` -> ``a >= 0``), so a
-    declared CHECK and the catalog's text of it compare equal; text pglast cannot parse is kept, stripped."""
+    """One spelling per SQL expression (pglast's deparse: ``((a >= 0))`` and ``a>=0`` -> ``a >= 0``, literal
+    casts dropped as ``canonical_default`` drops them), so a declared CHECK, generated column or domain
+    constraint and the catalog's text of it compare equal; text pglast cannot parse is kept, stripped."""
     try:
         statements = pglast.parse_sql(f"SELECT {text}")
     except pglast.parser.ParseError:
         return text.strip()
     statement = statements[0].stmt if len(statements) == 1 else None
-    targets = statement.targetList if isinstance(statement, pglast.ast.SelectStmt) else None
+    if not isinstance(statement, ast.SelectStmt):
+        return text.strip()
+    targets = statement.targetList
     if not targets or len(targets) != 1 or targets[0].name is not None:  # not one expression: kept as it is
         return text.strip()
+    _Uncast()(statement)
     return str(RawStream()(targets[0].val))
 
 

@@ -334,6 +334,8 @@ def _data_field(
             raise _fail(*where, f"timestamp={spec.timestamp!r} needs a datetime field stored as TIMESTAMPTZ (not "
                                 "optional for 'created')")  # fmt: skip
         db_default = db_default or "now()"
+    if spec.generated is not None or spec.virtual:
+        _check_generated(where, spec, db_default, relation is not None, default)
     if shape.domain is not None:
         _check_domain(where, shape.domain, shape.nullable, relation is not None or spec.sql_type is not None)
     if spec.collation is not None:
@@ -358,6 +360,8 @@ def _data_field(
         auto=spec.timestamp,
         collation=spec.collation,
         domain=shape.domain,
+        generated=spec.generated,
+        virtual=spec.virtual,
         unique=unique,
         index=index,
         max_length=max_length,
@@ -370,6 +374,24 @@ def _data_field(
         enum_type=enum_type,
         relation=relation,
     )
+
+
+def _check_generated(where: tuple[str, str], spec: FieldSpec, db_default: str | None, relation: bool,
+                     default: Any) -> None:  # fmt: skip
+    """Refuse a generated column that cannot be created as declared, or whose field would be written."""
+    if spec.generated is None:
+        raise _fail(*where, "virtual=True applies to generated columns: field(generated=..., virtual=True)")
+    problem = expression_problem(spec.generated)
+    if problem is not None:
+        raise _fail(*where, f"generated={spec.generated!r} {problem}")
+    taken = [o for o, v in (("db_default/sequence", db_default), ("identity", spec.identity),
+                            ("timestamp", spec.timestamp)) if v is not None]  # fmt: skip
+    if taken or spec.primary_key or spec.version or relation:
+        raise _fail(*where, "a generated column is computed from its row: it cannot also be a key, a relation, a "
+                            f"version or have {' / '.join(taken) or 'another filler'}")  # fmt: skip
+    if default is not UNSET:
+        raise _fail(*where, "a generated column is filled by the database: declare it "
+                            "Field[T | msgspec.UnsetType] = field(generated=..., default=msgspec.UNSET)")
 
 
 def _check_domain(where: tuple[str, str], domain: Domain, nullable: bool, retyped: bool) -> None:

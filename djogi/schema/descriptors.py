@@ -32,7 +32,8 @@ class FieldDescriptor(msgspec.Struct, frozen=True, kw_only=True):
     defaults, ``default_factory()``. ``domain`` is the PostgreSQL domain the column is declared with
     (``sql_type`` is then its base type, which values are checked as). ``identity`` is the key's
     ``GENERATED ... AS IDENTITY`` kind, ``auto`` marks the creation/update timestamp the database fills
-    (``created_at``/``updated_at`` by default).
+    (``created_at``/``updated_at`` by default). ``generated`` is the expression of a generated column
+    (``virtual``: computed when read, else stored); such a field is read-only.
     """
 
     name: str
@@ -50,6 +51,8 @@ class FieldDescriptor(msgspec.Struct, frozen=True, kw_only=True):
     auto: Timestamp | None = None
     collation: str | None = None
     domain: Domain | None = None
+    generated: str | None = None
+    virtual: bool = False
     unique: bool = False
     index: IndexMethod | None = None
     max_length: int | None = None
@@ -65,7 +68,7 @@ class FieldDescriptor(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def db_filled(self) -> bool:
         """True when the database fills the column if the value is left out (``UNSET``)."""
-        return self.db_default is not None or self.identity is not None
+        return self.db_default is not None or self.identity is not None or self.generated is not None
 
 
 class ModelDescriptor(msgspec.Struct, frozen=True, kw_only=True):

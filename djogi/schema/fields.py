@@ -45,6 +45,8 @@ class FieldSpec(msgspec.Struct, frozen=True, kw_only=True):
     to_field: str | None = None
     on_update: OnDelete | None = None
     collation: str | None = None
+    generated: str | None = None
+    virtual: bool = False
 
 
 def field(
@@ -72,6 +74,8 @@ def field(
     to_field: str | None = None,
     on_update: OnDelete | None = None,
     collation: str | None = None,
+    generated: str | None = None,
+    virtual: bool = False,
 ) -> FieldSpec:
     """Column options for ``Annotated[T, field(...)]``.
 
@@ -95,6 +99,11 @@ def field(
     ``db_default``, or else by the application (a value is required). ``timestamp="created"``/``"updated"``
     marks a ``datetime`` column the database fills with ``now()`` on insert (``"updated"``: djogi also sets
     it to ``now()`` on every update), for models declared with ``timestamps=False``.
+
+    ``generated="expr"`` makes the column ``GENERATED ALWAYS AS (expr) STORED`` (``virtual=True``: ``VIRTUAL``,
+    computed when read, PostgreSQL 18): the database fills it, so the field is declared
+    ``Field[T | msgspec.UnsetType] = field(generated=..., default=msgspec.UNSET)`` and every write of a value
+    to it is refused naming the field.
     """
     return FieldSpec(
         unique=unique, index=index, max_length=max_length, precision=precision, scale=scale,
@@ -102,7 +111,7 @@ def field(
         version=version, column=column, sql_type=sql_type, on_delete=on_delete, deferrable=deferrable,
         initially_deferred=initially_deferred, related_name=related_name, primary_key=primary_key,
         identity=identity, sequence=sequence, timestamp=timestamp, to_field=to_field, on_update=on_update,
-        collation=collation,
+        collation=collation, generated=generated, virtual=virtual,
     )  # fmt: skip
 
 

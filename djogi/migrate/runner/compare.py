@@ -73,6 +73,8 @@ def compare(expected: Snapshot, live: Snapshot, source: str = "snapshot") -> lis
                 err("D606", subject, f"type {got.sql_type}; {source}: {col.sql_type}")
             if got.default_sql != col.default_sql or got.identity != col.identity:
                 err("D607", subject, f"default {got.default_sql!r}; {source}: {col.default_sql!r}")
+            elif got.generated != col.generated:
+                err("D607", subject, f"generated {got.generated}; {source}: {col.generated}")
             if got.foreign_key != col.foreign_key:
                 err("D609", subject, f"foreign key {got.foreign_key}; {source}: {col.foreign_key}")
             if got.check != col.check:
