@@ -18,7 +18,7 @@ from djogi.errors import (
 from djogi.executor import Database, connect
 from djogi.fields import Field, ForeignKey, OneToOne, Reverse, field
 from djogi.loop import run
-from djogi.model import Audit, Index, IndexColumn, Model, descriptor, models
+from djogi.model import Audit, Check, CompositeForeignKey, Domain, Index, IndexColumn, Model, descriptor, models
 from djogi.passwords import PasswordHash
 from djogi.schema import Partition, PartitionBy
 from djogi.types import (
@@ -28,6 +28,7 @@ from djogi.types import (
     HeerIdDesc,
     Integer,
     Jsonb,
+    NaiveDateTime,
     RanjId,
     RanjIdDesc,
     Real,
@@ -47,8 +48,11 @@ __all__ = [
     "AuthError",
     "Authenticator",
     "BigInt",
+    "Check",
+    "CompositeForeignKey",
     "Database",
     "DjogiError",
+    "Domain",
     "Enum",
     "Field",
     "ForeignKey",
@@ -62,6 +66,7 @@ __all__ = [
     "LockConflict",
     "Model",
     "MultipleObjectsReturned",
+    "NaiveDateTime",
     "NotFound",
     "NotPortable",
     "OneToOne",

@@ -189,6 +189,8 @@ class FieldOptions(TypedDict, total=False):
     outbox_exclude: bool
     expose: tuple[Exposure, ...]
     protected: Protected | None
+    generated: str | None
+    virtual: bool
 
 
 @overload
@@ -208,11 +210,10 @@ def field(*, default: Any = msgspec.NODEFAULT, default_factory: Any = msgspec.NO
     ``default`` is the Python default (msgspec copies an empty ``[]``/``{}``), ``default_factory`` a
     callable making it; the options are ``djogi.schema.fields.field``'s (``unique``, ``index``,
     ``max_length``, ``precision``/``scale``, ``db_default``, ``check``, ``comment``, ``renamed_from``,
-    ``version``, ``column``, ``sql_type``, ``collation``,
-    ``outbox_exclude``, for a declared key ``primary_key``, ``identity``,
-    ``sequence``, ``timestamp``, and on relations ``on_delete``, ``on_update``, ``deferrable``,
-    ``initially_deferred``, ``related_name``, ``to_field``; visages and protection: ``expose``, ``protected``).
-    ``ModelDefinitionError`` for an unknown option or both defaults.
+    ``version``, ``column``, ``sql_type``, ``collation``, ``generated``/``virtual``, ``outbox_exclude``, for a
+    declared key ``primary_key``, ``identity``, ``sequence``, ``timestamp``, and on relations ``on_delete``,
+    ``on_update``, ``deferrable``, ``initially_deferred``, ``related_name``, ``to_field``; visages and
+    protection: ``expose``, ``protected``). ``ModelDefinitionError`` for an unknown option or both defaults.
     """
     return specifier(default, default_factory, options)
 

@@ -21,6 +21,9 @@ from djogi.errors import ModelDefinitionError
 from djogi.fields import K, Keyed, field
 from djogi.schema import (
     Audit,
+    Check,
+    CompositeForeignKey,
+    Domain,
     FieldDescriptor,
     FieldSpec,
     Index,
@@ -45,6 +48,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Audit",
+    "Check",
+    "CompositeForeignKey",
+    "Domain",
     "FieldDescriptor",
     "FieldSpec",
     "Index",
@@ -78,7 +84,8 @@ class ModelMeta(SchemaMeta):
             through: tuple[type[Any], type[Any]] = ..., renamed_from: str = ..., tenant_key: str = ...,
             partition_by: PartitionBy = ..., partitions: tuple[Partition, ...] = ...,
             primary_key: str | tuple[str, ...] = ..., timestamps: bool = ..., managed: bool = ..., outbox: bool = ...,
-            audit: bool | Audit = ...,
+            audit: bool | Audit = ..., checks: tuple[Check, ...] = ...,
+            foreign_keys: tuple[CompositeForeignKey, ...] = ...,
             frozen: bool = ..., kw_only: bool = ..., eq: bool = ..., gc: bool = ...,
         ) -> _MM: ...  # fmt: skip
 

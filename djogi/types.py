@@ -7,6 +7,7 @@ key type up in the model registry.
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import re
 import typing
@@ -27,6 +28,7 @@ __all__ = [
     "Integer",
     "Jsonb",
     "KeyType",
+    "NaiveDateTime",
     "OnDelete",
     "PrimaryKey",
     "RanjId",
@@ -179,6 +181,9 @@ BigInt = Annotated[int, SqlType("BIGINT")]
 """An ``int`` stored as BIGINT (the default for ``int``)."""
 Real = Annotated[float, SqlType("REAL")]
 """A ``float`` stored as REAL (32-bit); plain ``float`` is DOUBLE PRECISION."""
+NaiveDateTime = Annotated[dt.datetime, SqlType("TIMESTAMP")]
+"""A ``datetime`` without time zone stored as TIMESTAMP (wall-clock time); plain ``datetime`` is TIMESTAMPTZ.
+Its values are naive datetimes: an aware one is refused (``ValidationError``) rather than converted."""
 
 INT_RANGES: dict[str, tuple[int, int]] = {
     "SMALLINT": (-(2**15), 2**15 - 1),

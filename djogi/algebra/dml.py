@@ -303,6 +303,9 @@ def _cell(desc: ModelDescriptor, name: str, value: object) -> Expr[Any]:
     """``value`` as the expression assigned to field ``name``: ``NULL``, an expression, or a ``Param`` holding
     the value checked by ``column_value`` (the check every write path makes)."""
     col: Column[Any, Any] = getattr(desc.model, name)
+    fd = desc.field(name)
+    if fd.generated is not None:  # refused whatever the value (or expression): the one refusal of every write
+        column_value(fd, value, model=desc.name)
     if value is None:
         if not col.nullable:
             raise ValidationError(f"{col.describe()} is NOT NULL; cannot set it to None")
@@ -618,15 +621,16 @@ def update_one(instance: M, changes: Mapping[str, object] | None = None) -> Upda
     """``UPDATE "t" SET <changes>, "updated_at" = now() WHERE "t"."id" = $n RETURNING <every column>``.
 
     ``changes`` maps field names to new values (``None``: the whole row from ``instance``, every data and
-    relation field, ``db_default`` ones included, except fields left ``UNSET``). With a version field the
-    statement also sets ``version = version + 1`` and adds
-    ``AND "t"."version" = $m``: zero rows updated means the row moved on (the executor raises
+    relation field, ``db_default`` ones included, except generated columns and fields left ``UNSET``). With
+    a version field the statement also sets ``version = version + 1`` and adds ``AND "t"."version" = $m``:
+    zero rows updated means the row moved on (the executor raises
     ``StaleObject``). ``ValidationError`` for an unsaved instance, unknown or framework fields.
     """
     model = type(instance)
     desc, where = _saved_pk(instance, "update_one()")
     if changes is None:
-        whole = (fd for fd in desc.fields if fd.kind in ("data", "relation") and not fd.version and fd.auto is None)
+        whole = (fd for fd in desc.fields
+                 if fd.kind in ("data", "relation") and not fd.version and fd.auto is None and fd.generated is None)
         changes = {fd.name: value for fd in whole if (value := getattr(instance, fd.name)) is not msgspec.UNSET}
     assignments = _bumped(model, _assign(model, changes))
     return Update(model=model, assignments=_stamped(model, assignments), condition=where, returning=desc.columns)

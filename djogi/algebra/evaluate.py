@@ -120,6 +120,11 @@ def _instant(v: dt.datetime) -> dt.datetime:
     return v.astimezone(_UTC)
 
 
+def _wall_clock(v: dt.datetime | str) -> dt.datetime:
+    """A ``timestamp`` value: a naive datetime (a parameter carries it as its ISO text)."""
+    return dt.datetime.fromisoformat(v) if isinstance(v, str) else v
+
+
 def _enum_key(enum_type: Any) -> Norm:
     order = {label: i for i, label in enumerate(enum_type.labels())}
     return order.__getitem__
@@ -136,6 +141,8 @@ def _element_norm(kind: str | None, t: e.ValueType) -> Norm | None:
         return _nan_key if kind == "decimal" else None
     if kind == "datetime":
         return _instant
+    if kind == "timestamp":
+        return _wall_clock
     if kind == "enum":
         return _enum_key(t.enum)
     return None

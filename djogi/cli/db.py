@@ -25,7 +25,7 @@ from djogi.cli.state import Cli, DatabaseOption, JsonOption, cli_of, database_of
 from djogi.embedded import POSTGRES_BIN_PATH
 from djogi.executor import connect_bounded
 from djogi.heer_sql import DEFAULT_NODE_ID, bind_node_sql
-from djogi.migrate import introspect
+from djogi.migrate.introspect import catalog
 from djogi.migrate.modelsource import model_source
 from djogi.migrate.snapshot import write_atomic
 from djogi.redact import redact
@@ -224,8 +224,9 @@ def inspect(
     if output is not None and output.exists() and not force:
         raise Refusal(f"{output} exists; pass --force to overwrite it")
     with connect_bounded(cli.url(name), cli.config.database(name).operation_timeout, autocommit=True) as conn:
-        snapshot = introspect(conn)
-    source = model_source(snapshot, tables=tables)
+        found = catalog(conn)
+    snapshot = found.snapshot
+    source = model_source(snapshot, tables=tables, unmodelled=found.unmodelled)
     if output is None:
         typer.echo(source, nl=False)
         return

@@ -4,7 +4,8 @@
 unpacks each tuple and calls the model's constructor with keyword arguments: no per-row dict, no
 per-column loop. Columns whose loaded value is already final (str, int, Decimal, datetime, ...) are
 passed through (keys included: a HeerId is a plain ``int``, a RanjId a plain ``uuid.UUID``); the others
-get one inline conversion: label -> ``djogi.Enum`` member, JSONB document -> ``Jsonb[T]`` value. A row
+get one inline conversion: label -> ``djogi.Enum`` member, JSONB document -> ``Jsonb[T]`` value, a
+``CHAR(n)`` value without its padding. A row
 that cannot be decoded raises ``DecodeError`` naming ``Model.field``.
 """
 
@@ -108,7 +109,14 @@ def _converter(model_name: str, fd: FieldDescriptor) -> Callable[[Any], Any] | N
         return PasswordHash
     if kind == "encrypted":
         return functools.partial(decrypt, model=model_name, field=fd.name)
+    if kind == "str" and fd.sql_type.upper().startswith(("CHAR(", "CHARACTER(", "BPCHAR(")):
+        return _unpadded  # values are written without trailing spaces (codecs.values refuses them)
     return None
+
+
+def _unpadded(value: str) -> str:
+    """A ``CHAR(n)`` value without the spaces PostgreSQL padded it with."""
+    return value.rstrip(" ")
 
 
 def _build(model: type[M], columns: tuple[str, ...]) -> RowDecoder[M]:

@@ -145,9 +145,9 @@ def _n_datetime(v: Any, sql: str | None, enum: Any) -> object:
 def _n_timestamp(v: Any, sql: str | None, enum: Any) -> object:
     if not isinstance(v, dt.datetime):
         raise _wrong(v, "a naive datetime.datetime (a timestamp without time zone)")
-    if v.utcoffset() is not None:
+    if v.tzinfo is not None:
         raise Refused(f"{v!r} has a timezone; a timestamp without time zone holds wall-clock times",
-                      "pass a naive datetime, or compare a timestamptz expression")  # fmt: skip
+                      "pass a naive datetime (tzinfo=None), or compare a timestamptz expression")  # fmt: skip
     return v
 
 
@@ -465,10 +465,14 @@ def _check_for(kind: str, sql: str, max_length: int | None) -> Callable[[Any], A
         if dimensions is not None:
             return functools.partial(_dimensioned, dimensions=int(dimensions.group(1)))
     if kind == "str" and max_length is not None:
+        fixed = sql.startswith(("CHAR(", "CHARACTER(", "BPCHAR("))
 
         def short(v: str) -> str:
             if len(v) > max_length:
                 raise Refused(f"{len(v)} characters, more than max_length={max_length}", "shorten it")
+            if fixed and v.endswith(" "):
+                raise Refused(f"trailing spaces in a {sql} value (PostgreSQL pads {sql} with spaces, so they would "
+                              "not read back)", "strip them: value.rstrip(' ')")  # fmt: skip
             return v
 
         return short
@@ -483,7 +487,11 @@ def _dimensioned(value: Vector, dimensions: int) -> Vector:
 
 def column_value(fd: FieldDescriptor, value: object, *, model: str | None = None) -> object:
     """``value`` checked and normalised for column ``fd`` (``normalize`` plus the column's own range), as
-    it is stored: what a write returns. Raises ``ValidationError`` naming ``model.field``."""
+    it is stored: what a write returns. Raises ``ValidationError`` naming ``model.field`` (for any value of
+    a generated column, too: the database computes it)."""
+    if fd.generated is not None:
+        raise _reject(fd, model, f"a generated column (GENERATED ALWAYS AS ({fd.generated})) cannot be written",
+                      "leave it UNSET: the database computes it")  # fmt: skip
     if value is None:
         if fd.nullable:
             return None
@@ -525,7 +533,13 @@ def encode_value(fd: FieldDescriptor, value: object, *, model: str | None = None
     normalized = sealed(fd, column_value(fd, value, model=model), model)
     if normalized is not None and fd.value_kind in ("json", "jsonb"):
         return Jsonb(normalized)
-    return normalized
+    return _naive_text(normalized) if fd.value_kind == "timestamp" else normalized
+
+
+def _naive_text(value: Any) -> Any:
+    """A naive datetime as its ISO text (bound for a TIMESTAMP column: the adapters refuse naive datetimes,
+    meant for TIMESTAMPTZ); None as it is."""
+    return value if value is None else value.isoformat(" ")
 
 
 def sealed(fd: FieldDescriptor, stored: object, model: str | None) -> object:
@@ -558,7 +572,7 @@ def encode_unnest_cell(fd: FieldDescriptor, value: object, *, model: str | None 
         return json_encode(normalized).decode()
     if fd.value_kind == "array":
         return json_encode([_element_text(v) for v in normalized]).decode()  # type: ignore[attr-defined]
-    return normalized
+    return _naive_text(normalized) if fd.value_kind == "timestamp" else normalized
 
 
 def _element_text(value: Any) -> Any:
@@ -578,7 +592,7 @@ def checked_column(fd: FieldDescriptor, values: Sequence[object], *, model: str 
     Columns whose values all have the field's exact type are checked without a per-value call (one join of
     all text, the min/max of integers ...), so checking 100k rows stays cheap.
     """
-    if _stored_as_given(fd, values):
+    if fd.generated is None and _stored_as_given(fd, values):
         return None
     out = [v if v is msgspec.UNSET else column_value(fd, v, model=model) for v in values]
     return out if any(a is not b for a, b in zip(out, values, strict=True)) else None
@@ -617,6 +631,8 @@ def _stored_as_given(fd: FieldDescriptor, given: Sequence[object]) -> bool:
         return bool(low <= min(values) and max(values) <= high)
     if kind == "datetime" and tp is dt.datetime:
         return None not in set(map(dt.datetime.utcoffset, values))
+    if kind == "timestamp" and tp is dt.datetime:
+        return set(map(operator.attrgetter("tzinfo"), values)) == {None}
     if kind == "time" and tp is dt.time:
         return set(map(operator.attrgetter("tzinfo"), values)) == {None}
     if kind == "float":

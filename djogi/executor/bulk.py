@@ -43,8 +43,10 @@ M = TypeVar("M", bound=Model[Any])
 # Enum columns are written as ``text`` (the binary form of an enum value is its label), so COPY needs no
 # dumper for an enum type created after the pool's connections were configured.
 COLUMN_OIDS_SQL = (
-    "SELECT a.attname, CASE WHEN t.typtype = 'e' THEN 'text'::regtype::oid ELSE a.atttypid END "
-    "FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
+    "SELECT a.attname, CASE WHEN t.typtype = 'e' OR t.oid = 'bpchar'::regtype THEN 'text'::regtype::oid "
+    "ELSE t.oid END "
+    "FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type d ON d.oid = a.atttypid "
+    "JOIN pg_catalog.pg_type t ON t.oid = CASE WHEN d.typtype = 'd' THEN d.typbasetype ELSE d.oid END "
     "WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped"
 )
 GET_OR_CREATE_ATTEMPTS = 3
@@ -165,7 +167,7 @@ def _unset_fields(desc: ModelDescriptor, rows: Sequence[Model[Any]]) -> tuple[li
     missing: list[FieldDescriptor] = []
     everywhere: set[str] = set()
     for fd in desc.fields:
-        if fd.db_filled:
+        if fd.db_filled and fd.generated is None:
             unset = list(map(operator.attrgetter(fd.name), rows)).count(UNSET)
             if unset:
                 missing.append(fd)
@@ -283,7 +285,9 @@ def _copy_converter(fd: FieldDescriptor, model: str) -> Callable[[Any], Any] | N
 
 
 async def _column_oids(db: Session, conn: Connection, desc: ModelDescriptor) -> dict[str, int]:
-    """The table's column type OIDs by column name, enums as ``text`` (cached per table)."""
+    """The table's column type OIDs by column name (cached per table): a domain's base type, enums and
+    ``CHAR(n)`` as ``text`` (psycopg has no binary dumper for them; the server reads the text into the
+    column's type)."""
     known = db.column_oids.get(desc.table)
     if known is None:
         rows, _ = await db.on(conn, COLUMN_OIDS_SQL, (quote_ident(desc.table),))
@@ -296,7 +300,8 @@ async def bulk_create(db: Session, rows: Sequence[M], returning: bool) -> list[M
     """See ``Database.bulk_create``: generate what the COPY needs, then
     ``COPY "t" (cols) FROM STDIN (FORMAT BINARY)``.
 
-    The generating round trip runs while the given columns are read out of ``rows``. Without
+    Generated columns are left out of the COPY and stay UNSET in the rows returned (read the rows back for
+    their values). The generating round trip runs while the given columns are read out of ``rows``. Without
     ``returning``, database-filled fields every row leaves UNSET are left out of the COPY (their column
     defaults fill them) and nothing is generated for them; only ``created_at``/``updated_at`` are still
     generated together, from one ``now()``, when some rows leave either UNSET and others set it.
@@ -306,7 +311,7 @@ async def bulk_create(db: Session, rows: Sequence[M], returning: bool) -> list[M
     desc = _model_of(rows)
     rows, read = checked_columns(desc, rows)
     missing, everywhere = _unset_fields(desc, rows)
-    fields = list(desc.fields)
+    fields = [fd for fd in desc.fields if fd.generated is None]  # computed by the database, left UNSET
     if not returning:
         left_out = _left_to_defaults(missing, everywhere)
         fields = [fd for fd in fields if fd.name not in left_out]

@@ -90,10 +90,15 @@ def diff(old: Snapshot, new: Snapshot) -> Result[Plan, str]:
     if isinstance(enum_ops, str):
         return Failure(enum_ops)
     out += enum_ops
+    domain_ops = _domains(old, new)
+    if isinstance(domain_ops, str):
+        return Failure(domain_ops)
+    out += domain_ops
     renamed, old = _renames(old, new)
     out += renamed
     for name in sorted(set(old.models) & set(new.models)):
-        problem = _pk_problem(old.models[name], new.models[name])
+        problem = _pk_problem(old.models[name], new.models[name]) or _generated_problem(old.models[name],
+                                                                                         new.models[name])
         if problem:
             return Failure(problem)
     out += _tables(old, new)
@@ -124,6 +129,21 @@ def _enums(old: Snapshot, new: Snapshot) -> list[Operation] | str:
             if value not in current:
                 after = target[i - 1] if i > 0 else None
                 out.append(ops.add_enum_value(name, value, after=after, before=None if after else target[1]))
+    return out
+
+
+def _domains(old: Snapshot, new: Snapshot) -> list[Operation] | str:
+    """Domains created, dropped or altered in place; a new base type is refused (it would rewrite every
+    column of the domain)."""
+    out = [ops.add_domain(d) for name, d in sorted(new.domains.items()) if name not in old.domains]
+    out += [ops.drop_domain(d) for name, d in sorted(old.domains.items()) if name not in new.domains]
+    for name in sorted(set(old.domains) & set(new.domains)):
+        before, after = old.domains[name], new.domains[name]
+        if before.base_type != after.base_type:
+            return (f"domain {name}: changing its base type ({before.base_type} -> {after.base_type}) is not "
+                    "supported; declare a new domain and move the columns to it")  # fmt: skip
+        if before != after:
+            out.append(ops.alter_domain(before, after))
     return out
 
 
@@ -239,6 +259,20 @@ def _pk_problem(old: TableSchema, new: TableSchema) -> str | None:
     return None
 
 
+def _generated_problem(old: TableSchema, new: TableSchema) -> str | None:
+    """Why a column's generation cannot change in place: only a generated column's expression can
+    (``SET EXPRESSION``); a column becoming or ceasing to be generated, or switching between STORED and
+    VIRTUAL, is refused."""
+    for col in new.columns:
+        prev = old.column(col.name)
+        if prev is None or prev.generated == col.generated:
+            continue
+        if prev.generated is None or col.generated is None or prev.generated.stored != col.generated.stored:
+            return (f"column {new.table}.{col.name}: changing whether it is generated ({prev.generated} -> "
+                    f"{col.generated}) is not supported; add a new column and drop the old one")  # fmt: skip
+    return None
+
+
 def _fk_ops(table: str, column: str, old: ForeignKeySchema | None, new: ForeignKeySchema | None,
             existing: bool, keys: dict[str, tuple[str, ...]]) -> list[Operation]:  # fmt: skip
     if old == new:
@@ -269,6 +303,7 @@ def _tables(old: Snapshot, new: Snapshot) -> list[Operation]:
                 out.append(ops.set_table_comment(name, None, table.table_comment))
             for col in table.columns:
                 out += _column_extras(name, None, col, existing=False, keys=keys)
+            out += _table_constraints(None, table, existing=False)
             continue
         if before.table_comment != table.table_comment:
             out.append(ops.set_table_comment(name, before.table_comment, table.table_comment))
@@ -285,9 +320,12 @@ def _tables(old: Snapshot, new: Snapshot) -> list[Operation]:
                 out.append(ops.set_identity(name, col.name, col.identity))
             if prev.default_sql != col.default_sql:
                 out.append(ops.set_default(name, col.name, prev.default_sql, col.default_sql))
+            if prev.generated is not None and col.generated is not None and prev.generated != col.generated:
+                out.append(ops.set_expression(name, col.name, prev.generated, col.generated))
             if prev.nullable != col.nullable:
                 out.append(ops.set_nullable(name, col.name, col.nullable, existing=True))
             out += _column_extras(name, prev, col, existing=True, keys=keys)
+        out += _table_constraints(before, table, existing=True)
         for prev in before.columns:
             if table.column(prev.name) is None:
                 if prev.foreign_key is not None:
@@ -303,11 +341,35 @@ def _tables(old: Snapshot, new: Snapshot) -> list[Operation]:
         for col in table.columns:
             if col.foreign_key is not None:
                 out.append(ops.drop_foreign_key(name, col.name, col.foreign_key))
+        out += [ops.drop_composite_foreign_key(name, fk) for fk in table.foreign_keys]
         inbound = sum(
             1 for t in old.models.values() for c in t.columns if c.foreign_key and c.foreign_key.ref_table == name
         )
         own = tuple(i for i in expand_column_indexes(old) if i.table == name)
         out.append(ops.drop_table(table, own, inbound))
+    return out
+
+
+def _table_constraints(old: TableSchema | None, new: TableSchema, *, existing: bool) -> list[Operation]:
+    """Table CHECK constraints and composite foreign keys added, dropped or changed (a change is a drop and
+    an add: PostgreSQL cannot alter either in place), matched by name."""
+    out: list[Operation] = []
+    checks_before = {c.name: c for c in old.checks} if old else {}
+    checks_after = {c.name: c for c in new.checks}
+    for name, check in sorted(checks_before.items()):
+        if checks_after.get(name) != check:
+            out.append(ops.drop_table_check(new.table, check))
+    for name, check in sorted(checks_after.items()):
+        if checks_before.get(name) != check:
+            out.append(ops.add_table_check(new.table, check, existing=existing))
+    fks_before = {f.name: f for f in old.foreign_keys} if old else {}
+    fks_after = {f.name: f for f in new.foreign_keys}
+    for name, fk in sorted(fks_before.items()):
+        if fks_after.get(name) != fk:
+            out.append(ops.drop_composite_foreign_key(new.table, fk))
+    for name, fk in sorted(fks_after.items()):
+        if fks_before.get(name) != fk:
+            out.append(ops.add_composite_foreign_key(new.table, fk, existing=existing))
     return out
 
 

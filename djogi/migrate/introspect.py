@@ -1,12 +1,14 @@
 """Live catalog -> ``Snapshot`` (effectful: reads ``pg_catalog``).
 
-Five batched queries (tables with columns, constraints, indexes, enums, partitions), whatever the number
-of tables. Partitions belong to their partitioned parent, never tables of their own; ``catalog`` also
-returns the constraints a snapshot cannot hold (``Unmodelled``), which ``verify`` reports.
+A few batched queries (tables with columns, constraints, indexes, enums, domains, policies, partitions),
+whatever the number of tables. Partitions belong to their partitioned parent, never tables of their own;
+``catalog`` also returns the constraints a snapshot cannot hold (``Unmodelled``), which ``verify`` reports.
 Types and defaults go through the same canonical spellings as ``project``; CHECK expressions are read
 back from the constraint comment djogi writes with them (the server's deparsed text otherwise); the
 primary-key kind is recognised from the id column's default. ``scope`` limits the tables and enums
 read (a bucket's names); without it, every table of the current schema except djogi's and HeeRanjID's.
+Domains are read when a column read is of one (a domain no table uses is no part of a bucket). CHECK
+expressions (of tables and domains) are spelled by ``canonical_expression``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any, Literal
 
 import msgspec
 import psycopg
+from psycopg import sql
 from psycopg.rows import TupleRow
 
 from djogi.migrate.audit import CAPTURE_FUNCTION, live_audit
@@ -25,9 +28,13 @@ from djogi.migrate.policies import LivePolicy, live_tenant_key
 from djogi.migrate.project import METHOD_EXTENSIONS, OPCLASS_EXTENSIONS
 from djogi.migrate.snapshot import (
     INDEX_TYPES,
+    CheckSchema,
     ColumnSchema,
+    CompositeForeignKeySchema,
+    DomainSchema,
     EnumSchema,
     ForeignKeySchema,
+    GeneratedSchema,
     Identity,
     IndexColumnSchema,
     IndexSchema,
@@ -37,8 +44,10 @@ from djogi.migrate.snapshot import (
     PartitionSchema,
     Snapshot,
     TableSchema,
+    Unmodelled,
     canonical_bound,
     canonical_default,
+    canonical_expression,
     canonical_type,
     collated,
     fold_column_indexes,
@@ -53,7 +62,8 @@ SELECT c.oid, c.relname, obj_description(c.oid, 'pg_class'), a.attname, format_t
        a.attnotnull, pg_get_expr(d.adbin, d.adrelid), a.attidentity, col_description(c.oid, a.attnum),
        pg_get_partkeydef(c.oid),
        (SELECT co.collname FROM pg_collation co JOIN pg_type ty ON ty.oid = a.atttypid
-        WHERE co.oid = a.attcollation AND a.attcollation <> ty.typcollation)
+        WHERE co.oid = a.attcollation AND a.attcollation <> ty.typcollation),
+       (SELECT ty.typname FROM pg_type ty WHERE ty.oid = a.atttypid AND ty.typtype = 'd'), a.attgenerated
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = current_schema()
 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -88,6 +98,27 @@ JOIN pg_class c ON c.oid = i.inhrelid
 JOIN pg_class p ON p.oid = i.inhparent
 WHERE i.inhparent = ANY(%(oids)s) AND c.relispartition
 ORDER BY p.relname, c.relname
+"""
+
+_PARTITION_OWN = """
+SELECT t.relname, c.relname, con.conname, pg_get_constraintdef(con.oid, true)
+FROM pg_class t
+CROSS JOIN LATERAL pg_partition_tree(t.oid) pt
+JOIN pg_class c ON c.oid = pt.relid
+JOIN pg_constraint con ON con.conrelid = c.oid
+WHERE t.oid = ANY(%(oids)s) AND pt.level > 0 AND con.contype IN ('p', 'u', 'f', 'c', 'x')
+  AND con.conparentid = 0 AND con.coninhcount = 0
+UNION ALL
+SELECT t.relname, c.relname, i.relname, pg_get_indexdef(x.indexrelid)
+FROM pg_class t
+CROSS JOIN LATERAL pg_partition_tree(t.oid) pt
+JOIN pg_class c ON c.oid = pt.relid
+JOIN pg_index x ON x.indrelid = c.oid
+JOIN pg_class i ON i.oid = x.indexrelid
+WHERE t.oid = ANY(%(oids)s) AND pt.level > 0
+  AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = x.indexrelid)
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid AND k.conrelid = c.oid)
+ORDER BY 1, 2, 3
 """
 
 _INDEXES = """
@@ -146,18 +177,19 @@ WHERE %(enums)s::text[] IS NULL OR t.typname = ANY(%(enums)s::text[])
 GROUP BY t.typname
 """
 
+_DOMAINS = """
+SELECT t.typname, format_type(t.typbasetype, t.typtypmod), t.typnotnull, t.typdefault,
+       ARRAY(SELECT ARRAY[c.conname,
+                          coalesce(obj_description(c.oid, 'pg_constraint'), pg_get_constraintdef(c.oid, true))]
+             FROM pg_constraint c WHERE c.contypid = t.oid AND c.contype = 'c' ORDER BY c.conname)
+FROM pg_type t
+JOIN pg_namespace n ON n.oid = t.typnamespace AND n.nspname = current_schema()
+WHERE t.typtype = 'd' AND t.typname = ANY(%(domains)s::text[])
+ORDER BY t.typname
+"""
+
 _ON_DELETE: dict[str, OnDelete] = {"a": "NoAction", "r": "Restrict", "c": "Cascade", "n": "SetNull", "d": "SetDefault"}
 _IDENTITY: dict[str, Identity] = {"d": "ByDefault", "a": "Always"}
-
-
-class Unmodelled(msgspec.Struct, frozen=True):
-    """A constraint of a table in scope that the snapshot cannot hold (a table CHECK not named after a
-    column, a composite FK, an FK with an ON UPDATE action or MATCH FULL, an exclusion constraint) or a
-    constraint left NOT VALID: what ``verify`` reports, since neither the models nor a snapshot declare it."""
-
-    table: str
-    name: str
-    what: str
 
 
 class Catalog(msgspec.Struct, frozen=True):
@@ -195,23 +227,28 @@ def catalog(
         policy_rows = cur.execute(_POLICIES, {"oids": oids}).fetchall()
         trigger_rows = cur.execute(_TRIGGERS, {"oids": oids}).fetchall()
         audit_trigger_rows = cur.execute(_AUDIT_TRIGGERS, {"oids": oids, "function": CAPTURE_FUNCTION}).fetchall()
+        domain_rows = cur.execute(_DOMAINS, {"domains": sorted({r[11] for r in rows if r[11] is not None})}).fetchall()
         zone = cur.execute("SELECT current_setting('TimeZone'), set_config('TimeZone', 'UTC', false)").fetchone()
         try:
             partition_rows = cur.execute(_PARTITIONS, {"oids": oids}).fetchall()
+            own_rows = cur.execute(_PARTITION_OWN, {"oids": oids}).fetchall()
         finally:
             cur.execute("SELECT set_config('TimeZone', %s, false)", (zone[0] if zone else "UTC",))
     by_table, unmodelled = _constraints(constraints, {(r[1], r[3]) for r in rows})
     columns: dict[str, list[ColumnSchema]] = {}
     comments: dict[str, str | None] = {}
     keys: dict[str, str | None] = {}
-    for _oid, table, table_comment, name, sql_type, notnull, default, identity, comment, partkey, collation in rows:
+    for (_oid, table, table_comment, name, sql_type, notnull, default, identity, comment, partkey, collation, _,
+         generated) in rows:  # fmt: skip
         comments[table] = table_comment
         keys[table] = partkey
         con = by_table.get(table, {})
         ident = _IDENTITY.get(identity)
         columns.setdefault(table, []).append(ColumnSchema(
             name=name, sql_type=collated(canonical_type(sql_type), collation), nullable=not notnull,
-            default_sql=None if ident else canonical_default(default), identity=ident, comment=comment,
+            default_sql=None if ident or generated else canonical_default(default), identity=ident, comment=comment,
+            generated=GeneratedSchema(expression=canonical_expression(default), stored=generated == "s")
+            if generated else None,
             foreign_key=con.get(("f", name)), check=con.get(("c", check_name(table, name))),
         ))  # fmt: skip
     security = _security(policy_rows, columns)
@@ -222,6 +259,8 @@ def catalog(
         )
     models = {
         table: TableSchema(app=app, columns=tuple(cols), table=table, table_comment=comments[table],
+                           checks=tuple(by_table.get(table, {}).get(("checks", ""), ())),
+                           foreign_keys=tuple(by_table.get(table, {}).get(("foreign_keys", ""), ())),
                            primary_key=primary_key_schema(cols, by_table.get(table, {}).get(("p", "")) or ()),
                            partition=None if keys[table] is None else PartitionSchema(
                                key=keys[table] or "", partitions=tuple(parts.get(table, ()))),
@@ -241,10 +280,23 @@ def catalog(
               for name, t in models.items()}  # fmt: skip
     folded, indexes = fold_column_indexes(models, [_index(r) for r in index_rows if r[11] != "x"])
     snapshot = Snapshot(
+        domains={name: _domain(name, *rest) for name, *rest in domain_rows},
         enums={name: EnumSchema(name=name, variants=tuple(labels)) for name, labels in sorted(enum_rows)},
         indexes=indexes, models=folded, registered_apps=(app,) if app else (),
     )  # fmt: skip
+    unmodelled += [Unmodelled(table, name, f"defined on partition {part} alone, which djogi does not declare (a "
+                                           f"partition gets its parent's constraints and indexes): {definition}")
+                   for table, part, name, definition in own_rows]  # fmt: skip
     return Catalog(snapshot, tuple(unmodelled))
+
+
+def _domain(name: str, base: str, not_null: bool, default: str | None, checks: list[list[str]]) -> DomainSchema:
+    """A domain as the catalog has it (each CHECK's text: the comment djogi writes with it, else the
+    server's), spelled as ``project.domain_schema`` spells a declared one."""
+    return DomainSchema(
+        name=name, base_type=canonical_type(base), not_null=not_null, default_sql=canonical_default(default),
+        checks=tuple(CheckSchema(name=c, expression=canonical_expression(_strip_check(text))) for c, text in checks),
+    )  # fmt: skip
 
 
 def _security(rows: list[tuple[Any, ...]], columns: dict[str, list[ColumnSchema]]) -> dict[str, dict[str, Any]]:
@@ -292,9 +344,20 @@ def _constraints(
                                                      f"{definition}"))  # fmt: skip
         elif kind == "c" and any((table, c) in columns and check_name(table, c) == name for c in cols):
             slot[("c", name)] = comment if comment is not None else _strip_check(definition)
+        elif kind == "c":
+            text = comment if comment is not None else _strip_check(definition)
+            slot.setdefault(("checks", ""), []).append(CheckSchema(name=name, expression=canonical_expression(text)))
+        elif kind == "f":
+            slot.setdefault(("foreign_keys", ""), []).append(CompositeForeignKeySchema(
+                name=name, columns=tuple(cols), ref_table=ref_table, ref_columns=tuple(ref_cols),
+                on_delete=_ON_DELETE[on_delete], on_update=None if on_update == "a" else _ON_DELETE[on_update],
+                deferrable=deferrable, initially_deferred=deferred,
+            ))  # fmt: skip
+            if match != "s":
+                extra.append(Unmodelled(table, name, f"foreign key with MATCH FULL, which djogi does not declare: "
+                                                     f"{definition}"))  # fmt: skip
         else:
-            what = {"f": "composite foreign key", "c": "CHECK constraint", "x": "exclusion constraint"}[kind]
-            extra.append(Unmodelled(table, name, f"{what} that djogi does not declare: {definition}"))
+            extra.append(Unmodelled(table, name, f"exclusion constraint that djogi does not declare: {definition}"))
     return out, extra
 
 
@@ -334,3 +397,44 @@ def _index(row: tuple[Any, ...]) -> IndexSchema:
         extension_dependency=extension,
         storage_parameters=dict(sorted(p.split("=", 1) for p in params or ())),
     )  # fmt: skip
+
+
+_PROBE = "__djogi_probe"
+
+
+def server_spelled(conn: Connection, expected: Snapshot, live: Snapshot) -> Snapshot:
+    """``expected`` with each generated column's expression as the server prints it, where it differs from
+    the live column's: a declared ``qty * price`` reads back as ``(qty)::numeric * price``, with casts no
+    pure spelling can infer. Each is typed in the live table's context, on a temporary copy of its columns
+    in a transaction rolled back (the table itself is not locked beyond reading it); an expression the
+    server refuses is kept as declared (so the difference is reported)."""
+    tables = dict(expected.models)
+    for name, table in expected.models.items():
+        have = live.models.get(name)
+        columns = []
+        for col in table.columns:
+            got = have.column(col.name) if have is not None else None
+            if col.generated is not None and got is not None and got.generated not in (None, col.generated):
+                spelled = _spelling(conn, name, got.sql_type, col.generated.expression)
+                col = msgspec.structs.replace(col, generated=msgspec.structs.replace(col.generated,
+                                                                                     expression=spelled))
+            columns.append(col)
+        tables[name] = msgspec.structs.replace(table, columns=tuple(columns))
+    return msgspec.structs.replace(expected, models=tables)
+
+
+def _spelling(conn: Connection, table: str, sql_type: str, expression: str) -> str:
+    probe = sql.Identifier(_PROBE)
+    try:
+        with conn.transaction(force_rollback=True), conn.cursor() as cur:
+            cur.execute(sql.SQL("CREATE TEMP TABLE {} (LIKE {})").format(probe, sql.Identifier(table)))
+            cur.execute(sql.SQL("ALTER TABLE {} ADD COLUMN {} {} GENERATED ALWAYS AS ({}) VIRTUAL").format(
+                probe, probe, sql.SQL(sql_type), sql.SQL(expression)))
+            row = cur.execute(
+                "SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d JOIN pg_attribute a "
+                "ON a.attrelid = d.adrelid AND a.attnum = d.adnum WHERE d.adrelid = %s::regclass AND a.attname = %s",
+                (f"pg_temp.{_PROBE}", _PROBE),
+            ).fetchone()
+    except psycopg.Error:
+        return expression
+    return expression if row is None else canonical_expression(row[0])

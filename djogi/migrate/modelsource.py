@@ -20,12 +20,15 @@ import msgspec
 from djogi.errors import DjogiError
 from djogi.migrate.snapshot import (
     ColumnSchema,
+    DomainSchema,
     EnumSchema,
     IndexSchema,
     Snapshot,
     TableSchema,
+    Unmodelled,
     max_length_of,
     owned_sequence,
+    printed_name,
 )
 
 __all__ = ["InspectError", "model_source"]
@@ -41,6 +44,7 @@ _SCALARS = {
     "NUMERIC": ("Decimal", None), "DATE": ("dt.date", None), "TIMESTAMPTZ": ("dt.datetime", None),
     "TIME": ("dt.time", None), "INTERVAL": ("dt.timedelta", None), "UUID": ("uuid.UUID", None),
     "BYTEA": ("bytes", None), "JSONB": ("Any", None), "REAL": ("float", "REAL"), "TSVECTOR": ("djogi.TsVector", None),
+    "TIMESTAMP": ("djogi.NaiveDateTime", None),
 }  # fmt: skip
 _VECTOR = re.compile(r"vector\(\d+\)")
 _PK_KINDS = {
@@ -63,19 +67,30 @@ class _Field(msgspec.Struct, frozen=True):
     annotation: str
     options: tuple[tuple[str, str], ...]
     nullable: bool
-    unset: bool  # a key the database fills: declared with the default msgspec.UNSET
+    unset: bool  # a key the database fills, or a generated column: declared with the default msgspec.UNSET
 
 
-def model_source(snapshot: Snapshot, *, tables: Iterable[str] | None = None) -> str:
+def model_source(
+    snapshot: Snapshot, *, tables: Iterable[str] | None = None, unmodelled: Iterable[Unmodelled] = ()
+) -> str:  # fmt: skip
     """The source of a models module declaring ``tables`` of ``snapshot`` (all of them when None), the enums
-    they use, and nothing else. ``InspectError`` for an unknown table or one that cannot be declared exactly."""
+    and domains they use, and nothing else. ``InspectError`` for an unknown table, one that cannot be
+    declared exactly, or one with a constraint of ``unmodelled`` (what ``introspect.catalog`` found beside
+    the snapshot: no model could declare it)."""
     chosen = sorted(snapshot.models) if tables is None else list(dict.fromkeys(tables))
     unknown = [t for t in chosen if t not in snapshot.models]
     if unknown:
         known = ", ".join(sorted(snapshot.models))
         raise InspectError(f"no table {', '.join(unknown)} in the database (known: {known})")
+    undeclarable = [u for u in unmodelled if u.table in chosen]
+    if undeclarable:
+        shown = "; ".join(f"{u.table}.{u.name}: {u.what}" for u in undeclarable[:3])
+        more = f" (and {len(undeclarable) - 3} more)" if len(undeclarable) > 3 else ""
+        raise InspectError(f"models cannot declare {shown}{more}")
     names = {t: class_name(t) for t in chosen}
+    domains = {printed_name(d.name): d for d in snapshot.domains.values()}
     enum_names = {e.name: class_name(e.name) for e in snapshot.enums.values()}
+    enum_names |= {key: class_name(d.name) for key, d in domains.items()}  # named types: enums and domains
     framework = {t: _framework(snapshot.models[t]) for t in chosen}
     fields_of = {t: _field_names(snapshot.models[t], framework[t]) for t in chosen}
     used_enums: set[str] = set()
@@ -88,18 +103,25 @@ def model_source(snapshot: Snapshot, *, tables: Iterable[str] | None = None) -> 
             for c in schema.columns if c.name not in framework[table]
         ]  # fmt: skip
         indexes = [i for i in snapshot.indexes if i.table == table]
-        classes.append(_class(schema, names[table], fields, indexes, framework[table]))
-    enums = [_enum(snapshot.enums[e], enum_names[e]) for e in sorted(used_enums)]
+        constraints = _table_constraints(schema, fields_of, names)
+        classes.append(_class(schema, names[table], fields, indexes, framework[table], constraints))
+    enums = [_enum(snapshot.enums[e], enum_names[e]) for e in sorted(used_enums) if e not in domains]
+    aliases = [_domain(domains[d], enum_names[d], enum_names) for d in sorted(used_enums) if d in domains]
     written = [names[t] for t in chosen] + [enum_names[e] for e in used_enums]
     clashes = sorted({n for n in written if written.count(n) > 1})
     if clashes:
-        raise InspectError(f"tables or enum types {clashes} would be classes of the same name; inspect them apart")
+        raise InspectError(f"tables, enum types or domains {clashes} would be classes of the same name; inspect "
+                           "them apart")  # fmt: skip
     header = (
         '"""Models written by ``djogi db inspect``: one per table, as the database has it."""\n\n'
         "from __future__ import annotations\n\n"
-        "import datetime as dt\nimport uuid\nfrom decimal import Decimal\nfrom typing import Any\n\n"
-        "import msgspec\n\nimport djogi\nfrom djogi import Field, ForeignKey, Index, IndexColumn, Model, field"
+        "import datetime as dt\nimport uuid\nfrom decimal import Decimal\n"
+        f"from typing import {'Annotated, Any, TypeAlias' if aliases else 'Any'}\n\n"
+        "import msgspec\n\nimport djogi\n"
+        f"from djogi import Check, CompositeForeignKey, {'Domain, ' if aliases else ''}Field, ForeignKey, Index, "
+        "IndexColumn, Model, field"
     )
+    enums += aliases
     if any(snapshot.models[t].partition for t in chosen):
         header += "\nfrom djogi import Partition, PartitionBy"
     if any(a is not None and a.exclude for a in (snapshot.models[t].audit for t in chosen)):
@@ -208,7 +230,8 @@ def _field(
     if collation is not None:
         options.append(("collation", _lit(collation)))
     if column.generated is not None:
-        raise InspectError(f"{where}: generated columns cannot be declared yet")
+        options.append(("generated", _lit(column.generated.expression)))
+        options += [] if column.generated.stored else [("virtual", "True")]
     filled = column.identity is not None or column.default_sql is not None
     if column.identity is not None:
         options.append(("identity", _lit("by default" if column.identity == "ByDefault" else "always")))
@@ -227,7 +250,7 @@ def _field(
     elif not column.indexed and by_default:
         options.append(("index", "False"))
     options += [(k, _lit(v)) for k in ("check", "comment") if (v := getattr(column, k)) is not None]
-    unset = filled and column.name in key
+    unset = (filled and column.name in key) or column.generated is not None
     return _Field(name, column.name, annotation, tuple(options), column.nullable, unset)
 
 
@@ -237,13 +260,13 @@ def _collation(sql_type: str) -> tuple[str, str | None]:
     return (sql_type, None) if found is None else (found.group(1), found.group(2).replace('""', '"'))
 
 
-def _call(args: list[str], indent: int) -> str:
-    """``Index(...)`` with ``args``, one per line when it would not fit on a line at ``indent``."""
-    flat = f"Index({', '.join(args)})"
+def _call(callee: str, args: list[str], indent: int) -> str:
+    """``callee(...)`` with ``args``, one per line when it would not fit on a line at ``indent``."""
+    flat = f"{callee}({', '.join(args)})"
     if indent + len(flat) <= 110:
         return flat
     pad = " " * (indent + 4)
-    return "Index(" + "".join(f"\n{pad}{a}," for a in args) + f"\n{' ' * indent})"
+    return f"{callee}(" + "".join(f"\n{pad}{a}," for a in args) + f"\n{' ' * indent})"
 
 
 def _tuple(items: list[str]) -> str:
@@ -265,8 +288,8 @@ def _value_type(
     if sql_type in enum_names:
         used_enums.add(sql_type)
         return enum_names[sql_type]
-    if (length := max_length_of(sql_type)) is not None and sql_type.startswith("VARCHAR"):
-        options.append(("max_length", str(length)))
+    if (length := max_length_of(sql_type)) is not None:
+        options.append(("max_length", str(length)) if sql_type.startswith("VARCHAR") else ("sql_type", _lit(sql_type)))
         return "str"
     if (numeric := _NUMERIC.fullmatch(sql_type)) is not None:
         options += [("precision", numeric.group(1)), ("scale", numeric.group(2))]
@@ -282,9 +305,38 @@ def _value_type(
     raise InspectError(f"{where}: type {sql_type} has no djogi field type yet")
 
 
+def _table_constraints(schema: TableSchema, fields_of: dict[str, dict[str, str]], names: dict[str, str]) -> list[str]:
+    """The ``checks=`` and ``foreign_keys=`` options of a table with CHECK constraints or composite foreign
+    keys (the target named by its class name, so that it may be declared later)."""
+    options = []
+    if schema.checks:
+        checks = [_call("Check", [f"name={_lit(c.name)}", f"expression={_lit(c.expression)}"], 8)
+                  for c in schema.checks]  # fmt: skip
+        options.append("".join(["checks=(", *(f"\n        {c}," for c in checks), "\n    )"]))
+    fks = []
+    for fk in schema.foreign_keys:
+        if fk.ref_table not in names:
+            raise InspectError(f"{schema.table}.{fk.name}: references table {fk.ref_table}, which is not being "
+                               "inspected; inspect it too")  # fmt: skip
+        args = [f"fields={_tuple([_lit(fields_of[schema.table][c]) for c in fk.columns])}",
+                f"target={_lit(names[fk.ref_table])}",
+                f"to_fields={_tuple([_lit(fields_of[fk.ref_table][c]) for c in fk.ref_columns])}",
+                f"name={_lit(fk.name)}"]  # fmt: skip
+        if fk.on_delete != "Restrict":
+            args.append(f"on_delete={_lit(_ON_DELETE[fk.on_delete])}")
+        if fk.on_update is not None:
+            args.append(f"on_update={_lit(_ON_DELETE[fk.on_update])}")
+        args += [f"{k}=True" for k in ("deferrable", "initially_deferred") if getattr(fk, k)]
+        fks.append(_call("CompositeForeignKey", args, 8))
+    if fks:
+        options.append("".join(["foreign_keys=(", *(f"\n        {f}," for f in fks), "\n    )"]))
+    return options
+
+
 def _class(
-    schema: TableSchema, name: str, fields: list[_Field], indexes: list[IndexSchema], framework: tuple[str, ...]
-) -> str:
+    schema: TableSchema, name: str, fields: list[_Field], indexes: list[IndexSchema], framework: tuple[str, ...],
+    constraints: list[str],
+) -> str:  # fmt: skip
     options = [f"table={_lit(schema.table)}"]
     key = schema.primary_key
     base = "Model"
@@ -308,14 +360,16 @@ def _class(
     if schema.audit is not None:
         excluded = [_lit(next(f.name for f in fields if f.column == c)) for c in schema.audit.exclude]
         options.append(f"audit=Audit(exclude={_tuple(excluded)})" if excluded else "audit=True")
-    partitioned = _partitioning(schema)
-    options += partitioned
     by_column = {f.column: f.name for f in fields}
+    partitioned = _partitioning(schema, {**by_column, **{c: c for c in framework}})
+    options += partitioned
     declared = [_index(schema.table, i, by_column) for i in indexes]
-    head = f"class {name}({base}, {', '.join(options)}{''.join(f', indexes=({_call(i, 0)},)' for i in declared[:1])}):"
-    if len(head) > 110 or len(declared) > 1 or partitioned:
+    inline = "".join(f", indexes=({_call('Index', i, 0)},)" for i in declared[:1])
+    head = f"class {name}({base}, {', '.join(options)}{inline}):"
+    if len(head) > 110 or len(declared) > 1 or partitioned or constraints:
         if declared:
-            options.append("".join(["indexes=(", *(f"\n        {_call(i, 8)}," for i in declared), "\n    )"]))
+            options.append("".join(["indexes=(", *(f"\n        {_call('Index', i, 8)}," for i in declared), "\n    )"]))
+        options += constraints
         head = "\n    ".join([f"class {name}(", f"{base},", *(f"{o}," for o in options)]) + "\n):"
     lines = [head]
     for f in sorted(fields, key=lambda f: f.nullable or f.unset):
@@ -335,26 +389,29 @@ def _declaration(f: _Field) -> str:
             annotation.startswith("ForeignKey[")) else f"{annotation} | None"
     if not annotation.startswith("ForeignKey["):
         annotation = f"Field[{annotation}]"
-    default = ["default=None"] if f.nullable else ["default=msgspec.UNSET"] if f.unset else []
+    default = ["default=msgspec.UNSET"] if f.unset else ["default=None"] if f.nullable else []
     args = [f"{k}={v}" for k, v in f.options] + default
     return annotation + (f" = field({', '.join(args)})" if args else "")
 
 
-_KEY = re.compile(r"(RANGE|LIST|HASH) \(id\)")
+_KEY = re.compile(r"(RANGE|LIST|HASH) \((.+)\)")
 _HASH = re.compile(r"FOR VALUES WITH \(modulus (\d+), remainder (\d+)\)")
 _RANGE = re.compile(r"FOR VALUES FROM \((.*)\) TO \((.*)\)")
 _IN = re.compile(r"FOR VALUES IN \((.*)\)")
 _VALUE = re.compile(r"(-?\d+)|'((?:[^']|'')*)'|(MINVALUE|MAXVALUE)")
 
 
-def _partitioning(schema: TableSchema) -> list[str]:
+def _partitioning(schema: TableSchema, by_column: dict[str, str]) -> list[str]:
     """The ``partition_by=`` and ``partitions=`` options of a partitioned table (none for another): the key
-    must be the key column ``id`` and each bound one the ``Partition`` constructors write."""
+    must be columns of the table (not expressions) and each bound one the ``Partition`` constructors write."""
     if schema.partition is None:
         return []
     key = _KEY.fullmatch(schema.partition.key)
-    if key is None:
-        raise InspectError(f"table {schema.table}: partition key {schema.partition.key} is not the key column id")
+    columns = {printed_name(c): c for c in by_column}
+    fields = [by_column[columns[c]] for c in key.group(2).split(", ") if c in columns] if key else []
+    if key is None or len(fields) != len(key.group(2).split(", ")):
+        raise InspectError(f"table {schema.table}: partition key {schema.partition.key} is not a list of its "
+                           "columns")  # fmt: skip
     parts = []
     for part in schema.partition.partitions:
         where = f"table {schema.table}: partition {part.name} ({part.bound})"
@@ -374,7 +431,7 @@ def _partitioning(schema: TableSchema) -> list[str]:
             raise InspectError(f"{where}: this bound cannot be declared yet")
     method = key.group(1).lower()
     listed_parts = "".join(f"\n        {p}," for p in parts)
-    return [f'partition_by=PartitionBy.{method}("id")', f"partitions=({listed_parts}\n    )"]
+    return [f"partition_by=PartitionBy.{method}({', '.join(map(_lit, fields))})", f"partitions=({listed_parts}\n    )"]
 
 
 def _bound_values(where: str, text: str) -> list[str]:
@@ -424,6 +481,23 @@ def _index(table: str, index: IndexSchema, by_column: dict[str, str]) -> list[st
     if index.nulls_not_distinct:
         args.append("nulls_not_distinct=True")
     return args
+
+
+def _domain(schema: DomainSchema, name: str, type_names: dict[str, str]) -> str:
+    """``Name: TypeAlias = Annotated[<base annotation>, Domain(...)]`` for a domain (the base type's own field
+    options are carried by ``base``, which the domain's values are checked as)."""
+    annotation = _value_type(f"domain {schema.name}", schema.base_type, type_names, set(), [])
+    args = [f"name={_lit(schema.name)}", f"base={_lit(schema.base_type)}"]
+    if schema.checks:
+        checks = [f"Check(name={_lit(c.name)}, expression={_lit(c.expression)})" for c in schema.checks]
+        args.append(f"checks={_tuple(checks)}")
+    if schema.not_null:
+        args.append("not_null=True")
+    if schema.default_sql is not None:
+        args.append(f"default={_lit(schema.default_sql)}")
+    flat = f"{name}: TypeAlias = Annotated[{annotation}, {_call('Domain', args, 0)}]"
+    wrapped = f"{name}: TypeAlias = Annotated[\n    {annotation},\n    {_call('Domain', args, 4)},\n]"
+    return flat if len(flat) <= 110 else wrapped
 
 
 def _enum(schema: EnumSchema, name: str) -> str:

@@ -22,9 +22,13 @@ import msgspec
 from djogi.identifiers import derived_name, fit_name, quote_ident
 from djogi.migrate.snapshot import (
     ON_DELETE_SQL,
+    CheckSchema,
     ColumnSchema,
+    CompositeForeignKeySchema,
+    DomainSchema,
     EnumSchema,
     ForeignKeySchema,
+    GeneratedSchema,
     IndexSchema,
     PartitionBoundSchema,
     TableSchema,
@@ -90,6 +94,9 @@ def column_sql(col: ColumnSchema) -> str:
         )
     if col.default_sql is not None:
         parts.append(f"DEFAULT {col.default_sql}")
+    if col.generated is not None:
+        kind = "STORED" if col.generated.stored else "VIRTUAL"
+        parts.append(f"GENERATED ALWAYS AS ({col.generated.expression}) {kind}")
     if not col.nullable:
         parts.append("NOT NULL")
     return " ".join(parts)
@@ -141,9 +148,18 @@ def check_name(table: str, column: str) -> str:
 
 
 def _fk_sql(table: str, column: str, fk: ForeignKeySchema, not_valid: bool) -> str:
+    as_composite = CompositeForeignKeySchema(
+        name=fk_name(table, column), columns=(column,), ref_table=fk.ref_table, ref_columns=(fk.ref_column,),
+        on_delete=fk.on_delete, on_update=fk.on_update, deferrable=fk.deferrable,
+        initially_deferred=fk.initially_deferred,
+    )  # fmt: skip
+    return _composite_fk_sql(table, as_composite, not_valid)
+
+
+def _composite_fk_sql(table: str, fk: CompositeForeignKeySchema, not_valid: bool) -> str:
     sql = (
-        f"ALTER TABLE {q(table)} ADD CONSTRAINT {q(fk_name(table, column))} FOREIGN KEY ({q(column)}) "
-        f"REFERENCES {q(fk.ref_table)} ({q(fk.ref_column)}) ON DELETE {ON_DELETE_SQL[fk.on_delete]}"
+        f"ALTER TABLE {q(table)} ADD CONSTRAINT {q(fk.name)} FOREIGN KEY ({', '.join(map(q, fk.columns))}) "
+        f"REFERENCES {q(fk.ref_table)} ({', '.join(map(q, fk.ref_columns))}) ON DELETE {ON_DELETE_SQL[fk.on_delete]}"
     )
     if fk.on_update is not None:
         sql += f" ON UPDATE {ON_DELETE_SQL[fk.on_update]}"
@@ -152,11 +168,11 @@ def _fk_sql(table: str, column: str, fk: ForeignKeySchema, not_valid: bool) -> s
     return sql + (" NOT VALID;" if not_valid else ";")
 
 
-def _check_sql(table: str, column: str, expr: str, not_valid: bool) -> str:
-    name = q(check_name(table, column))
-    add = f"ALTER TABLE {q(table)} ADD CONSTRAINT {name} CHECK ({expr})" + (" NOT VALID;" if not_valid else ";")
+def _check_sql(table: str, name: str, expr: str, not_valid: bool) -> str:
+    quoted = q(name)
+    add = f"ALTER TABLE {q(table)} ADD CONSTRAINT {quoted} CHECK ({expr})" + (" NOT VALID;" if not_valid else ";")
     # The declared text is kept as the constraint's comment, so introspection returns it verbatim.
-    return f"{add}\nCOMMENT ON CONSTRAINT {name} ON {q(table)} IS {_lit(expr)};"
+    return f"{add}\nCOMMENT ON CONSTRAINT {quoted} ON {q(table)} IS {_lit(expr)};"
 
 
 def _key_sql(index: IndexSchema) -> str:
@@ -211,9 +227,10 @@ def recreate_table_sql(table: TableSchema, indexes: tuple[IndexSchema, ...]) -> 
     parts += [partition_sql(table.table, p) for p in (table.partition.partitions if table.partition else ())]
     for col in table.columns:
         if col.check is not None:
-            parts.append(_check_sql(table.table, col.name, col.check, not_valid=False))
+            parts.append(_check_sql(table.table, check_name(table.table, col.name), col.check, not_valid=False))
         if col.comment is not None:
             parts.append(f"COMMENT ON COLUMN {q(table.table)}.{q(col.name)} IS {_lit(col.comment)};")
+    parts += [_check_sql(table.table, c.name, c.expression, not_valid=False) for c in table.checks]
     if table.table_comment is not None:
         parts.append(f"COMMENT ON TABLE {q(table.table)} IS {_lit(table.table_comment)};")
     for index in indexes:
@@ -240,6 +257,67 @@ def add_enum(e: EnumSchema) -> Operation:
     return Operation(kind="AddEnum", label=f"AddEnum {e.name}", phase=0, steps=(Step(
         label=f"AddEnum {e.name}", up=f"CREATE TYPE {q(e.name)} AS ENUM ({labels});", down=f"DROP TYPE {q(e.name)};",
     ),))  # fmt: skip
+
+
+def _domain_check_sql(domain: str, check: CheckSchema, not_valid: bool) -> str:
+    name = q(check.name)
+    add = f"ALTER DOMAIN {q(domain)} ADD CONSTRAINT {name} CHECK ({check.expression})"
+    # The declared text is kept as the constraint's comment, so introspection returns it verbatim.
+    return (f"{add}{' NOT VALID' if not_valid else ''};\n"
+            f"COMMENT ON CONSTRAINT {name} ON DOMAIN {q(domain)} IS {_lit(check.expression)};")  # fmt: skip
+
+
+def _create_domain_sql(d: DomainSchema) -> str:
+    sql = f"CREATE DOMAIN {q(d.name)} AS {d.base_type}"
+    sql += f" DEFAULT {d.default_sql}" if d.default_sql is not None else ""
+    sql += " NOT NULL;" if d.not_null else ";"
+    return "\n".join([sql, *(_domain_check_sql(d.name, c, not_valid=False) for c in d.checks)])
+
+
+def add_domain(d: DomainSchema) -> Operation:
+    """``CREATE DOMAIN ... AS base [DEFAULT ...] [NOT NULL]`` and its CHECK constraints (with their comments),
+    before the tables that use it (phase 0)."""
+    return Operation(kind="AddDomain", label=f"AddDomain {d.name}", phase=0, steps=(Step(
+        label=f"AddDomain {d.name}", up=_create_domain_sql(d), down=f"DROP DOMAIN {q(d.name)};",
+    ),))  # fmt: skip
+
+
+def drop_domain(d: DomainSchema) -> Operation:
+    """``DROP DOMAIN`` once no column uses it (phase 10; the down recreates it)."""
+    return Operation(kind="DropDomain", label=f"DropDomain {d.name}", phase=10, effect="destructive", steps=(Step(
+        label=f"DropDomain {d.name}", up=f"DROP DOMAIN {q(d.name)};", down=_create_domain_sql(d),
+    ),))  # fmt: skip
+
+
+def alter_domain(old: DomainSchema, new: DomainSchema) -> Operation:
+    """A domain's default, NOT NULL and CHECK constraints changed in place (``ALTER DOMAIN``; a new or
+    changed CHECK is added ``NOT VALID`` and validated in its own step, a NOT NULL is checked against
+    the stored values)."""
+    label = f"AlterDomain {new.name}"
+    domain = q(new.name)
+    steps: list[Step] = []
+    if old.default_sql != new.default_sql:
+        def default(sql: str | None) -> str:
+            return f"ALTER DOMAIN {domain} {'DROP DEFAULT' if sql is None else f'SET DEFAULT {sql}'};"
+        steps.append(Step(label=f"{label} default", up=default(new.default_sql), down=default(old.default_sql)))
+    if old.not_null != new.not_null:
+        def null(on: bool) -> str:
+            return f"ALTER DOMAIN {domain} {'SET' if on else 'DROP'} NOT NULL;"
+        steps.append(Step(label=f"{label} not null", up=null(new.not_null), down=null(old.not_null)))
+    before, after = {c.name: c for c in old.checks}, {c.name: c for c in new.checks}
+    for name, check in sorted(before.items()):
+        if after.get(name) != check:
+            steps.append(Step(label=f"{label} drop check {name}",
+                              up=f"ALTER DOMAIN {domain} DROP CONSTRAINT {q(name)};",
+                              down=_domain_check_sql(new.name, check, not_valid=False)))  # fmt: skip
+    for name, check in sorted(after.items()):
+        if before.get(name) != check:
+            steps.append(Step(label=f"{label} add check {name}", up=_domain_check_sql(new.name, check, not_valid=True),
+                              down=f"ALTER DOMAIN {domain} DROP CONSTRAINT {q(name)};"))  # fmt: skip
+            steps.append(Step(label=f"{label} validate check {name}",
+                              up=f"ALTER DOMAIN {domain} VALIDATE CONSTRAINT {q(name)};",
+                              down=_placeholder("validation has no reverse"), transactional=False))  # fmt: skip
+    return Operation(kind="AlterDomain", label=label, phase=0, effect="reversible", steps=tuple(steps))
 
 
 def drop_enum(e: EnumSchema) -> Operation:
@@ -424,6 +502,18 @@ def set_default(table: str, column: str, old: str | None, new: str | None) -> Op
     return Operation(kind="AlterColumn", label=label, phase=3, steps=(Step(label=label, up=to(new), down=to(old)),))
 
 
+def set_expression(table: str, column: str, old: GeneratedSchema, new: GeneratedSchema) -> Operation:
+    """``ALTER COLUMN ... SET EXPRESSION AS (...)`` of a generated column (a STORED one is rewritten under an
+    exclusive lock: offline only; a VIRTUAL one changes its definition only)."""
+    label = f"AlterColumn {table}.{column} SET EXPRESSION"
+
+    def to(g: GeneratedSchema) -> str:
+        return f"ALTER TABLE {q(table)} ALTER COLUMN {q(column)} SET EXPRESSION AS ({g.expression});"
+
+    return Operation(kind="AlterColumn", label=label, phase=3, safety="OfflineOnly" if new.stored else "OnlineSafe",
+                     effect="reversible", steps=(Step(label=label, up=to(new), down=to(old)),))  # fmt: skip
+
+
 def set_identity(table: str, column: str, identity: str | None) -> Operation:
     """``ADD GENERATED BY DEFAULT AS IDENTITY`` / ``DROP IDENTITY``."""
     alter = f"ALTER TABLE {q(table)} ALTER COLUMN {q(column)}"
@@ -483,17 +573,48 @@ def drop_foreign_key(table: str, column: str, fk: ForeignKeySchema) -> Operation
 
 
 def add_check(table: str, column: str, expr: str, *, existing: bool) -> Operation:
-    """``ADD CONSTRAINT ... CHECK`` (``NOT VALID`` then ``VALIDATE`` on an existing table)."""
-    return _add_constraint("AlterColumn", f"AddCheck {table}.{column}", table, check_name(table, column),
-                           _check_sql(table, column, expr, existing), existing=existing)  # fmt: skip
+    """``ADD CONSTRAINT ... CHECK`` of a column (``NOT VALID`` then ``VALIDATE`` on an existing table)."""
+    name = check_name(table, column)
+    return _add_constraint("AlterColumn", f"AddCheck {table}.{column}", table, name,
+                           _check_sql(table, name, expr, existing), existing=existing)  # fmt: skip
 
 
 def drop_check(table: str, column: str, expr: str) -> Operation:
     """``DROP CONSTRAINT`` of a column's CHECK; the down re-adds it."""
-    label = f"DropCheck {table}.{column}"
-    return Operation(kind="AlterColumn", label=label, phase=3, effect="destructive", steps=(Step(
-        label=label, up=_drop_constraint(table, check_name(table, column)),
-        down=_check_sql(table, column, expr, not_valid=False),
+    return _drop_check(f"DropCheck {table}.{column}", "AlterColumn", table, check_name(table, column), expr)
+
+
+def add_table_check(table: str, check: CheckSchema, *, existing: bool) -> Operation:
+    """``ADD CONSTRAINT name CHECK (...)`` of a table (``NOT VALID`` then ``VALIDATE`` on an existing table)."""
+    return _add_constraint("AddCheckConstraint", f"AddCheck {table}.{check.name}", table, check.name,
+                           _check_sql(table, check.name, check.expression, existing), existing=existing)  # fmt: skip
+
+
+def drop_table_check(table: str, check: CheckSchema) -> Operation:
+    """``DROP CONSTRAINT`` of a table CHECK; the down re-adds it."""
+    return _drop_check(f"DropCheck {table}.{check.name}", "DropCheckConstraint", table, check.name, check.expression)
+
+
+def _drop_check(label: str, kind: str, table: str, name: str, expr: str) -> Operation:
+    return Operation(kind=kind, label=label, phase=3, effect="destructive", steps=(Step(
+        label=label, up=_drop_constraint(table, name), down=_check_sql(table, name, expr, not_valid=False),
+    ),))  # fmt: skip
+
+
+def add_composite_foreign_key(table: str, fk: CompositeForeignKeySchema, *, existing: bool) -> Operation:
+    """``ADD CONSTRAINT ... FOREIGN KEY (a, b) REFERENCES t (x, y)`` (``NOT VALID`` then ``VALIDATE`` on an
+    existing table), after the unique constraints and indexes it may reference (phase 6)."""
+    label = f"AddForeignKey {table}.({', '.join(fk.columns)}) -> {fk.ref_table}.({', '.join(fk.ref_columns)})"
+    add = _add_constraint("AddForeignKey", label, table, fk.name, _composite_fk_sql(table, fk, existing),
+                          existing=existing)  # fmt: skip
+    return msgspec.structs.replace(add, phase=6)
+
+
+def drop_composite_foreign_key(table: str, fk: CompositeForeignKeySchema) -> Operation:
+    """``DROP CONSTRAINT`` of a composite foreign key (first thing: phase 3); the down re-adds it."""
+    label = f"DropForeignKey {table}.({', '.join(fk.columns)}) -> {fk.ref_table}.({', '.join(fk.ref_columns)})"
+    return Operation(kind="DropForeignKey", label=label, phase=3, effect="destructive", steps=(Step(
+        label=label, up=_drop_constraint(table, fk.name), down=_composite_fk_sql(table, fk, False),
     ),))  # fmt: skip
 
 

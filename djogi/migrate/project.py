@@ -20,9 +20,13 @@ from djogi.migrate.outbox import FIXED_COLUMNS, companion, companion_name, pendi
 from djogi.migrate.snapshot import (
     INDEX_TYPES,
     AuditSchema,
+    CheckSchema,
     ColumnSchema,
+    CompositeForeignKeySchema,
+    DomainSchema,
     EnumSchema,
     ForeignKeySchema,
+    GeneratedSchema,
     Identity,
     IndexColumnSchema,
     IndexSchema,
@@ -34,6 +38,7 @@ from djogi.migrate.snapshot import (
     TableSchema,
     canonical_bound,
     canonical_default,
+    canonical_expression,
     canonical_type,
     collated,
     column_index_name,
@@ -43,7 +48,7 @@ from djogi.migrate.snapshot import (
     primary_key_schema,
     printed_name,
 )
-from djogi.model import FieldDescriptor, IndexColumn, ModelDescriptor
+from djogi.model import CompositeForeignKey, Domain, FieldDescriptor, IndexColumn, ModelDescriptor
 from djogi.schema.fields import storage_value
 
 _ON_DELETE: dict[str, OnDelete] = {
@@ -79,6 +84,7 @@ def project(
     tables: dict[str, TableSchema] = {}
     indexes: list[IndexSchema] = []
     enums: dict[str, EnumSchema] = {}
+    domains: dict[str, DomainSchema] = {}
     for desc in bucket_models((d for d in everything if d.managed), database, app):
         columns = []
         for fd in desc.fields:
@@ -110,11 +116,21 @@ def project(
                 indexes.append(_single(desc.table, fd.column, column_unique_name(desc.table, fd.column), None))
             if fd.enum_type is not None:
                 enums[fd.enum_type.pg_name()] = _enum(fd.enum_type)
+            if fd.domain is not None:
+                domain = domain_schema(fd.domain)
+                if domains.setdefault(domain.name, domain) != domain:
+                    return Failure(f"{desc.name}.{fd.name}: domain {domain.name} is declared differently elsewhere "
+                                   f"({domains[domain.name]} / {domain}); declare it once and use that")  # fmt: skip
         indexes.extend(_index(desc.table, idx) for idx in desc.indexes)
         key = tuple(fd.column for fd in desc.key_fields)
+        composite = [_composite_fk(desc, fk, by_model, by_name) for fk in desc.foreign_keys]
+        refused = next((c for c in composite if isinstance(c, str)), None)
+        if refused is not None:
+            return Failure(refused)
         table = tables[desc.table] = TableSchema(
             app=desc.app or None, columns=tuple(columns), primary_key=primary_key_schema(columns, key),
-            table=desc.table,
+            table=desc.table, foreign_keys=tuple(c for c in composite if not isinstance(c, str)),
+            checks=tuple(CheckSchema(name=c.name, expression=canonical_expression(c.expression)) for c in desc.checks),
             table_comment=desc.comment, is_through=desc.through is not None,
             renamed_from=desc.renamed_from, partition=_partition(desc), audit=_audit(desc), **_tenancy(desc),
             outbox=companion_name(desc.table) if desc.outbox else None,
@@ -127,7 +143,41 @@ def project(
     apps = tuple(sorted({t.app for t in folded.values() if t.app}))
     return Success(
         Snapshot(enums=dict(sorted(enums.items())), indexes=rest, models=folded, registered_apps=apps,
-                 generated_at=generated_at)
+                 generated_at=generated_at, domains=dict(sorted(domains.items())))
+    )  # fmt: skip
+
+
+def _composite_fk(
+    desc: ModelDescriptor, fk: CompositeForeignKey, by_model: dict[Any, ModelDescriptor],
+    by_name: dict[str, ModelDescriptor],
+) -> CompositeForeignKeySchema | str:  # fmt: skip
+    """A ``CompositeForeignKey`` as the catalog shows it, or why it cannot be one: the target must be a model
+    of the same database, and ``to_fields`` its primary key or the fields of one of its unique indexes."""
+    where = f"{desc.name}: foreign key {fk.name}"
+    target = desc if fk.target is desc.model or fk.target == desc.name else (
+        by_name.get(fk.target) if isinstance(fk.target, str) else by_model.get(fk.target))  # fmt: skip
+    if target is None:
+        return f"{where}: target {fk.target!r} is not a registered model"
+    if target.database != desc.database:
+        return f"{where}: foreign keys cannot cross databases ({desc.database} -> {target.database})"
+    known = {fd.name: fd.column for fd in target.fields}
+    unknown = [f for f in fk.to_fields if f not in known]
+    if unknown:
+        return f"{where}: {target.name} has no field(s) {unknown}"
+    refs = tuple(known[f] for f in fk.to_fields)
+    plain = [[k for k in idx.columns if isinstance(k, IndexColumn) and k.expression is None] for idx in target.indexes]
+    keys = [{fd.column for fd in target.key_fields}] + [
+        {k.name for k in keyed} for idx, keyed in zip(target.indexes, plain, strict=True)
+        if idx.unique and idx.where is None and len(keyed) == len(idx.columns)
+    ]  # fmt: skip
+    if set(refs) not in keys or len(set(refs)) != len(refs):
+        return (f"{where}: {target.name}.{fk.to_fields} is neither its primary key nor a unique index (a foreign key "
+                "references a unique key)")  # fmt: skip
+    return CompositeForeignKeySchema(
+        name=fk.name or "", columns=tuple(desc.field(f).column for f in fk.fields), ref_table=target.table,
+        ref_columns=refs, on_delete=_ON_DELETE[fk.on_delete], deferrable=fk.deferrable,
+        initially_deferred=fk.initially_deferred,
+        on_update=None if fk.on_update in (None, "no action") else _ON_DELETE[fk.on_update],
     )  # fmt: skip
 
 
@@ -173,12 +223,25 @@ def _tenancy(desc: ModelDescriptor) -> dict[str, Any]:
     return {"tenant_key": desc.field(desc.tenant_key).column, "rls_enabled": True}
 
 
+def domain_schema(domain: Domain) -> DomainSchema:
+    """A declared ``Domain`` as the catalog shows it."""
+    return DomainSchema(
+        name=domain.name, base_type=canonical_type(domain.base), not_null=domain.not_null,
+        default_sql=canonical_default(domain.default),
+        checks=tuple(sorted((CheckSchema(name=c.name, expression=canonical_expression(c.expression))
+                             for c in domain.checks), key=lambda c: c.name)),
+    )  # fmt: skip
+
+
 def _column(fd: FieldDescriptor, fk: ForeignKeySchema | None) -> ColumnSchema:
+    sql_type = printed_name(fd.domain.name) if fd.domain is not None else canonical_type(fd.sql_type)
     return ColumnSchema(
-        name=fd.column, sql_type=collated(canonical_type(fd.sql_type), fd.collation), nullable=fd.nullable,
+        name=fd.column, sql_type=collated(sql_type, fd.collation), nullable=fd.nullable,
         default_sql=canonical_default(fd.db_default), identity=_IDENTITY.get(fd.identity),
         check=fd.check, comment=fd.comment, renamed_from=fd.renamed_from, foreign_key=fk,
         outbox_exclude=fd.outbox_exclude,
+        generated=None if fd.generated is None else GeneratedSchema(
+            expression=canonical_expression(fd.generated), stored=not fd.virtual),
     )  # fmt: skip
 
 

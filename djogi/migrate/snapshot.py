@@ -17,10 +17,14 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
+import pglast
+from pglast import ast
 from pglast.keywords import COL_NAME_KEYWORDS, RESERVED_KEYWORDS, TYPE_FUNC_NAME_KEYWORDS, UNRESERVED_KEYWORDS
+from pglast.stream import RawStream
+from pglast.visitors import Visitor
 from returns.result import Failure, Result, Success
 
 from djogi.identifiers import derived_name
@@ -55,6 +59,24 @@ class EnumSchema(_S, frozen=True, kw_only=True, omit_defaults=True):
     renamed_values: dict[str, str] | None = None
 
 
+class CheckSchema(_S, frozen=True, kw_only=True):
+    """A table CHECK constraint: its name and its expression (``canonical_expression``)."""
+
+    expression: str
+    name: str
+
+
+class DomainSchema(_S, frozen=True, kw_only=True, omit_defaults=True):
+    """A domain type: its base type (``canonical_type``), CHECK constraints (sorted by name, over ``value``),
+    default and NOT NULL."""
+
+    base_type: str
+    checks: tuple[CheckSchema, ...] = ()
+    default_sql: str | None = None
+    name: str
+    not_null: bool = False
+
+
 class ForeignKeySchema(_S, frozen=True, kw_only=True, omit_defaults=True):
     """The referenced side of a single-column foreign key (constraint ``<table>_<column>_fkey``).
 
@@ -69,15 +91,23 @@ class ForeignKeySchema(_S, frozen=True, kw_only=True, omit_defaults=True):
     ref_table: str
 
 
+class GeneratedSchema(_S, frozen=True, kw_only=True):
+    """A generated column's expression (``canonical_expression``) and whether it is STORED (else VIRTUAL)."""
+
+    expression: str
+    stored: bool
+
+
 class ColumnSchema(_S, frozen=True, kw_only=True):
-    """One column, with its single-column CHECK, FK, index and unique flags."""
+    """One column, with its single-column CHECK, FK, index and unique flags, and ``generated`` when the
+    database computes it."""
 
     check: str | None = None
     codec: str | None = None
     comment: str | None = None
     default_sql: str | None = None
     foreign_key: ForeignKeySchema | None = None
-    generated: None = None
+    generated: GeneratedSchema | None = None
     identity: Identity | None = None
     index_type: IndexType | None = None
     indexed: bool = False
@@ -139,15 +169,32 @@ class AuditSchema(_S, frozen=True, kw_only=True, omit_defaults=True):
     exclude: tuple[str, ...] = ()
 
 
+class CompositeForeignKeySchema(_S, frozen=True, kw_only=True, omit_defaults=True):
+    """A foreign key over several columns (a single-column one lives on its column)."""
+
+    columns: tuple[str, ...]
+    deferrable: bool = False
+    initially_deferred: bool = False
+    name: str
+    on_delete: OnDelete
+    on_update: OnDelete | None = None
+    ref_columns: tuple[str, ...]
+    ref_table: str
+
+
 class TableSchema(_S, frozen=True, kw_only=True):
     """One table of the bucket (``partition``: set when the table is partitioned; ``outbox``: the companion
-    table its capture triggers write events to, ``djogi.migrate.outbox``, left out of the file when None;
-    ``audit``: set when its writes are recorded, written only then)."""
+    table its capture triggers write events to, ``djogi.migrate.outbox``; ``audit``: set when its writes are
+    recorded). ``checks`` (table CHECK constraints) and ``foreign_keys`` (composite ones), both sorted by
+    name, are left out of the file when empty, and ``outbox`` / ``audit`` when None, so snapshots written
+    before them read and write back unchanged."""
 
     app: str | None = None
     audit: AuditSchema | None = None
+    checks: tuple[CheckSchema, ...] = ()
     columns: tuple[ColumnSchema, ...]
     exclusion_constraints: tuple[()] = ()
+    foreign_keys: tuple[CompositeForeignKeySchema, ...] = ()
     fts: None = None
     is_through: bool = False
     moved_from_app: str | None = None
@@ -207,10 +254,21 @@ class IndexSchema(_S, frozen=True, kw_only=True):
         return self.kind != "NonUnique"
 
 
+class Unmodelled(msgspec.Struct, frozen=True):
+    """A constraint of a table in scope that the snapshot cannot hold (an FK with MATCH FULL, an exclusion
+    constraint, a constraint or index a partition has of its own) or a constraint left NOT VALID: what
+    ``verify`` reports and ``db inspect`` refuses, since neither the models nor a snapshot declare it."""
+
+    table: str
+    name: str
+    what: str
+
+
 class Snapshot(_S, frozen=True, kw_only=True):
-    """``schema_snapshot.json`` of one bucket."""
+    """``schema_snapshot.json`` of one bucket (``domains`` is left out of the file when empty)."""
 
     djogi_version: str = DJOGI_VERSION
+    domains: dict[str, DomainSchema] = {}
     enums: dict[str, EnumSchema]
     format_version: str = FORMAT_VERSION
     generated_at: str = ""
@@ -230,7 +288,8 @@ class Snapshot(_S, frozen=True, kw_only=True):
             for name, t in self.models.items()
         }  # fmt: skip
         enums = {name: msgspec.structs.replace(e, renamed_values=None) for name, e in self.enums.items()}
-        return Snapshot(enums=enums, indexes=self.indexes, models=tables, registered_apps=self.registered_apps)
+        return Snapshot(enums=enums, indexes=self.indexes, models=tables, registered_apps=self.registered_apps,
+                        domains=self.domains)
 
     @property
     def extensions(self) -> tuple[str, ...]:
@@ -250,17 +309,19 @@ _ENCODER = msgspec.json.Encoder(order="sorted")
 
 def encode(snapshot: Snapshot | msgspec.Struct) -> bytes:
     """Deterministic pretty JSON: sorted keys, two-space indent, trailing newline. An index without storage
-    parameters is written without the ``storage_parameters`` key, as the reference format has it, and a
-    table without an outbox or audit trail without the ``outbox`` / ``audit`` key (djogi's additions to the
-    format)."""
+    parameters is written without the ``storage_parameters`` key, as the reference format has it; djogi's
+    additions to the format (``domains``, a table's ``checks``, ``foreign_keys``, ``outbox``, ``audit``) are
+    left out when empty or None."""
     data = msgspec.to_builtins(snapshot, order="sorted")
     for index in data.get("indexes", ()) if isinstance(data, dict) else ():
         if not index.get("storage_parameters", True):
             del index["storage_parameters"]
+    if isinstance(data, dict) and not data.get("domains", True):
+        del data["domains"]
     tables = data.get("models", {}) if isinstance(data, dict) else {}
     for table in tables.values() if isinstance(tables, dict) else ():
-        for key in ("outbox", "audit"):
-            if isinstance(table, dict) and key in table and table[key] is None:
+        for key in ("checks", "foreign_keys", "outbox", "audit"):
+            if key in table and table[key] in (None, []):
                 del table[key]
     return msgspec.json.format(_ENCODER.encode(data), indent=2) + b"\n"
 
@@ -411,6 +472,34 @@ def canonical_default(expr: str | None) -> str | None:
     if low in ("true", "false", "null"):
         return low
     return text
+
+
+class _Uncast(Visitor):
+    """Drops the cast of a literal (``'x'::text`` -> ``'x'``, ``(0)::numeric`` -> ``0``) unless it is cast
+    again (``'1.5'::numeric::integer`` is kept): the casts PostgreSQL adds when it prints an expression."""
+
+    def visit_TypeCast(self, ancestors: Any, node: ast.TypeCast) -> Any:
+        if isinstance(node.arg, ast.A_Const) and not isinstance(ancestors.node, ast.TypeCast):
+            return node.arg
+        return None
+
+
+def canonical_expression(text: str) -> str:
+    """One spelling per SQL expression (pglast's deparse: ``((a >= 0))`` and ``a>=0`` -> ``a >= 0``, literal
+    casts dropped as ``canonical_default`` drops them), so a declared CHECK, generated column or domain
+    constraint and the catalog's text of it compare equal; text pglast cannot parse is kept, stripped."""
+    try:
+        statements = pglast.parse_sql(f"SELECT {text}")
+    except pglast.parser.ParseError:
+        return text.strip()
+    statement = statements[0].stmt if len(statements) == 1 else None
+    if not isinstance(statement, ast.SelectStmt):
+        return text.strip()
+    targets = statement.targetList
+    if not targets or len(targets) != 1 or targets[0].name is not None:  # not one expression: kept as it is
+        return text.strip()
+    _Uncast()(statement)
+    return str(RawStream()(targets[0].val))
 
 
 _QUOTED_NUMBER = re.compile(r"'(-?\d+)'")

@@ -9,13 +9,16 @@ It imports no query algebra, codecs, executor, migrations or CLI: everything abo
 from djogi.schema.audit import Audit
 from djogi.schema.base import ModelBase
 from djogi.schema.descriptors import FieldDescriptor, ModelDescriptor, ValueKind
-from djogi.schema.fields import FieldSpec, Index, IndexColumn, field
+from djogi.schema.fields import Check, CompositeForeignKey, Domain, FieldSpec, Index, IndexColumn, field
 from djogi.schema.partitions import Partition, PartitionBy
 from djogi.schema.registry import descriptor, models, pending, registered, registry_scope
 from djogi.schema.relations import ForeignKey, OneToOne
 
 __all__ = [
     "Audit",
+    "Check",
+    "CompositeForeignKey",
+    "Domain",
     "FieldDescriptor",
     "FieldSpec",
     "ForeignKey",

@@ -29,7 +29,7 @@ __all__ = ["MODEL_OPTIONS", "ModelBase", "SchemaMeta"]
 MODEL_OPTIONS = (
     "table", "app", "pk", "indexes", "unique_together", "database", "comment", "through", "renamed_from",
     "partition_by", "partitions",
-    "primary_key", "timestamps", "managed", "tenant_key", "outbox", "audit",
+    "primary_key", "timestamps", "managed", "tenant_key", "outbox", "audit", "checks", "foreign_keys",
 )  # fmt: skip
 """The class keywords a model declaration takes besides msgspec's own."""
 

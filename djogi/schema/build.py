@@ -30,7 +30,16 @@ from djogi.schema.audit import audit_option
 from djogi.schema.declare import declaration_problem, declared_specs
 from djogi.schema.descriptors import FieldDescriptor, FieldKind, ModelDescriptor, ValueKind
 from djogi.schema.exposure import ENCRYPTED_SQL_TYPE, exposure, protection
-from djogi.schema.fields import FieldSpec, Index, IndexColumn, IndexMethod, Timestamp
+from djogi.schema.fields import (
+    Check,
+    CompositeForeignKey,
+    Domain,
+    FieldSpec,
+    Index,
+    IndexColumn,
+    IndexMethod,
+    Timestamp,
+)
 from djogi.schema.partitions import Partition, PartitionBy
 from djogi.schema.registry import models, registered, waiting_preview
 from djogi.sqltext import expression_problem, label_problem, opclass_problem, type_problem
@@ -75,6 +84,8 @@ _PARAMETER_NAME = re.compile(r"[a-z_][a-z0-9_]*")
 _PARAMETER_WORD = re.compile(r"[A-Za-z0-9_.]+")
 _VECTOR_TYPE = re.compile(r"VECTOR\(\s*[1-9][0-9]{0,4}\s*\)", re.IGNORECASE)
 _ARRAY_ELEMENT_KINDS = ("str", "int", "float", "bool", "decimal", "date", "datetime", "uuid", "enum", "time")
+_CHAR_TYPE = re.compile(r"\s*(?:CHAR|CHARACTER|BPCHAR)\s*(?:\(\s*(\d+)\s*\))?\s*", re.IGNORECASE)
+_TIMESTAMP_TYPE = re.compile(r"\s*TIMESTAMP(?:\s+WITHOUT\s+TIME\s+ZONE)?\s*", re.IGNORECASE)
 
 
 _NO_SPEC = FieldSpec()
@@ -87,6 +98,7 @@ class _Shape(msgspec.Struct, kw_only=True):
     sql_override: str | None = None
     jsonb: bool = False
     relation: RelationSpec | None = None
+    domain: Domain | None = None
 
 
 def _fail(model: str, field_name: str, message: str) -> ModelDefinitionError:
@@ -111,6 +123,9 @@ def _unwrap(tp: Any) -> _Shape:
                     shape.jsonb = True
                 elif isinstance(item, RelationSpec):
                     shape.relation = item
+                elif isinstance(item, Domain):
+                    shape.domain = item
+                    shape.sql_override = item.base
             continue
         if origin in (Union, pytypes.UnionType):
             members = [a for a in get_args(tp) if a is not type(None) and a is not UnsetType]
@@ -149,6 +164,9 @@ def _classify(tp: Any, where: tuple[str, str]) -> tuple[ValueKind, str, Any, Any
         if ekind not in _ARRAY_ELEMENT_KINDS:
             raise _fail(*where, f"list of {element!r} cannot be a PostgreSQL array; use Jsonb[...] instead")
         sql = element_shape.sql_override or esql
+        if _CHAR_TYPE.fullmatch(sql) or _TIMESTAMP_TYPE.fullmatch(sql):
+            raise _fail(*where, f"arrays of {sql} are not supported (their elements would not read back as "
+                                "written); use TEXT[] / TIMESTAMPTZ[]")  # fmt: skip
         return "array", f"{sql}[]", element_shape.python_type, etype
     if tp is Any or origin is dict or tp is dict:
         return "json", "JSONB", None, None
@@ -281,6 +299,9 @@ def _data_field(
         check_identifier(column, "column name")
     except ValueError as exc:
         raise _fail(*where, f"{exc}; pass field(column=...) to choose another column name") from None
+    if value_kind == "datetime" and _TIMESTAMP_TYPE.fullmatch(sql_type):
+        value_kind = "timestamp"  # a wall-clock datetime: naive values only
+    max_length = _char_length(where, value_kind, sql_type, spec)
     if spec.max_length is not None:
         if python_type is not str:
             raise _fail(*where, f"max_length applies to str fields, not {python_type!r}")
@@ -298,8 +319,10 @@ def _data_field(
                             f"not {sql_type}")  # fmt: skip
     if spec.version and (python_type is not int or shape.nullable):
         raise _fail(*where, "a version field must be a non-optional int")
-    if isinstance(default, dt.datetime) and default.tzinfo is None:
-        raise _fail(*where, "naive datetime default; use a timezone-aware datetime (e.g. tzinfo=UTC)")
+    if isinstance(default, dt.datetime) and (default.tzinfo is None) != (value_kind == "timestamp"):
+        raise _fail(*where, "aware datetime default for a TIMESTAMP (without time zone) field; use a naive "
+                            "datetime" if value_kind == "timestamp" else
+                            "naive datetime default; use a timezone-aware datetime (e.g. tzinfo=UTC)")  # fmt: skip
     unique = spec.unique or (relation is not None and relation.kind == "o2o")
     # A foreign key is indexed unless the field says index=False (or a unique constraint indexes it), as
     # in Django: joins, prefetches and cascading deletes then find the referencing rows without a scan.
@@ -309,13 +332,18 @@ def _data_field(
         index = "btree" if wanted is True else wanted
     db_default = _generation(where, spec, value_kind, shape.nullable)
     if spec.timestamp is not None:
-        if python_type is not dt.datetime or (shape.nullable and spec.timestamp == "created"):
-            raise _fail(*where, f"timestamp={spec.timestamp!r} needs a datetime field (not optional for 'created')")
+        if value_kind != "datetime" or (shape.nullable and spec.timestamp == "created"):
+            raise _fail(*where, f"timestamp={spec.timestamp!r} needs a datetime field stored as TIMESTAMPTZ (not "
+                                "optional for 'created')")  # fmt: skip
         db_default = db_default or "now()"
     exposed = exposure(where, spec, relation=relation is not None, key=spec.primary_key)
     protected = protection(where, spec, value_kind=value_kind, key=spec.primary_key, relation=relation is not None)
     if protected is not None and protected.encrypt:
         value_kind, sql_type = "encrypted", ENCRYPTED_SQL_TYPE
+    if spec.generated is not None or spec.virtual:
+        _check_generated(where, spec, db_default, relation is not None, default)
+    if shape.domain is not None:
+        _check_domain(where, shape.domain, shape.nullable, relation is not None or spec.sql_type is not None)
     if spec.collation is not None:
         problem = identifier_problem(spec.collation) if isinstance(spec.collation, str) else "must be a str"
         if problem is None and value_kind != "str":
@@ -337,9 +365,12 @@ def _data_field(
         identity=spec.identity,
         auto=spec.timestamp,
         collation=spec.collation,
+        domain=shape.domain,
+        generated=spec.generated,
+        virtual=spec.virtual,
         unique=unique,
         index=index,
-        max_length=spec.max_length,
+        max_length=max_length,
         check=spec.check,
         comment=spec.comment,
         renamed_from=spec.renamed_from,
@@ -352,6 +383,61 @@ def _data_field(
         exposure=exposed,
         protected=protected,
     )
+
+
+def _check_generated(where: tuple[str, str], spec: FieldSpec, db_default: str | None, relation: bool,
+                     default: Any) -> None:  # fmt: skip
+    """Refuse a generated column that cannot be created as declared, or whose field would be written."""
+    if spec.generated is None:
+        raise _fail(*where, "virtual=True applies to generated columns: field(generated=..., virtual=True)")
+    problem = expression_problem(spec.generated)
+    if problem is not None:
+        raise _fail(*where, f"generated={spec.generated!r} {problem}")
+    taken = [o for o, v in (("db_default/sequence", db_default), ("identity", spec.identity),
+                            ("timestamp", spec.timestamp)) if v is not None]  # fmt: skip
+    if taken or spec.primary_key or spec.version or relation:
+        raise _fail(*where, "a generated column is computed from its row: it cannot also be a key, a relation, a "
+                            f"version or have {' / '.join(taken) or 'another filler'}")  # fmt: skip
+    if default is not UNSET:
+        raise _fail(*where, "a generated column is filled by the database: declare it "
+                            "Field[T | msgspec.UnsetType] = field(generated=..., default=msgspec.UNSET)")
+
+
+def _check_domain(where: tuple[str, str], domain: Domain, nullable: bool, retyped: bool) -> None:
+    """Refuse a ``Domain`` that cannot be created as declared, or a field it cannot type."""
+    problem = identifier_problem(domain.name) if isinstance(domain.name, str) else "must be a str"
+    if problem is not None:
+        raise _fail(*where, f"domain name {domain.name!r} {problem}")
+    checks = [("base", domain.base, type_problem), ("default", domain.default, expression_problem)]
+    checks += [(f"check {c.name}", c.expression, expression_problem) for c in domain.checks]
+    for what, value, problem_of in checks:
+        problem = None if value is None else problem_of(value)
+        if problem is not None:
+            raise _fail(*where, f"domain {domain.name}: {what}={value!r} {problem}")
+    names = [c.name for c in domain.checks]
+    for name in names:
+        problem = identifier_problem(name) or ("is declared twice" if names.count(name) > 1 else None)
+        if problem is not None:
+            raise _fail(*where, f"domain {domain.name}: check name {name!r} {problem}")
+    if domain.not_null and nullable:
+        raise _fail(*where, f"domain {domain.name} is NOT NULL; the field cannot be optional")
+    if retyped:
+        raise _fail(*where, f"domain {domain.name} types the column; drop sql_type= (and a relation's column "
+                            "takes its target's type)")  # fmt: skip
+
+
+def _char_length(where: tuple[str, str], value_kind: ValueKind, sql_type: str, spec: FieldSpec) -> int | None:
+    """The length limit of a ``str`` field: ``max_length``, or the ``n`` of a ``CHAR(n)`` column (whose values
+    are checked to read back as written: PostgreSQL pads them with spaces, djogi strips the padding on read)."""
+    fixed = _CHAR_TYPE.fullmatch(sql_type)
+    if fixed is None:
+        return spec.max_length
+    if value_kind != "str":
+        raise _fail(*where, f"a {sql_type} column holds str values")
+    if fixed.group(1) is None or spec.max_length is not None:
+        raise _fail(*where, "declare a fixed-length column with its length and no max_length: "
+                            "field(sql_type='CHAR(n)')")  # fmt: skip
+    return int(fixed.group(1))
 
 
 def _check_declared_sql(where: tuple[str, str], spec: Any, sql_type: str | None) -> None:
@@ -534,6 +620,8 @@ def build_descriptor(
         for cols in options.get("unique_together", ())
     )
     tenant_key = _tenant_key(name, options.get("tenant_key"), ordered)
+    checks = _checks(name, options.get("checks", ()))
+    foreign_keys = _foreign_keys(name, table, options.get("foreign_keys", ()), ordered)
     through = options.get("through")
     if through is not None and sum(fd.relation is not None for fd in ordered) < 2:
         raise ModelDefinitionError(f"{name}: a through model needs at least two ForeignKey fields")
@@ -555,10 +643,61 @@ def build_descriptor(
         partitions=partitions,
         primary_key=key,
         managed=options.get("managed", True),
+        checks=checks,
+        foreign_keys=foreign_keys,
         tenant_key=tenant_key,
         outbox=_outbox(name, options, key, ordered),
         audit=audit_option(name, options.get("audit"), ordered, key, tenant_key),
     )
+
+
+def _checks(model: str, given: Any) -> tuple[Check, ...]:
+    """The ``checks=`` option checked: ``Check`` values with distinct names and one SQL expression each."""
+    if not isinstance(given, tuple | list) or not all(isinstance(c, Check) for c in given):
+        raise ModelDefinitionError(f"{model}: checks must be a tuple of Check(name=..., expression=...) values")
+    seen: set[str] = set()
+    for check in given:
+        problem = identifier_problem(check.name) if isinstance(check.name, str) else "must be a str"
+        problem = problem or ("is declared twice" if check.name in seen else None)
+        if problem is not None:
+            raise ModelDefinitionError(f"{model}: check name {check.name!r} {problem}")
+        seen.add(check.name)
+        problem = expression_problem(check.expression)
+        if problem is not None:
+            raise ModelDefinitionError(f"{model}: check {check.name}: expression={check.expression!r} {problem}")
+    return tuple(sorted(given, key=lambda c: c.name))
+
+
+_ACTIONS = ("cascade", "restrict", "set null", "set default", "no action")
+
+
+def _foreign_keys(model: str, table: str, given: Any, fields: list[FieldDescriptor]) -> tuple[CompositeForeignKey, ...]:
+    """The ``foreign_keys=`` option checked: each over two or more distinct fields of the model, as many
+    ``to_fields`` (names of the target's fields, checked when migrations project the target), valid actions
+    (``"set null"`` needs optional fields), and a distinct constraint name (derived when not given)."""
+    if not isinstance(given, tuple | list) or not all(isinstance(f, CompositeForeignKey) for f in given):
+        raise ModelDefinitionError(f"{model}: foreign_keys must be a tuple of CompositeForeignKey(...) values")
+    by_name = {fd.name: fd for fd in fields}
+    out: dict[str, CompositeForeignKey] = {}
+    for fk in given:
+        own, to = tuple(fk.fields), tuple(fk.to_fields)
+        where = f"{model}: foreign key over {own!r}"
+        if len(own) < 2 or len(set(own)) != len(own) or not all(isinstance(f, str) and f in by_name for f in own):
+            raise ModelDefinitionError(f"{where}: fields must name two or more distinct fields of the model (one "
+                                       "field: declare it ForeignKey[...])")  # fmt: skip
+        if len(to) != len(own) or not all(isinstance(f, str) for f in to):
+            raise ModelDefinitionError(f"{where}: to_fields must name as many fields of the target, not {to!r}")
+        if fk.on_delete not in _ACTIONS or fk.on_update not in (None, *_ACTIONS):
+            raise ModelDefinitionError(f"{where}: on_delete/on_update take one of {_ACTIONS}")
+        if "set null" in (fk.on_delete, fk.on_update) and not all(by_name[f].nullable for f in own):
+            raise ModelDefinitionError(f'{where}: "set null" needs every field optional')
+        name = fk.name or derived_name(table, tuple(by_name[f].column for f in own), "fkey")
+        problem = identifier_problem(name) if isinstance(name, str) else "must be a str"
+        problem = problem or ("is used twice" if name in out else None)
+        if problem is not None:
+            raise ModelDefinitionError(f"{where}: constraint name {name!r} {problem}")
+        out[name] = msgspec.structs.replace(fk, fields=own, to_fields=to, name=name)
+    return tuple(out[n] for n in sorted(out))
 
 
 def _partitioning(

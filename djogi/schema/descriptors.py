@@ -12,7 +12,7 @@ import msgspec
 
 from djogi.protect import Audience, Protected, RelationForm
 from djogi.schema.audit import Audit
-from djogi.schema.fields import Identity, Index, IndexMethod, Timestamp
+from djogi.schema.fields import Check, CompositeForeignKey, Domain, Identity, Index, IndexMethod, Timestamp
 from djogi.schema.partitions import Partition, PartitionBy
 from djogi.types import PrimaryKey, RelationSpec
 
@@ -20,7 +20,7 @@ __all__ = ["FieldDescriptor", "FieldKind", "ModelDescriptor", "ValueKind"]
 
 FieldKind = Literal["pk", "framework", "data", "relation"]
 ValueKind = Literal[
-    "str", "int", "float", "bool", "decimal", "date", "datetime", "time", "timedelta", "uuid", "bytes",
+    "str", "int", "float", "bool", "decimal", "date", "datetime", "timestamp", "time", "timedelta", "uuid", "bytes",
     "json", "jsonb", "enum", "array", "heerid", "password", "tsvector", "vector", "encrypted",
 ]  # fmt: skip
 
@@ -31,8 +31,11 @@ class FieldDescriptor(msgspec.Struct, frozen=True, kw_only=True):
     ``python_type`` is the value type with ``Optional``/``Annotated`` stripped (for arrays, the element
     type is ``element_type``, and ``element_nullable`` says whether elements may be None); ``value_kind``
     says which codec handles it. When ``has_default``, the Python default is ``default`` or, for mutable
-    defaults, ``default_factory()``. ``identity`` is the key's ``GENERATED ... AS IDENTITY`` kind, ``auto``
-    marks the creation/update timestamp the database fills (``created_at``/``updated_at`` by default).
+    defaults, ``default_factory()``. ``domain`` is the PostgreSQL domain the column is declared with
+    (``sql_type`` is then its base type, which values are checked as). ``identity`` is the key's
+    ``GENERATED ... AS IDENTITY`` kind, ``auto`` marks the creation/update timestamp the database fills
+    (``created_at``/``updated_at`` by default). ``generated`` is the expression of a generated column
+    (``virtual``: computed when read, else stored); such a field is read-only.
     """
 
     name: str
@@ -49,6 +52,9 @@ class FieldDescriptor(msgspec.Struct, frozen=True, kw_only=True):
     identity: Identity | None = None
     auto: Timestamp | None = None
     collation: str | None = None
+    domain: Domain | None = None
+    generated: str | None = None
+    virtual: bool = False
     unique: bool = False
     index: IndexMethod | None = None
     max_length: int | None = None
@@ -71,7 +77,7 @@ class FieldDescriptor(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def db_filled(self) -> bool:
         """True when the database fills the column if the value is left out (``UNSET``)."""
-        return self.db_default is not None or self.identity is not None
+        return self.db_default is not None or self.identity is not None or self.generated is not None
 
 
 class ModelDescriptor(msgspec.Struct, frozen=True, kw_only=True):
@@ -98,6 +104,10 @@ class ModelDescriptor(msgspec.Struct, frozen=True, kw_only=True):
     partitions: tuple[Partition, ...] = ()
     primary_key: tuple[str, ...] = ("id",)
     managed: bool = True
+    checks: tuple[Check, ...] = ()
+    """Table CHECK constraints (``checks=``), sorted by name."""
+    foreign_keys: tuple[CompositeForeignKey, ...] = ()
+    """Foreign keys over several fields (``foreign_keys=``), each with its ``name`` filled in, sorted by name."""
     tenant_key: str | None = None
     """The field whose column holds the row's tenant (``tenant_key=`` option): row-level security isolates
     the table by it (``djogi.tenancy``)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
@@ -10,8 +10,8 @@ from djogi.protect import Exposure, Protected
 from djogi.types import OnDelete
 
 __all__ = [
-    "FieldSpec", "Identity", "Index", "IndexColumn", "IndexMethod", "StorageValue", "Timestamp", "field",
-    "storage_value",
+    "Check", "CompositeForeignKey", "Domain", "FieldSpec", "Identity", "Index", "IndexColumn", "IndexMethod",
+    "StorageValue", "Timestamp", "field", "storage_value",
 ]
 
 IndexMethod = Literal["btree", "gin", "gist", "hash", "brin", "spgist", "hnsw", "ivfflat"]
@@ -49,6 +49,8 @@ class FieldSpec(msgspec.Struct, frozen=True, kw_only=True):
     outbox_exclude: bool = False
     expose: tuple[Exposure, ...] = ()
     protected: Protected | None = None
+    generated: str | None = None
+    virtual: bool = False
 
 
 def field(
@@ -79,6 +81,8 @@ def field(
     outbox_exclude: bool = False,
     expose: tuple[Exposure, ...] = (),
     protected: Protected | None = None,
+    generated: str | None = None,
+    virtual: bool = False,
 ) -> FieldSpec:
     """Column options for ``Annotated[T, field(...)]``.
 
@@ -107,6 +111,11 @@ def field(
     ``db_default``, or else by the application (a value is required). ``timestamp="created"``/``"updated"``
     marks a ``datetime`` column the database fills with ``now()`` on insert (``"updated"``: djogi also sets
     it to ``now()`` on every update), for models declared with ``timestamps=False``.
+
+    ``generated="expr"`` makes the column ``GENERATED ALWAYS AS (expr) STORED`` (``virtual=True``: ``VIRTUAL``,
+    computed when read, PostgreSQL 18): the database fills it, so the field is declared
+    ``Field[T | msgspec.UnsetType] = field(generated=..., default=msgspec.UNSET)`` and every write of a value
+    to it is refused naming the field.
     """
     return FieldSpec(
         unique=unique, index=index, max_length=max_length, precision=precision, scale=scale,
@@ -114,7 +123,8 @@ def field(
         version=version, column=column, sql_type=sql_type, on_delete=on_delete, deferrable=deferrable,
         initially_deferred=initially_deferred, related_name=related_name, primary_key=primary_key,
         identity=identity, sequence=sequence, timestamp=timestamp, to_field=to_field, on_update=on_update,
-        collation=collation, outbox_exclude=outbox_exclude, expose=expose, protected=protected,
+        collation=collation, generated=generated, virtual=virtual, outbox_exclude=outbox_exclude, expose=expose,
+        protected=protected,
     )  # fmt: skip
 
 
@@ -155,3 +165,42 @@ def storage_value(value: StorageValue) -> str:
         return "on" if value else "off"
     return str(value)
 
+
+
+class Check(msgspec.Struct, frozen=True, kw_only=True):
+    """A table CHECK constraint declared on a model (``checks=(Check(name=..., expression=...),)``): one SQL
+    boolean expression over the table's columns, created by migrations as ``CONSTRAINT name CHECK (...)``."""
+
+    name: str
+    expression: str
+
+
+class CompositeForeignKey(msgspec.Struct, frozen=True, kw_only=True):
+    """A foreign key over several fields (``foreign_keys=(CompositeForeignKey(...),)``): ``fields`` of this
+    model reference ``to_fields`` of ``target`` (a model class or its name), which must be the target's
+    composite primary key or a unique index over exactly those fields. ``name`` defaults to
+    ``<table>_<columns>_fkey``; the actions and deferrability are those of ``field()`` on a ``ForeignKey``."""
+
+    fields: tuple[str, ...]
+    target: Any
+    to_fields: tuple[str, ...]
+    name: str | None = None
+    on_delete: OnDelete = "restrict"
+    on_update: OnDelete | None = None
+    deferrable: bool = False
+    initially_deferred: bool = False
+
+
+class Domain(msgspec.Struct, frozen=True, kw_only=True):
+    """``Annotated`` metadata making a field's column a PostgreSQL domain (created by migrations):
+    ``Year: TypeAlias = Annotated[int, Domain(name="year", base="INTEGER", checks=(Check(...),))]``.
+
+    ``base`` is the domain's underlying SQL type (values are checked as for it), ``checks`` its CHECK
+    constraints (over ``VALUE``), ``not_null`` and ``default`` (a SQL expression) its own NOT NULL and
+    default."""
+
+    name: str
+    base: str
+    checks: tuple[Check, ...] = ()
+    not_null: bool = False
+    default: str | None = None

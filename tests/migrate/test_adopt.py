@@ -14,6 +14,8 @@ from djogi.embedded import EmbeddedServer
 from djogi.heer_sql import installed_sql
 from djogi.migrate import Bucket, apply, baseline, compose, introspect, plan_compose, verify
 from djogi.migrate.checksum import PHASE_ZERO_VERSION
+from djogi.migrate.introspect import catalog
+from djogi.migrate.modelsource import InspectError, model_source
 from djogi.migrate.runner.errors import MigrationError
 from djogi.migrate.snapshot import PartitionBoundSchema, PartitionSchema
 from djogi.model import models, registry_scope
@@ -140,6 +142,31 @@ def test_partitions_are_read_as_part_of_their_parent(pg_sync: psycopg.Connection
     amount = live.models["payment"].column("amount")
     assert amount is not None and amount.indexed  # the partitioned index payment_amount_idx
     assert pg_sync.execute("SHOW TimeZone").fetchone() == ("America/New_York",)
+
+
+def test_what_a_partition_has_of_its_own_is_reported_and_refused(
+    db_url: str, tmp_path: Path, pg_sync: psycopg.Connection[tuple[object, ...]]
+) -> None:
+    """pagila's way: indexes and foreign keys created on each partition rather than on the parent. No model
+    declares them, so verify reports them (D643) and ``db inspect`` refuses to write models without them."""
+    _run(db_url, PAYMENTS)
+    baseline(db_url, tmp_path, MAIN, ADOPTED, "existing schema")
+    _run(db_url, 'CREATE INDEX "payment_p2022_01_amount_idx2" ON "payment_p2022_01" ("amount", "payment_id");'
+                 'CREATE TABLE "payer" ("payment_id" INTEGER PRIMARY KEY);'
+                 'ALTER TABLE "payment_p2022_02_h0" ADD CONSTRAINT "h0_payer" FOREIGN KEY ("payment_id") '
+                 'REFERENCES "payer" ("payment_id")')  # fmt: skip
+    found = catalog(pg_sync, tables=["payment"])
+    assert [(u.table, u.name) for u in found.unmodelled] == [
+        ("payment", "payment_p2022_01_amount_idx2"), ("payment", "h0_payer"),
+    ]
+    assert found.unmodelled[1].what == (
+        "defined on partition payment_p2022_02_h0 alone, which djogi does not declare (a partition gets its "
+        "parent's constraints and indexes): FOREIGN KEY (payment_id) REFERENCES payer(payment_id)"
+    )
+    report = verify(db_url, tmp_path, MAIN)
+    assert ("D643", "payment.h0_payer") in [(d.code, d.subject) for d in report.diagnostics]
+    with pytest.raises(InspectError, match=r"models cannot declare payment\.payment_p2022_01_amount_idx2: defined on"):
+        model_source(found.snapshot, tables=["payment"], unmodelled=found.unmodelled)
 
 
 def test_verify_reports_partition_drift(db_url: str, tmp_path: Path) -> None:

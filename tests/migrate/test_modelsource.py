@@ -55,7 +55,7 @@ from typing import Any
 import msgspec
 
 import djogi
-from djogi import Field, ForeignKey, Index, IndexColumn, Model, field
+from djogi import Check, CompositeForeignKey, Field, ForeignKey, Index, IndexColumn, Model, field
 
 
 class Genre(djogi.Enum):
@@ -118,7 +118,7 @@ def test_what_cannot_be_declared_exactly_is_refused(snapshot: Snapshot) -> None:
         model_source(with_books(columns=odd))
     genre = msgspec.structs.replace(books, table="genre")  # a table whose class would be the enum's
     clash = msgspec.structs.replace(snapshot, models={**snapshot.models, "genre": genre})
-    with pytest.raises(InspectError, match=r"tables or enum types \['Genre'\] would be classes of the same name"):
+    with pytest.raises(InspectError, match=r"enum types or domains \['Genre'\] would be classes of the same name"):
         model_source(clash)
     expression = IndexSchema(name="books_lower_idx", table="books", target=IndexTarget(expression="lower(title)"))
     with pytest.raises(InspectError, match="index books_lower_idx on books: expression indexes"):

@@ -1,9 +1,9 @@
 """What ``verify`` finds (pure): the live schema against the expected snapshot or the models (``compare``),
 the constraints neither can declare (``unmodelled``), and the ledger against the files
-(``ledger_diagnostics``), as D6xx ``Diagnostic`` values with the reference's codes (D641 and D643-D645 are
-djogi's: a partitioning difference, an undeclared constraint, outbox capture triggers, an audit trigger). A
-column type that differs is an error (the reference warns), since the canonical spellings of ``project`` and
-``introspect`` agree on every type djogi declares."""
+(``ledger_diagnostics``), as D6xx ``Diagnostic`` values with the reference's codes (D641 and D643-D646 are
+djogi's: a partitioning difference, an undeclared constraint, outbox capture triggers, an audit trigger, a
+domain that differs). A column type that differs is an error (the reference warns), since the canonical
+spellings of ``project`` and ``introspect`` agree on every type djogi declares."""
 
 from __future__ import annotations
 
@@ -13,11 +13,20 @@ import msgspec
 
 from djogi.migrate import ledger
 from djogi.migrate.emit import SNAPSHOT_SUFFIX
-from djogi.migrate.introspect import Unmodelled
 from djogi.migrate.ledger import LedgerRow
 from djogi.migrate.runner.discovery import Migration
 from djogi.migrate.runner.plan import drifted
-from djogi.migrate.snapshot import AuditSchema, IndexSchema, Snapshot, expand_column_indexes
+from djogi.migrate.snapshot import (
+    AuditSchema,
+    CheckSchema,
+    CompositeForeignKeySchema,
+    IndexSchema,
+    Snapshot,
+    Unmodelled,
+    expand_column_indexes,
+)
+
+Named = CheckSchema | CompositeForeignKeySchema
 
 
 class Diagnostic(msgspec.Struct, frozen=True):
@@ -53,6 +62,10 @@ def compare(expected: Snapshot, live: Snapshot, source: str = "snapshot") -> lis
             err("D641", name, f"partitioning {have.partition}; {source}: {want.partition}")
         if want.outbox != have.outbox:
             err("D644", name, _outbox_message(want.outbox, have.outbox))
+        for code, subject, message in (*_named("D616", "check", name, source, want.checks, have.checks),
+                                       *_named("D609", "foreign key", name, source, want.foreign_keys,
+                                               have.foreign_keys)):  # fmt: skip
+            err(code, subject, message)
         for col in want.columns:
             subject = f"{name}.{col.name}"
             got = have.column(col.name)
@@ -65,6 +78,8 @@ def compare(expected: Snapshot, live: Snapshot, source: str = "snapshot") -> lis
                 err("D606", subject, f"type {got.sql_type}; {source}: {col.sql_type}")
             if got.default_sql != col.default_sql or got.identity != col.identity:
                 err("D607", subject, f"default {got.default_sql!r}; {source}: {col.default_sql!r}")
+            elif got.generated != col.generated:
+                err("D607", subject, f"generated {got.generated}; {source}: {col.generated}")
             if got.foreign_key != col.foreign_key:
                 err("D609", subject, f"foreign key {got.foreign_key}; {source}: {col.foreign_key}")
             if got.check != col.check:
@@ -100,12 +115,28 @@ def compare(expected: Snapshot, live: Snapshot, source: str = "snapshot") -> lis
         severity: Literal["error", "warning"] = "error" if extra.unique else "warning"
         what = f"{'unique ' if extra.unique else ''}index on {extra.table} {_shape(extra)}"
         out.append(Diagnostic("D611", severity, name, f"{what} in the database is absent from the {source}"))
+    for name, domain in sorted(expected.domains.items()):
+        if live.domains.get(name) != domain:
+            err("D646", name, f"domain {live.domains.get(name)}; {source}: {domain}")
     for name, enum in sorted(expected.enums.items()):
         live_enum = live.enums.get(name)
         if live_enum is None or live_enum.variants != enum.variants:
             have_values = live_enum.variants if live_enum else None
             err("D618", name, f"enum values {have_values}; {source}: {enum.variants}")
     return out
+
+
+def _named(
+    code: str, what: str, table: str, source: str, wanted: tuple[Named, ...], live: tuple[Named, ...]
+) -> list[tuple[str, str, str]]:  # fmt: skip
+    """``(code, subject, message)`` for each table constraint (a CHECK, a composite foreign key) that differs
+    from the one of the same name, is missing, or is in the database only."""
+    by_name = {c.name: c for c in live}
+    out = [(code, f"{table}.{c.name}", f"{what} {by_name.get(c.name)}; {source}: {c}")
+           for c in wanted if by_name.get(c.name) != c]  # fmt: skip
+    names = {c.name for c in wanted}
+    return out + [(code, f"{table}.{c.name}", f"{what} in the database is absent from the {source}")
+                  for c in live if c.name not in names]  # fmt: skip
 
 
 def _shape(index: IndexSchema) -> str:

@@ -13,6 +13,7 @@ from pglast.enums import AlterTableType, ConstrType
 from psycopg import sql
 
 from djogi.migrate import ledger
+from djogi.migrate.introspect import server_spelled
 from djogi.migrate.ledger import Connection
 from djogi.migrate.runner.compare import Diagnostic, compare, no_snapshot_file, unmodelled
 from djogi.migrate.runner.discovery import Bucket, discover
@@ -89,6 +90,8 @@ def rollback(
             rows = ledger.rows(conn, bucket.label)
             expected, version = expected_snapshot(migrations_dir, bucket, rows, migrations)
             live = scope(migrations_dir, bucket, expected).catalog(conn) if expected is not None else None
+            if expected is not None and live is not None:
+                expected = server_spelled(conn, expected, live.snapshot)
     head = applied_head(rows)
     if expected is None or live is None:
         consequence = "the schema after the rollback was not checked"

@@ -20,7 +20,7 @@ from returns.pipeline import is_successful
 
 from djogi.migrate import ledger
 from djogi.migrate.checksum import PHASE_ZERO_VERSION
-from djogi.migrate.introspect import Catalog, catalog
+from djogi.migrate.introspect import Catalog, catalog, server_spelled
 from djogi.migrate.ledger import Connection, LedgerRow
 from djogi.migrate.project import project
 from djogi.migrate.runner.compare import (
@@ -182,7 +182,9 @@ def verify(url: str, migrations_dir: Path, bucket: Bucket, *, strict: bool = Fal
                 "the live schema was compared with schema_snapshot.json, the newest composed schema, so "
                 "differences may only be the migrations not applied; apply them to compare exactly")))  # fmt: skip
         read = scope(migrations_dir, bucket, expected, *([declared] if declared else [])).catalog(conn)
-    live = read.snapshot
+        live = read.snapshot
+        expected = server_spelled(conn, expected, live)
+        declared = None if declared is None else server_spelled(conn, declared, live)
     found += compare(expected, live)
     behind = ledger_diagnostics(migrations, rows, strict=strict)
     compared = declared is not None and not any(d.code == "D619" for d in behind)
