@@ -258,7 +258,7 @@ def _tables(old: Snapshot, new: Snapshot) -> list[Operation]:
         table = new.models[name]
         before = old.models.get(name)
         out += tenancy_operations(name, before, table)
-        out += outbox_operations(name, before, table)
+        out += outbox_operations(before, table)
         if before is None:
             out.append(ops.add_table(table))
             if table.table_comment is not None:
@@ -294,7 +294,7 @@ def _tables(old: Snapshot, new: Snapshot) -> list[Operation]:
     for name in sorted(set(old.models) - set(new.models)):
         table = old.models[name]
         out += tenancy_operations(name, table, None)
-        out += outbox_operations(name, table, None)
+        out += outbox_operations(table, None)
         for col in table.columns:
             if col.foreign_key is not None:
                 out.append(ops.drop_foreign_key(name, col.name, col.foreign_key))

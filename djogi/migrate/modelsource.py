@@ -68,8 +68,12 @@ class _Field(msgspec.Struct, frozen=True):
 
 def model_source(snapshot: Snapshot, *, tables: Iterable[str] | None = None) -> str:
     """The source of a models module declaring ``tables`` of ``snapshot`` (all of them when None), the enums
-    they use, and nothing else. ``InspectError`` for an unknown table or one that cannot be declared exactly."""
+    they use, and nothing else; an outbox table (``TableSchema.outbox``) is declared ``outbox=True`` and its
+    companion table left out (``outbox=True`` declares it). ``InspectError`` for an unknown table or one that
+    cannot be declared exactly."""
     chosen = sorted(snapshot.models) if tables is None else list(dict.fromkeys(tables))
+    companions = {t.outbox for name, t in snapshot.models.items() if t.outbox and name in chosen}
+    chosen = [t for t in chosen if t not in companions]
     unknown = [t for t in chosen if t not in snapshot.models]
     if unknown:
         known = ", ".join(sorted(snapshot.models))
@@ -225,6 +229,8 @@ def _field(
     elif not column.indexed and by_default:
         options.append(("index", "False"))
     options += [(k, _lit(v)) for k in ("check", "comment") if (v := getattr(column, k)) is not None]
+    if column.outbox_exclude:
+        options.append(("outbox_exclude", "True"))
     unset = filled and column.name in key
     return _Field(name, column.name, annotation, tuple(options), column.nullable, unset)
 
@@ -303,6 +309,8 @@ def _class(
                            "cannot be declared")  # fmt: skip
     if schema.tenant_key is not None:
         options.append(f"tenant_key={_lit(next(f.name for f in fields if f.column == schema.tenant_key))}")
+    if schema.outbox is not None:
+        options.append("outbox=True")
     partitioned = _partitioning(schema)
     options += partitioned
     by_column = {f.column: f.name for f in fields}
