@@ -4,7 +4,9 @@ Tables draw their key (djogi's ``id``, a custom key column filled by a sequence 
 application, or a composite key, possibly holding a foreign key) and whether they have timestamps. A
 table with djogi's ``id`` may be partitioned (hash or range on the key, ``LAYOUTS``) and re-partitioned
 (a layout's sibling: partitions dropped and added), which also exercises the online index build on an
-existing partitioned table (``ON ONLY``, ``CONCURRENTLY`` per partition, ``ATTACH``).
+existing partitioned table (``ON ONLY``, ``CONCURRENTLY`` per partition, ``ATTACH``). A table with a
+one-column key may get or lose an outbox (``outbox=True``: the companion table and capture triggers) and
+columns excluded from its payloads.
 
 Each example starts from a fresh database. For every step the models are redeclared (inside
 ``registry_scope``), composed, applied, and the live catalog introspected: it must equal the committed
@@ -65,6 +67,7 @@ class Col:
     check: bool = False
     renamed_from: str | None = None
     collation: str | None = None
+    excluded: bool = False
 
 
 KEYS = ("id", "sequence", "identity", "always", "assigned", "composite")
@@ -107,6 +110,7 @@ class Table:
     timestamps: bool = True
     key_target: str = ""
     layout: str | None = None
+    outbox: bool = False
 
 
 def _key_fields(t: Table) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
@@ -142,7 +146,7 @@ def _declared(col: Col) -> Any:
         index=col.index, unique=col.unique, db_default=col.default, comment=col.comment,
         renamed_from=col.renamed_from, max_length=col.length if col.kind == "varchar" else None,
         sql_type="INTEGER" if col.kind == "int4" else None, check=f"{col.name} >= 0" if col.check else None,
-        collation=col.collation,
+        collation=col.collation, outbox_exclude=col.excluded,
     )  # fmt: skip
 
 
@@ -154,7 +158,7 @@ def declare(tables: list[Table]) -> None:
         ns.update(key_values)
         ns.update({c.name: _declared(c) for c in t.cols})
         options = {"table": t.name, "comment": t.comment, "renamed_from": t.renamed_from or None,
-                   "timestamps": t.timestamps, **key_options}  # fmt: skip
+                   "timestamps": t.timestamps, "outbox": t.outbox, **key_options}  # fmt: skip
         if t.layout is not None:
             options.update(partitioning(t.name, t.layout))
         types.new_class(f"M{t.uid}", (Model,), options, lambda body, ns=ns: body.update(ns))
@@ -184,6 +188,8 @@ def evolve(data: st.DataObject, tables: list[Table], fresh: Iterator[str], uid: 
                     "timestamps"]  # fmt: skip
         if any(t.layout for t in tables):
             choices.append("repartition")
+        if any(t.key != "composite" for t in tables):
+            choices.append("outbox")
         if any(f"M{t.uid}" not in referenced for t in tables):
             choices.append("drop_table")
     action = data.draw(st.sampled_from(choices), label="action")
@@ -199,6 +205,12 @@ def evolve(data: st.DataObject, tables: list[Table], fresh: Iterator[str], uid: 
     if action == "drop_table":
         victim = data.draw(st.sampled_from([t for t in tables if f"M{t.uid}" not in referenced]))
         return [t for t in tables if t is not victim]
+    if action == "outbox":
+        t = data.draw(st.sampled_from([t for t in tables if t.key != "composite"]), label="table")
+        t.outbox = not t.outbox
+        for c in t.cols:
+            c.excluded = c.excluded and t.outbox
+        return tables
     if action == "repartition":
         t = data.draw(st.sampled_from([t for t in tables if t.layout]), label="table")
         t.layout = SIBLING[t.layout or ""]
@@ -219,7 +231,8 @@ def evolve(data: st.DataObject, tables: list[Table], fresh: Iterator[str], uid: 
         elif action == "rename_column" and c.kind != "fk":
             c.renamed_from, c.name = c.name, next(fresh)
         elif action == "toggle":
-            what = data.draw(st.sampled_from(["index", "unique", "nullable", "comment", "check", "collation"]))
+            what = data.draw(st.sampled_from(["index", "unique", "nullable", "comment", "check", "collation",
+                                              "excluded"]))  # fmt: skip
             if what == "index":
                 c.index = not c.index
             elif what == "unique" and t.layout is None:  # a partitioned table's unique keys contain its key
@@ -230,6 +243,8 @@ def evolve(data: st.DataObject, tables: list[Table], fresh: Iterator[str], uid: 
                 c.comment = None if c.comment else "a column"
             elif what == "check" and c.kind in ("int", "int4"):
                 c.check = not c.check
+            elif what == "excluded" and t.outbox:
+                c.excluded = not c.excluded
             elif what == "collation" and c.kind in ("str", "varchar"):
                 c.collation = None if c.collation else data.draw(st.sampled_from(["C", "POSIX"]))
         elif action == "type":

@@ -47,9 +47,10 @@ def retry(outbox: str) -> str:
 
 
 def release(outbox: str) -> str:
-    """Hand the claimed events ``$1`` (ids) back, undelivered and their attempt uncounted."""
+    """Hand the claimed events ``$1`` (ids) back, undelivered and their attempt uncounted, while the lease is
+    still running (once it expired another worker may hold the event: it is left to the lease)."""
     return (f"UPDATE {q(outbox)} SET state = 'pending', leased_until = NULL, retry_count = retry_count - 1 "
-            "WHERE id = ANY($1) AND state = 'processing'")  # fmt: skip
+            "WHERE id = ANY($1) AND state = 'processing' AND leased_until > now()")  # fmt: skip
 
 
 def expire(outbox: str) -> str:

@@ -295,7 +295,7 @@ def _tables(old: Snapshot, new: Snapshot) -> list[Operation]:
         table = new.models[name]
         before = old.models.get(name)
         out += tenancy_operations(name, before, table)
-        out += outbox_operations(name, before, table)
+        out += outbox_operations(before, table)
         out += audit_operations(name, before, table)
         if before is None:
             out.append(ops.add_table(table))
@@ -336,7 +336,7 @@ def _tables(old: Snapshot, new: Snapshot) -> list[Operation]:
     for name in sorted(set(old.models) - set(new.models)):
         table = old.models[name]
         out += tenancy_operations(name, table, None)
-        out += outbox_operations(name, table, None)
+        out += outbox_operations(table, None)
         out += audit_operations(name, table, None)
         for col in table.columns:
             if col.foreign_key is not None:

@@ -74,10 +74,13 @@ def model_source(
     snapshot: Snapshot, *, tables: Iterable[str] | None = None, unmodelled: Iterable[Unmodelled] = ()
 ) -> str:  # fmt: skip
     """The source of a models module declaring ``tables`` of ``snapshot`` (all of them when None), the enums
-    and domains they use, and nothing else. ``InspectError`` for an unknown table, one that cannot be
-    declared exactly, or one with a constraint of ``unmodelled`` (what ``introspect.catalog`` found beside
-    the snapshot: no model could declare it)."""
+    and domains they use, and nothing else; an outbox table (``TableSchema.outbox``) is declared
+    ``outbox=True`` and its companion table left out (``outbox=True`` declares it). ``InspectError`` for an
+    unknown table, one that cannot be declared exactly, or one with a constraint of ``unmodelled`` (what
+    ``introspect.catalog`` found beside the snapshot: no model could declare it)."""
     chosen = sorted(snapshot.models) if tables is None else list(dict.fromkeys(tables))
+    companions = {t.outbox for name, t in snapshot.models.items() if t.outbox and name in chosen}
+    chosen = [t for t in chosen if t not in companions]
     unknown = [t for t in chosen if t not in snapshot.models]
     if unknown:
         known = ", ".join(sorted(snapshot.models))
@@ -250,6 +253,8 @@ def _field(
     elif not column.indexed and by_default:
         options.append(("index", "False"))
     options += [(k, _lit(v)) for k in ("check", "comment") if (v := getattr(column, k)) is not None]
+    if column.outbox_exclude:
+        options.append(("outbox_exclude", "True"))
     unset = (filled and column.name in key) or column.generated is not None
     return _Field(name, column.name, annotation, tuple(options), column.nullable, unset)
 
@@ -360,6 +365,8 @@ def _class(
     if schema.audit is not None:
         excluded = [_lit(next(f.name for f in fields if f.column == c)) for c in schema.audit.exclude]
         options.append(f"audit=Audit(exclude={_tuple(excluded)})" if excluded else "audit=True")
+    if schema.outbox is not None:
+        options.append("outbox=True")
     by_column = {f.column: f.name for f in fields}
     partitioned = _partitioning(schema, {**by_column, **{c: c for c in framework}})
     options += partitioned

@@ -101,9 +101,10 @@ def companion_name(table: str) -> str:
     return fit_name(f"{table}_outbox")
 
 
-def function_name(table: str) -> str:
-    """The capture function of ``table``: ``<table>_outbox_capture``."""
-    return fit_name(f"{table}_outbox_capture")
+def function_name(companion_table: str) -> str:
+    """The capture function filling ``companion_table``: ``<table>_outbox_capture`` (named after the companion,
+    so that it stays findable when the source table is renamed)."""
+    return fit_name(f"{companion_table}_capture")
 
 
 def trigger_names() -> tuple[str, ...]:
@@ -171,9 +172,9 @@ def capture_body(companion_table: str, key: str, tenant: str | None) -> str:
 
 def capture_function_sql(source: TableSchema) -> str:
     """``CREATE FUNCTION <table>_outbox_capture()`` for the outbox-enabled ``source``."""
-    key, tenant = source.primary_key.columns[0], source.tenant_key
-    body = capture_body(companion_name(source.table), key, tenant)
-    function = q(function_name(source.table))
+    key, tenant, outbox = source.primary_key.columns[0], source.tenant_key, source.outbox or ""
+    body = capture_body(outbox, key, tenant)
+    function = q(function_name(outbox))
     return f"CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $djogi${body}$djogi$;"
 
 
@@ -183,7 +184,7 @@ def _excluded(source: TableSchema) -> tuple[str, ...]:
 
 def _triggers_sql(source: TableSchema) -> str:
     args = ", ".join(map(_lit, _excluded(source)))
-    function = q(function_name(source.table))
+    function = q(function_name(source.outbox or ""))
     return "\n".join(
         f"CREATE TRIGGER {q(f'djogi_outbox_{suffix}')} AFTER {event} ON {q(source.table)} "
         f"REFERENCING {kind} TABLE AS {TRANSITION_TABLE} FOR EACH STATEMENT EXECUTE FUNCTION {function}({args});"
@@ -191,9 +192,9 @@ def _triggers_sql(source: TableSchema) -> str:
     )
 
 
-def _drop_sql(table: str) -> str:
-    drops = [f"DROP TRIGGER {q(name)} ON {q(table)};" for name in trigger_names()]
-    return "\n".join([*drops, f"DROP FUNCTION {q(function_name(table))}();"])
+def _drop_sql(source: TableSchema) -> str:
+    drops = [f"DROP TRIGGER {q(name)} ON {q(source.table)};" for name in trigger_names()]
+    return "\n".join([*drops, f"DROP FUNCTION {q(function_name(source.outbox or ''))}();"])
 
 
 def _create_sql(source: TableSchema) -> str:
@@ -203,11 +204,12 @@ def _create_sql(source: TableSchema) -> str:
 def _operation(kind: str, source: TableSchema, up: str, down: str, phase: int) -> Operation:
     label = f"{kind} {source.table}"
     effect: Effect = "additive" if kind == "AddOutbox" else "reversible"
-    return Operation(kind=kind, label=label, phase=phase, effect=effect, steps=(Step(label=label, up=up, down=down),))
+    step = Step(label=label, up=up, down=down)
+    return Operation(kind=kind, label=label, phase=phase, effect=effect, steps=(step,))
 
 
-def outbox_operations(table: str, old: TableSchema | None, new: TableSchema | None) -> list[Operation]:
-    """The operations taking ``table``'s capture triggers from ``old`` to ``new`` (None: no table). Any change
+def outbox_operations(old: TableSchema | None, new: TableSchema | None) -> list[Operation]:
+    """The operations taking a table's capture triggers from ``old`` to ``new`` (None: no table). Any change
     of what the triggers write (exclusions, key, tenant column) drops them before the columns change and
     creates them again afterwards; a dropped table's triggers are dropped first, so that rolling the drop
     back restores them."""
@@ -217,9 +219,9 @@ def outbox_operations(table: str, old: TableSchema | None, new: TableSchema | No
         return []
     out = []
     if old is not None and before is not None:
-        out.append(_operation("DropOutbox", old, _drop_sql(old.table), _create_sql(old), _BEFORE_COLUMNS))
+        out.append(_operation("DropOutbox", old, _drop_sql(old), _create_sql(old), _BEFORE_COLUMNS))
     if new is not None and after is not None:
-        out.append(_operation("AddOutbox", new, _create_sql(new), _drop_sql(table), _AFTER_COLUMNS))
+        out.append(_operation("AddOutbox", new, _create_sql(new), _drop_sql(new), _AFTER_COLUMNS))
     return out
 
 
@@ -250,14 +252,15 @@ def live_outbox(table: TableSchema, triggers: Sequence[LiveTrigger]) -> TableSch
     read from the triggers' arguments; else unchanged (a missing, altered or disabled trigger)."""
     if len(table.primary_key.columns) != 1 or len(triggers) != len(_EVENTS):
         return table
-    body = capture_body(companion_name(table.table), table.primary_key.columns[0], table.tenant_key)
+    outbox = companion_name(table.table)
+    body = capture_body(outbox, table.primary_key.columns[0], table.tenant_key)
     found = {t.name: t for t in triggers}
     args = triggers[0].args
     for suffix, _event, kind, tgtype in _EVENTS:
         t = found.get(f"djogi_outbox_{suffix}")
         if t is None or (t.new_table if kind == "NEW" else t.old_table) != TRANSITION_TABLE:
             return table
-        if (t.tgtype, t.enabled, t.function, t.source, t.args) != (tgtype, "O", function_name(table.table), body, args):
+        if (t.tgtype, t.enabled, t.function, t.source, t.args) != (tgtype, "O", function_name(outbox), body, args):
             return table
     if not set(args) <= {c.name for c in table.columns}:
         return table

@@ -106,3 +106,17 @@ async def test_tenant_events_carry_the_tenant_and_obey_row_level_security(app: D
     with pytest.raises(DatabaseError, match="row-level security"):
         await one.raw("INSERT INTO ev_memos_outbox (row_id, action, payload, tenant_id) VALUES (1, 'create', '{}', 2)")
     assert json.loads(json.dumps(rows)) == [[1, "a"], [2, "b"]]
+
+
+async def test_the_actor_is_set_once_per_transaction_and_again_when_it_changes(app: Database, db_url: str) -> None:
+    seen: list[tuple[str, tuple[object, ...]]] = []
+    app.add_listener(lambda e: seen.append((e.sql, e.params)))
+    alice = app.with_auth(AuthContext(user_id="alice"))
+    async with app.atomic():
+        await alice.create(Order(customer="a"))
+        await alice.create(Order(customer="b"))
+        app.set_auth(AuthContext(user_id=42))
+        await app.create(Order(customer="c"))
+    actor_sql = "SELECT set_config('djogi.actor', $1, true)"
+    assert [p for s, p in seen if s == actor_sql] == [("alice",), ("42",)]
+    assert [r[3] for r in events(db_url)] == ["alice", "alice", "42"]

@@ -78,3 +78,37 @@ def test_changing_exclusions_and_removing_the_option_round_trips(db_url: str, tm
     assert sql(db_url, "SELECT payload->>'card' FROM ev_orders_outbox WHERE action = 'save'") == [("4111",)]
     apply(db_url, tmp_path)
     assert verify(db_url, tmp_path, MAIN).diagnostics == ()
+
+
+def test_db_inspect_declares_the_outbox_as_the_models_do(db_url: str, tmp_path: Path) -> None:
+    import psycopg
+
+    from djogi.migrate import introspect
+    from djogi.migrate.modelsource import model_source
+    from tests.migrate.helpers import declared_by
+
+    migrate(db_url, tmp_path)
+    with psycopg.connect(db_url) as conn:
+        live = introspect(conn, tables=["ev_orders", "ev_orders_outbox", "ev_memos", "ev_memos_outbox"])
+    source = model_source(live)
+    assert "outbox=True" in source and "outbox_exclude=True" in source and "class EvOrdersOutbox" not in source
+    assert declared_by(source) == live.structure()
+
+
+def _renamed() -> None:
+    class Order(Model, table="ev_purchases", outbox=True, renamed_from="ev_orders"):
+        customer: Field[str]
+        card: Field[str] = field(default="", outbox_exclude=True)
+
+
+def test_renaming_an_outbox_table_moves_its_triggers_and_rolls_back(db_url: str, tmp_path: Path) -> None:
+    _compose(tmp_path, _orders(True), T0)
+    _compose(tmp_path, _renamed, T1)
+    apply(db_url, tmp_path)
+    assert verify(db_url, tmp_path, MAIN).diagnostics == ()
+    sql(db_url, "INSERT INTO ev_purchases (customer, card) VALUES ('a', 'x')")
+    assert sql(db_url, "SELECT payload->>'customer', payload ? 'card' FROM ev_purchases_outbox") == [("a", False)]
+    assert rollback(db_url, tmp_path, MAIN, allow_data_loss=True, reason="test").ok
+    assert _codes(verify(db_url, tmp_path, MAIN)) == []
+    sql(db_url, "UPDATE ev_orders SET customer = 'b'")
+    assert sql(db_url, "SELECT action, payload->>'customer' FROM ev_orders_outbox") == [("save", "b")]

@@ -164,3 +164,16 @@ async def test_bad_settings_and_models_without_an_outbox_are_refused(owner: Data
 
     with pytest.raises(ValidationError, match="Org has no outbox"):
         Worker(owner, {Org: lambda e: anyio.sleep(0)})
+
+
+async def test_release_leaves_an_event_whose_lease_expired_to_the_lease(owner: Database, db_url: str) -> None:
+    await owner.create(Order(customer="x"))
+    worker = Worker(owner, {Order: lambda e: anyio.sleep(0)})
+    source = worker.sources[0]
+    [claimed] = await owner.raw(source.claim, (10, 0.05, 5))
+    await anyio.sleep(0.1)  # expired: another worker may have claimed it meanwhile
+    await owner.raw(source.release, ([claimed[0]],))
+    assert states(db_url) == [("processing", 1, None)]
+    [again] = await owner.raw(source.claim, (10, 30.0, 5))
+    await owner.raw(source.release, ([again[0]],))  # within its lease: handed back, the attempt uncounted
+    assert states(db_url) == [("pending", 1, None)]
