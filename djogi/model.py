@@ -77,7 +77,8 @@ class ModelMeta(SchemaMeta):
             unique_together: tuple[tuple[str, ...], ...] = ..., database: str = ..., comment: str = ...,
             through: tuple[type[Any], type[Any]] = ..., renamed_from: str = ..., tenant_key: str = ...,
             partition_by: PartitionBy = ..., partitions: tuple[Partition, ...] = ...,
-            primary_key: str | tuple[str, ...] = ..., timestamps: bool = ..., managed: bool = ..., audit: bool | Audit = ...,
+            primary_key: str | tuple[str, ...] = ..., timestamps: bool = ..., managed: bool = ...,
+            audit: bool | Audit = ...,
             frozen: bool = ..., kw_only: bool = ..., eq: bool = ..., gc: bool = ...,
         ) -> _MM: ...  # fmt: skip
 

@@ -21,8 +21,8 @@ from returns.result import Failure, Result, Success
 
 from djogi.identifiers import derived_name
 from djogi.migrate import operations as ops
-from djogi.migrate.operations import Operation, Step
 from djogi.migrate.audit import audit_operations, renamed_audit
+from djogi.migrate.operations import Operation, Step
 from djogi.migrate.policies import tenancy_operations
 from djogi.migrate.snapshot import (
     ColumnSchema,

@@ -32,8 +32,9 @@ BUFFER = """CREATE TABLE IF NOT EXISTS "djogi_audit" (
 CREATE INDEX IF NOT EXISTS "djogi_audit_row" ON "djogi_audit" ("table_name", "row_key", "id");
 ALTER TABLE "djogi_audit" ENABLE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS "tenant_isolation" ON "djogi_audit";
-CREATE POLICY "tenant_isolation" ON "djogi_audit" USING ("tenant" IS NULL OR "tenant" = current_setting('djogi.tenant', \
-true)) WITH CHECK ("tenant" IS NULL OR "tenant" = current_setting('djogi.tenant', true));"""
+CREATE POLICY "tenant_isolation" ON "djogi_audit" USING ("tenant" IS NULL OR "tenant" = \
+current_setting('djogi.tenant', true)) WITH CHECK ("tenant" IS NULL OR "tenant" = current_setting('djogi.tenant', \
+true));"""
 
 
 def _enable(args: str) -> str:

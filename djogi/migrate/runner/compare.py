@@ -2,7 +2,8 @@
 the constraints neither can declare (``unmodelled``), and the ledger against the files
 (``ledger_diagnostics``), as D6xx ``Diagnostic`` values with the reference's codes (D641, D643 and D645 are
 djogi's: a partitioning difference, an undeclared constraint, an audit trigger). A column type that differs
-is an error (the reference warns), since the canonical spellings of ``project`` and ``introspect`` agree on every type djogi declares."""
+is an error (the reference warns), since the canonical spellings of ``project`` and ``introspect`` agree on
+every type djogi declares."""
 
 from __future__ import annotations
 
