@@ -78,7 +78,7 @@ def _apply(conn: psycopg.Connection[Any], table: dict[int, Row], step: tuple[Any
         conn.execute("DELETE FROM aud_accounts WHERE id = %s", (key,))
         table.pop(key, None)
     after = table.get(key)
-    if before is None and after is None or before == after:
+    if (before is None and after is None) or before == after:
         return
     action = "insert" if before is None else "delete" if after is None else "update"
     out.append((str(key), action, actor, before, after, _diff(before, after)))
@@ -92,8 +92,9 @@ def _recorded(image: Row | None) -> Row | None:
 @given(transactions)
 @example([([("insert", 1, "a", 0), ("password", 1, "x"), ("noop", 1), ("balance", 1, 0), ("balance", 2, 5)], True,
            "7"), ([("delete", 1)], False, None), ([("delete", 1), ("insert", 1, "b", 1)], True, None)])  # fmt: skip
-def test_the_trail_is_exactly_the_committed_writes(owner: psycopg.Connection[Any],
-                                                   txs: list[tuple[list[tuple[Any, ...]], bool, str | None]]) -> None:  # fmt: skip
+def test_the_trail_is_exactly_the_committed_writes(
+    owner: psycopg.Connection[Any], txs: list[tuple[list[tuple[Any, ...]], bool, str | None]]
+) -> None:
     owner.execute("TRUNCATE aud_accounts, djogi_audit RESTART IDENTITY")
     table: dict[int, Row] = {}
     expected: list[Entry] = []
@@ -111,8 +112,8 @@ def test_the_trail_is_exactly_the_committed_writes(owner: psycopg.Connection[Any
             if commit:
                 table, expected = shadow, expected + entries
     rows = owner.execute("SELECT row_key, action, actor, before, after, diff FROM djogi_audit ORDER BY id").fetchall()
-    got = [(key, action, actor, _recorded(before), _recorded(after),
-            {k: v for k, v in diff.items() if k in RECORDED}) for key, action, actor, before, after, diff in rows]  # fmt: skip
+    got = [(key, action, actor, _recorded(before), _recorded(after), {k: v for k, v in diff.items() if k in RECORDED})
+           for key, action, actor, before, after, diff in rows]  # fmt: skip
     assert got == expected
     assert all("password" not in (before or {}) and "password" not in (after or {}) and "password" not in diff
                for _, _, _, before, after, diff in rows)  # fmt: skip
