@@ -7,9 +7,9 @@ import pytest
 from djogi import Audit, Field, Model, field
 from djogi.errors import ModelDefinitionError
 from djogi.migrate.audit import audit_table_sql, live_audit
-from djogi.migrate.snapshot import AuditSchema, decode, encode
 from djogi.migrate.modelsource import model_source
 from djogi.migrate.project import project
+from djogi.migrate.snapshot import AuditSchema, decode, encode
 from djogi.model import descriptor, models, registry_scope
 from tests.audit.helpers import audited, excluding, plain, renamed, tenanted
 from tests.migrate.helpers import declared_by, plan, snap, steps
