@@ -5,7 +5,8 @@ workloads (``benchmarks.bench_keys``: HeeRanjID keys against identity keys, ``re
 pipelining (``benchmarks.bench_hot``, ``results/hot.md``), cascading deletes with and without the
 foreign-key index (``benchmarks.bench_fk``, ``results/fk.md``), the row-level security overhead
 (``benchmarks.bench_tenancy``, ``results/tenancy.md``), the transactional outbox's delivery rate and write
-overhead (``benchmarks.bench_events``, ``results/events.md``) and the search queries against raw psycopg
+overhead (``benchmarks.bench_events``, ``results/events.md``), the audit trail's write overhead
+(``benchmarks.bench_audit``, ``results/audit.md``) and the search queries against raw psycopg
 (``benchmarks.bench_search``, ``results/search.md``).
 
 Workloads run one after another, and within a workload every peer runs back to back, so each ratio
@@ -36,7 +37,9 @@ from typing import Any
 import msgspec
 import psycopg
 
-from benchmarks import bench_events, bench_fk, bench_hot, bench_keys, bench_loops, bench_search, bench_tenancy, schema
+from benchmarks import (
+    bench_audit, bench_events, bench_fk, bench_hot, bench_keys, bench_loops, bench_search, bench_tenancy, schema,
+)
 from benchmarks.harness import (
     Cell,
     Report,
@@ -334,6 +337,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 events, writes, repeat = (500, 100, 1) if args.quick else (bench_events.EVENTS, bench_events.WRITES,
                                                                            bench_events.REPEAT)  # fmt: skip
                 keys += "\n" + bench_events.run(url, events, writes, repeat, args.out)
+            if not args.workloads or "audit" in args.workloads.split(","):
+                print("audit trail write overhead ...", file=sys.stderr)
+                writes, repeat = (50, 1) if args.quick else (bench_audit.WRITES, bench_audit.REPEAT)
+                keys += "\n" + bench_audit.run(url, writes, repeat, args.out)
             if not args.workloads or "search" in args.workloads.split(","):
                 print("search workloads (full text, kNN) against raw psycopg ...", file=sys.stderr)
                 rows, repeat = (bench_search.ROWS // 4, 1) if args.quick else (bench_search.ROWS, bench_search.REPEAT)

@@ -90,8 +90,9 @@ class _Shipper:
             row = source.execute("SELECT pg_try_advisory_lock(%s)", (SHIP_LOCK,)).fetchone()
             if row is None or not row[0]:
                 source.close()
-                raise ShipperBusy("another audit shipper is running against this main database (it holds the "
-                                  f"advisory lock {SHIP_LOCK}); one shipper at a time keeps the trail in order")  # fmt: skip
+                raise ShipperBusy(f"another audit shipper is running against this main database (it holds the "
+                                  f"advisory lock {SHIP_LOCK}); one shipper at a time keeps the trail in "
+                                  "order")  # fmt: skip
             self.source = source
         if self.target is None:
             target = connect_bounded(self.urls[1], self.timeout, autocommit=True)

@@ -49,8 +49,9 @@ def ship(
     when no crud_log database is configured: the audit rows then stay in the main database."""
     cli = cli_of(ctx)
     if LOG_DATABASE not in cli.config.databases:
-        raise Refusal("no crud_log database is configured ([database.crud_log] in Djogi.toml, or CRUD_LOG_URL with "
-                      "it declared): audit rows stay in the main database's djogi_audit table, nothing to ship")  # fmt: skip
+        raise Refusal("no crud_log database is configured ([database.crud_log] in Djogi.toml, or CRUD_LOG_URL "
+                      "with it declared): audit rows stay in the main database's djogi_audit table, nothing to "
+                      "ship")  # fmt: skip
     source, target = cli.url(DEFAULT_DATABASE), cli.url(LOG_DATABASE)
     timeout = cli.config.database(DEFAULT_DATABASE).operation_timeout
 

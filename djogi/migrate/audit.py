@@ -65,7 +65,8 @@ def audit_table_sql(*, buffer: bool) -> str:
         return out
     visible = f"(\"tenant\" IS NULL OR \"tenant\" = current_setting('{TENANT_SETTING}', true))"
     return (
-        f"{out}\nALTER TABLE {table} ENABLE ROW LEVEL SECURITY;\nDROP POLICY IF EXISTS \"tenant_isolation\" ON {table};\n"
+        f"{out}\nALTER TABLE {table} ENABLE ROW LEVEL SECURITY;\n"
+        f"DROP POLICY IF EXISTS \"tenant_isolation\" ON {table};\n"
         f"CREATE POLICY \"tenant_isolation\" ON {table} USING {visible} WITH CHECK {visible};"
     )
 
@@ -93,9 +94,11 @@ BEGIN
     IF keys = 1 THEN
         row_key := image ->> TG_ARGV[2];
     ELSE
-        SELECT jsonb_agg(image -> k ORDER BY o)::text INTO row_key FROM unnest(TG_ARGV[2:1 + keys]) WITH ORDINALITY u(k, o);
+        SELECT jsonb_agg(image -> k ORDER BY o)::text INTO row_key
+        FROM unnest(TG_ARGV[2:1 + keys]) WITH ORDINALITY u(k, o);
     END IF;
-    INSERT INTO {q(AUDIT_TABLE)} ("at", "txid", "table_name", "row_key", "action", "actor", "tenant", "before", "after", "diff")
+    INSERT INTO {q(AUDIT_TABLE)}
+        ("at", "txid", "table_name", "row_key", "action", "actor", "tenant", "before", "after", "diff")
     VALUES (now(), pg_current_xact_id()::text::bigint, TG_TABLE_NAME, row_key, lower(TG_OP),
             nullif(current_setting('{ACTOR_SETTING}', true), ''), image ->> TG_ARGV[0], old_image, new_image, changes);
     RETURN NULL;
@@ -137,8 +140,8 @@ def enable_audit(table: str, args: Sequence[str]) -> Operation:
 def drop_audit(table: str, args: Sequence[str], phase: int = _BEFORE_COLUMNS) -> Operation:
     """``DisableAudit``: drop the capture trigger (the recorded rows are kept); its down creates it again."""
     label = f"DisableAudit {table}"
-    return Operation(kind="DisableAudit", label=label, phase=phase, effect="reversible",
-                     steps=(Step(label=label, up=_drop_trigger_sql(table), down=_trigger_sql(table, args)),))  # fmt: skip
+    step = Step(label=label, up=_drop_trigger_sql(table), down=_trigger_sql(table, args))
+    return Operation(kind="DisableAudit", label=label, phase=phase, effect="reversible", steps=(step,))
 
 
 def audit_operations(table: str, old: TableSchema | None, new: TableSchema | None) -> list[Operation]:

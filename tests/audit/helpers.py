@@ -26,7 +26,13 @@ class Plain(Model, table="aud_plain"):
     name: Field[str]
 
 
-MODELS = (Account, Ledger, Plain)
+class Pair(Model, table="aud_pairs", primary_key=("owner", "label"), audit=True, timestamps=False):
+    owner: Field[int]
+    label: Field[str]
+    weight: Field[int]
+
+
+MODELS = (Account, Ledger, Plain, Pair)
 
 
 def migrate(url: str, directory: Path) -> None:

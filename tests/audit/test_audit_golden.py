@@ -7,10 +7,12 @@ import pytest
 from djogi import Audit, Field, Model, field
 from djogi.errors import ModelDefinitionError
 from djogi.migrate.audit import audit_table_sql, live_audit
+from djogi.migrate.modelsource import model_source
+from djogi.migrate.project import project
 from djogi.migrate.snapshot import AuditSchema, decode, encode
-from djogi.model import descriptor, registry_scope
+from djogi.model import descriptor, models, registry_scope
 from tests.audit.helpers import audited, excluding, plain, renamed, tenanted
-from tests.migrate.helpers import plan, snap, steps
+from tests.migrate.helpers import declared_by, plan, snap, steps
 
 GOLDEN = Path(__file__).parent / "golden"
 TRIGGER = ('CREATE TRIGGER "djogi_audit" AFTER INSERT OR UPDATE OR DELETE ON "notes" FOR EACH ROW EXECUTE FUNCTION '
@@ -32,8 +34,9 @@ BUFFER = """CREATE TABLE IF NOT EXISTS "djogi_audit" (
 CREATE INDEX IF NOT EXISTS "djogi_audit_row" ON "djogi_audit" ("table_name", "row_key", "id");
 ALTER TABLE "djogi_audit" ENABLE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS "tenant_isolation" ON "djogi_audit";
-CREATE POLICY "tenant_isolation" ON "djogi_audit" USING ("tenant" IS NULL OR "tenant" = current_setting('djogi.tenant', \
-true)) WITH CHECK ("tenant" IS NULL OR "tenant" = current_setting('djogi.tenant', true));"""
+CREATE POLICY "tenant_isolation" ON "djogi_audit" USING ("tenant" IS NULL OR "tenant" = \
+current_setting('djogi.tenant', true)) WITH CHECK ("tenant" IS NULL OR "tenant" = current_setting('djogi.tenant', \
+true));"""
 
 
 def _enable(args: str) -> str:
@@ -161,3 +164,20 @@ def test_the_live_trigger_is_recognised_only_as_a_migration_creates_it(
     triggers: list[tuple[str, int, str, list[str]]], expected: AuditSchema | None
 ) -> None:
     assert live_audit(triggers, snap(plain).models["notes"]) == expected
+
+
+def test_an_audited_table_is_written_by_inspect_with_its_option() -> None:
+    with registry_scope(isolated=True):
+        class Note(Model, table="notes", audit=Audit(exclude=("secret",)), timestamps=False):
+            body: Field[str]
+            secret: Field[str] = field(column="secret_text")
+
+        class Plain(Model, table="plain", audit=True, timestamps=False):
+            body: Field[str]
+
+        written = project(models(), "main", None).unwrap()
+    source = model_source(written)
+    assert "\nfrom djogi import Audit\n" in source
+    assert 'class Notes(Model, table="notes", timestamps=False, audit=Audit(exclude=("secret_text",))):' in source
+    assert 'class Plain(Model, table="plain", timestamps=False, audit=True):' in source
+    assert declared_by(source) == written.structure()

@@ -11,7 +11,7 @@ from djogi import AuthContext
 from djogi.audit import AuditEntry, as_of, history
 from djogi.errors import ValidationError
 from djogi.executor import Database
-from tests.audit.helpers import Account, Ledger, Plain, migrate
+from tests.audit.helpers import Account, Ledger, Pair, Plain, migrate
 
 pytestmark = pytest.mark.anyio
 
@@ -128,3 +128,16 @@ async def test_the_helpers_refuse_what_they_cannot_answer(app: Database) -> None
         await as_of(app, Ledger, 1, dt.datetime(2026, 1, 1))
     with pytest.raises(ValidationError, match="a key value cannot be None"):
         await history(app, Ledger, None)
+
+
+async def test_a_composite_key_names_its_row_by_a_json_array(app: Database) -> None:
+    pair = await app.create(Pair(owner=1, label="a", weight=2))
+    await app.create(Pair(owner=1, label="b", weight=2))
+    await app.save(pair, weight=3)
+    entries = await history(app, Pair, (1, "a"))
+    assert [(e.row_key, e.action, e.diff.get("weight")) for e in entries] == [
+        ('[1, "a"]', "insert", [None, 2]), ('[1, "a"]', "update", [2, 3])
+    ]
+    assert await as_of(app, Pair, (1, "a"), entries[0].at) == pair
+    with pytest.raises(ValidationError, match=r"Pair has the composite key \(owner, label\): pass a tuple of 2"):
+        await history(app, Pair, 1)

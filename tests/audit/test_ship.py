@@ -15,8 +15,8 @@ from psycopg import sql
 from djogi.audit import ShipBatch, ShipperBusy, drain, history, run
 from djogi.audit.ship import SHIP_LOCK
 from djogi.errors import ConnectionFailure, ValidationError
-from djogi.migrate.audit import audit_table_sql
 from djogi.executor import connect
+from djogi.migrate.audit import audit_table_sql
 from djogi.testing import TestDatabases
 from tests.audit.helpers import Account, migrate
 from tests.cli.helpers import Project
@@ -51,7 +51,8 @@ def _write(url: str, start: int, count: int) -> None:
     """``count`` accounts inserted, then each updated: 2 * count audit rows."""
     with psycopg.connect(url, autocommit=True) as conn:
         for n in range(start, start + count):
-            conn.execute("INSERT INTO aud_accounts (id, email, password, balance) VALUES (%s, %s, 'h', 0)", (n, f"{n}@x"))
+            conn.execute("INSERT INTO aud_accounts (id, email, password, balance) VALUES (%s, %s, 'h', 0)",
+                         (n, f"{n}@x"))  # fmt: skip
             conn.execute("UPDATE aud_accounts SET balance = %s WHERE id = %s", (n * 10, n))
 
 

@@ -91,7 +91,7 @@ def test_nothing_is_lost_nor_duplicated_and_order_is_kept(tmp_path: Path, db_url
         first.wait(FAULT_BOUND_S)
     finally:
         first.kill()
-    assert 0 < _count(log_url) and _count(db_url) + _count(log_url) >= 600
+    assert _count(log_url) > 0 and _count(db_url) + _count(log_url) >= 600
 
     # The log server goes down; writes go on; a new shipper waits it out without losing anything.
     private_server.stop()

@@ -21,9 +21,11 @@ BEGIN
     IF keys = 1 THEN
         row_key := image ->> TG_ARGV[2];
     ELSE
-        SELECT jsonb_agg(image -> k ORDER BY o)::text INTO row_key FROM unnest(TG_ARGV[2:1 + keys]) WITH ORDINALITY u(k, o);
+        SELECT jsonb_agg(image -> k ORDER BY o)::text INTO row_key
+        FROM unnest(TG_ARGV[2:1 + keys]) WITH ORDINALITY u(k, o);
     END IF;
-    INSERT INTO "djogi_audit" ("at", "txid", "table_name", "row_key", "action", "actor", "tenant", "before", "after", "diff")
+    INSERT INTO "djogi_audit"
+        ("at", "txid", "table_name", "row_key", "action", "actor", "tenant", "before", "after", "diff")
     VALUES (now(), pg_current_xact_id()::text::bigint, TG_TABLE_NAME, row_key, lower(TG_OP),
             nullif(current_setting('djogi.actor', true), ''), image ->> TG_ARGV[0], old_image, new_image, changes);
     RETURN NULL;
