@@ -9,7 +9,8 @@ import pytest
 
 from djogi import Field, ForeignKey, HeerIdDesc, Model, Visage, VisageError, field, protect, visage, visage_query
 from djogi.errors import ModelDefinitionError
-from djogi.model import registry_scope
+from djogi.model import descriptor, registry_scope
+from djogi.modeldocs import render
 from djogi.protect import MASK
 
 from .models import Title, TitlePublic, Writer
@@ -174,3 +175,12 @@ def test_relation_forms_on_optional_key() -> None:
         assert {f.name: f.type for f in visage(Child, "public").__visage_fields__}["parent"] == (
             visage(Parent, "public") | None
         )
+
+
+def test_model_reference_pages_show_exposure_and_protection() -> None:
+    page = render([descriptor(Writer), descriptor(Title)])["_global_/Writer.md"]
+    assert "exposed to self, admin; protected: pii, to reach the writer; redaction mask |" in page
+    assert "exposed to public, self, admin, export |" in page
+    assert "exposed to admin, export; protected: internal, who edits; redaction hash_id |" in render(
+        [descriptor(Title), descriptor(Writer)]
+    )["_global_/Title.md"]
