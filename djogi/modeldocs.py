@@ -175,6 +175,13 @@ def _notes(fd: FieldDescriptor) -> list[str]:
         notes.append(f"CHECK `{fd.check}`")
     if fd.renamed_from:
         notes.append(f"renamed from `{fd.renamed_from}`")
+    if fd.exposure:
+        notes.append("exposed to " + ", ".join(a if form == "id" else f"{a} ({form})" for a, form in fd.exposure))
+    if fd.protected is not None:
+        guard = fd.protected
+        notes.append(f"protected: {guard.sensitivity}, {guard.rationale}"
+                     + (f"; redaction {guard.redaction}" if guard.redaction != "none" else "")
+                     + ("; encrypted at rest" if guard.encrypt else ""))  # fmt: skip
     if fd.comment:
         notes.append(fd.comment)
     return notes

@@ -677,9 +677,14 @@ def _exprs(what: str, items: Sequence[object]) -> tuple[Expr[Any], ...]:
 
 def _order_key(key: Expr[Any] | OrderBy) -> OrderBy:
     if isinstance(key, OrderBy):
-        return key
-    (expr,) = _exprs("order_by", (key,))
-    return OrderBy(expr, False)
+        ordered = key
+    else:
+        (expr,) = _exprs("order_by", (key,))
+        ordered = OrderBy(expr, False)
+    if ordered.expr.type.kind == "encrypted":
+        raise ValidationError(f"order_by(): {ordered.expr.describe()} is encrypted at rest; its random ciphertext "
+                              "has no meaningful order: order by another column")  # fmt: skip
+    return ordered
 
 
 @guarded

@@ -55,7 +55,7 @@ class VisageField(msgspec.Struct, frozen=True):
     derived: Derived | None = None
 
 
-@dataclass_transform(frozen_default=True, kw_only_default=False)
+@dataclass_transform(frozen_default=True)
 class VisageMeta(msgspec.StructMeta):
     """Metaclass of ``Visage``: takes the ``audience=`` class keyword and checks a declared visage against
     its model. Declared visages are frozen (``dataclass_transform`` says so to type checkers)."""
@@ -240,7 +240,7 @@ def _model_of(v: Any) -> type:
     return cast("type", model)
 
 
-def to_visage(row: M | Loaded[M], v: type[V]) -> V:
+def to_visage(row: ModelBase | Loaded[Any], v: type[V]) -> V:
     """``row`` (a model instance, or a ``Loaded`` row carrying the relations the visage nests) as visage
     ``v``, redacted as the model declares. ``VisageError`` naming the field when a nested relation was not
     loaded, when ``row`` is not a saved instance of ``v``'s model, or when a derived field cannot be

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from reveal import Author, Book, Category, Genre
+from reveal import Author, Book, Category, Genre, TWriter
 
-from djogi import Database, Field, Model, field
+from djogi import Database, Field, Model, field, visage, visage_query
 
 
 async def bad(db: Database, a: Author, b: Book) -> None:
@@ -31,6 +31,8 @@ async def bad(db: Database, a: Author, b: Book) -> None:
     Book(title="t", author=a.id, genre="fiction")  # E: arg-type reportArgumentType
     Book.objects.values(Book.title, Book.price, into=3)  # E: call-overload reportArgumentType
     Book.objects.filter(Book.genre == Genre.FICTION).tabel  # E: attr-defined reportAttributeAccessIssue
+    visage(TWriter, "staff")  # E: arg-type reportArgumentType
+    (await db.all(visage_query(visage(TWriter, "admin"))))[0].email  # E: attr-defined reportAttributeAccessIssue
 
 
 class Bad(Model, table="typing_bad"):

@@ -31,13 +31,14 @@ from djogi import (
     reverse,
 )
 from djogi.algebra import select
-from djogi.algebra.expr import Column, ForeignColumn, OrderBy
+from djogi.algebra.expr import Column, ForeignColumn, OrderBy, upper
 from djogi.algebra.predicate import Pred
 from djogi.algebra.query import Select
 from djogi.algebra.relations import Related, RelatedCount
 from djogi.algebra.rowtype import Row
 from djogi.algebra.setops import SetOp
 from djogi.executor import Pending, Prepared
+from djogi.visages import Visage, derived, to_visage, visage, visage_query
 
 
 class Genre(djogi.Enum):
@@ -238,3 +239,39 @@ async def prepared_and_pipelined(db: Database) -> None:
     assert_type(author.value, Author)
     assert_type(n.value, int)
     assert_type(first.value, Book | None)
+
+
+# --- visages (issue 22): a declared visage is typed field by field; a generated one is Visage[Model]
+class TWriter(Model, table="typing_writers"):
+    name: Field[str] = field(expose=("public", "admin"))
+    email: Field[str] = field(expose=("admin",), protected=djogi.protect("pii", "contact", redaction="mask"))
+
+
+class TBook(Model, table="typing_vbooks"):
+    title: Field[str] = field(expose=("public",))
+    writer: ForeignKey[TWriter] = field(expose=("public",))
+
+
+class TBookPublic(Visage[TBook], audience="public"):
+    id: HeerIdDesc
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    title: str
+    writer: HeerIdDesc
+    loud: str = derived(upper(TBook.title.collate("C")))
+
+
+async def visages(db: Database, book: TBook, loaded: Loaded[TBook]) -> None:
+    assert_type(visage_query(TBookPublic), Select[TBookPublic])
+    rows = await db.all(visage_query(TBookPublic).filter(TBook.title == "x"))
+    assert_type(rows, list[TBookPublic])
+    assert_type(rows[0].title, str)
+    assert_type(rows[0].loud, str)
+    assert_type(to_visage(book, TBookPublic), TBookPublic)
+    assert_type(to_visage(loaded, TBookPublic), TBookPublic)
+    generated = visage(TWriter, "admin")
+    assert_type(generated, type[Visage[TWriter]])
+    assert_type(await db.all(visage_query(generated)), list[Visage[TWriter]])
+    assert_type(msgspec.json.encode(rows), bytes)
+    schema: dict[str, Any] = msgspec.json.schema(TBookPublic)
+    del schema

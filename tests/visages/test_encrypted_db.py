@@ -64,6 +64,10 @@ async def test_filters_on_encrypted_columns_are_refused(edb: Database) -> None:
         Patient.objects.filter(Patient.ssn == "123")
     with pytest.raises(ValidationError, match="encrypted at rest"):
         Patient.objects.filter(Patient.ssn.in_(["1", "2"]))
+    with pytest.raises(ValidationError, match=r"order_by\(\): Patient\.ssn is encrypted at rest"):
+        Patient.objects.order_by(Patient.ssn.desc())
+    with pytest.raises(ValidationError, match=r"order_by\(\): Patient\.diagnosis is encrypted at rest"):
+        Patient.objects.order_by(Patient.diagnosis)
     await edb.create(Patient(name="Ann", ssn="1"))
     assert await edb.count(Patient.objects.filter(Patient.diagnosis == None)) == 1  # noqa: E711
 

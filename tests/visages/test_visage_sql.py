@@ -7,10 +7,26 @@ import datetime as dt
 import msgspec
 import pytest
 
-from djogi import Field, ForeignKey, HeerIdDesc, Model, Visage, VisageError, field, protect, visage, visage_query
+from djogi import (
+    Field,
+    ForeignKey,
+    HeerIdDesc,
+    Model,
+    Visage,
+    VisageError,
+    derived,
+    field,
+    protect,
+    to_visage,
+    visage,
+    visage_query,
+)
+from djogi.algebra.expr import upper
 from djogi.errors import ModelDefinitionError
-from djogi.model import registry_scope
+from djogi.model import descriptor, registry_scope
+from djogi.modeldocs import render
 from djogi.protect import MASK
+from djogi.visages.parity import parity_problems
 
 from .models import Title, TitlePublic, Writer
 
@@ -174,3 +190,59 @@ def test_relation_forms_on_optional_key() -> None:
         assert {f.name: f.type for f in visage(Child, "public").__visage_fields__}["parent"] == (
             visage(Parent, "public") | None
         )
+
+
+def test_model_reference_pages_show_exposure_and_protection() -> None:
+    page = render([descriptor(Writer), descriptor(Title)])["_global_/Writer.md"]
+    assert "exposed to self, admin; protected: pii, to reach the writer; redaction mask |" in page
+    assert "exposed to public, self, admin, export |" in page
+    assert "exposed to admin, export; protected: internal, who edits; redaction hash_id |" in render(
+        [descriptor(Title), descriptor(Writer)]
+    )["_global_/Title.md"]
+
+
+def test_to_visage_refuses_unsaved_rows_and_other_models() -> None:
+    with pytest.raises(VisageError, match=r"Writer\.id is not set; save the row"):
+        to_visage(Writer(name="Ann", email="a@x"), visage(Writer, "public"))
+    with pytest.raises(VisageError, match="WriterPublic presents Writer rows, not Title"):
+        to_visage(Title(name="t", writer=1), visage(Writer, "public"))
+
+
+def test_derived_without_in_memory_form_needs_python() -> None:
+    with registry_scope():
+
+        class Note(Model, table="vis_notes"):
+            body: Field[str] = field(expose=("public",))
+
+        class NotePublic(Visage[Note], audience="public"):
+            id: HeerIdDesc
+            created_at: dt.datetime
+            updated_at: dt.datetime
+            body: str
+            loud: str = derived(upper(Note.body))  # upper() without COLLATE "C" has no in-memory twin
+
+        stamp = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+        row = Note(id=1, created_at=stamp, updated_at=stamp, body="x")  # type: ignore[arg-type]
+        with pytest.raises(VisageError, match=r"Note\.loud: the derived expression has no in-memory form"):
+            to_visage(row, NotePublic)
+
+
+def test_parity_problems_name_each_drifting_row() -> None:
+    with registry_scope():
+
+        class Tag(Model, table="vis_tags"):
+            label: Field[str] = field(expose=("public",))
+
+        class TagPublic(Visage[Tag], audience="public"):
+            id: HeerIdDesc
+            created_at: dt.datetime
+            updated_at: dt.datetime
+            label: str
+            shout: str = derived(upper(Tag.label), python=lambda row: row.label.upper())
+
+        stamp = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+        rows = [Tag(id=n, created_at=stamp, updated_at=stamp, label=text) for n, text in ((1, "ab"), (2, "é"))]  # type: ignore[arg-type]
+        # PostgreSQL's upper() under the database's collation vs Python's str.upper(): "é" may differ.
+        fetched = [TagPublic(1, stamp, stamp, "ab", "AB"), TagPublic(2, stamp, stamp, "é", "é")]  # type: ignore[arg-type]
+        assert parity_problems(fetched, rows) == ["TagPublic.shout for (2,): SQL gives 'é', Python gives 'É'"]
+        assert parity_problems(fetched[:1], rows) == []
