@@ -1,6 +1,8 @@
 """Migration round trips: random model evolutions converge, and rolling back restores each step.
 
-Tables draw their key (djogi's ``id``, a custom key column filled by a sequence or an identity or by the
+Columns draw their kind among text, sized integers, booleans, dates, an enum, foreign keys, ``CHAR(3)``,
+naive ``TIMESTAMP``, a domain and a STORED generated column; a table may have a table CHECK. Tables draw
+their key (djogi's ``id``, a custom key column filled by a sequence or an identity or by the
 application, or a composite key, possibly holding a foreign key) and whether they have timestamps. A
 table with djogi's ``id`` may be partitioned (hash or range on the key, ``LAYOUTS``) and re-partitioned
 (a layout's sibling: partitions dropped and added), which also exercises the online index build on an
@@ -23,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from dataclasses import field as dc_field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, TypeAlias
 
 import msgspec
 import psycopg
@@ -32,7 +34,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import djogi
-from djogi import Field, ForeignKey, Model, Partition, PartitionBy, field
+from djogi import Check, Domain, Field, ForeignKey, Model, Partition, PartitionBy, field
 from djogi.migrate import Bucket, apply, compose, introspect, rollback, verify
 from djogi.migrate.modelsource import model_source
 from djogi.migrate.snapshot import EMPTY, Snapshot
@@ -49,8 +51,14 @@ class Mood(djogi.Enum):
     LOUD = "loud"
 
 
-KINDS = ("str", "varchar", "int", "int4", "bool", "date", "mood", "fk")
-DEFAULTS = {"str": "'x'", "varchar": "'v'", "int": "0", "int4": "7", "bool": "true", "date": None, "mood": "'calm'"}
+Year: TypeAlias = Annotated[
+    int, Domain(name="yr", base="INTEGER", checks=(Check(name="yr_check", expression="VALUE > 1900"),))
+]
+
+# char: CHAR(3); stamp: a naive TIMESTAMP; year: the domain above; gen: a STORED generated column.
+KINDS = ("str", "varchar", "int", "int4", "bool", "date", "mood", "fk", "char", "stamp", "year", "gen")
+DEFAULTS = {"str": "'x'", "varchar": "'v'", "int": "0", "int4": "7", "bool": "true", "date": None, "mood": "'calm'",
+            "char": "'ab'", "stamp": "'2020-01-01 00:00:00'", "year": "2000"}  # fmt: skip
 
 
 @dataclass
@@ -111,6 +119,7 @@ class Table:
     key_target: str = ""
     layout: str | None = None
     outbox: bool = False
+    check: bool = False  # a table CHECK constraint
 
 
 def _key_fields(t: Table) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
@@ -132,7 +141,8 @@ def _key_fields(t: Table) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any
 
 def _annotation(col: Col) -> Any:
     base: Any = {"str": str, "varchar": str, "int": int, "int4": int, "bool": bool, "date": dt.date,
-                 "mood": Mood}.get(col.kind)  # fmt: skip
+                 "mood": Mood, "char": str, "stamp": djogi.NaiveDateTime, "year": Year,
+                 "gen": int | msgspec.UnsetType}.get(col.kind)  # fmt: skip
     if col.kind == "fk":
         return ForeignKey[f"{col.target} | None"] if col.nullable else ForeignKey[col.target]
     return Field[base | None] if col.nullable else Field[base]
@@ -140,13 +150,14 @@ def _annotation(col: Col) -> Any:
 
 def _declared(col: Col) -> Any:
     """The column's ``= field(...)``: its options, and None as the default of an optional column."""
-    default = {"default": None} if col.nullable else {}
+    default = {"default": msgspec.UNSET} if col.kind == "gen" else {"default": None} if col.nullable else {}
+    sql_type = {"int4": "INTEGER", "char": "CHAR(3)"}.get(col.kind)
     return field(
         **default,
         index=col.index, unique=col.unique, db_default=col.default, comment=col.comment,
         renamed_from=col.renamed_from, max_length=col.length if col.kind == "varchar" else None,
-        sql_type="INTEGER" if col.kind == "int4" else None, check=f"{col.name} >= 0" if col.check else None,
-        collation=col.collation, outbox_exclude=col.excluded,
+        sql_type=sql_type, check=f"{col.name} >= 0" if col.check else None, collation=col.collation,
+        generated="2 * 21" if col.kind == "gen" else None, outbox_exclude=col.excluded,
     )  # fmt: skip
 
 
@@ -159,6 +170,8 @@ def declare(tables: list[Table]) -> None:
         ns.update({c.name: _declared(c) for c in t.cols})
         options = {"table": t.name, "comment": t.comment, "renamed_from": t.renamed_from or None,
                    "timestamps": t.timestamps, "outbox": t.outbox, **key_options}  # fmt: skip
+        if t.check:
+            options["checks"] = (Check(name=f"tc_{t.uid}", expression="length(current_schema()) > 0"),)
         if t.layout is not None:
             options.update(partitioning(t.name, t.layout))
         types.new_class(f"M{t.uid}", (Model,), options, lambda body, ns=ns: body.update(ns))
@@ -173,7 +186,7 @@ def _cols(data: st.DataObject, table: Table, tables: list[Table], fresh: Iterato
     targets = _targets(table, tables)
     kind = data.draw(st.sampled_from([k for k in KINDS if k != "fk" or targets]))
     col = Col(name=next(fresh), kind=kind, target=data.draw(st.sampled_from(targets)) if kind == "fk" else "")
-    if kind not in ("fk", "date") and data.draw(st.booleans()):
+    if kind not in ("fk", "date", "gen") and data.draw(st.booleans()):
         col.nullable, col.default = False, DEFAULTS[kind]
     return col
 
@@ -185,7 +198,7 @@ def evolve(data: st.DataObject, tables: list[Table], fresh: Iterator[str], uid: 
     choices = ["add_table"]
     if tables:
         choices += ["add_column", "drop_column", "rename_column", "rename_table", "toggle", "type", "comment",
-                    "timestamps"]  # fmt: skip
+                    "timestamps", "table_check"]  # fmt: skip
         if any(t.layout for t in tables):
             choices.append("repartition")
         if any(t.key != "composite" for t in tables):
@@ -224,6 +237,8 @@ def evolve(data: st.DataObject, tables: list[Table], fresh: Iterator[str], uid: 
         t.comment = data.draw(st.sampled_from([None, "a table", "it's"]))
     elif action == "timestamps":
         t.timestamps = not t.timestamps
+    elif action == "table_check":
+        t.check = not t.check
     elif t.cols:
         c = data.draw(st.sampled_from(t.cols), label="column")
         if action == "drop_column" and len(t.cols) > 1:
@@ -241,7 +256,7 @@ def evolve(data: st.DataObject, tables: list[Table], fresh: Iterator[str], uid: 
                 c.nullable = not c.nullable
             elif what == "comment":
                 c.comment = None if c.comment else "a column"
-            elif what == "check" and c.kind in ("int", "int4"):
+            elif what == "check" and c.kind in ("int", "int4", "gen"):
                 c.check = not c.check
             elif what == "excluded" and t.outbox:
                 c.excluded = not c.excluded
