@@ -166,10 +166,13 @@ def _proof(walked: list[object], rendered: tuple[object, ...]) -> Ties | None:
         for a, b in zip(walked, rendered, strict=True):
             if type(a) is not type(b) or a != b:
                 return None
+    except (TypeError, ValueError):  # values that cannot be compared (an array's == is not a bool)
+        return None
+    try:
         classes: dict[object, list[int]] = {}
         for i, a in enumerate(walked):
             classes.setdefault((list, *a) if type(a) is list else (type(a), a), []).append(i)
-    except TypeError:  # an unhashable value (a pgvector Vector): compare pairwise
+    except (TypeError, ValueError):  # an unhashable value (a pgvector Vector): compare pairwise
         return _pairwise_ties(walked)
     return tuple([tuple(c) for c in classes.values() if len(c) > 1])
 
@@ -190,7 +193,7 @@ def _pairwise_ties(walked: list[object]) -> Ties | None:
                     break
             else:
                 classes.append([i])
-    except TypeError:
+    except (TypeError, ValueError):
         return None
     return tuple([tuple(c) for c in classes if len(c) > 1])
 

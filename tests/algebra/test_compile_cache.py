@@ -197,3 +197,25 @@ def test_output_positions_are_part_of_the_shape() -> None:
     reordered = base.group_by(CItem.price * 2).order_by(CItem.price * 2)
     assert compile(reordered) == cold(reordered)
     assert cold(reordered).sql.endswith(" GROUP BY 1 ORDER BY 1 ASC")
+
+
+class _Incomparable:
+    """A value whose ``==`` raises (as a numpy array's does in a boolean context) and which has no hash."""
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __eq__(self, other: object) -> bool:
+        raise ValueError("the truth value is ambiguous")
+
+
+def test_values_that_cannot_be_compared_compile_cold() -> None:
+    from djogi.algebra.expr import Param, ValueType
+
+    def query(value: object) -> Any:
+        return CItem.objects.where(lower(CItem.name) == Param(value, ValueType(None, "text")))
+
+    first, second = _Incomparable(), _Incomparable()
+    for value in (first, second):
+        stmt = compile(query(value))
+        assert stmt.sql == cold(query(value)).sql and stmt.params[0] is value
+    assert cache_size() == 0
