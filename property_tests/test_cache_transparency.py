@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import os
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from djogi import Field, ForeignKey, Model, field
+from djogi import Field, ForeignKey, Model, SqlType, Vector, field
 from djogi.algebra import (
     case,
     coalesce,
@@ -39,6 +39,7 @@ from djogi.algebra import (
 from djogi.algebra import compile as compiler
 from djogi.algebra.compile import cache_clear, compile
 from djogi.algebra.dml import delete, insert
+from djogi.algebra.search import l2_distance, to_tsvector, ts_match, ts_rank, websearch_to_tsquery
 from djogi.errors import DjogiError
 
 EXAMPLES = int(os.environ.get("DJOGI_PROPERTY_EXAMPLES", "300"))
@@ -54,6 +55,7 @@ class CtItem(Model, table="ct_items"):
     price: Field[Decimal] = field(default=Decimal(0))
     note: Field[str | None] = field(default=None)
     author: ForeignKey[CtAuthor | None] = field(default=None)
+    embedding: Field[Annotated[Vector, SqlType("VECTOR(2)")] | None] = field(default=None)
 
 
 small = st.sampled_from([1, 2, 3])
@@ -142,6 +144,9 @@ query_recipes = st.one_of(
     st.tuples(st.just("dml"), st.sampled_from(["update", "delete", "insert"]), st.lists(pred_recipes, max_size=2),
               small, texts),
     st.tuples(st.just("count"), st.sampled_from(["count", "exists"]), st.lists(pred_recipes, max_size=2), small),
+    # one search term or vector bound in several places, as one shared node or as equal or unequal values
+    st.tuples(st.just("search"), texts, texts, st.booleans(), st.booleans()),
+    st.tuples(st.just("knn"), small, small, st.booleans()),
 )  # fmt: skip
 
 
@@ -204,6 +209,18 @@ def build(recipe: tuple[Any, ...]) -> Any:
         if how == "delete":
             return delete(q).with_returning()
         return insert(CtItem, [CtItem(name=s, qty=k), CtItem(name=s * 2, qty=k)])
+    if kind == "search":
+        _, a, b, shared, ranked = recipe
+        document = to_tsvector("simple", CtItem.name)
+        query = websearch_to_tsquery("simple", a)
+        rank = ts_rank(document, query if shared else websearch_to_tsquery("simple", b))
+        matches = CtItem.objects.where(ts_match(document, query))
+        return matches.order_by(rank.desc()).values(CtItem.id, rank) if ranked else matches.order_by(rank)
+    if kind == "knn":
+        _, a, b, shared = recipe
+        probe = Vector([float(a), float(b)])
+        near = CtItem.objects.where(l2_distance(CtItem.embedding, probe if shared else Vector([float(b), 1.0])) < a)
+        return near.order_by(l2_distance(CtItem.embedding, probe)).limit(10)
     _, how, preds, k = recipe
     q = CtItem.objects.where(*[pred(r) for r in preds]).limit(k)
     return count_of(q) if how == "count" else exists_of(q)
@@ -244,6 +261,8 @@ def sequences(draw: st.DrawFn) -> list[tuple[Any, ...]]:
         ("grouped", [("price*", 2), ("count", 0)], [("price*", 2)], "keys", None, [], False),
     ]
 )
+@example([("search", "a", "a", False, True), ("search", "a", "b", False, True), ("search", "b", "b", True, True)])
+@example([("knn", 1, 1, False), ("knn", 2, 1, False), ("knn", 2, 1, True), ("knn", 3, 3, True)])
 def test_warm_compile_equals_cold_compile(recipes: list[tuple[Any, ...]]) -> None:
     cache_clear()
     for recipe in recipes:

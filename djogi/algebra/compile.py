@@ -8,8 +8,14 @@ into the text); this module adds the shape cache.
 parameter abstracted to its SQL type) and, in the same pass, the parameters in ``$n`` order. A shape seen
 before is a cache hit: the SQL text and result shape are reused and only the parameters are new. A shape
 is stored only after its cold compile proved the walk reproduces the renderer's parameters exactly (the
-same values, in the same order, with no two equal values whose order could be confused); shapes that
-cannot be proved, or whose parts are not hashable, are compiled cold every time, never wrongly cached.
+same values, in the same order); shapes that cannot be proved, or whose parts are not hashable, are
+compiled cold every time, never wrongly cached.
+
+Equal values in the proving compile (one search term bound three times, ``a > 5 AND b < 5``) leave their
+relative order unproved: the entry keeps those positions as *ties*, and a hit is taken only when the new
+parameters are also exactly the same value within each tie (then their order cannot matter); otherwise the
+value is compiled cold, and its own proof narrows the ties (to the positions equal in both compiles), so a
+shape seen with distinct values stops needing the check.
 
 A shape is generated per node class from its declared children (``djogi.algebra.traverse``): child and
 scope fields are shaped, data fields kept as they are. Where rendering depends on values beyond that
@@ -21,7 +27,9 @@ a select-list position, ``render.output_positions``; CTEs met on the way), the n
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any
+from uuid import UUID
 
 import msgspec
 
@@ -89,13 +97,16 @@ def _compile(value: Any) -> Statement:
         hit = _CACHE.get(key)
     except TypeError:  # an unhashable part: no cache for this value
         return _cold(value)
-    if hit is not None:
+    if hit is not None and (not hit[3] or _tied(params, hit[3])):
         return Statement(hit[0], tuple(params), hit[1], hit[2])
     stmt = _cold(value)
-    if _proved(params, stmt.params):
-        if len(_CACHE) >= CACHE_MAX:
+    ties = _proof(params, stmt.params)
+    if ties is not None:
+        if hit is not None and hit[0] == stmt.sql:
+            ties = _meet(hit[3], ties)
+        elif len(_CACHE) >= CACHE_MAX:
             _CACHE.clear()
-        _CACHE[key] = (stmt.sql, stmt.result, stmt.empty)
+        _CACHE[key] = (stmt.sql, stmt.result, stmt.empty, ties)
     return stmt
 
 
@@ -109,7 +120,10 @@ def cache_clear() -> None:
     _CACHE.clear()
 
 
-_CACHE: dict[object, tuple[str, ResultShape, bool]] = {}
+Ties = tuple[tuple[int, ...], ...]
+"""Groups of parameter positions whose order a proof could not tell apart (equal values)."""
+
+_CACHE: dict[object, tuple[str, ResultShape, bool, Ties]] = {}
 
 
 def _cold(value: Any, *, named: bool = False) -> Statement:
@@ -143,22 +157,86 @@ def _named_shape(node: e.Named[Any], params: list[object]) -> object:
     raise TypeError("a named parameter")  # never cached: compiled cold, where compile() refuses it
 
 
-def _proved(walked: list[object], rendered: tuple[object, ...]) -> bool:
-    """True when the shape walk's parameters are exactly the renderer's, with no ambiguous duplicates."""
+def _proof(walked: list[object], rendered: tuple[object, ...]) -> Ties | None:
+    """The ties left when the shape walk's parameters are exactly the renderer's (``()``: none; positions of
+    equal values otherwise), or ``None`` when they differ or cannot be compared."""
     if len(walked) != len(rendered):
-        return False
-    seen: set[object] = set()
+        return None
     try:
         for a, b in zip(walked, rendered, strict=True):
             if type(a) is not type(b) or a != b:
+                return None
+    except (TypeError, ValueError):  # values that cannot be compared (an array's == is not a bool)
+        return None
+    try:
+        classes: dict[object, list[int]] = {}
+        for i, a in enumerate(walked):
+            classes.setdefault((list, *a) if type(a) is list else (type(a), a), []).append(i)
+    except (TypeError, ValueError):  # an unhashable value (a pgvector Vector): compare pairwise
+        return _pairwise_ties(walked)
+    return tuple([tuple(c) for c in classes.values() if len(c) > 1])
+
+
+MAX_PAIRWISE = 64  # more unhashable-value parameters than this: not proved (compiled cold)
+
+
+def _pairwise_ties(walked: list[object]) -> Ties | None:
+    if len(walked) > MAX_PAIRWISE:
+        return None
+    classes: list[list[int]] = []
+    try:
+        for i, a in enumerate(walked):
+            for c in classes:
+                b = walked[c[0]]
+                if type(a) is type(b) and a == b:
+                    c.append(i)
+                    break
+            else:
+                classes.append([i])
+    except (TypeError, ValueError):
+        return None
+    return tuple([tuple(c) for c in classes if len(c) > 1])
+
+
+def _meet(old: Ties, new: Ties) -> Ties:
+    """The ties two proofs of one shape leave together: positions tied in both."""
+    if not old or not new:
+        return ()
+    label = {i: n for n, c in enumerate(old) for i in c}
+    classes: dict[tuple[int, int], list[int]] = {}
+    for m, c in enumerate(new):
+        for i in c:
+            if i in label:
+                classes.setdefault((label[i], m), []).append(i)
+    return tuple([tuple(c) for c in classes.values() if len(c) > 1])
+
+
+def _tied(params: list[object], ties: Ties) -> bool:
+    """Whether ``params`` hold exactly the same value at every position of each tie."""
+    for c in ties:
+        first = params[c[0]]
+        for i in c[1:]:
+            if not _same(first, params[i]):
                 return False
-            k = (list, *a) if type(a) is list else (type(a), a)
-            if k in seen:
-                return False
-            seen.add(k)
-    except TypeError:  # unhashable parameter values: cannot prove the order
-        return False
     return True
+
+
+_EXACT = frozenset({str, int, bool, bytes, type(None), UUID, date})  # types whose == means "bound identically"
+
+
+def _same(a: object, b: object) -> bool:
+    """``a`` and ``b`` bind identically: the same object, equal values of a type in ``_EXACT``, or lists of
+    such. (``Decimal("1.0") == Decimal("1.00")`` and ``0.0 == -0.0``, yet each binds differently.)"""
+    if a is b:
+        return True
+    t = type(a)
+    if t is not type(b):
+        return False
+    if t in _EXACT:
+        return a == b
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(map(_same, a, b))
+    return False
 
 
 class _Params(list[object]):

@@ -239,7 +239,7 @@ def _flat(kind: type[And] | type[Or], preds: tuple[Pred, ...]) -> Pred:
             if p.value is absorbing:
                 return p
         else:
-            parts.append(predicate(p, kind.__name__.lower() + "_()"))
+            parts.append(p if isinstance(p, Pred) else predicate(p, kind.__name__.lower() + "_()"))
     if not parts:
         return FALSE if absorbing else TRUE
     return parts[0] if len(parts) == 1 else kind(tuple(parts))

@@ -665,7 +665,10 @@ def _exclude(q: Select[R], predicates: Sequence[Pred]) -> Select[R]:
 
 def _preds(what: str, items: Sequence[object]) -> tuple[Pred, ...]:
     """``items`` when each is a predicate; ``ArgumentTypeError`` naming ``what`` otherwise."""
-    return tuple(predicate(p, what) for p in items)
+    for p in items:
+        if not isinstance(p, Pred):
+            predicate(p, what)  # raises, naming what was passed
+    return tuple(items)  # type: ignore[arg-type]
 
 
 def _exprs(what: str, items: Sequence[object]) -> tuple[Expr[Any], ...]:
@@ -694,7 +697,7 @@ def _order_by(q: Select[R], keys: Sequence[Expr[Any] | OrderBy]) -> Select[R]:
 
         q, keys = lower_ordering(q, keys)  # order by a relation path: LEFT JOIN its hops
         _check(q, "order_by()", keys)
-    return msgspec.structs.replace(q, ordering=q.ordering + tuple(_order_key(k) for k in keys))
+    return msgspec.structs.replace(q, ordering=q.ordering + tuple([_order_key(k) for k in keys]))
 
 
 @guarded

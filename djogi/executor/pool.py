@@ -67,6 +67,14 @@ class Pool:
                 return conn
             await self._discard(conn)
 
+    def take(self) -> Connection | None:
+        """The last parked connection when it is still usable (``_usable``), without a coroutine: the fast
+        path of ``acquire()``, which is needed (None) when there is none or it has died."""
+        parked = self._parked
+        if parked and _usable(parked[-1]):
+            return parked.pop()
+        return None
+
     async def _discard(self, conn: Connection) -> None:
         """Close a dead connection and hand it back, so the pool replaces it."""
         with anyio.CancelScope(shield=True):

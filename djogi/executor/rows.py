@@ -55,7 +55,7 @@ def checked_factory(make: RowMaker, model: type[Any], columns: tuple[str, ...]) 
         result = cursor.pgresult
         if result is None or result.nfields != len(fields):
             return make
-        oids = tuple(result.ftype(i) for i in range(result.nfields))
+        oids = tuple(map(result.ftype, range(result.nfields)))
         if oids not in seen:
             for i, (oid, fd) in enumerate(zip(oids, fields, strict=True)):
                 if fd is None or fd.value_kind in _RAW_BYTES_KINDS or fd.enum_type is not None:

@@ -155,7 +155,7 @@ class Session:
         """
         pool = self.pool
         for attempt in (1, 2):
-            conn = await pool.acquire()
+            conn = pool.take() or await pool.acquire()
             try:
                 return await work(conn)
             except ConnectionFailure as exc:
@@ -235,20 +235,32 @@ class Session:
             await cur.close()
         return rows, rowcount
 
-    async def run(
+    def run(
         self, sql: str, params: Sequence[object] = (), row_factory: RowFactory | None = None, *, fresh: bool = False
-    ) -> tuple[list[Any], int]:
-        """``on()`` the task's transaction connection, or a pooled connection checked out for the call."""
+    ) -> Awaitable[tuple[list[Any], int]]:
+        """``on()`` the task's transaction connection, or a pooled connection checked out for the call.
+        (A plain function returning the awaitable: one coroutine fewer on the hottest path.)"""
         if self.transaction_var.get() is not None:  # (checked again, with the owner test, only when set)
             state = self.current_transaction()
             if state is not None:
                 if self.scoped or state.applied is not CLEAN or state.auth is not None:
-                    await self.enter(state, sql)
-                return await self.on(state.conn, sql, params, row_factory, fresh=fresh)
+                    return self._scoped_on(state, sql, params, row_factory, fresh)
+                return self.on(state.conn, sql, params, row_factory, fresh=fresh)
         if self.scoped:  # a transaction-local tenant needs a transaction
-            async with Atomic(self, None, False, False):
-                return await self.run(sql, params, row_factory, fresh=fresh)
-        return await self.unpinned(lambda conn: self.on(conn, sql, params, row_factory, fresh=fresh))
+            return self._in_atomic(sql, params, row_factory, fresh)
+        return self.unpinned(lambda conn: self.on(conn, sql, params, row_factory, fresh=fresh))
+
+    async def _scoped_on(
+        self, state: TransactionState, sql: str, params: Sequence[object], row_factory: RowFactory | None, fresh: bool
+    ) -> tuple[list[Any], int]:
+        await self.enter(state, sql)
+        return await self.on(state.conn, sql, params, row_factory, fresh=fresh)
+
+    async def _in_atomic(
+        self, sql: str, params: Sequence[object], row_factory: RowFactory | None, fresh: bool
+    ) -> tuple[list[Any], int]:
+        async with Atomic(self, None, False, False):
+            return await self.run(sql, params, row_factory, fresh=fresh)
 
     async def pinned(self) -> TransactionState | None:
         """The task's open transaction with this session's scope applied (``scope``), or None."""
@@ -286,9 +298,9 @@ class Session:
         return [await self._collect(cur, sql, params, factory, started)
                 for cur, (sql, params, factory) in zip(cursors, batch, strict=True)]  # fmt: skip
 
-    async def statement(self, stmt: Statement) -> tuple[list[Any], int]:
+    def statement(self, stmt: Statement) -> Awaitable[tuple[list[Any], int]]:
         """``run()`` a compiled statement; its rows come back decoded by its shape's row factory."""
-        return await self.run(stmt.sql, stmt.params, row_factory(stmt.result))
+        return self.run(stmt.sql, stmt.params, row_factory(stmt.result))
 
     async def execute(self, mutation: Insert[Any] | InsertFrom[Any] | Update[Any] | Delete[Any] | Merge[Any]) -> Any:
         """Compile and run a mutation: the affected row count, or the returned rows when the statement has
