@@ -20,6 +20,7 @@ import socket
 import stat
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -155,6 +156,7 @@ class EmbeddedServer:
         if current.running:
             return current
         self.init()
+        self._clear_stale_lock()
         port = self._choose_port()
         self._prepare_socket_dir()
         settings = {
@@ -175,6 +177,34 @@ class EmbeddedServer:
                 self.socket_dir.rmdir()
             raise EmbeddedServerError(f"{e}\n--- tail of {log} ---\n{_tail(log)}") from None
         return self.status()
+
+    def _clear_stale_lock(self) -> None:
+        """Remove a ``postmaster.pid`` naming a zombie: a killed postmaster nobody has reaped (common under a
+        container's init) still answers signal 0, so PostgreSQL would refuse to start ("lock file already
+        exists") for as long as the zombie lasts. The file goes only once no live process is left in the data
+        directory (its backends exit on their own when the postmaster dies; waited for up to
+        ``START_TIMEOUT_S``), so a new postmaster never shares it with an old backend; so does the lock file of
+        its Unix socket, which names it too."""
+        pid_file = self.pgdata / "postmaster.pid"
+        try:
+            lines = [line.strip() for line in pid_file.read_text().splitlines()]
+        except OSError:
+            return
+        if not lines or not lines[0].isdigit() or not _zombie(int(lines[0])):
+            return
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while _working_in(self.pgdata):
+            if time.monotonic() > deadline:
+                raise EmbeddedServerError(f"{self.pgdata}: the killed postmaster {lines[0]} left processes running "
+                                          "in the data directory; stop them, then start again")  # fmt: skip
+            time.sleep(0.05)
+        stale = [pid_file]
+        if len(lines) >= 5 and lines[3].isdigit() and lines[4]:  # its socket's lock file names it too
+            stale.append(Path(lines[4]) / f".s.PGSQL.{lines[3]}.lock")
+        for path in stale:
+            with contextlib.suppress(OSError):
+                if path.read_text().split("\n", 1)[0].strip() == lines[0]:
+                    path.unlink()
 
     def stop(self) -> bool:
         """Stop the server (fast shutdown: sessions are disconnected). Return whether it was running.
@@ -313,19 +343,35 @@ def _make_traversable(directory: Path) -> None:
 
 
 def _alive(pid: int) -> bool:
-    """Whether ``pid`` is a running process: it exists and, where ``/proc`` tells, is not a zombie (a killed
-    postmaster nobody has reaped yet still answers signal 0, and reusing it would leave nothing listening)."""
+    """Whether ``pid`` is a running process: it exists and is not a zombie (a killed postmaster nobody has
+    reaped yet still answers signal 0, and reusing it would leave nothing listening)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         pass
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """Whether ``/proc`` says ``pid`` is a zombie (False where there is no ``/proc``)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
-        return True
-    return stat.rpartition(")")[2].split()[:1] != ["Z"]
+        return False
+    return stat.rpartition(")")[2].split()[:1] == ["Z"]
+
+
+def _working_in(directory: Path) -> bool:
+    """Whether a live process has ``directory`` as its working directory (every PostgreSQL backend has its
+    data directory); False where ``/proc`` does not tell."""
+    target = directory.resolve()
+    for proc in Path("/proc").glob("[0-9]*"):
+        with contextlib.suppress(OSError):
+            if Path(os.readlink(proc / "cwd")) == target:
+                return True
+    return False
 
 
 def _tail(path: Path, lines: int = 20) -> str:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import pwd
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from djogi.embedded import EmbeddedServer
+from djogi.embedded import SERVER_OS_USER, EmbeddedServer
 from djogi.errors import EmbeddedServerError
 
 
@@ -84,21 +87,38 @@ def test_failed_start_reports_the_log_tail(scratch_pgdata: Path) -> None:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="no /proc to tell a zombie")
-def test_a_postmaster_pid_naming_a_zombie_is_not_a_running_server(tmp_path: Path) -> None:
-    """A killed postmaster nobody reaped yet still answers signal 0: reusing it would leave nothing listening."""
+def test_a_postmaster_pid_naming_a_zombie_is_not_a_running_server(scratch_pgdata: Path) -> None:
+    """A killed postmaster nobody reaped yet still answers signal 0: reusing it would leave nothing listening,
+    and PostgreSQL itself refuses to start while its lock file names it, so start() removes that file."""
+    server = EmbeddedServer(scratch_pgdata, fast_unsafe=True)
+    server.init()
+    lock = scratch_pgdata / "postmaster.pid"
+    lock.write_text(f"{os.getpid()}\n{scratch_pgdata}\n0\n5432\n/tmp\n")
+    assert server.status().running is True
+    with _zombie() as pid:
+        lock.write_text(f"{pid}\n{scratch_pgdata}\n0\n5432\n/tmp\n")
+        assert server.status().running is False
+        started = server.start()
+        assert started.running and started.pid not in (None, pid)
+    with psycopg.connect(server.url()) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+@contextlib.contextmanager
+def _zombie() -> Iterator[int]:
+    """The pid of a child that has exited and is not reaped until the block ends; owned by the server's OS
+    user (when we are root), so the server may signal it, as it may a postmaster it ran as."""
+    uid = pwd.getpwnam(SERVER_OS_USER).pw_uid if os.geteuid() == 0 else None
     child = os.fork()
     if child == 0:
+        if uid is not None:
+            os.setuid(uid)
         os._exit(0)
     try:
         for _ in range(500):  # the child becomes a zombie at once; bounded, not timed
             if Path(f"/proc/{child}/stat").read_text().rpartition(")")[2].split()[0] == "Z":
                 break
             os.sched_yield()
-        pgdata = tmp_path / "pgdata"
-        pgdata.mkdir()
-        (pgdata / "postmaster.pid").write_text(f"{child}\n{pgdata}\n0\n5432\n/tmp\n")
-        assert EmbeddedServer(pgdata).status().running is False
-        (pgdata / "postmaster.pid").write_text(f"{os.getpid()}\n{pgdata}\n0\n5432\n/tmp\n")
-        assert EmbeddedServer(pgdata).status().running is True
+        yield child
     finally:
         os.waitpid(child, 0)
