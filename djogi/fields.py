@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from djogi.algebra.expr import Column, ForeignColumn
     from djogi.algebra.query import Select
     from djogi.algebra.relations import Related
-    from djogi.schema.fields import Identity, IndexMethod, Timestamp
+    from djogi.schema.fields import Audit, Identity, IndexMethod, Timestamp
     from djogi.types import OnDelete
 
 __all__ = ["AnyKey", "Field", "FieldOptions", "ForeignKey", "Keyed", "OneToOne", "Reverse", "field"]
@@ -185,6 +185,9 @@ class FieldOptions(TypedDict, total=False):
     to_field: str | None
     on_update: OnDelete | None
     collation: str | None
+    audit: Audit | None
+    sequence_within: str | None
+    idempotency_key: bool
 
 
 @overload
@@ -206,7 +209,8 @@ def field(*, default: Any = msgspec.NODEFAULT, default_factory: Any = msgspec.NO
     ``max_length``, ``precision``/``scale``, ``db_default``, ``check``, ``comment``, ``renamed_from``,
     ``version``, ``column``, ``sql_type``, ``collation``, for a declared key ``primary_key``, ``identity``,
     ``sequence``, ``timestamp``, and on relations ``on_delete``, ``on_update``, ``deferrable``,
-    ``initially_deferred``, ``related_name``, ``to_field``). ``ModelDefinitionError`` for an unknown option or both
+    ``initially_deferred``, ``related_name``, ``to_field``; composition: ``audit``, ``sequence_within``,
+    ``idempotency_key``). ``ModelDefinitionError`` for an unknown option or both
     defaults.
     """
     return specifier(default, default_factory, options)

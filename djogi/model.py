@@ -76,7 +76,7 @@ class ModelMeta(SchemaMeta):
             through: tuple[type[Any], type[Any]] = ..., renamed_from: str = ..., tenant_key: str = ...,
             partition_by: PartitionBy = ..., partitions: tuple[Partition, ...] = ...,
             primary_key: str | tuple[str, ...] = ..., timestamps: bool = ..., managed: bool = ...,
-            frozen: bool = ..., kw_only: bool = ..., eq: bool = ..., gc: bool = ...,
+            soft_delete: str = ..., frozen: bool = ..., kw_only: bool = ..., eq: bool = ..., gc: bool = ...,
         ) -> _MM: ...  # fmt: skip
 
     else:

@@ -26,6 +26,7 @@ from msgspec import UNSET, UnsetType
 from djogi.errors import ModelDefinitionError
 from djogi.identifiers import check_identifier, derived_name, identifier_problem
 from djogi.passwords import PasswordHash
+from djogi.schema.composition import check_composition
 from djogi.schema.declare import declaration_problem, declared_specs
 from djogi.schema.descriptors import FieldDescriptor, FieldKind, ModelDescriptor, ValueKind
 from djogi.schema.fields import FieldSpec, Index, IndexColumn, IndexMethod, Timestamp
@@ -298,7 +299,7 @@ def _data_field(
         raise _fail(*where, "a version field must be a non-optional int")
     if isinstance(default, dt.datetime) and default.tzinfo is None:
         raise _fail(*where, "naive datetime default; use a timezone-aware datetime (e.g. tzinfo=UTC)")
-    unique = spec.unique or (relation is not None and relation.kind == "o2o")
+    unique = spec.unique or spec.idempotency_key or (relation is not None and relation.kind == "o2o")
     # A foreign key is indexed unless the field says index=False (or a unique constraint indexes it), as
     # in Django: joins, prefetches and cascading deletes then find the referencing rows without a scan.
     wanted = spec.index if spec.index is not None else relation is not None and not unique
@@ -342,6 +343,9 @@ def _data_field(
         element_nullable=element_nullable,
         enum_type=enum_type,
         relation=relation,
+        audit=spec.audit,
+        sequence_within=spec.sequence_within,
+        idempotency_key=spec.idempotency_key,
     )
 
 
@@ -523,6 +527,8 @@ def build_descriptor(
         for cols in options.get("unique_together", ())
     )
     tenant_key = _tenant_key(name, options.get("tenant_key"), ordered)
+    soft_delete, numbering = check_composition(name, ordered, options.get("soft_delete"))
+    indexes += tuple(_normalise_index(name, table, idx, ordered) for idx in numbering)
     through = options.get("through")
     if through is not None and sum(fd.relation is not None for fd in ordered) < 2:
         raise ModelDefinitionError(f"{name}: a through model needs at least two ForeignKey fields")
@@ -545,6 +551,7 @@ def build_descriptor(
         primary_key=key,
         managed=options.get("managed", True),
         tenant_key=tenant_key,
+        soft_delete=soft_delete,
     )
 
 

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from djogi.schema.fields import Identity, Index, IndexMethod, Timestamp
+from djogi.schema.fields import Audit, Identity, Index, IndexMethod, Timestamp
 from djogi.schema.partitions import Partition, PartitionBy
 from djogi.types import PrimaryKey, RelationSpec
 
@@ -58,6 +58,12 @@ class FieldDescriptor(msgspec.Struct, frozen=True, kw_only=True):
     element_nullable: bool = False
     enum_type: Any = None
     relation: RelationSpec | None = None
+    audit: Audit | None = None
+    """``"created"``/``"updated"``: the write fills the field with the acting user's id (``djogi.composition``)."""
+    sequence_within: str | None = None
+    """The field whose value scopes this field's numbering (1, 2, 3 ... per value of it)."""
+    idempotency_key: bool = False
+    """The field ``create_or_find`` looks rows up by (it is unique)."""
 
     @property
     def db_filled(self) -> bool:
@@ -92,6 +98,8 @@ class ModelDescriptor(msgspec.Struct, frozen=True, kw_only=True):
     tenant_key: str | None = None
     """The field whose column holds the row's tenant (``tenant_key=`` option): row-level security isolates
     the table by it (``djogi.tenancy``)."""
+    soft_delete: str | None = None
+    """The optional datetime field ``db.delete`` sets instead of deleting the row (``soft_delete=`` option)."""
 
     def field(self, name: str) -> FieldDescriptor:
         """The field called ``name``; ``KeyError`` listing the model's fields when there is none."""
@@ -134,6 +142,11 @@ class ModelDescriptor(msgspec.Struct, frozen=True, kw_only=True):
     def version_field(self) -> FieldDescriptor | None:
         """The optimistic-locking counter, if the model has one."""
         return next((fd for fd in self.fields if fd.version), None)
+
+    @property
+    def composed(self) -> tuple[FieldDescriptor, ...]:
+        """The fields a write fills itself: audit fields and numbered fields (``sequence_within``)."""
+        return tuple(fd for fd in self.fields if fd.audit is not None or fd.sequence_within is not None)
 
     @property
     def relations(self) -> tuple[FieldDescriptor, ...]:

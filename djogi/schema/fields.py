@@ -9,7 +9,7 @@ import msgspec
 from djogi.types import OnDelete
 
 __all__ = [
-    "FieldSpec", "Identity", "Index", "IndexColumn", "IndexMethod", "StorageValue", "Timestamp", "field",
+    "Audit", "FieldSpec", "Identity", "Index", "IndexColumn", "IndexMethod", "StorageValue", "Timestamp", "field",
     "storage_value",
 ]
 
@@ -17,6 +17,7 @@ IndexMethod = Literal["btree", "gin", "gist", "hash", "brin", "spgist", "hnsw", 
 StorageValue = int | float | str | bool
 Identity = Literal["by default", "always"]
 Timestamp = Literal["created", "updated"]
+Audit = Literal["created", "updated"]
 
 
 class FieldSpec(msgspec.Struct, frozen=True, kw_only=True):
@@ -45,6 +46,9 @@ class FieldSpec(msgspec.Struct, frozen=True, kw_only=True):
     to_field: str | None = None
     on_update: OnDelete | None = None
     collation: str | None = None
+    audit: Audit | None = None
+    sequence_within: str | None = None
+    idempotency_key: bool = False
 
 
 def field(
@@ -72,6 +76,9 @@ def field(
     to_field: str | None = None,
     on_update: OnDelete | None = None,
     collation: str | None = None,
+    audit: Audit | None = None,
+    sequence_within: str | None = None,
+    idempotency_key: bool = False,
 ) -> FieldSpec:
     """Column options for ``Annotated[T, field(...)]``.
 
@@ -89,6 +96,11 @@ def field(
     action (default: none, i.e. ``NO ACTION``). ``collation`` gives a text column its collation
     (``COLLATE "C"``).
 
+    Composition (``docs/composition.md``): ``audit="created"``/``"updated"`` fills the field with the acting
+    user's id (``db.with_auth(ctx)``: ``ctx.user_id``) on create / on every write; ``sequence_within="parent"``
+    numbers the rows 1, 2, 3 ... within each value of the field ``parent`` (a unique index on the pair);
+    ``idempotency_key=True`` makes the field unique and the lookup of ``db.create_or_find``.
+
     ``primary_key=True`` makes the field the model's key (no ``id`` is added); the key is filled by
     ``identity="by default"``/``"always"`` (``GENERATED ... AS IDENTITY``), by ``sequence="name"``
     (``DEFAULT nextval('name')``, the sequence created by migrations and owned by the column), by
@@ -102,7 +114,7 @@ def field(
         version=version, column=column, sql_type=sql_type, on_delete=on_delete, deferrable=deferrable,
         initially_deferred=initially_deferred, related_name=related_name, primary_key=primary_key,
         identity=identity, sequence=sequence, timestamp=timestamp, to_field=to_field, on_update=on_update,
-        collation=collation,
+        collation=collation, audit=audit, sequence_within=sequence_within, idempotency_key=idempotency_key,
     )  # fmt: skip
 
 

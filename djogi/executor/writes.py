@@ -1,0 +1,291 @@
+"""The row verbs with composition: audit fields, numbering within a parent, lifecycle hooks, soft delete
+and idempotent creation (``Database.create`` / ``save`` / ``delete`` / ``hard_delete`` / ``get_or_create``
+/ ``create_or_find``).
+
+A model with none of these is written by one statement, as before. Otherwise a row verb runs, in one
+transaction (a savepoint inside an open ``atomic()``)::
+
+    audit fields filled -> before_* hook -> [advisory lock per numbered field] -> the statement RETURNING
+    -> after_* hook
+
+so an exception anywhere rolls the row back with whatever the hooks wrote. Bulk verbs do not run hooks:
+on a model with hooks they raise ``ValidationError`` unless the handle says so (``db.without_hooks()``);
+they fill audit fields and refuse rows that leave a numbered field to be numbered (``bulk_rows``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+
+import msgspec
+from msgspec import UNSET
+
+from djogi.algebra.aggregate import max_
+from djogi.algebra.compile import compile
+from djogi.algebra.dml import delete_one, insert_one, key_of, key_text, update_one
+from djogi.algebra.expr import coalesce, now
+from djogi.algebra.query import select
+from djogi.algebra.subquery import scalar
+from djogi.auth import AuthContext
+from djogi.errors import IdempotencyConflict, NotFound, StaleObject, ValidationError
+from djogi.executor import bulk
+from djogi.hooks import HookName, checked_result
+from djogi.model import FieldDescriptor, Model, ModelDescriptor, descriptor
+
+if TYPE_CHECKING:
+    from djogi.executor.database import Database
+    from djogi.executor.session import Session
+
+M = TypeVar("M", bound=Model[Any])
+
+NUMBERING_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))"
+"""The lock that serialises numbering within one parent: (table.column, parent value), held to commit."""
+
+
+def hooks_of(session: Session, model: type[Any]) -> frozenset[HookName]:
+    """The hooks the verb runs for ``model``: none on a ``without_hooks()`` handle."""
+    return model.__djogi_hooks__ if session.hooks else frozenset()
+
+
+def missing(instance: Model[Any], action: str) -> NoReturn:
+    """StaleObject when a versioned row moved on, else NotFound, for a row verb that touched no row."""
+    desc = descriptor(type(instance))
+    version = desc.version_field
+    if version is not None:
+        raise StaleObject(
+            f"{action}(): {desc.name} {key_text(desc)}={key_of(instance)!r} "
+            f"version={getattr(instance, version.name)!r} is stale "
+            "(another writer changed or deleted it); re-read it and retry"
+        )
+    gone = " (or it is soft-deleted already)" if desc.soft_delete is not None else ""
+    raise NotFound(f"{action}(): {desc.name} with {key_text(desc)}={key_of(instance)!r} does not exist{gone}")
+
+
+def _actor(desc: ModelDescriptor, fd: FieldDescriptor, auth: AuthContext | None) -> object:
+    """The acting user's id for the audit field ``fd``; ValidationError when there is none and the field
+    cannot be NULL."""
+    user = None if auth is None else auth.user_id
+    if user is None and not fd.nullable:
+        raise ValidationError(
+            f"{desc.name}.{fd.name} is audit={fd.audit!r} and not optional, but no user is acting: write through "
+            "db.with_auth(AuthContext(user_id=...)) (or set the field yourself)"
+        )
+    return user
+
+
+def audited(desc: ModelDescriptor, instance: M, auth: AuthContext | None, *, creating: bool,
+            given: frozenset[str] = frozenset()) -> M:  # fmt: skip
+    """``instance`` with its audit fields filled from ``auth.user_id``: on create, each audit field the
+    caller left None / UNSET; on save, the ``audit="updated"`` field (unless it is in ``given``, the fields the
+    caller passed). A caller's value is never overwritten on create."""
+    fill: dict[str, object] = {}
+    for fd in desc.fields:
+        if fd.audit is None or fd.name in given:
+            continue
+        if (getattr(instance, fd.name) in (None, UNSET)) if creating else fd.audit == "updated":
+            fill[fd.name] = _actor(desc, fd, auth)
+    return msgspec.structs.replace(instance, **fill) if fill else instance
+
+
+async def _hook(hooks: frozenset[HookName], name: HookName, instance: M, db: Database) -> M:
+    """Run ``instance.<name>(db)`` when the model defines it; the instance to write (or ``instance``)."""
+    if name not in hooks:
+        return instance
+    result = await getattr(instance, name)(db)
+    return checked_result(name, instance, result)  # type: ignore[return-value]
+
+
+async def numbered(session: Session, instance: M) -> M:
+    """``instance`` with each ``sequence_within`` field it leaves UNSET set to
+    ``(SELECT coalesce(max(number), 0) + 1 FROM t WHERE parent = $p)``, after taking the transaction's
+    advisory lock on (``t.number``, parent value) so that concurrent inserts into one parent take turns.
+    The caller holds a transaction open until the row is inserted."""
+    desc = descriptor(type(instance))
+    model = type(instance)
+    fill: dict[str, object] = {}
+    for fd in desc.fields:
+        if fd.sequence_within is None or getattr(instance, fd.name) is not UNSET:
+            continue
+        parent = getattr(instance, fd.sequence_within)
+        await session.run(NUMBERING_LOCK_SQL, (f"{desc.table}.{fd.column}", repr(parent)))
+        number = getattr(model, fd.name)
+        peers = select(model).where(getattr(model, fd.sequence_within) == parent)
+        fill[fd.name] = scalar(peers.values(coalesce(max_(number), 0) + 1))
+    return msgspec.structs.replace(instance, **fill) if fill else instance
+
+
+def _plain(desc: ModelDescriptor, hooks: frozenset[HookName]) -> bool:
+    return not hooks and not desc.composed
+
+
+async def create(db: Database, session: Session, instance: M) -> M:
+    """See ``Database.create``."""
+    desc = descriptor(type(instance))
+    hooks = hooks_of(session, type(instance))
+    if _plain(desc, hooks):
+        rows, _ = await session.statement(compile(insert_one(instance)))
+        return rows[0]  # type: ignore[no-any-return]
+    async with db.atomic():
+        instance = audited(desc, instance, db.auth, creating=True)
+        instance = await _hook(hooks, "before_create", instance, db)
+        rows, _ = await session.statement(compile(insert_one(await numbered(session, instance))))
+        await _hook(hooks, "after_create", rows[0], db)
+    return rows[0]  # type: ignore[no-any-return]
+
+
+async def save(db: Database, session: Session, instance: M, changes: Mapping[str, object]) -> M:
+    """See ``Database.save``: with hooks, ``before_save`` sees the instance with ``changes`` applied, and
+    every field it changes is written as well."""
+    desc = descriptor(type(instance))
+    hooks = hooks_of(session, type(instance))
+    if _plain(desc, hooks):
+        rows, _ = await session.statement(compile(update_one(instance, changes or None)))
+        return rows[0] if rows else missing(instance, "save")  # type: ignore[no-any-return]
+    async with db.atomic():
+        try:
+            target = msgspec.structs.replace(instance, **changes)
+        except TypeError:
+            unknown = sorted(set(changes) - set(instance.__struct_fields__))
+            raise ValidationError(f"save(): {desc.name} has no field {unknown[0]!r}") from None
+        filled = audited(desc, target, db.auth, creating=False, given=frozenset(changes))
+        written = await _hook(hooks, "before_save", filled, db)
+        names = set(changes) | {fd.name for fd in desc.fields
+                                if getattr(written, fd.name) is not getattr(target, fd.name)}  # fmt: skip
+        stmt = update_one(written, {n: getattr(written, n) for n in names} if changes else None)
+        rows, _ = await session.statement(compile(stmt))
+        if not rows:
+            missing(instance, "save")
+        await _hook(hooks, "after_save", rows[0], db)
+    return rows[0]  # type: ignore[no-any-return]
+
+
+async def delete(db: Database, session: Session, instance: Model[Any], *, hard: bool) -> None:
+    """See ``Database.delete`` / ``hard_delete``: on a soft-delete model (unless ``hard``), ``UPDATE t SET
+    deleted_at = now(), ... WHERE <key> [AND version = $v] AND deleted_at IS NULL``."""
+    model = type(instance)
+    desc = descriptor(model)
+    hooks = hooks_of(session, model)
+    soft = desc.soft_delete if not hard else None
+    if not hooks and soft is None:
+        _, rowcount = await session.statement(compile(delete_one(instance)))
+        if rowcount == 0:
+            missing(instance, "delete")
+        return
+    async with db.atomic():
+        await _hook(hooks, "before_delete", instance, db)
+        if soft is None:
+            _, rowcount = await session.statement(compile(delete_one(instance)))
+        else:
+            stamped = audited(desc, instance, db.auth, creating=False)
+            changes = {soft: now(), **{fd.name: getattr(stamped, fd.name) for fd in desc.fields
+                                       if fd.audit == "updated"}}  # fmt: skip
+            update = update_one(stamped, changes)
+            marker = getattr(model, soft)
+            update = msgspec.structs.replace(update, condition=update.condition & (marker == None))  # noqa: E711
+            _, rowcount = await session.statement(compile(update))
+        if rowcount == 0:
+            missing(instance, "hard_delete" if hard else "delete")
+        await _hook(hooks, "after_delete", instance, db)
+
+
+class _Found(Exception):
+    """Unwinds the savepoint of a creation attempt that found the row instead (undoing its hook's writes)."""
+
+    def __init__(self, row: object) -> None:
+        super().__init__()
+        self.row = row
+
+
+async def find_or_create(
+    db: Database, session: Session, instance: M, lookup: Sequence[str] | None, *, idempotent: bool
+) -> tuple[M, bool]:
+    """See ``Database.get_or_create`` / ``create_or_find``: ``INSERT ... ON CONFLICT (lookup) DO NOTHING
+    RETURNING *``, then the row by its lookup fields when another writer got there first. With hooks or
+    numbering the attempt runs in a savepoint: ``before_create`` runs, and a found row rolls back what it
+    wrote; ``after_create`` runs only for a created row. ``idempotent``: a found row must equal ``instance``
+    in every field the caller gave, else ``IdempotencyConflict``."""
+    model = type(instance)
+    desc = descriptor(model)
+    if lookup is None:
+        key = next((fd.name for fd in desc.fields if fd.idempotency_key), None)
+        if key is None:
+            raise ValidationError(
+                f"create_or_find(): {desc.name} declares no field(idempotency_key=True); pass lookup=(...)"
+            )
+        lookup = (key,)
+    hooks = hooks_of(session, model)
+    instance = audited(desc, instance, db.auth, creating=True)
+    if _plain(desc, hooks):
+        row, created = await bulk.get_or_create(session, instance, lookup)
+    else:
+        async with db.atomic():
+            try:
+                async with db.atomic():
+                    target = await _hook(hooks, "before_create", instance, db)
+                    row, created = await bulk.get_or_create(session, await numbered(session, target), lookup)
+                    if not created:
+                        raise _Found(row)
+                    await _hook(hooks, "after_create", row, db)
+            except _Found as found:
+                row, created = found.row, False  # type: ignore[assignment]
+    if idempotent and not created:
+        _check_same(desc, instance, row)
+    return row, created
+
+
+def _check_same(desc: ModelDescriptor, given: Model[Any], found: Model[Any]) -> None:
+    """IdempotencyConflict naming the fields where the stored row differs from the one ``create_or_find``
+    was given (fields filled by the database, the write or the hooks are not compared)."""
+    differ = [
+        fd.name for fd in desc.fields
+        if fd.kind in ("data", "relation") and not fd.version and fd.audit is None and fd.sequence_within is None
+        and (value := getattr(given, fd.name)) is not UNSET and value != getattr(found, fd.name)
+    ]  # fmt: skip
+    if differ:
+        raise IdempotencyConflict(
+            f"create_or_find(): a {desc.name} with this key exists with other values for {differ}; an idempotency "
+            "key names one request: use a new key for a different one"
+        )
+
+
+def bulk_rows(session: Session, rows: Sequence[M], verb: str, auth: AuthContext | None) -> Sequence[M]:
+    """``rows`` for a bulk insert ``verb``, their audit fields filled; ValidationError for a model with hooks
+    (unless ``without_hooks()``) and for a row leaving a numbered field UNSET."""
+    if not rows:
+        return rows
+    model = type(rows[0])
+    refuse_hooks(session, model, verb)
+    desc = descriptor(model)
+    if not desc.composed:
+        return rows
+    for fd in desc.fields:
+        if fd.sequence_within is not None and any(getattr(row, fd.name) is UNSET for row in rows):
+            raise ValidationError(
+                f"{verb}: {desc.name}.{fd.name} is numbered within {fd.sequence_within} (sequence_within), which "
+                "bulk writes do not do: create those rows with db.create(), or give every row its number"
+            )
+    return [audited(desc, row, auth, creating=True) for row in rows]
+
+
+def audited_update(
+    rows: Sequence[M], fields: Sequence[str], auth: AuthContext | None
+) -> tuple[Sequence[M], Sequence[str]]:
+    """``bulk_update``'s rows and fields with the ``audit="updated"`` field set to the acting user and written
+    (unless ``fields`` names it: the rows' values are written then)."""
+    desc = descriptor(type(rows[0]))
+    stamp = next((fd.name for fd in desc.fields if fd.audit == "updated"), None)
+    if stamp is None or stamp in fields:
+        return rows, fields
+    return [audited(desc, row, auth, creating=False) for row in rows], (*fields, stamp)
+
+
+def refuse_hooks(session: Session, model: type[Any], verb: str) -> None:
+    """ValidationError when ``model`` has lifecycle hooks: ``verb`` (a bulk write) does not run them."""
+    hooks = hooks_of(session, model)
+    if hooks:
+        raise ValidationError(
+            f"{verb}: {model.__name__} has lifecycle hooks ({', '.join(sorted(hooks))}), which bulk writes do not "
+            "run; write the rows one by one (create/save/delete), or bulk-write without them through "
+            "db.without_hooks()"
+        )
