@@ -89,10 +89,15 @@ __all__ = [
     "run",
 ]
 
-# --- relations (issue 7)
+# --- relations (issue 7) and composition (issue 22)
 from djogi.algebra.relations import m2m, prefetch, reverse, select_related
+from djogi.computed import Computed, computed
+from djogi.errors import IdempotencyConflict
 from djogi.executor import add_links, remove_links
 from djogi.loaded import Loaded, RelationNotLoaded
+from djogi.proxy import Proxy, proxy
+from djogi.softdelete import deleted, not_deleted, soft_delete
 
 __all__ += ["Loaded", "RelationNotLoaded", "add_links", "m2m", "prefetch", "remove_links", "reverse", "select_related"]
 
+__all__ += ["Computed", "IdempotencyConflict", "Proxy", "computed", "deleted", "not_deleted", "proxy", "soft_delete"]

@@ -41,7 +41,7 @@ from djogi.algebra.traverse import nesting_depth
 from djogi.algebra.window import Over, WindowFunc
 from djogi.errors import NotPortable
 
-__all__ = ["EXPRESSIONS", "PREDICATES", "compile_python", "is_portable", "matches"]
+__all__ = ["EXPRESSIONS", "PREDICATES", "compile_expr", "compile_python", "is_portable", "matches"]
 
 Getter = Callable[[Any], Any]
 Norm = Callable[[Any], Any]
@@ -76,6 +76,12 @@ def compile_python(pred: p.Pred) -> Compiled:
             return run(instance)
 
     return deep
+
+
+def compile_expr(node: e.Expr[Any]) -> Getter:
+    """``instance -> value`` with the meaning of the expression's SQL (NULL is ``None``); ``NotPortable``
+    naming the node when it has no in-memory twin."""
+    return _expr(e.expression(node, "compile_expr()"))
 
 
 def _compiled(pred: p.Pred) -> Compiled:
