@@ -115,17 +115,30 @@ async def numbered(session: Session, instance: M) -> M:
     return msgspec.structs.replace(instance, **fill) if fill else instance
 
 
-def _plain(desc: ModelDescriptor, hooks: frozenset[HookName]) -> bool:
-    return not hooks and not desc.composed
+_COMPOSED: dict[type[Any], bool] = {}
+
+
+def _composed(model: type[Any]) -> bool:
+    """Whether ``model`` has audit or numbered fields (read once per model: the row verbs' hot path)."""
+    found = _COMPOSED.get(model)
+    if found is None:
+        found = _COMPOSED[model] = bool(descriptor(model).composed)
+    return found
+
+
+def _plain(model: type[Any], hooks: frozenset[HookName]) -> bool:
+    """Whether a row verb writes ``model`` by one plain statement: no hooks to run, no field to fill."""
+    return not hooks and not _composed(model)
 
 
 async def create(db: Database, session: Session, instance: M) -> M:
     """See ``Database.create``."""
-    desc = descriptor(type(instance))
-    hooks = hooks_of(session, type(instance))
-    if _plain(desc, hooks):
+    model = type(instance)
+    hooks = hooks_of(session, model)
+    if _plain(model, hooks):
         rows, _ = await session.statement(compile(insert_one(instance)))
         return rows[0]  # type: ignore[no-any-return]
+    desc = descriptor(model)
     async with db.atomic():
         instance = audited(desc, instance, db.auth, creating=True)
         instance = await _hook(hooks, "before_create", instance, db)
@@ -137,11 +150,12 @@ async def create(db: Database, session: Session, instance: M) -> M:
 async def save(db: Database, session: Session, instance: M, changes: Mapping[str, object]) -> M:
     """See ``Database.save``: with hooks, ``before_save`` sees the instance with ``changes`` applied, and
     every field it changes is written as well."""
-    desc = descriptor(type(instance))
-    hooks = hooks_of(session, type(instance))
-    if _plain(desc, hooks):
+    model = type(instance)
+    hooks = hooks_of(session, model)
+    if _plain(model, hooks):
         rows, _ = await session.statement(compile(update_one(instance, changes or None)))
         return rows[0] if rows else missing(instance, "save")  # type: ignore[no-any-return]
+    desc = descriptor(model)
     async with db.atomic():
         try:
             target = msgspec.structs.replace(instance, **changes)
@@ -166,7 +180,7 @@ async def delete(db: Database, session: Session, instance: Model[Any], *, hard: 
     model = type(instance)
     desc = descriptor(model)
     hooks = hooks_of(session, model)
-    soft = desc.soft_delete if not hard else None
+    soft = None if hard else desc.soft_delete
     if not hooks and soft is None:
         _, rowcount = await session.statement(compile(delete_one(instance)))
         if rowcount == 0:
@@ -216,7 +230,7 @@ async def find_or_create(
         lookup = (key,)
     hooks = hooks_of(session, model)
     instance = audited(desc, instance, db.auth, creating=True)
-    if _plain(desc, hooks):
+    if _plain(model, hooks):
         row, created = await bulk.get_or_create(session, instance, lookup)
     else:
         async with db.atomic():
@@ -256,9 +270,9 @@ def bulk_rows(session: Session, rows: Sequence[M], verb: str, auth: AuthContext 
         return rows
     model = type(rows[0])
     refuse_hooks(session, model, verb)
-    desc = descriptor(model)
-    if not desc.composed:
+    if not _composed(model):
         return rows
+    desc = descriptor(model)
     for fd in desc.fields:
         if fd.sequence_within is not None and any(getattr(row, fd.name) is UNSET for row in rows):
             raise ValidationError(
