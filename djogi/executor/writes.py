@@ -3,7 +3,7 @@ and idempotent creation (``Database.create`` / ``save`` / ``delete`` / ``hard_de
 / ``create_or_find``).
 
 A model with none of these is written by one statement, as before. Otherwise a row verb runs, in one
-transaction (a savepoint inside an open ``atomic()``)::
+transaction when hooks run or a number is drawn (a savepoint inside an open ``atomic()``)::
 
     audit fields filled -> before_* hook -> [advisory lock per numbered field] -> the statement RETURNING
     -> after_* hook
@@ -15,7 +15,9 @@ they fill audit fields and refuse rows that leave a numbered field to be numbere
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import msgspec
@@ -131,6 +133,12 @@ def _plain(model: type[Any], hooks: frozenset[HookName]) -> bool:
     return not hooks and not _composed(model)
 
 
+def _scope(db: Database, hooks: frozenset[HookName], *, numbers: bool = False) -> AbstractAsyncContextManager[None]:
+    """The transaction a composed verb runs in: ``db.atomic()`` when hooks run (their writes and the row
+    commit or roll back together) or a number may be drawn (its lock is held to commit), else none."""
+    return db.atomic() if hooks or numbers else contextlib.nullcontext()
+
+
 async def create(db: Database, session: Session, instance: M) -> M:
     """See ``Database.create``."""
     model = type(instance)
@@ -139,7 +147,7 @@ async def create(db: Database, session: Session, instance: M) -> M:
         rows, _ = await session.statement(compile(insert_one(instance)))
         return rows[0]  # type: ignore[no-any-return]
     desc = descriptor(model)
-    async with db.atomic():
+    async with _scope(db, hooks, numbers=any(fd.sequence_within is not None for fd in desc.composed)):
         instance = audited(desc, instance, db.auth, creating=True)
         instance = await _hook(hooks, "before_create", instance, db)
         rows, _ = await session.statement(compile(insert_one(await numbered(session, instance))))
@@ -156,7 +164,7 @@ async def save(db: Database, session: Session, instance: M, changes: Mapping[str
         rows, _ = await session.statement(compile(update_one(instance, changes or None)))
         return rows[0] if rows else missing(instance, "save")  # type: ignore[no-any-return]
     desc = descriptor(model)
-    async with db.atomic():
+    async with _scope(db, hooks):
         try:
             target = msgspec.structs.replace(instance, **changes)
         except TypeError:
@@ -186,7 +194,7 @@ async def delete(db: Database, session: Session, instance: Model[Any], *, hard: 
         if rowcount == 0:
             missing(instance, "delete")
         return
-    async with db.atomic():
+    async with _scope(db, hooks):
         await _hook(hooks, "before_delete", instance, db)
         if soft is None:
             _, rowcount = await session.statement(compile(delete_one(instance)))

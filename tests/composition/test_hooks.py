@@ -77,6 +77,9 @@ async def test_bulk_writes_refuse_a_model_with_hooks_unless_told(hdb: Database) 
         await hdb.bulk_create([CmpNote(body="a")])
     with pytest.raises(ValidationError, match=r"execute\(\): CmpNote has lifecycle hooks"):
         await hdb.execute(CmpNote.objects.update(edits=5))
+    with pytest.raises(ValidationError, match=r"pipeline execute\(\): CmpNote has lifecycle hooks"):
+        async with hdb.pipeline() as p:
+            p.execute(CmpNote.objects.delete())
     with pytest.raises(ValidationError, match="update_or_create"):
         await hdb.update_or_create(CmpNote(body="a"), lookup=["body"])
     assert await hdb.raw("SELECT * FROM cmp_notes") == []

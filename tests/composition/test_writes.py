@@ -39,6 +39,13 @@ async def test_audit_fields_come_from_the_auth_context(cdb: Database) -> None:
     assert (created, updated) == ("ann", "ann")
 
 
+async def test_the_transactions_auth_is_the_actor(cdb: Database) -> None:
+    async with cdb.atomic():
+        cdb.set_auth(BOB)
+        book = await cdb.with_auth(ANN).create(CmpBook(title="Dune"))
+    assert book.created_by == "bob"
+
+
 async def test_a_callers_value_is_kept_and_no_auth_writes_none(cdb: Database) -> None:
     book = await cdb.with_auth(ANN).create(CmpBook(title="Dune", created_by="import"))
     assert (book.created_by, book.updated_by) == ("import", "ann")
