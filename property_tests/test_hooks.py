@@ -97,7 +97,7 @@ async def _run(db: Database, verb: str, which: int, body: str, shadow: Shadow) -
             shadow[key] = (body, shadow[key][1] + 1)
         else:
             del shadow[key]
-    assert EVENTS == expected
+    assert expected == EVENTS
     after, logged_after = await _state(db)
     assert after == shadow
     assert logged_after == logged + (0 if fails else len(expected))
