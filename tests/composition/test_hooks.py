@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from djogi import Field, Model, ValidationError
+from djogi import Field, Model, ValidationError, field
 from djogi.errors import ModelDefinitionError
 from djogi.executor import Database
 from tests.composition.helpers import EVENTS, CmpLog, CmpNote, create_tables
@@ -138,3 +138,26 @@ def test_hooks_are_read_once_and_inherited() -> None:
         pass
 
     assert CmpDerived.__djogi_hooks__ == CmpNote.__djogi_hooks__
+
+
+class CmpKeyed(Model, table="cmp_keyed"):
+    key: Field[str] = field(idempotency_key=True)
+
+    async def before_create(self, db: Database) -> CmpKeyed:
+        EVENTS.append("before_create")
+        await db.create(CmpLog(entry=f"before_create {self.key}"))
+        return self
+
+    async def after_create(self, db: Database) -> None:
+        EVENTS.append("after_create")
+
+
+async def test_create_or_find_undoes_the_hook_of_an_attempt_that_found_the_row(hdb: Database) -> None:
+    await create_tables(hdb, [CmpKeyed])
+    first, created = await hdb.create_or_find(CmpKeyed(key="k"))
+    assert created and EVENTS == ["before_create", "after_create"]
+    EVENTS.clear()
+    again, created = await hdb.create_or_find(CmpKeyed(key="k"))
+    assert not created and again == first
+    assert EVENTS == ["before_create"]  # the attempt ran; after_create did not
+    assert await _log(hdb) == ["before_create k"]  # and what the attempt's hook wrote is rolled back
