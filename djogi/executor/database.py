@@ -322,9 +322,9 @@ class Database:
     async def create(self, instance: M) -> M:
         """``INSERT ... RETURNING`` the instance; the new value carries the database-filled columns.
 
-        A model with lifecycle hooks, audit fields or numbered fields runs them around the insert, in one
-        transaction (``djogi.executor.writes``; ``docs/composition.md``). Raises UniqueViolation (naming the
-        constraint) and the other IntegrityErrors on violations.
+        A model with lifecycle hooks, audit fields or numbered fields runs them around the insert (in one
+        transaction when hooks run or a number is drawn; ``djogi.executor.writes``, ``docs/composition.md``).
+        Raises UniqueViolation (naming the constraint) and the other IntegrityErrors on violations.
         """
         self._session.require_tenant(type(instance))
         return await writes.create(self, self._session, instance)
