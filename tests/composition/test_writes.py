@@ -11,6 +11,8 @@ from msgspec import UNSET, UnsetType
 from djogi import AuthContext, Field, Model, NotFound, ValidationError, field
 from djogi.errors import IdempotencyConflict, ModelDefinitionError, UniqueViolation
 from djogi.executor import Database
+from djogi.model import descriptor
+from djogi.modeldocs import render
 from tests.composition.helpers import CmpBook, CmpChapter, CmpOrder, create_tables
 
 pytestmark = pytest.mark.anyio
@@ -197,3 +199,13 @@ async def test_create_or_find_needs_a_key(cdb: Database) -> None:
     with pytest.raises(ValidationError, match="CmpBook declares no field\\(idempotency_key=True\\)"):
         await cdb.create_or_find(CmpBook(title="a"))
     assert await cdb.raw("SELECT * FROM cmp_books") == []
+
+
+def test_model_reference_pages_show_the_composition() -> None:
+    pages = render([descriptor(CmpBook), descriptor(CmpChapter), descriptor(CmpOrder)])
+    book, chapter, order = (next(page for path, page in pages.items() if path.endswith(f"/{name}.md"))
+                            for name in ("CmpBook", "CmpChapter", "CmpOrder"))  # fmt: skip
+    assert "- Soft delete: `deleted_at` (`db.delete` sets it)" in book
+    assert "| `created_by` | `TEXT` | yes | `None` | audit: the acting user (created) |" in book
+    assert "numbered within `book`" in chapter and "`cmp_chapters_book_id_number_key` | Unique index" in chapter
+    assert "unique; idempotency key" in order
