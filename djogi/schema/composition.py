@@ -1,5 +1,5 @@
 """The declaration checks of composed behaviours: audit fields, numbering within a parent, idempotency keys
-and soft delete (the run-time side is ``djogi.composition`` and the executor's row verbs).
+and soft delete (the run-time side is ``djogi.executor.writes``, behind the row verbs).
 
 Pure: reads the built fields and the model options; every declaration the writes could not honour exactly
 raises ``ModelDefinitionError`` naming the model and field.

@@ -59,7 +59,8 @@ class FieldDescriptor(msgspec.Struct, frozen=True, kw_only=True):
     enum_type: Any = None
     relation: RelationSpec | None = None
     audit: Audit | None = None
-    """``"created"``/``"updated"``: the write fills the field with the acting user's id (``djogi.composition``)."""
+    """``"created"``/``"updated"``: the writes fill the field with the acting user's id
+    (``djogi.executor.writes``)."""
     sequence_within: str | None = None
     """The field whose value scopes this field's numbering (1, 2, 3 ... per value of it)."""
     idempotency_key: bool = False
