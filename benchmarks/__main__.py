@@ -38,7 +38,15 @@ import msgspec
 import psycopg
 
 from benchmarks import (
-    bench_audit, bench_events, bench_fk, bench_hot, bench_keys, bench_loops, bench_search, bench_tenancy, schema,
+    bench_audit,
+    bench_events,
+    bench_fk,
+    bench_hot,
+    bench_keys,
+    bench_loops,
+    bench_search,
+    bench_tenancy,
+    schema,
 )
 from benchmarks.harness import (
     Cell,

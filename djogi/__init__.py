@@ -95,12 +95,15 @@ __all__ = [
     "run",
 ]
 
-# --- relations (issue 7); visages and protected fields (issue 22)
+# --- relations (issue 7); visages, protected fields and composition (issue 22)
 from djogi.algebra.relations import m2m, prefetch, reverse, select_related
-from djogi.errors import DerivedParityError, EncryptedFieldError, KeyRingError, VisageError
+from djogi.computed import Computed, computed
+from djogi.errors import DerivedParityError, EncryptedFieldError, IdempotencyConflict, KeyRingError, VisageError
 from djogi.executor import add_links, remove_links
 from djogi.loaded import Loaded, RelationNotLoaded
 from djogi.protect import Audience, Protected, protect
+from djogi.proxy import Proxy, proxy
+from djogi.softdelete import deleted, not_deleted, soft_delete
 from djogi.visages import Visage, check_parity, derived, to_visage, visage, visage_query
 
 __all__ += ["Loaded", "RelationNotLoaded", "add_links", "m2m", "prefetch", "remove_links", "reverse", "select_related"]
@@ -108,3 +111,4 @@ __all__ += [
     "Audience", "DerivedParityError", "EncryptedFieldError", "KeyRingError", "Protected", "Visage", "VisageError",
     "check_parity", "derived", "protect", "to_visage", "visage", "visage_query",
 ]  # fmt: skip
+__all__ += ["Computed", "IdempotencyConflict", "Proxy", "computed", "deleted", "not_deleted", "proxy", "soft_delete"]

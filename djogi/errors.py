@@ -50,6 +50,10 @@ class ArgumentTypeError(ValidationError, TypeError):
     ...); the message names the argument and what it takes."""
 
 
+class IdempotencyConflict(ValidationError):
+    """``create_or_find`` found a row under the idempotency key that differs from the one it was given."""
+
+
 class NotPortable(DjogiError):
     """A predicate cannot be evaluated in memory with the same meaning as in PostgreSQL."""
 

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from djogi.algebra.query import Select
     from djogi.algebra.relations import Related
     from djogi.protect import Exposure, Protected
-    from djogi.schema.fields import Identity, IndexMethod, Timestamp
+    from djogi.schema.fields import ActorStamp, Identity, IndexMethod, Timestamp
     from djogi.types import OnDelete
 
 __all__ = ["AnyKey", "Field", "FieldOptions", "ForeignKey", "Keyed", "OneToOne", "Reverse", "field"]
@@ -191,6 +191,9 @@ class FieldOptions(TypedDict, total=False):
     protected: Protected | None
     generated: str | None
     virtual: bool
+    actor: ActorStamp | None
+    sequence_within: str | None
+    idempotency_key: bool
 
 
 @overload
@@ -213,7 +216,8 @@ def field(*, default: Any = msgspec.NODEFAULT, default_factory: Any = msgspec.NO
     ``version``, ``column``, ``sql_type``, ``collation``, ``generated``/``virtual``, ``outbox_exclude``, for a
     declared key ``primary_key``, ``identity``, ``sequence``, ``timestamp``, and on relations ``on_delete``,
     ``on_update``, ``deferrable``, ``initially_deferred``, ``related_name``, ``to_field``; visages and
-    protection: ``expose``, ``protected``). ``ModelDefinitionError`` for an unknown option or both defaults.
+    protection: ``expose``, ``protected``; composition: ``actor``, ``sequence_within``, ``idempotency_key``).
+    ``ModelDefinitionError`` for an unknown option or both defaults.
     """
     return specifier(default, default_factory, options)
 

@@ -85,7 +85,7 @@ class ModelMeta(SchemaMeta):
             partition_by: PartitionBy = ..., partitions: tuple[Partition, ...] = ...,
             primary_key: str | tuple[str, ...] = ..., timestamps: bool = ..., managed: bool = ..., outbox: bool = ...,
             audit: bool | Audit = ..., checks: tuple[Check, ...] = ...,
-            foreign_keys: tuple[CompositeForeignKey, ...] = ...,
+            foreign_keys: tuple[CompositeForeignKey, ...] = ..., soft_delete: str = ...,
             frozen: bool = ..., kw_only: bool = ..., eq: bool = ..., gc: bool = ...,
         ) -> _MM: ...  # fmt: skip
 

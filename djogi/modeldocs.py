@@ -98,6 +98,8 @@ def _model_page(
         f"- Database: `{desc.database}`",
         f"- PK kind: {pk}",
     ]
+    if desc.soft_delete is not None:
+        lines.append(f"- Soft delete: `{desc.field(desc.soft_delete).column}` (`db.delete` sets it)")
     if desc.through is not None:
         lines.append("- Through: " + ", ".join(f"`{getattr(m, '__name__', m)}`" for m in desc.through))
     if desc.comment:
@@ -169,6 +171,12 @@ def _notes(fd: FieldDescriptor) -> list[str]:
         notes.append(f"indexed ({fd.index})")
     if fd.version:
         notes.append("optimistic-lock version")
+    if fd.actor is not None:
+        notes.append(f"actor: the acting user ({fd.actor})")
+    if fd.sequence_within is not None:
+        notes.append(f"numbered within `{fd.sequence_within}`")
+    if fd.idempotency_key:
+        notes.append("idempotency key")
     if fd.enum_type is not None:
         notes.append("enum: " + ", ".join(f"`{member.value}`" for member in fd.enum_type))
     if fd.check:

@@ -494,7 +494,7 @@ async def update_or_create(
     desc = descriptor(type(instance))
     if update_fields is None:
         update_fields = [fd.name for fd in desc.fields if fd.kind in ("data", "relation") and fd.name not in lookup
-                         and not fd.version]  # fmt: skip
+                         and not fd.version and fd.actor != "created"]  # fmt: skip
     target = _conflict_columns(desc, lookup, "update_or_create()")
     update = _conflict_columns(desc, update_fields, "update_or_create()")
     if not update:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from typing import Any, Literal, NoReturn, TypeVar, cast, overload
+from typing import Any, Literal, TypeVar, cast, overload
 
 import msgspec
 import psycopg
@@ -24,19 +24,16 @@ from djogi.algebra.dml import (
     InsertFrom,
     Merge,
     Update,
-    delete_one,
     get_by_pk,
-    insert_one,
     key_of,
     key_text,
-    update_one,
 )
 from djogi.algebra.query import Select, count_of, exists_of, select
 from djogi.algebra.results import Statement
 from djogi.algebra.setops import SetOp
 from djogi.auth import AuthContext, TenantId
-from djogi.errors import DecodeError, NotFound, StaleObject, ValidationError
-from djogi.executor import bulk, prefetch
+from djogi.errors import DecodeError, NotFound, ValidationError
+from djogi.executor import bulk, prefetch, writes
 from djogi.executor.errors import translate
 from djogi.executor.events import Listener
 from djogi.executor.pipeline import Pipeline, Plan
@@ -254,8 +251,10 @@ class Database:
 
     async def execute(self, mutation: Insert[Any] | InsertFrom[Any] | Update[Any] | Delete[Any] | Merge[Any]) -> Any:
         """Run a compiled mutation (bulk ``update()`` / ``delete()``, ``insert(...)``): the affected row
-        count, or the returned rows when the statement has RETURNING. Errors: the translated server error."""
+        count, or the returned rows when the statement has RETURNING. Errors: the translated server error;
+        ValidationError for a model with lifecycle hooks (a statement runs none; see ``without_hooks``)."""
         self._session.require_tenant(mutation.model)
+        writes.refuse_hooks(self._session, mutation.model, "execute()")
         return await self._session.execute(mutation)
 
     def stream(self, query: Select[M], *, batch: int = 1000) -> AsyncIterator[M]:
@@ -323,51 +322,50 @@ class Database:
     async def create(self, instance: M) -> M:
         """``INSERT ... RETURNING`` the instance; the new value carries the database-filled columns.
 
+        A model with lifecycle hooks, actor fields or numbered fields runs them around the insert (in one
+        transaction when hooks run or a number is drawn; ``djogi.executor.writes``, ``docs/composition.md``).
         Raises UniqueViolation (naming the constraint) and the other IntegrityErrors on violations.
         """
         self._session.require_tenant(type(instance))
-        rows, _ = await self._session.statement(compile(insert_one(instance)))
-        return rows[0]  # type: ignore[no-any-return]
+        return await writes.create(self, self._session, instance)
 
     async def save(self, instance: M, **changes: object) -> M:
         """``UPDATE`` the instance's row and return the new value (``RETURNING`` every column).
 
-        With ``changes``, only those columns (plus ``updated_at``) are written; without, the full row.
-        A model with a version field adds ``AND version = $n`` and increments it. Raises StaleObject
-        when a versioned row moved on, NotFound when the row is gone, ValidationError for an unsaved
-        instance or an unknown field.
+        With ``changes``, only those columns (plus ``updated_at``, and the fields ``before_save`` changes)
+        are written; without, the full row. A model with a version field adds ``AND version = $n`` and
+        increments it. Raises StaleObject when a versioned row moved on, NotFound when the row is gone,
+        ValidationError for an unsaved instance or an unknown field.
         """
         self._session.require_tenant(type(instance))
-        stmt = compile(update_one(instance, changes or None))
-        rows, _ = await self._session.statement(stmt)
-        if not rows:
-            self._missing(instance, "save")
-        return rows[0]  # type: ignore[no-any-return]
+        return await writes.save(self, self._session, instance, changes)
 
     async def delete(self, instance: Model[Any]) -> None:
-        """``DELETE`` the instance's row (checking the version when the model has one).
+        """``DELETE`` the instance's row (checking the version when the model has one); on a model declared
+        ``soft_delete=``, ``UPDATE`` its deleted-at field to ``now()`` instead (``hard_delete`` deletes).
 
-        Raises StaleObject when a versioned row moved on, NotFound when the row is already gone.
+        Raises StaleObject when a versioned row moved on, NotFound when the row is already gone (or
+        soft-deleted).
         """
         self._session.require_tenant(type(instance))
-        _, rowcount = await self._session.statement(compile(delete_one(instance)))
-        if rowcount == 0:
-            self._missing(instance, "delete")
+        await writes.delete(self, self._session, instance, hard=False)
+
+    async def hard_delete(self, instance: Model[Any]) -> None:
+        """``DELETE`` the instance's row, also on a ``soft_delete=`` model (its delete hooks run)."""
+        self._session.require_tenant(type(instance))
+        await writes.delete(self, self._session, instance, hard=True)
+
+    def without_hooks(self) -> Database:
+        """A handle on the same pool whose writes run no lifecycle hooks: what bulk writes of a model with
+        hooks need (they refuse otherwise). Actor fields are still filled."""
+        session = self._session.view(auth=self._session.auth, bypass=self._session.bypass,
+                                     bypass_at=self._session.bypass_at)  # fmt: skip
+        session.hooks = False
+        return self._derived(session)
 
     async def refresh(self, instance: M) -> M:
         """The instance's row as stored now; NotFound when it is gone."""
         return await self.get(type(instance), key_of(instance))
-
-    def _missing(self, instance: Model[Any], action: str) -> NoReturn:
-        desc = descriptor(type(instance))
-        version = desc.version_field
-        if version is not None:
-            raise StaleObject(
-                f"{action}(): {desc.name} {key_text(desc)}={key_of(instance)!r} "
-                f"version={getattr(instance, version.name)!r} is stale "
-                "(another writer changed or deleted it); re-read it and retry"
-            )
-        raise NotFound(f"{action}(): {desc.name} with {key_text(desc)}={key_of(instance)!r} does not exist")
 
     # ------------------------------------------------------------------------------------ bulk writes
 
@@ -388,8 +386,10 @@ class Database:
         COPY is all-or-nothing: a violation raises the translated IntegrityError (naming the constraint) and
         inserts nothing. A model with an enum-array column is refused (``ValidationError``): COPY cannot
         send one yet. A tenant-keyed model (outside ``insecurely()``) is inserted with ``insert_many(rows)``
-        instead: PostgreSQL refuses COPY into a table under row-level security.
+        instead: PostgreSQL refuses COPY into a table under row-level security. Actor fields are filled;
+        a model with hooks is refused (``without_hooks``), and so is a row leaving a numbered field UNSET.
         """
+        rows = writes.bulk_rows(self._session, rows, "bulk_create()", self.auth)
         if rows:
             session = self._session
             session.require_tenant(type(rows[0]))
@@ -411,7 +411,8 @@ class Database:
         """``INSERT ... SELECT * FROM unnest($1::t[], ...) ON CONFLICT (target) DO NOTHING | DO UPDATE SET
         ... RETURNING *``: the rows inserted or updated (rows skipped by DO NOTHING are absent). The statement
         is ``insert_many(Model, rows).on_conflict(...)`` (printable with ``.sql()``), run after generating the
-        database-filled values some rows leave UNSET."""
+        database-filled values some rows leave UNSET. Composition as ``bulk_create``."""
+        rows = writes.bulk_rows(self._session, rows, "bulk_insert()", self.auth)
         if rows:
             self._session.require_tenant(type(rows[0]))
         return await bulk.insert_unnest(self._session, rows, conflict_target, update_fields)
@@ -420,9 +421,11 @@ class Database:
         self, rows: Sequence[M], conflict_target: Sequence[str], update_fields: Sequence[str]
     ) -> list[M]:
         """Insert ``rows``, updating ``update_fields`` (plus ``updated_at``) of rows that conflict on
-        ``conflict_target``; returns every row as stored. ValidationError for unknown fields."""
+        ``conflict_target``; returns every row as stored. ValidationError for unknown fields. Composition as
+        ``bulk_create``."""
         if not update_fields:
             raise ValidationError("bulk_upsert() needs update_fields; use bulk_insert(conflict_target=...) to skip")
+        rows = writes.bulk_rows(self._session, rows, "bulk_upsert()", self.auth)
         if rows:
             self._session.require_tenant(type(rows[0]))
         return await bulk.insert_unnest(self._session, rows, conflict_target, update_fields)
@@ -433,10 +436,13 @@ class Database:
 
         Writes ``fields`` of every row in one statement and returns the number updated. With a version
         field the version is checked and incremented, and StaleObject is raised (the whole statement
-        rolled back) when any row moved on.
+        rolled back) when any row moved on. A model with hooks is refused (``without_hooks``); an
+        ``actor="updated"`` field is written too, set to the acting user.
         """
         if rows:
             self._session.require_tenant(type(rows[0]))
+            writes.refuse_hooks(self._session, type(rows[0]), "bulk_update()")
+            rows, fields = writes.actor_update(rows, fields, self.auth)
         return await bulk.bulk_update(self._session, rows, fields)
 
     async def get_or_create(self, instance: M, *, lookup: Sequence[str]) -> tuple[M, bool]:
@@ -444,18 +450,33 @@ class Database:
         creating it from ``instance`` when absent; ``(row, created)``.
 
         Race-safe: ``INSERT ... ON CONFLICT (lookup) DO NOTHING RETURNING *``, then a SELECT when another
-        writer got there first.
+        writer got there first. With hooks, ``before_create`` runs for the attempt (undone when the row is
+        found) and ``after_create`` for a created row only.
         """
         self._session.require_tenant(type(instance))
-        return await bulk.get_or_create(self._session, instance, lookup)
+        return await writes.find_or_create(self, self._session, instance, lookup, idempotent=False)
+
+    async def create_or_find(self, instance: M, *, lookup: Sequence[str] | None = None) -> tuple[M, bool]:
+        """Create ``instance`` or, when a row with its idempotency key (``field(idempotency_key=True)``, or the
+        unique ``lookup`` fields) exists, return that row: ``(row, created)``. Race-safe as ``get_or_create``.
+
+        An idempotency key names one request: a found row that differs from ``instance`` in a field the
+        caller gave raises ``IdempotencyConflict`` naming the fields. ValidationError for a model with no
+        idempotency key and no ``lookup``.
+        """
+        self._session.require_tenant(type(instance))
+        return await writes.find_or_create(self, self._session, instance, lookup, idempotent=True)
 
     async def update_or_create(
         self, instance: M, *, lookup: Sequence[str], update_fields: Sequence[str] | None = None
     ) -> tuple[M, bool]:
         """Insert ``instance`` or, when a row matches on ``lookup``, update its ``update_fields`` (default:
-        every non-lookup data field); ``(row, created)``. One ``INSERT ... ON CONFLICT DO UPDATE``:
-        ``insert_one(instance).on_conflict(...).do_update(...).with_created()``."""
+        every non-lookup data field but an ``actor="created"`` one); ``(row, created)``. One ``INSERT ... ON
+        CONFLICT DO UPDATE``: ``insert_one(instance).on_conflict(...).do_update(...).with_created()``. Actor
+        fields are filled; a model with hooks is refused (it is a create or a save: ``without_hooks``)."""
         self._session.require_tenant(type(instance))
+        writes.refuse_hooks(self._session, type(instance), "update_or_create()")
+        instance = writes.with_actors(descriptor(type(instance)), instance, self.auth, creating=True)
         return await bulk.update_or_create(self._session, instance, lookup, update_fields)
 
     # ------------------------------------------------------------------------------------ transactions

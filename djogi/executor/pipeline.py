@@ -29,6 +29,7 @@ from djogi.executor.prepared import single
 from djogi.executor.rows import RowFactory, row_factory
 from djogi.executor.session import Session
 from djogi.executor.transaction import Atomic
+from djogi.executor.writes import refuse_hooks
 from djogi.model import Model, descriptor
 
 __all__ = ["Pending", "Pipeline", "Plan"]
@@ -152,7 +153,9 @@ class Pipeline:
                          lambda rows, n: cast(rows[0][0] if rows else 0))  # fmt: skip
 
     def execute(self, mutation: Insert[Any] | InsertFrom[Any] | Update[Any] | Delete[Any]) -> Pending[Any]:
-        """A mutation, as ``db.execute``: its row count, or its returned rows when it has RETURNING."""
+        """A mutation, as ``db.execute``: its row count, or its returned rows when it has RETURNING.
+        ValidationError, as there, for a model with lifecycle hooks."""
+        refuse_hooks(self._session, mutation.model, "pipeline execute()")
         stmt = compile(mutation)
         label = f"execute({type(mutation).__name__} {mutation.model.__name__})"
         if isinstance(stmt.result, RowCount | NoResult):

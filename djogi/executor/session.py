@@ -69,6 +69,7 @@ class Session:
         self.bypass: str | None = None
         self.bypass_at = ""
         self.scoped = False
+        self.hooks = True
 
     def view(self, *, auth: AuthContext | None, bypass: str | None = None, bypass_at: str = "") -> Session:
         """A session sharing this one's pool, transactions, listeners and type OIDs, whose statements run

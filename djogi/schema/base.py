@@ -16,6 +16,7 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from djogi.errors import ModelDefinitionError
+from djogi.hooks import declared_hooks
 from djogi.redact import conceal_repr
 from djogi.schema.build import Unresolved, build_descriptor, field_specs
 from djogi.schema.declare import check_declared_reverses, declared_reverses, key_option, take_specifiers
@@ -29,7 +30,7 @@ __all__ = ["MODEL_OPTIONS", "ModelBase", "SchemaMeta"]
 MODEL_OPTIONS = (
     "table", "app", "pk", "indexes", "unique_together", "database", "comment", "through", "renamed_from",
     "partition_by", "partitions",
-    "primary_key", "timestamps", "managed", "tenant_key", "outbox", "audit", "checks", "foreign_keys",
+    "primary_key", "timestamps", "managed", "tenant_key", "outbox", "audit", "checks", "foreign_keys", "soft_delete",
 )  # fmt: skip
 """The class keywords a model declaration takes besides msgspec's own."""
 
@@ -39,7 +40,8 @@ class SchemaMeta(msgspec.StructMeta):
 
     Model options without ``table=`` raise ``ModelDefinitionError``. Classes are frozen, keyword-only and
     not tracked by the cyclic GC unless they say otherwise; ``= field(...)`` values, the ``Model[K]`` key
-    kind and ``ClassVar[Reverse[...]]`` declarations are read here (``djogi.schema.declare``).
+    kind and ``ClassVar[Reverse[...]]`` declarations are read here (``djogi.schema.declare``), the lifecycle
+    hooks the class defines into ``__djogi_hooks__`` (``djogi.hooks``).
     """
 
     def __new__(
@@ -62,6 +64,7 @@ class SchemaMeta(msgspec.StructMeta):
             cls = super().__new__(mcls, name, bases, namespace, **kwargs)
         except TypeError as exc:  # msgspec's: an unknown class keyword, a bad Struct option
             raise ModelDefinitionError(f"{name}: {exc}") from None
+        type.__setattr__(cls, "__djogi_hooks__", declared_hooks(cls))
         if "table" in options:
             type.__setattr__(cls, "__djogi_framework__", framework)
             register_model(cls, options, framework)

@@ -27,6 +27,7 @@ from djogi.errors import ModelDefinitionError
 from djogi.identifiers import check_identifier, derived_name, identifier_problem
 from djogi.passwords import PasswordHash
 from djogi.schema.audit import audit_option
+from djogi.schema.composition import check_composition
 from djogi.schema.declare import declaration_problem, declared_specs
 from djogi.schema.descriptors import FieldDescriptor, FieldKind, ModelDescriptor, ValueKind
 from djogi.schema.exposure import ENCRYPTED_SQL_TYPE, exposure, protection
@@ -323,7 +324,7 @@ def _data_field(
         raise _fail(*where, "aware datetime default for a TIMESTAMP (without time zone) field; use a naive "
                             "datetime" if value_kind == "timestamp" else
                             "naive datetime default; use a timezone-aware datetime (e.g. tzinfo=UTC)")  # fmt: skip
-    unique = spec.unique or (relation is not None and relation.kind == "o2o")
+    unique = spec.unique or spec.idempotency_key or (relation is not None and relation.kind == "o2o")
     # A foreign key is indexed unless the field says index=False (or a unique constraint indexes it), as
     # in Django: joins, prefetches and cascading deletes then find the referencing rows without a scan.
     wanted = spec.index if spec.index is not None else relation is not None and not unique
@@ -382,6 +383,9 @@ def _data_field(
         outbox_exclude=spec.outbox_exclude,
         exposure=exposed,
         protected=protected,
+        actor=spec.actor,
+        sequence_within=spec.sequence_within,
+        idempotency_key=spec.idempotency_key,
     )
 
 
@@ -622,6 +626,8 @@ def build_descriptor(
     tenant_key = _tenant_key(name, options.get("tenant_key"), ordered)
     checks = _checks(name, options.get("checks", ()))
     foreign_keys = _foreign_keys(name, table, options.get("foreign_keys", ()), ordered)
+    soft_delete, numbering = check_composition(name, ordered, options.get("soft_delete"))
+    indexes += tuple(_normalise_index(name, table, idx, ordered) for idx in numbering)
     through = options.get("through")
     if through is not None and sum(fd.relation is not None for fd in ordered) < 2:
         raise ModelDefinitionError(f"{name}: a through model needs at least two ForeignKey fields")
@@ -648,6 +654,7 @@ def build_descriptor(
         tenant_key=tenant_key,
         outbox=_outbox(name, options, key, ordered),
         audit=audit_option(name, options.get("audit"), ordered, key, tenant_key),
+        soft_delete=soft_delete,
     )
 
 

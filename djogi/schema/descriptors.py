@@ -12,7 +12,16 @@ import msgspec
 
 from djogi.protect import Audience, Protected, RelationForm
 from djogi.schema.audit import Audit
-from djogi.schema.fields import Check, CompositeForeignKey, Domain, Identity, Index, IndexMethod, Timestamp
+from djogi.schema.fields import (
+    ActorStamp,
+    Check,
+    CompositeForeignKey,
+    Domain,
+    Identity,
+    Index,
+    IndexMethod,
+    Timestamp,
+)
 from djogi.schema.partitions import Partition, PartitionBy
 from djogi.types import PrimaryKey, RelationSpec
 
@@ -73,6 +82,13 @@ class FieldDescriptor(msgspec.Struct, frozen=True, kw_only=True):
     protected: Protected | None = None
     """The field's sensitivity, redaction and encryption (``djogi.protect``); an encrypted ``str`` field has
     value kind ``"encrypted"`` and a ``BYTEA`` column."""
+    actor: ActorStamp | None = None
+    """``"created"``/``"updated"``: the writes fill the field with the acting user's id
+    (``djogi.executor.writes``)."""
+    sequence_within: str | None = None
+    """The field whose value scopes this field's numbering (1, 2, 3 ... per value of it)."""
+    idempotency_key: bool = False
+    """The field ``create_or_find`` looks rows up by (it is unique)."""
 
     @property
     def db_filled(self) -> bool:
@@ -115,6 +131,8 @@ class ModelDescriptor(msgspec.Struct, frozen=True, kw_only=True):
     """Whether writes add event rows to the companion outbox table (``outbox=True`` option; ``djogi.events``)."""
     audit: Audit | None = None
     """The ``audit=`` option checked (fields left out, sorted), None when the model keeps no audit trail."""
+    soft_delete: str | None = None
+    """The optional datetime field ``db.delete`` sets instead of deleting the row (``soft_delete=`` option)."""
 
     def field(self, name: str) -> FieldDescriptor:
         """The field called ``name``; ``KeyError`` listing the model's fields when there is none."""
@@ -157,6 +175,11 @@ class ModelDescriptor(msgspec.Struct, frozen=True, kw_only=True):
     def version_field(self) -> FieldDescriptor | None:
         """The optimistic-locking counter, if the model has one."""
         return next((fd for fd in self.fields if fd.version), None)
+
+    @property
+    def composed(self) -> tuple[FieldDescriptor, ...]:
+        """The fields a write fills itself: actor fields and numbered fields (``sequence_within``)."""
+        return tuple(fd for fd in self.fields if fd.actor is not None or fd.sequence_within is not None)
 
     @property
     def relations(self) -> tuple[FieldDescriptor, ...]:

@@ -10,14 +10,15 @@ from djogi.protect import Exposure, Protected
 from djogi.types import OnDelete
 
 __all__ = [
-    "Check", "CompositeForeignKey", "Domain", "FieldSpec", "Identity", "Index", "IndexColumn", "IndexMethod",
-    "StorageValue", "Timestamp", "field", "storage_value",
+    "ActorStamp", "Check", "CompositeForeignKey", "Domain", "FieldSpec", "Identity", "Index", "IndexColumn",
+    "IndexMethod", "StorageValue", "Timestamp", "field", "storage_value",
 ]
 
 IndexMethod = Literal["btree", "gin", "gist", "hash", "brin", "spgist", "hnsw", "ivfflat"]
 StorageValue = int | float | str | bool
 Identity = Literal["by default", "always"]
 Timestamp = Literal["created", "updated"]
+ActorStamp = Literal["created", "updated"]
 
 
 class FieldSpec(msgspec.Struct, frozen=True, kw_only=True):
@@ -51,6 +52,9 @@ class FieldSpec(msgspec.Struct, frozen=True, kw_only=True):
     protected: Protected | None = None
     generated: str | None = None
     virtual: bool = False
+    actor: ActorStamp | None = None
+    sequence_within: str | None = None
+    idempotency_key: bool = False
 
 
 def field(
@@ -83,6 +87,9 @@ def field(
     protected: Protected | None = None,
     generated: str | None = None,
     virtual: bool = False,
+    actor: ActorStamp | None = None,
+    sequence_within: str | None = None,
+    idempotency_key: bool = False,
 ) -> FieldSpec:
     """Column options for ``Annotated[T, field(...)]``.
 
@@ -105,6 +112,11 @@ def field(
     is internal); ``protected`` (``djogi.protect.protect(...)``) declares its sensitivity, redaction in
     visages and encryption at rest (``docs/visages.md``, ``docs/protected-fields.md``).
 
+    Composition (``docs/composition.md``): ``actor="created"``/``"updated"`` fills the field with the acting
+    user's id (``db.with_auth(ctx)``: ``ctx.user_id``) on create / on every write; ``sequence_within="parent"``
+    numbers the rows 1, 2, 3 ... within each value of the field ``parent`` (a unique index on the pair);
+    ``idempotency_key=True`` makes the field unique and the lookup of ``db.create_or_find``.
+
     ``primary_key=True`` makes the field the model's key (no ``id`` is added); the key is filled by
     ``identity="by default"``/``"always"`` (``GENERATED ... AS IDENTITY``), by ``sequence="name"``
     (``DEFAULT nextval('name')``, the sequence created by migrations and owned by the column), by
@@ -124,7 +136,7 @@ def field(
         initially_deferred=initially_deferred, related_name=related_name, primary_key=primary_key,
         identity=identity, sequence=sequence, timestamp=timestamp, to_field=to_field, on_update=on_update,
         collation=collation, generated=generated, virtual=virtual, outbox_exclude=outbox_exclude, expose=expose,
-        protected=protected,
+        protected=protected, actor=actor, sequence_within=sequence_within, idempotency_key=idempotency_key,
     )  # fmt: skip
 
 

@@ -31,7 +31,7 @@ from djogi import (
     reverse,
 )
 from djogi.algebra import select
-from djogi.algebra.expr import Column, ForeignColumn, OrderBy, upper
+from djogi.algebra.expr import Column, Expr, ForeignColumn, OrderBy, upper
 from djogi.algebra.predicate import Pred
 from djogi.algebra.query import Select
 from djogi.algebra.relations import Related, RelatedCount
@@ -275,3 +275,32 @@ async def visages(db: Database, book: TBook, loaded: Loaded[TBook]) -> None:
     assert_type(msgspec.json.encode(rows), bytes)
     schema: dict[str, Any] = msgspec.json.schema(TBookPublic)
     del schema
+class Line(Model, table="reveal_lines", soft_delete="deleted_at"):
+    """Composition: hooks, an actor field, soft delete and a computed field, typed."""
+
+    price: Field[Decimal]
+    quantity: Field[int]
+    key: Field[str] = field(idempotency_key=True, default="")
+    deleted_at: Field[dt.datetime | None] = field(default=None)
+    created_by: Field[str | None] = field(actor="created", default=None)
+    total: ClassVar[djogi.Computed[Decimal]] = djogi.computed(lambda: Line.price * Line.quantity)
+
+    async def before_create(self, db: Database) -> Line:
+        return msgspec.structs.replace(self, quantity=max(self.quantity, 1))
+
+
+CheapLines = djogi.proxy(Line, where=Line.price < 10, order_by=(Line.price.desc(),))
+assert_type(CheapLines, djogi.Proxy[Line])
+assert_type(CheapLines.objects, Select[Line])
+assert_type(CheapLines.filter(Line.total > 5), Select[Line])
+assert_type(Line.total, Expr[Decimal])
+assert_type(Line(price=Decimal(1), quantity=2).total, Decimal)
+assert_type(djogi.not_deleted(Line), Pred)
+
+
+async def composed(db: Database) -> None:
+    line = await db.create(Line(price=Decimal(1), quantity=2))
+    assert_type(line, Line)
+    assert_type(await db.create_or_find(line), tuple[Line, bool])
+    assert_type(await db.hard_delete(line), None)
+    assert_type(db.without_hooks(), Database)
