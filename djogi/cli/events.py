@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Annotated, Any
 
 import anyio
+import anyio.abc
 import typer
 from rich.live import Live
 
@@ -55,8 +56,9 @@ async def _run(cli: Cli, url: str, database: str, handlers: dict[type[Model[Any]
                 w.on_progress = lambda _w: live.update(_summary(running))
         async with anyio.create_task_group() as tg:
 
-            async def on_signals() -> None:
+            async def on_signals(*, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
                 with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as received:
+                    task_status.started()
                     async for signum in received:
                         if all(w.stopping for w in running):
                             tg.cancel_scope.cancel()  # a second signal: stop at once
@@ -64,7 +66,9 @@ async def _run(cli: Cli, url: str, database: str, handlers: dict[type[Model[Any]
                         for w in running:
                             w.stop()
 
-            tg.start_soon(on_signals)
+            await tg.start(on_signals)
+            names = ", ".join(m.__name__ for m in handlers)
+            cli.info(f"delivering the events of {names} with {workers} worker(s); SIGINT or SIGTERM stops")
             if live is not None:
                 live.start()
             try:
@@ -102,7 +106,6 @@ def run(
     url = cli.url(name)
     options = {"batch_size": batch_size, "lease": lease, "max_attempts": max_attempts, "backoff": backoff,
                "poll": poll}  # fmt: skip
-    cli.info(f"delivering the events of {', '.join(m.__name__ for m in found)} with {workers} worker(s)")
     running = run_loop(_run(cli, url, name, found, options, workers, bypass_rls))
     if cli.wants_json(False):
         cli.emit({n: sum(getattr(w, n) for w in running) for n in ("delivered", "retried", "failed")})

@@ -6,6 +6,7 @@ worker was lost), never twice in one attempt. Runs its own embedded server."""
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -46,6 +47,13 @@ def _workers(project: Path, url: str, n: int) -> list[subprocess.Popen[str]]:
             "--batch-size", "20", "--backoff", "0.05"]  # fmt: skip
     return [subprocess.Popen(args, cwd=project, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True) for _ in range(n)]  # fmt: skip
+
+
+def _ready(proc: subprocess.Popen[str]) -> None:
+    """Wait until ``proc`` says it is delivering (its signal handlers are installed by then)."""
+    assert proc.stdout is not None
+    ready, _, _ = select.select([proc.stdout], [], [], FAULT_BOUND_S)
+    assert ready and "delivering the events of Order" in proc.stdout.readline(), proc.poll()
 
 
 def _write(url: str, rounds: int, start: int) -> None:
@@ -114,6 +122,7 @@ def test_killed_workers_and_a_restarted_server_lose_no_event(tmp_path: Path, own
         _write(url, 40, 80)
         _until(url, "SELECT count(*) FROM ev_orders_outbox WHERE state = 'published'", 600)
         for proc in procs[1:]:
+            _ready(proc)
             proc.send_signal(signal.SIGTERM)
         for proc in procs[1:]:
             _out, err = proc.communicate(timeout=FAULT_BOUND_S)
