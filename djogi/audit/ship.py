@@ -95,13 +95,13 @@ class _Shipper:
                                   "order")  # fmt: skip
             self.source = source
         if self.target is None:
-            target = connect_bounded(self.urls[1], self.timeout, autocommit=True)
-            target.execute(audit_table_sql(buffer=False))
-            self.target = target
+            self.target = connect_bounded(self.urls[1], self.timeout, autocommit=True)
+            self.target.execute(audit_table_sql(buffer=False))
         return self.source, self.target
 
     def ship(self, batch: int) -> ShipBatch | None:
-        """One batch (None when the buffer is empty); errors are raised as djogi errors."""
+        """One batch (None when the buffer is empty). Errors are raised as djogi errors, after closing both
+        connections (the next batch opens them again)."""
         try:
             source, target = self.connect()
             with source.transaction():
@@ -113,11 +113,8 @@ class _Shipper:
                 source.execute(_FORGET, (ids,))
             return ShipBatch(len(ids), ids[0], ids[-1])
         except psycopg.Error as exc:
-            error = translate(exc)
-            if isinstance(error, ConnectionFailure) or (self.source and self.source.closed) or (
-                    self.target and self.target.closed):  # fmt: skip
-                self.close()
-            raise error from exc
+            self.close()
+            raise translate(exc) from exc
 
     def close(self) -> None:
         for conn in (self.source, self.target):
