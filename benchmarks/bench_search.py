@@ -9,8 +9,7 @@ sides alternate (after one warm-up of each) and the medians are reported (target
 
 - full text: ``WHERE words @@ websearch_to_tsquery(...)`` over a GIN index, the first 10 by id projecting
   ``(id, title)``, and the 10 best by ``ts_rank(...)`` projecting the rank too (the tsquery then appears
-  three times: the compile cache cannot prove the order of repeated parameter values, so that query is
-  compiled cold each time);
+  three times, its values bound three times: a compile-cache hit, the repeated values kept as ties);
 - kNN: ``ORDER BY embedding <-> $1 LIMIT 10`` over an HNSW index (32 dimensions), into model instances
   (raw psycopg reads the vectors with pgvector's loader).
 """

@@ -156,7 +156,9 @@ class Session:
         """
         pool = self.pool
         for attempt in (1, 2):
-            conn = pool.take() or await pool.acquire()
+            conn = pool.take()
+            if conn is None:
+                conn = await pool.acquire()
             try:
                 return await work(conn)
             except ConnectionFailure as exc:
