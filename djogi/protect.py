@@ -13,7 +13,7 @@ out, ``hash_id``: a keyed hash of the value) and whether it is encrypted at rest
 
 from __future__ import annotations
 
-from typing import Final, Literal, get_args
+from typing import Final, Literal, cast, get_args
 
 import msgspec
 
@@ -62,7 +62,7 @@ def protect(
         raise ModelDefinitionError(f"protect(): sensitivity {sensitivity!r} is not one of {get_args(Sensitivity)}")
     if redaction not in get_args(Redaction):
         raise ModelDefinitionError(f"protect(): redaction {redaction!r} is not one of {get_args(Redaction)}")
-    if not isinstance(rationale, str):
+    if not isinstance(cast(object, rationale), str):  # checked at run time: not every caller is type-checked
         raise ModelDefinitionError("protect(): rationale must be a str")
     if sensitivity == "none":
         if redaction != "none" or encrypt:

@@ -209,7 +209,7 @@ def _spell(tp: Any) -> str:
 
 def _column(model: type, f: VisageField) -> Expr[Any]:
     assert f.field is not None
-    col: Expr[Any] = column_ref(model, f.field)
+    col: Expr[Any] = column_ref(cast("type[ModelBase]", model), f.field)
     if f.source == "value":
         return col
     if f.source == "mask":
@@ -230,14 +230,14 @@ def visage_query(v: type[V]) -> Select[V]:
     ``to_visage`` those)."""
     model = _model_of(v)
     exprs = [f.derived.sql if f.derived is not None else _column(model, f) for f in v.__visage_fields__]
-    return cast("Select[V]", select(model).values(*exprs, into=v))
+    return select(model).values(*exprs, into=v)
 
 
-def _model_of(v: Any) -> type:
+def _model_of(v: Any) -> type[ModelBase]:
     model = getattr(v, "__visage_model__", None)
     if model is None:
         raise VisageError(f"{v!r} is not a visage; build one with visage(Model, audience)")
-    return cast("type", model)
+    return cast("type[ModelBase]", model)
 
 
 def to_visage(row: ModelBase | Loaded[Any], v: type[V]) -> V:
