@@ -70,9 +70,9 @@ def protection(
         return None
     if type(protected) is not Protected:  # checked at run time: declarations are not always type-checked
         raise _fail(where, "protected= takes djogi.protect(...)")
-    if key and protected.redaction != "none":
+    if key and protected.redactions != frozenset(("none",)):
         raise _fail(where, "a key field is shown to every audience as it is; it takes no redaction")
-    if protected.redaction == "hash_id" and not (relation or value_kind in _HASHABLE_KINDS):
+    if "hash_id" in protected.redactions and not (relation or value_kind in _HASHABLE_KINDS):
         raise _fail(where, 'redaction="hash_id" applies to key-like fields (ids, int, UUID, relations)')
     if protected.encrypt:
         if value_kind != "str" or relation:

@@ -124,7 +124,7 @@ def visage_fields(model: type[ModelBase], audience: Audience) -> tuple[VisageFie
         form = next((f for a, f in fd.exposure if a == audience), None)
         if form is None:
             continue
-        redaction = fd.protected.redaction if fd.protected is not None else "none"
+        redaction = fd.protected.redaction_for(audience) if fd.protected is not None else "none"
         if redaction == "drop":
             continue
         if redaction in ("mask", "hash_id"):
