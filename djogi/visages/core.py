@@ -5,13 +5,13 @@ field whose ``field(expose=...)`` names the audience, in declaration order; ever
 and absent. A relation appears as its key, as the target's visage of another audience, or as the whole
 target model, as the field's exposure says. A protected field is presented as its redaction says
 (``djogi.protect``): ``mask`` reads ``"[REDACTED]"``, ``drop`` leaves the field out, ``hash_id`` gives a keyed
-hash (``djogi.presentation``). Visages encode straight to JSON (``msgspec.json.encode``) and give their JSON
+hash (``djogi.visages.presentation``). Visages encode straight to JSON (``msgspec.json.encode``) and give their JSON
 Schema (``msgspec.json.schema``).
 
 A class may declare a visage for type checkers, ``class BookPublic(Visage[Book], audience="public")`` with
 the fields written out; djogi checks the declaration against the model (``ModelDefinitionError`` on any
 difference) and ``visage(Book, "public")`` returns it. A declared visage may add derived fields
-(``djogi.derived``).
+(``djogi.visages.derived``).
 
 ``visage_query(BookPublic)`` is a ``Select[BookPublic]`` over the visage's columns only; ``to_visage(row,
 BookPublic)`` converts a model instance (or a ``Loaded`` row, for nested relations) in memory.
