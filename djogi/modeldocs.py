@@ -189,6 +189,7 @@ def _notes(fd: FieldDescriptor) -> list[str]:
         guard = fd.protected
         notes.append(f"protected: {guard.sensitivity}, {guard.rationale}"
                      + (f"; redaction {guard.redaction}" if guard.redaction != "none" else "")
+                     + "".join(f"; {a}: {r}" for a, r in guard.per_audience)
                      + ("; encrypted at rest" if guard.encrypt else ""))  # fmt: skip
     if fd.comment:
         notes.append(fd.comment)

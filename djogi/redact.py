@@ -53,7 +53,7 @@ def conceal_repr(cls: type, hidden: frozenset[str]) -> None:
     ``hidden``; nothing changes when there are none."""
     if not hidden:
         return
-    names: tuple[str, ...] = cls.__struct_fields__  # type: ignore[attr-defined]
+    names: tuple[str, ...] = tuple(getattr(cls, "__struct_fields__", ()))
 
     def shown(self: object) -> Iterator[tuple[str, object]]:
         for name in names:

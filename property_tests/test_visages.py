@@ -51,9 +51,12 @@ def declarations(draw: st.DrawFn) -> list[dict[str, Any]]:
         kind = draw(st.sampled_from([*_TYPES, "fk"]))
         exposed = draw(audiences)
         forms = {a: draw(st.sampled_from(["id", "public", "full"])) if kind == "fk" else "id" for a in exposed}
-        redactions = ["none", "mask", "drop"] + (["hash_id"] if kind in ("int", "fk") else [])
+        redactions = st.sampled_from(["none", "mask", "drop"] + (["hash_id"] if kind in ("int", "fk") else []))
+        overrides = draw(st.dictionaries(st.sampled_from(AUDIENCES), redactions, max_size=2))
+        default = draw(redactions)
         out.append({"name": name, "kind": kind, "optional": draw(st.booleans()), "forms": forms,
-                    "redaction": draw(st.sampled_from(redactions))})  # fmt: skip
+                    "default": default, "overrides": overrides,
+                    "redaction": {a: overrides.get(a, default) for a in AUDIENCES}})  # fmt: skip
     return out
 
 
@@ -70,7 +73,7 @@ def _declare(fields: list[dict[str, Any]]) -> tuple[type[Model], type[Model]]:
             tp = ForeignKey[target | None] if f["kind"] == "fk" else Field[_TYPES[f["kind"]][0] | None]  # type: ignore[valid-type]
         annotations[f["name"]] = tp
         exposure = tuple(a if form == "id" else (a, form) for a, form in f["forms"].items())
-        guard = protect("pii", "property test", redaction=f["redaction"]) if f["redaction"] != "none" else None
+        guard = protect("pii", "property test", redaction=f["default"], per_audience=f["overrides"])
         options: dict[str, Any] = {"expose": exposure, "protected": guard}
         if f["optional"]:
             options["default"] = None
@@ -88,7 +91,8 @@ def _sample(model: type[Model], target: type[Model], fields: list[dict[str, Any]
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(fields=declarations())
-@example(fields=[{"name": "a", "kind": "fk", "optional": True, "forms": {"public": "public"}, "redaction": "none"}])
+@example(fields=[{"name": "a", "kind": "fk", "optional": True, "forms": {"public": "public"}, "default": "none",
+                  "overrides": {}, "redaction": dict.fromkeys(AUDIENCES, "none")}])  # fmt: skip
 def test_a_visage_holds_exactly_what_its_audience_is_shown(fields: list[dict[str, Any]]) -> None:
     with registry_scope(), pytest.MonkeyPatch.context() as patch:
         patch.setenv("DJOGI_PRESENTATION_HMAC_KEY", KEY)
@@ -96,11 +100,11 @@ def test_a_visage_holds_exactly_what_its_audience_is_shown(fields: list[dict[str
         instance, related = _sample(model, target, fields)
         desc = descriptor(model)
         for audience in AUDIENCES:
-            shown = [f for f in fields if audience in f["forms"] and f["redaction"] != "drop"]
+            shown = [f for f in fields if audience in f["forms"] and f["redaction"][audience] != "drop"]
             v = visage(model, audience)
             assert v.__struct_fields__ == ("id", "created_at", "updated_at", *(f["name"] for f in shown))
             assert set(msgspec.json.schema(v)["$defs"][v.__name__]["properties"]) == set(v.__struct_fields__)
-            nested = [f for f in shown if f["forms"][audience] != "id" and f["redaction"] == "none"]
+            nested = [f for f in shown if f["forms"][audience] != "id" and f["redaction"][audience] == "none"]
             if not nested:
                 sql = visage_query(v).sql().sql
                 allowed = {desc.field(n).column for n in v.__struct_fields__}
@@ -109,9 +113,9 @@ def test_a_visage_holds_exactly_what_its_audience_is_shown(fields: list[dict[str
             presented = to_visage(row, v)
             for f in shown:
                 value = getattr(presented, f["name"])
-                if f["redaction"] == "mask":
+                if f["redaction"][audience] == "mask":
                     assert value == MASK
-                elif f["redaction"] == "hash_id":
+                elif f["redaction"][audience] == "hash_id":
                     assert value == hmac.new(bytes.fromhex(KEY), b"11" if f["kind"] == "fk" else b"7",
                                              hashlib.sha256).hexdigest()  # fmt: skip
                 elif f["kind"] == "fk" and f["forms"][audience] == "full":

@@ -5,7 +5,7 @@ Pure: ``ModelDefinitionError`` naming ``Model.field`` for every declaration djog
 
 from __future__ import annotations
 
-from typing import Any, get_args
+from typing import Any, cast, get_args
 
 from djogi.errors import ModelDefinitionError
 from djogi.protect import AUDIENCES, Audience, Protected, RelationForm
@@ -39,8 +39,10 @@ def exposure(
     if declared and key:
         raise _fail(where, "a key field is exposed to every audience already; remove expose=")
     pairs: list[tuple[Audience, RelationForm]] = []
-    for item in declared:
-        audience, form = (item, "id") if isinstance(item, str) else (*tuple(item), None, None)[:2]
+    items = tuple(cast("tuple[object, ...]", declared))
+    for item in items:
+        parts: tuple[object, ...] = (item, "id") if isinstance(item, str) else (*_parts(item), None, None)
+        audience, form = parts[0], parts[1]
         if audience not in AUDIENCES:
             raise _fail(where, f"expose: {audience!r} is not an audience; the audiences are {AUDIENCES}")
         if form not in _FORMS:
@@ -53,6 +55,10 @@ def exposure(
     return tuple(pairs)
 
 
+def _parts(item: object) -> tuple[object, ...]:
+    return tuple(cast("tuple[object, ...]", item)) if isinstance(item, tuple | list) else (item,)
+
+
 def protection(
     where: tuple[str, str], spec: FieldSpec, *, value_kind: str, key: bool, relation: bool
 ) -> Protected | None:
@@ -62,11 +68,11 @@ def protection(
     protected = spec.protected
     if protected is None:
         return None
-    if not isinstance(protected, Protected):
+    if type(protected) is not Protected:  # checked at run time: declarations are not always type-checked
         raise _fail(where, "protected= takes djogi.protect(...)")
-    if key and protected.redaction != "none":
+    if key and protected.redactions != frozenset(("none",)):
         raise _fail(where, "a key field is shown to every audience as it is; it takes no redaction")
-    if protected.redaction == "hash_id" and not (relation or value_kind in _HASHABLE_KINDS):
+    if "hash_id" in protected.redactions and not (relation or value_kind in _HASHABLE_KINDS):
         raise _fail(where, 'redaction="hash_id" applies to key-like fields (ids, int, UUID, relations)')
     if protected.encrypt:
         if value_kind != "str" or relation:

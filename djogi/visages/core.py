@@ -5,13 +5,13 @@ field whose ``field(expose=...)`` names the audience, in declaration order; ever
 and absent. A relation appears as its key, as the target's visage of another audience, or as the whole
 target model, as the field's exposure says. A protected field is presented as its redaction says
 (``djogi.protect``): ``mask`` reads ``"[REDACTED]"``, ``drop`` leaves the field out, ``hash_id`` gives a keyed
-hash (``djogi.presentation``). Visages encode straight to JSON (``msgspec.json.encode``) and give their JSON
+hash (``djogi.visages.presentation``). Visages encode straight to JSON (``msgspec.json.encode``) and give their JSON
 Schema (``msgspec.json.schema``).
 
 A class may declare a visage for type checkers, ``class BookPublic(Visage[Book], audience="public")`` with
 the fields written out; djogi checks the declaration against the model (``ModelDefinitionError`` on any
 difference) and ``visage(Book, "public")`` returns it. A declared visage may add derived fields
-(``djogi.derived``).
+(``djogi.visages.derived``).
 
 ``visage_query(BookPublic)`` is a ``Select[BookPublic]`` over the visage's columns only; ``to_visage(row,
 BookPublic)`` converts a model instance (or a ``Loaded`` row, for nested relations) in memory.
@@ -124,7 +124,7 @@ def visage_fields(model: type[ModelBase], audience: Audience) -> tuple[VisageFie
         form = next((f for a, f in fd.exposure if a == audience), None)
         if form is None:
             continue
-        redaction = fd.protected.redaction if fd.protected is not None else "none"
+        redaction = fd.protected.redaction_for(audience) if fd.protected is not None else "none"
         if redaction == "drop":
             continue
         if redaction in ("mask", "hash_id"):
@@ -209,7 +209,7 @@ def _spell(tp: Any) -> str:
 
 def _column(model: type, f: VisageField) -> Expr[Any]:
     assert f.field is not None
-    col: Expr[Any] = column_ref(model, f.field)
+    col: Expr[Any] = column_ref(cast("type[ModelBase]", model), f.field)
     if f.source == "value":
         return col
     if f.source == "mask":
@@ -230,14 +230,14 @@ def visage_query(v: type[V]) -> Select[V]:
     ``to_visage`` those)."""
     model = _model_of(v)
     exprs = [f.derived.sql if f.derived is not None else _column(model, f) for f in v.__visage_fields__]
-    return cast("Select[V]", select(model).values(*exprs, into=v))
+    return select(model).values(*exprs, into=v)
 
 
-def _model_of(v: Any) -> type:
+def _model_of(v: Any) -> type[ModelBase]:
     model = getattr(v, "__visage_model__", None)
     if model is None:
         raise VisageError(f"{v!r} is not a visage; build one with visage(Model, audience)")
-    return cast("type", model)
+    return cast("type[ModelBase]", model)
 
 
 def to_visage(row: ModelBase | Loaded[Any], v: type[V]) -> V:

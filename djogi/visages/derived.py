@@ -49,7 +49,7 @@ class Derived:
 def derived(sql: Expr[T], python: Callable[[Any], T] | None = None) -> T:
     """A derived field of a declared visage: ``name: T = derived(expr)``. ``ArgumentTypeError`` when ``sql``
     is not an expression or ``python`` is not callable."""
-    if not isinstance(sql, Expr):
+    if not isinstance(cast(object, sql), Expr):  # checked at run time: not every caller is type-checked
         raise ArgumentTypeError(f"derived() takes an expression such as upper(Book.title), not {sql!r}")
     if python is not None and not callable(python):
         raise ArgumentTypeError(f"derived(python=...) takes a function of the model instance, not {python!r}")

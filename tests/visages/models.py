@@ -14,7 +14,8 @@ from djogi.model import descriptor
 class Writer(Model, table="vis_writers"):
     name: Field[str] = field(expose=("public", "self", "admin", "export"))
     email: Field[str] = field(
-        expose=("self", "admin"), protected=protect("pii", "to reach the writer", redaction="mask")
+        expose=("self", "admin"),
+        protected=protect("pii", "to reach the writer", redaction="mask", per_audience={"self": "none"}),
     )
     phone: Field[str | None] = field(
         default=None, expose=("admin",), protected=protect("pii", "support calls", redaction="mask")

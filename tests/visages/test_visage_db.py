@@ -39,6 +39,8 @@ async def test_query_and_memory_agree(vdb: Database) -> None:
         assert fetched == [to_visage(ann, v), to_visage(bob, v)]
     admin = (await vdb.all(visage_query(visage(Writer, "admin")).order_by(Writer.name)))
     assert [(w.email, w.phone) for w in admin] == [(MASK, MASK), (MASK, None)]  # type: ignore[attr-defined]
+    own = await vdb.all(visage_query(visage(Writer, "self")).order_by(Writer.name))
+    assert [w.email for w in own] == ["ann@example.com", "bob@example.com"]  # type: ignore[attr-defined]
 
 
 async def test_hash_id_same_in_sql_and_python(vdb: Database) -> None:

@@ -147,6 +147,12 @@ def test_protect_errors() -> None:
         protect("pii")
     with pytest.raises(ModelDefinitionError, match="takes no redaction"):
         protect("none", redaction="mask")
+    with pytest.raises(ModelDefinitionError, match="takes no redaction"):
+        protect("none", per_audience={"admin": "drop"})
+    with pytest.raises(ModelDefinitionError, match="per_audience: 'staff' is not an audience"):
+        protect("pii", "x", per_audience={"staff": "mask"})  # type: ignore[dict-item]
+    with pytest.raises(ModelDefinitionError, match=r"per_audience\['admin'\]: 'blur' is not one of"):
+        protect("pii", "x", per_audience={"admin": "blur"})  # type: ignore[dict-item]
 
 
 def test_declared_visage_must_match_the_model() -> None:
@@ -194,7 +200,7 @@ def test_relation_forms_on_optional_key() -> None:
 
 def test_model_reference_pages_show_exposure_and_protection() -> None:
     page = render([descriptor(Writer), descriptor(Title)])["_global_/Writer.md"]
-    assert "exposed to self, admin; protected: pii, to reach the writer; redaction mask |" in page
+    assert "exposed to self, admin; protected: pii, to reach the writer; redaction mask; self: none |" in page
     assert "exposed to public, self, admin, export |" in page
     assert "exposed to admin, export; protected: internal, who edits; redaction hash_id |" in render(
         [descriptor(Title), descriptor(Writer)]
