@@ -468,7 +468,7 @@ class Expr(msgspec.Struct, Generic[T], frozen=True, gc=False):
 
     def _like(self, value: object, op: str, mode: Literal["contains", "startswith", "endswith", "exact"]) -> Pred:
         ci = op.startswith("i")
-        return _p.Like(self, self._text(value, op), mode, ci)
+        return _p.Like(_unpadded(self), self._text(value, op), mode, ci)
 
     def contains(self, value: object) -> Pred:
         """Text: ``LIKE '%v%'`` (``%``, ``_``, ``\\`` escaped). Array: ``@> $n`` (has every element of ``value``)."""
@@ -764,6 +764,20 @@ def to(rel: Column[Any, Any], target_col: Column[Any, Any]) -> PathColumn[Any]:
     if not isinstance(target_col, Column) or target_col.model is not target:
         raise ValidationError(f"{rel.describe()}.to() takes a column of {target.__name__}, not {target_col!r}")
     return follow(rel, target_col.name)
+
+
+_FIXED_CHAR = re.compile(r"\s*(?:CHAR|CHARACTER|BPCHAR)\s*\(", re.IGNORECASE)
+
+
+def _unpadded(x: Expr[Any]) -> Expr[Any]:
+    """``x``, or ``CAST(x AS text)`` for a ``CHAR(n)`` column: LIKE on the column itself would match the spaces
+    PostgreSQL pads it with, which djogi strips when it reads the value (SQL-only in memory, as every cast)."""
+    if type(x) is not Column:
+        return x
+    desc = registered(x.model)
+    if desc is None or not _FIXED_CHAR.match(desc.field(x.name).sql_type):
+        return x
+    return Cast(x, "text", ValueType("str", "text"))
 
 
 def column_ref(model: type[M], fd: FieldDescriptor) -> Column[M, Any]:

@@ -14,7 +14,7 @@ from psycopg.rows import TupleRow
 import djogi
 from djogi import Field, Model, field
 from djogi.algebra import insert_many, update_many
-from djogi.errors import ModelDefinitionError, ValidationError
+from djogi.errors import ModelDefinitionError, NotPortable, ValidationError
 from djogi.executor import Database
 from djogi.migrate.diff import diff
 from djogi.migrate.operations import create_table_sql
@@ -79,7 +79,10 @@ async def test_queries_compare_with_the_unpadded_values(langs: Database) -> None
     found = CLanguage.objects.filter(CLanguage.code == "en", CLanguage.hired == T0, CLanguage.name.startswith("Eng"))
     assert [lang.language_id for lang in await langs.all(found)] == [1]
     assert await langs.values(CLanguage.objects.values(CLanguage.code, CLanguage.name)) == [("en", "English")]
-    assert found.predicate.matches(CLanguage(language_id=1, code="en", name="English", hired=T0))
+    row = CLanguage(language_id=1, code="en", name="English", hired=T0)
+    assert (CLanguage.code == "en").matches(row) and (CLanguage.hired == T0).matches(row)
+    with pytest.raises(NotPortable, match="CAST"):  # LIKE reads a CHAR(n) column as text: SQL-only
+        found.predicate.matches(row)
 
 
 @pytest.mark.parametrize(("changes", "message"), [
@@ -134,3 +137,12 @@ def _naive_auto_timestamp() -> None:
 def test_declarations_that_would_not_read_back_are_refused(declare: Callable[[], None], message: str) -> None:
     with registry_scope(), pytest.raises(ModelDefinitionError, match=message):
         declare()
+
+
+async def test_like_matches_the_unpadded_value(langs: Database) -> None:
+    await langs.create(CLanguage(language_id=1, code="en", name="English"))
+    ends = CLanguage.objects.filter(CLanguage.code.endswith("n"), CLanguage.name.endswith("sh"))
+    assert ends.sql().sql.endswith(
+        'WHERE (CAST("c_language"."code" AS text) LIKE $1::text AND CAST("c_language"."name" AS text) LIKE $2::text)'
+    )
+    assert [lang.language_id for lang in await langs.all(ends)] == [1]  # the padded 'en ' would not end in n
