@@ -149,7 +149,7 @@ ORDER BY c.relname, p.polname
 
 _TRIGGERS = """
 SELECT c.relname, t.tgname, t.tgtype, t.tgenabled, p.proname, p.prosrc,
-       ARRAY(SELECT a FROM unnest(string_to_array(rtrim(encode(t.tgargs, 'escape'), '\\000'), '\\000')) a),
+       (string_to_array(encode(t.tgargs, 'escape'), '\\000'))[1:t.tgnargs],
        t.tgnewtable, t.tgoldtable
 FROM pg_trigger t
 JOIN pg_class c ON c.oid = t.tgrelid

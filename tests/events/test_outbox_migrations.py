@@ -46,6 +46,20 @@ def test_verify_reports_missing_altered_or_disabled_triggers(db_url: str, tmp_pa
     assert _codes(verify(db_url, tmp_path, MAIN)) == [("D644", subject)]
 
 
+def test_excluded_columns_are_read_back_exactly(db_url: str, tmp_path: Path) -> None:
+    """The trigger's arguments are split by count, not trimmed: a last excluded column ending in 0 keeps it."""
+
+    def declare() -> None:
+        class Card(Model, table="ev_cards", outbox=True):
+            pin0: Field[str] = field(default="", outbox_exclude=True)
+
+    _compose(tmp_path, declare, T0)
+    apply(db_url, tmp_path)
+    with registry_scope(isolated=True):
+        declare()
+        assert verify(db_url, tmp_path, MAIN, models=list(models())).diagnostics == ()
+
+
 def _orders(excluded: bool, outbox: bool = True) -> Callable[[], None]:
     def declare() -> None:
         class Order(Model, table="ev_orders", outbox=outbox):
