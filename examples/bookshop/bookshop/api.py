@@ -86,6 +86,7 @@ async def admin_books(db: djogi.Database) -> list[BookAdmin]:
 
 @get("/admin/customers", guards=[staff_only])
 async def admin_customers(db: djogi.Database) -> list[CustomerAdmin]:
+    """Customers for staff: emails masked by PostgreSQL (``protect(..., redaction="mask")``)."""
     return await db.all(visage_query(CustomerAdmin).order_by(Customer.name))
 
 

@@ -67,7 +67,11 @@ class Category(Model, table="categories"):
 
 class Customer(Model, table="customers"):
     name: Field[str] = field(expose=("self", "admin"))
-    email: Field[str] = field(unique=True, expose=("self",), protected=djogi.protect("pii", "to send receipts"))
+    email: Field[str] = field(
+        unique=True,
+        expose=("self", "admin"),
+        protected=djogi.protect("pii", "to send receipts", redaction="mask", per_audience={"self": "none"}),
+    )
     credit: Field[Decimal] = field(precision=10, scale=2, default=Decimal("0"), expose=("self", "admin"))
     version: Field[int] = field(version=True, default=0)
 

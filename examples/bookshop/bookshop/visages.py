@@ -55,10 +55,12 @@ class CustomerSelf(Visage[Customer], audience="self"):
 
 
 class CustomerAdmin(Visage[Customer], audience="admin"):
-    """Staff see a customer's name and credit, never the email (exposed to the customer only)."""
+    """Staff see a customer's name and credit; the email masked (PostgreSQL masks it: it never leaves the
+    database), while the customer's own visage shows it."""
 
     id: HeerIdDesc
     created_at: dt.datetime
     updated_at: dt.datetime
     name: str
+    email: str
     credit: Decimal
