@@ -225,12 +225,12 @@ def _renames(old: Snapshot, new: Snapshot) -> tuple[list[Operation], Snapshot]:
         ) for fk in table.foreign_keys)  # fmt: skip
         wanted = {c.name: c for c in new.models[name].checks} if name in new.models else {}
         checks = []
-        for check in table.checks:
-            if cmap and wanted.get(check.name) != check:
+        for table_check in table.checks:
+            if cmap and wanted.get(table_check.name) != table_check:
                 # The old expression may name an old column: drop it before the renames (re-added last on rollback).
-                early.append(msgspec.structs.replace(ops.drop_table_check(old_name, check), phase=0))
+                early.append(msgspec.structs.replace(ops.drop_table_check(old_name, table_check), phase=0))
             else:
-                checks.append(check)
+                checks.append(table_check)
         tables[name] = msgspec.structs.replace(
             table, table=name, columns=tuple(columns), primary_key=pk, tenant_key=tenant_key, foreign_keys=fks,
             checks=tuple(checks),
