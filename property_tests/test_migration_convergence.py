@@ -1,9 +1,10 @@
 """Migration round trips: random model evolutions converge, and rolling back restores each step.
 
 Columns draw their kind among text, sized integers, booleans, dates, an enum, foreign keys, ``CHAR(3)``,
-naive ``TIMESTAMP``, a domain and a STORED generated column; a table may have a table CHECK. Tables draw
-their key (djogi's ``id``, a custom key column filled by a sequence or an identity or by the
-application, or a composite key, possibly holding a foreign key) and whether they have timestamps. A
+naive ``TIMESTAMP``, a domain and a STORED generated column; a table may have a table CHECK and a composite
+foreign key (two optional columns) to a table with a composite key. Tables draw their key (djogi's ``id``,
+a custom key column filled by a sequence or an identity or by the application, or a composite key,
+possibly holding a foreign key) and whether they have timestamps. A
 table with djogi's ``id`` may be partitioned (hash or range on the key, ``LAYOUTS``) and re-partitioned
 (a layout's sibling: partitions dropped and added), which also exercises the online index build on an
 existing partitioned table (``ON ONLY``, ``CONCURRENTLY`` per partition, ``ATTACH``). A table with a
@@ -30,11 +31,11 @@ from typing import Annotated, Any, TypeAlias
 import msgspec
 import psycopg
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import djogi
-from djogi import Check, Domain, Field, ForeignKey, Model, Partition, PartitionBy, field
+from djogi import Check, CompositeForeignKey, Domain, Field, ForeignKey, Model, Partition, PartitionBy, field
 from djogi.migrate import Bucket, apply, compose, introspect, rollback, verify
 from djogi.migrate.modelsource import model_source
 from djogi.migrate.snapshot import EMPTY, Snapshot
@@ -120,6 +121,7 @@ class Table:
     layout: str | None = None
     outbox: bool = False
     check: bool = False  # a table CHECK constraint
+    pair_target: str = ""  # a model with a composite key (ka, kb) its two optional pair columns reference
 
 
 def _key_fields(t: Table) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
@@ -165,13 +167,21 @@ def declare(tables: list[Table]) -> None:
     """Declare the models of ``tables`` (in creation order, so FK targets exist first)."""
     for t in tables:
         keys, key_values, key_options = _key_fields(t)
-        ns: dict[str, Any] = {"__annotations__": {**keys, **{c.name: _annotation(c) for c in t.cols}}}
+        pair = {f"pa{t.uid}": Field[djogi.SmallInt | None], f"pb{t.uid}": Field[djogi.Integer | None]}
+        ns: dict[str, Any] = {"__annotations__": {**keys, **{c.name: _annotation(c) for c in t.cols},
+                                                  **(pair if t.pair_target else {})}}  # fmt: skip
         ns.update(key_values)
         ns.update({c.name: _declared(c) for c in t.cols})
+        ns.update({name: field(default=None) for name in (pair if t.pair_target else {})})
         options = {"table": t.name, "comment": t.comment, "renamed_from": t.renamed_from or None,
                    "timestamps": t.timestamps, "outbox": t.outbox, **key_options}  # fmt: skip
         if t.check:
             options["checks"] = (Check(name=f"tc_{t.uid}", expression="length(current_schema()) > 0"),)
+        if t.pair_target:
+            target = int(t.pair_target[1:])
+            options["foreign_keys"] = (CompositeForeignKey(
+                fields=(f"pa{t.uid}", f"pb{t.uid}"), target=t.pair_target, to_fields=(f"ka{target}", f"kb{target}"),
+                on_delete="cascade"),)  # fmt: skip
         if t.layout is not None:
             options.update(partitioning(t.name, t.layout))
         types.new_class(f"M{t.uid}", (Model,), options, lambda body, ns=ns: body.update(ns))
@@ -195,10 +205,11 @@ def evolve(data: st.DataObject, tables: list[Table], fresh: Iterator[str], uid: 
     """One random model change (tables are copied, never mutated)."""
     tables = [replace(t, cols=[replace(c, renamed_from=None) for c in t.cols], renamed_from=None) for t in tables]
     referenced = {c.target for t in tables for c in t.cols if c.kind == "fk"} | {t.key_target for t in tables}
+    referenced |= {t.pair_target for t in tables}
     choices = ["add_table"]
     if tables:
         choices += ["add_column", "drop_column", "rename_column", "rename_table", "toggle", "type", "comment",
-                    "timestamps", "table_check"]  # fmt: skip
+                    "timestamps", "table_check", "pair_fk", "pair_fk"]  # fmt: skip
         if any(t.layout for t in tables):
             choices.append("repartition")
         if any(t.key != "composite" for t in tables):
@@ -239,6 +250,15 @@ def evolve(data: st.DataObject, tables: list[Table], fresh: Iterator[str], uid: 
         t.timestamps = not t.timestamps
     elif action == "table_check":
         t.check = not t.check
+    elif action == "pair_fk":  # a composite foreign key to a table with a composite (SMALLINT, INTEGER) key
+        pairs = [f"M{o.uid}" for o in tables if o.key == "composite" and not o.key_target and o is not t]
+        if not pairs and not t.pair_target:  # a table to reference, created in the same step
+            keyed = Table(uid=next(uid), name=next(fresh), key="composite", timestamps=False)
+            keyed.cols = [_cols(data, keyed, tables, fresh)]
+            tables.append(keyed)
+            pairs = [f"M{keyed.uid}"]
+        t.pair_target = "" if t.pair_target else data.draw(st.sampled_from(pairs), label="pair")
+        event("composite foreign key added" if t.pair_target else "composite foreign key dropped")
     elif t.cols:
         c = data.draw(st.sampled_from(t.cols), label="column")
         if action == "drop_column" and len(t.cols) > 1:

@@ -223,8 +223,22 @@ def _renames(old: Snapshot, new: Snapshot) -> tuple[list[Operation], Snapshot]:
         tenant_key = None if table.tenant_key is None else cmap.get(table.tenant_key, table.tenant_key)
         table, dropped = renamed_audit(table, cmap)
         early += dropped
-        tables[name] = msgspec.structs.replace(table, table=name, columns=tuple(columns), primary_key=pk,
-                                               tenant_key=tenant_key)  # fmt: skip
+        fks = tuple(msgspec.structs.replace(
+            fk, columns=tuple(cmap.get(c, c) for c in fk.columns), ref_table=table_map.get(fk.ref_table, fk.ref_table),
+            ref_columns=tuple(column_maps.get(fk.ref_table, {}).get(c, c) for c in fk.ref_columns),
+        ) for fk in table.foreign_keys)  # fmt: skip
+        wanted = {c.name: c for c in new.models[name].checks} if name in new.models else {}
+        checks = []
+        for table_check in table.checks:
+            if cmap and wanted.get(table_check.name) != table_check:
+                # The old expression may name an old column: drop it before the renames (re-added last on rollback).
+                early.append(msgspec.structs.replace(ops.drop_table_check(old_name, table_check), phase=0))
+            else:
+                checks.append(table_check)
+        tables[name] = msgspec.structs.replace(
+            table, table=name, columns=tuple(columns), primary_key=pk, tenant_key=tenant_key, foreign_keys=fks,
+            checks=tuple(checks),
+        )
     indexes = []
     for index in expand_column_indexes(old):
         moved = _renamed_index(index, table_map.get(index.table, index.table), column_maps.get(index.table, {}))

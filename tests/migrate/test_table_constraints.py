@@ -182,3 +182,38 @@ def test_canonical_expression_keeps_what_is_not_one_expression() -> None:
     assert canonical_expression("'1.5'::numeric::integer") == "CAST(CAST('1.5' AS numeric) AS integer)"
     assert canonical_expression("a > 0 AND") == "a > 0 AND"  # (an alias, not an expression)
     assert canonical_expression("1; SELECT 2") == "1; SELECT 2"
+
+
+def _renamed(table: str, column: str, *, check: str = "qty > 0") -> Callable[[], None]:
+    def declare() -> None:
+        class Shelf(Model, table=table, timestamps=False, primary_key=("store", "code"),
+                    renamed_from="shelf" if table != "shelf" else None):  # fmt: skip
+            store: Field[djogi.Integer]
+            code: Field[str] = field(max_length=4)
+
+        class Slot(
+            Model, table="slot", timestamps=False, checks=(Check(name="slot_qty", expression=check),),
+            foreign_keys=(CompositeForeignKey(fields=("store", "shelf"), target="Shelf", to_fields=("store", "code"),
+                                              name="slot_shelf"),),
+        ):  # fmt: skip
+            slot_id: Field[int] = field(primary_key=True)
+            store: Field[djogi.Integer]
+            shelf: Field[str] = field(max_length=4)
+            qty: Field[djogi.Integer] = field(column=column, renamed_from="qty" if column != "qty" else None)
+
+    return declare
+
+
+def test_renames_carry_composite_foreign_keys_and_drop_changed_checks_first() -> None:
+    """A renamed target table keeps its composite foreign keys (PostgreSQL follows the rename); a CHECK of a
+    table whose columns are renamed is dropped before the renames when its text changes, so the rollback
+    re-adds the old text after the old names are back. (Found by the migration convergence property test.)"""
+    moved = steps(plan(_renamed("shelf", "qty"), _renamed("rack", "qty")))
+    assert [label for label, *_ in moved] == [
+        "RenameTable shelf -> rack", "RenameConstraint rack.shelf_pkey -> rack_pkey",
+    ]
+    renamed = steps(plan(_renamed("shelf", "qty"), _renamed("shelf", "amount", check="amount > 0")))
+    assert [label for label, *_ in renamed] == [
+        "DropCheck slot.slot_qty", "RenameColumn slot.qty -> amount", "AddCheck slot.slot_qty",
+        "ValidateConstraint slot_qty",
+    ]
