@@ -114,16 +114,21 @@ def _apply_blocked(project: Project) -> tuple[subprocess.Popen[str], psycopg.Con
     blocker.execute("LOCK TABLE books IN ACCESS EXCLUSIVE MODE")
     proc = subprocess.Popen([DJOGI, "migrations", "apply"], cwd=project.root, env=project.env(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    with psycopg.connect(project.url, autocommit=True) as watcher:
-        for _ in range(600):
-            row = watcher.execute("SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                  "AND query LIKE 'ALTER TABLE%'").fetchone()
-            if row:
-                return proc, blocker
-            assert proc.poll() is None, proc.communicate()
-            time.sleep(0.05)
-    proc.kill()
-    raise AssertionError("apply never waited for the lock")
+    try:
+        with psycopg.connect(project.url, autocommit=True) as watcher:
+            for _ in range(600):
+                row = watcher.execute("SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                      "AND query LIKE 'ALTER TABLE%'").fetchone()
+                if row:
+                    return proc, blocker
+                assert proc.poll() is None, proc.communicate()
+                time.sleep(0.05)
+        raise AssertionError("apply never waited for the lock")
+    except BaseException:
+        # Release the lock, or the fixture's teardown (DROP TABLE) would wait on it forever.
+        blocker.close()
+        proc.kill()
+        raise
 
 
 @pytest.mark.parametrize("how", ["server ends the session", "ctrl-c"])
