@@ -4,13 +4,13 @@ import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
-import psycopg
 import pytest
 
-from djogi.migrate import Bucket, VerifyReport, apply, compose, rollback, verify
+from djogi.migrate import Bucket, apply, compose, rollback, verify
 from djogi.migrate.compose import plan_compose
 from djogi.model import models, registry_scope
 from tests.audit.helpers import audited, excluding, plain, renamed, renamed_plain, tenanted
+from tests.migrate.helpers import codes, sql
 
 MAIN = Bucket("main")
 T = [dt.datetime(2026, 1, day, tzinfo=dt.UTC) for day in range(1, 8)]
@@ -28,23 +28,17 @@ def _converged(migrations: Path, declare: Callable[[], None]) -> bool:
         return plan_compose(migrations, models(), T[-1]).unwrap().empty
 
 
-def _sql(url: str, sql: str) -> list[tuple[object, ...]]:
-    with psycopg.connect(url, autocommit=True) as conn:
-        cur = conn.execute(sql)
-        return cur.fetchall() if cur.description else []
 
 
-def _codes(report: VerifyReport) -> list[tuple[str, str]]:
-    return [(d.code, d.subject) for d in report.diagnostics if d.code != "D619"]
 
 
 def _trigger(url: str) -> list[tuple[object, ...]]:
-    return _sql(url, "SELECT encode(tgargs, 'escape') FROM pg_trigger WHERE tgrelid = 'notes'::regclass "
+    return sql(url, "SELECT encode(tgargs, 'escape') FROM pg_trigger WHERE tgrelid = 'notes'::regclass "
                      "AND NOT tgisinternal")  # fmt: skip
 
 
 def _recorded(url: str) -> list[tuple[object, ...]]:
-    return _sql(url, "SELECT action, after ->> 'body', after ? 'secret', after ? 'hidden' FROM djogi_audit "
+    return sql(url, "SELECT action, after ->> 'body', after ? 'secret', after ? 'hidden' FROM djogi_audit "
                      "ORDER BY id")  # fmt: skip
 
 
@@ -58,7 +52,7 @@ def test_each_declaration_converges_verifies_and_rolls_back(db_url: str, tmp_pat
     assert _trigger(db_url) == []
     for declare in reversed(declarations[:-1]):
         assert rollback(db_url, tmp_path, MAIN).ok
-        assert _codes(verify(db_url, tmp_path, MAIN)) == [], declare.__name__
+        assert codes(verify(db_url, tmp_path, MAIN)) == [], declare.__name__
     assert _trigger(db_url) == []
 
 
@@ -66,13 +60,13 @@ def test_the_trigger_records_as_declared_and_removing_the_option_keeps_the_rows(
     _compose(tmp_path, excluding, T[0])
     apply(db_url, tmp_path)
     assert _trigger(db_url) == [("\\0001\\000id\\000secret\\000",)]
-    _sql(db_url, "INSERT INTO notes (id, tenant_id, body, secret) VALUES (1, 1, 'a', 's')")
+    sql(db_url, "INSERT INTO notes (id, tenant_id, body, secret) VALUES (1, 1, 'a', 's')")
     _compose(tmp_path, renamed, T[1])
     apply(db_url, tmp_path)
-    _sql(db_url, "UPDATE notes SET body = 'b', hidden = 'h'")
+    sql(db_url, "UPDATE notes SET body = 'b', hidden = 'h'")
     _compose(tmp_path, renamed_plain, T[2])
     apply(db_url, tmp_path)
-    _sql(db_url, "DELETE FROM notes")
+    sql(db_url, "DELETE FROM notes")
     assert _trigger(db_url) == []
     assert _recorded(db_url) == [("insert", "a", False, False), ("update", "b", False, False)]
 
@@ -93,9 +87,9 @@ def test_the_trigger_records_as_declared_and_removing_the_option_keeps_the_rows(
 def test_verify_reports_a_missing_or_altered_trigger(db_url: str, tmp_path: Path, tamper: str, message: str) -> None:
     _compose(tmp_path, excluding, T[0])
     apply(db_url, tmp_path)
-    _sql(db_url, tamper)
+    sql(db_url, tamper)
     report = verify(db_url, tmp_path, MAIN)
-    assert not report.ok and _codes(report) == [("D645", "notes")]
+    assert not report.ok and codes(report) == [("D645", "notes")]
     assert message in report.diagnostics[0].message
 
 
@@ -103,7 +97,7 @@ def test_verify_reports_a_trigger_the_models_do_not_declare(db_url: str, tmp_pat
     _compose(tmp_path, audited, T[0])
     _compose(tmp_path, plain, T[1])
     apply(db_url, tmp_path)
-    _sql(db_url, "CREATE TRIGGER djogi_audit AFTER INSERT OR UPDATE OR DELETE ON notes FOR EACH ROW "
+    sql(db_url, "CREATE TRIGGER djogi_audit AFTER INSERT OR UPDATE OR DELETE ON notes FOR EACH ROW "
                  "EXECUTE FUNCTION djogi_audit_capture('', '1', 'id')")  # fmt: skip
     report = verify(db_url, tmp_path, MAIN)
     assert [(d.code, d.message) for d in report.diagnostics] == [

@@ -10,7 +10,7 @@ from pathlib import Path
 import anyio
 import psycopg
 import pytest
-from psycopg import sql
+from psycopg import sql as pgsql
 
 from djogi.audit import ShipBatch, ShipperBusy, drain, history, run
 from djogi.audit.ship import SHIP_LOCK
@@ -20,6 +20,7 @@ from djogi.migrate.audit import audit_table_sql
 from djogi.testing import TestDatabases
 from tests.audit.helpers import Account, migrate
 from tests.cli.helpers import Project
+from tests.migrate.helpers import sql
 
 ACCOUNT = '''
 from djogi import Audit, Field, Model
@@ -36,15 +37,11 @@ def log_url(djogi_databases: TestDatabases) -> Iterator[str]:
     """An empty database standing for crud_log."""
     name = f"crud_log_{secrets.token_hex(6)}"
     with psycopg.connect(djogi_databases.server.url(), autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        admin.execute(pgsql.SQL("CREATE DATABASE {}").format(pgsql.Identifier(name)))
     yield djogi_databases.server.url(name)
     djogi_databases.drop(name)
 
 
-def _sql(url: str, statement: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
-    with psycopg.connect(url, autocommit=True) as conn:
-        cur = conn.execute(statement.encode(), params)
-        return cur.fetchall() if cur.description else []
 
 
 def _write(url: str, start: int, count: int) -> None:
@@ -62,35 +59,35 @@ TRAIL = "SELECT id, row_key, action, after ->> 'balance' FROM djogi_audit ORDER 
 def test_drain_moves_every_row_in_order_and_empties_the_buffer(db_url: str, log_url: str, tmp_path: Path) -> None:
     migrate(db_url, tmp_path)
     _write(db_url, 1, 10)
-    buffered = _sql(db_url, TRAIL)
+    buffered = sql(db_url, TRAIL)
     seen: list[ShipBatch] = []
     report = drain(db_url, log_url, batch=3, on_batch=seen.append)
     assert (report.rows, report.batches, report.last_id) == (20, 7, buffered[-1][0])
     assert [b.rows for b in seen] == [3, 3, 3, 3, 3, 3, 2] and seen[0].first_id == buffered[0][0]
-    assert _sql(log_url, TRAIL) == buffered
-    assert _sql(db_url, TRAIL) == []
+    assert sql(log_url, TRAIL) == buffered
+    assert sql(db_url, TRAIL) == []
     assert drain(db_url, log_url).rows == 0
 
 
 def test_rows_shipped_twice_are_kept_once(db_url: str, log_url: str, tmp_path: Path) -> None:
     migrate(db_url, tmp_path)
     _write(db_url, 1, 4)
-    buffered = _sql(db_url, "SELECT * FROM djogi_audit ORDER BY id")
+    buffered = sql(db_url, "SELECT * FROM djogi_audit ORDER BY id")
     # A shipper that committed the first 5 rows to the log and died before deleting them from the buffer:
-    first = _sql(db_url, "SELECT jsonb_agg(to_jsonb(a) ORDER BY id)::text FROM (SELECT * FROM djogi_audit "
+    first = sql(db_url, "SELECT jsonb_agg(to_jsonb(a) ORDER BY id)::text FROM (SELECT * FROM djogi_audit "
                          "ORDER BY id LIMIT 5) a")[0][0]  # fmt: skip
-    _sql(log_url, audit_table_sql(buffer=False))
-    _sql(log_url, "INSERT INTO djogi_audit SELECT * FROM jsonb_populate_recordset(NULL::djogi_audit, %s::jsonb)",
+    sql(log_url, audit_table_sql(buffer=False))
+    sql(log_url, "INSERT INTO djogi_audit SELECT * FROM jsonb_populate_recordset(NULL::djogi_audit, %s::jsonb)",
          (first,))
     assert drain(db_url, log_url).rows == 8
-    assert _sql(log_url, "SELECT * FROM djogi_audit ORDER BY id") == buffered
+    assert sql(log_url, "SELECT * FROM djogi_audit ORDER BY id") == buffered
 
 
 def test_history_reads_the_log_and_the_buffer(db_url: str, log_url: str, tmp_path: Path) -> None:
     migrate(db_url, tmp_path)
     _write(db_url, 1, 1)
     drain(db_url, log_url)
-    _sql(db_url, "DELETE FROM aud_accounts")
+    sql(db_url, "DELETE FROM aud_accounts")
 
     async def read() -> list[str]:
         async with connect(db_url) as main, connect(log_url) as log:
@@ -108,7 +105,7 @@ def test_run_ships_until_stopped(db_url: str, log_url: str, tmp_path: Path) -> N
     result: list[object] = []
 
     def note(batch: ShipBatch) -> None:
-        if _sql(db_url, "SELECT count(*) FROM djogi_audit") == [(0,)]:
+        if sql(db_url, "SELECT count(*) FROM djogi_audit") == [(0,)]:
             shipped.set()
 
     worker = threading.Thread(target=lambda: result.append(run(db_url, log_url, stop=stop, poll=0.02, on_batch=note)))
@@ -120,7 +117,7 @@ def test_run_ships_until_stopped(db_url: str, log_url: str, tmp_path: Path) -> N
         stop.set()
         worker.join(60)
     assert not worker.is_alive()
-    assert len(_sql(log_url, TRAIL)) == 10 and _sql(db_url, TRAIL) == []
+    assert len(sql(log_url, TRAIL)) == 10 and sql(db_url, TRAIL) == []
 
 
 def test_one_shipper_at_a_time(db_url: str, log_url: str, tmp_path: Path) -> None:
@@ -142,7 +139,7 @@ def test_the_shipper_refuses_what_it_cannot_do(db_url: str, tmp_path: Path) -> N
     _write(db_url, 1, 1)
     with pytest.raises(ConnectionFailure):
         drain(db_url, "postgresql://postgres@127.0.0.1:1/nowhere?connect_timeout=2")
-    assert len(_sql(db_url, TRAIL)) == 2
+    assert len(sql(db_url, TRAIL)) == 2
 
 
 def test_the_cli_ships_once_or_refuses_without_crud_log(db_url: str, log_url: str, tmp_path: Path) -> None:
@@ -155,6 +152,6 @@ def test_the_cli_ships_once_or_refuses_without_crud_log(db_url: str, log_url: st
     (project.root / "Djogi.toml").write_text('[project]\nmodels = ["shop.models"]\n\n[database.crud_log]\n')
     done = project.run("audit", "ship", "--once", "--batch", "4", CRUD_LOG_URL=log_url)
     assert "shipped 4 audit row(s)" in done.stdout and "done: 6 row(s) in 2 batch(es)" in done.stdout
-    assert len(_sql(log_url, TRAIL)) == 6
+    assert len(sql(log_url, TRAIL)) == 6
     report = project.json("audit", "ship", "--once", CRUD_LOG_URL=log_url)
     assert report == {"rows": 0, "batches": 0, "last_id": 0, "outages": 0}

@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import psycopg
-
 from djogi import Field, Model, descriptor, field
 from djogi.migrate import apply, compose
 
@@ -32,9 +30,3 @@ def migrate(url: str, directory: Path) -> None:
     compose(directory, [descriptor(m) for m in MODELS], T0, slug="outbox").unwrap()
     apply(url, directory)
 
-
-def sql(url: str, text: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
-    """Run ``text`` as the owner, autocommit; its rows (none for a statement returning none)."""
-    with psycopg.connect(url, autocommit=True) as conn:
-        cur = conn.execute(text, params)  # type: ignore[arg-type]
-        return cur.fetchall() if cur.description else []

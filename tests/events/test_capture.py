@@ -13,7 +13,8 @@ from djogi import AuthContext
 from djogi.algebra import insert_many, update_many
 from djogi.errors import DatabaseError
 from djogi.executor import Database
-from tests.events.helpers import Memo, Order, migrate, sql
+from tests.events.helpers import Memo, Order, migrate
+from tests.migrate.helpers import sql
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ from pathlib import Path
 import psycopg
 
 from tests.cli.helpers import DJOGI, Project
-from tests.events.helpers import migrate, sql
+from tests.events.helpers import migrate
+from tests.migrate.helpers import sql
 
 ROOT = Path(__file__).resolve().parents[2]
 

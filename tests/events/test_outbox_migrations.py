@@ -7,17 +7,16 @@ from pathlib import Path
 import pytest
 
 from djogi import Field, Model, descriptor, field
-from djogi.migrate import Bucket, VerifyReport, apply, compose, plan_compose, rollback, verify
+from djogi.migrate import Bucket, apply, compose, plan_compose, rollback, verify
 from djogi.model import models, registry_scope
-from tests.events.helpers import MODELS, T0, migrate, sql
+from tests.events.helpers import MODELS, T0, migrate
+from tests.migrate.helpers import codes, sql
 
 MAIN = Bucket("main")
 T1 = dt.datetime(2026, 1, 2, tzinfo=dt.UTC)
 T2 = dt.datetime(2026, 1, 3, tzinfo=dt.UTC)
 
 
-def _codes(report: VerifyReport) -> list[tuple[str, str]]:
-    return [(d.code, d.subject) for d in report.diagnostics if d.code != "D619"]
 
 
 def test_apply_then_verify_and_compose_find_nothing(db_url: str, tmp_path: Path) -> None:
@@ -43,7 +42,7 @@ def test_verify_reports_missing_altered_or_disabled_triggers(db_url: str, tmp_pa
                                                               subject: str) -> None:  # fmt: skip
     migrate(db_url, tmp_path)
     sql(db_url, tamper)
-    assert _codes(verify(db_url, tmp_path, MAIN)) == [("D644", subject)]
+    assert codes(verify(db_url, tmp_path, MAIN)) == [("D644", subject)]
 
 
 def test_excluded_columns_are_read_back_exactly(db_url: str, tmp_path: Path) -> None:
@@ -83,11 +82,11 @@ def test_changing_exclusions_and_removing_the_option_round_trips(db_url: str, tm
     assert verify(db_url, tmp_path, MAIN).diagnostics == ()
     assert sql(db_url, "SELECT to_regclass('ev_orders_outbox') IS NULL") == [(True,)]
     assert rollback(db_url, tmp_path, MAIN, allow_data_loss=True, reason="test").ok  # the outbox is back, card excluded
-    assert _codes(verify(db_url, tmp_path, MAIN)) == []
+    assert codes(verify(db_url, tmp_path, MAIN)) == []
     sql(db_url, "INSERT INTO ev_orders (customer, card) VALUES ('a', '4111')")
     assert sql(db_url, "SELECT payload ? 'card', payload->>'customer' FROM ev_orders_outbox") == [(False, "a")]
     assert rollback(db_url, tmp_path, MAIN).ok  # card in the payloads again
-    assert _codes(verify(db_url, tmp_path, MAIN)) == []
+    assert codes(verify(db_url, tmp_path, MAIN)) == []
     sql(db_url, "UPDATE ev_orders SET customer = 'b'")
     assert sql(db_url, "SELECT payload->>'card' FROM ev_orders_outbox WHERE action = 'save'") == [("4111",)]
     apply(db_url, tmp_path)
@@ -123,6 +122,6 @@ def test_renaming_an_outbox_table_moves_its_triggers_and_rolls_back(db_url: str,
     sql(db_url, "INSERT INTO ev_purchases (customer, card) VALUES ('a', 'x')")
     assert sql(db_url, "SELECT payload->>'customer', payload ? 'card' FROM ev_purchases_outbox") == [("a", False)]
     assert rollback(db_url, tmp_path, MAIN, allow_data_loss=True, reason="test").ok
-    assert _codes(verify(db_url, tmp_path, MAIN)) == []
+    assert codes(verify(db_url, tmp_path, MAIN)) == []
     sql(db_url, "UPDATE ev_orders SET customer = 'b'")
     assert sql(db_url, "SELECT action, payload->>'customer' FROM ev_orders_outbox") == [("save", "b")]

@@ -11,7 +11,8 @@ from djogi import AuthContext
 from djogi.errors import ValidationError
 from djogi.events import Event, Worker
 from djogi.executor import Database
-from tests.events.helpers import Memo, Order, migrate, sql
+from tests.events.helpers import Memo, Order, migrate
+from tests.migrate.helpers import sql
 
 
 @pytest.fixture

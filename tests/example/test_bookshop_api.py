@@ -8,13 +8,12 @@ import subprocess
 import time
 from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any
 
 import httpx
-import psycopg
 import pytest
 
 from tests.example.helpers import APP, BIN, bookshop_env, migrate_and_seed
+from tests.migrate.helpers import sql
 
 BOOK_PUBLIC = {"id", "created_at", "updated_at", "title", "author", "genre", "price", "tags"}
 AUTHOR_PUBLIC = {"id", "created_at", "updated_at", "name", "born"}
@@ -55,25 +54,22 @@ def api(db_url: str) -> Iterator[httpx.Client]:
         server.wait(timeout=30)
 
 
-def _sql(db_url: str, sql: str) -> list[tuple[Any, ...]]:
-    with psycopg.connect(db_url) as conn:
-        return conn.execute(sql).fetchall()
 
 
 def test_each_audience_gets_its_visage_over_http(api: httpx.Client, db_url: str) -> None:
     books = api.get("/books").json()
-    assert [b["title"] for b in books] == [t for (t,) in _sql(db_url, "SELECT title FROM books ORDER BY title")]
+    assert [b["title"] for b in books] == [t for (t,) in sql(db_url, "SELECT title FROM books ORDER BY title")]
     assert all(set(b) == BOOK_PUBLIC for b in books)  # no `meta`: internal
     science = api.get("/books", params={"genre": "science"}).json()
     assert [b["title"] for b in science] == ["Cosmos", "Pale Blue Dot"]
-    ((cosmos_id, author_id),) = _sql(db_url, "SELECT id, author_id FROM books WHERE title = 'Cosmos'")
+    ((cosmos_id, author_id),) = sql(db_url, "SELECT id, author_id FROM books WHERE title = 'Cosmos'")
     one = api.get(f"/books/{cosmos_id}").json()
     assert (one["id"], one["title"], one["author"], Decimal(one["price"])) == (
         cosmos_id, "Cosmos", author_id, Decimal("18.00"),
     )  # fmt: skip
     assert api.get("/books/1").status_code == 404
 
-    ((ada_id,),) = _sql(db_url, "SELECT id FROM customers WHERE name = 'Ada'")
+    ((ada_id,),) = sql(db_url, "SELECT id FROM customers WHERE name = 'Ada'")
     assert api.get("/me").status_code == 401
     mine = api.get("/me", headers={"X-Customer": str(ada_id)}).json()
     assert set(mine) == CUSTOMER_SELF

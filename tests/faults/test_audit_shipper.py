@@ -10,11 +10,12 @@ import time
 from pathlib import Path
 
 import psycopg
-from psycopg import sql
+from psycopg import sql as pgsql
 
 from djogi.embedded import EmbeddedServer
 from tests.cli.helpers import DJOGI, Project
 from tests.faults.helpers import FAULT_BOUND_S
+from tests.migrate.helpers import sql
 
 ACCOUNT = '''
 from djogi import Audit, Field, Model
@@ -31,13 +32,10 @@ def _log_database(server: EmbeddedServer) -> str:
     server.start()
     with psycopg.connect(server.url(), autocommit=True) as admin:
         if admin.execute("SELECT 1 FROM pg_database WHERE datname = 'crud_log'").fetchone() is None:
-            admin.execute(sql.SQL("CREATE DATABASE crud_log"))
+            admin.execute(pgsql.SQL("CREATE DATABASE crud_log"))
     return server.url("crud_log")
 
 
-def _sql(url: str, statement: str) -> list[tuple[object, ...]]:
-    with psycopg.connect(url, autocommit=True) as conn:
-        return conn.execute(statement.encode()).fetchall()
 
 
 def _write(url: str, start: int, count: int) -> list[tuple[str, str, str]]:
@@ -61,7 +59,7 @@ def _until(condition: str, check: object) -> None:
 
 
 def _count(url: str) -> int:
-    return int(str(_sql(url, "SELECT count(*) FROM djogi_audit")[0][0]))
+    return int(str(sql(url, "SELECT count(*) FROM djogi_audit")[0][0]))
 
 
 def test_nothing_is_lost_nor_duplicated_and_order_is_kept(tmp_path: Path, db_url: str,
@@ -110,11 +108,11 @@ def test_nothing_is_lost_nor_duplicated_and_order_is_kept(tmp_path: Path, db_url
         second.kill()
     said = second_log.read_text()
     assert "retrying in" in said and "done:" in said, said
-    trail = _sql(log_url, TRAIL)
+    trail = sql(log_url, TRAIL)
     assert [row[1:] for row in trail] == expected
     assert [row[0] for row in trail] == sorted({row[0] for row in trail})
     assert first_log.exists()
 
 
 def _table(url: str) -> bool:
-    return bool(_sql(url, "SELECT to_regclass('djogi_audit') IS NOT NULL")[0][0])
+    return bool(sql(url, "SELECT to_regclass('djogi_audit') IS NOT NULL")[0][0])

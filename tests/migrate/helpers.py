@@ -6,6 +6,9 @@ import sys
 import types
 from collections.abc import Callable
 
+import psycopg
+
+from djogi.migrate import VerifyReport
 from djogi.migrate.diff import Plan, diff
 from djogi.migrate.project import project
 from djogi.migrate.snapshot import EMPTY, Snapshot
@@ -41,3 +44,15 @@ def declared_by(source: str) -> Snapshot:
             return project(models(), "main", None).unwrap().structure()
     finally:
         del sys.modules[module.__name__]
+
+
+def sql(url: str, text: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    """Run ``text`` on ``url`` in autocommit; its rows (none for a statement returning none)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        cur = conn.execute(text.encode(), params or None)
+        return cur.fetchall() if cur.description else []
+
+
+def codes(report: VerifyReport) -> list[tuple[str, str]]:
+    """``(code, subject)`` of each finding of ``report`` but D619 (migrations not applied yet)."""
+    return [(d.code, d.subject) for d in report.diagnostics if d.code != "D619"]

@@ -10,13 +10,13 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from djogi import Field, ForeignKey, Index, Model, field
 from djogi.migrate import Bucket, apply, baseline, compose, rollback, verify
 from djogi.migrate.runner.verify import VerifyReport
 from djogi.model import ModelDescriptor, models, registry_scope
+from tests.migrate.helpers import sql
 
 MAIN = Bucket("main")
 T1 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -50,9 +50,6 @@ def applied(db_url: str, tmp_path: Path, declared: tuple[ModelDescriptor, ...]) 
     return tmp_path
 
 
-def _sql(url: str, sql: str) -> None:
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(sql)
 
 
 def _found(report: VerifyReport) -> list[tuple[str, str, str]]:
@@ -127,8 +124,8 @@ DRIFT = {
 def test_drift_behind_djogis_back_is_reported(
     case: str, db_url: str, applied: Path, declared: tuple[ModelDescriptor, ...]
 ) -> None:
-    sql, expected = DRIFT[case]
-    _sql(db_url, sql)
+    drift, expected = DRIFT[case]
+    sql(db_url, drift)
     with_models = verify(db_url, applied, MAIN, models=declared)
     assert _found(with_models) == expected
     assert _found(verify(db_url, applied, MAIN)) == expected  # the snapshot alone finds it too
@@ -138,7 +135,7 @@ def test_drift_behind_djogis_back_is_reported(
 def test_a_baselined_database_is_compared_with_the_models(db_url: str, tmp_path: Path) -> None:
     """``baseline`` reads its snapshot from the database, so only the models can tell that they do not
     map it: before, verify after a baseline always passed."""
-    _sql(db_url, 'CREATE TABLE "authors" ("id" BIGINT PRIMARY KEY, "name" VARCHAR(50) NOT NULL, "extra" TEXT)')
+    sql(db_url, 'CREATE TABLE "authors" ("id" BIGINT PRIMARY KEY, "name" VARCHAR(50) NOT NULL, "extra" TEXT)')
     baseline(db_url, tmp_path, MAIN, "V20250101000000__adopted", "existing schema")
     assert verify(db_url, tmp_path, MAIN).diagnostics == ()
     with registry_scope(isolated=True):
@@ -202,6 +199,6 @@ def test_rollback_compares_table_checks_with_the_previous_snapshot(
 
         compose(applied, models(), T1 + dt.timedelta(days=1), slug="reviews").unwrap()
     apply(db_url, applied)
-    _sql(db_url, 'ALTER TABLE "books" ADD CONSTRAINT "short_title" CHECK (length(title) < 50)')
+    sql(db_url, 'ALTER TABLE "books" ADD CONSTRAINT "short_title" CHECK (length(title) < 50)')
     report = rollback(db_url, applied, MAIN, allow_data_loss=True, reason="test")
     assert not report.ok and [(d.code, d.subject) for d in report.diagnostics] == [("D616", "books.short_title")]

@@ -10,7 +10,6 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from djogi import Field, Model, field
@@ -29,6 +28,7 @@ from djogi.migrate import (
 from djogi.migrate.checksum import PHASE_ZERO_VERSION
 from djogi.migrate.snapshot import EMPTY, decode, encode, load
 from djogi.model import models, registry_scope
+from tests.migrate.helpers import sql
 
 MAIN = Bucket("main")
 SHOP = Bucket("main", "shop")
@@ -69,9 +69,6 @@ def _codes(report: VerifyReport | RollbackReport) -> list[tuple[str, str]]:
     return [(d.code, d.subject) for d in report.diagnostics]
 
 
-def _sql(url: str, sql: str) -> None:
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(sql)
 
 
 def test_compose_writes_a_snapshot_per_migration(tmp_path: Path) -> None:
@@ -125,12 +122,12 @@ def test_verify_reports_real_drift_against_the_head(db_url: str, tmp_path: Path)
     _two(tmp_path)
     apply(db_url, tmp_path)
     rollback(db_url, tmp_path, MAIN)
-    _sql(db_url, 'ALTER TABLE "authors" ADD COLUMN "born" BIGINT')  # v2's column, by hand
+    sql(db_url, 'ALTER TABLE "authors" ADD COLUMN "born" BIGINT')  # v2's column, by hand
     report = verify(db_url, tmp_path, MAIN)
     assert not report.ok and report.head == V1
     assert _codes(report) == [("D604", "authors.born"), ("D619", V2)]
-    _sql(db_url, 'ALTER TABLE "authors" DROP COLUMN "born"')
-    _sql(db_url, 'DROP TABLE "authors"')
+    sql(db_url, 'ALTER TABLE "authors" DROP COLUMN "born"')
+    sql(db_url, 'DROP TABLE "authors"')
     missing = verify(db_url, tmp_path, MAIN)
     assert ("D601", "authors") in _codes(missing) and not missing.ok
 
@@ -139,7 +136,7 @@ def test_rollback_reports_a_schema_that_differs_from_the_head(db_url: str, tmp_p
     folder = _two(tmp_path)
     apply(db_url, tmp_path)
     down = folder / f"{V2}.down.sdjql"
-    _sql(db_url, 'CREATE TABLE "stray" ("id" BIGINT PRIMARY KEY)')
+    sql(db_url, 'CREATE TABLE "stray" ("id" BIGINT PRIMARY KEY)')
     report = rollback(db_url, tmp_path, MAIN)
     assert report.rolled_back == (V2,) and report.head == V1
     assert not report.ok and _codes(report) == [("D602", "stray")]
@@ -205,12 +202,12 @@ def test_app_bucket_rollback_sees_tables_only_the_head_has(db_url: str, tmp_path
     assert report.head == V1 and report.ok, report.diagnostics
     assert _codes(verify(db_url, tmp_path, SHOP)) == [("D619", V2)]
     assert verify(db_url, tmp_path, MAIN).diagnostics == ()
-    _sql(db_url, 'DROP TABLE "carts"')
+    sql(db_url, 'DROP TABLE "carts"')
     assert ("D601", "carts") in _codes(verify(db_url, tmp_path, SHOP))
 
 
 def test_baseline_is_a_head_and_snapshot_rebuild_still_settles_verify(db_url: str, tmp_path: Path) -> None:
-    _sql(db_url, 'CREATE TABLE "legacy" ("id" BIGINT PRIMARY KEY, "name" TEXT NOT NULL)')
+    sql(db_url, 'CREATE TABLE "legacy" ("id" BIGINT PRIMARY KEY, "name" TEXT NOT NULL)')
     adopted = "V20250101000000__adopted"
     baseline(db_url, tmp_path, MAIN, adopted, "existing schema")
     folder = tmp_path / "main" / "_global_"
@@ -231,7 +228,7 @@ def test_baseline_is_a_head_and_snapshot_rebuild_still_settles_verify(db_url: st
     assert _codes(verify(db_url, tmp_path, MAIN)) == [("D619", version)]
 
     apply(db_url, tmp_path)
-    _sql(db_url, 'ALTER TABLE "reviews" ADD COLUMN "extra" TEXT')
+    sql(db_url, 'ALTER TABLE "reviews" ADD COLUMN "extra" TEXT')
     assert _codes(verify(db_url, tmp_path, MAIN))[0] == ("D604", "reviews.extra")
     rebuilt = repair_snapshot_rebuild(db_url, tmp_path, MAIN)
     assert rebuilt.models["reviews"].column("extra") is not None

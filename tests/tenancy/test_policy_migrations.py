@@ -4,11 +4,11 @@ import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
-import psycopg
 import pytest
 
-from djogi.migrate import Bucket, VerifyReport, apply, compose, rollback, verify
+from djogi.migrate import Bucket, apply, compose, rollback, verify
 from djogi.model import models, registry_scope
+from tests.migrate.helpers import codes, sql
 from tests.tenancy.helpers import keyed, plain, rekeyed
 
 MAIN = Bucket("main")
@@ -23,18 +23,12 @@ def _compose(migrations: Path, declare: Callable[[], None], now: dt.datetime) ->
         compose(migrations, models(), now, slug=declare.__name__.strip("_"), allow_destructive=True).unwrap()
 
 
-def _sql(url: str, sql: str) -> list[tuple[object, ...]]:
-    with psycopg.connect(url, autocommit=True) as conn:
-        cur = conn.execute(sql)
-        return cur.fetchall() if cur.description else []
 
 
-def _codes(report: VerifyReport) -> list[tuple[str, str]]:
-    return [(d.code, d.subject) for d in report.diagnostics if d.code != "D619"]
 
 
 def _state(url: str) -> tuple[object, ...]:
-    return _sql(url, "SELECT c.relrowsecurity, c.relforcerowsecurity, count(p.oid) FROM pg_class c LEFT JOIN "
+    return sql(url, "SELECT c.relrowsecurity, c.relforcerowsecurity, count(p.oid) FROM pg_class c LEFT JOIN "
                      "pg_policy p ON p.polrelid = c.oid WHERE c.relname = 'notes' GROUP BY 1, 2")[0]  # fmt: skip
 
 
@@ -45,9 +39,9 @@ def test_adding_changing_and_removing_the_option_round_trips(db_url: str, tmp_pa
     apply(db_url, tmp_path)
     assert _state(db_url) == (True, True, 1) and verify(db_url, tmp_path, MAIN).diagnostics == ()
     assert rollback(db_url, tmp_path, MAIN).ok  # back to tenant_id as the key
-    assert _state(db_url) == (True, True, 1) and _codes(verify(db_url, tmp_path, MAIN)) == []
+    assert _state(db_url) == (True, True, 1) and codes(verify(db_url, tmp_path, MAIN)) == []
     assert rollback(db_url, tmp_path, MAIN).ok  # back to no tenancy
-    assert _state(db_url) == (False, False, 0) and _codes(verify(db_url, tmp_path, MAIN)) == []
+    assert _state(db_url) == (False, False, 0) and codes(verify(db_url, tmp_path, MAIN)) == []
     apply(db_url, tmp_path)
     assert verify(db_url, tmp_path, MAIN).diagnostics == ()
 
@@ -66,16 +60,16 @@ def test_adding_changing_and_removing_the_option_round_trips(db_url: str, tmp_pa
 def test_verify_reports_a_missing_or_altered_policy(db_url: str, tmp_path: Path, tamper: str, message: str) -> None:
     _compose(tmp_path, keyed, T1)
     apply(db_url, tmp_path)
-    _sql(db_url, tamper)
+    sql(db_url, tamper)
     report = verify(db_url, tmp_path, MAIN)
-    assert not report.ok and _codes(report) == [("D640", "notes")]
+    assert not report.ok and codes(report) == [("D640", "notes")]
     assert message in report.diagnostics[0].message
 
 
 def test_verify_reports_row_level_security_the_model_does_not_declare(db_url: str, tmp_path: Path) -> None:
     _compose(tmp_path, plain, T1)
     apply(db_url, tmp_path)
-    _sql(db_url, "ALTER TABLE notes ENABLE ROW LEVEL SECURITY")
+    sql(db_url, "ALTER TABLE notes ENABLE ROW LEVEL SECURITY")
     report = verify(db_url, tmp_path, MAIN)
     assert [(d.code, d.message) for d in report.diagnostics] == [
         ("D640", "row-level security is enabled, expected disabled")
