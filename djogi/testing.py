@@ -73,6 +73,13 @@ class TestDatabases:
         self._admin.execute(node_settings_sql(name, NODE_ID).encode())
         return name
 
+    def create_blank(self) -> str:
+        """Create an empty database (from ``template0``: no HeeRanjID bootstrap, no node setting), as a new
+        project or a separate database such as ``crud_log`` has; return its name."""
+        name = f"blank_{secrets.token_hex(6)}"
+        self._admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
+        return name
+
     def drop(self, name: str) -> None:
         """Drop database ``name``, disconnecting any session still using it."""
         self._admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
@@ -135,6 +142,14 @@ def djogi_databases(djogi_server: EmbeddedServer, djogi_template_sql: str) -> It
 def db_url(djogi_databases: TestDatabases) -> Iterator[str]:
     """URL of a fresh database cloned from the template, dropped after the test."""
     name = djogi_databases.create()
+    yield djogi_databases.server.url(name)
+    djogi_databases.drop(name)
+
+
+@pytest.fixture
+def blank_url(djogi_databases: TestDatabases) -> Iterator[str]:
+    """URL of an empty database (no HeeRanjID bootstrap, no node setting), dropped after the test."""
+    name = djogi_databases.create_blank()
     yield djogi_databases.server.url(name)
     djogi_databases.drop(name)
 

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import secrets
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
 import psycopg
 import pytest
-from psycopg import sql as pgsql
 
 from djogi.audit import ShipBatch, ShipperBusy, drain, history, run
 from djogi.audit.ship import SHIP_LOCK
 from djogi.errors import ConnectionFailure, ValidationError
 from djogi.executor import connect
 from djogi.migrate.audit import audit_table_sql
-from djogi.testing import TestDatabases
 from tests.audit.helpers import Account, migrate
 from tests.cli.helpers import Project
 from tests.migrate.helpers import sql
@@ -33,15 +29,9 @@ class Account(Model, table="aud_accounts", audit=Audit(exclude=("password",))):
 
 
 @pytest.fixture
-def log_url(djogi_databases: TestDatabases) -> Iterator[str]:
+def log_url(blank_url: str) -> str:
     """An empty database standing for crud_log."""
-    name = f"crud_log_{secrets.token_hex(6)}"
-    with psycopg.connect(djogi_databases.server.url(), autocommit=True) as admin:
-        admin.execute(pgsql.SQL("CREATE DATABASE {}").format(pgsql.Identifier(name)))
-    yield djogi_databases.server.url(name)
-    djogi_databases.drop(name)
-
-
+    return blank_url
 
 
 def _write(url: str, start: int, count: int) -> None:
