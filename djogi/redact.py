@@ -8,9 +8,12 @@ keep protected field values (``djogi.protect``) out of parameters and ``repr``s.
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
 import re
-from collections.abc import Iterator
-from typing import Final
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any, Final
 
 from psycopg import ProgrammingError
 from psycopg.conninfo import conninfo_to_dict
@@ -46,6 +49,38 @@ class Hidden(str):
 
     def __repr__(self) -> str:
         return f"'{MASK}'"
+
+
+def hidden(value: object) -> object:
+    """``value`` for a statement's parameters, never shown: text as ``Hidden``; an int, float, Decimal,
+    bytes, UUID, date, time, datetime or timedelta as the same value of a subclass of its type whose ``repr``
+    is ``'***'`` (psycopg adapts a subclass as its base type, so what is sent is unchanged). A value of any
+    other type (bool, which cannot be subclassed, arrays, JSON) is returned as it is."""
+    if isinstance(value, str):
+        return Hidden(value)
+    make = _HIDING.get(type(value))
+    return value if make is None else make(value)
+
+
+def _masked_type(base: type) -> Any:
+    return type(f"Hidden{base.__name__.capitalize()}", (base,), {"__slots__": (), "__repr__": Hidden.__repr__})
+
+
+def _hiding() -> dict[type, Callable[[Any], object]]:
+    """For each type ``hidden`` masks, the function building the masked copy of a value."""
+    out: dict[type, Callable[[Any], object]] = {t: _masked_type(t) for t in (int, float, decimal.Decimal, bytes)}
+    masked_uuid = _masked_type(uuid.UUID)
+    out[uuid.UUID] = lambda v: masked_uuid(int=v.int)
+    masked_date, masked_datetime = _masked_type(dt.date), _masked_type(dt.datetime)
+    masked_time, masked_delta = _masked_type(dt.time), _masked_type(dt.timedelta)
+    out[dt.date] = lambda v: masked_date(v.year, v.month, v.day)
+    out[dt.datetime] = lambda v: masked_datetime.combine(v.date(), v.timetz(), v.tzinfo)
+    out[dt.time] = lambda v: masked_time(v.hour, v.minute, v.second, v.microsecond, v.tzinfo, fold=v.fold)
+    out[dt.timedelta] = lambda v: masked_delta(v.days, v.seconds, v.microseconds)
+    return out
+
+
+_HIDING = _hiding()
 
 
 def conceal_repr(cls: type, hidden: frozenset[str]) -> None:

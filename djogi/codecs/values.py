@@ -28,7 +28,7 @@ from djogi.codecs.encrypted import encrypt
 from djogi.codecs.json import json_encode, jsonb_extras
 from djogi.errors import ValidationError
 from djogi.passwords import PasswordHash
-from djogi.redact import Hidden
+from djogi.redact import hidden
 from djogi.schema import FieldDescriptor
 from djogi.types import INT_RANGES, TsVector, Vector
 
@@ -544,13 +544,12 @@ def _naive_text(value: Any) -> Any:
 
 def sealed(fd: FieldDescriptor, stored: object, model: str | None) -> object:
     """What is sent for ``stored`` (a ``column_value``): an encrypted field's text as its ciphertext
-    (``djogi.codecs.encrypted``, sealed for ``model.field``), a protected field's text as ``Hidden`` text
-    (never shown in logged parameters), any other value unchanged."""
+    (``djogi.codecs.encrypted``, sealed for ``model.field``), a protected field's value as ``redact.hidden``
+    makes it (never shown in logged parameters), any other value unchanged."""
     if fd.protected is None or stored is None:
         return stored
     if fd.value_kind != "encrypted":
-        hide = isinstance(stored, str) and fd.protected.sensitivity != "none"
-        return Hidden(stored) if hide else stored
+        return hidden(stored) if fd.protected.sensitivity != "none" else stored
     if model is None:
         raise ValidationError(f"{fd.name}: an encrypted field is written through its model (its name is part of "
                               "the encryption)")  # fmt: skip

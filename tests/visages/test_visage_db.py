@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
+from decimal import Decimal
+
 import msgspec
 import pytest
 
-from djogi import Loaded, VisageError, check_parity, to_visage, visage, visage_query
+from djogi import Field, Loaded, Model, VisageError, check_parity, field, protect, to_visage, visage, visage_query
 from djogi.executor import Database, StatementEvent
+from djogi.model import registry_scope
 from djogi.protect import MASK
 from djogi.visages.presentation import hash_id
 
@@ -90,3 +95,42 @@ async def test_protected_values_stay_out_of_logs_and_reprs(vdb: Database) -> Non
     assert "Ann" in logged and "@" not in logged and "555-0100" not in logged
     shown = repr(ann) + repr(to_visage(ann, visage(Writer, "self")))
     assert "ann@example.com" not in shown and "email=***" in shown and "name='Ann'" in shown
+
+
+async def test_protected_values_of_every_scalar_type_stay_out_of_logs(vdb: Database) -> None:
+    """Not only text: a protected number, date, time, interval, UUID or bytes is sent unchanged and logged
+    as ``'***'``; it reads back exactly."""
+    with registry_scope():
+
+        class Vault(Model, table="vis_vault"):
+            n: Field[int] = field(protected=protect("sensitive", "test"))
+            amount: Field[Decimal] = field(protected=protect("sensitive", "test"))
+            ratio: Field[float] = field(protected=protect("sensitive", "test"))
+            born: Field[dt.date] = field(protected=protect("pii", "test"))
+            seen: Field[dt.datetime] = field(protected=protect("pii", "test"))
+            at: Field[dt.time] = field(protected=protect("pii", "test"))
+            span: Field[dt.timedelta] = field(protected=protect("pii", "test"))
+            token: Field[uuid.UUID] = field(protected=protect("secret", "test"))
+            blob: Field[bytes] = field(protected=protect("secret", "test"))
+
+        await vdb.raw(
+            'CREATE TABLE vis_vault (id BIGINT PRIMARY KEY DEFAULT heerid_next_desc(), created_at TIMESTAMPTZ '
+            "NOT NULL DEFAULT now(), updated_at TIMESTAMPTZ NOT NULL DEFAULT now(), n BIGINT NOT NULL, amount "
+            "NUMERIC NOT NULL, ratio DOUBLE PRECISION NOT NULL, born DATE NOT NULL, seen TIMESTAMPTZ NOT NULL, "
+            "at TIME NOT NULL, span INTERVAL NOT NULL, token UUID NOT NULL, blob BYTEA NOT NULL)"
+        )
+        events: list[StatementEvent] = []
+        vdb.add_listener(events.append)
+        values = dict(
+            n=987654321, amount=Decimal("1234.5678"), ratio=0.4375, born=dt.date(1971, 2, 3),
+            seen=dt.datetime(2026, 5, 6, 7, 8, 9, 123456, tzinfo=dt.UTC), at=dt.time(10, 11, 12, 131415),
+            span=dt.timedelta(days=3, seconds=7, microseconds=9), token=uuid.UUID(int=0xFEEDFACE),
+            blob=b"\x00\xffsecret",
+        )  # fmt: skip
+        row = await vdb.create(Vault(**values))
+        assert {k: getattr(row, k) for k in values} == values
+        assert {k: type(getattr(row, k)) for k in values} == {k: type(v) for k, v in values.items()}
+        logged = " ".join(repr(e.params) for e in events)
+        for value in values.values():
+            assert repr(value) not in logged and str(value) not in logged
+        assert logged.count("'***'") >= len(values)
