@@ -14,7 +14,8 @@ require the explicit flag.
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
 
 import msgspec
 from returns.result import Failure, Result, Success
@@ -367,23 +368,17 @@ def _tables(old: Snapshot, new: Snapshot) -> list[Operation]:
 def _table_constraints(old: TableSchema | None, new: TableSchema, *, existing: bool) -> list[Operation]:
     """Table CHECK constraints and composite foreign keys added, dropped or changed (a change is a drop and
     an add: PostgreSQL cannot alter either in place), matched by name."""
+    kinds: tuple[tuple[Sequence[Any], Sequence[Any], Callable[..., Operation], Callable[..., Operation]], ...] = (
+        (old.checks if old else (), new.checks, ops.drop_table_check, ops.add_table_check),
+        (old.foreign_keys if old else (), new.foreign_keys, ops.drop_composite_foreign_key,
+         ops.add_composite_foreign_key),
+    )  # fmt: skip
     out: list[Operation] = []
-    checks_before = {c.name: c for c in old.checks} if old else {}
-    checks_after = {c.name: c for c in new.checks}
-    for name, check in sorted(checks_before.items()):
-        if checks_after.get(name) != check:
-            out.append(ops.drop_table_check(new.table, check))
-    for name, check in sorted(checks_after.items()):
-        if checks_before.get(name) != check:
-            out.append(ops.add_table_check(new.table, check, existing=existing))
-    fks_before = {f.name: f for f in old.foreign_keys} if old else {}
-    fks_after = {f.name: f for f in new.foreign_keys}
-    for name, fk in sorted(fks_before.items()):
-        if fks_after.get(name) != fk:
-            out.append(ops.drop_composite_foreign_key(new.table, fk))
-    for name, fk in sorted(fks_after.items()):
-        if fks_before.get(name) != fk:
-            out.append(ops.add_composite_foreign_key(new.table, fk, existing=existing))
+    for declared_before, declared_after, drop, add in kinds:
+        before = {c.name: c for c in declared_before}
+        after = {c.name: c for c in declared_after}
+        out += [drop(new.table, c) for name, c in sorted(before.items()) if after.get(name) != c]
+        out += [add(new.table, c, existing=existing) for name, c in sorted(after.items()) if before.get(name) != c]
     return out
 
 
