@@ -288,6 +288,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="time nothing: run each selected cell once under pyinstrument and print its call "
                              "tree, or with 'flat' its functions by their own time")
     args = parser.parse_args(argv)
+    chosen = set(args.workloads.split(",")) if args.workloads else None
+
+    def wanted(workload: str) -> bool:
+        return chosen is None or workload in chosen
 
     began = time.perf_counter()
     keys = ""
@@ -297,7 +301,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"loading data into {url} ...", file=sys.stderr)
             schema.load(admin)
             facts = machine_facts(admin, server)
-            todo = [p for p in plans(admin) if not args.workloads or p.info.key in args.workloads.split(",")]
+            todo = [p for p in plans(admin) if wanted(p.info.key)]
             peers = [Peer(m) for m in PEER_MODULES]
             if args.peers:
                 wanted = {BASELINE, *args.peers.split(",")}
@@ -323,33 +327,33 @@ def main(argv: Sequence[str] | None = None) -> int:
                     print(f"  {plan.info.key:<15} {peer.name:<16} {shown}", file=sys.stderr)
             for peer in peers:
                 peer.close(runner)
-            if not args.workloads or "keys" in args.workloads.split(","):
+            if wanted("keys"):
                 print("key workloads (HeeRanjID against identity) ...", file=sys.stderr)
                 rows, repeat = (bench_keys.ROWS // 10, 1) if args.quick else (bench_keys.ROWS, bench_keys.REPEAT)
                 keys = bench_keys.run(url, rows, repeat, args.out)
-            if not args.workloads or "loops" in args.workloads.split(","):
+            if wanted("loops"):
                 print("the same queries under asyncio and uvloop ...", file=sys.stderr)
                 keys += "\n" + bench_loops.run(url, 1 if args.quick else bench_loops.REPEAT, args.out)
-            if not args.workloads or "hot" in args.workloads.split(","):
+            if wanted("hot"):
                 print("prepared queries and pipelining ...", file=sys.stderr)
                 keys += "\n" + bench_hot.run(url, 1 if args.quick else bench_hot.REPEAT, args.out)
-            if not args.workloads or "fk" in args.workloads.split(","):
+            if wanted("fk"):
                 print("cascading deletes with and without the foreign-key index ...", file=sys.stderr)
                 keys += "\n" + bench_fk.run(url, 1 if args.quick else bench_fk.REPEAT, args.out)
-            if not args.workloads or "tenancy" in args.workloads.split(","):
+            if wanted("tenancy"):
                 print("row-level security overhead ...", file=sys.stderr)
                 queries, repeat = (50, 1) if args.quick else (bench_tenancy.QUERIES, bench_tenancy.REPEAT)
                 keys += "\n" + bench_tenancy.run(url, queries, repeat, args.out)
-            if not args.workloads or "events" in args.workloads.split(","):
+            if wanted("events"):
                 print("transactional outbox: delivery and write overhead ...", file=sys.stderr)
                 events, writes, repeat = (500, 100, 1) if args.quick else (bench_events.EVENTS, bench_events.WRITES,
                                                                            bench_events.REPEAT)  # fmt: skip
                 keys += "\n" + bench_events.run(url, events, writes, repeat, args.out)
-            if not args.workloads or "audit" in args.workloads.split(","):
+            if wanted("audit"):
                 print("audit trail write overhead ...", file=sys.stderr)
                 writes, repeat = (50, 1) if args.quick else (bench_audit.WRITES, bench_audit.REPEAT)
                 keys += "\n" + bench_audit.run(url, writes, repeat, args.out)
-            if not args.workloads or "search" in args.workloads.split(","):
+            if wanted("search"):
                 print("search workloads (full text, kNN) against raw psycopg ...", file=sys.stderr)
                 rows, repeat = (bench_search.ROWS // 4, 1) if args.quick else (bench_search.ROWS, bench_search.REPEAT)
                 keys += "\n" + bench_search.run(url, rows, repeat, args.out)
