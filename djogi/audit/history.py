@@ -77,9 +77,11 @@ async def history(db: Database, model: type[Model], key: object, *, log: Databas
     """Every recorded write of the ``model`` row whose key is ``key`` (a tuple for a composite key), oldest
     first: ``SELECT ... FROM djogi_audit WHERE table_name = $1 AND row_key = <key> ORDER BY id`` on ``db``
     (the main database) and on ``log`` (the ``crud_log`` database, when given). ValidationError for a model
-    without ``audit=`` or a key of the wrong shape."""
+    without ``audit=`` or a key of the wrong shape; TenantRequired for a tenant-keyed model read on a ``db``
+    with no tenant in force (row-level security would show no entries)."""
     desc = _audited(model)
     text, values = _key_params(desc, key)
+    db.require_tenant(model)
     sql = f"SELECT {_COLUMNS} FROM {quote_ident(AUDIT_TABLE)} WHERE table_name = $1 AND row_key = {text} ORDER BY id"
     params = [desc.table, *values]
     entries = {e.id: e for e in await db.raw(sql, params, into=AuditEntry)}
@@ -96,7 +98,7 @@ async def as_of(
     table's row type (``jsonb_populate_record``) and then into the model; None when the row did not exist
     then (no entry yet, or deleted). ValidationError for a model without ``audit=``, one whose audit trail
     leaves fields out (``Audit(exclude=...)``: their values were never recorded; read ``history()``), or a
-    naive ``when``."""
+    naive ``when``; TenantRequired as ``history()``."""
     desc = _audited(model)
     if desc.audit is not None and desc.audit.exclude:
         raise ValidationError(f"as_of({desc.name}): the audit trail leaves out {', '.join(desc.audit.exclude)}, so "

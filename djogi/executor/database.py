@@ -101,6 +101,12 @@ class Database:
             raise ValidationError("set_auth() needs an open transaction: call it inside `async with db.atomic():`")
         state.auth = auth
 
+    def require_tenant(self, model: type[Model]) -> None:
+        """Raise TenantRequired when ``model`` is tenant-keyed and this handle has no tenant in force (and
+        no ``insecurely()`` bypass): what every query and write checks first, for code that reads a tenant's
+        rows another way (raw SQL, the audit trail), where row-level security would silently show none."""
+        self._session.require_tenant(model)
+
     def insecurely(self, *, role: str = BYPASS_ROLE) -> Database:
         """A handle whose statements bypass row-level security: each runs in a transaction as ``role`` (a
         ``BYPASSRLS`` role the connecting role may ``SET ROLE`` to; ``SET LOCAL ROLE``, undone at the end).

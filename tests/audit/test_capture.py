@@ -9,7 +9,7 @@ import pytest
 
 from djogi import AuthContext
 from djogi.audit import AuditEntry, as_of, history
-from djogi.errors import ValidationError
+from djogi.errors import TenantRequired, ValidationError
 from djogi.executor import Database
 from tests.audit.helpers import Account, Ledger, Pair, Plain, migrate
 
@@ -103,6 +103,10 @@ async def test_audit_rows_obey_tenancy(app: Database) -> None:
     assert await two.raw("SELECT tenant FROM djogi_audit ORDER BY id") == [("2",), (None,)]
     assert await app.raw("SELECT tenant FROM djogi_audit ORDER BY id") == [(None,)]
     assert len(await history(app.insecurely(), Ledger, row.id)) == 1
+    with pytest.raises(TenantRequired, match="Ledger is tenant-keyed"):
+        await history(app, Ledger, row.id)
+    with pytest.raises(TenantRequired, match="Ledger is tenant-keyed"):
+        await as_of(app, Ledger, row.id, dt.datetime.now(dt.UTC))
 
 
 async def test_as_of_returns_the_row_as_it_was(app: Database) -> None:
