@@ -24,7 +24,7 @@ from djogi.identifiers import derived_name
 from djogi.migrate import operations as ops
 from djogi.migrate.audit import audit_operations, renamed_audit
 from djogi.migrate.operations import Operation, Step
-from djogi.migrate.outbox import outbox_operations
+from djogi.migrate.outbox import outbox_operations, pending_index
 from djogi.migrate.policies import tenancy_operations
 from djogi.migrate.snapshot import (
     ColumnSchema,
@@ -153,6 +153,8 @@ def _domains(old: Snapshot, new: Snapshot) -> list[Operation] | str:
 
 def _renamed_index(index: IndexSchema, table: str, columns: dict[str, str]) -> IndexSchema:
     """``index`` after its table became ``table`` and its columns were renamed by ``columns``."""
+    if index == pending_index(index.table):  # an outbox companion's claim index follows its table
+        return pending_index(table)
     keys = index.target.columns
     target = index.target
     if keys is not None:

@@ -113,8 +113,10 @@ def trigger_names() -> tuple[str, ...]:
 
 
 def companion(source: TableSchema, key: ColumnSchema, tenant: ColumnSchema | None) -> TableSchema:
-    """The companion outbox table of ``source`` (whose key column is ``key`` and tenant column ``tenant``)."""
+    """The companion outbox table of ``source`` (whose key column is ``key`` and tenant column ``tenant``);
+    renamed from the old table's companion when ``source`` is renamed, so undelivered events are kept."""
     name = companion_name(source.table)
+    renamed_from = None if source.renamed_from is None else companion_name(source.renamed_from)
 
     def col(column: str, sql_type: str, nullable: bool = False, default: str | None = None,
             check: str | None = None) -> ColumnSchema:  # fmt: skip
@@ -137,7 +139,7 @@ def companion(source: TableSchema, key: ColumnSchema, tenant: ColumnSchema | Non
         app=source.app, columns=tuple(columns), table=name,
         primary_key=PrimaryKeySchema(columns=("id",), kind="Serial"),
         table_comment=f"djogi outbox of {source.table}", tenant_key=None if tenant is None else tenant.name,
-        rls_enabled=tenant is not None,
+        rls_enabled=tenant is not None, renamed_from=renamed_from,
     )  # fmt: skip
 
 
