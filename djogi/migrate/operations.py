@@ -20,6 +20,7 @@ from typing import Literal
 import msgspec
 
 from djogi.identifiers import derived_name, fit_name, quote_ident
+from djogi.schema.views import refresh_sql
 from djogi.migrate.snapshot import (
     ON_DELETE_SQL,
     CheckSchema,
@@ -32,6 +33,7 @@ from djogi.migrate.snapshot import (
     IndexSchema,
     PartitionBoundSchema,
     TableSchema,
+    ViewSchema,
     key_sql,
     owned_sequence,
 )
@@ -671,4 +673,67 @@ def drop_index(index: IndexSchema, *, partitioned: bool = False) -> Operation:
     return Operation(kind="DropIndex", label=label, phase=6, effect="destructive", steps=(Step(
         label=label, up=up, down=down, transactional=constraint or partitioned,
         lossy=f"DropIndex — {index.name}: rebuilt under a lock on rollback",
+    ),))  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------------ views
+
+
+def _view_kind(view: ViewSchema) -> str:
+    return "MATERIALIZED VIEW" if view.materialized else "VIEW"
+
+
+def create_view_sql(view: ViewSchema) -> str:
+    """``CREATE [MATERIALIZED] VIEW "v" AS <query> [WITH [NO] DATA];`` and each index of a materialized view."""
+    data = (" WITH DATA" if view.with_data else " WITH NO DATA") if view.materialized else ""
+    sql = f"CREATE {_view_kind(view)} {q(view.name)} AS\n{view.definition}{data};"
+    return "\n".join([sql, *(index_sql(i, concurrently=False) for i in view.indexes)])
+
+
+def _drop_view_sql(view: ViewSchema) -> str:
+    return f"DROP {_view_kind(view)} {q(view.name)};"
+
+
+def create_view(view: ViewSchema) -> Operation:
+    """Create a view once every table (phase 11, after the drops too); the down drops it."""
+    label = f"CreateView {view.name}"
+    return Operation(kind="CreateView", label=label, phase=11, steps=(
+        Step(label=label, up=create_view_sql(view), down=_drop_view_sql(view)),))  # fmt: skip
+
+
+def drop_view(view: ViewSchema) -> Operation:
+    """Drop a view before anything else (phase -1: a view blocks changes to the columns it reads); the down
+    recreates it (a materialized view refilled only when it was created ``WITH DATA``)."""
+    label = f"DropView {view.name}"
+    lossy = f"DropView — {view.name}: refreshed again on rollback" if view.materialized else None
+    return Operation(kind="DropView", label=label, phase=-1, effect="reversible", steps=(
+        Step(label=label, up=_drop_view_sql(view), down=create_view_sql(view), lossy=lossy),))  # fmt: skip
+
+
+def replace_view(old: ViewSchema, new: ViewSchema) -> Operation:
+    """``CREATE OR REPLACE VIEW`` (a plain view keeping its columns, new ones appended; phase 11); the down
+    drops it and creates the old one (PostgreSQL cannot replace a view by one with fewer columns)."""
+    label = f"ReplaceView {new.name}"
+    up = f"CREATE OR REPLACE VIEW {q(new.name)} AS\n{new.definition};"
+    return Operation(kind="ReplaceView", label=label, phase=11, effect="reversible", steps=(
+        Step(label=label, up=up, down=f"{_drop_view_sql(old)}\n{create_view_sql(old)}"),))  # fmt: skip
+
+
+def view_index(index: IndexSchema, *, add: bool) -> Operation:
+    """An index added to (``add``) or dropped from a materialized view that stays (phase 11, in the
+    transaction: views are rebuilt there too)."""
+    label = f"{'AddIndex' if add else 'DropIndex'} {index.name}"
+    build, drop = index_sql(index, concurrently=False), f"DROP INDEX {q(index.name)};"
+    return Operation(kind="AddIndex" if add else "DropIndex", label=label, phase=11,
+                     effect="additive" if add else "reversible",
+                     steps=(Step(label=label, up=build if add else drop, down=drop if add else build),))  # fmt: skip
+
+
+def refresh_view(view: ViewSchema, *, concurrently: bool = False) -> Operation:
+    """``REFRESH MATERIALIZED VIEW [CONCURRENTLY]`` (a step a hand-written migration adds: phase 11); no
+    down (the data it replaced is not kept)."""
+    label = f"RefreshView {view.name}"
+    return Operation(kind="RefreshView", label=label, phase=11, steps=(Step(
+        label=label, up=refresh_sql(view.name, concurrently=concurrently) + ";",
+        down=_placeholder("a refresh is not undone"),
     ),))  # fmt: skip

@@ -94,8 +94,8 @@ def _add_framework_fields(
     """Declare the framework fields the model gets, first: ``id`` (typed as its key's value,
     ``HeerIdDesc | UnsetType``...) unless the model declares its own key (a field named ``id``, a field with
     ``field(primary_key=True)`` or the ``primary_key=`` option), and ``created_at``/``updated_at`` unless
-    ``timestamps=False`` (none for a view model); a model derived from another model has that model's. Returns their names (an
-    unresolvable ``pk=`` is reported by the descriptor)."""
+    ``timestamps=False`` (none for a view model); a model derived from another model has that model's.
+    Returns their names (an unresolvable ``pk=`` is reported by the descriptor)."""
     own: dict[str, Any] = namespace.get("__annotations__", {})
     if "view" in options:  # a view model's columns are the view's: none is added
         return ()

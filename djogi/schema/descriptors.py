@@ -147,6 +147,19 @@ class ModelDescriptor(msgspec.Struct, frozen=True, kw_only=True):
         raise ValidationError(f"{self.name}: {verb} refused: {self.name} is {kind} ({self.table}), which is "
                               f"read-only; write to the tables it reads{refresh}")  # fmt: skip
 
+    def refresh_problem(self, *, concurrently: bool) -> str | None:
+        """Why ``REFRESH MATERIALIZED VIEW [CONCURRENTLY]`` cannot refresh this model, or None: it must be a
+        materialized view, and CONCURRENTLY needs a unique index over plain columns without ``where=``."""
+        if self.view is None or not self.view.materialized:
+            return f"{self.name} is not a materialized view (declare view=..., materialized=True)"
+        if concurrently and not any(
+            i.unique and i.where is None and all(k.expression is None for k in i.columns) for i in self.indexes
+        ):
+            return (f"{self.name}: REFRESH MATERIALIZED VIEW CONCURRENTLY needs a unique index on the view over "
+                    f"plain columns and without where=; declare indexes=(Index(columns=(...), unique=True),) "
+                    "or refresh without concurrently=True")  # fmt: skip
+        return None
+
     def field(self, name: str) -> FieldDescriptor:
         """The field called ``name``; ``KeyError`` listing the model's fields when there is none."""
         for fd in self.fields:

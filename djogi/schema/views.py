@@ -15,9 +15,10 @@ from typing import Any
 import msgspec
 
 from djogi.errors import ModelDefinitionError
+from djogi.identifiers import quote_ident
 from djogi.sqltext import query_problem
 
-__all__ = ["ViewDef", "ViewSql", "canonical_query", "sql", "view_option"]
+__all__ = ["ViewDef", "ViewSql", "canonical_query", "refresh_sql", "sql", "view_option"]
 
 
 class ViewSql(msgspec.Struct, frozen=True):
@@ -80,3 +81,8 @@ def view_option(model: str, options: dict[str, Any]) -> ViewDef | None:
         raise ModelDefinitionError(f"{model}: {refused[0]}= does not apply to {what} (view=...)")
     return ViewDef(query=given.text, materialized=materialized, with_data=options.get("with_data", True))
 
+
+
+def refresh_sql(view: str, *, concurrently: bool = False) -> str:
+    """``REFRESH MATERIALIZED VIEW [CONCURRENTLY] "view"``."""
+    return f"REFRESH MATERIALIZED VIEW {'CONCURRENTLY ' if concurrently else ''}{quote_ident(view)}"
