@@ -1,0 +1,251 @@
+"""Views and materialized views as read-only models: declaration, golden DDL, the plan around table changes,
+reads and refused writes, refresh, and verify comparing the server's text of each view."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg.rows import TupleRow
+
+from djogi import Field, Index, Model, field, sql
+from djogi.algebra import insert_many
+from djogi.algebra.aggregate import count
+from djogi.errors import ModelDefinitionError, ValidationError
+from djogi.executor import Database
+from djogi.migrate import Bucket, apply, compose, introspect, verify
+from djogi.migrate.diff import diff
+from djogi.migrate.introspect import server_spelled
+from djogi.migrate.project import project
+from djogi.migrate.snapshot import EMPTY
+from djogi.model import descriptor, models, registry_scope
+from tests.migrate.helpers import plan, snap, steps
+
+pytestmark = pytest.mark.anyio
+
+
+class VAuthor(Model, table="v_author", timestamps=False):
+    author_id: Field[int] = field(primary_key=True)
+    name: Field[str]
+    born: Field[int | None] = field(default=None)
+
+
+class VBook(Model, table="v_book", timestamps=False):
+    book_id: Field[int] = field(primary_key=True)
+    author_id: Field[int]
+    title: Field[str]
+
+
+class VNames(Model, table="v_names", view=sql("SELECT author_id, upper(name) AS shout FROM v_author"),
+             primary_key="author_id"):  # fmt: skip
+    author_id: Field[int]
+    shout: Field[str]
+
+
+class VCounts(Model, table="v_counts", view=VBook.objects.values(author_id=VBook.author_id, n=count())
+              .group_by(VBook.author_id), materialized=True, with_data=False, primary_key="author_id",
+              indexes=(Index(columns=("author_id",), unique=True, name="v_counts_author"),)):  # fmt: skip
+    author_id: Field[int]
+    n: Field[int]
+
+
+def authors(extra: str = "", *, text: bool = False) -> Callable[[], None]:
+    def declare() -> None:
+        class Author(Model, table="author", timestamps=False):
+            author_id: Field[int] = field(primary_key=True)
+            name: Field[str]
+            if text:
+                born: Field[str | None] = field(default=None)
+            else:
+                born: Field[int | None] = field(default=None)  # type: ignore[no-redef]
+
+        class Names(Model, table="names", view=sql(f"SELECT author_id, name{extra}, born FROM author"),
+                    primary_key="author_id"):  # fmt: skip
+            author_id: Field[int]
+            name: Field[str]
+            if extra:
+                initial: Field[str]
+            if text:
+                born: Field[str | None]
+            else:
+                born: Field[int | None]  # type: ignore[no-redef]
+
+        class Top(Model, table="top", view=sql("SELECT name FROM names"), materialized=True, with_data=False,
+                  indexes=(Index(columns=("name",), unique=True, name="top_name"),)):  # fmt: skip
+            name: Field[str]
+
+    return declare
+
+
+def test_golden_ddl_creates_views_after_tables_and_drops_them_first() -> None:
+    created = steps(plan(None, authors()))
+    assert [label for label, *_ in created] == ["AddTable author", "CreateView names", "CreateView top"]
+    assert created[1][1:3] == ('CREATE VIEW "names" AS\nSELECT author_id, name, born FROM author;', 'DROP VIEW "names";')
+    assert created[2][1:3] == (
+        'CREATE MATERIALIZED VIEW "top" AS\nSELECT name FROM names WITH NO DATA;\n'
+        'CREATE UNIQUE INDEX "top_name" ON "top" ("name");',
+        'DROP MATERIALIZED VIEW "top";',
+    )
+    dropped = steps(plan(authors(), None))
+    assert [label for label, *_ in dropped] == ["DropView top", "DropView names", "DropTable author"]
+    assert snap(authors()).views["top"].with_data is False
+
+
+def test_a_compatible_change_replaces_the_view_and_a_column_change_rebuilds_it() -> None:
+    def alone(extra: str) -> Callable[[], None]:
+        def declare() -> None:
+            class Author(Model, table="author", timestamps=False):
+                author_id: Field[int] = field(primary_key=True)
+                name: Field[str]
+
+            class Names(Model, table="names", view=sql(f"SELECT author_id{extra} FROM author"),
+                        primary_key="author_id"):  # fmt: skip
+                author_id: Field[int]
+                if extra:
+                    name: Field[str]
+
+        return declare
+
+    replaced = steps(plan(alone(""), alone(", name")))
+    assert replaced == [(
+        "ReplaceView names", 'CREATE OR REPLACE VIEW "names" AS\nSELECT author_id, name FROM author;',
+        'DROP VIEW "names";\nCREATE VIEW "names" AS\nSELECT author_id FROM author;', True,
+    )]  # fmt: skip
+    # names is read by top: replacing it could not be rolled back, so both are rebuilt, top first
+    rebuilt = [label for label, *_ in steps(plan(authors(), authors(", name AS initial")))]
+    assert rebuilt == ["DropView top", "DropView names", "CreateView names", "CreateView top"]
+    # a column names reads changes type: the views go first and come back after the ALTER
+    retyped = [label for label, *_ in steps(plan(authors(), authors(text=True)))]
+    assert retyped == ["DropView top", "DropView names", "AlterColumn author.born ChangeType BIGINT -> TEXT", "CreateView names",
+                       "CreateView top"]  # fmt: skip
+    assert steps(plan(authors(), authors())) == []
+
+
+def test_a_query_value_view_compiles_with_literals_and_checks_the_fields() -> None:
+    assert descriptor(VCounts).view is not None
+    assert descriptor(VCounts).view.query == (  # type: ignore[union-attr]
+        'SELECT "v_book"."author_id" AS "author_id", count(*) AS "n" FROM "v_book" GROUP BY "v_book"."author_id"'
+    )
+    with registry_scope(isolated=True):
+
+        class VAuthor(Model, table="v_author", timestamps=False):
+            author_id: Field[int] = field(primary_key=True)
+            name: Field[str]
+            born: Field[int | None] = field(default=None)
+
+        class Old(Model, table="old", view=VAuthor.objects.filter(VAuthor.name != "it's").values(
+                name=VAuthor.name, born=VAuthor.born)):  # fmt: skip
+            name: Field[str]
+            born: Field[int | None]
+
+        query = descriptor(Old).view.query  # type: ignore[union-attr]
+        assert query.endswith("""WHERE "v_author"."name" <> 'it''s'::text""")
+        with pytest.raises(ModelDefinitionError, match=r"Bad\.born: the view's query may return NULL"):
+
+            class Bad(Model, table="bad", view=VAuthor.objects.values(born=VAuthor.born)):
+                born: Field[int]
+
+        with pytest.raises(ModelDefinitionError, match=r"returns the columns \['name'\], but the model declares"):
+
+            class Bad2(Model, table="bad2", view=VAuthor.objects.values(name=VAuthor.name)):
+                title: Field[str]
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"view": "SELECT 1"}, "view= takes djogi.sql"),
+    ({"materialized": True}, "materialized= applies to a view model"),
+    ({"view": sql("SELECT 1 AS x"), "with_data": False}, "with_data= applies to a materialized view"),
+    ({"view": sql("SELECT 1 AS x"), "outbox": True}, "outbox= does not apply to a view"),
+    ({"view": sql("SELECT 1 AS x"), "indexes": (Index(columns=("x",)),)}, "indexes= does not apply to a view"),
+])  # fmt: skip
+def test_refused_declarations(options: dict[str, object], message: str) -> None:
+    with registry_scope(isolated=True), pytest.raises(ModelDefinitionError, match=message):
+
+        class X(Model, table="x", **options):  # type: ignore[misc]
+            x: Field[int]
+
+
+def test_sql_refuses_anything_but_one_query() -> None:
+    for text, message in (("SELECT 1; DROP TABLE x", "is not one query"), ("SELECT $1", "bind parameters"),
+                          ("DELETE FROM x", "is not one query"), ("SELECT * FROM x FOR UPDATE", "row locks")):
+        with pytest.raises(ModelDefinitionError, match=message):
+            sql(text)
+    with registry_scope(isolated=True), pytest.raises(ModelDefinitionError, match="declares a table column"):
+
+        class Y(Model, table="y", view=sql("SELECT 1 AS x")):
+            x: Field[int] = field(unique=True)
+
+
+@pytest.fixture
+async def vdb(db: Database, pg: psycopg.AsyncConnection[TupleRow]) -> Database:
+    wanted = [descriptor(m) for m in (VAuthor, VBook, VNames, VCounts)]
+    for step in diff(EMPTY, project(wanted, "main", None).unwrap()).unwrap().steps:
+        await pg.execute(step.up.encode())
+    return db
+
+
+async def test_reads_through_a_view_and_refresh(vdb: Database) -> None:
+    await vdb.execute(insert_many(VAuthor, [VAuthor(author_id=1, name="ann"), VAuthor(author_id=2, name="bo")]))
+    await vdb.execute(insert_many(VBook, [VBook(book_id=i, author_id=1 + i % 2, title="t") for i in range(5)]))
+    assert await vdb.all(VNames.objects.order_by(VNames.author_id)) == [VNames(author_id=1, shout="ANN"),
+                                                                        VNames(author_id=2, shout="BO")]  # fmt: skip
+    assert await vdb.get(VNames, 2) == VNames(author_id=2, shout="BO")
+    assert await vdb.all(VNames.objects.filter(VNames.shout == "ANN")) == [VNames(author_id=1, shout="ANN")]
+    await vdb.refresh_view(VCounts)  # created WITH NO DATA: the first refresh fills it
+    await vdb.refresh_view(VCounts, concurrently=True)
+    assert await vdb.all(VCounts.objects.order_by(VCounts.author_id)) == [VCounts(author_id=1, n=3),
+                                                                          VCounts(author_id=2, n=2)]  # fmt: skip
+    with pytest.raises(ValidationError, match="VNames is not a materialized view"):
+        await vdb.refresh_view(VNames)
+
+
+async def test_every_write_to_a_view_is_refused_by_name(vdb: Database) -> None:
+    row = VNames(author_id=1, shout="X")
+    writes = [
+        lambda: vdb.create(row), lambda: vdb.save(row), lambda: vdb.delete(row), lambda: vdb.bulk_create([row]),
+        lambda: vdb.execute(insert_many(VNames, [row])), lambda: vdb.execute(VNames.objects.update(shout="Y")),
+        lambda: vdb.execute(VNames.objects.delete()), lambda: vdb.get_or_create(row, lookup=("author_id",)),
+    ]  # fmt: skip
+    for write in writes:
+        with pytest.raises(ValidationError, match=r"VNames: .* refused: VNames is a view \(v_names\), which is read-only"):
+            await write()
+    with pytest.raises(ValidationError, match="refresh it"):
+        await vdb.create(VCounts(author_id=1, n=1))
+
+
+def test_concurrent_refresh_needs_a_unique_index() -> None:
+    with registry_scope(isolated=True):
+
+        class Plain(Model, table="plain", view=sql("SELECT 1 AS x"), materialized=True):
+            x: Field[int]
+
+        assert "needs a unique index" in (descriptor(Plain).refresh_problem(concurrently=True) or "")
+        assert descriptor(Plain).refresh_problem(concurrently=False) is None
+
+
+def test_the_catalog_reads_views_back_in_the_servers_spelling(pg_sync: psycopg.Connection[TupleRow]) -> None:
+    with registry_scope(isolated=True):
+        authors()()
+        declared = project(models(), "main", None).unwrap()
+    for step in diff(EMPTY, declared).unwrap().steps:
+        pg_sync.execute(step.up.encode())
+    live = introspect(pg_sync, tables=["author", "names", "top"])
+    assert live.views["names"].definition == "SELECT author_id,\n    name,\n    born\n   FROM author"
+    assert live.views["top"].indexes == declared.views["top"].indexes
+    assert server_spelled(pg_sync, declared, live).structure() == live.structure()
+
+
+def test_verify_reports_a_view_changed_by_hand(db_url: str, tmp_path: Path) -> None:
+    with registry_scope(isolated=True):
+        authors()()
+        compose(tmp_path, models(), dt.datetime(2026, 1, 1, tzinfo=dt.UTC), slug="views").unwrap()
+        apply(db_url, tmp_path)
+        report = verify(db_url, tmp_path, Bucket("main"), models=models())
+        assert report.ok and report.diagnostics == (), report.diagnostics
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            conn.execute("CREATE OR REPLACE VIEW names AS SELECT author_id, lower(name) AS name, born FROM author")
+        changed = verify(db_url, tmp_path, Bucket("main"), models=models())
+    assert [(d.code, d.subject) for d in changed.diagnostics] == [("D647", "names")]
