@@ -39,8 +39,8 @@ def view_sql(model: str, query: object) -> object:
     text = stmt.sql
     for token in reversed(pglast.parser.scan(text)):
         if token.name == "PARAM":
-            value = stmt.params[int(text[token.start + 1:token.end + 1]) - 1]
-            text = text[:token.start] + _literal(model, value) + text[token.end + 1:]
+            value = stmt.params[int(text[token.start + 1 : token.end + 1]) - 1]
+            text = text[: token.start] + _literal(model, value) + text[token.end + 1 :]
     return ViewSql(canonical_query(text), _output(model, stmt.result))
 
 

@@ -30,10 +30,10 @@ from djogi.migrate.snapshot import (
     ColumnSchema,
     ForeignKeySchema,
     IndexSchema,
-    ViewSchema,
     IndexTarget,
     Snapshot,
     TableSchema,
+    ViewSchema,
     expand_column_indexes,
 )
 
@@ -502,8 +502,8 @@ def _views(old: Snapshot, new: Snapshot) -> list[Operation]:
     (phase -1) and created last (phase 11); so is every view reading a ``_reshaped`` table or a view
     dropped that way, in dependency order (dropped dependents first, created after what they read). An
     index added to or dropped from a materialized view that stays is its own operation."""
-    changed = {n for n in set(old.views) & set(new.views)
-               if msgspec.structs.replace(old.views[n], indexes=()) != msgspec.structs.replace(new.views[n], indexes=())}
+    changed = {n for n in set(old.views) & set(new.views) if msgspec.structs.replace(old.views[n], indexes=())
+               != msgspec.structs.replace(new.views[n], indexes=())}  # fmt: skip
     read = {r for v in old.views.values() for r in v.reads}  # a view others read cannot be dropped on rollback
     replaced = {n for n in changed if _replaceable(old.views[n], new.views[n]) and n not in read}
     rebuilt = (changed - replaced) | {n for n in set(old.views) & set(new.views) if old.views[n].reads & _reshaped(

@@ -26,7 +26,6 @@ from djogi.migrate.operations import check_name
 from djogi.migrate.outbox import LiveTrigger, live_outbox
 from djogi.migrate.policies import LivePolicy, live_tenant_key
 from djogi.migrate.project import METHOD_EXTENSIONS, OPCLASS_EXTENSIONS
-from djogi.schema.views import canonical_query
 from djogi.migrate.snapshot import (
     INDEX_TYPES,
     CheckSchema,
@@ -56,6 +55,7 @@ from djogi.migrate.snapshot import (
     fold_column_indexes,
     primary_key_schema,
 )
+from djogi.schema.views import canonical_query
 
 Connection = psycopg.Connection[TupleRow]
 Nulls = Literal["Default", "First", "Last"]
@@ -302,7 +302,8 @@ def catalog(
     snapshot = Snapshot(
         domains={name: _domain(name, *rest) for name, *rest in domain_rows},
         enums={name: EnumSchema(name=name, variants=tuple(labels)) for name, labels in sorted(enum_rows)},
-        indexes=indexes, models=folded, registered_apps=(app,) if app else (), views=_views(view_rows, view_index_rows, app),
+        indexes=indexes, models=folded, registered_apps=(app,) if app else (),
+        views=_views(view_rows, view_index_rows, app),
     )  # fmt: skip
     unmodelled += [Unmodelled(table, name, f"defined on partition {part} alone, which djogi does not declare (a "
                                            f"partition gets its parent's constraints and indexes): {definition}")
@@ -310,7 +311,8 @@ def catalog(
     return Catalog(snapshot, tuple(unmodelled))
 
 
-def _views(rows: list[tuple[Any, ...]], index_rows: list[tuple[Any, ...]], app: str | None) -> dict[str, ViewSchema]:
+def _views(rows: list[tuple[Any, ...]], index_rows: list[tuple[Any, ...]], app: str | None
+           ) -> dict[str, ViewSchema]:  # fmt: skip
     """The views and materialized views read, with their query as the server prints it and, for a
     materialized view, its indexes (``with_data``: whether it is populated)."""
     indexes: dict[str, list[IndexSchema]] = {}
@@ -436,11 +438,12 @@ _PROBE = "__djogi_probe"
 
 
 def server_spelled(conn: Connection, expected: Snapshot, live: Snapshot) -> Snapshot:
-    """``expected`` with each generated column's expression and each view's query as the server prints it,
-    where it differs from the live one's: a declared ``qty * price`` reads back as ``(qty)::numeric * price``, with casts no
-    pure spelling can infer. Each is typed in the live table's context, on a temporary copy of its columns
-    in a transaction rolled back (the table itself is not locked beyond reading it); an expression the
-    server refuses is kept as declared (so the difference is reported)."""
+    """``expected`` with each generated column's expression and each view's query as the server prints
+    it, where it differs from the live one's: a declared ``qty * price`` reads back as ``(qty)::numeric *
+    price``, with casts no pure spelling can infer. Each is typed in the live table's context, on a temporary
+    copy of its columns (a view's query: as a temporary view) in a transaction rolled back (the table itself
+    is not locked beyond reading it); text the server refuses is kept as declared (so the difference is
+    reported)."""
     tables = dict(expected.models)
     for name, table in expected.models.items():
         have = live.models.get(name)
@@ -453,7 +456,7 @@ def server_spelled(conn: Connection, expected: Snapshot, live: Snapshot) -> Snap
                                                                                      expression=spelled))
             columns.append(col)
         tables[name] = msgspec.structs.replace(table, columns=tuple(columns))
-    views = {name: view if (have := live.views.get(name)) is None or have.definition == view.definition else
+    views = {name: view if (seen := live.views.get(name)) is None or seen.definition == view.definition else
              msgspec.structs.replace(view, definition=_view_spelling(conn, view.definition))
              for name, view in expected.views.items()}  # fmt: skip
     return msgspec.structs.replace(expected, models=tables, views=views)

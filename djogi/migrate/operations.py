@@ -20,7 +20,6 @@ from typing import Literal
 import msgspec
 
 from djogi.identifiers import derived_name, fit_name, quote_ident
-from djogi.schema.views import refresh_sql
 from djogi.migrate.snapshot import (
     ON_DELETE_SQL,
     CheckSchema,
@@ -37,6 +36,7 @@ from djogi.migrate.snapshot import (
     key_sql,
     owned_sequence,
 )
+from djogi.schema.views import refresh_sql
 
 Safety = Literal["OnlineSafe", "FastLockDestructiveGuarded", "ExpandContract", "OfflineOnly"]
 Effect = Literal["additive", "reversible", "destructive", "lossy"]

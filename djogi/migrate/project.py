@@ -3,8 +3,8 @@
 ``project(descriptors, database, app)`` keeps the models of that bucket, spells every type and default
 canonically (``snapshot.canonical_type`` / ``canonical_default``) and folds column-level indexes onto
 columns, exactly as ``introspect`` does for the live catalog. Unmanaged models (``managed=False``) are
-left out. View models (``view=``) become the snapshot's ``views``. It fails (``Failure(str)``) for a foreign key that leaves the database or points at an unknown
-model.
+left out; view models (``view=``) become the snapshot's ``views``. It fails (``Failure(str)``) for a
+foreign key that leaves the database or points at an unknown model (or a view model).
 """
 
 from __future__ import annotations

@@ -152,9 +152,8 @@ class ModelDescriptor(msgspec.Struct, frozen=True, kw_only=True):
         materialized view, and CONCURRENTLY needs a unique index over plain columns without ``where=``."""
         if self.view is None or not self.view.materialized:
             return f"{self.name} is not a materialized view (declare view=..., materialized=True)"
-        if concurrently and not any(
-            i.unique and i.where is None and all(k.expression is None for k in i.columns) for i in self.indexes
-        ):
+        plain = [i for i in self.indexes if all(isinstance(k, str) or k.expression is None for k in i.columns)]
+        if concurrently and not any(i.unique and i.where is None for i in plain):
             return (f"{self.name}: REFRESH MATERIALIZED VIEW CONCURRENTLY needs a unique index on the view over "
                     f"plain columns and without where=; declare indexes=(Index(columns=(...), unique=True),) "
                     "or refresh without concurrently=True")  # fmt: skip

@@ -82,7 +82,6 @@ def view_option(model: str, options: dict[str, Any]) -> ViewDef | None:
     return ViewDef(query=given.text, materialized=materialized, with_data=options.get("with_data", True))
 
 
-
 def refresh_sql(view: str, *, concurrently: bool = False) -> str:
     """``REFRESH MATERIALIZED VIEW [CONCURRENTLY] "view"``."""
     return f"REFRESH MATERIALIZED VIEW {'CONCURRENTLY ' if concurrently else ''}{quote_ident(view)}"

@@ -19,10 +19,11 @@ from djogi.executor import Database
 from djogi.migrate import Bucket, apply, compose, introspect, verify
 from djogi.migrate.diff import diff
 from djogi.migrate.introspect import server_spelled
+from djogi.migrate.modelsource import model_source
 from djogi.migrate.project import project
 from djogi.migrate.snapshot import EMPTY
 from djogi.model import descriptor, models, registry_scope
-from tests.migrate.helpers import plan, snap, steps
+from tests.migrate.helpers import declared_by, plan, snap, steps
 
 pytestmark = pytest.mark.anyio
 
@@ -83,7 +84,10 @@ def authors(extra: str = "", *, text: bool = False) -> Callable[[], None]:
 def test_golden_ddl_creates_views_after_tables_and_drops_them_first() -> None:
     created = steps(plan(None, authors()))
     assert [label for label, *_ in created] == ["AddTable author", "CreateView names", "CreateView top"]
-    assert created[1][1:3] == ('CREATE VIEW "names" AS\nSELECT author_id, name, born FROM author;', 'DROP VIEW "names";')
+    assert created[1][1:3] == (
+        'CREATE VIEW "names" AS\nSELECT author_id, name, born FROM author;',
+        'DROP VIEW "names";',
+    )
     assert created[2][1:3] == (
         'CREATE MATERIALIZED VIEW "top" AS\nSELECT name FROM names WITH NO DATA;\n'
         'CREATE UNIQUE INDEX "top_name" ON "top" ("name");',
@@ -119,8 +123,8 @@ def test_a_compatible_change_replaces_the_view_and_a_column_change_rebuilds_it()
     assert rebuilt == ["DropView top", "DropView names", "CreateView names", "CreateView top"]
     # a column names reads changes type: the views go first and come back after the ALTER
     retyped = [label for label, *_ in steps(plan(authors(), authors(text=True)))]
-    assert retyped == ["DropView top", "DropView names", "AlterColumn author.born ChangeType BIGINT -> TEXT", "CreateView names",
-                       "CreateView top"]  # fmt: skip
+    assert retyped == ["DropView top", "DropView names", "AlterColumn author.born ChangeType BIGINT -> TEXT",
+                       "CreateView names", "CreateView top"]  # fmt: skip
     assert steps(plan(authors(), authors())) == []
 
 
@@ -169,8 +173,12 @@ def test_refused_declarations(options: dict[str, object], message: str) -> None:
 
 
 def test_sql_refuses_anything_but_one_query() -> None:
-    for text, message in (("SELECT 1; DROP TABLE x", "is not one query"), ("SELECT $1", "bind parameters"),
-                          ("DELETE FROM x", "is not one query"), ("SELECT * FROM x FOR UPDATE", "row locks")):
+    for text, message in (
+        ("SELECT 1; DROP TABLE x", "is not one query"),
+        ("SELECT $1", "bind parameters"),
+        ("DELETE FROM x", "is not one query"),
+        ("SELECT * FROM x FOR UPDATE", "row locks"),
+    ):
         with pytest.raises(ModelDefinitionError, match=message):
             sql(text)
     with registry_scope(isolated=True), pytest.raises(ModelDefinitionError, match="declares a table column"):
@@ -210,7 +218,7 @@ async def test_every_write_to_a_view_is_refused_by_name(vdb: Database) -> None:
         lambda: vdb.execute(VNames.objects.delete()), lambda: vdb.get_or_create(row, lookup=("author_id",)),
     ]  # fmt: skip
     for write in writes:
-        with pytest.raises(ValidationError, match=r"VNames: .* refused: VNames is a view \(v_names\), which is read-only"):
+        with pytest.raises(ValidationError, match=r"VNames: .* refused: VNames is a view \(v_names\), which is read"):
             await write()
     with pytest.raises(ValidationError, match="refresh it"):
         await vdb.create(VCounts(author_id=1, n=1))
@@ -249,3 +257,19 @@ def test_verify_reports_a_view_changed_by_hand(db_url: str, tmp_path: Path) -> N
             conn.execute("CREATE OR REPLACE VIEW names AS SELECT author_id, lower(name) AS name, born FROM author")
         changed = verify(db_url, tmp_path, Bucket("main"), models=models())
     assert [(d.code, d.subject) for d in changed.diagnostics] == [("D647", "names")]
+
+
+def test_inspect_writes_sql_views_that_project_to_what_the_catalog_has(pg_sync: psycopg.Connection[TupleRow]) -> None:
+    with registry_scope(isolated=True):
+        authors()()
+        declared = project(models(), "main", None).unwrap()
+    for step in diff(EMPTY, declared).unwrap().steps:
+        pg_sync.execute(step.up.encode())
+    live = introspect(pg_sync, tables=["author", "names", "top"])
+    source = model_source(live)
+    assert (
+        'class Top(\n    Model,\n    table="top",\n    view=djogi.sql("SELECT name\\n   FROM names"),\n'
+        '    materialized=True,\n    with_data=False,\n    indexes=(\n        Index(columns=("name",), '
+        'name="top_name", unique=True),\n    ),\n):\n    name: Field[str | None] = field(default=None)'
+    ) in source
+    assert declared_by(source) == live.structure()

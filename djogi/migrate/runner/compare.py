@@ -1,9 +1,9 @@
 """What ``verify`` finds (pure): the live schema against the expected snapshot or the models (``compare``),
 the constraints neither can declare (``unmodelled``), and the ledger against the files
-(``ledger_diagnostics``), as D6xx ``Diagnostic`` values with the reference's codes (D641 and D643-D647 are
-djogi's: a partitioning difference, an undeclared constraint, outbox capture triggers, an audit trigger, a
-domain that differs, a view that differs). A column type that differs is an error (the reference warns), since the canonical
-spellings of ``project`` and ``introspect`` agree on every type djogi declares."""
+(``ledger_diagnostics``), as D6xx ``Diagnostic`` values with the reference's codes (D641 and
+D643-D647 are djogi's: a partitioning difference, an undeclared constraint, outbox capture triggers, an
+audit trigger, a domain that differs, a view that differs). A column type that differs is an error (the
+reference warns), since the canonical spellings of ``project`` and ``introspect`` agree on every type djogi declares."""
 
 from __future__ import annotations
 
