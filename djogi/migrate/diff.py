@@ -501,9 +501,10 @@ def _views(old: Snapshot, new: Snapshot) -> list[Operation]:
     A view whose query or kind changes is replaced in place when ``_replaceable``, else dropped first
     (phase -1) and created last (phase 11); so is every view reading a ``_reshaped`` table or a view
     dropped that way, in dependency order (dropped dependents first, created after what they read). An
-    index added to or dropped from a materialized view that stays is its own operation."""
-    changed = {n for n in set(old.views) & set(new.views) if msgspec.structs.replace(old.views[n], indexes=())
-               != msgspec.structs.replace(new.views[n], indexes=())}  # fmt: skip
+    index added to or dropped from a materialized view that stays is its own operation, and so is a change
+    of its ``with_data`` (a refresh filling or emptying it)."""
+    changed = {n for n in set(old.views) & set(new.views) if msgspec.structs.replace(old.views[n], indexes=(),
+               with_data=True) != msgspec.structs.replace(new.views[n], indexes=(), with_data=True)}  # fmt: skip
     read = {r for v in old.views.values() for r in v.reads}  # a view others read cannot be dropped on rollback
     replaced = {n for n in changed if _replaceable(old.views[n], new.views[n]) and n not in read}
     rebuilt = (changed - replaced) | {n for n in set(old.views) & set(new.views) if old.views[n].reads & _reshaped(
@@ -525,4 +526,6 @@ def _views(old: Snapshot, new: Snapshot) -> list[Operation]:
         after = {i.name: i for i in new.views[name].indexes}
         out += [ops.view_index(i, add=False) for n, i in sorted(before.items()) if after.get(n) != i]
         out += [ops.view_index(i, add=True) for n, i in sorted(after.items()) if before.get(n) != i]
+        if old.views[name].with_data != new.views[name].with_data:
+            out.append(ops.refresh_view(new.views[name]))
     return out

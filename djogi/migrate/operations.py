@@ -729,11 +729,11 @@ def view_index(index: IndexSchema, *, add: bool) -> Operation:
                      steps=(Step(label=label, up=build if add else drop, down=drop if add else build),))  # fmt: skip
 
 
-def refresh_view(view: ViewSchema, *, concurrently: bool = False) -> Operation:
-    """``REFRESH MATERIALIZED VIEW [CONCURRENTLY]`` (a step a hand-written migration adds: phase 11); no
-    down (the data it replaced is not kept)."""
-    label = f"RefreshView {view.name}"
-    return Operation(kind="RefreshView", label=label, phase=11, steps=(Step(
-        label=label, up=refresh_sql(view.name, concurrently=concurrently) + ";",
-        down=_placeholder("a refresh is not undone"),
+def refresh_view(view: ViewSchema) -> Operation:
+    """A kept materialized view whose ``with_data`` changed: ``REFRESH MATERIALIZED VIEW "v"`` fills it
+    (``with_data=True``), ``... WITH NO DATA`` empties it; the down does the other (phase 11)."""
+    label = f"RefreshView {view.name}{'' if view.with_data else ' WITH NO DATA'}"
+    return Operation(kind="RefreshView", label=label, phase=11, effect="reversible", steps=(Step(
+        label=label, up=refresh_sql(view.name, with_data=view.with_data) + ";",
+        down=refresh_sql(view.name, with_data=not view.with_data) + ";",
     ),))  # fmt: skip

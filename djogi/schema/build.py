@@ -43,7 +43,7 @@ from djogi.schema.fields import (
 )
 from djogi.schema.partitions import Partition, PartitionBy
 from djogi.schema.registry import models, registered, waiting_preview
-from djogi.schema.views import ViewDef, view_option
+from djogi.schema.views import ViewDef, view_column_problem, view_option
 from djogi.sqltext import expression_problem, label_problem, opclass_problem, type_problem
 from djogi.tenancy import key_types
 from djogi.types import (
@@ -254,7 +254,7 @@ _KEY_TYPES = {"SERIAL": "INTEGER", "BIGSERIAL": "BIGINT", "SMALLSERIAL": "SMALLI
 
 def _data_field(
     cls: type, own: Mapping[str, FieldDescriptor] | None, name: str, hint: Any, default: Any, default_factory: Any,
-    partial: bool = False,
+    partial: bool = False, *, view: bool = False,
 ) -> FieldDescriptor:  # fmt: skip
     model_name = cls.__name__
     where = (model_name, name)
@@ -297,10 +297,9 @@ def _data_field(
     if spec.sql_type is not None:
         sql_type = spec.sql_type
     _check_declared_sql(where, spec, sql_type if spec.sql_type is not None or shape.sql_override else None)
-    try:
-        check_identifier(column, "column name")
-    except ValueError as exc:
-        raise _fail(*where, f"{exc}; pass field(column=...) to choose another column name") from None
+    problem = view_column_problem(column) if view else identifier_problem(column)
+    if problem is not None:
+        raise _fail(*where, f"column name {column!r} {problem}; pass field(column=...) to choose another column name")
     if value_kind == "datetime" and _TIMESTAMP_TYPE.fullmatch(sql_type):
         value_kind = "timestamp"  # a wall-clock datetime: naive values only
     max_length = _char_length(where, value_kind, sql_type, spec)
@@ -598,7 +597,7 @@ def build_descriptor(
         else:
             try:
                 fields[field_name] = _data_field(cls, None, field_name, hints[field_name], *defaults[field_name],
-                                                 partial=partial)  # fmt: skip
+                                                 partial=partial, view=view is not None)  # fmt: skip
             except Unresolved:
                 if not partial:
                     raise
@@ -606,7 +605,8 @@ def build_descriptor(
     key = _key_names(name, options, hints, own_order, fields, view=view is not None)
     fields.update({k: msgspec.structs.replace(fields[k], kind="pk") for k in key if k in fields})
     for field_name in later:
-        fields[field_name] = _data_field(cls, fields, field_name, hints[field_name], *defaults[field_name])
+        fields[field_name] = _data_field(cls, fields, field_name, hints[field_name], *defaults[field_name],
+                                         view=view is not None)  # fmt: skip
     if key and key[0] in later:
         fields[key[0]] = msgspec.structs.replace(fields[key[0]], kind="pk")
     ordered = [fields[n] for n in (*framework, *own_order)]

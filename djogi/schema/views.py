@@ -15,10 +15,10 @@ from typing import Any
 import msgspec
 
 from djogi.errors import ModelDefinitionError
-from djogi.identifiers import quote_ident
+from djogi.identifiers import MAX_IDENTIFIER_BYTES, quote_ident
 from djogi.sqltext import query_problem
 
-__all__ = ["ViewDef", "ViewSql", "canonical_query", "refresh_sql", "sql", "view_option"]
+__all__ = ["ViewDef", "ViewSql", "canonical_query", "refresh_sql", "sql", "view_column_problem", "view_option"]
 
 
 class ViewSql(msgspec.Struct, frozen=True):
@@ -37,6 +37,14 @@ def sql(text: str) -> ViewSql:
     if problem is not None:
         raise ModelDefinitionError(f"djogi.sql({text!r}): {problem}")
     return ViewSql(canonical_query(text))
+
+
+def view_column_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a view's column, or None: a view's columns are the names its query gives
+    (``"zip code"``), always double-quoted, so any name PostgreSQL keeps whole (1-63 bytes, no NUL) is one."""
+    if not name or len(name.encode()) > MAX_IDENTIFIER_BYTES or "\x00" in name:
+        return f"must be 1-{MAX_IDENTIFIER_BYTES} bytes without NUL"
+    return None
 
 
 def canonical_query(text: str) -> str:
@@ -82,6 +90,8 @@ def view_option(model: str, options: dict[str, Any]) -> ViewDef | None:
     return ViewDef(query=given.text, materialized=materialized, with_data=options.get("with_data", True))
 
 
-def refresh_sql(view: str, *, concurrently: bool = False) -> str:
-    """``REFRESH MATERIALIZED VIEW [CONCURRENTLY] "view"``."""
-    return f"REFRESH MATERIALIZED VIEW {'CONCURRENTLY ' if concurrently else ''}{quote_ident(view)}"
+def refresh_sql(view: str, *, concurrently: bool = False, with_data: bool = True) -> str:
+    """``REFRESH MATERIALIZED VIEW [CONCURRENTLY] "view" [WITH NO DATA]`` (``with_data=False``: emptied,
+    unreadable until the next refresh)."""
+    how = "CONCURRENTLY " if concurrently else ""
+    return f"REFRESH MATERIALIZED VIEW {how}{quote_ident(view)}{'' if with_data else ' WITH NO DATA'}"

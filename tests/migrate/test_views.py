@@ -273,3 +273,19 @@ def test_inspect_writes_sql_views_that_project_to_what_the_catalog_has(pg_sync: 
         'name="top_name", unique=True),\n    ),\n):\n    name: Field[str | None] = field(default=None)'
     ) in source
     assert declared_by(source) == live.structure()
+
+
+def test_indexes_and_with_data_of_a_kept_materialized_view_change_in_place() -> None:
+    def top(with_data: bool, unique: bool) -> Callable[[], None]:
+        def declare() -> None:
+            class Top(Model, table="top", view=sql("SELECT 1 AS n"), materialized=True, with_data=with_data,
+                      indexes=(Index(columns=("n",), unique=unique, name="top_n"),)):  # fmt: skip
+                n: Field[int]
+
+        return declare
+
+    assert [(label, up, down) for label, up, down, _ in steps(plan(top(False, True), top(True, False)))] == [
+        ("DropIndex top_n", 'DROP INDEX "top_n";', 'CREATE UNIQUE INDEX "top_n" ON "top" ("n");'),
+        ("AddIndex top_n", 'CREATE INDEX "top_n" ON "top" ("n");', 'DROP INDEX "top_n";'),
+        ("RefreshView top", 'REFRESH MATERIALIZED VIEW "top";', 'REFRESH MATERIALIZED VIEW "top" WITH NO DATA;'),
+    ]
