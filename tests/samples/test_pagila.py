@@ -1,9 +1,10 @@
 """pagila, loaded unmodified, cannot be adopted: its ``payment`` partitions carry foreign keys and indexes of
 their own, which no model declares (``db inspect`` refuses them, and verify reports them, ``test_inspect``).
 Everything else of it is declared exactly (its views and materialized view too, as SQL views verify finds
-no drift in), so its questions run through models written from its snapshot alone, and return exactly the rows of the same questions in hand-written SQL: ``int * interval``, ``@@`` on
-the tsvector column, the partitioned table, the enum's order, the composite-key link table, array
-containment and the ``year`` domain.
+no drift in), so its questions run through models written from its snapshot alone, and return exactly the
+rows of the same questions in hand-written SQL: ``int * interval``, ``@@`` on the tsvector column, the
+partitioned table, the enum's order, the composite-key link table, array containment and the ``year``
+domain; its views are read and its materialized view refreshed through the generated view models.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ import pytest
 
 from djogi.algebra import avg, cast, count, max_, min_, sum_
 from djogi.algebra.search import to_tsquery, ts_match
-from djogi.executor import connect
 from djogi.errors import ValidationError
+from djogi.executor import connect
 from djogi.migrate.introspect import catalog, server_spelled
 from djogi.migrate.modelsource import model_source
 from djogi.migrate.project import project
