@@ -18,8 +18,8 @@ Each example starts from a fresh database. For every step the models are redecla
 ``registry_scope``), composed, applied, and the live catalog introspected: it must equal the committed
 snapshot (a view's query compared as the server prints it). Then the steps are rolled back newest
 first, and after each rollback the catalog must equal the previous step's snapshot, and ``verify`` must be
-clean: the only findings are ``D619`` warnings for the rolled-back migrations still on disk. Before rolling back, the models ``db inspect`` writes for the
-live schema must declare exactly that schema.
+clean: the only findings are ``D619`` warnings for the rolled-back migrations still on disk. Before
+rolling back, the models ``db inspect`` writes for the live schema must declare exactly that schema.
 """
 
 import datetime as dt
