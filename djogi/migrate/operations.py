@@ -720,13 +720,9 @@ def replace_view(old: ViewSchema, new: ViewSchema) -> Operation:
 
 
 def view_index(index: IndexSchema, *, add: bool) -> Operation:
-    """An index added to (``add``) or dropped from a materialized view that stays (phase 11, in the
-    transaction: views are rebuilt there too)."""
-    label = f"{'AddIndex' if add else 'DropIndex'} {index.name}"
-    build, drop = index_sql(index, concurrently=False), f"DROP INDEX {q(index.name)};"
-    return Operation(kind="AddIndex" if add else "DropIndex", label=label, phase=11,
-                     effect="additive" if add else "reversible",
-                     steps=(Step(label=label, up=build if add else drop, down=drop if add else build),))  # fmt: skip
+    """An index added to (``add``) or dropped from a materialized view that stays: built or dropped
+    ``CONCURRENTLY`` as on a table (phase 11, after the views are rebuilt)."""
+    return msgspec.structs.replace(add_index(index, existing=True) if add else drop_index(index), phase=11)
 
 
 def refresh_view(view: ViewSchema) -> Operation:

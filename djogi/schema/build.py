@@ -636,7 +636,7 @@ def build_descriptor(
     partition_by, partitions = _partitioning(name, options.get("partition_by"), options.get("partitions", ()),
                                              ordered, [fields[k] for k in key], indexes)  # fmt: skip
     if view is not None:
-        _check_view(name, view, options["view"].output, ordered, indexes)
+        ordered = _check_view(name, view, options["view"].output, ordered, indexes)
     return ModelDescriptor(
         model=cls,
         name=name,
@@ -834,10 +834,12 @@ _TABLE_ONLY_FIELD = ("unique", "index", "check", "db_default", "identity", "gene
 
 
 def _check_view(model: str, view: ViewDef, output: tuple[tuple[str, Any, bool], ...], fields: list[FieldDescriptor],
-                indexes: tuple[Index, ...]) -> None:  # fmt: skip
+                indexes: tuple[Index, ...]) -> list[FieldDescriptor]:  # fmt: skip
     """A view model's fields declare columns of the view, not of a table: column options that only a table
     can have are refused; a view compiled from a query value must have the query's output columns, with
-    the same types (``output``; empty for ``djogi.sql``, whose columns verify compares with the catalog)."""
+    the same types (``output``; empty for ``djogi.sql``, whose columns verify compares with the catalog).
+    Returns the fields, a relation's own index (a table's foreign key gets one) dropped."""
+    fields = [msgspec.structs.replace(fd, index=None) if fd.relation is not None else fd for fd in fields]
     for fd in fields:
         declared = next((o for o in _TABLE_ONLY_FIELD if getattr(fd, o) not in (None, False)), None)
         if declared is not None:
@@ -846,7 +848,7 @@ def _check_view(model: str, view: ViewDef, output: tuple[tuple[str, Any, bool], 
     if indexes and not view.materialized:
         raise ModelDefinitionError(f"{model}: indexes= applies to a materialized view (materialized=True)")
     if not output:
-        return
+        return fields
     have = [(fd.column, fd.python_type, fd.nullable) for fd in fields]
     want = [(name, python_type, nullable) for name, python_type, nullable in output]
     if [c for c, _, _ in have] != [c for c, _, _ in want]:
@@ -861,6 +863,7 @@ def _check_view(model: str, view: ViewDef, output: tuple[tuple[str, Any, bool], 
                                        f"{getattr(python_type, '__name__', python_type)}")  # fmt: skip
         if got_nullable and not nullable:
             raise _fail(model, column, "the view's query may return NULL for it; declare it optional (| None)")
+    return fields
 
 
 def _tenant_key(model: str, key: object, fields: list[FieldDescriptor]) -> str | None:

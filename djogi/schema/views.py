@@ -82,7 +82,7 @@ def view_option(model: str, options: dict[str, Any]) -> ViewDef | None:
         raise ModelDefinitionError(f"{model}: with_data= applies to a materialized view; add materialized=True")
     table_only = ["indexes" if not materialized else "", "unique_together", "partition_by", "partitions", "through",
                   "renamed_from", "tenant_key", "outbox", "audit", "checks", "foreign_keys", "soft_delete",
-                  "managed", "pk", "comment", "timestamps"]  # fmt: skip
+                  "pk", "comment", "timestamps"]  # fmt: skip
     refused = [o for o in table_only if o in options]
     if refused:
         what = "a materialized view" if materialized else "a view"

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 from psycopg.rows import TupleRow
 
-from djogi import Field, Index, Model, field, sql
+from djogi import Field, ForeignKey, Index, Model, field, sql
 from djogi.algebra import insert_many
 from djogi.algebra.aggregate import count
 from djogi.errors import ModelDefinitionError, ValidationError
@@ -19,6 +19,7 @@ from djogi.executor import Database
 from djogi.migrate import Bucket, apply, compose, introspect, verify
 from djogi.migrate.diff import diff
 from djogi.migrate.introspect import server_spelled
+from djogi.migrate.lint import lint_sql
 from djogi.migrate.modelsource import model_source
 from djogi.migrate.project import project
 from djogi.migrate.snapshot import EMPTY
@@ -51,6 +52,12 @@ class VCounts(Model, table="v_counts", view=VBook.objects.values(author_id=VBook
               indexes=(Index(columns=("author_id",), unique=True, name="v_counts_author"),)):  # fmt: skip
     author_id: Field[int]
     n: Field[int]
+
+
+class VShelf(Model, table="v_shelf", view=sql("SELECT author_id, count(*) AS books FROM v_book GROUP BY 1"),
+             primary_key="author"):  # fmt: skip
+    author: ForeignKey[VAuthor]
+    books: Field[int]
 
 
 def authors(extra: str = "", *, text: bool = False) -> Callable[[], None]:
@@ -189,7 +196,7 @@ def test_sql_refuses_anything_but_one_query() -> None:
 
 @pytest.fixture
 async def vdb(db: Database, pg: psycopg.AsyncConnection[TupleRow]) -> Database:
-    wanted = [descriptor(m) for m in (VAuthor, VBook, VNames, VCounts)]
+    wanted = [descriptor(m) for m in (VAuthor, VBook, VNames, VCounts, VShelf)]
     for step in diff(EMPTY, project(wanted, "main", None).unwrap()).unwrap().steps:
         await pg.execute(step.up.encode())
     return db
@@ -208,6 +215,11 @@ async def test_reads_through_a_view_and_refresh(vdb: Database) -> None:
                                                                           VCounts(author_id=2, n=2)]  # fmt: skip
     with pytest.raises(ValidationError, match="VNames is not a materialized view"):
         await vdb.refresh_view(VNames)
+    # relations from a view model to a table: joined, prefetched both ways
+    shelves = await vdb.all(VShelf.objects.select_related(VShelf.author).order_by(VShelf.author))
+    assert [(author.name, shelf.books) for shelf, author in shelves] == [("ann", 3), ("bo", 2)]
+    loaded = await vdb.all(VAuthor.objects.order_by(VAuthor.author_id).prefetch(VAuthor.v_shelf))
+    assert [[s.books for s in a.v_shelf] for a in loaded] == [[3], [2]]
 
 
 async def test_every_write_to_a_view_is_refused_by_name(vdb: Database) -> None:
@@ -284,8 +296,22 @@ def test_indexes_and_with_data_of_a_kept_materialized_view_change_in_place() -> 
 
         return declare
 
-    assert [(label, up, down) for label, up, down, _ in steps(plan(top(False, True), top(True, False)))] == [
-        ("DropIndex top_n", 'DROP INDEX "top_n";', 'CREATE UNIQUE INDEX "top_n" ON "top" ("n");'),
-        ("AddIndex top_n", 'CREATE INDEX "top_n" ON "top" ("n");', 'DROP INDEX "top_n";'),
-        ("RefreshView top", 'REFRESH MATERIALIZED VIEW "top";', 'REFRESH MATERIALIZED VIEW "top" WITH NO DATA;'),
-    ]
+    changed = steps(plan(top(False, True), top(True, False)))
+    assert changed == [
+        ("DropIndex top_n", 'DROP INDEX CONCURRENTLY IF EXISTS "top_n";', 'CREATE UNIQUE INDEX "top_n" ON "top" ("n");',
+         False),
+        ("AddIndex top_n", 'CREATE INDEX CONCURRENTLY "top_n" ON "top" ("n");', 'DROP INDEX IF EXISTS "top_n";', False),
+        ("RefreshView top", 'REFRESH MATERIALIZED VIEW "top";', 'REFRESH MATERIALIZED VIEW "top" WITH NO DATA;',
+         True),
+    ]  # fmt: skip
+    assert lint_sql((label, up, transactional) for label, up, _, transactional in changed) == []
+    created = steps(plan(None, authors()))
+    assert lint_sql((label, up, transactional) for label, up, _, transactional in created) == []
+
+
+def test_an_unmanaged_view_model_is_read_but_never_migrated() -> None:
+    def declare() -> None:
+        class Outside(Model, table="outside", view=sql("SELECT 1 AS x"), managed=False):
+            x: Field[int]
+
+    assert snap(declare).views == {}
