@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from reveal import Author, Book, Category, Genre, TWriter
 
-from djogi import Database, Field, Model, field, sql, visage, visage_query
+from djogi import Database, Field, Model, field, visage, visage_query
 
 
 async def bad(db: Database, a: Author, b: Book) -> None:
@@ -39,10 +39,3 @@ class Bad(Model, table="typing_bad"):
     price: Field[Decimal] = field(default="x")  # E: arg-type reportAssignmentType
     title: Field[str] = field(max_lenght=3)  # E: call-overload reportCallIssue
 
-
-class BadView(Model, table="typing_bad_view", view="SELECT 1 AS x"):  # E: arg-type reportArgumentType
-    x: Field[int]
-
-
-class BadMv(Model, table="t_bad_mv", view=sql("SELECT 1 AS x"), materialized=1.5):  # E: arg-type reportArgumentType
-    x: Field[int]
