@@ -12,7 +12,7 @@ import pytest
 from psycopg.rows import TupleRow
 
 from djogi import Field, ForeignKey, Index, Model, field, sql
-from djogi.algebra import insert_many
+from djogi.algebra import insert_many, update_many
 from djogi.algebra.aggregate import count
 from djogi.errors import ModelDefinitionError, ValidationError
 from djogi.executor import Database
@@ -228,6 +228,11 @@ async def test_every_write_to_a_view_is_refused_by_name(vdb: Database) -> None:
         lambda: vdb.create(row), lambda: vdb.save(row), lambda: vdb.delete(row), lambda: vdb.bulk_create([row]),
         lambda: vdb.execute(insert_many(VNames, [row])), lambda: vdb.execute(VNames.objects.update(shout="Y")),
         lambda: vdb.execute(VNames.objects.delete()), lambda: vdb.get_or_create(row, lookup=("author_id",)),
+        lambda: vdb.create_or_find(row, lookup=("author_id",)), lambda: vdb.bulk_update([row], ["shout"]),
+        lambda: vdb.bulk_insert([row], conflict_target=("author_id",)),
+        lambda: vdb.bulk_upsert([row], ("author_id",), ("shout",)),
+        lambda: vdb.update_or_create(row, lookup=("author_id",)),
+        lambda: vdb.execute(update_many(VNames, [row], ["shout"])),
     ]  # fmt: skip
     for write in writes:
         with pytest.raises(ValidationError, match=r"VNames: .* refused: VNames is a view \(v_names\), which is read"):
