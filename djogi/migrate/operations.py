@@ -703,9 +703,10 @@ def create_view(view: ViewSchema) -> Operation:
 
 def drop_view(view: ViewSchema) -> Operation:
     """Drop a view before anything else (phase -1: a view blocks changes to the columns it reads); the down
-    recreates it (a materialized view refilled only when it was created ``WITH DATA``)."""
+    recreates it (a materialized view declared ``with_data=False`` comes back empty: lossy)."""
     label = f"DropView {view.name}"
-    lossy = f"DropView — {view.name}: refreshed again on rollback" if view.materialized else None
+    lossy = (f"DropView — {view.name}: recreated WITH NO DATA on rollback; refresh it"
+             if view.materialized and not view.with_data else None)  # fmt: skip
     return Operation(kind="DropView", label=label, phase=-1, effect="reversible", steps=(
         Step(label=label, up=_drop_view_sql(view), down=create_view_sql(view), lossy=lossy),))  # fmt: skip
 

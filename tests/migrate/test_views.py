@@ -16,13 +16,13 @@ from djogi.algebra import insert_many, update_many
 from djogi.algebra.aggregate import count
 from djogi.errors import ModelDefinitionError, ValidationError
 from djogi.executor import Database
-from djogi.migrate import Bucket, apply, compose, introspect, verify
+from djogi.migrate import Bucket, apply, compose, introspect, rollback, verify
 from djogi.migrate.diff import diff
 from djogi.migrate.introspect import server_spelled
 from djogi.migrate.lint import lint_sql
 from djogi.migrate.modelsource import model_source
 from djogi.migrate.project import project
-from djogi.migrate.snapshot import EMPTY
+from djogi.migrate.snapshot import EMPTY, Snapshot
 from djogi.model import descriptor, models, registry_scope
 from tests.migrate.helpers import declared_by, plan, snap, steps
 
@@ -320,3 +320,29 @@ def test_an_unmanaged_view_model_is_read_but_never_migrated() -> None:
             x: Field[int]
 
     assert snap(declare).views == {}
+
+
+def test_views_are_rebuilt_around_a_table_change_and_rolled_back(db_url: str, tmp_path: Path) -> None:
+    def converged(expected: Snapshot) -> bool:
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            live = introspect(conn, tables=["author", "names", "top"])
+            return server_spelled(conn, expected, live).structure() == live.structure()
+
+    history = []
+    for step, declare in enumerate((authors(), authors(text=True))):
+        with registry_scope(isolated=True):
+            declare()
+            when = dt.datetime(2026, 1, 1 + step, tzinfo=dt.UTC)
+            plan = compose(tmp_path, models(), when, allow_destructive=True).unwrap()
+        apply(db_url, tmp_path)
+        history.append(plan.buckets[0].snapshot)
+        assert converged(history[-1])
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("REFRESH MATERIALIZED VIEW top")
+        conn.execute("INSERT INTO author VALUES (1, 'ann', '1900')")
+        assert conn.execute("SELECT born FROM names").fetchall() == [("1900",)]
+    report = rollback(db_url, tmp_path, Bucket("main"), allow_data_loss=True, reason="test")
+    assert report.ok, report.diagnostics
+    assert converged(history[0])
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        assert conn.execute("SELECT born FROM names").fetchall() == [(1900,)]
