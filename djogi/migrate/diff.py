@@ -473,6 +473,11 @@ def _reshaped(old: Snapshot, new: Snapshot) -> set[str]:
     return out
 
 
+def _query_and_kind(view: ViewSchema) -> ViewSchema:
+    """What a view must be dropped, replaced or created again for: all but its indexes and ``with_data``."""
+    return msgspec.structs.replace(view, indexes=(), with_data=True)
+
+
 def _replaceable(old: ViewSchema, new: ViewSchema) -> bool:
     """``CREATE OR REPLACE VIEW`` can turn ``old`` into ``new``: plain views, the old columns first and
     unchanged."""
@@ -503,25 +508,19 @@ def _views(old: Snapshot, new: Snapshot) -> list[Operation]:
     dropped that way, in dependency order (dropped dependents first, created after what they read). An
     index added to or dropped from a materialized view that stays is its own operation, and so is a change
     of its ``with_data`` (a refresh filling or emptying it)."""
-    changed = {n for n in set(old.views) & set(new.views) if msgspec.structs.replace(old.views[n], indexes=(),
-               with_data=True) != msgspec.structs.replace(new.views[n], indexes=(), with_data=True)}  # fmt: skip
+    kept, gone = set(old.views) & set(new.views), set(old.views) - set(new.views)
+    changed = {n for n in kept if _query_and_kind(old.views[n]) != _query_and_kind(new.views[n])}
     read = {r for v in old.views.values() for r in v.reads}  # a view others read cannot be dropped on rollback
     replaced = {n for n in changed if _replaceable(old.views[n], new.views[n]) and n not in read}
-    rebuilt = (changed - replaced) | {n for n in set(old.views) & set(new.views) if old.views[n].reads & _reshaped(
-        old, new)}  # fmt: skip
-    while True:  # a view reading a view that is dropped must go first
-        more = {n for n in set(old.views) & set(new.views) if old.views[n].reads & rebuilt} - rebuilt
-        more |= {n for n in set(old.views) & set(new.views) if old.views[n].reads & (set(old.views) - set(new.views))}
-        if not more - rebuilt:
-            break
+    reshaped = _reshaped(old, new)
+    rebuilt = (changed - replaced) | {n for n in kept if old.views[n].reads & reshaped}
+    while more := {n for n in kept - rebuilt if old.views[n].reads & (rebuilt | gone)}:  # readers go first
         rebuilt |= more
     replaced -= rebuilt
-    gone = set(old.views) - set(new.views)
     out = [ops.drop_view(old.views[n]) for n in reversed(_ordered(old.views, gone | rebuilt))]
-    out += [ops.create_view(new.views[n]) if n in rebuilt or n not in old.views else
-            ops.replace_view(old.views[n], new.views[n])
-            for n in _ordered(new.views, (set(new.views) - set(old.views)) | rebuilt | replaced)]  # fmt: skip
-    for name in sorted((set(old.views) & set(new.views)) - rebuilt):
+    out += [ops.replace_view(old.views[n], new.views[n]) if n in replaced else ops.create_view(new.views[n])
+            for n in _ordered(new.views, (set(new.views) - kept) | rebuilt | replaced)]  # fmt: skip
+    for name in sorted(kept - rebuilt):
         before = {i.name: i for i in old.views[name].indexes}
         after = {i.name: i for i in new.views[name].indexes}
         out += [ops.view_index(i, add=False) for n, i in sorted(before.items()) if after.get(n) != i]
