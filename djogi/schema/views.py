@@ -3,7 +3,7 @@
 ``class BookSales(Model, table="book_sales", view=sql("SELECT ..."), primary_key="book_id")`` reads the
 view ``book_sales``; ``materialized=True`` makes it a materialized view (``with_data=False``: created
 ``WITH NO DATA``, filled by the first refresh), whose ``indexes=`` migrations create on it. ``view=`` also
-takes a query value (``select(...)``), which ``djogi.model`` compiles to SQL before the schema sees it.
+takes a query value (``select(...)``), which ``djogi.viewquery`` compiles to SQL before the schema sees it.
 A view model has no generated key or timestamps; ``primary_key=`` (optional) names the field(s) that
 identify a row, for ``get()``. Every write path asks ``ModelDescriptor.check_writable``: a view model refuses writes.
 """
