@@ -346,3 +346,18 @@ def test_views_are_rebuilt_around_a_table_change_and_rolled_back(db_url: str, tm
     assert converged(history[0])
     with psycopg.connect(db_url, autocommit=True) as conn:
         assert conn.execute("SELECT born FROM names").fetchall() == [(1900,)]
+
+
+def test_verify_reports_a_sql_view_whose_columns_differ_from_its_model(db_url: str, tmp_path: Path) -> None:
+    with registry_scope(isolated=True):
+
+        class Odd(Model, table="odd", view=sql("SELECT 1::bigint AS n, 'x' AS label")):
+            n: Field[str]
+            label: Field[str]
+
+        compose(tmp_path, models(), dt.datetime(2026, 1, 1, tzinfo=dt.UTC), slug="odd").unwrap()
+        apply(db_url, tmp_path)
+        report = verify(db_url, tmp_path, Bucket("main"), models=models())
+    assert [(d.code, d.subject) for d in report.diagnostics] == [("D647", "odd")]
+    assert "columns [('n', 'BIGINT'), ('label', 'TEXT')]; snapshot: [('n', 'TEXT'), ('label', 'TEXT')]" in (
+        report.diagnostics[0].message)  # fmt: skip
