@@ -18,7 +18,18 @@ from djogi.errors import (
 from djogi.executor import Database, connect
 from djogi.fields import Field, ForeignKey, OneToOne, Reverse, field
 from djogi.loop import run
-from djogi.model import Audit, Check, CompositeForeignKey, Domain, Index, IndexColumn, Model, descriptor, models
+from djogi.model import (
+    Audit,
+    Check,
+    CompositeForeignKey,
+    Domain,
+    Index,
+    IndexColumn,
+    Model,
+    descriptor,
+    models,
+    sql,
+)
 from djogi.passwords import PasswordHash
 from djogi.schema import Partition, PartitionBy
 from djogi.types import (
@@ -93,6 +104,7 @@ __all__ = [
     "models",
     "param",
     "run",
+    "sql",
 ]
 
 # --- relations (issue 7); visages, protected fields and composition (issue 22)

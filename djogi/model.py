@@ -36,9 +36,13 @@ from djogi.schema import (
     registry_scope,
 )
 from djogi.schema.base import SchemaMeta
+from djogi.schema.views import ViewSql, sql
 from djogi.vectorcall import inherit_vectorcall
+from djogi.viewquery import view_sql
 
 if TYPE_CHECKING:
+    from djogi.algebra.query import Select
+    from djogi.algebra.setops import SetOp
     from djogi.fields import Key, Objects, Stamp
     from djogi.schema import Partition, PartitionBy
     from djogi.types import PrimaryKey
@@ -61,6 +65,7 @@ __all__ = [
     "field",
     "models",
     "registry_scope",
+    "sql",
 ]
 
 
@@ -86,12 +91,15 @@ class ModelMeta(SchemaMeta):
             primary_key: str | tuple[str, ...] = ..., timestamps: bool = ..., managed: bool = ..., outbox: bool = ...,
             audit: bool | Audit = ..., checks: tuple[Check, ...] = ...,
             foreign_keys: tuple[CompositeForeignKey, ...] = ..., soft_delete: str = ...,
+            view: ViewSql | Select[Any] | SetOp[Any] = ..., materialized: bool = ..., with_data: bool = ...,
             frozen: bool = ..., kw_only: bool = ..., eq: bool = ..., gc: bool = ...,
         ) -> _MM: ...  # fmt: skip
 
     else:
 
         def __new__(mcls, name, bases, namespace, **kwargs):
+            if "view" in kwargs:
+                kwargs["view"] = view_sql(name, kwargs["view"])
             cls = super().__new__(mcls, name, bases, namespace, **kwargs)
             type.__setattr__(cls, "__djogi_columns__", {})
             return cls

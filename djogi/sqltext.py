@@ -12,6 +12,7 @@ import re
 import pglast
 from pglast import ast
 from pglast.parser import ParseError
+from pglast.visitors import referenced_relations
 
 _LABEL = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _COLUMN_EXTRAS = ("constraints", "collClause", "raw_default", "compression", "storage_name", "fdwoptions")
@@ -78,3 +79,24 @@ def opclass_problem(opclass: object) -> str | None:
     if len(parts) > 2 or not all(_LABEL.match(p) and len(p.encode()) <= 63 for p in parts):
         return "must be an operator class name (ASCII letters, digits, underscores; optionally schema.name)"
     return None
+
+
+def query_problem(query: object) -> str | None:
+    """Why ``query`` is not one SQL query a view can be defined by (a ``SELECT``, ``VALUES`` or set
+    operation, optionally with ``WITH``; no ``INTO``, no row locks, no ``$n`` parameters), or None."""
+    stmt = _one_statement(query, "{}", "query")
+    if isinstance(stmt, str):
+        return stmt
+    if not isinstance(stmt, ast.SelectStmt):
+        return "is not one query (a view is defined by a SELECT)"
+    if stmt.intoClause is not None or stmt.lockingClause:
+        return "is not a plain query (SELECT INTO and row locks have no place in a view)"
+    assert isinstance(query, str)
+    if any(token.name == "PARAM" for token in pglast.parser.scan(query)):
+        return "has $n parameters (a view cannot have bind parameters: write the values as literals)"
+    return None
+
+
+def query_relations(query: str) -> frozenset[str]:
+    """The unqualified names of the tables and views ``query`` reads (CTE names left out; pglast)."""
+    return frozenset(name.rsplit(".", 1)[-1].strip('"') for name in referenced_relations(query))

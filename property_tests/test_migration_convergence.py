@@ -9,14 +9,17 @@ table with djogi's ``id`` may be partitioned (hash or range on the key, ``LAYOUT
 (a layout's sibling: partitions dropped and added), which also exercises the online index build on an
 existing partitioned table (``ON ONLY``, ``CONCURRENTLY`` per partition, ``ATTACH``). A table with a
 one-column key may get or lose an outbox (``outbox=True``: the companion table and capture triggers) and
-columns excluded from its payloads.
+columns excluded from its payloads. Views are drawn over the tables (``ViewDecl``): SQL views reading a
+column of a table (cast to text) or another view, plain or materialized (with an index, unique or not);
+they are added, dropped, switched between plain and materialized and follow their table's changes, so
+migrations rebuild them around the table changes that would break them.
 
 Each example starts from a fresh database. For every step the models are redeclared (inside
 ``registry_scope``), composed, applied, and the live catalog introspected: it must equal the committed
-snapshot. Then the steps are rolled back newest first, and after each rollback the catalog must equal
-the previous step's snapshot, and ``verify`` must be clean: the only findings are ``D619`` warnings for
-the rolled-back migrations still on disk. Before rolling back, the models ``db inspect`` writes for the
-live schema must declare exactly that schema.
+snapshot (a view's query compared as the server prints it). Then the steps are rolled back newest
+first, and after each rollback the catalog must equal the previous step's snapshot, and ``verify`` must be
+clean: the only findings are ``D619`` warnings for the rolled-back migrations still on disk. Before
+rolling back, the models ``db inspect`` writes for the live schema must declare exactly that schema.
 """
 
 import datetime as dt
@@ -35,8 +38,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import djogi
-from djogi import Check, CompositeForeignKey, Domain, Field, ForeignKey, Model, Partition, PartitionBy, field
+from djogi import Check, CompositeForeignKey, Domain, Field, ForeignKey, Index, Model, Partition, PartitionBy, field
 from djogi.migrate import Bucket, apply, compose, introspect, rollback, verify
+from djogi.migrate.introspect import server_spelled
 from djogi.migrate.modelsource import model_source
 from djogi.migrate.snapshot import EMPTY, Snapshot
 from djogi.model import models, registry_scope
@@ -122,6 +126,64 @@ class Table:
     outbox: bool = False
     check: bool = False  # a table CHECK constraint
     pair_target: str = ""  # a model with a composite key (ka, kb) its two optional pair columns reference
+
+
+@dataclass
+class ViewDecl:
+    uid: int
+    name: str
+    table: int  # the uid of the table it reads
+    position: int  # the column of that table it reads (cast to text), a constant once there is no such column
+    over: int | None = None  # the uid of a view it reads instead of the table
+    materialized: bool = False
+    unique: bool = False
+
+
+def _view_query(v: ViewDecl, tables: list[Table], views: list[ViewDecl]) -> str:
+    if v.over is not None:
+        return f'SELECT c FROM "{next(o.name for o in views if o.uid == v.over)}"'
+    t = next(t for t in tables if t.uid == v.table)
+    column = f'"{t.cols[v.position].name}"::text' if v.position < len(t.cols) else "'none'::text"
+    return f'SELECT {column} AS c FROM "{t.name}"'
+
+
+def declare_views(tables: list[Table], views: list[ViewDecl]) -> None:
+    """Declare the view models of ``views`` (after the tables they read)."""
+    for v in views:
+        options: dict[str, Any] = {"table": v.name, "view": djogi.sql(_view_query(v, tables, views))}
+        if v.materialized:
+            options.update(materialized=True, indexes=(Index(columns=("c",), unique=v.unique, name=f"vi_{v.uid}"),))
+        ns = {"__annotations__": {"c": Field[str | None]}, "c": field(default=None)}
+        types.new_class(f"V{v.uid}", (Model,), options, lambda body, ns=ns: body.update(ns))
+
+
+def evolve_views(data: st.DataObject, tables: list[Table], views: list[ViewDecl], fresh: Iterator[str],
+                 uid: Iterator[int]) -> list[ViewDecl]:  # fmt: skip
+    """The views kept once their tables changed (a view of a dropped table goes, and the views reading it),
+    then maybe one random change."""
+    kept: list[ViewDecl] = []
+    for v in views:
+        if any(t.uid == v.table for t in tables) and (v.over is None or any(o.uid == v.over for o in kept)):
+            kept.append(replace(v))
+    action = data.draw(st.sampled_from(["none", "none", "add", "drop", "switch"] if tables else ["none"]),
+                       label="view action")  # fmt: skip
+    if action == "add":
+        t = data.draw(st.sampled_from(tables), label="view table")
+        over = data.draw(st.sampled_from([None, *(v.uid for v in kept if v.table == t.uid)]), label="over")
+        kept.append(ViewDecl(uid=next(uid), name=next(fresh), table=t.uid, position=data.draw(st.integers(0, 2)),
+                             over=over, materialized=data.draw(st.booleans(), label="materialized")))  # fmt: skip
+    read = {v.over for v in kept}
+    if action == "drop" and any(v.uid not in read for v in kept):
+        victim = data.draw(st.sampled_from([v for v in kept if v.uid not in read]), label="view dropped")
+        kept.remove(victim)
+    elif action == "switch" and kept:
+        v = data.draw(st.sampled_from(kept), label="view switched")
+        if v.materialized and data.draw(st.booleans(), label="unique"):
+            v.unique = not v.unique
+        else:
+            v.materialized = not v.materialized
+    event(f"{sum(v.materialized for v in kept)} materialized, {sum(not v.materialized for v in kept)} plain views")
+    return kept
 
 
 def _key_fields(t: Table) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
@@ -297,6 +359,12 @@ def live(url: str) -> Snapshot:
         return introspect(conn).structure()
 
 
+def spelled(url: str, expected: Snapshot) -> Snapshot:
+    """``expected`` with each view's query as the server prints it (what the catalog reads back)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        return server_spelled(conn, expected, introspect(conn)).structure()
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_random_evolutions_converge_and_roll_back(djogi_databases: TestDatabases, data: st.DataObject) -> None:
@@ -306,20 +374,23 @@ def test_random_evolutions_converge_and_roll_back(djogi_databases: TestDatabases
     uid = iter(range(1000))
     history: list[Snapshot] = [EMPTY.structure()]
     tables: list[Table] = []
+    views: list[ViewDecl] = []
     try:
         with tempfile.TemporaryDirectory() as tmp:
             migrations = Path(tmp)
             for step in range(data.draw(st.integers(1, 6), label="steps")):
                 tables = evolve(data, tables, fresh, uid)
+                views = evolve_views(data, tables, views, fresh, uid)
                 with registry_scope(isolated=True):
                     declare(tables)
+                    declare_views(tables, views)
                     composed = compose(migrations, models(), T0 + dt.timedelta(seconds=step), allow_destructive=True)
                 plan = composed.unwrap()
                 if plan.empty:
                     continue
                 apply(url, migrations)
                 target = plan.buckets[0].snapshot.structure()
-                assert live(url) == target
+                assert live(url) == spelled(url, target)
                 history.append(target)
             assert verify(url, migrations, MAIN).diagnostics == ()
             assert declared_by(model_source(live(url))) == live(url)
@@ -328,7 +399,7 @@ def test_random_evolutions_converge_and_roll_back(djogi_databases: TestDatabases
                 report = rollback(url, migrations, MAIN, allow_data_loss=True, reason="round trip")
                 assert report.ok and report.diagnostics == (), report.diagnostics
                 undone += report.rolled_back
-                assert live(url) == previous
+                assert live(url) == spelled(url, previous)
                 checked = verify(url, migrations, MAIN)
                 assert checked.ok and checked.head == report.head
                 assert sorted((d.code, d.subject) for d in checked.diagnostics) == [("D619", v) for v in sorted(undone)]

@@ -157,6 +157,9 @@ class Insert(_Value, Generic[M], frozen=True):
     created: bool = False
     old_new: bool = False
 
+
+    def __post_init__(self) -> None:
+        descriptor(self.model).check_writable("insert")
     def on_conflict(self, *target: Column[M, Any], constraint: str | None = None) -> ConflictClause[M]:
         """Start ``ON CONFLICT (target columns)`` or ``ON CONFLICT ON CONSTRAINT constraint``."""
         desc = descriptor(self.model)
@@ -228,6 +231,9 @@ class InsertFrom(_Value, Generic[M], frozen=True):
     source: Select[Any]
     returning: tuple[str, ...] | None = None
 
+
+    def __post_init__(self) -> None:
+        descriptor(self.model).check_writable("insert_from()")
     def with_returning(self, *cols: Column[M, Any]) -> InsertFrom[M]:
         """RETURNING these columns of the inserted rows (no arguments: every column)."""
         return msgspec.structs.replace(self, returning=returning_columns(self.model, cols))
@@ -248,6 +254,9 @@ class Update(_Value, Generic[M], frozen=True):
     source: Unnest | None = None
     old_new: bool = False
 
+
+    def __post_init__(self) -> None:
+        descriptor(self.model).check_writable("update")
     def with_returning(self, *cols: Column[M, Any]) -> Update[M]:
         """RETURNING these columns of the updated rows (no arguments: every column)."""
         return msgspec.structs.replace(self, returning=returning_columns(self.model, cols))
@@ -269,6 +278,9 @@ class Delete(_Value, Generic[M], frozen=True):
     empty: bool = False
     old_new: bool = False
 
+
+    def __post_init__(self) -> None:
+        descriptor(self.model).check_writable("delete")
     def with_returning(self, *cols: Column[M, Any]) -> Delete[M]:
         """RETURNING these columns of the deleted rows (no arguments: every column)."""
         return msgspec.structs.replace(self, returning=returning_columns(self.model, cols))
@@ -684,6 +696,9 @@ class Merge(_Value, Generic[M], frozen=True):
     whens: tuple[MergeWhen, ...] = ()
     returning: tuple[str, ...] | None = None
 
+
+    def __post_init__(self) -> None:
+        descriptor(self.model).check_writable("merge()")
     def _arm(self, arm: MergeWhen) -> Merge[M]:
         predicate(arm.condition, "a merge arm's where")
         check_model(self.model, "merge() condition", (arm.condition,), also=(self.using.ref,))

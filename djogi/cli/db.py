@@ -208,13 +208,14 @@ def seed(
 def inspect(
     ctx: typer.Context,
     tables: Annotated[list[str] | None, typer.Argument(
-        help="Tables to write models for [default: every table of the current schema but djogi's own].")] = None,
+        help="Tables and views to write models for [default: every table and view of the current schema but "
+             "djogi's own].")] = None,
     database: DatabaseOption = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the models to this file "
                                                 "[default: standard output].")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing --output file.")] = False,
 ) -> None:
-    """Write the source of models declaring an existing database's tables, as they are.
+    """Write the source of models declaring an existing database's tables and views, as they are.
 
     Refused (exit 2), writing nothing, when a chosen table is missing or has a column or key the model
     declarations cannot state exactly (the message names it), or when --output exists and --force is not given.
@@ -231,7 +232,7 @@ def inspect(
         typer.echo(source, nl=False)
         return
     write_atomic(output, source.encode())  # whole or not at all
-    cli.info(f"db inspect: wrote {len(tables or snapshot.models)} model(s) to {output}")
+    cli.info(f"db inspect: wrote {len(tables or [*snapshot.models, *snapshot.views])} model(s) to {output}")
 
 
 @db_app.command()

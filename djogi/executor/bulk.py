@@ -309,6 +309,7 @@ async def bulk_create(db: Session, rows: Sequence[M], returning: bool) -> list[M
     if not rows:
         return [] if returning else 0
     desc = _model_of(rows)
+    desc.check_writable("bulk_create()")
     rows, read = checked_columns(desc, rows)
     missing, everywhere = _unset_fields(desc, rows)
     fields = [fd for fd in desc.fields if fd.generated is None]  # computed by the database, left UNSET

@@ -45,6 +45,7 @@ from djogi.executor.session import Session, bypass_logger
 from djogi.executor.transaction import Atomic, Isolation, OnCommit, retry_loop
 from djogi.identifiers import identifier_problem
 from djogi.model import Model, descriptor
+from djogi.schema.views import refresh_sql
 from djogi.tenancy import BYPASS_ROLE
 
 M = TypeVar("M", bound=Model[Any])
@@ -372,6 +373,16 @@ class Database:
     async def refresh(self, instance: M) -> M:
         """The instance's row as stored now; NotFound when it is gone."""
         return await self.get(type(instance), key_of(instance))
+
+    async def refresh_view(self, model: type[Model[Any]], *, concurrently: bool = False) -> None:
+        """``REFRESH MATERIALIZED VIEW [CONCURRENTLY] "view"`` of a materialized view model (CONCURRENTLY:
+        readers are not blocked; it needs a unique index on the view and a view filled once). Raises
+        ValidationError for a model that is not a materialized view, or CONCURRENTLY without a unique index."""
+        desc = descriptor(model)
+        problem = desc.refresh_problem(concurrently=concurrently)
+        if problem is not None:
+            raise ValidationError(f"refresh_view(): {problem}")
+        await self._session.run(refresh_sql(desc.table, concurrently=concurrently), (), None, fresh=True)
 
     # ------------------------------------------------------------------------------------ bulk writes
 

@@ -147,6 +147,7 @@ async def create(db: Database, session: Session, instance: M) -> M:
         rows, _ = await session.statement(compile(insert_one(instance)))
         return rows[0]  # type: ignore[no-any-return]
     desc = descriptor(model)
+    desc.check_writable("create()")
     async with _scope(db, hooks, numbers=any(fd.sequence_within is not None for fd in desc.composed)):
         instance = with_actors(desc, instance, db.auth, creating=True)
         instance = await _hook(hooks, "before_create", instance, db)
@@ -164,6 +165,7 @@ async def save(db: Database, session: Session, instance: M, changes: Mapping[str
         rows, _ = await session.statement(compile(update_one(instance, changes or None)))
         return rows[0] if rows else missing(instance, "save")  # type: ignore[no-any-return]
     desc = descriptor(model)
+    desc.check_writable("save()")
     async with _scope(db, hooks):
         try:
             target = msgspec.structs.replace(instance, **changes)
@@ -187,6 +189,7 @@ async def delete(db: Database, session: Session, instance: Model[Any], *, hard: 
     deleted_at = now(), ... WHERE <key> [AND version = $v] AND deleted_at IS NULL``."""
     model = type(instance)
     desc = descriptor(model)
+    desc.check_writable("delete()")
     hooks = hooks_of(session, model)
     soft = None if hard else desc.soft_delete
     if not hooks and soft is None:
@@ -229,6 +232,7 @@ async def find_or_create(
     in every field the caller gave, else ``IdempotencyConflict``."""
     model = type(instance)
     desc = descriptor(model)
+    desc.check_writable("get_or_create()" if not idempotent else "create_or_find()")
     if lookup is None:
         key = next((fd.name for fd in desc.fields if fd.idempotency_key), None)
         if key is None:

@@ -33,6 +33,7 @@ from djogi.migrate.snapshot import (
     IndexTarget,
     Snapshot,
     TableSchema,
+    ViewSchema,
     expand_column_indexes,
 )
 
@@ -95,6 +96,7 @@ def diff(old: Snapshot, new: Snapshot) -> Result[Plan, str]:
     if isinstance(domain_ops, str):
         return Failure(domain_ops)
     out += domain_ops
+    out += _views(old, new)
     renamed, old = _renames(old, new)
     out += renamed
     for name in sorted(set(old.models) & set(new.models)):
@@ -455,4 +457,76 @@ def _indexes(old: Snapshot, new: Snapshot) -> list[Operation]:
     for name in sorted(set(before) - set(after)):
         if before[name].table in new.models:
             out.append(ops.drop_index(before[name], partitioned=_partitioned(before[name].table, old)))
+    return out
+
+
+# -------------------------------------------------------------------------------------- views
+
+
+def _reshaped(old: Snapshot, new: Snapshot) -> set[str]:
+    """The tables of ``old`` a view reading them would block the plan on: dropped or renamed, or with a
+    column dropped, renamed or retyped (adding a column or an index never touches a view)."""
+    out = set()
+    for name, table in old.models.items():
+        after = new.models.get(name)
+        if after is None or any((c := after.column(col.name)) is None or c.sql_type != col.sql_type
+                                for col in table.columns):  # fmt: skip
+            out.add(name)
+    return out
+
+
+def _query_and_kind(view: ViewSchema) -> ViewSchema:
+    """What a view must be dropped, replaced or created again for: all but its indexes and ``with_data``."""
+    return msgspec.structs.replace(view, indexes=(), with_data=True)
+
+
+def _replaceable(old: ViewSchema, new: ViewSchema) -> bool:
+    """``CREATE OR REPLACE VIEW`` can turn ``old`` into ``new``: plain views, the old columns first and
+    unchanged."""
+    return not old.materialized and not new.materialized and new.columns[: len(old.columns)] == old.columns
+
+
+def _ordered(views: dict[str, ViewSchema], names: set[str]) -> list[str]:
+    """``names`` so that a view comes after the views it reads (then by name)."""
+    done: list[str] = []
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        if name in done or name in path:
+            return
+        for read in sorted(views[name].reads & names):
+            visit(read, (*path, name))
+        done.append(name)
+
+    for name in sorted(names):
+        visit(name, ())
+    return done
+
+
+def _views(old: Snapshot, new: Snapshot) -> list[Operation]:
+    """Views created, replaced, dropped, and rebuilt around the table changes that would break them.
+
+    A view whose query or kind changes is replaced in place when ``_replaceable``, else dropped first
+    (phase -1) and created last (phase 11); so is every view reading a ``_reshaped`` table or a view
+    dropped that way, in dependency order (dropped dependents first, created after what they read). An
+    index added to or dropped from a materialized view that stays is its own operation, and so is a change
+    of its ``with_data`` (a refresh filling or emptying it)."""
+    kept, gone = set(old.views) & set(new.views), set(old.views) - set(new.views)
+    changed = {n for n in kept if _query_and_kind(old.views[n]) != _query_and_kind(new.views[n])}
+    read = {r for v in old.views.values() for r in v.reads}  # a view others read cannot be dropped on rollback
+    replaced = {n for n in changed if _replaceable(old.views[n], new.views[n]) and n not in read}
+    reshaped = _reshaped(old, new)
+    rebuilt = (changed - replaced) | {n for n in kept if old.views[n].reads & reshaped}
+    while more := {n for n in kept - rebuilt if old.views[n].reads & (rebuilt | gone)}:  # readers go first
+        rebuilt |= more
+    replaced -= rebuilt
+    out = [ops.drop_view(old.views[n]) for n in reversed(_ordered(old.views, gone | rebuilt))]
+    out += [ops.replace_view(old.views[n], new.views[n]) if n in replaced else ops.create_view(new.views[n])
+            for n in _ordered(new.views, (set(new.views) - kept) | rebuilt | replaced)]  # fmt: skip
+    for name in sorted(kept - rebuilt):
+        before = {i.name: i for i in old.views[name].indexes}
+        after = {i.name: i for i in new.views[name].indexes}
+        out += [ops.view_index(i, add=False) for n, i in sorted(before.items()) if after.get(n) != i]
+        out += [ops.view_index(i, add=True) for n, i in sorted(after.items()) if before.get(n) != i]
+        if old.views[name].with_data != new.views[name].with_data:
+            out.append(ops.refresh_view(new.views[name]))
     return out

@@ -45,6 +45,8 @@ from djogi.migrate.snapshot import (
     Snapshot,
     TableSchema,
     Unmodelled,
+    ViewColumnSchema,
+    ViewSchema,
     canonical_bound,
     canonical_default,
     canonical_expression,
@@ -53,6 +55,7 @@ from djogi.migrate.snapshot import (
     fold_column_indexes,
     primary_key_schema,
 )
+from djogi.schema.views import canonical_query
 
 Connection = psycopg.Connection[TupleRow]
 Nulls = Literal["Default", "First", "Last"]
@@ -188,6 +191,21 @@ WHERE t.typtype = 'd' AND t.typname = ANY(%(domains)s::text[])
 ORDER BY t.typname
 """
 
+_VIEWS = """
+SELECT c.oid, c.relname, c.relkind = 'm', pg_get_viewdef(c.oid, true), c.relispopulated,
+       ARRAY(SELECT ARRAY[a.attname, format_type(a.atttypid, a.atttypmod)] FROM pg_attribute a
+             WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum)
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = current_schema()
+WHERE c.relkind IN ('v', 'm')
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                  AND d.deptype = 'e')
+  AND CASE WHEN %(tables)s::text[] IS NULL
+           THEN c.relname NOT LIKE 'djogi\\_%%' AND c.relname NOT LIKE 'heer\\_%%'
+           ELSE c.relname = ANY(%(tables)s::text[]) END
+ORDER BY c.relname
+"""
+
 _ON_DELETE: dict[str, OnDelete] = {"a": "NoAction", "r": "Restrict", "c": "Cascade", "n": "SetNull", "d": "SetDefault"}
 _IDENTITY: dict[str, Identity] = {"d": "ByDefault", "a": "Always"}
 
@@ -227,6 +245,8 @@ def catalog(
         policy_rows = cur.execute(_POLICIES, {"oids": oids}).fetchall()
         trigger_rows = cur.execute(_TRIGGERS, {"oids": oids}).fetchall()
         audit_trigger_rows = cur.execute(_AUDIT_TRIGGERS, {"oids": oids, "function": CAPTURE_FUNCTION}).fetchall()
+        view_rows = cur.execute(_VIEWS, {"tables": table_list}).fetchall()
+        view_index_rows = cur.execute(_INDEXES, {"oids": [r[0] for r in view_rows]}).fetchall()
         domain_rows = cur.execute(_DOMAINS, {"domains": sorted({r[11] for r in rows if r[11] is not None})}).fetchall()
         zone = cur.execute("SELECT current_setting('TimeZone'), set_config('TimeZone', 'UTC', false)").fetchone()
         try:
@@ -283,11 +303,26 @@ def catalog(
         domains={name: _domain(name, *rest) for name, *rest in domain_rows},
         enums={name: EnumSchema(name=name, variants=tuple(labels)) for name, labels in sorted(enum_rows)},
         indexes=indexes, models=folded, registered_apps=(app,) if app else (),
+        views=_views(view_rows, view_index_rows, app),
     )  # fmt: skip
     unmodelled += [Unmodelled(table, name, f"defined on partition {part} alone, which djogi does not declare (a "
                                            f"partition gets its parent's constraints and indexes): {definition}")
                    for table, part, name, definition in own_rows]  # fmt: skip
     return Catalog(snapshot, tuple(unmodelled))
+
+
+def _views(rows: list[tuple[Any, ...]], index_rows: list[tuple[Any, ...]], app: str | None
+           ) -> dict[str, ViewSchema]:  # fmt: skip
+    """The views and materialized views read, with their query as the server prints it and, for a
+    materialized view, its indexes (``with_data``: whether it is populated)."""
+    indexes: dict[str, list[IndexSchema]] = {}
+    for row in index_rows:
+        indexes.setdefault(row[0], []).append(_index(row))
+    return {name: ViewSchema(
+        name=name, app=app, definition=canonical_query(definition), materialized=materialized,
+        with_data=populated, indexes=tuple(sorted(indexes.get(name, ()), key=lambda i: i.name)),
+        columns=tuple(ViewColumnSchema(name=c, sql_type=canonical_type(t)) for c, t in columns),
+    ) for _oid, name, materialized, definition, populated, columns in rows}  # fmt: skip
 
 
 def _domain(name: str, base: str, not_null: bool, default: str | None, checks: list[list[str]]) -> DomainSchema:
@@ -403,11 +438,12 @@ _PROBE = "__djogi_probe"
 
 
 def server_spelled(conn: Connection, expected: Snapshot, live: Snapshot) -> Snapshot:
-    """``expected`` with each generated column's expression as the server prints it, where it differs from
-    the live column's: a declared ``qty * price`` reads back as ``(qty)::numeric * price``, with casts no
-    pure spelling can infer. Each is typed in the live table's context, on a temporary copy of its columns
-    in a transaction rolled back (the table itself is not locked beyond reading it); an expression the
-    server refuses is kept as declared (so the difference is reported)."""
+    """``expected`` with each generated column's expression and each view's query as the server prints
+    it, where it differs from the live one's: a declared ``qty * price`` reads back as ``(qty)::numeric *
+    price``, with casts no pure spelling can infer. Each is typed in the live table's context, on a temporary
+    copy of its columns (a view's query: as a temporary view) in a transaction rolled back (the table itself
+    is not locked beyond reading it); text the server refuses is kept as declared (so the difference is
+    reported)."""
     tables = dict(expected.models)
     for name, table in expected.models.items():
         have = live.models.get(name)
@@ -420,7 +456,22 @@ def server_spelled(conn: Connection, expected: Snapshot, live: Snapshot) -> Snap
                                                                                      expression=spelled))
             columns.append(col)
         tables[name] = msgspec.structs.replace(table, columns=tuple(columns))
-    return msgspec.structs.replace(expected, models=tables)
+    views = {name: view if (seen := live.views.get(name)) is None or seen.definition == view.definition else
+             msgspec.structs.replace(view, definition=_view_spelling(conn, view.definition))
+             for name, view in expected.views.items()}  # fmt: skip
+    return msgspec.structs.replace(expected, models=tables, views=views)
+
+
+def _view_spelling(conn: Connection, query: str) -> str:
+    """``query`` as the server prints a view defined by it (``pg_get_viewdef`` of a temporary view, in a
+    transaction rolled back); kept as declared when the server refuses it."""
+    try:
+        with conn.transaction(force_rollback=True), conn.cursor() as cur:
+            cur.execute(sql.SQL("CREATE TEMP VIEW {} AS {}").format(sql.Identifier(_PROBE), sql.SQL(query)))
+            row = cur.execute("SELECT pg_get_viewdef(%s::regclass, true)", (f"pg_temp.{_PROBE}",)).fetchone()
+    except psycopg.Error:
+        return query
+    return query if row is None else canonical_query(row[0])
 
 
 def _spelling(conn: Connection, table: str, sql_type: str, expression: str) -> str:

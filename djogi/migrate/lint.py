@@ -73,7 +73,7 @@ _RULES: tuple[tuple[str, str, str, str, Literal["error", "warning"]], ...] = (
      "use pg_repack or pg_squeeze", "error"),
 )  # fmt: skip
 _COMPILED = [(rule, re.compile(rx, re.IGNORECASE | re.MULTILINE), msg, fix, sev) for rule, rx, msg, fix, sev in _RULES]
-_CREATED = re.compile(r"\bCREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(\S+)", re.IGNORECASE)
+_CREATED = re.compile(r"\bCREATE\s+(?:TABLE|MATERIALIZED\s+VIEW)\s+(?:IF\s+NOT\s+EXISTS\s+)?(\S+)", re.IGNORECASE)
 _CONCURRENT = re.compile(r"\b(CREATE\s+(UNIQUE\s+)?INDEX|DROP\s+INDEX|REINDEX)\s+CONCURRENTLY\b", re.IGNORECASE)
 _NOT_NULL_PROOF = re.compile(r"CHECK\s*\(\s*(?P<c>\S+)\s+IS\s+NOT\s+NULL\s*\)", re.IGNORECASE)
 _IDENT = re.compile(r'"((?:[^"]|"")+)"')
@@ -84,7 +84,8 @@ def _name(token: str) -> str:
 
 
 def lint_sql(statements: Iterable[tuple[str, str, bool]], created: set[str] | None = None) -> list[Finding]:
-    """Lint ``(location, sql, transactional)`` statements; ``created`` are tables new in the same migration."""
+    """Lint ``(location, sql, transactional)`` statements; ``created`` are tables new in the same migration
+    (besides those it creates: a table or materialized view)."""
     items = list(statements)
     new_tables = {_name(m.group(1)) for _, sql, _ in items for m in _CREATED.finditer(sql)} | (created or set())
     proven = {_name(m.group("c")) for _, sql, _ in items for m in _NOT_NULL_PROOF.finditer(sql)}

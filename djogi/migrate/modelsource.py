@@ -23,9 +23,11 @@ from djogi.migrate.snapshot import (
     DomainSchema,
     EnumSchema,
     IndexSchema,
+    PrimaryKeySchema,
     Snapshot,
     TableSchema,
     Unmodelled,
+    ViewSchema,
     max_length_of,
     owned_sequence,
     printed_name,
@@ -79,18 +81,20 @@ def model_source(
     unknown table, one that cannot be declared exactly, or one with a constraint of ``unmodelled`` (what
     ``introspect.catalog`` found beside the snapshot: no model could declare it)."""
     chosen = sorted(snapshot.models) if tables is None else list(dict.fromkeys(tables))
+    views = [v for v in (sorted(snapshot.views) if tables is None else chosen) if v in snapshot.views]
+    chosen = [t for t in chosen if t not in snapshot.views]
     companions = {t.outbox for name, t in snapshot.models.items() if t.outbox and name in chosen}
     chosen = [t for t in chosen if t not in companions]
     unknown = [t for t in chosen if t not in snapshot.models]
     if unknown:
-        known = ", ".join(sorted(snapshot.models))
+        known = ", ".join(sorted([*snapshot.models, *snapshot.views]))
         raise InspectError(f"no table {', '.join(unknown)} in the database (known: {known})")
     undeclarable = [u for u in unmodelled if u.table in chosen]
     if undeclarable:
         shown = "; ".join(f"{u.table}.{u.name}: {u.what}" for u in undeclarable[:3])
         more = f" (and {len(undeclarable) - 3} more)" if len(undeclarable) > 3 else ""
         raise InspectError(f"models cannot declare {shown}{more}")
-    names = {t: class_name(t) for t in chosen}
+    names = {t: class_name(t) for t in [*chosen, *views]}
     domains = {printed_name(d.name): d for d in snapshot.domains.values()}
     enum_names = {e.name: class_name(e.name) for e in snapshot.enums.values()}
     enum_names |= {key: class_name(d.name) for key, d in domains.items()}  # named types: enums and domains
@@ -108,9 +112,10 @@ def model_source(
         indexes = [i for i in snapshot.indexes if i.table == table]
         constraints = _table_constraints(schema, fields_of, names)
         classes.append(_class(schema, names[table], fields, indexes, framework[table], constraints))
+    classes += [_view(snapshot.views[v], names[v], enum_names, used_enums) for v in views]
     enums = [_enum(snapshot.enums[e], enum_names[e]) for e in sorted(used_enums) if e not in domains]
     aliases = [_domain(domains[d], enum_names[d], enum_names) for d in sorted(used_enums) if d in domains]
-    written = [names[t] for t in chosen] + [enum_names[e] for e in used_enums]
+    written = [names[t] for t in [*chosen, *views]] + [enum_names[e] for e in used_enums]
     clashes = sorted({n for n in written if written.count(n) > 1})
     if clashes:
         raise InspectError(f"tables, enum types or domains {clashes} would be classes of the same name; inspect "
@@ -384,6 +389,23 @@ def _class(
     if len(lines) == 1:
         lines.append("    pass")
     return "\n".join(lines)
+
+
+def _view(view: ViewSchema, name: str, enum_names: dict[str, str], used_enums: set[str]) -> str:
+    """A view model: ``view=djogi.sql(<the server's text>)``, its kind and a materialized view's indexes, one
+    optional field per output column (the catalog does not say which a view can leave NULL) and no key."""
+    columns = tuple(ColumnSchema(name=c.name, sql_type=c.sql_type, nullable=True) for c in view.columns)
+    shape = TableSchema(table=view.name, columns=columns, primary_key=PrimaryKeySchema(columns=(), kind="None"))
+    fields_of = {view.name: _field_names(shape, ())}
+    fields = [_field(shape, c, fields_of, {}, {}, enum_names, used_enums, Counter()) for c in columns]
+    options = [f"table={_lit(view.name)}", f"view=djogi.sql({_lit(view.definition)})"]
+    if view.materialized:
+        options += ["materialized=True"] + ([] if view.with_data else ["with_data=False"])
+    declared = [_index(view.name, i, fields_of[view.name]) for i in view.indexes]
+    if declared:
+        options.append("".join(["indexes=(", *(f"\n        {_call('Index', i, 8)}," for i in declared), "\n    )"]))
+    head = "\n    ".join([f"class {name}(", "Model,", *(f"{o}," for o in options)]) + "\n):"
+    return "\n".join([head, *(f"    {f.name}: {_declaration(f)}" for f in fields)])
 
 
 def _declaration(f: _Field) -> str:

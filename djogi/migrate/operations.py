@@ -32,9 +32,11 @@ from djogi.migrate.snapshot import (
     IndexSchema,
     PartitionBoundSchema,
     TableSchema,
+    ViewSchema,
     key_sql,
     owned_sequence,
 )
+from djogi.schema.views import refresh_sql
 
 Safety = Literal["OnlineSafe", "FastLockDestructiveGuarded", "ExpandContract", "OfflineOnly"]
 Effect = Literal["additive", "reversible", "destructive", "lossy"]
@@ -671,4 +673,64 @@ def drop_index(index: IndexSchema, *, partitioned: bool = False) -> Operation:
     return Operation(kind="DropIndex", label=label, phase=6, effect="destructive", steps=(Step(
         label=label, up=up, down=down, transactional=constraint or partitioned,
         lossy=f"DropIndex — {index.name}: rebuilt under a lock on rollback",
+    ),))  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------------ views
+
+
+def _view_kind(view: ViewSchema) -> str:
+    return "MATERIALIZED VIEW" if view.materialized else "VIEW"
+
+
+def create_view_sql(view: ViewSchema) -> str:
+    """``CREATE [MATERIALIZED] VIEW "v" AS <query> [WITH [NO] DATA];`` and each index of a materialized view."""
+    data = (" WITH DATA" if view.with_data else " WITH NO DATA") if view.materialized else ""
+    sql = f"CREATE {_view_kind(view)} {q(view.name)} AS\n{view.definition}{data};"
+    return "\n".join([sql, *(index_sql(i, concurrently=False) for i in view.indexes)])
+
+
+def _drop_view_sql(view: ViewSchema) -> str:
+    return f"DROP {_view_kind(view)} {q(view.name)};"
+
+
+def create_view(view: ViewSchema) -> Operation:
+    """Create a view once every table (phase 11, after the drops too); the down drops it."""
+    label = f"CreateView {view.name}"
+    return Operation(kind="CreateView", label=label, phase=11, steps=(
+        Step(label=label, up=create_view_sql(view), down=_drop_view_sql(view)),))  # fmt: skip
+
+
+def drop_view(view: ViewSchema) -> Operation:
+    """Drop a view before anything else (phase -1: a view blocks changes to the columns it reads); the down
+    recreates it (a materialized view declared ``with_data=False`` comes back empty: lossy)."""
+    label = f"DropView {view.name}"
+    lossy = (f"DropView — {view.name}: recreated WITH NO DATA on rollback; refresh it"
+             if view.materialized and not view.with_data else None)  # fmt: skip
+    return Operation(kind="DropView", label=label, phase=-1, effect="reversible", steps=(
+        Step(label=label, up=_drop_view_sql(view), down=create_view_sql(view), lossy=lossy),))  # fmt: skip
+
+
+def replace_view(old: ViewSchema, new: ViewSchema) -> Operation:
+    """``CREATE OR REPLACE VIEW`` (a plain view keeping its columns, new ones appended; phase 11); the down
+    drops it and creates the old one (PostgreSQL cannot replace a view by one with fewer columns)."""
+    label = f"ReplaceView {new.name}"
+    up = f"CREATE OR REPLACE VIEW {q(new.name)} AS\n{new.definition};"
+    return Operation(kind="ReplaceView", label=label, phase=11, effect="reversible", steps=(
+        Step(label=label, up=up, down=f"{_drop_view_sql(old)}\n{create_view_sql(old)}"),))  # fmt: skip
+
+
+def view_index(index: IndexSchema, *, add: bool) -> Operation:
+    """An index added to (``add``) or dropped from a materialized view that stays: built or dropped
+    ``CONCURRENTLY`` as on a table (phase 11, after the views are rebuilt)."""
+    return msgspec.structs.replace(add_index(index, existing=True) if add else drop_index(index), phase=11)
+
+
+def refresh_view(view: ViewSchema) -> Operation:
+    """A kept materialized view whose ``with_data`` changed: ``REFRESH MATERIALIZED VIEW "v"`` fills it
+    (``with_data=True``), ``... WITH NO DATA`` empties it; the down does the other (phase 11)."""
+    label = f"RefreshView {view.name}{'' if view.with_data else ' WITH NO DATA'}"
+    return Operation(kind="RefreshView", label=label, phase=11, effect="reversible", steps=(Step(
+        label=label, up=refresh_sql(view.name, with_data=view.with_data) + ";",
+        down=refresh_sql(view.name, with_data=not view.with_data) + ";",
     ),))  # fmt: skip

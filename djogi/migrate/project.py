@@ -3,8 +3,8 @@
 ``project(descriptors, database, app)`` keeps the models of that bucket, spells every type and default
 canonically (``snapshot.canonical_type`` / ``canonical_default``) and folds column-level indexes onto
 columns, exactly as ``introspect`` does for the live catalog. Unmanaged models (``managed=False``) are
-left out. It fails (``Failure(str)``) for a foreign key that leaves the database or points at an unknown
-model.
+left out; view models (``view=``) become the snapshot's ``views``. It fails (``Failure(str)``) for a
+foreign key that leaves the database or points at an unknown model (or a view model).
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ from djogi.migrate.snapshot import (
     PartitionSchema,
     Snapshot,
     TableSchema,
+    ViewColumnSchema,
+    ViewSchema,
     canonical_bound,
     canonical_default,
     canonical_expression,
@@ -85,7 +87,11 @@ def project(
     indexes: list[IndexSchema] = []
     enums: dict[str, EnumSchema] = {}
     domains: dict[str, DomainSchema] = {}
+    views: dict[str, ViewSchema] = {}
     for desc in bucket_models((d for d in everything if d.managed), database, app):
+        if desc.view is not None:
+            views[desc.table] = _view(desc)
+            continue
         columns = []
         for fd in desc.fields:
             fk = None
@@ -96,6 +102,9 @@ def project(
                     found = desc
                 if found is None:
                     return Failure(f"{desc.name}.{fd.name}: relation target {target!r} is not a registered model")
+                if found.view is not None:
+                    return Failure(f"{desc.name}.{fd.name}: {found.name} is a view model; a foreign key references "
+                                   "a table (declare the field as a plain column)")  # fmt: skip
                 if found.database != desc.database:
                     return Failure(
                         f"{desc.name}.{fd.name}: foreign keys cannot cross databases "
@@ -143,7 +152,19 @@ def project(
     apps = tuple(sorted({t.app for t in folded.values() if t.app}))
     return Success(
         Snapshot(enums=dict(sorted(enums.items())), indexes=rest, models=folded, registered_apps=apps,
-                 generated_at=generated_at, domains=dict(sorted(domains.items())))
+                 generated_at=generated_at, domains=dict(sorted(domains.items())), views=dict(sorted(views.items())))
+    )  # fmt: skip
+
+
+def _view(desc: ModelDescriptor) -> ViewSchema:
+    """A view model's view: its query, its columns (the fields' columns and types, in order) and, for a
+    materialized view, its indexes."""
+    assert desc.view is not None
+    return ViewSchema(
+        name=desc.table, app=desc.app or None, definition=desc.view.query, materialized=desc.view.materialized,
+        with_data=desc.view.with_data,
+        columns=tuple(ViewColumnSchema(name=fd.column, sql_type=canonical_type(fd.sql_type)) for fd in desc.fields),
+        indexes=tuple(sorted((_index(desc.table, idx) for idx in desc.indexes), key=lambda i: i.name)),
     )  # fmt: skip
 
 

@@ -28,6 +28,7 @@ from pglast.visitors import Visitor
 from returns.result import Failure, Result, Success
 
 from djogi.identifiers import derived_name
+from djogi.sqltext import query_relations
 
 FORMAT_VERSION = "1"
 DJOGI_VERSION = "0.1.0a1"
@@ -254,6 +255,33 @@ class IndexSchema(_S, frozen=True, kw_only=True):
         return self.kind != "NonUnique"
 
 
+class ViewColumnSchema(_S, frozen=True, kw_only=True):
+    """One output column of a view: its name and type (``canonical_type``)."""
+
+    name: str
+    sql_type: str
+
+
+class ViewSchema(_S, frozen=True, kw_only=True, omit_defaults=True):
+    """A view or materialized view of the bucket: its defining query (as declared; ``pg_get_viewdef``'s
+    text when read from the catalog, which ``verify`` compares server-side), its output columns in order,
+    whether it is materialized, created ``WITH DATA`` (a declaration: ``structure()`` clears it) and, for a
+    materialized view, its indexes (sorted by name)."""
+
+    app: str | None = None
+    columns: tuple[ViewColumnSchema, ...] = ()
+    definition: str
+    indexes: tuple[IndexSchema, ...] = ()
+    materialized: bool = False
+    name: str
+    with_data: bool = True
+
+    @property
+    def reads(self) -> frozenset[str]:
+        """The tables and views its query reads (unqualified names)."""
+        return query_relations(self.definition)
+
+
 class Unmodelled(msgspec.Struct, frozen=True):
     """A constraint of a table in scope that the snapshot cannot hold (an FK with MATCH FULL, an exclusion
     constraint, a constraint or index a partition has of its own) or a constraint left NOT VALID: what
@@ -265,7 +293,8 @@ class Unmodelled(msgspec.Struct, frozen=True):
 
 
 class Snapshot(_S, frozen=True, kw_only=True):
-    """``schema_snapshot.json`` of one bucket (``domains`` is left out of the file when empty)."""
+    """``schema_snapshot.json`` of one bucket (``domains`` and ``views`` are left out of the file when
+    empty)."""
 
     djogi_version: str = DJOGI_VERSION
     domains: dict[str, DomainSchema] = {}
@@ -275,6 +304,7 @@ class Snapshot(_S, frozen=True, kw_only=True):
     indexes: tuple[IndexSchema, ...]
     models: dict[str, TableSchema]
     registered_apps: tuple[str, ...] = ()
+    views: dict[str, ViewSchema] = {}
 
     def structure(self) -> Snapshot:
         """This snapshot without metadata, one-shot declarations and column order (a live table's column
@@ -288,8 +318,9 @@ class Snapshot(_S, frozen=True, kw_only=True):
             for name, t in self.models.items()
         }  # fmt: skip
         enums = {name: msgspec.structs.replace(e, renamed_values=None) for name, e in self.enums.items()}
+        views = {name: msgspec.structs.replace(v, with_data=True) for name, v in self.views.items()}
         return Snapshot(enums=enums, indexes=self.indexes, models=tables, registered_apps=self.registered_apps,
-                        domains=self.domains)
+                        domains=self.domains, views=views)
 
     @property
     def extensions(self) -> tuple[str, ...]:
@@ -310,14 +341,19 @@ _ENCODER = msgspec.json.Encoder(order="sorted")
 def encode(snapshot: Snapshot | msgspec.Struct) -> bytes:
     """Deterministic pretty JSON: sorted keys, two-space indent, trailing newline. An index without storage
     parameters is written without the ``storage_parameters`` key, as the reference format has it; djogi's
-    additions to the format (``domains``, a table's ``checks``, ``foreign_keys``, ``outbox``, ``audit``) are
+    additions to the format (``domains``, ``views``, a table's ``checks``, ``foreign_keys``, ``outbox``, ``audit``) are
     left out when empty or None."""
     data = msgspec.to_builtins(snapshot, order="sorted")
     for index in data.get("indexes", ()) if isinstance(data, dict) else ():
         if not index.get("storage_parameters", True):
             del index["storage_parameters"]
-    if isinstance(data, dict) and not data.get("domains", True):
-        del data["domains"]
+    for key in ("domains", "views"):
+        if isinstance(data, dict) and not data.get(key, True):
+            del data[key]
+    for view in data.get("views", {}).values() if isinstance(data, dict) else ():
+        for index in view.get("indexes", ()):
+            if not index.get("storage_parameters", True):
+                del index["storage_parameters"]
     tables = data.get("models", {}) if isinstance(data, dict) else {}
     for table in tables.values() if isinstance(tables, dict) else ():
         for key in ("checks", "foreign_keys", "outbox", "audit"):

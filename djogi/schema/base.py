@@ -31,6 +31,7 @@ MODEL_OPTIONS = (
     "table", "app", "pk", "indexes", "unique_together", "database", "comment", "through", "renamed_from",
     "partition_by", "partitions",
     "primary_key", "timestamps", "managed", "tenant_key", "outbox", "audit", "checks", "foreign_keys", "soft_delete",
+    "view", "materialized", "with_data",
 )  # fmt: skip
 """The class keywords a model declaration takes besides msgspec's own."""
 
@@ -93,9 +94,11 @@ def _add_framework_fields(
     """Declare the framework fields the model gets, first: ``id`` (typed as its key's value,
     ``HeerIdDesc | UnsetType``...) unless the model declares its own key (a field named ``id``, a field with
     ``field(primary_key=True)`` or the ``primary_key=`` option), and ``created_at``/``updated_at`` unless
-    ``timestamps=False``; a model derived from another model has that model's. Returns their names (an
-    unresolvable ``pk=`` is reported by the descriptor)."""
+    ``timestamps=False`` (none for a view model); a model derived from another model has that model's.
+    Returns their names (an unresolvable ``pk=`` is reported by the descriptor)."""
     own: dict[str, Any] = namespace.get("__annotations__", {})
+    if "view" in options:  # a view model's columns are the view's: none is added
+        return ()
     for base in bases:  # a model derived from a model keeps its key and timestamps
         parent: tuple[str, ...] | None = getattr(base, "__djogi_framework__", None)
         if parent is not None:

@@ -43,6 +43,7 @@ from djogi.schema.fields import (
 )
 from djogi.schema.partitions import Partition, PartitionBy
 from djogi.schema.registry import models, registered, waiting_preview
+from djogi.schema.views import ViewDef, view_column_problem, view_option
 from djogi.sqltext import expression_problem, label_problem, opclass_problem, type_problem
 from djogi.tenancy import key_types
 from djogi.types import (
@@ -253,7 +254,7 @@ _KEY_TYPES = {"SERIAL": "INTEGER", "BIGSERIAL": "BIGINT", "SMALLSERIAL": "SMALLI
 
 def _data_field(
     cls: type, own: Mapping[str, FieldDescriptor] | None, name: str, hint: Any, default: Any, default_factory: Any,
-    partial: bool = False,
+    partial: bool = False, *, view: bool = False,
 ) -> FieldDescriptor:  # fmt: skip
     model_name = cls.__name__
     where = (model_name, name)
@@ -296,10 +297,9 @@ def _data_field(
     if spec.sql_type is not None:
         sql_type = spec.sql_type
     _check_declared_sql(where, spec, sql_type if spec.sql_type is not None or shape.sql_override else None)
-    try:
-        check_identifier(column, "column name")
-    except ValueError as exc:
-        raise _fail(*where, f"{exc}; pass field(column=...) to choose another column name") from None
+    problem = view_column_problem(column) if view else identifier_problem(column)
+    if problem is not None:
+        raise _fail(*where, f"column name {column!r} {problem}; pass field(column=...) to choose another column name")
     if value_kind == "datetime" and _TIMESTAMP_TYPE.fullmatch(sql_type):
         value_kind = "timestamp"  # a wall-clock datetime: naive values only
     max_length = _char_length(where, value_kind, sql_type, spec)
@@ -577,6 +577,7 @@ def build_descriptor(
             f"own key; declare it class {name}(Model, ...) and fill a "
             "declared key with field(identity=...), field(sequence=...) or field(db_default=...)"
         )
+    view = view_option(name, dict(options))
     hints = _type_hints(cls)
     defaults = _struct_defaults(cls)
     own_order = [n for n in _declaration_order(cls) if n in defaults and n not in framework]
@@ -596,16 +597,17 @@ def build_descriptor(
         else:
             try:
                 fields[field_name] = _data_field(cls, None, field_name, hints[field_name], *defaults[field_name],
-                                                 partial=partial)  # fmt: skip
+                                                 partial=partial, view=view is not None)  # fmt: skip
             except Unresolved:
                 if not partial:
                     raise
                 own_order.remove(field_name)
-    key = _key_names(name, options, hints, own_order, fields)
+    key = _key_names(name, options, hints, own_order, fields, view=view is not None)
     fields.update({k: msgspec.structs.replace(fields[k], kind="pk") for k in key if k in fields})
     for field_name in later:
-        fields[field_name] = _data_field(cls, fields, field_name, hints[field_name], *defaults[field_name])
-    if key[0] in later:
+        fields[field_name] = _data_field(cls, fields, field_name, hints[field_name], *defaults[field_name],
+                                         view=view is not None)  # fmt: skip
+    if key and key[0] in later:
         fields[key[0]] = msgspec.structs.replace(fields[key[0]], kind="pk")
     ordered = [fields[n] for n in (*framework, *own_order)]
     _check_key(name, [fields[k] for k in key])
@@ -633,6 +635,8 @@ def build_descriptor(
         raise ModelDefinitionError(f"{name}: a through model needs at least two ForeignKey fields")
     partition_by, partitions = _partitioning(name, options.get("partition_by"), options.get("partitions", ()),
                                              ordered, [fields[k] for k in key], indexes)  # fmt: skip
+    if view is not None:
+        ordered = _check_view(name, view, options["view"].output, ordered, indexes)
     return ModelDescriptor(
         model=cls,
         name=name,
@@ -655,6 +659,7 @@ def build_descriptor(
         outbox=_outbox(name, options, key, ordered),
         audit=audit_option(name, options.get("audit"), ordered, key, tenant_key),
         soft_delete=soft_delete,
+        view=view,
     )
 
 
@@ -767,10 +772,10 @@ def _partitioning(
 
 def _key_names(
     model: str, options: Mapping[str, Any], hints: Mapping[str, Any], own: list[str],
-    fields: Mapping[str, FieldDescriptor],
+    fields: Mapping[str, FieldDescriptor], *, view: bool = False,
 ) -> tuple[str, ...]:  # fmt: skip
     """The key's field names: the ``primary_key=`` option (a name or a tuple of names), else the field
-    declared ``field(primary_key=True)``, else ``id``."""
+    declared ``field(primary_key=True)``, else ``id`` (none for a view model)."""
     flagged = [n for n in own if _unwrap(hints[n]).spec.primary_key]
     if "primary_key" not in options:
         if len(flagged) > 1:
@@ -778,7 +783,7 @@ def _key_names(
                 f"{model}: fields {flagged} are each marked primary_key=True; declare a composite key with the "
                 f"model option primary_key={tuple(flagged)!r}"
             )
-        return (flagged[0],) if flagged else ("id",)
+        return (flagged[0],) if flagged else () if view else ("id",)
     given = options["primary_key"]
     key = (given,) if isinstance(given, str) else given
     if not isinstance(key, tuple | list) or not key or not all(isinstance(k, str) for k in key):
@@ -806,11 +811,59 @@ def _check_key(model: str, key: list[FieldDescriptor]) -> None:
 def _declared_pk(fields: Mapping[str, FieldDescriptor], key: tuple[str, ...]) -> PrimaryKey:
     """The ``PrimaryKey`` summary of a declared key: ``Serial`` (identity), ``Custom`` (a default),
     ``Assigned`` (the application supplies it) or ``Composite``."""
-    if len(key) > 1:
-        return PrimaryKey("Composite", tuple, ", ".join(fields[k].sql_type for k in key))
+    if len(key) != 1:
+        return PrimaryKey("Composite" if key else "None", tuple, ", ".join(fields[k].sql_type for k in key))
     fd = fields[key[0]]
     kind = "Serial" if fd.identity else "Custom" if fd.db_default is not None else "Assigned"
     return PrimaryKey(kind, fd.python_type, fd.sql_type, fd.db_default, identity=fd.identity is not None)
+
+
+def _plain(python_type: Any) -> Any:
+    """A type without ``NewType`` and ``Annotated`` wrappers (a ``HeerIdDesc`` column reads as ``int``)."""
+    while True:
+        if hasattr(python_type, "__supertype__"):
+            python_type = python_type.__supertype__
+        elif get_origin(python_type) is Annotated:
+            python_type = get_args(python_type)[0]
+        else:
+            return python_type
+
+
+_TABLE_ONLY_FIELD = ("unique", "index", "check", "db_default", "identity", "generated", "auto", "version", "actor",
+                     "sequence_within", "idempotency_key", "renamed_from", "comment", "domain")  # fmt: skip
+
+
+def _check_view(model: str, view: ViewDef, output: tuple[tuple[str, Any, bool], ...], fields: list[FieldDescriptor],
+                indexes: tuple[Index, ...]) -> list[FieldDescriptor]:  # fmt: skip
+    """A view model's fields declare columns of the view, not of a table: column options that only a table
+    can have are refused; a view compiled from a query value must have the query's output columns, with
+    the same types (``output``; empty for ``djogi.sql``, whose columns verify compares with the catalog).
+    Returns the fields, a relation's own index (a table's foreign key gets one) dropped."""
+    fields = [msgspec.structs.replace(fd, index=None) if fd.relation is not None else fd for fd in fields]
+    for fd in fields:
+        declared = next((o for o in _TABLE_ONLY_FIELD if getattr(fd, o) not in (None, False)), None)
+        if declared is not None:
+            raise _fail(model, fd.name, f"field({declared}=...) declares a table column; a view model's columns "
+                                        "come from its query")  # fmt: skip
+    if indexes and not view.materialized:
+        raise ModelDefinitionError(f"{model}: indexes= applies to a materialized view (materialized=True)")
+    if not output:
+        return fields
+    have = [(fd.column, fd.python_type, fd.nullable) for fd in fields]
+    want = [(name, python_type, nullable) for name, python_type, nullable in output]
+    if [c for c, _, _ in have] != [c for c, _, _ in want]:
+        raise ModelDefinitionError(
+            f"{model}: the view's query returns the columns {[c for c, _, _ in want]}, but the model declares "
+            f"{[c for c, _, _ in have]}; declare one field per output column, in that order"
+        )
+    for (column, python_type, nullable), (_, got, got_nullable) in zip(have, want, strict=True):
+        if _plain(got) is not _plain(python_type) and got is not Any:
+            shown = getattr(got, "__name__", repr(got))
+            raise _fail(model, column, f"the view's query returns {shown} for it, but the field is "
+                                       f"{getattr(python_type, '__name__', python_type)}")  # fmt: skip
+        if got_nullable and not nullable:
+            raise _fail(model, column, "the view's query may return NULL for it; declare it optional (| None)")
+    return fields
 
 
 def _tenant_key(model: str, key: object, fields: list[FieldDescriptor]) -> str | None:

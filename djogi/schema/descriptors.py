@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from djogi.errors import ValidationError
 from djogi.protect import Audience, Protected, RelationForm
 from djogi.schema.audit import Audit
 from djogi.schema.fields import (
@@ -23,6 +24,7 @@ from djogi.schema.fields import (
     Timestamp,
 )
 from djogi.schema.partitions import Partition, PartitionBy
+from djogi.schema.views import ViewDef
 from djogi.types import PrimaryKey, RelationSpec
 
 __all__ = ["FieldDescriptor", "FieldKind", "ModelDescriptor", "ValueKind"]
@@ -133,6 +135,29 @@ class ModelDescriptor(msgspec.Struct, frozen=True, kw_only=True):
     """The ``audit=`` option checked (fields left out, sorted), None when the model keeps no audit trail."""
     soft_delete: str | None = None
     """The optional datetime field ``db.delete`` sets instead of deleting the row (``soft_delete=`` option)."""
+    view: ViewDef | None = None
+    """Set for a view model (``view=`` option): ``table`` is then the view's name, and the model is read-only."""
+
+    def check_writable(self, verb: str) -> None:
+        """``ValidationError`` naming the model when it is a view model (``verb``: the write refused)."""
+        if self.view is None:
+            return
+        kind = "a materialized view" if self.view.materialized else "a view"
+        refresh = f" and refresh it (await db.refresh({self.name}))" if self.view.materialized else ""
+        raise ValidationError(f"{self.name}: {verb} refused: {self.name} is {kind} ({self.table}), which is "
+                              f"read-only; write to the tables it reads{refresh}")  # fmt: skip
+
+    def refresh_problem(self, *, concurrently: bool) -> str | None:
+        """Why ``REFRESH MATERIALIZED VIEW [CONCURRENTLY]`` cannot refresh this model, or None: it must be a
+        materialized view, and CONCURRENTLY needs a unique index over plain columns without ``where=``."""
+        if self.view is None or not self.view.materialized:
+            return f"{self.name} is not a materialized view (declare view=..., materialized=True)"
+        plain = [i for i in self.indexes if all(isinstance(k, str) or k.expression is None for k in i.columns)]
+        if concurrently and not any(i.unique and i.where is None for i in plain):
+            return (f"{self.name}: REFRESH MATERIALIZED VIEW CONCURRENTLY needs a unique index on the view over "
+                    f"plain columns and without where=; declare indexes=(Index(columns=(...), unique=True),) "
+                    "or refresh without concurrently=True")  # fmt: skip
+        return None
 
     def field(self, name: str) -> FieldDescriptor:
         """The field called ``name``; ``KeyError`` listing the model's fields when there is none."""
@@ -158,7 +183,11 @@ class ModelDescriptor(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def pk_field(self) -> FieldDescriptor:
-        """The first primary-key field (``id`` by default; the only one unless the key is composite)."""
+        """The first primary-key field (``id`` by default; the only one unless the key is composite);
+        ``ValidationError`` for a view model declared without a key."""
+        if not self.primary_key:
+            raise ValidationError(f"{self.name} is a view model without a key; declare primary_key=... (the "
+                                  "field(s) that identify a row) to look its rows up by key")  # fmt: skip
         return self.field(self.primary_key[0])
 
     @property

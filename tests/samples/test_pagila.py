@@ -1,9 +1,10 @@
 """pagila, loaded unmodified, cannot be adopted: its ``payment`` partitions carry foreign keys and indexes of
 their own, which no model declares (``db inspect`` refuses them, and verify reports them, ``test_inspect``).
-Everything else of it is declared exactly, so its questions run through models written from its snapshot
-alone, and return exactly the rows of the same questions in hand-written SQL: ``int * interval``, ``@@`` on
-the tsvector column, the partitioned table, the enum's order, the composite-key link table, array
-containment and the ``year`` domain.
+Everything else of it is declared exactly (its views and materialized view too, as SQL views verify finds
+no drift in), so its questions run through models written from its snapshot alone, and return exactly the
+rows of the same questions in hand-written SQL: ``int * interval``, ``@@`` on the tsvector column, the
+partitioned table, the enum's order, the composite-key link table, array containment and the ``year``
+domain; its views are read and its materialized view refreshed through the generated view models.
 """
 
 from __future__ import annotations
@@ -17,10 +18,13 @@ import pytest
 
 from djogi.algebra import avg, cast, count, max_, min_, sum_
 from djogi.algebra.search import to_tsquery, ts_match
+from djogi.errors import ValidationError
 from djogi.executor import connect
-from djogi.migrate.introspect import catalog
+from djogi.migrate.introspect import catalog, server_spelled
 from djogi.migrate.modelsource import model_source
-from djogi.model import registry_scope
+from djogi.migrate.project import project
+from djogi.migrate.runner.compare import compare
+from djogi.model import descriptor, registry_scope
 from djogi.testing import TestDatabases
 from tests.samples.load import load_sample
 from tests.samples.test_adopt import Adopted, Models, _round2
@@ -29,11 +33,19 @@ from tests.samples.test_queries import PAGILA
 
 MORE = {
     # A CHAR(20) column: djogi reads it without PostgreSQL's padding, as a cast to text does.
-    "films_per_language": ("""
+    "films_per_language": (
+        """
         SELECT l.name::text, count(*) FROM film f JOIN language l ON l.language_id = f.language_id
-        GROUP BY l.language_id ORDER BY l.name""", [
-        ("English", 59), ("French", 5), ("German", 9), ("Italian", 10), ("Japanese", 7), ("Mandarin", 10),
-    ]),
+        GROUP BY l.language_id ORDER BY l.name""",
+        [
+            ("English", 59),
+            ("French", 5),
+            ("German", 9),
+            ("Italian", 10),
+            ("Japanese", 7),
+            ("Mandarin", 10),
+        ],
+    ),
 }
 
 
@@ -102,7 +114,6 @@ def pagila_queries(m: Models) -> dict[str, Any]:
     }  # fmt: skip
 
 
-
 @pytest.mark.parametrize("name", [
     "overdue_returns", "fulltext_search", "top_customers", "payments_one_partition", "films_per_rating",
     "busiest_actors", "films_with_deleted_scenes", "customers_per_country", "out_on_rent_per_store",
@@ -116,3 +127,36 @@ async def test_query_through_generated_models_equals_hand_written_sql(pagila: Ad
         got = await db.values(query)
     assert [tuple(row) for row in got] == expected
     assert expected == (PAGILA.get(name) or MORE[name])[1]  # the rows test_queries records for the question
+
+
+def test_pagila_views_are_inspected_and_verify_without_drift(pagila: Adopted) -> None:
+    """Its 7 views and the materialized view (``WITH NO DATA``, with a unique index) are written as SQL views
+    with the server's text; their projection, spelled by the server, equals the catalog (no D647)."""
+    declared = project([descriptor(m) for m in pagila.models.values()], "main", None).unwrap()
+    assert sorted(declared.views) == [
+        "actor_info", "customer_list", "film_list", "nicer_but_slower_film_list", "rental_by_category",
+        "sales_by_film_category", "sales_by_store", "staff_list",
+    ]  # fmt: skip
+    matview = declared.views["rental_by_category"]
+    assert (matview.materialized, matview.with_data, [i.name for i in matview.indexes]) == (
+        True, False, ["rental_category"])  # fmt: skip
+    with psycopg.connect(pagila.url, autocommit=True) as conn:
+        live = catalog(conn).snapshot
+        spelled = server_spelled(conn, declared, live)
+    assert [d for d in compare(spelled, live) if d.code == "D647"] == []
+
+
+async def test_reading_pagila_views_and_refreshing_its_materialized_view(pagila: Adopted) -> None:
+    view, matview = pagila.models["SalesByFilmCategory"], pagila.models["RentalByCategory"]
+    expected = PAGILA["sales_by_category_view"][1]
+    async with connect(pagila.url) as db:
+        got = await db.values(view.objects.values(view.category, view.total_sales)
+                              .order_by(view.total_sales.desc(), view.category))  # fmt: skip
+        assert [tuple(row) for row in got] == expected
+        with pytest.raises(ValidationError, match="CustomerList: insert refused: CustomerList is a view"):
+            await db.create(pagila.models["CustomerList"](id_=1))
+        await db.refresh_view(matview)  # WITH NO DATA until the first refresh
+        await db.refresh_view(matview, concurrently=True)  # its unique index allows CONCURRENTLY
+        got = await db.values(matview.objects.values(matview.category, matview.total_sales)
+                              .order_by(matview.total_sales.desc(), matview.category))  # fmt: skip
+    assert [tuple(row) for row in got] == expected

@@ -38,3 +38,4 @@ async def bad(db: Database, a: Author, b: Book) -> None:
 class Bad(Model, table="typing_bad"):
     price: Field[Decimal] = field(default="x")  # E: arg-type reportAssignmentType
     title: Field[str] = field(max_lenght=3)  # E: call-overload reportCallIssue
+

@@ -304,3 +304,24 @@ async def composed(db: Database) -> None:
     assert_type(await db.create_or_find(line), tuple[Line, bool])
     assert_type(await db.hard_delete(line), None)
     assert_type(db.without_hooks(), Database)
+
+
+class LoudLine(
+    Model, table="reveal_loud_lines", view=djogi.sql("SELECT 1::bigint AS quantity"), materialized=True,
+    with_data=False, indexes=(djogi.Index(columns=("quantity",), unique=True, name="reveal_loud"),),
+):
+    """A materialized view model, declared by SQL."""
+
+    quantity: Field[int]
+
+
+class LineTotals(Model, table="reveal_line_totals", view=Line.objects.values(quantity=Line.quantity)):
+    """A view model declared by a query value."""
+
+    quantity: Field[int]
+
+
+async def views(db: Database) -> None:
+    assert_type(await db.all(LoudLine.objects), list[LoudLine])
+    assert_type(await db.refresh_view(LoudLine, concurrently=True), None)
+    assert_type(await db.all(LineTotals.objects.filter(LineTotals.quantity > 1)), list[LineTotals])

@@ -1,9 +1,9 @@
 """What ``verify`` finds (pure): the live schema against the expected snapshot or the models (``compare``),
 the constraints neither can declare (``unmodelled``), and the ledger against the files
-(``ledger_diagnostics``), as D6xx ``Diagnostic`` values with the reference's codes (D641 and D643-D646 are
-djogi's: a partitioning difference, an undeclared constraint, outbox capture triggers, an audit trigger, a
-domain that differs). A column type that differs is an error (the reference warns), since the canonical
-spellings of ``project`` and ``introspect`` agree on every type djogi declares."""
+(``ledger_diagnostics``), as D6xx ``Diagnostic`` values with the reference's codes (D641 and
+D643-D647 are djogi's: a partitioning difference, an undeclared constraint, outbox capture triggers, an
+audit trigger, a domain that differs, a view that differs). A column type that differs is an error (the
+reference warns), since the canonical spellings of ``project`` and ``introspect`` agree on every type djogi declares."""
 
 from __future__ import annotations
 
@@ -115,6 +115,8 @@ def compare(expected: Snapshot, live: Snapshot, source: str = "snapshot") -> lis
         severity: Literal["error", "warning"] = "error" if extra.unique else "warning"
         what = f"{'unique ' if extra.unique else ''}index on {extra.table} {_shape(extra)}"
         out.append(Diagnostic("D611", severity, name, f"{what} in the database is absent from the {source}"))
+    for code, subject, message in _views(expected, live, source):
+        err(code, subject, message)
     for name, domain in sorted(expected.domains.items()):
         if live.domains.get(name) != domain:
             err("D646", name, f"domain {live.domains.get(name)}; {source}: {domain}")
@@ -123,6 +125,29 @@ def compare(expected: Snapshot, live: Snapshot, source: str = "snapshot") -> lis
         if live_enum is None or live_enum.variants != enum.variants:
             have_values = live_enum.variants if live_enum else None
             err("D618", name, f"enum values {have_values}; {source}: {enum.variants}")
+    return out
+
+
+def _views(expected: Snapshot, live: Snapshot, source: str) -> list[tuple[str, str, str]]:
+    """D647 per view that is missing, extra, of the other kind, or whose query (both as the server prints
+    them: ``introspect.server_spelled``), columns or materialized-view indexes differ."""
+    out = [("D647", n, f"view in the {source} is missing from the database") for n in sorted(set(expected.views) -
+                                                                                              set(live.views))]
+    out += [("D647", n, f"view in the database is absent from the {source}") for n in sorted(set(live.views) -
+                                                                                             set(expected.views))]
+    for name in sorted(set(expected.views) & set(live.views)):
+        want, have = expected.views[name], live.views[name]
+        if want.materialized != have.materialized:
+            kinds = {True: "materialized", False: "plain"}
+            out.append(("D647", name, f"a {kinds[have.materialized]} view; {source}: {kinds[want.materialized]}"))
+        elif want.definition != have.definition:
+            out.append(("D647", name, f"query {have.definition!r}; {source}: {want.definition!r}"))
+        if want.columns != have.columns:
+            shown = [(c.name, c.sql_type) for c in have.columns], [(c.name, c.sql_type) for c in want.columns]
+            out.append(("D647", name, f"columns {shown[0]}; {source}: {shown[1]}"))
+        if want.indexes != have.indexes:
+            out.append(("D647", name, f"indexes {[_shape(i) for i in have.indexes]}; {source}: "
+                                      f"{[_shape(i) for i in want.indexes]}"))  # fmt: skip
     return out
 
 

@@ -129,7 +129,7 @@ def scope(migrations_dir: Path, bucket: Bucket, *also: Snapshot) -> Scope:
     snaps = [load(schema_snapshot_path(migrations_dir, bucket)).value_or(EMPTY), *also]
     if bucket.app is None and all(b.app is None for b in buckets(migrations_dir, bucket.database)):
         return Scope(None, None, None)
-    tables = sorted({name for snap in snaps for name in snap.models})
+    tables = sorted({name for snap in snaps for name in (*snap.models, *snap.views)})
     enums = sorted({name for snap in snaps for name in snap.enums})
     return Scope(tuple(tables), tuple(enums), bucket.app)
 
