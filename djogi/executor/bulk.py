@@ -67,17 +67,20 @@ def _fields(desc: ModelDescriptor, names: Sequence[str], what: str) -> list[Fiel
         raise ValidationError(f"{what}: {exc.args[0]}") from None
 
 
+_HEER_GENERATORS = {  # key kind -> the bulk generator on the database's fixed node (one call per batch)
+    HeerIdDesc: "heer_generate_ids(heer_id_node(), $1::integer, true, true)",
+    HeerId: "heer_generate_ids(heer_id_node(), $1::integer, true, false)",
+    RanjIdDesc: "heer_generate_ranjids(heer_ranj_node(), $1::integer, true, true)",
+    RanjId: "heer_generate_ranjids(heer_ranj_node(), $1::integer, true, false)",
+}
+
+
 def _pk_source(desc: ModelDescriptor) -> tuple[str, str]:
     """(FROM item producing ``$1`` rows as ``g``, the pk expression over it) for pre-allocating keys."""
     pk = desc.pk
-    if pk.python_type is HeerIdDesc:
-        return "generate_ids_desc($1::integer) AS g(id)", "g.id"
-    if pk.python_type is HeerId:
-        return "generate_ids(current_heer_node_id(), $1::integer, true) AS g(id)", "g.id"
-    if pk.python_type is RanjIdDesc:
-        return "generate_ranjids_desc($1::integer) AS g(id)", "g.id"
-    if pk.python_type is RanjId:
-        return "generate_ranjids(current_heer_ranj_node_id(), $1::integer, true) AS g(id)", "g.id"
+    generator = _HEER_GENERATORS.get(pk.python_type)
+    if generator is not None:
+        return f"{generator} AS g(id)", "g.id"
     series = "generate_series(1, $1::integer) AS g(n)"
     if pk.identity:
         return series, _identity_next(desc, desc.pk_field)
@@ -190,8 +193,9 @@ async def _generate(
     db: Session, conn: Connection, desc: ModelDescriptor, missing: Sequence[FieldDescriptor], n: int
 ) -> list[Sequence[Any]]:
     """``n`` values for each field of ``missing``, generated in one round trip returning one row of arrays:
-    ``SELECT array_agg(g.id), now(), array_agg((<default>))... FROM generate_ids_desc($1) AS g(id)`` (the
-    generator depends on the key kind; timestamps are one ``now()``, repeated)."""
+    ``SELECT array_agg(g.id), now(), array_agg((<default>))... FROM heer_generate_ids(heer_id_node(), $1, true,
+    true) AS g(id)`` (the generator depends on the key kind, see ``_HEER_GENERATORS``; timestamps are one
+    ``now()``, repeated)."""
     if not missing:
         return []
     source, pk_expr = _pk_source(desc)

@@ -378,7 +378,8 @@ class Database:
         created instances (with ``returning=False``, the number of rows).
 
         Keys, timestamps and other database defaults left UNSET are generated first in one round trip
-        (``SELECT array_agg(g.id), now() FROM generate_ids_desc($1) AS g(id)`` for HeerIdDesc keys), so the COPY
+        (``SELECT array_agg(g.id), now() FROM heer_generate_ids(heer_id_node(), $1, true, true) AS g(id)`` for
+        HeerIdDesc keys: one call of the bulk generator on the database's node), so the COPY
         carries every column and the instances come back complete. With ``returning=False`` (loading data
         whose keys you do not need), a field every row leaves UNSET is left out of the COPY and filled by its
         column default on the server; only fields some rows set and others leave UNSET are generated (and

@@ -325,7 +325,7 @@ async def test_bulk_create_without_returning_leaves_unset_fields_to_the_column_d
     events.clear()
     mixed = [ExBook(title="m0", author=ann.id), ExBook(id=preset, title="m1", author=ann.id)]
     assert await shop.bulk_create(mixed, returning=False) == 2
-    assert "generate_ids_desc" in events[0].sql  # keys generated only because one row set its own
+    assert "heer_generate_ids" in events[0].sql  # keys generated only because one row set its own
     assert (await shop.get(ExBook, preset)).title == "m1"
     assert await shop.count(ExBook.objects.filter(ExBook.title == "m0")) == 1
     assert await shop.bulk_create([], returning=False) == 0
@@ -395,7 +395,7 @@ async def test_bulk_insert_generates_only_what_some_rows_leave_unset(shop: Datab
     events = _counting(shop)
     rows = [ExBook(title="p", author=ann.id), ExBook(id=preset, title="q", author=ann.id, created_at=when)]
     inserted = await shop.bulk_insert(rows, conflict_target=["title"])
-    (generated,) = [e.sql for e in events if "generate_ids_desc" in e.sql]
+    (generated,) = [e.sql for e in events if "heer_generate_ids" in e.sql]
     assert generated.startswith("SELECT array_agg(g.id), now(), now() FROM")
     p, q = sorted(inserted, key=lambda b: b.title)
     assert q.id == preset and q.created_at == when and p.id != preset
