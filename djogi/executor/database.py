@@ -382,8 +382,9 @@ class Database:
         HeerIdDesc keys: one call of the bulk generator on the database's node), so the COPY
         carries every column and the instances come back complete. With ``returning=False`` (loading data
         whose keys you do not need), a field every row leaves UNSET is left out of the COPY and filled by its
-        column default on the server; only fields some rows set and others leave UNSET are generated (and
-        ``created_at``/``updated_at`` together, from one ``now()``, when either is).
+        column default on the server, except a HeeRanjID key (still generated in one call, which costs less
+        than the column default per row); only fields some rows set and others leave UNSET are generated
+        (and ``created_at``/``updated_at`` together, from one ``now()``, when either is).
         COPY is all-or-nothing: a violation raises the translated IntegrityError (naming the constraint) and
         inserts nothing. A model with an enum-array column is refused (``ValidationError``): COPY cannot
         send one yet. A tenant-keyed model (outside ``insecurely()``) is inserted with ``insert_many(rows)``
