@@ -164,14 +164,17 @@ class _Allocation(NamedTuple):
     everywhere: set[str]
 
 
-def _unset_fields(desc: ModelDescriptor, rows: Sequence[Model[Any]]) -> tuple[list[FieldDescriptor], set[str]]:
+def _unset_fields(
+    desc: ModelDescriptor, rows: Sequence[Model[Any]], read: dict[str, list[Any]] | None = None
+) -> tuple[list[FieldDescriptor], set[str]]:
     """The database-filled fields (key, timestamps, ``db_default`` columns) some row leaves UNSET, and the
-    names of those every row leaves UNSET."""
+    names of those every row leaves UNSET; ``read`` holds the columns already read out of ``rows``."""
     missing: list[FieldDescriptor] = []
     everywhere: set[str] = set()
     for fd in desc.fields:
         if fd.db_filled and fd.generated is None:
-            unset = list(map(operator.attrgetter(fd.name), rows)).count(UNSET)
+            column = read[fd.name] if read is not None else list(map(operator.attrgetter(fd.name), rows))
+            unset = column.count(UNSET)
             if unset:
                 missing.append(fd)
             if unset == len(rows):
@@ -317,7 +320,7 @@ async def bulk_create(db: Session, rows: Sequence[M], returning: bool) -> list[M
         return [] if returning else 0
     desc = _model_of(rows)
     rows, read = checked_columns(desc, rows)
-    missing, everywhere = _unset_fields(desc, rows)
+    missing, everywhere = _unset_fields(desc, rows, read)
     fields = [fd for fd in desc.fields if fd.generated is None]  # computed by the database, left UNSET
     if not returning:
         left_out = _left_to_defaults(missing, everywhere)
