@@ -136,6 +136,18 @@ def test_clock_never_goes_back(pg_sync: Conn) -> None:
     assert nxt is not None and heeranjid.HeerId(nxt[0]).timestamp_ms == (ahead[0] + 1) >> 13
 
 
+def test_a_statement_sets_the_clock_forward_once_and_its_ids_carry_the_clock(pg_sync: Conn) -> None:
+    """A statement finding the clock behind its start sets it forward (``setval``) for its first id; that id
+    and the ones after it are exactly the clock's values (the second read, ``lastval()``, follows the
+    ``setval``), one apart, and the clock ends on the last."""
+    pg_sync.execute("SELECT setval('heer_id_clock', 1000::bigint << 13)")  # far behind the wall clock
+    ids = [r[0] for r in pg_sync.execute("SELECT heerid_next() FROM generate_series(1, 5)")]
+    last = pg_sync.execute("SELECT last_value FROM heer_id_clock").fetchone()
+    clock = [(heeranjid.HeerId(i).timestamp_ms << 13) | heeranjid.HeerId(i).sequence for i in ids]
+    assert last is not None and clock == list(range(last[0] - 4, last[0] + 1))
+    assert clock[0] > 1000 << 13
+
+
 def test_bootstrap_upgrades_an_older_install(empty_db: str) -> None:
     """A database bootstrapped by the previous djogi (per-node state rows, per-row state updates) is brought
     up to date by running the current bootstrap: the functions are replaced, existing column defaults use
