@@ -234,6 +234,16 @@ def test_plain_sql_sessions_get_the_default_node(tmp_path: Path, blank_url: str)
         assert conn.execute("SELECT current_setting('heer.node_id')").fetchone() == ("1",)
 
 
+def test_the_bootstrap_fixes_the_projects_node(tmp_path: Path, blank_url: str) -> None:
+    """``apply`` binds the project's node, so the bootstrap makes it the database's: keys carry it."""
+    project = Project(tmp_path, blank_url)
+    project.run("migrations", "compose", DJOGI_NODE_ID="3")
+    project.run("migrations", "apply", DJOGI_NODE_ID="3")
+    with psycopg.connect(blank_url, autocommit=True) as conn:
+        row = conn.execute("INSERT INTO authors (name, email) VALUES ('a', 'a@x') RETURNING id").fetchone()
+    assert row is not None and HeerIdDesc.info(row[0]).node_id == 3
+
+
 def test_every_recovery_command_in_the_docs_is_run_here() -> None:
     """docs/when-things-go-wrong.md (## Migrations) shows only commands the tests in tests/faults run."""
     root = Path(__file__).parents[2]
