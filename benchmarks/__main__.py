@@ -1,6 +1,7 @@
 """``python -m benchmarks``: start (or reuse) the server, load the data, run every workload for every peer,
 write ``benchmarks/results/latest.{json,md}`` and ``ratios.png``, and print the ratio table; then the key
-workloads (``benchmarks.bench_keys``: HeeRanjID keys against identity keys, ``results/keys.md``),
+workloads (``benchmarks.bench_keys``: HeeRanjID keys against identity keys, ``bulk_create`` against raw
+allocation + COPY, and the default key's cost part by part, ``results/keys.md``),
 (b)/(c) under asyncio and uvloop (``benchmarks.bench_loops``, ``results/loops.md``), prepared queries and
 pipelining (``benchmarks.bench_hot``, ``results/hot.md``), cascading deletes with and without the
 foreign-key index (``benchmarks.bench_fk``, ``results/fk.md``), the row-level security overhead

@@ -4,9 +4,11 @@
 generators, which replace the wheel's: one sequence clock per kind (``heer_id_clock``,
 ``heer_ranj_clock``) behind the single-row ``*_next*()`` column defaults and the bulk ``generate_ids*`` /
 ``generate_ranjids*`` functions (same signatures and bit layout as the wheel's, linear in the ids
-generated), and the desc flips. ``heer_configure()`` is deliberately not run, so RanjIds are emitted in
-microsecond precision. Every statement is idempotent, and running the script over an older install
-upgrades it (``installed_sql()`` tells whether that is needed).
+generated), the desc flips, and the database's fixed node (``heer_set_node(n)`` re-creates
+``heer_id_node()`` / ``heer_ranj_node()``; the bootstrap fixes it once and keeps it on later runs).
+``heer_configure()`` is deliberately not run, so RanjIds are emitted in microsecond precision. Every
+statement is idempotent, and running the script over an older install upgrades it (``installed_sql()``
+tells whether that is needed).
 """
 
 from __future__ import annotations
@@ -34,15 +36,17 @@ _RANJ_MASK_LO = _signed64(RANJ_FLIP_MASK & ((1 << 64) - 1))
 
 HEER_CLOCK_BITS = 13  # HeerId: the clock counts (ms << 13) | sequence: 8192 ids a millisecond, as the layout has
 RANJ_CLOCK_BITS = 10  # RanjId: the clock counts (us << 10) | sequence: 1024 ids a microsecond (2**53 us: 285 years)
-RANJ_SYNC_LAG = 1000 << RANJ_CLOCK_BITS  # a RanjId clock behind the wall clock by more than 1 ms is set forward
 HEER_LOCK_KEY = int.from_bytes(b"djogiHID", "big")  # the advisory lock serializing HeerId generation
 RANJ_LOCK_KEY = int.from_bytes(b"djogiRID", "big")  # ... and RanjId generation
-CLOCK_MARKER = "heer_ranj_clock"  # the newest object the bootstrap creates: when present, the install is current
+CLOCK_MARKER = "heer_set_node"  # the newest object the bootstrap creates: when present, the install is current
+
+
+FIXED_NODE_SQL = "SELECT to_regprocedure('heer_id_node()') IS NOT NULL"  # has the database a fixed node?
 
 
 def installed_sql() -> str:
     """A query returning one boolean: is the current HeeRanjID SQL installed in the database?"""
-    return f"SELECT to_regclass('{CLOCK_MARKER}') IS NOT NULL"
+    return f"SELECT to_regprocedure('{CLOCK_MARKER}(integer)') IS NOT NULL"
 
 
 def _pinned(function_sql: str) -> str:
@@ -51,6 +55,37 @@ def _pinned(function_sql: str) -> str:
     body = function_sql.replace("%", "%%").replace("{pin}", "SET search_path = %I, pg_catalog")
     return (f"DO $install$\nBEGIN\n    EXECUTE format($sql$\n{body}\n$sql$, COALESCE(current_schema(), 'public'));\n"
             "END;\n$install$;\n")
+
+
+_SET_NODE_SQL = _pinned(f"""CREATE OR REPLACE FUNCTION heer_set_node(node integer) RETURNS integer
+LANGUAGE plpgsql {{pin}} AS $func$
+BEGIN
+    IF node IS NULL OR node < 0 OR node > {MAX_NODE_ID} THEN
+        RAISE EXCEPTION 'HeeRanjID node % is out of range (0..{MAX_NODE_ID})', node USING ERRCODE = '22003';
+    END IF;
+    INSERT INTO heer_nodes (node_id, name, description, is_active)
+    VALUES (node, 'node ' || node, 'Registered by heer_set_node', true) ON CONFLICT (node_id) DO NOTHING;
+    EXECUTE format('CREATE OR REPLACE FUNCTION heer_id_node() RETURNS integer LANGUAGE sql IMMUTABLE PARALLEL SAFE '
+                   'RETURN %s', node);
+    EXECUTE format('CREATE OR REPLACE FUNCTION heer_ranj_node() RETURNS integer LANGUAGE sql IMMUTABLE PARALLEL SAFE '
+                   'RETURN %s', node);
+    RETURN node;
+END;
+$func$;""")
+
+
+def _fixed_node_sql(node_id: int) -> str:
+    """Fix the database's node unless it is fixed already: the database's default ``heer.node_id`` (what the
+    sessions of an older install used), else ``node_id``."""
+    return f"""
+DO $djogi_fixed_node$
+BEGIN
+    IF to_regprocedure('heer_id_node()') IS NULL THEN
+        PERFORM heer_set_node(coalesce(nullif(current_setting('heer.node_id', true), ''), '{node_id}')::integer);
+    END IF;
+END
+$djogi_fixed_node$;
+"""
 
 
 def _heerid_sql(first: str, again: str, node: str, descending: bool) -> str:
@@ -73,19 +108,34 @@ def _ranjid_sql(first: str, again: str, node: str, descending: bool) -> str:
     return f"(lpad(to_hex({hi}), 16, '0') || lpad(to_hex({lo}), 16, '0'))::uuid"
 
 
-_HEER_NODE = ("coalesce(nullif(current_setting('heer.node_id', true), ''), heer_node_unset('heer.node_id'))"
-              "::integer::heer_node_id")
-_RANJ_NODE = ("coalesce(nullif(current_setting('heer.ranj_node_id', true), ''), "
-              "heer_node_unset('heer.ranj_node_id'))::integer::heer_ranj_node_id")
+# The node is fixed per database: ``heer_set_node(n)`` (run by the bootstrap) re-creates these two IMMUTABLE
+# functions returning it, so the planner folds the node into every statement as a constant.
+_HEER_NODE = "heer_id_node()"
+_RANJ_NODE = "heer_ranj_node()"
 
 # The logical clocks. Each kind keeps one sequence holding the last id it handed out as a number
-# ((ms << 13) | sequence for HeerId, (us << 10) | sequence for RanjId, from heer_config's epoch). A
-# transaction generating ids holds the kind's advisory lock until it ends (as the wheel's generator held its
-# node-state row), so one transaction at a time advances a clock: each row takes ``nextval``, and when that
-# is behind the wall clock (for RanjId: by more than 1 ms) the sequence is first set forward to the wall
-# clock. Nothing is updated per row, so a statement's cost is linear in its rows. The clock never goes
-# back: a wall clock behind it (after a large batch, or a clock step back) is not an error, ids continue
-# from the clock. The epoch is read once, here (re-run the bootstrap after changing heer_config).
+# ((ms << 13) | sequence for HeerId, (us << 10) | sequence for RanjId, from heer_config's epoch). The
+# column defaults take one ``nextval`` per row; when that value is behind the *statement's* start
+# (``statement_timestamp()``, read per row but fixed for the statement, so only a statement's first row can
+# find the clock behind it) the sequence is first set forward (``setval``) to the wall clock. Nothing is
+# updated per row, so a statement's cost is linear in its rows. The epoch is read once, here (re-run the
+# bootstrap after changing heer_config).
+#
+# Why ids are unique and increasing (the argument, not a timing assumption): every ``nextval`` and every
+# ``setval`` of a clock happens while holding the kind's transaction-scoped advisory lock (the column
+# defaults take it before their ``nextval``: re-taking a lock already held is a local lookup), so one
+# transaction at a time draws from a clock, from its first id until it commits or rolls back. Within
+# that transaction ``setval`` only ever moves the sequence forward (to GREATEST(last value + 1, wall
+# clock)), and ``nextval`` is atomic, so the values handed out are strictly increasing in generation order
+# across all sessions: no two ids share a clock value, and a later transaction's ids are all above an
+# earlier one's. A lock-free ``nextval`` would not be safe: a ``setval`` computed from a value read before
+# a concurrent ``nextval`` can move the sequence back under it, however short the window. Older installs
+# (djogi's previous clock functions) take the same locks on the same sequences, so both can run during an
+# upgrade; the wheel's per-node state rows are read once by the bootstrap, which starts the clocks after
+# them. The clock never goes back: a wall clock behind it (after a large batch, or a clock step back) is not
+# an error, ids continue from the clock. A row reads its value a second time (for the bit packing) with
+# ``lastval()``, which is that same sequence's value: nothing between the row's ``nextval`` and it draws
+# from another sequence (the slow path only calls ``setval`` on the same one, which ``lastval()`` follows).
 _CLOCK_SQL = f"""
 CREATE SEQUENCE IF NOT EXISTS heer_id_clock AS bigint MINVALUE 0 MAXVALUE {(1 << (41 + HEER_CLOCK_BITS)) - 1};
 CREATE SEQUENCE IF NOT EXISTS heer_ranj_clock AS bigint MINVALUE 0;
@@ -93,20 +143,6 @@ COMMENT ON SEQUENCE heer_id_clock IS
     'djogi: the last HeerId handed out, as (ms since the epoch) << 13 | sequence. Do not modify manually.';
 COMMENT ON SEQUENCE heer_ranj_clock IS
     'djogi: the last RanjId handed out, as (us since the epoch) << 10 | sequence. Do not modify manually.';
-DO $djogi_heer_domains$
-BEGIN
-    CREATE DOMAIN heer_node_id AS integer
-        CONSTRAINT "heer.node_id must be in 0..{MAX_NODE_ID}" CHECK (VALUE BETWEEN 0 AND {MAX_NODE_ID});
-EXCEPTION WHEN duplicate_object THEN NULL;
-END
-$djogi_heer_domains$;
-DO $djogi_heer_domains$
-BEGIN
-    CREATE DOMAIN heer_ranj_node_id AS integer
-        CONSTRAINT "heer.ranj_node_id must be in 0..32767" CHECK (VALUE BETWEEN 0 AND 32767);
-EXCEPTION WHEN duplicate_object THEN NULL;
-END
-$djogi_heer_domains$;
 DO $djogi_heer_clock$
 DECLARE
     epoch_ms bigint;
@@ -120,6 +156,12 @@ BEGIN
         RETURN (floor(date_part('epoch', clock_timestamp()) * 1000)::bigint - %s) << {HEER_CLOCK_BITS}$f$, epoch_ms);
     EXECUTE format($f$CREATE OR REPLACE FUNCTION heer_ranj_now() RETURNS bigint LANGUAGE sql VOLATILE
         RETURN (floor(date_part('epoch', clock_timestamp()) * 1000000)::bigint - %s) << {RANJ_CLOCK_BITS}$f$, epoch_us);
+    EXECUTE format($f$CREATE OR REPLACE FUNCTION heer_id_statement() RETURNS bigint LANGUAGE sql STABLE
+        RETURN (floor(date_part('epoch', statement_timestamp()) * 1000)::bigint - %s) << {HEER_CLOCK_BITS}$f$,
+        epoch_ms);
+    EXECUTE format($f$CREATE OR REPLACE FUNCTION heer_ranj_statement() RETURNS bigint LANGUAGE sql STABLE
+        RETURN (floor(date_part('epoch', statement_timestamp()) * 1000000)::bigint - %s) << {RANJ_CLOCK_BITS}$f$,
+        epoch_us);
     EXECUTE format($f$CREATE OR REPLACE FUNCTION heer_ranj_epoch_offset() RETURNS bigint LANGUAGE sql IMMUTABLE
         RETURN %s::bigint$f$, offset_us);
     -- Start a second after every id the wheel's generator handed out (its per-node state, read once
@@ -139,11 +181,6 @@ BEGIN
          FROM heer_ranj_node_state AS s)));
 END
 $djogi_heer_clock$;
-CREATE OR REPLACE FUNCTION heer_node_unset(setting text) RETURNS text LANGUAGE plpgsql STABLE COST 1 AS $f$
-BEGIN
-    RAISE EXCEPTION '% is not set for this session', setting;
-END
-$f$;
 CREATE OR REPLACE FUNCTION heer_id_reserve(n bigint) RETURNS bigint LANGUAGE sql VOLATILE
 BEGIN ATOMIC
     SELECT setval('heer_id_clock', GREATEST(coalesce(pg_sequence_last_value('heer_id_clock'), -1) + 1, heer_id_now())
@@ -158,21 +195,20 @@ BEGIN ATOMIC
 END;
 CREATE OR REPLACE FUNCTION heer_id_draw() RETURNS bigint LANGUAGE sql VOLATILE
     RETURN CASE WHEN pg_advisory_xact_lock({HEER_LOCK_KEY}) IS NULL THEN NULL
-                WHEN nextval('heer_id_clock') < heer_id_now() THEN heer_id_reserve(current_heer_node_id() * 0 + 1)
-                ELSE currval('heer_id_clock') END;
+                WHEN nextval('heer_id_clock') < heer_id_statement() THEN heer_id_reserve(1)
+                ELSE lastval() END;
 CREATE OR REPLACE FUNCTION heer_ranj_draw() RETURNS bigint LANGUAGE sql VOLATILE
     RETURN CASE WHEN pg_advisory_xact_lock({RANJ_LOCK_KEY}) IS NULL THEN NULL
-                WHEN nextval('heer_ranj_clock') + {RANJ_SYNC_LAG} < heer_ranj_now()
-                    THEN heer_ranj_reserve(current_heer_ranj_node_id() * 0 + 1)
-                ELSE currval('heer_ranj_clock') END;
+                WHEN nextval('heer_ranj_clock') < heer_ranj_statement() THEN heer_ranj_reserve(1)
+                ELSE lastval() END;
 CREATE OR REPLACE FUNCTION heerid_next() RETURNS bigint LANGUAGE sql VOLATILE
-    RETURN {_heerid_sql("heer_id_draw()", "currval('heer_id_clock')", _HEER_NODE, False)};
+    RETURN {_heerid_sql("heer_id_draw()", "lastval()", _HEER_NODE, False)};
 CREATE OR REPLACE FUNCTION heerid_next_desc() RETURNS bigint LANGUAGE sql VOLATILE
-    RETURN {_heerid_sql("heer_id_draw()", "currval('heer_id_clock')", _HEER_NODE, True)};
+    RETURN {_heerid_sql("heer_id_draw()", "lastval()", _HEER_NODE, True)};
 CREATE OR REPLACE FUNCTION ranjid_next() RETURNS uuid LANGUAGE sql VOLATILE
-    RETURN {_ranjid_sql("heer_ranj_draw()", "currval('heer_ranj_clock')", _RANJ_NODE, False)};
+    RETURN {_ranjid_sql("heer_ranj_draw()", "lastval()", _RANJ_NODE, False)};
 CREATE OR REPLACE FUNCTION ranjid_next_desc() RETURNS uuid LANGUAGE sql VOLATILE
-    RETURN {_ranjid_sql("heer_ranj_draw()", "currval('heer_ranj_clock')", _RANJ_NODE, True)};
+    RETURN {_ranjid_sql("heer_ranj_draw()", "lastval()", _RANJ_NODE, True)};
 """ + _pinned(f"""CREATE OR REPLACE FUNCTION heer_generate_ids(
     in_node_id INTEGER, requested_count INTEGER, allow_spanning BOOLEAN, descending BOOLEAN
 ) RETURNS TABLE(id BIGINT) LANGUAGE plpgsql {{pin}} AS $func$
@@ -259,12 +295,12 @@ END;
 CREATE OR REPLACE FUNCTION generate_ids(requested_count integer, allow_spanning boolean)
 RETURNS TABLE(id bigint) LANGUAGE sql VOLATILE
 BEGIN ATOMIC
-    SELECT g.id FROM heer_generate_ids(current_heer_node_id(), requested_count, allow_spanning, false) AS g;
+    SELECT g.id FROM heer_generate_ids(heer_id_node(), requested_count, allow_spanning, false) AS g;
 END;
 CREATE OR REPLACE FUNCTION generate_ids(requested_count integer)
 RETURNS TABLE(id bigint) LANGUAGE sql VOLATILE
 BEGIN ATOMIC
-    SELECT g.id FROM heer_generate_ids(current_heer_node_id(), requested_count, true, false) AS g;
+    SELECT g.id FROM heer_generate_ids(heer_id_node(), requested_count, true, false) AS g;
 END;
 
 CREATE OR REPLACE FUNCTION generate_ids_desc(
@@ -276,12 +312,12 @@ END;
 CREATE OR REPLACE FUNCTION generate_ids_desc(requested_count integer, allow_spanning boolean)
 RETURNS TABLE(id bigint) LANGUAGE sql VOLATILE
 BEGIN ATOMIC
-    SELECT g.id FROM heer_generate_ids(current_heer_node_id(), requested_count, allow_spanning, true) AS g;
+    SELECT g.id FROM heer_generate_ids(heer_id_node(), requested_count, allow_spanning, true) AS g;
 END;
 CREATE OR REPLACE FUNCTION generate_ids_desc(requested_count integer)
 RETURNS TABLE(id bigint) LANGUAGE sql VOLATILE
 BEGIN ATOMIC
-    SELECT g.id FROM heer_generate_ids(current_heer_node_id(), requested_count, true, true) AS g;
+    SELECT g.id FROM heer_generate_ids(heer_id_node(), requested_count, true, true) AS g;
 END;
 
 CREATE OR REPLACE FUNCTION generate_ranjids(
@@ -293,12 +329,12 @@ END;
 CREATE OR REPLACE FUNCTION generate_ranjids(requested_count integer, allow_spanning boolean)
 RETURNS TABLE(id uuid) LANGUAGE sql VOLATILE
 BEGIN ATOMIC
-    SELECT g.id FROM heer_generate_ranjids(current_heer_ranj_node_id(), requested_count, allow_spanning, false) AS g;
+    SELECT g.id FROM heer_generate_ranjids(heer_ranj_node(), requested_count, allow_spanning, false) AS g;
 END;
 CREATE OR REPLACE FUNCTION generate_ranjids(requested_count integer)
 RETURNS TABLE(id uuid) LANGUAGE sql VOLATILE
 BEGIN ATOMIC
-    SELECT g.id FROM heer_generate_ranjids(current_heer_ranj_node_id(), requested_count, true, false) AS g;
+    SELECT g.id FROM heer_generate_ranjids(heer_ranj_node(), requested_count, true, false) AS g;
 END;
 
 CREATE OR REPLACE FUNCTION generate_ranjids_desc(
@@ -310,12 +346,12 @@ END;
 CREATE OR REPLACE FUNCTION generate_ranjids_desc(requested_count integer, allow_spanning boolean)
 RETURNS TABLE(id uuid) LANGUAGE sql VOLATILE
 BEGIN ATOMIC
-    SELECT g.id FROM heer_generate_ranjids(current_heer_ranj_node_id(), requested_count, allow_spanning, true) AS g;
+    SELECT g.id FROM heer_generate_ranjids(heer_ranj_node(), requested_count, allow_spanning, true) AS g;
 END;
 CREATE OR REPLACE FUNCTION generate_ranjids_desc(requested_count integer)
 RETURNS TABLE(id uuid) LANGUAGE sql VOLATILE
 BEGIN ATOMIC
-    SELECT g.id FROM heer_generate_ranjids(current_heer_ranj_node_id(), requested_count, true, true) AS g;
+    SELECT g.id FROM heer_generate_ranjids(heer_ranj_node(), requested_count, true, true) AS g;
 END;
 """
 
@@ -365,8 +401,8 @@ def bootstrap_sql(node_id: int = 1) -> str:
     Raises ValidationError when ``node_id`` is outside 0..511.
     """
     _check_node_id(node_id)
-    script = "\n".join((SCHEMA, SESSION, GENERATE_HEERID, GENERATE_RANJID, SEED, _CLOCK_SQL, _DESC_SQL,
-                        _seed_node_sql(node_id), _default_node_sql(node_id)))
+    script = "\n".join((SCHEMA, SESSION, GENERATE_HEERID, GENERATE_RANJID, SEED, _seed_node_sql(node_id),
+                        _SET_NODE_SQL, _fixed_node_sql(node_id), _CLOCK_SQL, _DESC_SQL, _default_node_sql(node_id)))
     # No blank lines, even inside the wheel's function bodies: blank lines delimit migration fragments.
     return re.sub(r"\n[ \t]*(?:\n[ \t]*)+", "\n", script)
 

@@ -41,10 +41,12 @@ _EFFECT_STYLE = {"additive": ("+", "green"), "reversible": ("~", "yellow"), "des
 
 
 def _options(cli: Cli, database: str) -> migrate.Options:
-    """Runner options for ``database``: its configured ``operation_timeout``; out-of-order applies are
-    rejected in production and in CI."""
+    """Runner options for ``database``: its configured ``operation_timeout`` and the project's HeeRanjID
+    node (what a bootstrap fixes as the database's); out-of-order applies are rejected in production and
+    in CI."""
     return migrate.Options(out_of_order=migrate.out_of_order_policy(cli.config.project.profile, dict(os.environ)),
-                           operation_timeout=cli.config.database(database).operation_timeout)
+                           operation_timeout=cli.config.database(database).operation_timeout,
+                           node_id=cli.config.project.node_id)
 
 
 def _databases(cli: Cli, local: str | None) -> list[str]:

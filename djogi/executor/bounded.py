@@ -12,7 +12,7 @@ to ``ConnectionFailure``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final, TypeVar
 
 import psycopg
@@ -46,17 +46,21 @@ def network_options(url: str) -> dict[str, str]:
     return {key: value for key, value in NETWORK_DEFAULTS.items() if key not in given}
 
 
-async def unreachable(url: str, kwargs: Mapping[str, Any]) -> BaseException | None:
-    """Open and close one connection: None when that works, else the djogi error saying why (translated,
-    the password redacted; psycopg's exception is not kept, as it may quote the conninfo)."""
+async def unreachable(
+    url: str, kwargs: Mapping[str, Any],
+    probe: Callable[[BoundedConnection], Awaitable[BaseException | None]] | None = None,
+) -> BaseException | None:
+    """Open one connection, run ``probe`` on it (its error, if it returns one, is returned) and close it:
+    None when that works, else the djogi error saying why (translated, the password redacted; psycopg's
+    exception is not kept, as it may quote the conninfo)."""
     try:
         conn = await BoundedConnection.connect(url, **kwargs)
+        async with conn:
+            return None if probe is None else await probe(conn)
     except psycopg.Error as exc:
         error = translate(exc)
         error.args = (redact(str(error), url),)
         return error
-    await conn.close()
-    return None
 
 
 def _gave_up(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any], bound: float) -> psycopg.OperationalError:

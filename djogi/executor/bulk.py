@@ -67,17 +67,20 @@ def _fields(desc: ModelDescriptor, names: Sequence[str], what: str) -> list[Fiel
         raise ValidationError(f"{what}: {exc.args[0]}") from None
 
 
+_HEER_GENERATORS = {  # key kind -> the bulk generator on the database's fixed node (one call per batch)
+    HeerIdDesc: "heer_generate_ids(heer_id_node(), $1::integer, true, true)",
+    HeerId: "heer_generate_ids(heer_id_node(), $1::integer, true, false)",
+    RanjIdDesc: "heer_generate_ranjids(heer_ranj_node(), $1::integer, true, true)",
+    RanjId: "heer_generate_ranjids(heer_ranj_node(), $1::integer, true, false)",
+}
+
+
 def _pk_source(desc: ModelDescriptor) -> tuple[str, str]:
     """(FROM item producing ``$1`` rows as ``g``, the pk expression over it) for pre-allocating keys."""
     pk = desc.pk
-    if pk.python_type is HeerIdDesc:
-        return "generate_ids_desc($1::integer) AS g(id)", "g.id"
-    if pk.python_type is HeerId:
-        return "generate_ids(current_heer_node_id(), $1::integer, true) AS g(id)", "g.id"
-    if pk.python_type is RanjIdDesc:
-        return "generate_ranjids_desc($1::integer) AS g(id)", "g.id"
-    if pk.python_type is RanjId:
-        return "generate_ranjids(current_heer_ranj_node_id(), $1::integer, true) AS g(id)", "g.id"
+    generator = _HEER_GENERATORS.get(pk.python_type)
+    if generator is not None:
+        return f"{generator} AS g(id)", "g.id"
     series = "generate_series(1, $1::integer) AS g(n)"
     if pk.identity:
         return series, _identity_next(desc, desc.pk_field)
@@ -161,14 +164,17 @@ class _Allocation(NamedTuple):
     everywhere: set[str]
 
 
-def _unset_fields(desc: ModelDescriptor, rows: Sequence[Model[Any]]) -> tuple[list[FieldDescriptor], set[str]]:
+def _unset_fields(
+    desc: ModelDescriptor, rows: Sequence[Model[Any]], read: dict[str, list[Any]] | None = None
+) -> tuple[list[FieldDescriptor], set[str]]:
     """The database-filled fields (key, timestamps, ``db_default`` columns) some row leaves UNSET, and the
-    names of those every row leaves UNSET."""
+    names of those every row leaves UNSET; ``read`` holds the columns already read out of ``rows``."""
     missing: list[FieldDescriptor] = []
     everywhere: set[str] = set()
     for fd in desc.fields:
         if fd.db_filled and fd.generated is None:
-            unset = list(map(operator.attrgetter(fd.name), rows)).count(UNSET)
+            column = read[fd.name] if read is not None else list(map(operator.attrgetter(fd.name), rows))
+            unset = column.count(UNSET)
             if unset:
                 missing.append(fd)
             if unset == len(rows):
@@ -179,19 +185,22 @@ def _unset_fields(desc: ModelDescriptor, rows: Sequence[Model[Any]]) -> tuple[li
 def _left_to_defaults(missing: Sequence[FieldDescriptor], everywhere: set[str]) -> set[str]:
     """The database-filled fields a write leaves out for the column defaults to fill: those every row leaves
     UNSET (``everywhere``), except ``created_at``/``updated_at``, generated together from one ``now()`` (as
-    a create gives them) when some rows set either and others leave it UNSET."""
+    a create gives them) when some rows set either and others leave it UNSET, and except a HeeRanjID key,
+    whose bulk generator (one call for the batch) costs less than its column default once per row."""
     stamps = {fd.name for fd in missing if fd.auto is not None}
+    keys = {fd.name for fd in missing if fd.kind == "pk" and fd.python_type in _HEER_GENERATORS}
     if any(name not in everywhere for name in stamps):
-        return everywhere - stamps
-    return everywhere
+        return everywhere - stamps - keys
+    return everywhere - keys
 
 
 async def _generate(
     db: Session, conn: Connection, desc: ModelDescriptor, missing: Sequence[FieldDescriptor], n: int
 ) -> list[Sequence[Any]]:
     """``n`` values for each field of ``missing``, generated in one round trip returning one row of arrays:
-    ``SELECT array_agg(g.id), now(), array_agg((<default>))... FROM generate_ids_desc($1) AS g(id)`` (the
-    generator depends on the key kind; timestamps are one ``now()``, repeated)."""
+    ``SELECT array_agg(g.id), now(), array_agg((<default>))... FROM heer_generate_ids(heer_id_node(), $1, true,
+    true) AS g(id)`` (the generator depends on the key kind, see ``_HEER_GENERATORS``; timestamps are one
+    ``now()``, repeated)."""
     if not missing:
         return []
     source, pk_expr = _pk_source(desc)
@@ -303,15 +312,16 @@ async def bulk_create(db: Session, rows: Sequence[M], returning: bool) -> list[M
     Generated columns are left out of the COPY and stay UNSET in the rows returned (read the rows back for
     their values). The generating round trip runs while the given columns are read out of ``rows``. Without
     ``returning``, database-filled fields every row leaves UNSET are left out of the COPY (their column
-    defaults fill them) and nothing is generated for them; only ``created_at``/``updated_at`` are still
-    generated together, from one ``now()``, when some rows leave either UNSET and others set it.
+    defaults fill them) and nothing is generated for them, except a HeeRanjID key (one call of the bulk
+    generator costs less than the default per row); ``created_at``/``updated_at`` are still generated
+    together, from one ``now()``, when some rows leave either UNSET and others set it.
     """
     if not rows:
         return [] if returning else 0
     desc = _model_of(rows)
     desc.check_writable("bulk_create()")
     rows, read = checked_columns(desc, rows)
-    missing, everywhere = _unset_fields(desc, rows)
+    missing, everywhere = _unset_fields(desc, rows, read)
     fields = [fd for fd in desc.fields if fd.generated is None]  # computed by the database, left UNSET
     if not returning:
         left_out = _left_to_defaults(missing, everywhere)

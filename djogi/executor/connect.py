@@ -14,12 +14,13 @@ from returns.result import Failure
 
 from djogi.config import load_config
 from djogi.embedded import EmbeddedServer
+from djogi.errors import ConfigError
 from djogi.executor.bounded import BoundedConnection, connect_bounded_async, network_options, unreachable
 from djogi.executor.database import Database
 from djogi.executor.errors import translate
 from djogi.executor.pool import Connection, Pool
 from djogi.executor.session import Session
-from djogi.heer_sql import DEFAULT_NODE_ID, bind_node_sql, bootstrap_sql, installed_sql
+from djogi.heer_sql import DEFAULT_NODE_ID, FIXED_NODE_SQL, bind_node_sql, bootstrap_sql, installed_sql
 
 Setup = Callable[[Connection], Awaitable[None]]
 
@@ -43,6 +44,26 @@ async def _bootstrap_embedded(url: str, node_id: int, operation_timeout: float) 
                 await conn.execute(bootstrap_sql(node_id).encode())
     except psycopg.Error as exc:
         raise translate(exc) from exc
+
+
+def _node_probe(node_id: int) -> Callable[[BoundedConnection], Awaitable[BaseException | None]]:
+    """A check of the database's fixed HeeRanjID node (``heer_id_node()``, when installed) against
+    ``node_id``: ConfigError naming both ways out when they differ, as keys would carry the database's."""
+
+    async def probe(conn: BoundedConnection) -> BaseException | None:
+        installed = await (await conn.execute(FIXED_NODE_SQL)).fetchone()
+        if installed is None or not installed[0]:
+            return None  # an older install (connect() upgrades an embedded one after this check)
+        row = await (await conn.execute("SELECT heer_id_node()")).fetchone()
+        fixed = node_id if row is None else row[0]
+        if fixed == node_id:
+            return None
+        return ConfigError(
+            f"the database's HeeRanjID node is {fixed} but this connection's node_id is {node_id}: default keys "
+            f"carry the database's node; run SELECT heer_set_node({node_id}) in the database (as its owner) "
+            f"to change it, or set node_id = {fixed}")
+
+    return probe
 
 
 @asynccontextmanager
@@ -77,7 +98,8 @@ async def connect(
     a refused connection, bad credentials) raises at once, with libpq's reason, instead of after the
     pool timeout.
 
-    Raises ConfigError for a bad configuration, ValidationError for a bad node id, and
+    Raises ConfigError for a bad configuration or a node id other than the database's fixed HeeRanjID node
+    (``heer_set_node``), ValidationError for a bad node id, and
     ConnectionFailure (or the translated server error, e.g. for a missing database) when the server
     cannot be reached. Messages never carry the URL's password.
     """
@@ -115,7 +137,7 @@ async def connect(
         "cursor_factory": psycopg.AsyncRawCursor,
         **network_options(resolved),
     }
-    failure = await unreachable(resolved, kwargs)  # the first failure, at once, with its cause
+    failure = await unreachable(resolved, kwargs, _node_probe(node_id))  # the first failure, at once, with its cause
     if failure is not None:
         raise failure from None
     max_size = settings.pool_max if max_size is None else max_size

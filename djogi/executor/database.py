@@ -395,11 +395,13 @@ class Database:
         created instances (with ``returning=False``, the number of rows).
 
         Keys, timestamps and other database defaults left UNSET are generated first in one round trip
-        (``SELECT array_agg(g.id), now() FROM generate_ids_desc($1) AS g(id)`` for HeerIdDesc keys), so the COPY
+        (``SELECT array_agg(g.id), now() FROM heer_generate_ids(heer_id_node(), $1, true, true) AS g(id)`` for
+        HeerIdDesc keys: one call of the bulk generator on the database's node), so the COPY
         carries every column and the instances come back complete. With ``returning=False`` (loading data
         whose keys you do not need), a field every row leaves UNSET is left out of the COPY and filled by its
-        column default on the server; only fields some rows set and others leave UNSET are generated (and
-        ``created_at``/``updated_at`` together, from one ``now()``, when either is).
+        column default on the server, except a HeeRanjID key (still generated in one call, which costs less
+        than the column default per row); only fields some rows set and others leave UNSET are generated
+        (and ``created_at``/``updated_at`` together, from one ``now()``, when either is).
         COPY is all-or-nothing: a violation raises the translated IntegrityError (naming the constraint) and
         inserts nothing. A model with an enum-array column is refused (``ValidationError``): COPY cannot
         send one yet. A tenant-keyed model (outside ``insecurely()``) is inserted with ``insert_many(rows)``

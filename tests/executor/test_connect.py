@@ -7,7 +7,7 @@ import logging
 import anyio
 import pytest
 
-from djogi.errors import PoolTimeout, ValidationError
+from djogi.errors import ConfigError, PoolTimeout, ValidationError
 from djogi.executor import Connection, Database, connect
 
 pytestmark = pytest.mark.anyio
@@ -15,6 +15,11 @@ pytestmark = pytest.mark.anyio
 
 async def test_url_from_the_environment_and_node_id(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DJOGI_DATABASE_URL", db_url)
+    with pytest.raises(ConfigError, match=r"node is 1 but this connection's node_id is 7: .* heer_set_node\(7\)"):
+        async with connect(node_id=7):
+            pass
+    async with connect() as db:
+        assert await db.raw("SELECT heer_set_node(7)") == [(7,)]
     async with connect(node_id=7) as db:
         assert await db.raw("SELECT current_setting('heer.node_id'), current_setting('heer.ranj_node_id')") == [
             ("7", "7")

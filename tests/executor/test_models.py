@@ -306,7 +306,8 @@ async def test_bulk_create_keeps_values_already_set(shop: Database) -> None:
 
 
 async def test_bulk_create_without_returning_leaves_unset_fields_to_the_column_defaults(shop: Database) -> None:
-    """``returning=False``: the COPY names only the columns some row sets; keys and timestamps every row
+    """``returning=False``: the COPY names only the columns some row sets, and the HeeRanjID key (generated
+    in one call of the bulk generator, cheaper than the column default per row); timestamps every row
     leaves UNSET come from the column defaults, and only a field some rows set is generated for the rest."""
     ann = await _author(shop)
     events = _counting(shop)
@@ -314,8 +315,10 @@ async def test_bulk_create_without_returning_leaves_unset_fields_to_the_column_d
     assert inserted == 20
     copies = [e.sql.split(" FROM STDIN")[0] for e in events if e.sql.startswith("COPY")]
     # the model's field order (each column read once, when its values are checked)
-    assert copies == ['COPY "ex_books" ("title", "author_id", "genre", "price", "tags", "meta", "version")']
-    assert not any("generate_ids" in e.sql for e in events)  # nothing generated: the defaults fill them
+    assert copies == ['COPY "ex_books" ("id", "title", "author_id", "genre", "price", "tags", "meta", "version")']
+    (generated,) = [e.sql for e in events if "generate_ids" in e.sql]
+    assert generated == ("SELECT array_agg(g.id) FROM heer_generate_ids(heer_id_node(), $1::integer, true, true) "
+                         "AS g(id)")
     stored = await shop.all(ExBook.objects.order_by(ExBook.title))
     assert [b.title for b in stored] == sorted(f"n{i}" for i in range(20))
     assert len({b.id for b in stored}) == 20 and all(b.created_at == b.updated_at for b in stored)
@@ -325,7 +328,7 @@ async def test_bulk_create_without_returning_leaves_unset_fields_to_the_column_d
     events.clear()
     mixed = [ExBook(title="m0", author=ann.id), ExBook(id=preset, title="m1", author=ann.id)]
     assert await shop.bulk_create(mixed, returning=False) == 2
-    assert "generate_ids_desc" in events[0].sql  # keys generated only because one row set its own
+    assert "heer_generate_ids" in events[0].sql
     assert (await shop.get(ExBook, preset)).title == "m1"
     assert await shop.count(ExBook.objects.filter(ExBook.title == "m0")) == 1
     assert await shop.bulk_create([], returning=False) == 0
@@ -395,7 +398,7 @@ async def test_bulk_insert_generates_only_what_some_rows_leave_unset(shop: Datab
     events = _counting(shop)
     rows = [ExBook(title="p", author=ann.id), ExBook(id=preset, title="q", author=ann.id, created_at=when)]
     inserted = await shop.bulk_insert(rows, conflict_target=["title"])
-    (generated,) = [e.sql for e in events if "generate_ids_desc" in e.sql]
+    (generated,) = [e.sql for e in events if "heer_generate_ids" in e.sql]
     assert generated.startswith("SELECT array_agg(g.id), now(), now() FROM")
     p, q = sorted(inserted, key=lambda b: b.title)
     assert q.id == preset and q.created_at == when and p.id != preset

@@ -11,6 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from djogi import HeerIdDesc
 from tests.cli.helpers import DJOGI, MODELS_V1, Project
 
 GLOBAL = Path("migrations/main/_global_")
@@ -206,7 +207,8 @@ def test_fake_never_skips_the_bootstrap(tmp_path: Path, blank_url: str) -> None:
 
 
 def test_plain_sql_sessions_get_the_default_node(tmp_path: Path, blank_url: str) -> None:
-    """A session that never binds a node (``djogi db psql``, any client) fills default keys."""
+    """A session that never binds a node (``djogi db psql``, any client) fills default keys: the node is
+    the database's, not the session's; ``heer_set_node`` (as the docs show) changes it."""
     project = Project(tmp_path, blank_url)
     project.run("migrations", "compose")
     project.run("migrations", "apply")
@@ -216,16 +218,30 @@ def test_plain_sql_sessions_get_the_default_node(tmp_path: Path, blank_url: str)
     assert node == ("1",) and first is not None and first[0] != 0
     psql = project.run("db", "psql", "--", "-c", "INSERT INTO authors (name, email) VALUES ('b', 'b@x')")
     assert "INSERT 0 1" in psql.stdout
-    # A database bootstrapped by an older djogi has no default node: the documented fix sets it once.
     name = blank_url.rsplit("/", 1)[1]
     with psycopg.connect(blank_url, autocommit=True) as conn:
         conn.execute(f"ALTER DATABASE {name} RESET heer.node_id")
-    with psycopg.connect(blank_url, autocommit=True) as conn, pytest.raises(psycopg.errors.RaiseException):
-        conn.execute("INSERT INTO authors (name, email) VALUES ('c', 'c@x')")
+    with psycopg.connect(blank_url, autocommit=True) as conn:  # no session node: the database's fills it
+        assert conn.execute("INSERT INTO authors (name, email) VALUES ('c', 'c@x') RETURNING id").fetchone()
+    project.run("db", "psql", "--", "-c", "SELECT heer_set_node(2)")
+    with psycopg.connect(blank_url, autocommit=True) as conn:
+        row = conn.execute("INSERT INTO authors (name, email) VALUES ('d', 'd@x') RETURNING id").fetchone()
+    assert row is not None and HeerIdDesc.info(row[0]).node_id == 2
+    # An older install (the session's node, before its upgrade runs): the documented default, set once.
     project.run("db", "psql", "--", "-c", f"ALTER DATABASE {name} SET heer.node_id = '1'",
                 "-c", f"ALTER DATABASE {name} SET heer.ranj_node_id = '1'")
     with psycopg.connect(blank_url, autocommit=True) as conn:
-        assert conn.execute("INSERT INTO authors (name, email) VALUES ('c', 'c@x') RETURNING id").fetchone()
+        assert conn.execute("SELECT current_setting('heer.node_id')").fetchone() == ("1",)
+
+
+def test_the_bootstrap_fixes_the_projects_node(tmp_path: Path, blank_url: str) -> None:
+    """``apply`` binds the project's node, so the bootstrap makes it the database's: keys carry it."""
+    project = Project(tmp_path, blank_url)
+    project.run("migrations", "compose", DJOGI_NODE_ID="3")
+    project.run("migrations", "apply", DJOGI_NODE_ID="3")
+    with psycopg.connect(blank_url, autocommit=True) as conn:
+        row = conn.execute("INSERT INTO authors (name, email) VALUES ('a', 'a@x') RETURNING id").fetchone()
+    assert row is not None and HeerIdDesc.info(row[0]).node_id == 3
 
 
 def test_every_recovery_command_in_the_docs_is_run_here() -> None:

@@ -4,8 +4,10 @@ their ids' layout and order, the bulk generators on the same clocks, and the upg
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import itertools
 import threading
+import time
 import uuid
 from typing import Any
 
@@ -14,7 +16,7 @@ import psycopg
 import pytest
 from psycopg.rows import TupleRow
 
-from djogi.heer_sql import bootstrap_sql, installed_sql
+from djogi.heer_sql import HEER_LOCK_KEY, bootstrap_sql, installed_sql
 from tests.keys.helpers import V1_SQL
 
 Conn = psycopg.Connection[TupleRow]
@@ -103,18 +105,26 @@ def test_spanning_refused_when_asked(pg_sync: Conn) -> None:
         pg_sync.execute("SELECT count(*) FROM generate_ranjids(1, 1025, false)")
 
 
-def test_unset_and_out_of_range_nodes_are_refused(pg_sync: Conn) -> None:
-    """Whether the row sets the clock forward (which checks the node is registered) or not (the domain
-    checks its range), a node that cannot fit the layout is refused, never truncated."""
-    pg_sync.execute("SET heer.node_id = ''")
-    with pytest.raises(psycopg.errors.RaiseException, match=r"heer\.node_id is not set for this session"):
-        pg_sync.execute("SELECT heerid_next_desc()")
-    pg_sync.execute("SET heer.node_id = '512'")
-    with pytest.raises(psycopg.Error, match=r"out of range for HeerId|heer\.node_id must be in 0\.\.511"):
-        pg_sync.execute("SELECT heerid_next()")
-    pg_sync.execute("SET heer.ranj_node_id = '40000'")
-    with pytest.raises(psycopg.Error, match=r"out of range for RanjId|heer\.ranj_node_id must be in 0\.\.32767"):
-        pg_sync.execute("SELECT ranjid_next()")
+def test_the_node_is_fixed_per_database(pg_sync: Conn) -> None:
+    """The node is the database's (``heer_set_node``), folded into the plan as a constant: the session's
+    ``heer.node_id`` is not read per row, a node that cannot fit the layout is refused (never truncated),
+    and a new node takes effect in every kind."""
+    plan = "\n".join(r[0] for r in pg_sync.execute("EXPLAIN VERBOSE SELECT heerid_next_desc()"))
+    assert "current_setting" not in plan and "heer_id_node" not in plan
+    pg_sync.execute("SET heer.node_id = '7'")
+    row = pg_sync.execute("SELECT heerid_next(), ranjid_next()").fetchone()
+    assert row is not None and heeranjid.HeerId(row[0]).node_id == 1
+    assert heeranjid.RanjId.from_str(str(row[1])).node_id == 1
+    for bad in (512, -1):
+        with pytest.raises(psycopg.errors.NumericValueOutOfRange, match=r"node -?\d+ is out of range \(0\.\.511\)"):
+            pg_sync.execute(f"SELECT heer_set_node({bad})")
+    assert pg_sync.execute("SELECT heer_set_node(5)").fetchone() == (5,)
+    row = pg_sync.execute("SELECT heerid_next_desc(), ranjid_next_desc()").fetchone()
+    assert row is not None and heeranjid.HeerIdDesc(row[0]).node_id == 5
+    assert heeranjid.RanjIdDesc.from_str(str(row[1])).node_id == 5
+    assert {r[0] for r in pg_sync.execute("SELECT node_id FROM heer_nodes WHERE is_active")} >= {1, 5}
+    ids = [r[0] for r in pg_sync.execute("SELECT id FROM generate_ids(3)")]
+    assert {heeranjid.HeerId(i).node_id for i in ids} == {5}  # the overloads without a node use it too
 
 
 def test_clock_never_goes_back(pg_sync: Conn) -> None:
@@ -124,6 +134,18 @@ def test_clock_never_goes_back(pg_sync: Conn) -> None:
     assert ahead is not None
     nxt = pg_sync.execute("SELECT heerid_next()").fetchone()
     assert nxt is not None and heeranjid.HeerId(nxt[0]).timestamp_ms == (ahead[0] + 1) >> 13
+
+
+def test_a_statement_sets_the_clock_forward_once_and_its_ids_carry_the_clock(pg_sync: Conn) -> None:
+    """A statement finding the clock behind its start sets it forward (``setval``) for its first id; that id
+    and the ones after it are exactly the clock's values (the second read, ``lastval()``, follows the
+    ``setval``), one apart, and the clock ends on the last."""
+    pg_sync.execute("SELECT setval('heer_id_clock', 1000::bigint << 13)")  # far behind the wall clock
+    ids = [r[0] for r in pg_sync.execute("SELECT heerid_next() FROM generate_series(1, 5)")]
+    last = pg_sync.execute("SELECT last_value FROM heer_id_clock").fetchone()
+    clock = [(heeranjid.HeerId(i).timestamp_ms << 13) | heeranjid.HeerId(i).sequence for i in ids]
+    assert last is not None and clock == list(range(last[0] - 4, last[0] + 1))
+    assert clock[0] > 1000 << 13
 
 
 def test_bootstrap_upgrades_an_older_install(empty_db: str) -> None:
@@ -195,3 +217,48 @@ def test_concurrent_sessions_never_share_or_interleave_ids(db_url: str) -> None:
         assert all(prev[1] < nxt[0] for prev, nxt in itertools.pairwise(spans))
     heer_nodes = {heeranjid.HeerId(i).node_id for r in results for i in r[0]}
     assert heer_nodes == {1}
+
+
+# The previous djogi's default key (inlined into plans that may still run during an upgrade): the clock
+# synced to the wall clock per row (``clock_timestamp()``), the same lock and the same sequence.
+PREVIOUS_HEERID = (f"((((CASE WHEN pg_advisory_xact_lock({HEER_LOCK_KEY}) IS NULL THEN NULL "
+                   "WHEN nextval('heer_id_clock') < heer_id_now() THEN heer_id_reserve(1) "
+                   "ELSE currval('heer_id_clock') END) >> 13) << 22) | (currval('heer_id_clock') & 8191) | 8192)")
+STATEMENTS = 60
+
+
+def _session(url: str, start: threading.Barrier, me: int) -> tuple[list[int], list[uuid.UUID]]:
+    """One session's ids in the order it generated them: many short autocommit statements (each one's first
+    row finds the clock behind the wall clock and sets it forward), some in transactions, some bulk
+    batches, the first worker drawing with the previous djogi's expression, the last one stepping the clock
+    ahead of the wall clock (as a wall-clock step back leaves it) now and then."""
+    heer: list[int] = []
+    ranj: list[uuid.UUID] = []
+    draw = PREVIOUS_HEERID if me == 0 else "heerid_next()"
+    with psycopg.connect(url, autocommit=True) as conn:
+        start.wait(timeout=60)
+        for i in range(STATEMENTS):
+            if me == WORKERS - 1 and i % 10 == 5:
+                conn.execute("SELECT heer_id_reserve(50::bigint << 13), heer_ranj_reserve(50000::bigint << 10)")
+            with conn.transaction() if i % 3 == 0 else contextlib.nullcontext():
+                heer += [r[0] for r in conn.execute(f"SELECT {draw} FROM generate_series(1, {5 + i % 7 * 40})")]
+                if i % 4 == 1:
+                    heer += [r[0] for r in conn.execute("SELECT id FROM generate_ids(1, 300, true)")]
+                ranj += [r[0] for r in conn.execute(f"SELECT ranjid_next() FROM generate_series(1, {5 + i % 5 * 30})")]
+            time.sleep(0.002 * (i % 3))  # the wall clock moves past the sequence between statements
+    return heer, ranj
+
+
+def test_concurrent_sessions_across_clock_resyncs(db_url: str) -> None:
+    """Real connections generating at once, the clock set forward to the wall clock at the start of nearly
+    every statement, pushed ahead of it now and then, and one session on the previous djogi's expression:
+    every id is unique, and each session's ids strictly increase in the order it generated them."""
+    start = threading.Barrier(WORKERS)
+    with concurrent.futures.ThreadPoolExecutor(WORKERS) as pool:
+        futures = [pool.submit(_session, db_url, start, me) for me in range(WORKERS)]
+        sessions = [f.result(timeout=300) for f in futures]
+    for pick in (0, 1):
+        flat = [i for s in sessions for i in s[pick]]
+        assert len(flat) == len(set(flat))
+        assert all(s[pick] == sorted(s[pick]) for s in sessions)
+    assert {heeranjid.HeerId(i).node_id for s in sessions for i in s[0]} == {1}

@@ -26,7 +26,7 @@ class Options(msgspec.Struct, frozen=True, kw_only=True):
     """Runner knobs: lock polling, ``lock_timeout`` and its retries, the out-of-order policy, and
     ``operation_timeout`` (seconds, 0: no bound): each wait of the runner's session on the server (a
     statement's result, a COMMIT) gives up past it, so a frozen or killed server fails the command
-    (``MigrationError``, exit 1) instead of hanging it."""
+    (``MigrationError``, exit 1) instead of hanging it; ``node_id``, the HeeRanjID node the session binds."""
 
     lock_poll_s: float = 0.05
     lock_attempts: int = 600
@@ -34,6 +34,7 @@ class Options(msgspec.Struct, frozen=True, kw_only=True):
     lock_retries: int = 3
     out_of_order: OutOfOrder = "allow"
     operation_timeout: float = DEFAULT_OPERATION_TIMEOUT
+    node_id: int | None = None  # bound for the session (``heer.node_id``): a bootstrap fixes it as the database's
 
 
 DEFAULT_OPTIONS = Options()

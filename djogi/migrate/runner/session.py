@@ -1,6 +1,7 @@
 """Opening the runner's connection: one autocommit session per command, through the executor's bounded
 connection (``djogi.executor.bounded.connect_bounded``: ``connect_timeout`` and TCP keepalives unless the
-URL sets them, each wait on the server bounded by ``Options.operation_timeout``), with ``SET lock_timeout``.
+URL sets them, each wait on the server bounded by ``Options.operation_timeout``), with ``SET lock_timeout``
+and the project's HeeRanjID node bound (``Options.node_id``), which a bootstrap fixes as the database's.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from contextlib import contextmanager
 import psycopg
 
 from djogi.executor.bounded import connect_bounded
+from djogi.heer_sql import bind_node_sql
 from djogi.migrate.ledger import Connection
 from djogi.migrate.runner.errors import failure
 from djogi.migrate.runner.plan import Options
@@ -27,6 +29,8 @@ def session(url: str, options: Options) -> Iterator[Connection]:
         raise failure("cannot connect", exc) from exc
     try:
         conn.execute(f"SET lock_timeout = {int(options.lock_timeout_ms)}")
+        if options.node_id is not None:
+            conn.execute(bind_node_sql(options.node_id))
         yield conn
     except psycopg.Error as exc:
         raise failure("the migration session failed", exc) from exc
