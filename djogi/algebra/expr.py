@@ -27,6 +27,9 @@ from djogi.codecs.values import PY_KINDS, Refused, normalize
 from djogi.errors import ArgumentTypeError, ValidationError
 from djogi.identifiers import quote_ident
 from djogi.schema import descriptor, models, registered
+from djogi.types import INT_RANGES
+
+_BIGINT_LOW, _BIGINT_HIGH = INT_RANGES["BIGINT"]
 
 if TYPE_CHECKING:
     import uuid
@@ -273,6 +276,9 @@ class Expr(msgspec.Struct, Generic[T], frozen=True, gc=False):
                     f"{self.describe()}: cannot compare a {t.kind} with {value.describe()} ({value.type.kind})"
                 )
             return value
+        vt = type(value)
+        if vt is int and t.kind == "int" and _BIGINT_LOW <= value <= _BIGINT_HIGH or vt is bool and t.kind == "bool":
+            return Param(value, t)  # what coerce() returns for these, without its calls (the hottest case)
         if value is None:
             raise ValidationError(f"{self.describe()}: None is not a value here; use is_null() / is_not_null()")
         return Param(coerce(t, value, self), t)
