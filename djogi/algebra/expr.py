@@ -276,9 +276,11 @@ class Expr(msgspec.Struct, Generic[T], frozen=True, gc=False):
                     f"{self.describe()}: cannot compare a {t.kind} with {value.describe()} ({value.type.kind})"
                 )
             return value
-        vt = type(value)
-        if vt is int and t.kind == "int" and _BIGINT_LOW <= value <= _BIGINT_HIGH or vt is bool and t.kind == "bool":
-            return Param(value, t)  # what coerce() returns for these, without its calls (the hottest case)
+        vt = type(value)  # an in-range int, a bool: what coerce() returns, without its calls (the hottest case)
+        if (vt is int and t.kind == "int" and _BIGINT_LOW <= value <= _BIGINT_HIGH) or (
+            vt is bool and t.kind == "bool"
+        ):
+            return Param(value, t)
         if value is None:
             raise ValidationError(f"{self.describe()}: None is not a value here; use is_null() / is_not_null()")
         return Param(coerce(t, value, self), t)

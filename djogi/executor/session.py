@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import copy
 import logging
-from logging import DEBUG
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
+from logging import DEBUG
 from typing import Any, TypeVar
 
 import anyio
