@@ -276,9 +276,9 @@ class Expr(msgspec.Struct, Generic[T], frozen=True, gc=False):
                     f"{self.describe()}: cannot compare a {t.kind} with {value.describe()} ({value.type.kind})"
                 )
             return value
-        vt = type(value)  # an in-range int, a bool: what coerce() returns, without its calls (the hottest case)
-        if (vt is int and t.kind == "int" and _BIGINT_LOW <= value <= _BIGINT_HIGH) or (
-            vt is bool and t.kind == "bool"
+        # an in-range int, a bool: what coerce() returns for them, without its calls (the hottest case)
+        if (type(value) is int and t.kind == "int" and _BIGINT_LOW <= value <= _BIGINT_HIGH) or (
+            type(value) is bool and t.kind == "bool"
         ):
             return Param(value, t)
         if value is None:
