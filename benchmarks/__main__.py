@@ -305,8 +305,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             todo = [p for p in plans(admin) if wanted(p.info.key)]
             peers = [Peer(m) for m in PEER_MODULES]
             if args.peers:
-                wanted = {BASELINE, *args.peers.split(",")}
-                peers = [p for p in peers if p.name in wanted]
+                names = {BASELINE, *args.peers.split(",")}
+                peers = [p for p in peers if p.name in names]
             for peer in peers:
                 peer.connect(runner, url)
             if args.profile:

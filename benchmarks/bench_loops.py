@@ -4,7 +4,9 @@ each under asyncio's default loop and under uvloop, so a figure separates the lo
 Run with ``python -m benchmarks.bench_loops [--repeat R]`` (``make bench`` runs it last, on the data it
 loaded; alone it loads the data first). Every (peer, loop) cell runs once untimed, then the cells take
 turns, ``R`` timed runs each; the table gives the median µs per query, raw psycopg sync as the floor.
-Results go to ``results/loops.md``.
+The client CPU columns are this process's CPU time per query (``time.process_time``): the client's own work
+without the server's or the wait, steadier than wall time on a shared machine. Results go to
+``results/loops.md``.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class Cell:
         self.module, self.runner = module, runner
         self.state = self._call(module.connect, url)
         self.times: dict[str, list[float]] = {}
+        self.cpu: dict[str, list[float]] = {}  # this process's CPU time (the client's own work, not the server's)
 
     def _call(self, fn: Callable[..., Any], *args: object) -> Any:
         if inspect.iscoroutinefunction(fn):
@@ -55,10 +58,11 @@ class Cell:
         return fn(*args)
 
     def run(self, workload: str, arg: object, timed: bool = True) -> None:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         self._call(getattr(self.module, workload), self.state, arg)
         if timed:
             self.times.setdefault(workload, []).append(time.perf_counter() - started)
+            self.cpu.setdefault(workload, []).append(time.process_time() - cpu)
 
     def close(self) -> None:
         if hasattr(self.module, "close"):
@@ -98,14 +102,22 @@ def run(url: str, repeat: int = REPEAT, out: Path = RESULTS) -> str:
     load_after = load_average()
     n = schema.N_LOOKUPS
     us = {(key, w): statistics.median(cell.times[w]) / n * 1e6 for key, cell in cells.items() for w in workloads}
-    lines = ["| peer | loop | (b) get by pk, µs/query | (c) filter+order+limit, µs/query |", "|---|---|---:|---:|"]
+    cpu = {(key, w): statistics.median(cell.cpu[w]) / n * 1e6 for key, cell in cells.items() for w in workloads}
+    lines = ["| peer | loop | (b) get by pk, µs/query | (b) client CPU µs | (c) filter+order+limit, µs/query "
+             "| (c) client CPU µs |", "|---|---|---:|---:|---:|---:|"]  # fmt: skip
     for key in cells:
-        lines.append(f"| {key[0]} | {key[1]} | {us[(key, 'get_by_pk')]:.1f} | {us[(key, 'filtered')]:.1f} |")
+        lines.append(f"| {key[0]} | {key[1]} | {us[(key, 'get_by_pk')]:.1f} | {cpu[(key, 'get_by_pk')]:.1f} "
+                     f"| {us[(key, 'filtered')]:.1f} | {cpu[(key, 'filtered')]:.1f} |")  # fmt: skip
     extra = []
     for loop in runners:
         if ("djogi", loop) in cells and ("psycopg-async", loop) in cells:
             b, c = (us[(("djogi", loop), w)] - us[(("psycopg-async", loop), w)] for w in workloads)
-            extra.append(f"- djogi over raw psycopg async under {loop}: (b) {b:+.1f} µs, (c) {c:+.1f} µs per query")
+            bc, cc = (cpu[(("djogi", loop), w)] - cpu[(("psycopg-async", loop), w)] for w in workloads)
+            extra.append(f"- djogi over raw psycopg async under {loop}: (b) {b:+.1f} µs, (c) {c:+.1f} µs per query; "
+                         f"client CPU (b) {bc:+.1f} µs, (c) {cc:+.1f} µs")  # fmt: skip
+    if ("djogi", "uvloop") in cells:
+        b, c = (us[(("djogi", "uvloop"), w)] / us[(("psycopg-sync", "-"), w)] for w in workloads)
+        extra.append(f"- djogi under uvloop to psycopg sync: (b) {b:.2f}x, (c) {c:.2f}x")
     for peer in ("psycopg-async", "djogi"):
         if (peer, "asyncio") in cells and (peer, "uvloop") in cells:
             b, c = (us[((peer, "asyncio"), w)] - us[((peer, "uvloop"), w)] for w in workloads)

@@ -276,16 +276,13 @@ def _struct_shaper(cls: type[msgspec.Struct]) -> Shaper:
 
 
 def _tuple_shape(node: tuple[object, ...], params: list[object]) -> object:
-    return tuple([_shape(item, params) for item in node])
-
-
-def _param_value(value: object) -> object:
-    """A parameter as ``render`` binds it (tuples become lists, i.e. PostgreSQL arrays)."""
-    return list(value) if type(value) is tuple else value
+    g = _SHAPERS.get  # each item's shaper called directly (``_shape`` only for a type not seen yet)
+    return tuple([g(type(item), _shape)(item, params) for item in node])
 
 
 def _param_shape(node: e.Param[Any], params: list[object]) -> object:
-    params.append(_param_value(node.value))
+    value = node.value
+    params.append(list(value) if type(value) is tuple else value)  # as ``render`` binds it: a tuple as an array
     return (e.Param, node.vtype.sql)
 
 

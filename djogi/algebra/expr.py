@@ -27,6 +27,9 @@ from djogi.codecs.values import PY_KINDS, Refused, normalize
 from djogi.errors import ArgumentTypeError, ValidationError
 from djogi.identifiers import quote_ident
 from djogi.schema import descriptor, models, registered
+from djogi.types import INT_RANGES
+
+_BIGINT_LOW, _BIGINT_HIGH = INT_RANGES["BIGINT"]
 
 if TYPE_CHECKING:
     import uuid
@@ -273,6 +276,11 @@ class Expr(msgspec.Struct, Generic[T], frozen=True, gc=False):
                     f"{self.describe()}: cannot compare a {t.kind} with {value.describe()} ({value.type.kind})"
                 )
             return value
+        # an in-range int, a bool: what coerce() returns for them, without its calls (the hottest case)
+        if (type(value) is int and t.kind == "int" and _BIGINT_LOW <= value <= _BIGINT_HIGH) or (
+            type(value) is bool and t.kind == "bool"
+        ):
+            return Param(value, t)
         if value is None:
             raise ValidationError(f"{self.describe()}: None is not a value here; use is_null() / is_not_null()")
         return Param(coerce(t, value, self), t)

@@ -15,6 +15,7 @@ the same ORDER BY.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast, overload
 
 import msgspec
@@ -588,34 +589,60 @@ def _plain_value(value: object) -> bool:
 
 
 def _plain(node: object, allowed: frozenset[Any]) -> bool:
-    """Whether ``node`` is a plain tree (see ``_PLAIN_CHILDREN``) whose columns all belong to ``allowed``."""
-    t = type(node)
-    if t is _p.Compare:  # the common leaf, inline: a column against a parameter
-        left, right = node.left, node.right  # type: ignore[attr-defined]
-        if type(left) is Column:
-            if left.model not in allowed:
+    """Whether ``node`` is a plain tree (see ``_PLAIN_CHILDREN``) whose columns all belong to ``allowed``.
+
+    (One frame per inner node: a node with one child field is followed in the loop, and the column and
+    parameter leaves among a node's children are checked inline.)"""
+    while True:
+        t = type(node)
+        if t is _p.Compare:  # the common leaf, inline: a column against a parameter
+            left, right = node.left, node.right  # type: ignore[attr-defined]
+            if type(left) is Column:
+                if left.model not in allowed:
+                    return False
+            elif not _plain(left, allowed):
                 return False
-        elif not _plain(left, allowed):
-            return False
-        if type(right) is Param:
-            return type(right.value) in _SCALARS or _plain_value(right.value)
-        return _plain(right, allowed)
-    if t is Column:
-        return node.model in allowed  # type: ignore[attr-defined]
-    if t is Param or t is Const:
-        return _plain_value(node.value)  # type: ignore[attr-defined]
-    if t is tuple:  # (plain loops: all() over a generator costs a frame per call on this hot path)
-        for item in node:  # type: ignore[attr-defined]  # noqa: SIM110
-            if not _plain(item, allowed):
+            if type(right) is Param:
+                return type(right.value) in _SCALARS or _plain_value(right.value)
+            node = right
+            continue
+        if t is Column:
+            return node.model in allowed  # type: ignore[attr-defined]
+        if t is Param or t is Const:
+            return _plain_value(node.value)  # type: ignore[attr-defined]
+        if t is tuple:
+            children: Any = node
+        else:
+            parts = _PLAIN_PARTS.get(t)
+            if parts is None:
+                return False
+            get, single = parts
+            if single:
+                node = get(node)
+                continue
+            children = get(node)
+        for child in children:  # (a plain loop: all() over a generator costs a frame per call)
+            c = type(child)
+            if c is Param or c is Const:
+                if type(child.value) not in _SCALARS and not _plain_value(child.value):
+                    return False
+            elif c is Column:
+                if child.model not in allowed:
+                    return False
+            elif not _plain(child, allowed):
                 return False
         return True
-    fields = _PLAIN_CHILDREN.get(t)
-    if fields is None:
-        return False
-    for name in fields:  # noqa: SIM110
-        if not _plain(getattr(node, name), allowed):
-            return False
-    return True
+
+
+def _no_children(node: object) -> tuple[()]:
+    return ()
+
+
+# ``_PLAIN_CHILDREN`` as getters: the one child of a single-field node (True), else the tuple of children.
+_PLAIN_PARTS: dict[type, tuple[Callable[[Any], Any], bool]] = {
+    cls: (attrgetter(*fields), len(fields) == 1) if fields else (_no_children, False)
+    for cls, fields in _PLAIN_CHILDREN.items()
+}
 
 
 def _check(q: Select[Any], what: str, nodes: Sequence[object]) -> None:

@@ -79,8 +79,8 @@ class BoundedConnection(psycopg.AsyncConnection[tuple[Any, ...]]):
 
     async def wait(self, gen: PQGen[RV], interval: float = 0.1, timeout: float | None = None) -> RV:
         bound = self.operation_timeout if timeout is None else timeout
-        try:
-            return await super().wait(gen, interval=interval, timeout=bound)
+        try:  # (the base class named: super() builds an object on each of the two waits of a statement)
+            return await psycopg.AsyncConnection.wait(self, gen, interval, bound)
         except psycopg.errors._WaitTimeout:
             if timeout is not None or bound is None:  # the caller's own bound (psycopg's cancellation path)
                 raise

@@ -45,6 +45,7 @@ from djogi.executor.session import Session, bypass_logger
 from djogi.executor.transaction import Atomic, Isolation, OnCommit, retry_loop
 from djogi.identifiers import identifier_problem
 from djogi.model import Model, descriptor
+from djogi.schema.registry import registered
 from djogi.schema.views import refresh_sql
 from djogi.tenancy import BYPASS_ROLE
 
@@ -67,7 +68,8 @@ class Database:
 
     def __init__(self, session: Session) -> None:
         self._session = session
-        self._get_sql: dict[tuple[type[Model[Any]], type], tuple[str, RowFactory | None]] = {}
+        # get()'s SQL and row factory per model and key type, and whether the model is tenant-keyed
+        self._get_sql: dict[tuple[type[Model[Any]], type], tuple[str, RowFactory | None, bool]] = {}
 
     @property
     def url(self) -> str:
@@ -188,9 +190,14 @@ class Database:
         type reuse the SQL and bind directly. Raises NotFound naming the model and key when there is no
         such row, ValidationError for a key that does not fit the primary key.
         """
-        self._session.require_tenant(model)
-        sql, params, factory = self._get_plan(model, pk)
-        found, _ = await self._session.run(sql, params, factory)
+        session = self._session
+        cached = self._get_sql.get((model, type(pk)))
+        if cached is None or cached[2]:  # not compiled yet, or tenant-keyed: the tenant check first
+            session.require_tenant(model)
+            sql, params, factory = self._get_plan(model, pk)
+        else:
+            sql, params, factory = cached[0], (pk,), cached[1]
+        found, _ = await session.run(sql, params, factory)
         if not found:
             raise NotFound(f"{descriptor(model).name} with {key_text(descriptor(model))}={pk!r} does not exist")
         return found[0]  # type: ignore[no-any-return]
@@ -203,7 +210,8 @@ class Database:
         stmt = compile(get_by_pk(model, pk))
         factory = row_factory(stmt.result)
         if len(stmt.params) == 1:
-            self._get_sql[(model, type(pk))] = (stmt.sql, factory)
+            desc = registered(model)
+            self._get_sql[(model, type(pk))] = (stmt.sql, factory, desc is None or desc.tenant_key is not None)
         return stmt.sql, stmt.params, factory
 
     async def in_bulk(self, model: type[M], ids: Iterable[object]) -> dict[Any, M]:

@@ -26,6 +26,7 @@ Connection = psycopg.AsyncConnection[tuple[Any, ...]]
 
 ROLLBACK_TIMEOUT_S = 10.0
 _IDLE = pq.TransactionStatus.IDLE
+_OK = pq.ConnStatus.OK
 
 
 class Pool:
@@ -86,8 +87,7 @@ class Pool:
         """Park ``conn`` for the next ``acquire()`` when it is open, idle, there is room, and no task is
         asking the pool for a connection (which then gets this one through ``release``); whether it did."""
         if (
-            not conn.closed
-            and conn.pgconn.transaction_status == _IDLE
+            conn.pgconn.transaction_status == _IDLE  # (a closed connection's status is UNKNOWN)
             and len(self._parked) < self.pool.max_size
             and not self._requesting
         ):
@@ -159,9 +159,9 @@ def _usable(conn: Connection) -> bool:
     A server that shut down or crashed leaves the socket readable (a FATAL 57P01, then end of file, which
     libpq may need a second read to reach), so a dead connection is found before a statement is sent on it.
     """
-    if conn.closed:
-        return False
     pgconn = conn.pgconn
+    if pgconn.status != _OK:  # closed (BAD)
+        return False
     try:
         poller = conn.__dict__.get(_POLL_ATTR)
         if poller is None:
@@ -169,7 +169,7 @@ def _usable(conn: Connection) -> bool:
             poller.register(pgconn.socket, io_select.POLLIN)
         for _ in range(_READS):
             if not poller.poll(0):
-                return pgconn.status == pq.ConnStatus.OK
+                return pgconn.status == _OK
             pgconn.consume_input()
     except (OSError, ValueError, psycopg.Error):
         return False

@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
+from logging import DEBUG
 from typing import Any, TypeVar
 
 import anyio
@@ -146,8 +147,8 @@ class Session:
             )
         return state
 
-    async def unpinned(self, work: Callable[[Connection], Awaitable[T]]) -> T:
-        """``await work(conn)`` on a checked-out connection, released afterwards.
+    async def unpinned(self, work: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """``await work(conn, *args)`` on a checked-out connection, released afterwards.
 
         When the server ended the session under the statement (``ConnectionFailure.resendable``: 57P01
         admin shutdown, 57P02, 57P03), nothing committed, so ``work`` runs once more on a fresh connection.
@@ -160,7 +161,7 @@ class Session:
             if conn is None:
                 conn = await pool.acquire()
             try:
-                return await work(conn)
+                return await work(conn, *args)
             except ConnectionFailure as exc:
                 if attempt == 2 or not exc.resendable:
                     raise
@@ -194,7 +195,6 @@ class Session:
         sql: str,
         params: Sequence[object],
         row_factory: RowFactory | None = None,
-        *,
         fresh: bool = False,
     ) -> tuple[list[Any], int]:
         """Run one statement on ``conn`` (raw cursor, binary results): its rows (built by ``row_factory``
@@ -209,11 +209,11 @@ class Session:
         if fresh:
             cur = conn.cursor(row_factory=row_factory or tuple_row)
         else:
-            cur = _cursor(conn)
+            cur = conn.__dict__.get(_CURSOR_ATTR) or _cursor(conn)
             factory = conn.row_factory if row_factory is None else row_factory
             if cur.row_factory is not factory:
                 cur.row_factory = factory
-        started = time.perf_counter()
+        started = time.perf_counter() if self.listeners or logger.isEnabledFor(DEBUG) else 0.0
         try:
             await cur.execute(sql, params, binary=True)
         except (psycopg.Error, UnicodeEncodeError) as exc:
@@ -233,9 +233,10 @@ class Session:
             assert row_factory is not None
             raise await _located(cur, row_factory, exc) from exc
         rowcount: int = cur.rowcount
-        self.observe(sql, params, started, rowcount)
+        if started:  # someone is watching (``on`` read the clock)
+            self.observe(sql, params, started, rowcount)
         if len(rows) > _KEEP_RESULT_ROWS:
-            await cur.close()
+            await _drop(cur)
         return rows, rowcount
 
     def run(
@@ -251,7 +252,7 @@ class Session:
                 return self.on(state.conn, sql, params, row_factory, fresh=fresh)
         if self.scoped:  # a transaction-local tenant needs a transaction
             return self._in_atomic(sql, params, row_factory, fresh)
-        return self.unpinned(lambda conn: self.on(conn, sql, params, row_factory, fresh=fresh))
+        return self.unpinned(self.on, sql, params, row_factory, fresh)
 
     async def _scoped_on(
         self, state: TransactionState, sql: str, params: Sequence[object], row_factory: RowFactory | None, fresh: bool
@@ -361,16 +362,26 @@ _KEEP_RESULT_ROWS = 1000
 
 
 def _cursor(conn: Connection) -> psycopg.AsyncCursor[Any]:
-    """The cursor ``Session.on`` uses on ``conn``, made on first use and kept on the connection.
+    """A new cursor for ``Session.on`` on ``conn``, kept on the connection (``conn.__dict__[_CURSOR_ATTR]``,
+    which ``on`` reads first).
 
     A connection runs one statement at a time (it is checked out by, or pinned to, one task), so one cursor
     serves every call; reusing it also keeps psycopg's transformer (and its dumpers) when the same SQL text
-    runs again. A closed cursor is replaced; ``configure`` drops it when the adapters change.
+    runs again. A kept cursor is never closed while kept: ``_drop`` forgets it before closing it, and
+    ``configure`` drops it when the adapters change.
     """
-    cur: psycopg.AsyncCursor[Any] | None = conn.__dict__.get(_CURSOR_ATTR)
-    if cur is None or cur.closed:
-        cur = conn.__dict__[_CURSOR_ATTR] = conn.cursor()
+    cur: psycopg.AsyncCursor[Any] = conn.cursor()
+    conn.__dict__[_CURSOR_ATTR] = cur
     return cur
+
+
+async def _drop(cur: psycopg.AsyncCursor[Any]) -> None:
+    """Close ``cur`` (freeing a large result now rather than at the connection's next statement), first
+    forgetting it if it is the cursor kept on its connection (the next statement makes a new one)."""
+    kept = cur.connection.__dict__
+    if kept.get(_CURSOR_ATTR) is cur:
+        del kept[_CURSOR_ATTR]
+    await cur.close()
 
 
 def _pipeline_cursors(conn: Connection, n: int) -> list[psycopg.AsyncCursor[Any]]:
