@@ -20,7 +20,7 @@ from djogi.fields import Field, ForeignKey, OneToOne, Reverse, field
 from djogi.loop import run
 from djogi.model import Audit, Check, CompositeForeignKey, Domain, Index, IndexColumn, Model, descriptor, models
 from djogi.passwords import PasswordHash
-from djogi.schema import Partition, PartitionBy
+from djogi.schema import Partition, PartitionBy, tsvector_of
 from djogi.types import (
     BigInt,
     Enum,
@@ -93,6 +93,7 @@ __all__ = [
     "models",
     "param",
     "run",
+    "tsvector_of",
 ]
 
 # --- relations (issue 7); visages, protected fields and composition (issue 22)
