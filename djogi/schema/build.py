@@ -625,6 +625,9 @@ def build_descriptor(
     if key[0] in later:
         fields[key[0]] = msgspec.structs.replace(fields[key[0]], kind="pk")
     ordered = _documents(name, [fields[n] for n in (*framework, *own_order)], hints)
+    for fd in ordered:
+        if fd.index is not None or fd.unique:
+            _indexable(name, fd)
     _check_key(name, [fields[k] for k in key])
     seen: dict[str, str] = {}
     for fd in ordered:
@@ -895,6 +898,13 @@ def _declaration_order(cls: type) -> list[str]:
     return order
 
 
+def _indexable(model: str, fd: FieldDescriptor) -> None:
+    """Refuse an index over a VIRTUAL generated column (PostgreSQL 18 cannot index one)."""
+    if fd.virtual:
+        raise _fail(model, fd.name, "PostgreSQL cannot index a VIRTUAL generated column; drop virtual=True (a "
+                                    "STORED generated column can be indexed)")  # fmt: skip
+
+
 def _normalise_index(
     model: str, table: str, idx: Index, fields: list[FieldDescriptor]
 ) -> Index:
@@ -907,6 +917,7 @@ def _normalise_index(
         if key.name is not None:
             if key.name not in by_name:
                 raise ModelDefinitionError(f"{model}: index refers to unknown field {key.name!r}")
+            _indexable(model, by_name[key.name])
             key = msgspec.structs.replace(key, name=by_name[key.name].column)
         elif key.expression is None:
             raise ModelDefinitionError(f"{model}: an IndexColumn needs a field name or an expression")
@@ -918,6 +929,7 @@ def _normalise_index(
     for covered in idx.include:
         if covered not in by_name:
             raise ModelDefinitionError(f"{model}: index includes unknown field {covered!r}")
+        _indexable(model, by_name[covered])
     parts = tuple(k.name or "expr" for k in keys)
     name = idx.name or derived_name(table, parts, "key" if idx.unique else "idx")
     problem = identifier_problem(name) if isinstance(name, str) else "must be a str"

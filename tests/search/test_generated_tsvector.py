@@ -11,8 +11,9 @@ from pathlib import Path
 import psycopg
 import pytest
 from msgspec import UNSET, UnsetType
+from psycopg.rows import TupleRow
 
-from djogi import Field, Model, TsVector, field, tsvector_of
+from djogi import Field, Index, Model, TsVector, field, tsvector_of
 from djogi.algebra import coalesce, insert_many, update_many
 from djogi.algebra.search import to_tsvector, ts_match, ts_rank, websearch_to_tsquery
 from djogi.errors import ModelDefinitionError, ValidationError
@@ -78,17 +79,39 @@ def _text_document() -> None:
         search: Field[str | UnsetType] = field(generated=tsvector_of("english", "title"), default=UNSET)
 
 
+def _virtual_indexed() -> None:
+    class Bad(Model, table="g_bad", indexes=(Index(columns=("search",), method="gin"),)):
+        title: Field[str]
+        search: Field[TsVector | UnsetType] = field(generated=tsvector_of("english", "title"), virtual=True,
+                                                    default=UNSET)  # fmt: skip
+
+
+def _virtual_field_index() -> None:
+    class Bad(Model, table="g_bad"):
+        title: Field[str]
+        search: Field[str | UnsetType] = field(generated="upper(title)", virtual=True, unique=True, default=UNSET)
+
+
 @pytest.mark.parametrize(("declare", "message"), [
     (_declare("english", "nope"), r"Bad\.search: tsvector_of\(\): the model has no field 'nope'; name its str"),
     (_declare("english", "count"), r"Bad\.search: tsvector_of\(\): the model field 'count' is not a text field"),
     (_declare("english", "secret"), r"Bad\.search: tsvector_of\(\): the model field 'secret' is not a text field"),
     (_declare("english; DROP", "title"), r"Bad\.search: tsvector_of\(\): 'english; DROP' is not a text search co"),
     (_declare("english"), r"Bad\.search: tsvector_of\(\) takes the configuration and one or more field names"),
+    (_virtual_indexed, r"Bad\.search: PostgreSQL cannot index a VIRTUAL generated column; drop virtual=True"),
+    (_virtual_field_index, r"Bad\.search: PostgreSQL cannot index a VIRTUAL generated column"),
     (_text_document, r"Bad\.search: tsvector_of\(\.\.\.\) generates a TsVector field, not a str one"),
 ])  # fmt: skip
 def test_refused_declarations(declare: Callable[[], None], message: str) -> None:
     with registry_scope(isolated=True), pytest.raises(ModelDefinitionError, match=message):
         declare()
+
+
+def test_the_server_refuses_an_index_on_a_virtual_generated_column(pg_sync: psycopg.Connection[TupleRow]) -> None:
+    """Why the declarations above are refused: PostgreSQL 18 does not index VIRTUAL generated columns."""
+    pg_sync.execute("CREATE TABLE g_virtual (t text, v text GENERATED ALWAYS AS (upper(t)) VIRTUAL)")
+    with pytest.raises(psycopg.errors.FeatureNotSupported, match="virtual generated column"):
+        pg_sync.execute("CREATE INDEX ON g_virtual (v)")
 
 
 @pytest.fixture
