@@ -31,7 +31,7 @@ from djogi.model import (
     sql,
 )
 from djogi.passwords import PasswordHash
-from djogi.schema import Partition, PartitionBy
+from djogi.schema import Partition, PartitionBy, tsvector_of
 from djogi.types import (
     BigInt,
     Enum,
@@ -105,6 +105,7 @@ __all__ = [
     "param",
     "run",
     "sql",
+    "tsvector_of",
 ]
 
 # --- relations (issue 7); visages, protected fields and composition (issue 22)

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from djogi.algebra.query import Select
     from djogi.algebra.relations import Related
     from djogi.protect import Exposure, Protected
-    from djogi.schema.fields import ActorStamp, Identity, IndexMethod, Timestamp
+    from djogi.schema.fields import ActorStamp, Identity, IndexMethod, Timestamp, TsVectorOf
     from djogi.types import OnDelete
 
 __all__ = ["AnyKey", "Field", "FieldOptions", "ForeignKey", "Keyed", "OneToOne", "Reverse", "field"]
@@ -189,7 +189,7 @@ class FieldOptions(TypedDict, total=False):
     outbox_exclude: bool
     expose: tuple[Exposure, ...]
     protected: Protected | None
-    generated: str | None
+    generated: str | TsVectorOf | None
     virtual: bool
     actor: ActorStamp | None
     sequence_within: str | None

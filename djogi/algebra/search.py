@@ -10,10 +10,11 @@ Two node types carry the operators, so each renders to the indexable operator it
   with a LIMIT, for a nearest-neighbour scan of a GiST/HNSW/IVFFlat index.
 
 The functions are ``Func`` nodes with their PostgreSQL types: ``to_tsvector``, ``to_tsquery``,
-``plainto_tsquery``, ``websearch_to_tsquery``, ``ts_rank``, ``ts_rank_cd``, ``ts_headline``,
-``similarity``, ``word_similarity``. A text-search configuration (``"english"``, ``"simple"``) is a
-``$n::regconfig`` parameter. Everything here is SQL-only in memory (``NotPortable``): stemming,
-dictionaries and thresholds are the database's.
+``plainto_tsquery``, ``websearch_to_tsquery``, ``ts_rank``, ``ts_rank_cd``, ``ts_headline``, ``similarity``,
+``word_similarity``. ``tsvector_of`` (from the schema layer) declares a generated ``TsVector`` column:
+``field(generated=tsvector_of("english", "title", "body"))``. A text-search configuration (``"english"``,
+``"simple"``) is a ``$n::regconfig`` parameter. Everything here is SQL-only in memory (``NotPortable``):
+stemming, dictionaries and thresholds are the database's.
 
 Builders raise ``ValidationError`` (``ArgumentTypeError`` for a wrong kind of argument) for operands of the
 wrong type, before any SQL exists.
@@ -21,12 +22,13 @@ wrong type, before any SQL exists.
 
 from __future__ import annotations
 
-import re
 from typing import Any, Literal
 
 from djogi.algebra.expr import Expr, Func, Param, ValueType, coerce, text_argument
 from djogi.algebra.predicate import Pred
 from djogi.errors import ArgumentTypeError, ValidationError
+from djogi.schema.fields import tsvector_of
+from djogi.schema.tsdocument import CONFIG_NAME
 from djogi.types import TsVector
 
 __all__ = [
@@ -45,6 +47,7 @@ __all__ = [
     "ts_match",
     "ts_rank",
     "ts_rank_cd",
+    "tsvector_of",
     "websearch_to_tsquery",
     "word_match",
     "word_similarity",
@@ -59,7 +62,6 @@ TEXT = ValueType("str", "text")
 FLOAT = ValueType("float", "double precision")
 _REGCONFIG = ValueType(None, "regconfig")
 _INTEGER = ValueType("int", "integer")
-_CONFIG_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?")
 
 
 class SearchMatch(Pred, frozen=True):
@@ -111,7 +113,7 @@ def _text(x: object, what: str) -> Expr[Any]:
 
 def _config(config: object, what: str) -> Param[Any]:
     name = text_argument(config, f"{what} configuration", "english")
-    if not _CONFIG_NAME.fullmatch(name):
+    if not CONFIG_NAME.fullmatch(name):
         raise ValidationError(f"{what}: {name!r} is not a text search configuration name")
     return Param(name, _REGCONFIG)
 

@@ -417,13 +417,16 @@ def drop_table(table: TableSchema, indexes: tuple[IndexSchema, ...], inbound_fks
 
 
 def add_column(table: str, col: ColumnSchema) -> Operation:
-    """``ADD COLUMN`` on an existing table (NOT NULL without a default is lossy: it fails on rows)."""
-    required = not col.nullable and col.default_sql is None and col.identity is None
+    """``ADD COLUMN`` on an existing table (NOT NULL without a default is lossy: it fails on rows). A generated
+    column is computed for the rows already there: a STORED one rewrites the table (``OfflineOnly``)."""
+    required = not col.nullable and col.default_sql is None and col.identity is None and col.generated is None
     volatile = is_volatile(col.default_sql) and not col.nullable
+    rewrite = col.generated is not None and col.generated.stored
     return Operation(
         kind="AddColumn", label=f"AddColumn {table}.{col.name}", phase=3,
         effect="lossy" if required else "additive",
-        safety="ExpandContract" if required or volatile or col.identity is not None else "OnlineSafe",
+        safety="OfflineOnly" if rewrite else
+        "ExpandContract" if required or volatile or col.identity is not None else "OnlineSafe",
         steps=(Step(label=f"AddColumn {table}.{col.name}",
                     up=_with_sequences(table, (col,), f"ALTER TABLE {q(table)} ADD COLUMN {column_sql(col)};"),
                     down=f"ALTER TABLE {q(table)} DROP COLUMN {q(col.name)};"),),

@@ -9,7 +9,17 @@ It imports no query algebra, codecs, executor, migrations or CLI: everything abo
 from djogi.schema.audit import Audit
 from djogi.schema.base import ModelBase
 from djogi.schema.descriptors import FieldDescriptor, ModelDescriptor, ValueKind
-from djogi.schema.fields import Check, CompositeForeignKey, Domain, FieldSpec, Index, IndexColumn, field
+from djogi.schema.fields import (
+    Check,
+    CompositeForeignKey,
+    Domain,
+    FieldSpec,
+    Index,
+    IndexColumn,
+    TsVectorOf,
+    field,
+    tsvector_of,
+)
 from djogi.schema.partitions import Partition, PartitionBy
 from djogi.schema.registry import descriptor, models, pending, registered, registry_scope
 from djogi.schema.relations import ForeignKey, OneToOne
@@ -29,6 +39,7 @@ __all__ = [
     "OneToOne",
     "Partition",
     "PartitionBy",
+    "TsVectorOf",
     "ValueKind",
     "descriptor",
     "field",
@@ -36,4 +47,5 @@ __all__ = [
     "pending",
     "registered",
     "registry_scope",
+    "tsvector_of",
 ]

@@ -40,9 +40,11 @@ from djogi.schema.fields import (
     IndexColumn,
     IndexMethod,
     Timestamp,
+    TsVectorOf,
 )
 from djogi.schema.partitions import Partition, PartitionBy
 from djogi.schema.registry import models, registered, waiting_preview
+from djogi.schema.tsdocument import document_problem, document_sql
 from djogi.schema.views import ViewDef, view_column_problem, view_option
 from djogi.sqltext import expression_problem, label_problem, opclass_problem, type_problem
 from djogi.tenancy import key_types
@@ -342,7 +344,7 @@ def _data_field(
     if protected is not None and protected.encrypt:
         value_kind, sql_type = "encrypted", ENCRYPTED_SQL_TYPE
     if spec.generated is not None or spec.virtual:
-        _check_generated(where, spec, db_default, relation is not None, default)
+        _check_generated(where, spec, value_kind, db_default, relation is not None, default)
     if shape.domain is not None:
         _check_domain(where, shape.domain, shape.nullable, relation is not None or spec.sql_type is not None)
     if spec.collation is not None:
@@ -367,7 +369,7 @@ def _data_field(
         auto=spec.timestamp,
         collation=spec.collation,
         domain=shape.domain,
-        generated=spec.generated,
+        generated=spec.generated if isinstance(spec.generated, str) else None,  # a document: _documents()
         virtual=spec.virtual,
         unique=unique,
         index=index,
@@ -389,14 +391,17 @@ def _data_field(
     )
 
 
-def _check_generated(where: tuple[str, str], spec: FieldSpec, db_default: str | None, relation: bool,
-                     default: Any) -> None:  # fmt: skip
+def _check_generated(where: tuple[str, str], spec: FieldSpec, value_kind: ValueKind, db_default: str | None,
+                     relation: bool, default: Any) -> None:  # fmt: skip
     """Refuse a generated column that cannot be created as declared, or whose field would be written."""
     if spec.generated is None:
         raise _fail(*where, "virtual=True applies to generated columns: field(generated=..., virtual=True)")
-    problem = expression_problem(spec.generated)
+    if isinstance(spec.generated, TsVectorOf):
+        problem = document_problem(spec.generated, value_kind)
+    elif (problem := expression_problem(spec.generated)) is not None:
+        problem = f"generated={spec.generated!r} {problem}"
     if problem is not None:
-        raise _fail(*where, f"generated={spec.generated!r} {problem}")
+        raise _fail(*where, problem)
     taken = [o for o, v in (("db_default/sequence", db_default), ("identity", spec.identity),
                             ("timestamp", spec.timestamp)) if v is not None]  # fmt: skip
     if taken or spec.primary_key or spec.version or relation:
@@ -405,6 +410,18 @@ def _check_generated(where: tuple[str, str], spec: FieldSpec, db_default: str | 
     if default is not UNSET:
         raise _fail(*where, "a generated column is filled by the database: declare it "
                             "Field[T | msgspec.UnsetType] = field(generated=..., default=msgspec.UNSET)")
+
+
+def _documents(model: str, ordered: list[FieldDescriptor], hints: Mapping[str, Any]) -> list[FieldDescriptor]:
+    """``ordered`` with each ``generated=tsvector_of(...)`` field's generation expression, over the model's
+    columns (``ModelDefinitionError`` for a name that is not one of its text fields)."""
+    out = []
+    for fd in ordered:
+        doc = _unwrap(hints[fd.name]).spec.generated if fd.name in hints else None
+        if isinstance(doc, TsVectorOf):
+            fd = msgspec.structs.replace(fd, generated=document_sql(model, fd.name, doc, ordered))
+        out.append(fd)
+    return out
 
 
 def _check_domain(where: tuple[str, str], domain: Domain, nullable: bool, retyped: bool) -> None:
@@ -609,7 +626,10 @@ def build_descriptor(
                                          view=view is not None)  # fmt: skip
     if key and key[0] in later:
         fields[key[0]] = msgspec.structs.replace(fields[key[0]], kind="pk")
-    ordered = [fields[n] for n in (*framework, *own_order)]
+    ordered = _documents(name, [fields[n] for n in (*framework, *own_order)], hints)
+    for fd in ordered:
+        if fd.index is not None or fd.unique:
+            _indexable(name, fd)
     _check_key(name, [fields[k] for k in key])
     seen: dict[str, str] = {}
     for fd in ordered:
@@ -931,6 +951,13 @@ def _declaration_order(cls: type) -> list[str]:
     return order
 
 
+def _indexable(model: str, fd: FieldDescriptor) -> None:
+    """Refuse an index over a VIRTUAL generated column (PostgreSQL 18 cannot index one)."""
+    if fd.virtual:
+        raise _fail(model, fd.name, "PostgreSQL cannot index a VIRTUAL generated column; drop virtual=True (a "
+                                    "STORED generated column can be indexed)")  # fmt: skip
+
+
 def _normalise_index(
     model: str, table: str, idx: Index, fields: list[FieldDescriptor]
 ) -> Index:
@@ -943,6 +970,7 @@ def _normalise_index(
         if key.name is not None:
             if key.name not in by_name:
                 raise ModelDefinitionError(f"{model}: index refers to unknown field {key.name!r}")
+            _indexable(model, by_name[key.name])
             key = msgspec.structs.replace(key, name=by_name[key.name].column)
         elif key.expression is None:
             raise ModelDefinitionError(f"{model}: an IndexColumn needs a field name or an expression")
@@ -954,6 +982,7 @@ def _normalise_index(
     for covered in idx.include:
         if covered not in by_name:
             raise ModelDefinitionError(f"{model}: index includes unknown field {covered!r}")
+        _indexable(model, by_name[covered])
     parts = tuple(k.name or "expr" for k in keys)
     name = idx.name or derived_name(table, parts, "key" if idx.unique else "idx")
     problem = identifier_problem(name) if isinstance(name, str) else "must be a str"

@@ -11,7 +11,7 @@ from djogi.types import OnDelete
 
 __all__ = [
     "ActorStamp", "Check", "CompositeForeignKey", "Domain", "FieldSpec", "Identity", "Index", "IndexColumn",
-    "IndexMethod", "StorageValue", "Timestamp", "field", "storage_value",
+    "IndexMethod", "StorageValue", "Timestamp", "TsVectorOf", "field", "storage_value", "tsvector_of",
 ]
 
 IndexMethod = Literal["btree", "gin", "gist", "hash", "brin", "spgist", "hnsw", "ivfflat"]
@@ -50,7 +50,7 @@ class FieldSpec(msgspec.Struct, frozen=True, kw_only=True):
     outbox_exclude: bool = False
     expose: tuple[Exposure, ...] = ()
     protected: Protected | None = None
-    generated: str | None = None
+    generated: str | TsVectorOf | None = None
     virtual: bool = False
     actor: ActorStamp | None = None
     sequence_within: str | None = None
@@ -85,7 +85,7 @@ def field(
     outbox_exclude: bool = False,
     expose: tuple[Exposure, ...] = (),
     protected: Protected | None = None,
-    generated: str | None = None,
+    generated: str | TsVectorOf | None = None,
     virtual: bool = False,
     actor: ActorStamp | None = None,
     sequence_within: str | None = None,
@@ -127,7 +127,8 @@ def field(
     ``generated="expr"`` makes the column ``GENERATED ALWAYS AS (expr) STORED`` (``virtual=True``: ``VIRTUAL``,
     computed when read, PostgreSQL 18): the database fills it, so the field is declared
     ``Field[T | msgspec.UnsetType] = field(generated=..., default=msgspec.UNSET)`` and every write of a value
-    to it is refused naming the field.
+    to it is refused naming the field. ``generated=tsvector_of("english", "title", "body")`` declares a
+    ``TsVector`` field's full-text document without SQL.
     """
     return FieldSpec(
         unique=unique, index=index, max_length=max_length, precision=precision, scale=scale,
@@ -138,6 +139,23 @@ def field(
         collation=collation, generated=generated, virtual=virtual, outbox_exclude=outbox_exclude, expose=expose,
         protected=protected, actor=actor, sequence_within=sequence_within, idempotency_key=idempotency_key,
     )  # fmt: skip
+
+
+class TsVectorOf(msgspec.Struct, frozen=True):
+    """The generation expression of a ``TsVector`` field: the document made of the text ``fields`` (field
+    names of the same model) under the text search configuration ``config``; see ``tsvector_of``."""
+
+    config: str
+    fields: tuple[str, ...]
+
+
+def tsvector_of(config: str, *fields: str) -> TsVectorOf:
+    """``field(generated=tsvector_of("english", "title", "body"))``: a STORED ``TsVector`` column
+    ``GENERATED ALWAYS AS (to_tsvector('english'::regconfig, "title" || ' ' || COALESCE("body", '')))``, the
+    fields' texts joined by spaces (an optional field is ``COALESCE``d to ``''``, so a NULL does not blank the
+    document). The model refuses (``ModelDefinitionError``) a field that is not one of its own text fields, a
+    generated one, or a configuration that is not a name."""
+    return TsVectorOf(config, fields)
 
 
 class IndexColumn(msgspec.Struct, frozen=True):

@@ -27,7 +27,7 @@ import djogi
 from djogi import m2m, prefetch
 from djogi.algebra import cast, count, func, rank, with_recursive
 from djogi.algebra.dml import excluded, insert
-from djogi.algebra.search import to_tsvector, ts_match, ts_rank, websearch_to_tsquery
+from djogi.algebra.search import ts_match, ts_rank, websearch_to_tsquery
 from djogi.errors import StaleObject
 from djogi.tenancy import APP_ROLE, app_role_sql, create_roles_sql
 
@@ -72,8 +72,9 @@ async def main() -> None:
             page = await db.all(query.after(page[-1]))
         show(f"keyset pagination, {page_size} per page", pages)
 
-        words, terms = to_tsvector("english", Book.title), websearch_to_tsquery("english", "life OR darkness")
-        found = Book.objects.filter(ts_match(words, terms)).order_by(ts_rank(words, terms).desc(), Book.title)
+        terms = websearch_to_tsquery("english", "life OR darkness")  # Book.search: the generated tsvector column
+        found = Book.objects.filter(ts_match(Book.search, terms)).order_by(ts_rank(Book.search, terms).desc(),
+                                                                           Book.title)
         show("full-text search of titles: life OR darkness", [b.title for b in await db.all(found)])
 
         upsert = insert(Author, [Author(name="Ted Chiang", email="ted@example.com")]).on_conflict(

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -108,9 +110,14 @@ def test_rollback_of_dropped_not_null_column_refuses_up_front(project: Project) 
         "SELECT column_name FROM information_schema.columns WHERE table_name = 'books'").fetchall()}
 
 
-def _apply_blocked(project: Project) -> tuple[subprocess.Popen[str], psycopg.Connection]:
+# The server is shared with the tests other workers run at the same time (pg_stat_activity lists every
+# database's sessions): a session is this test's only when it is in this test's database.
+_OURS = "datname = current_database() AND pid <> pg_backend_pid()"
+
+
+def _apply_blocked(project: Project) -> tuple[subprocess.Popen[str], psycopg.Connection, int]:
     """Start ``djogi migrations apply`` while another session holds books' lock; return it once its
-    ALTER TABLE waits for the lock, and the blocking connection."""
+    ALTER TABLE waits for the lock, the blocking connection and the pid of the apply's waiting session."""
     blocker = psycopg.connect(project.url)
     blocker.execute("LOCK TABLE books IN ACCESS EXCLUSIVE MODE")
     proc = subprocess.Popen([DJOGI, "migrations", "apply"], cwd=project.root, env=project.env(),
@@ -118,10 +125,10 @@ def _apply_blocked(project: Project) -> tuple[subprocess.Popen[str], psycopg.Con
     try:
         with psycopg.connect(project.url, autocommit=True) as watcher:
             for _ in range(600):
-                row = watcher.execute("SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                      "AND query LIKE 'ALTER TABLE%'").fetchone()
+                row = watcher.execute(f"SELECT pid FROM pg_stat_activity WHERE {_OURS} AND wait_event_type = 'Lock' "
+                                      "AND query LIKE 'ALTER TABLE%'").fetchone()  # fmt: skip
                 if row:
-                    return proc, blocker
+                    return proc, blocker, row[0]
                 assert proc.poll() is None, proc.communicate()
                 time.sleep(0.05)
         raise AssertionError("apply never waited for the lock")
@@ -132,6 +139,27 @@ def _apply_blocked(project: Project) -> tuple[subprocess.Popen[str], psycopg.Con
         raise
 
 
+@pytest.fixture
+def neighbour(blank_url: str) -> Iterator[None]:
+    """Another database on the server with an ALTER TABLE waiting for a lock, as a test running in another
+    worker may have: the tests below must neither watch nor end its session."""
+    with (psycopg.connect(blank_url, autocommit=True) as waiter, psycopg.connect(blank_url) as holder,
+          psycopg.connect(blank_url, autocommit=True) as watcher):  # fmt: skip
+        waiter.execute("CREATE TABLE books (id int)")
+        holder.execute("LOCK TABLE books IN ACCESS EXCLUSIVE MODE")
+        waiting = threading.Thread(target=waiter.execute, args=("ALTER TABLE books ADD COLUMN pages int",))
+        waiting.start()
+        try:
+            while not watcher.execute(f"SELECT 1 FROM pg_stat_activity WHERE {_OURS} AND wait_event_type = 'Lock' "
+                                      "AND query LIKE 'ALTER TABLE%'").fetchone():  # fmt: skip
+                time.sleep(0.05)
+            yield
+        finally:
+            holder.rollback()
+            waiting.join()
+
+
+@pytest.mark.usefixtures("neighbour")
 @pytest.mark.parametrize("how", ["server ends the session", "ctrl-c"])
 def test_interrupted_apply_records_the_error_and_says_how_to_resume(project: Project, how: str) -> None:
     project.run("migrations", "compose")
@@ -139,14 +167,13 @@ def test_interrupted_apply_records_the_error_and_says_how_to_resume(project: Pro
     _seed(project.url)
     project.write_models(PAGES_OPTIONAL)
     project.run("migrations", "compose", "-n", "pages")
-    proc, blocker = _apply_blocked(project)
+    proc, blocker, waiting = _apply_blocked(project)
     try:
         if how == "ctrl-c":
             proc.send_signal(signal.SIGINT)
         else:
             with psycopg.connect(project.url, autocommit=True) as admin:
-                admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                              "AND query LIKE 'ALTER TABLE%'")
+                admin.execute("SELECT pg_terminate_backend(%s)", (waiting,))
         _out, err = proc.communicate(timeout=60)
     finally:
         blocker.close()
@@ -164,6 +191,7 @@ def test_interrupted_apply_records_the_error_and_says_how_to_resume(project: Pro
     project.run("migrations", "verify")
 
 
+@pytest.mark.usefixtures("neighbour")
 def test_killed_apply_leaves_pending_and_the_named_repair_recovers(project: Project) -> None:
     """SIGKILL of the applying process: nothing can record it, so the row stays pending; the next apply
     names the repair, and after it apply finishes the migration."""
@@ -171,7 +199,7 @@ def test_killed_apply_leaves_pending_and_the_named_repair_recovers(project: Proj
     project.run("migrations", "apply")
     project.write_models(PAGES_OPTIONAL)
     project.run("migrations", "compose", "-n", "pages")
-    proc, blocker = _apply_blocked(project)
+    proc, blocker, _ = _apply_blocked(project)
     try:
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=60)
@@ -181,8 +209,8 @@ def test_killed_apply_leaves_pending_and_the_named_repair_recovers(project: Proj
     assert status == "pending"
     for _ in range(200):  # the server notices the dead client and ends its session
         with psycopg.connect(project.url) as conn:
-            if not conn.execute("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'ALTER TABLE%' "
-                                "AND pid <> pg_backend_pid()").fetchone()[0]:  # type: ignore[index]
+            if not conn.execute(f"SELECT count(*) FROM pg_stat_activity WHERE {_OURS} "
+                                "AND query LIKE 'ALTER TABLE%'").fetchone()[0]:  # type: ignore[index]
                 break
         time.sleep(0.05)
     project.refused("migrations", "apply", says=f"run `djogi migrations repair partial-apply {version} rolled-back`")

@@ -38,7 +38,7 @@ def test_apply_when_the_server_is_killed(tmp_path: Path, own_server: EmbeddedSer
     project.run("migrations", "apply")
     project.write_models(PAGES_OPTIONAL)
     project.run("migrations", "compose", "-n", "pages")
-    proc, blocker = _apply_blocked(project)
+    proc, blocker, _ = _apply_blocked(project)
     postmaster = own_server.status().pid
     assert postmaster is not None
     try:

@@ -88,8 +88,8 @@ def test_killed_mid_non_transactional_segment_is_refused_then_resumed(db_url: st
         blocker.execute("SELECT count(*) FROM items")
         Path(f"{marker}.go").touch()
         while True:  # wait until the runner is stuck inside step 2 (claimed, not acknowledged)
-            row = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'CREATE%CONCURRENTLY%' "
-                               "AND wait_event_type = 'Lock'").fetchone()  # fmt: skip
+            row = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                               "AND query LIKE 'CREATE%CONCURRENTLY%' AND wait_event_type = 'Lock'").fetchone()
             if row and row[0]:
                 break
             assert time.monotonic() < deadline

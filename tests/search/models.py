@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from djogi import Field, Index, IndexColumn, Model, SqlType, TsVector, Vector, field
+from msgspec import UNSET, UnsetType
+
+from djogi import Field, Index, IndexColumn, Model, SqlType, TsVector, Vector, field, tsvector_of
 from djogi.migrate import diff, project
 from djogi.migrate.snapshot import Snapshot
 from djogi.model import descriptor
@@ -28,6 +30,14 @@ class Article(
     words: Field[TsVector | None] = field(default=None)
 
 
+class Post(Model, table="search_posts", indexes=(Index(columns=("search",), method="gin", name="search_posts_gin"),)):
+    """The full-text document as a generated column: the database keeps it, nothing writes it."""
+
+    title: Field[str]
+    body: Field[str | None] = field(default=None)
+    search: Field[TsVector | UnsetType] = field(generated=tsvector_of("english", "title", "body"), default=UNSET)
+
+
 class Item(
     Model,
     table="search_items",
@@ -45,7 +55,7 @@ class Item(
     spare: Field[Vector3 | None] = field(default=None)
 
 
-MODELS = (Article, Item)
+MODELS = (Article, Post, Item)
 
 
 def schema_sql() -> list[str]:

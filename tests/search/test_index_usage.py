@@ -27,7 +27,7 @@ from djogi.algebra.search import (
 )
 from djogi.executor import Database
 
-from .models import Article, Item, schema_sql
+from .models import Article, Item, Post, schema_sql
 
 pytestmark = pytest.mark.anyio
 
@@ -56,6 +56,15 @@ async def articles(db: Database) -> Database:
     await _load(db, "search_articles", (
         "INSERT INTO search_articles (title, body) SELECT md5(i::text), 'row ' || i || ' of many ' || "
         f"md5((-i)::text) FROM generate_series(1, {ROWS}) i"
+    ))  # fmt: skip
+    return db
+
+
+@pytest.fixture
+async def posts(db: Database) -> Database:
+    await _load(db, "search_posts", (
+        "INSERT INTO search_posts (title, body) SELECT md5(i::text), CASE WHEN i % 3 > 0 THEN 'row ' || i END "
+        f"FROM generate_series(1, {ROWS}) i"
     ))  # fmt: skip
     return db
 
@@ -91,6 +100,12 @@ async def test_full_text_match_uses_the_gin_index(articles: Database) -> None:
     query = Article.objects.filter(ts_match(Article.words, websearch_to_tsquery("simple", _md5("-4242"))))
     assert "search_articles_words_gin" in await _indexes_used(articles, query)
     assert len(await articles.all(query)) == 1
+
+
+async def test_full_text_match_on_a_generated_column_uses_its_gin_index(posts: Database) -> None:
+    query = Post.objects.filter(ts_match(Post.search, websearch_to_tsquery("english", _md5("4242"))))
+    assert "search_posts_gin" in await _indexes_used(posts, query)
+    assert [p.title for p in await posts.all(query)] == [_md5("4242")]
 
 
 async def test_trigram_match_uses_the_gin_trigram_index(articles: Database) -> None:

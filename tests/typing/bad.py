@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from reveal import Author, Book, Category, Genre, TWriter
 
-from djogi import Database, Field, Model, field, visage, visage_query
+from djogi import Database, Field, Model, TsVector, field, tsvector_of, visage, visage_query
 
 
 async def bad(db: Database, a: Author, b: Book) -> None:
@@ -38,4 +38,4 @@ async def bad(db: Database, a: Author, b: Book) -> None:
 class Bad(Model, table="typing_bad"):
     price: Field[Decimal] = field(default="x")  # E: arg-type reportAssignmentType
     title: Field[str] = field(max_lenght=3)  # E: call-overload reportCallIssue
-
+    words: Field[TsVector] = field(generated=tsvector_of("english", 3))  # E: arg-type reportArgumentType

@@ -36,6 +36,7 @@ from djogi.algebra.predicate import Pred
 from djogi.algebra.query import Select
 from djogi.algebra.relations import Related, RelatedCount
 from djogi.algebra.rowtype import Row
+from djogi.algebra.search import ts_match, websearch_to_tsquery
 from djogi.algebra.setops import SetOp
 from djogi.executor import Pending, Prepared
 from djogi.visages import Visage, derived, to_visage, visage, visage_query
@@ -79,6 +80,8 @@ class Book(Model, table="typing_books"):
     meta: Field[djogi.Jsonb[Meta] | None] = field(default=None)
     small: Field[djogi.SmallInt] = field(default=0)
     counter: ForeignKey[Counter | None] = field(default=None, on_delete="set null")
+    words: Field[djogi.TsVector | msgspec.UnsetType] = field(generated=djogi.tsvector_of("english", "title"),
+                                                             default=msgspec.UNSET)
     reviews: ClassVar[Reverse[Review]]
 
 
@@ -325,3 +328,9 @@ async def views(db: Database) -> None:
     assert_type(await db.all(LoudLine.objects), list[LoudLine])
     assert_type(await db.refresh_view(LoudLine, concurrently=True), None)
     assert_type(await db.all(LineTotals.objects.filter(LineTotals.quantity > 1)), list[LineTotals])
+# --- a generated full-text document (issue 23): read as a TsVector column, matched with @@
+async def generated_document(db: Database) -> None:
+    assert_type(Book.words, Column[Book, djogi.TsVector | msgspec.UnsetType])
+    found = Book.objects.filter(ts_match(Book.words, websearch_to_tsquery("english", "cats")))
+    assert_type(found, Select[Book])
+    assert_type((await db.one(found)).words, djogi.TsVector | msgspec.UnsetType)

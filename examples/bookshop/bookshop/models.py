@@ -9,7 +9,7 @@ from typing import ClassVar
 import msgspec
 
 import djogi
-from djogi import Field, ForeignKey, Index, Jsonb, Model, Reverse, field
+from djogi import Field, ForeignKey, Index, Jsonb, Model, Reverse, TsVector, field, tsvector_of
 
 
 class Genre(djogi.Enum):
@@ -42,13 +42,18 @@ class Author(Model, table="authors"):
     books: ClassVar[Reverse[Book]]  # the reverse of Book.author (checked against it)
 
 
-class Book(Model, table="books", indexes=(Index(columns=("genre", "-price")),)):
+class Book(Model, table="books", indexes=(
+    Index(columns=("genre", "-price")), Index(columns=("search",), method="gin", name="books_search"),
+)):
     title: Field[str] = field(expose=("public", "admin"))
     author: ForeignKey[Author] = field(on_delete="cascade", expose=("public", ("admin", "public")))
     genre: Field[Genre] = field(default=Genre.FICTION, expose=("public", "admin"))
     price: Field[Decimal] = field(precision=10, scale=2, default=Decimal("0"), expose=("public", "admin"))
     tags: Field[list[str]] = field(default=[], expose=("public", "admin"))
     meta: Field[Jsonb[BookMeta] | None] = field(default=None)
+    # the title's full-text document, kept by the database (GENERATED ... STORED) and GIN-indexed
+    search: Field[TsVector | msgspec.UnsetType] = field(generated=tsvector_of("english", "title"),
+                                                        default=msgspec.UNSET)
 
 
 class Tag(Model, table="tags"):
