@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 import types
 from collections.abc import Callable
+from pathlib import Path
 
 import psycopg
 
-from djogi.migrate import VerifyReport
+from djogi.migrate import Bucket, VerifyReport, apply, compose, verify
 from djogi.migrate.diff import Plan, diff
 from djogi.migrate.project import project
 from djogi.migrate.snapshot import EMPTY, Snapshot
@@ -56,3 +58,14 @@ def sql(url: str, text: str, params: tuple[object, ...] = ()) -> list[tuple[obje
 def codes(report: VerifyReport) -> list[tuple[str, str]]:
     """``(code, subject)`` of each finding of ``report`` but D619 (migrations not applied yet)."""
     return [(d.code, d.subject) for d in report.diagnostics if d.code != "D619"]
+
+
+def drift_after(url: str, directory: Path, tamper: str) -> list[tuple[str, str]]:
+    """Compose and apply the models registered now into ``directory`` / ``url``, assert verify finds
+    nothing, run ``tamper`` behind djogi's back, and return what verify then reports (``(code, subject)``)."""
+    compose(directory, models(), dt.datetime(2026, 1, 1, tzinfo=dt.UTC), slug="tampered").unwrap()
+    apply(url, directory)
+    report = verify(url, directory, Bucket("main"), models=models())
+    assert report.ok and report.diagnostics == (), report.diagnostics
+    sql(url, tamper)
+    return [(d.code, d.subject) for d in verify(url, directory, Bucket("main"), models=models()).diagnostics]
