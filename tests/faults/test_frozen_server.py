@@ -5,7 +5,6 @@ module's own embedded server."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import time
@@ -15,7 +14,7 @@ import psycopg
 
 from djogi.embedded import EmbeddedServer
 from tests.cli.helpers import DJOGI, Project
-from tests.faults.helpers import FAULT_BOUND_S, children_of, ready
+from tests.faults.helpers import FAULT_BOUND_S, children_of, ready, signal_all
 from tests.faults.test_migration_recovery import PAGES_OPTIONAL, _ledger
 
 OPERATION_TIMEOUT = "2"
@@ -45,12 +44,10 @@ def _frozen_run(project: Project, server: EmbeddedServer, *args: str, waits_in: 
         postmaster = server.status().pid
         assert postmaster is not None
         frozen = [postmaster, *children_of(postmaster)]
-        for pid in frozen:
-            os.kill(pid, signal.SIGSTOP)
+        signal_all(frozen, signal.SIGSTOP)
         _out, err = proc.communicate(timeout=FAULT_BOUND_S)  # a hang fails here
     finally:
-        for pid in frozen:
-            os.kill(pid, signal.SIGCONT)
+        signal_all(frozen, signal.SIGCONT)
         proc.kill()
         blocker.close()
     return proc.returncode, " ".join(err.split())
