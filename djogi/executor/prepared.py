@@ -86,6 +86,7 @@ class Prepared(Generic[R]):
 
     async def _run(self, plan: _Plan[R], values: dict[str, object]) -> list[R]:
         tpl: Template[R] = plan.template
+        self._session.require_tenants(tpl.tenants)
         params = tpl.bind(values)
         if tpl.empty:
             return []
