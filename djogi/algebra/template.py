@@ -32,7 +32,7 @@ class Template(Generic[R]):
 
     def __init__(
         self, query: Select[R], sql: str, params: tuple[object, ...], result: ResultShape, empty: bool,
-        tenants: tuple[Any, ...] = (),
+        tenants: tuple[Any, ...],
     ):  # fmt: skip
         self.query = query
         self.sql = sql
