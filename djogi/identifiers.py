@@ -25,8 +25,11 @@ RESERVED_WORDS = frozenset(
 )
 
 
-def identifier_problem(name: str) -> str | None:
-    """Return why ``name`` is not a usable plain identifier, or None when it is."""
+def identifier_problem(name: object) -> str | None:
+    """Return why ``name`` is not a usable plain identifier (a str of ASCII letters, digits and underscores,
+    not a reserved word), or None when it is."""
+    if not isinstance(name, str):
+        return f"must be a str, not {type(name).__name__}"
     if not _PLAIN.match(name):
         return "must be ASCII letters, digits and underscores, not starting with a digit"
     if len(name.encode()) > MAX_IDENTIFIER_BYTES:

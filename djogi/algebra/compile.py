@@ -45,6 +45,7 @@ from djogi.algebra.setops import SetOp
 from djogi.algebra.sources import Source
 from djogi.algebra.traverse import field_roles
 from djogi.errors import ArgumentTypeError, ValidationError
+from djogi.schema.registry import registered
 
 __all__ = [
     "cache_clear",
@@ -98,7 +99,7 @@ def _compile(value: Any) -> Statement:
     except TypeError:  # an unhashable part: no cache for this value
         return _cold(value)
     if hit is not None and (not hit[3] or _tied(params, hit[3])):
-        return Statement(hit[0], tuple(params), hit[1], hit[2])
+        return Statement(hit[0], tuple(params), hit[1], hit[2], hit[4])
     stmt = _cold(value)
     ties = _proof(params, stmt.params)
     if ties is not None:
@@ -106,7 +107,7 @@ def _compile(value: Any) -> Statement:
             ties = _meet(hit[3], ties)
         elif len(_CACHE) >= CACHE_MAX:
             _CACHE.clear()
-        _CACHE[key] = (stmt.sql, stmt.result, stmt.empty, ties)
+        _CACHE[key] = (stmt.sql, stmt.result, stmt.empty, ties, stmt.tenants)
     return stmt
 
 
@@ -123,7 +124,7 @@ def cache_clear() -> None:
 Ties = tuple[tuple[int, ...], ...]
 """Groups of parameter positions whose order a proof could not tell apart (equal values)."""
 
-_CACHE: dict[object, tuple[str, ResultShape, bool, Ties]] = {}
+_CACHE: dict[object, tuple[str, ResultShape, bool, Ties, tuple[Any, ...]]] = {}
 
 
 def _cold(value: Any, *, named: bool = False) -> Statement:
@@ -150,7 +151,52 @@ def _cold(value: Any, *, named: bool = False) -> Statement:
             f"db.prepare(query), which takes the values on each run ({slot.name}=...); "
             "djogi.algebra.template(query) compiles one without a database"
         )
-    return Statement(sql, tuple(ctx.params), result, bool(getattr(value, "empty", False)))
+    return Statement(sql, tuple(ctx.params), result, bool(getattr(value, "empty", False)), _tenant_models(value))
+
+
+def _tenant_models(value: Any) -> tuple[Any, ...]:
+    """The tenant-keyed models whose tables ``value`` names, as the renderer does (a select's own table when
+    it has no source, a table source, a mutation's target), in every scope: joins, subqueries, derived and
+    LATERAL tables, CTE bodies, set-operation arms, a mutation's source; each once, base first. One pass
+    over the child and scope fields ``djogi.algebra.traverse`` declares (the fields the renderer reads)."""
+    found: dict[Any, None] = {}
+    stack = [value]
+    pop, push, known = stack.pop, stack.extend, _WALKED.get
+    while stack:
+        x = pop()
+        t = type(x)
+        if t is tuple or t is list:
+            push(x[::-1])
+            continue
+        walked = known(t)
+        if walked is None:
+            walked = _WALKED[t] = _walked(t)
+        names, table_of = walked
+        if table_of is not None:
+            model = table_of(x)
+            desc = registered(model)
+            if desc is not None and desc.tenant_key is not None:
+                found[model] = None
+        if names:
+            push([getattr(x, name) for name in names[::-1]])
+    return tuple(found)
+
+
+def _walked(t: type) -> tuple[tuple[str, ...], Callable[[Any], Any] | None]:
+    """For node type ``t``: its fields holding nodes (child and scope fields), and how to read the model whose
+    table a node of it names (``None``: it names none)."""
+    if not issubclass(t, msgspec.Struct):
+        return (), None
+    names = tuple(name for name, role in field_roles(t) if role != "data")
+    return names, next((read for base, read in _TABLE_OF.items() if issubclass(t, base)), None)
+
+
+_WALKED: dict[type, tuple[tuple[str, ...], Callable[[Any], Any] | None]] = {}
+_TABLE_OF: dict[type, Callable[[Any], Any]] = {
+    Select: lambda q: q.model if q.source is None else None,
+    Source: lambda s: s.model if s.kind == "table" else None,
+    **dict.fromkeys((Insert, InsertFrom, Update, Delete, Merge), lambda m: m.model),
+}
 
 
 def _named_shape(node: e.Named[Any], params: list[object]) -> object:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast
 
 import msgspec
 
-from djogi.algebra.expr import Column, Const, Expr, Param, ValueType, now, param_value
+from djogi.algebra.expr import Column, Const, Expr, Param, ValueType, now, param_value, text_argument
 from djogi.algebra.predicate import TRUE, Pred, predicate
 from djogi.algebra.query import Select, check_model, select
 from djogi.algebra.sources import Source
@@ -295,6 +295,7 @@ class Delete(_Value, Generic[M], frozen=True):
 
 
 def _check_name(name: str) -> None:
+    text_argument(name, "on_conflict(constraint=...)", "books_isbn_key")
     try:
         check_identifier(name, "constraint name")
     except ValueError as exc:

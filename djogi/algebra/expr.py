@@ -841,12 +841,15 @@ def param(name: str, sql_type: str | None = None) -> Named[Any]:
     Compared with an expression it takes that expression's type (the value is checked and normalised as
     ``where()`` would); elsewhere give ``sql_type`` (``param("n", "bigint")``). ``name`` must be a Python
     identifier (values are passed as keyword arguments). Raises ``ArgumentTypeError`` for a name that is
-    not a str, ``ValidationError`` for one that is not an identifier or a bad ``sql_type``.
+    not a str or a ``sql_type`` that is not text (``param("n", int)``: give ``"bigint"``), ``ValidationError``
+    for a name that is not an identifier or a ``sql_type`` that is not a type name.
     """
     text = text_argument(name, "param() name", "title")
     if not text.isidentifier():
         raise ValidationError(f"param({text!r}): a parameter name must be a Python identifier, like 'title'")
-    return Named(text, ValueType(None, None) if sql_type is None else value_type(sql_type))
+    if sql_type is None:
+        return Named(text, ValueType(None, None))
+    return Named(text, value_type(text_argument(sql_type, f"param({text!r}, sql_type)", "text")))
 
 
 class Const(Expr[T], frozen=True, eq=False):

@@ -75,10 +75,14 @@ ResultShape = ModelRows | TupleRows | StructRows | ScalarRow | RowCount | NoResu
 class Statement(msgspec.Struct, frozen=True):
     """A compiled statement: ``sql`` with ``$1..$n`` placeholders, ``params`` to bind, how to decode rows.
 
-    ``empty`` is true for ``none()`` queries: terminals answer without sending ``sql``.
+    ``empty`` is true for ``none()`` queries: terminals answer without sending ``sql``. ``tenants`` holds the
+    tenant-keyed models whose tables the statement reads or writes anywhere (its base, joins, subqueries,
+    derived tables, CTE bodies, set-operation arms, a mutation's target and sources), each once: every
+    terminal raises ``TenantRequired`` naming the first when no tenant is in force.
     """
 
     sql: str
     params: tuple[object, ...]
     result: ResultShape
     empty: bool = False
+    tenants: tuple[Any, ...] = ()

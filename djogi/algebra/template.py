@@ -10,7 +10,7 @@ template; this module does no I/O.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from djogi.algebra.compile import compile_named
 from djogi.algebra.expr import Slot, ValueType, coerce
@@ -26,15 +26,19 @@ R = TypeVar("R")
 class Template(Generic[R]):
     """A compiled ``Select[R]`` whose named parameters are filled per run: ``sql`` (``$n`` placeholders),
     ``result`` (how rows decode), ``names`` (the parameters a run takes), ``empty`` (a ``none()`` query:
-    nothing to send)."""
+    nothing to send), ``tenants`` (the tenant-keyed models it reads: ``Statement.tenants``)."""
 
-    __slots__ = ("_params", "_slots", "empty", "names", "query", "result", "sql")
+    __slots__ = ("_params", "_slots", "empty", "names", "query", "result", "sql", "tenants")
 
-    def __init__(self, query: Select[R], sql: str, params: tuple[object, ...], result: ResultShape, empty: bool):
+    def __init__(
+        self, query: Select[R], sql: str, params: tuple[object, ...], result: ResultShape, empty: bool,
+        tenants: tuple[Any, ...],
+    ):  # fmt: skip
         self.query = query
         self.sql = sql
         self.result = result
         self.empty = empty
+        self.tenants = tenants
         self._params = params
         self._slots = tuple((i, v.name, v.vtype) for i, v in enumerate(params) if type(v) is Slot)
         self.names = frozenset(name for _, name, _ in self._slots)
@@ -85,4 +89,4 @@ def template(query: Select[R]) -> Template[R]:
             f"param({untyped[0]!r}) has no type here: compare it with a column (Book.title == param('title')) "
             "or give its SQL type, param('n', 'bigint')"
         )
-    return Template(query, stmt.sql, stmt.params, stmt.result, stmt.empty)
+    return Template(query, stmt.sql, stmt.params, stmt.result, stmt.empty, stmt.tenants)

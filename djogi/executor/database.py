@@ -145,9 +145,8 @@ class Database:
         With ``prefetch(...)`` the rows are ``djogi.Loaded`` values and each relation costs one more query
         (``WHERE key = ANY($1)``; see ``djogi.executor.prefetch``), whatever the number of rows.
         """
-        if isinstance(query, Select):
-            self._session.require_tenant(query.model)
         stmt = compile(query)
+        self._session.require_tenants(stmt.tenants)
         if stmt.empty:
             return []
         rows, _ = await self._session.statement(stmt)
@@ -227,9 +226,8 @@ class Database:
     async def count(self, query: Select[Any] | SetOp[Any]) -> int:
         """The number of rows ``query`` selects: ``count_of(query)`` (``SELECT count(*) FROM "t" WHERE ...``,
         or over a subquery for distinct/grouped/limited shapes); 0 without SQL for ``none()``."""
-        if isinstance(query, Select):
-            self._session.require_tenant(query.model)
         stmt = compile(count_of(query))
+        self._session.require_tenants(stmt.tenants)
         if stmt.empty:
             return 0
         rows, _ = await self._session.statement(stmt)
@@ -238,9 +236,8 @@ class Database:
     async def exists(self, query: Select[Any] | SetOp[Any]) -> bool:
         """Whether ``query`` selects any row: ``exists_of(query)`` (``SELECT EXISTS (SELECT 1 ... LIMIT 1)``);
         False without SQL for ``none()``."""
-        if isinstance(query, Select):
-            self._session.require_tenant(query.model)
         stmt = compile(exists_of(query))
+        self._session.require_tenants(stmt.tenants)
         if stmt.empty:
             return False
         rows, _ = await self._session.statement(stmt)
@@ -248,8 +245,8 @@ class Database:
 
     async def scalar(self, query: Select[Any]) -> Any:
         """The first column of the first row of ``query`` (a ``values(...)`` query), or ``None``."""
-        self._session.require_tenant(query.model)
         stmt = compile(query.limit(1))
+        self._session.require_tenants(stmt.tenants)
         if stmt.empty:
             return None
         rows, _ = await self._session.statement(stmt)
@@ -257,8 +254,8 @@ class Database:
 
     async def values(self, query: Select[R] | SetOp[R]) -> list[R]:
         """The rows of a ``values(...)`` query: tuples, or the ``into`` Structs it names."""
-        self._session.require_tenant(query.model)
         stmt = compile(query)
+        self._session.require_tenants(stmt.tenants)
         if stmt.empty:
             return []
         rows, _ = await self._session.statement(stmt)
@@ -266,9 +263,10 @@ class Database:
 
     async def execute(self, mutation: Insert[Any] | InsertFrom[Any] | Update[Any] | Delete[Any] | Merge[Any]) -> Any:
         """Run a compiled mutation (bulk ``update()`` / ``delete()``, ``insert(...)``): the affected row
-        count, or the returned rows when the statement has RETURNING. Errors: the translated server error;
-        ValidationError for a model with lifecycle hooks (a statement runs none; see ``without_hooks``)."""
-        self._session.require_tenant(mutation.model)
+        count, or the returned rows when the statement has RETURNING. Errors: TenantRequired when it reads or
+        writes a tenant-keyed model (its target, or a subquery's or source's model) without a tenant; the
+        translated server error; ValidationError for a model with lifecycle hooks (a statement runs none; see
+        ``without_hooks``)."""
         writes.refuse_hooks(self._session, mutation.model, "execute()")
         return await self._session.execute(mutation)
 
@@ -278,7 +276,8 @@ class Database:
         Needs an open ``atomic()`` (a cursor lives in a transaction): raises ValidationError otherwise,
         at call time, and for a query with ``prefetch(...)``.
         """
-        self._session.require_tenant(query.model)
+        stmt = compile(query)
+        self._session.require_tenants(stmt.tenants)
         state = self._session.current_transaction()
         if state is None:
             raise ValidationError("stream() needs an open transaction: use it inside `async with db.atomic():`")
@@ -286,7 +285,7 @@ class Database:
             raise ValidationError(f"stream(batch=) must be at least 1, not {batch}")
         if query.prefetches:
             raise ValidationError("stream() does not load relations; remove prefetch() or use all()")
-        return self._stream(state.conn, compile(query), batch)
+        return self._stream(state.conn, stmt, batch)
 
     async def _stream(self, conn: Connection, stmt: Statement, batch: int) -> AsyncIterator[Any]:
         if stmt.empty:

@@ -94,7 +94,10 @@ class Pipeline:
     def _add(
         self, model: type[Any], label: str, stmt: Statement | Plan, finish: Callable[[list[Any], int], T]
     ) -> Pending[T]:
-        self._session.require_tenant(model)
+        if isinstance(stmt, Statement):
+            self._session.require_tenants(stmt.tenants)
+        else:
+            self._session.require_tenant(model)
         pending: Pending[T] = Pending(f"pipeline statement {len(self._entries) + 1} ({label})")
         if isinstance(stmt, Statement):
             entry = _Entry((stmt.sql, stmt.params, row_factory(stmt.result)), pending, finish)

@@ -46,9 +46,9 @@ def _key(value: Any) -> Any:
 
 async def fetch(session: Session, query: Select[Any]) -> list[Any]:
     """The rows of ``query``, decoded as every terminal decodes them (model instances, or tuples for joined
-    rows); TenantRequired for a tenant-keyed model with no tenant in force."""
-    session.require_tenant(query.model)
+    rows); TenantRequired when it reads a tenant-keyed model (a through model too) with no tenant in force."""
     stmt = compile(query)
+    session.require_tenants(stmt.tenants)
     if stmt.empty:
         return []
     rows, _ = await session.run(stmt.sql, stmt.params, row_factory(stmt.result))

@@ -41,8 +41,9 @@ class Prepared(Generic[R]):
     """``query`` compiled once; ``all`` / ``one`` / ``first`` take its named parameters as keyword
     arguments. ``one()`` and ``first()`` compile ``LIMIT 2`` / ``LIMIT 1`` forms on their first call.
 
-    Each run raises ValidationError naming the parameter for a missing, unknown or ill-typed value
-    (before anything is sent), and the translated server error as the other terminals do.
+    Each run raises TenantRequired when the query reads a tenant-keyed model and no tenant is in force,
+    ValidationError naming the parameter for a missing, unknown or ill-typed value (both before anything is
+    sent), and the translated server error as the other terminals do.
     """
 
     __slots__ = ("_all", "_first", "_one", "_session", "query")
@@ -86,6 +87,7 @@ class Prepared(Generic[R]):
 
     async def _run(self, plan: _Plan[R], values: dict[str, object]) -> list[R]:
         tpl: Template[R] = plan.template
+        self._session.require_tenants(tpl.tenants)
         params = tpl.bind(values)
         if tpl.empty:
             return []

@@ -87,10 +87,18 @@ class Session:
     def require_tenant(self, model: type[Any]) -> None:
         """TenantRequired when ``model`` is tenant-keyed and no tenant is in force (and no bypass)."""
         desc = registered(model)
-        if desc is None or desc.tenant_key is None or self.bypass is not None:
+        if desc is not None and desc.tenant_key is not None:
+            self.require_tenants((model,))
+
+    def require_tenants(self, models: tuple[Any, ...]) -> None:
+        """TenantRequired naming the first of ``models`` (tenant-keyed models a statement reads or writes:
+        ``Statement.tenants``) when there is one and no tenant is in force (and no bypass)."""
+        if not models or self.bypass is not None:
             return
         auth = self.effective_auth(self.own_transaction())
         if auth is None or auth.tenant_id is None:
+            desc = registered(models[0])
+            assert desc is not None
             raise TenantRequired(
                 f"{desc.name} is tenant-keyed (tenant_key={desc.tenant_key!r}) and no tenant is set: row-level "
                 "security would show no rows and refuse writes. Use db.with_tenant(...) / db.with_auth(ctx), or "
@@ -308,9 +316,10 @@ class Session:
 
     async def execute(self, mutation: Insert[Any] | InsertFrom[Any] | Update[Any] | Delete[Any] | Merge[Any]) -> Any:
         """Compile and run a mutation: the affected row count, or the returned rows when the statement has
-        RETURNING (``[]`` / ``0`` without SQL for one built from ``none()``). Errors: the translated server
-        error."""
+        RETURNING (``[]`` / ``0`` without SQL for one built from ``none()``). Errors: TenantRequired for a
+        statement reading or writing a tenant-keyed model without a tenant; the translated server error."""
         stmt = compile(mutation)
+        self.require_tenants(stmt.tenants)
         if stmt.empty:
             return [] if isinstance(stmt.result, ModelRows | TupleRows | StructRows | JoinedRows) else 0
         rows, rowcount = await self.statement(stmt)

@@ -21,7 +21,7 @@ from djogi.algebra import (
 )
 from djogi.algebra.compile import compile
 from djogi.algebra.dml import delete, insert, insert_from, insert_one
-from djogi.algebra.expr import cast, func
+from djogi.algebra.expr import cast, func, param
 from djogi.algebra.render import RenderContext, render_predicate
 from djogi.algebra.sources import aliased
 from djogi.errors import DjogiError
@@ -57,6 +57,11 @@ CASES: dict[str, tuple[Callable[[], object], str]] = {
     "func(name)": (lambda: func(JUNK, ArgItem.qty, returns="int"), r"^func\(\) name takes a str"),
     "func(returns)": (lambda: func("f", ArgItem.qty, returns=JUNK), r"^func\(returns=...\) takes a str"),
     "collate": (lambda: ArgItem.name.collate(JUNK), r"^collate\(\) takes a str such as 'C'"),
+    "param(name)": (lambda: param(JUNK), r"^param\(\) name takes a str such as 'title', not 5.9$"),
+    "param(sql_type)": (lambda: param("x", JUNK), r"^param\('x', sql_type\) takes a str such as 'text', not 5.9$"),
+    "param(sql_type=str)": (lambda: param("x", str), r"^param\('x', sql_type\) takes a str such as 'text'"),  # type: ignore[arg-type]
+    "on_conflict(constraint=)": (lambda: insert_one(ArgItem(name="a")).on_conflict(constraint=JUNK),
+                                 r"^on_conflict\(constraint=...\) takes a str such as 'books_isbn_key', not 5.9$"),
     "for_update(of=)": (lambda: Q.for_update(of=ArgItem), r"^FOR UPDATE of= takes a list of models such as \[Book\]"),
     "matches": (lambda: matches(JUNK, ArgItem(name="a")), r"^compile_python\(\) takes predicates"),
     "compile_python": (lambda: compile_python(JUNK), r"^compile_python\(\) takes predicates"),

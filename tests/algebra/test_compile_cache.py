@@ -87,12 +87,12 @@ def test_equal_values_are_cached_as_ties_then_narrowed() -> None:
     same_type = CItem.objects.filter(CItem.qty > 5, CItem.qty < 5)
     assert compile(same_type) == cold(same_type)
     assert cache_size() == 1
-    ((sql, _result, _empty, ties),) = compiler._CACHE.values()
+    ((sql, _result, _empty, ties, _tenants),) = compiler._CACHE.values()
     assert ties == ((0, 1),)
     assert compile(same_type) == cold(same_type)  # a hit: the tie holds
     distinct = CItem.objects.filter(CItem.qty > 4, CItem.qty < 6)
     assert compile(distinct) == cold(distinct)  # the tie fails: compiled cold, and proved
-    assert list(compiler._CACHE.values()) == [(sql, _result, _empty, ())]
+    assert list(compiler._CACHE.values()) == [(sql, _result, _empty, (), ())]
     assert compile(same_type) == cold(same_type)
     typed = CItem.objects.filter(CItem.qty > 5, CItem.price < 5)  # 5 and Decimal(5): told apart by type
     compile(typed)

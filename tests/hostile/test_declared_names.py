@@ -31,6 +31,8 @@ REFUSED = [
     ({"table": "t; DROP TABLE victims"}, "table name"),
     ({"table": 't"x'}, "table name"),
     ({"table": "t" * 64}, "63"),
+    ({"table": 5}, "table name 5 must be a str, not int"),
+    ({"table": "t", "renamed_from": 5}, "renamed_from 5 must be a str, not int"),
     ({"app": "../../x"}, "app='../../x'"),
     ({"app": "a/b"}, "app='a/b'"),
     ({"app": "_global_"}, "_global_"),
@@ -70,6 +72,7 @@ FIELD_REFUSED = [
     (field(comment=b"bytes"), "comment must be a str"),  # type: ignore[arg-type]
     (field(renamed_from=EVIL), "renamed_from"),
     (field(column="b; DROP TABLE victims"), "column name"),
+    (field(column=5), "column name 5 must be a str, not int"),  # type: ignore[arg-type]
 ]
 
 

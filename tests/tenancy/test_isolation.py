@@ -135,6 +135,8 @@ async def test_insecurely_bypasses_and_logs_each_use_with_the_caller(
         assert await app.raw("SELECT current_user, count(*) FROM ten_projects") == [("djogi_app", 0)]
     with pytest.raises(ValidationError):
         app.insecurely(role="")
+    with pytest.raises(ValidationError, match=r"^insecurely\(role=5\): the role name must be a str, not int$"):
+        app.insecurely(role=5)  # type: ignore[arg-type]
 
 
 async def test_stream_bulk_create_prefetch_and_raw_run_in_the_tenant(app: Database) -> None:
