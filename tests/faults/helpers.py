@@ -1,10 +1,12 @@
-"""A private embedded server per fault-test module, and the real faults done to it (kill, stop, freeze)."""
+"""A private embedded server per fault-test module, the real faults done to it (kill, stop, freeze), and
+``foreground``: a command that takes Ctrl-C as it does at a terminal."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import signal
+import sys
 from pathlib import Path
 
 import psycopg
@@ -13,6 +15,19 @@ from djogi.embedded import EmbeddedServer
 from djogi.heer_sql import bootstrap_sql
 
 FAULT_BOUND_S = 60  # every fault test fails, instead of hanging, past this
+
+# Run by a fresh Python: SIGINT back to its default action, then the command in its place (same pid).
+_SIGINT_DEFAULT = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                   "os.execv(sys.argv[1], sys.argv[1:])")
+
+
+def foreground(argv: list[str]) -> list[str]:
+    """``argv`` run with SIGINT at its default action, as at a terminal, where Python turns it into
+    ``KeyboardInterrupt``. A test runner started as a background job of a non-interactive shell
+    (``pytest ... &``) has SIGINT ignored; its children inherit that, and Python keeps an inherited SIG_IGN,
+    so a command started directly would never see the Ctrl-C a test sends it. The command replaces the
+    Python that resets SIGINT (``os.execv``): the pid ``Popen`` returns is the command's."""
+    return [sys.executable, "-c", _SIGINT_DEFAULT, *argv]
 
 
 def children_of(pid: int) -> list[int]:

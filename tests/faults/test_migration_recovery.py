@@ -15,6 +15,7 @@ import pytest
 
 from djogi import HeerIdDesc
 from tests.cli.helpers import DJOGI, MODELS_V1, Project
+from tests.faults.helpers import foreground
 
 GLOBAL = Path("migrations/main/_global_")
 TITLE = "    title: Field[str]\n"
@@ -120,7 +121,7 @@ def _apply_blocked(project: Project) -> tuple[subprocess.Popen[str], psycopg.Con
     ALTER TABLE waits for the lock, the blocking connection and the pid of the apply's waiting session."""
     blocker = psycopg.connect(project.url)
     blocker.execute("LOCK TABLE books IN ACCESS EXCLUSIVE MODE")
-    proc = subprocess.Popen([DJOGI, "migrations", "apply"], cwd=project.root, env=project.env(),
+    proc = subprocess.Popen(foreground([DJOGI, "migrations", "apply"]), cwd=project.root, env=project.env(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         with psycopg.connect(project.url, autocommit=True) as watcher:
