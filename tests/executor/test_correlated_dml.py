@@ -4,11 +4,11 @@ the rows changed on the server."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
-from djogi import Field, Model, ValidationError, field
+from djogi import Field, ForeignKey, Model, Reverse, ValidationError, field
 from djogi.algebra import (
     aliased,
     derived,
@@ -365,3 +365,50 @@ async def test_insert_from_with_a_correlated_source(orgs: Database) -> None:
     assert await orgs.execute(stmt) == 1  # only "side" had no task
     titles = sorted(t.title for t in await orgs.all(select(CTask)))
     assert titles == ["a", "side", "x"]
+
+
+# ------------------------------------------------------------------------------------------ relation paths
+
+
+class RAuthor(Model, table="cd_authors"):
+    name: Field[str]
+    books: ClassVar[Reverse[RBook]]
+
+
+class RBook(Model, table="cd_books"):
+    title: Field[str]
+    author: ForeignKey[RAuthor] = field(on_delete="cascade", related_name="books")
+
+
+AUT, BK = '"cd_authors"', '"cd_books"'
+BY_ANN = f'EXISTS (SELECT 1 FROM {AUT} WHERE ({AUT}."id" = {BK}."author_id" AND {AUT}."name" = $2::text))'
+BOOKS_OF = f'FROM {BK} WHERE {BK}."author_id" = {AUT}."id"'
+
+
+def test_relation_paths_in_updates_and_deletes_sql() -> None:
+    """A relation path, ``.none()`` and ``.count()`` compile to subqueries correlated through ``outer()``."""
+    up = RBook.objects.where(RBook.author.to(RAuthor.name) == "Ann").update(title="x").sql()
+    assert (up.sql, up.params) == (
+        f'UPDATE {BK} SET "title" = $1::text, "updated_at" = now() WHERE {BY_ANN}',
+        ("x", "Ann"),
+    )
+    de = RAuthor.objects.where(RAuthor.books.none()).delete().sql()
+    assert (de.sql, de.params) == (f"DELETE FROM {AUT} WHERE NOT EXISTS (SELECT 1 {BOOKS_OF})", ())
+    busy = RAuthor.objects.where(RAuthor.books.count() > 1).update(name="busy").sql()
+    assert busy.sql == (
+        f'UPDATE {AUT} SET "name" = $1::text, "updated_at" = now() WHERE (SELECT count(*) {BOOKS_OF}) > $2::bigint'
+    )
+    assert busy.params == ("busy", 1)
+
+
+async def test_relation_paths_in_updates_and_deletes(db: Database) -> None:
+    await db.raw(f"CREATE TABLE cd_authors ({FRAMEWORK}, name text NOT NULL)")
+    await db.raw(f"CREATE TABLE cd_books ({FRAMEWORK}, title text NOT NULL, author_id bigint NOT NULL)")
+    ann, bob, _ = await db.bulk_create([RAuthor(name="Ann"), RAuthor(name="Bob"), RAuthor(name="Cy")])
+    await db.bulk_create([RBook(title="a1", author=ann.id), RBook(title="a2", author=ann.id),
+                          RBook(title="b1", author=bob.id)])  # fmt: skip
+    assert await db.execute(RBook.objects.where(RBook.author.to(RAuthor.name) == "Ann").update(title="ann's")) == 2
+    assert sorted(b.title for b in await db.all(select(RBook))) == ["ann's", "ann's", "b1"]
+    assert await db.execute(RAuthor.objects.where(RAuthor.books.count() > 1).update(name="busy")) == 1
+    assert await db.execute(RAuthor.objects.where(RAuthor.books.none()).delete()) == 1
+    assert sorted(a.name for a in await db.all(select(RAuthor))) == ["Bob", "busy"]
