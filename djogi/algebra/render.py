@@ -184,7 +184,7 @@ def with_clause(ctx: QueryContext) -> str:
     while i < len(names):
         name = names[i]
         start = len(ctx.refs)
-        bodies[name], _ = render_query(ctx.ctes[name].query, QueryContext(ctx.params, outer=ctx))
+        bodies[name], _ = render_query(ctx.ctes[name].query, ctx)  # a CTE body is a statement of its own
         deps[name] = [n for n in ctx.refs[start:] if n != name]
         names = list(ctx.ctes)
         i += 1
@@ -322,7 +322,10 @@ def _outer(node: OuterRef[Any], ctx: RenderContext) -> str:
         return render_expr(node.expr, ctx)
     scope = ctx.outer
     if scope is None or getattr(scope, "outer", None) is None:
-        raise ValidationError(f"{node.describe()} is used outside a subquery")
+        raise ValidationError(
+            f"{node.describe()} is used outside a subquery: outer() names a column of the statement enclosing an "
+            "exists() / in_query() / scalar() / lateral() subquery; write the column without outer() here"
+        )
     return render_expr(node.expr, scope)
 
 
@@ -532,11 +535,20 @@ def _returning(
     )
 
 
+def _scope_in(
+    ctx: RenderContext, aliases: dict[Any, str] | None = None, nullable_models: frozenset[Any] = frozenset()
+) -> QueryContext:
+    """The scope of one statement (a SELECT, UPDATE, DELETE, MERGE or ON CONFLICT DO UPDATE) rendered inside
+    ``ctx``: the rows it reads, for its own clauses. ``outer(x)`` in a subquery of it renders ``x`` here;
+    ``outer(x)`` directly in it steps out to ``ctx``, refused when ``ctx`` is no statement's scope (the
+    statement's root, a CTE body's, an INSERT's source's)."""
+    return QueryContext(ctx.params, aliases=aliases, nullable_models=nullable_models, outer=ctx)
+
+
 def _scope(q: Select[Any], ctx: RenderContext) -> QueryContext:
-    """The context of ``q``'s own scope: its model aliased to its source's name, outer-join nullability."""
+    """``_scope_in`` for ``q``: its model aliased to its source's name, outer-join nullability."""
     aliases = {} if q.source is None or q.source.name is None else {q.model: q.source.name}
-    nullable = nullable_sources(q) if q.joins else frozenset()
-    return QueryContext(ctx.params, aliases=aliases, nullable_models=nullable, outer=ctx)
+    return _scope_in(ctx, aliases, nullable_sources(q) if q.joins else frozenset())
 
 
 def _prefix(src: Source | None, model: Any) -> str:
@@ -778,7 +790,7 @@ def _render_insert(ins: Insert[Any], ctx: RenderContext) -> tuple[str, ResultSha
         if not conflict.assignments:
             sql += " DO NOTHING"
         else:
-            set_ctx = RenderContext(ctx.params, aliases={ExcludedRow(ins.model): "excluded"})
+            set_ctx = _scope_in(ctx, {ExcludedRow(ins.model): "excluded"})
             sql += " DO UPDATE SET " + _assignments(conflict.assignments, set_ctx)
             if conflict.where != p.TRUE:
                 sql += " WHERE " + render_predicate(conflict.where, set_ctx)
@@ -806,19 +818,18 @@ def _render_insert_from(ins: InsertFrom[Any], ctx: RenderContext) -> tuple[str, 
 
 def _render_update(up: Update[Any], ctx: RenderContext) -> tuple[str, ResultShape]:
     """``UPDATE "t" SET ... [FROM (<unnest>) AS "__djogi_v"] [WHERE ...] [RETURNING ...]`` (parameters
-    numbered in field order: assignments, condition, then the source's arrays)."""
-    if up.source is None:
-        sets, where, source = _assignments(up.assignments, ctx), _where(up.condition, None, ctx), ""
-    else:
-        row_ctx = QueryContext(ctx.params, aliases={UnnestRow(up.model): UNNEST_ALIAS}, outer=ctx)  # shares CTEs
-        sets, where = _assignments(up.assignments, row_ctx), _where(up.condition, None, row_ctx)
-        source = f" FROM ({_render_unnest(up.source, ctx)}) AS {quote_ident(UNNEST_ALIAS)}"
+    numbered in field order: assignments, condition, then the source's arrays). SET and WHERE render in the
+    statement's scope (``_scope_in``), so their subqueries may refer to the row updated through ``outer()``."""
+    scope = _scope_in(ctx, None if up.source is None else {UnnestRow(up.model): UNNEST_ALIAS})
+    sets, where = _assignments(up.assignments, scope), _where(up.condition, None, scope)
+    source = "" if up.source is None else f" FROM ({_render_unnest(up.source, ctx)}) AS {quote_ident(UNNEST_ALIAS)}"
     returning, result = _returning(up.model, up.returning, (False, False) if up.old_new else None)
     return f"UPDATE {_table(up.model)} SET {sets}{source}{where}{returning}", result
 
 
 def _render_delete(de: Delete[Any], ctx: RenderContext) -> tuple[str, ResultShape]:
-    sql = f"DELETE FROM {_table(de.model)}" + _where(de.condition, None, ctx)
+    """``DELETE FROM "t" [WHERE ...] [RETURNING ...]``; WHERE renders in the statement's scope (``_scope_in``)."""
+    sql = f"DELETE FROM {_table(de.model)}" + _where(de.condition, None, _scope_in(ctx))
     returning, result = _returning(de.model, de.returning, (False, True) if de.old_new else None)
     return sql + returning, result
 
@@ -837,11 +848,13 @@ def _merge_when(w: MergeWhen, ctx: RenderContext) -> str:
 
 
 def _render_merge(m: Merge[Any], ctx: RenderContext) -> tuple[str, ResultShape]:
-    """``MERGE INTO "t" USING <source> ON <on> WHEN ... [RETURNING <columns>, merge_action()]``."""
+    """``MERGE INTO "t" USING <source> ON <on> WHEN ... [RETURNING <columns>, merge_action()]``: ON and the
+    arms render in the statement's scope (``_scope_in``), the source outside it (it cannot see the target)."""
     if not m.whens:
         raise ValidationError("merge() needs at least one when_...() arm")
-    scope = ctx if isinstance(ctx, QueryContext) else QueryContext(ctx.params, outer=ctx)
-    sql = f"MERGE INTO {_table(m.model)} USING {_source_sql(m.using, scope)} ON {render_predicate(m.on, scope)}"
+    using = _source_sql(m.using, ctx if isinstance(ctx, QueryContext) else QueryContext(ctx.params, outer=ctx))
+    scope = _scope_in(ctx)
+    sql = f"MERGE INTO {_table(m.model)} USING {using} ON {render_predicate(m.on, scope)}"
     sql += "".join([_merge_when(w, scope) for w in m.whens])
     if m.returning is None:
         return sql, RowCount()
