@@ -173,8 +173,8 @@ class Insert(_Value, Generic[M], frozen=True):
     def with_returning(self, *cols: Column[M, Any]) -> Insert[M]:
         """RETURNING these columns (no arguments: every column); see ``returning_columns``.
 
-        The rows come back as model instances when the columns include every field without a default,
-        else as tuples of the columns in canonical order."""
+        The rows come back as model instances when the columns include every field without a default (the
+        fields not returned are ``UNSET``), else as tuples of the columns in canonical order."""
         return msgspec.structs.replace(self, returning=returning_columns(self.model, cols))
 
     def without_returning(self) -> Insert[M]:

@@ -16,6 +16,8 @@ import struct
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
+import msgspec
+
 from djogi.codecs.encrypted import decrypt
 from djogi.codecs.json import decode_jsonb
 from djogi.codecs.search import vector_value
@@ -153,7 +155,8 @@ def _build(model: type[M], columns: tuple[str, ...]) -> RowDecoder[M]:
                 return type(exc)(f"{exc} (row {index})")
         return DecodeError(f"{desc.name}: rows do not fit the model")
 
-    env: dict[str, Any] = {"_M": model, "_ERRORS": _DECODE_ERRORS, "_diagnose": diagnose, "_locate": locate}
+    env: dict[str, Any] = {"_M": model, "_UNSET": msgspec.UNSET, "_ERRORS": _DECODE_ERRORS, "_diagnose": diagnose,
+                           "_locate": locate}
     args: list[str] = []
     for i, (fd, conv) in enumerate(zip(fields, converters, strict=True)):
         var = f"c{i}"
@@ -163,10 +166,9 @@ def _build(model: type[M], columns: tuple[str, ...]) -> RowDecoder[M]:
         env[f"_f{i}"] = conv
         call = f"_f{i}({var})"
         args.append(f"{fd.name}=({call} if {var} is not None else None)" if fd.nullable else f"{fd.name}={call}")
-    for i, fd in enumerate(desc.fields):
-        if fd.column not in columns and fd.default_factory is not None:
-            env[f"_d{i}"] = fd.default_factory
-            args.append(f"{fd.name}=_d{i}()")
+    # A field whose column was not read is UNSET, never its default: a default would pass for the stored
+    # value, and ``save()`` (which skips UNSET fields) would write it over the row's real one.
+    args += [f"{fd.name}=_UNSET" for fd in desc.fields if fd.column not in columns]
     build = f"_M({', '.join(args)})"  # a vectorcall (see djogi.vectorcall): as fast as for a plain Struct
     names = ", ".join(f"c{i}" for i in range(len(columns))) + ("," if len(columns) == 1 else "")
     # try/except costs nothing on Python 3.11+ until an exception is raised.
@@ -194,7 +196,7 @@ _cache: dict[tuple[type, tuple[str, ...]], RowDecoder[Any]] = {}
 def row_decoder(model: type[M], columns: tuple[str, ...]) -> RowDecoder[M]:
     """The decoder of ``model`` rows holding ``columns`` (column names, in order); cached.
 
-    Columns left out fall back to the field's default (``UNSET`` for id/created_at/updated_at).
+    A field whose column is left out is ``UNSET`` (not its default, which would pass for the stored value).
     Raises ``TypeError`` for a class that is not a model and ``ValueError`` for a column the model lacks
     or a required field whose column is missing.
     """
