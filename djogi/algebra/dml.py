@@ -23,7 +23,7 @@ from djogi.algebra.predicate import TRUE, Pred, predicate
 from djogi.algebra.query import Select, check_model, select
 from djogi.algebra.sources import Source
 from djogi.algebra.traverse import key_hash, same
-from djogi.codecs.values import column_value, encode_unnest_cell, sealed
+from djogi.codecs.values import column_value, encode_unnest_cell, sealed, unset_refused
 from djogi.errors import ArgumentTypeError, ValidationError
 from djogi.identifiers import check_identifier
 from djogi.schema import FieldDescriptor, ModelBase, ModelDescriptor, descriptor
@@ -336,6 +336,11 @@ def _assign(
     """``(column, expression)`` pairs for ``field name -> value or expression``; columns of other models are
     refused, but those of ``also`` (default: the ``excluded`` row)."""
     desc = descriptor(model)
+    if not isinstance(changes, Mapping):
+        raise ArgumentTypeError(
+            f"assignments to {desc.name} take a mapping of field names to values, such as {{'title': 'Dune'}}, "
+            f"not {changes!r}"
+        )
     also = ExcludedRow(model) if also is None else also
     out: list[Assignment] = []
     for name, value in changes.items():
@@ -430,7 +435,8 @@ def insert(model: type[M], rows: Sequence[M]) -> Insert[M]:
     ]
     cells = tuple(
         tuple(
-            None if (value := getattr(row, fd.name)) is msgspec.UNSET else _cell(desc, fd.name, value) for fd in fields
+            None if (value := getattr(row, fd.name)) is msgspec.UNSET and fd.db_filled else _cell(desc, fd.name, value)
+            for fd in fields
         )
         for row in rows
     )
@@ -518,6 +524,8 @@ def _unnest(desc: ModelDescriptor, fields: Sequence[FieldDescriptor], rows: Sequ
     for fd in fields:
         values = list(map(operator.attrgetter(fd.name), rows))
         if any(value is msgspec.UNSET for value in values):
+            if not fd.db_filled:
+                raise unset_refused(fd, desc.name)
             raise ValidationError(f"{desc.name}.{fd.name} is UNSET in some rows; set it in every row or in none")
         values = [encode_unnest_cell(fd, value, model=desc.name) for value in values]
         element = fd.sql_type[:-2] if fd.value_kind == "array" else None

@@ -34,7 +34,7 @@ from djogi.types import INT_RANGES, TsVector, Vector
 
 __all__ = [
     "PY_KINDS", "Refused", "checked_column", "column_value", "encode_unnest_cell", "encode_value", "normalize",
-    "sealed",
+    "sealed", "unset_refused",
 ]  # fmt: skip
 
 _NAN = decimal.Decimal("NaN")
@@ -485,6 +485,12 @@ def _dimensioned(value: Vector, dimensions: int) -> Vector:
     return value
 
 
+def unset_refused(fd: FieldDescriptor, model: str | None) -> ValidationError:
+    """The error for writing ``UNSET`` to a field the database does not fill (it has no value to store)."""
+    return _reject(fd, model, "UNSET (a field not read by only()/defer() or a partial RETURNING, or left unset)",
+                   "give it a value: only the fields the database fills (key, timestamps, db_default) may be UNSET")
+
+
 def column_value(fd: FieldDescriptor, value: object, *, model: str | None = None) -> object:
     """``value`` checked and normalised for column ``fd`` (``normalize`` plus the column's own range), as
     it is stored: what a write returns. Raises ``ValidationError`` naming ``model.field`` (for any value of
@@ -496,6 +502,8 @@ def column_value(fd: FieldDescriptor, value: object, *, model: str | None = None
         if fd.nullable:
             return None
         raise _reject(fd, model, "NULL (None) for a NOT NULL column", "pass a value or declare the field Optional")
+    if value is msgspec.UNSET:
+        raise unset_refused(fd, model)
     try:
         if fd.value_kind == "array":
             items = normalize("array", value, enum=fd.enum_type, element=_element_kind(fd),
@@ -593,7 +601,8 @@ def checked_column(fd: FieldDescriptor, values: Sequence[object], *, model: str 
     """
     if fd.generated is None and _stored_as_given(fd, values):
         return None
-    out = [v if v is msgspec.UNSET else column_value(fd, v, model=model) for v in values]
+    filled = fd.db_filled  # UNSET is kept only where the database fills the column; elsewhere it is refused
+    out = [v if v is msgspec.UNSET and filled else column_value(fd, v, model=model) for v in values]
     return out if any(a is not b for a, b in zip(out, values, strict=True)) else None
 
 

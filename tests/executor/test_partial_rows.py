@@ -3,10 +3,13 @@ are ``UNSET``, never their defaults, so saving such an instance keeps the row's 
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 from msgspec import UNSET
 
-from djogi import Field, Model, field
+from djogi import ArgumentTypeError, Field, Model, ValidationError, field
+from djogi.algebra.dml import insert_many, insert_one
+from djogi.algebra.query import select
 from djogi.executor import Database
 
 pytestmark = pytest.mark.anyio
@@ -46,3 +49,15 @@ async def test_partial_returning_leaves_the_other_fields_unset(memos: Database) 
     memo = await memos.create(Memo(title="t", body="b", pages=3))
     (row,) = await memos.execute(Memo.objects.where(Memo.id == memo.id).update(title="u").with_returning(Memo.title))
     assert (row.title, row.body, row.tags, row.pages, row.id) == ("u", UNSET, UNSET, UNSET, UNSET)
+
+
+async def test_writing_a_field_left_unset_is_refused_naming_it(memos: Database) -> None:
+    await memos.create(Memo(title="t", body="b"))
+    (partial,) = await memos.all(Memo.objects.defer(Memo.body))
+    copy = msgspec.structs.replace(partial, id=UNSET, created_at=UNSET, updated_at=UNSET)
+    for write in (memos.create, lambda m: memos.bulk_create([m]), lambda m: memos.execute(insert_many(Memo, [m]))):
+        with pytest.raises(ValidationError, match=r"Memo\.body .*UNSET.*give it a value"):
+            await write(copy)
+    assert len(await memos.all(select(Memo))) == 1
+    with pytest.raises(ArgumentTypeError, match="mapping of field names"):
+        insert_one(Memo(title="x")).on_conflict(Memo.id).do_update(["title"])  # type: ignore[arg-type]
