@@ -457,6 +457,12 @@ class Expr(msgspec.Struct, Generic[T], frozen=True, gc=False):
             )
         if not isinstance(values, Iterable):
             raise ValidationError(f"{self.describe()}.{op}() takes a list of values or a query, not {values!r}")
+        if isinstance(values, str | bytes | bytearray):  # its items would be characters (or ints): never meant
+            method = "in_" if op == "in" else "not_in"
+            raise ArgumentTypeError(
+                f"{self.describe()}.{method}() takes a list of values, not the {type(values).__name__} {values!r} "
+                f"(which would be its characters); write {method}([{values!r}]) or == {values!r}"
+            )
         items = tuple(values)
         if not items:
             return _p.FALSE if op == "in" else _p.TRUE

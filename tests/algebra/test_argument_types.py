@@ -66,6 +66,11 @@ CASES: dict[str, tuple[Callable[[], object], str]] = {
     "matches": (lambda: matches(JUNK, ArgItem(name="a")), r"^compile_python\(\) takes predicates"),
     "compile_python": (lambda: compile_python(JUNK), r"^compile_python\(\) takes predicates"),
     "render_predicate": (lambda: render_predicate(JUNK, RenderContext()), r"^render_predicate\(\) takes predicates"),
+    "in_(str)": (lambda: ArgItem.name.in_("abc"), r"^ArgItem.name.in_\(\) takes a list of values, not the str 'abc' "
+                 r"\(which would be its characters\); write in_\(\['abc'\]\)"),
+    "not_in(bytes)": (lambda: ArgItem.name.not_in(b"ab"), r"^ArgItem.name.not_in\(\) takes a list of values, not"),
+    "do_update([...])": (lambda: insert_one(ArgItem(name="a")).on_conflict(ArgItem.name).do_update(["qty"]),  # type: ignore[arg-type]
+                         r"^assignments to ArgItem take a mapping of field names to values"),
 }
 
 
