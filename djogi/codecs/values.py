@@ -45,6 +45,9 @@ _BIGINT = INT_RANGES["BIGINT"]
 _REAL_MAX = struct.unpack("!f", b"\x7f\x7f\xff\xff")[0]
 _NUMERIC_TYPMOD = re.compile(r"^\s*(?:NUMERIC|DECIMAL)\s*\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)\s*$", re.IGNORECASE)
 _VECTOR_DIMENSIONS = re.compile(r"^\s*VECTOR\s*\(\s*(\d+)\s*\)\s*$", re.IGNORECASE)
+_TEXT_LENGTH = re.compile(
+    r"^\s*(?:VARCHAR|CHARACTER\s+VARYING|CHAR|CHARACTER|BPCHAR)\s*\(\s*(\d+)\s*\)\s*$", re.IGNORECASE
+)
 _INT_IDS = (HeerId, HeerIdDesc)
 _UUID_IDS = (RanjId, RanjIdDesc)
 
@@ -446,7 +449,18 @@ def _column_check(fd: FieldDescriptor) -> Callable[[Any], Any] | None:
     for an array), or None when the value kind's own check is all there is."""
     if fd.value_kind == "array":
         return _check_for(_element_kind(fd), fd.sql_type[:-2].upper() if fd.sql_type.endswith("[]") else "", None)
-    return _check_for(fd.value_kind, fd.sql_type.upper(), fd.max_length)
+    return _check_for(fd.value_kind, fd.sql_type.upper(), _max_length(fd))
+
+
+def _max_length(fd: FieldDescriptor) -> int | None:
+    """The most characters ``fd`` holds: ``max_length``, or the n of a ``SqlType("VARCHAR(n)")`` / ``CHAR(n)``."""
+    return fd.max_length if fd.max_length is not None else _declared_length(fd.sql_type)
+
+
+@functools.cache
+def _declared_length(sql_type: str) -> int | None:
+    declared = _TEXT_LENGTH.match(sql_type)
+    return None if declared is None else int(declared.group(1))
 
 
 @functools.cache
@@ -469,7 +483,8 @@ def _check_for(kind: str, sql: str, max_length: int | None) -> Callable[[Any], A
 
         def short(v: str) -> str:
             if len(v) > max_length:
-                raise Refused(f"{len(v)} characters, more than max_length={max_length}", "shorten it")
+                raise Refused(f"{len(v)} characters, more than the {max_length} of {sql or 'max_length'} (PostgreSQL "
+                              "refuses it, or drops the extra characters when they are spaces)", "shorten it")
             if fixed and v.endswith(" "):
                 raise Refused(f"trailing spaces in a {sql} value (PostgreSQL pads {sql} with spaces, so they would "
                               "not read back)", "strip them: value.rstrip(' ')")  # fmt: skip
@@ -626,7 +641,7 @@ def _stored_as_given(fd: FieldDescriptor, given: Sequence[object]) -> bool:
     if mixed:
         values = [v for v in values if type(v) is tp]
     kind = fd.value_kind
-    if kind == "str" and tp is str and fd.max_length is None:
+    if kind == "str" and tp is str and _max_length(fd) is None:
         text = "".join(values)
         if "\x00" in text:
             return False

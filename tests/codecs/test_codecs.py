@@ -232,7 +232,7 @@ def test_encode_value_rejects_with_model_field_and_fix(shapes: dict[str, type[Mo
         "column's range, or declare a wider type (BigInt)"
     )
     assert "cannot use True (bool); expected int" in rejected(person, "age", True)
-    assert "6 characters, more than max_length=5" in rejected(person, "name", "abcdef")
+    assert "6 characters, more than the 5 of VARCHAR(5)" in rejected(person, "name", "abcdef")
     assert "NUL" in rejected(person, "name", "a\x00b")
     assert "surrogates" in rejected(person, "name", "\ud800")
     assert "cannot use 5 (int); expected str" in rejected(person, "name", 5)

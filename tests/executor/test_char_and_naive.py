@@ -87,7 +87,7 @@ async def test_queries_compare_with_the_unpadded_values(langs: Database) -> None
 
 @pytest.mark.parametrize(("changes", "message"), [
     ({"code": "en "}, r"CLanguage\.code \(CHAR\(3\)\): trailing spaces in a CHAR\(3\) value"),
-    ({"code": "engl"}, r"CLanguage\.code \(CHAR\(3\)\): 4 characters, more than max_length=3"),
+    ({"code": "engl"}, r"CLanguage\.code \(CHAR\(3\)\): 4 characters, more than the 3 of CHAR\(3\)"),
     ({"hired": T0.replace(tzinfo=dt.UTC)}, r"CLanguage\.hired \(TIMESTAMP\): .* has a timezone; a timestamp without"),
     ({"hired": dt.date(2021, 1, 1)}, r"CLanguage\.hired \(TIMESTAMP\): cannot use .*expected a naive datetime"),
 ])  # fmt: skip

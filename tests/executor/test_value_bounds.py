@@ -1,0 +1,38 @@
+"""Values PostgreSQL would change or could not give back are refused before anything is written, naming the
+field: a ``VARCHAR(n)`` declared by ``SqlType`` (the server drops excess trailing spaces silently)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import pytest
+
+from djogi import Field, Model, SqlType, ValidationError, field
+from djogi.algebra.query import select
+from djogi.executor import Database
+
+pytestmark = pytest.mark.anyio
+
+
+class Bounded(Model, table="bounded_values"):
+    code: Field[Annotated[str, SqlType("VARCHAR(3)")]] = field(default="")
+
+
+@pytest.fixture
+async def bounded(db: Database) -> Database:
+    await db.raw(
+        "CREATE TABLE bounded_values (id bigint PRIMARY KEY DEFAULT heerid_next_desc(), created_at timestamptz NOT "
+        "NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now(), code varchar(3) NOT NULL)"
+    )
+    return db
+
+
+@pytest.mark.parametrize("code", ["ab   ", "abcd"])
+async def test_a_varchar_value_longer_than_declared_is_refused(bounded: Database, code: str) -> None:
+    for write in (bounded.create, lambda row: bounded.bulk_create([row])):
+        with pytest.raises(ValidationError, match=rf"Bounded\.code \(VARCHAR\(3\)\): {len(code)} characters, more "):
+            await write(Bounded(code=code))
+    with pytest.raises(ValidationError, match=r"Bounded\.code \(VARCHAR\(3\)\)"):
+        Bounded.objects.update(code=code)
+    assert await bounded.all(select(Bounded)) == []
+    assert (await bounded.create(Bounded(code="ab "))).code == "ab "
