@@ -142,7 +142,19 @@ def _n_datetime(v: Any, sql: str | None, enum: Any) -> object:
         raise Refused(
             f"naive datetime {v!r} (no timezone)", "attach a timezone, e.g. value.replace(tzinfo=datetime.UTC)"
         )
+    if v.year in (1, 9999) and not _in_utc_range(v):
+        raise Refused(f"{v.isoformat()} is outside years 1-9999 in UTC, so it could not be read back into Python",
+                      "pass an instant between 0001-01-01 and 9999-12-31 UTC")  # fmt: skip
     return v
+
+
+def _in_utc_range(v: dt.datetime) -> bool:
+    """Whether the aware ``v`` is an instant Python can hold in UTC (what a TIMESTAMPTZ column reads back as)."""
+    try:
+        v.astimezone(dt.UTC)
+    except OverflowError:
+        return False
+    return True
 
 
 def _n_timestamp(v: Any, sql: str | None, enum: Any) -> object:
@@ -653,7 +665,9 @@ def _stored_as_given(fd: FieldDescriptor, given: Sequence[object]) -> bool:
         low, high = INT_RANGES.get(fd.sql_type.upper(), _BIGINT)
         return bool(low <= min(values) and max(values) <= high)
     if kind == "datetime" and tp is dt.datetime:
-        return None not in set(map(dt.datetime.utcoffset, values))
+        if None in set(map(dt.datetime.utcoffset, values)):
+            return False
+        return _in_utc_range(min(values)) and _in_utc_range(max(values))
     if kind == "timestamp" and tp is dt.datetime:
         return set(map(operator.attrgetter("tzinfo"), values)) == {None}
     if kind == "time" and tp is dt.time:

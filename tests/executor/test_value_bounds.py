@@ -1,8 +1,10 @@
 """Values PostgreSQL would change or could not give back are refused before anything is written, naming the
-field: a ``VARCHAR(n)`` declared by ``SqlType`` (the server drops excess trailing spaces silently)."""
+field: a ``VARCHAR(n)`` declared by ``SqlType`` (the server drops excess trailing spaces silently), and a
+TIMESTAMPTZ instant outside the years 1-9999 in UTC (stored, then unreadable into Python)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 import pytest
@@ -36,3 +38,29 @@ async def test_a_varchar_value_longer_than_declared_is_refused(bounded: Database
         Bounded.objects.update(code=code)
     assert await bounded.all(select(Bounded)) == []
     assert (await bounded.create(Bounded(code="ab "))).code == "ab "
+
+
+class Stamped(Model, table="bounded_stamps"):
+    at: Field[dt.datetime]
+
+
+@pytest.fixture
+async def stamped(db: Database) -> Database:
+    await db.raw(
+        "CREATE TABLE bounded_stamps (id bigint PRIMARY KEY DEFAULT heerid_next_desc(), created_at timestamptz NOT "
+        "NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now(), at timestamptz NOT NULL)"
+    )
+    return db
+
+
+@pytest.mark.parametrize("at", [
+    dt.datetime(9999, 12, 31, 23, 0, tzinfo=dt.timezone(-dt.timedelta(hours=5))),  # 10000-01-01 in UTC
+    dt.datetime(1, 1, 1, 1, 0, tzinfo=dt.timezone(dt.timedelta(hours=3))),  # year 0 in UTC
+])  # fmt: skip
+async def test_an_instant_python_cannot_read_back_is_refused(stamped: Database, at: dt.datetime) -> None:
+    for write in (stamped.create, lambda row: stamped.bulk_create([row])):
+        with pytest.raises(ValidationError, match=r"Stamped\.at \(TIMESTAMPTZ\): .* outside years 1-9999 in UTC"):
+            await write(Stamped(at=at))
+    assert await stamped.all(select(Stamped)) == []
+    edge = dt.datetime(9999, 12, 31, 23, 0, tzinfo=dt.UTC)
+    assert (await stamped.create(Stamped(at=edge))).at == edge
