@@ -323,7 +323,10 @@ def _struct_shaper(cls: type[msgspec.Struct]) -> Shaper:
 
 def _tuple_shape(node: tuple[object, ...], params: list[object]) -> object:
     g = _SHAPERS.get  # each item's shaper called directly (``_shape`` only for a type not seen yet)
-    return tuple([g(type(item), _shape)(item, params) for item in node])
+    out = []
+    for item in node:  # (a plain loop: a list comprehension costs a frame per call)
+        out.append(g(type(item), _shape)(item, params))
+    return tuple(out)
 
 
 def _param_shape(node: e.Param[Any], params: list[object]) -> object:
@@ -348,9 +351,10 @@ def _compare_shape(node: p.Compare, params: list[object]) -> object:
 
 def _junction_shape(node: p.And | p.Or, params: list[object]) -> object:
     """The shape the generated shaper gives an ``And`` / ``Or``, with ``Compare`` parts shaped inline."""
-    return (type(node), tuple([
-        _compare_shape(part, params) if type(part) is p.Compare else _shape(part, params) for part in node.parts
-    ]))  # fmt: skip
+    out = []
+    for part in node.parts:  # (a plain loop, as in ``_tuple_shape``)
+        out.append(_compare_shape(part, params) if type(part) is p.Compare else _shape(part, params))
+    return (type(node), tuple(out))
 
 
 def _like_shape(node: p.Like, params: list[object]) -> object:
@@ -382,15 +386,16 @@ def _select_shape(q: Select[Any], params: list[object]) -> object:
     ):  # fmt: skip
         # The common case, keyed on the fields that can differ (no parameter sits in the fields left out),
         # with column orderings inline.
-        key: tuple[object, ...] = (
-            _SIMPLE_SELECT, q.model, q.distinct_all, q.into, q.selected, q.annotation_type,
-            s(q.condition, params),
-            tuple([
+        condition = s(q.condition, params)
+        ordering = []
+        for o in q.ordering:  # (a plain loop, as in ``_tuple_shape``)
+            ordering.append(
                 (e.OrderBy, (e.Column, x.model, x.name), o.descending, o.nulls)
                 if type(o) is e.OrderBy and type(x := o.expr) is e.Column else s(o, params)
-                for o in q.ordering
-            ]),
-            q.row_limit, q.row_offset is None, q.lock, q.empty,
+            )  # fmt: skip
+        key: tuple[object, ...] = (
+            _SIMPLE_SELECT, q.model, q.distinct_all, q.into, q.selected, q.annotation_type, condition,
+            tuple(ordering), q.row_limit, q.row_offset is None, q.lock, q.empty,
         )  # fmt: skip
     else:
         key = _full_select_shape(q, params)

@@ -268,6 +268,12 @@ class Expr(msgspec.Struct, Generic[T], frozen=True, gc=False):
         """``value`` as an expression comparable with this one: expressions are type-checked, other values
         become ``Param`` nodes of this expression's type (``ValidationError`` if they do not fit)."""
         t = self.type
+        # an in-range int, a bool: what coerce() returns for them, without its calls (the hottest case, tested
+        # first: isinstance() on a Struct class costs as much as building the Param)
+        if (type(value) is int and t.kind == "int" and _BIGINT_LOW <= value <= _BIGINT_HIGH) or (
+            type(value) is bool and t.kind == "bool"
+        ):
+            return Param(value, t)
         if isinstance(value, Expr):
             if type(value) is Named and value.vtype.sql is None:  # param("x") takes this expression's type
                 return Named(value.name, t)
@@ -276,11 +282,6 @@ class Expr(msgspec.Struct, Generic[T], frozen=True, gc=False):
                     f"{self.describe()}: cannot compare a {t.kind} with {value.describe()} ({value.type.kind})"
                 )
             return value
-        # an in-range int, a bool: what coerce() returns for them, without its calls (the hottest case)
-        if (type(value) is int and t.kind == "int" and _BIGINT_LOW <= value <= _BIGINT_HIGH) or (
-            type(value) is bool and t.kind == "bool"
-        ):
-            return Param(value, t)
         if value is None:
             raise ValidationError(f"{self.describe()}: None is not a value here; use is_null() / is_not_null()")
         return Param(coerce(t, value, self), t)

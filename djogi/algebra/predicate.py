@@ -42,6 +42,8 @@ __all__ = [
     "Truth",
     "Xor",
     "and_",
+    "checked",
+    "conjunction",
     "not_",
     "or_",
     "predicate",
@@ -59,10 +61,10 @@ class Pred(msgspec.Struct, frozen=True, gc=False):
     """Base of predicate nodes."""
 
     def __and__(self, other: Pred) -> Pred:
-        return and_(self, other) if isinstance(other, Pred) else NotImplemented
+        return _flat(And, (self, other)) if isinstance(other, Pred) else NotImplemented
 
     def __or__(self, other: Pred) -> Pred:
-        return or_(self, other) if isinstance(other, Pred) else NotImplemented
+        return _flat(Or, (self, other)) if isinstance(other, Pred) else NotImplemented
 
     def __xor__(self, other: Pred) -> Pred:
         return xor(self, other) if isinstance(other, Pred) else NotImplemented
@@ -230,16 +232,18 @@ class ArrayOp(Pred, frozen=True):
 
 
 def _flat(kind: type[And] | type[Or], preds: tuple[Pred, ...]) -> Pred:
+    """``kind`` of ``preds``, flattened and folded; each of ``preds`` must be a predicate."""
     absorbing = kind is Or  # TRUE absorbs an Or, FALSE an And
     parts: list[Pred] = []
     for p in preds:
-        if type(p) is kind:
-            parts.extend(p.parts)
-        elif type(p) is Truth:
-            if p.value is absorbing:
+        t = type(p)
+        if t is kind:
+            parts.extend(p.parts)  # type: ignore[attr-defined]
+        elif t is Truth:
+            if p.value is absorbing:  # type: ignore[attr-defined]
                 return p
         else:
-            parts.append(p if isinstance(p, Pred) else predicate(p, kind.__name__.lower() + "_()"))
+            parts.append(p)
     if not parts:
         return FALSE if absorbing else TRUE
     return parts[0] if len(parts) == 1 else kind(tuple(parts))
@@ -258,14 +262,28 @@ def predicate(x: object, what: str) -> Pred:
     raise ArgumentTypeError(f"{what} takes predicates such as Book.price > 5, not {x!r}")
 
 
+def checked(preds: tuple[object, ...], what: str) -> tuple[Pred, ...]:
+    """``preds`` when each is a predicate; ``ArgumentTypeError`` naming ``what`` otherwise."""
+    for x in preds:
+        if type(x) is not Compare and not isinstance(x, Pred):  # (the common leaf without isinstance's call)
+            predicate(x, what)  # raises, naming what was passed
+    return preds  # type: ignore[return-value]
+
+
 def and_(*preds: Pred) -> Pred:
     """Conjunction (``a & b``); ``and_()`` is ``TRUE``."""
-    return _flat(And, preds)
+    return _flat(And, checked(preds, "and_()"))
 
 
 def or_(*preds: Pred) -> Pred:
     """Disjunction (``a | b``); ``or_()`` is ``FALSE``."""
-    return _flat(Or, preds)
+    return _flat(Or, checked(preds, "or_()"))
+
+
+def conjunction(preds: tuple[Pred, ...]) -> Pred:
+    """``and_(*preds)`` for parts already known to be predicates (the combinators check theirs, naming the
+    combinator)."""
+    return _flat(And, preds)
 
 
 def not_(p: Pred) -> Pred:

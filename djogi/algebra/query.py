@@ -14,7 +14,7 @@ the same ORDER BY.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast, overload
 
@@ -25,7 +25,7 @@ from djogi.algebra.aggregate import Agg
 from djogi.algebra.depth import guarded
 from djogi.algebra.expr import BinOp, Cast, Collate, Column, Const, Expr, Func, JsonPath, OrderBy, OuterRef, Param
 from djogi.algebra.nullability import nullable
-from djogi.algebra.predicate import FALSE, TRUE, Pred, and_, or_, predicate
+from djogi.algebra.predicate import FALSE, TRUE, Pred, and_, or_
 from djogi.algebra.rowtype import Row, python_type, row_type
 from djogi.algebra.search import Distance, SearchMatch
 from djogi.algebra.sources import Join, JoinKind, Source
@@ -522,12 +522,14 @@ def exists_of(query: Any) -> ExistsOf:
 
 
 def _count(what: str, n: int | None) -> int | None:
-    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 0):
+    if n is None or (type(n) is int and n >= 0):
+        return n
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         raise ValidationError(f"{what} must be a non-negative int or None, not {n!r}")
-    return None if n is None else int(n)
+    return int(n)  # an int subclass (an IntEnum ...) as a plain int
 
 
-def _foreign_column(node: object, allowed: frozenset[Any]) -> Column[Any, Any] | None:
+def _foreign_column(node: object, allowed: Collection[Any]) -> Column[Any, Any] | None:
     """The first column inside ``node`` whose owner is not in ``allowed`` (subqueries and ``outer()``
     references are not entered: they are checked where they are built)."""
     for x in walk(node, stop=(OuterRef,)):
@@ -551,10 +553,10 @@ def check_model(model: type[ModelBase], what: str, nodes: Sequence[object], *, a
     _refuse(_foreign_column(tuple(nodes), frozenset({model, *also})), what, model.__name__)
 
 
-def sources(q: Select[Any]) -> frozenset[Any]:
+def sources(q: Select[Any]) -> Collection[Any]:
     """What columns of ``q`` may belong to: its model, its source's ``Ref`` and every joined source's."""
     if q.source is None and not q.joins:
-        return frozenset((q.model,))
+        return (q.model,)
     found = {q.model}
     if q.source is not None:
         found.add(q.source.ref)
@@ -588,30 +590,21 @@ def _plain_value(value: object) -> bool:
     return not isinstance(value, msgspec.Struct)
 
 
-def _plain(node: object, allowed: frozenset[Any]) -> bool:
+def _plain(node: object, allowed: Collection[Any]) -> bool:
     """Whether ``node`` is a plain tree (see ``_PLAIN_CHILDREN``) whose columns all belong to ``allowed``.
 
-    (One frame per inner node: a node with one child field is followed in the loop, and the column and
-    parameter leaves among a node's children are checked inline.)"""
+    (One frame per inner node: a node with one child field is followed in the loop, and the column,
+    parameter and column-against-parameter leaves among a node's children are checked inline.)"""
     while True:
         t = type(node)
-        if t is _p.Compare:  # the common leaf, inline: a column against a parameter
-            left, right = node.left, node.right  # type: ignore[attr-defined]
-            if type(left) is Column:
-                if left.model not in allowed:
-                    return False
-            elif not _plain(left, allowed):
-                return False
-            if type(right) is Param:
-                return type(right.value) in _SCALARS or _plain_value(right.value)
-            node = right
-            continue
-        if t is Column:
-            return node.model in allowed  # type: ignore[attr-defined]
-        if t is Param or t is Const:
-            return _plain_value(node.value)  # type: ignore[attr-defined]
         if t is tuple:
             children: Any = node
+        elif t is Column:
+            return node.model in allowed  # type: ignore[attr-defined]
+        elif t is Param or t is Const:
+            return _plain_value(node.value)  # type: ignore[attr-defined]
+        elif t is _p.Compare:
+            children = (node,)
         else:
             parts = _PLAIN_PARTS.get(t)
             if parts is None:
@@ -623,7 +616,19 @@ def _plain(node: object, allowed: frozenset[Any]) -> bool:
             children = get(node)
         for child in children:  # (a plain loop: all() over a generator costs a frame per call)
             c = type(child)
-            if c is Param or c is Const:
+            if c is _p.Compare:  # the common leaf: a column against a parameter
+                left, right = child.left, child.right
+                if type(left) is Column:
+                    if left.model not in allowed:
+                        return False
+                elif not _plain(left, allowed):
+                    return False
+                if type(right) is Param:
+                    if type(right.value) not in _SCALARS and not _plain_value(right.value):
+                        return False
+                elif not _plain(right, allowed):
+                    return False
+            elif c is Param or c is Const:
                 if type(child.value) not in _SCALARS and not _plain_value(child.value):
                     return False
             elif c is Column:
@@ -673,17 +678,17 @@ def _lower_paths(q: Select[Any], predicates: Sequence[Pred]) -> Sequence[Pred]:
 @guarded
 def _where(q: Select[R], predicates: Sequence[Pred]) -> Select[R]:
     predicates = _preds("where()", predicates)
-    if not _plain(tuple(predicates), sources(q)):  # plain predicates have no path to lower, nothing to refuse
+    if not _plain(predicates, sources(q)):  # plain predicates have no path to lower, nothing to refuse
         predicates = _lower_paths(q, predicates)
         _check(q, "where()", predicates)
         _no_aggregates("where()", predicates)
-    return msgspec.structs.replace(q, condition=and_(q.condition, *predicates))
+    return msgspec.structs.replace(q, condition=_p.conjunction((q.condition, *predicates)))
 
 
 @guarded
 def _exclude(q: Select[R], predicates: Sequence[Pred]) -> Select[R]:
     predicates = _preds("exclude()", predicates)
-    if not _plain(tuple(predicates), sources(q)):
+    if not _plain(predicates, sources(q)):
         predicates = _lower_paths(q, predicates)
         _check(q, "exclude()", predicates)
         _no_aggregates("exclude()", predicates)
@@ -692,10 +697,7 @@ def _exclude(q: Select[R], predicates: Sequence[Pred]) -> Select[R]:
 
 def _preds(what: str, items: Sequence[object]) -> tuple[Pred, ...]:
     """``items`` when each is a predicate; ``ArgumentTypeError`` naming ``what`` otherwise."""
-    for p in items:
-        if not isinstance(p, Pred):
-            predicate(p, what)  # raises, naming what was passed
-    return tuple(items)  # type: ignore[arg-type]
+    return _p.checked(tuple(items), what)
 
 
 def _exprs(what: str, items: Sequence[object]) -> tuple[Expr[Any], ...]:
@@ -705,16 +707,23 @@ def _exprs(what: str, items: Sequence[object]) -> tuple[Expr[Any], ...]:
     return tuple(items)  # type: ignore[arg-type]
 
 
-def _order_key(key: Expr[Any] | OrderBy) -> OrderBy:
-    if isinstance(key, OrderBy):
-        ordered = key
-    else:
-        (expr,) = _exprs("order_by", (key,))
-        ordered = OrderBy(expr, False)
-    if ordered.expr.type.kind == "encrypted":
-        raise ValidationError(f"order_by(): {ordered.expr.describe()} is encrypted at rest; its random ciphertext "
-                              "has no meaningful order: order by another column")  # fmt: skip
-    return ordered
+def _order_keys(keys: Sequence[Expr[Any] | OrderBy]) -> tuple[OrderBy, ...]:
+    """``keys`` as ``OrderBy`` items (a bare expression ascending); ``ArgumentTypeError`` for a key that is no
+    expression, ``ValidationError`` for an encrypted column."""
+    out = []
+    for key in keys:
+        if type(key) is Column:  # the common key, without the isinstance calls
+            ordered = OrderBy(key, False)
+        elif isinstance(key, OrderBy):
+            ordered = key
+        else:
+            (expr,) = _exprs("order_by", (key,))
+            ordered = OrderBy(expr, False)
+        if ordered.expr.type.kind == "encrypted":
+            raise ValidationError(f"order_by(): {ordered.expr.describe()} is encrypted at rest; its random "
+                                  "ciphertext has no meaningful order: order by another column")  # fmt: skip
+        out.append(ordered)
+    return tuple(out)
 
 
 @guarded
@@ -724,7 +733,7 @@ def _order_by(q: Select[R], keys: Sequence[Expr[Any] | OrderBy]) -> Select[R]:
 
         q, keys = lower_ordering(q, keys)  # order by a relation path: LEFT JOIN its hops
         _check(q, "order_by()", keys)
-    return msgspec.structs.replace(q, ordering=q.ordering + tuple([_order_key(k) for k in keys]))
+    return msgspec.structs.replace(q, ordering=q.ordering + _order_keys(keys))
 
 
 @guarded
