@@ -4,8 +4,10 @@ through raw psycopg, side by side.
 Run with ``python -m benchmarks.bench_search [--rows N]`` (``make bench`` runs it after the peer workloads).
 It uses ``DJOGI_DATABASE_URL`` or the benchmark's embedded server. Each workload runs ``QUERIES`` searches
 with distinct arguments; djogi builds the query value each time (compile cache hit), runs it and decodes
-the rows, raw psycopg runs the SQL djogi compiled (a raw cursor, binary results, prepared, tuples). The two
-sides alternate (after one warm-up of each) and the medians are reported (target: at most 1.05x).
+the rows, raw psycopg runs the SQL djogi compiled (a raw cursor, binary results, prepared, tuples). "djogi
+prepared" runs the same query compiled once (``db.prepare`` with ``param("term", "text")`` or
+``param("probe", "vector")``): each run checks its value, sends, decodes. The sides alternate (after one
+warm-up of each) and the medians are reported (target: at most 1.05x).
 
 - full text: ``WHERE words @@ websearch_to_tsquery(...)`` over a GIN index, the first 10 by id projecting
   ``(id, title)``, and the 10 best by ``ts_rank(...)`` projecting the rank too (the tsquery then appears
@@ -20,18 +22,20 @@ import asyncio
 import contextlib
 import os
 import random
+import statistics
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import psycopg
 from pgvector.psycopg import register_vector_async
 
-from benchmarks.bench_keys import pair
 from benchmarks.report import load_average, standalone, write_page
-from djogi import Field, Model, SqlType, TsVector, Vector, field
+from djogi import Field, Model, SqlType, TsVector, Vector, field, param
 from djogi.algebra import select
 from djogi.algebra.search import l2_distance, to_tsvector, ts_match, ts_rank, websearch_to_tsquery
-from djogi.executor import Database, connect
+from djogi.executor import Database, Prepared, connect
 from djogi.heer_sql import bootstrap_sql, installed_sql
 from djogi.loop import loop_factory
 
@@ -86,9 +90,9 @@ def _load(url: str, rows: int, rng: random.Random) -> None:
                 copy.write_row((str(i), vec))
 
 
-def full_text_query(term: str, ranked: bool) -> Any:
-    """The full-text workload's query for one search ``term``: the first 10 matches by id, or (``ranked``)
-    the 10 best by ``ts_rank``, projecting the rank too."""
+def full_text_query(term: object, ranked: bool) -> Any:
+    """The full-text workload's query for one search ``term`` (or ``param("term", "text")``): the first 10
+    matches by id, or (``ranked``) the 10 best by ``ts_rank``, projecting the rank too."""
     query = websearch_to_tsquery("simple", term)
     matches = select(SearchDoc).where(ts_match(SearchDoc.words, query))
     if not ranked:
@@ -97,9 +101,30 @@ def full_text_query(term: str, ranked: bool) -> Any:
     return matches.order_by(rank.desc()).limit(10).values(SearchDoc.id, SearchDoc.title, rank)
 
 
-def knn_query(vector: Vector) -> Any:
-    """The kNN workload's query for one probe ``vector``."""
+def knn_query(vector: object) -> Any:
+    """The kNN workload's query for one probe ``vector`` (or ``param("probe", "vector")``)."""
     return select(SearchEmbedding).order_by(l2_distance(SearchEmbedding.embedding, vector).asc()).limit(10)
+
+
+async def _prepared_text(prepared: Prepared[Any], terms: list[str]) -> int:
+    return sum([len(await prepared.all(term=t)) for t in terms])
+
+
+async def _prepared_knn(prepared: Prepared[Any], probes: list[Vector]) -> int:
+    return sum([len(await prepared.all(probe=v)) for v in probes])
+
+
+def _alternate(sides: list[Callable[[], object]], repeat: int) -> list[float]:
+    """Median seconds of each side, the sides run in turn ``repeat`` times after one warm-up of each."""
+    for side in sides:
+        side()
+    times: list[list[float]] = [[] for _ in sides]
+    for _ in range(repeat):
+        for side, spent in zip(sides, times, strict=True):
+            started = time.perf_counter()
+            side()
+            spent.append(time.perf_counter() - started)
+    return [statistics.median(spent) for spent in times]
 
 
 async def _djogi_text(db: Database, terms: list[str], ranked: bool) -> int:
@@ -142,17 +167,27 @@ def run(url: str, rows: int, repeat: int, out: Path = RESULTS) -> str:
             for ranked, label in ((False, "match, first 10 by id"), (True, "match, top 10 by ts_rank")):
                 text_sql = full_text_query(terms[0], ranked).sql().sql
                 text_params = [full_text_query(t, ranked).sql().params for t in terms]
-                found = runner.run(_djogi_text(db, terms, ranked)), runner.run(_raw(raw, text_sql, text_params))
-                assert found[0] == found[1] > 0, found
-                ours, base = pair(lambda r=ranked: runner.run(_djogi_text(db, terms, r)),  # type: ignore[misc]
-                                  lambda p=text_params, q=text_sql: runner.run(_raw(raw, q, p)),  # type: ignore[misc]
-                                  repeat)  # fmt: skip
+                prepared = db.prepare(full_text_query(param("term", "text"), ranked))
+                found = (runner.run(_djogi_text(db, terms, ranked)), runner.run(_prepared_text(prepared, terms)),
+                         runner.run(_raw(raw, text_sql, text_params)))  # fmt: skip
+                assert found[0] == found[1] == found[2] > 0, found
+                ours, ready, base = _alternate(
+                    [lambda r=ranked: runner.run(_djogi_text(db, terms, r)),  # type: ignore[misc]
+                     lambda p=prepared: runner.run(_prepared_text(p, terms)),  # type: ignore[misc]
+                     lambda p=text_params, q=text_sql: runner.run(_raw(raw, q, p))],  # type: ignore[misc]
+                    repeat)  # fmt: skip
                 results.append((f"full text: {label} (×{QUERIES})", ours, base, QUERIES))
-            found = runner.run(_djogi_knn(db, probes)), runner.run(_raw(raw, knn_sql, knn_params))
-            assert found[0] == found[1] == 10 * QUERIES, found
-            ours, base = pair(lambda: runner.run(_djogi_knn(db, probes)),
-                              lambda: runner.run(_raw(raw, knn_sql, knn_params)), repeat)  # fmt: skip
-            results.append((f"kNN: HNSW, {DIMENSIONS} dims, top 10 into models (×{QUERIES})", ours, base, QUERIES))
+                results.append((f"full text: {label}, djogi prepared (×{QUERIES})", ready, base, QUERIES))
+            prepared_knn = db.prepare(knn_query(param("probe", "vector")))
+            found = (runner.run(_djogi_knn(db, probes)), runner.run(_prepared_knn(prepared_knn, probes)),
+                     runner.run(_raw(raw, knn_sql, knn_params)))  # fmt: skip
+            assert found[0] == found[1] == found[2] == 10 * QUERIES, found
+            ours, ready, base = _alternate([lambda: runner.run(_djogi_knn(db, probes)),
+                                            lambda: runner.run(_prepared_knn(prepared_knn, probes)),
+                                            lambda: runner.run(_raw(raw, knn_sql, knn_params))], repeat)  # fmt: skip
+            label = f"kNN: HNSW, {DIMENSIONS} dims, top 10 into models"
+            results.append((f"{label} (×{QUERIES})", ours, base, QUERIES))
+            results.append((f"{label}, djogi prepared (×{QUERIES})", ready, base, QUERIES))
         finally:
             runner.run(raw.close())
             runner.run(stack.aclose())

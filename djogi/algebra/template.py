@@ -3,7 +3,8 @@
 ``template(query)`` renders the query once (no shape cache: the SQL is kept by the template) and records
 where each named parameter sits among the statement's ``$n`` parameters. ``bind({"title": "Dune"})``
 returns the parameters of one run: each value checked and normalised for its slot's type as ``where()``
-checks a plain value, the other parameters as compiled. The executor's ``db.prepare(query)`` runs a
+checks a plain value (``coerce``; the kind's check is chosen once per slot, ``codecs.values.kind_check``),
+the other parameters as compiled. The executor's ``db.prepare(query)`` runs a
 template; this module does no I/O.
 """
 
@@ -13,9 +14,10 @@ from collections.abc import Mapping
 from typing import Any, Generic, TypeVar
 
 from djogi.algebra.compile import compile_named
-from djogi.algebra.expr import Slot, ValueType, coerce
+from djogi.algebra.expr import Slot, ValueType, param_value
 from djogi.algebra.query import Select
 from djogi.algebra.results import ResultShape
+from djogi.codecs.values import Check, Refused, kind_check
 from djogi.errors import ArgumentTypeError, ValidationError
 
 __all__ = ["Template", "template"]
@@ -28,7 +30,7 @@ class Template(Generic[R]):
     ``result`` (how rows decode), ``names`` (the parameters a run takes), ``empty`` (a ``none()`` query:
     nothing to send), ``tenants`` (the tenant-keyed models it reads: ``Statement.tenants``)."""
 
-    __slots__ = ("_params", "_slots", "empty", "names", "query", "result", "sql", "tenants")
+    __slots__ = ("_count", "_params", "_slots", "empty", "names", "query", "result", "sql", "tenants")
 
     def __init__(
         self, query: Select[R], sql: str, params: tuple[object, ...], result: ResultShape, empty: bool,
@@ -40,8 +42,9 @@ class Template(Generic[R]):
         self.empty = empty
         self.tenants = tenants
         self._params = params
-        self._slots = tuple((i, v.name, v.vtype) for i, v in enumerate(params) if type(v) is Slot)
-        self.names = frozenset(name for _, name, _ in self._slots)
+        self._slots = tuple(_slot(i, v) for i, v in enumerate(params) if type(v) is Slot)
+        self.names = frozenset(slot[1] for slot in self._slots)
+        self._count = len(self.names)
 
     def bind(self, values: Mapping[str, object]) -> list[object]:
         """The statement's parameters with ``values`` in their slots.
@@ -49,11 +52,26 @@ class Template(Generic[R]):
         Raises ``ValidationError`` naming the parameter for a missing or unknown name, ``None`` (compare
         with ``is_null()`` instead: ``= NULL`` is never true), or a value that does not fit its slot's type.
         """
-        if values.keys() != self.names:
+        if len(values) != self._count:  # (with every name found below: the same names)
             raise self._mismatch(values)
         params = list(self._params)
-        for i, name, vtype in self._slots:
-            params[i] = _bound(name, vtype, values[name])
+        for i, name, check, sql, enum, converted in self._slots:
+            value = values.get(name)
+            if value is None:
+                if name not in values:
+                    raise self._mismatch(values)
+                raise ValidationError(
+                    f"param({name!r}) is None: a comparison with NULL is never true; build the query with is_null()"
+                )
+            try:
+                bound = check(value, sql, enum)
+            except Refused as refused:
+                raise ValidationError(f"param({name!r}): {refused.problem}") from None
+            if converted is not None:
+                bound = param_value(converted, bound)
+                params[i] = list(bound) if type(bound) is tuple else bound
+            else:
+                params[i] = bound
         return params
 
     def _mismatch(self, values: Mapping[str, object]) -> ValidationError:
@@ -65,13 +83,19 @@ class Template(Generic[R]):
         return ValidationError(f"{'; '.join(parts)}: this prepared query takes {takes}")
 
 
-def _bound(name: str, vtype: ValueType, value: object) -> object:
-    if value is None:
-        raise ValidationError(
-            f"param({name!r}) is None: a comparison with NULL is never true; build the query with is_null()"
-        )
-    bound = coerce(vtype, value, f"param({name!r})")
-    return list(bound) if type(bound) is tuple else bound
+_CONVERTED = frozenset({"json", "jsonb", "array", "timestamp"})
+"""Value kinds whose normalised value ``param_value`` converts (JSON to its text, an array to a tuple, which a
+run sends as a list, a naive datetime to its ISO text); the others are sent as normalised."""
+
+_Binder = tuple[int, str, Check, str | None, object, ValueType | None]
+
+
+def _slot(index: int, slot: Slot) -> _Binder:
+    """How a run binds ``slot`` (the statement's parameter ``index``): its kind's check chosen once, the type's
+    SQL and enum for it, and the type again when ``param_value`` converts the checked value."""
+    vtype = slot.vtype
+    check = kind_check(vtype.kind, vtype.element, vtype.element_nullable)
+    return index, slot.name, check, vtype.sql, vtype.enum, vtype if vtype.kind in _CONVERTED else None
 
 
 def template(query: Select[R]) -> Template[R]:

@@ -33,8 +33,8 @@ from djogi.schema import FieldDescriptor
 from djogi.types import INT_RANGES, TsVector, Vector
 
 __all__ = [
-    "PY_KINDS", "Refused", "checked_column", "column_value", "encode_unnest_cell", "encode_value", "normalize",
-    "sealed", "unset_refused",
+    "PY_KINDS", "Check", "Refused", "checked_column", "column_value", "encode_unnest_cell", "encode_value",
+    "kind_check", "normalize", "sealed", "unset_refused",
 ]  # fmt: skip
 
 _NAN = decimal.Decimal("NaN")
@@ -42,6 +42,7 @@ _NAN = decimal.Decimal("NaN")
 _NUMERIC_MAX_INT_DIGITS = 131072
 _NUMERIC_MAX_SCALE = 16383
 _BIGINT = INT_RANGES["BIGINT"]
+_BIGINT_LOW, _BIGINT_HIGH = _BIGINT
 _REAL_MAX = struct.unpack("!f", b"\x7f\x7f\xff\xff")[0]
 _NUMERIC_TYPMOD = re.compile(r"^\s*(?:NUMERIC|DECIMAL)\s*\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)\s*$", re.IGNORECASE)
 _VECTOR_DIMENSIONS = re.compile(r"^\s*VECTOR\s*\(\s*(\d+)\s*\)\s*$", re.IGNORECASE)
@@ -78,6 +79,8 @@ def _n_str(v: Any, sql: str | None, enum: Any) -> object:
 
 
 def _n_int(v: Any, sql: str | None, enum: Any) -> object:
+    if type(v) is int and _BIGINT_LOW <= v <= _BIGINT_HIGH:  # the common case, without the calls below
+        return v
     if type(v) is bool or not isinstance(v, int):
         raise _wrong(v, "int")
     if not _BIGINT[0] <= v <= _BIGINT[1]:
@@ -375,23 +378,45 @@ def normalize(
     if value is None:
         return None
     if kind == "array":
-        if not isinstance(value, list | tuple):
-            raise _wrong(value, "a list")
-        check = _KINDS.get(element) if element is not None else None
-        items: list[Any] = []
-        for index, item in enumerate(value):
-            if item is None:
-                if not element_nullable:
-                    raise Refused(f"element {index} is None", "declare the elements optional (list[T | None])")
-                items.append(None)
-                continue
-            try:
-                items.append(item if check is None else check(item, None, enum))
-            except Refused as refused:
-                raise Refused(f"element {index}: {refused.problem}", refused.fix) from None
-        return items
+        return _array(value, element, element_nullable, enum)
     check = _KINDS.get(kind) if kind is not None else None
     return value if check is None else check(value, sql, enum)
+
+
+def _array(value: object, element: str | None, element_nullable: bool, enum: Any) -> list[Any]:
+    """An array value for ``normalize``: a list of its elements, each checked for ``element``."""
+    if not isinstance(value, list | tuple):
+        raise _wrong(value, "a list")
+    check = _KINDS.get(element) if element is not None else None
+    items: list[Any] = []
+    for index, item in enumerate(value):
+        if item is None:
+            if not element_nullable:
+                raise Refused(f"element {index} is None", "declare the elements optional (list[T | None])")
+            items.append(None)
+            continue
+        try:
+            items.append(item if check is None else check(item, None, enum))
+        except Refused as refused:
+            raise Refused(f"element {index}: {refused.problem}", refused.fix) from None
+    return items
+
+
+Check = Callable[[Any, str | None, Any], object]
+"""``check(value, sql, enum)``: a value (not None) checked and normalised for one value kind (``Refused``)."""
+
+
+def _unchecked(value: object, sql: str | None, enum: Any) -> object:
+    return value
+
+
+def kind_check(kind: str | None, element: str | None = None, element_nullable: bool = False) -> Check:
+    """The check ``normalize(kind, value, sql=sql, enum=enum, element=..., element_nullable=...)`` applies to
+    a value that is not None, chosen once for callers that check many values of one kind (a prepared
+    query's parameters): ``check(value, sql, enum)``, raising ``Refused`` as ``normalize`` does."""
+    if kind == "array":
+        return lambda value, sql, enum: _array(value, element, element_nullable, enum)
+    return (_KINDS.get(kind) if kind is not None else None) or _unchecked
 
 
 # ------------------------------------------------------------------------------------------ writes

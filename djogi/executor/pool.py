@@ -25,8 +25,8 @@ __all__ = ["ROLLBACK_TIMEOUT_S", "Connection", "Pool"]
 Connection = psycopg.AsyncConnection[tuple[Any, ...]]
 
 ROLLBACK_TIMEOUT_S = 10.0
-_IDLE = pq.TransactionStatus.IDLE
-_OK = pq.ConnStatus.OK
+_IDLE = int(pq.TransactionStatus.IDLE)  # (plain ints: libpq's status reads compare with them directly)
+_OK = int(pq.ConnStatus.OK)
 
 
 class Pool:
@@ -160,13 +160,15 @@ def _usable(conn: Connection) -> bool:
     libpq may need a second read to reach), so a dead connection is found before a statement is sent on it.
     """
     pgconn = conn.pgconn
-    if pgconn.status != _OK:  # closed (BAD)
-        return False
+    poller = conn.__dict__.get(_POLL_ATTR)
     try:
-        poller = conn.__dict__.get(_POLL_ATTR)
+        if pgconn.status != _OK:  # closed (BAD)
+            return False
         if poller is None:
             poller = conn.__dict__[_POLL_ATTR] = io_select.poll()
             poller.register(pgconn.socket, io_select.POLLIN)
+        elif not poller.poll(0):  # the common case: nothing arrived while it was parked
+            return True
         for _ in range(_READS):
             if not poller.poll(0):
                 return pgconn.status == _OK

@@ -9,6 +9,7 @@ as a row factory, so rows are decoded inside the fetch and each tuple is freed a
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -49,13 +50,18 @@ def checked_factory(make: RowMaker, model: type[Any], columns: tuple[str, ...]) 
     desc = descriptor(model)
     by_column = {fd.column: fd for fd in desc.fields}
     fields = [by_column.get(c) for c in columns]
+    n = len(fields)
+    read_oids = _oid_reader(n)
     seen: set[tuple[int, ...]] = set()
+    last: list[tuple[int, ...]] = [()]  # the shape of the previous result (one comparison when it repeats)
 
     def factory(cursor: Any) -> RowMaker:
         result = cursor.pgresult
-        if result is None or result.nfields != len(fields):
+        if result is None or result.nfields != n:
             return make
-        oids = tuple(map(result.ftype, range(result.nfields)))
+        oids = read_oids(result.ftype)
+        if oids == last[0]:
+            return make
         if oids not in seen:
             for i, (oid, fd) in enumerate(zip(oids, fields, strict=True)):
                 if fd is None or fd.value_kind in _RAW_BYTES_KINDS or fd.enum_type is not None:
@@ -70,9 +76,19 @@ def checked_factory(make: RowMaker, model: type[Any], columns: tuple[str, ...]) 
                         "the column as bytes"
                     )
             seen.add(oids)
+        last[0] = oids
         return make
 
     return factory
+
+
+@functools.cache
+def _oid_reader(n: int) -> Callable[[Callable[[int], int]], tuple[int, ...]]:
+    """``ftype -> (ftype(0), ..., ftype(n - 1))``, the calls written out: half the instructions of
+    ``tuple(map(ftype, range(n)))``, which this check runs once per result."""
+    calls = "".join(f"ftype({i}), " for i in range(n))
+    reader: Callable[[Callable[[int], int]], tuple[int, ...]] = eval(f"lambda ftype: ({calls})")
+    return reader
 
 
 def _refuse(message: str) -> RowMaker:

@@ -4,6 +4,7 @@ parameters; every wrong, missing or ill-typed value refused with a ValidationErr
 from __future__ import annotations
 
 import datetime as dt
+import math
 from decimal import Decimal
 
 import pytest
@@ -12,6 +13,8 @@ import djogi
 from djogi import Field, Model, field, param
 from djogi.algebra import compile_python, template
 from djogi.algebra.compile import compile
+from djogi.algebra.expr import Slot, coerce, value_type
+from djogi.algebra.template import Template
 from djogi.errors import ArgumentTypeError, NotPortable, ValidationError
 
 
@@ -131,3 +134,34 @@ def test_none_query_is_empty_and_takes_no_parameters() -> None:
 def test_a_list_test_refuses_a_named_parameter() -> None:
     with pytest.raises(ValidationError, match=r"TplBook.title.in\(param\('t'\)\): a named parameter stands for one"):
         TplBook.title.in_(param("t"))  # type: ignore[arg-type]
+
+
+_SAMPLES: list[tuple[str, object]] = [
+    ("bigint", 7), ("bigint", 2**63), ("bigint", True), ("bigint", 7.0), ("numeric", 3), ("numeric", 0.1),
+    ("double precision", 2), ("double precision", Decimal("0.1")), ("text", "a\x00b"), ("text", "dune"),
+    ("boolean", 1), ("boolean", False), ("date", dt.datetime(2020, 1, 2, tzinfo=dt.UTC)), ("date", dt.date(2020, 1, 2)),
+    ("timestamptz", dt.datetime(2020, 1, 2)), ("timestamptz", dt.datetime(2020, 1, 2, tzinfo=dt.UTC)),
+    ("timestamp", dt.datetime(2020, 1, 2, 3, 4)), ("timestamp", dt.datetime(2020, 1, 2, tzinfo=dt.UTC)),
+    ("jsonb", {"a": [1, 2.5]}), ("jsonb", {1: "x"}), ("text[]", ["a", "b"]), ("text[]", ("a", None)),
+    ("bigint[]", [1, 2]), ("bigint[]", "12"), ("bytea", bytearray(b"x")), ("uuid", "not a uuid"),
+    ("interval", dt.timedelta(seconds=3)), ("vector", [1, 2.5]), ("vector", [math.nan]), ("tsquery", "a & b"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("sql_type", "value"), _SAMPLES)
+def test_each_slot_binds_exactly_as_where_checks(sql_type: str, value: object) -> None:
+    """A template picks each slot's check once; a run's value comes out as ``coerce`` (``where()``'s check)
+    makes it (an array as a list), or is refused with the same message naming the parameter."""
+    vtype = value_type(sql_type)
+    query = TplBook.objects.order_by(TplBook.id)
+    t = Template(query, "SELECT $1", (Slot("v", vtype),), compile(query).result, False, ())
+    try:
+        expected: object = coerce(vtype, value, "param('v')")
+    except ValidationError as refused:
+        with pytest.raises(ValidationError) as caught:
+            t.bind({"v": value})
+        assert str(caught.value) == str(refused) and str(refused).startswith("param('v'): ")
+        return
+    bound = t.bind({"v": value})[0]
+    assert bound == (list(expected) if type(expected) is tuple else expected)
+    assert type(bound) is (list if type(expected) is tuple else type(expected))

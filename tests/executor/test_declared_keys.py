@@ -137,6 +137,17 @@ async def test_a_column_djogi_cannot_decode_raises_naming_the_field(films: Datab
     assert await films.all(KDoc.objects.filter(KDoc.doc_id == 2)) == []  # no row, nothing decoded
 
 
+async def test_a_result_shape_that_changes_after_a_good_one_is_checked_again(films: Database) -> None:
+    """The column-type check compares a result's column types with the previous result's first: a column whose
+    type changed since (DDL between two runs of the same SQL) is still checked and refused."""
+    await films.raw("CREATE TABLE k_doc (doc_id bigint PRIMARY KEY, body text NOT NULL)")
+    await films.raw("INSERT INTO k_doc VALUES (1, 'a fat cat')")
+    assert (await films.get(KDoc, 1)).body == "a fat cat"
+    await films.raw("ALTER TABLE k_doc ALTER COLUMN body TYPE tsvector USING to_tsvector('simple', body)")
+    with pytest.raises(DecodeError, match=r"KDoc\.body: its column 'body' is of type tsvector, which djogi cannot"):
+        await films.get(KDoc, 1)
+
+
 async def test_bulk_writes_of_identity_always_keys(films: Database) -> None:
     await films.create(KLanguage(language_id=1, code="en"))
     made = await films.bulk_create([KFilm(title=f"f{i}", language="en") for i in range(3)])
