@@ -240,6 +240,12 @@ class Session:
         except DecodeError as exc:
             assert row_factory is not None
             raise await _located(cur, row_factory, exc) from exc
+        except psycopg.DataError as exc:  # a value Python cannot hold: a date past 9999, 'infinity' ...
+            columns = ", ".join(f"{c.name} {c.type_display}" for c in cur.description or ())
+            raise DecodeError(
+                f"a value in the result ({columns}) cannot be loaded into Python: {exc}; read that column through a "
+                "cast to text, or keep its values within Python's range (years 1-9999, finite)"
+            ) from exc
         rowcount: int = cur.rowcount
         if started:  # someone is watching (``on`` read the clock)
             self.observe(sql, params, started, rowcount)

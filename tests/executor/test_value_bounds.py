@@ -11,6 +11,7 @@ import pytest
 
 from djogi import Field, Model, SqlType, ValidationError, field
 from djogi.algebra.query import select
+from djogi.errors import DecodeError
 from djogi.executor import Database
 
 pytestmark = pytest.mark.anyio
@@ -64,3 +65,11 @@ async def test_an_instant_python_cannot_read_back_is_refused(stamped: Database, 
     assert await stamped.all(select(Stamped)) == []
     edge = dt.datetime(9999, 12, 31, 23, 0, tzinfo=dt.UTC)
     assert (await stamped.create(Stamped(at=edge))).at == edge
+
+
+async def test_a_stored_value_python_cannot_hold_is_a_decode_error(stamped: Database) -> None:
+    await stamped.raw("INSERT INTO bounded_stamps (at) VALUES ('infinity')")
+    loaded = r"\(.*, at timestamptz\) cannot be loaded into Python: timestamp too large.*cast to text"
+    with pytest.raises(DecodeError, match=loaded):
+        await stamped.all(select(Stamped))
+    assert await stamped.count(select(Stamped)) == 1
