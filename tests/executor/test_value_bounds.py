@@ -21,12 +21,17 @@ class Bounded(Model, table="bounded_values"):
     code: Field[Annotated[str, SqlType("VARCHAR(3)")]] = field(default="")
 
 
+class Stamped(Model, table="bounded_stamps"):
+    at: Field[dt.datetime]
+
+
 @pytest.fixture
 async def bounded(db: Database) -> Database:
-    await db.raw(
-        "CREATE TABLE bounded_values (id bigint PRIMARY KEY DEFAULT heerid_next_desc(), created_at timestamptz NOT "
-        "NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now(), code varchar(3) NOT NULL)"
-    )
+    """The tables of ``Bounded`` and ``Stamped``."""
+    framework = ("id bigint PRIMARY KEY DEFAULT heerid_next_desc(), created_at timestamptz NOT NULL DEFAULT now(), "
+                 "updated_at timestamptz NOT NULL DEFAULT now()")  # fmt: skip
+    await db.raw(f"CREATE TABLE bounded_values ({framework}, code varchar(3) NOT NULL)")
+    await db.raw(f"CREATE TABLE bounded_stamps ({framework}, at timestamptz NOT NULL)")
     return db
 
 
@@ -41,35 +46,22 @@ async def test_a_varchar_value_longer_than_declared_is_refused(bounded: Database
     assert (await bounded.create(Bounded(code="ab "))).code == "ab "
 
 
-class Stamped(Model, table="bounded_stamps"):
-    at: Field[dt.datetime]
-
-
-@pytest.fixture
-async def stamped(db: Database) -> Database:
-    await db.raw(
-        "CREATE TABLE bounded_stamps (id bigint PRIMARY KEY DEFAULT heerid_next_desc(), created_at timestamptz NOT "
-        "NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now(), at timestamptz NOT NULL)"
-    )
-    return db
-
-
 @pytest.mark.parametrize("at", [
     dt.datetime(9999, 12, 31, 23, 0, tzinfo=dt.timezone(-dt.timedelta(hours=5))),  # 10000-01-01 in UTC
     dt.datetime(1, 1, 1, 1, 0, tzinfo=dt.timezone(dt.timedelta(hours=3))),  # year 0 in UTC
 ])  # fmt: skip
-async def test_an_instant_python_cannot_read_back_is_refused(stamped: Database, at: dt.datetime) -> None:
-    for write in (stamped.create, lambda row: stamped.bulk_create([row])):
+async def test_an_instant_python_cannot_read_back_is_refused(bounded: Database, at: dt.datetime) -> None:
+    for write in (bounded.create, lambda row: bounded.bulk_create([row])):
         with pytest.raises(ValidationError, match=r"Stamped\.at \(TIMESTAMPTZ\): .* outside years 1-9999 in UTC"):
             await write(Stamped(at=at))
-    assert await stamped.all(select(Stamped)) == []
+    assert await bounded.all(select(Stamped)) == []
     edge = dt.datetime(9999, 12, 31, 23, 0, tzinfo=dt.UTC)
-    assert (await stamped.create(Stamped(at=edge))).at == edge
+    assert (await bounded.create(Stamped(at=edge))).at == edge
 
 
-async def test_a_stored_value_python_cannot_hold_is_a_decode_error(stamped: Database) -> None:
-    await stamped.raw("INSERT INTO bounded_stamps (at) VALUES ('infinity')")
+async def test_a_stored_value_python_cannot_hold_is_a_decode_error(bounded: Database) -> None:
+    await bounded.raw("INSERT INTO bounded_stamps (at) VALUES ('infinity')")
     loaded = r"\(.*, at timestamptz\) cannot be loaded into Python: timestamp too large.*cast to text"
     with pytest.raises(DecodeError, match=loaded):
-        await stamped.all(select(Stamped))
-    assert await stamped.count(select(Stamped)) == 1
+        await bounded.all(select(Stamped))
+    assert await bounded.count(select(Stamped)) == 1
