@@ -169,9 +169,14 @@ def _bad(where: str | Expr[Any], value: object, expected: str) -> ValidationErro
     return ValidationError(f"{_name(where)}: cannot use {value!r} ({type(value).__name__}); expected {expected}")
 
 
+CONVERTED_KINDS = frozenset({"json", "jsonb", "array", "timestamp"})
+"""The value kinds whose normalised value ``param_value`` changes; it returns any other as it is."""
+
+
 def param_value(t: ValueType, normalized: object) -> object:
     """A value ``normalize``d for ``t`` as its ``Param`` carries it: JSON as its text (unknown keys of a
-    ``Jsonb`` value kept), arrays as tuples, a naive datetime for a ``timestamp`` as its ISO text."""
+    ``Jsonb`` value kept), arrays as tuples, a naive datetime for a ``timestamp`` as its ISO text (the kinds
+    of ``CONVERTED_KINDS``)."""
     if t.kind in ("json", "jsonb"):
         return json_encode(normalized).decode()
     if t.kind == "array" and isinstance(normalized, list):

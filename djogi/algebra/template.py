@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any, Generic, TypeVar
 
 from djogi.algebra.compile import compile_named
-from djogi.algebra.expr import Slot, ValueType, param_value
+from djogi.algebra.expr import CONVERTED_KINDS, Slot, ValueType, param_value
 from djogi.algebra.query import Select
 from djogi.algebra.results import ResultShape
 from djogi.codecs.values import Check, Refused, kind_check
@@ -83,10 +83,6 @@ class Template(Generic[R]):
         return ValidationError(f"{'; '.join(parts)}: this prepared query takes {takes}")
 
 
-_CONVERTED = frozenset({"json", "jsonb", "array", "timestamp"})
-"""Value kinds whose normalised value ``param_value`` converts (JSON to its text, an array to a tuple, which a
-run sends as a list, a naive datetime to its ISO text); the others are sent as normalised."""
-
 _Binder = tuple[int, str, Check, str | None, object, ValueType | None]
 
 
@@ -95,7 +91,7 @@ def _slot(index: int, slot: Slot) -> _Binder:
     SQL and enum for it, and the type again when ``param_value`` converts the checked value."""
     vtype = slot.vtype
     check = kind_check(vtype.kind, vtype.element, vtype.element_nullable)
-    return index, slot.name, check, vtype.sql, vtype.enum, vtype if vtype.kind in _CONVERTED else None
+    return index, slot.name, check, vtype.sql, vtype.enum, vtype if vtype.kind in CONVERTED_KINDS else None
 
 
 def template(query: Select[R]) -> Template[R]:
