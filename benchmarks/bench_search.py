@@ -6,8 +6,9 @@ It uses ``DJOGI_DATABASE_URL`` or the benchmark's embedded server. Each workload
 with distinct arguments; djogi builds the query value each time (compile cache hit), runs it and decodes
 the rows, raw psycopg runs the SQL djogi compiled (a raw cursor, binary results, prepared, tuples). "djogi
 prepared" runs the same query compiled once (``db.prepare`` with ``param("term", "text")`` or
-``param("probe", "vector")``): each run checks its value, sends, decodes. The sides alternate (after one
-warm-up of each) and the medians are reported (target: at most 1.05x).
+``param("probe", "vector")``): each run checks its value, sends, decodes. The sides take turns query by
+query (``harness.interleaved``: after an untimed pass, every side runs search ``i`` before any runs search
+``i + 1``) and the median of the single queries is reported (target: at most 1.05x).
 
 - full text: ``WHERE words @@ websearch_to_tsquery(...)`` over a GIN index, the first 10 by id projecting
   ``(id, title)``, and the 10 best by ``ts_rank(...)`` projecting the rank too (the tsquery then appears
@@ -22,20 +23,19 @@ import asyncio
 import contextlib
 import os
 import random
-import statistics
-import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
 import psycopg
 from pgvector.psycopg import register_vector_async
 
+from benchmarks.harness import Timing, interleaved
 from benchmarks.report import load_average, standalone, write_page
 from djogi import Field, Model, SqlType, TsVector, Vector, field, param
 from djogi.algebra import select
 from djogi.algebra.search import l2_distance, to_tsvector, ts_match, ts_rank, websearch_to_tsquery
-from djogi.executor import Database, Prepared, connect
+from djogi.executor import Prepared, connect
 from djogi.heer_sql import bootstrap_sql, installed_sql
 from djogi.loop import loop_factory
 
@@ -106,107 +106,101 @@ def knn_query(vector: object) -> Any:
     return select(SearchEmbedding).order_by(l2_distance(SearchEmbedding.embedding, vector).asc()).limit(10)
 
 
-async def _prepared_text(prepared: Prepared[Any], terms: list[str]) -> int:
-    return sum([len(await prepared.all(term=t)) for t in terms])
+Side = Callable[[int], Awaitable[Sequence[object]]]
+Results = list[tuple[str, dict[str, Timing]]]
 
 
-async def _prepared_knn(prepared: Prepared[Any], probes: list[Vector]) -> int:
-    return sum([len(await prepared.all(probe=v)) for v in probes])
+def _raw_side(cur: psycopg.AsyncCursor[Any], sql: str, params: list[tuple[Any, ...]]) -> Side:
+    """Raw psycopg's call ``i``: the SQL djogi compiled with the ``i``-th parameters, prepared, tuples."""
+
+    async def call(i: int) -> Sequence[object]:
+        await cur.execute(sql, params[i], prepare=True)
+        return await cur.fetchall()
+
+    return call
 
 
-def _alternate(sides: list[Callable[[], object]], repeat: int) -> list[float]:
-    """Median seconds of each side, the sides run in turn ``repeat`` times after one warm-up of each."""
-    for side in sides:
-        side()
-    times: list[list[float]] = [[] for _ in sides]
-    for _ in range(repeat):
-        for side, spent in zip(sides, times, strict=True):
-            started = time.perf_counter()
-            side()
-            spent.append(time.perf_counter() - started)
-    return [statistics.median(spent) for spent in times]
-
-
-async def _djogi_text(db: Database, terms: list[str], ranked: bool) -> int:
-    return sum([len(await db.values(full_text_query(t, ranked))) for t in terms])
-
-
-async def _djogi_knn(db: Database, probes: list[Vector]) -> int:
-    return sum([len(await db.all(knn_query(v))) for v in probes])
-
-
-async def _raw(conn: psycopg.AsyncConnection[Any], sql: str, params: list[tuple[Any, ...]]) -> int:
+async def _compare(sides: dict[str, Side], repeat: int) -> dict[str, Timing]:
+    """Check that every side finds the same number of rows for every call (and some rows in all), then time
+    them ``interleaved``."""
     total = 0
-    async with conn.cursor(binary=True) as cur:
-        for p in params:
-            await cur.execute(sql, p, prepare=True)
-            total += len(await cur.fetchall())
-    return total
+    for i in range(QUERIES):
+        found = {name: len(await side(i)) for name, side in sides.items()}
+        assert len(set(found.values())) == 1, (i, found)
+        total += found["raw"]
+    assert total > 0, sides
+    return await interleaved(sides, QUERIES, repeat)
+
+
+async def _measure(url: str, terms: list[str], probes: list[Vector], repeat: int) -> Results:
+    """Each workload's timings per side: ``djogi``, ``djogi prepared`` and ``raw``."""
+    out: Results = []
+    async with contextlib.AsyncExitStack() as stack:
+        db = await stack.enter_async_context(connect(url, min_size=1, max_size=2))
+        raw = await psycopg.AsyncConnection.connect(url, autocommit=True, cursor_factory=psycopg.AsyncRawCursor)
+        stack.push_async_callback(raw.close)
+        await db.execute(select(SearchDoc).update(words=to_tsvector("simple", SearchDoc.title)))
+        await raw.execute(INDEXES.encode())
+        await db.reload_types()
+        await register_vector_async(raw)
+        cur = await stack.enter_async_context(raw.cursor(binary=True))
+        for ranked, label in ((False, "match, first 10 by id"), (True, "match, top 10 by ts_rank")):
+            prepared_text = db.prepare(full_text_query(param("term", "text"), ranked))
+            text_sql = full_text_query(terms[0], ranked).sql().sql
+
+            async def text(i: int, r: bool = ranked) -> Sequence[object]:
+                return await db.values(full_text_query(terms[i], r))
+
+            async def text_prepared(i: int, p: Prepared[Any] = prepared_text) -> Sequence[object]:
+                return await p.all(term=terms[i])
+
+            raw_text = _raw_side(cur, text_sql, [full_text_query(t, ranked).sql().params for t in terms])
+            sides: dict[str, Side] = {"djogi": text, "djogi prepared": text_prepared, "raw": raw_text}
+            out.append((f"full text: {label}", await _compare(sides, repeat)))
+        prepared_knn = db.prepare(knn_query(param("probe", "vector")))
+
+        async def knn(i: int) -> Sequence[object]:
+            return await db.all(knn_query(probes[i]))
+
+        async def knn_prepared(i: int) -> Sequence[object]:
+            return await prepared_knn.all(probe=probes[i])
+
+        knn_sql, knn_params = knn_query(probes[0]).sql().sql, [knn_query(v).sql().params for v in probes]
+        sides = {"djogi": knn, "djogi prepared": knn_prepared, "raw": _raw_side(cur, knn_sql, knn_params)}
+        out.append((f"kNN: HNSW, {DIMENSIONS} dims, top 10 into models", await _compare(sides, repeat)))
+    return out
 
 
 def run(url: str, rows: int, repeat: int, out: Path = RESULTS) -> str:
-    """Load the tables and run both workloads against ``url``; the Markdown table (also ``out/search.md``)."""
+    """Load the tables and run the workloads against ``url``; the Markdown table (also ``out/search.md``)."""
     rng = random.Random(23)
     load_before = load_average()
     _load(url, rows, rng)
     terms = [f"{rng.choice(VOCABULARY)} {rng.choice(VOCABULARY)}" for _ in range(QUERIES)]
     probes = [Vector([rng.uniform(-1, 1) for _ in range(DIMENSIONS)]) for _ in range(QUERIES)]
-    knn_sql = knn_query(probes[0]).sql().sql
-    knn_params = [knn_query(v).sql().params for v in probes]
-    results: list[tuple[str, float, float, int]] = []
-    with asyncio.Runner(loop_factory=loop_factory()) as runner:
-        stack = contextlib.AsyncExitStack()
-        db = runner.run(stack.enter_async_context(connect(url, min_size=1, max_size=2)))
-        raw = runner.run(psycopg.AsyncConnection.connect(url, autocommit=True, cursor_factory=psycopg.AsyncRawCursor))
-        try:
-            runner.run(db.execute(select(SearchDoc).update(words=to_tsvector("simple", SearchDoc.title))))
-            with psycopg.connect(url, autocommit=True) as admin:
-                admin.execute(INDEXES.encode())
-            runner.run(db.reload_types())
-            runner.run(register_vector_async(raw))
-            for ranked, label in ((False, "match, first 10 by id"), (True, "match, top 10 by ts_rank")):
-                text_sql = full_text_query(terms[0], ranked).sql().sql
-                text_params = [full_text_query(t, ranked).sql().params for t in terms]
-                prepared = db.prepare(full_text_query(param("term", "text"), ranked))
-                found = (runner.run(_djogi_text(db, terms, ranked)), runner.run(_prepared_text(prepared, terms)),
-                         runner.run(_raw(raw, text_sql, text_params)))  # fmt: skip
-                assert found[0] == found[1] == found[2] > 0, found
-                ours, ready, base = _alternate(
-                    [lambda r=ranked: runner.run(_djogi_text(db, terms, r)),  # type: ignore[misc]
-                     lambda p=prepared: runner.run(_prepared_text(p, terms)),  # type: ignore[misc]
-                     lambda p=text_params, q=text_sql: runner.run(_raw(raw, q, p))],  # type: ignore[misc]
-                    repeat)  # fmt: skip
-                results.append((f"full text: {label} (×{QUERIES})", ours, base, QUERIES))
-                results.append((f"full text: {label}, djogi prepared (×{QUERIES})", ready, base, QUERIES))
-            prepared_knn = db.prepare(knn_query(param("probe", "vector")))
-            found = (runner.run(_djogi_knn(db, probes)), runner.run(_prepared_knn(prepared_knn, probes)),
-                     runner.run(_raw(raw, knn_sql, knn_params)))  # fmt: skip
-            assert found[0] == found[1] == found[2] == 10 * QUERIES, found
-            ours, ready, base = _alternate([lambda: runner.run(_djogi_knn(db, probes)),
-                                            lambda: runner.run(_prepared_knn(prepared_knn, probes)),
-                                            lambda: runner.run(_raw(raw, knn_sql, knn_params))], repeat)  # fmt: skip
-            label = f"kNN: HNSW, {DIMENSIONS} dims, top 10 into models"
-            results.append((f"{label} (×{QUERIES})", ours, base, QUERIES))
-            results.append((f"{label}, djogi prepared (×{QUERIES})", ready, base, QUERIES))
-        finally:
-            runner.run(raw.close())
-            runner.run(stack.aclose())
-    with psycopg.connect(url, autocommit=True) as admin:
-        admin.execute(b"DROP TABLE bench_search_docs, bench_search_embeddings")
+    try:
+        with asyncio.Runner(loop_factory=loop_factory()) as runner:
+            results = runner.run(_measure(url, terms, probes, repeat))
+    finally:
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(b"DROP TABLE bench_search_docs, bench_search_embeddings")
     load_after = load_average()
-    lines = ["| workload | djogi | raw psycopg | ratio | djogi µs/query | psycopg µs/query |",
-             "|---|---:|---:|---:|---:|---:|"]  # fmt: skip
-    for label, ours, base, n in results:
-        lines.append(f"| {label} | {ours:.3f} s | {base:.3f} s | {ours / base:.2f}x | "
-                     f"{ours / n * 1e6:.0f} | {base / n * 1e6:.0f} |")  # fmt: skip
-    text = (f"Search queries over {rows:,} rows, djogi against the same SQL through raw psycopg; medians of "
-            f"{repeat} alternating runs each. Load average {load_before} before, {load_after} after "
+    lines = ["| workload | side | µs per query (median) | middle half | ratio to raw psycopg | over raw, µs |",
+             "|---|---|---:|---:|---:|---:|"]  # fmt: skip
+    for label, timings in results:
+        base = timings["raw"].median
+        for side, t in timings.items():
+            lines.append(f"| {label} | {side} | {t.median * 1e6:.0f} | {t.p25 * 1e6:.0f}–{t.p75 * 1e6:.0f} | "
+                         f"{t.median / base:.2f}x | {(t.median - base) * 1e6:+.0f} |")  # fmt: skip
+    text = (f"Search queries over {rows:,} rows, djogi against the same SQL through raw psycopg: {QUERIES} "
+            f"distinct searches, each run by every side in turn ({repeat} rounds after an untimed one), the "
+            f"median of the single queries. Load average {load_before} before, {load_after} after "
             f"({os.cpu_count()} cores).\n\n" + "\n".join(lines) + "\n")  # fmt: skip
     return write_page(out, "search.md", text)
 
 
 def main() -> None:
-    options = {"rows": (ROWS, "rows of each table"), "repeat": (REPEAT, "timed runs of each side")}
+    options = {"rows": (ROWS, "rows of each table"), "repeat": (REPEAT, "timed rounds of every search")}
     standalone(__doc__ or "", run, options)
 
 

@@ -1,7 +1,8 @@
 """Measuring and reporting: timings, the results model, ratios to the baseline, JSON/Markdown/PNG output.
 
 ``measure``/``measure_async`` time whole runs of a workload (warm-up runs first, an untimed ``setup``
-before every run, a ``gc.collect()`` before every timed run) and summarise them as a ``Timing``. A
+before every run, a ``gc.collect()`` before every timed run) and summarise them as a ``Timing``;
+``interleaved`` times single calls of several sides taking turns call by call. A
 ``Report`` holds one cell per (peer, workload); ``with_ratios`` divides every median by the baseline
 peer's median for the same workload, measured in the same run.
 """
@@ -11,13 +12,14 @@ from __future__ import annotations
 import gc
 import math
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 import msgspec
 
 Status = Literal["ok", "n/a", "error"]
+K = TypeVar("K", bound=Hashable)
 
 
 class Timing(msgspec.Struct, frozen=True, kw_only=True):
@@ -87,6 +89,29 @@ async def measure_async(fn: Callable[[], Awaitable[object]], *, warmup: int = 1,
         await fn()
         samples.append(time.perf_counter() - start)
     return Timing.of(samples)
+
+
+async def interleaved(sides: Mapping[K, Callable[[int], Awaitable[object]]], calls: int,
+                      rounds: int) -> dict[K, Timing]:
+    """Seconds per call of each side, the sides taking turns call by call: after one untimed pass of every
+    side, ``rounds`` times over ``i`` in ``range(calls)``, every side runs its call ``i`` once, back to back,
+    their order rotated with ``i`` so that no side always goes first. A burst of other work on the machine
+    then lands on single calls of every side alike, and the per-call median leaves it out, where the
+    median of whole runs (``measure``) moves with it."""
+    keys = list(sides)
+    for key in keys:
+        for i in range(calls):
+            await sides[key](i)
+    samples: dict[K, list[float]] = {key: [] for key in keys}
+    clock = time.perf_counter
+    for _ in range(rounds):
+        for i in range(calls):
+            shift = i % len(keys)
+            for key in keys[shift:] + keys[:shift]:
+                started = clock()
+                await sides[key](i)
+                samples[key].append(clock() - started)
+    return {key: Timing.of(spent) for key, spent in samples.items()}
 
 
 # ---------------------------------------------------------------------------------------------- results
