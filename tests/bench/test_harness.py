@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import msgspec
@@ -15,6 +16,7 @@ from benchmarks.harness import (
     detail_table,
     format_cell,
     format_seconds,
+    interleaved,
     measure,
     measure_async,
     percentile,
@@ -148,3 +150,20 @@ async def test_measure_async_awaits_each_run() -> None:
 
     timing = await measure_async(run, warmup=1, repeat=2)
     assert calls == ["run"] * 3 and timing.n == 2
+
+
+@pytest.mark.anyio
+async def test_interleaved_runs_each_call_on_every_side_before_the_next_call() -> None:
+    calls: list[tuple[str, int]] = []
+
+    def side(name: str) -> Callable[[int], Awaitable[None]]:
+        async def call(i: int) -> None:
+            calls.append((name, i))
+
+        return call
+
+    timings = await interleaved({"a": side("a"), "b": side("b"), "c": side("c")}, calls=3, rounds=2)
+    untimed = [(name, i) for name in "abc" for i in range(3)]
+    timed = [("a", 0), ("b", 0), ("c", 0), ("b", 1), ("c", 1), ("a", 1), ("c", 2), ("a", 2), ("b", 2)] * 2
+    assert calls == untimed + timed
+    assert list(timings) == ["a", "b", "c"] and all(t.n == 6 for t in timings.values())
