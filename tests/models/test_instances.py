@@ -105,3 +105,31 @@ def test_objects_is_one_immutable_select_per_model() -> None:
         assert Shelf.objects is Shelf.objects
         assert Shelf.objects == select(Shelf)
         assert Shelf.objects.filter(Shelf.label == "a") is not Shelf.objects
+
+
+def test_class_level_columns_resolve_per_class_and_are_cached_in_c() -> None:
+    """``Shelf.label`` is a column of Shelf, ``Tall.label`` (a subclass model) one of Tall, each cached on the
+    class's own metaclass as a property over ``dict.get`` (no Python frame per read); instances still read
+    their values, and an abstract base without a table still shows msgspec's field descriptor."""
+    from djogi.algebra.expr import Column
+
+    with registry_scope():
+
+        class Labelled(Model):
+            label: Field[str]
+
+        class Shelf(Labelled, table="inst_label_shelves"):
+            width: Field[int]
+
+        class Tall(Shelf, table="inst_label_tall"):
+            height: Field[int]
+
+        assert not isinstance(Labelled.label, Column)
+        assert isinstance(Shelf.label, Column) and Shelf.label.model is Shelf
+        assert Tall.label.model is Tall and Tall.width.model is Tall and Tall.height.model is Tall
+        assert Shelf.label is Shelf.label and Tall.objects.model is Tall
+        cached = type(Tall).__dict__["label"]
+        assert isinstance(cached, property) and type(cached.fget).__name__ == "builtin_function_or_method"
+        assert Tall(label="a", width=1, height=2).label == "a"
+        with pytest.raises(AttributeError, match="has no attribute 'depth'"):
+            _ = Tall.depth
