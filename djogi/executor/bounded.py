@@ -12,14 +12,16 @@ to ``ConnectionFailure``).
 
 from __future__ import annotations
 
+from asyncio import CancelledError
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Final, TypeVar
+from typing import Any, Final, TypeVar, cast
 
 import psycopg
 from psycopg.abc import PQGen
 from psycopg.conninfo import conninfo_to_dict
 
 from djogi.executor.errors import translate
+from djogi.executor.readiness import RaisingFirst, Readiness
 from djogi.redact import redact
 
 RV = TypeVar("RV")
@@ -73,18 +75,31 @@ def _gave_up(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any], bound
 
 class BoundedConnection(psycopg.AsyncConnection[tuple[Any, ...]]):
     """An async connection whose waits on the server give up after ``operation_timeout`` seconds
-    (None: no bound), closing the connection."""
+    (None: no bound), closing the connection. Its waits keep the socket's reader registered with the event
+    loop from one to the next (``djogi.executor.readiness``)."""
 
     operation_timeout: float | None = None
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._readiness = Readiness()
+
     async def wait(self, gen: PQGen[RV], interval: float = 0.1, timeout: float | None = None) -> RV:
         bound = self.operation_timeout if timeout is None else timeout
-        try:  # (the base class named: super() builds an object on each of the two waits of a statement)
-            return await psycopg.AsyncConnection.wait(self, gen, interval, bound)
+        try:
+            return await self._readiness.wait(gen, self.pgconn.socket, interval, bound)
         except psycopg.errors._WaitTimeout:
+            self._readiness.release()
             if timeout is not None or bound is None:  # the caller's own bound (psycopg's cancellation path)
                 raise
             raise _gave_up(self, bound) from None
+        except (CancelledError, KeyboardInterrupt, SystemExit) as exc:  # psycopg's handling of an interruption
+            self._readiness.release()
+            return await psycopg.AsyncConnection.wait(self, cast(PQGen[RV], RaisingFirst(exc, gen)), interval, bound)
+
+    async def close(self) -> None:
+        self._readiness.release()  # before the socket is closed (see djogi.executor.readiness)
+        await super().close()
 
 
 class BoundedSyncConnection(psycopg.Connection[tuple[Any, ...]]):
