@@ -12,6 +12,7 @@ to ``ConnectionFailure``).
 
 from __future__ import annotations
 
+import weakref
 from asyncio import CancelledError
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final, TypeVar, cast
@@ -82,7 +83,9 @@ class BoundedConnection(psycopg.AsyncConnection[tuple[Any, ...]]):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._readiness = Readiness()
+        self._readiness = readiness = Readiness()
+        # A connection dropped without close() closes its socket when collected: unregister first.
+        weakref.finalize(self, readiness.release).atexit = False
 
     async def wait(self, gen: PQGen[RV], interval: float = 0.1, timeout: float | None = None) -> RV:
         bound = self.operation_timeout if timeout is None else timeout

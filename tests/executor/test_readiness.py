@@ -8,6 +8,7 @@ record when a reader is added or removed and whether the descriptor was still op
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -150,3 +151,19 @@ def test_a_cancelled_statement_is_cancelled_on_the_server_and_the_connection_sta
         await conn.close()
 
     _run(base, work)
+
+
+@pytest.mark.parametrize("base", _loops())
+def test_a_connection_dropped_without_close_unregisters_before_its_socket_closes(db_url: str, base: Any) -> None:
+    fds: list[int] = []
+
+    async def work(loop: Any) -> None:
+        conn = await _connect(db_url)
+        await conn.execute("SELECT 1")
+        fds.append(conn.pgconn.socket)
+        with pytest.warns(ResourceWarning):  # psycopg's own warning about a connection deleted while open
+            del conn
+            gc.collect()
+
+    loop = _run(base, work)
+    assert [e for e in loop.events if e[1] == fds[0]][-1] == ("removed", fds[0], True)
