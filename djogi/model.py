@@ -10,7 +10,6 @@ name may be a reverse accessor (``Author.books``).
 
 from __future__ import annotations
 
-from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, dataclass_transform
 
 import msgspec
@@ -78,10 +77,13 @@ class ModelMeta(SchemaMeta):
     cached ``select(Model)`` and an unknown name to the reverse accessor a relation declares, if any (a
     declared ``ClassVar[Reverse[...]]`` that no relation provides raises ``ModelDefinitionError``).
 
-    Each model class gets its own metaclass (a subclass of this one) holding a ``property`` per field name
-    and ``objects``: a metaclass data descriptor is found before the class's own field descriptor, so
-    ``Book.title`` costs one C-level ``dict.get`` once cached (a Python ``__getattribute__`` on the
-    metaclass cost a Python call per class attribute read, 9x slower). Type checkers see the model's fields
+    Each model class declaring a table gets its own metaclass (a subclass of this one) holding a
+    ``property`` per field name and ``objects``: a metaclass data descriptor is found before the class's own
+    field descriptor, so ``Book.title`` costs one C-level ``dict.get`` once cached (a Python
+    ``__getattribute__`` on the metaclass cost a Python call per class attribute read, 3x slower). An
+    abstract base keeps the metaclass it is created with, so several of them combine as bases, as before;
+    two table models still cannot (their layouts conflict in msgspec; Python now says so first, as a
+    metaclass conflict). Type checkers see the model's fields
     through their descriptor types (``djogi.fields``) instead, so an unknown class attribute is an error.
     """
 
@@ -105,13 +107,16 @@ class ModelMeta(SchemaMeta):
         def __new__(mcls, name, bases, namespace, **kwargs):
             if "view" in kwargs:
                 kwargs["view"] = view_sql(name, kwargs["view"])
-            own = type(f"{name}Meta", (mcls,), {"__module__": namespace.get("__module__", mcls.__module__)})
-            inherit_vectorcall(own, msgspec.StructMeta)
+            if "table" not in kwargs:  # an abstract base (a mixin of fields or hooks) keeps the metaclass called
+                cls = super().__new__(mcls, name, bases, namespace, **kwargs)
+                type.__setattr__(cls, "__djogi_columns__", {})
+                return cls
+            own = _own_metaclass(name, (mcls, *map(type, bases)), namespace.get("__module__", mcls.__module__))
             cls = super().__new__(own, name, bases, namespace, **kwargs)
             type.__setattr__(cls, "__djogi_columns__", {})
             for attribute in (*cls.__struct_fields__, "objects"):
                 if attribute[0] != "_":
-                    setattr(own, attribute, property(partial(_class_attribute, attribute)))
+                    setattr(own, attribute, property(_ClassAttribute(attribute).__getitem__))
             return cls
 
         def __getattr__(cls, name):
@@ -129,22 +134,42 @@ class ModelMeta(SchemaMeta):
             raise AttributeError(f"type object {cls.__name__!r} has no attribute {name!r}")
 
 
-def _class_attribute(name: str, cls: Any) -> Any:
-    """``cls.<name>`` for a field name or ``objects`` (the first read; see ``ModelMeta``): the column reference
-    or ``select(cls)`` of a registered model, which then replaces this lookup on the class's own metaclass by a
-    ``property`` over ``dict.get`` (C all the way: no Python frame on later reads); before the model is
-    registered, what the class itself holds (msgspec's field descriptor)."""
-    desc = registered(cls)
-    if desc is not None and (name == "objects" or any(fd.name == name for fd in desc.fields)):
-        found = select(cls) if name == "objects" else column_ref(cls, desc.field(name))
-        setattr(type(cls), name, property({cls: found}.get))
-        return found
-    for klass in cls.__mro__:
-        if name in vars(klass):
-            held = vars(klass)[name]
-            get = getattr(type(held), "__get__", None)
-            return held if get is None else get(held, None, cls)
-    raise AttributeError(f"type object {cls.__name__!r} has no attribute {name!r}")
+def _own_metaclass(name: str, metas: tuple[type, ...], module: str) -> type:
+    """A new metaclass for the model class ``name``, deriving from the most derived of ``metas`` (the
+    metaclass called and its bases' metaclasses; several when bases are sibling models), as Python's own
+    choice of a class's metaclass would."""
+    ours = [m for m in dict.fromkeys(metas) if issubclass(m, ModelMeta)]
+    leaves = tuple(m for m in ours if not any(o is not m and issubclass(o, m) for o in ours))
+    own = type(f"{name}Meta", leaves, {"__module__": module})
+    inherit_vectorcall(own, msgspec.StructMeta)
+    return own
+
+
+class _ClassAttribute(dict[Any, Any]):
+    """``cls.<name>`` by class, for a field name or ``objects``: the fast path of the ``property`` over its
+    ``__getitem__`` on a model's own metaclass (see ``ModelMeta``), a C-level lookup once cached. A miss
+    (the first read, or a class sharing the metaclass: a subclass declaring no table) resolves in Python:
+    the column reference or ``select(cls)`` of a registered model, cached; else what the class itself holds
+    (msgspec's field descriptor), not cached, as the class may be registered later."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+
+    def __missing__(self, cls: Any) -> Any:
+        name = self.name
+        desc = registered(cls)
+        if desc is not None and (name == "objects" or any(fd.name == name for fd in desc.fields)):
+            found = self[cls] = select(cls) if name == "objects" else column_ref(cls, desc.field(name))
+            return found
+        for klass in cls.__mro__:
+            if name in vars(klass):
+                held = vars(klass)[name]
+                get = getattr(type(held), "__get__", None)
+                return held if get is None else get(held, None, cls)
+        raise AttributeError(f"type object {cls.__name__!r} has no attribute {name!r}")
 
 
 inherit_vectorcall(ModelMeta, msgspec.StructMeta)  # 3x faster Book(...) on Python 3.11

@@ -14,9 +14,9 @@ What keeps the kept registration safe:
 - data arriving while nothing waits (a NOTICE, the server closing an idle connection) calls the reader
   with no waiter, and it unregisters itself: a readable socket cannot keep waking the loop;
 - ``release()`` unregisters before the socket can be closed or watched by other code: the connection's
-  ``close()``, its collection when it is dropped without ``close()``, giving up on a silent server, psycopg's handling of an interrupted wait and psycopg's own
-  waits; a descriptor closed while registered could be reused by another connection's socket, which the
-  stale registration would then shadow;
+  ``close()``, its collection when it is dropped without ``close()``, giving up on a silent server,
+  psycopg's handling of an interrupted wait and psycopg's own waits; a descriptor closed while registered
+  could be reused by another connection's socket, which the stale registration would then shadow;
 - a wait woken by its timer (every ``interval``, as psycopg's are) unregisters, and the next wait registers
   afresh, as psycopg's waits always do: a registration lost to code that went around ``release()``, or one
   the loop closed on a socket error (uvloop does, and keeps the closed handle until the reader is removed),

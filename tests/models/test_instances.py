@@ -133,3 +133,27 @@ def test_class_level_columns_resolve_per_class_and_are_cached_in_c() -> None:
         assert Tall(label="a", width=1, height=2).label == "a"
         with pytest.raises(AttributeError, match="has no attribute 'depth'"):
             _ = Tall.depth
+
+        class Untabled(Tall):  # a subclass declaring no table shares Tall's metaclass, not its columns
+            depth: Field[int]
+
+        assert not isinstance(Untabled.label, Column) and not isinstance(Untabled.depth, Column)
+
+
+def test_abstract_bases_still_combine_and_a_metaclass_called_directly_works() -> None:
+    from djogi.model import ModelMeta
+
+    with registry_scope():
+
+        class Stamped(Model):
+            async def before_save(self, db: object) -> None: ...
+
+        class Labelled(Model):
+            label: Field[str]
+
+        class Box(Labelled, Stamped, table="inst_boxes"):
+            size: Field[int]
+
+        made = ModelMeta("Made", (Model,), {"__annotations__": {"n": Field[int]}, "__module__": __name__},
+                         table="inst_made")  # fmt: skip
+        assert Box.label.model is Box and Box.size.model is Box and made.n.model is made  # type: ignore[attr-defined]
