@@ -143,7 +143,11 @@ def _view_query(v: ViewDecl, tables: list[Table], views: list[ViewDecl]) -> str:
     if v.over is not None:
         return f'SELECT c FROM "{next(o.name for o in views if o.uid == v.over)}"'
     t = next(t for t in tables if t.uid == v.table)
-    column = f'"{t.cols[v.position].name}"::text' if v.position < len(t.cols) else "'none'::text"
+    if v.position < len(t.cols):  # the column's name: a foreign key's is its field's name + "_id"
+        read = t.cols[v.position]
+        column = f'"{read.name}_id"::text' if read.kind == "fk" else f'"{read.name}"::text'
+    else:
+        column = "'none'::text"
     return f'SELECT {column} AS c FROM "{t.name}"'
 
 

@@ -391,17 +391,27 @@ def _partition_step(table: str, part: PartitionBoundSchema) -> Step:
 
 def add_partition(table: str, part: PartitionBoundSchema) -> Operation:
     """``CREATE TABLE ... PARTITION OF`` on an existing partitioned table (PostgreSQL builds the parent's
-    indexes on it; with a DEFAULT partition, its rows are checked against the new bound)."""
-    return Operation(kind="AddPartition", label=f"AddPartition {table}.{part.name}", phase=3,
-                     steps=(_partition_step(table, part),))  # fmt: skip
+    indexes on it; with a DEFAULT partition, its rows are checked against the new bound); the down detaches
+    and drops it (see ``drop_partition``)."""
+    step = Step(label=f"AddPartition {table}.{part.name}", up=partition_sql(table, part),
+                down=_detach_and_drop(table, part.name))  # fmt: skip
+    return Operation(kind="AddPartition", label=f"AddPartition {table}.{part.name}", phase=3, steps=(step,))
+
+
+def _detach_and_drop(table: str, part: str) -> str:
+    """Detaching first is what lets a partition of a table other tables' foreign keys reference go (each key
+    has a clone depending on every partition, so a bare ``DROP TABLE`` fails), and PostgreSQL refuses the
+    detach while a referencing row points into the partition."""
+    return f"ALTER TABLE {q(table)} DETACH PARTITION {q(part)};\nDROP TABLE {q(part)};"
 
 
 def drop_partition(table: str, part: PartitionBoundSchema) -> Operation:
-    """``DROP TABLE`` of a partition (destructive: its rows go); the down recreates it empty."""
+    """``DETACH PARTITION``, then ``DROP TABLE`` of the partition (destructive: its rows go; see
+    ``_detach_and_drop``); the down recreates it empty."""
     label = f"DropPartition {table}.{part.name}"
     return Operation(kind="DropPartition", label=label, phase=9, effect="destructive",
                      safety="FastLockDestructiveGuarded", steps=(Step(
-                         label=label, up=f"DROP TABLE {q(part.name)};", down=partition_sql(table, part),
+                         label=label, up=_detach_and_drop(table, part.name), down=partition_sql(table, part),
                          lossy=f"DropPartition — {part.name}: rows are not restored"),))  # fmt: skip
 
 

@@ -13,6 +13,7 @@ import pytest
 from djogi import Field, ForeignKey, Index, Model, Partition, PartitionBy, Serial, field
 from djogi.errors import ModelDefinitionError
 from djogi.migrate import Bucket, apply, compose, introspect, rollback, verify
+from djogi.migrate.runner.errors import MigrationError
 from djogi.migrate.snapshot import PartitionBoundSchema, PartitionSchema
 from djogi.model import descriptor, models, registry_scope
 from tests.migrate.helpers import plan, snap, steps
@@ -160,14 +161,15 @@ def test_partitions_added_dropped_and_rebounded_golden() -> None:
     p = plan(_events(*HASH2), _events(*four))
     # events_q1 overlaps events_p1 (remainder 1 of 2 holds remainders 1 and 3 of 4): added after the drop
     assert steps(p) == [
-        ("DropPartition events.events_p1", 'DROP TABLE "events_p1";',
+        ("DropPartition events.events_p1",
+         'ALTER TABLE "events" DETACH PARTITION "events_p1";\nDROP TABLE "events_p1";',
          'CREATE TABLE "events_p1" PARTITION OF "events" FOR VALUES WITH (modulus 2, remainder 1);', True),
         ("AddPartition events.events_q1",
          'CREATE TABLE "events_q1" PARTITION OF "events" FOR VALUES WITH (modulus 4, remainder 1);',
-         'DROP TABLE IF EXISTS "events_q1";', True),
+         'ALTER TABLE "events" DETACH PARTITION "events_q1";\nDROP TABLE "events_q1";', True),
         ("AddPartition events.events_q3",
          'CREATE TABLE "events_q3" PARTITION OF "events" FOR VALUES WITH (modulus 4, remainder 3);',
-         'DROP TABLE IF EXISTS "events_q3";', True),
+         'ALTER TABLE "events" DETACH PARTITION "events_q3";\nDROP TABLE "events_q3";', True),
     ]  # fmt: skip
     assert p.classification == "destructive"
     only_added = steps(plan(_events(HASH2[0]), _events(*HASH2, indexes=BY_KIND)))
@@ -196,6 +198,41 @@ def test_a_foreign_key_to_a_partitioned_table_is_read_once(db_url: str, tmp_path
     declared = _compose(tmp_path, declare, T1)
     apply(db_url, tmp_path)
     assert verify(db_url, tmp_path, MAIN, models=declared).diagnostics == ()  # type: ignore[arg-type]
+
+
+def _events_and_tickets(*parts: Partition) -> Callable[[], None]:
+    def declare() -> None:
+        class Event(Model, table="events", partition_by=PartitionBy.hash("id"), partitions=parts):
+            kind: Field[str]
+
+        class Ticket(Model, table="tickets"):
+            event: ForeignKey[Event]
+
+    return declare
+
+
+def test_a_partition_of_a_table_foreign_keys_reference_is_dropped(db_url: str, tmp_path: Path) -> None:
+    """Found by the convergence property: a bare ``DROP TABLE`` of such a partition fails (the key's clone
+    on it depends on it); it is detached first, which PostgreSQL refuses while a ticket points into it."""
+    _compose(tmp_path, _events_and_tickets(*HASH2), T1)
+    apply(db_url, tmp_path)
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO events (kind) SELECT 'k' FROM generate_series(1, 20)")
+        conn.execute("INSERT INTO tickets (event_id) SELECT id FROM events_p1 LIMIT 1")
+        kept = conn.execute("SELECT count(*) FROM events_p1").fetchone()
+    declared = _compose(tmp_path, _events_and_tickets(HASH2[0]), T2)
+    with pytest.raises(MigrationError, match="violates foreign key constraint"):
+        apply(db_url, tmp_path)
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM events_p1").fetchone() == kept != (0,)
+        conn.execute("DELETE FROM tickets")
+    apply(db_url, tmp_path)
+    assert verify(db_url, tmp_path, MAIN, models=declared).diagnostics == ()  # type: ignore[arg-type]
+    _compose(tmp_path, _events_and_tickets(*HASH2), T3)  # added back; rolled back: detached and dropped again
+    apply(db_url, tmp_path)
+    assert rollback(db_url, tmp_path, MAIN, allow_data_loss=True, reason="test").ok
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        assert conn.execute("SELECT to_regclass('events_p1') IS NULL").fetchone() == (True,)
 
 
 def test_repartitioning_applies(db_url: str, tmp_path: Path) -> None:
