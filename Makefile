@@ -26,12 +26,12 @@ $(VENV)/.installed-bench: pyproject.toml $(HEER_C) | $(BIN)/python
 # The djogi_heer extension (HeeRanjID column defaults in C), built with the embedded server's pg_config and
 # installed into its tree, when the C compiler that pg_config names is present; without one, the bootstrap
 # keeps the SQL generators. A compiler that is present but fails stops the build.
-PG_CONFIG ?= $(shell $(BIN)/python -c 'from djogi.embedded import POSTGRES_BIN_PATH as b; print(b / "pg_config")')
+HEER_PG_CONFIG ?= $(shell $(BIN)/python -c 'from djogi.embedded import POSTGRES_BIN_PATH as b; print(b / "pg_config")')
 
 heer-c:
-	@cc="$$($(PG_CONFIG) --cc | cut -d' ' -f1)"; \
+	@cc="$$($(HEER_PG_CONFIG) --cc | cut -d' ' -f1)"; \
 	if command -v "$$cc" >/dev/null 2>&1; then \
-		$(MAKE) --no-print-directory -C csrc/djogi_heer PG_CONFIG='$(PG_CONFIG)' install; \
+		$(MAKE) --no-print-directory -C csrc/djogi_heer PG_CONFIG='$(HEER_PG_CONFIG)' install; \
 	else \
 		echo "heer-c: no C compiler ($$cc): HeeRanjID keys use the SQL generators"; \
 	fi

@@ -6,9 +6,10 @@ generators, which replace the wheel's: one sequence clock per kind (``heer_id_cl
 ``generate_ranjids*`` functions (same signatures and bit layout as the wheel's, linear in the ids
 generated), the desc flips, and the database's fixed node (``heer_set_node(n)`` re-creates
 ``heer_id_node()`` / ``heer_ranj_node()``; the bootstrap fixes it once and keeps it on later runs).
-``heer_configure()`` is deliberately not run, so RanjIds are emitted in microsecond precision. Every
-statement is idempotent, and running the script over an older install upgrades it (``installed_sql()``
-tells whether that is needed).
+When the server has the optional ``djogi_heer`` extension (``csrc/djogi_heer``), the four column
+defaults call its C functions instead (same clocks and layout). ``heer_configure()`` is deliberately not
+run, so RanjIds are emitted in microsecond precision. Every statement is idempotent, and running the
+script over an older install upgrades it (``installed_sql()`` tells whether that is needed).
 """
 
 from __future__ import annotations

@@ -25,8 +25,8 @@ from djogi.heer_sql import EXTENSION, HEER_FLIP_MASK, HEER_LOCK_KEY, SQL_NEXT_SQ
 from djogi.model import descriptor, registry_scope
 
 Conn = psycopg.Connection[TupleRow]
-NOT_INSTALLED = (f"the {EXTENSION} extension is not installed in the embedded server (no C compiler when the "
-                 "environment was set up; `make heer-c` builds and installs it)")
+NOT_INSTALLED = (f"the {EXTENSION} extension is not installed in the embedded server (`make heer-c` builds and "
+                 "installs it; make test/demo/bench run it when a C compiler is present)")
 KINDS = ("heerid_next", "heerid_next_desc", "ranjid_next", "ranjid_next_desc")
 # The SQL generator's HeerId (the body of the SQL heerid_next()), to draw next to the C one in one database.
 SQL_HEERID = "((heer_id_draw() >> 13) << 22) | (lastval() & 8191) | (heer_id_node()::bigint << 13)"
