@@ -29,7 +29,11 @@
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
+#ifdef PG_MODULE_MAGIC_EXT
 PG_MODULE_MAGIC_EXT(.name = "djogi_heer", .version = "1.0");
+#else
+PG_MODULE_MAGIC;				/* before PostgreSQL 18 */
+#endif
 
 #define HEER_CLOCK_BITS 13		/* HeerId clock: (ms << 13) | sequence */
 #define RANJ_CLOCK_BITS 10		/* RanjId clock: (us << 10) | sequence */
