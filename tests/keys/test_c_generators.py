@@ -254,3 +254,32 @@ def test_concurrent_c_sql_and_bulk_generators_share_the_clocks(c_url: str) -> No
         assert all(a < b for batch in batches for a, b in itertools.pairwise(batch))
         spans = sorted((b[0], b[-1]) for b in batches)
         assert all(prev[1] < nxt[0] for prev, nxt in itertools.pairwise(spans))
+
+
+def test_without_the_privilege_to_create_it_the_bootstrap_warns_and_keeps_sql(blank_url: str) -> None:
+    """The bootstrap run by the database's owner without ``CREATE`` on it (which creating a trusted
+    extension needs): a WARNING naming the extension and what to run, the SQL column defaults, which work."""
+    role = f"heerc_{secrets.token_hex(4)}"
+    with psycopg.connect(blank_url, autocommit=True) as admin:
+        if not _installed(admin):
+            pytest.skip(NOT_INSTALLED)
+        database = admin.info.dbname
+        admin.execute(f"CREATE ROLE {role} LOGIN".encode())
+        admin.execute(f"ALTER DATABASE {database} OWNER TO {role}".encode())
+        admin.execute(f"REVOKE CREATE ON DATABASE {database} FROM {role}".encode())
+        try:
+            notices: list[str] = []
+            with psycopg.connect(blank_url.replace("//postgres@", f"//{role}@", 1), autocommit=True) as conn:
+                conn.add_notice_handler(lambda d: notices.append(f"{d.severity_nonlocalized} {d.message_primary}"))
+                conn.execute(bootstrap_sql(1).encode())
+                assert not any("djogi_" in body for body in _definitions(conn).values())
+                assert _one(conn, f"SELECT count(*) FROM pg_extension WHERE extname = '{EXTENSION}'") == 0
+                ids = [r[0] for r in conn.execute(b"SELECT heerid_next() FROM generate_series(1, 3)")]
+                assert ids == sorted(ids) and {heeranjid.HeerId(i).node_id for i in ids} == {1}
+            assert [n for n in notices if n.startswith("WARNING") and f"{EXTENSION} extension was not created" in n
+                    and f"run CREATE EXTENSION {EXTENSION} as a superuser" in n]
+        finally:
+            admin.execute(f"ALTER DATABASE {database} OWNER TO postgres".encode())
+            admin.execute(f"REASSIGN OWNED BY {role} TO postgres".encode())
+            admin.execute(f"DROP OWNED BY {role}".encode())
+            admin.execute(f"DROP ROLE {role}".encode())
