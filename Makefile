@@ -4,20 +4,37 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: test demo serve bench
+.PHONY: test demo serve bench heer-c
+HEER_C := $(wildcard csrc/djogi_heer/*.c csrc/djogi_heer/*.sql csrc/djogi_heer/*.control csrc/djogi_heer/Makefile)
 
 # Install only when pyproject.toml is newer than the stamp (the stamps live in .venv, so a fresh
 # venv reinstalls).
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+# Each install is followed by the optional C key generators (heer-c), which also re-run when their sources change.
+$(VENV)/.installed-dev: pyproject.toml $(HEER_C) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(MAKE) heer-c
 	touch $@
 
-$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+$(VENV)/.installed-bench: pyproject.toml $(HEER_C) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
+	$(MAKE) heer-c
 	touch $@
+
+# The djogi_heer extension (HeeRanjID column defaults in C), built with the embedded server's pg_config and
+# installed into its tree, when the C compiler that pg_config names is present; without one, the bootstrap
+# keeps the SQL generators. A compiler that is present but fails stops the build.
+HEER_PG_CONFIG ?= $(shell $(BIN)/python -c 'from djogi.embedded import POSTGRES_BIN_PATH as b; print(b / "pg_config")')
+
+heer-c:
+	@cc="$$($(HEER_PG_CONFIG) --cc | cut -d' ' -f1)"; \
+	if command -v "$$cc" >/dev/null 2>&1; then \
+		$(MAKE) --no-print-directory -C csrc/djogi_heer PG_CONFIG='$(HEER_PG_CONFIG)' install; \
+	else \
+		echo "heer-c: no C compiler ($$cc): HeeRanjID keys use the SQL generators"; \
+	fi
 
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check djogi tests property_tests benchmarks examples

@@ -16,8 +16,11 @@ seconds, into ``results/keys.md``:
   without ``returning`` (target: at most 1.2x);
 - (d2) ``bulk_create`` (keys returned) against raw psycopg allocating the keys in one query and COPYing
   them with the rows, with identity keys and with HeeRanjID keys (target: at most 1.10x);
-- a breakdown of the default key's cost: its parts added one at a time to ``nextval``, each over
-  ``count(...)`` of N rows in one transaction.
+- a breakdown of the SQL default key's cost: its parts added one at a time to ``nextval``, each over
+  ``count(...)`` of N rows in one transaction, and the C one (the djogi_heer extension) when installed.
+
+The column defaults are the C ones when the server has the djogi_heer extension (``make heer-c``), else the
+SQL ones; the page says which, and the one-statement rows time the SQL generator too when they are C.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ import psycopg
 from benchmarks.report import load_average, standalone, write_page
 from djogi import Field, Model, Serial
 from djogi.executor import Database, connect
-from djogi.heer_sql import HEER_LOCK_KEY, bootstrap_sql, installed_sql
+from djogi.heer_sql import EXTENSION, HEER_FLIP_MASK, HEER_LOCK_KEY, bootstrap_sql
 from djogi.loop import loop_factory
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -112,8 +115,9 @@ def pair(ours: Callable[[], object], base: Callable[[], object], repeat: int,
 
 
 def _prepare(admin: psycopg.Connection) -> None:
-    if not (admin.execute(installed_sql()).fetchone() or (False,))[0]:
-        admin.execute(bootstrap_sql(1).encode())  # installs, or upgrades an older install
+    # installs, upgrades an older install, and puts the defaults on the C functions when the extension is
+    # installed (or back on the SQL ones when it no longer is): idempotent, so run every time
+    admin.execute(bootstrap_sql(1).encode())
     admin.execute(DDL.encode())
     admin.execute(MODEL_DDL.encode())
 
@@ -121,6 +125,17 @@ def _prepare(admin: psycopg.Connection) -> None:
 def _identity_sequence(conn: psycopg.Connection) -> str:
     row = conn.execute(f"SELECT pg_get_serial_sequence('{IDENTITY}', 'id')".encode()).fetchone()
     return f"'{row[0] if row else ''}'::regclass"  # resolved once, as an identity column's default does
+
+
+# The SQL generator's HeerIdDesc (the SQL ``heerid_next_desc()``), to time it whichever the default calls.
+SQL_HEERID_DESC = (f"(((heer_id_draw() >> 13) << 22) | (lastval() & 8191) | (heer_id_node()::bigint << 13)) "
+                   f"# {HEER_FLIP_MASK}::bigint")
+
+
+def uses_c(conn: psycopg.Connection) -> bool:
+    """Do the column defaults call the djogi_heer extension's C functions?"""
+    row = conn.execute(b"SELECT pg_get_functiondef('heerid_next_desc()'::regprocedure)").fetchone()
+    return row is not None and "djogi_heerid_next(" in row[0]
 
 
 def sql_pairs(conn: psycopg.Connection, n: int, repeat: int) -> list[Result]:
@@ -140,10 +155,13 @@ def sql_pairs(conn: psycopg.Connection, n: int, repeat: int) -> list[Result]:
     bulk = (lambda: conn.execute(  # noqa: E731
         f"SELECT count(*) FROM heer_generate_ids(heer_id_node(), {n}, true, true)".encode()))
     out = [Result(f"`heerid_next_desc()` in one statement ({n:,})", *pair(gen("heerid_next_desc()"), identity, repeat),
-                  "`nextval`", n),
-           Result(f"`heerid_next()` in one statement ({n:,})", *pair(gen("heerid_next()"), identity, repeat),
-                  "`nextval`", n),
-           Result(f"`heer_generate_ids` in one statement ({n:,})", *pair(bulk, identity, repeat), "`nextval`", n)]
+                  "`nextval`", n)]
+    if uses_c(conn):
+        out.append(Result(f"the SQL `heerid_next_desc()` in one statement ({n:,})",
+                          *pair(gen(SQL_HEERID_DESC), identity, repeat), "`nextval`", n))
+    out += [Result(f"`heerid_next()` in one statement ({n:,})", *pair(gen("heerid_next()"), identity, repeat),
+                   "`nextval`", n),
+            Result(f"`heer_generate_ids` in one statement ({n:,})", *pair(bulk, identity, repeat), "`nextval`", n)]
     for rows in sorted({*SCALE, n}):
         out.append(Result(f"INSERT ... SELECT, `heerid_next_desc()` ({rows:,} rows)",
                           *pair(insert(HEER, rows), insert(IDENTITY, rows), repeat, truncate), "identity", rows))
@@ -171,12 +189,14 @@ def breakdown(conn: psycopg.Connection, n: int, repeat: int) -> list[tuple[str, 
         ("`nextval` of the clock", f"nextval({clock})"),
         ("+ bit packing (second read by `lastval()`)", pack.format(v=f"nextval({clock})")),
         ("+ statement clock check (`statement_timestamp()`)", pack.format(v=checked.format(c=clock, t=statement))),
-        ("+ advisory lock = `heerid_next_desc()` today", "heerid_next_desc()"),
+        ("+ advisory lock = the SQL `heerid_next_desc()`", SQL_HEERID_DESC),
         ("previous design: + wall clock per row (`clock_timestamp()`)",
          pack.format(v=locked.format(c=clock, t=per_row))),
         ("previous design: + node from the session setting",
          f"{pack.format(v=locked.format(c=clock, t=per_row))} | {session}"),
     ]
+    if uses_c(conn):
+        variants.append(("the C `heerid_next_desc()` (djogi_heer extension), all of them", "heerid_next_desc()"))
     times: dict[str, list[float]] = {label: [] for label, _ in variants}
     conn.execute(b"SET heer.node_id = '1'")
     for _ in range(repeat + 1):  # the first round warms up
@@ -265,6 +285,8 @@ def run(url: str, n: int, repeat: int, out: Path = RESULTS) -> str:
     with psycopg.connect(url, autocommit=True) as admin:
         _prepare(admin)
     with psycopg.connect(url, autocommit=True) as conn:
+        generators = (f"C (the {EXTENSION} extension)" if uses_c(conn)
+                      else f"SQL (the {EXTENSION} extension is not installed)")
         results = sql_pairs(conn, n, repeat)
         results += bulk_pairs(url, conn, repeat)
         parts = breakdown(conn, n, repeat)
@@ -273,8 +295,8 @@ def run(url: str, n: int, repeat: int, out: Path = RESULTS) -> str:
     load_after = load_average()
     text = (f"HeeRanjID keys against identity keys (and djogi against raw psycopg for (d2)); medians of {repeat} "
             f"alternating runs each. Load average {load_before} before, {load_after} after ({os.cpu_count()} "
-            f"cores).\n\n{table(results)}\n\nWhere a default key's time goes (`count(<expression>)` over "
-            f"{n:,} rows in one transaction):\n\n{breakdown_table(parts, n)}\n")
+            f"cores). Default keys: {generators}.\n\n{table(results)}\n\nWhere the SQL default key's time goes "
+            f"(`count(<expression>)` over {n:,} rows in one transaction):\n\n{breakdown_table(parts, n)}\n")
     return write_page(out, "keys.md", text)
 
 

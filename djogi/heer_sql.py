@@ -6,9 +6,10 @@ generators, which replace the wheel's: one sequence clock per kind (``heer_id_cl
 ``generate_ranjids*`` functions (same signatures and bit layout as the wheel's, linear in the ids
 generated), the desc flips, and the database's fixed node (``heer_set_node(n)`` re-creates
 ``heer_id_node()`` / ``heer_ranj_node()``; the bootstrap fixes it once and keeps it on later runs).
-``heer_configure()`` is deliberately not run, so RanjIds are emitted in microsecond precision. Every
-statement is idempotent, and running the script over an older install upgrades it (``installed_sql()``
-tells whether that is needed).
+When the server has the optional ``djogi_heer`` extension (``csrc/djogi_heer``), the four column
+defaults call its C functions instead (same clocks and layout). ``heer_configure()`` is deliberately not
+run, so RanjIds are emitted in microsecond precision. Every statement is idempotent, and running the
+script over an older install upgrades it (``installed_sql()`` tells whether that is needed).
 """
 
 from __future__ import annotations
@@ -164,6 +165,10 @@ BEGIN
         epoch_us);
     EXECUTE format($f$CREATE OR REPLACE FUNCTION heer_ranj_epoch_offset() RETURNS bigint LANGUAGE sql IMMUTABLE
         RETURN %s::bigint$f$, offset_us);
+    EXECUTE format($f$CREATE OR REPLACE FUNCTION heer_id_epoch_ms() RETURNS bigint LANGUAGE sql IMMUTABLE
+        RETURN %s::bigint$f$, epoch_ms);
+    EXECUTE format($f$CREATE OR REPLACE FUNCTION heer_ranj_epoch_us() RETURNS bigint LANGUAGE sql IMMUTABLE
+        RETURN %s::bigint$f$, epoch_us);
     -- Start a second after every id the wheel's generator handed out (its per-node state, read once
     -- its in-flight transactions commit: a session still running the old functions during an upgrade
     -- continues from that state, below the clock); never go back. The clocks' own lock keeps this
@@ -201,14 +206,6 @@ CREATE OR REPLACE FUNCTION heer_ranj_draw() RETURNS bigint LANGUAGE sql VOLATILE
     RETURN CASE WHEN pg_advisory_xact_lock({RANJ_LOCK_KEY}) IS NULL THEN NULL
                 WHEN nextval('heer_ranj_clock') < heer_ranj_statement() THEN heer_ranj_reserve(1)
                 ELSE lastval() END;
-CREATE OR REPLACE FUNCTION heerid_next() RETURNS bigint LANGUAGE sql VOLATILE
-    RETURN {_heerid_sql("heer_id_draw()", "lastval()", _HEER_NODE, False)};
-CREATE OR REPLACE FUNCTION heerid_next_desc() RETURNS bigint LANGUAGE sql VOLATILE
-    RETURN {_heerid_sql("heer_id_draw()", "lastval()", _HEER_NODE, True)};
-CREATE OR REPLACE FUNCTION ranjid_next() RETURNS uuid LANGUAGE sql VOLATILE
-    RETURN {_ranjid_sql("heer_ranj_draw()", "lastval()", _RANJ_NODE, False)};
-CREATE OR REPLACE FUNCTION ranjid_next_desc() RETURNS uuid LANGUAGE sql VOLATILE
-    RETURN {_ranjid_sql("heer_ranj_draw()", "lastval()", _RANJ_NODE, True)};
 """ + _pinned(f"""CREATE OR REPLACE FUNCTION heer_generate_ids(
     in_node_id INTEGER, requested_count INTEGER, allow_spanning BOOLEAN, descending BOOLEAN
 ) RETURNS TABLE(id BIGINT) LANGUAGE plpgsql {{pin}} AS $func$
@@ -266,6 +263,59 @@ BEGIN
     END IF;
 END;
 $func$;""")
+
+# The four column defaults in SQL: a draw from the clock (``heer_id_draw()``), packed with the node. They stay
+# when the djogi_heer extension is not available (``_C_NEXT_SQL`` replaces them when it is); running this
+# over an install using the extension puts the database back on them.
+SQL_NEXT_SQL = f"""
+CREATE OR REPLACE FUNCTION heerid_next() RETURNS bigint LANGUAGE sql VOLATILE
+    RETURN {_heerid_sql("heer_id_draw()", "lastval()", _HEER_NODE, False)};
+CREATE OR REPLACE FUNCTION heerid_next_desc() RETURNS bigint LANGUAGE sql VOLATILE
+    RETURN {_heerid_sql("heer_id_draw()", "lastval()", _HEER_NODE, True)};
+CREATE OR REPLACE FUNCTION ranjid_next() RETURNS uuid LANGUAGE sql VOLATILE
+    RETURN {_ranjid_sql("heer_ranj_draw()", "lastval()", _RANJ_NODE, False)};
+CREATE OR REPLACE FUNCTION ranjid_next_desc() RETURNS uuid LANGUAGE sql VOLATILE
+    RETURN {_ranjid_sql("heer_ranj_draw()", "lastval()", _RANJ_NODE, True)};
+"""
+EXTENSION = "djogi_heer"  # the optional C generators (csrc/djogi_heer)
+_HEER_C_ARGS = f"'heer_id_clock'::regclass, {HEER_LOCK_KEY}, heer_id_epoch_ms(), {_HEER_NODE}"
+_RANJ_C_ARGS = (f"'heer_ranj_clock'::regclass, {RANJ_LOCK_KEY}, heer_ranj_epoch_us(), heer_ranj_epoch_offset(), "
+                f"{_RANJ_NODE}")
+
+# With the djogi_heer extension available on the server (csrc/djogi_heer, built and installed where a C
+# compiler is), the bootstrap creates it and re-defines the four column defaults as calls of its C
+# functions, which do per call what the SQL draw and packing do (the same lock, clock, set-forward and
+# layout: the ids are interchangeable and both can run at once) without evaluating a SQL expression per
+# part. Every argument is a constant once a statement is planned (the clock's OID, the lock key, and the
+# epochs and node from IMMUTABLE functions). Without the extension, or without the privilege to create it
+# (a WARNING says so), the SQL definitions stay.
+_C_NEXT_SQL = f"""
+DO $djogi_heer_c$
+DECLARE
+    ext text;
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_available_extensions WHERE name = '{EXTENSION}') THEN
+        RETURN;
+    END IF;
+    BEGIN
+        CREATE EXTENSION IF NOT EXISTS {EXTENSION};
+    EXCEPTION WHEN insufficient_privilege THEN
+        RAISE WARNING 'djogi: the {EXTENSION} extension was not created (%): HeeRanjID column defaults stay in '
+            'SQL; run CREATE EXTENSION {EXTENSION} as a superuser, then the bootstrap again', SQLERRM;
+        RETURN;
+    END;
+    SELECT e.extnamespace::regnamespace::text INTO ext FROM pg_extension AS e WHERE e.extname = '{EXTENSION}';
+    EXECUTE format($f$CREATE OR REPLACE FUNCTION heerid_next() RETURNS bigint LANGUAGE sql VOLATILE
+        RETURN %s.djogi_heerid_next({_HEER_C_ARGS}, false)$f$, ext);
+    EXECUTE format($f$CREATE OR REPLACE FUNCTION heerid_next_desc() RETURNS bigint LANGUAGE sql VOLATILE
+        RETURN %s.djogi_heerid_next({_HEER_C_ARGS}, true)$f$, ext);
+    EXECUTE format($f$CREATE OR REPLACE FUNCTION ranjid_next() RETURNS uuid LANGUAGE sql VOLATILE
+        RETURN %s.djogi_ranjid_next({_RANJ_C_ARGS}, false)$f$, ext);
+    EXECUTE format($f$CREATE OR REPLACE FUNCTION ranjid_next_desc() RETURNS uuid LANGUAGE sql VOLATILE
+        RETURN %s.djogi_ranjid_next({_RANJ_C_ARGS}, true)$f$, ext);
+END
+$djogi_heer_c$;
+"""
 
 # SQL-standard bodies (RETURN / BEGIN ATOMIC) bind their references when created, so these work
 # whatever the caller's search_path; the IMMUTABLE scalar ones stay inlinable.
@@ -402,7 +452,8 @@ def bootstrap_sql(node_id: int = 1) -> str:
     """
     _check_node_id(node_id)
     script = "\n".join((SCHEMA, SESSION, GENERATE_HEERID, GENERATE_RANJID, SEED, _seed_node_sql(node_id),
-                        _SET_NODE_SQL, _fixed_node_sql(node_id), _CLOCK_SQL, _DESC_SQL, _default_node_sql(node_id)))
+                        _SET_NODE_SQL, _fixed_node_sql(node_id), _CLOCK_SQL, SQL_NEXT_SQL, _C_NEXT_SQL, _DESC_SQL,
+                        _default_node_sql(node_id)))
     # No blank lines, even inside the wheel's function bodies: blank lines delimit migration fragments.
     return re.sub(r"\n[ \t]*(?:\n[ \t]*)+", "\n", script)
 
