@@ -71,6 +71,9 @@ def _gave_up(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any], bound
     )
 
 
+_async_wait = psycopg.AsyncConnection.wait
+
+
 class BoundedConnection(psycopg.AsyncConnection[tuple[Any, ...]]):
     """An async connection whose waits on the server give up after ``operation_timeout`` seconds
     (None: no bound), closing the connection."""
@@ -79,8 +82,8 @@ class BoundedConnection(psycopg.AsyncConnection[tuple[Any, ...]]):
 
     async def wait(self, gen: PQGen[RV], interval: float = 0.1, timeout: float | None = None) -> RV:
         bound = self.operation_timeout if timeout is None else timeout
-        try:  # (the base class named: super() builds an object on each of the two waits of a statement)
-            return await psycopg.AsyncConnection.wait(self, gen, interval, bound)
+        try:  # (the base class's function, bound at import: super() builds an object on each wait)
+            return await _async_wait(self, gen, interval, bound)
         except psycopg.errors._WaitTimeout:
             if timeout is not None or bound is None:  # the caller's own bound (psycopg's cancellation path)
                 raise
