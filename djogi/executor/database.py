@@ -146,7 +146,8 @@ class Database:
         (``WHERE key = ANY($1)``; see ``djogi.executor.prefetch``), whatever the number of rows.
         """
         stmt = compile(query)
-        self._session.require_tenants(stmt.tenants)
+        if stmt.tenants:  # (the check's call only when the statement reads a tenant-keyed model)
+            self._session.require_tenants(stmt.tenants)
         if stmt.empty:
             return []
         rows, _ = await self._session.statement(stmt)
@@ -255,7 +256,8 @@ class Database:
     async def values(self, query: Select[R] | SetOp[R]) -> list[R]:
         """The rows of a ``values(...)`` query: tuples, or the ``into`` Structs it names."""
         stmt = compile(query)
-        self._session.require_tenants(stmt.tenants)
+        if stmt.tenants:  # (the check's call only when the statement reads a tenant-keyed model)
+            self._session.require_tenants(stmt.tenants)
         if stmt.empty:
             return []
         rows, _ = await self._session.statement(stmt)

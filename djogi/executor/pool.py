@@ -39,6 +39,7 @@ class Pool:
         self.kwargs = kwargs
         self.backend_pids: dict[int, int] = {}
         self._parked: list[Connection] = []
+        self._room = pool.max_size  # (read once: a property; djogi never resizes the pool)
         self._requesting = 0  # tasks inside ``pool.getconn()``: waiting, or about to be served
 
     async def acquire(self) -> Connection:
@@ -88,7 +89,7 @@ class Pool:
         asking the pool for a connection (which then gets this one through ``release``); whether it did."""
         if (
             conn.pgconn.transaction_status == _IDLE  # (a closed connection's status is UNKNOWN)
-            and len(self._parked) < self.pool.max_size
+            and len(self._parked) < self._room
             and not self._requesting
         ):
             self._parked.append(conn)

@@ -57,10 +57,10 @@ def checked_factory(make: RowMaker, model: type[Any], columns: tuple[str, ...]) 
 
     def factory(cursor: Any) -> RowMaker:
         result = cursor.pgresult
-        if result is None or result.nfields != n:
+        if result is None:
             return make
-        oids = read_oids(result.ftype)
-        if oids == last[0]:
+        oids = read_oids(result.ftype)  # (past the last column: 0, which no checked shape holds)
+        if oids == last[0] or result.nfields != n:  # (another count: a kept cursor's previous statement)
             return make
         if oids not in seen:
             for i, (oid, fd) in enumerate(zip(oids, fields, strict=True)):

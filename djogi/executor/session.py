@@ -156,24 +156,16 @@ class Session:
         return state
 
     async def unpinned(self, work: Callable[..., Awaitable[T]], *args: Any) -> T:
-        """``await work(conn, *args)`` on a checked-out connection, released afterwards.
-
-        When the server ended the session under the statement (``ConnectionFailure.resendable``: 57P01
-        admin shutdown, 57P02, 57P03), nothing committed, so ``work`` runs once more on a fresh connection.
-        Only for work outside a transaction; other connection failures are raised (a statement cut off
-        mid-flight may have committed).
-        """
+        """``await work(conn, *args)`` on a checked-out connection, released afterwards; run once more on a
+        fresh connection when ``resend`` says so. (A single statement takes ``on(None, ...)``, which does
+        the same with the statement inline: one coroutine per statement instead of two.)"""
         pool = self.pool
-        for attempt in (1, 2):
-            conn = pool.take()
-            if conn is None:
-                conn = await pool.acquire()
+        for resent in (False, True):
+            conn = pool.take() or await pool.acquire()
             try:
                 return await work(conn, *args)
             except ConnectionFailure as exc:
-                if attempt == 2 or not exc.resendable:
-                    raise
-                logger.info("the server ended the session (%s); sending the statement again", exc.sqlstate)
+                resend(exc, resent)
             finally:
                 if not pool.park(conn):  # release()'s fast path, without its coroutine
                     await pool.release(conn)
@@ -199,14 +191,20 @@ class Session:
 
     async def on(
         self,
-        conn: Connection,
+        conn: Connection | None,
         sql: str,
         params: Sequence[object],
         row_factory: RowFactory | None = None,
         fresh: bool = False,
+        _resent: bool = False,
     ) -> tuple[list[Any], int]:
         """Run one statement on ``conn`` (raw cursor, binary results): its rows (built by ``row_factory``
         inside the fetch, else tuples; empty when the statement returns none) and its row count.
+
+        ``conn`` None: on a connection checked out for the statement (``Pool.take``, else ``acquire``) and
+        parked afterwards, sent once more on a fresh one when ``resend`` says so (``_resent``: this is that
+        second run); what ``unpinned`` does for other work, written out here so that the hottest path is one
+        coroutine.
 
         The connection keeps one cursor for these calls (see ``_cursor``): a new cursor per statement copies
         the adapters map and builds a new transformer, which costs about as much as the rest of the call.
@@ -214,19 +212,32 @@ class Session:
         a kept cursor's factory with the previous statement's result). A row that does not decode raises
         the ``DecodeError`` naming its index in the result.
         """
-        if fresh:
-            cur = conn.cursor(row_factory=row_factory or tuple_row)
-        else:
-            cur = conn.__dict__.get(_CURSOR_ATTR) or _cursor(conn)
-            factory = conn.row_factory if row_factory is None else row_factory
-            if cur.row_factory is not factory:
-                cur.row_factory = factory
-        started = time.perf_counter() if self.listeners or logger.isEnabledFor(DEBUG) else 0.0
+        pool = None
+        if conn is None:
+            pool = self.pool
+            conn = pool.take() or await pool.acquire()
         try:
-            await cur.execute(sql, params, binary=True)
-        except (psycopg.Error, UnicodeEncodeError) as exc:
-            raise translate(exc) from exc
-        return await self._collect(cur, sql, params, row_factory, started)
+            if fresh:
+                cur = conn.cursor(row_factory=row_factory or tuple_row)
+            else:
+                cur = conn.__dict__.get(_CURSOR_ATTR) or _cursor(conn)
+                factory = conn.row_factory if row_factory is None else row_factory
+                if cur.row_factory is not factory:
+                    cur.row_factory = factory
+            started = time.perf_counter() if self.listeners or logger.isEnabledFor(DEBUG) else 0.0
+            try:
+                await cur.execute(sql, params, binary=True)
+            except (psycopg.Error, UnicodeEncodeError) as exc:
+                raise translate(exc) from exc
+            return await self._collect(cur, sql, params, row_factory, started)
+        except ConnectionFailure as exc:
+            if pool is None:
+                raise
+            resend(exc, _resent)
+        finally:
+            if pool is not None and not pool.park(conn):
+                await pool.release(conn)
+        return await self.on(None, sql, params, row_factory, fresh, _resent=True)
 
     async def _collect(
         self, cur: Any, sql: str, params: Sequence[object], row_factory: RowFactory | None, started: float
@@ -246,7 +257,7 @@ class Session:
                 f"a value in the result ({columns}) cannot be loaded into Python: {exc}; read that column through a "
                 "cast to text, or keep its values within Python's range (years 1-9999, finite)"
             ) from exc
-        rowcount: int = cur.rowcount
+        rowcount: int = len(rows) if rows else cur.rowcount  # (a result's rows are all fetched: its row count)
         if started:  # someone is watching (``on`` read the clock)
             self.observe(sql, params, started, rowcount)
         if len(rows) > _KEEP_RESULT_ROWS:
@@ -266,7 +277,7 @@ class Session:
                 return self.on(state.conn, sql, params, row_factory, fresh=fresh)
         if self.scoped:  # a transaction-local tenant needs a transaction
             return self._in_atomic(sql, params, row_factory, fresh)
-        return self.unpinned(self.on, sql, params, row_factory, fresh)
+        return self.on(None, sql, params, row_factory, fresh)
 
     async def _scoped_on(
         self, state: TransactionState, sql: str, params: Sequence[object], row_factory: RowFactory | None, fresh: bool
@@ -369,6 +380,16 @@ async def _located(cur: psycopg.AsyncCursor[Any], row_factory: RowFactory, error
         except DecodeError as exc:
             return type(exc)(f"{exc} (row {index})")
     return error
+
+
+def resend(exc: ConnectionFailure, resent: bool) -> None:
+    """Return when work that failed with ``exc`` outside a transaction is to run once more on a fresh
+    connection (logged at INFO): the server ended the session under it (``ConnectionFailure.resendable``:
+    57P01 admin shutdown, 57P02, 57P03), so nothing committed, and it was not ``resent`` already. Otherwise
+    raise ``exc`` (a statement cut off mid-flight may have committed)."""
+    if resent or not exc.resendable:
+        raise exc
+    logger.info("the server ended the session (%s); sending the statement again", exc.sqlstate)
 
 
 _CURSOR_ATTR = "_djogi_cursor"

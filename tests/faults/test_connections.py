@@ -3,6 +3,7 @@ postmaster during COPY, a wrong URL. Each test is bounded by ``FAULT_BOUND_S``."
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
@@ -98,6 +99,40 @@ async def test_a_statement_whose_session_is_terminated_is_sent_again(private_ser
             tg.start_soon(terminate_when_sleeping)
             rows = await db.raw("SELECT pg_backend_pid(), pg_sleep(0.5)::text")
         assert rows[0][0] != victim  # answered by a fresh connection
+
+
+async def test_a_statement_is_sent_again_once_not_twice(
+    private_server: EmbeddedServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Every backend running the statement is terminated: it runs twice (the resend), then the failure is
+    raised; it is never sent a third time."""
+    marker = "SELECT pg_sleep(5), 'resent-once'"
+    async with _pool_and_admin(private_server, min_size=1, max_size=2) as (db, admin):
+        await db.raw("SELECT 1")
+        terminated: set[int] = set()
+
+        async def terminate_every_run() -> None:
+            while True:
+                rows = await (await admin.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE query = %s AND pid <> pg_backend_pid()", (marker,)
+                )).fetchall()
+                for (pid,) in rows:
+                    await admin.execute("SELECT pg_terminate_backend(%s)", (pid,))  # 57P01 mid-statement
+                    terminated.add(pid)
+                await anyio.sleep(0.01)
+
+        with caplog.at_level(logging.INFO, logger="djogi.sql"):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(terminate_every_run)
+                with pytest.raises(ConnectionFailure) as info:
+                    await db.raw(marker)
+                await anyio.sleep(0.5)  # a third run, if there were one, would be found and counted
+                tg.cancel_scope.cancel()
+        assert info.value.resendable
+        assert len(terminated) == 2
+        resent = [r for r in caplog.records if "sending the statement again" in r.getMessage()]
+        assert len(resent) == 1
+        assert await db.raw("SELECT 3") == [(3,)]  # the pool recovers
 
 
 async def test_inside_a_transaction_a_lost_session_is_transient_and_retried_whole(
