@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from djogi import Field, ForeignKey, Loaded, Model, field, protect, to_visage, visage, visage_query
 from djogi.codecs.encrypted import OVERHEAD, decrypt, encrypt
 from djogi.errors import EncryptedFieldError
+from djogi.identifiers import RESERVED_WORDS
 from djogi.model import ModelMeta, descriptor, registry_scope
 from djogi.protect import AUDIENCES, MASK
 
@@ -37,8 +38,9 @@ _TYPES: dict[str, tuple[Any, Any]] = {
 }  # fmt: skip
 _RESERVED = {"id", "created_at", "updated_at", "objects"}
 
-names = st.from_regex(r"[a-z][a-z0-9_]{0,11}", fullmatch=True).filter(
-    lambda n: n not in _RESERVED and not keyword.iskeyword(n) and not n.startswith("_")
+names = st.from_regex(r"[a-z][a-z0-9_]{0,11}", fullmatch=True).filter(  # (no "_id" ending: a foreign key's column)
+    lambda n: n not in _RESERVED and not keyword.iskeyword(n) and n.lower() not in RESERVED_WORDS
+    and not n.startswith("_") and not n.endswith("_id")
 )
 audiences = st.lists(st.sampled_from(AUDIENCES), unique=True, max_size=4)
 
