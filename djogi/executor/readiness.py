@@ -2,8 +2,8 @@
 
 psycopg's async wait (``psycopg.waiting.wait_async``) registers a reader with the event loop before every
 wait and removes it after: two or more ``epoll_ctl`` system calls per wait (uvloop's libuv retries a failed
-one), and a statement waits once or twice. Against a local server that cost about 23 µs of a 150-190 µs
-query on the machine the benchmarks run on, more than everything djogi itself does per query.
+one), and a statement waits once or twice. Against a local server that cost 3 to 8 µs of a 210-260 µs
+query on the quiet benchmark machine, and about 20 µs when its cores were contended.
 ``Readiness`` registers a connection's reader once and keeps it: a wait for a readable socket only arms a
 future the reader resolves (and psycopg's wake-up timer). Everything else is psycopg's own code: a wait
 for a writable socket (a large statement or COPY data that does not go out at once) goes to
