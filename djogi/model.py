@@ -79,12 +79,12 @@ class ModelMeta(SchemaMeta):
 
     Each model class declaring a table gets its own metaclass (a subclass of this one) holding a
     ``property`` per field name and ``objects``: a metaclass data descriptor is found before the class's own
-    field descriptor, so ``Book.title`` costs one C-level ``dict.get`` once cached (a Python
-    ``__getattribute__`` on the metaclass cost a Python call per class attribute read, 3x slower). An
-    abstract base keeps the metaclass it is created with, so several of them combine as bases, as before;
-    two table models still cannot (their layouts conflict in msgspec; Python now says so first, as a
-    metaclass conflict). Type checkers see the model's fields
-    through their descriptor types (``djogi.fields``) instead, so an unknown class attribute is an error.
+    field descriptor, so ``Book.title`` costs one C-level dict lookup once cached (see ``_ClassAttribute``; a
+    Python ``__getattribute__`` on the metaclass cost a Python call per class attribute read, 3x slower).
+    An abstract base keeps the metaclass it is created with, so several of them combine as bases, as
+    before; two table models still cannot (their layouts conflict in msgspec; Python now says so first, as
+    a metaclass conflict). Type checkers see the model's fields through their descriptor types
+    (``djogi.fields``) instead, so an unknown class attribute is an error.
     """
 
     if TYPE_CHECKING:
@@ -107,16 +107,14 @@ class ModelMeta(SchemaMeta):
         def __new__(mcls, name, bases, namespace, **kwargs):
             if "view" in kwargs:
                 kwargs["view"] = view_sql(name, kwargs["view"])
-            if "table" not in kwargs:  # an abstract base (a mixin of fields or hooks) keeps the metaclass called
-                cls = super().__new__(mcls, name, bases, namespace, **kwargs)
-                type.__setattr__(cls, "__djogi_columns__", {})
-                return cls
-            own = _own_metaclass(name, (mcls, *map(type, bases)), namespace.get("__module__", mcls.__module__))
+            tabled = "table" in kwargs  # an abstract base (a mixin of fields or hooks) keeps the metaclass called
+            own = _own_metaclass(name, (mcls, *map(type, bases)), namespace.get("__module__")) if tabled else mcls
             cls = super().__new__(own, name, bases, namespace, **kwargs)
             type.__setattr__(cls, "__djogi_columns__", {})
-            for attribute in (*cls.__struct_fields__, "objects"):
-                if attribute[0] != "_":
-                    setattr(own, attribute, property(_ClassAttribute(attribute).__getitem__))
+            if tabled:
+                for attribute in (*cls.__struct_fields__, "objects"):
+                    if attribute[0] != "_":
+                        setattr(own, attribute, property(_ClassAttribute(attribute).__getitem__))
             return cls
 
         def __getattr__(cls, name):
@@ -134,13 +132,13 @@ class ModelMeta(SchemaMeta):
             raise AttributeError(f"type object {cls.__name__!r} has no attribute {name!r}")
 
 
-def _own_metaclass(name: str, metas: tuple[type, ...], module: str) -> type:
+def _own_metaclass(name: str, metas: tuple[type, ...], module: str | None) -> type:
     """A new metaclass for the model class ``name``, deriving from the most derived of ``metas`` (the
     metaclass called and its bases' metaclasses; several when bases are sibling models), as Python's own
     choice of a class's metaclass would."""
     ours = [m for m in dict.fromkeys(metas) if issubclass(m, ModelMeta)]
     leaves = tuple(m for m in ours if not any(o is not m and issubclass(o, m) for o in ours))
-    own = type(f"{name}Meta", leaves, {"__module__": module})
+    own = type(f"{name}Meta", leaves, {"__module__": module or ModelMeta.__module__})
     inherit_vectorcall(own, msgspec.StructMeta)
     return own
 
