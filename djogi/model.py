@@ -110,7 +110,6 @@ class ModelMeta(SchemaMeta):
             tabled = "table" in kwargs  # an abstract base (a mixin of fields or hooks) keeps the metaclass called
             own = _own_metaclass(name, (mcls, *map(type, bases)), namespace.get("__module__")) if tabled else mcls
             cls = super().__new__(own, name, bases, namespace, **kwargs)
-            type.__setattr__(cls, "__djogi_columns__", {})
             if tabled:
                 for attribute in (*cls.__struct_fields__, "objects"):
                     if attribute[0] != "_":
@@ -185,7 +184,7 @@ class Model(ModelBase, Keyed[K], metaclass=ModelMeta):
     ``updated_at`` and the instance layout come from ``djogi.schema.ModelBase``; instances are frozen.
     """
 
-    __djogi_columns__: ClassVar[dict[str, Any]]
+    __djogi_model__: ClassVar[bool] = True  # what the schema layer recognizes a model class by
     if TYPE_CHECKING:
         id: Key = _UNSET
         created_at: Stamp = _UNSET

@@ -248,7 +248,7 @@ def _relation_target(
 
 def _is_model_class(target: object) -> bool:
     """True for a class built by the model metaclass (declared, or waiting for a model it refers to)."""
-    return isinstance(target, type) and hasattr(target, "__struct_fields__") and hasattr(target, "__djogi_columns__")
+    return isinstance(target, type) and hasattr(target, "__struct_fields__") and hasattr(target, "__djogi_model__")
 
 
 _KEY_TYPES = {"SERIAL": "INTEGER", "BIGSERIAL": "BIGINT", "SMALLSERIAL": "SMALLINT"}
