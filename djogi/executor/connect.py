@@ -89,8 +89,8 @@ async def connect(
     statement's result, a COPY chunk, a COMMIT): past it the connection is closed and
     ``ConnectionFailure`` raised. TCP keepalives and ``connect_timeout`` are on unless the URL sets
     them (``djogi.executor.bounded.NETWORK_DEFAULTS``). ``prepare``: True prepares a statement
-    shape from its second execution, an int sets that threshold, False disables prepared statements
-    (PgBouncer transaction mode). Each new connection runs, once: enum-aware adapters, ``SELECT
+    shape at its second execution on a connection, an int ``n`` after ``n`` executions, False disables
+    prepared statements (PgBouncer transaction mode). Each new connection runs, once: enum-aware adapters, ``SELECT
     set_config('heer.node_id', ...), set_config('heer.ranj_node_id', ...)`` for ``node_id`` (default: the
     config's ``[project] node_id``, else 1), then ``setup``.
 
@@ -118,7 +118,7 @@ async def connect(
     resolved = url or settings.url
     assert resolved is not None
     prepare = settings.prepare if prepare is None else prepare
-    threshold = None if prepare is False else 2 if prepare is True else int(prepare)
+    threshold = None if prepare is False else 1 if prepare is True else int(prepare)  # (psycopg: runs before)
     holder: list[Session] = []
 
     async def configure(conn: Connection) -> None:

@@ -330,7 +330,7 @@ class Database:
                 f"raw() refuses transaction control ({keyword}): use `async with db.atomic():`, "
                 "which keeps savepoints and on_commit callbacks consistent"
             )
-        rows, _ = await self._session.run(sql, params, None if into is None else into_factory(into), fresh=True)
+        rows, _ = await self._session.run(sql, params, None if into is None else into_factory(into))
         return rows
 
     # ------------------------------------------------------------------------------------ CRUD
@@ -391,7 +391,7 @@ class Database:
         problem = desc.refresh_problem(concurrently=concurrently)
         if problem is not None:
             raise ValidationError(f"refresh_view(): {problem}")
-        await self._session.run(refresh_sql(desc.table, concurrently=concurrently), (), None, fresh=True)
+        await self._session.run(refresh_sql(desc.table, concurrently=concurrently), (), None)
 
     # ------------------------------------------------------------------------------------ bulk writes
 

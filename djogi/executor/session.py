@@ -16,7 +16,6 @@ from typing import Any, TypeVar
 import anyio
 import psycopg
 from psycopg import pq
-from psycopg.rows import tuple_row
 
 from djogi.algebra.compile import compile
 from djogi.algebra.dml import Delete, Insert, InsertFrom, Merge, Update
@@ -32,7 +31,8 @@ from djogi.algebra.results import (
 )
 from djogi.auth import AuthContext
 from djogi.codecs import configure_adapters
-from djogi.errors import ConnectionFailure, DecodeError, TenantRequired, ValidationError
+from djogi.errors import ConnectionFailure, TenantRequired, ValidationError
+from djogi.executor import protocol
 from djogi.executor.errors import translate
 from djogi.executor.events import Listener, StatementEvent, logger
 from djogi.executor.pool import Connection, Pool
@@ -195,41 +195,32 @@ class Session:
         sql: str,
         params: Sequence[object],
         row_factory: RowFactory | None = None,
-        fresh: bool = False,
         _resent: bool = False,
     ) -> tuple[list[Any], int]:
-        """Run one statement on ``conn`` (raw cursor, binary results): its rows (built by ``row_factory``
-        inside the fetch, else tuples; empty when the statement returns none) and its row count.
+        """Run one statement on ``conn`` (``protocol.execute``: binary results, prepared past psycopg's
+        threshold): its rows (built by ``row_factory``, else tuples; empty when the statement returns none)
+        and its row count. A row that does not decode raises the ``DecodeError`` naming its index in the
+        result; other errors are translated.
 
         ``conn`` None: on a connection checked out for the statement (``Pool.take``, else ``acquire``) and
         parked afterwards, sent once more on a fresh one when ``resend`` says so (``_resent``: this is that
         second run); what ``unpinned`` does for other work, written out here so that the hottest path is one
         coroutine.
-
-        The connection keeps one cursor for these calls (see ``_cursor``): a new cursor per statement copies
-        the adapters map and builds a new transformer, which costs about as much as the rest of the call.
-        ``fresh``: a new cursor, for a ``row_factory`` that reads the result's columns (psycopg also calls
-        a kept cursor's factory with the previous statement's result). A row that does not decode raises
-        the ``DecodeError`` naming its index in the result.
         """
         pool = None
         if conn is None:
             pool = self.pool
             conn = pool.take() or await pool.acquire()
         try:
-            if fresh:
-                cur = conn.cursor(row_factory=row_factory or tuple_row)
-            else:
-                cur = conn.__dict__.get(_CURSOR_ATTR) or _cursor(conn)
-                factory = conn.row_factory if row_factory is None else row_factory
-                if cur.row_factory is not factory:
-                    cur.row_factory = factory
             started = time.perf_counter() if self.listeners or logger.isEnabledFor(DEBUG) else 0.0
             try:
-                await cur.execute(sql, params, binary=True)
+                result = await protocol.execute(conn, sql, params)
             except (psycopg.Error, UnicodeEncodeError) as exc:
                 raise translate(exc) from exc
-            return await self._collect(cur, sql, params, row_factory, started)
+            rows, rowcount = protocol.decode(conn, result, row_factory)
+            if started:  # someone is watching
+                self.observe(sql, params, started, rowcount)
+            return rows, rowcount
         except ConnectionFailure as exc:
             if pool is None:
                 raise
@@ -237,35 +228,10 @@ class Session:
         finally:
             if pool is not None and not pool.park(conn):
                 await pool.release(conn)
-        return await self.on(None, sql, params, row_factory, fresh, _resent=True)
-
-    async def _collect(
-        self, cur: Any, sql: str, params: Sequence[object], row_factory: RowFactory | None, started: float
-    ) -> tuple[list[Any], int]:
-        """The rows (none unless the statement returned tuples) and row count of ``cur``'s current result;
-        reports the statement to the listeners. A row that does not decode raises the ``DecodeError``
-        naming its index; a large result is freed at once rather than at the connection's next call."""
-        result = cur.pgresult
-        try:
-            rows = await cur.fetchall() if result is not None and result.status == _TUPLES_OK else []
-        except DecodeError as exc:
-            assert row_factory is not None
-            raise await _located(cur, row_factory, exc) from exc
-        except psycopg.DataError as exc:  # a value Python cannot hold: a date past 9999, 'infinity' ...
-            columns = ", ".join(f"{c.name} {c.type_display}" for c in cur.description or ())
-            raise DecodeError(
-                f"a value in the result ({columns}) cannot be loaded into Python: {exc}; read that column through a "
-                "cast to text, or keep its values within Python's range (years 1-9999, finite)"
-            ) from exc
-        rowcount: int = len(rows) if rows else cur.rowcount  # (a result's rows are all fetched: its row count)
-        if started:  # someone is watching (``on`` read the clock)
-            self.observe(sql, params, started, rowcount)
-        if len(rows) > _KEEP_RESULT_ROWS:
-            await _drop(cur)
-        return rows, rowcount
+        return await self.on(None, sql, params, row_factory, _resent=True)
 
     def run(
-        self, sql: str, params: Sequence[object] = (), row_factory: RowFactory | None = None, *, fresh: bool = False
+        self, sql: str, params: Sequence[object] = (), row_factory: RowFactory | None = None
     ) -> Awaitable[tuple[list[Any], int]]:
         """``on()`` the task's transaction connection, or a pooled connection checked out for the call.
         (A plain function returning the awaitable: one coroutine fewer on the hottest path.)"""
@@ -273,23 +239,23 @@ class Session:
             state = self.current_transaction()
             if state is not None:
                 if self.scoped or state.applied is not CLEAN or state.auth is not None:
-                    return self._scoped_on(state, sql, params, row_factory, fresh)
-                return self.on(state.conn, sql, params, row_factory, fresh=fresh)
+                    return self._scoped_on(state, sql, params, row_factory)
+                return self.on(state.conn, sql, params, row_factory)
         if self.scoped:  # a transaction-local tenant needs a transaction
-            return self._in_atomic(sql, params, row_factory, fresh)
-        return self.on(None, sql, params, row_factory, fresh)
+            return self._in_atomic(sql, params, row_factory)
+        return self.on(None, sql, params, row_factory)
 
     async def _scoped_on(
-        self, state: TransactionState, sql: str, params: Sequence[object], row_factory: RowFactory | None, fresh: bool
+        self, state: TransactionState, sql: str, params: Sequence[object], row_factory: RowFactory | None
     ) -> tuple[list[Any], int]:
         await self.enter(state, sql)
-        return await self.on(state.conn, sql, params, row_factory, fresh=fresh)
+        return await self.on(state.conn, sql, params, row_factory)
 
     async def _in_atomic(
-        self, sql: str, params: Sequence[object], row_factory: RowFactory | None, fresh: bool
+        self, sql: str, params: Sequence[object], row_factory: RowFactory | None
     ) -> tuple[list[Any], int]:
         async with Atomic(self, None, False, False):
-            return await self.run(sql, params, row_factory, fresh=fresh)
+            return await self.run(sql, params, row_factory)
 
     async def pinned(self) -> TransactionState | None:
         """The task's open transaction with this session's scope applied (``scope``), or None."""
@@ -310,10 +276,6 @@ class Session:
         ``pipeline statement i of n failed:``; the statements after it did not run.
         """
         cursors = _pipeline_cursors(conn, len(batch))
-        for cur, (_, _, factory) in zip(cursors, batch, strict=True):
-            factory = conn.row_factory if factory is None else factory
-            if cur.row_factory is not factory:
-                cur.row_factory = factory
         started = time.perf_counter()
         try:
             async with conn.pipeline():
@@ -324,8 +286,16 @@ class Session:
             error = translate(exc)
             error.args = (f"pipeline statement {index + 1} of {len(batch)} failed: {error}", *error.args[1:])
             raise error from exc
-        return [await self._collect(cur, sql, params, factory, started)
-                for cur, (sql, params, factory) in zip(cursors, batch, strict=True)]  # fmt: skip
+        out = []
+        for cur, (sql, params, factory) in zip(cursors, batch, strict=True):
+            result = cur.pgresult
+            assert result is not None  # (each statement of a pipeline that did not fail has its result)
+            rows, rowcount = protocol.decode(conn, result, factory)
+            self.observe(sql, params, started, rowcount)
+            if result.ntuples > _KEEP_RESULT_ROWS:  # free a large result now, not at the next pipeline
+                await cur.close()
+            out.append((rows, rowcount))
+        return out
 
     def statement(self, stmt: Statement) -> Awaitable[tuple[list[Any], int]]:
         """``run()`` a compiled statement; its rows come back decoded by its shape's row factory."""
@@ -349,7 +319,7 @@ class Session:
     async def configure(self, conn: Connection) -> None:
         """Read the OIDs of the enums and of pgvector's ``vector`` type visible on ``conn`` (``pg_type``, on
         the search path) and register djogi's adapters with them on its adapters map."""
-        conn.__dict__.pop(_CURSOR_ATTR, None)  # a cursor copies the adapters map when it is made
+        protocol.forget(conn)  # a transformer (and a cursor) copies the adapters map when it is made
         conn.__dict__.pop(_PIPELINE_ATTR, None)
         cur = await conn.execute(ENUM_OIDS_SQL, prepare=False)
         rows = await cur.fetchall()
@@ -368,20 +338,6 @@ class Session:
         await self.pool.renew()
 
 
-async def _located(cur: psycopg.AsyncCursor[Any], row_factory: RowFactory, error: DecodeError) -> DecodeError:
-    """``error`` (a row of ``cur``'s result that did not decode) naming the row's index: the result is read
-    again as tuples and decoded row by row."""
-    make = row_factory(cur)
-    cur.row_factory = tuple_row
-    await cur.scroll(0, "absolute")
-    for index, row in enumerate(await cur.fetchall()):
-        try:
-            make(row)
-        except DecodeError as exc:
-            return type(exc)(f"{exc} (row {index})")
-    return error
-
-
 def resend(exc: ConnectionFailure, resent: bool) -> None:
     """Return when work that failed with ``exc`` outside a transaction is to run once more on a fresh
     connection (logged at INFO): the server ended the session under it (``ConnectionFailure.resendable``:
@@ -392,37 +348,13 @@ def resend(exc: ConnectionFailure, resent: bool) -> None:
     logger.info("the server ended the session (%s); sending the statement again", exc.sqlstate)
 
 
-_CURSOR_ATTR = "_djogi_cursor"
 _PIPELINE_ATTR = "_djogi_pipeline_cursors"
 _KEEP_RESULT_ROWS = 1000
 
 
-def _cursor(conn: Connection) -> psycopg.AsyncCursor[Any]:
-    """A new cursor for ``Session.on`` on ``conn``, kept on the connection (``conn.__dict__[_CURSOR_ATTR]``,
-    which ``on`` reads first).
-
-    A connection runs one statement at a time (it is checked out by, or pinned to, one task), so one cursor
-    serves every call; reusing it also keeps psycopg's transformer (and its dumpers) when the same SQL text
-    runs again. A kept cursor is never closed while kept: ``_drop`` forgets it before closing it, and
-    ``configure`` drops it when the adapters change.
-    """
-    cur: psycopg.AsyncCursor[Any] = conn.cursor()
-    conn.__dict__[_CURSOR_ATTR] = cur
-    return cur
-
-
-async def _drop(cur: psycopg.AsyncCursor[Any]) -> None:
-    """Close ``cur`` (freeing a large result now rather than at the connection's next statement), first
-    forgetting it if it is the cursor kept on its connection (the next statement makes a new one)."""
-    kept = cur.connection.__dict__
-    if kept.get(_CURSOR_ATTR) is cur:
-        del kept[_CURSOR_ATTR]
-    await cur.close()
-
-
 def _pipeline_cursors(conn: Connection, n: int) -> list[psycopg.AsyncCursor[Any]]:
     """``n`` cursors for one pipeline on ``conn`` (each statement's result needs its own), kept on the
-    connection for the next pipeline as ``_cursor`` keeps one; closed ones are replaced."""
+    connection for the next pipeline; closed ones are replaced."""
     kept: list[psycopg.AsyncCursor[Any]] = conn.__dict__.setdefault(_PIPELINE_ATTR, [])
     for i, cur in enumerate(kept[:n]):
         if cur.closed:
