@@ -76,11 +76,12 @@ def raw_cells(cur: psycopg.AsyncCursor[Any], args: Args) -> dict[Cell, Call]:
             ("ten", "raw sequential"): sequential, ("ten", "raw pipelined"): pipelined}  # fmt: skip
 
 
-def djogi_cells(db: Database, args: Args) -> dict[Cell, Call]:
-    """djogi's side: the normal terminals, a prepared query, and ``db.pipeline()``."""
+def djogi_cells(db: Database, db_prepared: Database, args: Args) -> dict[Cell, Call]:
+    """djogi's side: the normal terminals and ``db.pipeline()`` on ``db``, the prepared queries on
+    ``db_prepared`` (a pool of its own: see ``_measure``)."""
     ids, params, batches = args.ids, args.params, args.batches
-    by_pk = db.prepare(Item.objects.where(Item.id == param("pk")))
-    window = db.prepare(_filter_query(param("floor"), param("qty")))
+    by_pk = db_prepared.prepare(Item.objects.where(Item.id == param("pk")))
+    window = db_prepared.prepare(_filter_query(param("floor"), param("qty")))
 
     async def get(i: int) -> int:
         return await db.get(Item, ids[i]) is not None
@@ -124,8 +125,12 @@ async def _measure(url: str, repeat: int) -> dict[Cell, Timing]:
         raw = await psycopg.AsyncConnection.connect(url, autocommit=True, cursor_factory=psycopg.AsyncRawCursor)
         stack.push_async_callback(raw.close)
         cur = await stack.enter_async_context(raw.cursor(binary=True))
-        db = await stack.enter_async_context(connect(url, min_size=1, max_size=2))
-        cells = {**raw_cells(cur, args), **djogi_cells(db, args)}
+        # Each side of a workload on a server backend of its own: a statement sent to the backend that has
+        # just answered the previous call waits for that backend's work after its answer, which a side
+        # taking its turn after another backend's call does not.
+        db = await stack.enter_async_context(connect(url, min_size=1, max_size=1))
+        db_prepared = await stack.enter_async_context(connect(url, min_size=1, max_size=1))
+        cells = {**raw_cells(cur, args), **djogi_cells(db, db_prepared, args)}
         timings: dict[Cell, Timing] = {}
         for workload, calls in CALLS.items():
             sides = {key: fn for key, fn in cells.items() if key[0] == workload}

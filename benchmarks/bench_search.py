@@ -136,16 +136,19 @@ async def _measure(url: str, terms: list[str], probes: list[Vector], repeat: int
     """Each workload's timings per side: ``djogi``, ``djogi prepared`` and ``raw``."""
     out: Results = []
     async with contextlib.AsyncExitStack() as stack:
-        db = await stack.enter_async_context(connect(url, min_size=1, max_size=2))
+        # Each side on a server backend of its own (as in ``bench_hot``): the prepared side has its own pool.
+        db = await stack.enter_async_context(connect(url, min_size=1, max_size=1))
+        db_prepared = await stack.enter_async_context(connect(url, min_size=1, max_size=1))
         raw = await psycopg.AsyncConnection.connect(url, autocommit=True, cursor_factory=psycopg.AsyncRawCursor)
         stack.push_async_callback(raw.close)
         await db.execute(select(SearchDoc).update(words=to_tsvector("simple", SearchDoc.title)))
         await raw.execute(INDEXES.encode())
         await db.reload_types()
+        await db_prepared.reload_types()
         await register_vector_async(raw)
         cur = await stack.enter_async_context(raw.cursor(binary=True))
         for ranked, label in ((False, "match, first 10 by id"), (True, "match, top 10 by ts_rank")):
-            prepared_text = db.prepare(full_text_query(param("term", "text"), ranked))
+            prepared_text = db_prepared.prepare(full_text_query(param("term", "text"), ranked))
             text_sql = full_text_query(terms[0], ranked).sql().sql
 
             async def text(i: int, r: bool = ranked) -> Sequence[object]:
@@ -157,7 +160,7 @@ async def _measure(url: str, terms: list[str], probes: list[Vector], repeat: int
             raw_text = _raw_side(cur, text_sql, [full_text_query(t, ranked).sql().params for t in terms])
             sides: dict[str, Side] = {"djogi": text, "djogi prepared": text_prepared, "raw": raw_text}
             out.append((f"full text: {label}", await _compare(sides, repeat)))
-        prepared_knn = db.prepare(knn_query(param("probe", "vector")))
+        prepared_knn = db_prepared.prepare(knn_query(param("probe", "vector")))
 
         async def knn(i: int) -> Sequence[object]:
             return await db.all(knn_query(probes[i]))
