@@ -26,6 +26,7 @@ from djogi.executor.readiness import RaisingFirst, Readiness
 from djogi.redact import redact
 
 RV = TypeVar("RV")
+_BAD = psycopg.pq.ConnStatus.BAD
 
 # libpq parameters added when the URL does not set them: connect within 10 s; probe an idle TCP connection
 # after 30 s, every 10 s, 3 times; drop a connection whose sent data stays unacknowledged for 60 s.
@@ -90,7 +91,7 @@ class BoundedConnection(psycopg.AsyncConnection[tuple[Any, ...]]):
     async def wait(self, gen: PQGen[RV], interval: float = 0.1, timeout: float | None = None) -> RV:
         bound = self.operation_timeout if timeout is None else timeout
         try:
-            return await self._readiness.wait(gen, self.pgconn.socket, interval, bound)
+            result = await self._readiness.wait(gen, self.pgconn.socket, interval, bound)
         except psycopg.errors._WaitTimeout:
             self._readiness.release()
             if timeout is not None or bound is None:  # the caller's own bound (psycopg's cancellation path)
@@ -99,6 +100,9 @@ class BoundedConnection(psycopg.AsyncConnection[tuple[Any, ...]]):
         except (CancelledError, KeyboardInterrupt, SystemExit) as exc:  # psycopg's handling of an interruption
             self._readiness.release()
             return await psycopg.AsyncConnection.wait(self, cast(PQGen[RV], RaisingFirst(exc, gen)), interval, bound)
+        if self.pgconn.status == _BAD:  # libpq read the server's end and closed the socket (see readiness)
+            self._readiness.release()
+        return result
 
     async def close(self) -> None:
         self._readiness.release()  # before the socket is closed (see djogi.executor.readiness)

@@ -17,6 +17,9 @@ What keeps the kept registration safe:
   ``close()``, its collection when it is dropped without ``close()``, giving up on a silent server,
   psycopg's handling of an interrupted wait and psycopg's own waits; a descriptor closed while registered
   could be reused by another connection's socket, which the stale registration would then shadow;
+- libpq closes the socket itself when it reads the server's end (a terminated backend, a restart): a wait
+  that ends in an error unregisters, and so does one after which the connection is BAD
+  (``BoundedConnection.wait``), before any other code can open a socket on the same number;
 - a wait woken by its timer (every ``interval``, as psycopg's are) unregisters, and the next wait registers
   afresh, as psycopg's waits always do: a registration lost to code that went around ``release()``, or one
   the loop closed on a socket error (uvloop does, and keeps the closed handle until the reader is removed),
@@ -78,6 +81,9 @@ class Readiness:
                 await sleep(0)
                 _last_yield = monotonic()
             return done.value  # type: ignore[no-any-return]
+        except BaseException:
+            self.release()  # (see below)
+            raise
         try:
             while True:
                 left = None if deadline is None else deadline - monotonic()
@@ -95,6 +101,9 @@ class Readiness:
         except OSError as exc:  # the socket was closed under the wait
             self.release()
             raise psycopg.OperationalError("connection socket closed") from exc
+        except BaseException:  # libpq may have closed the socket (it does on reading the server's end)
+            self.release()
+            raise
 
     async def _readable_within(self, fd: int, seconds: float) -> Ready | int:
         loop = get_running_loop()

@@ -167,3 +167,37 @@ def test_a_connection_dropped_without_close_unregisters_before_its_socket_closes
 
     loop = _run(base, work)
     assert [e for e in loop.events if e[1] == fds[0]][-1] == ("removed", fds[0], True)
+
+
+@pytest.mark.parametrize("base", _loops())
+def test_a_statement_cut_off_by_the_server_unregisters_before_the_next_socket_opens(db_url: str, base: Any) -> None:
+    """libpq closes the socket when it reads the server's end mid-statement; the registration must go with
+    it, before the next connection can be given the same descriptor number."""
+
+    async def work(loop: Any) -> None:
+        conn = await _connect(db_url)
+        fd = conn.pgconn.socket
+        pid = (await (await conn.execute("SELECT pg_backend_pid()")).fetchone() or [0])[0]
+        loop.events.clear()
+
+        async def terminate() -> None:
+            await asyncio.sleep(0.3)
+            async with await _connect(db_url) as admin:
+                await admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+        killer = asyncio.ensure_future(terminate())
+        with pytest.raises(psycopg.OperationalError):
+            await conn.execute("SELECT pg_sleep(30)")
+        await killer
+        # removed once, before any new socket: the admin connection's own fd came and went while ours was
+        # still registered and open, so its number differs; nothing is registered for ``fd`` now
+        ours = [e for e in loop.events if e[1] == fd]
+        assert ours[-1][0] == "removed", ours
+        assert not loop.remove_reader(fd)
+        second = await _connect(db_url)  # typically given ``fd`` again
+        for n in range(3):
+            assert await (await second.execute("SELECT %s::int", (n,))).fetchone() == (n,)
+        await second.close()
+        await conn.close()
+
+    _run(base, work)
