@@ -2,9 +2,11 @@
 
 ``row_maker(shape)`` is the function turning one binary-loaded row (a tuple in SQL column order) into its
 value: a model instance (``codecs.row_decoder``), a Struct, a tuple of parts for joined rows, a tuple with
-converted values; None when psycopg's tuple is already final. ``row_factory(shape)`` hands it to psycopg
-as a row factory, so rows are decoded inside the fetch and each tuple is freed as soon as its value exists;
-``into_factory(into)`` does the same for ``raw(into=...)``, reading the column names off the cursor.
+converted values; None when psycopg's tuple is already final. ``row_factory(shape)`` wraps it as a psycopg
+row factory, which ``executor.protocol.decode`` calls with the result (a cursor's attributes: ``pgresult``,
+``adapters``, ``description``) and whose maker psycopg's loader calls per row, so each tuple is freed as soon
+as its value exists; ``into_factory(into)`` does the same for ``raw(into=...)``, reading the column names
+off the result.
 """
 
 from __future__ import annotations
@@ -175,8 +177,8 @@ def _constant(make: RowMaker) -> RowFactory:
 
 def into_factory(into: type[Any]) -> RowFactory:
     """The row factory of ``raw(into=...)``: rows of a model decoded by column name through its row decoder,
-    rows of another Struct converted by column name. Meant for a fresh cursor (psycopg calls it once the
-    result's columns are known). ValidationError when the columns do not fit the model (also without rows)."""
+    rows of another Struct converted by column name, the names read off the result it is called with.
+    ValidationError when the columns do not fit the model (also without rows)."""
     is_model = isinstance(into, type) and issubclass(into, Model)
 
     def factory(cursor: Any) -> RowMaker:

@@ -1,6 +1,6 @@
 """``Session``: where the executor's statements run: on the task's transaction connection, or on a pooled
-connection checked out for the one statement; each statement observed (log, listeners), its errors
-translated, its rows decoded inside the fetch by the row factory it is given (``executor.rows``).
+connection checked out for the one statement (sent by ``executor.protocol``); each statement observed (log,
+listeners), its errors translated, its rows decoded by the row factory it is given (``executor.rows``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from typing import Any, TypeVar
 
 import anyio
 import psycopg
-from psycopg import pq
 
 from djogi.algebra.compile import compile
 from djogi.algebra.dml import Delete, Insert, InsertFrom, Merge, Update
@@ -45,7 +44,6 @@ __all__ = ["ENUM_OIDS_SQL", "Session"]
 
 T = TypeVar("T")
 
-_TUPLES_OK = pq.ExecStatus.TUPLES_OK
 bypass_logger = logging.getLogger("djogi.tenancy")
 ENUM_OIDS_SQL = (
     "SELECT t.typname, t.oid, t.typtype = 'e' FROM pg_catalog.pg_type t "
