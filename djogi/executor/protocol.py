@@ -17,7 +17,8 @@ The parts used are psycopg internals (``_prepared``, ``_check_connection_ok``, `
 
 from __future__ import annotations
 
-from typing import Any, cast
+from collections.abc import Sequence
+from typing import Any, NoReturn, cast
 
 import psycopg
 from psycopg import Column, errors, pq
@@ -39,6 +40,7 @@ _OK = pq.ConnStatus.OK
 _BINARY = pq.Format.BINARY
 _TUPLES_OK = pq.ExecStatus.TUPLES_OK
 _COMMAND_OK = pq.ExecStatus.COMMAND_OK
+_EMPTY_QUERY = pq.ExecStatus.EMPTY_QUERY
 _FATAL_ERROR = pq.ExecStatus.FATAL_ERROR
 _COPY = (pq.ExecStatus.COPY_IN, pq.ExecStatus.COPY_OUT, pq.ExecStatus.COPY_BOTH)
 _AUTO = [[PyFormat.AUTO] * n for n in range(33)]  # the wanted formats of 0-32 parameters (read, never changed)
@@ -67,9 +69,10 @@ def forget(conn: psycopg.AsyncConnection[Any]) -> None:
     conn.__dict__.pop(_TX_ATTR, None)
 
 
-async def execute(conn: psycopg.AsyncConnection[Any], sql: str, params: Any) -> PGresult:
+async def execute(conn: psycopg.AsyncConnection[Any], sql: str, params: Sequence[object]) -> PGresult:
     """Send ``sql`` with ``params`` (a sequence, ``$n`` placeholders) on ``conn``, binary results, prepared
-    when psycopg's threshold says so; its one result (TUPLES_OK or COMMAND_OK).
+    when psycopg's threshold says so; its one result (TUPLES_OK, COMMAND_OK, or EMPTY_QUERY for a statement
+    of nothing but a comment).
 
     Raises what psycopg's cursor raises: the server's error as its ``psycopg.errors`` class,
     ``psycopg.OperationalError`` for a closed or failing connection, ``psycopg.ProgrammingError`` for a
@@ -103,14 +106,14 @@ async def execute(conn: psycopg.AsyncConnection[Any], sql: str, params: Any) -> 
         raise psycopg.InternalError(f"got {len(results)} results from one statement")
     result = results[0]
     status = result.status
-    if status != _TUPLES_OK and status != _COMMAND_OK:
+    if status != _TUPLES_OK and status != _COMMAND_OK and status != _EMPTY_QUERY:
         _raise_for(result, tx.encoding)
     if manager._to_flush:  # statements psycopg's manager evicted: DEALLOCATE them now, as psycopg does
         await conn.wait(manager.maintain_gen(conn))
     return result
 
 
-def _raise_for(result: PGresult, encoding: str) -> None:
+def _raise_for(result: PGresult, encoding: str) -> NoReturn:
     status = result.status
     if status == _FATAL_ERROR:
         raise errors.error_from_result(result, encoding=encoding)

@@ -62,3 +62,9 @@ async def test_copy_and_server_errors_raise_djogi_errors_and_the_connection_stay
         with pytest.raises(DatabaseError, match="does not exist"):
             await db.raw("SELECT * FROM no_such_table_here")
         assert await db.raw("SELECT $1::text", ("still fine",)) == [("still fine",)]
+
+
+async def test_a_statement_of_nothing_but_a_comment_returns_no_rows(db_url: str) -> None:
+    async with connect(db_url, min_size=1, max_size=1) as db:
+        assert await db.raw("-- nothing to run") == []
+        assert await db.raw("SELECT 1") == [(1,)]
