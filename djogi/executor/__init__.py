@@ -11,8 +11,10 @@ rest of djogi: ``connect_bounded`` (the bounded sync connection of the migration
 ``db seed``) and ``translate`` (the one PostgreSQL error translation).
 
 Inside: ``pool`` (connections: checkout, parking, liveness), ``session`` (where statements run: transaction
-pinning, observation), ``rows`` (the one result-shape -> row-factory path), ``errors`` (the one
-PostgreSQL error translation), ``transaction``, ``prefetch``, ``bulk``, ``bounded`` (bounded connections).
+pinning, observation), ``protocol`` (one statement sent and its result decoded, without a psycopg cursor),
+``rows`` (the one result-shape -> row-factory path), ``errors`` (the one PostgreSQL error translation),
+``transaction``, ``prefetch``, ``bulk``, ``bounded`` (bounded connections), ``readiness`` (the kept socket
+registration).
 """
 
 from djogi.executor.bounded import connect_bounded
