@@ -154,10 +154,10 @@ def decode(
     if result.status != _TUPLES_OK:
         affected = result.command_tuples
         return [], -1 if affected is None else affected
-    tx: Transformer = conn.__dict__[_TX_ATTR]
+    tx: Transformer = conn.__dict__.get(_TX_ATTR) or _transformer(conn)  # (a pipeline may be the first work)
     tx.set_pgresult(result)
-    make: RowMaker[Any] = tuple if row_factory is None else row_factory(Described(result, tx.adapters, tx.encoding))
     try:
+        make: RowMaker[Any] = tuple if row_factory is None else row_factory(Described(result, tx.adapters, tx.encoding))
         rows = tx.load_rows(0, result.ntuples, make)
     except DecodeError as exc:
         raise _located(tx, result, make, exc) from exc

@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import psycopg
 import pytest
 
+from djogi import Field, Model
+from djogi.algebra.query import select
 from djogi.errors import DatabaseError
 from djogi.executor import Database, connect
 
@@ -68,3 +71,24 @@ async def test_a_statement_of_nothing_but_a_comment_returns_no_rows(db_url: str)
     async with connect(db_url, min_size=1, max_size=1) as db:
         assert await db.raw("-- nothing to run") == []
         assert await db.raw("SELECT 1") == [(1,)]
+
+
+
+class ProtoItem(Model, table="proto_items"):
+    name: Field[str]
+
+
+async def test_a_pipeline_as_the_first_work_of_a_new_connection_decodes_its_results(db_url: str) -> None:
+    with psycopg.connect(db_url, autocommit=True) as admin:
+        admin.execute(
+            "CREATE TABLE proto_items (id bigint PRIMARY KEY DEFAULT heerid_next_desc(), "
+            "created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now(), "
+            "name text NOT NULL)"
+        )
+        admin.execute("INSERT INTO proto_items (name) VALUES ('a'), ('b')")
+    # the connection has run only its setup, through psycopg's cursor: no kept transformer yet
+    async with connect(db_url, min_size=1, max_size=1) as db, db.pipeline() as p:
+        counted = p.count(select(ProtoItem))
+        named = p.all(select(ProtoItem).order_by(ProtoItem.name))
+    assert counted.value == 2
+    assert [item.name for item in named.value] == ["a", "b"]
