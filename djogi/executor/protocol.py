@@ -145,9 +145,9 @@ class Described:
 def decode(
     conn: psycopg.AsyncConnection[Any], result: PGresult, row_factory: RowFactory | None
 ) -> tuple[list[Any], int]:
-    """The rows of ``result`` (a statement ``execute`` ran on ``conn``), built by ``row_factory`` (called
-    with a ``Described`` of the result; None: tuples), and its row count (rows returned, else rows
-    affected, else -1).
+    """The rows of ``result`` (of a statement run on ``conn`` by ``execute`` or by a pipeline's cursor), built
+    by ``row_factory`` (called with a ``Described`` of the result; None: tuples), and its row count (rows
+    returned, else rows affected, else -1).
 
     Raises ``DecodeError`` naming the row when a row does not decode, and naming the columns when a value
     cannot be held in Python (a date past 9999, 'infinity')."""
