@@ -27,7 +27,7 @@ from djogi.algebra.dml import Insert, excluded, insert_many, insert_one, update_
 from djogi.algebra.expr import Column, now
 from djogi.algebra.query import select
 from djogi.codecs.values import checked_column, column_value, sealed
-from djogi.errors import NotFound, StaleObject, ValidationError
+from djogi.errors import DjogiError, NotFound, StaleObject, ValidationError
 from djogi.executor.errors import translate
 from djogi.executor.transaction import Atomic
 from djogi.identifiers import quote_ident
@@ -125,23 +125,25 @@ def _hoist_nextval(default_sql: str) -> str:
     return f"nextval((SELECT ({arg})::regclass))"
 
 
-def _pk_converter(desc: ModelDescriptor) -> Callable[[Any], Any] | None:
-    """How a key loaded from the database becomes the model's key value (None: used as loaded)."""
-    tp = desc.pk.python_type
+def _loaded_column(desc: ModelDescriptor, fd: FieldDescriptor, column: Sequence[Any]) -> Sequence[Any]:
+    """``column`` (the values generated for ``fd``, as loaded) as the model holds them. A ``HeerId`` /
+    ``HeerIdDesc`` key column is checked as a whole (its values are the plain ints 0..2**63-1: loaded from a
+    BIGINT, only a negative one could fail), each value converted only when that check fails (the key type
+    then raises ValidationError naming the value)."""
+    tp = desc.pk.python_type if fd.kind == "pk" else None
     if tp in (HeerId, HeerIdDesc):
-        return tp  # type: ignore[no-any-return]
+        try:
+            if min(column, default=0) >= 0:
+                return column
+        except TypeError:  # a None among them
+            pass
+        return list(map(tp, column))
     if tp in (RanjId, RanjIdDesc):
-        return lambda raw: tp.from_str(str(raw))
-    return None
-
-
-def _loaded_converter(desc: ModelDescriptor, fd: FieldDescriptor) -> Callable[[Any], Any] | None:
-    if fd.kind == "pk":
-        return _pk_converter(desc)
+        return [tp.from_str(str(raw)) for raw in column]
     if fd.enum_type is not None:
         enum_type = fd.enum_type
-        return lambda raw: None if raw is None else enum_type(raw)
-    return None
+        return [None if raw is None else enum_type(raw) for raw in column]
+    return column
 
 
 @functools.cache
@@ -168,12 +170,14 @@ def _unset_fields(
     desc: ModelDescriptor, rows: Sequence[Model[Any]], read: dict[str, list[Any]] | None = None
 ) -> tuple[list[FieldDescriptor], set[str]]:
     """The database-filled fields (key, timestamps, ``db_default`` columns) some row leaves UNSET, and the
-    names of those every row leaves UNSET; ``read`` holds the columns already read out of ``rows``."""
+    names of those every row leaves UNSET; the columns it reads are kept in ``read`` when given."""
     missing: list[FieldDescriptor] = []
     everywhere: set[str] = set()
     for fd in desc.fields:
         if fd.db_filled and fd.generated is None:
-            column = read[fd.name] if read is not None else list(map(operator.attrgetter(fd.name), rows))
+            column = list(map(operator.attrgetter(fd.name), rows))
+            if read is not None:
+                read[fd.name] = column
             unset = column.count(UNSET)
             if unset:
                 missing.append(fd)
@@ -224,10 +228,7 @@ def _fill(desc: ModelDescriptor, rows: Sequence[M], allocation: _Allocation) -> 
     missing, loaded, everywhere = allocation
     if not missing:
         return list(rows)
-    converted: list[Sequence[Any]] = []
-    for fd, column in zip(missing, loaded, strict=True):
-        convert = _loaded_converter(desc, fd)
-        converted.append(column if convert is None else list(map(convert, column)))
+    converted = [_loaded_column(desc, fd, column) for fd, column in zip(missing, loaded, strict=True)]
     names = tuple(fd.name for fd in missing)
     if len(everywhere) == len(missing):
         return list(map(_filler(names), rows, *converted))
@@ -310,7 +311,8 @@ async def bulk_create(db: Session, rows: Sequence[M], returning: bool) -> list[M
     ``COPY "t" (cols) FROM STDIN (FORMAT BINARY)``.
 
     Generated columns are left out of the COPY and stay UNSET in the rows returned (read the rows back for
-    their values). The generating round trip runs while the given columns are read out of ``rows``. Without
+    their values). The generating round trip runs while the rows are checked (a refused value raises its
+    ValidationError once that query has answered, before any row is sent). Without
     ``returning``, database-filled fields every row leaves UNSET are left out of the COPY (their column
     defaults fill them) and nothing is generated for them, except a HeeRanjID key (one call of the bulk
     generator costs less than the default per row); ``created_at``/``updated_at`` are still generated
@@ -320,7 +322,8 @@ async def bulk_create(db: Session, rows: Sequence[M], returning: bool) -> list[M
         return [] if returning else 0
     desc = _model_of(rows)
     desc.check_writable("bulk_create()")
-    rows, read = checked_columns(desc, rows)
+    _copyable(desc)
+    read: dict[str, list[Any]] = {}
     missing, everywhere = _unset_fields(desc, rows, read)
     fields = [fd for fd in desc.fields if fd.generated is None]  # computed by the database, left UNSET
     if not returning:
@@ -337,14 +340,21 @@ async def bulk_create(db: Session, rows: Sequence[M], returning: bool) -> list[M
         async def generate() -> None:
             loaded.extend(await _generate(db, conn, desc, missing, len(rows)))
 
+        refused: DjogiError | None = None
         try:
             async with anyio.create_task_group() as tg:
                 if missing:
                     tg.start_soon(generate)
-                    await anyio.lowlevel.checkpoint()  # the task sends its query before the columns are read
-                given = _given_columns(desc.name, fields, read, everywhere)
+                    await anyio.lowlevel.checkpoint()  # the task sends its query before the rows are checked
+                try:
+                    rows, read = checked_columns(desc, rows, read)
+                    given = _given_columns(desc.name, fields, read, everywhere)
+                except DjogiError as exc:  # raised once the generating query has answered (nothing to cancel)
+                    refused = exc
         except BaseExceptionGroup as group:
             raise _first_error(group) from None
+        if refused is not None:
+            raise refused
         copy_rows = _copy_rows(fields, given, missing, loaded)
         names = ", ".join(quote_ident(fd.column) for fd in fields)
         sql = f"COPY {quote_ident(desc.table)} ({names}) FROM STDIN (FORMAT BINARY)"
@@ -370,21 +380,31 @@ async def bulk_create(db: Session, rows: Sequence[M], returning: bool) -> list[M
     return result
 
 
-def checked_columns(desc: ModelDescriptor, rows: Sequence[M]) -> tuple[Sequence[M], dict[str, list[Any]]]:
-    """``rows`` with every value checked as ``create()`` checks it (``checked_column``: ``ValidationError``
-    naming ``Model.field`` before anything is sent) and replaced by what is stored when that differs (a
-    REAL rounded to single precision, a plain int key as the declared id type, an enum label as its member),
-    and each field's values as read (one list per field name, in the rows' order). An enum array column is
-    refused (COPY has no dumper for it yet)."""
-    read: dict[str, list[Any]] = {}
-    changed: dict[str, list[Any]] = {}
+def _copyable(desc: ModelDescriptor) -> None:
+    """ValidationError naming the field for a column COPY cannot write: an enum array (no dumper for it
+    yet)."""
     for fd in desc.fields:
         if fd.value_kind == "array" and fd.enum_type is not None:
             raise ValidationError(
                 f"{desc.name}.{fd.name}: bulk_create() cannot COPY an enum array column yet; "
                 "use bulk_insert() or create() for this model"
             )
-        column = list(map(operator.attrgetter(fd.name), rows))
+
+
+def checked_columns(
+    desc: ModelDescriptor, rows: Sequence[M], read: dict[str, list[Any]]
+) -> tuple[Sequence[M], dict[str, list[Any]]]:
+    """``rows`` with every value checked as ``create()`` checks it (``checked_column``: ``ValidationError``
+    naming ``Model.field`` before any row is sent) and replaced by what is stored when that differs (a
+    REAL rounded to single precision, a plain int key as the declared id type, an enum label as its member),
+    and each field's values as read (one list per field name, in the rows' order; ``read`` holds the columns
+    already read out of ``rows``)."""
+    read = dict(read)
+    changed: dict[str, list[Any]] = {}
+    for fd in desc.fields:
+        column = read.get(fd.name)
+        if column is None:
+            column = list(map(operator.attrgetter(fd.name), rows))
         stored = checked_column(fd, column, model=desc.name)
         if stored is not None:
             changed[fd.name] = column = stored

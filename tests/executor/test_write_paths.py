@@ -21,6 +21,7 @@ from djogi.codecs import jsonb_extras, jsonb_replace
 from djogi.codecs.values import column_value
 from djogi.errors import DjogiError, StaleObject, ValidationError
 from djogi.executor import Database
+from djogi.executor.bulk import _loaded_column
 from djogi.migrate import diff, project
 from djogi.migrate.snapshot import Snapshot
 from djogi.model import descriptor
@@ -228,6 +229,18 @@ async def test_bulk_create_task_group_failure_is_a_djogi_error(wdb: Database) ->
     with pytest.raises(DjogiError, match="division by zero"):
         await wdb.bulk_create([WpBoom(), WpBoom(n=1)])
     assert await wdb.raw("SELECT count(*) FROM wp_boom") == [(0,)]
+
+
+def test_generated_heerid_keys_are_checked_as_a_column() -> None:
+    """Keys loaded from the generator are used as loaded when the whole column is in 0..2**63-1 (one
+    ``min``), and each is converted, raising ValidationError naming the bad one, when it is not."""
+    desc, key = descriptor(WpOwner), descriptor(WpOwner).pk_field
+    keys = [5, 2**63 - 1, 0]
+    assert _loaded_column(desc, key, keys) is keys
+    with pytest.raises(ValidationError, match="-1"):
+        _loaded_column(desc, key, [5, -1])
+    with pytest.raises(ValidationError, match="None"):
+        _loaded_column(desc, key, [5, None])
 
 
 class WpTagged(Model, table="wp_tagged"):
