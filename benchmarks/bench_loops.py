@@ -1,5 +1,6 @@
-"""Event-loop benchmark: (b) get by pk and (c) filter+order+limit for raw psycopg async, asyncpg and djogi,
-each under asyncio's default loop and under uvloop, so a figure separates the loop's cost from djogi's.
+"""Event-loop benchmark: (b) get by pk and (c) filter+order+limit for raw psycopg async, asyncpg and djogi
+(built on every call, and prepared: ``djogi_prepared``), each under asyncio's default loop and under uvloop, so
+a figure separates the loop's cost from djogi's.
 
 Run with ``python -m benchmarks.bench_loops [--repeat R]`` (``make bench`` runs it last, on the data it
 loaded; alone it loads the data first). Every (peer, loop) cell runs once untimed, then the cells take
@@ -27,7 +28,8 @@ from benchmarks.peers import NotAvailable
 from benchmarks.report import load_average, standalone, write_page
 
 RESULTS = Path(__file__).resolve().parent / "results"
-PEERS = ("benchmarks.peers.psycopg_async", "benchmarks.peers.asyncpg_raw", "benchmarks.djogi_side")
+PEERS = ("benchmarks.peers.psycopg_async", "benchmarks.peers.asyncpg_raw", "benchmarks.djogi_side",
+         "benchmarks.djogi_prepared")
 FLOOR = "benchmarks.peers.psycopg_sync"
 REPEAT = 5
 
@@ -109,15 +111,16 @@ def run(url: str, repeat: int = REPEAT, out: Path = RESULTS) -> str:
         lines.append(f"| {key[0]} | {key[1]} | {us[(key, 'get_by_pk')]:.1f} | {cpu[(key, 'get_by_pk')]:.1f} "
                      f"| {us[(key, 'filtered')]:.1f} | {cpu[(key, 'filtered')]:.1f} |")  # fmt: skip
     extra = []
-    for loop in runners:
-        if ("djogi", loop) in cells and ("psycopg-async", loop) in cells:
-            b, c = (us[(("djogi", loop), w)] - us[(("psycopg-async", loop), w)] for w in workloads)
-            bc, cc = (cpu[(("djogi", loop), w)] - cpu[(("psycopg-async", loop), w)] for w in workloads)
-            extra.append(f"- djogi over raw psycopg async under {loop}: (b) {b:+.1f} µs, (c) {c:+.1f} µs per query; "
-                         f"client CPU (b) {bc:+.1f} µs, (c) {cc:+.1f} µs")  # fmt: skip
-    if ("djogi", "uvloop") in cells:
-        b, c = (us[(("djogi", "uvloop"), w)] / us[(("psycopg-sync", "-"), w)] for w in workloads)
-        extra.append(f"- djogi under uvloop to psycopg sync: (b) {b:.2f}x, (c) {c:.2f}x")
+    for ours in ("djogi", "djogi prepared"):
+        for loop in runners:
+            if (ours, loop) in cells and ("psycopg-async", loop) in cells:
+                b, c = (us[((ours, loop), w)] - us[(("psycopg-async", loop), w)] for w in workloads)
+                bc, cc = (cpu[((ours, loop), w)] - cpu[(("psycopg-async", loop), w)] for w in workloads)
+                extra.append(f"- {ours} over raw psycopg async under {loop}: (b) {b:+.1f} µs, (c) {c:+.1f} µs per "
+                             f"query; client CPU (b) {bc:+.1f} µs, (c) {cc:+.1f} µs")  # fmt: skip
+        if (ours, "uvloop") in cells:
+            b, c = (us[((ours, "uvloop"), w)] / us[(("psycopg-sync", "-"), w)] for w in workloads)
+            extra.append(f"- {ours} under uvloop to psycopg sync: (b) {b:.2f}x, (c) {c:.2f}x")
     for peer in ("psycopg-async", "djogi"):
         if (peer, "asyncio") in cells and (peer, "uvloop") in cells:
             b, c = (us[((peer, "asyncio"), w)] - us[((peer, "uvloop"), w)] for w in workloads)
