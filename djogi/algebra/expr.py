@@ -272,7 +272,7 @@ class Expr(msgspec.Struct, Generic[T], frozen=True, gc=False):
     def operand(self, value: object) -> Expr[Any]:
         """``value`` as an expression comparable with this one: expressions are type-checked, other values
         become ``Param`` nodes of this expression's type (``ValidationError`` if they do not fit)."""
-        t = self.type
+        t = self.vtype if type(self) is Column else self.type  # (a column's, without the property's call)
         # an in-range int, a bool: what coerce() returns for them, without its calls (the hottest case, tested
         # first: isinstance() on a Struct class costs as much as building the Param)
         if (type(value) is int and t.kind == "int" and _BIGINT_LOW <= value <= _BIGINT_HIGH) or (

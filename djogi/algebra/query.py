@@ -712,14 +712,17 @@ def _order_keys(keys: Sequence[Expr[Any] | OrderBy]) -> tuple[OrderBy, ...]:
     expression, ``ValidationError`` for an encrypted column."""
     out = []
     for key in keys:
-        if type(key) is Column:  # the common key, without the isinstance calls
+        if type(key) is Column:  # the common key, without the isinstance calls and the type property
             ordered = OrderBy(key, False)
+            kind = key.vtype.kind
         elif isinstance(key, OrderBy):
             ordered = key
+            kind = key.expr.type.kind
         else:
             (expr,) = _exprs("order_by", (key,))
             ordered = OrderBy(expr, False)
-        if ordered.expr.type.kind == "encrypted":
+            kind = expr.type.kind
+        if kind == "encrypted":
             raise ValidationError(f"order_by(): {ordered.expr.describe()} is encrypted at rest; its random "
                                   "ciphertext has no meaningful order: order by another column")  # fmt: skip
         out.append(ordered)
