@@ -27,7 +27,7 @@ from djogi.algebra.dml import Insert, excluded, insert_many, insert_one, update_
 from djogi.algebra.expr import Column, now
 from djogi.algebra.query import select
 from djogi.codecs.values import checked_column, column_value, sealed
-from djogi.errors import DjogiError, NotFound, StaleObject, ValidationError
+from djogi.errors import NotFound, StaleObject, ValidationError
 from djogi.executor.errors import translate
 from djogi.executor.transaction import Atomic
 from djogi.identifiers import quote_ident
@@ -340,7 +340,7 @@ async def bulk_create(db: Session, rows: Sequence[M], returning: bool) -> list[M
         async def generate() -> None:
             loaded.extend(await _generate(db, conn, desc, missing, len(rows)))
 
-        refused: DjogiError | None = None
+        refused: Exception | None = None
         try:
             async with anyio.create_task_group() as tg:
                 if missing:
@@ -349,7 +349,7 @@ async def bulk_create(db: Session, rows: Sequence[M], returning: bool) -> list[M
                 try:
                     rows, read = checked_columns(desc, rows, read)
                     given = _given_columns(desc.name, fields, read, everywhere)
-                except DjogiError as exc:  # raised once the generating query has answered (nothing to cancel)
+                except Exception as exc:  # raised once the generating query has answered (not cancelled mid-query)
                     refused = exc
         except BaseExceptionGroup as group:
             raise _first_error(group) from None
