@@ -116,6 +116,20 @@ _DECIMAL = st.decimals(places=None) | st.sampled_from(
      Decimal("1e-20000"), Decimal("1e131072"), Decimal("99999999.99"), Decimal("100000000"), Decimal("1.50"),
      Decimal("-0"), Decimal("0.1"), Decimal("1e400")]
 )  # fmt: skip
+class _NoOffset(dt.tzinfo):
+    """A tzinfo whose ``utcoffset`` is None: Python counts a datetime holding it as naive."""
+
+    def utcoffset(self, d: dt.datetime | None) -> None:
+        return None
+
+    def dst(self, d: dt.datetime | None) -> None:
+        return None
+
+    def tzname(self, d: dt.datetime | None) -> None:
+        return None
+
+
+_NO_OFFSET = _NoOffset()
 _AWARE = st.datetimes(timezones=st.just(dt.UTC) | st.just(BERLIN)) | st.sampled_from(
     [dt.datetime(2021, 3, 28, 2, 30, tzinfo=BERLIN), dt.datetime(2021, 10, 31, 2, 30, tzinfo=BERLIN),
      dt.datetime(2021, 10, 31, 2, 30, fold=1, tzinfo=BERLIN), dt.datetime.min.replace(tzinfo=dt.UTC),
@@ -146,7 +160,7 @@ VALUES: dict[str, st.SearchStrategy[Any]] = {
     "short": st.text(max_size=7),
     "flag": st.booleans(),
     "day": st.dates() | st.datetimes(),
-    "at": _AWARE | st.datetimes(),
+    "at": _AWARE | st.datetimes() | st.datetimes(timezones=st.just(_NO_OFFSET)),
     "clock": st.times() | st.times(timezones=st.just(dt.UTC)),
     "span": st.timedeltas(),
     "uid": st.uuids(),
@@ -372,6 +386,7 @@ def _write(
 @example(values=[Decimal("1"), Decimal("1e-20000")], name="num")
 @example(values=["a", "b\x00"], name="text")
 @example(values=[dt.time(1), dt.time(2, tzinfo=dt.UTC)], name="clock")
+@example(values=[dt.datetime(2020, 1, 1, tzinfo=dt.UTC), dt.datetime(2020, 1, 1, tzinfo=_NO_OFFSET)], name="at")
 def test_batch_check_agrees_with_the_value_check(values: st.DataObject | list[Any], name: str) -> None:
     """``checked_column`` (bulk_create's check of a whole column, with its shortcuts for columns of one
     exact type) refuses exactly the batches where some value is refused one at a time, and otherwise

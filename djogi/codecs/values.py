@@ -17,6 +17,7 @@ import operator
 import re
 import struct
 import uuid
+import zoneinfo
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -658,6 +659,7 @@ def checked_column(fd: FieldDescriptor, values: Sequence[object], *, model: str 
     return out if any(a is not b for a, b in zip(out, values, strict=True)) else None
 
 
+_AWARE_ZONES = (dt.timezone, zoneinfo.ZoneInfo)  # a datetime holding one of these is aware (utcoffset not None)
 _EXACT: dict[str, type] = {
     "float": float, "bool": bool, "date": dt.date, "uuid": uuid.UUID, "timedelta": dt.timedelta, "bytes": bytes,
 }  # fmt: skip
@@ -665,7 +667,7 @@ _EXACT: dict[str, type] = {
 
 def _stored_as_given(fd: FieldDescriptor, given: Sequence[object]) -> bool:
     """Whether every value certainly passes ``column_value`` unchanged (False: check each one)."""
-    if fd.db_filled and given.count(msgspec.UNSET) == len(given):
+    if fd.db_filled and given and given[0] is msgspec.UNSET and given.count(msgspec.UNSET) == len(given):
         return True  # every row leaves the column to the database (counted without a call per value)
     values: Any = given
     types = set(map(type, values))
@@ -692,7 +694,8 @@ def _stored_as_given(fd: FieldDescriptor, given: Sequence[object]) -> bool:
         low, high = INT_RANGES.get(fd.sql_type.upper(), _BIGINT)
         return bool(low <= min(values) and max(values) <= high)
     if kind == "datetime" and tp is dt.datetime:
-        if None in set(map(dt.datetime.utcoffset, values)):
+        zones = set(map(operator.attrgetter("tzinfo"), values))  # (one per zone, not one utcoffset per value)
+        if not all(type(zone) in _AWARE_ZONES for zone in zones) and None in set(map(dt.datetime.utcoffset, values)):
             return False
         return _in_utc_range(min(values)) and _in_utc_range(max(values))
     if kind == "timestamp" and tp is dt.datetime:
