@@ -13,7 +13,7 @@ import datetime as dt
 import functools
 import operator
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import anyio
@@ -311,10 +311,8 @@ async def bulk_create(db: Session, rows: Sequence[M], returning: bool) -> list[M
     ``COPY "t" (cols) FROM STDIN (FORMAT BINARY)``.
 
     Generated columns are left out of the COPY and stay UNSET in the rows returned (read the rows back for
-    their values). Outside a transaction the rows are checked as the COPY streams them, while the server
-    inserts the rows before them: a refused value aborts the COPY (nothing is inserted) and raises its
-    ValidationError. In a transaction every row is checked before any is sent, while the generating round
-    trip runs (a refused value raises once that query has answered), so the transaction stays usable. Without
+    their values). The generating round trip runs while the rows are checked (a refused value raises its
+    ValidationError once that query has answered, before any row is sent). Without
     ``returning``, database-filled fields every row leaves UNSET are left out of the COPY (their column
     defaults fill them) and nothing is generated for them, except a HeeRanjID key (one call of the bulk
     generator costs less than the default per row); ``created_at``/``updated_at`` are still generated
@@ -342,26 +340,25 @@ async def bulk_create(db: Session, rows: Sequence[M], returning: bool) -> list[M
         async def generate() -> None:
             loaded.extend(await _generate(db, conn, desc, missing, len(rows)))
 
-        chunks: Iterable[tuple[Sequence[M], list[Any]]] = _checked_chunks(desc, rows, read, fields, everywhere)
         refused: Exception | None = None
         try:
             async with anyio.create_task_group() as tg:
                 if missing:
                     tg.start_soon(generate)
                     await anyio.lowlevel.checkpoint()  # the task sends its query before the rows are checked
-                if state is not None:  # in a transaction: every row checked before any is sent (see the docstring)
-                    try:
-                        chunks = list(chunks)
-                    except Exception as exc:  # raised once the generating query has answered (not cancelled)
-                        refused = exc
+                try:
+                    rows, read = checked_columns(desc, rows, read)
+                    given = _given_columns(desc.name, fields, read, everywhere)
+                except Exception as exc:  # raised once the generating query has answered (not cancelled mid-query)
+                    refused = exc
         except BaseExceptionGroup as group:
             raise _first_error(group) from None
         if refused is not None:
             raise refused
+        copy_rows = _copy_rows(fields, given, missing, loaded)
         names = ", ".join(quote_ident(fd.column) for fd in fields)
         sql = f"COPY {quote_ident(desc.table)} ({names}) FROM STDIN (FORMAT BINARY)"
         started = time.perf_counter()
-        stored: list[M] = []
         cur = conn.cursor()
         try:
             async with cur.copy(sql) as copy:
@@ -369,14 +366,11 @@ async def bulk_create(db: Session, rows: Sequence[M], returning: bool) -> list[M
                 # copy.write_row() awaits once per row; formatting rows through the copy's formatter
                 # and awaiting only when a buffer fills (every ~32 KiB) saves that per-row cost.
                 format_row = copy.formatter.write_row
-                for part, given in chunks:  # (outside a transaction each chunk is checked as the COPY reaches it)
-                    generated = [column[len(stored) : len(stored) + len(part)] for column in loaded]
-                    stored += part
-                    for values in _copy_rows(fields, given, missing, generated):
-                        if block := format_row(values):
-                            await copy.write(block)
+                for values in copy_rows:
+                    if block := format_row(values):
+                        await copy.write(block)
                 # Built while the server still inserts the last rows (finishing COPY waits for it).
-                result = _fill(desc, stored, _Allocation(missing, loaded, everywhere)) if returning else len(rows)
+                result = _fill(desc, rows, _Allocation(missing, loaded, everywhere)) if returning else len(rows)
         except (psycopg.Error, UnicodeEncodeError) as exc:
             raise translate(exc) from exc
         db.observe(sql, (), started, len(rows))
@@ -384,24 +378,6 @@ async def bulk_create(db: Session, rows: Sequence[M], returning: bool) -> list[M
         if state is None:
             await db.release(conn)
     return result
-
-
-_CHUNK = 8192  # rows checked at a time while a COPY streams
-
-
-def _checked_chunks(
-    desc: ModelDescriptor,
-    rows: Sequence[M],
-    read: dict[str, list[Any]],
-    fields: Sequence[FieldDescriptor],
-    everywhere: set[str],
-) -> Iterator[tuple[Sequence[M], list[Any]]]:
-    """``rows`` checked ``_CHUNK`` at a time (``checked_columns``; ``read`` holds columns already read out of
-    them): each chunk's rows as stored, and its ``fields`` as COPY dumps them (``_given_columns``)."""
-    for start in range(0, len(rows), _CHUNK):
-        stop = start + _CHUNK
-        part, part_read = checked_columns(desc, rows[start:stop], {k: v[start:stop] for k, v in read.items()})
-        yield part, _given_columns(desc.name, fields, part_read, everywhere)
 
 
 def _copyable(desc: ModelDescriptor) -> None:

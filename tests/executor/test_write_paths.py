@@ -20,7 +20,7 @@ from djogi.algebra import insert_one
 from djogi.codecs import jsonb_extras, jsonb_replace
 from djogi.codecs.values import column_value
 from djogi.errors import DjogiError, StaleObject, ValidationError
-from djogi.executor import Database, bulk
+from djogi.executor import Database
 from djogi.executor.bulk import _loaded_column
 from djogi.migrate import diff, project
 from djogi.migrate.snapshot import Snapshot
@@ -229,35 +229,6 @@ async def test_bulk_create_task_group_failure_is_a_djogi_error(wdb: Database) ->
     with pytest.raises(DjogiError, match="division by zero"):
         await wdb.bulk_create([WpBoom(), WpBoom(n=1)])
     assert await wdb.raw("SELECT count(*) FROM wp_boom") == [(0,)]
-
-
-async def test_bulk_create_checks_rows_as_the_copy_streams_them(
-    wdb: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Outside a transaction the rows are checked a chunk at a time as the COPY sends them: a value refused
-    after earlier chunks were sent aborts the COPY (nothing inserted, the connection usable), and the rows
-    returned over several chunks are each row as stored, in order, with its own key."""
-    monkeypatch.setattr(bulk, "_CHUNK", 2)
-    good = [WpRow(name=f"r{i}", real=0.1, code="c" if i % 2 else UNSET) for i in range(5)]
-    await _refused(wdb, lambda: wdb.bulk_create([*good, WpRow(name="x", mood="shouting")]), "mood")  # type: ignore[arg-type]
-    made = await wdb.bulk_create(good)
-    stored = await wdb.raw("SELECT id, name, real, code FROM wp_rows ORDER BY name")
-    assert [(r.id, r.name, r.real, r.code) for r in made] == stored
-    assert len({r.id for r in made}) == 5 and made[0].real != 0.1 and [r.code for r in made[:2]] == ["dflt", "c"]
-
-
-async def test_bulk_create_in_a_transaction_checks_every_row_first(
-    wdb: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """In a transaction a refused value raises before any row is sent, so the transaction stays usable (an
-    aborted COPY would have failed it)."""
-    monkeypatch.setattr(bulk, "_CHUNK", 2)
-    good = [WpRow(name=f"r{i}") for i in range(5)]
-    async with wdb.atomic():
-        with pytest.raises(ValidationError, match=r"WpRow\.mood\b"):
-            await wdb.bulk_create([*good, WpRow(name="x", mood="shouting")])  # type: ignore[arg-type]
-        assert len(await wdb.bulk_create(good)) == 5
-    assert await _count(wdb) == 5
 
 
 def test_generated_heerid_keys_are_checked_as_a_column() -> None:
