@@ -231,6 +231,17 @@ async def test_bulk_create_task_group_failure_is_a_djogi_error(wdb: Database) ->
     assert await wdb.raw("SELECT count(*) FROM wp_boom") == [(0,)]
 
 
+async def test_bulk_create_refusing_a_value_in_a_transaction_leaves_it_usable(wdb: Database) -> None:
+    """The rows are checked before any is sent (while the keys are generated): a refused value raises
+    without failing the transaction, as a failed COPY would."""
+    good = [WpRow(name=f"r{i}") for i in range(5)]
+    async with wdb.atomic():
+        with pytest.raises(ValidationError, match=r"WpRow\.mood\b"):
+            await wdb.bulk_create([*good, WpRow(name="x", mood="shouting")])  # type: ignore[arg-type]
+        assert len(await wdb.bulk_create(good)) == 5
+    assert await _count(wdb) == 5
+
+
 def test_generated_heerid_keys_are_checked_as_a_column() -> None:
     """Keys loaded from the generator are used as loaded when the whole column is in 0..2**63-1 (one
     ``min``), and each is converted, raising ValidationError naming the bad one, when it is not."""
