@@ -667,8 +667,6 @@ _EXACT: dict[str, type] = {
 
 def _stored_as_given(fd: FieldDescriptor, given: Sequence[object]) -> bool:
     """Whether every value certainly passes ``column_value`` unchanged (False: check each one)."""
-    if fd.db_filled and given and given[0] is msgspec.UNSET and given.count(msgspec.UNSET) == len(given):
-        return True  # every row leaves the column to the database (counted without a call per value)
     values: Any = given
     types = set(map(type, values))
     mixed = len(types) > 1  # values holds None or UNSET besides (filter them out)

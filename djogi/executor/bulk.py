@@ -324,7 +324,8 @@ async def bulk_create(db: Session, rows: Sequence[M], returning: bool) -> list[M
     desc.check_writable("bulk_create()")
     _copyable(desc)
     read: dict[str, list[Any]] = {}
-    missing, everywhere = _unset_fields(desc, rows, read)
+    missing, all_unset = _unset_fields(desc, rows, read)
+    everywhere = all_unset
     fields = [fd for fd in desc.fields if fd.generated is None]  # computed by the database, left UNSET
     if not returning:
         left_out = _left_to_defaults(missing, everywhere)
@@ -347,7 +348,7 @@ async def bulk_create(db: Session, rows: Sequence[M], returning: bool) -> list[M
                     tg.start_soon(generate)
                     await anyio.lowlevel.checkpoint()  # the task sends its query before the rows are checked
                 try:
-                    rows, read = checked_columns(desc, rows, read)
+                    rows, read = checked_columns(desc, rows, read, all_unset)
                     given = _given_columns(desc.name, fields, read, everywhere)
                 except Exception as exc:  # raised once the generating query has answered (not cancelled mid-query)
                     refused = exc
@@ -392,16 +393,19 @@ def _copyable(desc: ModelDescriptor) -> None:
 
 
 def checked_columns(
-    desc: ModelDescriptor, rows: Sequence[M], read: dict[str, list[Any]]
+    desc: ModelDescriptor, rows: Sequence[M], read: dict[str, list[Any]], unset: set[str]
 ) -> tuple[Sequence[M], dict[str, list[Any]]]:
     """``rows`` with every value checked as ``create()`` checks it (``checked_column``: ``ValidationError``
     naming ``Model.field`` before any row is sent) and replaced by what is stored when that differs (a
     REAL rounded to single precision, a plain int key as the declared id type, an enum label as its member),
     and each field's values as read (one list per field name, in the rows' order; ``read`` holds the columns
-    already read out of ``rows``)."""
+    already read out of ``rows``, ``unset`` the database-filled fields every row leaves UNSET: nothing to
+    check)."""
     read = dict(read)
     changed: dict[str, list[Any]] = {}
     for fd in desc.fields:
+        if fd.name in unset:
+            continue
         column = read.get(fd.name)
         if column is None:
             column = list(map(operator.attrgetter(fd.name), rows))
