@@ -36,9 +36,8 @@ from djogi.codecs.json import decode_jsonb
 from djogi.codecs.values import checked_column, column_value
 from djogi.errors import DjogiError
 from djogi.executor import Database
-from djogi.migrate import diff, project
-from djogi.migrate.snapshot import Snapshot
 from djogi.model import descriptor
+from tests.migrate.helpers import creating, projected
 
 EXAMPLES = int(os.environ.get("DJOGI_PROPERTY_EXAMPLES", "500")) * 3 // 5
 
@@ -258,9 +257,8 @@ DDL_MODELS = (PwOwner, PwRow)
 
 @pytest.fixture
 def portal_db(db_url: str, pg_sync: psycopg.Connection[Any]) -> Iterator[tuple[BlockingPortal, Database]]:
-    snapshot = project([descriptor(m) for m in DDL_MODELS], "main", None).unwrap()
-    for step in diff(Snapshot(enums={}, indexes=(), models={}), snapshot).unwrap().steps:
-        pg_sync.execute(step.up)
+    for up in creating(projected(*DDL_MODELS)):
+        pg_sync.execute(up)
     with start_blocking_portal() as portal, portal.wrap_async_context_manager(
         djogi.connect(db_url, min_size=1, max_size=2)
     ) as database:

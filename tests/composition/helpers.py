@@ -13,9 +13,7 @@ from msgspec import UNSET, UnsetType
 
 from djogi import Field, ForeignKey, Model, field
 from djogi.executor import Database
-from djogi.migrate import diff, project
-from djogi.migrate.snapshot import Snapshot
-from djogi.model import descriptor
+from tests.migrate.helpers import creating, projected
 
 EVENTS: list[str] = []
 """What the hooks of ``CmpNote`` did, in order (cleared by each test)."""
@@ -85,6 +83,5 @@ MODELS: Sequence[type[Model[Any]]] = (CmpLog, CmpNote, CmpBook, CmpChapter, CmpO
 
 async def create_tables(db: Database, models: Sequence[type[Model[Any]]] = MODELS) -> None:
     """Create the tables of ``models`` (the statements a first migration would run)."""
-    snapshot = project([descriptor(m) for m in models], "main", None).unwrap()
-    for step in diff(Snapshot(enums={}, indexes=(), models={}), snapshot).unwrap().steps:
-        await db.raw(step.up)
+    for up in creating(projected(*models)):
+        await db.raw(up)

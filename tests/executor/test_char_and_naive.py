@@ -16,11 +16,10 @@ from djogi import Field, Model, field
 from djogi.algebra import insert_many, update_many
 from djogi.errors import ModelDefinitionError, NotPortable, ValidationError
 from djogi.executor import Database
-from djogi.migrate.diff import diff
 from djogi.migrate.operations import create_table_sql
 from djogi.migrate.project import project
-from djogi.migrate.snapshot import EMPTY
 from djogi.model import descriptor, registry_scope
+from tests.migrate.helpers import creating, projected
 
 pytestmark = pytest.mark.anyio
 
@@ -52,8 +51,8 @@ def test_descriptors_and_ddl() -> None:
 
 @pytest.fixture
 async def langs(db: Database, pg: psycopg.AsyncConnection[TupleRow]) -> Database:
-    for step in diff(EMPTY, project([descriptor(CLanguage)], "main", None).unwrap()).unwrap().steps:
-        await pg.execute(step.up.encode())
+    for up in creating(projected(CLanguage)):
+        await pg.execute(up.encode())
     await db.raw("SET TimeZone = 'Europe/Berlin'")  # a naive value must not go through the session's zone
     return db
 

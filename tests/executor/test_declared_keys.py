@@ -19,11 +19,8 @@ from djogi import Field, ForeignKey, Model, field
 from djogi.algebra.relations import prefetch
 from djogi.errors import DecodeError, NotFound, ValidationError
 from djogi.executor import Database
-from djogi.migrate.diff import diff
-from djogi.migrate.project import project
-from djogi.migrate.snapshot import EMPTY
-from djogi.model import descriptor
 from djogi.types import SqlType
+from tests.migrate.helpers import creating, projected
 
 pytestmark = pytest.mark.anyio
 
@@ -65,9 +62,8 @@ MODELS = (KActor, KLanguage, KFilm, KFilmActor)
 
 @pytest.fixture
 async def films(db: Database, pg: psycopg.AsyncConnection[TupleRow]) -> Database:
-    snapshot = project([descriptor(m) for m in MODELS], "main", None).unwrap()
-    for step in diff(EMPTY, snapshot).unwrap().steps:
-        await pg.execute(step.up.encode())  # a step may hold several statements
+    for up in creating(projected(*MODELS)):
+        await pg.execute(up.encode())  # a step may hold several statements
     # pagila's trigger: last_update is kept by the database; djogi's now() agrees with it
     await db.raw("CREATE FUNCTION k_touch() RETURNS trigger LANGUAGE plpgsql AS "
                  "$$ BEGIN NEW.last_update = now(); RETURN NEW; END $$")  # fmt: skip

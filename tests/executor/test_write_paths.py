@@ -22,9 +22,8 @@ from djogi.codecs.values import column_value
 from djogi.errors import DjogiError, StaleObject, ValidationError
 from djogi.executor import Database
 from djogi.executor.bulk import _loaded_column
-from djogi.migrate import diff, project
-from djogi.migrate.snapshot import Snapshot
 from djogi.model import descriptor
+from tests.migrate.helpers import creating, projected
 
 pytestmark = pytest.mark.anyio
 
@@ -64,9 +63,8 @@ class WpRow(Model, table="wp_rows"):
 
 @pytest.fixture
 async def wdb(db: Database) -> Database:
-    snapshot = project([descriptor(WpOwner), descriptor(WpRow)], "main", None).unwrap()
-    for step in diff(Snapshot(enums={}, indexes=(), models={}), snapshot).unwrap().steps:
-        await db.raw(step.up)
+    for up in creating(projected(WpOwner, WpRow)):
+        await db.raw(up)
     await db.reload_types()
     return db
 
@@ -335,9 +333,8 @@ class WpRanjRow(Model, table="wp_ranj_rows"):
 async def test_uuid_keys_are_written_on_every_path(db: Database) -> None:
     """RanjId keys are plain UUIDs: create, save, bulk_create and where() take them (a merge once checked
     their storage by the key's Python type and refused every UUID key as "expected int")."""
-    snapshot = project([descriptor(WpRanjOwner), descriptor(WpRanjRow)], "main", None).unwrap()
-    for step in diff(Snapshot(enums={}, indexes=(), models={}), snapshot).unwrap().steps:
-        await db.raw(step.up)
+    for up in creating(projected(WpRanjOwner, WpRanjRow)):
+        await db.raw(up)
     owner = await db.create(WpRanjOwner(name="o"))
     other = await db.create(WpRanjOwner(name="p"))
     child = await db.create(WpRanjRow(owner=owner.id))

@@ -7,6 +7,7 @@ import sys
 import types
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -14,7 +15,7 @@ from djogi.migrate import Bucket, VerifyReport, apply, compose, verify
 from djogi.migrate.diff import Plan, diff
 from djogi.migrate.project import project
 from djogi.migrate.snapshot import EMPTY, Snapshot
-from djogi.model import models, registry_scope
+from djogi.model import Model, descriptor, models, registry_scope
 
 
 def snap(declare: Callable[[], object] | None) -> Snapshot:
@@ -24,6 +25,16 @@ def snap(declare: Callable[[], object] | None) -> Snapshot:
     with registry_scope(isolated=True):
         declare()
         return project(models(), "main", None).unwrap()
+
+
+def projected(*declared: type[Model[Any]]) -> Snapshot:
+    """The snapshot the model classes ``declared`` project to."""
+    return project([descriptor(m) for m in declared], "main", None).unwrap()
+
+
+def creating(snapshot: Snapshot) -> list[str]:
+    """The SQL of each step of the first migration to ``snapshot`` (a step may hold several statements)."""
+    return [step.up for step in diff(EMPTY, snapshot).unwrap().steps]
 
 
 def plan(old: Callable[[], object] | None, new: Callable[[], object] | None) -> Plan:

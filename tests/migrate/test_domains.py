@@ -18,10 +18,9 @@ from djogi.executor import Database
 from djogi.migrate import introspect
 from djogi.migrate.diff import diff
 from djogi.migrate.modelsource import model_source
-from djogi.migrate.project import project
 from djogi.migrate.snapshot import EMPTY, CheckSchema, DomainSchema, encode
 from djogi.model import descriptor, registry_scope
-from tests.migrate.helpers import declared_by, plan, snap, steps
+from tests.migrate.helpers import creating, declared_by, plan, projected, snap, steps
 
 pytestmark = pytest.mark.anyio
 
@@ -121,9 +120,8 @@ def test_the_catalog_reads_back_the_declared_domain_and_inspect_writes_it(
 
 @pytest.fixture
 async def fdb(db: Database, pg: psycopg.AsyncConnection[TupleRow]) -> Database:
-    snapshot = project([descriptor(DFilm)], "main", None).unwrap()
-    for step in diff(EMPTY, snapshot).unwrap().steps:
-        await pg.execute(step.up.encode())
+    for up in creating(projected(DFilm)):
+        await pg.execute(up.encode())
     return db
 
 

@@ -24,9 +24,9 @@ from djogi.migrate.diff import diff
 from djogi.migrate.introspect import server_spelled
 from djogi.migrate.modelsource import model_source
 from djogi.migrate.project import project
-from djogi.migrate.snapshot import EMPTY, GeneratedSchema
+from djogi.migrate.snapshot import GeneratedSchema
 from djogi.model import descriptor, registry_scope
-from tests.migrate.helpers import declared_by, drift_after, plan, snap, steps
+from tests.migrate.helpers import creating, declared_by, drift_after, plan, projected, snap, steps
 
 pytestmark = pytest.mark.anyio
 UNSET = msgspec.UNSET
@@ -87,8 +87,8 @@ def test_a_column_cannot_start_or_stop_being_generated() -> None:
 
 @pytest.fixture
 async def gdb(db: Database, pg: psycopg.AsyncConnection[TupleRow]) -> Database:
-    for step in diff(EMPTY, project([descriptor(GLine)], "main", None).unwrap()).unwrap().steps:
-        await pg.execute(step.up.encode())
+    for up in creating(projected(GLine)):
+        await pg.execute(up.encode())
     return db
 
 
@@ -105,8 +105,8 @@ def test_the_catalog_reads_back_the_declared_columns_and_inspect_writes_them(
             label: Field[str | UnsetType | None] = field(generated="'x' || qty", virtual=True, default=UNSET)
 
         declared = project([descriptor(Line)], "main", None).unwrap()
-    for step in diff(EMPTY, declared).unwrap().steps:
-        pg_sync.execute(step.up.encode())
+    for up in creating(declared):
+        pg_sync.execute(up.encode())
     live = introspect(pg_sync, tables=["line"])
     assert live.structure() != declared.structure()  # the server prints qty * price with the cast it infers
     assert server_spelled(pg_sync, declared, live).structure() == live.structure()

@@ -17,14 +17,13 @@ from djogi.algebra.aggregate import count
 from djogi.errors import ModelDefinitionError, ValidationError
 from djogi.executor import Database
 from djogi.migrate import Bucket, apply, compose, introspect, rollback, verify
-from djogi.migrate.diff import diff
 from djogi.migrate.introspect import server_spelled
 from djogi.migrate.lint import lint_sql
 from djogi.migrate.modelsource import model_source
 from djogi.migrate.project import project
-from djogi.migrate.snapshot import EMPTY, Snapshot
+from djogi.migrate.snapshot import Snapshot
 from djogi.model import descriptor, models, registry_scope
-from tests.migrate.helpers import declared_by, drift_after, plan, snap, steps
+from tests.migrate.helpers import creating, declared_by, drift_after, plan, projected, snap, steps
 
 pytestmark = pytest.mark.anyio
 
@@ -196,9 +195,8 @@ def test_sql_refuses_anything_but_one_query() -> None:
 
 @pytest.fixture
 async def vdb(db: Database, pg: psycopg.AsyncConnection[TupleRow]) -> Database:
-    wanted = [descriptor(m) for m in (VAuthor, VBook, VNames, VCounts, VShelf)]
-    for step in diff(EMPTY, project(wanted, "main", None).unwrap()).unwrap().steps:
-        await pg.execute(step.up.encode())
+    for up in creating(projected(VAuthor, VBook, VNames, VCounts, VShelf)):
+        await pg.execute(up.encode())
     return db
 
 
@@ -255,8 +253,8 @@ def test_the_catalog_reads_views_back_in_the_servers_spelling(pg_sync: psycopg.C
     with registry_scope(isolated=True):
         authors()()
         declared = project(models(), "main", None).unwrap()
-    for step in diff(EMPTY, declared).unwrap().steps:
-        pg_sync.execute(step.up.encode())
+    for up in creating(declared):
+        pg_sync.execute(up.encode())
     live = introspect(pg_sync, tables=["author", "names", "top"])
     assert live.views["names"].definition == "SELECT author_id,\n    name,\n    born\n   FROM author"
     assert live.views["top"].indexes == declared.views["top"].indexes
@@ -275,8 +273,8 @@ def test_inspect_writes_sql_views_that_project_to_what_the_catalog_has(pg_sync: 
     with registry_scope(isolated=True):
         authors()()
         declared = project(models(), "main", None).unwrap()
-    for step in diff(EMPTY, declared).unwrap().steps:
-        pg_sync.execute(step.up.encode())
+    for up in creating(declared):
+        pg_sync.execute(up.encode())
     live = introspect(pg_sync, tables=["author", "names", "top"])
     source = model_source(live)
     assert (
