@@ -28,10 +28,9 @@ from typing import Any, NamedTuple
 import psycopg
 
 from benchmarks import schema
-from benchmarks.djogi_side import Item
+from benchmarks.djogi_side import PREPARED_FILTER, PREPARED_GET, Item, _filter_query
 from benchmarks.harness import Timing, interleaved
 from benchmarks.report import load_average, standalone, write_page
-from djogi import param
 from djogi.executor import Database, connect
 from djogi.loop import loop_factory
 
@@ -42,11 +41,6 @@ CALLS = {"get": schema.N_LOOKUPS, "filtered": schema.N_LOOKUPS, "ten": 200}  # c
 
 Cell = tuple[str, str]  # (workload, side)
 Call = Callable[[int], Awaitable[int]]
-
-
-def _filter_query(floor: object, qty: object) -> Any:
-    return (Item.objects.where(Item.id > floor, Item.qty > qty, Item.active == True)  # noqa: E712
-            .order_by(Item.id).limit(schema.FILTER_LIMIT))  # fmt: skip
 
 
 def raw_cells(cur: psycopg.AsyncCursor[Any], args: Args) -> dict[Cell, Call]:
@@ -80,8 +74,8 @@ def djogi_cells(db: Database, db_prepared: Database, args: Args) -> dict[Cell, C
     """djogi's side: the normal terminals and ``db.pipeline()`` on ``db``, the prepared queries on
     ``db_prepared`` (a pool of its own: see ``_measure``)."""
     ids, params, batches = args.ids, args.params, args.batches
-    by_pk = db_prepared.prepare(Item.objects.where(Item.id == param("pk")))
-    window = db_prepared.prepare(_filter_query(param("floor"), param("qty")))
+    by_pk = db_prepared.prepare(PREPARED_GET)
+    window = db_prepared.prepare(PREPARED_FILTER)
 
     async def get(i: int) -> int:
         return await db.get(Item, ids[i]) is not None

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from benchmarks.djogi_side import Item, State, _filter_query, close, connect
-from djogi import param
+from benchmarks.djogi_side import PREPARED_FILTER, PREPARED_GET, State, close, connect
 
 NAME = "djogi prepared"
 __all__ = ["NAME", "close", "connect", "filtered", "get_by_pk"]
 
 
 async def get_by_pk(state: State, ids: Sequence[int]) -> int:
-    by_pk = state.db.prepare(Item.objects.where(Item.id == param("pk")))
+    by_pk = state.db.prepare(PREPARED_GET)
     found = 0
     for pk in ids:
         found += len(await by_pk.all(pk=pk))
@@ -21,7 +20,7 @@ async def get_by_pk(state: State, ids: Sequence[int]) -> int:
 
 
 async def filtered(state: State, params: Sequence[tuple[int, int]]) -> int:
-    window = state.db.prepare(_filter_query(param("floor"), param("qty")))  # type: ignore[arg-type]
+    window = state.db.prepare(PREPARED_FILTER)
     total = 0
     for floor, qty in params:
         total += len(await window.all(floor=floor, qty=qty))

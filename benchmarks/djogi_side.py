@@ -15,7 +15,7 @@ from typing import Any
 
 from benchmarks import schema
 from benchmarks.peers import NotAvailable
-from djogi import Field, ForeignKey, Integer, Model, custom_pk, field
+from djogi import Field, ForeignKey, Integer, Model, custom_pk, field, param
 from djogi.errors import ModelDefinitionError
 
 NAME = "djogi"
@@ -80,9 +80,14 @@ async def close(state: State) -> None:
     await state.stack.aclose()
 
 
-def _filter_query(floor: int, qty: int) -> Any:
+def _filter_query(floor: Any, qty: Any) -> Any:
     return (Item.objects.where(Item.id > floor, Item.qty > qty, Item.active == True)  # noqa: E712
             .order_by(Item.id).limit(schema.FILTER_LIMIT))
+
+
+# (b) and (c) with named parameters, for ``db.prepare(...)`` (bench_hot, bench_loops, profile_paths)
+PREPARED_GET = Item.objects.where(Item.id == param("pk"))
+PREPARED_FILTER = _filter_query(param("floor"), param("qty"))
 
 
 async def fetch(state: State, n: int) -> int:

@@ -19,9 +19,7 @@ from typing import Any
 import psycopg
 
 from benchmarks import schema
-from benchmarks.bench_hot import _filter_query
-from benchmarks.djogi_side import Item
-from djogi import param
+from benchmarks.djogi_side import PREPARED_FILTER, PREPARED_GET, Item, _filter_query
 from djogi.executor import connect
 from djogi.loop import loop_factory
 
@@ -76,8 +74,8 @@ async def _workloads(url: str, n: int) -> dict[str, Callable[[], Awaitable[None]
     raw = await psycopg.AsyncConnection.connect(url, autocommit=True, cursor_factory=psycopg.AsyncRawCursor)
     stack = connect(url, min_size=1, max_size=2)
     db = await stack.__aenter__()
-    by_pk = db.prepare(Item.objects.where(Item.id == param("pk")))
-    window = db.prepare(_filter_query(param("floor"), param("qty")))
+    by_pk = db.prepare(PREPARED_GET)
+    window = db.prepare(PREPARED_FILTER)
 
     async def raw_get() -> None:
         async with raw.cursor(binary=True) as cur:
