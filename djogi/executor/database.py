@@ -145,12 +145,7 @@ class Database:
         With ``prefetch(...)`` the rows are ``djogi.Loaded`` values and each relation costs one more query
         (``WHERE key = ANY($1)``; see ``djogi.executor.prefetch``), whatever the number of rows.
         """
-        stmt = compile(query)
-        if stmt.tenants:  # (the check's call only when the statement reads a tenant-keyed model)
-            self._session.require_tenants(stmt.tenants)
-        if stmt.empty:
-            return []
-        rows, _ = await self._session.statement(stmt)
+        rows = await self._session.rows(query)
         if query.prefetches:  # the query is a Select[Loaded[...]]: its rows are the Loaded values
             return cast("list[R]", await prefetch.load(self._session, rows, query.prefetches))
         return rows
@@ -227,41 +222,23 @@ class Database:
     async def count(self, query: Select[Any] | SetOp[Any]) -> int:
         """The number of rows ``query`` selects: ``count_of(query)`` (``SELECT count(*) FROM "t" WHERE ...``,
         or over a subquery for distinct/grouped/limited shapes); 0 without SQL for ``none()``."""
-        stmt = compile(count_of(query))
-        self._session.require_tenants(stmt.tenants)
-        if stmt.empty:
-            return 0
-        rows, _ = await self._session.statement(stmt)
-        return int(rows[0][0])
+        rows = await self._session.rows(count_of(query))
+        return int(rows[0][0]) if rows else 0
 
     async def exists(self, query: Select[Any] | SetOp[Any]) -> bool:
         """Whether ``query`` selects any row: ``exists_of(query)`` (``SELECT EXISTS (SELECT 1 ... LIMIT 1)``);
         False without SQL for ``none()``."""
-        stmt = compile(exists_of(query))
-        self._session.require_tenants(stmt.tenants)
-        if stmt.empty:
-            return False
-        rows, _ = await self._session.statement(stmt)
-        return bool(rows[0][0])
+        rows = await self._session.rows(exists_of(query))
+        return bool(rows) and bool(rows[0][0])
 
     async def scalar(self, query: Select[Any]) -> Any:
         """The first column of the first row of ``query`` (a ``values(...)`` query), or ``None``."""
-        stmt = compile(query.limit(1))
-        self._session.require_tenants(stmt.tenants)
-        if stmt.empty:
-            return None
-        rows, _ = await self._session.statement(stmt)
+        rows = await self._session.rows(query.limit(1))
         return rows[0][0] if rows else None
 
     async def values(self, query: Select[R] | SetOp[R]) -> list[R]:
         """The rows of a ``values(...)`` query: tuples, or the ``into`` Structs it names."""
-        stmt = compile(query)
-        if stmt.tenants:  # (the check's call only when the statement reads a tenant-keyed model)
-            self._session.require_tenants(stmt.tenants)
-        if stmt.empty:
-            return []
-        rows, _ = await self._session.statement(stmt)
-        return rows
+        return await self._session.rows(query)
 
     async def execute(self, mutation: Insert[Any] | InsertFrom[Any] | Update[Any] | Delete[Any] | Merge[Any]) -> Any:
         """Run a compiled mutation (bulk ``update()`` / ``delete()``, ``insert(...)``): the affected row

@@ -17,12 +17,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from djogi.algebra.compile import compile
 from djogi.algebra.dml import insert
 from djogi.algebra.query import Select, select
 from djogi.algebra.relations import Prefetch, Related, _fk_column, _pk_column, resolve_target
 from djogi.errors import ValidationError
-from djogi.executor.rows import row_factory
 from djogi.loaded import Loaded
 from djogi.model import Model, descriptor
 
@@ -42,17 +40,6 @@ def _key(value: Any) -> Any:
     if hasattr(value, "to_uuid"):
         return value.to_uuid()
     return value
-
-
-async def fetch(session: Session, query: Select[Any]) -> list[Any]:
-    """The rows of ``query``, decoded as every terminal decodes them (model instances, or tuples for joined
-    rows); TenantRequired when it reads a tenant-keyed model (a through model too) with no tenant in force."""
-    stmt = compile(query)
-    session.require_tenants(stmt.tenants)
-    if stmt.empty:
-        return []
-    rows, _ = await session.run(stmt.sql, stmt.params, row_factory(stmt.result))
-    return rows
 
 
 async def load(session: Session, rows: Sequence[Any], specs: Sequence[Prefetch]) -> list[Loaded[Any]]:
@@ -79,7 +66,7 @@ async def _fill(session: Session, parents: list[Loaded[Any]], spec: Prefetch) ->
             assert rel.far is not None
             q = base.join(through, _fk_column(through, rel.far) == _pk_column(rel.model, rel.model, through, rel.far))
             q = q.where(_fk_column(through, rel.field).in_(tuple(keys)))
-            pairs = await fetch(session, q) if keys else []
+            pairs = await session.rows(q) if keys else []
             children = await load(session, [pair[0] for pair in pairs], spec.then)
             links = [_key(getattr(pair[-1], rel.field)) for pair in pairs]
             groups = {}
@@ -102,7 +89,7 @@ async def _fill(session: Session, parents: list[Loaded[Any]], spec: Prefetch) ->
 
 async def _children(session: Session, query: Select[Any], spec: Prefetch) -> list[Any]:
     """The related rows: ``Loaded`` values when ``spec.then`` loads relations of them, else the instances."""
-    rows = await fetch(session, query)
+    rows = await session.rows(query)
     if spec.then:
         return await load(session, rows, spec.then)
     return [r[0] if isinstance(r, tuple) else r for r in rows]

@@ -18,6 +18,7 @@ import psycopg
 
 from djogi.algebra.compile import compile
 from djogi.algebra.dml import Delete, Insert, InsertFrom, Merge, Update
+from djogi.algebra.query import CountOf, ExistsOf, Select
 from djogi.algebra.results import (
     JoinedRows,
     ModelRows,
@@ -28,6 +29,7 @@ from djogi.algebra.results import (
     StructRows,
     TupleRows,
 )
+from djogi.algebra.setops import SetOp
 from djogi.auth import AuthContext
 from djogi.codecs import configure_adapters
 from djogi.errors import ConnectionFailure, TenantRequired, ValidationError
@@ -298,6 +300,18 @@ class Session:
     def statement(self, stmt: Statement) -> Awaitable[tuple[list[Any], int]]:
         """``run()`` a compiled statement; its rows come back decoded by its shape's row factory."""
         return self.run(stmt.sql, stmt.params, row_factory(stmt.result))
+
+    async def rows(self, query: Select[Any] | SetOp[Any] | CountOf | ExistsOf) -> list[Any]:
+        """The rows of ``query`` compiled and run, decoded by its shape's row factory (``[]`` without SQL for
+        one built from ``none()``); TenantRequired when it reads a tenant-keyed model (in any scope) with no
+        tenant in force. What every reading terminal runs."""
+        stmt = compile(query)
+        if stmt.tenants:  # (the check's call only when the statement reads a tenant-keyed model)
+            self.require_tenants(stmt.tenants)
+        if stmt.empty:
+            return []
+        rows, _ = await self.run(stmt.sql, stmt.params, row_factory(stmt.result))
+        return rows
 
     async def execute(self, mutation: Insert[Any] | InsertFrom[Any] | Update[Any] | Delete[Any] | Merge[Any]) -> Any:
         """Compile and run a mutation: the affected row count, or the returned rows when the statement has
