@@ -75,16 +75,13 @@ class Readiness:
         global _last_yield
         deadline = None if timeout is None else monotonic() + timeout
         try:
-            state = next(gen)
-        except StopIteration as done:  # no wait at all (as psycopg does: let the loop run now and then)
-            if monotonic() - _last_yield >= waiting.MAX_BUSY_TIME:
-                await sleep(0)
-                _last_yield = monotonic()
-            return done.value  # type: ignore[no-any-return]
-        except BaseException:
-            self.release()  # (see below)
-            raise
-        try:
+            try:
+                state = next(gen)
+            except StopIteration as done:  # no wait at all (as psycopg does: let the loop run now and then)
+                if monotonic() - _last_yield >= waiting.MAX_BUSY_TIME:
+                    await sleep(0)
+                    _last_yield = monotonic()
+                return done.value  # type: ignore[no-any-return]
             while True:
                 left = None if deadline is None else deadline - monotonic()
                 if state != _WAIT_R:
