@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import functools
-import itertools
 import math
 import operator
 import re
@@ -713,29 +712,34 @@ def _stored_as_given(fd: FieldDescriptor, given: Sequence[object]) -> bool:
     return _EXACT.get(kind) is tp
 
 
-_FINITE = decimal.Decimal.is_finite
-_EXPONENTS = (operator.attrgetter("exponent"), decimal.Decimal.as_tuple)
+_PLAIN_SUM_DIGITS = 1000  # the exact sum's digits for a plain NUMERIC column (more: check each value)
+_ZERO = decimal.Decimal(0)
 
 
 def _decimals_as_given(numbers: Sequence[decimal.Decimal], sql_type: str) -> bool:
-    """Whether finite ``numbers`` fit the NUMERIC column as they are (no per-value call in Python: a
-    ``NUMERIC(p, s)`` column takes each modulo ``10**-s``, a plain one reads exponents).
-    False (check each value) for a NaN, an infinity, or a value the quick test cannot settle."""
-    if not all(map(_FINITE, numbers)):
-        return False
+    """Whether ``numbers`` fit the NUMERIC column as they are, without a per-value call in Python.
+
+    Their exact sum (a context sized for the column, signalling any dropped digit) has the smallest exponent
+    of them all, so no value has a digit past the scale when the sum has none, and it is finite only when
+    every value is; min and max bound the integer digits. False (check each value) for a NaN, an infinity,
+    or values whose sum the context cannot hold exactly."""
     typmod = _NUMERIC_TYPMOD.match(sql_type)
     if typmod is None:
-        low = min(map(_EXPONENTS[0], map(_EXPONENTS[1], numbers)))
-        bound = decimal.Decimal(10) ** (_NUMERIC_MAX_INT_DIGITS - 1)
-        return low >= -_NUMERIC_MAX_SCALE and -bound < min(numbers) and max(numbers) < bound
-    precision, scale = int(typmod.group(1)), int(typmod.group(2) or 0)
-    bound = decimal.Decimal(10) ** (precision - scale)
-    if not (-bound < min(numbers) and max(numbers) < bound):
+        digits, scale, integer_digits = _PLAIN_SUM_DIGITS, _NUMERIC_MAX_SCALE, _NUMERIC_MAX_INT_DIGITS - 1
+    else:  # n values below 10**(p - s) with at most s decimal places sum exactly in p + len(str(n)) digits
+        precision, scale = int(typmod.group(1)), int(typmod.group(2) or 0)
+        digits, integer_digits = precision + len(str(len(numbers))), precision - scale
+    exact = decimal.Context(digits, Emin=decimal.MIN_EMIN, Emax=decimal.MAX_EMAX,
+                            traps=[decimal.Rounded, decimal.InvalidOperation])  # fmt: skip
+    try:
+        with decimal.localcontext(exact):
+            total = sum(numbers, _ZERO)
+    except decimal.DecimalException:  # a digit dropped, a signaling NaN, inf - inf: check each value
         return False
-    try:  # no value has a nonzero digit past the scale: each is a multiple of 10**-scale
-        return not any(map(operator.mod, numbers, itertools.repeat(decimal.Decimal(1).scaleb(-scale))))
-    except decimal.InvalidOperation:  # more digits than the context's precision: check each value
+    if not total.is_finite() or int(total.as_tuple().exponent) < -scale:
         return False
+    bound = decimal.Decimal((0, (1,), integer_digits))  # 10**integer_digits, whatever the caller's context
+    return bool(-bound < min(numbers) and max(numbers) < bound)
 
 
 def _id_storage(fd: FieldDescriptor) -> str | None:

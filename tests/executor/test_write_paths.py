@@ -4,6 +4,7 @@ naming the field and writes nothing. One regression test per finding."""
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import math
 from decimal import Decimal
 from functools import partial
@@ -211,6 +212,19 @@ async def test_bulk_create_validates_like_create(wdb: Database) -> None:
         await _refused(wdb, partial(wdb.create, bad), field_name)
         await _refused(wdb, partial(wdb.bulk_create, [bad]), field_name)
     assert await wdb.one(WpRow.objects.filter(WpRow.name == "a")) == made  # the connection still works
+
+
+async def test_bulk_create_checks_decimals_whatever_the_callers_context(wdb: Database) -> None:
+    """The NUMERIC(10, 2) column check sums the column in a context of its own: a caller's context that
+    traps rounding (which the column's bound 10**8 needs at 3 digits) neither leaks a bare
+    ``decimal.Rounded`` nor changes what is stored or refused."""
+    strict = decimal.Context(prec=3, traps=[decimal.Rounded, decimal.Inexact, decimal.InvalidOperation])
+    prices = [Decimal("12345678.91"), Decimal("-0.50"), Decimal("1.500"), Decimal("0")]
+    with decimal.localcontext(strict):
+        made = await wdb.bulk_create([WpRow(name=f"p{i}", price=p) for i, p in enumerate(prices)])
+        assert [m.price for m in made] == prices
+        await _refused(wdb, partial(wdb.bulk_create, [WpRow(name="x", price=Decimal("1.005"))]), "price")
+    assert await wdb.raw("SELECT price FROM wp_rows ORDER BY name") == [(p,) for p in prices]
 
 
 class WpBoom(Model, table="wp_boom"):
