@@ -145,6 +145,11 @@ def _cold(value: Any, *, named: bool = False) -> Statement:
             "(insert fewer rows per statement, or use bulk_create / COPY)"
         )
     slot = None if named else next((v for v in ctx.params if type(v) is e.Slot), None)
+    if slot is not None and isinstance(value, Insert | InsertFrom | Update | Delete | Merge):
+        raise ValidationError(
+            f"param({slot.name!r}) has no value here: only a select query run through db.prepare(query) takes "
+            f"named parameters; a mutation ({type(value).__name__}) takes the values themselves"
+        )
     if slot is not None:
         raise ValidationError(
             f"param({slot.name!r}) has no value here: a select query with named parameters runs through "

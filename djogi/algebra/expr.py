@@ -483,6 +483,11 @@ class Expr(msgspec.Struct, Generic[T], frozen=True, gc=False):
     def _text(self, value: object, op: str) -> str:
         _require(self, ("str", None), f"{op}()")
         if not isinstance(value, str):
+            if isinstance(value, Named):
+                raise ValidationError(
+                    f"{self.describe()}.{op}({value.describe()}): a named parameter cannot stand for the text of a "
+                    "pattern match (the query holds the text itself); build the query per call"
+                )
             raise _bad(f"{self.describe()}.{op}()", value, "str")
         return value
 

@@ -23,7 +23,20 @@ import msgspec
 from djogi.algebra import predicate as _p
 from djogi.algebra.aggregate import Agg
 from djogi.algebra.depth import guarded
-from djogi.algebra.expr import BinOp, Cast, Collate, Column, Const, Expr, Func, JsonPath, OrderBy, OuterRef, Param
+from djogi.algebra.expr import (
+    BinOp,
+    Cast,
+    Collate,
+    Column,
+    Const,
+    Expr,
+    Func,
+    JsonPath,
+    Named,
+    OrderBy,
+    OuterRef,
+    Param,
+)
 from djogi.algebra.nullability import nullable
 from djogi.algebra.predicate import FALSE, TRUE, Pred, and_, or_
 from djogi.algebra.rowtype import Row, python_type, row_type
@@ -524,6 +537,10 @@ def exists_of(query: Any) -> ExistsOf:
 def _count(what: str, n: int | None) -> int | None:
     if n is None or (type(n) is int and n >= 0):
         return n
+    if isinstance(n, Named):
+        why = " (it is written into the SQL as a number, so that PostgreSQL plans for it)" if what == "limit" else ""
+        raise ValidationError(f"{what}({n.describe()}): a named parameter cannot stand for the {what}{why}; "
+                              "build the query per call")  # fmt: skip
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         raise ValidationError(f"{what} must be a non-negative int or None, not {n!r}")
     return int(n)  # an int subclass (an IntEnum ...) as a plain int

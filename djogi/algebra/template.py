@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Generic, TypeVar
 
+import msgspec
+
 from djogi.algebra.compile import compile_named
 from djogi.algebra.expr import CONVERTED_KINDS, Slot, ValueType, param_value
 from djogi.algebra.query import Select
@@ -101,7 +103,10 @@ def template(query: Select[R]) -> Template[R]:
     cannot compile or whose named parameter has no type (``param("n", "bigint")`` gives one).
     """
     if not isinstance(query, Select):
-        raise ArgumentTypeError(f"template() takes a query such as Book.objects.where(...), not {query!r}")
+        what = f"{type(query).__name__}(...)" if isinstance(query, msgspec.Struct) else repr(query)
+        raise ArgumentTypeError(
+            f"template() and db.prepare() take a select query such as Book.objects.where(...), not {what}"
+        )
     stmt = compile_named(query)
     untyped = sorted({v.name for v in stmt.params if type(v) is Slot and v.vtype.sql is None})
     if untyped:

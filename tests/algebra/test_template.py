@@ -115,8 +115,30 @@ def test_bad_names_and_arguments() -> None:
         param(5)  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match="must be a Python identifier"):
         param("two words")
-    with pytest.raises(ArgumentTypeError, match="template\\(\\) takes a query"):
+    with pytest.raises(ArgumentTypeError, match=r"template\(\) and db\.prepare\(\) take a select .*, not Compare\("):
         template(TplBook.title == "x")  # type: ignore[arg-type]
+    with pytest.raises(ArgumentTypeError, match=r"take a select query .*, not Update\(\.\.\.\)$"):
+        template(TplBook.objects.update(title=param("t")))  # type: ignore[arg-type]
+
+
+def test_a_mutation_with_a_named_parameter_is_refused_naming_it() -> None:
+    update = TplBook.objects.where(TplBook.title == "x").update(price=param("p"))
+    with pytest.raises(ValidationError, match=r"param\('p'\) has no value here: only a select .* \(Update\) takes"):
+        compile(update)
+
+
+@pytest.mark.parametrize("method", ["contains", "icontains", "startswith", "iexact", "regex", "iregex"])
+def test_a_pattern_match_refuses_a_named_parameter_naming_it(method: str) -> None:
+    with pytest.raises(ValidationError, match=rf"TplBook\.title\.{method}\(param\('t'\)\): a named parameter cannot"):
+        getattr(TplBook.title, method)(param("t"))
+
+
+def test_limit_and_offset_refuse_a_named_parameter_naming_it() -> None:
+    refused = r"\(param\('n'\)\): a named parameter cannot stand for the "
+    with pytest.raises(ValidationError, match=rf"^limit{refused}limit \(it is written into the SQL as a number"):
+        TplBook.objects.limit(param("n"))  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match=rf"^offset{refused}offset; build the query per call$"):
+        TplBook.objects.offset(param("n"))  # type: ignore[arg-type]
 
 
 def test_in_memory_evaluation_refuses_a_named_parameter() -> None:
