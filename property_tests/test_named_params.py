@@ -1,7 +1,8 @@
 """Named parameters change nothing but where the values come from: a random predicate compiled with its
 values written in, and the same predicate with every value replaced by ``param()`` and bound through
-``template()``, give the same SQL and the same parameters, and a value the literal refuses (a str holding
-NUL, which PostgreSQL text cannot store) is refused when bound too."""
+``template()``, give the same SQL and the same parameters (a pattern match's pattern included: escaped and
+wrapped in ``%`` when bound as when written), and a value the literal refuses (a str holding NUL, which
+PostgreSQL text cannot store) is refused when bound too."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ class NpRow(Model, table="np_rows"):
 
 
 VALUES: dict[str, st.SearchStrategy[Any]] = {
-    "name": st.text(max_size=5),
+    "name": st.text(max_size=5) | st.text(st.sampled_from("a%_\\\x00"), max_size=4),  # LIKE's special characters
     "qty": st.integers(-(2**63), 2**63 - 1),
     "price": st.integers(-100_000, 100_000).map(lambda n: Decimal(n) / 100),
     "day": st.dates(),
@@ -38,6 +39,10 @@ VALUES: dict[str, st.SearchStrategy[Any]] = {
 OPS: dict[str, Callable[[Any, Any], Pred]] = {
     "eq": lambda c, v: c == v, "ne": lambda c, v: c != v, "lt": lambda c, v: c < v, "ge": lambda c, v: c >= v,
 }  # fmt: skip
+PATTERNS: dict[str, Callable[[Any, Any], Pred]] = {
+    name: (lambda n: lambda c, v: getattr(c, n)(v))(name)
+    for name in ("contains", "icontains", "startswith", "istartswith", "endswith", "iendswith", "iexact", "regex")
+}  # text only: the pattern made of the value (escaped), on each run for a named parameter
 
 
 Builder = Callable[[Callable[[str, object], object]], Pred]  # gets the value (or param) for a name
@@ -47,11 +52,12 @@ Builder = Callable[[Callable[[str, object], object]], Pred]  # gets the value (o
 def leaves(draw: st.DrawFn) -> tuple[Builder, dict[str, object]]:
     """A comparison whose value is given by a callback (the value itself, or a named parameter)."""
     field = draw(st.sampled_from(sorted(VALUES)))
-    op = draw(st.sampled_from(sorted(OPS) if field != "flag" else ["eq", "ne"]))
+    ops = {**OPS, **PATTERNS} if field == "name" else OPS if field != "flag" else {"eq": OPS["eq"], "ne": OPS["ne"]}
+    op = draw(st.sampled_from(sorted(ops)))
     value = draw(VALUES[field])
     name = f"{field}_{draw(st.integers(0, 3))}"
     column = getattr(NpRow, field)
-    return (lambda give: OPS[op](column, give(name, value))), {name: value}
+    return (lambda give: ops[op](column, give(name, value))), {name: value}
 
 
 @st.composite
@@ -95,3 +101,13 @@ def test_a_nul_the_literal_refuses_is_refused_when_bound() -> None:
         NpRow.objects.where(NpRow.name == "\x00")
     with pytest.raises(ValidationError, match="name_0"):
         template(NpRow.objects.where(NpRow.name == param("name_0"))).bind({"name_0": "\x00"})
+
+
+def test_a_nul_in_a_pattern_is_refused_built_and_bound() -> None:
+    """Found by ``test_a_bound_template_is_the_literal_compile`` once it drew pattern matches:
+    ``name.contains("\\x00")`` was accepted when built (the server refused it on each run, as a
+    ``DatabaseError``) while the bound parameter was refused at once."""
+    with pytest.raises(ValidationError, match=r"NpRow\.name\.contains\(\): text cannot contain NUL"):
+        NpRow.name.contains("\x00")
+    with pytest.raises(ValidationError, match="name_0"):
+        template(NpRow.objects.where(NpRow.name.contains(param("name_0")))).bind({"name_0": "\x00"})

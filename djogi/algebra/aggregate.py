@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from djogi.algebra.conditional import case
-from djogi.algebra.expr import Column, Expr, Func, OrderBy, Param, ValueType, coerce, expression
+from djogi.algebra.expr import TEXT, Column, Expr, Func, OrderBy, Param, ValueType, coerce, expression
 from djogi.algebra.predicate import TRUE, Pred, and_
 from djogi.algebra.traverse import find, same
 from djogi.algebra.window import INT, Over, Windowable, over
@@ -203,9 +203,9 @@ def string_agg(x: Expr[str], separator: str, *, distinct: bool = False) -> Agg[s
     """``string_agg([DISTINCT] x, $n::text)``: the values joined by ``separator`` (bound as a parameter)."""
     _kind(x, "string_agg", ("str", None))
     sep: Param[str] = Param(
-        coerce(ValueType("str", "text"), separator, "string_agg separator"), ValueType("str", "text")
+        coerce(TEXT, separator, "string_agg separator"), TEXT
     )
-    return _agg("string_agg", (x, sep), ValueType("str", "text"), distinct)
+    return _agg("string_agg", (x, sep), TEXT, distinct)
 
 
 def grouping(*keys: Expr[Any]) -> Func[int]:

@@ -39,7 +39,7 @@ from djogi.algebra.cte import Cte
 from djogi.algebra.depth import retry_deep
 from djogi.algebra.dml import Delete, Insert, InsertFrom, Merge, Update
 from djogi.algebra.query import CountOf, ExistsOf, Select
-from djogi.algebra.render import STATEMENTS, QueryContext, like_pattern, output_positions, with_clause
+from djogi.algebra.render import STATEMENTS, QueryContext, like_text, output_positions, with_clause
 from djogi.algebra.results import ResultShape, Statement
 from djogi.algebra.setops import SetOp
 from djogi.algebra.sources import Source
@@ -363,12 +363,16 @@ def _junction_shape(node: p.And | p.Or, params: list[object]) -> object:
 
 
 def _like_shape(node: p.Like, params: list[object]) -> object:
+    if type(node.text) is not str:
+        raise TypeError("a named parameter")  # never cached, as ``_named_shape``
     key = (p.Like, _shape(node.expr, params), node.mode, node.ci)
-    params.append(like_pattern(node))
+    params.append(like_text(node.mode, node.text))
     return key
 
 
 def _regex_shape(node: p.Regex, params: list[object]) -> object:
+    if type(node.pattern) is not str:
+        raise TypeError("a named parameter")  # never cached, as ``_named_shape``
     key = (p.Regex, _shape(node.expr, params), node.ci)
     params.append(node.pattern)
     return key

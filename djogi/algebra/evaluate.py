@@ -308,11 +308,12 @@ def _sql_only(reason: str) -> Callable[[Any], NoReturn]:
 
 _SEARCH = "full-text, trigram and vector operators depend on the database's dictionaries, thresholds and types"
 _RELATIONS = "relation paths and related-row subqueries are evaluated by PostgreSQL only"
+_NAMED = "a named parameter has a value only when its prepared query runs"
 
 EXPRESSIONS: Mapping[type, Callable[[Any], Getter]] = {
     e.Column: _column,
     e.Param: _param,
-    e.Named: _sql_only("a named parameter has a value only when its prepared query runs"),
+    e.Named: _sql_only(_NAMED),
     e.Const: _const,
     e.BinOp: _binop,
     e.Func: _func,
@@ -451,6 +452,8 @@ def _like(pred: p.Like) -> Compiled:
     if not pred.ci and type(node) is e.Collate and not _c_collated(node):
         raise NotPortable(pred, f"LIKE under collation {node.collation!r} is only known to PostgreSQL")
     get = _expr(node.expr if pred.ci and type(node) is e.Collate else node)
+    if type(pred.text) is not str:
+        raise NotPortable(pred, _NAMED)
     text = pred.text.translate(_ASCII_LOWER) if pred.ci else pred.text
     fold: Callable[[str], str] = (lambda s: s.translate(_ASCII_LOWER)) if pred.ci else (lambda s: s)
     test: Callable[[str], bool] = {

@@ -169,6 +169,9 @@ def _bad(where: str | Expr[Any], value: object, expected: str) -> ValidationErro
     return ValidationError(f"{_name(where)}: cannot use {value!r} ({type(value).__name__}); expected {expected}")
 
 
+TEXT = ValueType("str", "text")
+"""The type of a text value (a pattern's text, a search term)."""
+
 CONVERTED_KINDS = frozenset({"json", "jsonb", "array", "timestamp"})
 """The value kinds whose normalised value ``param_value`` changes; it returns any other as it is."""
 
@@ -480,15 +483,18 @@ class Expr(msgspec.Struct, Generic[T], frozen=True, gc=False):
 
     # -- strings
 
-    def _text(self, value: object, op: str) -> str:
+    def _text(self, value: object, op: str) -> str | Named[str]:
+        """``value`` for a pattern match: a str, or a named parameter (typed ``text``: a prepared query checks its
+        value and makes the pattern of it on each run)."""
         _require(self, ("str", None), f"{op}()")
+        if type(value) is Named:
+            if value.vtype.sql is not None and value.vtype.kind != "str":
+                raise ValidationError(f"{self.describe()}.{op}({value.describe()}): the parameter is "
+                                      f"{value.vtype.sql}; a pattern takes text")  # fmt: skip
+            return Named(value.name, TEXT)
         if not isinstance(value, str):
-            if isinstance(value, Named):
-                raise ValidationError(
-                    f"{self.describe()}.{op}({value.describe()}): a named parameter cannot stand for the text of a "
-                    "pattern match (the query holds the text itself); build the query per call"
-                )
             raise _bad(f"{self.describe()}.{op}()", value, "str")
+        coerce(TEXT, value, f"{self.describe()}.{op}()")  # refuses what text cannot hold (NUL), naming the method
         return value
 
     def _like(self, value: object, op: str, mode: Literal["contains", "startswith", "endswith", "exact"]) -> Pred:
@@ -525,11 +531,11 @@ class Expr(msgspec.Struct, Generic[T], frozen=True, gc=False):
         """``COLLATE "C" ILIKE 'v'`` (equality up to ASCII case)."""
         return self._like(value, "iexact", "exact")
 
-    def regex(self, pattern: str) -> Pred:
+    def regex(self, pattern: str | Named[Any]) -> Pred:
         """``~ pattern`` (POSIX regular expression; SQL-only)."""
         return _p.Regex(self, self._text(pattern, "regex"), False)
 
-    def iregex(self, pattern: str) -> Pred:
+    def iregex(self, pattern: str | Named[Any]) -> Pred:
         """``~* pattern`` (case-insensitive POSIX regular expression; SQL-only)."""
         return _p.Regex(self, self._text(pattern, "iregex"), True)
 
@@ -802,7 +808,7 @@ def _unpadded(x: Expr[Any]) -> Expr[Any]:
     desc = registered(x.model)
     if desc is None or not _FIXED_CHAR.match(desc.field(x.name).sql_type):
         return x
-    return Cast(x, "text", ValueType("str", "text"))
+    return Cast(x, "text", TEXT)
 
 
 def column_ref(model: type[M], fd: FieldDescriptor) -> Column[M, Any]:
@@ -845,10 +851,12 @@ class Named(Expr[T], frozen=True, eq=False):
 
 
 class Slot(msgspec.Struct, frozen=True, gc=False):
-    """What the renderer binds in place of a ``Named`` parameter: the value to fill in per run."""
+    """What the renderer binds in place of a ``Named`` parameter: the value to fill in per run (for the text of
+    a ``LIKE``, the ``like`` mode its pattern is made with: ``djogi.algebra.render.like_text``)."""
 
     name: str
     vtype: ValueType
+    like: Literal["contains", "startswith", "endswith", "exact"] | None = None
 
 
 def param(name: str, sql_type: str | None = None) -> Named[Any]:
@@ -1046,14 +1054,14 @@ def lower(x: object) -> Func[str]:
     """``lower(x)``; portable in memory only on ``x.collate("C")`` (ASCII folding)."""
     e = _as_expr(x)
     _require(e, ("str", None), "lower()")
-    return Func("lower", (e,), ValueType("str", "text"))
+    return Func("lower", (e,), TEXT)
 
 
 def upper(x: object) -> Func[str]:
     """``upper(x)``; portable in memory only on ``x.collate("C")`` (ASCII folding)."""
     e = _as_expr(x)
     _require(e, ("str", None), "upper()")
-    return Func("upper", (e,), ValueType("str", "text"))
+    return Func("upper", (e,), TEXT)
 
 
 def length(x: object) -> Func[int]:

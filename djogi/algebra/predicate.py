@@ -20,7 +20,7 @@ from typing import Any, Literal
 import msgspec
 
 from djogi.algebra.depth import node_repr
-from djogi.algebra.expr import Expr, Param
+from djogi.algebra.expr import Expr, Named, Param
 from djogi.algebra.traverse import key_hash, same
 from djogi.errors import ArgumentTypeError
 
@@ -201,23 +201,23 @@ class In(Pred, frozen=True):
 
 class Like(Pred, frozen=True):
     """``expr LIKE pattern`` or, when ``ci``, ``expr COLLATE "C" ILIKE pattern``, where the pattern is ``text``
-    with ``% _ \\`` escaped and ``%`` added per ``mode``."""
+    with ``% _ \\`` escaped and ``%`` added per ``mode`` (``text`` a named parameter: the same, per run)."""
 
     __children__ = ("expr",)
 
     expr: Expr[Any]
-    text: str
+    text: str | Named[str]
     mode: Literal["contains", "startswith", "endswith", "exact"]
     ci: bool
 
 
 class Regex(Pred, frozen=True):
-    """``expr ~ pattern`` (``~*`` when ``ci``). SQL-only."""
+    """``expr ~ pattern`` (``~*`` when ``ci``; ``pattern`` a str or a named parameter). SQL-only."""
 
     __children__ = ("expr",)
 
     expr: Expr[Any]
-    pattern: str
+    pattern: str | Named[str]
     ci: bool
 
 

@@ -24,7 +24,7 @@ without an entry cannot be rendered (``tests/algebra/test_node_coverage.py`` che
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from djogi.algebra import expr as e
 from djogi.algebra import predicate as p
@@ -64,7 +64,7 @@ __all__ = [
     "STATEMENTS",
     "QueryContext",
     "RenderContext",
-    "like_pattern",
+    "like_text",
     "limit_offset",
     "output_positions",
     "render_expr",
@@ -413,10 +413,9 @@ def _in(pred: p.In, ctx: RenderContext, negate: bool) -> str:
     return _or_null(sql, ((pred.expr, x),), ctx) if negate else sql
 
 
-def like_pattern(pred: p.Like) -> str:
-    """The LIKE pattern of a ``Like`` leaf: its text with ``\\ % _`` escaped, wrapped in ``%`` per mode."""
-    text = pred.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    mode = pred.mode
+def like_text(mode: Literal["contains", "startswith", "endswith", "exact"], text: str) -> str:
+    """A LIKE pattern matching ``text`` as ``mode`` says: ``\\ % _`` escaped, wrapped in ``%`` per mode."""
+    text = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return (
         text if mode == "exact" else f"%{text}%" if mode == "contains" else f"{text}%" if mode == "startswith"
         else f"%{text}"
@@ -432,14 +431,17 @@ def _like(pred: p.Like, ctx: RenderContext, negate: bool) -> str:
     else:
         x = render_expr(node, ctx)
         op = " NOT LIKE " if negate else " LIKE "
-    sql = x + op + ctx.param(like_pattern(pred), "text")
+    text = pred.text  # a named parameter's pattern is made on each run (``djogi.algebra.template``)
+    pattern = like_text(pred.mode, text) if isinstance(text, str) else e.Slot(text.name, text.vtype, pred.mode)
+    sql = x + op + ctx.param(pattern, "text")
     return _or_null(sql, ((node, x),), ctx) if negate else sql
 
 
 def _regex(pred: p.Regex, ctx: RenderContext, negate: bool) -> str:
     x = render_expr(pred.expr, ctx)
     op = ("!~" if negate else "~") + ("*" if pred.ci else "")
-    sql = f"{x} {op} {ctx.param(pred.pattern, 'text')}"
+    pattern = pred.pattern
+    sql = f"{x} {op} {ctx.param(pattern, 'text') if isinstance(pattern, str) else _named(pattern, ctx)}"
     return _or_null(sql, ((pred.expr, x),), ctx) if negate else sql
 
 

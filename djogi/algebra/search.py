@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from djogi.algebra.expr import Expr, Func, Param, ValueType, coerce, text_argument
+from djogi.algebra.expr import TEXT, Expr, Func, Param, ValueType, coerce, text_argument
 from djogi.algebra.predicate import Pred
 from djogi.errors import ArgumentTypeError, ValidationError
 from djogi.schema.fields import tsvector_of
@@ -58,7 +58,6 @@ DistanceOp = Literal["<->", "<=>", "<#>"]
 
 TSVECTOR = ValueType("tsvector", "tsvector")
 TSQUERY = ValueType("tsquery", "tsquery")
-TEXT = ValueType("str", "text")
 FLOAT = ValueType("float", "double precision")
 _REGCONFIG = ValueType(None, "regconfig")
 _INTEGER = ValueType("int", "integer")

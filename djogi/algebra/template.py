@@ -10,7 +10,8 @@ template; this module does no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
 
 import msgspec
@@ -18,6 +19,7 @@ import msgspec
 from djogi.algebra.compile import compile_named
 from djogi.algebra.expr import CONVERTED_KINDS, Slot, ValueType, param_value
 from djogi.algebra.query import Select
+from djogi.algebra.render import like_text
 from djogi.algebra.results import ResultShape
 from djogi.codecs.values import Check, Refused, kind_check
 from djogi.errors import ArgumentTypeError, ValidationError
@@ -57,7 +59,7 @@ class Template(Generic[R]):
         if len(values) != self._count:  # (with every name found below: the same names)
             raise self._mismatch(values)
         params = list(self._params)
-        for i, name, check, sql, enum, converted in self._slots:
+        for i, name, check, sql, enum, finish in self._slots:
             value = values.get(name)
             if value is None:
                 if name not in values:
@@ -69,11 +71,7 @@ class Template(Generic[R]):
                 bound = check(value, sql, enum)
             except Refused as refused:
                 raise ValidationError(f"param({name!r}): {refused.problem}") from None
-            if converted is not None:
-                bound = param_value(converted, bound)
-                params[i] = list(bound) if type(bound) is tuple else bound
-            else:
-                params[i] = bound
+            params[i] = bound if finish is None else finish(bound)
         return params
 
     def _mismatch(self, values: Mapping[str, object]) -> ValidationError:
@@ -85,15 +83,26 @@ class Template(Generic[R]):
         return ValidationError(f"{'; '.join(parts)}: this prepared query takes {takes}")
 
 
-_Binder = tuple[int, str, Check, str | None, object, ValueType | None]
+_Binder = tuple[int, str, Check, str | None, object, Callable[[Any], object] | None]
 
 
 def _slot(index: int, slot: Slot) -> _Binder:
     """How a run binds ``slot`` (the statement's parameter ``index``): its kind's check chosen once, the type's
-    SQL and enum for it, and the type again when ``param_value`` converts the checked value."""
+    SQL and enum for it, and what makes the bound value of the checked one, if anything does: the LIKE
+    pattern of a pattern match's text (``like_text``), ``param_value`` for the kinds it converts."""
     vtype = slot.vtype
     check = kind_check(vtype.kind, vtype.element, vtype.element_nullable)
-    return index, slot.name, check, vtype.sql, vtype.enum, vtype if vtype.kind in CONVERTED_KINDS else None
+    finish: Callable[[Any], object] | None = None
+    if slot.like is not None:
+        finish = functools.partial(like_text, slot.like)
+    elif vtype.kind in CONVERTED_KINDS:
+        finish = functools.partial(_converted, vtype)
+    return index, slot.name, check, vtype.sql, vtype.enum, finish
+
+
+def _converted(vtype: ValueType, value: object) -> object:
+    bound = param_value(vtype, value)
+    return list(bound) if type(bound) is tuple else bound  # (bound as an array)
 
 
 def template(query: Select[R]) -> Template[R]:

@@ -127,10 +127,41 @@ def test_a_mutation_with_a_named_parameter_is_refused_naming_it() -> None:
         compile(update)
 
 
-@pytest.mark.parametrize("method", ["contains", "icontains", "startswith", "iexact", "regex", "iregex"])
-def test_a_pattern_match_refuses_a_named_parameter_naming_it(method: str) -> None:
-    with pytest.raises(ValidationError, match=rf"TplBook\.title\.{method}\(param\('t'\)\): a named parameter cannot"):
-        getattr(TplBook.title, method)(param("t"))
+@pytest.mark.parametrize(
+    ("method", "op", "bound"),
+    [
+        ("contains", "LIKE", "%50\\%\\_\\\\x%"),
+        ("icontains", 'COLLATE "C" ILIKE', "%50\\%\\_\\\\x%"),
+        ("startswith", "LIKE", "50\\%\\_\\\\x%"),
+        ("iendswith", 'COLLATE "C" ILIKE', "%50\\%\\_\\\\x"),
+        ("iexact", 'COLLATE "C" ILIKE', "50\\%\\_\\\\x"),
+        ("regex", "~", "50%_\\x"),
+    ],
+)
+def test_a_pattern_match_binds_its_pattern_on_each_run(method: str, op: str, bound: str) -> None:
+    """The text of a pattern match may be a named parameter: each run escapes ``% _ \\`` in the value and
+    wraps it in ``%`` as a written text would be (a regex is bound as it is)."""
+    t = template(TplBook.objects.where(getattr(TplBook.title, method)(param("t"))))
+    written = compile(TplBook.objects.where(getattr(TplBook.title, method)("50%_\\x")))
+    assert t.sql == written.sql == f"SELECT {COLS} FROM \"tpl_books\" WHERE {B}\"title\" {op} $1::text"
+    assert t.bind({"t": "50%_\\x"}) == list(written.params) == [bound]
+    with pytest.raises(ValidationError, match=r"param\('t'\): cannot use 5 \(int\); expected str"):
+        t.bind({"t": 5})
+    with pytest.raises(ValidationError, match=r"param\('t'\) is None"):
+        t.bind({"t": None})
+
+
+def test_a_named_pattern_in_a_negation_and_beside_an_equality() -> None:
+    q = TplBook.objects.where(TplBook.title != param("t"), ~TplBook.title.contains(param("t")))
+    t = template(q)
+    assert f'{B}"title" <> $1::text' in t.sql and f'{B}"title" NOT LIKE $2::text' in t.sql
+    assert t.bind({"t": "a_b"}) == ["a_b", "%a\\_b%"]  # one name: the value itself, and its pattern
+    with pytest.raises(ValidationError, match=r"param\('t'\) has no value here"):
+        compile(q)
+    with pytest.raises(NotPortable, match="named parameter"):
+        compile_python(TplBook.title.icontains(param("t")))
+    with pytest.raises(ValidationError, match=r"TplBook\.title\.contains\(param\('n'\)\): the parameter is bigint; a"):
+        TplBook.title.contains(param("n", "bigint"))
 
 
 def test_limit_and_offset_refuse_a_named_parameter_naming_it() -> None:

@@ -62,6 +62,20 @@ def _events(db: Database) -> list[StatementEvent]:
 # ------------------------------------------------------------------------------------------ prepare
 
 
+async def test_a_prepared_search_matches_the_text_literally_as_a_built_one(shop: Database) -> None:
+    """``icontains(param("q"))``: each run's value is escaped into the pattern, so ``%`` and ``_`` in it match
+    themselves, as in the same query built with the value."""
+    author = await shop.one(PpAuthor.objects.where(PpAuthor.name == "Ann"))
+    for title in ("50% OFF", "50 pct off", "a_b", "axb"):
+        await shop.create(PpBook(title=title, author=author.id))
+    search = shop.prepare(PpBook.objects.where(PpBook.title.icontains(param("q"))).order_by(PpBook.title))
+    for q in ("50%", "% off", "A_B", "_", "b"):
+        built = await shop.all(PpBook.objects.where(PpBook.title.icontains(q)).order_by(PpBook.title))
+        assert [b.title for b in await search.all(q=q)] == [b.title for b in built]
+    assert [b.title for b in await search.all(q="50%")] == ["50% OFF"]
+    assert [b.title for b in await search.all(q="A_B")] == ["a_b"]
+
+
 async def test_prepared_runs_with_new_values_and_the_same_sql(shop: Database) -> None:
     q = PpBook.objects.where(PpBook.price >= param("low")).order_by(PpBook.price)
     prepared = shop.prepare(q)
