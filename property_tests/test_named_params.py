@@ -1,7 +1,7 @@
 """Named parameters change nothing but where the values come from: a random predicate compiled with its
 values written in, and the same predicate with every value replaced by ``param()`` and bound through
 ``template()``, give the same SQL and the same parameters (a pattern match's pattern included: escaped and
-wrapped in ``%`` when bound as when written), and a value the literal refuses (a str holding NUL, which
+wrapped in ``%`` when bound as when written; an OFFSET too), and a value the literal refuses (a str holding NUL, which
 PostgreSQL text cannot store) is refused when bound too."""
 
 from __future__ import annotations
@@ -78,19 +78,22 @@ def predicates(draw: st.DrawFn, depth: int = 3) -> tuple[Builder, dict[str, obje
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(predicates(), st.sampled_from([None, 1, 10]))
-def test_a_bound_template_is_the_literal_compile(pred: Any, limit: int | None) -> None:
+@given(predicates(), st.sampled_from([None, 1, 10]), st.sampled_from([None, 0, 7]))
+def test_a_bound_template_is_the_literal_compile(pred: Any, limit: int | None, offset: int | None) -> None:
     build, values = pred
     named = NpRow.objects.where(build(lambda name, value: param(name))).order_by(NpRow.id)
     named = named if limit is None else named.limit(limit)
+    named = named if offset is None else named.offset(param("skip"))
     t = template(named)
+    values = values if offset is None else {**values, "skip": offset}
     try:
         literal = NpRow.objects.where(build(lambda name, value: value)).order_by(NpRow.id)
     except ValidationError:
         with pytest.raises(ValidationError):
             t.bind(values)
         return
-    expected = compile(literal if limit is None else literal.limit(limit))
+    literal = literal if limit is None else literal.limit(limit)
+    expected = compile(literal if offset is None else literal.offset(offset))
     assert t.sql == expected.sql
     assert t.bind(values) == list(expected.params)
 

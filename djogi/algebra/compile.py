@@ -409,8 +409,14 @@ def _select_shape(q: Select[Any], params: list[object]) -> object:
     else:
         key = _full_select_shape(q, params)
     if q.row_offset is not None:
-        params.append(q.row_offset)
+        params.append(_offset(q.row_offset))
     return key
+
+
+def _offset(value: object) -> object:
+    if type(value) is not int:
+        raise TypeError("a named parameter")  # never cached, as ``_named_shape``
+    return value
 
 
 def _full_select_shape(q: Select[Any], params: list[object]) -> tuple[object, ...]:
@@ -463,7 +469,7 @@ def _setop_shape(node: SetOp[Any], params: list[object]) -> object:
     key = (type(node), node.op, _shape(node.left, params), _shape(node.right, params), node.ordering,
            node.row_limit, node.row_offset is None, node.empty)  # fmt: skip
     if node.row_offset is not None:
-        params.append(node.row_offset)
+        params.append(_offset(node.row_offset))
     return key
 
 

@@ -36,6 +36,7 @@ from djogi.algebra.expr import (
     OrderBy,
     OuterRef,
     Param,
+    ValueType,
 )
 from djogi.algebra.nullability import nullable
 from djogi.algebra.predicate import FALSE, TRUE, Pred, and_, or_
@@ -182,7 +183,7 @@ class Select(msgspec.Struct, Generic[R], frozen=True, kw_only=True):
     keyset: Keyset | None = None
     ordering: tuple[OrderBy, ...] = ()
     row_limit: int | None = None
-    row_offset: int | None = None
+    row_offset: int | Named[int] | None = None
     lock: Lock | None = None
     empty: bool = False
     annotations: tuple[Expr[Any], ...] = ()
@@ -221,8 +222,13 @@ class Select(msgspec.Struct, Generic[R], frozen=True, kw_only=True):
         """Replace the LIMIT (``None`` removes it); ``ValidationError`` when negative."""
         return msgspec.structs.replace(self, row_limit=_count("limit", n))
 
-    def offset(self, n: int | None) -> Select[R]:
-        """Replace the OFFSET (``None`` removes it); ``ValidationError`` when negative."""
+    def offset(self, n: int | Named[Any] | None) -> Select[R]:
+        """Replace the OFFSET (``None`` removes it); ``ValidationError`` when negative. A named parameter
+        (``offset(param("skip"))``, for ``db.prepare``) takes a non-negative int on each run."""
+        if isinstance(n, Named):
+            if n.vtype.sql is not None and n.vtype.kind != "int":
+                raise ValidationError(f"offset({n.describe()}): the parameter is {n.vtype.sql}; an offset is a bigint")
+            return msgspec.structs.replace(self, row_offset=Named(n.name, OFFSET_TYPE))
         return msgspec.structs.replace(self, row_offset=_count("offset", n))
 
     def distinct(self) -> Select[R]:
@@ -534,11 +540,16 @@ def exists_of(query: Any) -> ExistsOf:
 # ------------------------------------------------------------------------------------ implementation
 
 
+OFFSET_TYPE = ValueType("count", "bigint")
+"""The type of a named OFFSET: a ``bigint`` that is a non-negative int (``codecs.values`` kind ``count``)."""
+
+
 def _count(what: str, n: int | None) -> int | None:
     if n is None or (type(n) is int and n >= 0):
         return n
     if isinstance(n, Named):
-        why = " (it is written into the SQL as a number, so that PostgreSQL plans for it)" if what == "limit" else ""
+        why = (" (it is written into the SQL as a number, so that PostgreSQL plans for it)" if what == "limit"
+               else " of a set operation")  # fmt: skip
         raise ValidationError(f"{what}({n.describe()}): a named parameter cannot stand for the {what}{why}; "
                               "build the query per call")  # fmt: skip
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:

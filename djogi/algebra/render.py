@@ -716,18 +716,20 @@ def render_select(q: Select[Any], ctx: RenderContext, head: str | None = None) -
     return sql, result
 
 
-def limit_offset(row_limit: int | None, row_offset: int | None, ctx: RenderContext) -> str:
+def limit_offset(row_limit: int | None, row_offset: int | e.Named[int] | None, ctx: RenderContext) -> str:
     """`` LIMIT 10`` (an integer literal) and `` OFFSET $n::bigint`` (a parameter), each when set.
 
     LIMIT is the one value written into the SQL: ``limit()`` admits only a non-negative ``int``, written
     with ``int.__repr__``, so it cannot carry SQL. A bound LIMIT keeps PostgreSQL off the generic plan of a
     prepared statement (planned for an unknown LIMIT, it costs as if reading a tenth of the table), so
     every execution was planned again. OFFSET stays bound: its values rarely repeat, and a literal would
-    make a new statement (and compile-cache entry) per page.
+    make a new statement (and compile-cache entry) per page; it may be a named parameter.
     """
     sql = "" if row_limit is None else " LIMIT " + int.__repr__(row_limit)
-    if row_offset is not None:
+    if isinstance(row_offset, int):
         sql += " OFFSET " + ctx.param(row_offset, "bigint")
+    elif row_offset is not None:
+        sql += " OFFSET " + _named(row_offset, ctx)
     return sql
 
 

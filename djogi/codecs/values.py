@@ -88,6 +88,14 @@ def _n_int(v: Any, sql: str | None, enum: Any) -> object:
     return int(v)
 
 
+def _n_count(v: Any, sql: str | None, enum: Any) -> object:
+    """A number of rows (a named OFFSET): an int from 0 to the BIGINT maximum."""
+    n = _n_int(v, sql, enum)
+    if n < 0:  # type: ignore[operator]
+        raise Refused(f"{v} is negative", "pass a number of rows, 0 or more")
+    return n
+
+
 def _n_float(v: Any, sql: str | None, enum: Any) -> object:
     if type(v) is float:
         return v
@@ -338,6 +346,7 @@ def _json_content_problem(value: Any, *, typed: bool) -> str | None:
 _KINDS: dict[str, Callable[[Any, str | None, Any], object]] = {
     "str": _n_str,
     "int": _n_int,
+    "count": _n_count,
     "float": _n_float,
     "decimal": _n_decimal,
     "bool": _n_bool,

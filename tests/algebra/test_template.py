@@ -164,12 +164,24 @@ def test_a_named_pattern_in_a_negation_and_beside_an_equality() -> None:
         TplBook.title.contains(param("n", "bigint"))
 
 
-def test_limit_and_offset_refuse_a_named_parameter_naming_it() -> None:
+def test_a_named_offset_binds_a_number_of_rows_and_a_named_limit_is_refused() -> None:
+    t = template(TplBook.objects.order_by(TplBook.title).limit(10).offset(param("skip")))
+    assert t.sql == f'SELECT {COLS} FROM "tpl_books" ORDER BY {B}"title" ASC LIMIT 10 OFFSET $1::bigint'
+    assert t.bind({"skip": 20}) == [20] and t.bind({"skip": 0}) == [0]
+    too_big = (2**63, f"{2**63} is outside the BIGINT range")
+    for bad, problem in ((-1, "-1 is negative"), (True, "cannot use True"), too_big):
+        with pytest.raises(ValidationError, match=rf"param\('skip'\): {problem}"):
+            t.bind({"skip": bad})
+    with pytest.raises(ValidationError, match=r"param\('skip'\) has no value here"):
+        compile(TplBook.objects.offset(param("skip")))
+    with pytest.raises(ValidationError, match=r"offset\(param\('s'\)\): the parameter is text; an offset is a bigint"):
+        TplBook.objects.offset(param("s", "text"))
     refused = r"\(param\('n'\)\): a named parameter cannot stand for the "
     with pytest.raises(ValidationError, match=rf"^limit{refused}limit \(it is written into the SQL as a number"):
         TplBook.objects.limit(param("n"))  # type: ignore[arg-type]
-    with pytest.raises(ValidationError, match=rf"^offset{refused}offset; build the query per call$"):
-        TplBook.objects.offset(param("n"))  # type: ignore[arg-type]
+    union = TplBook.objects.values(TplBook.title).union(TplBook.objects.values(TplBook.title))
+    with pytest.raises(ValidationError, match=rf"^offset{refused}offset of a set operation; build the query"):
+        union.offset(param("n"))  # type: ignore[arg-type]
 
 
 def test_in_memory_evaluation_refuses_a_named_parameter() -> None:

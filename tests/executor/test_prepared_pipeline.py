@@ -76,6 +76,17 @@ async def test_a_prepared_search_matches_the_text_literally_as_a_built_one(shop:
     assert [b.title for b in await search.all(q="A_B")] == ["a_b"]
 
 
+async def test_prepared_pages_with_a_named_offset_are_the_built_pages(shop: Database) -> None:
+    page = shop.prepare(PpBook.objects.where(PpBook.price >= param("low")).order_by(PpBook.price).limit(2)
+                        .offset(param("skip")))  # fmt: skip
+    for skip in (0, 2, 4, 6):
+        built = await shop.all(PpBook.objects.where(PpBook.price >= 1).order_by(PpBook.price).limit(2).offset(skip))
+        assert [b.title for b in await page.all(low=1, skip=skip)] == [b.title for b in built]
+    assert [b.title for b in await page.all(low=1, skip=2)] == ["b3", "b4"]
+    with pytest.raises(ValidationError, match=r"param\('skip'\): -2 is negative"):
+        await page.all(low=1, skip=-2)
+
+
 async def test_prepared_runs_with_new_values_and_the_same_sql(shop: Database) -> None:
     q = PpBook.objects.where(PpBook.price >= param("low")).order_by(PpBook.price)
     prepared = shop.prepare(q)
