@@ -170,7 +170,7 @@ def _bad(where: str | Expr[Any], value: object, expected: str) -> ValidationErro
 
 
 TEXT = ValueType("str", "text")
-"""The type of a text value (a pattern's text, a search term)."""
+"""The ``text`` value type (a pattern's text, a search term, ``lower()``, ...)."""
 
 CONVERTED_KINDS = frozenset({"json", "jsonb", "array", "timestamp"})
 """The value kinds whose normalised value ``param_value`` changes; it returns any other as it is."""
