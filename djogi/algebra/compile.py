@@ -363,16 +363,16 @@ def _junction_shape(node: p.And | p.Or, params: list[object]) -> object:
 
 
 def _like_shape(node: p.Like, params: list[object]) -> object:
-    if type(node.text) is not str:
-        raise TypeError("a named parameter")  # never cached, as ``_named_shape``
+    if not isinstance(node.text, str):
+        return _named_shape(node.text, params)  # (raises: never cached)
     key = (p.Like, _shape(node.expr, params), node.mode, node.ci)
     params.append(like_text(node.mode, node.text))
     return key
 
 
 def _regex_shape(node: p.Regex, params: list[object]) -> object:
-    if type(node.pattern) is not str:
-        raise TypeError("a named parameter")  # never cached, as ``_named_shape``
+    if not isinstance(node.pattern, str):
+        return _named_shape(node.pattern, params)  # (raises: never cached)
     key = (p.Regex, _shape(node.expr, params), node.ci)
     params.append(node.pattern)
     return key
@@ -409,14 +409,12 @@ def _select_shape(q: Select[Any], params: list[object]) -> object:
     else:
         key = _full_select_shape(q, params)
     if q.row_offset is not None:
-        params.append(_offset(q.row_offset))
+        params.append(_offset(q.row_offset, params))
     return key
 
 
-def _offset(value: object) -> object:
-    if type(value) is not int:
-        raise TypeError("a named parameter")  # never cached, as ``_named_shape``
-    return value
+def _offset(value: Any, params: list[object]) -> object:
+    return value if type(value) is int else _named_shape(value, params)  # (a named one raises: never cached)
 
 
 def _full_select_shape(q: Select[Any], params: list[object]) -> tuple[object, ...]:
@@ -469,7 +467,7 @@ def _setop_shape(node: SetOp[Any], params: list[object]) -> object:
     key = (type(node), node.op, _shape(node.left, params), _shape(node.right, params), node.ordering,
            node.row_limit, node.row_offset is None, node.empty)  # fmt: skip
     if node.row_offset is not None:
-        params.append(_offset(node.row_offset))
+        params.append(_offset(node.row_offset, params))
     return key
 
 

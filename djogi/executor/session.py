@@ -310,7 +310,7 @@ class Session:
             self.require_tenants(stmt.tenants)
         if stmt.empty:
             return []
-        rows, _ = await self.run(stmt.sql, stmt.params, row_factory(stmt.result))
+        rows, _ = await self.statement(stmt)
         return rows
 
     async def execute(self, mutation: Insert[Any] | InsertFrom[Any] | Update[Any] | Delete[Any] | Merge[Any]) -> Any:
